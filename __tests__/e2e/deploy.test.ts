@@ -1,0 +1,199 @@
+// Deploys the example stack to the sandbox server through the bundled action: real engines,
+// real sshd. Tests run in order and build on each other (v1 is what later ones fall back to).
+
+import { readdirSync, readFileSync } from 'node:fs'
+import { runAction } from '../../scripts/run-action.mjs'
+import {
+  DEPLOY_PATH,
+  PROJECT,
+  historyOf,
+  liveVersions,
+  logRecords,
+  resetServer,
+  runner,
+  server,
+  serverContainers,
+  serverTags,
+  stackInputs,
+  stateFile
+} from './stack.js'
+
+const SHA = 'abcdef0123456789abcdef0123456789abcdef01'
+let v1 = ''
+
+beforeAll(() => resetServer())
+
+describe('deploy over SSH with tar', () => {
+  test('v1: a generated version is built, shipped, started, verified and recorded', async () => {
+    const run = await runAction(stackInputs(), { GITHUB_SHA: SHA })
+    expect(run.log).not.toContain('::error::')
+    expect(run.code).toBe(0)
+    v1 = run.outputs.version ?? ''
+    expect(v1).toMatch(/^abcdef0-\d{8}-\d{6}$/)
+    expect(run.outputs).toMatchObject({
+      status: 'success',
+      'previous-version': '',
+      'rolled-back': 'false',
+      method: 'tar'
+    })
+    expect(historyOf(run.outputs)).toEqual([`success ${v1}`])
+
+    // The server engine runs v1 (images travelled: the runner runs nothing of the project).
+    expect(await liveVersions()).toEqual({ api: v1, web: v1, db: v1 })
+    expect(serverContainers().map(c => c.split(' ')[0])).toEqual(
+      ['api', 'db', 'web'].map(s => `${PROJECT}-${s}:${v1}`)
+    )
+    expect(runner(['ps', '-q', '--filter', `label=com.docker.compose.project=${PROJECT}`])).toBe('')
+
+    // State files agree with the outputs.
+    expect(stateFile('current_version')).toBe(`${v1}\n`)
+    expect(stateFile('current_method')).toBe('tar\n')
+    const [record] = logRecords() as Record<string, string>[]
+    expect(record).toMatchObject({
+      version: v1,
+      status: 'success',
+      method: 'tar',
+      commit: SHA,
+      previous: '',
+      run_url: 'https://github.example/example/vdemo/actions/runs/42',
+      actor: 'e2e'
+    })
+    expect(Date.parse(record?.started_at ?? '')).toBeLessThanOrEqual(
+      Date.parse(record?.finished_at ?? '')
+    )
+    expect(stateFile(`releases/${v1}/docker-compose.yml`)).toBe(
+      readFileSync('examples/stack/docker-compose.yml', 'utf8')
+    )
+    // latest is the version in service.
+    const id = (ref: string) => server(['image', 'inspect', '--format', '{{.Id}}', ref]).trim()
+    expect(id(`${PROJECT}-api:latest`)).toBe(id(`${PROJECT}-api:${v1}`))
+
+    expect(run.summary).toContain(`✔ Deployed: ${v1}`)
+    expect(run.summary).toMatch(/\| transfer \| [\d.]+ s \| ok \|/)
+    expect(run.summary).toContain('| ✔ | `http://127.0.0.1:18081/health` |')
+  })
+
+  test.each([
+    ['broken', 'v2-broken', /check "http:\/\/127\.0\.0\.1:18081\/health" failed|health unhealthy/],
+    ['crash', 'v2-crash', /exited|restarting|restarted/]
+  ])(
+    'a %s v2 fails verification and v1 comes back on its own',
+    async (variant, version, reason) => {
+      const run = await runAction(stackInputs({ version, 'build-args': `VARIANT=${variant}` }))
+      expect(run.code).toBe(1)
+      expect(run.outputs).toMatchObject({
+        status: 'rolled-back',
+        'rolled-back': 'true',
+        version,
+        'previous-version': v1
+      })
+      const error = run.log.split('\n').find(l => l.startsWith('::error::')) ?? ''
+      expect(error).toMatch(reason)
+      expect(error).toContain('last 20 log lines of vdemo_')
+      expect(error).toContain(`Rolled back to ${v1}`)
+
+      expect(await liveVersions()).toEqual({ api: v1, web: v1, db: v1 })
+      expect(stateFile('current_version')).toBe(`${v1}\n`)
+      expect(historyOf(run.outputs).slice(0, 2)).toEqual([`rollback ${v1}`, `failed ${version}`])
+      expect(historyOf(run.outputs)).toContain(`success ${v1}`)
+      expect(logRecords().slice(-2)).toMatchObject([
+        { version, status: 'failed' },
+        { version: v1, status: 'rollback' }
+      ])
+      expect(serverTags('api')).toContain(`backup-${v1}`)
+      expect(run.summary).toContain('↩ Deploy failed, rolled back')
+      expect(run.summary).toMatch(/\| ✖ \| `v2-/)
+      expect(run.summary).toMatch(/\| ↩ \| `abcdef0-/)
+    }
+  )
+
+  test('no-rollback leaves the failed version in place and says so', async () => {
+    const run = await runAction(
+      stackInputs({
+        version: 'v3-kept',
+        'build-args': 'VARIANT=broken',
+        'no-rollback': 'true',
+        'healthcheck-timeout': '8'
+      })
+    )
+    expect(run.code).toBe(1)
+    expect(run.outputs).toMatchObject({ status: 'failed', 'rolled-back': 'false' })
+    expect(run.log).toMatch(
+      /::error::.*no-rollback is set: the failed version v3-kept was left in place/
+    )
+    expect(await liveVersions()).toEqual({
+      api: 'v3-kept',
+      web: 'v3-kept',
+      db: 'ERROR vdemo-db is broken'
+    })
+    expect(historyOf(run.outputs)[0]).toBe('failed v3-kept')
+  })
+
+  test('skip-healthcheck skips the checks and says so', async () => {
+    const run = await runAction(
+      stackInputs({ version: 'v4-unchecked', 'skip-healthcheck': 'true' })
+    )
+    expect(run.code).toBe(0)
+    expect(run.outputs.status).toBe('success')
+    expect(run.log).toMatch(/::warning::health checks skipped \(skip-healthcheck: true\)/)
+    expect(run.summary).toContain('health checks skipped')
+    expect(run.summary).not.toContain('### Health checks')
+    expect(await liveVersions()).toEqual({
+      api: 'v4-unchecked',
+      web: 'v4-unchecked',
+      db: 'v4-unchecked'
+    })
+  })
+
+  test('a build error fails before anything reaches the server', async () => {
+    const before = {
+      current: stateFile('current_version'),
+      log: stateFile('versions.log'),
+      images: server(['image', 'ls', '--format', '{{.Repository}}:{{.Tag}} {{.ID}}']),
+      containers: serverContainers()
+    }
+    const run = await runAction(
+      stackInputs({
+        version: 'v5-unbuildable',
+        services: 'api=examples/stack:api.Dockerfile\nbad=__tests__/e2e/fixtures/bad-build'
+      })
+    )
+    expect(run.code).toBe(1)
+    expect(run.outputs.status).toBe('failed')
+    expect(run.log).toMatch(
+      /::error::building vdemo-bad:v5-unbuildable failed at "COPY does-not-exist \/x": .*does-not-exist/
+    )
+    expect({
+      current: stateFile('current_version'),
+      log: stateFile('versions.log'),
+      images: server(['image', 'ls', '--format', '{{.Repository}}:{{.Tag}} {{.ID}}']),
+      containers: serverContainers()
+    }).toEqual(before)
+    expect(run.log).not.toContain('## connect')
+  })
+})
+
+describe('pruning', () => {
+  beforeAll(() => resetServer())
+
+  test('after six deploys, exactly what the contract keeps is left', async () => {
+    const versions = ['p1', 'p2', 'p3', 'p4', 'p5', 'p6']
+    for (const version of versions) {
+      const run = await runAction(
+        stackInputs({ version, healthchecks: '', 'keep-versions': '3', 'keep-history': '4' })
+      )
+      expect([version, run.code, run.outputs.status]).toEqual([version, 0, 'success'])
+    }
+    // Versions: the newest three. Backups: of the successes still in the history (p3..p6;
+    // p6 was never backed up since nothing replaced it yet). latest stays.
+    for (const service of ['api', 'web', 'db']) {
+      expect([service, serverTags(service)]).toEqual([
+        service,
+        ['backup-p3', 'backup-p4', 'backup-p5', 'latest', 'p4', 'p5', 'p6']
+      ])
+    }
+    expect(logRecords().map(r => r.version)).toEqual(['p3', 'p4', 'p5', 'p6'])
+    expect(readdirSync(`${DEPLOY_PATH}/.deploy/releases`).sort()).toEqual(['p3', 'p4', 'p5', 'p6'])
+    expect(await liveVersions()).toEqual({ api: 'p6', web: 'p6', db: 'p6' })
+  })
+})

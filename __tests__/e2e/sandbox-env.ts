@@ -1,0 +1,112 @@
+// Helpers for end-to-end tests against the two-host sandbox of scripts/sandbox.sh:
+// its connection details, and the docker / ssh command-line clients pointed at it.
+
+import { spawnSync } from 'node:child_process'
+import path from 'node:path'
+import { fileURLToPath } from 'node:url'
+import { readSandboxEnv, type SandboxEnv } from '../../scripts/sandbox-env.mjs'
+
+/** The repository root (this file is __tests__/e2e/sandbox-env.ts). */
+export const repoRoot = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..', '..')
+
+export type { SandboxEnv } from '../../scripts/sandbox-env.mjs'
+
+function sandboxScript(command: 'up'): { ok: boolean; stdout: string; stderr: string } {
+  const r = spawnSync('bash', [path.join(repoRoot, 'scripts', 'sandbox.sh'), command], {
+    cwd: repoRoot,
+    encoding: 'utf8',
+    timeout: 10 * 60_000
+  })
+  return { ok: r.status === 0, stdout: r.stdout ?? '', stderr: `${r.stderr ?? ''}${r.error ?? ''}` }
+}
+
+/** The sandbox's connection details (`bash scripts/sandbox.sh env`); throws if it was never set up. */
+export const sandboxEnv: () => SandboxEnv = readSandboxEnv
+
+/** sandboxEnv(), running `scripts/sandbox.sh up` first if the sandbox was never set up. */
+export function ensureSandbox(): SandboxEnv {
+  try {
+    return sandboxEnv()
+  } catch {
+    const up = sandboxScript('up')
+    if (!up.ok) throw new Error(`scripts/sandbox.sh up failed:\n${up.stderr}${up.stdout}`)
+    return sandboxEnv()
+  }
+}
+
+export interface RunOptions {
+  /** Data for the command's standard input. */
+  input?: string | Buffer
+  cwd?: string
+  /** Extra environment variables. */
+  env?: NodeJS.ProcessEnv
+  /** Default: 5 minutes. */
+  timeoutMs?: number
+}
+
+function run(file: string, args: string[], opts: RunOptions, env: NodeJS.ProcessEnv): string {
+  const r = spawnSync(file, args, {
+    cwd: opts.cwd ?? repoRoot,
+    env,
+    input: opts.input,
+    encoding: 'utf8',
+    timeout: opts.timeoutMs ?? 5 * 60_000,
+    maxBuffer: 256 * 1024 * 1024
+  })
+  if (r.error) throw new Error(`${file} ${args.join(' ')}: ${r.error.message}`)
+  if (r.status !== 0) {
+    throw new Error(
+      `${file} ${args.join(' ')} exited with ${r.status ?? r.signal}: ${(r.stderr || r.stdout).trim()}`
+    )
+  }
+  return r.stdout
+}
+
+/**
+ * Run the docker CLI against the engine at `host` (a DOCKER_HOST value) and return its
+ * stdout; throws with its stderr when it fails. Builds use the classic builder
+ * (DOCKER_BUILDKIT=0, as the action does) unless opts.env says otherwise.
+ */
+export function docker(host: string, args: string[], opts: RunOptions = {}): string {
+  const env: NodeJS.ProcessEnv = { ...process.env, DOCKER_BUILDKIT: '0', ...opts.env }
+  delete env.DOCKER_CONTEXT
+  env.DOCKER_HOST = host
+  return run('docker', args, opts, env)
+}
+
+/** True when the engine at `host` has the image `ref`. */
+export function hasImage(host: string, ref: string): boolean {
+  const env: NodeJS.ProcessEnv = { ...process.env, DOCKER_HOST: host }
+  delete env.DOCKER_CONTEXT
+  const r = spawnSync('docker', ['image', 'inspect', '--format', '{{.Id}}', ref], {
+    env,
+    encoding: 'utf8'
+  })
+  return r.status === 0
+}
+
+/** OpenSSH client arguments that log in to the sandbox's server, checking its host key. */
+export function sshArgs(env: SandboxEnv): string[] {
+  return [
+    '-i',
+    env.sshKey,
+    '-p',
+    String(env.sshPort),
+    '-o',
+    'BatchMode=yes',
+    '-o',
+    'IdentitiesOnly=yes',
+    '-o',
+    'StrictHostKeyChecking=yes',
+    '-o',
+    `UserKnownHostsFile=${env.knownHosts}`,
+    '-o',
+    'LogLevel=ERROR',
+    `${env.sshUser}@${env.sshHost}`
+  ]
+}
+
+/** Run a shell command on the sandbox's server over OpenSSH and return its stdout. */
+export function ssh(env: SandboxEnv, command: string, opts: RunOptions = {}): string {
+  return run('ssh', [...sshArgs(env), command], opts, { ...process.env, ...opts.env })
+}

@@ -1,0 +1,123 @@
+// The example stack on the sandbox: inputs to deploy it, and ways to look at what the server runs.
+
+import { existsSync, readFileSync, rmSync } from 'node:fs'
+import net from 'node:net'
+import { docker, sandboxEnv } from './sandbox-env.js'
+
+export const env = sandboxEnv()
+export const PROJECT = 'vdemo'
+export const DEPLOY_PATH = `${env.dir}/deploy/${PROJECT}`
+export const STATE = `${DEPLOY_PATH}/.deploy`
+export const SERVICES = ['api', 'web', 'db']
+export const HEALTHCHECKS = [
+  'http://127.0.0.1:18081/health',
+  'http://127.0.0.1:18082/health',
+  'tcp://127.0.0.1:18083'
+].join('\n')
+
+/** Inputs that deploy the example stack to the sandbox server. */
+export function stackInputs(overrides: Record<string, string> = {}): Record<string, string> {
+  return {
+    project: PROJECT,
+    services: SERVICES.map(s => `${s}=examples/stack:${s}.Dockerfile`).join('\n'),
+    'compose-file': 'examples/stack/docker-compose.yml',
+    host: env.sshHost,
+    port: String(env.sshPort),
+    username: env.sshUser,
+    key: readFileSync(env.sshKey, 'utf8'),
+    fingerprint: env.fingerprint,
+    'deploy-path': DEPLOY_PATH,
+    healthchecks: HEALTHCHECKS,
+    'healthcheck-timeout': '40',
+    'healthcheck-interval': '1',
+    ...overrides
+  }
+}
+
+export const server = (args: string[]) => docker(env.serverDockerHost, args)
+export const runner = (args: string[]) => docker(env.runnerDockerHost, args)
+
+const nonEmpty = (text: string) =>
+  text
+    .split('\n')
+    .map(s => s.trim())
+    .filter(Boolean)
+
+/** Tags of `<project>-<service>` on the server engine, sorted. */
+export function serverTags(service: string): string[] {
+  return nonEmpty(server(['image', 'ls', '--format', '{{.Tag}}', `${PROJECT}-${service}`])).sort()
+}
+
+/** image of each running container of the project on the server engine. */
+export function serverContainers(): string[] {
+  return nonEmpty(
+    server([
+      'ps',
+      '--filter',
+      `label=com.docker.compose.project=${PROJECT}`,
+      '--format',
+      '{{.Image}} {{.ID}}'
+    ])
+  ).sort()
+}
+
+/** Removes the project's containers, images and state from the server (and its tags on the runner). */
+export function resetServer(): void {
+  for (const engine of [server, runner]) {
+    const ids = nonEmpty(
+      engine(['ps', '-aq', '--filter', `label=com.docker.compose.project=${PROJECT}`])
+    )
+    if (ids.length > 0) engine(['rm', '-f', ...ids])
+    const refs = nonEmpty(engine(['image', 'ls', '--format', '{{.Repository}}:{{.Tag}}'])).filter(
+      r => r.startsWith(`${PROJECT}-`)
+    )
+    if (refs.length > 0) engine(['image', 'rm', '-f', ...refs])
+  }
+  rmSync(DEPLOY_PATH, { recursive: true, force: true })
+}
+
+export function stateFile(name: string): string | undefined {
+  const file = `${STATE}/${name}`
+  return existsSync(file) ? readFileSync(file, 'utf8') : undefined
+}
+
+export function logRecords(): { version: string; status: string }[] {
+  return nonEmpty(stateFile('versions.log') ?? '').map(
+    l => JSON.parse(l) as { version: string; status: string }
+  )
+}
+
+export async function httpGet(url: string): Promise<{ status: number; body: string }> {
+  try {
+    const res = await fetch(url, { signal: AbortSignal.timeout(3000) })
+    return { status: res.status, body: (await res.text()).trim() }
+  } catch (e) {
+    return { status: 0, body: (e as Error).message }
+  }
+}
+
+/** What the stand-in database answers on its port. */
+export function dbReply(port = 18083): Promise<string> {
+  return new Promise(resolve => {
+    const socket = net.connect(port, '127.0.0.1')
+    let data = ''
+    socket.setTimeout(3000, () => socket.destroy())
+    socket.on('data', d => (data += d.toString()))
+    socket.on('close', () => resolve(data.trim()))
+    socket.on('error', () => resolve(''))
+  })
+}
+
+/** The live version as each service reports it. */
+export async function liveVersions(): Promise<Record<string, string>> {
+  return {
+    api: (await httpGet('http://127.0.0.1:18081/version')).body,
+    web: (await httpGet('http://127.0.0.1:18082/version')).body,
+    db: await dbReply()
+  }
+}
+
+export const historyOf = (outputs: Record<string, string>) =>
+  (JSON.parse(outputs.history ?? '[]') as { version: string; status: string }[]).map(
+    r => `${r.status} ${r.version}`
+  )

@@ -1,0 +1,84 @@
+import { shJoin } from '../../src/remote/quote.js'
+import * as cmd from '../../src/remote/commands.js'
+
+const target: cmd.ComposeTarget = {
+  flavor: 'v1',
+  project: 'shop',
+  file: '/opt/shop/.deploy/releases/v1/docker-compose.yml',
+  projectDirectory: '/opt/shop',
+  version: 'v1'
+}
+
+describe('remote commands, as the server receives them', () => {
+  test.each<[string, string[], string]>([
+    ['docker load', cmd.dockerLoad(), 'docker load'],
+    [
+      'tag',
+      cmd.dockerTag('shop-api:v1', 'shop-api:backup-v1'),
+      'docker tag shop-api:v1 shop-api:backup-v1'
+    ],
+    [
+      'image exists',
+      cmd.imageExists('shop-api:v1'),
+      "docker image inspect --format '{{.Id}}' shop-api:v1"
+    ],
+    ['list tags', cmd.listTags('shop-api'), "docker image ls --format '{{.Tag}}' shop-api"],
+    [
+      'remove images',
+      cmd.removeImages(['shop-api:a', 'shop-web:a']),
+      'docker image rm shop-api:a shop-web:a'
+    ],
+    [
+      'compose up (v1)',
+      cmd.composeUp(target),
+      'env DEPLOY_VERSION=v1 docker-compose --project-name shop --file /opt/shop/.deploy/releases/v1/docker-compose.yml --project-directory /opt/shop up -d --no-build --remove-orphans'
+    ],
+    [
+      'compose up (v2)',
+      cmd.composeUp({ ...target, flavor: 'v2' }),
+      'env DEPLOY_VERSION=v1 docker compose --project-name shop --file /opt/shop/.deploy/releases/v1/docker-compose.yml --project-directory /opt/shop up -d --no-build --remove-orphans'
+    ],
+    [
+      'project containers',
+      cmd.projectContainers('shop'),
+      'docker ps -aq --filter label=com.docker.compose.project=shop'
+    ],
+    ['logs', cmd.containerLogs('abc', 20), 'docker logs --tail 20 abc'],
+    [
+      'write file atomically',
+      cmd.writeFileAtomic('/opt/shop/.deploy/current_version'),
+      `sh -c 'mkdir -p "$(dirname "$1")" && cat > "$1.tmp.$$" && mv -f "$1.tmp.$$" "$1"' sh /opt/shop/.deploy/current_version`
+    ],
+    [
+      'append',
+      cmd.appendFile('/opt/shop/.deploy/versions.log'),
+      `sh -c 'mkdir -p "$(dirname "$1")" && cat >> "$1"' sh /opt/shop/.deploy/versions.log`
+    ],
+    [
+      'remove releases',
+      cmd.removeReleases('/opt/shop', ['a', 'b']),
+      'rm -rf -- /opt/shop/.deploy/releases/a /opt/shop/.deploy/releases/b'
+    ],
+    [
+      'cmd health check',
+      cmd.shellCheck("curl -fs 'http://x/'"),
+      `sh -c 'curl -fs '\\''http://x/'\\'''`
+    ]
+  ])('%s', (_name, argv, expected) => {
+    expect(shJoin(argv)).toBe(expected)
+  })
+
+  test('the state directory and release files sit under <deploy-path>/.deploy', () => {
+    expect(cmd.stateDir('/opt/shop')).toBe('/opt/shop/.deploy')
+    expect(cmd.releaseComposeFile('/opt/shop', 'v1')).toBe(
+      '/opt/shop/.deploy/releases/v1/docker-compose.yml'
+    )
+  })
+
+  test('values reach sh -c scripts as positional parameters, never inside the script', () => {
+    const argv = cmd.readState("/opt/we'ird $(x)")
+    expect(argv.slice(0, 2)).toEqual(['sh', '-c'])
+    expect(argv[2]).not.toContain('weird')
+    expect(argv.slice(3)).toEqual(['sh', "/opt/we'ird $(x)/.deploy"])
+  })
+})

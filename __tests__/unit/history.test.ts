@@ -1,0 +1,69 @@
+import {
+  newestFirst,
+  parseHistory,
+  renderHistory,
+  serializeHistory,
+  type DeployRecord
+} from '../../src/plan/history.js'
+
+function rec(
+  version: string,
+  status: DeployRecord['status'],
+  at = '2025-10-11T14:30:52Z'
+): DeployRecord {
+  return {
+    version,
+    status,
+    method: 'tar',
+    commit: 'e4534e6aaaa',
+    previous: '',
+    started_at: at,
+    finished_at: at
+  }
+}
+
+describe('history', () => {
+  test('round-trips through versions.log, one record a line', () => {
+    const records = [rec('a', 'success'), { ...rec('b', 'failed'), actor: 'line\nbreak' }]
+    const text = serializeHistory(records)
+    expect(text.split('\n')).toHaveLength(3)
+    expect(parseHistory(text)).toEqual({ records, damagedLines: [] })
+  })
+
+  test('skips damaged lines and says which', () => {
+    const text = [
+      JSON.stringify(rec('a', 'success')),
+      '{"version": "half',
+      JSON.stringify({ version: 'x', status: 'weird' }),
+      '',
+      JSON.stringify(rec('b', 'rollback'))
+    ].join('\n')
+    const parsed = parseHistory(text)
+    expect(parsed.records.map(r => r.version)).toEqual(['a', 'b'])
+    expect(parsed.damagedLines).toEqual([2, 3])
+  })
+
+  test('newest first, limited', () => {
+    const records = ['a', 'b', 'c', 'd'].map(v => rec(v, 'success'))
+    expect(newestFirst(records, 2).map(r => r.version)).toEqual(['d', 'c'])
+    expect(newestFirst(records, 10).map(r => r.version)).toEqual(['d', 'c', 'b', 'a'])
+  })
+
+  test('renders like the original scripts', () => {
+    expect(
+      renderHistory([
+        rec('e4534e6-20251011-143052', 'success', '2025-10-11T14:30:52Z'),
+        rec('abc1234-20251011-120000', 'failed', '2025-10-11T12:00:00Z'),
+        rec('d5f9876-20251010-180000', 'rollback', '2025-10-10T18:00:00Z')
+      ])
+    ).toBe(
+      [
+        'Recent deployments:',
+        '  ✔ e4534e6-20251011-143052 - 2025-10-11T14:30:52Z (via tar)',
+        '  ✖ abc1234-20251011-120000 - 2025-10-11T12:00:00Z (via tar)',
+        '  ↩ d5f9876-20251010-180000 - 2025-10-10T18:00:00Z (via rollback)'
+      ].join('\n')
+    )
+    expect(renderHistory([])).toBe('No deployments recorded yet.')
+  })
+})

@@ -1,0 +1,201 @@
+import { readFileSync } from 'node:fs'
+import { parse as parseYaml } from 'yaml'
+import { parseOptions, DEFAULTS, parseHealthchecks, parseServices } from '../../src/config/parse.js'
+import { INPUT_NAMES, type RawInputs, type RunContext } from '../../src/config/inputs.js'
+
+const KEY = '-----BEGIN OPENSSH PRIVATE KEY-----\nabc\n-----END OPENSSH PRIVATE KEY-----\n'
+const FP = 'SHA256:' + 'A'.repeat(43)
+
+function raw(overrides: Partial<RawInputs> = {}): RawInputs {
+  const r = Object.fromEntries(INPUT_NAMES.map(n => [n, ''])) as RawInputs
+  return {
+    ...r,
+    services: 'api=./api',
+    host: 'example.test',
+    key: KEY,
+    fingerprint: FP,
+    ...overrides
+  }
+}
+
+const ctx: RunContext = {
+  workspace: '/work/repo',
+  sha: 'e4534e6aaaabbbbccccddddeeeeffff000011112',
+  repository: 'acme/Shop.Front',
+  runUrl: 'https://github.example/acme/shop/actions/runs/1',
+  actor: 'octocat',
+  now: new Date('2025-10-11T14:30:52Z')
+}
+
+describe('parseOptions', () => {
+  test('defaults', () => {
+    const o = parseOptions(raw(), ctx)
+    expect(o).toMatchObject({
+      command: 'deploy',
+      method: 'tar',
+      version: 'e4534e6-20251011-143052',
+      project: 'shop-front',
+      composeFile: '/work/repo/docker-compose.yml',
+      deployPath: '/opt/shop-front',
+      healthTimeoutMs: 60000,
+      healthIntervalMs: 2000,
+      skipHealthcheck: false,
+      noRollback: false,
+      keepVersions: 5,
+      keepHistory: 10,
+      commit: ctx.sha,
+      actor: 'octocat'
+    })
+    expect(o.ssh).toMatchObject({
+      host: 'example.test',
+      port: 22,
+      username: 'root',
+      fingerprints: [FP]
+    })
+    expect(o.services).toEqual([
+      { name: 'api', context: '/work/repo/api', dockerfile: 'Dockerfile' }
+    ])
+  })
+
+  test('every input', () => {
+    const o = parseOptions(
+      raw({
+        version: 'v1.2.3',
+        project: 'shop',
+        services: 'api=services/api:Dockerfile.prod\n# comment\nweb = web',
+        'compose-file': 'deploy/compose.yml',
+        'build-args': 'NODE_ENV=production\nEMPTY=',
+        port: '2222',
+        username: 'deploy',
+        passphrase: 'pw',
+        fingerprint: `${FP}\nSHA256:${'b'.repeat(43)}`,
+        'deploy-path': '/srv/shop/',
+        healthchecks: 'http://127.0.0.1:8080/health\ntcp://127.0.0.1:5432\ncmd: docker ps',
+        'healthcheck-timeout': '30',
+        'healthcheck-interval': '0.5',
+        'skip-healthcheck': 'true',
+        'no-rollback': 'True',
+        'keep-versions': '3',
+        'keep-history': '20'
+      }),
+      ctx
+    )
+    expect(o.version).toBe('v1.2.3')
+    expect(o.services).toEqual([
+      { name: 'api', context: '/work/repo/services/api', dockerfile: 'Dockerfile.prod' },
+      { name: 'web', context: '/work/repo/web', dockerfile: 'Dockerfile' }
+    ])
+    expect(o.composeFile).toBe('/work/repo/deploy/compose.yml')
+    expect(o.buildArgs).toEqual({ NODE_ENV: 'production', EMPTY: '' })
+    expect(o.ssh).toMatchObject({ port: 2222, username: 'deploy', passphrase: 'pw' })
+    expect(o.ssh.fingerprints).toHaveLength(2)
+    expect(o.deployPath).toBe('/srv/shop')
+    expect(o.healthchecks.map(h => h.kind)).toEqual(['http', 'tcp', 'cmd'])
+    expect(o.healthIntervalMs).toBe(500)
+    expect(o).toMatchObject({
+      skipHealthcheck: true,
+      noRollback: true,
+      keepVersions: 3,
+      keepHistory: 20
+    })
+  })
+
+  test.each<[Partial<RawInputs>, string, RegExp]>([
+    [{ command: 'destroy' }, 'command', /not supported/],
+    [{ method: 'ftp' }, 'method', /not supported/],
+    [{ version: '$(touch /tmp/pwned)' }, 'version', /must match/],
+    [{ version: 'v1;rm -rf /' }, 'version', /must match/],
+    [{ version: 'latest' }, 'version', /latest/],
+    [{ version: 'backup-v1' }, 'version', /backup-/],
+    [{ version: 'a\nb' }, 'version', /must match/],
+    [{ project: 'Shop' }, 'project', /lowercase/],
+    [{ project: 'a b' }, 'project', /lowercase/],
+    [{ services: '' }, 'services', /required/],
+    [{ services: 'api' }, 'services', /service=build-context/],
+    [{ services: 'API=./api' }, 'services', /lowercase/],
+    [{ services: '`id`=./api' }, 'services', /lowercase/],
+    [{ services: 'api=./a\napi=./b' }, 'services', /twice/],
+    [{ 'build-args': 'not a pair' }, 'build-args', /KEY=value/],
+    [{ host: '' }, 'host', /host name/],
+    [{ host: 'a;b' }, 'host', /host name/],
+    [{ port: '0' }, 'port', /1 to 65535/],
+    [{ port: '22x' }, 'port', /1 to 65535/],
+    [{ username: 'root;id' }, 'username', /user name/],
+    [{ key: '' }, 'key', /private key/],
+    [{ fingerprint: '' }, 'fingerprint', /ssh-keyscan/],
+    [{ fingerprint: 'MD5:aa:bb' }, 'fingerprint', /SHA256/],
+    [{ 'deploy-path': 'relative/path' }, 'deploy-path', /absolute/],
+    [{ 'deploy-path': '/opt/../etc' }, 'deploy-path', /\.\./],
+    [{ 'deploy-path': '/' }, 'deploy-path', /absolute/],
+    [{ 'deploy-path': "/opt/a'b" }, 'deploy-path', /absolute/],
+    [{ healthchecks: 'ftp://x' }, 'healthchecks', /tcp:\/\/host:port/],
+    [{ healthchecks: 'tcp://host-without-port' }, 'healthchecks', /tcp:\/\/host:port/],
+    [{ healthchecks: 'cmd:' }, 'healthchecks', /no command/],
+    [{ 'healthcheck-timeout': '-1' }, 'healthcheck-timeout', /seconds/],
+    [{ 'healthcheck-interval': 'soon' }, 'healthcheck-interval', /seconds/],
+    [{ 'skip-healthcheck': 'yes' }, 'skip-healthcheck', /true or false/],
+    [{ 'no-rollback': '1' }, 'no-rollback', /true or false/],
+    [{ 'keep-versions': '0' }, 'keep-versions', /whole number/],
+    [{ 'keep-history': '1.5' }, 'keep-history', /whole number/],
+    [{ project: 'a\u0000b' }, 'project', /control characters/]
+  ])('%j is refused, naming %s', (overrides, input, message) => {
+    expect(() => parseOptions(raw(overrides), ctx)).toThrow(
+      expect.objectContaining({ input, message: expect.stringMatching(message) })
+    )
+  })
+
+  test('insecure-skip-host-key-check allows a missing fingerprint', () => {
+    const o = parseOptions(raw({ fingerprint: '', 'insecure-skip-host-key-check': 'true' }), ctx)
+    expect(o.ssh.insecureSkipHostKeyCheck).toBe(true)
+  })
+
+  test('without a commit, a version must be given', () => {
+    expect(() => parseOptions(raw(), { ...ctx, sha: '' })).toThrow(/give a version/)
+    expect(parseOptions(raw({ version: 'v9' }), { ...ctx, sha: '' }).version).toBe('v9')
+  })
+
+  test('the project defaults to the workspace folder without a repository', () => {
+    expect(parseOptions(raw(), { ...ctx, repository: undefined }).project).toBe('repo')
+  })
+})
+
+describe('line parsers', () => {
+  test('health checks keep their own line for reports', () => {
+    expect(parseHealthchecks('  tcp://[::1]:5432  \n\nhttps://app.internal/ping?x=1')).toEqual([
+      { kind: 'tcp', host: '::1', port: 5432, line: 'tcp://[::1]:5432' },
+      { kind: 'http', url: 'https://app.internal/ping?x=1', line: 'https://app.internal/ping?x=1' }
+    ])
+  })
+  test('a Dockerfile after the last colon', () => {
+    expect(parseServices('db=./db:docker/Dockerfile', '/w')).toEqual([
+      { name: 'db', context: '/w/db', dockerfile: 'docker/Dockerfile' }
+    ])
+  })
+})
+
+describe('action.yml', () => {
+  const action = parseYaml(readFileSync('action.yml', 'utf8')) as {
+    inputs: Record<string, { default?: string }>
+    outputs: Record<string, unknown>
+    runs: { using: string; main: string }
+  }
+  test('declares exactly the inputs the code reads', () => {
+    expect(Object.keys(action.inputs).sort()).toEqual([...INPUT_NAMES].sort())
+  })
+  test('its defaults are the parser defaults', () => {
+    for (const [name, value] of Object.entries(DEFAULTS)) {
+      expect([name, action.inputs[name]?.default]).toEqual([name, value])
+    }
+  })
+  test('declares the outputs of the contract and runs dist on node24', () => {
+    expect(Object.keys(action.outputs).sort()).toEqual([
+      'history',
+      'method',
+      'previous-version',
+      'rolled-back',
+      'status',
+      'version'
+    ])
+    expect(action.runs).toEqual({ using: 'node24', main: 'dist/index.js' })
+  })
+})

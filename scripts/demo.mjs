@@ -1,0 +1,56 @@
+// The demo: the main job on the sandbox, as a newcomer would see it. It deploys the example
+// stack through the bundled action, then a broken version that is rolled back on its own,
+// then prints the history kept on the server.
+import { readFileSync } from 'node:fs'
+import { runAction } from './run-action.mjs'
+import { readSandboxEnv } from './sandbox-env.mjs'
+
+const env = readSandboxEnv()
+const services = ['api', 'web', 'db']
+const inputs = {
+  project: 'vdemo',
+  services: services.map(s => `${s}=examples/stack:${s}.Dockerfile`).join('\n'),
+  'compose-file': 'examples/stack/docker-compose.yml',
+  host: env.sshHost,
+  port: String(env.sshPort),
+  username: env.sshUser,
+  key: readFileSync(env.sshKey, 'utf8'),
+  fingerprint: env.fingerprint,
+  'deploy-path': `${env.dir}/deploy/vdemo`,
+  healthchecks:
+    'http://127.0.0.1:18081/health\nhttp://127.0.0.1:18082/health\ntcp://127.0.0.1:18083',
+  'healthcheck-timeout': '30',
+  'healthcheck-interval': '1'
+}
+const sha = () =>
+  Array.from({ length: 40 }, () => '0123456789abcdef'[Math.floor(Math.random() * 16)]).join('')
+
+/** @param {string} title @param {Record<string, string>} more */
+async function step(title, more) {
+  console.log(`\n=== ${title} ===`)
+  const run = await runAction({ ...inputs, ...more }, { GITHUB_SHA: sha() }, { echo: true })
+  console.log(
+    `\n--- outputs: status=${run.outputs.status} version=${run.outputs.version} previous-version=${run.outputs['previous-version']} rolled-back=${run.outputs['rolled-back']}`
+  )
+  return run
+}
+
+const good = await step('1. Deploy the example stack', {})
+if (good.code !== 0) process.exit(1)
+// A second apart, so the generated versions differ.
+await new Promise(r => setTimeout(r, 1100))
+const bad = await step('2. Deploy a broken version: the health checks fail and it rolls back', {
+  'build-args': 'VARIANT=broken'
+})
+if (bad.outputs.status !== 'rolled-back') process.exit(1)
+
+console.log('\n=== 3. History on the server (newest first), as the action logged it ===')
+const history = bad.log.slice(bad.log.lastIndexOf('Recent deployments:'))
+console.log(
+  history
+    .split('\n')
+    .filter(l => /^(Recent| {2}[✔✖↩])/.test(l))
+    .join('\n')
+)
+const live = await fetch('http://127.0.0.1:18081/version').then(r => r.text())
+console.log(`\nLive version now: ${live.trim()} (the first deploy, restored automatically)`)

@@ -1,0 +1,87 @@
+// Runs the bundled action (dist/index.js) the way the GitHub runner does: inputs as INPUT_*
+// variables, outputs through GITHUB_OUTPUT, the job summary through GITHUB_STEP_SUMMARY.
+// Used by the end-to-end tests and by the demo.
+
+import { spawn } from 'node:child_process'
+import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs'
+import { tmpdir } from 'node:os'
+import path from 'node:path'
+import { fileURLToPath } from 'node:url'
+
+export const REPO_ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..')
+
+/**
+ * Parses the `name<<DELIMITER … DELIMITER` blocks that @actions/core writes.
+ * @param {string} text
+ * @returns {Record<string, string>}
+ */
+export function parseOutputFile(text) {
+  /** @type {Record<string, string>} */
+  const outputs = {}
+  const lines = text.split('\n')
+  for (let i = 0; i < lines.length; i++) {
+    const m = /^([^<=]+)<<(.+)$/.exec(lines[i] ?? '')
+    if (!m) continue
+    const [, name = '', delimiter] = m
+    const value = []
+    for (i++; i < lines.length && lines[i] !== delimiter; i++) value.push(lines[i] ?? '')
+    outputs[name] = value.join('\n')
+  }
+  return outputs
+}
+
+/**
+ * @typedef {{ code: number, log: string, outputs: Record<string, string>, summary: string }} ActionRun
+ * @param {Record<string, string>} inputs  action inputs by their action.yml names
+ * @param {Record<string, string>} [env]  more environment (GITHUB_SHA, ...)
+ * @param {{ timeoutMs?: number, echo?: boolean }} [options]  echo: also print the step's log
+ * @returns {Promise<ActionRun>}
+ */
+export async function runAction(inputs, env = {}, options = {}) {
+  const dir = mkdtempSync(path.join(tmpdir(), 'vd-run-'))
+  const files = {
+    GITHUB_OUTPUT: path.join(dir, 'output'),
+    GITHUB_STEP_SUMMARY: path.join(dir, 'summary'),
+    GITHUB_STATE: path.join(dir, 'state')
+  }
+  for (const f of Object.values(files)) writeFileSync(f, '')
+  const inputEnv = Object.fromEntries(
+    Object.entries(inputs).map(([k, v]) => [`INPUT_${k.replace(/ /g, '_').toUpperCase()}`, v])
+  )
+  const child = spawn(process.execPath, [path.join(REPO_ROOT, 'dist', 'index.js')], {
+    cwd: REPO_ROOT,
+    env: {
+      PATH: process.env.PATH ?? '',
+      HOME: process.env.HOME ?? '/root',
+      GITHUB_ACTIONS: 'true',
+      GITHUB_WORKSPACE: REPO_ROOT,
+      GITHUB_REPOSITORY: 'example/vdemo',
+      GITHUB_SERVER_URL: 'https://github.example',
+      GITHUB_RUN_ID: '42',
+      GITHUB_ACTOR: 'e2e',
+      RUNNER_TEMP: dir,
+      ...files,
+      ...inputEnv,
+      ...env
+    },
+    stdio: ['ignore', 'pipe', 'pipe']
+  })
+  let log = ''
+  /** @param {Buffer} d */
+  const keep = d => {
+    log += d.toString()
+    if (options.echo) process.stdout.write(d)
+  }
+  child.stdout.on('data', keep)
+  child.stderr.on('data', keep)
+  const timer = setTimeout(() => child.kill('SIGKILL'), options.timeoutMs ?? 300000)
+  /** @type {number} */
+  const code = await new Promise(resolve => child.on('close', c => resolve(c ?? 128)))
+  clearTimeout(timer)
+  return {
+    code,
+    log,
+    outputs: parseOutputFile(readFileSync(files.GITHUB_OUTPUT, 'utf8')),
+    summary: readFileSync(files.GITHUB_STEP_SUMMARY, 'utf8')
+  }
+}

@@ -1,0 +1,44 @@
+// Reads what `scripts/sandbox.sh env` prints: where the sandbox server, its sshd and its
+// registry are. Shared by the end-to-end tests and the demo.
+import { execFileSync } from 'node:child_process'
+import path from 'node:path'
+import { fileURLToPath } from 'node:url'
+
+const SCRIPT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), 'sandbox.sh')
+
+/**
+ * @typedef {{ sshHost: string, sshPort: number, sshUser: string, sshKey: string,
+ *   fingerprint: string, knownHosts: string, serverDockerHost: string,
+ *   runnerDockerHost: string, registry: string, dir: string }} SandboxEnv
+ * @returns {SandboxEnv}
+ */
+export function readSandboxEnv() {
+  const text = execFileSync('bash', [SCRIPT, 'env'], { encoding: 'utf8' })
+  /** @type {Record<string, string>} */
+  const vars = {}
+  for (const line of text.split('\n')) {
+    const m = /^(VD_[A-Z_]+)=(.*)$/.exec(line.trim())
+    if (m && m[1]) vars[m[1]] = (m[2] ?? '').replace(/^'(.*)'$/, '$1')
+  }
+  /** @param {string} name */
+  const get = name => {
+    const value = vars[name]
+    if (!value)
+      throw new Error(
+        `scripts/sandbox.sh env did not print ${name}: run 'bash scripts/sandbox.sh up'`
+      )
+    return value
+  }
+  return {
+    sshHost: get('VD_SSH_HOST'),
+    sshPort: Number(get('VD_SSH_PORT')),
+    sshUser: get('VD_SSH_USER'),
+    sshKey: get('VD_SSH_KEY'),
+    fingerprint: get('VD_SSH_FINGERPRINT'),
+    knownHosts: get('VD_KNOWN_HOSTS'),
+    serverDockerHost: get('VD_SERVER_DOCKER_HOST'),
+    runnerDockerHost: get('VD_RUNNER_DOCKER_HOST'),
+    registry: get('VD_REGISTRY'),
+    dir: get('VD_SANDBOX_DIR')
+  }
+}

@@ -1,0 +1,473 @@
+#!/usr/bin/env bash
+# A two-host deployment sandbox on one machine, for versioned-deploy's end-to-end
+# tests and demo. Everything listens on 127.0.0.1 only:
+#
+#   runner    the default Docker engine (unix:///var/run/docker.sock), where the
+#             action builds images; reused when one answers, else started here
+#   server    a second dockerd with its own data root, exec root and socket,
+#             reached like a real server: OpenSSH on 127.0.0.1:$VD_SSH_PORT as
+#             root, whose sessions get DOCKER_HOST pointing at that engine
+#   registry  docker-registry on 127.0.0.1:$VD_REGISTRY_PORT (plain HTTP; dockerd
+#             allows that for 127.0.0.0/8 without configuration)
+#
+# Both engines run with --bridge=none and without iptables: containers use the
+# host network, so nothing here creates bridges, NAT rules or other addresses.
+#
+# Usage: scripts/sandbox.sh up | down | env
+#   up    install what is missing (as root), start whatever is not running; idempotent
+#   down  stop what the sandbox started; keeps keys and data
+#   env   print the connection details as shell-sourceable variables
+#
+# Settings (environment): VD_SANDBOX_DIR (default /var/tmp/vd-sandbox),
+# VD_SSH_PORT (2222), VD_REGISTRY_PORT (5000).
+set -euo pipefail
+
+# dockerd and sshd live in sbin, which a non-root PATH may lack.
+export PATH="$PATH:/usr/local/sbin:/usr/sbin:/sbin"
+
+D=${VD_SANDBOX_DIR:-/var/tmp/vd-sandbox}
+[[ $D == /* ]] || D="$PWD/$D"
+D=${D%/}
+SSH_PORT=${VD_SSH_PORT:-2222}
+REGISTRY_PORT=${VD_REGISTRY_PORT:-5000}
+RUNNER_HOST=unix:///var/run/docker.sock
+SERVER_SOCK=$D/server/docker.sock
+SERVER_HOST=unix://$SERVER_SOCK
+REPO_ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
+CONF=$D/sandbox.conf # what `up` chose; `env` reads it back
+
+log() { printf '[sandbox] %s\n' "$*" >&2; }
+die() {
+  printf 'sandbox.sh: error: %s\n' "$*" >&2
+  exit 1
+}
+
+# ---------------------------------------------------------------- helpers
+
+have() { command -v "$1" >/dev/null 2>&1; }
+
+# Quote a value for the shell only when it needs it.
+shq() {
+  if [[ $1 =~ ^[A-Za-z0-9_./:@=+-]+$ ]]; then
+    printf '%s' "$1"
+  else
+    printf "'%s'" "${1//\'/\'\\\'\'}"
+  fi
+}
+
+docker_answers() { timeout 10 docker -H "$1" version >/dev/null 2>&1; }
+
+port_open() { timeout 2 bash -c "exec 3<>/dev/tcp/127.0.0.1/$1" 2>/dev/null; }
+
+# GET a URL and succeed on a 2xx answer. curl is not always installed, and
+# busybox 1.35's `wget -T` segfaults, so fall back to bash's /dev/tcp.
+http_ok() {
+  local url=$1
+  if have curl; then
+    timeout 5 curl -fsS -o /dev/null "$url" 2>/dev/null
+  elif have busybox; then
+    timeout 5 busybox wget -q -O /dev/null "$url" 2>/dev/null
+  else
+    local rest=${url#http://} hostport path status
+    hostport=${rest%%/*}
+    path=/${rest#*/}
+    # shellcheck disable=SC2016 # expanded by the inner bash
+    status=$(timeout 5 bash -c '
+      exec 3<>"/dev/tcp/${1%:*}/${1##*:}"
+      printf "GET %s HTTP/1.0\r\nHost: %s\r\n\r\n" "$2" "$1" >&3
+      head -n1 <&3' _ "$hostport" "$path" 2>/dev/null) || return 1
+    [[ $status =~ ^HTTP/[0-9.]+\ 2 ]]
+  fi
+}
+
+# The pid in a pidfile, if that process is alive and its command line contains
+# PATTERN (a pid can be reused by an unrelated process after a reboot or crash).
+# A stale pidfile is removed: dockerd refuses to start over one.
+live_pid() {
+  local pidfile=$1 pattern=$2 pid
+  [[ -s $pidfile ]] || return 1
+  pid=$(<"$pidfile")
+  if [[ $pid =~ ^[0-9]+$ ]] && kill -0 "$pid" 2>/dev/null &&
+    tr '\0' ' ' <"/proc/$pid/cmdline" 2>/dev/null | grep -qF -- "$pattern"; then
+    echo "$pid"
+    return 0
+  fi
+  rm -f "$pidfile"
+  return 1
+}
+
+# alive PID: the process exists and is not a zombie.
+alive() {
+  [[ -n $1 ]] && kill -0 "$1" 2>/dev/null &&
+    [[ "$(sed 's/.*) //' "/proc/$1/stat" 2>/dev/null | cut -c1)" != Z ]]
+}
+
+# wait_for SECONDS WHAT LOGFILE PID CMD...: poll CMD until it succeeds. Fail with
+# the tail of LOGFILE on timeout, or as soon as process PID (if given) is gone.
+wait_for() {
+  local secs=$1 what=$2 logfile=$3 pid=$4
+  shift 4
+  local deadline=$((SECONDS + secs)) why=
+  until "$@"; do
+    if [[ -n $pid ]] && ! alive "$pid"; then
+      why="exited"
+    elif ((SECONDS >= deadline)); then
+      why="did not come up within ${secs}s"
+    fi
+    if [[ -n $why ]]; then
+      printf 'sandbox.sh: error: %s %s. Last lines of %s:\n' "$what" "$why" "$logfile" >&2
+      tail -n 25 "$logfile" >&2 2>/dev/null || true
+      exit 1
+    fi
+    sleep 0.2
+  done
+}
+
+# spawn LOGFILE CMD...: start a long-running program detached from this script
+# and set SPAWNED to its pid. setsid gives it its own session, so a Ctrl-C or
+# the end of an npm script does not reach it; it inherits no stdio, so whoever
+# reads our output sees EOF when we exit. (A background job of a non-interactive
+# shell is not a process group leader, so setsid execs without forking and $!
+# is the program's own pid.)
+SPAWNED=
+spawn() {
+  local logfile=$1
+  shift
+  printf '\n==== %s %s\n' "$(date -Is)" "$*" >>"$logfile"
+  setsid "$@" >>"$logfile" 2>&1 </dev/null &
+  SPAWNED=$!
+}
+
+# stop_pid WHAT PIDFILE PATTERN SECONDS: SIGTERM, wait, SIGKILL as a last resort.
+stop_pid() {
+  local what=$1 pidfile=$2 pattern=$3 secs=$4 pid
+  if ! pid=$(live_pid "$pidfile" "$pattern"); then
+    log "$what: not running"
+    return 0
+  fi
+  log "$what: stopping (pid $pid)"
+  kill -TERM "$pid" 2>/dev/null || true
+  local deadline=$((SECONDS + secs))
+  while kill -0 "$pid" 2>/dev/null; do
+    if ((SECONDS >= deadline)); then
+      log "$what: still running after ${secs}s, sending SIGKILL"
+      kill -KILL "$pid" 2>/dev/null || true
+      sleep 0.5
+      break
+    fi
+    sleep 0.2
+  done
+  rm -f "$pidfile"
+}
+
+# Write FILE only when CONTENT differs; succeed when it changed.
+write_if_changed() {
+  local file=$1 content=$2
+  if [[ -f $file ]] && [[ "$(<"$file")" == "$content" ]]; then
+    return 1
+  fi
+  printf '%s\n' "$content" >"$file"
+}
+
+ssh_client() {
+  ssh -i "$D/ssh/id_ed25519" -p "$SSH_PORT" -o BatchMode=yes -o ConnectTimeout=5 \
+    -o StrictHostKeyChecking=yes -o UserKnownHostsFile="$D/ssh/known_hosts" \
+    -o LogLevel=ERROR root@127.0.0.1 "$@"
+}
+
+# ---------------------------------------------------------------- up
+
+ensure_packages() {
+  local missing=()
+  { have docker && have dockerd; } || missing+=(docker.io)
+  have docker-compose || missing+=(docker-compose)
+  [[ -x /usr/sbin/sshd ]] || missing+=(openssh-server)
+  { have ssh && have ssh-keygen; } || missing+=(openssh-client)
+  have docker-registry || missing+=(docker-registry)
+  # The images are built FROM scratch, so busybox must be the static build.
+  [[ "$(dpkg-query -W -f='${db:Status-Status}' busybox-static 2>/dev/null)" == installed ]] ||
+    missing+=(busybox-static)
+  ((${#missing[@]} == 0)) && return 0
+
+  if ((EUID != 0)); then
+    printf 'sandbox.sh: missing Debian packages: %s\n' "${missing[*]}" >&2
+    printf 'install them as root: apt-get install -y %s\n' "${missing[*]}" >&2
+    exit 1
+  fi
+  log "installing missing packages: ${missing[*]}"
+  # Keep apt from starting the stock services (a dockerd with a docker0 bridge
+  # and iptables rules, sshd on 0.0.0.0:22): the sandbox runs its own.
+  local policy=/usr/sbin/policy-rc.d made_policy=0
+  if [[ ! -e $policy ]]; then
+    printf '#!/bin/sh\nexit 101\n' >"$policy"
+    chmod 0755 "$policy"
+    made_policy=1
+  fi
+  local rc=0
+  {
+    DEBIAN_FRONTEND=noninteractive apt-get update -q &&
+      DEBIAN_FRONTEND=noninteractive apt-get install -y -q --no-install-recommends "${missing[@]}"
+  } || rc=$?
+  ((made_policy)) && rm -f "$policy"
+  ((rc == 0)) || die "apt-get failed (exit $rc)"
+}
+
+prepare_dirs() {
+  # Unix socket paths are limited to 108 bytes; containerd's sockets end up
+  # under $D/server/exec/containerd/, so keep the state dir short.
+  ((${#D} <= 60)) || die "VD_SANDBOX_DIR is too long (${#D} chars, max 60): $D"
+  # It is written unquoted into sshd_config, DOCKER_HOST and the registry config.
+  [[ $D =~ ^[A-Za-z0-9_./+-]+$ ]] || die "VD_SANDBOX_DIR may hold only [A-Za-z0-9_./+-]: $D"
+  [[ $SSH_PORT =~ ^[0-9]+$ && $REGISTRY_PORT =~ ^[0-9]+$ ]] ||
+    die "VD_SSH_PORT and VD_REGISTRY_PORT must be port numbers"
+  umask 022
+  mkdir -p "$D"/{runner,server,ssh,registry/data}
+  # --config-file keeps /etc/docker/daemon.json (if any) out of the sandbox's
+  # engines. The server's names its own trust key: dockerd 20.10 derives the
+  # engine ID (`docker info`) from it, and the default /etc/docker/key.json
+  # would give both engines the same ID.
+  write_if_changed "$D/daemon.json" '{}' || true
+  write_if_changed "$D/server/daemon.json" "{ \"deprecated-key-path\": \"$D/server/key.json\" }" || true
+}
+
+# The runner: whatever engine answers on the default socket.
+start_runner_engine() {
+  if docker_answers "$RUNNER_HOST"; then
+    log "runner engine: reusing the one answering on $RUNNER_HOST"
+    return 0
+  fi
+  local pid
+  if ! pid=$(live_pid "$D/runner/dockerd.pid" dockerd); then
+    log "runner engine: starting dockerd on $RUNNER_HOST"
+    spawn "$D/runner/dockerd.log" dockerd --config-file "$D/daemon.json" \
+      --pidfile "$D/runner/dockerd.pid" -H "$RUNNER_HOST" \
+      --bridge=none --iptables=false --ip6tables=false
+    pid=$SPAWNED
+  fi
+  wait_for 60 "the runner dockerd" "$D/runner/dockerd.log" "$pid" docker_answers "$RUNNER_HOST"
+}
+
+start_server_engine() {
+  if docker_answers "$SERVER_HOST"; then
+    log "server engine: reusing the one answering on $SERVER_HOST"
+    return 0
+  fi
+  local pid
+  if ! pid=$(live_pid "$D/server/dockerd.pid" "$SERVER_SOCK"); then
+    log "server engine: starting dockerd on $SERVER_HOST"
+    # Own containerd namespaces, in case both engines share a system containerd
+    # (/run/containerd); here each dockerd starts its own under its exec root.
+    spawn "$D/server/dockerd.log" dockerd --config-file "$D/server/daemon.json" \
+      --data-root "$D/server/data" --exec-root "$D/server/exec" \
+      --pidfile "$D/server/dockerd.pid" -H "$SERVER_HOST" \
+      --containerd-namespace vd-server --containerd-plugins-namespace vd-server-plugins \
+      --bridge=none --iptables=false --ip6tables=false
+    pid=$SPAWNED
+  fi
+  wait_for 60 "the server dockerd" "$D/server/dockerd.log" "$pid" docker_answers "$SERVER_HOST"
+}
+
+ssh_keys() {
+  local k
+  [[ -f $D/ssh/host_ed25519_key ]] ||
+    ssh-keygen -q -t ed25519 -N '' -C vd-sandbox-host -f "$D/ssh/host_ed25519_key"
+  [[ -f $D/ssh/id_ed25519 ]] ||
+    ssh-keygen -q -t ed25519 -N '' -C vd-sandbox-client -f "$D/ssh/id_ed25519"
+  chmod 0600 "$D/ssh/host_ed25519_key" "$D/ssh/id_ed25519"
+  write_if_changed "$D/ssh/authorized_keys" "$(<"$D/ssh/id_ed25519.pub")" || true
+  # known_hosts lets OpenSSH clients use StrictHostKeyChecking=yes.
+  k=$(cut -d' ' -f1-2 "$D/ssh/host_ed25519_key.pub")
+  if [[ $SSH_PORT == 22 ]]; then
+    write_if_changed "$D/ssh/known_hosts" "127.0.0.1 $k" || true
+  else
+    write_if_changed "$D/ssh/known_hosts" "[127.0.0.1]:$SSH_PORT $k" || true
+  fi
+}
+
+start_sshd() {
+  ssh_keys
+  # Without PAM, OpenSSH refuses even key logins to an account whose password is
+  # locked ("!" in /etc/shadow); PAM has no such rule, so use it in that case.
+  local use_pam=no
+  [[ "$(getent shadow root 2>/dev/null | cut -d: -f2)" == '!'* ]] && use_pam=yes
+  local cfg=$D/ssh/sshd_config changed=0
+  # StrictModes no: the state dir sits under /var/tmp, which is world-writable.
+  write_if_changed "$cfg" "# Generated by scripts/sandbox.sh: the sandbox's \"server\" host.
+ListenAddress 127.0.0.1
+Port $SSH_PORT
+HostKey $D/ssh/host_ed25519_key
+PidFile $D/ssh/sshd.pid
+AuthorizedKeysFile $D/ssh/authorized_keys
+PubkeyAuthentication yes
+PasswordAuthentication no
+KbdInteractiveAuthentication no
+PermitRootLogin prohibit-password
+UsePAM $use_pam
+StrictModes no
+AllowTcpForwarding yes
+AllowStreamLocalForwarding yes
+MaxSessions 64
+MaxStartups 64:30:128
+PrintMotd no
+Subsystem sftp internal-sftp
+SetEnv DOCKER_HOST=$SERVER_HOST" && changed=1
+
+  local pid
+  if pid=$(live_pid "$D/ssh/sshd.pid" "$cfg"); then
+    if ((changed)); then
+      log "sshd: configuration changed, restarting"
+      stop_pid sshd "$D/ssh/sshd.pid" "$cfg" 10
+    else
+      log "sshd: reusing pid $pid on 127.0.0.1:$SSH_PORT"
+    fi
+  fi
+  if ! live_pid "$D/ssh/sshd.pid" "$cfg" >/dev/null; then
+    port_open "$SSH_PORT" && die "127.0.0.1:$SSH_PORT is taken by another program (set VD_SSH_PORT)"
+    mkdir -p /run/sshd # privilege separation directory
+    chmod 0755 /run/sshd
+    /usr/sbin/sshd -t -f "$cfg" || die "sshd rejected $cfg"
+    log "sshd: starting on 127.0.0.1:$SSH_PORT"
+    # sshd binds, daemonizes itself and writes its pidfile.
+    /usr/sbin/sshd -f "$cfg" -E "$D/ssh/sshd.log" </dev/null ||
+      die "sshd did not start; see $D/ssh/sshd.log: $(tail -n 3 "$D/ssh/sshd.log")"
+  fi
+  # Ready when a real login works (a bare port probe would only add noise to its log).
+  wait_for 15 "sshd" "$D/ssh/sshd.log" "" ssh_client true
+  # The whole route: key login, host key check, DOCKER_HOST reaching the server engine.
+  local out
+  out=$(ssh_client 'docker version --format "{{.Server.Version}}"' 2>&1) ||
+    die "ssh to root@127.0.0.1:$SSH_PORT and the server engine failed: $out (see $D/ssh/sshd.log)"
+}
+
+start_registry() {
+  local cfg=$D/registry/config.yml changed=0
+  write_if_changed "$cfg" "# Generated by scripts/sandbox.sh
+version: 0.1
+log:
+  level: warn
+storage:
+  filesystem:
+    rootdirectory: $D/registry/data
+  delete:
+    enabled: true
+http:
+  addr: 127.0.0.1:$REGISTRY_PORT" && changed=1
+
+  local pid
+  if pid=$(live_pid "$D/registry/registry.pid" "$cfg"); then
+    if ((changed)); then
+      log "registry: configuration changed, restarting"
+      stop_pid registry "$D/registry/registry.pid" "$cfg" 10
+    else
+      log "registry: reusing pid $pid on 127.0.0.1:$REGISTRY_PORT"
+    fi
+  fi
+  if ! live_pid "$D/registry/registry.pid" "$cfg" >/dev/null; then
+    port_open "$REGISTRY_PORT" &&
+      die "127.0.0.1:$REGISTRY_PORT is taken by another program (set VD_REGISTRY_PORT)"
+    log "registry: starting on 127.0.0.1:$REGISTRY_PORT"
+    spawn "$D/registry/registry.log" docker-registry serve "$cfg"
+    pid=$SPAWNED
+    echo "$pid" >"$D/registry/registry.pid" # it has no pidfile option
+  fi
+  wait_for 30 "the registry" "$D/registry/registry.log" "$pid" \
+    http_ok "http://127.0.0.1:$REGISTRY_PORT/v2/"
+}
+
+# The example images are FROM scratch and COPY a static busybox from their build
+# context (examples/stack/bin/, gitignored).
+stage_busybox() {
+  local dest=$REPO_ROOT/examples/stack/bin/busybox
+  [[ -d $REPO_ROOT/examples/stack ]] || return 0
+  if ! cmp -s /usr/bin/busybox "$dest"; then
+    install -D -m 0755 /usr/bin/busybox "$dest"
+    log "copied /usr/bin/busybox to examples/stack/bin/busybox"
+  fi
+}
+
+cmd_up() {
+  local t0=$SECONDS
+  ensure_packages
+  # Starting daemons, writing under /var/tmp and /run/sshd: all need root.
+  ((EUID == 0)) || die "up needs root (sudo bash scripts/sandbox.sh up)"
+  prepare_dirs
+  start_runner_engine
+  start_server_engine
+  start_registry
+  start_sshd
+  stage_busybox
+  write_if_changed "$CONF" "SSH_PORT=$SSH_PORT
+REGISTRY_PORT=$REGISTRY_PORT" || true
+
+  cat <<EOF
+vd-sandbox is up ($((SECONDS - t0))s), state in $D
+  runner engine  $RUNNER_HOST ($(docker -H "$RUNNER_HOST" version -f '{{.Server.Version}}'))
+  server engine  $SERVER_HOST ($(docker -H "$SERVER_HOST" version -f '{{.Server.Version}}'))
+  server ssh     root@127.0.0.1:$SSH_PORT  key $D/ssh/id_ed25519
+  registry       127.0.0.1:$REGISTRY_PORT
+Connection details: eval "\$(bash scripts/sandbox.sh env)"
+EOF
+}
+
+# ---------------------------------------------------------------- down
+
+cmd_down() {
+  if [[ -d $D ]]; then
+    # Stop the server's containers explicitly so "unless-stopped" ones stay
+    # stopped: otherwise the next `up` would bring old deployments (and their
+    # ports) back.
+    if docker_answers "$SERVER_HOST"; then
+      local ids
+      ids=$(docker -H "$SERVER_HOST" ps -q)
+      if [[ -n $ids ]]; then
+        log "server engine: stopping $(wc -w <<<"$ids") container(s)"
+        # shellcheck disable=SC2086
+        docker -H "$SERVER_HOST" stop -t 5 $ids >/dev/null || true
+      fi
+    fi
+    stop_pid registry "$D/registry/registry.pid" "$D/registry/config.yml" 15
+    stop_pid sshd "$D/ssh/sshd.pid" "$D/ssh/sshd_config" 15
+    stop_pid "server engine" "$D/server/dockerd.pid" "$SERVER_SOCK" 60
+    # Only a runner engine this script started; one started otherwise is left alone.
+    if live_pid "$D/runner/dockerd.pid" dockerd >/dev/null; then
+      stop_pid "runner engine" "$D/runner/dockerd.pid" dockerd 60
+    else
+      log "runner engine: not started by the sandbox, left alone"
+    fi
+  fi
+  log "sandbox is down (keys and data kept in $D)"
+}
+
+# ---------------------------------------------------------------- env
+
+cmd_env() {
+  [[ -f $CONF && -f $D/ssh/host_ed25519_key.pub && -f $D/ssh/id_ed25519 && -f $D/ssh/known_hosts ]] ||
+    die "no sandbox set up in $D (run: bash scripts/sandbox.sh up)"
+  local ssh_port registry_port fp
+  ssh_port=$(sed -n 's/^SSH_PORT=//p' "$CONF")
+  registry_port=$(sed -n 's/^REGISTRY_PORT=//p' "$CONF")
+  fp=$(ssh-keygen -lf "$D/ssh/host_ed25519_key.pub" | cut -d' ' -f2)
+  [[ $fp == SHA256:* ]] || die "cannot read the host key fingerprint from $D/ssh/host_ed25519_key.pub"
+  cat <<EOF
+VD_SSH_HOST=127.0.0.1
+VD_SSH_PORT=$ssh_port
+VD_SSH_USER=root
+VD_SSH_KEY=$(shq "$D/ssh/id_ed25519")
+VD_SSH_FINGERPRINT=$fp
+VD_KNOWN_HOSTS=$(shq "$D/ssh/known_hosts")
+VD_SERVER_DOCKER_HOST=$(shq "$SERVER_HOST")
+VD_RUNNER_DOCKER_HOST=$RUNNER_HOST
+VD_REGISTRY=127.0.0.1:$registry_port
+VD_SANDBOX_DIR=$(shq "$D")
+EOF
+}
+
+case "${1:-}" in
+  up) cmd_up ;;
+  down) cmd_down ;;
+  env) cmd_env ;;
+  *)
+    echo "usage: $0 up|down|env" >&2
+    exit 2
+    ;;
+esac

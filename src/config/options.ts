@@ -1,0 +1,66 @@
+// The typed options the engine runs on. Both edges (the action, tests) produce these;
+// the engine never reads the environment itself.
+
+export type Command = 'deploy'
+export type Method = 'tar'
+
+export interface ServiceSpec {
+  name: string
+  /** Absolute path of the build context on the runner. */
+  context: string
+  /** Dockerfile path relative to the context. */
+  dockerfile: string
+}
+
+export type HealthCheck =
+  | { kind: 'http'; url: string; line: string }
+  | { kind: 'tcp'; host: string; port: number; line: string }
+  | { kind: 'cmd'; command: string; line: string }
+
+export interface SshOptions {
+  host: string
+  port: number
+  username: string
+  privateKey: string
+  passphrase?: string
+  /** Accepted host key fingerprints, OpenSSH form `SHA256:<base64>`; empty only when insecure. */
+  fingerprints: string[]
+  insecureSkipHostKeyCheck: boolean
+  /** Handshake timeout; keepalives use a fraction of it. */
+  timeoutMs: number
+}
+
+export interface DeployOptions {
+  command: Command
+  method: Method
+  version: string
+  project: string
+  services: ServiceSpec[]
+  /** Absolute path of the compose file on the runner. */
+  composeFile: string
+  buildArgs: Record<string, string>
+  ssh: SshOptions
+  deployPath: string
+  healthchecks: HealthCheck[]
+  healthTimeoutMs: number
+  healthIntervalMs: number
+  skipHealthcheck: boolean
+  noRollback: boolean
+  keepVersions: number
+  keepHistory: number
+  /** Facts about the run, written into the history. */
+  commit: string
+  runUrl?: string
+  actor?: string
+}
+
+/** A bad input: names the input and says what is allowed. Raised before anything is touched. */
+export class InputError extends Error {
+  constructor(
+    readonly input: string,
+    message: string
+  ) {
+    super(`Input "${input}": ${message}`)
+    this.name = 'InputError'
+  }
+}

@@ -1,0 +1,65 @@
+// Operations on the server's Docker engine and compose stack, each one remote command or a few.
+
+import type { Remote } from '../remote/ssh.js'
+import { RemoteCommandError, runChecked } from '../remote/ssh.js'
+import * as cmd from '../remote/commands.js'
+import type { ComposeFlavor, ComposeTarget } from '../remote/commands.js'
+import { parseInspect, type ContainerState } from '../health/containers.js'
+
+export async function checkEngine(remote: Remote): Promise<string> {
+  const r = await remote.run(cmd.dockerVersion())
+  if (r.code !== 0) {
+    throw new Error(
+      `the Docker engine on the server does not answer (is dockerd running, and is the SSH user in the docker group?): ${(r.stderr || r.stdout).trim()}`
+    )
+  }
+  return r.stdout.trim()
+}
+
+export async function detectCompose(remote: Remote): Promise<ComposeFlavor> {
+  const flavor = (await runChecked(remote, cmd.detectCompose())).trim()
+  if (flavor === 'v1' || flavor === 'v2') return flavor
+  throw new Error(
+    'neither "docker compose" (v2) nor "docker-compose" (v1) is installed on the server; install one of them'
+  )
+}
+
+export async function imageExists(remote: Remote, ref: string): Promise<boolean> {
+  return (await remote.run(cmd.imageExists(ref))).code === 0
+}
+
+export async function tagImage(remote: Remote, source: string, target: string): Promise<void> {
+  await runChecked(remote, cmd.dockerTag(source, target))
+}
+
+export async function listTags(remote: Remote, repo: string): Promise<string[]> {
+  const out = await runChecked(remote, cmd.listTags(repo))
+  return out
+    .split('\n')
+    .map(t => t.trim())
+    .filter(t => t !== '' && t !== '<none>')
+}
+
+export async function uploadFile(remote: Remote, file: string, content: string): Promise<void> {
+  await runChecked(remote, cmd.writeFileAtomic(file), content)
+}
+
+export async function composeUp(remote: Remote, target: ComposeTarget): Promise<void> {
+  const argv = cmd.composeUp(target)
+  const r = await remote.run(argv)
+  if (r.code !== 0) throw new RemoteCommandError(argv, r)
+}
+
+export async function containerStates(remote: Remote, project: string): Promise<ContainerState[]> {
+  const ids = (await runChecked(remote, cmd.projectContainers(project)))
+    .split('\n')
+    .map(s => s.trim())
+    .filter(Boolean)
+  if (ids.length === 0) return []
+  return parseInspect(await runChecked(remote, cmd.inspectContainers(ids)))
+}
+
+export async function logsTail(remote: Remote, id: string, lines: number): Promise<string> {
+  const r = await remote.run(cmd.containerLogs(id, lines))
+  return `${r.stdout}${r.stderr}`.trimEnd()
+}

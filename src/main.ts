@@ -1,0 +1,56 @@
+// The action's main step: inputs → options → deploy → outputs and job summary.
+
+import * as core from '@actions/core'
+import Docker from 'dockerode'
+import { getInputs, getRunContext } from './action/inputs.js'
+import { writeOutputs } from './action/outputs.js'
+import { writeSummary } from './action/summary.js'
+import { actionLog } from './action/log.js'
+import { parseOptions } from './config/parse.js'
+import type { DeployOptions } from './config/options.js'
+import { deploy, type DeployResult } from './engine/deploy.js'
+import { connect } from './remote/ssh.js'
+import { errorMessage } from './engine/io.js'
+import { renderHistory } from './plan/history.js'
+
+export async function run(): Promise<void> {
+  const raw = getInputs()
+  for (const secret of [raw.key, raw.passphrase]) if (secret) core.setSecret(secret)
+
+  let options: DeployOptions | undefined
+  try {
+    options = parseOptions(raw, await getRunContext())
+    const o = options
+    const result = await deploy(
+      o,
+      {
+        docker: new Docker(),
+        connect: () => connect(o.ssh, m => core.warning(m)),
+        now: () => new Date()
+      },
+      actionLog
+    )
+    await finish(result)
+  } catch (e) {
+    // Failed before the server was changed (bad input, build error, no connection).
+    await finish({
+      status: 'failed',
+      version: options?.version ?? '',
+      previousVersion: '',
+      method: options?.method ?? '',
+      rolledBack: false,
+      history: [],
+      phases: [],
+      notices: [],
+      failure: errorMessage(e)
+    })
+  }
+}
+
+async function finish(result: DeployResult): Promise<void> {
+  writeOutputs(result)
+  await writeSummary(result)
+  if (result.history.length > 0) core.info(renderHistory(result.history))
+  if (result.failure) core.setFailed(result.failure)
+  else core.info(`✔ ${result.version} is live`)
+}

@@ -1,0 +1,85 @@
+// The deployment history kept in `<deploy-path>/.deploy/versions.log`: one JSON object a line.
+
+export type RecordStatus = 'success' | 'failed' | 'rollback'
+
+export interface DeployRecord {
+  version: string
+  status: RecordStatus
+  method: string
+  commit: string
+  previous: string
+  started_at: string
+  finished_at: string
+  run_url?: string
+  actor?: string
+}
+
+export interface ParsedHistory {
+  /** Oldest first, as in the file. */
+  records: DeployRecord[]
+  /** 1-based numbers of lines that were not valid records (skipped, never fatal). */
+  damagedLines: number[]
+}
+
+const STATUSES: readonly string[] = ['success', 'failed', 'rollback']
+
+function isRecord(value: unknown): value is DeployRecord {
+  if (typeof value !== 'object' || value === null) return false
+  const r = value as Record<string, unknown>
+  return (
+    typeof r.version === 'string' &&
+    r.version !== '' &&
+    typeof r.status === 'string' &&
+    STATUSES.includes(r.status)
+  )
+}
+
+export function parseHistory(text: string): ParsedHistory {
+  const records: DeployRecord[] = []
+  const damagedLines: number[] = []
+  text.split('\n').forEach((line, i) => {
+    if (line.trim() === '') return
+    try {
+      const value: unknown = JSON.parse(line)
+      if (isRecord(value)) records.push(value)
+      else damagedLines.push(i + 1)
+    } catch {
+      damagedLines.push(i + 1)
+    }
+  })
+  return { records, damagedLines }
+}
+
+/** One line of versions.log; a newline inside a value is escaped by JSON, so a record is always one line. */
+export function serializeRecord(record: DeployRecord): string {
+  return JSON.stringify(record)
+}
+
+export function serializeHistory(records: readonly DeployRecord[]): string {
+  return records.map(r => serializeRecord(r) + '\n').join('')
+}
+
+/** The newest `count` records, newest first. */
+export function newestFirst(records: readonly DeployRecord[], count: number): DeployRecord[] {
+  return records.slice(Math.max(0, records.length - count)).reverse()
+}
+
+export const STATUS_SYMBOL: Record<RecordStatus, string> = {
+  success: '✔',
+  failed: '✖',
+  rollback: '↩'
+}
+
+/** `✔ e4534e6-20251011-143052 - 2025-10-11T14:30:52Z (via tar)`, as the original scripts printed. */
+export function renderHistoryLine(record: DeployRecord): string {
+  const via = record.status === 'rollback' ? 'rollback' : record.method
+  const when = record.finished_at || record.started_at
+  return `${STATUS_SYMBOL[record.status]} ${record.version} - ${when} (via ${via})`
+}
+
+export function renderHistory(newestFirstRecords: readonly DeployRecord[]): string {
+  if (newestFirstRecords.length === 0) return 'No deployments recorded yet.'
+  return ['Recent deployments:', ...newestFirstRecords.map(r => `  ${renderHistoryLine(r)}`)].join(
+    '\n'
+  )
+}

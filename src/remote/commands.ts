@@ -1,0 +1,120 @@
+// Builders of every command the action runs on the server. Pure: each returns an argument
+// list; `shJoin` (quote.ts) is the only thing that turns one into shell text. Where a command
+// needs shell features (redirects, fallbacks), the script is a constant and every value is
+// passed as a positional parameter ("$1", "$2", ...), so user text is never parsed as code.
+
+export type Argv = string[]
+
+export type ComposeFlavor = 'v2' | 'v1'
+
+export interface ComposeTarget {
+  flavor: ComposeFlavor
+  project: string
+  file: string
+  projectDirectory: string
+  version: string
+}
+
+const sh = (script: string, ...args: string[]): Argv => ['sh', '-c', script, 'sh', ...args]
+
+export const stateDir = (deployPath: string): string => `${deployPath}/.deploy`
+export const releaseDir = (deployPath: string, version: string): string =>
+  `${stateDir(deployPath)}/releases/${version}`
+export const releaseComposeFile = (deployPath: string, version: string): string =>
+  `${releaseDir(deployPath, version)}/docker-compose.yml`
+
+/** Prints `current_version`, `current_method` (one line each, empty when absent), then versions.log. */
+export function readState(deployPath: string): Argv {
+  return sh(
+    'for f in current_version current_method; do printf "%s\\n" "$(cat "$1/$f" 2>/dev/null)"; done; cat "$1/versions.log" 2>/dev/null; true',
+    stateDir(deployPath)
+  )
+}
+
+/** Replaces a file with standard input, atomically: write beside it, then rename. */
+export function writeFileAtomic(file: string): Argv {
+  return sh('mkdir -p "$(dirname "$1")" && cat > "$1.tmp.$$" && mv -f "$1.tmp.$$" "$1"', file)
+}
+
+/** Appends standard input (whole lines) to a file. */
+export function appendFile(file: string): Argv {
+  return sh('mkdir -p "$(dirname "$1")" && cat >> "$1"', file)
+}
+
+export function listReleases(deployPath: string): Argv {
+  return sh('ls -1 "$1" 2>/dev/null; true', `${stateDir(deployPath)}/releases`)
+}
+
+export function removeReleases(deployPath: string, versions: string[]): Argv {
+  return ['rm', '-rf', '--', ...versions.map(v => releaseDir(deployPath, v))]
+}
+
+export function dockerVersion(): Argv {
+  return ['docker', 'version', '--format', '{{.Server.Version}}']
+}
+
+export function dockerLoad(): Argv {
+  return ['docker', 'load']
+}
+
+export function imageExists(ref: string): Argv {
+  return ['docker', 'image', 'inspect', '--format', '{{.Id}}', ref]
+}
+
+export function dockerTag(source: string, target: string): Argv {
+  return ['docker', 'tag', source, target]
+}
+
+/** Tags of one repository, one a line. */
+export function listTags(repo: string): Argv {
+  return ['docker', 'image', 'ls', '--format', '{{.Tag}}', repo]
+}
+
+export function removeImages(refs: string[]): Argv {
+  return ['docker', 'image', 'rm', ...refs]
+}
+
+/** Prints `v2` or `v1` for the compose the server has, or `none`. */
+export function detectCompose(): Argv {
+  return sh(
+    'if docker compose version >/dev/null 2>&1; then echo v2; elif command -v docker-compose >/dev/null 2>&1; then echo v1; else echo none; fi'
+  )
+}
+
+export function compose(target: ComposeTarget, args: string[]): Argv {
+  const base = target.flavor === 'v2' ? ['docker', 'compose'] : ['docker-compose']
+  return [
+    'env',
+    `DEPLOY_VERSION=${target.version}`,
+    ...base,
+    '--project-name',
+    target.project,
+    '--file',
+    target.file,
+    '--project-directory',
+    target.projectDirectory,
+    ...args
+  ]
+}
+
+export function composeUp(target: ComposeTarget): Argv {
+  return compose(target, ['up', '-d', '--no-build', '--remove-orphans'])
+}
+
+/** IDs of every container (running or not) of a compose project. */
+export function projectContainers(project: string): Argv {
+  return ['docker', 'ps', '-aq', '--filter', `label=com.docker.compose.project=${project}`]
+}
+
+export function inspectContainers(ids: string[]): Argv {
+  return ['docker', 'inspect', ...ids]
+}
+
+export function containerLogs(id: string, lines: number): Argv {
+  return ['docker', 'logs', '--tail', String(lines), id]
+}
+
+/** A `cmd:` health check: the user's own shell command, handed to sh as one argument. */
+export function shellCheck(command: string): Argv {
+  return ['sh', '-c', command]
+}
