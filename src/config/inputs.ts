@@ -23,7 +23,9 @@ export const INPUT_NAMES = [
   'skip-healthcheck',
   'no-rollback',
   'keep-versions',
-  'keep-history'
+  'keep-history',
+  'lock-timeout',
+  'lock-stale-after'
 ] as const
 
 export type InputName = (typeof INPUT_NAMES)[number]

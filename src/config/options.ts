@@ -48,6 +48,9 @@ export interface DeployOptions {
   noRollback: boolean
   keepVersions: number
   keepHistory: number
+  /** How long to wait for another deploy's lock, and when a lock counts as abandoned. */
+  lockTimeoutMs: number
+  lockStaleAfterMs: number
   /** Facts about the run, written into the history. */
   commit: string
   runUrl?: string

@@ -20,7 +20,9 @@ export const DEFAULTS = {
   'no-rollback': 'false',
   'insecure-skip-host-key-check': 'false',
   'keep-versions': '5',
-  'keep-history': '10'
+  'keep-history': '10',
+  'lock-timeout': '600',
+  'lock-stale-after': '3600'
 } as const satisfies Partial<RawInputs>
 
 const PROJECT_PATTERN = /^[a-z0-9][a-z0-9_-]{0,62}$/
@@ -180,6 +182,14 @@ export function parseOptions(raw: RawInputs, ctx: RunContext): DeployOptions {
     if (name !== 'key') noControlChars(name as InputName, text.replace(/\r?\n/g, ''))
   }
 
+  for (const [name, what] of [
+    ['services', 'one "service=build-context" a line'],
+    ['host', "the server's host name or IP address"],
+    ['key', 'the SSH private key text']
+  ] as const) {
+    if (value(raw, name) === '') throw new InputError(name, `is required: ${what}`)
+  }
+
   const command = value(raw, 'command')
   if (command !== 'deploy') {
     throw new InputError('command', `"${command}" is not supported yet; use deploy`)
@@ -279,6 +289,8 @@ export function parseOptions(raw: RawInputs, ctx: RunContext): DeployOptions {
     noRollback: parseBoolean('no-rollback', value(raw, 'no-rollback')),
     keepVersions,
     keepHistory,
+    lockTimeoutMs: parseSeconds('lock-timeout', value(raw, 'lock-timeout'), 86400),
+    lockStaleAfterMs: parseSeconds('lock-stale-after', value(raw, 'lock-stale-after'), 604800),
     commit: ctx.sha,
     runUrl: ctx.runUrl,
     actor: ctx.actor

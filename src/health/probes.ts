@@ -22,6 +22,15 @@ function withTimeout<T>(promise: Promise<T>, ms: number, what: string): Promise<
   return Promise.race([promise, timeout]).finally(() => clearTimeout(timer))
 }
 
+/** The first words of a response body, without markup, for reports. */
+function textOf(body: string): string {
+  return body
+    .replace(/<[^>]*>/g, ' ')
+    .replace(/\s+/g, ' ')
+    .trim()
+    .slice(0, 80)
+}
+
 async function probeHttp(remote: Remote, url: URL): Promise<ProbeResult> {
   const secure = url.protocol === 'https:'
   const host = url.hostname.replace(/^\[|\]$/g, '')
@@ -47,7 +56,7 @@ async function probeHttp(remote: Remote, url: URL): Promise<ProbeResult> {
             const code = res.statusCode ?? 0
             resolve({
               ok: code >= 200 && code < 400,
-              detail: `HTTP ${code} ${body.replace(/\s+/g, ' ').trim().slice(0, 120)}`.trim()
+              detail: `HTTP ${code} ${textOf(body)}`.trim()
             })
           })
           res.on('error', reject)
