@@ -2577,14 +2577,14 @@ var require_connect = __commonJS({
       const sessionCache = new SessionCache(maxCachedSessions == null ? 100 : maxCachedSessions);
       timeout = timeout == null ? 1e4 : timeout;
       allowH2 = allowH2 != null ? allowH2 : false;
-      return function connect2({ hostname, host, protocol, port, servername, localAddress, httpSocket }, callback) {
+      return function connect2({ hostname: hostname2, host, protocol, port, servername, localAddress, httpSocket }, callback) {
         let socket;
         if (protocol === "https:") {
           if (!tls2) {
             tls2 = __require("node:tls");
           }
           servername = servername || options.servername || util.getServerName(host) || null;
-          const sessionKey = servername || hostname;
+          const sessionKey = servername || hostname2;
           assert(sessionKey);
           const session = customSession || sessionCache.get(sessionKey) || null;
           port = port || 443;
@@ -2600,7 +2600,7 @@ var require_connect = __commonJS({
             socket: httpSocket,
             // upgrade socket connection
             port,
-            host: hostname
+            host: hostname2
           });
           socket.on("session", function(session2) {
             sessionCache.set(sessionKey, session2);
@@ -2614,14 +2614,14 @@ var require_connect = __commonJS({
             ...options,
             localAddress,
             port,
-            host: hostname
+            host: hostname2
           });
         }
         if (options.keepAlive == null || options.keepAlive) {
           const keepAliveInitialDelay = options.keepAliveInitialDelay === void 0 ? 6e4 : options.keepAliveInitialDelay;
           socket.setKeepAlive(true, keepAliveInitialDelay);
         }
-        const clearConnectTimeout = setupConnectTimeout(new WeakRef(socket), { timeout, hostname, port });
+        const clearConnectTimeout = setupConnectTimeout(new WeakRef(socket), { timeout, hostname: hostname2, port });
         socket.setNoDelay(true).once(protocol === "https:" ? "secureConnect" : "connect", function() {
           queueMicrotask(clearConnectTimeout);
           if (callback) {
@@ -7089,8 +7089,8 @@ var require_client_h2 = __commonJS({
         }
       }
       let stream;
-      const { hostname, port } = client[kUrl];
-      headers[HTTP2_HEADER_AUTHORITY] = host || `${hostname}${port ? `:${port}` : ""}`;
+      const { hostname: hostname2, port } = client[kUrl];
+      headers[HTTP2_HEADER_AUTHORITY] = host || `${hostname2}${port ? `:${port}` : ""}`;
       headers[HTTP2_HEADER_METHOD] = method;
       const abort = (error2) => {
         if (request.aborted) {
@@ -7930,20 +7930,20 @@ var require_client = __commonJS({
     async function connect2(client) {
       assert(!client[kConnecting]);
       assert(!client[kHTTPContext]);
-      let { host, hostname, protocol, port } = client[kUrl];
-      if (hostname[0] === "[") {
-        const idx = hostname.indexOf("]");
+      let { host, hostname: hostname2, protocol, port } = client[kUrl];
+      if (hostname2[0] === "[") {
+        const idx = hostname2.indexOf("]");
         assert(idx !== -1);
-        const ip = hostname.substring(1, idx);
+        const ip = hostname2.substring(1, idx);
         assert(net.isIP(ip));
-        hostname = ip;
+        hostname2 = ip;
       }
       client[kConnecting] = true;
       if (channels.beforeConnect.hasSubscribers) {
         channels.beforeConnect.publish({
           connectParams: {
             host,
-            hostname,
+            hostname: hostname2,
             protocol,
             port,
             version: client[kHTTPContext]?.version,
@@ -7957,7 +7957,7 @@ var require_client = __commonJS({
         const socket = await new Promise((resolve2, reject) => {
           client[kConnector]({
             host,
-            hostname,
+            hostname: hostname2,
             protocol,
             port,
             servername: client[kServerName],
@@ -7990,7 +7990,7 @@ var require_client = __commonJS({
           channels.connected.publish({
             connectParams: {
               host,
-              hostname,
+              hostname: hostname2,
               protocol,
               port,
               version: client[kHTTPContext]?.version,
@@ -8011,7 +8011,7 @@ var require_client = __commonJS({
           channels.connectError.publish({
             connectParams: {
               host,
-              hostname,
+              hostname: hostname2,
               protocol,
               port,
               version: client[kHTTPContext]?.version,
@@ -8986,10 +8986,10 @@ var require_env_http_proxy_agent = __commonJS({
         }
       }
       #getProxyAgentForUrl(url) {
-        let { protocol, host: hostname, port } = url;
-        hostname = hostname.replace(/:\d*$/, "").toLowerCase();
+        let { protocol, host: hostname2, port } = url;
+        hostname2 = hostname2.replace(/:\d*$/, "").toLowerCase();
         port = Number.parseInt(port, 10) || DEFAULT_PORTS[protocol] || 0;
-        if (!this.#shouldProxy(hostname, port)) {
+        if (!this.#shouldProxy(hostname2, port)) {
           return this[kNoProxyAgent];
         }
         if (protocol === "https:") {
@@ -8997,7 +8997,7 @@ var require_env_http_proxy_agent = __commonJS({
         }
         return this[kHttpProxyAgent];
       }
-      #shouldProxy(hostname, port) {
+      #shouldProxy(hostname2, port) {
         if (this.#noProxyChanged) {
           this.#parseNoProxy();
         }
@@ -9013,11 +9013,11 @@ var require_env_http_proxy_agent = __commonJS({
             continue;
           }
           if (!/^[.*]/.test(entry.hostname)) {
-            if (hostname === entry.hostname) {
+            if (hostname2 === entry.hostname) {
               return false;
             }
           } else {
-            if (hostname.endsWith(entry.hostname.replace(/^\*/, ""))) {
+            if (hostname2.endsWith(entry.hostname.replace(/^\*/, ""))) {
               return false;
             }
           }
@@ -24432,9 +24432,9 @@ var require_crypto = __commonJS({
     var {
       createCipheriv,
       createDecipheriv,
-      createHmac,
+      createHmac: createHmac2,
       randomFillSync,
-      timingSafeEqual
+      timingSafeEqual: timingSafeEqual2
     } = __require("crypto");
     var { readUInt32BE, writeUInt32BE } = require_utils3();
     var FastBuffer = Buffer[Symbol.species];
@@ -24797,7 +24797,7 @@ var require_crypto = __commonJS({
           );
           this._onWrite(lenBytes);
           this._onWrite(encrypted);
-          mac = createHmac(this._macSSLName, this._macKey);
+          mac = createHmac2(this._macSSLName, this._macKey);
           writeUInt32BE(BUF_INT, this.outSeqno, 0);
           mac.update(BUF_INT);
           mac.update(lenBytes);
@@ -24805,7 +24805,7 @@ var require_crypto = __commonJS({
         } else {
           const encrypted = this._cipherInstance.update(packet);
           this._onWrite(encrypted);
-          mac = createHmac(this._macSSLName, this._macKey);
+          mac = createHmac2(this._macSSLName, this._macKey);
           writeUInt32BE(BUF_INT, this.outSeqno, 0);
           mac.update(BUF_INT);
           mac.update(packet);
@@ -25020,7 +25020,7 @@ var require_crypto = __commonJS({
             ),
             0
           );
-          if (!timingSafeEqual(this._calcMac, this._mac))
+          if (!timingSafeEqual2(this._calcMac, this._mac))
             throw new Error("Invalid MAC");
           POLY1305_OUT_COMPUTE[0] = 1;
           const packet = createDecipheriv("chacha20", this._decKeyMain, POLY1305_OUT_COMPUTE).update(this._packet);
@@ -25396,7 +25396,7 @@ var require_crypto = __commonJS({
             if (this._len > MAX_PACKET_SIZE || this._len < 5 || (need & this._blockSize - 1) !== 0) {
               throw new Error("Bad packet length");
             }
-            this._macInstance = createHmac(this._macSSLName, this._macKey);
+            this._macInstance = createHmac2(this._macSSLName, this._macKey);
             writeUInt32BE(BUF_INT, this.inSeqno, 0);
             this._macInstance.update(BUF_INT);
             if (this._macETM) {
@@ -25643,10 +25643,10 @@ var require_crypto = __commonJS({
     })();
     function timingSafeEquals(a, b) {
       if (a.length !== b.length) {
-        timingSafeEqual(a, a);
+        timingSafeEqual2(a, a);
         return false;
       }
-      return timingSafeEqual(a, b);
+      return timingSafeEqual2(a, b);
     }
     function createCipher(config) {
       if (typeof config !== "object" || config === null)
@@ -25757,7 +25757,7 @@ var require_keyParser = __commonJS({
       createDecipheriv,
       createECDH,
       createHash: createHash2,
-      createHmac,
+      createHmac: createHmac2,
       createSign,
       createVerify,
       getCiphers,
@@ -26652,7 +26652,7 @@ ${formatted}-----END ${type} KEY-----`;
         macData.set(privBlob, p + 4);
         if (!passphrase)
           passphrase = EMPTY_PASSPHRASE;
-        const calcMAC = createHmac(
+        const calcMAC = createHmac2(
           "sha1",
           createHash2("sha1").update("putty-private-key-file-mac-key").update(passphrase).digest()
         ).update(macData).digest("hex");
@@ -31177,7 +31177,7 @@ var require_Protocol = __commonJS({
           sendPacket(this, this._packetRW.write.finalize(packet));
         });
       }
-      authHostbased(username, pubKey, hostname, userlocal, keyAlgo, cbSign) {
+      authHostbased(username, pubKey, hostname2, userlocal, keyAlgo, cbSign) {
         if (this._server)
           throw new Error("Client-only method called in server mode");
         pubKey = parseKey(pubKey);
@@ -31196,7 +31196,7 @@ var require_Protocol = __commonJS({
         const pubKeyLen = pubKey.length;
         const sessionID = this._kex.sessionID;
         const sesLen = sessionID.length;
-        const hostnameLen = Buffer.byteLength(hostname);
+        const hostnameLen = Buffer.byteLength(hostname2);
         const userlocalLen = Buffer.byteLength(userlocal);
         const data = Buffer.allocUnsafe(
           4 + sesLen + 1 + 4 + userLen + 4 + 14 + 4 + 9 + 4 + algoLen + 4 + pubKeyLen + 4 + hostnameLen + 4 + userlocalLen
@@ -31216,7 +31216,7 @@ var require_Protocol = __commonJS({
         writeUInt32BE(data, pubKeyLen, p += algoLen);
         data.set(pubKey, p += 4);
         writeUInt32BE(data, hostnameLen, p += pubKeyLen);
-        data.utf8Write(hostname, p += 4, hostnameLen);
+        data.utf8Write(hostname2, p += 4, hostnameLen);
         writeUInt32BE(data, userlocalLen, p += hostnameLen);
         data.utf8Write(userlocal, p += 4, userlocalLen);
         cbSign(data, (signature) => {
@@ -45947,11 +45947,11 @@ var require_container = __commonJS({
         });
       }
     };
-    Container.prototype.deleteCheckpoint = function(checkpoint, opts, callback) {
+    Container.prototype.deleteCheckpoint = function(checkpoint2, opts, callback) {
       var self2 = this;
       var args = util.processArgs(opts, callback);
       var optsf = {
-        path: "/containers/" + this.id + "/checkpoints/" + checkpoint + "?",
+        path: "/containers/" + this.id + "/checkpoints/" + checkpoint2 + "?",
         method: "DELETE",
         abortSignal: args.opts.abortSignal,
         statusCodes: {
@@ -48664,8 +48664,8 @@ var require_uri_parser = __commonJS({
     function computeServiceUrl(host, methodName) {
       var _a, _b;
       const serviceName = extractServiceName(methodName);
-      const hostname = (_b = (_a = splitHostPort(host)) === null || _a === void 0 ? void 0 : _a.host) !== null && _b !== void 0 ? _b : "localhost";
-      return `https://${hostname}/${serviceName}`;
+      const hostname2 = (_b = (_a = splitHostPort(host)) === null || _a === void 0 ? void 0 : _a.host) !== null && _b !== void 0 ? _b : "localhost";
+      return `https://${hostname2}/${serviceName}`;
     }
   }
 });
@@ -49516,8 +49516,8 @@ var require_service_config = __commonJS({
         }
         if (Array.isArray(validatedConfig.clientHostname)) {
           let hostnameMatched = false;
-          for (const hostname of validatedConfig.clientHostname) {
-            if (hostname === os6.hostname()) {
+          for (const hostname2 of validatedConfig.clientHostname) {
+            if (hostname2 === os6.hostname()) {
               hostnameMatched = true;
             }
           }
@@ -63599,8 +63599,8 @@ var require_resolver_dns = __commonJS({
           }
           trace("Looking up DNS hostname " + this.dnsHostname);
           this.latestLookupResult = null;
-          const hostname = this.dnsHostname;
-          this.pendingLookupPromise = this.lookup(hostname);
+          const hostname2 = this.dnsHostname;
+          this.pendingLookupPromise = this.lookup(hostname2);
           this.pendingLookupPromise.then((addressList) => {
             if (this.pendingLookupPromise === null) {
               return;
@@ -63623,7 +63623,7 @@ var require_resolver_dns = __commonJS({
             this.listener((0, call_interface_1.statusOrFromError)(this.defaultResolutionError), {}, this.latestServiceConfigResult, "");
           });
           if (this.isServiceConfigEnabled && this.pendingTxtPromise === null) {
-            this.pendingTxtPromise = this.resolveTxt(hostname);
+            this.pendingTxtPromise = this.resolveTxt(hostname2);
             this.pendingTxtPromise.then((txtRecord) => {
               if (this.pendingTxtPromise === null) {
                 return;
@@ -63665,12 +63665,12 @@ var require_resolver_dns = __commonJS({
           this.continueResolving = true;
         }
       }
-      async lookup(hostname) {
+      async lookup(hostname2) {
         if (environment_1.GRPC_NODE_USE_ALTERNATIVE_RESOLVER) {
           trace("Using alternative DNS resolver.");
           const records = await Promise.allSettled([
-            this.alternativeResolver.resolve4(hostname),
-            this.alternativeResolver.resolve6(hostname)
+            this.alternativeResolver.resolve4(hostname2),
+            this.alternativeResolver.resolve6(hostname2)
           ]);
           if (records.every((result) => result.status === "rejected")) {
             throw new Error(records[0].reason);
@@ -63682,15 +63682,15 @@ var require_resolver_dns = __commonJS({
             port: +this.port
           }));
         }
-        const addressList = await dns_1.promises.lookup(hostname, { all: true });
+        const addressList = await dns_1.promises.lookup(hostname2, { all: true });
         return addressList.map((addr) => ({ host: addr.address, port: +this.port }));
       }
-      async resolveTxt(hostname) {
+      async resolveTxt(hostname2) {
         if (environment_1.GRPC_NODE_USE_ALTERNATIVE_RESOLVER) {
           trace("Using alternative DNS resolver.");
-          return this.alternativeResolver.resolveTxt(hostname);
+          return this.alternativeResolver.resolveTxt(hostname2);
         }
-        return dns_1.promises.resolveTxt(hostname);
+        return dns_1.promises.resolveTxt(hostname2);
       }
       startNextResolutionTimer() {
         var _a, _b;
@@ -63818,13 +63818,13 @@ var require_http_proxy = __commonJS({
           userCred = proxyUrl.username;
         }
       }
-      const hostname = proxyUrl.hostname;
+      const hostname2 = proxyUrl.hostname;
       let port = proxyUrl.port;
       if (port === "") {
         port = "80";
       }
       const result = {
-        address: `${hostname}:${port}`
+        address: `${hostname2}:${port}`
       };
       if (userCred) {
         result.creds = userCred;
@@ -75654,6 +75654,32 @@ function group(name, fn) {
     return result;
   });
 }
+function saveState(name, value2) {
+  const filePath = process.env["GITHUB_STATE"] || "";
+  if (filePath) {
+    return issueFileCommand("STATE", prepareKeyValueMessage(name, value2));
+  }
+  issueCommand("save-state", { name }, toCommandValue(value2));
+}
+function getState(name) {
+  return process.env[`STATE_${name}`] || "";
+}
+
+// src/action/state.ts
+var isPost = () => getState("isPost") === "true";
+function markMainStarted() {
+  saveState("isPost", "true");
+}
+function checkpoint(name, value2) {
+  saveState(name, value2);
+}
+function leftovers() {
+  const switching = getState("switching");
+  return {
+    lockToken: getState("lock"),
+    switching: switching ? JSON.parse(switching) : void 0
+  };
+}
 
 // src/main.ts
 var import_dockerode = __toESM(require_docker(), 1);
@@ -75684,7 +75710,20 @@ var INPUT_NAMES = [
   "keep-versions",
   "keep-history",
   "lock-timeout",
-  "lock-stale-after"
+  "lock-stale-after",
+  "known-hosts",
+  "proxy-host",
+  "proxy-port",
+  "proxy-username",
+  "proxy-key",
+  "proxy-passphrase",
+  "proxy-fingerprint"
+];
+var SECRET_INPUTS = [
+  "key",
+  "passphrase",
+  "proxy-key",
+  "proxy-passphrase"
 ];
 
 // src/action/inputs.ts
@@ -75735,6 +75774,19 @@ function writeOutputs(result) {
 }
 
 // src/plan/history.ts
+function newRecord(run2, status, version, previous, finishedAt) {
+  return {
+    version,
+    status,
+    method: run2.method,
+    commit: run2.commit,
+    previous,
+    started_at: run2.startedAt,
+    finished_at: finishedAt,
+    ...run2.runUrl ? { run_url: run2.runUrl } : {},
+    ...run2.actor ? { actor: run2.actor } : {}
+  };
+}
 var STATUSES = ["success", "failed", "rollback"];
 function isRecord(value2) {
   if (typeof value2 !== "object" || value2 === null) return false;
@@ -75879,6 +75931,17 @@ var actionLog = {
   group: (name, fn) => group(name, fn)
 };
 
+// src/action/secrets.ts
+function registerSecrets(raw) {
+  for (const name of SECRET_INPUTS) {
+    const secret = raw[name];
+    if (!secret) continue;
+    setSecret(secret);
+    for (const line of secret.split(/\r?\n/))
+      if (line.trim().length >= 8) setSecret(line.trim());
+  }
+}
+
 // src/config/parse.ts
 import path4 from "node:path";
 
@@ -75909,6 +75972,146 @@ function versionTimestamp(version) {
   return m?.[1];
 }
 
+// src/remote/known-hosts.ts
+import { createHmac, timingSafeEqual } from "node:crypto";
+var BLOB_FIELDS = {
+  "ssh-ed25519": 2,
+  "ecdsa-sha2-nistp256": 3,
+  "ecdsa-sha2-nistp384": 3,
+  "ecdsa-sha2-nistp521": 3,
+  "ssh-rsa": 3,
+  "ssh-dss": 5
+};
+var KEY_TYPES = Object.keys(BLOB_FIELDS);
+var HASHED = /^\|1\|([A-Za-z0-9+/]+={0,2})\|([A-Za-z0-9+/]+={0,2})$/;
+var PATTERN = /^!?(\[[A-Za-z0-9._:*?%-]+\]:\d{1,5}|[A-Za-z0-9._:*?%-]+)$/;
+var BASE64 = /^[A-Za-z0-9+/]+={0,2}$/;
+function knownHostName(host, port) {
+  return port === 22 ? host.toLowerCase() : `[${host.toLowerCase()}]:${port}`;
+}
+function keyTypeOf(blob) {
+  if (blob.length < 4) return "";
+  const n = blob.readUInt32BE(0);
+  return n > 0 && n <= 64 && blob.length >= 4 + n ? blob.toString("latin1", 4, 4 + n) : "";
+}
+function wellFormed(blob, keyType) {
+  let offset = 0;
+  let fields = 0;
+  while (offset + 4 <= blob.length) {
+    offset += 4 + blob.readUInt32BE(offset);
+    fields++;
+  }
+  return offset === blob.length && fields === BLOB_FIELDS[keyType] && keyTypeOf(blob) === keyType;
+}
+function refuse(input, line, message) {
+  throw new InputError(input, `line ${line}: ${message}`);
+}
+function checkHosts(input, n, hosts) {
+  if (hosts.startsWith("|")) {
+    const [, salt = "", hash = ""] = HASHED.exec(hosts) ?? [];
+    if (Buffer.from(salt, "base64").length !== 20 || Buffer.from(hash, "base64").length !== 20) {
+      refuse(
+        input,
+        n,
+        `"${hosts}" is not a hashed host name (|1|<salt>|<hash>, as ssh-keygen -H writes)`
+      );
+    }
+    return;
+  }
+  for (const pattern of hosts.split(",")) {
+    if (!PATTERN.test(pattern)) {
+      refuse(
+        input,
+        n,
+        `"${pattern}" is not a host name, IP address or [host]:port (wildcards * ? and ! allowed)`
+      );
+    }
+  }
+}
+function checkKey(input, n, keyType, key) {
+  if (!Object.hasOwn(BLOB_FIELDS, keyType)) {
+    refuse(
+      input,
+      n,
+      `key type "${keyType}" is not supported; use a line with one of ${KEY_TYPES.join(", ")} (ssh-keyscan prints them)`
+    );
+  }
+  const type = keyType;
+  if (!BASE64.test(key) || !wellFormed(Buffer.from(key, "base64"), type)) {
+    refuse(input, n, `the key is not a valid base64 ${keyType} public key (cut off while copying?)`);
+  }
+}
+function parseLine(input, n, text) {
+  const fields = text.split(/[ \t]+/);
+  let revoked = false;
+  if (fields[0]?.startsWith("@")) {
+    const marker = fields.shift();
+    if (marker === "@cert-authority") {
+      refuse(
+        input,
+        n,
+        "@cert-authority is not supported (host certificates cannot be checked); list the host's own key (ssh-keyscan -p PORT HOST) instead"
+      );
+    }
+    if (marker !== "@revoked")
+      refuse(input, n, `unknown marker "${marker}"; only @revoked is supported`);
+    revoked = true;
+  }
+  const [hosts = "", keyType = "", key = ""] = fields;
+  if (key === "") {
+    refuse(
+      input,
+      n,
+      `"${text}" is not "host[,host2] keytype base64-key" (or "[host]:port keytype key")`
+    );
+  }
+  checkHosts(input, n, hosts);
+  checkKey(input, n, keyType, key);
+  return { line: n, revoked, hosts, keyType, key };
+}
+function parseKnownHosts(text, input = "known-hosts") {
+  const entries = [];
+  text.split(/\r?\n/).forEach((raw, i) => {
+    const line = raw.trim();
+    if (line !== "" && !line.startsWith("#")) entries.push(parseLine(input, i + 1, line));
+  });
+  return entries;
+}
+function globMatches(pattern, name) {
+  const source = pattern.toLowerCase().replace(/[.+^${}()|[\]\\]/g, "\\$&").replace(/\*/g, ".*").replace(/\?/g, ".");
+  return new RegExp(`^${source}$`).test(name);
+}
+function hashedMatches(hosts, name) {
+  const m = HASHED.exec(hosts);
+  if (!m) return false;
+  const salt = Buffer.from(m[1] ?? "", "base64");
+  const hash = Buffer.from(m[2] ?? "", "base64");
+  const actual = createHmac("sha1", salt).update(name).digest();
+  return actual.length === hash.length && timingSafeEqual(actual, hash);
+}
+function hostMatches(entry, host, port) {
+  const name = knownHostName(host, port);
+  if (entry.hosts.startsWith("|")) return hashedMatches(entry.hosts, name);
+  let matched = false;
+  for (const pattern of entry.hosts.split(",")) {
+    const negated = pattern.startsWith("!");
+    if (!globMatches(negated ? pattern.slice(1) : pattern, name)) continue;
+    if (negated) return false;
+    matched = true;
+  }
+  return matched;
+}
+function entriesFor(entries, host, port) {
+  return entries.filter((e) => hostMatches(e, host, port));
+}
+function checkKnownHosts(entries, host, port, key) {
+  const mine = entriesFor(entries, host, port);
+  const same = mine.filter((e) => Buffer.from(e.key, "base64").equals(key));
+  if (same.some((e) => e.revoked)) return "revoked";
+  if (same.length > 0) return "accepted";
+  return mine.some((e) => !e.revoked) ? "other-key" : "unknown-host";
+}
+
 // src/config/parse.ts
 var DEFAULTS = {
   command: "deploy",
@@ -75925,7 +76128,9 @@ var DEFAULTS = {
   "keep-versions": "5",
   "keep-history": "10",
   "lock-timeout": "600",
-  "lock-stale-after": "3600"
+  "lock-stale-after": "3600",
+  "proxy-port": "22",
+  "proxy-username": "root"
 };
 var PROJECT_PATTERN = /^[a-z0-9][a-z0-9_-]{0,62}$/;
 var SERVICE_PATTERN = /^[a-z0-9][a-z0-9_.-]{0,62}$/;
@@ -76058,9 +76263,112 @@ function defaultProject(ctx) {
   const name = ctx.repository?.split("/").pop() || path4.basename(ctx.workspace);
   return name.toLowerCase().replace(/[^a-z0-9_-]+/g, "-").replace(/^[-_]+/, "").slice(0, 63);
 }
+function parseHost(name, text) {
+  const host = text.replace(/^\[(.*)\]$/, "$1");
+  if (!HOST_PATTERN.test(host)) {
+    throw new InputError(name, `"${host}" is not a host name or IP address`);
+  }
+  return host;
+}
+function parseUsername(name, text) {
+  if (!USER_PATTERN.test(text)) throw new InputError(name, `"${text}" is not a valid user name`);
+  return text;
+}
+function parsePrivateKey(name, text) {
+  if (!/PRIVATE KEY-----/.test(text)) {
+    throw new InputError(
+      name,
+      "must be the private key text (-----BEGIN \u2026 PRIVATE KEY-----), not a path or a public key"
+    );
+  }
+  return text;
+}
+function parseFingerprints(name, text) {
+  const fingerprints = lines(text);
+  for (const f of fingerprints) {
+    if (!FINGERPRINT_PATTERN.test(f)) {
+      throw new InputError(
+        name,
+        `"${f}" is not an OpenSSH SHA256 fingerprint (SHA256:<43 base64 characters>)`
+      );
+    }
+  }
+  return fingerprints;
+}
+function requirePins(endpoint, knownHosts, input, whose) {
+  const { host, port } = endpoint;
+  if (endpoint.fingerprints.length > 0) return;
+  if (entriesFor(knownHosts, host, port).some((e) => !e.revoked)) return;
+  const keyscan = `ssh-keyscan -p ${port} ${host}`;
+  if (knownHosts.length === 0) {
+    throw new InputError(
+      input,
+      `is required to pin ${whose} host key (or give known-hosts). Get it with: ${keyscan} | ssh-keygen -lf - (take the SHA256:\u2026 part), or put the lines of ${keyscan} in known-hosts`
+    );
+  }
+  throw new InputError(
+    "known-hosts",
+    `has no line for ${knownHostName(host, port)} (${whose} host; OpenSSH writes [host]:port for ports other than 22): add the lines of ${keyscan}, or give ${input}`
+  );
+}
+function parseProxy(raw, target, knownHosts, insecure) {
+  const given = (name) => (raw[name] ?? "").trim() !== "";
+  if (value(raw, "proxy-host") === "") {
+    for (const name of ["proxy-key", "proxy-passphrase", "proxy-fingerprint"]) {
+      if (given(name)) {
+        throw new InputError(name, "is set but proxy-host is empty: set proxy-host, or remove it");
+      }
+    }
+    return void 0;
+  }
+  if (given("proxy-passphrase") && !given("proxy-key")) {
+    throw new InputError(
+      "proxy-passphrase",
+      "is set but proxy-key is empty (the jump host then uses key and passphrase): set proxy-key, or remove it"
+    );
+  }
+  const ownKey = given("proxy-key");
+  const passphrase = raw["proxy-passphrase"] ?? "";
+  const proxy = {
+    host: parseHost("proxy-host", value(raw, "proxy-host")),
+    port: parseInteger("proxy-port", value(raw, "proxy-port"), 1, 65535),
+    username: parseUsername("proxy-username", value(raw, "proxy-username")),
+    privateKey: ownKey ? parsePrivateKey("proxy-key", raw["proxy-key"]) : target.privateKey,
+    passphrase: ownKey ? passphrase || void 0 : target.passphrase,
+    fingerprints: parseFingerprints("proxy-fingerprint", value(raw, "proxy-fingerprint"))
+  };
+  if (!insecure) requirePins(proxy, knownHosts, "proxy-fingerprint", "the jump host's");
+  return proxy;
+}
+function parseSsh(raw) {
+  const passphrase = raw.passphrase ?? "";
+  const target = {
+    host: parseHost("host", value(raw, "host")),
+    port: parseInteger("port", value(raw, "port"), 1, 65535),
+    username: parseUsername("username", value(raw, "username")),
+    privateKey: parsePrivateKey("key", raw.key ?? ""),
+    passphrase: passphrase === "" ? void 0 : passphrase,
+    fingerprints: parseFingerprints("fingerprint", value(raw, "fingerprint"))
+  };
+  const insecure = parseBoolean(
+    "insecure-skip-host-key-check",
+    value(raw, "insecure-skip-host-key-check")
+  );
+  const knownHosts = parseKnownHosts(raw["known-hosts"] ?? "", "known-hosts");
+  if (!insecure) requirePins(target, knownHosts, "fingerprint", "the server's");
+  const proxy = parseProxy(raw, target, knownHosts, insecure);
+  return {
+    ...target,
+    knownHosts,
+    insecureSkipHostKeyCheck: insecure,
+    timeoutMs: parseSeconds("timeout", value(raw, "timeout"), 3600),
+    ...proxy ? { proxy } : {}
+  };
+}
 function parseOptions(raw, ctx) {
   for (const [name, text] of Object.entries(raw)) {
-    if (name !== "key") noControlChars(name, text.replace(/\r?\n/g, ""));
+    if (name !== "key" && name !== "proxy-key")
+      noControlChars(name, text.replace(/\r?\n/g, ""));
   }
   for (const [name, what] of [
     ["services", 'one "service=build-context" a line'],
@@ -76098,41 +76406,10 @@ function parseOptions(raw, ctx) {
       `"${version}" must match ${VERSION_PATTERN.source} and not be "latest" or start with "backup-"`
     );
   }
-  const host = value(raw, "host").replace(/^\[(.*)\]$/, "$1");
-  if (!HOST_PATTERN.test(host)) {
-    throw new InputError("host", `"${host}" is not a host name or IP address`);
-  }
-  const username = value(raw, "username");
-  if (!USER_PATTERN.test(username)) {
-    throw new InputError("username", `"${username}" is not a valid user name`);
-  }
-  const privateKey = raw.key ?? "";
-  if (!/PRIVATE KEY-----/.test(privateKey)) {
-    throw new InputError("key", "is required: the private key text (-----BEGIN \u2026 PRIVATE KEY-----)");
-  }
-  const insecure = parseBoolean(
-    "insecure-skip-host-key-check",
-    value(raw, "insecure-skip-host-key-check")
-  );
-  const fingerprints = lines(value(raw, "fingerprint"));
-  for (const f of fingerprints) {
-    if (!FINGERPRINT_PATTERN.test(f)) {
-      throw new InputError(
-        "fingerprint",
-        `"${f}" is not an OpenSSH SHA256 fingerprint (SHA256:<43 base64 characters>)`
-      );
-    }
-  }
-  if (fingerprints.length === 0 && !insecure) {
-    throw new InputError(
-      "fingerprint",
-      "is required to pin the server's host key. Get it with: ssh-keyscan -p PORT HOST | ssh-keygen -lf - (take the SHA256:\u2026 part)"
-    );
-  }
+  const ssh = parseSsh(raw);
   const workspace = ctx.workspace;
   const keepVersions = parseInteger("keep-versions", value(raw, "keep-versions"), 1, 1e3);
   const keepHistory = parseInteger("keep-history", value(raw, "keep-history"), 1, 1e5);
-  const passphrase = raw.passphrase ?? "";
   return {
     command,
     method,
@@ -76141,16 +76418,7 @@ function parseOptions(raw, ctx) {
     services: parseServices(value(raw, "services"), workspace),
     composeFile: path4.resolve(workspace, value(raw, "compose-file")),
     buildArgs: parseBuildArgs(value(raw, "build-args")),
-    ssh: {
-      host,
-      port: parseInteger("port", value(raw, "port"), 1, 65535),
-      username,
-      privateKey,
-      passphrase: passphrase === "" ? void 0 : passphrase,
-      fingerprints,
-      insecureSkipHostKeyCheck: insecure,
-      timeoutMs: parseSeconds("timeout", value(raw, "timeout"), 3600)
-    },
+    ssh,
     deployPath: parseDeployPath(value(raw, "deploy-path") || `/opt/${project}`),
     healthchecks: parseHealthchecks(value(raw, "healthchecks")),
     healthTimeoutMs: parseSeconds("healthcheck-timeout", value(raw, "healthcheck-timeout"), 86400),
@@ -76188,6 +76456,48 @@ function fingerprintOf(key) {
 function fingerprintMatches(key, accepted) {
   const actual = fingerprintOf(key);
   return accepted.some((f) => f.replace(/=+$/, "") === actual);
+}
+function describeKey(key) {
+  return `${keyTypeOf(key) || "unknown key type"} ${fingerprintOf(key)}`;
+}
+function listed(entries) {
+  return entries.filter((e) => !e.revoked).map((e) => `${describeKey(Buffer.from(e.key, "base64"))} (line ${e.line})`).join(", ");
+}
+function verifyHostKey(key, pins) {
+  const where = `${pins.host}:${pins.port}`;
+  const verdict = checkKnownHosts(pins.knownHosts, pins.host, pins.port, key);
+  if (verdict === "revoked") {
+    return `the host key of ${where} (${describeKey(key)}) is marked @revoked in known-hosts; refusing to connect`;
+  }
+  if (verdict === "accepted" || fingerprintMatches(key, pins.fingerprints)) return void 0;
+  const expected = [];
+  if (pins.fingerprints.length > 0) {
+    expected.push(`the pinned fingerprint (${pins.fingerprints.join(", ")})`);
+  }
+  const name = knownHostName(pins.host, pins.port);
+  if (verdict === "other-key") {
+    expected.push(
+      `the known-hosts key for ${name}: ${listed(entriesFor(pins.knownHosts, pins.host, pins.port))}`
+    );
+  } else if (pins.knownHosts.length > 0) {
+    expected.push(`a known-hosts line, because none names ${name}`);
+  }
+  if (expected.length === 0) expected.push("pinned: neither fingerprint nor known-hosts is given");
+  return `the host key of ${where} is ${describeKey(key)}, not ${expected.join(" nor ")}; refusing to connect. If the key changed on purpose, update the pins (ssh-keyscan -p PORT HOST from a trusted network); otherwise the connection may be intercepted`;
+}
+var ALGORITHMS = {
+  "ssh-ed25519": ["ssh-ed25519"],
+  "ecdsa-sha2-nistp256": ["ecdsa-sha2-nistp256"],
+  "ecdsa-sha2-nistp384": ["ecdsa-sha2-nistp384"],
+  "ecdsa-sha2-nistp521": ["ecdsa-sha2-nistp521"],
+  "ssh-rsa": ["rsa-sha2-512", "rsa-sha2-256", "ssh-rsa"],
+  "ssh-dss": ["ssh-dss"]
+};
+function hostKeyAlgorithms(pins) {
+  if (pins.fingerprints.length > 0) return void 0;
+  const types = entriesFor(pins.knownHosts, pins.host, pins.port).filter((e) => !e.revoked).map((e) => e.keyType);
+  const algorithms = [...new Set(types.flatMap((t) => ALGORITHMS[t] ?? []))];
+  return algorithms.length > 0 ? algorithms : void 0;
 }
 
 // src/remote/quote.ts
@@ -76257,51 +76567,99 @@ ${why}`
     closed.catch(reject);
   });
 }
-async function connect(options, warn) {
+var describe = (endpoint) => `${endpoint.username}@${endpoint.host}:${endpoint.port}`;
+async function login(endpoint, label, options, warn, sock) {
   const client = new import_ssh2.Client();
-  let presented = "";
-  let markClosed = () => void 0;
-  const closed = new Promise((_, reject) => markClosed = reject);
-  closed.catch(() => void 0);
+  const { host, port, fingerprints } = endpoint;
+  const pins = { host, port, fingerprints, knownHosts: options.knownHosts ?? [] };
+  const serverHostKey = hostKeyAlgorithms(pins);
+  let refused = "";
   await new Promise((resolve2, reject) => {
     client.once("ready", () => resolve2());
-    client.once(
-      "error",
-      (e) => reject(
-        presented ? new Error(
-          `the host key of ${options.host}:${options.port} is ${presented}, not the pinned fingerprint (${options.fingerprints.join(", ")}); refusing to connect`
-        ) : e
-      )
-    );
+    client.once("error", (e) => reject(refused ? new Error(refused) : e));
+    client.once("close", () => reject(new Error("the connection closed during the handshake")));
     client.connect({
-      host: options.host,
-      port: options.port,
-      username: options.username,
-      privateKey: options.privateKey,
-      passphrase: options.passphrase,
+      host,
+      port,
+      ...sock ? { sock } : {},
+      username: endpoint.username,
+      privateKey: endpoint.privateKey,
+      passphrase: endpoint.passphrase,
       readyTimeout: options.timeoutMs,
       keepaliveInterval: Math.max(1e3, Math.floor(options.timeoutMs / 3)),
       keepaliveCountMax: 3,
+      ...serverHostKey ? { algorithms: { serverHostKey } } : {},
       hostVerifier: (key) => {
         if (options.insecureSkipHostKeyCheck) {
-          warn(`host key check skipped: ${options.host} presented ${fingerprintOf(key)}`);
+          warn(`host key check skipped: ${label} presented ${describeKey(key)}`);
           return true;
         }
-        const ok = fingerprintMatches(key, options.fingerprints);
-        if (!ok) presented = fingerprintOf(key);
-        return ok;
+        refused = verifyHostKey(key, pins) ?? "";
+        return refused === "";
       }
     });
   }).catch((e) => {
+    client.on("error", () => void 0);
     client.end();
+    throw new Error(`cannot connect to ${label} over SSH: ${e.message}`);
+  });
+  return client;
+}
+function forwardTo(proxyClient, options, jumpHost) {
+  return new Promise((resolve2, reject) => {
+    const timer = setTimeout(
+      () => reject(new Error(`no answer within ${options.timeoutMs / 1e3} s`)),
+      options.timeoutMs
+    );
+    proxyClient.forwardOut("127.0.0.1", 0, options.host, options.port, (err, channel) => {
+      clearTimeout(timer);
+      if (err) reject(err);
+      else resolve2(channel);
+    });
+  }).catch((e) => {
     throw new Error(
-      `cannot connect to ${options.username}@${options.host}:${options.port} over SSH: ${e.message}`
+      `${jumpHost} cannot open a connection to ${options.host}:${options.port}: ${e.message} (does it allow TCP forwarding, and can it reach that address?)`
     );
   });
+}
+async function loginAll(options, warn) {
+  const proxy = options.proxy;
+  if (!proxy) return { client: await login(options, describe(options), options, warn) };
+  const jumpHost = `the jump host ${describe(proxy)}`;
+  const proxyClient = await login(proxy, jumpHost, options, warn);
+  try {
+    const sock = await forwardTo(proxyClient, options, jumpHost);
+    const label = `${describe(options)} (through ${jumpHost})`;
+    return { client: await login(options, label, options, warn, sock), proxyClient };
+  } catch (e) {
+    proxyClient.end();
+    throw e;
+  }
+}
+async function connect(options, warn) {
+  let rejectClosed = () => void 0;
+  const closed = new Promise((_, reject) => rejectClosed = reject);
+  closed.catch(() => void 0);
+  let lost;
+  const markClosed = (e) => {
+    lost ??= e;
+    rejectClosed(e);
+  };
+  const { client, proxyClient } = await loginAll(options, warn);
+  let targetClosed = false;
   client.on("error", (e) => markClosed(new Error(`SSH connection lost: ${e.message}`)));
-  client.on("close", () => markClosed(new Error("SSH connection closed")));
+  client.on("close", () => {
+    targetClosed = true;
+    markClosed(new Error("SSH connection closed"));
+  });
+  proxyClient?.on(
+    "error",
+    (e) => markClosed(new Error(`SSH connection to the jump host lost: ${e.message}`))
+  );
+  proxyClient?.on("close", () => markClosed(new Error("SSH connection to the jump host closed")));
   const open2 = (argv) => new Promise((resolve2, reject) => {
-    client.exec(shJoin(argv), (err, channel) => err ? reject(err) : resolve2(channel));
+    if (lost) return reject(lost);
+    client.exec(shJoin(argv), (err, channel) => err ? reject(lost ?? err) : resolve2(channel));
   });
   return {
     async run(argv, stdin) {
@@ -76325,17 +76683,23 @@ ${pipeError.message}` };
     },
     tunnel(host, port) {
       return new Promise((resolve2, reject) => {
+        if (lost) return reject(lost);
         client.forwardOut(
           "127.0.0.1",
           0,
           host,
           port,
-          (err, channel) => err ? reject(err) : resolve2(channel)
+          (err, channel) => err ? reject(lost ?? err) : resolve2(channel)
         );
       });
     },
     close() {
       client.end();
+      if (!proxyClient) return;
+      const endProxy = () => void proxyClient.end();
+      if (targetClosed) return endProxy();
+      client.once("close", endProxy);
+      setTimeout(endProxy, 2e3).unref();
     }
   };
 }
@@ -76415,6 +76779,29 @@ function containerLogs(id, lines2) {
 }
 function shellCheck(command) {
   return ["sh", "-c", command];
+}
+var lockDir = (deployPath) => `${stateDir(deployPath)}/lock`;
+function acquireLock(deployPath, info2) {
+  return sh(
+    'mkdir -p "$1" || exit 2; if mkdir "$2" 2>/dev/null; then printf "%s\\n" "$3" > "$2/info" && echo acquired; else echo held; echo $(( $(date +%s) - $(stat -c %Y "$2" 2>/dev/null || date +%s) )); cat "$2/info" 2>/dev/null; fi; true',
+    stateDir(deployPath),
+    lockDir(deployPath),
+    info2
+  );
+}
+function releaseLock(deployPath, token) {
+  return sh(
+    'if grep -qF "$2" "$1/info" 2>/dev/null; then rm -rf "$1" && echo released; else echo "not ours"; fi',
+    lockDir(deployPath),
+    token
+  );
+}
+function breakLock(deployPath, info2) {
+  return sh(
+    'if [ "$(cat "$1/info" 2>/dev/null)" = "$2" ]; then rm -rf "$1" && echo broken; else echo changed; fi',
+    lockDir(deployPath),
+    info2
+  );
 }
 
 // src/docker/build-context.ts
@@ -76754,6 +77141,81 @@ function checkLocalFiles(o) {
   }
 }
 
+// src/engine/lock.ts
+import { randomUUID as randomUUID2 } from "node:crypto";
+import { hostname } from "node:os";
+
+// src/plan/lock.ts
+function parseLockProbe(out) {
+  const [first = "", age = "", ...rest] = out.split("\n");
+  if (first.trim() === "acquired") return { acquired: true };
+  const rawInfo = rest.join("\n").trim();
+  let holder;
+  try {
+    holder = JSON.parse(rawInfo);
+  } catch {
+    holder = void 0;
+  }
+  return { acquired: false, ageSeconds: Number(age.trim()) || 0, rawInfo, holder };
+}
+function describeHolder(probe2) {
+  const h = probe2.holder;
+  const who = h ? `version ${h.version}${h.actor ? ` by ${h.actor}` : ""}${h.run_url ? ` (${h.run_url})` : ""} on ${h.runner}, since ${h.acquired_at}` : "an unknown holder";
+  return `${who}; held for ${probe2.ageSeconds} s`;
+}
+function nextLockStep(probe2, waitedMs, timing) {
+  if (probe2.acquired) return "acquired";
+  if (probe2.ageSeconds * 1e3 >= timing.staleAfterMs) return "break";
+  if (waitedMs >= timing.timeoutMs) return "give-up";
+  return "wait";
+}
+
+// src/engine/lock.ts
+var POLL_MS = 2e3;
+async function acquireDeployLock(remote, o, log, sleep = (ms) => new Promise((r) => setTimeout(r, ms))) {
+  const info2 = {
+    token: randomUUID2(),
+    version: o.version,
+    ...o.actor ? { actor: o.actor } : {},
+    ...o.runUrl ? { run_url: o.runUrl } : {},
+    runner: hostname(),
+    acquired_at: (/* @__PURE__ */ new Date()).toISOString()
+  };
+  const text = JSON.stringify(info2);
+  const start = Date.now();
+  let announced = false;
+  for (; ; ) {
+    const probe2 = parseLockProbe(await runChecked(remote, acquireLock(o.deployPath, text)));
+    if (probe2.acquired) {
+      log.info(`deploy lock taken (${lockDir(o.deployPath)})`);
+      return info2.token;
+    }
+    const step = nextLockStep(probe2, Date.now() - start, {
+      timeoutMs: o.lockTimeoutMs,
+      staleAfterMs: o.lockStaleAfterMs
+    });
+    if (step === "break") {
+      log.warn(`breaking an abandoned deploy lock: ${describeHolder(probe2)}`);
+      await runChecked(remote, breakLock(o.deployPath, probe2.rawInfo));
+      continue;
+    }
+    if (step === "give-up") {
+      throw new Error(
+        `another deploy holds the lock ${lockDir(o.deployPath)}: ${describeHolder(probe2)}. Gave up after waiting ${Math.round(o.lockTimeoutMs / 1e3)} s (lock-timeout); a lock older than lock-stale-after is broken automatically.`
+      );
+    }
+    if (!announced) {
+      log.info(`waiting for the deploy lock: ${describeHolder(probe2)}`);
+      announced = true;
+    }
+    await sleep(POLL_MS);
+  }
+}
+async function releaseDeployLock(remote, deployPath, token) {
+  const out = await runChecked(remote, releaseLock(deployPath, token));
+  return out.trim() === "released";
+}
+
 // src/engine/server-state.ts
 async function readServerState(remote, deployPath) {
   const out = await runChecked(remote, readState(deployPath));
@@ -76832,11 +77294,12 @@ async function logsTail(remote, id, lines2) {
 
 // src/engine/io.ts
 var Phases = class {
-  constructor(log) {
+  constructor(log, timings = []) {
     this.log = log;
+    this.timings = timings;
   }
   log;
-  timings = [];
+  timings;
   async run(name, fn) {
     const start = Date.now();
     try {
@@ -76857,8 +77320,6 @@ function errorMessage(e) {
 var LOG_LINES = 20;
 var GZIP_LEVEL = 1;
 async function deploy(o, ports, log) {
-  const phases = new Phases(log);
-  const startedAt = ports.now().toISOString();
   const result = {
     status: "failed",
     version: o.version,
@@ -76866,9 +77327,19 @@ async function deploy(o, ports, log) {
     method: o.method,
     rolledBack: false,
     history: [],
-    phases: phases.timings,
+    phases: [],
     notices: []
   };
+  try {
+    return await runPhases(o, ports, log, result);
+  } catch (e) {
+    result.failure = errorMessage(e);
+    return result;
+  }
+}
+async function runPhases(o, ports, log, result) {
+  const phases = new Phases(log, result.phases);
+  const startedAt = ports.now().toISOString();
   const notice = (m) => {
     result.notices.push(m);
     log.warn(m);
@@ -76876,7 +77347,10 @@ async function deploy(o, ports, log) {
   await phases.run("validate", async () => checkLocalFiles(o));
   await phases.run("build", () => buildAll(o, ports.docker, log));
   const remote = await phases.run("connect", () => ports.connect());
+  let lockToken = "";
   try {
+    lockToken = await phases.run("lock", () => acquireDeployLock(remote, o, log));
+    ports.checkpoint("lock", lockToken);
     const { state, flavor } = await phases.run("inspect server", async () => {
       await checkEngine(remote);
       const flavor2 = await detectCompose2(remote);
@@ -76893,22 +77367,20 @@ async function deploy(o, ports, log) {
     const previous = state.currentVersion;
     const target = chooseRollbackTarget(previous, state.history);
     const history = [...state.history];
-    const record = (status, version, prev) => ({
-      version,
-      status,
+    const facts = {
       method: o.method,
       commit: o.commit,
-      previous: prev,
-      started_at: startedAt,
-      finished_at: ports.now().toISOString(),
-      ...o.runUrl ? { run_url: o.runUrl } : {},
-      ...o.actor ? { actor: o.actor } : {}
-    });
+      startedAt,
+      runUrl: o.runUrl,
+      actor: o.actor
+    };
+    const record = (status, version, prev) => newRecord(facts, status, version, prev, ports.now().toISOString());
     const recordAll = async (...records) => {
       await appendRecords(remote, o.deployPath, records);
       history.push(...records);
     };
     const finish2 = () => {
+      ports.checkpoint("switching", "");
       result.history = newestFirst(history, o.keepHistory);
       return result;
     };
@@ -76919,11 +77391,20 @@ async function deploy(o, ports, log) {
         () => transfer(remote, o, ports.docker, log)
       );
     } catch (e) {
-      await recordAll(record("failed", o.version, previous));
       result.failure = `${errorMessage(e)}
 The running version (${previous || "none"}) was not touched.`;
+      await recordAll(record("failed", o.version, previous)).catch(
+        (r) => notice(`could not record the failed attempt: ${errorMessage(r)}`)
+      );
       return finish2();
     }
+    const inFlight = {
+      version: o.version,
+      previous,
+      target: target ?? "",
+      startedAt
+    };
+    ports.checkpoint("switching", JSON.stringify(inFlight));
     let failure;
     try {
       await phases.run(
@@ -76996,6 +77477,15 @@ Rolled back to ${target}, which is healthy again.`;
     }
     return finish2();
   } finally {
+    if (lockToken) {
+      await releaseDeployLock(remote, o.deployPath, lockToken).then((released) => {
+        if (released) ports.checkpoint("lock", "");
+      }).catch(
+        (e) => log.warn(
+          `could not release the deploy lock now (the post step retries): ${errorMessage(e)}`
+        )
+      );
+    }
     remote.close();
   }
 }
@@ -77161,8 +77651,17 @@ async function prune(remote, o, history, protectedVersions, log) {
 
 // src/main.ts
 async function run() {
+  markMainStarted();
   const raw = getInputs();
-  for (const secret of [raw.key, raw.passphrase]) if (secret) setSecret(secret);
+  registerSecrets(raw);
+  for (const signal of ["SIGINT", "SIGTERM"]) {
+    process.once(signal, () => {
+      warning(
+        `cancelled (${signal}): the post step restores the last good version if a switch was in flight and releases the lock`
+      );
+      process.exit(1);
+    });
+  }
   let options;
   try {
     options = parseOptions(raw, await getRunContext());
@@ -77172,7 +77671,8 @@ async function run() {
       {
         docker: new import_dockerode.default(),
         connect: () => connect(o.ssh, (m) => warning(m)),
-        now: () => /* @__PURE__ */ new Date()
+        now: () => /* @__PURE__ */ new Date(),
+        checkpoint
       },
       actionLog
     );
@@ -77199,5 +77699,77 @@ async function finish(result) {
   else info(`\u2714 ${result.version} is live`);
 }
 
+// src/engine/recover.ts
+async function recoverInterrupted(o, remote, left, log) {
+  try {
+    if (left.switching) await finishSwitch(o, remote, left.switching, log);
+  } finally {
+    if (left.lockToken) {
+      const released = await releaseDeployLock(remote, o.deployPath, left.lockToken);
+      log.info(
+        released ? "deploy lock released" : "the deploy lock was no longer ours: left as it is"
+      );
+    }
+  }
+}
+async function finishSwitch(o, remote, s, log) {
+  const facts = {
+    method: o.method,
+    commit: o.commit,
+    startedAt: s.startedAt,
+    runUrl: o.runUrl,
+    actor: o.actor
+  };
+  const now = () => (/* @__PURE__ */ new Date()).toISOString();
+  log.warn(`the deploy of ${s.version} was interrupted before it was verified`);
+  if (!s.target) {
+    await writeCurrent(remote, o.deployPath, s.version, o.method);
+    await appendRecords(remote, o.deployPath, [
+      newRecord(facts, "failed", s.version, s.previous, now())
+    ]);
+    log.warn(`no earlier version to restore: ${s.version} stays in place, recorded as failed`);
+    return;
+  }
+  const flavor = await detectCompose2(remote);
+  let problem;
+  try {
+    await restore(remote, { ...o, version: s.version }, flavor, s.target, log);
+    const health = await verify(remote, o, log);
+    if (!health.ok) problem = await describeUnhealthy(remote, o, s.target, health);
+  } catch (e) {
+    problem = errorMessage(e);
+  }
+  await writeCurrent(remote, o.deployPath, s.target, o.method);
+  await appendRecords(remote, o.deployPath, [
+    newRecord(facts, "failed", s.version, s.previous, now()),
+    newRecord(facts, "rollback", s.target, s.version, now())
+  ]);
+  if (problem)
+    throw new Error(`restoring ${s.target} after the interrupted deploy failed: ${problem}`);
+  log.info(`restored ${s.target}: the interrupted version ${s.version} is recorded as failed`);
+}
+
+// src/post.ts
+async function post() {
+  const left = leftovers();
+  if (!left.lockToken && !left.switching) {
+    info("nothing to clean up on the server");
+    return;
+  }
+  try {
+    const raw = getInputs();
+    registerSecrets(raw);
+    const o = parseOptions(raw, await getRunContext());
+    const remote = await connect(o.ssh, (m) => warning(m));
+    try {
+      await recoverInterrupted(o, remote, left, actionLog);
+    } finally {
+      remote.close();
+    }
+  } catch (e) {
+    setFailed(`post step: ${errorMessage(e)}`);
+  }
+}
+
 // src/index.ts
-void run();
+void (isPost() ? post() : run());

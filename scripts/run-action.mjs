@@ -36,10 +36,15 @@ export function parseOutputFile(text) {
 }
 
 /**
- * @typedef {{ code: number, log: string, outputs: Record<string, string>, summary: string }} ActionRun
+ * @typedef {{ code: number, signal: string | null, log: string, outputs: Record<string, string>,
+ *   summary: string, state: Record<string, string> }} ActionRun
+ * @typedef {{ timeoutMs?: number, echo?: boolean, state?: Record<string, string>,
+ *   killWhen?: (log: string) => boolean }} RunOptions
+ *   echo: also print the step's log; state: run the post step with what a main step saved;
+ *   killWhen: send SIGTERM (as a cancelled job) once the log satisfies it
  * @param {Record<string, string>} inputs  action inputs by their action.yml names
  * @param {Record<string, string>} [env]  more environment (GITHUB_SHA, ...)
- * @param {{ timeoutMs?: number, echo?: boolean }} [options]  echo: also print the step's log
+ * @param {RunOptions} [options]
  * @returns {Promise<ActionRun>}
  */
 export async function runAction(inputs, env = {}, options = {}) {
@@ -67,25 +72,35 @@ export async function runAction(inputs, env = {}, options = {}) {
       RUNNER_TEMP: dir,
       ...files,
       ...inputEnv,
+      ...Object.fromEntries(Object.entries(options.state ?? {}).map(([k, v]) => [`STATE_${k}`, v])),
       ...env
     },
     stdio: ['ignore', 'pipe', 'pipe']
   })
   let log = ''
+  let killed = false
   /** @param {Buffer} d */
   const keep = d => {
     log += d.toString()
     if (options.echo) process.stdout.write(d)
+    if (!killed && options.killWhen?.(log)) {
+      killed = true
+      child.kill('SIGTERM')
+    }
   }
   child.stdout.on('data', keep)
   child.stderr.on('data', keep)
   const timer = setTimeout(() => child.kill('SIGKILL'), options.timeoutMs ?? 300000)
-  /** @type {number} */
-  const code = await new Promise(resolve => child.on('close', c => resolve(c ?? 128)))
+  /** @type {[number, string | null]} */
+  const [code, signal] = await new Promise(resolve =>
+    child.on('close', (c, sig) => resolve([c ?? 128, sig]))
+  )
   clearTimeout(timer)
   return {
     code,
+    signal,
     log,
+    state: parseOutputFile(readFileSync(files.GITHUB_STATE, 'utf8')),
     outputs: parseOutputFile(readFileSync(files.GITHUB_OUTPUT, 'utf8')),
     summary: readFileSync(files.GITHUB_STEP_SUMMARY, 'utf8')
   }

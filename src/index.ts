@@ -1,4 +1,6 @@
-// Entry point of the bundled action (dist/index.js).
+// Entry point of the bundled action (dist/index.js), for both the main and the post step.
+import { isPost } from './action/state.js'
 import { run } from './main.js'
+import { post } from './post.js'
 
-void run()
+void (isPost() ? post() : run())

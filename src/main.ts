@@ -6,6 +6,8 @@ import { getInputs, getRunContext } from './action/inputs.js'
 import { writeOutputs } from './action/outputs.js'
 import { writeSummary } from './action/summary.js'
 import { actionLog } from './action/log.js'
+import { checkpoint, markMainStarted } from './action/state.js'
+import { registerSecrets } from './action/secrets.js'
 import { parseOptions } from './config/parse.js'
 import type { DeployOptions } from './config/options.js'
 import { deploy, type DeployResult } from './engine/deploy.js'
@@ -14,8 +16,18 @@ import { errorMessage } from './engine/io.js'
 import { renderHistory } from './plan/history.js'
 
 export async function run(): Promise<void> {
+  markMainStarted()
   const raw = getInputs()
-  for (const secret of [raw.key, raw.passphrase]) if (secret) core.setSecret(secret)
+  registerSecrets(raw)
+  // A cancelled job gets SIGINT/SIGTERM: say what happens next, then stop.
+  for (const signal of ['SIGINT', 'SIGTERM'] as const) {
+    process.once(signal, () => {
+      core.warning(
+        `cancelled (${signal}): the post step restores the last good version if a switch was in flight and releases the lock`
+      )
+      process.exit(1)
+    })
+  }
 
   let options: DeployOptions | undefined
   try {
@@ -26,7 +38,8 @@ export async function run(): Promise<void> {
       {
         docker: new Docker(),
         connect: () => connect(o.ssh, m => core.warning(m)),
-        now: () => new Date()
+        now: () => new Date(),
+        checkpoint
       },
       actionLog
     )

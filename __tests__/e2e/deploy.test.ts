@@ -169,12 +169,29 @@ describe('deploy over SSH with tar', () => {
       images: server(['image', 'ls', '--format', '{{.Repository}}:{{.Tag}} {{.ID}}']),
       containers: serverContainers()
     }).toEqual(before)
-    expect(run.log).not.toContain('## connect')
+    expect(run.log).not.toContain('::group::connect')
+    expect(run.summary).toMatch(/\| build \| [\d.]+ s \| failed \|/)
   })
 })
 
 describe('pruning', () => {
   beforeAll(() => resetServer())
+
+  test('a first deploy that fails has nothing to roll back to, and says so', async () => {
+    const run = await runAction(
+      stackInputs({ version: 'p0', 'build-args': 'VARIANT=crash', 'healthcheck-timeout': '20' })
+    )
+    expect(run.code).toBe(1)
+    expect(run.outputs).toMatchObject({
+      status: 'failed',
+      'rolled-back': 'false',
+      'previous-version': ''
+    })
+    expect(run.log).toMatch(
+      /::error::.*there is no previous version to roll back to \(first deploy\): the failed version was left in place/
+    )
+    expect(logRecords()).toMatchObject([{ version: 'p0', status: 'failed' }])
+  })
 
   test('after six deploys, exactly what the contract keeps is left', async () => {
     const versions = ['p1', 'p2', 'p3', 'p4', 'p5', 'p6']

@@ -197,6 +197,26 @@ describe('action.yml', () => {
       'status',
       'version'
     ])
-    expect(action.runs).toEqual({ using: 'node24', main: 'dist/index.js' })
+    expect(action.runs).toEqual({
+      using: 'node24',
+      main: 'dist/index.js',
+      post: 'dist/index.js',
+      'post-if': 'always()'
+    })
+  })
+})
+
+describe('a NUL byte in any input', () => {
+  // An environment variable cannot carry a NUL, so the end-to-end hostile-input test
+  // (__tests__/e2e/faults.test.ts) cannot send one: here every input gets one, on its first
+  // line and on a later line. The private keys are left out: their text goes to ssh2's key
+  // parser only, never into a command.
+  const names = INPUT_NAMES.filter(n => n !== 'key' && n !== 'proxy-key')
+  test.each(
+    names.flatMap(n => [[n, 'a\u0000$(touch /tmp/pwned)'] as const, [n, 'a\nb\u0000c'] as const])
+  )('%s = %j is refused, naming it', (input, text) => {
+    expect(() => parseOptions(raw({ [input]: text }), ctx)).toThrow(
+      expect.objectContaining({ input, message: expect.stringMatching(/control characters/) })
+    )
   })
 })

@@ -25,11 +25,29 @@ export const INPUT_NAMES = [
   'keep-versions',
   'keep-history',
   'lock-timeout',
-  'lock-stale-after'
+  'lock-stale-after',
+  'known-hosts',
+  'proxy-host',
+  'proxy-port',
+  'proxy-username',
+  'proxy-key',
+  'proxy-passphrase',
+  'proxy-fingerprint'
 ] as const
 
 export type InputName = (typeof INPUT_NAMES)[number]
 export type RawInputs = Record<InputName, string>
+
+/**
+ * Inputs whose values must be masked in every log line (core.setSecret) before anything runs.
+ * Host names, fingerprints and known-hosts are public facts and stay readable.
+ */
+export const SECRET_INPUTS = [
+  'key',
+  'passphrase',
+  'proxy-key',
+  'proxy-passphrase'
+] as const satisfies readonly InputName[]
 
 /** Facts of the run that are not inputs: where the code is and which commit it is. */
 export interface RunContext {

@@ -1,6 +1,8 @@
 // The typed options the engine runs on. Both edges (the action, tests) produce these;
 // the engine never reads the environment itself.
 
+import type { KnownHost } from '../remote/known-hosts.js'
+
 export type Command = 'deploy'
 export type Method = 'tar'
 
@@ -17,17 +19,32 @@ export type HealthCheck =
   | { kind: 'tcp'; host: string; port: number; line: string }
   | { kind: 'cmd'; command: string; line: string }
 
-export interface SshOptions {
+/** One SSH server to log in to: the deploy target, or the jump host in front of it. */
+export interface SshEndpoint {
   host: string
   port: number
   username: string
   privateKey: string
   passphrase?: string
-  /** Accepted host key fingerprints, OpenSSH form `SHA256:<base64>`; empty only when insecure. */
+  /**
+   * Accepted host key fingerprints, OpenSSH form `SHA256:<base64>`. May be empty when
+   * known-hosts lists this host, or when the check is skipped (insecure).
+   */
   fingerprints: string[]
+}
+
+export interface SshOptions extends SshEndpoint {
+  /**
+   * Parsed `known-hosts` lines, shared by the target and the jump host: a host key is accepted
+   * when a line lists it for that host and port, or it has one of the endpoint's fingerprints.
+   * Optional so that callers that pin by fingerprint alone need not mention it.
+   */
+  knownHosts?: KnownHost[]
   insecureSkipHostKeyCheck: boolean
-  /** Handshake timeout; keepalives use a fraction of it. */
+  /** Handshake timeout (each hop); keepalives use a fraction of it. */
   timeoutMs: number
+  /** Jump host (like ssh -J): the target is reached through a forwarded channel from it. */
+  proxy?: SshEndpoint
 }
 
 export interface DeployOptions {

@@ -12,12 +12,13 @@ import * as cmd from '../remote/commands.js'
 import { buildImage } from '../docker/build.js'
 import { saveImages } from '../docker/save.js'
 import { imageRepo, versionTag, backupTag, latestTag } from '../plan/images.js'
-import { newestFirst, type DeployRecord, type RecordStatus } from '../plan/history.js'
+import { newestFirst, newRecord, type DeployRecord, type RecordStatus } from '../plan/history.js'
 import { planPrune } from '../plan/prune.js'
 import { chooseRollbackTarget } from '../plan/rollback-target.js'
 import { waitHealthy, type HealthReport } from '../health/poller.js'
 import { probe } from '../health/probes.js'
 import { checkLocalFiles } from './local-files.js'
+import { acquireDeployLock, releaseDeployLock } from './lock.js'
 import { appendRecords, readServerState, rewriteHistory, writeCurrent } from './server-state.js'
 import * as stack from './stack.js'
 import { errorMessage, Phases, type Log, type PhaseTiming } from './io.js'
@@ -46,6 +47,18 @@ export interface DeployPorts {
   docker: Docker
   connect(): Promise<Remote>
   now(): Date
+  /** Keeps what the post step needs if this run is killed (the lock, a switch in flight). */
+  checkpoint(name: CheckpointName, value: string): void
+}
+
+export type CheckpointName = 'lock' | 'switching'
+
+/** A switch that a killed run left unverified: the post step finishes it. */
+export interface SwitchInFlight {
+  version: string
+  previous: string
+  target: string
+  startedAt: string
 }
 
 const LOG_LINES = 20
@@ -57,8 +70,6 @@ export async function deploy(
   ports: DeployPorts,
   log: Log
 ): Promise<DeployResult> {
-  const phases = new Phases(log)
-  const startedAt = ports.now().toISOString()
   const result: DeployResult = {
     status: 'failed',
     version: o.version,
@@ -66,9 +77,26 @@ export async function deploy(
     method: o.method,
     rolledBack: false,
     history: [],
-    phases: phases.timings,
+    phases: [],
     notices: []
   }
+  try {
+    return await runPhases(o, ports, log, result)
+  } catch (e) {
+    // Failed where no decision was left to make (build error, no connection, lost connection).
+    result.failure = errorMessage(e)
+    return result
+  }
+}
+
+async function runPhases(
+  o: DeployOptions,
+  ports: DeployPorts,
+  log: Log,
+  result: DeployResult
+): Promise<DeployResult> {
+  const phases = new Phases(log, result.phases)
+  const startedAt = ports.now().toISOString()
   const notice = (m: string) => {
     result.notices.push(m)
     log.warn(m)
@@ -79,7 +107,10 @@ export async function deploy(
   await phases.run('build', () => buildAll(o, ports.docker, log))
 
   const remote = await phases.run('connect', () => ports.connect())
+  let lockToken = ''
   try {
+    lockToken = await phases.run('lock', () => acquireDeployLock(remote, o, log))
+    ports.checkpoint('lock', lockToken)
     const { state, flavor } = await phases.run('inspect server', async () => {
       await stack.checkEngine(remote)
       const flavor = await stack.detectCompose(remote)
@@ -96,22 +127,21 @@ export async function deploy(
     const previous = state.currentVersion
     const target = chooseRollbackTarget(previous, state.history)
     const history = [...state.history]
-    const record = (status: RecordStatus, version: string, prev: string): DeployRecord => ({
-      version,
-      status,
+    const facts = {
       method: o.method,
       commit: o.commit,
-      previous: prev,
-      started_at: startedAt,
-      finished_at: ports.now().toISOString(),
-      ...(o.runUrl ? { run_url: o.runUrl } : {}),
-      ...(o.actor ? { actor: o.actor } : {})
-    })
+      startedAt,
+      runUrl: o.runUrl,
+      actor: o.actor
+    }
+    const record = (status: RecordStatus, version: string, prev: string) =>
+      newRecord(facts, status, version, prev, ports.now().toISOString())
     const recordAll = async (...records: DeployRecord[]) => {
       await appendRecords(remote, o.deployPath, records)
       history.push(...records)
     }
     const finish = () => {
+      ports.checkpoint('switching', '')
       result.history = newestFirst(history, o.keepHistory)
       return result
     }
@@ -122,12 +152,21 @@ export async function deploy(
         transfer(remote, o, ports.docker, log)
       )
     } catch (e) {
-      // The running stack was not touched: record the attempt and stop.
-      await recordAll(record('failed', o.version, previous))
+      // The running stack was not touched: record the attempt (if the server still answers) and stop.
       result.failure = `${errorMessage(e)}\nThe running version (${previous || 'none'}) was not touched.`
+      await recordAll(record('failed', o.version, previous)).catch(r =>
+        notice(`could not record the failed attempt: ${errorMessage(r)}`)
+      )
       return finish()
     }
 
+    const inFlight: SwitchInFlight = {
+      version: o.version,
+      previous,
+      target: target ?? '',
+      startedAt
+    }
+    ports.checkpoint('switching', JSON.stringify(inFlight))
     let failure: string | undefined
     try {
       await phases.run('switch', () =>
@@ -200,6 +239,17 @@ export async function deploy(
     }
     return finish()
   } finally {
+    if (lockToken) {
+      await releaseDeployLock(remote, o.deployPath, lockToken)
+        .then(released => {
+          if (released) ports.checkpoint('lock', '')
+        })
+        .catch(e =>
+          log.warn(
+            `could not release the deploy lock now (the post step retries): ${errorMessage(e)}`
+          )
+        )
+    }
     remote.close()
   }
 }
@@ -298,7 +348,7 @@ async function switchTo(
   }
 }
 
-async function restore(
+export async function restore(
   remote: Remote,
   o: DeployOptions,
   flavor: cmd.ComposeFlavor,
@@ -329,7 +379,7 @@ async function restore(
   )
 }
 
-function verify(remote: Remote, o: DeployOptions, log: Log): Promise<HealthReport> {
+export function verify(remote: Remote, o: DeployOptions, log: Log): Promise<HealthReport> {
   const attemptTimeout = Math.max(2000, Math.min(10000, o.healthIntervalMs * 2))
   return waitHealthy(
     {
@@ -348,7 +398,7 @@ function verify(remote: Remote, o: DeployOptions, log: Log): Promise<HealthRepor
 }
 
 /** The failed check, and the last lines of the logs of the containers that are not well. */
-async function describeUnhealthy(
+export async function describeUnhealthy(
   remote: Remote,
   o: DeployOptions,
   version: string,

@@ -15,9 +15,10 @@ export interface PhaseTiming {
 
 /** Runs the named phases of a flow, each in its own log group, and keeps their timings. */
 export class Phases {
-  readonly timings: PhaseTiming[] = []
-
-  constructor(private readonly log: Log) {}
+  constructor(
+    private readonly log: Log,
+    readonly timings: PhaseTiming[] = []
+  ) {}
 
   async run<T>(name: string, fn: () => Promise<T>): Promise<T> {
     const start = Date.now()

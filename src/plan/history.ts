@@ -14,6 +14,35 @@ export interface DeployRecord {
   actor?: string
 }
 
+/** Facts of the run that every record carries. */
+export interface RunFacts {
+  method: string
+  commit: string
+  startedAt: string
+  runUrl?: string
+  actor?: string
+}
+
+export function newRecord(
+  run: RunFacts,
+  status: RecordStatus,
+  version: string,
+  previous: string,
+  finishedAt: string
+): DeployRecord {
+  return {
+    version,
+    status,
+    method: run.method,
+    commit: run.commit,
+    previous,
+    started_at: run.startedAt,
+    finished_at: finishedAt,
+    ...(run.runUrl ? { run_url: run.runUrl } : {}),
+    ...(run.actor ? { actor: run.actor } : {})
+  }
+}
+
 export interface ParsedHistory {
   /** Oldest first, as in the file. */
   records: DeployRecord[]

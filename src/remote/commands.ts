@@ -118,3 +118,36 @@ export function containerLogs(id: string, lines: number): Argv {
 export function shellCheck(command: string): Argv {
   return ['sh', '-c', command]
 }
+
+export const lockDir = (deployPath: string): string => `${stateDir(deployPath)}/lock`
+
+/**
+ * Takes the deploy lock with an atomic `mkdir`, writing the holder's details inside.
+ * Prints `acquired`, or `held`, the lock's age in seconds and the holder's details.
+ */
+export function acquireLock(deployPath: string, info: string): Argv {
+  return sh(
+    'mkdir -p "$1" || exit 2; if mkdir "$2" 2>/dev/null; then printf "%s\\n" "$3" > "$2/info" && echo acquired; else echo held; echo $(( $(date +%s) - $(stat -c %Y "$2" 2>/dev/null || date +%s) )); cat "$2/info" 2>/dev/null; fi; true',
+    stateDir(deployPath),
+    lockDir(deployPath),
+    info
+  )
+}
+
+/** Removes the lock only when it holds `token`: never someone else's lock. Prints `released` or `not ours`. */
+export function releaseLock(deployPath: string, token: string): Argv {
+  return sh(
+    'if grep -qF "$2" "$1/info" 2>/dev/null; then rm -rf "$1" && echo released; else echo "not ours"; fi',
+    lockDir(deployPath),
+    token
+  )
+}
+
+/** Breaks an abandoned lock, only if it still holds exactly what was judged stale. */
+export function breakLock(deployPath: string, info: string): Argv {
+  return sh(
+    'if [ "$(cat "$1/info" 2>/dev/null)" = "$2" ]; then rm -rf "$1" && echo broken; else echo changed; fi',
+    lockDir(deployPath),
+    info
+  )
+}

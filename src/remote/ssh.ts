@@ -1,11 +1,12 @@
 // Moving bytes over the one SSH connection of a run: commands, streams into commands, and
-// tunnels to ports on the server's side. Knows nothing of deploy policy.
+// tunnels to ports on the server's side. Knows nothing of deploy policy. The connection may
+// run through a jump host (options.proxy), like ssh -J: one more login, one forwarded channel.
 
 import { Client, type ClientChannel } from 'ssh2'
 import type { Duplex, Readable } from 'node:stream'
 import { pipeline } from 'node:stream/promises'
-import type { SshOptions } from '../config/options.js'
-import { fingerprintMatches, fingerprintOf } from './host-key.js'
+import type { SshEndpoint, SshOptions } from '../config/options.js'
+import { describeKey, hostKeyAlgorithms, verifyHostKey } from './host-key.js'
 import { shJoin } from './quote.js'
 import type { Argv } from './commands.js'
 
@@ -81,57 +82,133 @@ function collect(channel: ClientChannel, closed: Promise<void>): Promise<ExecRes
   })
 }
 
-export async function connect(options: SshOptions, warn: (m: string) => void): Promise<Remote> {
-  const client = new Client()
-  let presented = ''
-  // Rejects when the connection ends, so that nothing waits forever on a dead server.
-  let markClosed: (e: Error) => void = () => undefined
-  const closed = new Promise<void>((_, reject) => (markClosed = reject))
-  closed.catch(() => undefined)
+type Warn = (m: string) => void
 
+const describe = (endpoint: SshEndpoint) => `${endpoint.username}@${endpoint.host}:${endpoint.port}`
+
+/**
+ * Opens one SSH connection and waits until it is logged in, checking the host key against
+ * the endpoint's fingerprints and the shared known-hosts lines. With `sock`, the connection
+ * runs over that stream (a channel forwarded by the jump host) instead of a TCP socket.
+ * `label` names the connection in warnings and errors.
+ */
+async function login(
+  endpoint: SshEndpoint,
+  label: string,
+  options: SshOptions,
+  warn: Warn,
+  sock?: Duplex
+): Promise<Client> {
+  const client = new Client()
+  const { host, port, fingerprints } = endpoint
+  const pins = { host, port, fingerprints, knownHosts: options.knownHosts ?? [] }
+  const serverHostKey = hostKeyAlgorithms(pins)
+  let refused = ''
   await new Promise<void>((resolve, reject) => {
     client.once('ready', () => resolve())
-    client.once('error', (e: Error) =>
-      reject(
-        presented
-          ? new Error(
-              `the host key of ${options.host}:${options.port} is ${presented}, not the pinned fingerprint (${options.fingerprints.join(', ')}); refusing to connect`
-            )
-          : e
-      )
-    )
+    // ssh2 reports a refused host key as a bare handshake failure: say why instead.
+    client.once('error', (e: Error) => reject(refused ? new Error(refused) : e))
+    // A stream that ends mid-handshake (the jump host's channel closing) may end without an
+    // error, and ssh2 stops its ready timer then: without this the login would wait forever.
+    client.once('close', () => reject(new Error('the connection closed during the handshake')))
     client.connect({
-      host: options.host,
-      port: options.port,
-      username: options.username,
-      privateKey: options.privateKey,
-      passphrase: options.passphrase,
+      host,
+      port,
+      ...(sock ? { sock } : {}),
+      username: endpoint.username,
+      privateKey: endpoint.privateKey,
+      passphrase: endpoint.passphrase,
       readyTimeout: options.timeoutMs,
       keepaliveInterval: Math.max(1000, Math.floor(options.timeoutMs / 3)),
       keepaliveCountMax: 3,
+      ...(serverHostKey ? { algorithms: { serverHostKey } } : {}),
       hostVerifier: (key: Buffer) => {
         if (options.insecureSkipHostKeyCheck) {
-          warn(`host key check skipped: ${options.host} presented ${fingerprintOf(key)}`)
+          warn(`host key check skipped: ${label} presented ${describeKey(key)}`)
           return true
         }
-        const ok = fingerprintMatches(key, options.fingerprints)
-        if (!ok) presented = fingerprintOf(key)
-        return ok
+        refused = verifyHostKey(key, pins) ?? ''
+        return refused === ''
       }
     })
   }).catch((e: Error) => {
+    // Ending a half-open connection can make ssh2 emit a second 'error': nobody else listens.
+    client.on('error', () => undefined)
     client.end()
+    throw new Error(`cannot connect to ${label} over SSH: ${e.message}`)
+  })
+  return client
+}
+
+/** A channel from the jump host to the target's SSH port, to carry the target's connection. */
+function forwardTo(proxyClient: Client, options: SshOptions, jumpHost: string): Promise<Duplex> {
+  return new Promise<Duplex>((resolve, reject) => {
+    // forwardOut has no timeout of its own; a jump host that never answers must not hang the run.
+    const timer = setTimeout(
+      () => reject(new Error(`no answer within ${options.timeoutMs / 1000} s`)),
+      options.timeoutMs
+    )
+    proxyClient.forwardOut('127.0.0.1', 0, options.host, options.port, (err, channel) => {
+      clearTimeout(timer)
+      if (err) reject(err)
+      else resolve(channel)
+    })
+  }).catch((e: Error) => {
     throw new Error(
-      `cannot connect to ${options.username}@${options.host}:${options.port} over SSH: ${e.message}`
+      `${jumpHost} cannot open a connection to ${options.host}:${options.port}: ${e.message} (does it allow TCP forwarding, and can it reach that address?)`
     )
   })
+}
 
+/** Logs in to the target, through the jump host first when options.proxy is set. */
+async function loginAll(
+  options: SshOptions,
+  warn: Warn
+): Promise<{ client: Client; proxyClient?: Client }> {
+  const proxy = options.proxy
+  if (!proxy) return { client: await login(options, describe(options), options, warn) }
+  const jumpHost = `the jump host ${describe(proxy)}`
+  const proxyClient = await login(proxy, jumpHost, options, warn)
+  try {
+    const sock = await forwardTo(proxyClient, options, jumpHost)
+    const label = `${describe(options)} (through ${jumpHost})`
+    return { client: await login(options, label, options, warn, sock), proxyClient }
+  } catch (e) {
+    proxyClient.end()
+    throw e
+  }
+}
+
+export async function connect(options: SshOptions, warn: Warn): Promise<Remote> {
+  // Rejects when the connection ends, so that nothing waits forever on a dead server.
+  let rejectClosed: (e: Error) => void = () => undefined
+  const closed = new Promise<void>((_, reject) => (rejectClosed = reject))
+  closed.catch(() => undefined)
+  // Why the connection ended, so later commands fail with that and not ssh2's "Not connected".
+  let lost: Error | undefined
+  const markClosed = (e: Error) => {
+    lost ??= e
+    rejectClosed(e)
+  }
+
+  const { client, proxyClient } = await loginAll(options, warn)
+
+  let targetClosed = false
   client.on('error', (e: Error) => markClosed(new Error(`SSH connection lost: ${e.message}`)))
-  client.on('close', () => markClosed(new Error('SSH connection closed')))
+  client.on('close', () => {
+    targetClosed = true
+    markClosed(new Error('SSH connection closed'))
+  })
+  // The target's connection runs inside the jump host's: losing that loses both.
+  proxyClient?.on('error', (e: Error) =>
+    markClosed(new Error(`SSH connection to the jump host lost: ${e.message}`))
+  )
+  proxyClient?.on('close', () => markClosed(new Error('SSH connection to the jump host closed')))
 
   const open = (argv: Argv): Promise<ClientChannel> =>
     new Promise((resolve, reject) => {
-      client.exec(shJoin(argv), (err, channel) => (err ? reject(err) : resolve(channel)))
+      if (lost) return reject(lost)
+      client.exec(shJoin(argv), (err, channel) => (err ? reject(lost ?? err) : resolve(channel)))
     })
 
   return {
@@ -156,13 +233,21 @@ export async function connect(options: SshOptions, warn: (m: string) => void): P
     },
     tunnel(host, port) {
       return new Promise((resolve, reject) => {
+        if (lost) return reject(lost)
         client.forwardOut('127.0.0.1', 0, host, port, (err, channel) =>
-          err ? reject(err) : resolve(channel)
+          err ? reject(lost ?? err) : resolve(channel)
         )
       })
     },
     close() {
       client.end()
+      if (!proxyClient) return
+      // Let the target's goodbye travel through the jump host before ending that connection.
+      const endProxy = () => void proxyClient.end()
+      if (targetClosed) return endProxy()
+      client.once('close', endProxy)
+      // A target that never answers the goodbye must not keep the jump host's connection open.
+      setTimeout(endProxy, 2000).unref()
     }
   }
 }

@@ -1,0 +1,103 @@
+// The deploy lock and the post step, on the sandbox: concurrent deploys, a held lock, an
+// abandoned lock, and a job cancelled in the middle of its health checks.
+
+import { existsSync, mkdirSync, rmSync, utimesSync, writeFileSync } from 'node:fs'
+import { runAction } from '../../scripts/run-action.mjs'
+import { STATE, liveVersions, logRecords, resetServer, stackInputs, stateFile } from './stack.js'
+
+const LOCK = `${STATE}/lock`
+
+beforeAll(async () => {
+  resetServer()
+  const base = await runAction(stackInputs({ version: 'l0' }))
+  expect([base.code, base.outputs.status]).toEqual([0, 'success'])
+})
+
+function holdLock(ageSeconds: number): string {
+  const info = JSON.stringify({
+    token: 'someone-else',
+    version: 'x9',
+    actor: 'other',
+    runner: 'elsewhere',
+    acquired_at: '2026-01-01T00:00:00Z'
+  })
+  mkdirSync(LOCK, { recursive: true })
+  writeFileSync(`${LOCK}/info`, `${info}\n`)
+  const then = Date.now() / 1000 - ageSeconds
+  utimesSync(LOCK, then, then)
+  return info
+}
+
+test('two deploys started at the same moment run one after the other', async () => {
+  const [a, b] = await Promise.all([
+    runAction(stackInputs({ version: 'l1-a' })),
+    runAction(stackInputs({ version: 'l1-b' }))
+  ])
+  expect([a.code, b.code]).toEqual([0, 0])
+  const waited = [a, b].filter(r => r.log.includes('waiting for the deploy lock: version l1-'))
+  expect(waited).toHaveLength(1)
+  // The one that waited read the state only after the other finished: its previous is the other.
+  const records = logRecords().slice(-2) as { version: string; status: string; previous: string }[]
+  expect(records.map(r => r.status)).toEqual(['success', 'success'])
+  expect(records[1]?.previous).toBe(records[0]?.version)
+  expect(stateFile('current_version')).toBe(`${records[1]?.version}\n`)
+  expect(existsSync(LOCK)).toBe(false)
+})
+
+test('a lock held by another deploy makes it wait, then give up naming the holder', async () => {
+  const before = stateFile('versions.log')
+  holdLock(5)
+  try {
+    const run = await runAction(stackInputs({ version: 'l2', 'lock-timeout': '3' }))
+    expect(run.code).toBe(1)
+    expect(run.log).toMatch(
+      /::error::another deploy holds the lock .*: version x9 by other on elsewhere, since 2026-01-01T00:00:00Z; held for \d+ s\. Gave up after waiting 3 s/
+    )
+    expect(stateFile('versions.log')).toBe(before)
+    expect(existsSync(`${LOCK}/info`)).toBe(true) // not ours: left alone
+  } finally {
+    rmSync(LOCK, { recursive: true, force: true })
+  }
+})
+
+test('an abandoned lock is broken with a warning', async () => {
+  holdLock(7200)
+  const run = await runAction(stackInputs({ version: 'l3' }))
+  expect(run.code).toBe(0)
+  expect(run.log).toMatch(/::warning::breaking an abandoned deploy lock: version x9 by other/)
+  expect(existsSync(LOCK)).toBe(false)
+})
+
+test('a job cancelled during its health checks: the post step restores the last good version', async () => {
+  const main = await runAction(
+    stackInputs({ version: 'l4', 'build-args': 'VARIANT=broken' }),
+    {},
+    {
+      killWhen: log => log.includes('::group::verify')
+    }
+  )
+  expect(main.code).not.toBe(0)
+  expect(main.log).toContain('cancelled (SIGTERM)')
+  expect(main.state.lock).toMatch(/^[0-9a-f-]{36}$/)
+  expect(JSON.parse(main.state.switching ?? '{}')).toMatchObject({ version: 'l4', target: 'l3' })
+  expect(existsSync(LOCK)).toBe(true)
+
+  const post = await runAction(stackInputs({ version: 'l4' }), {}, { state: main.state })
+  expect(post.code).toBe(0)
+  expect(post.log).toContain('the deploy of l4 was interrupted before it was verified')
+  expect(post.log).toContain('deploy lock released')
+  expect(existsSync(LOCK)).toBe(false)
+  expect(await liveVersions()).toEqual({ api: 'l3', web: 'l3', db: 'l3' })
+  expect(stateFile('current_version')).toBe('l3\n')
+  expect(logRecords().slice(-2)).toMatchObject([
+    { version: 'l4', status: 'failed' },
+    { version: 'l3', status: 'rollback' }
+  ])
+
+  // A post step after a main step that finished has nothing to do.
+  const next = await runAction(stackInputs({ version: 'l5' }))
+  expect([next.code, next.outputs.status]).toEqual([0, 'success'])
+  const idle = await runAction(stackInputs({ version: 'l5' }), {}, { state: next.state })
+  expect(idle.code).toBe(0)
+  expect(idle.log).toContain('nothing to clean up on the server')
+})

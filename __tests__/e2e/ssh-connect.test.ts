@@ -1,0 +1,263 @@
+// The real ssh2 connection code (src/remote/ssh.ts) against the sandbox's sshd, without
+// deploying: host keys pinned by known-hosts, a wrong key refused, and a jump host whose
+// forwarded channel carries the target's connection. Runs only `docker version` and small
+// shell commands, so it can share the server with deploy tests.
+
+import { spawnSync } from 'node:child_process'
+import { generateKeyPairSync } from 'node:crypto'
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs'
+import { tmpdir } from 'node:os'
+import path from 'node:path'
+import { parseOptions } from '../../src/config/parse.js'
+import { INPUT_NAMES, type RawInputs } from '../../src/config/inputs.js'
+import type { SshOptions } from '../../src/config/options.js'
+import { connect, type Remote } from '../../src/remote/ssh.js'
+import { docker, ensureSandbox, type SandboxEnv } from './sandbox-env.js'
+
+const TEST_MS = 30_000
+let env: SandboxEnv
+let warnings: string[] = []
+
+beforeAll(() => {
+  env = ensureSandbox()
+})
+beforeEach(() => {
+  warnings = []
+})
+
+/** SSH options from action inputs, through the same parser the action uses. */
+function sshOptions(inputs: Partial<RawInputs>): SshOptions {
+  const raw = Object.fromEntries(INPUT_NAMES.map(n => [n, ''])) as RawInputs
+  const o = parseOptions(
+    {
+      ...raw,
+      services: 'unused=.',
+      host: env.sshHost,
+      port: String(env.sshPort),
+      username: env.sshUser,
+      key: readFileSync(env.sshKey, 'utf8'),
+      timeout: '10',
+      ...inputs
+    },
+    { workspace: '/tmp', sha: 'e4534e6aaaabbbbcccc', now: new Date() }
+  )
+  return o.ssh
+}
+
+const knownHosts = () => readFileSync(env.knownHosts, 'utf8')
+
+/** Connects, runs `use`, and always closes. */
+async function withRemote<T>(options: SshOptions, use: (r: Remote) => Promise<T>): Promise<T> {
+  const remote = await connect(options, m => warnings.push(m))
+  try {
+    return await use(remote)
+  } finally {
+    remote.close()
+  }
+}
+
+async function serverVersion(remote: Remote): Promise<string> {
+  const r = await remote.run(['docker', 'version', '--format', '{{.Server.Version}}'])
+  expect(r).toMatchObject({ code: 0, stderr: '' })
+  return r.stdout.trim()
+}
+
+/** An ed25519 public key in known_hosts form that the sandbox does not have. */
+function otherKey(): string {
+  const der = generateKeyPairSync('ed25519').publicKey.export({ format: 'der', type: 'spki' })
+  // The SSH wire form: each part as a 4-byte length and its bytes; the raw key ends the DER.
+  const sized = (b: Buffer) => {
+    const length = Buffer.alloc(4)
+    length.writeUInt32BE(b.length)
+    return Buffer.concat([length, b])
+  }
+  const blob = Buffer.concat([sized(Buffer.from('ssh-ed25519')), sized(der.subarray(-32))])
+  return `ssh-ed25519 ${blob.toString('base64')}`
+}
+
+/** This process's established TCP connections to the sandbox's sshd, from `ss`. */
+function myConnectionsToSshd(): string[] {
+  const r = spawnSync('ss', ['-Htnp', 'state', 'established', `( dport = :${env.sshPort} )`], {
+    encoding: 'utf8'
+  })
+  if (r.status !== 0) throw new Error(`ss failed: ${r.stderr}`)
+  return r.stdout.split('\n').filter(l => l.includes(`pid=${process.pid},`))
+}
+
+async function eventually(check: () => boolean, ms = 5_000): Promise<boolean> {
+  const deadline = Date.now() + ms
+  while (!check()) {
+    if (Date.now() > deadline) return false
+    await new Promise(r => setTimeout(r, 100))
+  }
+  return true
+}
+
+describe('known-hosts', () => {
+  test(
+    "the sandbox's known_hosts file alone pins the key; commands reach the server engine",
+    async () => {
+      const options = sshOptions({ 'known-hosts': knownHosts() })
+      expect(options.fingerprints).toEqual([])
+      const expected = docker(env.serverDockerHost, [
+        'version',
+        '--format',
+        '{{.Server.Version}}'
+      ]).trim()
+      await withRemote(options, async remote => {
+        expect(await serverVersion(remote)).toBe(expected)
+        const r = await remote.run(['sh', '-c', 'echo "$((6 * 7)) $DOCKER_HOST"'])
+        expect(r).toMatchObject({ code: 0, stdout: `42 ${env.serverDockerHost}\n` })
+      })
+      expect(warnings).toEqual([])
+    },
+    TEST_MS
+  )
+
+  test(
+    'the same file hashed by ssh-keygen -H is accepted too',
+    async () => {
+      const dir = mkdtempSync(path.join(tmpdir(), 'vd-kh-'))
+      try {
+        const file = path.join(dir, 'known_hosts')
+        writeFileSync(file, knownHosts())
+        const r = spawnSync('ssh-keygen', ['-H', '-f', file], { encoding: 'utf8' })
+        expect(r.status).toBe(0)
+        const hashed = readFileSync(file, 'utf8')
+        expect(hashed).toMatch(/^\|1\|/)
+        await withRemote(sshOptions({ 'known-hosts': hashed }), async remote => {
+          expect(await serverVersion(remote)).not.toBe('')
+        })
+      } finally {
+        rmSync(dir, { recursive: true, force: true })
+      }
+    },
+    TEST_MS
+  )
+
+  test(
+    'a line with another key for the host is refused, saying which keys differ',
+    async () => {
+      const other = otherKey()
+      const options = sshOptions({
+        'known-hosts': `# stale\n[${env.sshHost}]:${env.sshPort} ${other}`
+      })
+      const error = await connect(options, m => warnings.push(m)).then(
+        () => new Error('connected'),
+        (e: Error) => e
+      )
+      const fp = (s: string) => s.replace(/[+/]/g, c => `\\${c}`)
+      expect(error.message).toMatch(
+        new RegExp(
+          `^cannot connect to root@127\\.0\\.0\\.1:${env.sshPort} over SSH: the host key of 127\\.0\\.0\\.1:${env.sshPort} is ssh-ed25519 ${fp(env.fingerprint)}, not the known-hosts key for \\[127\\.0\\.0\\.1\\]:${env.sshPort}: ssh-ed25519 SHA256:\\S+ \\(line 2\\); refusing to connect`
+        )
+      )
+      expect(await eventually(() => myConnectionsToSshd().length === 0)).toBe(true)
+    },
+    TEST_MS
+  )
+
+  test(
+    'a key marked @revoked is refused even with its fingerprint pinned',
+    async () => {
+      const [, type, key] = knownHosts().trim().split(/\s+/)
+      const options = sshOptions({
+        fingerprint: env.fingerprint,
+        'known-hosts': `@revoked * ${type} ${key}`
+      })
+      await expect(connect(options, m => warnings.push(m))).rejects.toThrow(
+        /is marked @revoked in known-hosts; refusing to connect/
+      )
+    },
+    TEST_MS
+  )
+})
+
+describe('jump host', () => {
+  const viaProxy = (inputs: Partial<RawInputs> = {}) =>
+    sshOptions({
+      'proxy-host': env.sshHost,
+      'proxy-port': String(env.sshPort),
+      'proxy-username': env.sshUser,
+      ...inputs
+    })
+
+  test.each<[string, () => Partial<RawInputs>]>([
+    [
+      'fingerprint and proxy-fingerprint',
+      () => ({ fingerprint: env.fingerprint, 'proxy-fingerprint': env.fingerprint })
+    ],
+    ['known-hosts alone', () => ({ 'known-hosts': knownHosts() })]
+  ])(
+    'pinned by %s: the target is reached through the jump host, and close() ends both',
+    async (_how, pins) => {
+      const options = viaProxy(pins())
+      expect(options.proxy).toMatchObject({ host: env.sshHost, port: env.sshPort })
+      const remote = await connect(options, m => warnings.push(m))
+      let closedAll = false
+      try {
+        expect(await serverVersion(remote)).not.toBe('')
+        // The target session's client end is where its TCP connection came from. Through the
+        // jump host that is a socket of the jump host's sshd, not of this process.
+        const r = await remote.run([
+          'sh',
+          '-c',
+          'set -- $SSH_CONNECTION; echo "$2"; ss -Htnp state established "( sport = :$2 )"'
+        ])
+        expect(r.code).toBe(0)
+        const [port = '', owner = ''] = r.stdout.trim().split('\n')
+        expect(port).toMatch(/^\d+$/)
+        expect(owner).toContain(`127.0.0.1:${port}`)
+        expect(owner).toMatch(/users:\(\("sshd[^"]*",pid=\d+/)
+        expect(owner).not.toContain(`pid=${process.pid},`)
+        // sshd logged that login as coming from that port.
+        expect(readFileSync(path.join(env.dir, 'ssh', 'sshd.log'), 'utf8')).toContain(
+          `Accepted publickey for root from 127.0.0.1 port ${port} `
+        )
+        // This process holds one connection to sshd (the jump host's), not two.
+        expect(myConnectionsToSshd()).toHaveLength(1)
+        remote.close()
+        closedAll = await eventually(() => myConnectionsToSshd().length === 0)
+      } finally {
+        remote.close()
+      }
+      expect(closedAll).toBe(true)
+      expect(warnings).toEqual([])
+    },
+    TEST_MS
+  )
+
+  test(
+    'a wrong jump host key is refused before the target is tried',
+    async () => {
+      const options = viaProxy({
+        fingerprint: env.fingerprint,
+        'proxy-fingerprint': `SHA256:${'A'.repeat(43)}`
+      })
+      await expect(connect(options, m => warnings.push(m))).rejects.toThrow(
+        new RegExp(
+          `^cannot connect to the jump host root@127\\.0\\.0\\.1:${env.sshPort} over SSH: the host key of 127\\.0\\.0\\.1:${env.sshPort} is ssh-ed25519 \\S+, not the pinned fingerprint`
+        )
+      )
+      expect(await eventually(() => myConnectionsToSshd().length === 0)).toBe(true)
+    },
+    TEST_MS
+  )
+
+  test(
+    'a target the jump host cannot reach is reported as such',
+    async () => {
+      // Port 1 on loopback: nothing listens there, so the jump host's connect is refused.
+      const options = viaProxy({
+        port: '1',
+        fingerprint: env.fingerprint,
+        'proxy-fingerprint': env.fingerprint
+      })
+      await expect(connect(options, m => warnings.push(m))).rejects.toThrow(
+        /^the jump host root@127\.0\.0\.1:\d+ cannot open a connection to 127\.0\.0\.1:1: .*TCP forwarding/
+      )
+      expect(await eventually(() => myConnectionsToSshd().length === 0)).toBe(true)
+    },
+    TEST_MS
+  )
+})

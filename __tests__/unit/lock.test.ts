@@ -1,0 +1,62 @@
+import { describeHolder, nextLockStep, parseLockProbe } from '../../src/plan/lock.js'
+import { acquireLock, breakLock, releaseLock } from '../../src/remote/commands.js'
+import { shJoin } from '../../src/remote/quote.js'
+
+const holder = {
+  token: 't-1',
+  version: 'v7',
+  actor: 'octocat',
+  run_url: 'https://github.example/r/1',
+  runner: 'runner-1',
+  acquired_at: '2026-01-01T00:00:00Z'
+}
+
+describe('deploy lock decisions', () => {
+  test('reads what the lock command printed', () => {
+    expect(parseLockProbe('acquired\n')).toEqual({ acquired: true })
+    const held = parseLockProbe(`held\n42\n${JSON.stringify(holder)}\n`)
+    expect(held).toEqual({
+      acquired: false,
+      ageSeconds: 42,
+      rawInfo: JSON.stringify(holder),
+      holder
+    })
+    expect(parseLockProbe('held\n3\n')).toMatchObject({
+      acquired: false,
+      ageSeconds: 3,
+      holder: undefined
+    })
+  })
+
+  test('names the holder', () => {
+    const held = parseLockProbe(`held\n42\n${JSON.stringify(holder)}`)
+    if (held.acquired) throw new Error('expected held')
+    expect(describeHolder(held)).toBe(
+      'version v7 by octocat (https://github.example/r/1) on runner-1, since 2026-01-01T00:00:00Z; held for 42 s'
+    )
+  })
+
+  const timing = { timeoutMs: 600000, staleAfterMs: 3600000 }
+  test.each<[string, number, string]>([
+    ['acquired\n', 0, 'acquired'],
+    ['held\n10\n{}', 0, 'wait'],
+    ['held\n10\n{}', 600000, 'give-up'],
+    ['held\n3600\n{}', 0, 'break'],
+    ['held\n3599\n{}', 599999, 'wait']
+  ])('%j after %d ms → %s', (out, waited, step) => {
+    expect(nextLockStep(parseLockProbe(out), waited, timing)).toBe(step)
+  })
+
+  test('the lock commands carry every value as a parameter', () => {
+    expect(shJoin(releaseLock('/opt/app', 'tok'))).toBe(
+      `sh -c 'if grep -qF "$2" "$1/info" 2>/dev/null; then rm -rf "$1" && echo released; else echo "not ours"; fi' sh /opt/app/.deploy/lock tok`
+    )
+    expect(acquireLock('/opt/app', '{"a":1}').slice(3)).toEqual([
+      'sh',
+      '/opt/app/.deploy',
+      '/opt/app/.deploy/lock',
+      '{"a":1}'
+    ])
+    expect(breakLock('/opt/app', 'x').slice(3)).toEqual(['sh', '/opt/app/.deploy/lock', 'x'])
+  })
+})

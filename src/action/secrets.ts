@@ -1,0 +1,15 @@
+// Tells the runner which input values to mask in every log line.
+
+import * as core from '@actions/core'
+import { SECRET_INPUTS, type RawInputs } from '../config/inputs.js'
+
+export function registerSecrets(raw: RawInputs): void {
+  for (const name of SECRET_INPUTS) {
+    const secret = raw[name]
+    if (!secret) continue
+    core.setSecret(secret)
+    // A multi-line key is masked line by line too, so no single line of it can show.
+    for (const line of secret.split(/\r?\n/))
+      if (line.trim().length >= 8) core.setSecret(line.trim())
+  }
+}

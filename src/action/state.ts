@@ -1,0 +1,23 @@
+// What the main step leaves for the post step (GITHUB_STATE), read back as STATE_* by the runner.
+
+import * as core from '@actions/core'
+import type { CheckpointName, SwitchInFlight } from '../engine/deploy.js'
+import type { Leftovers } from '../engine/recover.js'
+
+export const isPost = (): boolean => core.getState('isPost') === 'true'
+
+export function markMainStarted(): void {
+  core.saveState('isPost', 'true')
+}
+
+export function checkpoint(name: CheckpointName, value: string): void {
+  core.saveState(name, value)
+}
+
+export function leftovers(): Leftovers {
+  const switching = core.getState('switching')
+  return {
+    lockToken: core.getState('lock'),
+    switching: switching ? (JSON.parse(switching) as SwitchInFlight) : undefined
+  }
+}

@@ -1,0 +1,48 @@
+// The deploy lock, decided: who holds it, and whether to take, wait, break or give up. Pure.
+
+export interface LockInfo {
+  token: string
+  version: string
+  actor?: string
+  run_url?: string
+  runner: string
+  acquired_at: string
+}
+
+export type LockProbe =
+  { acquired: true } | { acquired: false; ageSeconds: number; rawInfo: string; holder?: LockInfo }
+
+/** Reads what `acquireLock` printed. */
+export function parseLockProbe(out: string): LockProbe {
+  const [first = '', age = '', ...rest] = out.split('\n')
+  if (first.trim() === 'acquired') return { acquired: true }
+  const rawInfo = rest.join('\n').trim()
+  let holder: LockInfo | undefined
+  try {
+    holder = JSON.parse(rawInfo) as LockInfo
+  } catch {
+    holder = undefined
+  }
+  return { acquired: false, ageSeconds: Number(age.trim()) || 0, rawInfo, holder }
+}
+
+export function describeHolder(probe: Extract<LockProbe, { acquired: false }>): string {
+  const h = probe.holder
+  const who = h
+    ? `version ${h.version}${h.actor ? ` by ${h.actor}` : ''}${h.run_url ? ` (${h.run_url})` : ''} on ${h.runner}, since ${h.acquired_at}`
+    : 'an unknown holder'
+  return `${who}; held for ${probe.ageSeconds} s`
+}
+
+export type LockStep = 'acquired' | 'break' | 'wait' | 'give-up'
+
+export function nextLockStep(
+  probe: LockProbe,
+  waitedMs: number,
+  timing: { timeoutMs: number; staleAfterMs: number }
+): LockStep {
+  if (probe.acquired) return 'acquired'
+  if (probe.ageSeconds * 1000 >= timing.staleAfterMs) return 'break'
+  if (waitedMs >= timing.timeoutMs) return 'give-up'
+  return 'wait'
+}

@@ -1,0 +1,33 @@
+// The action's post step (post-if: always()): when the main step was cancelled or crashed,
+// finish an unverified switch and release the deploy lock. Otherwise it does nothing.
+
+import * as core from '@actions/core'
+import { getInputs, getRunContext } from './action/inputs.js'
+import { actionLog } from './action/log.js'
+import { leftovers } from './action/state.js'
+import { parseOptions } from './config/parse.js'
+import { recoverInterrupted } from './engine/recover.js'
+import { errorMessage } from './engine/io.js'
+import { connect } from './remote/ssh.js'
+import { registerSecrets } from './action/secrets.js'
+
+export async function post(): Promise<void> {
+  const left = leftovers()
+  if (!left.lockToken && !left.switching) {
+    core.info('nothing to clean up on the server')
+    return
+  }
+  try {
+    const raw = getInputs()
+    registerSecrets(raw)
+    const o = parseOptions(raw, await getRunContext())
+    const remote = await connect(o.ssh, m => core.warning(m))
+    try {
+      await recoverInterrupted(o, remote, left, actionLog)
+    } finally {
+      remote.close()
+    }
+  } catch (e) {
+    core.setFailed(`post step: ${errorMessage(e)}`)
+  }
+}
