@@ -75972,6 +75972,58 @@ function versionTimestamp(version) {
   return m?.[1];
 }
 
+// src/config/values.ts
+var DEFAULTS = {
+  command: "deploy",
+  method: "tar",
+  "compose-file": "docker-compose.yml",
+  port: "22",
+  username: "root",
+  timeout: "30",
+  "healthcheck-timeout": "60",
+  "healthcheck-interval": "2",
+  "skip-healthcheck": "false",
+  "no-rollback": "false",
+  "insecure-skip-host-key-check": "false",
+  "keep-versions": "5",
+  "keep-history": "10",
+  "lock-timeout": "600",
+  "lock-stale-after": "3600",
+  "proxy-port": "22",
+  "proxy-username": "root"
+};
+function value(raw, name) {
+  const v = (raw[name] ?? "").trim();
+  if (v !== "") return v;
+  return DEFAULTS[name] ?? "";
+}
+function lines(text) {
+  return text.split(/\r?\n/).map((l) => l.trim()).filter((l) => l !== "" && !l.startsWith("#"));
+}
+function noControlChars(name, text) {
+  if (/[\u0000-\u0008\u000b-\u001f\u007f]/.test(text)) {
+    throw new InputError(name, "contains control characters (NUL, escape, ...); remove them");
+  }
+}
+function parseBoolean(name, text) {
+  if (["true", "True", "TRUE"].includes(text)) return true;
+  if (["false", "False", "FALSE"].includes(text)) return false;
+  throw new InputError(name, `"${text}" is not a boolean; use true or false`);
+}
+function parseInteger(name, text, min, max) {
+  if (!/^\d+$/.test(text) || Number(text) < min || Number(text) > max) {
+    throw new InputError(name, `"${text}" is not a whole number from ${min} to ${max}`);
+  }
+  return Number(text);
+}
+function parseSeconds(name, text, max) {
+  const n = Number(text);
+  if (!/^\d+(\.\d+)?$/.test(text) || n <= 0 || n > max) {
+    throw new InputError(name, `"${text}" is not a number of seconds above 0 and at most ${max}`);
+  }
+  return Math.round(n * 1e3);
+}
+
 // src/remote/known-hosts.ts
 import { createHmac, timingSafeEqual } from "node:crypto";
 var BLOB_FIELDS = {
@@ -76112,157 +76164,10 @@ function checkKnownHosts(entries, host, port, key) {
   return mine.some((e) => !e.revoked) ? "other-key" : "unknown-host";
 }
 
-// src/config/parse.ts
-var DEFAULTS = {
-  command: "deploy",
-  method: "tar",
-  "compose-file": "docker-compose.yml",
-  port: "22",
-  username: "root",
-  timeout: "30",
-  "healthcheck-timeout": "60",
-  "healthcheck-interval": "2",
-  "skip-healthcheck": "false",
-  "no-rollback": "false",
-  "insecure-skip-host-key-check": "false",
-  "keep-versions": "5",
-  "keep-history": "10",
-  "lock-timeout": "600",
-  "lock-stale-after": "3600",
-  "proxy-port": "22",
-  "proxy-username": "root"
-};
-var PROJECT_PATTERN = /^[a-z0-9][a-z0-9_-]{0,62}$/;
-var SERVICE_PATTERN = /^[a-z0-9][a-z0-9_.-]{0,62}$/;
+// src/config/parse-ssh.ts
 var HOST_PATTERN = /^[A-Za-z0-9._:-]{1,253}$/;
 var USER_PATTERN = /^[A-Za-z0-9_][A-Za-z0-9_.-]{0,31}$/;
 var FINGERPRINT_PATTERN = /^SHA256:[A-Za-z0-9+/]{43}=?$/;
-var BUILD_ARG_PATTERN = /^[A-Za-z_][A-Za-z0-9_]*$/;
-var DEPLOY_PATH_PATTERN = /^\/[A-Za-z0-9._/@+-]*$/;
-function value(raw, name) {
-  const v = (raw[name] ?? "").trim();
-  if (v !== "") return v;
-  return DEFAULTS[name] ?? "";
-}
-function lines(text) {
-  return text.split(/\r?\n/).map((l) => l.trim()).filter((l) => l !== "" && !l.startsWith("#"));
-}
-function noControlChars(name, text) {
-  if (/[\u0000-\u0008\u000b-\u001f\u007f]/.test(text)) {
-    throw new InputError(name, "contains control characters (NUL, escape, ...); remove them");
-  }
-}
-function parseBoolean(name, text) {
-  if (["true", "True", "TRUE"].includes(text)) return true;
-  if (["false", "False", "FALSE"].includes(text)) return false;
-  throw new InputError(name, `"${text}" is not a boolean; use true or false`);
-}
-function parseInteger(name, text, min, max) {
-  if (!/^\d+$/.test(text) || Number(text) < min || Number(text) > max) {
-    throw new InputError(name, `"${text}" is not a whole number from ${min} to ${max}`);
-  }
-  return Number(text);
-}
-function parseSeconds(name, text, max) {
-  const n = Number(text);
-  if (!/^\d+(\.\d+)?$/.test(text) || n <= 0 || n > max) {
-    throw new InputError(name, `"${text}" is not a number of seconds above 0 and at most ${max}`);
-  }
-  return Math.round(n * 1e3);
-}
-function parseServices(text, workspace) {
-  const specs = lines(text).map((line) => {
-    const m = /^([^=\s]+)\s*=\s*(.+)$/.exec(line);
-    if (!m) {
-      throw new InputError(
-        "services",
-        `"${line}" is not "service=build-context" or "service=build-context:Dockerfile"`
-      );
-    }
-    const [, name = "", target = ""] = m;
-    if (!SERVICE_PATTERN.test(name)) {
-      throw new InputError(
-        "services",
-        `service name "${name}" must be lowercase letters, digits, ".", "_" or "-" (start with a letter or digit)`
-      );
-    }
-    const colon = target.lastIndexOf(":");
-    const context = colon > 0 ? target.slice(0, colon) : target;
-    const dockerfile = colon > 0 ? target.slice(colon + 1) : "Dockerfile";
-    if (context === "" || dockerfile === "") {
-      throw new InputError("services", `"${line}" has an empty build context or Dockerfile`);
-    }
-    return { name, context: path4.resolve(workspace, context), dockerfile };
-  });
-  if (specs.length === 0) {
-    throw new InputError("services", 'is required: one "service=build-context" a line');
-  }
-  const seen = /* @__PURE__ */ new Set();
-  for (const s of specs) {
-    if (seen.has(s.name)) throw new InputError("services", `service "${s.name}" is listed twice`);
-    seen.add(s.name);
-  }
-  return specs;
-}
-function parseBuildArgs(text) {
-  const args = {};
-  for (const line of lines(text)) {
-    const eq = line.indexOf("=");
-    const key = eq > 0 ? line.slice(0, eq).trim() : "";
-    if (!BUILD_ARG_PATTERN.test(key)) {
-      throw new InputError("build-args", `"${line}" is not KEY=value (KEY: letters, digits, "_")`);
-    }
-    args[key] = line.slice(eq + 1).trim();
-  }
-  return args;
-}
-function parseHealthchecks(text) {
-  return lines(text).map((line) => {
-    if (/^cmd:/i.test(line)) {
-      const command = line.slice(4).trim();
-      if (command === "") throw new InputError("healthchecks", `"${line}" has no command`);
-      return { kind: "cmd", command, line };
-    }
-    let url;
-    try {
-      url = new URL(line);
-    } catch {
-      throw new InputError(
-        "healthchecks",
-        `"${line}" is not http://\u2026, https://\u2026, tcp://host:port or "cmd: <command>"`
-      );
-    }
-    if (url.protocol === "http:" || url.protocol === "https:") {
-      return { kind: "http", url: url.toString(), line };
-    }
-    if (url.protocol === "tcp:" && url.hostname !== "" && url.port !== "") {
-      return {
-        kind: "tcp",
-        host: url.hostname.replace(/^\[|\]$/g, ""),
-        port: Number(url.port),
-        line
-      };
-    }
-    throw new InputError(
-      "healthchecks",
-      `"${line}" is not http://\u2026, https://\u2026, tcp://host:port or "cmd: <command>"`
-    );
-  });
-}
-function parseDeployPath(text) {
-  const p = text.replace(/\/+$/, "");
-  if (!DEPLOY_PATH_PATTERN.test(p) || p === "" || p.split("/").some((s) => s === ".." || s === ".")) {
-    throw new InputError(
-      "deploy-path",
-      `"${text}" must be an absolute path of letters, digits and . _ - @ + /, without ".." and not "/"`
-    );
-  }
-  return p.replace(/\/{2,}/g, "/");
-}
-function defaultProject(ctx) {
-  const name = ctx.repository?.split("/").pop() || path4.basename(ctx.workspace);
-  return name.toLowerCase().replace(/[^a-z0-9_-]+/g, "-").replace(/^[-_]+/, "").slice(0, 63);
-}
 function parseHost(name, text) {
   const host = text.replace(/^\[(.*)\]$/, "$1");
   if (!HOST_PATTERN.test(host)) {
@@ -76364,6 +76269,105 @@ function parseSsh(raw) {
     timeoutMs: parseSeconds("timeout", value(raw, "timeout"), 3600),
     ...proxy ? { proxy } : {}
   };
+}
+
+// src/config/parse.ts
+var PROJECT_PATTERN = /^[a-z0-9][a-z0-9_-]{0,62}$/;
+var SERVICE_PATTERN = /^[a-z0-9][a-z0-9_.-]{0,62}$/;
+var BUILD_ARG_PATTERN = /^[A-Za-z_][A-Za-z0-9_]*$/;
+var DEPLOY_PATH_PATTERN = /^\/[A-Za-z0-9._/@+-]*$/;
+function parseServices(text, workspace) {
+  const specs = lines(text).map((line) => {
+    const m = /^([^=\s]+)\s*=\s*(.+)$/.exec(line);
+    if (!m) {
+      throw new InputError(
+        "services",
+        `"${line}" is not "service=build-context" or "service=build-context:Dockerfile"`
+      );
+    }
+    const [, name = "", target = ""] = m;
+    if (!SERVICE_PATTERN.test(name)) {
+      throw new InputError(
+        "services",
+        `service name "${name}" must be lowercase letters, digits, ".", "_" or "-" (start with a letter or digit)`
+      );
+    }
+    const colon = target.lastIndexOf(":");
+    const context = colon > 0 ? target.slice(0, colon) : target;
+    const dockerfile = colon > 0 ? target.slice(colon + 1) : "Dockerfile";
+    if (context === "" || dockerfile === "") {
+      throw new InputError("services", `"${line}" has an empty build context or Dockerfile`);
+    }
+    return { name, context: path4.resolve(workspace, context), dockerfile };
+  });
+  if (specs.length === 0) {
+    throw new InputError("services", 'is required: one "service=build-context" a line');
+  }
+  const seen = /* @__PURE__ */ new Set();
+  for (const s of specs) {
+    if (seen.has(s.name)) throw new InputError("services", `service "${s.name}" is listed twice`);
+    seen.add(s.name);
+  }
+  return specs;
+}
+function parseBuildArgs(text) {
+  const args = {};
+  for (const line of lines(text)) {
+    const eq = line.indexOf("=");
+    const key = eq > 0 ? line.slice(0, eq).trim() : "";
+    if (!BUILD_ARG_PATTERN.test(key)) {
+      throw new InputError("build-args", `"${line}" is not KEY=value (KEY: letters, digits, "_")`);
+    }
+    args[key] = line.slice(eq + 1).trim();
+  }
+  return args;
+}
+function parseHealthchecks(text) {
+  return lines(text).map((line) => {
+    if (/^cmd:/i.test(line)) {
+      const command = line.slice(4).trim();
+      if (command === "") throw new InputError("healthchecks", `"${line}" has no command`);
+      return { kind: "cmd", command, line };
+    }
+    let url;
+    try {
+      url = new URL(line);
+    } catch {
+      throw new InputError(
+        "healthchecks",
+        `"${line}" is not http://\u2026, https://\u2026, tcp://host:port or "cmd: <command>"`
+      );
+    }
+    if (url.protocol === "http:" || url.protocol === "https:") {
+      return { kind: "http", url: url.toString(), line };
+    }
+    if (url.protocol === "tcp:" && url.hostname !== "" && url.port !== "") {
+      return {
+        kind: "tcp",
+        host: url.hostname.replace(/^\[|\]$/g, ""),
+        port: Number(url.port),
+        line
+      };
+    }
+    throw new InputError(
+      "healthchecks",
+      `"${line}" is not http://\u2026, https://\u2026, tcp://host:port or "cmd: <command>"`
+    );
+  });
+}
+function parseDeployPath(text) {
+  const p = text.replace(/\/+$/, "");
+  if (!DEPLOY_PATH_PATTERN.test(p) || p === "" || p.split("/").some((s) => s === ".." || s === ".")) {
+    throw new InputError(
+      "deploy-path",
+      `"${text}" must be an absolute path of letters, digits and . _ - @ + /, without ".." and not "/"`
+    );
+  }
+  return p.replace(/\/{2,}/g, "/");
+}
+function defaultProject(ctx) {
+  const name = ctx.repository?.split("/").pop() || path4.basename(ctx.workspace);
+  return name.toLowerCase().replace(/[^a-z0-9_-]+/g, "-").replace(/^[-_]+/, "").slice(0, 63);
 }
 function parseOptions(raw, ctx) {
   for (const [name, text] of Object.entries(raw)) {
