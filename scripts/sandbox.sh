@@ -249,7 +249,9 @@ start_runner_engine() {
       --bridge=none --iptables=false --ip6tables=false
     pid=$SPAWNED
   fi
-  wait_for 60 "the runner dockerd" "$D/runner/dockerd.log" "$pid" docker_answers "$RUNNER_HOST"
+  # Up to 300 s: an engine that was stopped without cleaning up (a killed job) removes its
+  # stale network sandboxes one by one when it starts; after many builds that takes minutes.
+  wait_for 300 "the runner dockerd" "$D/runner/dockerd.log" "$pid" docker_answers "$RUNNER_HOST"
 }
 
 start_server_engine() {
@@ -269,7 +271,7 @@ start_server_engine() {
       --bridge=none --iptables=false --ip6tables=false
     pid=$SPAWNED
   fi
-  wait_for 60 "the server dockerd" "$D/server/dockerd.log" "$pid" docker_answers "$SERVER_HOST"
+  wait_for 300 "the server dockerd" "$D/server/dockerd.log" "$pid" docker_answers "$SERVER_HOST"
 }
 
 ssh_keys() {
