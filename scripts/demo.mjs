@@ -1,26 +1,19 @@
 // The demo: the main job on the sandbox, as a newcomer would see it. It deploys the example
 // stack through the bundled action, then a broken version that is rolled back on its own,
 // then prints the history kept on the server.
-import { readFileSync } from 'node:fs'
 import { runAction } from './run-action.mjs'
-import { readSandboxEnv } from './sandbox-env.mjs'
+import { exampleStackInputs, readSandboxEnv } from './sandbox-env.mjs'
 
 const env = readSandboxEnv()
-const services = ['api', 'web', 'db']
 const inputs = {
-  project: 'vdemo',
-  services: services.map(s => `${s}=examples/stack:${s}.Dockerfile`).join('\n'),
-  'compose-file': 'examples/stack/docker-compose.yml',
-  host: env.sshHost,
-  port: String(env.sshPort),
-  username: env.sshUser,
-  key: readFileSync(env.sshKey, 'utf8'),
-  fingerprint: env.fingerprint,
-  'deploy-path': `${env.dir}/deploy/vdemo`,
-  healthchecks:
-    'http://127.0.0.1:18081/health\nhttp://127.0.0.1:18082/health\ntcp://127.0.0.1:18083',
-  'healthcheck-timeout': '30',
-  'healthcheck-interval': '1'
+  ...exampleStackInputs(env, {
+    project: 'vdemo',
+    composeFile: 'examples/stack/docker-compose.yml',
+    deployPath: `${env.dir}/deploy/vdemo`,
+    healthchecks:
+      'http://127.0.0.1:18081/health\nhttp://127.0.0.1:18082/health\ntcp://127.0.0.1:18083'
+  }),
+  'healthcheck-timeout': '30'
 }
 const sha = () =>
   Array.from({ length: 40 }, () => '0123456789abcdef'[Math.floor(Math.random() * 16)]).join('')

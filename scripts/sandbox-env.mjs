@@ -1,6 +1,7 @@
 // Reads what `scripts/sandbox.sh env` prints: where the sandbox server, its sshd and its
 // registry are. Shared by the end-to-end tests and the demo.
 import { execFileSync } from 'node:child_process'
+import { readFileSync } from 'node:fs'
 import path from 'node:path'
 import { fileURLToPath } from 'node:url'
 
@@ -40,5 +41,28 @@ export function readSandboxEnv() {
     runnerDockerHost: get('VD_RUNNER_DOCKER_HOST'),
     registry: get('VD_REGISTRY'),
     dir: get('VD_SANDBOX_DIR')
+  }
+}
+
+/**
+ * Inputs that deploy the example stack's images (api, web, db built from examples/stack) to
+ * the sandbox server. Shared by the demo and the end-to-end tests.
+ * @param {SandboxEnv} env
+ * @param {{ project: string, composeFile: string, deployPath: string, healthchecks: string }} stack
+ * @returns {Record<string, string>}
+ */
+export function exampleStackInputs(env, stack) {
+  return {
+    project: stack.project,
+    services: ['api', 'web', 'db'].map(s => `${s}=examples/stack:${s}.Dockerfile`).join('\n'),
+    'compose-file': stack.composeFile,
+    host: env.sshHost,
+    port: String(env.sshPort),
+    username: env.sshUser,
+    key: readFileSync(env.sshKey, 'utf8'),
+    fingerprint: env.fingerprint,
+    'deploy-path': stack.deployPath,
+    healthchecks: stack.healthchecks,
+    'healthcheck-interval': '1'
   }
 }

@@ -20,6 +20,7 @@ import path from 'node:path'
 import { parse as parseYaml } from 'yaml'
 import { runAction, type ActionRun } from '../../scripts/run-action.mjs'
 import { docker, repoRoot } from './sandbox-env.js'
+import { exampleStackInputs } from '../../scripts/sandbox-env.mjs'
 import { env, httpGet, runner, server } from './stack.js'
 
 export { env, runner, server }
@@ -58,18 +59,13 @@ export const SHARED: Stack = { deployPath: DEPLOY_PATH, dockerHost: env.serverDo
 /** Inputs that deploy the vfault stack to the sandbox server. */
 export function faultInputs(overrides: Record<string, string> = {}): Record<string, string> {
   return {
-    project: PROJECT,
-    services: SERVICES.map(s => `${s}=examples/stack:${s}.Dockerfile`).join('\n'),
-    'compose-file': COMPOSE_FILE,
-    host: env.sshHost,
-    port: String(env.sshPort),
-    username: env.sshUser,
-    key: readFileSync(env.sshKey, 'utf8'),
-    fingerprint: env.fingerprint,
-    'deploy-path': DEPLOY_PATH,
-    healthchecks: HEALTHCHECKS,
+    ...exampleStackInputs(env, {
+      project: PROJECT,
+      composeFile: COMPOSE_FILE,
+      deployPath: DEPLOY_PATH,
+      healthchecks: HEALTHCHECKS
+    }),
     'healthcheck-timeout': '30',
-    'healthcheck-interval': '1',
     // Should a run leave its deploy lock behind, the next one says so soon instead of waiting.
     'lock-timeout': '30',
     ...overrides

@@ -3,6 +3,7 @@
 import { existsSync, readFileSync, rmSync } from 'node:fs'
 import net from 'node:net'
 import { docker, sandboxEnv } from './sandbox-env.js'
+import { exampleStackInputs } from '../../scripts/sandbox-env.mjs'
 
 export const env = sandboxEnv()
 export const PROJECT = 'vdemo'
@@ -18,18 +19,13 @@ export const HEALTHCHECKS = [
 /** Inputs that deploy the example stack to the sandbox server. */
 export function stackInputs(overrides: Record<string, string> = {}): Record<string, string> {
   return {
-    project: PROJECT,
-    services: SERVICES.map(s => `${s}=examples/stack:${s}.Dockerfile`).join('\n'),
-    'compose-file': 'examples/stack/docker-compose.yml',
-    host: env.sshHost,
-    port: String(env.sshPort),
-    username: env.sshUser,
-    key: readFileSync(env.sshKey, 'utf8'),
-    fingerprint: env.fingerprint,
-    'deploy-path': DEPLOY_PATH,
-    healthchecks: HEALTHCHECKS,
+    ...exampleStackInputs(env, {
+      project: PROJECT,
+      composeFile: 'examples/stack/docker-compose.yml',
+      deployPath: DEPLOY_PATH,
+      healthchecks: HEALTHCHECKS
+    }),
     'healthcheck-timeout': '40',
-    'healthcheck-interval': '1',
     ...overrides
   }
 }
