@@ -77371,13 +77371,7 @@ async function runPhases(o, ports, log, result) {
     const previous = state.currentVersion;
     const target = chooseRollbackTarget(previous, state.history);
     const history = [...state.history];
-    const facts = {
-      method: o.method,
-      commit: o.commit,
-      startedAt,
-      runUrl: o.runUrl,
-      actor: o.actor
-    };
+    const facts = runFacts(o, startedAt);
     const record = (status, version, prev) => newRecord(facts, status, version, prev, ports.now().toISOString());
     const recordAll = async (...records) => {
       await appendRecords(remote, o.deployPath, records);
@@ -77492,6 +77486,9 @@ Rolled back to ${target}, which is healthy again.`;
     }
     remote.close();
   }
+}
+function runFacts(o, startedAt) {
+  return { method: o.method, commit: o.commit, startedAt, runUrl: o.runUrl, actor: o.actor };
 }
 async function buildAll(o, docker, log) {
   for (const s of o.services) {
@@ -77717,13 +77714,7 @@ async function recoverInterrupted(o, remote, left, log) {
   }
 }
 async function finishSwitch(o, remote, s, log) {
-  const facts = {
-    method: o.method,
-    commit: o.commit,
-    startedAt: s.startedAt,
-    runUrl: o.runUrl,
-    actor: o.actor
-  };
+  const facts = runFacts(o, s.startedAt);
   const now = () => (/* @__PURE__ */ new Date()).toISOString();
   log.warn(`the deploy of ${s.version} was interrupted before it was verified`);
   if (!s.target) {
@@ -77737,7 +77728,7 @@ async function finishSwitch(o, remote, s, log) {
   const flavor = await detectCompose2(remote);
   let problem;
   try {
-    await restore(remote, { ...o, version: s.version }, flavor, s.target, log);
+    await restore(remote, o, flavor, s.target, log);
     const health = await verify(remote, o, log);
     if (!health.ok) problem = await describeUnhealthy(remote, o, s.target, health);
   } catch (e) {

@@ -12,7 +12,13 @@ import * as cmd from '../remote/commands.js'
 import { buildImage } from '../docker/build.js'
 import { saveImages } from '../docker/save.js'
 import { imageRepo, versionTag, backupTag, latestTag } from '../plan/images.js'
-import { newestFirst, newRecord, type DeployRecord, type RecordStatus } from '../plan/history.js'
+import {
+  newestFirst,
+  newRecord,
+  type DeployRecord,
+  type RecordStatus,
+  type RunFacts
+} from '../plan/history.js'
 import { planPrune } from '../plan/prune.js'
 import { chooseRollbackTarget } from '../plan/rollback-target.js'
 import { waitHealthy, type HealthReport } from '../health/poller.js'
@@ -127,13 +133,7 @@ async function runPhases(
     const previous = state.currentVersion
     const target = chooseRollbackTarget(previous, state.history)
     const history = [...state.history]
-    const facts = {
-      method: o.method,
-      commit: o.commit,
-      startedAt,
-      runUrl: o.runUrl,
-      actor: o.actor
-    }
+    const facts = runFacts(o, startedAt)
     const record = (status: RecordStatus, version: string, prev: string) =>
       newRecord(facts, status, version, prev, ports.now().toISOString())
     const recordAll = async (...records: DeployRecord[]) => {
@@ -252,6 +252,11 @@ async function runPhases(
     }
     remote.close()
   }
+}
+
+/** What every history record of this run carries. */
+export function runFacts(o: DeployOptions, startedAt: string): RunFacts {
+  return { method: o.method, commit: o.commit, startedAt, runUrl: o.runUrl, actor: o.actor }
 }
 
 async function buildAll(o: DeployOptions, docker: Docker, log: Log): Promise<void> {

@@ -6,7 +6,7 @@ import type { Remote } from '../remote/ssh.js'
 import { newRecord } from '../plan/history.js'
 import { appendRecords, writeCurrent } from './server-state.js'
 import * as stack from './stack.js'
-import { describeUnhealthy, restore, verify, type SwitchInFlight } from './deploy.js'
+import { describeUnhealthy, restore, runFacts, verify, type SwitchInFlight } from './deploy.js'
 import { releaseDeployLock } from './lock.js'
 import { errorMessage, type Log } from './io.js'
 
@@ -34,13 +34,7 @@ export async function recoverInterrupted(
 }
 
 async function finishSwitch(o: DeployOptions, remote: Remote, s: SwitchInFlight, log: Log) {
-  const facts = {
-    method: o.method,
-    commit: o.commit,
-    startedAt: s.startedAt,
-    runUrl: o.runUrl,
-    actor: o.actor
-  }
+  const facts = runFacts(o, s.startedAt)
   const now = () => new Date().toISOString()
   log.warn(`the deploy of ${s.version} was interrupted before it was verified`)
   if (!s.target) {
@@ -54,7 +48,7 @@ async function finishSwitch(o: DeployOptions, remote: Remote, s: SwitchInFlight,
   const flavor = await stack.detectCompose(remote)
   let problem: string | undefined
   try {
-    await restore(remote, { ...o, version: s.version }, flavor, s.target, log)
+    await restore(remote, o, flavor, s.target, log)
     const health = await verify(remote, o, log)
     if (!health.ok) problem = await describeUnhealthy(remote, o, s.target, health)
   } catch (e) {
