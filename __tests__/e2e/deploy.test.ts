@@ -13,6 +13,7 @@ import {
   runner,
   server,
   serverContainers,
+  serverImages,
   serverTags,
   stackInputs,
   stateFile
@@ -149,7 +150,7 @@ describe('deploy over SSH with tar', () => {
     const before = {
       current: stateFile('current_version'),
       log: stateFile('versions.log'),
-      images: server(['image', 'ls', '--format', '{{.Repository}}:{{.Tag}} {{.ID}}']),
+      images: serverImages(),
       containers: serverContainers()
     }
     const run = await runAction(
@@ -166,7 +167,7 @@ describe('deploy over SSH with tar', () => {
     expect({
       current: stateFile('current_version'),
       log: stateFile('versions.log'),
-      images: server(['image', 'ls', '--format', '{{.Repository}}:{{.Tag}} {{.ID}}']),
+      images: serverImages(),
       containers: serverContainers()
     }).toEqual(before)
     expect(run.log).not.toContain('::group::connect')

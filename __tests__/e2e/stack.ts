@@ -44,6 +44,12 @@ export function serverTags(service: string): string[] {
   return nonEmpty(server(['image', 'ls', '--format', '{{.Tag}}', `${PROJECT}-${service}`])).sort()
 }
 
+/** Every image on the server engine (any project) as "repo:tag id", sorted: `image ls` orders
+ *  images built in the same second arbitrarily. */
+export function serverImages(): string[] {
+  return nonEmpty(server(['image', 'ls', '--format', '{{.Repository}}:{{.Tag}} {{.ID}}'])).sort()
+}
+
 /** image of each running container of the project on the server engine. */
 export function serverContainers(): string[] {
   return nonEmpty(
