@@ -75774,6 +75774,9 @@ function writeOutputs(result) {
 }
 
 // src/plan/history.ts
+function runFacts(o, startedAt) {
+  return { method: o.method, commit: o.commit, startedAt, runUrl: o.runUrl, actor: o.actor };
+}
 function newRecord(run2, status, version, previous, finishedAt) {
   return {
     version,
@@ -76444,9 +76447,156 @@ function parseOptions(raw, ctx) {
 }
 
 // src/engine/deploy.ts
-import { readFileSync as readFileSync2 } from "node:fs";
-import { createGzip } from "node:zlib";
-import { Transform } from "node:stream";
+import { readFileSync as readFileSync3 } from "node:fs";
+
+// src/plan/rollback-target.ts
+function chooseRollbackTarget(current, history) {
+  const last = /* @__PURE__ */ new Map();
+  for (const r of history) last.set(r.version, r);
+  const good = (v) => {
+    const r = last.get(v);
+    return r === void 0 || r.status !== "failed";
+  };
+  if (current !== "" && good(current)) return current;
+  for (let i = history.length - 1; i >= 0; i--) {
+    const r = history[i];
+    if (r && r.status !== "failed" && good(r.version)) return r.version;
+  }
+  return void 0;
+}
+
+// src/engine/local-files.ts
+import { existsSync as existsSync2, statSync } from "node:fs";
+import path5 from "node:path";
+function checkLocalFiles(o) {
+  if (!existsSync2(o.composeFile) || !statSync(o.composeFile).isFile()) {
+    throw new InputError("compose-file", `${o.composeFile} does not exist or is not a file`);
+  }
+  for (const s of o.services) {
+    if (!existsSync2(s.context) || !statSync(s.context).isDirectory()) {
+      throw new InputError(
+        "services",
+        `build context of "${s.name}" (${s.context}) is not a folder`
+      );
+    }
+    const dockerfile = path5.resolve(s.context, s.dockerfile);
+    if (!existsSync2(dockerfile)) {
+      throw new InputError("services", `Dockerfile of "${s.name}" (${dockerfile}) does not exist`);
+    }
+  }
+}
+
+// src/docker/build-context.ts
+var import_dockerignore = __toESM(require_ignore(), 1);
+var import_tar_fs = __toESM(require_tar_fs(), 1);
+import { readdirSync, readFileSync, existsSync as existsSync3 } from "node:fs";
+import path6 from "node:path";
+var dockerignore = import_dockerignore.default;
+function walk(root, dir = "") {
+  const files = [];
+  for (const entry of readdirSync(path6.join(root, dir), { withFileTypes: true })) {
+    const rel = dir === "" ? entry.name : `${dir}/${entry.name}`;
+    if (entry.isDirectory()) files.push(...walk(root, rel));
+    else files.push(rel);
+  }
+  return files;
+}
+function contextFiles(context, dockerfile) {
+  const ignoreFile = path6.join(context, ".dockerignore");
+  const all = walk(context);
+  const dockerfileRel = path6.posix.normalize(dockerfile.split(path6.sep).join("/"));
+  let kept = all;
+  if (existsSync3(ignoreFile)) {
+    const filter = dockerignore({ ignorecase: false }).add(readFileSync(ignoreFile, "utf8")).createFilter();
+    kept = all.filter((f) => filter(f) || f === dockerfileRel || f === ".dockerignore");
+  }
+  return kept.sort();
+}
+function packContext(context, dockerfile) {
+  return import_tar_fs.default.pack(context, { entries: contextFiles(context, dockerfile) });
+}
+
+// src/docker/build.ts
+var BuildError = class extends Error {
+  constructor(tag, step, detail) {
+    super(`building ${tag} failed${step ? ` at "${step}"` : ""}: ${detail}`);
+    this.tag = tag;
+    this.step = step;
+    this.name = "BuildError";
+  }
+  tag;
+  step;
+};
+async function buildImage(docker, request, log) {
+  const stream = await docker.buildImage(packContext(request.context, request.dockerfile), {
+    t: request.tag,
+    dockerfile: request.dockerfile,
+    buildargs: request.buildArgs,
+    rm: true,
+    forcerm: true
+  });
+  let step = "";
+  let error2;
+  let imageId = "";
+  await new Promise((resolve2, reject) => {
+    docker.modem.followProgress(
+      stream,
+      (err) => err ? reject(err) : resolve2(),
+      (event) => {
+        if (event.error || event.errorDetail) {
+          error2 = event.errorDetail?.message || event.error;
+        }
+        if (event.aux?.ID) imageId = event.aux.ID;
+        for (const line of (event.stream ?? "").split("\n")) {
+          if (line.trim() === "") continue;
+          if (/^Step \d+\/\d+ : /.test(line)) step = line.replace(/^Step \d+\/\d+ : /, "");
+          log(line);
+        }
+      }
+    );
+  });
+  if (error2 !== void 0) throw new BuildError(request.tag, step, error2.trim());
+  if (imageId === "") imageId = String((await docker.getImage(request.tag).inspect()).Id);
+  return imageId;
+}
+
+// src/plan/images.ts
+function imageRepo(project, service) {
+  return `${project}-${service}`;
+}
+function versionTag(project, service, version) {
+  return `${imageRepo(project, service)}:${version}`;
+}
+function backupTag(project, service, version) {
+  return `${imageRepo(project, service)}:backup-${version}`;
+}
+function latestTag(project, service) {
+  return `${imageRepo(project, service)}:latest`;
+}
+var BACKUP_PREFIX = "backup-";
+
+// src/engine/build-images.ts
+async function buildImages(o, docker, log) {
+  for (const s of o.services) {
+    const tag = versionTag(o.project, s.name, o.version);
+    log.info(`building ${tag} from ${s.context} (${s.dockerfile})`);
+    await buildImage(
+      docker,
+      {
+        context: s.context,
+        dockerfile: s.dockerfile,
+        tag,
+        // DEPLOY_VERSION lets an image know its own version (e.g. to serve it).
+        buildArgs: { ...o.buildArgs, DEPLOY_VERSION: o.version }
+      },
+      (line) => log.info(line)
+    );
+  }
+}
+
+// src/engine/lock.ts
+import { randomUUID as randomUUID2 } from "node:crypto";
+import { hostname } from "node:os";
 
 // src/remote/ssh.ts
 var import_ssh2 = __toESM(require_lib2(), 1);
@@ -76808,162 +76958,75 @@ function breakLock(deployPath, info2) {
   );
 }
 
-// src/docker/build-context.ts
-var import_dockerignore = __toESM(require_ignore(), 1);
-var import_tar_fs = __toESM(require_tar_fs(), 1);
-import { readdirSync, readFileSync, existsSync as existsSync2 } from "node:fs";
-import path5 from "node:path";
-var dockerignore = import_dockerignore.default;
-function walk(root, dir = "") {
-  const files = [];
-  for (const entry of readdirSync(path5.join(root, dir), { withFileTypes: true })) {
-    const rel = dir === "" ? entry.name : `${dir}/${entry.name}`;
-    if (entry.isDirectory()) files.push(...walk(root, rel));
-    else files.push(rel);
+// src/plan/lock.ts
+function parseLockProbe(out) {
+  const [first = "", age = "", ...rest] = out.split("\n");
+  if (first.trim() === "acquired") return { acquired: true };
+  const rawInfo = rest.join("\n").trim();
+  let holder;
+  try {
+    holder = JSON.parse(rawInfo);
+  } catch {
+    holder = void 0;
   }
-  return files;
+  return { acquired: false, ageSeconds: Number(age.trim()) || 0, rawInfo, holder };
 }
-function contextFiles(context, dockerfile) {
-  const ignoreFile = path5.join(context, ".dockerignore");
-  const all = walk(context);
-  const dockerfileRel = path5.posix.normalize(dockerfile.split(path5.sep).join("/"));
-  let kept = all;
-  if (existsSync2(ignoreFile)) {
-    const filter = dockerignore({ ignorecase: false }).add(readFileSync(ignoreFile, "utf8")).createFilter();
-    kept = all.filter((f) => filter(f) || f === dockerfileRel || f === ".dockerignore");
-  }
-  return kept.sort();
+function describeHolder(probe2) {
+  const h = probe2.holder;
+  const who = h ? `version ${h.version}${h.actor ? ` by ${h.actor}` : ""}${h.run_url ? ` (${h.run_url})` : ""} on ${h.runner}, since ${h.acquired_at}` : "an unknown holder";
+  return `${who}; held for ${probe2.ageSeconds} s`;
 }
-function packContext(context, dockerfile) {
-  return import_tar_fs.default.pack(context, { entries: contextFiles(context, dockerfile) });
+function nextLockStep(probe2, waitedMs, timing) {
+  if (probe2.acquired) return "acquired";
+  if (probe2.ageSeconds * 1e3 >= timing.staleAfterMs) return "break";
+  if (waitedMs >= timing.timeoutMs) return "give-up";
+  return "wait";
 }
 
-// src/docker/build.ts
-var BuildError = class extends Error {
-  constructor(tag, step, detail) {
-    super(`building ${tag} failed${step ? ` at "${step}"` : ""}: ${detail}`);
-    this.tag = tag;
-    this.step = step;
-    this.name = "BuildError";
-  }
-  tag;
-  step;
-};
-async function buildImage(docker, request, log) {
-  const stream = await docker.buildImage(packContext(request.context, request.dockerfile), {
-    t: request.tag,
-    dockerfile: request.dockerfile,
-    buildargs: request.buildArgs,
-    rm: true,
-    forcerm: true
-  });
-  let step = "";
-  let error2;
-  let imageId = "";
-  await new Promise((resolve2, reject) => {
-    docker.modem.followProgress(
-      stream,
-      (err) => err ? reject(err) : resolve2(),
-      (event) => {
-        if (event.error || event.errorDetail) {
-          error2 = event.errorDetail?.message || event.error;
-        }
-        if (event.aux?.ID) imageId = event.aux.ID;
-        for (const line of (event.stream ?? "").split("\n")) {
-          if (line.trim() === "") continue;
-          if (/^Step \d+\/\d+ : /.test(line)) step = line.replace(/^Step \d+\/\d+ : /, "");
-          log(line);
-        }
-      }
-    );
-  });
-  if (error2 !== void 0) throw new BuildError(request.tag, step, error2.trim());
-  if (imageId === "") imageId = String((await docker.getImage(request.tag).inspect()).Id);
-  return imageId;
-}
-
-// src/docker/save.ts
-async function saveImages(docker, refs) {
-  return docker.getImages({ names: refs });
-}
-
-// src/plan/images.ts
-function imageRepo(project, service) {
-  return `${project}-${service}`;
-}
-function versionTag(project, service, version) {
-  return `${imageRepo(project, service)}:${version}`;
-}
-function backupTag(project, service, version) {
-  return `${imageRepo(project, service)}:backup-${version}`;
-}
-function latestTag(project, service) {
-  return `${imageRepo(project, service)}:latest`;
-}
-var BACKUP_PREFIX = "backup-";
-
-// src/plan/prune.ts
-function orderVersions(versions, history) {
-  const lastSeen = /* @__PURE__ */ new Map();
-  history.forEach((r, i) => lastSeen.set(r.version, i));
-  return [...new Set(versions)].sort((a, b) => {
-    const ia = lastSeen.get(a) ?? -1;
-    const ib = lastSeen.get(b) ?? -1;
-    if (ia !== ib) return ib - ia;
-    const ta = versionTimestamp(a) ?? "";
-    const tb = versionTimestamp(b) ?? "";
-    if (ta !== tb) return ta < tb ? 1 : -1;
-    return a < b ? 1 : a > b ? -1 : 0;
-  });
-}
-function planPrune(input) {
-  const history = input.history.slice(Math.max(0, input.history.length - input.keepHistory));
-  const protectedSet = new Set(input.protectedVersions.filter((v) => v !== ""));
-  const versionsWithImages = /* @__PURE__ */ new Set();
-  for (const tags of Object.values(input.tagsByRepo)) {
-    for (const tag of tags) {
-      if (tag !== "latest" && !tag.startsWith(BACKUP_PREFIX)) versionsWithImages.add(tag);
-    }
-  }
-  const newest = orderVersions(versionsWithImages, input.history).slice(0, input.keepVersions);
-  const keptVersions = /* @__PURE__ */ new Set([...newest, ...protectedSet]);
-  const successful = new Set(history.filter((r) => r.status === "success").map((r) => r.version));
-  const keptBackups = /* @__PURE__ */ new Set([...successful, ...protectedSet]);
-  const removeTags = [];
-  const stillPresent = /* @__PURE__ */ new Set();
-  for (const [repo, tags] of Object.entries(input.tagsByRepo)) {
-    for (const tag of tags) {
-      if (tag === "latest") continue;
-      const isBackup = tag.startsWith(BACKUP_PREFIX);
-      const version = isBackup ? tag.slice(BACKUP_PREFIX.length) : tag;
-      const keep = isBackup ? keptBackups.has(version) : keptVersions.has(version);
-      if (keep) stillPresent.add(version);
-      else removeTags.push(`${repo}:${tag}`);
-    }
-  }
-  const removeReleases2 = input.releases.filter((v) => !stillPresent.has(v) && !protectedSet.has(v));
-  return {
-    removeTags,
-    removeReleases: removeReleases2,
-    history,
-    keptVersions: orderVersions(keptVersions, input.history).filter((v) => versionsWithImages.has(v))
+// src/engine/lock.ts
+var POLL_MS = 2e3;
+async function acquireDeployLock(remote, o, log, sleep = (ms) => new Promise((r) => setTimeout(r, ms))) {
+  const info2 = {
+    token: randomUUID2(),
+    version: o.version,
+    ...o.actor ? { actor: o.actor } : {},
+    ...o.runUrl ? { run_url: o.runUrl } : {},
+    runner: hostname(),
+    acquired_at: (/* @__PURE__ */ new Date()).toISOString()
   };
-}
-
-// src/plan/rollback-target.ts
-function chooseRollbackTarget(current, history) {
-  const last = /* @__PURE__ */ new Map();
-  for (const r of history) last.set(r.version, r);
-  const good = (v) => {
-    const r = last.get(v);
-    return r === void 0 || r.status !== "failed";
-  };
-  if (current !== "" && good(current)) return current;
-  for (let i = history.length - 1; i >= 0; i--) {
-    const r = history[i];
-    if (r && r.status !== "failed" && good(r.version)) return r.version;
+  const text = JSON.stringify(info2);
+  const start = Date.now();
+  let announced = false;
+  for (; ; ) {
+    const probe2 = parseLockProbe(await runChecked(remote, acquireLock(o.deployPath, text)));
+    if (probe2.acquired) {
+      log.info(`deploy lock taken (${lockDir(o.deployPath)})`);
+      return info2.token;
+    }
+    const step = nextLockStep(probe2, Date.now() - start, {
+      timeoutMs: o.lockTimeoutMs,
+      staleAfterMs: o.lockStaleAfterMs
+    });
+    if (step === "break") {
+      log.warn(`breaking an abandoned deploy lock: ${describeHolder(probe2)}`);
+      await runChecked(remote, breakLock(o.deployPath, probe2.rawInfo));
+      continue;
+    }
+    if (step === "give-up") {
+      throw new Error(
+        `another deploy holds the lock ${lockDir(o.deployPath)}: ${describeHolder(probe2)}. Gave up after waiting ${Math.round(o.lockTimeoutMs / 1e3)} s (lock-timeout); a lock older than lock-stale-after is broken automatically.`
+      );
+    }
+    if (!announced) {
+      log.info(`waiting for the deploy lock: ${describeHolder(probe2)}`);
+      announced = true;
+    }
+    await sleep(POLL_MS);
   }
-  return void 0;
+}
+async function releaseDeployLock(remote, deployPath, token) {
+  const out = await runChecked(remote, releaseLock(deployPath, token));
+  return out.trim() === "released";
 }
 
 // src/health/containers.ts
@@ -77002,6 +77065,152 @@ function judgeContainers(containers) {
     return parts.join(", ");
   });
   return { ready: notReady.length === 0, fatal, problems, notReady };
+}
+
+// src/engine/stack.ts
+async function checkEngine(remote) {
+  const r = await remote.run(dockerVersion());
+  if (r.code !== 0) {
+    throw new Error(
+      `the Docker engine on the server does not answer (is dockerd running, and is the SSH user in the docker group?): ${(r.stderr || r.stdout).trim()}`
+    );
+  }
+  return r.stdout.trim();
+}
+async function detectCompose2(remote) {
+  const flavor = (await runChecked(remote, detectCompose())).trim();
+  if (flavor === "v1" || flavor === "v2") return flavor;
+  throw new Error(
+    'neither "docker compose" (v2) nor "docker-compose" (v1) is installed on the server; install one of them'
+  );
+}
+async function imageExists2(remote, ref) {
+  return (await remote.run(imageExists(ref))).code === 0;
+}
+async function tagImage(remote, source, target) {
+  await runChecked(remote, dockerTag(source, target));
+}
+async function listTags2(remote, repo) {
+  const out = await runChecked(remote, listTags(repo));
+  return out.split("\n").map((t) => t.trim()).filter((t) => t !== "" && t !== "<none>");
+}
+async function uploadFile(remote, file, content) {
+  await runChecked(remote, writeFileAtomic(file), content);
+}
+async function composeUp2(remote, target) {
+  const argv = composeUp(target);
+  const r = await remote.run(argv);
+  if (r.code !== 0) throw new RemoteCommandError(argv, r);
+}
+async function containerStates(remote, project) {
+  const ids = (await runChecked(remote, projectContainers(project))).split("\n").map((s) => s.trim()).filter(Boolean);
+  if (ids.length === 0) return [];
+  return parseInspect(await runChecked(remote, inspectContainers(ids)));
+}
+async function logsTail(remote, id, lines2) {
+  const r = await remote.run(containerLogs(id, lines2));
+  return `${r.stdout}${r.stderr}`.trimEnd();
+}
+
+// src/engine/backup.ts
+async function backupRunning(remote, o, running, log) {
+  for (const s of o.services) {
+    const source = versionTag(o.project, s.name, running);
+    const fallback = latestTag(o.project, s.name);
+    const from = await imageExists2(remote, source) ? source : await imageExists2(remote, fallback) ? fallback : void 0;
+    if (!from) {
+      log.warn(`no image of ${s.name} for the running version ${running}: nothing to back up`);
+      continue;
+    }
+    await tagImage(remote, from, backupTag(o.project, s.name, running));
+    log.info(`${from} \u2192 ${backupTag(o.project, s.name, running)}`);
+  }
+}
+
+// src/engine/transfer.ts
+import { createGzip } from "node:zlib";
+import { Transform } from "node:stream";
+
+// src/docker/save.ts
+async function saveImages(docker, refs) {
+  return docker.getImages({ names: refs });
+}
+
+// src/engine/transfer.ts
+var GZIP_LEVEL = 1;
+async function transferImages(remote, o, docker, log) {
+  const refs = o.services.map((s) => versionTag(o.project, s.name, o.version));
+  const tar2 = await saveImages(docker, refs);
+  const gzip = createGzip({ level: GZIP_LEVEL });
+  let bytes = 0;
+  const counter = new Transform({
+    transform(chunk, _encoding, done) {
+      bytes += chunk.length;
+      done(null, chunk);
+    }
+  });
+  tar2.on("error", (e) => gzip.destroy(e));
+  gzip.on("error", (e) => counter.destroy(e));
+  tar2.pipe(gzip).pipe(counter);
+  const r = await remote.pipeInto(dockerLoad(), counter);
+  if (r.code !== 0) {
+    throw new Error(
+      `docker load on the server failed (exit ${r.code}): ${(r.stderr || r.stdout).trim()}`
+    );
+  }
+  log.info(r.stdout.trim());
+  for (const ref of refs) {
+    if (!await imageExists2(remote, ref)) {
+      throw new Error(`after docker load, ${ref} is missing on the server`);
+    }
+  }
+  log.info(`sent ${refs.length} image(s), ${(bytes / 1048576).toFixed(1)} MiB compressed`);
+  return bytes;
+}
+
+// src/engine/switch.ts
+import { readFileSync as readFileSync2 } from "node:fs";
+async function switchTo(remote, o, flavor, version, composeContent) {
+  const file = releaseComposeFile(o.deployPath, version);
+  if (composeContent !== void 0) await uploadFile(remote, file, composeContent);
+  await composeUp2(remote, {
+    flavor,
+    project: o.project,
+    file,
+    projectDirectory: o.deployPath,
+    version
+  });
+  for (const s of o.services) {
+    await tagImage(
+      remote,
+      versionTag(o.project, s.name, version),
+      latestTag(o.project, s.name)
+    );
+  }
+}
+async function restore(remote, o, flavor, target, log) {
+  for (const s of o.services) {
+    const tag = versionTag(o.project, s.name, target);
+    if (await imageExists2(remote, tag)) continue;
+    const backup = backupTag(o.project, s.name, target);
+    if (!await imageExists2(remote, backup)) {
+      throw new Error(`neither ${tag} nor ${backup} exists on the server: cannot restore ${s.name}`);
+    }
+    await tagImage(remote, backup, tag);
+    log.info(`restored ${tag} from ${backup}`);
+  }
+  const file = releaseComposeFile(o.deployPath, target);
+  const haveRelease = (await remote.run(["test", "-f", file])).code === 0;
+  if (!haveRelease) {
+    log.warn(`no stored compose file for ${target}: using this run's ${o.composeFile}`);
+  }
+  await switchTo(
+    remote,
+    o,
+    flavor,
+    target,
+    haveRelease ? void 0 : readFileSync2(o.composeFile, "utf8")
+  );
 }
 
 // src/health/poller.ts
@@ -77124,100 +77333,108 @@ async function probe(remote, check, timeoutMs) {
   }
 }
 
-// src/engine/local-files.ts
-import { existsSync as existsSync3, statSync } from "node:fs";
-import path6 from "node:path";
-function checkLocalFiles(o) {
-  if (!existsSync3(o.composeFile) || !statSync(o.composeFile).isFile()) {
-    throw new InputError("compose-file", `${o.composeFile} does not exist or is not a file`);
+// src/engine/io.ts
+var Phases = class {
+  constructor(log, timings = []) {
+    this.log = log;
+    this.timings = timings;
   }
-  for (const s of o.services) {
-    if (!existsSync3(s.context) || !statSync(s.context).isDirectory()) {
-      throw new InputError(
-        "services",
-        `build context of "${s.name}" (${s.context}) is not a folder`
-      );
+  log;
+  timings;
+  async run(name, fn) {
+    const start = Date.now();
+    try {
+      const value2 = await this.log.group(name, fn);
+      this.timings.push({ name, ms: Date.now() - start, ok: true });
+      return value2;
+    } catch (e) {
+      this.timings.push({ name, ms: Date.now() - start, ok: false });
+      throw e;
     }
-    const dockerfile = path6.resolve(s.context, s.dockerfile);
-    if (!existsSync3(dockerfile)) {
-      throw new InputError("services", `Dockerfile of "${s.name}" (${dockerfile}) does not exist`);
+  }
+};
+function errorMessage(e) {
+  return e instanceof Error ? e.message : String(e);
+}
+
+// src/engine/verify.ts
+var LOG_LINES = 20;
+function verify(remote, o, log) {
+  const attemptTimeout = Math.max(2e3, Math.min(1e4, o.healthIntervalMs * 2));
+  return waitHealthy(
+    {
+      containers: () => containerStates(remote, o.project),
+      probe: (check) => probe(remote, check, attemptTimeout),
+      sleep: (ms) => new Promise((r) => setTimeout(r, ms)),
+      now: () => Date.now()
+    },
+    o.healthchecks,
+    { timeoutMs: o.healthTimeoutMs, intervalMs: o.healthIntervalMs }
+  ).then((report) => {
+    for (const c of report.checks) log.info(`${c.ok ? "\u2714" : "\u2716"} ${c.line}: ${c.detail}`);
+    log.info(report.ok ? "all containers running and healthy" : report.reason ?? "unhealthy");
+    return report;
+  });
+}
+async function describeUnhealthy(remote, o, version, health) {
+  let suspects = health.containers.notReady;
+  if (suspects.length === 0)
+    suspects = await containerStates(remote, o.project).catch(() => []);
+  const parts = [`version ${version} is not healthy: ${health.reason ?? "unknown reason"}`];
+  for (const c of suspects) {
+    const logs = await logsTail(remote, c.id, LOG_LINES).catch((e) => errorMessage(e));
+    parts.push(`--- last ${LOG_LINES} log lines of ${c.name} ---
+${logs || "(no output)"}`);
+  }
+  return parts.join("\n");
+}
+
+// src/plan/prune.ts
+function orderVersions(versions, history) {
+  const lastSeen = /* @__PURE__ */ new Map();
+  history.forEach((r, i) => lastSeen.set(r.version, i));
+  return [...new Set(versions)].sort((a, b) => {
+    const ia = lastSeen.get(a) ?? -1;
+    const ib = lastSeen.get(b) ?? -1;
+    if (ia !== ib) return ib - ia;
+    const ta = versionTimestamp(a) ?? "";
+    const tb = versionTimestamp(b) ?? "";
+    if (ta !== tb) return ta < tb ? 1 : -1;
+    return a < b ? 1 : a > b ? -1 : 0;
+  });
+}
+function planPrune(input) {
+  const history = input.history.slice(Math.max(0, input.history.length - input.keepHistory));
+  const protectedSet = new Set(input.protectedVersions.filter((v) => v !== ""));
+  const versionsWithImages = /* @__PURE__ */ new Set();
+  for (const tags of Object.values(input.tagsByRepo)) {
+    for (const tag of tags) {
+      if (tag !== "latest" && !tag.startsWith(BACKUP_PREFIX)) versionsWithImages.add(tag);
     }
   }
-}
-
-// src/engine/lock.ts
-import { randomUUID as randomUUID2 } from "node:crypto";
-import { hostname } from "node:os";
-
-// src/plan/lock.ts
-function parseLockProbe(out) {
-  const [first = "", age = "", ...rest] = out.split("\n");
-  if (first.trim() === "acquired") return { acquired: true };
-  const rawInfo = rest.join("\n").trim();
-  let holder;
-  try {
-    holder = JSON.parse(rawInfo);
-  } catch {
-    holder = void 0;
+  const newest = orderVersions(versionsWithImages, input.history).slice(0, input.keepVersions);
+  const keptVersions = /* @__PURE__ */ new Set([...newest, ...protectedSet]);
+  const successful = new Set(history.filter((r) => r.status === "success").map((r) => r.version));
+  const keptBackups = /* @__PURE__ */ new Set([...successful, ...protectedSet]);
+  const removeTags = [];
+  const stillPresent = /* @__PURE__ */ new Set();
+  for (const [repo, tags] of Object.entries(input.tagsByRepo)) {
+    for (const tag of tags) {
+      if (tag === "latest") continue;
+      const isBackup = tag.startsWith(BACKUP_PREFIX);
+      const version = isBackup ? tag.slice(BACKUP_PREFIX.length) : tag;
+      const keep = isBackup ? keptBackups.has(version) : keptVersions.has(version);
+      if (keep) stillPresent.add(version);
+      else removeTags.push(`${repo}:${tag}`);
+    }
   }
-  return { acquired: false, ageSeconds: Number(age.trim()) || 0, rawInfo, holder };
-}
-function describeHolder(probe2) {
-  const h = probe2.holder;
-  const who = h ? `version ${h.version}${h.actor ? ` by ${h.actor}` : ""}${h.run_url ? ` (${h.run_url})` : ""} on ${h.runner}, since ${h.acquired_at}` : "an unknown holder";
-  return `${who}; held for ${probe2.ageSeconds} s`;
-}
-function nextLockStep(probe2, waitedMs, timing) {
-  if (probe2.acquired) return "acquired";
-  if (probe2.ageSeconds * 1e3 >= timing.staleAfterMs) return "break";
-  if (waitedMs >= timing.timeoutMs) return "give-up";
-  return "wait";
-}
-
-// src/engine/lock.ts
-var POLL_MS = 2e3;
-async function acquireDeployLock(remote, o, log, sleep = (ms) => new Promise((r) => setTimeout(r, ms))) {
-  const info2 = {
-    token: randomUUID2(),
-    version: o.version,
-    ...o.actor ? { actor: o.actor } : {},
-    ...o.runUrl ? { run_url: o.runUrl } : {},
-    runner: hostname(),
-    acquired_at: (/* @__PURE__ */ new Date()).toISOString()
+  const removeReleases2 = input.releases.filter((v) => !stillPresent.has(v) && !protectedSet.has(v));
+  return {
+    removeTags,
+    removeReleases: removeReleases2,
+    history,
+    keptVersions: orderVersions(keptVersions, input.history).filter((v) => versionsWithImages.has(v))
   };
-  const text = JSON.stringify(info2);
-  const start = Date.now();
-  let announced = false;
-  for (; ; ) {
-    const probe2 = parseLockProbe(await runChecked(remote, acquireLock(o.deployPath, text)));
-    if (probe2.acquired) {
-      log.info(`deploy lock taken (${lockDir(o.deployPath)})`);
-      return info2.token;
-    }
-    const step = nextLockStep(probe2, Date.now() - start, {
-      timeoutMs: o.lockTimeoutMs,
-      staleAfterMs: o.lockStaleAfterMs
-    });
-    if (step === "break") {
-      log.warn(`breaking an abandoned deploy lock: ${describeHolder(probe2)}`);
-      await runChecked(remote, breakLock(o.deployPath, probe2.rawInfo));
-      continue;
-    }
-    if (step === "give-up") {
-      throw new Error(
-        `another deploy holds the lock ${lockDir(o.deployPath)}: ${describeHolder(probe2)}. Gave up after waiting ${Math.round(o.lockTimeoutMs / 1e3)} s (lock-timeout); a lock older than lock-stale-after is broken automatically.`
-      );
-    }
-    if (!announced) {
-      log.info(`waiting for the deploy lock: ${describeHolder(probe2)}`);
-      announced = true;
-    }
-    await sleep(POLL_MS);
-  }
-}
-async function releaseDeployLock(remote, deployPath, token) {
-  const out = await runChecked(remote, releaseLock(deployPath, token));
-  return out.trim() === "released";
 }
 
 // src/engine/server-state.ts
@@ -77251,375 +77468,7 @@ async function rewriteHistory(remote, deployPath, records) {
   );
 }
 
-// src/engine/stack.ts
-async function checkEngine(remote) {
-  const r = await remote.run(dockerVersion());
-  if (r.code !== 0) {
-    throw new Error(
-      `the Docker engine on the server does not answer (is dockerd running, and is the SSH user in the docker group?): ${(r.stderr || r.stdout).trim()}`
-    );
-  }
-  return r.stdout.trim();
-}
-async function detectCompose2(remote) {
-  const flavor = (await runChecked(remote, detectCompose())).trim();
-  if (flavor === "v1" || flavor === "v2") return flavor;
-  throw new Error(
-    'neither "docker compose" (v2) nor "docker-compose" (v1) is installed on the server; install one of them'
-  );
-}
-async function imageExists2(remote, ref) {
-  return (await remote.run(imageExists(ref))).code === 0;
-}
-async function tagImage(remote, source, target) {
-  await runChecked(remote, dockerTag(source, target));
-}
-async function listTags2(remote, repo) {
-  const out = await runChecked(remote, listTags(repo));
-  return out.split("\n").map((t) => t.trim()).filter((t) => t !== "" && t !== "<none>");
-}
-async function uploadFile(remote, file, content) {
-  await runChecked(remote, writeFileAtomic(file), content);
-}
-async function composeUp2(remote, target) {
-  const argv = composeUp(target);
-  const r = await remote.run(argv);
-  if (r.code !== 0) throw new RemoteCommandError(argv, r);
-}
-async function containerStates(remote, project) {
-  const ids = (await runChecked(remote, projectContainers(project))).split("\n").map((s) => s.trim()).filter(Boolean);
-  if (ids.length === 0) return [];
-  return parseInspect(await runChecked(remote, inspectContainers(ids)));
-}
-async function logsTail(remote, id, lines2) {
-  const r = await remote.run(containerLogs(id, lines2));
-  return `${r.stdout}${r.stderr}`.trimEnd();
-}
-
-// src/engine/io.ts
-var Phases = class {
-  constructor(log, timings = []) {
-    this.log = log;
-    this.timings = timings;
-  }
-  log;
-  timings;
-  async run(name, fn) {
-    const start = Date.now();
-    try {
-      const value2 = await this.log.group(name, fn);
-      this.timings.push({ name, ms: Date.now() - start, ok: true });
-      return value2;
-    } catch (e) {
-      this.timings.push({ name, ms: Date.now() - start, ok: false });
-      throw e;
-    }
-  }
-};
-function errorMessage(e) {
-  return e instanceof Error ? e.message : String(e);
-}
-
-// src/engine/deploy.ts
-var LOG_LINES = 20;
-var GZIP_LEVEL = 1;
-async function deploy(o, ports, log) {
-  const result = {
-    status: "failed",
-    version: o.version,
-    previousVersion: "",
-    method: o.method,
-    rolledBack: false,
-    history: [],
-    phases: [],
-    notices: []
-  };
-  try {
-    return await runPhases(o, ports, log, result);
-  } catch (e) {
-    result.failure = errorMessage(e);
-    return result;
-  }
-}
-async function runPhases(o, ports, log, result) {
-  const phases = new Phases(log, result.phases);
-  const startedAt = ports.now().toISOString();
-  const notice = (m) => {
-    result.notices.push(m);
-    log.warn(m);
-  };
-  await phases.run("validate", async () => checkLocalFiles(o));
-  await phases.run("build", () => buildAll(o, ports.docker, log));
-  const remote = await phases.run("connect", () => ports.connect());
-  let lockToken = "";
-  try {
-    lockToken = await phases.run("lock", () => acquireDeployLock(remote, o, log));
-    ports.checkpoint("lock", lockToken);
-    const { state, flavor } = await phases.run("inspect server", async () => {
-      await checkEngine(remote);
-      const flavor2 = await detectCompose2(remote);
-      const state2 = await readServerState(remote, o.deployPath);
-      if (state2.damagedLines.length > 0) {
-        notice(`versions.log: skipped damaged line(s) ${state2.damagedLines.join(", ")}`);
-      }
-      log.info(
-        `running version: ${state2.currentVersion || "(none: first deploy)"}; compose ${flavor2}`
-      );
-      return { state: state2, flavor: flavor2 };
-    });
-    result.previousVersion = state.currentVersion;
-    const previous = state.currentVersion;
-    const target = chooseRollbackTarget(previous, state.history);
-    const history = [...state.history];
-    const facts = runFacts(o, startedAt);
-    const record = (status, version, prev) => newRecord(facts, status, version, prev, ports.now().toISOString());
-    const recordAll = async (...records) => {
-      await appendRecords(remote, o.deployPath, records);
-      history.push(...records);
-    };
-    const finish2 = () => {
-      ports.checkpoint("switching", "");
-      result.history = newestFirst(history, o.keepHistory);
-      return result;
-    };
-    try {
-      if (previous) await phases.run("backup", () => backupRunning(remote, o, previous, log));
-      result.transferredBytes = await phases.run(
-        "transfer",
-        () => transfer(remote, o, ports.docker, log)
-      );
-    } catch (e) {
-      result.failure = `${errorMessage(e)}
-The running version (${previous || "none"}) was not touched.`;
-      await recordAll(record("failed", o.version, previous)).catch(
-        (r) => notice(`could not record the failed attempt: ${errorMessage(r)}`)
-      );
-      return finish2();
-    }
-    const inFlight = {
-      version: o.version,
-      previous,
-      target: target ?? "",
-      startedAt
-    };
-    ports.checkpoint("switching", JSON.stringify(inFlight));
-    let failure;
-    try {
-      await phases.run(
-        "switch",
-        () => switchTo(remote, o, flavor, o.version, readFileSync2(o.composeFile, "utf8"))
-      );
-    } catch (e) {
-      failure = `switching to ${o.version} failed: ${errorMessage(e)}`;
-    }
-    if (!failure && o.skipHealthcheck) {
-      notice("health checks skipped (skip-healthcheck: true): the new version was not verified");
-    } else if (!failure) {
-      const health = await phases.run("verify", () => verify(remote, o, log));
-      result.health = health;
-      if (!health.ok) failure = await describeUnhealthy(remote, o, o.version, health);
-    }
-    if (!failure) {
-      await phases.run("record", async () => {
-        await writeCurrent(remote, o.deployPath, o.version, o.method);
-        await recordAll(record("success", o.version, previous));
-      });
-      await phases.run(
-        "prune",
-        () => prune(remote, o, history, [o.version, target ?? ""], log).then((kept) => {
-          history.splice(0, history.length, ...kept);
-        })
-      );
-      result.status = "success";
-      return finish2();
-    }
-    if (o.noRollback || !target) {
-      await writeCurrent(remote, o.deployPath, o.version, o.method);
-      await recordAll(record("failed", o.version, previous));
-      const why = o.noRollback ? `no-rollback is set: the failed version ${o.version} was left in place for inspection` : "there is no previous version to roll back to (first deploy): the failed version was left in place";
-      result.failure = `${failure}
-${why}.`;
-      return finish2();
-    }
-    log.warn(`${failure}
-Rolling back to ${target}.`);
-    result.rolledBack = true;
-    let rollbackFailure;
-    try {
-      await phases.run("rollback", () => restore(remote, o, flavor, target, log));
-      if (!o.skipHealthcheck) {
-        result.rollbackHealth = await phases.run("verify rollback", () => verify(remote, o, log));
-        if (!result.rollbackHealth.ok) {
-          rollbackFailure = await describeUnhealthy(remote, o, target, result.rollbackHealth);
-        }
-      }
-    } catch (e) {
-      rollbackFailure = errorMessage(e);
-    }
-    const methodOfTarget = [...history].reverse().find((r) => r.version === target)?.method;
-    await writeCurrent(
-      remote,
-      o.deployPath,
-      target,
-      methodOfTarget || state.currentMethod || o.method
-    );
-    await recordAll(record("failed", o.version, previous), record("rollback", target, o.version));
-    if (rollbackFailure) {
-      result.status = "rollback-failed";
-      result.failure = `${failure}
-The rollback to ${target} failed too: ${rollbackFailure}`;
-    } else {
-      result.status = "rolled-back";
-      result.failure = `${failure}
-Rolled back to ${target}, which is healthy again.`;
-    }
-    return finish2();
-  } finally {
-    if (lockToken) {
-      await releaseDeployLock(remote, o.deployPath, lockToken).then((released) => {
-        if (released) ports.checkpoint("lock", "");
-      }).catch(
-        (e) => log.warn(
-          `could not release the deploy lock now (the post step retries): ${errorMessage(e)}`
-        )
-      );
-    }
-    remote.close();
-  }
-}
-function runFacts(o, startedAt) {
-  return { method: o.method, commit: o.commit, startedAt, runUrl: o.runUrl, actor: o.actor };
-}
-async function buildAll(o, docker, log) {
-  for (const s of o.services) {
-    const tag = versionTag(o.project, s.name, o.version);
-    log.info(`building ${tag} from ${s.context} (${s.dockerfile})`);
-    await buildImage(
-      docker,
-      {
-        context: s.context,
-        dockerfile: s.dockerfile,
-        tag,
-        // DEPLOY_VERSION lets an image know its own version (e.g. to serve it).
-        buildArgs: { ...o.buildArgs, DEPLOY_VERSION: o.version }
-      },
-      (line) => log.info(line)
-    );
-  }
-}
-async function backupRunning(remote, o, running, log) {
-  for (const s of o.services) {
-    const source = versionTag(o.project, s.name, running);
-    const fallback = latestTag(o.project, s.name);
-    const from = await imageExists2(remote, source) ? source : await imageExists2(remote, fallback) ? fallback : void 0;
-    if (!from) {
-      log.warn(`no image of ${s.name} for the running version ${running}: nothing to back up`);
-      continue;
-    }
-    await tagImage(remote, from, backupTag(o.project, s.name, running));
-    log.info(`${from} \u2192 ${backupTag(o.project, s.name, running)}`);
-  }
-}
-async function transfer(remote, o, docker, log) {
-  const refs = o.services.map((s) => versionTag(o.project, s.name, o.version));
-  const tar2 = await saveImages(docker, refs);
-  const gzip = createGzip({ level: GZIP_LEVEL });
-  let bytes = 0;
-  const counter = new Transform({
-    transform(chunk, _encoding, done) {
-      bytes += chunk.length;
-      done(null, chunk);
-    }
-  });
-  tar2.on("error", (e) => gzip.destroy(e));
-  gzip.on("error", (e) => counter.destroy(e));
-  tar2.pipe(gzip).pipe(counter);
-  const r = await remote.pipeInto(dockerLoad(), counter);
-  if (r.code !== 0) {
-    throw new Error(
-      `docker load on the server failed (exit ${r.code}): ${(r.stderr || r.stdout).trim()}`
-    );
-  }
-  log.info(r.stdout.trim());
-  for (const ref of refs) {
-    if (!await imageExists2(remote, ref)) {
-      throw new Error(`after docker load, ${ref} is missing on the server`);
-    }
-  }
-  log.info(`sent ${refs.length} image(s), ${(bytes / 1048576).toFixed(1)} MiB compressed`);
-  return bytes;
-}
-async function switchTo(remote, o, flavor, version, composeContent) {
-  const file = releaseComposeFile(o.deployPath, version);
-  if (composeContent !== void 0) await uploadFile(remote, file, composeContent);
-  await composeUp2(remote, {
-    flavor,
-    project: o.project,
-    file,
-    projectDirectory: o.deployPath,
-    version
-  });
-  for (const s of o.services) {
-    await tagImage(
-      remote,
-      versionTag(o.project, s.name, version),
-      latestTag(o.project, s.name)
-    );
-  }
-}
-async function restore(remote, o, flavor, target, log) {
-  for (const s of o.services) {
-    const tag = versionTag(o.project, s.name, target);
-    if (await imageExists2(remote, tag)) continue;
-    const backup = backupTag(o.project, s.name, target);
-    if (!await imageExists2(remote, backup)) {
-      throw new Error(`neither ${tag} nor ${backup} exists on the server: cannot restore ${s.name}`);
-    }
-    await tagImage(remote, backup, tag);
-    log.info(`restored ${tag} from ${backup}`);
-  }
-  const file = releaseComposeFile(o.deployPath, target);
-  const haveRelease = (await remote.run(["test", "-f", file])).code === 0;
-  if (!haveRelease) {
-    log.warn(`no stored compose file for ${target}: using this run's ${o.composeFile}`);
-  }
-  await switchTo(
-    remote,
-    o,
-    flavor,
-    target,
-    haveRelease ? void 0 : readFileSync2(o.composeFile, "utf8")
-  );
-}
-function verify(remote, o, log) {
-  const attemptTimeout = Math.max(2e3, Math.min(1e4, o.healthIntervalMs * 2));
-  return waitHealthy(
-    {
-      containers: () => containerStates(remote, o.project),
-      probe: (check) => probe(remote, check, attemptTimeout),
-      sleep: (ms) => new Promise((r) => setTimeout(r, ms)),
-      now: () => Date.now()
-    },
-    o.healthchecks,
-    { timeoutMs: o.healthTimeoutMs, intervalMs: o.healthIntervalMs }
-  ).then((report) => {
-    for (const c of report.checks) log.info(`${c.ok ? "\u2714" : "\u2716"} ${c.line}: ${c.detail}`);
-    log.info(report.ok ? "all containers running and healthy" : report.reason ?? "unhealthy");
-    return report;
-  });
-}
-async function describeUnhealthy(remote, o, version, health) {
-  let suspects = health.containers.notReady;
-  if (suspects.length === 0)
-    suspects = await containerStates(remote, o.project).catch(() => []);
-  const parts = [`version ${version} is not healthy: ${health.reason ?? "unknown reason"}`];
-  for (const c of suspects) {
-    const logs = await logsTail(remote, c.id, LOG_LINES).catch((e) => errorMessage(e));
-    parts.push(`--- last ${LOG_LINES} log lines of ${c.name} ---
-${logs || "(no output)"}`);
-  }
-  return parts.join("\n");
-}
+// src/engine/prune.ts
 async function prune(remote, o, history, protectedVersions, log) {
   const tagsByRepo = {};
   for (const s of o.services) {
@@ -77648,6 +77497,209 @@ async function prune(remote, o, history, protectedVersions, log) {
   }
   log.info(`kept versions: ${plan.keptVersions.join(", ")}`);
   return plan.history;
+}
+
+// src/engine/rollback.ts
+async function rollBack(remote, o, attempt, target, phases, log) {
+  let problem;
+  let health;
+  try {
+    await phases.run("rollback", () => restore(remote, o, target.flavor, target.version, log));
+    if (o.skipHealthcheck) {
+      log.warn(`health checks skipped (skip-healthcheck: true): ${target.version} was not verified`);
+    } else {
+      health = await phases.run("verify rollback", () => verify(remote, o, log));
+      if (!health.ok) problem = await describeUnhealthy(remote, o, target.version, health);
+    }
+  } catch (e) {
+    problem = errorMessage(e);
+  }
+  await writeCurrent(remote, o.deployPath, target.version, target.method);
+  const records = [
+    failedRecord(attempt),
+    newRecord(
+      attempt.facts,
+      "rollback",
+      target.version,
+      attempt.version,
+      attempt.now().toISOString()
+    )
+  ];
+  await appendRecords(remote, o.deployPath, records);
+  return { problem, health, records };
+}
+async function keepFailed(remote, o, attempt) {
+  await writeCurrent(remote, o.deployPath, attempt.version, o.method);
+  const records = [failedRecord(attempt)];
+  await appendRecords(remote, o.deployPath, records);
+  return records;
+}
+function failedRecord(f) {
+  return newRecord(f.facts, "failed", f.version, f.previous, f.now().toISOString());
+}
+
+// src/engine/deploy.ts
+async function deploy(o, ports, log) {
+  const result = {
+    status: "failed",
+    version: o.version,
+    previousVersion: "",
+    method: o.method,
+    rolledBack: false,
+    history: [],
+    phases: [],
+    notices: []
+  };
+  try {
+    return await runPhases(o, ports, log, result);
+  } catch (e) {
+    result.failure = errorMessage(e);
+    return result;
+  }
+}
+async function runPhases(o, ports, log, result) {
+  const phases = new Phases(log, result.phases);
+  const startedAt = ports.now().toISOString();
+  const notice = (m) => {
+    result.notices.push(m);
+    log.warn(m);
+  };
+  await phases.run("validate", async () => checkLocalFiles(o));
+  await phases.run("build", () => buildImages(o, ports.docker, log));
+  const remote = await phases.run("connect", () => ports.connect());
+  let lockToken = "";
+  try {
+    lockToken = await phases.run("lock", () => acquireDeployLock(remote, o, log));
+    ports.checkpoint("lock", lockToken);
+    const { state, flavor } = await phases.run("inspect server", async () => {
+      await checkEngine(remote);
+      const flavor2 = await detectCompose2(remote);
+      const state2 = await readServerState(remote, o.deployPath);
+      if (state2.damagedLines.length > 0) {
+        notice(`versions.log: skipped damaged line(s) ${state2.damagedLines.join(", ")}`);
+      }
+      log.info(
+        `running version: ${state2.currentVersion || "(none: first deploy)"}; compose ${flavor2}`
+      );
+      return { state: state2, flavor: flavor2 };
+    });
+    const now = () => ports.now().toISOString();
+    result.previousVersion = state.currentVersion;
+    const previous = state.currentVersion;
+    const target = chooseRollbackTarget(previous, state.history);
+    const history = [...state.history];
+    const attempt = {
+      version: o.version,
+      previous,
+      facts: runFacts(o, startedAt),
+      now: ports.now
+    };
+    const finish2 = (...records) => {
+      history.push(...records);
+      ports.checkpoint("switching", "");
+      result.history = newestFirst(history, o.keepHistory);
+      return result;
+    };
+    try {
+      if (previous) await phases.run("backup", () => backupRunning(remote, o, previous, log));
+      result.transferredBytes = await phases.run(
+        "transfer",
+        () => transferImages(remote, o, ports.docker, log)
+      );
+    } catch (e) {
+      result.failure = `${errorMessage(e)}
+The running version (${previous || "none"}) was not touched.`;
+      const failedRecord2 = newRecord(attempt.facts, "failed", o.version, previous, now());
+      try {
+        await appendRecords(remote, o.deployPath, [failedRecord2]);
+        return finish2(failedRecord2);
+      } catch (r) {
+        notice(`could not record the failed attempt: ${errorMessage(r)}`);
+        return finish2();
+      }
+    }
+    const inFlight = {
+      version: o.version,
+      previous,
+      target: target ?? "",
+      startedAt
+    };
+    ports.checkpoint("switching", JSON.stringify(inFlight));
+    let failure;
+    try {
+      await phases.run(
+        "switch",
+        () => switchTo(remote, o, flavor, o.version, readFileSync3(o.composeFile, "utf8"))
+      );
+    } catch (e) {
+      failure = `switching to ${o.version} failed: ${errorMessage(e)}`;
+    }
+    if (!failure && o.skipHealthcheck) {
+      notice("health checks skipped (skip-healthcheck: true): the new version was not verified");
+    } else if (!failure) {
+      const health = await phases.run("verify", () => verify(remote, o, log));
+      result.health = health;
+      if (!health.ok) failure = await describeUnhealthy(remote, o, o.version, health);
+    }
+    if (!failure) {
+      const success = newRecord(attempt.facts, "success", o.version, previous, now());
+      await phases.run("record", async () => {
+        await writeCurrent(remote, o.deployPath, o.version, o.method);
+        await appendRecords(remote, o.deployPath, [success]);
+        history.push(success);
+      });
+      await phases.run(
+        "prune",
+        () => prune(remote, o, history, [o.version, target ?? ""], log).then((kept) => {
+          history.splice(0, history.length, ...kept);
+        })
+      );
+      result.status = "success";
+      return finish2();
+    }
+    if (o.noRollback || !target) {
+      const records = await keepFailed(remote, o, attempt);
+      const why = o.noRollback ? `no-rollback is set: the failed version ${o.version} was left in place for inspection` : "there is no previous version to roll back to (first deploy): the failed version was left in place";
+      result.failure = `${failure}
+${why}.`;
+      return finish2(...records);
+    }
+    log.warn(`${failure}
+Rolling back to ${target}.`);
+    result.rolledBack = true;
+    const methodOfTarget = [...history].reverse().find((r) => r.version === target)?.method;
+    const back = await rollBack(
+      remote,
+      o,
+      attempt,
+      { version: target, method: methodOfTarget || state.currentMethod || o.method, flavor },
+      phases,
+      log
+    );
+    result.rollbackHealth = back.health;
+    if (back.problem) {
+      result.status = "rollback-failed";
+      result.failure = `${failure}
+The rollback to ${target} failed too: ${back.problem}`;
+    } else {
+      result.status = "rolled-back";
+      result.failure = o.skipHealthcheck ? `${failure}
+Rolled back to ${target} (not verified: skip-healthcheck is set).` : `${failure}
+Rolled back to ${target}, which is healthy again.`;
+    }
+    return finish2(...back.records);
+  } finally {
+    if (lockToken) {
+      await releaseDeployLock(remote, o.deployPath, lockToken).then((released) => {
+        if (released) ports.checkpoint("lock", "");
+      }).catch(
+        (e) => log.warn(
+          `could not release the deploy lock now (the post step retries): ${errorMessage(e)}`
+        )
+      );
+    }
+    remote.close();
+  }
 }
 
 // src/main.ts
@@ -77714,33 +77766,29 @@ async function recoverInterrupted(o, remote, left, log) {
   }
 }
 async function finishSwitch(o, remote, s, log) {
-  const facts = runFacts(o, s.startedAt);
-  const now = () => (/* @__PURE__ */ new Date()).toISOString();
+  const attempt = {
+    version: s.version,
+    previous: s.previous,
+    facts: runFacts(o, s.startedAt),
+    now: () => /* @__PURE__ */ new Date()
+  };
   log.warn(`the deploy of ${s.version} was interrupted before it was verified`);
   if (!s.target) {
-    await writeCurrent(remote, o.deployPath, s.version, o.method);
-    await appendRecords(remote, o.deployPath, [
-      newRecord(facts, "failed", s.version, s.previous, now())
-    ]);
+    await keepFailed(remote, o, attempt);
     log.warn(`no earlier version to restore: ${s.version} stays in place, recorded as failed`);
     return;
   }
   const flavor = await detectCompose2(remote);
-  let problem;
-  try {
-    await restore(remote, o, flavor, s.target, log);
-    const health = await verify(remote, o, log);
-    if (!health.ok) problem = await describeUnhealthy(remote, o, s.target, health);
-  } catch (e) {
-    problem = errorMessage(e);
-  }
-  await writeCurrent(remote, o.deployPath, s.target, o.method);
-  await appendRecords(remote, o.deployPath, [
-    newRecord(facts, "failed", s.version, s.previous, now()),
-    newRecord(facts, "rollback", s.target, s.version, now())
-  ]);
-  if (problem)
-    throw new Error(`restoring ${s.target} after the interrupted deploy failed: ${problem}`);
+  const back = await rollBack(
+    remote,
+    o,
+    attempt,
+    { version: s.target, method: o.method, flavor },
+    new Phases(log),
+    log
+  );
+  if (back.problem)
+    throw new Error(`restoring ${s.target} after the interrupted deploy failed: ${back.problem}`);
   log.info(`restored ${s.target}: the interrupted version ${s.version} is recorded as failed`);
 }
 

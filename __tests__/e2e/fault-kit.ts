@@ -19,7 +19,13 @@ import net from 'node:net'
 import path from 'node:path'
 import { parse as parseYaml } from 'yaml'
 import { runAction, type ActionRun } from '../../scripts/run-action.mjs'
-import { docker, repoRoot } from './sandbox-env.js'
+import {
+  docker,
+  nonEmpty,
+  readStateFile,
+  repoRoot,
+  resetProject as resetSandboxProject
+} from './sandbox-env.js'
 import { exampleStackInputs } from '../../scripts/sandbox-env.mjs'
 import { env, httpGet, runner, server } from './stack.js'
 
@@ -41,12 +47,6 @@ export const KIT_DIR = `${env.dir}/vfault`
 export const SHIM_DIR = `${env.dir}/shim`
 /** Local ports of the relay's connections to sshd: the shims act on those sessions only. */
 export const RELAY_PORTS_FILE = `${KIT_DIR}/relay-ports`
-
-const nonEmpty = (text: string) =>
-  text
-    .split('\n')
-    .map(s => s.trim())
-    .filter(Boolean)
 
 export interface Stack {
   deployPath: string
@@ -117,27 +117,13 @@ export function errorOf(run: ActionRun): string {
     .replace(/%25/g, '%')
 }
 
-/** Removes the project's containers and images from an engine. */
-function clearEngine(host: string): void {
-  const on = (args: string[]) => docker(host, args)
-  const ids = nonEmpty(on(['ps', '-aq', '--filter', `label=com.docker.compose.project=${PROJECT}`]))
-  if (ids.length > 0) on(['rm', '-f', ...ids])
-  const refs = nonEmpty(on(['image', 'ls', '--format', '{{.Repository}}:{{.Tag}}'])).filter(r =>
-    r.startsWith(`${PROJECT}-`)
-  )
-  if (refs.length > 0) on(['image', 'rm', '-f', ...refs])
-}
-
 /** Removes everything of the project from the server and the runner, and the deploy path. */
 export function resetProject(stack: Stack = SHARED): void {
-  clearEngine(stack.dockerHost)
-  clearEngine(env.runnerDockerHost)
-  rmSync(stack.deployPath, { recursive: true, force: true })
+  resetSandboxProject(env, PROJECT, stack.deployPath, stack.dockerHost)
 }
 
 export function stateFile(name: string, stack: Stack = SHARED): string | undefined {
-  const file = `${stack.deployPath}/.deploy/${name}`
-  return existsSync(file) ? readFileSync(file, 'utf8') : undefined
+  return readStateFile(stack.deployPath, name)
 }
 
 export interface LogRecord {

@@ -2,6 +2,7 @@
 // its connection details, and the docker / ssh command-line clients pointed at it.
 
 import { spawnSync } from 'node:child_process'
+import { existsSync, readFileSync, rmSync } from 'node:fs'
 import path from 'node:path'
 import { fileURLToPath } from 'node:url'
 import { readSandboxEnv, type SandboxEnv } from '../../scripts/sandbox-env.mjs'
@@ -109,4 +110,41 @@ export function sshArgs(env: SandboxEnv): string[] {
 /** Run a shell command on the sandbox's server over OpenSSH and return its stdout. */
 export function ssh(env: SandboxEnv, command: string, opts: RunOptions = {}): string {
   return run('ssh', [...sshArgs(env), command], opts, { ...process.env, ...opts.env })
+}
+
+/** The non-empty lines of a command's output, trimmed. */
+export function nonEmpty(text: string): string[] {
+  return text
+    .split('\n')
+    .map(s => s.trim())
+    .filter(Boolean)
+}
+
+/** Removes a compose project's containers and its `<project>-*` images from the engine at `host`. */
+export function clearProject(host: string, project: string): void {
+  const on = (args: string[]) => docker(host, args)
+  const ids = nonEmpty(on(['ps', '-aq', '--filter', `label=com.docker.compose.project=${project}`]))
+  if (ids.length > 0) on(['rm', '-f', ...ids])
+  const refs = nonEmpty(on(['image', 'ls', '--format', '{{.Repository}}:{{.Tag}}'])).filter(r =>
+    r.startsWith(`${project}-`)
+  )
+  if (refs.length > 0) on(['image', 'rm', '-f', ...refs])
+}
+
+/** Removes a project from the server engine and the runner engine, and its deploy path. */
+export function resetProject(
+  env: SandboxEnv,
+  project: string,
+  deployPath: string,
+  serverHost = env.serverDockerHost
+): void {
+  clearProject(serverHost, project)
+  clearProject(env.runnerDockerHost, project)
+  rmSync(deployPath, { recursive: true, force: true })
+}
+
+/** A file under `<deploy-path>/.deploy/` (the sandbox server's files are local), if it exists. */
+export function readStateFile(deployPath: string, name: string): string | undefined {
+  const file = `${deployPath}/.deploy/${name}`
+  return existsSync(file) ? readFileSync(file, 'utf8') : undefined
 }

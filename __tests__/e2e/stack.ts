@@ -1,8 +1,7 @@
 // The example stack on the sandbox: inputs to deploy it, and ways to look at what the server runs.
 
-import { existsSync, readFileSync, rmSync } from 'node:fs'
 import net from 'node:net'
-import { docker, sandboxEnv } from './sandbox-env.js'
+import { docker, nonEmpty, readStateFile, resetProject, sandboxEnv } from './sandbox-env.js'
 import { exampleStackInputs } from '../../scripts/sandbox-env.mjs'
 
 export const env = sandboxEnv()
@@ -33,12 +32,6 @@ export function stackInputs(overrides: Record<string, string> = {}): Record<stri
 export const server = (args: string[]) => docker(env.serverDockerHost, args)
 export const runner = (args: string[]) => docker(env.runnerDockerHost, args)
 
-const nonEmpty = (text: string) =>
-  text
-    .split('\n')
-    .map(s => s.trim())
-    .filter(Boolean)
-
 /** Tags of `<project>-<service>` on the server engine, sorted. */
 export function serverTags(service: string): string[] {
   return nonEmpty(server(['image', 'ls', '--format', '{{.Tag}}', `${PROJECT}-${service}`])).sort()
@@ -65,22 +58,11 @@ export function serverContainers(): string[] {
 
 /** Removes the project's containers, images and state from the server (and its tags on the runner). */
 export function resetServer(): void {
-  for (const engine of [server, runner]) {
-    const ids = nonEmpty(
-      engine(['ps', '-aq', '--filter', `label=com.docker.compose.project=${PROJECT}`])
-    )
-    if (ids.length > 0) engine(['rm', '-f', ...ids])
-    const refs = nonEmpty(engine(['image', 'ls', '--format', '{{.Repository}}:{{.Tag}}'])).filter(
-      r => r.startsWith(`${PROJECT}-`)
-    )
-    if (refs.length > 0) engine(['image', 'rm', '-f', ...refs])
-  }
-  rmSync(DEPLOY_PATH, { recursive: true, force: true })
+  resetProject(env, PROJECT, DEPLOY_PATH)
 }
 
 export function stateFile(name: string): string | undefined {
-  const file = `${STATE}/${name}`
-  return existsSync(file) ? readFileSync(file, 'utf8') : undefined
+  return readStateFile(DEPLOY_PATH, name)
 }
 
 export function logRecords(): { version: string; status: string }[] {

@@ -1,6 +1,8 @@
 import {
   newestFirst,
+  newRecord,
   parseHistory,
+  runFacts,
   renderHistory,
   serializeHistory,
   type DeployRecord
@@ -41,6 +43,21 @@ describe('history', () => {
     const parsed = parseHistory(text)
     expect(parsed.records.map(r => r.version)).toEqual(['a', 'b'])
     expect(parsed.damagedLines).toEqual([2, 3])
+  })
+
+  test('a record carries the run facts, and run_url/actor only when known', () => {
+    const o = { method: 'tar', commit: 'e4534e6aaaa', runUrl: '', actor: 'octocat', host: 'x' }
+    const facts = runFacts(o, '2025-10-11T14:30:00.000Z')
+    expect(newRecord(facts, 'rollback', 'v1', 'v2', '2025-10-11T14:31:00.000Z')).toEqual({
+      version: 'v1',
+      status: 'rollback',
+      method: 'tar',
+      commit: 'e4534e6aaaa',
+      previous: 'v2',
+      started_at: '2025-10-11T14:30:00.000Z',
+      finished_at: '2025-10-11T14:31:00.000Z',
+      actor: 'octocat'
+    })
   })
 
   test('newest first, limited', () => {

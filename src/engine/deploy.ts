@@ -2,30 +2,22 @@
 // verify → record → prune; and when verification fails, the rollback path.
 
 import { readFileSync } from 'node:fs'
-import { createGzip } from 'node:zlib'
-import { Transform } from 'node:stream'
 import type Docker from 'dockerode'
 import type { DeployOptions } from '../config/options.js'
 import type { Remote } from '../remote/ssh.js'
-import { runChecked } from '../remote/ssh.js'
-import * as cmd from '../remote/commands.js'
-import { buildImage } from '../docker/build.js'
-import { saveImages } from '../docker/save.js'
-import { imageRepo, versionTag, backupTag, latestTag } from '../plan/images.js'
-import {
-  newestFirst,
-  newRecord,
-  type DeployRecord,
-  type RecordStatus,
-  type RunFacts
-} from '../plan/history.js'
-import { planPrune } from '../plan/prune.js'
+import { newestFirst, newRecord, runFacts, type DeployRecord } from '../plan/history.js'
 import { chooseRollbackTarget } from '../plan/rollback-target.js'
-import { waitHealthy, type HealthReport } from '../health/poller.js'
-import { probe } from '../health/probes.js'
+import type { HealthReport } from '../health/poller.js'
 import { checkLocalFiles } from './local-files.js'
+import { buildImages } from './build-images.js'
 import { acquireDeployLock, releaseDeployLock } from './lock.js'
-import { appendRecords, readServerState, rewriteHistory, writeCurrent } from './server-state.js'
+import { backupRunning } from './backup.js'
+import { transferImages } from './transfer.js'
+import { switchTo } from './switch.js'
+import { describeUnhealthy, verify } from './verify.js'
+import { prune } from './prune.js'
+import { keepFailed, rollBack, type Attempt } from './rollback.js'
+import { appendRecords, readServerState, writeCurrent } from './server-state.js'
 import * as stack from './stack.js'
 import { errorMessage, Phases, type Log, type PhaseTiming } from './io.js'
 
@@ -67,10 +59,6 @@ export interface SwitchInFlight {
   startedAt: string
 }
 
-const LOG_LINES = 20
-// Fast gzip: the transfer is usually bound by the CPU on a small runner, not by the network.
-const GZIP_LEVEL = 1
-
 export async function deploy(
   o: DeployOptions,
   ports: DeployPorts,
@@ -110,7 +98,7 @@ async function runPhases(
 
   // Nothing on the server is touched until the images are built.
   await phases.run('validate', async () => checkLocalFiles(o))
-  await phases.run('build', () => buildAll(o, ports.docker, log))
+  await phases.run('build', () => buildImages(o, ports.docker, log))
 
   const remote = await phases.run('connect', () => ports.connect())
   let lockToken = ''
@@ -129,18 +117,19 @@ async function runPhases(
       )
       return { state, flavor }
     })
+    const now = () => ports.now().toISOString()
     result.previousVersion = state.currentVersion
     const previous = state.currentVersion
     const target = chooseRollbackTarget(previous, state.history)
     const history = [...state.history]
-    const facts = runFacts(o, startedAt)
-    const record = (status: RecordStatus, version: string, prev: string) =>
-      newRecord(facts, status, version, prev, ports.now().toISOString())
-    const recordAll = async (...records: DeployRecord[]) => {
-      await appendRecords(remote, o.deployPath, records)
-      history.push(...records)
+    const attempt: Attempt = {
+      version: o.version,
+      previous,
+      facts: runFacts(o, startedAt),
+      now: ports.now
     }
-    const finish = () => {
+    const finish = (...records: DeployRecord[]) => {
+      history.push(...records)
       ports.checkpoint('switching', '')
       result.history = newestFirst(history, o.keepHistory)
       return result
@@ -149,15 +138,19 @@ async function runPhases(
     try {
       if (previous) await phases.run('backup', () => backupRunning(remote, o, previous, log))
       result.transferredBytes = await phases.run('transfer', () =>
-        transfer(remote, o, ports.docker, log)
+        transferImages(remote, o, ports.docker, log)
       )
     } catch (e) {
       // The running stack was not touched: record the attempt (if the server still answers) and stop.
       result.failure = `${errorMessage(e)}\nThe running version (${previous || 'none'}) was not touched.`
-      await recordAll(record('failed', o.version, previous)).catch(r =>
+      const failedRecord = newRecord(attempt.facts, 'failed', o.version, previous, now())
+      try {
+        await appendRecords(remote, o.deployPath, [failedRecord])
+        return finish(failedRecord)
+      } catch (r) {
         notice(`could not record the failed attempt: ${errorMessage(r)}`)
-      )
-      return finish()
+        return finish()
+      }
     }
 
     const inFlight: SwitchInFlight = {
@@ -184,9 +177,11 @@ async function runPhases(
     }
 
     if (!failure) {
+      const success = newRecord(attempt.facts, 'success', o.version, previous, now())
       await phases.run('record', async () => {
         await writeCurrent(remote, o.deployPath, o.version, o.method)
-        await recordAll(record('success', o.version, previous))
+        await appendRecords(remote, o.deployPath, [success])
+        history.push(success)
       })
       await phases.run('prune', () =>
         prune(remote, o, history, [o.version, target ?? ''], log).then(kept => {
@@ -198,46 +193,36 @@ async function runPhases(
     }
 
     if (o.noRollback || !target) {
-      await writeCurrent(remote, o.deployPath, o.version, o.method)
-      await recordAll(record('failed', o.version, previous))
+      const records = await keepFailed(remote, o, attempt)
       const why = o.noRollback
         ? `no-rollback is set: the failed version ${o.version} was left in place for inspection`
         : 'there is no previous version to roll back to (first deploy): the failed version was left in place'
       result.failure = `${failure}\n${why}.`
-      return finish()
+      return finish(...records)
     }
 
-    // The rollback path: bring back the last good version, its images and its compose file.
     log.warn(`${failure}\nRolling back to ${target}.`)
     result.rolledBack = true
-    let rollbackFailure: string | undefined
-    try {
-      await phases.run('rollback', () => restore(remote, o, flavor, target, log))
-      if (!o.skipHealthcheck) {
-        result.rollbackHealth = await phases.run('verify rollback', () => verify(remote, o, log))
-        if (!result.rollbackHealth.ok) {
-          rollbackFailure = await describeUnhealthy(remote, o, target, result.rollbackHealth)
-        }
-      }
-    } catch (e) {
-      rollbackFailure = errorMessage(e)
-    }
     const methodOfTarget = [...history].reverse().find(r => r.version === target)?.method
-    await writeCurrent(
+    const back = await rollBack(
       remote,
-      o.deployPath,
-      target,
-      methodOfTarget || state.currentMethod || o.method
+      o,
+      attempt,
+      { version: target, method: methodOfTarget || state.currentMethod || o.method, flavor },
+      phases,
+      log
     )
-    await recordAll(record('failed', o.version, previous), record('rollback', target, o.version))
-    if (rollbackFailure) {
+    result.rollbackHealth = back.health
+    if (back.problem) {
       result.status = 'rollback-failed'
-      result.failure = `${failure}\nThe rollback to ${target} failed too: ${rollbackFailure}`
+      result.failure = `${failure}\nThe rollback to ${target} failed too: ${back.problem}`
     } else {
       result.status = 'rolled-back'
-      result.failure = `${failure}\nRolled back to ${target}, which is healthy again.`
+      result.failure = o.skipHealthcheck
+        ? `${failure}\nRolled back to ${target} (not verified: skip-healthcheck is set).`
+        : `${failure}\nRolled back to ${target}, which is healthy again.`
     }
-    return finish()
+    return finish(...back.records)
   } finally {
     if (lockToken) {
       await releaseDeployLock(remote, o.deployPath, lockToken)
@@ -252,210 +237,4 @@ async function runPhases(
     }
     remote.close()
   }
-}
-
-/** What every history record of this run carries. */
-export function runFacts(o: DeployOptions, startedAt: string): RunFacts {
-  return { method: o.method, commit: o.commit, startedAt, runUrl: o.runUrl, actor: o.actor }
-}
-
-async function buildAll(o: DeployOptions, docker: Docker, log: Log): Promise<void> {
-  for (const s of o.services) {
-    const tag = versionTag(o.project, s.name, o.version)
-    log.info(`building ${tag} from ${s.context} (${s.dockerfile})`)
-    await buildImage(
-      docker,
-      {
-        context: s.context,
-        dockerfile: s.dockerfile,
-        tag,
-        // DEPLOY_VERSION lets an image know its own version (e.g. to serve it).
-        buildArgs: { ...o.buildArgs, DEPLOY_VERSION: o.version }
-      },
-      line => log.info(line)
-    )
-  }
-}
-
-/** Tags the running version's images `backup-<version>`, so they survive pruning. */
-async function backupRunning(remote: Remote, o: DeployOptions, running: string, log: Log) {
-  for (const s of o.services) {
-    const source = versionTag(o.project, s.name, running)
-    const fallback = latestTag(o.project, s.name)
-    const from = (await stack.imageExists(remote, source))
-      ? source
-      : (await stack.imageExists(remote, fallback))
-        ? fallback
-        : undefined
-    if (!from) {
-      log.warn(`no image of ${s.name} for the running version ${running}: nothing to back up`)
-      continue
-    }
-    await stack.tagImage(remote, from, backupTag(o.project, s.name, running))
-    log.info(`${from} → ${backupTag(o.project, s.name, running)}`)
-  }
-}
-
-/** `docker save | gzip` on the runner, streamed over SSH into `docker load` on the server. */
-async function transfer(remote: Remote, o: DeployOptions, docker: Docker, log: Log) {
-  const refs = o.services.map(s => versionTag(o.project, s.name, o.version))
-  const tar = await saveImages(docker, refs)
-  const gzip = createGzip({ level: GZIP_LEVEL })
-  let bytes = 0
-  const counter = new Transform({
-    transform(chunk: Buffer, _encoding, done) {
-      bytes += chunk.length
-      done(null, chunk)
-    }
-  })
-  tar.on('error', e => gzip.destroy(e))
-  gzip.on('error', e => counter.destroy(e))
-  tar.pipe(gzip).pipe(counter)
-  const r = await remote.pipeInto(cmd.dockerLoad(), counter)
-  if (r.code !== 0) {
-    throw new Error(
-      `docker load on the server failed (exit ${r.code}): ${(r.stderr || r.stdout).trim()}`
-    )
-  }
-  log.info(r.stdout.trim())
-  for (const ref of refs) {
-    if (!(await stack.imageExists(remote, ref))) {
-      throw new Error(`after docker load, ${ref} is missing on the server`)
-    }
-  }
-  log.info(`sent ${refs.length} image(s), ${(bytes / 1048576).toFixed(1)} MiB compressed`)
-  return bytes
-}
-
-/** Runs `version` with its own compose file, then points `latest` at it. */
-async function switchTo(
-  remote: Remote,
-  o: DeployOptions,
-  flavor: cmd.ComposeFlavor,
-  version: string,
-  composeContent: string | undefined
-) {
-  const file = cmd.releaseComposeFile(o.deployPath, version)
-  if (composeContent !== undefined) await stack.uploadFile(remote, file, composeContent)
-  await stack.composeUp(remote, {
-    flavor,
-    project: o.project,
-    file,
-    projectDirectory: o.deployPath,
-    version
-  })
-  for (const s of o.services) {
-    await stack.tagImage(
-      remote,
-      versionTag(o.project, s.name, version),
-      latestTag(o.project, s.name)
-    )
-  }
-}
-
-export async function restore(
-  remote: Remote,
-  o: DeployOptions,
-  flavor: cmd.ComposeFlavor,
-  target: string,
-  log: Log
-) {
-  for (const s of o.services) {
-    const tag = versionTag(o.project, s.name, target)
-    if (await stack.imageExists(remote, tag)) continue
-    const backup = backupTag(o.project, s.name, target)
-    if (!(await stack.imageExists(remote, backup))) {
-      throw new Error(`neither ${tag} nor ${backup} exists on the server: cannot restore ${s.name}`)
-    }
-    await stack.tagImage(remote, backup, tag)
-    log.info(`restored ${tag} from ${backup}`)
-  }
-  const file = cmd.releaseComposeFile(o.deployPath, target)
-  const haveRelease = (await remote.run(['test', '-f', file])).code === 0
-  if (!haveRelease) {
-    log.warn(`no stored compose file for ${target}: using this run's ${o.composeFile}`)
-  }
-  await switchTo(
-    remote,
-    o,
-    flavor,
-    target,
-    haveRelease ? undefined : readFileSync(o.composeFile, 'utf8')
-  )
-}
-
-export function verify(remote: Remote, o: DeployOptions, log: Log): Promise<HealthReport> {
-  const attemptTimeout = Math.max(2000, Math.min(10000, o.healthIntervalMs * 2))
-  return waitHealthy(
-    {
-      containers: () => stack.containerStates(remote, o.project),
-      probe: check => probe(remote, check, attemptTimeout),
-      sleep: ms => new Promise(r => setTimeout(r, ms)),
-      now: () => Date.now()
-    },
-    o.healthchecks,
-    { timeoutMs: o.healthTimeoutMs, intervalMs: o.healthIntervalMs }
-  ).then(report => {
-    for (const c of report.checks) log.info(`${c.ok ? '✔' : '✖'} ${c.line}: ${c.detail}`)
-    log.info(report.ok ? 'all containers running and healthy' : (report.reason ?? 'unhealthy'))
-    return report
-  })
-}
-
-/** The failed check, and the last lines of the logs of the containers that are not well. */
-export async function describeUnhealthy(
-  remote: Remote,
-  o: DeployOptions,
-  version: string,
-  health: HealthReport
-): Promise<string> {
-  let suspects = health.containers.notReady
-  if (suspects.length === 0)
-    suspects = await stack.containerStates(remote, o.project).catch(() => [])
-  const parts = [`version ${version} is not healthy: ${health.reason ?? 'unknown reason'}`]
-  for (const c of suspects) {
-    const logs = await stack.logsTail(remote, c.id, LOG_LINES).catch(e => errorMessage(e))
-    parts.push(`--- last ${LOG_LINES} log lines of ${c.name} ---\n${logs || '(no output)'}`)
-  }
-  return parts.join('\n')
-}
-
-/** Removes what the contract does not keep; returns the history that stays (oldest first). */
-async function prune(
-  remote: Remote,
-  o: DeployOptions,
-  history: DeployRecord[],
-  protectedVersions: string[],
-  log: Log
-): Promise<DeployRecord[]> {
-  const tagsByRepo: Record<string, string[]> = {}
-  for (const s of o.services) {
-    const repo = imageRepo(o.project, s.name)
-    tagsByRepo[repo] = await stack.listTags(remote, repo)
-  }
-  const releases = (await runChecked(remote, cmd.listReleases(o.deployPath)))
-    .split('\n')
-    .map(s => s.trim())
-    .filter(Boolean)
-  const plan = planPrune({
-    tagsByRepo,
-    releases,
-    history,
-    keepVersions: o.keepVersions,
-    keepHistory: o.keepHistory,
-    protectedVersions
-  })
-  if (plan.removeTags.length > 0) {
-    const r = await remote.run(cmd.removeImages(plan.removeTags))
-    if (r.code !== 0) log.warn(`pruning images: ${r.stderr.trim()}`)
-    else log.info(`removed ${plan.removeTags.join(', ')}`)
-  }
-  if (plan.removeReleases.length > 0) {
-    await runChecked(remote, cmd.removeReleases(o.deployPath, plan.removeReleases))
-  }
-  if (plan.history.length < history.length) {
-    await rewriteHistory(remote, o.deployPath, plan.history)
-  }
-  log.info(`kept versions: ${plan.keptVersions.join(', ')}`)
-  return plan.history
 }

@@ -3,12 +3,12 @@
 
 import type { DeployOptions } from '../config/options.js'
 import type { Remote } from '../remote/ssh.js'
-import { newRecord } from '../plan/history.js'
-import { appendRecords, writeCurrent } from './server-state.js'
+import { runFacts } from '../plan/history.js'
 import * as stack from './stack.js'
-import { describeUnhealthy, restore, runFacts, verify, type SwitchInFlight } from './deploy.js'
+import type { SwitchInFlight } from './deploy.js'
 import { releaseDeployLock } from './lock.js'
-import { errorMessage, type Log } from './io.js'
+import { keepFailed, rollBack, type Attempt } from './rollback.js'
+import { Phases, type Log } from './io.js'
 
 export interface Leftovers {
   lockToken: string
@@ -34,32 +34,28 @@ export async function recoverInterrupted(
 }
 
 async function finishSwitch(o: DeployOptions, remote: Remote, s: SwitchInFlight, log: Log) {
-  const facts = runFacts(o, s.startedAt)
-  const now = () => new Date().toISOString()
+  const attempt: Attempt = {
+    version: s.version,
+    previous: s.previous,
+    facts: runFacts(o, s.startedAt),
+    now: () => new Date()
+  }
   log.warn(`the deploy of ${s.version} was interrupted before it was verified`)
   if (!s.target) {
-    await writeCurrent(remote, o.deployPath, s.version, o.method)
-    await appendRecords(remote, o.deployPath, [
-      newRecord(facts, 'failed', s.version, s.previous, now())
-    ])
+    await keepFailed(remote, o, attempt)
     log.warn(`no earlier version to restore: ${s.version} stays in place, recorded as failed`)
     return
   }
   const flavor = await stack.detectCompose(remote)
-  let problem: string | undefined
-  try {
-    await restore(remote, o, flavor, s.target, log)
-    const health = await verify(remote, o, log)
-    if (!health.ok) problem = await describeUnhealthy(remote, o, s.target, health)
-  } catch (e) {
-    problem = errorMessage(e)
-  }
-  await writeCurrent(remote, o.deployPath, s.target, o.method)
-  await appendRecords(remote, o.deployPath, [
-    newRecord(facts, 'failed', s.version, s.previous, now()),
-    newRecord(facts, 'rollback', s.target, s.version, now())
-  ])
-  if (problem)
-    throw new Error(`restoring ${s.target} after the interrupted deploy failed: ${problem}`)
+  const back = await rollBack(
+    remote,
+    o,
+    attempt,
+    { version: s.target, method: o.method, flavor },
+    new Phases(log),
+    log
+  )
+  if (back.problem)
+    throw new Error(`restoring ${s.target} after the interrupted deploy failed: ${back.problem}`)
   log.info(`restored ${s.target}: the interrupted version ${s.version} is recorded as failed`)
 }

@@ -23,6 +23,14 @@ export interface RunFacts {
   actor?: string
 }
 
+/** The run facts of a run that started at `startedAt`, taken from its options. */
+export function runFacts(
+  o: { method: string; commit: string; runUrl?: string; actor?: string },
+  startedAt: string
+): RunFacts {
+  return { method: o.method, commit: o.commit, startedAt, runUrl: o.runUrl, actor: o.actor }
+}
+
 export function newRecord(
   run: RunFacts,
   status: RecordStatus,

@@ -1,0 +1,51 @@
+// The prune phase: removes the images, releases and history records the contract does not keep.
+
+import type { DeployOptions } from '../config/options.js'
+import { runChecked, type Remote } from '../remote/ssh.js'
+import * as cmd from '../remote/commands.js'
+import { imageRepo } from '../plan/images.js'
+import type { DeployRecord } from '../plan/history.js'
+import { planPrune } from '../plan/prune.js'
+import { rewriteHistory } from './server-state.js'
+import * as stack from './stack.js'
+import type { Log } from './io.js'
+
+/** Returns the history that stays (oldest first). */
+export async function prune(
+  remote: Remote,
+  o: DeployOptions,
+  history: DeployRecord[],
+  protectedVersions: string[],
+  log: Log
+): Promise<DeployRecord[]> {
+  const tagsByRepo: Record<string, string[]> = {}
+  for (const s of o.services) {
+    const repo = imageRepo(o.project, s.name)
+    tagsByRepo[repo] = await stack.listTags(remote, repo)
+  }
+  const releases = (await runChecked(remote, cmd.listReleases(o.deployPath)))
+    .split('\n')
+    .map(s => s.trim())
+    .filter(Boolean)
+  const plan = planPrune({
+    tagsByRepo,
+    releases,
+    history,
+    keepVersions: o.keepVersions,
+    keepHistory: o.keepHistory,
+    protectedVersions
+  })
+  if (plan.removeTags.length > 0) {
+    const r = await remote.run(cmd.removeImages(plan.removeTags))
+    if (r.code !== 0) log.warn(`pruning images: ${r.stderr.trim()}`)
+    else log.info(`removed ${plan.removeTags.join(', ')}`)
+  }
+  if (plan.removeReleases.length > 0) {
+    await runChecked(remote, cmd.removeReleases(o.deployPath, plan.removeReleases))
+  }
+  if (plan.history.length < history.length) {
+    await rewriteHistory(remote, o.deployPath, plan.history)
+  }
+  log.info(`kept versions: ${plan.keptVersions.join(', ')}`)
+  return plan.history
+}
