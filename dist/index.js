@@ -76687,7 +76687,8 @@ async function runChecked(remote, argv, stdin) {
   return result.stdout;
 }
 var MAX_CAPTURE = 8 * 1024 * 1024;
-function collect(channel, closed) {
+var LOST_GRACE_MS = 2e3;
+function collect(channel, closed, graceMs = LOST_GRACE_MS) {
   return new Promise((resolve2, reject) => {
     const out = [];
     const err = [];
@@ -76707,13 +76708,15 @@ function collect(channel, closed) {
     channel.on("close", () => {
       const stderr = Buffer.concat(err).toString("utf8");
       if (code === void 0) {
-        const why = signal ? `killed by signal ${signal}` : "the connection closed before it exited";
-        resolve2({
+        const why = signal ? `killed by signal ${signal}` : "the channel closed before it exited";
+        const result = {
           code: 255,
           stdout: Buffer.concat(out).toString("utf8"),
           stderr: `${stderr}
 ${why}`
-        });
+        };
+        if (signal) resolve2(result);
+        else setTimeout(() => resolve2(result), graceMs);
       } else {
         resolve2({ code, stdout: Buffer.concat(out).toString("utf8"), stderr });
       }
@@ -76826,8 +76829,7 @@ async function connect(options, warn) {
       const channel = await open2(argv);
       const result = collect(channel, closed);
       const piping = pipeline(source, channel).catch((e) => e);
-      const r = await result;
-      source.destroy();
+      const r = await result.finally(() => source.destroy());
       const pipeError = await Promise.race([piping, Promise.resolve(void 0)]);
       if (r.code === 0 && pipeError instanceof Error) {
         return { ...r, code: 1, stderr: `${r.stderr}

@@ -196,6 +196,18 @@ describe('4. the Docker engine on the server is stopped', () => {
   })
 })
 
+/** One step of `version` whose SSH connection goes through `relay` (started here, closed after). */
+async function stepThroughRelay(relay: Relay, version: string): Promise<Step> {
+  try {
+    await relay.start()
+    return await runStep(faultInputs({ version, port: String(relay.port), timeout: '10' }), {
+      timeoutMs: 120_000
+    })
+  } finally {
+    await relay.close()
+  }
+}
+
 describe('on the shared server engine', () => {
   test('0. baseline: a normal deploy', async () => {
     await deployNormally('f0-base')
@@ -207,16 +219,7 @@ describe('on the shared server engine', () => {
     // The images travel as ~1 MB of gzip; the handshake and the commands before the transfer
     // take a few kB. Cut the connection after 300 kB went to the server.
     const relay = new Relay({ cutAfterBytes: 300 * 1024 })
-    let run: Step
-    try {
-      await relay.start()
-      run = await runStep(
-        faultInputs({ version: 'f1-cut', port: String(relay.port), timeout: '10' }),
-        { timeoutMs: 120_000 }
-      )
-    } finally {
-      await relay.close()
-    }
+    const run = await stepThroughRelay(relay, 'f1-cut')
     // Only the main step's connection was cut (a post step connects again and is not).
     expect(relay.cuts).toEqual([0])
     expect(run.code).toBe(1)
@@ -256,14 +259,9 @@ describe('on the shared server engine', () => {
 fi`
     )
     try {
-      await relay.start()
-      run = await runStep(
-        faultInputs({ version: 'f2-corrupt', port: String(relay.port), timeout: '10' }),
-        { timeoutMs: 120_000 }
-      )
+      run = await stepThroughRelay(relay, 'f2-corrupt')
     } finally {
       remove()
-      await relay.close()
     }
     expect(run.code).toBe(1)
     expect(run.outputs.status).toBe('failed')

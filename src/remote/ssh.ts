@@ -47,8 +47,19 @@ export async function runChecked(remote: Remote, argv: Argv, stdin?: string): Pr
 }
 
 const MAX_CAPTURE = 8 * 1024 * 1024
+// How long a channel that closed without an exit status waits for its connection to say it was
+// lost: a cut connection can close the channel (a failed write) just before the socket closes.
+const LOST_GRACE_MS = 2000
 
-function collect(channel: ClientChannel, closed: Promise<void>): Promise<ExecResult> {
+/**
+ * The output and exit status of a command's channel. Rejects with why the connection was lost
+ * (`closed`) when it ends before the command has exited.
+ */
+export function collect(
+  channel: Pick<ClientChannel, 'on' | 'stderr'>,
+  closed: Promise<void>,
+  graceMs = LOST_GRACE_MS
+): Promise<ExecResult> {
   return new Promise((resolve, reject) => {
     const out: Buffer[] = []
     const err: Buffer[] = []
@@ -68,12 +79,15 @@ function collect(channel: ClientChannel, closed: Promise<void>): Promise<ExecRes
     channel.on('close', () => {
       const stderr = Buffer.concat(err).toString('utf8')
       if (code === undefined) {
-        const why = signal ? `killed by signal ${signal}` : 'the connection closed before it exited'
-        resolve({
+        const why = signal ? `killed by signal ${signal}` : 'the channel closed before it exited'
+        const result = {
           code: 255,
           stdout: Buffer.concat(out).toString('utf8'),
           stderr: `${stderr}\n${why}`
-        })
+        }
+        // A rejection of `closed` within the grace time wins (the connection was lost).
+        if (signal) resolve(result)
+        else setTimeout(() => resolve(result), graceMs)
       } else {
         resolve({ code, stdout: Buffer.concat(out).toString('utf8'), stderr })
       }
@@ -223,8 +237,7 @@ export async function connect(options: SshOptions, warn: Warn): Promise<Remote> 
       const result = collect(channel, closed)
       // If the remote side exits early, stop reading the source instead of blocking on it.
       const piping = pipeline(source, channel).catch((e: Error) => e)
-      const r = await result
-      source.destroy()
+      const r = await result.finally(() => source.destroy())
       const pipeError = await Promise.race([piping, Promise.resolve(undefined)])
       if (r.code === 0 && pipeError instanceof Error) {
         return { ...r, code: 1, stderr: `${r.stderr}\n${pipeError.message}` }
