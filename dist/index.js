@@ -77140,10 +77140,11 @@ async function saveImages(docker, refs) {
 
 // src/engine/transfer.ts
 var GZIP_LEVEL = 1;
+var GZIP_CHUNK = 128 * 1024;
 async function transferImages(remote, o, docker, log) {
   const refs = o.services.map((s) => versionTag(o.project, s.name, o.version));
   const tar2 = await saveImages(docker, refs);
-  const gzip = createGzip({ level: GZIP_LEVEL });
+  const gzip = createGzip({ level: GZIP_LEVEL, chunkSize: GZIP_CHUNK });
   let bytes = 0;
   const counter = new Transform({
     transform(chunk, _encoding, done) {
