@@ -76952,6 +76952,13 @@ function releaseLock(deployPath, token) {
     token
   );
 }
+function renewLock(deployPath, token) {
+  return sh(
+    'if grep -qF "$2" "$1/info" 2>/dev/null; then touch "$1" && echo renewed; else echo "not ours"; fi',
+    lockDir(deployPath),
+    token
+  );
+}
 function breakLock(deployPath, info2) {
   return sh(
     'if [ "$(cat "$1/info" 2>/dev/null)" = "$2" ]; then rm -rf "$1" && echo broken; else echo changed; fi',
@@ -76983,6 +76990,33 @@ function nextLockStep(probe2, waitedMs, timing) {
   if (probe2.ageSeconds * 1e3 >= timing.staleAfterMs) return "break";
   if (waitedMs >= timing.timeoutMs) return "give-up";
   return "wait";
+}
+function renewalInterval(staleAfterMs) {
+  return Math.max(1e3, Math.min(6e4, Math.floor(staleAfterMs / 4)));
+}
+
+// src/engine/io.ts
+var Phases = class {
+  constructor(log, timings = []) {
+    this.log = log;
+    this.timings = timings;
+  }
+  log;
+  timings;
+  async run(name, fn) {
+    const start = Date.now();
+    try {
+      const value2 = await this.log.group(name, fn);
+      this.timings.push({ name, ms: Date.now() - start, ok: true });
+      return value2;
+    } catch (e) {
+      this.timings.push({ name, ms: Date.now() - start, ok: false });
+      throw e;
+    }
+  }
+};
+function errorMessage(e) {
+  return e instanceof Error ? e.message : String(e);
 }
 
 // src/engine/lock.ts
@@ -77029,6 +77063,33 @@ async function acquireDeployLock(remote, o, log, sleep = (ms) => new Promise((r)
 async function releaseDeployLock(remote, deployPath, token) {
   const out = await runChecked(remote, releaseLock(deployPath, token));
   return out.trim() === "released";
+}
+function keepLockRenewed(remote, o, token, log) {
+  let lost;
+  let busy = false;
+  let stopped = false;
+  const timer = setInterval(() => {
+    if (busy || lost || stopped) return;
+    busy = true;
+    runChecked(remote, renewLock(o.deployPath, token)).then((out) => {
+      if (!stopped && out.trim() !== "renewed") {
+        lost = `the deploy lock ${lockDir(o.deployPath)} is no longer this deploy's: another deploy broke it as abandoned (lock-stale-after)`;
+        log.warn(lost);
+      }
+    }).catch((e) => {
+      if (!stopped) log.warn(`could not renew the deploy lock: ${errorMessage(e)}`);
+    }).finally(() => busy = false);
+  }, renewalInterval(o.lockStaleAfterMs));
+  timer.unref();
+  return {
+    get lost() {
+      return lost;
+    },
+    stop: () => {
+      stopped = true;
+      clearInterval(timer);
+    }
+  };
 }
 
 // src/health/containers.ts
@@ -77336,30 +77397,6 @@ async function probe(remote, check, timeoutMs) {
   }
 }
 
-// src/engine/io.ts
-var Phases = class {
-  constructor(log, timings = []) {
-    this.log = log;
-    this.timings = timings;
-  }
-  log;
-  timings;
-  async run(name, fn) {
-    const start = Date.now();
-    try {
-      const value2 = await this.log.group(name, fn);
-      this.timings.push({ name, ms: Date.now() - start, ok: true });
-      return value2;
-    } catch (e) {
-      this.timings.push({ name, ms: Date.now() - start, ok: false });
-      throw e;
-    }
-  }
-};
-function errorMessage(e) {
-  return e instanceof Error ? e.message : String(e);
-}
-
 // src/engine/verify.ts
 var LOG_LINES = 20;
 function verify(remote, o, log) {
@@ -77571,9 +77608,11 @@ async function runPhases(o, ports, log, result) {
   await phases.run("build", () => buildImages(o, ports.docker, log));
   const remote = await phases.run("connect", () => ports.connect());
   let lockToken = "";
+  let renewal;
   try {
     lockToken = await phases.run("lock", () => acquireDeployLock(remote, o, log));
     ports.checkpoint("lock", lockToken);
+    renewal = keepLockRenewed(remote, o, lockToken, log);
     const { state, flavor } = await phases.run("inspect server", async () => {
       await checkEngine(remote);
       const flavor2 = await detectCompose2(remote);
@@ -77609,6 +77648,7 @@ async function runPhases(o, ports, log, result) {
         "transfer",
         () => transferImages(remote, o, ports.docker, log)
       );
+      if (renewal.lost) throw new Error(`${renewal.lost}; stopped before the switch`);
     } catch (e) {
       result.failure = `${errorMessage(e)}
 The running version (${previous || "none"}) was not touched.`;
@@ -77692,6 +77732,7 @@ Rolled back to ${target}, which is healthy again.`;
     }
     return finish2(...back.records);
   } finally {
+    renewal?.stop();
     if (lockToken) {
       await releaseDeployLock(remote, o.deployPath, lockToken).then((released) => {
         if (released) ports.checkpoint("lock", "");

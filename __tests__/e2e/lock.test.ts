@@ -1,9 +1,19 @@
 // The deploy lock and the post step, on the sandbox: concurrent deploys, a held lock, an
-// abandoned lock, and a job cancelled in the middle of its health checks.
+// abandoned lock, a deploy that outlives lock-stale-after, and a job cancelled in the middle of
+// its health checks.
 
 import { existsSync, mkdirSync, rmSync, utimesSync, writeFileSync } from 'node:fs'
 import { runAction } from '../../scripts/run-action.mjs'
-import { STATE, liveVersions, logRecords, resetServer, stackInputs, stateFile } from './stack.js'
+import {
+  HEALTHCHECKS,
+  STATE,
+  env,
+  liveVersions,
+  logRecords,
+  resetServer,
+  stackInputs,
+  stateFile
+} from './stack.js'
 
 const LOCK = `${STATE}/lock`
 
@@ -100,4 +110,34 @@ test('a job cancelled during its health checks: the post step restores the last 
   const idle = await runAction(stackInputs({ version: 'l5' }), {}, { state: next.state })
   expect(idle.code).toBe(0)
   expect(idle.log).toContain('nothing to clean up on the server')
+})
+
+test('a deploy that outlives lock-stale-after keeps its lock: the next one waits, never breaks it', async () => {
+  // The long deploy's last health check passes only 12 s after this marker was touched, so it
+  // holds the lock three times longer than lock-stale-after (4 s) allows an unrenewed lock.
+  const marker = `${env.dir}/lock-test-slow-check`
+  writeFileSync(marker, '')
+  const long = runAction(
+    stackInputs({
+      version: 'l6-long',
+      'lock-stale-after': '4',
+      healthchecks: `${HEALTHCHECKS}\ncmd: [ $(( $(date +%s) - $(stat -c %Y ${marker}) )) -ge 12 ]`
+    })
+  )
+  const deadline = Date.now() + 120_000
+  while (!existsSync(LOCK) && Date.now() < deadline) await new Promise(r => setTimeout(r, 200))
+  expect(existsSync(LOCK)).toBe(true)
+  const next = runAction(stackInputs({ version: 'l6-next', 'lock-stale-after': '4' }))
+  const [a, b] = await Promise.all([long, next])
+  rmSync(marker, { force: true })
+
+  expect([a.code, b.code]).toEqual([0, 0])
+  expect(b.log).toContain('waiting for the deploy lock: version l6-long')
+  expect(b.log).not.toContain('breaking an abandoned deploy lock')
+  expect(a.log).not.toContain('is no longer this deploy')
+  expect(logRecords().slice(-2)).toMatchObject([
+    { version: 'l6-long', status: 'success' },
+    { version: 'l6-next', status: 'success', previous: 'l6-long' }
+  ])
+  expect(existsSync(LOCK)).toBe(false)
 })

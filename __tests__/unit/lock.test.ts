@@ -1,5 +1,10 @@
-import { describeHolder, nextLockStep, parseLockProbe } from '../../src/plan/lock.js'
-import { acquireLock, breakLock, releaseLock } from '../../src/remote/commands.js'
+import {
+  describeHolder,
+  nextLockStep,
+  parseLockProbe,
+  renewalInterval
+} from '../../src/plan/lock.js'
+import { acquireLock, breakLock, releaseLock, renewLock } from '../../src/remote/commands.js'
 import { shJoin } from '../../src/remote/quote.js'
 
 const holder = {
@@ -58,5 +63,15 @@ describe('deploy lock decisions', () => {
       '{"a":1}'
     ])
     expect(breakLock('/opt/app', 'x').slice(3)).toEqual(['sh', '/opt/app/.deploy/lock', 'x'])
+    expect(shJoin(renewLock('/opt/app', "it's"))).toBe(
+      `sh -c 'if grep -qF "$2" "$1/info" 2>/dev/null; then touch "$1" && echo renewed; else echo "not ours"; fi' sh /opt/app/.deploy/lock 'it'\\''s'`
+    )
+  })
+
+  test('a held lock is renewed often enough that it never looks abandoned', () => {
+    expect(renewalInterval(3_600_000)).toBe(60_000)
+    expect(renewalInterval(120_000)).toBe(30_000)
+    expect(renewalInterval(4_000)).toBe(1_000)
+    expect(renewalInterval(1_000)).toBe(1_000)
   })
 })

@@ -10,7 +10,7 @@ import { chooseRollbackTarget } from '../plan/rollback-target.js'
 import type { HealthReport } from '../health/poller.js'
 import { checkLocalFiles } from './local-files.js'
 import { buildImages } from './build-images.js'
-import { acquireDeployLock, releaseDeployLock } from './lock.js'
+import { acquireDeployLock, keepLockRenewed, releaseDeployLock, type LockRenewal } from './lock.js'
 import { backupRunning } from './backup.js'
 import { transferImages } from './transfer.js'
 import { switchTo } from './switch.js'
@@ -102,9 +102,12 @@ async function runPhases(
 
   const remote = await phases.run('connect', () => ports.connect())
   let lockToken = ''
+  let renewal: LockRenewal | undefined
   try {
     lockToken = await phases.run('lock', () => acquireDeployLock(remote, o, log))
     ports.checkpoint('lock', lockToken)
+    // A deploy longer than lock-stale-after must not look abandoned to the next one.
+    renewal = keepLockRenewed(remote, o, lockToken, log)
     const { state, flavor } = await phases.run('inspect server', async () => {
       await stack.checkEngine(remote)
       const flavor = await stack.detectCompose(remote)
@@ -140,6 +143,8 @@ async function runPhases(
       result.transferredBytes = await phases.run('transfer', () =>
         transferImages(remote, o, ports.docker, log)
       )
+      // Never switch under a lock that another deploy has taken over.
+      if (renewal.lost) throw new Error(`${renewal.lost}; stopped before the switch`)
     } catch (e) {
       // The running stack was not touched: record the attempt (if the server still answers) and stop.
       result.failure = `${errorMessage(e)}\nThe running version (${previous || 'none'}) was not touched.`
@@ -224,6 +229,7 @@ async function runPhases(
     }
     return finish(...back.records)
   } finally {
+    renewal?.stop()
     if (lockToken) {
       await releaseDeployLock(remote, o.deployPath, lockToken)
         .then(released => {

@@ -6,8 +6,14 @@ import type { DeployOptions } from '../config/options.js'
 import type { Remote } from '../remote/ssh.js'
 import { runChecked } from '../remote/ssh.js'
 import * as cmd from '../remote/commands.js'
-import { describeHolder, nextLockStep, parseLockProbe, type LockInfo } from '../plan/lock.js'
-import type { Log } from './io.js'
+import {
+  describeHolder,
+  nextLockStep,
+  parseLockProbe,
+  renewalInterval,
+  type LockInfo
+} from '../plan/lock.js'
+import { errorMessage, type Log } from './io.js'
 
 const POLL_MS = 2000
 
@@ -65,4 +71,51 @@ export async function releaseDeployLock(
 ): Promise<boolean> {
   const out = await runChecked(remote, cmd.releaseLock(deployPath, token))
   return out.trim() === 'released'
+}
+
+export interface LockRenewal {
+  /** Set when the lock was found to be someone else's: a waiter judged this deploy abandoned. */
+  readonly lost: string | undefined
+  stop(): void
+}
+
+/**
+ * Renews the held lock in the background (see renewalInterval) until stopped. A failed renewal
+ * is only logged: the connection's own errors end the deploy.
+ */
+export function keepLockRenewed(
+  remote: Remote,
+  o: DeployOptions,
+  token: string,
+  log: Log
+): LockRenewal {
+  let lost: string | undefined
+  let busy = false
+  // After stop() the lock is being released or the connection closed: nothing left to say.
+  let stopped = false
+  const timer = setInterval(() => {
+    if (busy || lost || stopped) return
+    busy = true
+    runChecked(remote, cmd.renewLock(o.deployPath, token))
+      .then(out => {
+        if (!stopped && out.trim() !== 'renewed') {
+          lost = `the deploy lock ${cmd.lockDir(o.deployPath)} is no longer this deploy's: another deploy broke it as abandoned (lock-stale-after)`
+          log.warn(lost)
+        }
+      })
+      .catch(e => {
+        if (!stopped) log.warn(`could not renew the deploy lock: ${errorMessage(e)}`)
+      })
+      .finally(() => (busy = false))
+  }, renewalInterval(o.lockStaleAfterMs))
+  timer.unref()
+  return {
+    get lost() {
+      return lost
+    },
+    stop: () => {
+      stopped = true
+      clearInterval(timer)
+    }
+  }
 }

@@ -46,3 +46,11 @@ export function nextLockStep(
   if (waitedMs >= timing.timeoutMs) return 'give-up'
   return 'wait'
 }
+
+/**
+ * How often a deploy renews the lock it holds: four times within lock-stale-after, at most
+ * once a minute and at least once a second, so a live deploy's lock never looks abandoned.
+ */
+export function renewalInterval(staleAfterMs: number): number {
+  return Math.max(1000, Math.min(60_000, Math.floor(staleAfterMs / 4)))
+}

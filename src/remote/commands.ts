@@ -143,6 +143,18 @@ export function releaseLock(deployPath: string, token: string): Argv {
   )
 }
 
+/**
+ * Renews the lock's age (the lock directory's time) when it still holds `token`, so a long
+ * deploy is never judged abandoned. Prints `renewed` or `not ours`.
+ */
+export function renewLock(deployPath: string, token: string): Argv {
+  return sh(
+    'if grep -qF "$2" "$1/info" 2>/dev/null; then touch "$1" && echo renewed; else echo "not ours"; fi',
+    lockDir(deployPath),
+    token
+  )
+}
+
 /** Breaks an abandoned lock, only if it still holds exactly what was judged stale. */
 export function breakLock(deployPath: string, info: string): Argv {
   return sh(
