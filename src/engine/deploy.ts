@@ -1,5 +1,6 @@
-// The deploy, as a story: validate → build → connect → inspect → backup → transfer → switch →
-// verify → record → prune; and when verification fails, the rollback path.
+// The deploy, as a story: validate → build → connect → lock → inspect server → backup →
+// transfer → switch → verify → record → prune; and when the switch or verification fails, the
+// rollback path (rollback.ts). Each phase lives in its own file beside this one.
 
 import { readFileSync } from 'node:fs'
 import type Docker from 'dockerode'
