@@ -76945,19 +76945,18 @@ function acquireLock(deployPath, info2) {
     info2
   );
 }
-function releaseLock(deployPath, token) {
+function ifLockHolds(deployPath, token, action, done) {
   return sh(
-    'if grep -qF "$2" "$1/info" 2>/dev/null; then rm -rf "$1" && echo released; else echo "not ours"; fi',
+    `if grep -qF "$2" "$1/info" 2>/dev/null; then ${action} "$1" && echo ${done}; else echo "not ours"; fi`,
     lockDir(deployPath),
     token
   );
 }
+function releaseLock(deployPath, token) {
+  return ifLockHolds(deployPath, token, "rm -rf", "released");
+}
 function renewLock(deployPath, token) {
-  return sh(
-    'if grep -qF "$2" "$1/info" 2>/dev/null; then touch "$1" && echo renewed; else echo "not ours"; fi',
-    lockDir(deployPath),
-    token
-  );
+  return ifLockHolds(deployPath, token, "touch", "renewed");
 }
 function breakLock(deployPath, info2) {
   return sh(

@@ -134,13 +134,21 @@ export function acquireLock(deployPath: string, info: string): Argv {
   )
 }
 
-/** Removes the lock only when it holds `token`: never someone else's lock. Prints `released` or `not ours`. */
-export function releaseLock(deployPath: string, token: string): Argv {
+/**
+ * Runs `action` (a fixed command, never input) on the lock directory only while the lock holds
+ * `token`: never on someone else's lock. Prints `done`, or `not ours`.
+ */
+function ifLockHolds(deployPath: string, token: string, action: string, done: string): Argv {
   return sh(
-    'if grep -qF "$2" "$1/info" 2>/dev/null; then rm -rf "$1" && echo released; else echo "not ours"; fi',
+    `if grep -qF "$2" "$1/info" 2>/dev/null; then ${action} "$1" && echo ${done}; else echo "not ours"; fi`,
     lockDir(deployPath),
     token
   )
+}
+
+/** Removes the lock only when it holds `token`. Prints `released` or `not ours`. */
+export function releaseLock(deployPath: string, token: string): Argv {
+  return ifLockHolds(deployPath, token, 'rm -rf', 'released')
 }
 
 /**
@@ -148,11 +156,7 @@ export function releaseLock(deployPath: string, token: string): Argv {
  * deploy is never judged abandoned. Prints `renewed` or `not ours`.
  */
 export function renewLock(deployPath: string, token: string): Argv {
-  return sh(
-    'if grep -qF "$2" "$1/info" 2>/dev/null; then touch "$1" && echo renewed; else echo "not ours"; fi',
-    lockDir(deployPath),
-    token
-  )
+  return ifLockHolds(deployPath, token, 'touch', 'renewed')
 }
 
 /** Breaks an abandoned lock, only if it still holds exactly what was judged stale. */
