@@ -4,6 +4,7 @@
 
 import { existsSync, mkdirSync, rmSync, utimesSync, writeFileSync } from 'node:fs'
 import { runAction } from '../../scripts/run-action.mjs'
+import { eventually } from './sandbox-env.js'
 import {
   HEALTHCHECKS,
   STATE,
@@ -124,9 +125,7 @@ test('a deploy that outlives lock-stale-after keeps its lock: the next one waits
       healthchecks: `${HEALTHCHECKS}\ncmd: [ $(( $(date +%s) - $(stat -c %Y ${marker}) )) -ge 12 ]`
     })
   )
-  const deadline = Date.now() + 120_000
-  while (!existsSync(LOCK) && Date.now() < deadline) await new Promise(r => setTimeout(r, 200))
-  expect(existsSync(LOCK)).toBe(true)
+  expect(await eventually(() => existsSync(LOCK), 120_000)).toBe(true)
   const next = runAction(stackInputs({ version: 'l6-next', 'lock-stale-after': '4' }))
   const [a, b] = await Promise.all([long, next])
   rmSync(marker, { force: true })

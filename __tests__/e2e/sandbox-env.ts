@@ -148,3 +148,13 @@ export function readStateFile(deployPath: string, name: string): string | undefi
   const file = `${deployPath}/.deploy/${name}`
   return existsSync(file) ? readFileSync(file, 'utf8') : undefined
 }
+
+/** Polls `check` every 100 ms until it holds (true) or `ms` pass (false). */
+export async function eventually(check: () => boolean, ms = 5_000): Promise<boolean> {
+  const deadline = Date.now() + ms
+  while (!check()) {
+    if (Date.now() > deadline) return false
+    await new Promise(r => setTimeout(r, 100))
+  }
+  return true
+}

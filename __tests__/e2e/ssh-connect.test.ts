@@ -12,7 +12,7 @@ import { parseOptions } from '../../src/config/parse.js'
 import { INPUT_NAMES, type RawInputs } from '../../src/config/inputs.js'
 import type { SshOptions } from '../../src/config/options.js'
 import { connect, type Remote } from '../../src/remote/ssh.js'
-import { docker, ensureSandbox, type SandboxEnv } from './sandbox-env.js'
+import { docker, ensureSandbox, eventually, type SandboxEnv } from './sandbox-env.js'
 
 const TEST_MS = 30_000
 let env: SandboxEnv
@@ -82,15 +82,6 @@ function myConnectionsToSshd(): string[] {
   })
   if (r.status !== 0) throw new Error(`ss failed: ${r.stderr}`)
   return r.stdout.split('\n').filter(l => l.includes(`pid=${process.pid},`))
-}
-
-async function eventually(check: () => boolean, ms = 5_000): Promise<boolean> {
-  const deadline = Date.now() + ms
-  while (!check()) {
-    if (Date.now() > deadline) return false
-    await new Promise(r => setTimeout(r, 100))
-  }
-  return true
 }
 
 describe('known-hosts', () => {
