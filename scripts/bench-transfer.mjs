@@ -7,7 +7,7 @@ import { cpSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:f
 import { randomFillSync } from 'node:crypto'
 import { tmpdir } from 'node:os'
 import path from 'node:path'
-import { ACTION_NODE, REPO_ROOT } from './run-action.mjs'
+import { REPO_ROOT, runAction } from './run-action.mjs'
 import { readSandboxEnv } from './sandbox-env.mjs'
 
 const env = readSandboxEnv()
@@ -59,7 +59,7 @@ function workspace(mib) {
 }
 
 /** @param {number} mib */
-function benchOnce(mib) {
+async function benchOnce(mib) {
   const ws = workspace(mib)
   const version = `b${mib}-${Date.now()}`
   const image = `${PROJECT}-api:${version}`
@@ -87,9 +87,6 @@ function benchOnce(mib) {
   if (plain.status !== 0) throw new Error(`plain pipeline failed: ${plain.stderr}`)
 
   cleanServer()
-  const dir = mkdtempSync(path.join(tmpdir(), 'vd-bench-run-'))
-  const summary = path.join(dir, 'summary')
-  for (const f of ['summary', 'out', 'state']) writeFileSync(path.join(dir, f), '')
   const inputs = {
     project: PROJECT,
     version,
@@ -102,27 +99,15 @@ function benchOnce(mib) {
     'deploy-path': `${env.dir}/deploy/${PROJECT}`,
     'skip-healthcheck': 'true'
   }
-  const run = spawnSync(
-    '/usr/bin/time',
-    ['-f', 'peak-rss-kib=%M', ACTION_NODE, path.join(REPO_ROOT, 'dist', 'index.js')],
-    {
-      env: {
-        PATH: process.env.PATH,
-        GITHUB_WORKSPACE: ws,
-        GITHUB_STEP_SUMMARY: summary,
-        GITHUB_OUTPUT: path.join(dir, 'out'),
-        GITHUB_STATE: path.join(dir, 'state'),
-        ...Object.fromEntries(
-          Object.entries(inputs).map(([k, v]) => [`INPUT_${k.toUpperCase()}`, v])
-        )
-      },
-      encoding: 'utf8'
-    }
+  const run = await runAction(
+    inputs,
+    { GITHUB_WORKSPACE: ws },
+    { wrapper: ['/usr/bin/time', '-f', 'peak-rss-kib=%M'], timeoutMs: 30 * 60_000 }
   )
-  if (run.status !== 0) throw new Error(`action failed:\n${run.stdout}${run.stderr}`)
-  const transfer = /\| transfer \| ([\d.]+) s \|/.exec(readFileSync(summary, 'utf8'))
-  const rss = /peak-rss-kib=(\d+)/.exec(run.stderr)
-  const sent = /sent 1 image\(s\), ([\d.]+) MiB compressed/.exec(run.stdout)
+  if (run.code !== 0) throw new Error(`action failed:\n${run.log}`)
+  const transfer = /\| transfer \| ([\d.]+) s \|/.exec(run.summary)
+  const rss = /peak-rss-kib=(\d+)/.exec(run.log)
+  const sent = /sent 1 image\(s\), ([\d.]+) MiB compressed/.exec(run.log)
 
   // Leave nothing behind: the stack, the images on both engines, the workspace.
   spawnSync(
@@ -150,7 +135,8 @@ function benchOnce(mib) {
   }
 }
 
-const rows = sizes.map(benchOnce)
+const rows = []
+for (const mib of sizes) rows.push(await benchOnce(mib))
 console.log(
   '\nimage MiB | sent MiB | plain pipeline s | action transfer s | ratio (action/plain) | action peak RSS MiB'
 )

@@ -39,9 +39,10 @@ export function parseOutputFile(text) {
  * @typedef {{ code: number, signal: string | null, log: string, outputs: Record<string, string>,
  *   summary: string, state: Record<string, string> }} ActionRun
  * @typedef {{ timeoutMs?: number, echo?: boolean, state?: Record<string, string>,
- *   killWhen?: (log: string) => boolean }} RunOptions
+ *   killWhen?: (log: string) => boolean, wrapper?: string[] }} RunOptions
  *   echo: also print the step's log; state: run the post step with what a main step saved;
- *   killWhen: send SIGTERM (as a cancelled job) once the log satisfies it
+ *   killWhen: send SIGTERM (as a cancelled job) once the log satisfies it;
+ *   wrapper: a command that runs the action's node (e.g. /usr/bin/time -f …), its output in log
  * @param {Record<string, string>} inputs  action inputs by their action.yml names
  * @param {Record<string, string>} [env]  more environment (GITHUB_SHA, ...)
  * @param {RunOptions} [options]
@@ -58,7 +59,12 @@ export async function runAction(inputs, env = {}, options = {}) {
   const inputEnv = Object.fromEntries(
     Object.entries(inputs).map(([k, v]) => [`INPUT_${k.replace(/ /g, '_').toUpperCase()}`, v])
   )
-  const child = spawn(ACTION_NODE, [path.join(REPO_ROOT, 'dist', 'index.js')], {
+  const [command, ...args] = [
+    ...(options.wrapper ?? []),
+    ACTION_NODE,
+    path.join(REPO_ROOT, 'dist', 'index.js')
+  ]
+  const child = spawn(command, args, {
     cwd: REPO_ROOT,
     env: {
       PATH: process.env.PATH ?? '',
