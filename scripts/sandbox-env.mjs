@@ -1,5 +1,6 @@
 // Reads what `scripts/sandbox.sh env` prints: where the sandbox server, its sshd and its
-// registry are. Shared by the end-to-end tests and the demo.
+// registries are (one open, one that requires a login). Shared by the end-to-end tests and
+// the demo.
 import { execFileSync } from 'node:child_process'
 import { readFileSync } from 'node:fs'
 import path from 'node:path'
@@ -8,9 +9,12 @@ import { fileURLToPath } from 'node:url'
 const SCRIPT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), 'sandbox.sh')
 
 /**
+ * `registry` needs no login; `authRegistry` (host:port) requires one: user `registryUser`,
+ * password in the file `registryPasswordFile` (mode 0600, no trailing newline).
  * @typedef {{ sshHost: string, sshPort: number, sshUser: string, sshKey: string,
  *   fingerprint: string, knownHosts: string, serverDockerHost: string,
- *   runnerDockerHost: string, registry: string, dir: string }} SandboxEnv
+ *   runnerDockerHost: string, registry: string, authRegistry: string,
+ *   registryUser: string, registryPasswordFile: string, dir: string }} SandboxEnv
  * @returns {SandboxEnv}
  */
 export function readSandboxEnv() {
@@ -40,6 +44,9 @@ export function readSandboxEnv() {
     serverDockerHost: get('VD_SERVER_DOCKER_HOST'),
     runnerDockerHost: get('VD_RUNNER_DOCKER_HOST'),
     registry: get('VD_REGISTRY'),
+    authRegistry: get('VD_AUTH_REGISTRY'),
+    registryUser: get('VD_REGISTRY_USER'),
+    registryPasswordFile: get('VD_REGISTRY_PASSWORD_FILE'),
     dir: get('VD_SANDBOX_DIR')
   }
 }

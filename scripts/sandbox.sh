@@ -8,7 +8,11 @@
 #             reached like a real server: OpenSSH on 127.0.0.1:$VD_SSH_PORT as
 #             root, whose sessions get DOCKER_HOST pointing at that engine
 #   registry  docker-registry on 127.0.0.1:$VD_REGISTRY_PORT (plain HTTP; dockerd
-#             allows that for 127.0.0.0/8 without configuration)
+#             allows that for 127.0.0.0/8 without configuration), no login
+#   auth registry
+#             a second docker-registry on 127.0.0.1:$VD_AUTH_REGISTRY_PORT that
+#             requires a login (htpasswd, realm vd-sandbox): user vd, and a random
+#             password generated once into $VD_SANDBOX_DIR/registry-auth/password
 #
 # Both engines run with --bridge=none and without iptables: containers use the
 # host network, so nothing here creates bridges, NAT rules or other addresses.
@@ -16,10 +20,11 @@
 # Usage: scripts/sandbox.sh up | down | env
 #   up    install what is missing (as root), start whatever is not running; idempotent
 #   down  stop what the sandbox started; keeps keys and data
-#   env   print the connection details as shell-sourceable variables
+#   env   print the connection details as shell-sourceable variables (the auth
+#         registry's password as a path, VD_REGISTRY_PASSWORD_FILE, never itself)
 #
 # Settings (environment): VD_SANDBOX_DIR (default /var/tmp/vd-sandbox),
-# VD_SSH_PORT (2222), VD_REGISTRY_PORT (5000).
+# VD_SSH_PORT (2222), VD_REGISTRY_PORT (5000), VD_AUTH_REGISTRY_PORT (5001).
 set -euo pipefail
 
 # dockerd and sshd live in sbin, which a non-root PATH may lack.
@@ -30,6 +35,8 @@ D=${VD_SANDBOX_DIR:-/var/tmp/vd-sandbox}
 D=${D%/}
 SSH_PORT=${VD_SSH_PORT:-2222}
 REGISTRY_PORT=${VD_REGISTRY_PORT:-5000}
+AUTH_REGISTRY_PORT=${VD_AUTH_REGISTRY_PORT:-5001}
+REGISTRY_USER=vd
 RUNNER_HOST=unix:///var/run/docker.sock
 SERVER_SOCK=$D/server/docker.sock
 SERVER_HOST=unix://$SERVER_SOCK
@@ -59,16 +66,15 @@ docker_answers() { timeout 10 docker -H "$1" version >/dev/null 2>&1; }
 
 port_open() { timeout 2 bash -c "exec 3<>/dev/tcp/127.0.0.1/$1" 2>/dev/null; }
 
-# GET a URL and succeed on a 2xx answer. curl is not always installed, and
-# busybox 1.35's `wget -T` segfaults, so fall back to bash's /dev/tcp.
-http_ok() {
-  local url=$1
+# GET a URL (plain http://) and print the answer's status code; fail when there
+# is no answer. curl is not always installed (and busybox 1.35's `wget -T`
+# segfaults, nor does its wget show a 4xx code), so fall back to bash's /dev/tcp.
+http_status() {
+  local url=$1 status
   if have curl; then
-    timeout 5 curl -fsS -o /dev/null "$url" 2>/dev/null
-  elif have busybox; then
-    timeout 5 busybox wget -q -O /dev/null "$url" 2>/dev/null
+    status=$(timeout 5 curl -sS -o /dev/null -w '%{http_code}' "$url" 2>/dev/null) || return 1
   else
-    local rest=${url#http://} hostport path status
+    local rest=${url#http://} hostport path
     hostport=${rest%%/*}
     path=/${rest#*/}
     # shellcheck disable=SC2016 # expanded by the inner bash
@@ -76,8 +82,19 @@ http_ok() {
       exec 3<>"/dev/tcp/${1%:*}/${1##*:}"
       printf "GET %s HTTP/1.0\r\nHost: %s\r\n\r\n" "$2" "$1" >&3
       head -n1 <&3' _ "$hostport" "$path" 2>/dev/null) || return 1
-    [[ $status =~ ^HTTP/[0-9.]+\ 2 ]]
+    [[ $status =~ ^HTTP/[0-9.]+\ ([0-9]{3}) ]] || return 1
+    status=${BASH_REMATCH[1]}
   fi
+  [[ $status =~ ^[1-5][0-9][0-9]$ ]] && printf '%s' "$status"
+}
+
+# http_answers URL PATTERN: GET URL; succeed when its status code matches the
+# glob PATTERN (2?? for success, 401 for a registry that wants a login).
+http_answers() {
+  local status
+  status=$(http_status "$1") || return 1
+  # shellcheck disable=SC2053 # PATTERN is a glob on purpose
+  [[ $status == $2 ]]
 }
 
 # The pid in a pidfile, if that process is alive and its command line contains
@@ -184,6 +201,7 @@ ensure_packages() {
   [[ -x /usr/sbin/sshd ]] || missing+=(openssh-server)
   { have ssh && have ssh-keygen; } || missing+=(openssh-client)
   have docker-registry || missing+=(docker-registry)
+  have htpasswd || missing+=(apache2-utils) # bcrypt for the auth registry's htpasswd
   # The images are built FROM scratch, so busybox must be the static build.
   [[ "$(dpkg-query -W -f='${db:Status-Status}' busybox-static 2>/dev/null)" == installed ]] ||
     missing+=(busybox-static)
@@ -218,10 +236,12 @@ prepare_dirs() {
   ((${#D} <= 60)) || die "VD_SANDBOX_DIR is too long (${#D} chars, max 60): $D"
   # It is written unquoted into sshd_config, DOCKER_HOST and the registry config.
   [[ $D =~ ^[A-Za-z0-9_./+-]+$ ]] || die "VD_SANDBOX_DIR may hold only [A-Za-z0-9_./+-]: $D"
-  [[ $SSH_PORT =~ ^[0-9]+$ && $REGISTRY_PORT =~ ^[0-9]+$ ]] ||
-    die "VD_SSH_PORT and VD_REGISTRY_PORT must be port numbers"
+  [[ $SSH_PORT =~ ^[0-9]+$ && $REGISTRY_PORT =~ ^[0-9]+$ && $AUTH_REGISTRY_PORT =~ ^[0-9]+$ ]] ||
+    die "VD_SSH_PORT, VD_REGISTRY_PORT and VD_AUTH_REGISTRY_PORT must be port numbers"
+  [[ $AUTH_REGISTRY_PORT != "$REGISTRY_PORT" ]] ||
+    die "VD_AUTH_REGISTRY_PORT and VD_REGISTRY_PORT must differ (both are $REGISTRY_PORT)"
   umask 022
-  mkdir -p "$D"/{runner,server,ssh,registry/data,shim}
+  mkdir -p "$D"/{runner,server,ssh,registry/data,registry-auth/data,shim}
   # Fault-injection tests drop a program in $D/shim (first in the PATH of SSH sessions, see
   # start_sshd) for as long as they need it; empty, it changes nothing.
   local leftovers
@@ -299,8 +319,11 @@ start_sshd() {
   [[ "$(getent shadow root 2>/dev/null | cut -d: -f2)" == '!'* ]] && use_pam=yes
   local cfg=$D/ssh/sshd_config changed=0
   # StrictModes no: the state dir sits under /var/tmp, which is world-writable.
-  # SetEnv: sshd takes only the first SetEnv line, so both variables share one. PATH puts
-  # $D/shim first (login scripts may still prepend their own directories).
+  # SetEnv: sshd takes only the first SetEnv line, so the variables share one. PATH puts
+  # $D/shim first (login scripts may still prepend their own directories). SHLVL=1: bash,
+  # started by sshd for a command, sources ~/.bashrc unless it is a nested shell; a machine's
+  # own .bashrc (pyenv init, here) would cost every remote command most of a second, which a
+  # real server's deploy user does not pay. With SHLVL=1 bash counts itself nested and skips it.
   write_if_changed "$cfg" "# Generated by scripts/sandbox.sh: the sandbox's \"server\" host.
 ListenAddress 127.0.0.1
 Port $SSH_PORT
@@ -319,7 +342,7 @@ MaxSessions 64
 MaxStartups 64:30:128
 PrintMotd no
 Subsystem sftp internal-sftp
-SetEnv DOCKER_HOST=$SERVER_HOST PATH=$D/shim:/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin" && changed=1
+SetEnv DOCKER_HOST=$SERVER_HOST SHLVL=1 PATH=$D/shim:/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin" && changed=1
 
   local pid
   if pid=$(live_pid "$D/ssh/sshd.pid" "$cfg"); then
@@ -348,9 +371,39 @@ SetEnv DOCKER_HOST=$SERVER_HOST PATH=$D/shim:/usr/local/sbin:/usr/local/bin:/usr
     die "ssh to root@127.0.0.1:$SSH_PORT and the server engine failed: $out (see $D/ssh/sshd.log)"
 }
 
+# run_registry NAME DIR PORT SETTING READY CONFIG: write CONFIG to DIR/config.yml
+# and run `docker-registry serve` on it, pidfile DIR/registry.pid, log
+# DIR/registry.log. One already running with that file is reused, or restarted
+# when CONFIG changed. Ready when http://127.0.0.1:PORT/v2/ answers a status
+# matching the glob READY. SETTING names the variable that moves PORT.
+run_registry() {
+  local name=$1 dir=$2 port=$3 setting=$4 ready=$5 content=$6
+  local cfg=$dir/config.yml pidfile=$dir/registry.pid changed=0
+  write_if_changed "$cfg" "$content" && changed=1
+
+  local pid
+  if pid=$(live_pid "$pidfile" "$cfg"); then
+    if ((changed)); then
+      log "$name: configuration changed, restarting"
+      stop_pid "$name" "$pidfile" "$cfg" 10
+    else
+      log "$name: reusing pid $pid on 127.0.0.1:$port"
+    fi
+  fi
+  if ! live_pid "$pidfile" "$cfg" >/dev/null; then
+    port_open "$port" && die "127.0.0.1:$port is taken by another program (set $setting)"
+    log "$name: starting on 127.0.0.1:$port"
+    spawn "$dir/registry.log" docker-registry serve "$cfg"
+    pid=$SPAWNED
+    echo "$pid" >"$pidfile" # it has no pidfile option
+  fi
+  wait_for 30 "the $name" "$dir/registry.log" "$pid" \
+    http_answers "http://127.0.0.1:$port/v2/" "$ready"
+}
+
 start_registry() {
-  local cfg=$D/registry/config.yml changed=0
-  write_if_changed "$cfg" "# Generated by scripts/sandbox.sh
+  run_registry registry "$D/registry" "$REGISTRY_PORT" VD_REGISTRY_PORT '2??' \
+    "# Generated by scripts/sandbox.sh
 version: 0.1
 log:
   level: warn
@@ -360,27 +413,62 @@ storage:
   delete:
     enabled: true
 http:
-  addr: 127.0.0.1:$REGISTRY_PORT" && changed=1
+  addr: 127.0.0.1:$REGISTRY_PORT"
+}
 
-  local pid
-  if pid=$(live_pid "$D/registry/registry.pid" "$cfg"); then
-    if ((changed)); then
-      log "registry: configuration changed, restarting"
-      stop_pid registry "$D/registry/registry.pid" "$cfg" 10
-    else
-      log "registry: reusing pid $pid on 127.0.0.1:$REGISTRY_PORT"
-    fi
+# The auth registry's login: user $REGISTRY_USER and a password made once (kept
+# across ups and downs) in registry-auth/password, mode 0600, without a newline;
+# registry-auth/htpasswd holds its bcrypt hash.
+registry_credentials() {
+  local dir=$D/registry-auth password
+  local pwfile=$dir/password
+  if [[ ! -s $pwfile ]]; then
+    # 48 random bytes are 64 base64 characters; about 62 are letters or digits.
+    password=$(head -c 48 /dev/urandom | base64 -w0 | tr -dc 'A-Za-z0-9')
+    password=${password:0:32}
+    ((${#password} == 32)) || die "could not make a password from /dev/urandom"
+    (umask 077 && printf '%s' "$password" >"$pwfile.tmp") && mv -f "$pwfile.tmp" "$pwfile"
+    log "auth registry: new password for $REGISTRY_USER in $pwfile"
   fi
-  if ! live_pid "$D/registry/registry.pid" "$cfg" >/dev/null; then
-    port_open "$REGISTRY_PORT" &&
-      die "127.0.0.1:$REGISTRY_PORT is taken by another program (set VD_REGISTRY_PORT)"
-    log "registry: starting on 127.0.0.1:$REGISTRY_PORT"
-    spawn "$D/registry/registry.log" docker-registry serve "$cfg"
-    pid=$SPAWNED
-    echo "$pid" >"$D/registry/registry.pid" # it has no pidfile option
+  chmod 0600 "$pwfile"
+  password=$(<"$pwfile")
+  [[ $password =~ ^[A-Za-z0-9_-]{24,}$ ]] ||
+    die "$pwfile must hold 24 or more of [A-Za-z0-9_-] (remove it to make a new one)"
+  # bcrypt salts every hash, so ask htpasswd whether the file matches the password
+  # (and holds that one user) rather than comparing text. -i: the password goes
+  # through stdin, never onto a command line (which /proc shows to everyone).
+  if [[ -f $dir/htpasswd ]] && [[ "$(grep -c . "$dir/htpasswd")" == 1 ]] &&
+    htpasswd -vi "$dir/htpasswd" "$REGISTRY_USER" <"$pwfile" >/dev/null 2>&1; then
+    return 0
   fi
-  wait_for 30 "the registry" "$D/registry/registry.log" "$pid" \
-    http_ok "http://127.0.0.1:$REGISTRY_PORT/v2/"
+  (umask 077 && htpasswd -Bin "$REGISTRY_USER" <"$pwfile" >"$dir/htpasswd.tmp") ||
+    die "htpasswd failed"
+  mv -f "$dir/htpasswd.tmp" "$dir/htpasswd"
+  log "auth registry: wrote $dir/htpasswd"
+}
+
+start_auth_registry() {
+  registry_credentials
+  # distribution 2.8 reads the htpasswd file once, at start: the config carries its
+  # checksum so that a new password restarts the registry.
+  local sum
+  sum=$(sha256sum "$D/registry-auth/htpasswd" | cut -c1-16)
+  run_registry "auth registry" "$D/registry-auth" "$AUTH_REGISTRY_PORT" VD_AUTH_REGISTRY_PORT 401 \
+    "# Generated by scripts/sandbox.sh; htpasswd sha256 $sum
+version: 0.1
+log:
+  level: warn
+storage:
+  filesystem:
+    rootdirectory: $D/registry-auth/data
+  delete:
+    enabled: true
+http:
+  addr: 127.0.0.1:$AUTH_REGISTRY_PORT
+auth:
+  htpasswd:
+    realm: vd-sandbox
+    path: $D/registry-auth/htpasswd"
 }
 
 # The example images are FROM scratch and COPY a static busybox from their build
@@ -403,17 +491,20 @@ cmd_up() {
   start_runner_engine
   start_server_engine
   start_registry
+  start_auth_registry
   start_sshd
   stage_busybox
   write_if_changed "$CONF" "SSH_PORT=$SSH_PORT
-REGISTRY_PORT=$REGISTRY_PORT" || true
+REGISTRY_PORT=$REGISTRY_PORT
+AUTH_REGISTRY_PORT=$AUTH_REGISTRY_PORT" || true
 
   cat <<EOF
 vd-sandbox is up ($((SECONDS - t0))s), state in $D
   runner engine  $RUNNER_HOST ($(docker -H "$RUNNER_HOST" version -f '{{.Server.Version}}'))
   server engine  $SERVER_HOST ($(docker -H "$SERVER_HOST" version -f '{{.Server.Version}}'))
   server ssh     root@127.0.0.1:$SSH_PORT  key $D/ssh/id_ed25519
-  registry       127.0.0.1:$REGISTRY_PORT
+  registry       127.0.0.1:$REGISTRY_PORT  (no login)
+  auth registry  127.0.0.1:$AUTH_REGISTRY_PORT  user $REGISTRY_USER, password in $D/registry-auth/password
 Connection details: eval "\$(bash scripts/sandbox.sh env)"
 EOF
 }
@@ -435,6 +526,7 @@ cmd_down() {
       fi
     fi
     stop_pid registry "$D/registry/registry.pid" "$D/registry/config.yml" 15
+    stop_pid "auth registry" "$D/registry-auth/registry.pid" "$D/registry-auth/config.yml" 15
     stop_pid sshd "$D/ssh/sshd.pid" "$D/ssh/sshd_config" 15
     stop_pid "server engine" "$D/server/dockerd.pid" "$SERVER_SOCK" 60
     # Only a runner engine this script started; one started otherwise is left alone.
@@ -452,9 +544,12 @@ cmd_down() {
 cmd_env() {
   [[ -f $CONF && -f $D/ssh/host_ed25519_key.pub && -f $D/ssh/id_ed25519 && -f $D/ssh/known_hosts ]] ||
     die "no sandbox set up in $D (run: bash scripts/sandbox.sh up)"
-  local ssh_port registry_port fp
+  local ssh_port registry_port auth_registry_port fp
   ssh_port=$(sed -n 's/^SSH_PORT=//p' "$CONF")
   registry_port=$(sed -n 's/^REGISTRY_PORT=//p' "$CONF")
+  auth_registry_port=$(sed -n 's/^AUTH_REGISTRY_PORT=//p' "$CONF")
+  [[ -n $auth_registry_port && -s $D/registry-auth/password ]] ||
+    die "the sandbox in $D has no auth registry yet (run: bash scripts/sandbox.sh up)"
   fp=$(ssh-keygen -lf "$D/ssh/host_ed25519_key.pub" | cut -d' ' -f2)
   [[ $fp == SHA256:* ]] || die "cannot read the host key fingerprint from $D/ssh/host_ed25519_key.pub"
   cat <<EOF
@@ -467,6 +562,9 @@ VD_KNOWN_HOSTS=$(shq "$D/ssh/known_hosts")
 VD_SERVER_DOCKER_HOST=$(shq "$SERVER_HOST")
 VD_RUNNER_DOCKER_HOST=$RUNNER_HOST
 VD_REGISTRY=127.0.0.1:$registry_port
+VD_AUTH_REGISTRY=127.0.0.1:$auth_registry_port
+VD_REGISTRY_USER=$REGISTRY_USER
+VD_REGISTRY_PASSWORD_FILE=$(shq "$D/registry-auth/password")
 VD_SANDBOX_DIR=$(shq "$D")
 EOF
 }

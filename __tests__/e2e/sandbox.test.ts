@@ -1,10 +1,13 @@
 // Proves the sandbox of scripts/sandbox.sh is what the deploy tests take it for: two
-// separate Docker engines, the server's reached through a real OpenSSH server, and a
-// registry both can use. Everything runs on 127.0.0.1.
+// separate Docker engines, the server's reached through a real OpenSSH server, an open
+// registry both can use and one that requires a login. Everything runs on 127.0.0.1.
 
 import { spawn } from 'node:child_process'
 import { randomBytes } from 'node:crypto'
+import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs'
 import net from 'node:net'
+import os from 'node:os'
+import path from 'node:path'
 import { docker, ensureSandbox, hasImage, sshArgs, ssh, type SandboxEnv } from './sandbox-env.js'
 
 // `npm run test:e2e` runs `scripts/sandbox.sh up` first; beforeAll runs it only if
@@ -84,6 +87,9 @@ async function getWhenUp(url: string, ms = 30_000): Promise<string> {
 function imageId(host: string, ref: string): string {
   return docker(host, ['image', 'inspect', '--format', '{{.Id}}', ref]).trim()
 }
+
+/** The refusal of a registry that wants a login (docker's wording varies by command). */
+const unauthorized = /no basic auth credentials|unauthorized|401/i
 
 /** Remove image tags, ignoring ones that are already gone. */
 function removeImages(host: string, ...refs: string[]): void {
@@ -199,6 +205,77 @@ describe('the sandbox', () => {
       if (head.ok && digest) {
         const del = await fetch(`http://${env.registry}/v2/${repo}/manifests/${digest}`, {
           method: 'DELETE'
+        })
+        expect(del.status).toBe(202)
+      }
+    }
+  })
+
+  it('has a registry that takes pushes and pulls only after a login with its password', async () => {
+    const repo = 'vd-e2e-sandbox/auth-check'
+    const ref = `${env.authRegistry}/${repo}:${id}`
+    const password = readFileSync(env.registryPasswordFile, 'utf8')
+    expect(password).toMatch(/^[A-Za-z0-9_-]{24,}$/)
+    // A throw-away client configuration: no login lands in (or comes from) ~/.docker.
+    const dockerConfig = mkdtempSync(path.join(os.tmpdir(), 'vd-e2e-docker-config-'))
+    const configJson = path.join(dockerConfig, 'config.json')
+    const withConfig = { env: { DOCKER_CONFIG: dockerConfig } }
+    const login = (secret: string) =>
+      docker(
+        env.runnerDockerHost,
+        ['login', '--username', env.registryUser, '--password-stdin', env.authRegistry],
+        { ...withConfig, input: secret }
+      )
+    // The same on the server, over ssh, in a directory of its own there.
+    let serverConfig = ''
+    try {
+      const anonymous = await fetch(`http://${env.authRegistry}/v2/`)
+      expect(anonymous.status).toBe(401)
+      expect(anonymous.headers.get('www-authenticate')).toBe('Basic realm="vd-sandbox"')
+
+      docker(env.runnerDockerHost, ['tag', image, ref])
+      expect(() => docker(env.runnerDockerHost, ['push', ref], withConfig)).toThrow(unauthorized)
+      expect(() => login(`${password}x`)).toThrow(unauthorized)
+      expect(existsSync(configJson) ? readFileSync(configJson, 'utf8') : '').not.toContain(
+        env.authRegistry
+      )
+      expect(login(password)).toContain('Login Succeeded')
+      expect(readFileSync(configJson, 'utf8')).toContain(env.authRegistry)
+      docker(env.runnerDockerHost, ['push', ref], withConfig)
+
+      serverConfig = ssh(env, 'mktemp -d').trim()
+      expect(serverConfig).toMatch(/^\/[\w./-]+$/)
+      const serverDocker = `DOCKER_CONFIG=${serverConfig} docker`
+      expect(() => ssh(env, `${serverDocker} pull ${ref}`)).toThrow(unauthorized)
+      expect(hasImage(env.serverDockerHost, ref)).toBe(false)
+      ssh(
+        env,
+        `${serverDocker} login --username ${env.registryUser} --password-stdin ${env.authRegistry}`,
+        { input: password }
+      )
+      ssh(env, `${serverDocker} pull ${ref}`)
+      expect(hasImage(env.serverDockerHost, ref)).toBe(true)
+      expect(imageId(env.serverDockerHost, ref)).toBe(imageId(env.runnerDockerHost, image))
+    } finally {
+      rmSync(dockerConfig, { recursive: true, force: true })
+      if (serverConfig) ssh(env, `rm -rf ${serverConfig}`)
+      removeImages(env.runnerDockerHost, ref)
+      removeImages(env.serverDockerHost, ref)
+      // Delete the tag's manifest, logged in this time.
+      const authorization = `Basic ${Buffer.from(`${env.registryUser}:${password}`).toString('base64')}`
+      const manifestUrl = `http://${env.authRegistry}/v2/${repo}/manifests/${id}`
+      const head = await fetch(manifestUrl, {
+        method: 'HEAD',
+        headers: {
+          Accept: 'application/vnd.docker.distribution.manifest.v2+json',
+          Authorization: authorization
+        }
+      })
+      const digest = head.headers.get('docker-content-digest')
+      if (head.ok && digest) {
+        const del = await fetch(`http://${env.authRegistry}/v2/${repo}/manifests/${digest}`, {
+          method: 'DELETE',
+          headers: { Authorization: authorization }
         })
         expect(del.status).toBe(202)
       }
