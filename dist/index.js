@@ -39,7 +39,7 @@ var __toESM = (mod, isNodeMode, target) => (target = mod != null ? __create(__ge
 var require_tunnel = __commonJS({
   "node_modules/tunnel/lib/tunnel.js"(exports) {
     "use strict";
-    var net = __require("net");
+    var net2 = __require("net");
     var tls2 = __require("tls");
     var http2 = __require("http");
     var https = __require("https");
@@ -589,10 +589,10 @@ var require_errors = __commonJS({
     };
     var kHTTPParserError = /* @__PURE__ */ Symbol.for("undici.error.UND_ERR_HTTP_PARSER");
     var HTTPParserError = class extends Error {
-      constructor(message, code, data) {
+      constructor(message, code2, data) {
         super(message);
         this.name = "HTTPParserError";
-        this.code = code ? `HPE_${code}` : void 0;
+        this.code = code2 ? `HPE_${code2}` : void 0;
         this.data = data ? data.toString() : void 0;
       }
       static [Symbol.hasInstance](instance) {
@@ -615,12 +615,12 @@ var require_errors = __commonJS({
     };
     var kRequestRetryError = /* @__PURE__ */ Symbol.for("undici.error.UND_ERR_REQ_RETRY");
     var RequestRetryError = class extends UndiciError {
-      constructor(message, code, { headers, data }) {
+      constructor(message, code2, { headers, data }) {
         super(message);
         this.name = "RequestRetryError";
         this.message = message || "Request retry error";
         this.code = "UND_ERR_REQ_RETRY";
-        this.statusCode = code;
+        this.statusCode = code2;
         this.data = data;
         this.headers = headers;
       }
@@ -631,12 +631,12 @@ var require_errors = __commonJS({
     };
     var kResponseError = /* @__PURE__ */ Symbol.for("undici.error.UND_ERR_RESPONSE");
     var ResponseError = class extends UndiciError {
-      constructor(message, code, { headers, data }) {
+      constructor(message, code2, { headers, data }) {
         super(message);
         this.name = "ResponseError";
         this.message = message || "Response error";
         this.code = "UND_ERR_RESPONSE";
-        this.statusCode = code;
+        this.statusCode = code2;
         this.data = data;
         this.headers = headers;
       }
@@ -846,8 +846,8 @@ var require_tree = __commonJS({
         if (index === void 0 || index >= key.length) {
           throw new TypeError("Unreachable");
         }
-        const code = this.code = key.charCodeAt(index);
-        if (code > 127) {
+        const code2 = this.code = key.charCodeAt(index);
+        if (code2 > 127) {
           throw new TypeError("key must be ascii string");
         }
         if (key.length !== ++index) {
@@ -868,11 +868,11 @@ var require_tree = __commonJS({
         let index = 0;
         let node = this;
         while (true) {
-          const code = key.charCodeAt(index);
-          if (code > 127) {
+          const code2 = key.charCodeAt(index);
+          if (code2 > 127) {
             throw new TypeError("key must be ascii string");
           }
-          if (node.code === code) {
+          if (node.code === code2) {
             if (length === ++index) {
               node.value = value2;
               break;
@@ -882,7 +882,7 @@ var require_tree = __commonJS({
               node.middle = new _TstNode(key, value2, index);
               break;
             }
-          } else if (node.code < code) {
+          } else if (node.code < code2) {
             if (node.left !== null) {
               node = node.left;
             } else {
@@ -906,19 +906,19 @@ var require_tree = __commonJS({
         let index = 0;
         let node = this;
         while (node !== null && index < keylength) {
-          let code = key[index];
-          if (code <= 90 && code >= 65) {
-            code |= 32;
+          let code2 = key[index];
+          if (code2 <= 90 && code2 >= 65) {
+            code2 |= 32;
           }
           while (node !== null) {
-            if (code === node.code) {
+            if (code2 === node.code) {
               if (keylength === ++index) {
                 return node;
               }
               node = node.middle;
               break;
             }
-            node = node.code < code ? node.left : node.right;
+            node = node.code < code2 ? node.left : node.right;
           }
         }
         return null;
@@ -966,7 +966,7 @@ var require_util = __commonJS({
     var { kDestroyed, kBodyUsed, kListeners, kBody } = require_symbols();
     var { IncomingMessage } = __require("node:http");
     var stream = __require("node:stream");
-    var net = __require("node:net");
+    var net2 = __require("node:net");
     var { Blob: Blob2 } = __require("node:buffer");
     var nodeUtil = __require("node:util");
     var { stringify } = __require("node:querystring");
@@ -1074,14 +1074,14 @@ var require_util = __commonJS({
         }
         const port = url.port != null ? url.port : url.protocol === "https:" ? 443 : 80;
         let origin = url.origin != null ? url.origin : `${url.protocol || ""}//${url.hostname || ""}:${port}`;
-        let path7 = url.path != null ? url.path : `${url.pathname || ""}${url.search || ""}`;
+        let path8 = url.path != null ? url.path : `${url.pathname || ""}${url.search || ""}`;
         if (origin[origin.length - 1] === "/") {
           origin = origin.slice(0, origin.length - 1);
         }
-        if (path7 && path7[0] !== "/") {
-          path7 = `/${path7}`;
+        if (path8 && path8[0] !== "/") {
+          path8 = `/${path8}`;
         }
-        return new URL(`${origin}${path7}`);
+        return new URL(`${origin}${path8}`);
       }
       if (!isHttpOrHttpsPrefixed(url.origin || url.protocol)) {
         throw new InvalidArgumentError("Invalid URL protocol: the URL must start with `http:` or `https:`.");
@@ -1111,7 +1111,7 @@ var require_util = __commonJS({
       }
       assert(typeof host === "string");
       const servername = getHostname(host);
-      if (net.isIP(servername)) {
+      if (net2.isIP(servername)) {
         return "";
       }
       return servername;
@@ -1532,39 +1532,39 @@ var require_diagnostics = __commonJS({
       });
       diagnosticsChannel.channel("undici:client:sendHeaders").subscribe((evt) => {
         const {
-          request: { method, path: path7, origin }
+          request: { method, path: path8, origin }
         } = evt;
-        debuglog("sending request to %s %s/%s", method, origin, path7);
+        debuglog("sending request to %s %s/%s", method, origin, path8);
       });
       diagnosticsChannel.channel("undici:request:headers").subscribe((evt) => {
         const {
-          request: { method, path: path7, origin },
+          request: { method, path: path8, origin },
           response: { statusCode }
         } = evt;
         debuglog(
           "received response to %s %s/%s - HTTP %d",
           method,
           origin,
-          path7,
+          path8,
           statusCode
         );
       });
       diagnosticsChannel.channel("undici:request:trailers").subscribe((evt) => {
         const {
-          request: { method, path: path7, origin }
+          request: { method, path: path8, origin }
         } = evt;
-        debuglog("trailers received from %s %s/%s", method, origin, path7);
+        debuglog("trailers received from %s %s/%s", method, origin, path8);
       });
       diagnosticsChannel.channel("undici:request:error").subscribe((evt) => {
         const {
-          request: { method, path: path7, origin },
+          request: { method, path: path8, origin },
           error: error2
         } = evt;
         debuglog(
           "request to %s %s/%s errored - %s",
           method,
           origin,
-          path7,
+          path8,
           error2.message
         );
       });
@@ -1613,9 +1613,9 @@ var require_diagnostics = __commonJS({
         });
         diagnosticsChannel.channel("undici:client:sendHeaders").subscribe((evt) => {
           const {
-            request: { method, path: path7, origin }
+            request: { method, path: path8, origin }
           } = evt;
-          debuglog("sending request to %s %s/%s", method, origin, path7);
+          debuglog("sending request to %s %s/%s", method, origin, path8);
         });
       }
       diagnosticsChannel.channel("undici:websocket:open").subscribe((evt) => {
@@ -1625,11 +1625,11 @@ var require_diagnostics = __commonJS({
         websocketDebuglog("connection opened %s%s", address, port ? `:${port}` : "");
       });
       diagnosticsChannel.channel("undici:websocket:close").subscribe((evt) => {
-        const { websocket, code, reason } = evt;
+        const { websocket, code: code2, reason } = evt;
         websocketDebuglog(
           "closed connection to %s - %s %s",
           websocket.url,
-          code,
+          code2,
           reason
         );
       });
@@ -1678,7 +1678,7 @@ var require_request = __commonJS({
     var kHandler = /* @__PURE__ */ Symbol("handler");
     var Request = class {
       constructor(origin, {
-        path: path7,
+        path: path8,
         method,
         body,
         headers,
@@ -1693,11 +1693,11 @@ var require_request = __commonJS({
         expectContinue,
         servername
       }, handler) {
-        if (typeof path7 !== "string") {
+        if (typeof path8 !== "string") {
           throw new InvalidArgumentError("path must be a string");
-        } else if (path7[0] !== "/" && !(path7.startsWith("http://") || path7.startsWith("https://")) && method !== "CONNECT") {
+        } else if (path8[0] !== "/" && !(path8.startsWith("http://") || path8.startsWith("https://")) && method !== "CONNECT") {
           throw new InvalidArgumentError("path must be an absolute URL or start with a slash");
-        } else if (invalidPathRegex.test(path7)) {
+        } else if (invalidPathRegex.test(path8)) {
           throw new InvalidArgumentError("invalid request path");
         }
         if (typeof method !== "string") {
@@ -1763,7 +1763,7 @@ var require_request = __commonJS({
         this.completed = false;
         this.aborted = false;
         this.upgrade = upgrade || null;
-        this.path = query ? buildURL(path7, query) : path7;
+        this.path = query ? buildURL(path8, query) : path8;
         this.origin = origin;
         this.idempotent = idempotent == null ? method === "HEAD" || method === "GET" : idempotent;
         this.blocking = blocking == null ? false : blocking;
@@ -2512,7 +2512,7 @@ var require_timers = __commonJS({
 var require_connect = __commonJS({
   "node_modules/undici/lib/core/connect.js"(exports, module) {
     "use strict";
-    var net = __require("node:net");
+    var net2 = __require("node:net");
     var assert = __require("node:assert");
     var util = require_util();
     var { InvalidArgumentError, ConnectTimeoutError } = require_errors();
@@ -2608,7 +2608,7 @@ var require_connect = __commonJS({
         } else {
           assert(!httpSocket, "httpSocket can only be sent on TLS update");
           port = port || 80;
-          socket = net.connect({
+          socket = net2.connect({
             highWaterMark: 64 * 1024,
             // Same as nodejs fs streams.
             ...options,
@@ -2767,114 +2767,114 @@ var require_constants2 = __commonJS({
       LENIENT_FLAGS2[LENIENT_FLAGS2["CHUNKED_LENGTH"] = 2] = "CHUNKED_LENGTH";
       LENIENT_FLAGS2[LENIENT_FLAGS2["KEEP_ALIVE"] = 4] = "KEEP_ALIVE";
     })(LENIENT_FLAGS = exports.LENIENT_FLAGS || (exports.LENIENT_FLAGS = {}));
-    var METHODS;
-    (function(METHODS2) {
-      METHODS2[METHODS2["DELETE"] = 0] = "DELETE";
-      METHODS2[METHODS2["GET"] = 1] = "GET";
-      METHODS2[METHODS2["HEAD"] = 2] = "HEAD";
-      METHODS2[METHODS2["POST"] = 3] = "POST";
-      METHODS2[METHODS2["PUT"] = 4] = "PUT";
-      METHODS2[METHODS2["CONNECT"] = 5] = "CONNECT";
-      METHODS2[METHODS2["OPTIONS"] = 6] = "OPTIONS";
-      METHODS2[METHODS2["TRACE"] = 7] = "TRACE";
-      METHODS2[METHODS2["COPY"] = 8] = "COPY";
-      METHODS2[METHODS2["LOCK"] = 9] = "LOCK";
-      METHODS2[METHODS2["MKCOL"] = 10] = "MKCOL";
-      METHODS2[METHODS2["MOVE"] = 11] = "MOVE";
-      METHODS2[METHODS2["PROPFIND"] = 12] = "PROPFIND";
-      METHODS2[METHODS2["PROPPATCH"] = 13] = "PROPPATCH";
-      METHODS2[METHODS2["SEARCH"] = 14] = "SEARCH";
-      METHODS2[METHODS2["UNLOCK"] = 15] = "UNLOCK";
-      METHODS2[METHODS2["BIND"] = 16] = "BIND";
-      METHODS2[METHODS2["REBIND"] = 17] = "REBIND";
-      METHODS2[METHODS2["UNBIND"] = 18] = "UNBIND";
-      METHODS2[METHODS2["ACL"] = 19] = "ACL";
-      METHODS2[METHODS2["REPORT"] = 20] = "REPORT";
-      METHODS2[METHODS2["MKACTIVITY"] = 21] = "MKACTIVITY";
-      METHODS2[METHODS2["CHECKOUT"] = 22] = "CHECKOUT";
-      METHODS2[METHODS2["MERGE"] = 23] = "MERGE";
-      METHODS2[METHODS2["M-SEARCH"] = 24] = "M-SEARCH";
-      METHODS2[METHODS2["NOTIFY"] = 25] = "NOTIFY";
-      METHODS2[METHODS2["SUBSCRIBE"] = 26] = "SUBSCRIBE";
-      METHODS2[METHODS2["UNSUBSCRIBE"] = 27] = "UNSUBSCRIBE";
-      METHODS2[METHODS2["PATCH"] = 28] = "PATCH";
-      METHODS2[METHODS2["PURGE"] = 29] = "PURGE";
-      METHODS2[METHODS2["MKCALENDAR"] = 30] = "MKCALENDAR";
-      METHODS2[METHODS2["LINK"] = 31] = "LINK";
-      METHODS2[METHODS2["UNLINK"] = 32] = "UNLINK";
-      METHODS2[METHODS2["SOURCE"] = 33] = "SOURCE";
-      METHODS2[METHODS2["PRI"] = 34] = "PRI";
-      METHODS2[METHODS2["DESCRIBE"] = 35] = "DESCRIBE";
-      METHODS2[METHODS2["ANNOUNCE"] = 36] = "ANNOUNCE";
-      METHODS2[METHODS2["SETUP"] = 37] = "SETUP";
-      METHODS2[METHODS2["PLAY"] = 38] = "PLAY";
-      METHODS2[METHODS2["PAUSE"] = 39] = "PAUSE";
-      METHODS2[METHODS2["TEARDOWN"] = 40] = "TEARDOWN";
-      METHODS2[METHODS2["GET_PARAMETER"] = 41] = "GET_PARAMETER";
-      METHODS2[METHODS2["SET_PARAMETER"] = 42] = "SET_PARAMETER";
-      METHODS2[METHODS2["REDIRECT"] = 43] = "REDIRECT";
-      METHODS2[METHODS2["RECORD"] = 44] = "RECORD";
-      METHODS2[METHODS2["FLUSH"] = 45] = "FLUSH";
-    })(METHODS = exports.METHODS || (exports.METHODS = {}));
+    var METHODS2;
+    (function(METHODS3) {
+      METHODS3[METHODS3["DELETE"] = 0] = "DELETE";
+      METHODS3[METHODS3["GET"] = 1] = "GET";
+      METHODS3[METHODS3["HEAD"] = 2] = "HEAD";
+      METHODS3[METHODS3["POST"] = 3] = "POST";
+      METHODS3[METHODS3["PUT"] = 4] = "PUT";
+      METHODS3[METHODS3["CONNECT"] = 5] = "CONNECT";
+      METHODS3[METHODS3["OPTIONS"] = 6] = "OPTIONS";
+      METHODS3[METHODS3["TRACE"] = 7] = "TRACE";
+      METHODS3[METHODS3["COPY"] = 8] = "COPY";
+      METHODS3[METHODS3["LOCK"] = 9] = "LOCK";
+      METHODS3[METHODS3["MKCOL"] = 10] = "MKCOL";
+      METHODS3[METHODS3["MOVE"] = 11] = "MOVE";
+      METHODS3[METHODS3["PROPFIND"] = 12] = "PROPFIND";
+      METHODS3[METHODS3["PROPPATCH"] = 13] = "PROPPATCH";
+      METHODS3[METHODS3["SEARCH"] = 14] = "SEARCH";
+      METHODS3[METHODS3["UNLOCK"] = 15] = "UNLOCK";
+      METHODS3[METHODS3["BIND"] = 16] = "BIND";
+      METHODS3[METHODS3["REBIND"] = 17] = "REBIND";
+      METHODS3[METHODS3["UNBIND"] = 18] = "UNBIND";
+      METHODS3[METHODS3["ACL"] = 19] = "ACL";
+      METHODS3[METHODS3["REPORT"] = 20] = "REPORT";
+      METHODS3[METHODS3["MKACTIVITY"] = 21] = "MKACTIVITY";
+      METHODS3[METHODS3["CHECKOUT"] = 22] = "CHECKOUT";
+      METHODS3[METHODS3["MERGE"] = 23] = "MERGE";
+      METHODS3[METHODS3["M-SEARCH"] = 24] = "M-SEARCH";
+      METHODS3[METHODS3["NOTIFY"] = 25] = "NOTIFY";
+      METHODS3[METHODS3["SUBSCRIBE"] = 26] = "SUBSCRIBE";
+      METHODS3[METHODS3["UNSUBSCRIBE"] = 27] = "UNSUBSCRIBE";
+      METHODS3[METHODS3["PATCH"] = 28] = "PATCH";
+      METHODS3[METHODS3["PURGE"] = 29] = "PURGE";
+      METHODS3[METHODS3["MKCALENDAR"] = 30] = "MKCALENDAR";
+      METHODS3[METHODS3["LINK"] = 31] = "LINK";
+      METHODS3[METHODS3["UNLINK"] = 32] = "UNLINK";
+      METHODS3[METHODS3["SOURCE"] = 33] = "SOURCE";
+      METHODS3[METHODS3["PRI"] = 34] = "PRI";
+      METHODS3[METHODS3["DESCRIBE"] = 35] = "DESCRIBE";
+      METHODS3[METHODS3["ANNOUNCE"] = 36] = "ANNOUNCE";
+      METHODS3[METHODS3["SETUP"] = 37] = "SETUP";
+      METHODS3[METHODS3["PLAY"] = 38] = "PLAY";
+      METHODS3[METHODS3["PAUSE"] = 39] = "PAUSE";
+      METHODS3[METHODS3["TEARDOWN"] = 40] = "TEARDOWN";
+      METHODS3[METHODS3["GET_PARAMETER"] = 41] = "GET_PARAMETER";
+      METHODS3[METHODS3["SET_PARAMETER"] = 42] = "SET_PARAMETER";
+      METHODS3[METHODS3["REDIRECT"] = 43] = "REDIRECT";
+      METHODS3[METHODS3["RECORD"] = 44] = "RECORD";
+      METHODS3[METHODS3["FLUSH"] = 45] = "FLUSH";
+    })(METHODS2 = exports.METHODS || (exports.METHODS = {}));
     exports.METHODS_HTTP = [
-      METHODS.DELETE,
-      METHODS.GET,
-      METHODS.HEAD,
-      METHODS.POST,
-      METHODS.PUT,
-      METHODS.CONNECT,
-      METHODS.OPTIONS,
-      METHODS.TRACE,
-      METHODS.COPY,
-      METHODS.LOCK,
-      METHODS.MKCOL,
-      METHODS.MOVE,
-      METHODS.PROPFIND,
-      METHODS.PROPPATCH,
-      METHODS.SEARCH,
-      METHODS.UNLOCK,
-      METHODS.BIND,
-      METHODS.REBIND,
-      METHODS.UNBIND,
-      METHODS.ACL,
-      METHODS.REPORT,
-      METHODS.MKACTIVITY,
-      METHODS.CHECKOUT,
-      METHODS.MERGE,
-      METHODS["M-SEARCH"],
-      METHODS.NOTIFY,
-      METHODS.SUBSCRIBE,
-      METHODS.UNSUBSCRIBE,
-      METHODS.PATCH,
-      METHODS.PURGE,
-      METHODS.MKCALENDAR,
-      METHODS.LINK,
-      METHODS.UNLINK,
-      METHODS.PRI,
+      METHODS2.DELETE,
+      METHODS2.GET,
+      METHODS2.HEAD,
+      METHODS2.POST,
+      METHODS2.PUT,
+      METHODS2.CONNECT,
+      METHODS2.OPTIONS,
+      METHODS2.TRACE,
+      METHODS2.COPY,
+      METHODS2.LOCK,
+      METHODS2.MKCOL,
+      METHODS2.MOVE,
+      METHODS2.PROPFIND,
+      METHODS2.PROPPATCH,
+      METHODS2.SEARCH,
+      METHODS2.UNLOCK,
+      METHODS2.BIND,
+      METHODS2.REBIND,
+      METHODS2.UNBIND,
+      METHODS2.ACL,
+      METHODS2.REPORT,
+      METHODS2.MKACTIVITY,
+      METHODS2.CHECKOUT,
+      METHODS2.MERGE,
+      METHODS2["M-SEARCH"],
+      METHODS2.NOTIFY,
+      METHODS2.SUBSCRIBE,
+      METHODS2.UNSUBSCRIBE,
+      METHODS2.PATCH,
+      METHODS2.PURGE,
+      METHODS2.MKCALENDAR,
+      METHODS2.LINK,
+      METHODS2.UNLINK,
+      METHODS2.PRI,
       // TODO(indutny): should we allow it with HTTP?
-      METHODS.SOURCE
+      METHODS2.SOURCE
     ];
     exports.METHODS_ICE = [
-      METHODS.SOURCE
+      METHODS2.SOURCE
     ];
     exports.METHODS_RTSP = [
-      METHODS.OPTIONS,
-      METHODS.DESCRIBE,
-      METHODS.ANNOUNCE,
-      METHODS.SETUP,
-      METHODS.PLAY,
-      METHODS.PAUSE,
-      METHODS.TEARDOWN,
-      METHODS.GET_PARAMETER,
-      METHODS.SET_PARAMETER,
-      METHODS.REDIRECT,
-      METHODS.RECORD,
-      METHODS.FLUSH,
+      METHODS2.OPTIONS,
+      METHODS2.DESCRIBE,
+      METHODS2.ANNOUNCE,
+      METHODS2.SETUP,
+      METHODS2.PLAY,
+      METHODS2.PAUSE,
+      METHODS2.TEARDOWN,
+      METHODS2.GET_PARAMETER,
+      METHODS2.SET_PARAMETER,
+      METHODS2.REDIRECT,
+      METHODS2.RECORD,
+      METHODS2.FLUSH,
       // For AirPlay
-      METHODS.GET,
-      METHODS.POST
+      METHODS2.GET,
+      METHODS2.POST
     ];
-    exports.METHOD_MAP = utils_1.enumToMap(METHODS);
+    exports.METHOD_MAP = utils_1.enumToMap(METHODS2);
     exports.H_METHOD_MAP = {};
     Object.keys(exports.METHOD_MAP).forEach((key) => {
       if (/^H/.test(key)) {
@@ -3370,13 +3370,13 @@ var require_data_url = __commonJS({
     }
     function collectASequenceOfCodePointsFast(char, input, position) {
       const idx = input.indexOf(char, position.position);
-      const start = position.position;
+      const start2 = position.position;
       if (idx === -1) {
         position.position = input.length;
-        return input.slice(start);
+        return input.slice(start2);
       }
       position.position = idx;
-      return input.slice(start, position.position);
+      return input.slice(start2, position.position);
     }
     function stringPercentDecode(input) {
       const bytes = encoder.encode(input);
@@ -4117,9 +4117,9 @@ var require_util2 = __commonJS({
     }
     function isValidEncodedURL(url) {
       for (let i = 0; i < url.length; ++i) {
-        const code = url.charCodeAt(i);
-        if (code > 126 || // Non-US-ASCII + DEL
-        code < 32) {
+        const code2 = url.charCodeAt(i);
+        if (code2 > 126 || // Non-US-ASCII + DEL
+        code2 < 32) {
           return false;
         }
       }
@@ -4710,8 +4710,8 @@ var require_util2 = __commonJS({
       }
       const rangeStart = collectASequenceOfCodePoints(
         (char) => {
-          const code = char.charCodeAt(0);
-          return code >= 48 && code <= 57;
+          const code2 = char.charCodeAt(0);
+          return code2 >= 48 && code2 <= 57;
         },
         data,
         position
@@ -4737,8 +4737,8 @@ var require_util2 = __commonJS({
       }
       const rangeEnd = collectASequenceOfCodePoints(
         (char) => {
-          const code = char.charCodeAt(0);
-          return code >= 48 && code <= 57;
+          const code2 = char.charCodeAt(0);
+          return code2 >= 48 && code2 <= 57;
         },
         data,
         position
@@ -5382,11 +5382,11 @@ var require_formdata_parser = __commonJS({
       return name;
     }
     function collectASequenceOfBytes(condition, input, position) {
-      let start = position.position;
-      while (start < input.length && condition(input[start])) {
-        ++start;
+      let start2 = position.position;
+      while (start2 < input.length && condition(input[start2])) {
+        ++start2;
       }
-      return input.subarray(position.position, position.position = start);
+      return input.subarray(position.position, position.position = start2);
     }
     function removeChars(buf, leading, trailing, predicate) {
       let lead = 0;
@@ -5399,12 +5399,12 @@ var require_formdata_parser = __commonJS({
       }
       return lead === 0 && trail === buf.length - 1 ? buf : buf.subarray(lead, trail + 1);
     }
-    function bufferStartsWith(buffer, start, position) {
-      if (buffer.length < start.length) {
+    function bufferStartsWith(buffer, start2, position) {
+      if (buffer.length < start2.length) {
         return false;
       }
-      for (let i = 0; i < start.length; i++) {
-        if (start[i] !== buffer[position.position + i]) {
+      for (let i = 0; i < start2.length; i++) {
+        if (start2[i] !== buffer[position.position + i]) {
           return false;
         }
       }
@@ -5810,8 +5810,8 @@ var require_client_h1 = __commonJS({
           },
           wasm_on_status: (p, at, len) => {
             assert(currentParser.ptr === p);
-            const start = at - currentBufferPtr + currentBufferRef.byteOffset;
-            return currentParser.onStatus(new FastBuffer(currentBufferRef.buffer, start, len)) || 0;
+            const start2 = at - currentBufferPtr + currentBufferRef.byteOffset;
+            return currentParser.onStatus(new FastBuffer(currentBufferRef.buffer, start2, len)) || 0;
           },
           wasm_on_message_begin: (p) => {
             assert(currentParser.ptr === p);
@@ -5819,13 +5819,13 @@ var require_client_h1 = __commonJS({
           },
           wasm_on_header_field: (p, at, len) => {
             assert(currentParser.ptr === p);
-            const start = at - currentBufferPtr + currentBufferRef.byteOffset;
-            return currentParser.onHeaderField(new FastBuffer(currentBufferRef.buffer, start, len)) || 0;
+            const start2 = at - currentBufferPtr + currentBufferRef.byteOffset;
+            return currentParser.onHeaderField(new FastBuffer(currentBufferRef.buffer, start2, len)) || 0;
           },
           wasm_on_header_value: (p, at, len) => {
             assert(currentParser.ptr === p);
-            const start = at - currentBufferPtr + currentBufferRef.byteOffset;
-            return currentParser.onHeaderValue(new FastBuffer(currentBufferRef.buffer, start, len)) || 0;
+            const start2 = at - currentBufferPtr + currentBufferRef.byteOffset;
+            return currentParser.onHeaderValue(new FastBuffer(currentBufferRef.buffer, start2, len)) || 0;
           },
           wasm_on_headers_complete: (p, statusCode, upgrade, shouldKeepAlive) => {
             assert(currentParser.ptr === p);
@@ -5833,8 +5833,8 @@ var require_client_h1 = __commonJS({
           },
           wasm_on_body: (p, at, len) => {
             assert(currentParser.ptr === p);
-            const start = at - currentBufferPtr + currentBufferRef.byteOffset;
-            return currentParser.onBody(new FastBuffer(currentBufferRef.buffer, start, len)) || 0;
+            const start2 = at - currentBufferPtr + currentBufferRef.byteOffset;
+            return currentParser.onBody(new FastBuffer(currentBufferRef.buffer, start2, len)) || 0;
           },
           wasm_on_message_complete: (p) => {
             assert(currentParser.ptr === p);
@@ -6456,7 +6456,7 @@ var require_client_h1 = __commonJS({
       return method !== "GET" && method !== "HEAD" && method !== "OPTIONS" && method !== "TRACE" && method !== "CONNECT";
     }
     function writeH1(client, request) {
-      const { method, path: path7, host, upgrade, blocking, reset } = request;
+      const { method, path: path8, host, upgrade, blocking, reset } = request;
       let { body, headers, contentLength } = request;
       const expectsPayload = method === "PUT" || method === "POST" || method === "PATCH" || method === "QUERY" || method === "PROPFIND" || method === "PROPPATCH";
       if (util.isFormDataLike(body)) {
@@ -6537,7 +6537,7 @@ var require_client_h1 = __commonJS({
       if (blocking) {
         socket[kBlocking] = true;
       }
-      let header = `${method} ${path7} HTTP/1.1\r
+      let header = `${method} ${path8} HTTP/1.1\r
 `;
       if (typeof host === "string") {
         header += `host: ${host}\r
@@ -7029,9 +7029,9 @@ var require_client_h2 = __commonJS({
       this[kSocket][kError] = err;
       this[kClient][kOnError](err);
     }
-    function onHttp2FrameError(type, code, id) {
+    function onHttp2FrameError(type, code2, id) {
       if (id === 0) {
-        const err = new InformationalError(`HTTP/2: "frameError" received - type ${type}, code ${code}`);
+        const err = new InformationalError(`HTTP/2: "frameError" received - type ${type}, code ${code2}`);
         this[kSocket][kError] = err;
         this[kClient][kOnError](err);
       }
@@ -7041,8 +7041,8 @@ var require_client_h2 = __commonJS({
       this.destroy(err);
       util.destroy(this[kSocket], err);
     }
-    function onHTTP2GoAway(code) {
-      const err = this[kError] || new SocketError(`HTTP/2: "GOAWAY" frame received with code ${code}`, util.getSocketInfo(this));
+    function onHTTP2GoAway(code2) {
+      const err = this[kError] || new SocketError(`HTTP/2: "GOAWAY" frame received with code ${code2}`, util.getSocketInfo(this));
       const client = this[kClient];
       client[kSocket] = null;
       client[kHTTPContext] = null;
@@ -7066,7 +7066,7 @@ var require_client_h2 = __commonJS({
     }
     function writeH2(client, request) {
       const session = client[kHTTP2Session];
-      const { method, path: path7, host, upgrade, expectContinue, signal, headers: reqHeaders } = request;
+      const { method, path: path8, host, upgrade, expectContinue, signal, headers: reqHeaders } = request;
       let { body } = request;
       if (upgrade) {
         util.errorRequest(client, request, new Error("Upgrade not supported for H2"));
@@ -7163,7 +7163,7 @@ var require_client_h2 = __commonJS({
         });
         return true;
       }
-      headers[HTTP2_HEADER_PATH] = path7;
+      headers[HTTP2_HEADER_PATH] = path8;
       headers[HTTP2_HEADER_SCHEME] = "https";
       const expectsPayload = method === "PUT" || method === "POST" || method === "PATCH";
       if (body && typeof body.read === "function") {
@@ -7247,8 +7247,8 @@ var require_client_h2 = __commonJS({
       stream.once("error", function(err) {
         abort(err);
       });
-      stream.once("frameError", (type, code) => {
-        abort(new InformationalError(`HTTP/2: "frameError" received - type ${type}, code ${code}`));
+      stream.once("frameError", (type, code2) => {
+        abort(new InformationalError(`HTTP/2: "frameError" received - type ${type}, code ${code2}`));
       });
       return true;
       function writeBodyH2() {
@@ -7516,9 +7516,9 @@ var require_redirect_handler = __commonJS({
           return this.handler.onHeaders(statusCode, headers, resume, statusText);
         }
         const { origin, pathname, search } = util.parseURL(new URL(this.location, this.opts.origin && new URL(this.opts.path, this.opts.origin)));
-        const path7 = search ? `${pathname}${search}` : pathname;
+        const path8 = search ? `${pathname}${search}` : pathname;
         this.opts.headers = cleanRequestHeaders(this.opts.headers, statusCode === 303, this.opts.origin !== origin);
-        this.opts.path = path7;
+        this.opts.path = path8;
         this.opts.origin = origin;
         this.opts.maxRedirections = 0;
         this.opts.query = null;
@@ -7621,7 +7621,7 @@ var require_client = __commonJS({
   "node_modules/undici/lib/dispatcher/client.js"(exports, module) {
     "use strict";
     var assert = __require("node:assert");
-    var net = __require("node:net");
+    var net2 = __require("node:net");
     var http2 = __require("node:http");
     var util = require_util();
     var { channels } = require_diagnostics();
@@ -7771,7 +7771,7 @@ var require_client = __commonJS({
         if (maxRequestsPerClient != null && (!Number.isInteger(maxRequestsPerClient) || maxRequestsPerClient < 0)) {
           throw new InvalidArgumentError("maxRequestsPerClient must be a positive number");
         }
-        if (localAddress != null && (typeof localAddress !== "string" || net.isIP(localAddress) === 0)) {
+        if (localAddress != null && (typeof localAddress !== "string" || net2.isIP(localAddress) === 0)) {
           throw new InvalidArgumentError("localAddress must be valid string IP address");
         }
         if (maxResponseSize != null && (!Number.isInteger(maxResponseSize) || maxResponseSize < -1)) {
@@ -7935,7 +7935,7 @@ var require_client = __commonJS({
         const idx = hostname2.indexOf("]");
         assert(idx !== -1);
         const ip = hostname2.substring(1, idx);
-        assert(net.isIP(ip));
+        assert(net2.isIP(ip));
         hostname2 = ip;
       }
       client[kConnecting] = true;
@@ -8757,10 +8757,10 @@ var require_proxy_agent = __commonJS({
         };
         const {
           origin,
-          path: path7 = "/",
+          path: path8 = "/",
           headers = {}
         } = opts;
-        opts.path = origin + path7;
+        opts.path = origin + path8;
         if (!("host" in headers) && !("Host" in headers)) {
           const { host } = new URL2(origin);
           headers.host = host;
@@ -9186,7 +9186,7 @@ var require_retry_handler = __commonJS({
         if (this.handler.onBodySent) return this.handler.onBodySent(chunk);
       }
       static [kRetryHandlerDefaultRetry](err, { state, opts }, cb) {
-        const { statusCode, code, headers } = err;
+        const { statusCode, code: code2, headers } = err;
         const { method, retryOptions } = opts;
         const {
           maxRetries,
@@ -9198,7 +9198,7 @@ var require_retry_handler = __commonJS({
           methods
         } = retryOptions;
         const { counter } = state;
-        if (code && code !== "UND_ERR_REQ_RETRY" && !errorCodes.includes(code)) {
+        if (code2 && code2 !== "UND_ERR_REQ_RETRY" && !errorCodes.includes(code2)) {
           cb(err);
           return;
         }
@@ -9282,8 +9282,8 @@ var require_retry_handler = __commonJS({
             this.abort(contentLengthError);
             return false;
           }
-          const { start, size, end = size - 1 } = contentRange;
-          if (this.start !== start || this.end != null && this.end !== end) {
+          const { start: start2, size, end = size - 1 } = contentRange;
+          if (this.start !== start2 || this.end != null && this.end !== end) {
             this.abort(
               new RequestRetryError("Content-Range mismatch", statusCode, {
                 headers,
@@ -9312,13 +9312,13 @@ var require_retry_handler = __commonJS({
               this.abort(contentLengthError);
               return false;
             }
-            const { start, size, end = size - 1 } = range;
+            const { start: start2, size, end = size - 1 } = range;
             assert(
-              start != null && Number.isFinite(start),
+              start2 != null && Number.isFinite(start2),
               "content-range mismatch"
             );
             assert(end != null && Number.isFinite(end), "invalid content-length");
-            this.start = start;
+            this.start = start2;
             this.end = end;
           }
           if (this.end == null) {
@@ -9644,9 +9644,9 @@ var require_readable = __commonJS({
       }
       const { _readableState: state } = consume2.stream;
       if (state.bufferIndex) {
-        const start = state.bufferIndex;
+        const start2 = state.bufferIndex;
         const end = state.buffer.length;
-        for (let n = start; n < end; n++) {
+        for (let n = start2; n < end; n++) {
           consumePush(consume2, state.buffer[n]);
         }
       } else {
@@ -9671,8 +9671,8 @@ var require_readable = __commonJS({
       }
       const buffer = chunks.length === 1 ? chunks[0] : Buffer.concat(chunks, length);
       const bufferLength = buffer.length;
-      const start = bufferLength > 2 && buffer[0] === 239 && buffer[1] === 187 && buffer[2] === 191 ? 3 : 0;
-      return buffer.utf8Slice(start, bufferLength);
+      const start2 = bufferLength > 2 && buffer[0] === 239 && buffer[1] === 187 && buffer[2] === 191 ? 3 : 0;
+      return buffer.utf8Slice(start2, bufferLength);
     }
     function chunksConcat(chunks, length) {
       if (chunks.length === 0 || length === 0) {
@@ -10732,20 +10732,20 @@ var require_mock_utils = __commonJS({
       }
       return true;
     }
-    function safeUrl(path7) {
-      if (typeof path7 !== "string") {
-        return path7;
+    function safeUrl(path8) {
+      if (typeof path8 !== "string") {
+        return path8;
       }
-      const pathSegments = path7.split("?");
+      const pathSegments = path8.split("?");
       if (pathSegments.length !== 2) {
-        return path7;
+        return path8;
       }
       const qp = new URLSearchParams(pathSegments.pop());
       qp.sort();
       return [...pathSegments, qp.toString()].join("?");
     }
-    function matchKey(mockDispatch2, { path: path7, method, body, headers }) {
-      const pathMatch = matchValue(mockDispatch2.path, path7);
+    function matchKey(mockDispatch2, { path: path8, method, body, headers }) {
+      const pathMatch = matchValue(mockDispatch2.path, path8);
       const methodMatch = matchValue(mockDispatch2.method, method);
       const bodyMatch = typeof mockDispatch2.body !== "undefined" ? matchValue(mockDispatch2.body, body) : true;
       const headersMatch = matchHeaders(mockDispatch2, headers);
@@ -10767,7 +10767,7 @@ var require_mock_utils = __commonJS({
     function getMockDispatch(mockDispatches, key) {
       const basePath = key.query ? buildURL(key.path, key.query) : key.path;
       const resolvedPath = typeof basePath === "string" ? safeUrl(basePath) : basePath;
-      let matchedMockDispatches = mockDispatches.filter(({ consumed }) => !consumed).filter(({ path: path7 }) => matchValue(safeUrl(path7), resolvedPath));
+      let matchedMockDispatches = mockDispatches.filter(({ consumed }) => !consumed).filter(({ path: path8 }) => matchValue(safeUrl(path8), resolvedPath));
       if (matchedMockDispatches.length === 0) {
         throw new MockNotMatchedError(`Mock dispatch not matched for path '${resolvedPath}'`);
       }
@@ -10805,9 +10805,9 @@ var require_mock_utils = __commonJS({
       }
     }
     function buildKey(opts) {
-      const { path: path7, method, body, headers, query } = opts;
+      const { path: path8, method, body, headers, query } = opts;
       return {
-        path: path7,
+        path: path8,
         method,
         body,
         headers,
@@ -11270,10 +11270,10 @@ var require_pending_interceptors_formatter = __commonJS({
       }
       format(pendingInterceptors) {
         const withPrettyHeaders = pendingInterceptors.map(
-          ({ method, path: path7, data: { statusCode }, persist, times, timesInvoked, origin }) => ({
+          ({ method, path: path8, data: { statusCode }, persist, times, timesInvoked, origin }) => ({
             Method: method,
             Origin: origin,
-            Path: path7,
+            Path: path8,
             "Status code": statusCode,
             Persistent: persist ? PERSISTENT : NOT_PERSISTENT,
             Invocations: timesInvoked,
@@ -11941,8 +11941,8 @@ var require_headers = __commonJS({
     var util = __require("node:util");
     var kHeadersMap = /* @__PURE__ */ Symbol("headers map");
     var kHeadersSortedMap = /* @__PURE__ */ Symbol("headers map sorted");
-    function isHTTPWhiteSpaceCharCode(code) {
-      return code === 10 || code === 13 || code === 9 || code === 32;
+    function isHTTPWhiteSpaceCharCode(code2) {
+      return code2 === 10 || code2 === 13 || code2 === 9 || code2 === 32;
     }
     function headerValueNormalize(potentialValue) {
       let i = 0;
@@ -12421,21 +12421,21 @@ var require_response = __commonJS({
         return responseObject;
       }
       // Creates a redirect Response that redirects to url with status status.
-      static redirect(url, status = 302) {
+      static redirect(url, status2 = 302) {
         webidl.argumentLengthCheck(arguments, 1, "Response.redirect");
         url = webidl.converters.USVString(url);
-        status = webidl.converters["unsigned short"](status);
+        status2 = webidl.converters["unsigned short"](status2);
         let parsedURL;
         try {
           parsedURL = new URL(url, relevantRealm.settingsObject.baseUrl);
         } catch (err) {
           throw new TypeError(`Failed to parse URL from ${url}`, { cause: err });
         }
-        if (!redirectStatusSet.has(status)) {
-          throw new RangeError(`Invalid status code ${status}`);
+        if (!redirectStatusSet.has(status2)) {
+          throw new RangeError(`Invalid status code ${status2}`);
         }
         const responseObject = fromInnerResponse(makeResponse({}), "immutable");
-        responseObject[kState].status = status;
+        responseObject[kState].status = status2;
         const value2 = isomorphicEncode(URLSerializer(parsedURL));
         responseObject[kState].headersList.append("location", value2, true);
         return responseObject;
@@ -14327,13 +14327,13 @@ var require_fetch = __commonJS({
         })();
       }
       try {
-        const { body, status, statusText, headersList, socket } = await dispatch({ body: requestBody });
+        const { body, status: status2, statusText, headersList, socket } = await dispatch({ body: requestBody });
         if (socket) {
-          response = makeResponse({ status, statusText, headersList, socket });
+          response = makeResponse({ status: status2, statusText, headersList, socket });
         } else {
           const iterator = body[Symbol.asyncIterator]();
           fetchParams.controller.next = () => iterator.next();
-          response = makeResponse({ status, statusText, headersList });
+          response = makeResponse({ status: status2, statusText, headersList });
         }
       } catch (err) {
         if (err.name === "AbortError") {
@@ -14457,8 +14457,8 @@ var require_fetch = __commonJS({
             onResponseStarted() {
               timingInfo.finalNetworkResponseStartTime = coarsenedSharedCurrentTime(fetchParams.crossOriginIsolatedCapability);
             },
-            onHeaders(status, rawHeaders, resume, statusText) {
-              if (status < 200) {
+            onHeaders(status2, rawHeaders, resume, statusText) {
+              if (status2 < 200) {
                 return;
               }
               let location = "";
@@ -14468,8 +14468,8 @@ var require_fetch = __commonJS({
               }
               location = headersList.get("location", true);
               const decoders = [];
-              const willFollow = location && request.redirect === "follow" && redirectStatusSet.has(status);
-              if (request.method !== "HEAD" && request.method !== "CONNECT" && !nullBodyStatus.includes(status) && !willFollow) {
+              const willFollow = location && request.redirect === "follow" && redirectStatusSet.has(status2);
+              if (request.method !== "HEAD" && request.method !== "CONNECT" && !nullBodyStatus.includes(status2) && !willFollow) {
                 const contentEncoding = headersList.get("content-encoding", true);
                 const codings = contentEncoding ? contentEncoding.toLowerCase().split(",") : [];
                 const maxContentEncodings = 5;
@@ -14507,7 +14507,7 @@ var require_fetch = __commonJS({
               this.body = new Readable({ read: resume });
               const onError = this.onError.bind(this);
               resolve2({
-                status,
+                status: status2,
                 statusText,
                 headersList,
                 body: decoders.length ? pipeline2(this.body, ...decoders, (err) => {
@@ -14541,8 +14541,8 @@ var require_fetch = __commonJS({
               fetchParams.controller.terminate(error2);
               reject(error2);
             },
-            onUpgrade(status, rawHeaders, socket) {
-              if (status !== 101) {
+            onUpgrade(status2, rawHeaders, socket) {
+              if (status2 !== 101) {
                 return;
               }
               const headersList = new HeadersList();
@@ -14550,8 +14550,8 @@ var require_fetch = __commonJS({
                 headersList.append(bufferToLowerCasedHeaderName(rawHeaders[i]), rawHeaders[i + 1].toString("latin1"), true);
               }
               resolve2({
-                status,
-                statusText: STATUS_CODES[status],
+                status: status2,
+                statusText: STATUS_CODES[status2],
                 headersList,
                 socket
               });
@@ -14955,7 +14955,7 @@ var require_util4 = __commonJS({
     var { serializeAMimeType, parseMIMEType } = require_data_url();
     var { types } = __require("node:util");
     var { StringDecoder: StringDecoder2 } = __require("string_decoder");
-    var { btoa } = __require("node:buffer");
+    var { btoa: btoa2 } = __require("node:buffer");
     var staticPropertyDescriptors = {
       enumerable: true,
       writable: false,
@@ -15047,9 +15047,9 @@ var require_util4 = __commonJS({
           dataURL += ";base64,";
           const decoder = new StringDecoder2("latin1");
           for (const chunk of bytes) {
-            dataURL += btoa(decoder.write(chunk));
+            dataURL += btoa2(decoder.write(chunk));
           }
-          dataURL += btoa(decoder.end());
+          dataURL += btoa2(decoder.end());
           return dataURL;
         }
         case "Text": {
@@ -16097,8 +16097,8 @@ var require_util6 = __commonJS({
     "use strict";
     function isCTLExcludingHtab(value2) {
       for (let i = 0; i < value2.length; ++i) {
-        const code = value2.charCodeAt(i);
-        if (code >= 0 && code <= 8 || code >= 10 && code <= 31 || code === 127) {
+        const code2 = value2.charCodeAt(i);
+        if (code2 >= 0 && code2 <= 8 || code2 >= 10 && code2 <= 31 || code2 === 127) {
           return true;
         }
       }
@@ -16106,26 +16106,26 @@ var require_util6 = __commonJS({
     }
     function validateCookieName(name) {
       for (let i = 0; i < name.length; ++i) {
-        const code = name.charCodeAt(i);
-        if (code < 33 || // exclude CTLs (0-31), SP and HT
-        code > 126 || // exclude non-ascii and DEL
-        code === 34 || // "
-        code === 40 || // (
-        code === 41 || // )
-        code === 60 || // <
-        code === 62 || // >
-        code === 64 || // @
-        code === 44 || // ,
-        code === 59 || // ;
-        code === 58 || // :
-        code === 92 || // \
-        code === 47 || // /
-        code === 91 || // [
-        code === 93 || // ]
-        code === 63 || // ?
-        code === 61 || // =
-        code === 123 || // {
-        code === 125) {
+        const code2 = name.charCodeAt(i);
+        if (code2 < 33 || // exclude CTLs (0-31), SP and HT
+        code2 > 126 || // exclude non-ascii and DEL
+        code2 === 34 || // "
+        code2 === 40 || // (
+        code2 === 41 || // )
+        code2 === 60 || // <
+        code2 === 62 || // >
+        code2 === 64 || // @
+        code2 === 44 || // ,
+        code2 === 59 || // ;
+        code2 === 58 || // :
+        code2 === 92 || // \
+        code2 === 47 || // /
+        code2 === 91 || // [
+        code2 === 93 || // ]
+        code2 === 63 || // ?
+        code2 === 61 || // =
+        code2 === 123 || // {
+        code2 === 125) {
           throw new Error("Invalid cookie name");
         }
       }
@@ -16141,31 +16141,31 @@ var require_util6 = __commonJS({
         ++i;
       }
       while (i < len) {
-        const code = value2.charCodeAt(i++);
-        if (code < 33 || // exclude CTLs (0-31)
-        code > 126 || // non-ascii and DEL (127)
-        code === 34 || // "
-        code === 44 || // ,
-        code === 59 || // ;
-        code === 92) {
+        const code2 = value2.charCodeAt(i++);
+        if (code2 < 33 || // exclude CTLs (0-31)
+        code2 > 126 || // non-ascii and DEL (127)
+        code2 === 34 || // "
+        code2 === 44 || // ,
+        code2 === 59 || // ;
+        code2 === 92) {
           throw new Error("Invalid cookie value");
         }
       }
     }
-    function validateCookiePath(path7) {
-      for (let i = 0; i < path7.length; ++i) {
-        const code = path7.charCodeAt(i);
-        if (code < 32 || // exclude CTLs (0-31)
-        code > 126 || // exclude DEL and non-ascii
-        code === 59) {
+    function validateCookiePath(path8) {
+      for (let i = 0; i < path8.length; ++i) {
+        const code2 = path8.charCodeAt(i);
+        if (code2 < 32 || // exclude CTLs (0-31)
+        code2 > 126 || // exclude DEL and non-ascii
+        code2 === 59) {
           throw new Error("Invalid cookie path");
         }
       }
     }
-    function isLetterOrDigit(code) {
-      return code >= 48 && code <= 57 || // 0-9
-      code >= 65 && code <= 90 || // A-Z
-      code >= 97 && code <= 122;
+    function isLetterOrDigit(code2) {
+      return code2 >= 48 && code2 <= 57 || // 0-9
+      code2 >= 65 && code2 <= 90 || // A-Z
+      code2 >= 97 && code2 <= 122;
     }
     function validateCookieDomain(domain) {
       if (domain === " ") {
@@ -16176,8 +16176,8 @@ var require_util6 = __commonJS({
       }
       let labelLength = 0;
       for (let i = 0; i < domain.length; ++i) {
-        const code = domain.charCodeAt(i);
-        if (code === 46) {
+        const code2 = domain.charCodeAt(i);
+        if (code2 === 46) {
           if (labelLength === 0) {
             throw new Error("Invalid cookie domain");
           }
@@ -16187,10 +16187,10 @@ var require_util6 = __commonJS({
           labelLength = 0;
           continue;
         }
-        if (labelLength === 0 && !isLetterOrDigit(code)) {
+        if (labelLength === 0 && !isLetterOrDigit(code2)) {
           throw new Error("Invalid cookie domain");
         }
-        if (!isLetterOrDigit(code) && code !== 45) {
+        if (!isLetterOrDigit(code2) && code2 !== 45) {
           throw new Error("Invalid cookie domain");
         }
         if (++labelLength > 63) {
@@ -16964,37 +16964,37 @@ var require_util7 = __commonJS({
         return false;
       }
       for (let i = 0; i < protocol.length; ++i) {
-        const code = protocol.charCodeAt(i);
-        if (code < 33 || // CTL, contains SP (0x20) and HT (0x09)
-        code > 126 || code === 34 || // "
-        code === 40 || // (
-        code === 41 || // )
-        code === 44 || // ,
-        code === 47 || // /
-        code === 58 || // :
-        code === 59 || // ;
-        code === 60 || // <
-        code === 61 || // =
-        code === 62 || // >
-        code === 63 || // ?
-        code === 64 || // @
-        code === 91 || // [
-        code === 92 || // \
-        code === 93 || // ]
-        code === 123 || // {
-        code === 125) {
+        const code2 = protocol.charCodeAt(i);
+        if (code2 < 33 || // CTL, contains SP (0x20) and HT (0x09)
+        code2 > 126 || code2 === 34 || // "
+        code2 === 40 || // (
+        code2 === 41 || // )
+        code2 === 44 || // ,
+        code2 === 47 || // /
+        code2 === 58 || // :
+        code2 === 59 || // ;
+        code2 === 60 || // <
+        code2 === 61 || // =
+        code2 === 62 || // >
+        code2 === 63 || // ?
+        code2 === 64 || // @
+        code2 === 91 || // [
+        code2 === 92 || // \
+        code2 === 93 || // ]
+        code2 === 123 || // {
+        code2 === 125) {
           return false;
         }
       }
       return true;
     }
-    function isValidStatusCode(code) {
-      if (code >= 1e3 && code < 1015) {
-        return code !== 1004 && // reserved
-        code !== 1005 && // "MUST NOT be set as a status code"
-        code !== 1006;
+    function isValidStatusCode(code2) {
+      if (code2 >= 1e3 && code2 < 1015) {
+        return code2 !== 1004 && // reserved
+        code2 !== 1005 && // "MUST NOT be set as a status code"
+        code2 !== 1006;
       }
-      return code >= 3e3 && code <= 4999;
+      return code2 >= 3e3 && code2 <= 4999;
     }
     function failWebsocketConnection(ws, reason) {
       const { [kController]: controller, [kResponse]: response } = ws;
@@ -17263,7 +17263,7 @@ var require_connection = __commonJS({
       });
       return controller;
     }
-    function closeWebSocketConnection(ws, code, reason, reasonByteLength) {
+    function closeWebSocketConnection(ws, code2, reason, reasonByteLength) {
       if (isClosing(ws) || isClosed(ws)) {
       } else if (!isEstablished(ws)) {
         failWebsocketConnection(ws, "Connection was closed before it was established.");
@@ -17271,12 +17271,12 @@ var require_connection = __commonJS({
       } else if (ws[kSentClose] === sentCloseFrameState.NOT_SENT) {
         ws[kSentClose] = sentCloseFrameState.PROCESSING;
         const frame = new WebsocketFrameSend();
-        if (code !== void 0 && reason === void 0) {
+        if (code2 !== void 0 && reason === void 0) {
           frame.frameData = Buffer.allocUnsafe(2);
-          frame.frameData.writeUInt16BE(code, 0);
-        } else if (code !== void 0 && reason !== void 0) {
+          frame.frameData.writeUInt16BE(code2, 0);
+        } else if (code2 !== void 0 && reason !== void 0) {
           frame.frameData = Buffer.allocUnsafe(2 + reasonByteLength);
-          frame.frameData.writeUInt16BE(code, 0);
+          frame.frameData.writeUInt16BE(code2, 0);
           frame.frameData.write(reason, 2, "utf-8");
         } else {
           frame.frameData = emptyBuffer;
@@ -17301,25 +17301,25 @@ var require_connection = __commonJS({
       response.socket.off("close", onSocketClose);
       response.socket.off("error", onSocketError);
       const wasClean = ws[kSentClose] === sentCloseFrameState.SENT && ws[kReceivedClose];
-      let code = 1005;
+      let code2 = 1005;
       let reason = "";
       const result = ws[kByteParser].closingInfo;
       if (result && !result.error) {
-        code = result.code ?? 1005;
+        code2 = result.code ?? 1005;
         reason = result.reason;
       } else if (!ws[kReceivedClose]) {
-        code = 1006;
+        code2 = 1006;
       }
       ws[kReadyState] = states.CLOSED;
       fireEvent("close", ws, (type, init) => new CloseEvent(type, init), {
         wasClean,
-        code,
+        code: code2,
         reason
       });
       if (channels.close.hasSubscribers) {
         channels.close.publish({
           websocket: ws,
-          code,
+          code: code2,
           reason
         });
       }
@@ -17444,8 +17444,8 @@ var require_receiver = __commonJS({
     var { closeWebSocketConnection } = require_connection();
     var { PerMessageDeflate } = require_permessage_deflate();
     var { MessageSizeExceededError } = require_errors();
-    function failWebsocketConnectionWithCode(ws, code, reason) {
-      closeWebSocketConnection(ws, code, reason, Buffer.byteLength(reason));
+    function failWebsocketConnectionWithCode(ws, code2, reason) {
+      closeWebSocketConnection(ws, code2, reason, Buffer.byteLength(reason));
       failWebsocketConnection(ws, reason);
     }
     var ByteParser = class extends Writable {
@@ -17632,8 +17632,8 @@ var require_receiver = __commonJS({
                   this.#info.fin,
                   (error2, data) => {
                     if (error2) {
-                      const code = error2 instanceof MessageSizeExceededError ? 1009 : 1007;
-                      failWebsocketConnectionWithCode(this.ws, code, error2.message);
+                      const code2 = error2 instanceof MessageSizeExceededError ? 1009 : 1007;
+                      failWebsocketConnectionWithCode(this.ws, code2, error2.message);
                       return;
                     }
                     if (!this.writeFragments(data)) {
@@ -17719,11 +17719,11 @@ var require_receiver = __commonJS({
       }
       parseCloseBody(data) {
         assert(data.length !== 1);
-        let code;
+        let code2;
         if (data.length >= 2) {
-          code = data.readUInt16BE(0);
+          code2 = data.readUInt16BE(0);
         }
-        if (code !== void 0 && !isValidStatusCode(code)) {
+        if (code2 !== void 0 && !isValidStatusCode(code2)) {
           return { code: 1002, reason: "Invalid status code", error: true };
         }
         let reason = data.subarray(2);
@@ -17735,7 +17735,7 @@ var require_receiver = __commonJS({
         } catch {
           return { code: 1007, reason: "Invalid UTF-8", error: true };
         }
-        return { code, reason, error: false };
+        return { code: code2, reason, error: false };
       }
       /**
        * Parses control frames.
@@ -17750,8 +17750,8 @@ var require_receiver = __commonJS({
           }
           this.#info.closeInfo = this.parseCloseBody(body);
           if (this.#info.closeInfo.error) {
-            const { code, reason } = this.#info.closeInfo;
-            closeWebSocketConnection(this.ws, code, reason, reason.length);
+            const { code: code2, reason } = this.#info.closeInfo;
+            closeWebSocketConnection(this.ws, code2, reason, reason.length);
             failWebsocketConnection(this.ws, reason);
             return false;
           }
@@ -17989,17 +17989,17 @@ var require_websocket = __commonJS({
        * @param {number|undefined} code
        * @param {string|undefined} reason
        */
-      close(code = void 0, reason = void 0) {
+      close(code2 = void 0, reason = void 0) {
         webidl.brandCheck(this, _WebSocket);
         const prefix = "WebSocket.close";
-        if (code !== void 0) {
-          code = webidl.converters["unsigned short"](code, prefix, "code", { clamp: true });
+        if (code2 !== void 0) {
+          code2 = webidl.converters["unsigned short"](code2, prefix, "code", { clamp: true });
         }
         if (reason !== void 0) {
           reason = webidl.converters.USVString(reason, prefix, "reason");
         }
-        if (code !== void 0) {
-          if (code !== 1e3 && (code < 3e3 || code > 4999)) {
+        if (code2 !== void 0) {
+          if (code2 !== 1e3 && (code2 < 3e3 || code2 > 4999)) {
             throw new DOMException("invalid code", "InvalidAccessError");
           }
         }
@@ -18013,7 +18013,7 @@ var require_websocket = __commonJS({
             );
           }
         }
-        closeWebSocketConnection(this, code, reason, reasonByteLength);
+        closeWebSocketConnection(this, code2, reason, reasonByteLength);
       }
       /**
        * @see https://websockets.spec.whatwg.org/#dom-websocket-send
@@ -18259,15 +18259,15 @@ var require_websocket = __commonJS({
     }
     function onParserError(err) {
       let message;
-      let code;
+      let code2;
       if (err instanceof CloseEvent) {
         message = err.reason;
-        code = err.code;
+        code2 = err.code;
       } else {
         message = err.message;
       }
       fireEvent("error", this, () => new ErrorEvent("error", { error: err, message }));
-      closeWebSocketConnection(this, code);
+      closeWebSocketConnection(this, code2);
     }
     module.exports = {
       WebSocket
@@ -18322,19 +18322,19 @@ var require_eventsource_stream = __commonJS({
     var minParserItems = 1024;
     var maxParserItems = 131072;
     var bytesPerParserItem = 128;
-    function isASCIINumberBytes(buffer2, start) {
-      if (start >= buffer2.length) {
+    function isASCIINumberBytes(buffer2, start2) {
+      if (start2 >= buffer2.length) {
         return false;
       }
-      for (let i = start; i < buffer2.length; i++) {
+      for (let i = start2; i < buffer2.length; i++) {
         if (buffer2[i] < 48 || buffer2[i] > 57) {
           return false;
         }
       }
       return true;
     }
-    function isValidLastEventIdBytes(buffer2, start) {
-      for (let i = start; i < buffer2.length; i++) {
+    function isValidLastEventIdBytes(buffer2, start2) {
+      for (let i = start2; i < buffer2.length; i++) {
         if (buffer2[i] === 0) {
           return false;
         }
@@ -18637,9 +18637,9 @@ ${value2}`;
         let length = 0;
         for (let i = this.lineChunkIndex; i <= this.chunkIndex; i++) {
           const chunk = this.chunks[i];
-          const start = i === this.lineChunkIndex ? this.linePos : 0;
+          const start2 = i === this.lineChunkIndex ? this.linePos : 0;
           const end = i === this.chunkIndex ? this.pos : chunk.length;
-          const slice = chunk.subarray(start, end);
+          const slice = chunk.subarray(start2, end);
           length += slice.length;
           chunks.push(slice);
         }
@@ -19074,11 +19074,11 @@ var require_undici = __commonJS({
           if (typeof opts.path !== "string") {
             throw new InvalidArgumentError("invalid opts.path");
           }
-          let path7 = opts.path;
+          let path8 = opts.path;
           if (!opts.path.startsWith("/")) {
-            path7 = `/${path7}`;
+            path8 = `/${path8}`;
           }
-          url = new URL(util.parseOrigin(url).origin + path7);
+          url = new URL(util.parseOrigin(url).origin + path8);
         } else {
           if (!opts) {
             opts = typeof url === "object" ? url : {};
@@ -19733,13 +19733,13 @@ var require_writer = __commonJS({
     };
     Writer.prototype.endSequence = function() {
       var seq = this._seq.pop();
-      var start = seq + 3;
-      var len = this._offset - start;
+      var start2 = seq + 3;
+      var len = this._offset - start2;
       if (len <= 127) {
-        this._shift(start, len, -2);
+        this._shift(start2, len, -2);
         this._buf[seq] = len;
       } else if (len <= 255) {
-        this._shift(start, len, -1);
+        this._shift(start2, len, -1);
         this._buf[seq] = 129;
         this._buf[seq + 1] = len;
       } else if (len <= 65535) {
@@ -19747,7 +19747,7 @@ var require_writer = __commonJS({
         this._buf[seq + 1] = len >> 8;
         this._buf[seq + 2] = len;
       } else if (len <= 16777215) {
-        this._shift(start, len, 1);
+        this._shift(start2, len, 1);
         this._buf[seq] = 131;
         this._buf[seq + 1] = len >> 16;
         this._buf[seq + 2] = len >> 8;
@@ -19756,11 +19756,11 @@ var require_writer = __commonJS({
         throw newInvalidAsn1Error("Sequence too long");
       }
     };
-    Writer.prototype._shift = function(start, len, shift) {
-      assert.ok(start !== void 0);
+    Writer.prototype._shift = function(start2, len, shift) {
+      assert.ok(start2 !== void 0);
       assert.ok(len !== void 0);
       assert.ok(shift);
-      this._buf.copy(this._buf, start + shift, start, start + len);
+      this._buf.copy(this._buf, start2 + shift, start2, start2 + len);
       this._offset += shift;
     };
     Writer.prototype._ensure = function(len) {
@@ -23706,18 +23706,18 @@ var require_utils3 = __commonJS({
       );
       return nb;
     }
-    function bufferSlice(buf, start, end) {
+    function bufferSlice(buf, start2, end) {
       if (end === void 0)
         end = buf.length;
-      return new FastBuffer(buf.buffer, buf.byteOffset + start, end - start);
+      return new FastBuffer(buf.buffer, buf.byteOffset + start2, end - start2);
     }
     function makeBufferParser() {
       let pos = 0;
       let buffer;
       const self2 = {
-        init: (buf, start) => {
+        init: (buf, start2) => {
           buffer = buf;
-          pos = typeof start === "number" ? start : 0;
+          pos = typeof start2 === "number" ? start2 : 0;
         },
         pos: () => pos,
         length: () => buffer ? buffer.length : 0,
@@ -23821,8 +23821,8 @@ var require_utils3 = __commonJS({
       bufferCopy,
       bufferSlice,
       FastBuffer,
-      bufferFill: (buf, value2, start, end) => {
-        return TypedArrayFill.call(buf, value2, start, end);
+      bufferFill: (buf, value2, start2, end) => {
+        return TypedArrayFill.call(buf, value2, start2, end);
       },
       makeError,
       doFatalError: (protocol, msg, level, reason) => {
@@ -23856,28 +23856,28 @@ var require_utils3 = __commonJS({
       },
       makeBufferParser,
       bufferParser: makeBufferParser(),
-      readString: (buffer, start, dest, maxLen) => {
+      readString: (buffer, start2, dest, maxLen) => {
         if (typeof dest === "number") {
           maxLen = dest;
           dest = void 0;
         }
-        if (start === void 0)
-          start = 0;
-        const left = buffer.length - start;
-        if (start < 0 || start >= buffer.length || left < 4)
+        if (start2 === void 0)
+          start2 = 0;
+        const left = buffer.length - start2;
+        if (start2 < 0 || start2 >= buffer.length || left < 4)
           return;
-        const len = readUInt32BE(buffer, start);
+        const len = readUInt32BE(buffer, start2);
         if (left < 4 + len || typeof maxLen === "number" && len > maxLen)
           return;
-        start += 4;
-        const end = start + len;
+        start2 += 4;
+        const end = start2 + len;
         buffer._pos = end;
         if (dest) {
           if (Buffer.isBuffer(dest))
-            return bufferCopy(buffer, dest, start, end);
-          return buffer.utf8Slice(start, end);
+            return bufferCopy(buffer, dest, start2, end);
+          return buffer.utf8Slice(start2, end);
         }
-        return bufferSlice(buffer, start, end);
+        return bufferSlice(buffer, start2, end);
       },
       sigSSHToASN1: (sig, type) => {
         switch (type) {
@@ -26998,7 +26998,7 @@ var require_agent2 = __commonJS({
     var { Duplex } = __require("stream");
     var { resolve: resolve2 } = __require("path");
     var { readFile } = __require("fs");
-    var { execFile, spawn: spawn2 } = __require("child_process");
+    var { execFile, spawn: spawn3 } = __require("child_process");
     var { isParsedKey, parseKey } = require_keyParser();
     var {
       makeBufferParser,
@@ -27175,7 +27175,7 @@ var require_agent2 = __commonJS({
             return cb(new Error("Unexpected multiple agent requests"));
           this.buffer = null;
           let error2;
-          const proc = this.proc = spawn2(EXEPATH, [data.length]);
+          const proc = this.proc = spawn3(EXEPATH, [data.length]);
           proc.stdout.on("data", (data2) => {
             this.push(data2);
           });
@@ -27183,10 +27183,10 @@ var require_agent2 = __commonJS({
             error2 = err;
             cb(error2);
           });
-          proc.on("close", (code) => {
+          proc.on("close", (code2) => {
             this.proc = void 0;
             if (!error2) {
-              if (error2 = ERROR[code])
+              if (error2 = ERROR[code2])
                 return cb(error2);
               cb();
             }
@@ -27298,11 +27298,11 @@ var require_agent2 = __commonJS({
       };
     })();
     var WINDOWS_PIPE_REGEX = /^[/\\][/\\]\.[/\\]pipe[/\\].+/;
-    function createAgent(path7) {
-      if (process.platform === "win32" && !WINDOWS_PIPE_REGEX.test(path7)) {
-        return path7 === "pageant" ? new PageantAgent() : new CygwinAgent(path7);
+    function createAgent(path8) {
+      if (process.platform === "win32" && !WINDOWS_PIPE_REGEX.test(path8)) {
+        return path8 === "pageant" ? new PageantAgent() : new CygwinAgent(path8);
       }
-      return new OpenSSHAgent(path7);
+      return new OpenSSHAgent(path8);
     }
     var AgentProtocol = (() => {
       const SSH_AGENTC_REQUEST_IDENTITIES = 11;
@@ -27840,11 +27840,11 @@ var require_zlib = __commonJS({
     function processCallback() {
       throw new Error("Should not get here");
     }
-    function zlibOnError(message, errno, code) {
+    function zlibOnError(message, errno, code2) {
       const self2 = this._owner;
       const error2 = new Error(message);
       error2.errno = errno;
-      error2.code = code;
+      error2.code = code2;
       self2._err = error2;
     }
     function _close(engine) {
@@ -29098,9 +29098,9 @@ var require_kex = __commonJS({
       const pos = bufferParser.pos();
       const firstFollows = pos < payload.length && payload[pos] === 1;
       bufferParser.clear();
-      const local = self2._offer;
+      const local2 = self2._offer;
       const remote = init;
-      let localKex = local.lists.kex.array;
+      let localKex = local2.lists.kex.array;
       if (self2._compatFlags & COMPAT.BAD_DHGEX) {
         let found = false;
         for (let i2 = 0; i2 < localKex.length; ++i2) {
@@ -29165,7 +29165,7 @@ var require_kex = __commonJS({
       if (firstFollows && (!remote.kex.length || clientList[i] !== remote.kex[0])) {
         self2._skipNextInboundPacket = true;
       }
-      const localSrvHostKey = local.lists.serverHostKey.array;
+      const localSrvHostKey = local2.lists.serverHostKey.array;
       debug2 && debug2(`Handshake: (local) Host key format: ${localSrvHostKey}`);
       debug2 && debug2(
         `Handshake: (remote) Host key format: ${remote.serverHostKey}`
@@ -29189,7 +29189,7 @@ var require_kex = __commonJS({
       }
       init.serverHostKey = clientList[i];
       debug2 && debug2(`Handshake: Host key format: ${clientList[i]}`);
-      const localCSCipher = local.lists.cs.cipher.array;
+      const localCSCipher = local2.lists.cs.cipher.array;
       debug2 && debug2(`Handshake: (local) C->S cipher: ${localCSCipher}`);
       debug2 && debug2(`Handshake: (remote) C->S cipher: ${remote.cs.cipher}`);
       if (self2._server) {
@@ -29211,7 +29211,7 @@ var require_kex = __commonJS({
       }
       init.cs.cipher = clientList[i];
       debug2 && debug2(`Handshake: C->S Cipher: ${clientList[i]}`);
-      const localSCCipher = local.lists.sc.cipher.array;
+      const localSCCipher = local2.lists.sc.cipher.array;
       debug2 && debug2(`Handshake: (local) S->C cipher: ${localSCCipher}`);
       debug2 && debug2(`Handshake: (remote) S->C cipher: ${remote.sc.cipher}`);
       if (self2._server) {
@@ -29233,7 +29233,7 @@ var require_kex = __commonJS({
       }
       init.sc.cipher = clientList[i];
       debug2 && debug2(`Handshake: S->C cipher: ${clientList[i]}`);
-      const localCSMAC = local.lists.cs.mac.array;
+      const localCSMAC = local2.lists.cs.mac.array;
       debug2 && debug2(`Handshake: (local) C->S MAC: ${localCSMAC}`);
       debug2 && debug2(`Handshake: (remote) C->S MAC: ${remote.cs.mac}`);
       if (CIPHER_INFO[init.cs.cipher].authLen > 0) {
@@ -29260,7 +29260,7 @@ var require_kex = __commonJS({
         init.cs.mac = clientList[i];
         debug2 && debug2(`Handshake: C->S MAC: ${clientList[i]}`);
       }
-      const localSCMAC = local.lists.sc.mac.array;
+      const localSCMAC = local2.lists.sc.mac.array;
       debug2 && debug2(`Handshake: (local) S->C MAC: ${localSCMAC}`);
       debug2 && debug2(`Handshake: (remote) S->C MAC: ${remote.sc.mac}`);
       if (CIPHER_INFO[init.sc.cipher].authLen > 0) {
@@ -29287,7 +29287,7 @@ var require_kex = __commonJS({
         init.sc.mac = clientList[i];
         debug2 && debug2(`Handshake: S->C MAC: ${clientList[i]}`);
       }
-      const localCSCompress = local.lists.cs.compress.array;
+      const localCSCompress = local2.lists.cs.compress.array;
       debug2 && debug2(`Handshake: (local) C->S compression: ${localCSCompress}`);
       debug2 && debug2(`Handshake: (remote) C->S compression: ${remote.cs.compress}`);
       if (self2._server) {
@@ -29309,7 +29309,7 @@ var require_kex = __commonJS({
       }
       init.cs.compress = clientList[i];
       debug2 && debug2(`Handshake: C->S compression: ${clientList[i]}`);
-      const localSCCompress = local.lists.sc.compress.array;
+      const localSCCompress = local2.lists.sc.compress.array;
       debug2 && debug2(`Handshake: (local) S->C compression: ${localSCCompress}`);
       debug2 && debug2(`Handshake: (remote) S->C compression: ${remote.sc.compress}`);
       if (self2._server) {
@@ -31001,16 +31001,16 @@ var require_Protocol = __commonJS({
         this._debug && this._debug(`Outbound: Sending CHANNEL_EXTENDED_DATA (r:${chan})`);
         sendPacket(this, this._packetRW.write.finalize(packet));
       }
-      channelOpenConfirm(remote, local, initWindow, maxPacket) {
+      channelOpenConfirm(remote, local2, initWindow, maxPacket) {
         let p = this._packetRW.write.allocStart;
         const packet = this._packetRW.write.alloc(1 + 4 + 4 + 4 + 4);
         packet[p] = MESSAGE.CHANNEL_OPEN_CONFIRMATION;
         writeUInt32BE(packet, remote, ++p);
-        writeUInt32BE(packet, local, p += 4);
+        writeUInt32BE(packet, local2, p += 4);
         writeUInt32BE(packet, initWindow, p += 4);
         writeUInt32BE(packet, maxPacket, p += 4);
         this._debug && this._debug(
-          `Outbound: Sending CHANNEL_OPEN_CONFIRMATION (r:${remote}, l:${local})`
+          `Outbound: Sending CHANNEL_OPEN_CONFIRMATION (r:${remote}, l:${local2})`
         );
         sendPacket(this, this._packetRW.write.finalize(packet));
       }
@@ -31831,7 +31831,7 @@ var require_Protocol = __commonJS({
         }
         sendPacket(this, this._packetRW.write.finalize(packet));
       }
-      exitStatus(chan, status) {
+      exitStatus(chan, status2) {
         if (!this._server)
           throw new Error("Server-only method called in client mode");
         let p = this._packetRW.write.allocStart;
@@ -31841,9 +31841,9 @@ var require_Protocol = __commonJS({
         writeUInt32BE(packet, 11, p += 4);
         packet.utf8Write("exit-status", p += 4, 11);
         packet[p += 11] = 0;
-        writeUInt32BE(packet, status, ++p);
+        writeUInt32BE(packet, status2, ++p);
         this._debug && this._debug(
-          `Outbound: Sending CHANNEL_REQUEST (r:${chan}, exit-status: ${status})`
+          `Outbound: Sending CHANNEL_REQUEST (r:${chan}, exit-status: ${status2})`
         );
         sendPacket(this, this._packetRW.write.finalize(packet));
       }
@@ -32034,7 +32034,7 @@ var require_Protocol = __commonJS({
         chunkOffset = 0;
       }
       const op = p;
-      let start = p;
+      let start2 = p;
       let end = p;
       let needNL = false;
       let lineLen = 0;
@@ -32046,14 +32046,14 @@ var require_Protocol = __commonJS({
           continue;
         }
         if (ch === 10) {
-          if (end > start && end - start > 4 && data[start] === 83 && data[start + 1] === 83 && data[start + 2] === 72 && data[start + 3] === 45) {
+          if (end > start2 && end - start2 > 4 && data[start2] === 83 && data[start2 + 1] === 83 && data[start2 + 2] === 72 && data[start2 + 3] === 45) {
             const full = data.latin1Slice(op, end + 1);
-            const identRaw = start === op ? full : full.slice(start - op);
+            const identRaw = start2 === op ? full : full.slice(start2 - op);
             const m = RE_IDENT.exec(identRaw);
             if (!m)
               throw new Error("Invalid identification string");
             const header = {
-              greeting: start === op ? "" : full.slice(0, start - op),
+              greeting: start2 === op ? "" : full.slice(0, start2 - op),
               identRaw,
               versions: {
                 protocol: m[1],
@@ -32079,7 +32079,7 @@ var require_Protocol = __commonJS({
           if (++lines2 > MAX_LINES)
             throw new Error("Max greeting lines exceeded");
           needNL = false;
-          start = p + 1;
+          start2 = p + 1;
           lineLen = 0;
         } else if (needNL) {
           throw new Error("Invalid header: expected newline");
@@ -32184,12 +32184,12 @@ var require_node_fs_compat = __commonJS({
     function addNumericalSeparator(val) {
       let res = "";
       let i = val.length;
-      const start = val[0] === "-" ? 1 : 0;
-      for (; i >= start + 4; i -= 3)
+      const start2 = val[0] === "-" ? 1 : 0;
+      for (; i >= start2 + 4; i -= 3)
         res = `_${val.slice(i - 3, i)}${res}`;
       return `${val.slice(0, i)}${res}`;
     }
-    function oneOf(expected, thing) {
+    function oneOf2(expected, thing) {
       assert(typeof thing === "string", "`thing` has to be of type string");
       if (Array.isArray(expected)) {
         const len = expected.length;
@@ -32255,10 +32255,10 @@ ${suffix}`;
         }
         let msg;
         if (name.endsWith(" argument")) {
-          msg = `The ${name} ${determiner} ${oneOf(expected, "type")}`;
+          msg = `The ${name} ${determiner} ${oneOf2(expected, "type")}`;
         } else {
           const type = name.includes(".") ? "property" : "argument";
-          msg = `The "${name}" ${type} ${determiner} ${oneOf(expected, "type")}`;
+          msg = `The "${name}" ${type} ${determiner} ${oneOf2(expected, "type")}`;
         }
         msg += `. Received type ${typeof actual}`;
         this.message = msg;
@@ -32546,17 +32546,17 @@ var require_SFTP = __commonJS({
       // ===========================================================================
       // Client-specific ===========================================================
       // ===========================================================================
-      createReadStream(path7, options) {
+      createReadStream(path8, options) {
         if (this.server)
           throw new Error("Client-only method called in server mode");
-        return new ReadStream(this, path7, options);
+        return new ReadStream(this, path8, options);
       }
-      createWriteStream(path7, options) {
+      createWriteStream(path8, options) {
         if (this.server)
           throw new Error("Client-only method called in server mode");
-        return new WriteStream(this, path7, options);
+        return new WriteStream(this, path8, options);
       }
-      open(path7, flags_, attrs, cb) {
+      open(path8, flags_, attrs, cb) {
         if (this.server)
           throw new Error("Client-only method called in server mode");
         if (typeof attrs === "function") {
@@ -32575,7 +32575,7 @@ var require_SFTP = __commonJS({
           attrsFlags = attrs.flags;
           attrsLen = attrs.nb;
         }
-        const pathLen = Buffer.byteLength(path7);
+        const pathLen = Buffer.byteLength(path8);
         let p = 9;
         const buf = Buffer.allocUnsafe(4 + 1 + 4 + 4 + pathLen + 4 + 4 + attrsLen);
         writeUInt32BE(buf, buf.length - 4, 0);
@@ -32583,7 +32583,7 @@ var require_SFTP = __commonJS({
         const reqid = this._writeReqid = this._writeReqid + 1 & MAX_REQID;
         writeUInt32BE(buf, reqid, 5);
         writeUInt32BE(buf, pathLen, p);
-        buf.utf8Write(path7, p += 4, pathLen);
+        buf.utf8Write(path8, p += 4, pathLen);
         writeUInt32BE(buf, flags, p += pathLen);
         writeUInt32BE(buf, attrsFlags, p += 4);
         if (attrsLen) {
@@ -32714,7 +32714,7 @@ var require_SFTP = __commonJS({
           throw new Error("Client-only method called in server mode");
         fastXfer(fs3, this, localPath, remotePath, opts, cb);
       }
-      readFile(path7, options, callback_) {
+      readFile(path8, options, callback_) {
         if (this.server)
           throw new Error("Client-only method called in server mode");
         let callback;
@@ -32787,13 +32787,13 @@ var require_SFTP = __commonJS({
             return callback && callback(er, buffer);
           });
         };
-        this.open(path7, flag, 438, (er, handle_) => {
+        this.open(path8, flag, 438, (er, handle_) => {
           if (er)
             return callback && callback(er);
           handle = handle_;
           const tryStat = (er2, st) => {
             if (er2) {
-              this.stat(path7, (er_, st_) => {
+              this.stat(path8, (er_, st_) => {
                 if (er_) {
                   return this.close(handle, () => {
                     callback && callback(er2);
@@ -32814,7 +32814,7 @@ var require_SFTP = __commonJS({
           this.fstat(handle, tryStat);
         });
       }
-      writeFile(path7, data, options, callback_) {
+      writeFile(path8, data, options, callback_) {
         if (this.server)
           throw new Error("Client-only method called in server mode");
         let callback;
@@ -32833,7 +32833,7 @@ var require_SFTP = __commonJS({
         if (options.encoding && !Buffer.isEncoding(options.encoding))
           throw new Error(`Unknown encoding: ${options.encoding}`);
         const flag = options.flag || "w";
-        this.open(path7, flag, options.mode, (openErr, handle) => {
+        this.open(path8, flag, options.mode, (openErr, handle) => {
           if (openErr) {
             callback && callback(openErr);
           } else {
@@ -32842,7 +32842,7 @@ var require_SFTP = __commonJS({
             if (position === null) {
               const tryStat = (er, st) => {
                 if (er) {
-                  this.stat(path7, (er_, st_) => {
+                  this.stat(path8, (er_, st_) => {
                     if (er_) {
                       return this.close(handle, () => {
                         callback && callback(er);
@@ -32861,7 +32861,7 @@ var require_SFTP = __commonJS({
           }
         });
       }
-      appendFile(path7, data, options, callback_) {
+      appendFile(path8, data, options, callback_) {
         if (this.server)
           throw new Error("Client-only method called in server mode");
         let callback;
@@ -32879,12 +32879,12 @@ var require_SFTP = __commonJS({
           throw new TypeError("Bad arguments");
         if (!options.flag)
           options = Object.assign({ flag: "a" }, options);
-        this.writeFile(path7, data, options, callback);
+        this.writeFile(path8, data, options, callback);
       }
-      exists(path7, cb) {
+      exists(path8, cb) {
         if (this.server)
           throw new Error("Client-only method called in server mode");
-        this.stat(path7, (err) => {
+        this.stat(path8, (err) => {
           cb && cb(err ? false : true);
         });
       }
@@ -32927,7 +32927,7 @@ var require_SFTP = __commonJS({
           `SFTP: Outbound: ${isBuffered ? "Buffered" : "Sending"} RENAME`
         );
       }
-      mkdir(path7, attrs, cb) {
+      mkdir(path8, attrs, cb) {
         if (this.server)
           throw new Error("Client-only method called in server mode");
         let flags = 0;
@@ -32941,7 +32941,7 @@ var require_SFTP = __commonJS({
           flags = attrs.flags;
           attrsLen = attrs.nb;
         }
-        const pathLen = Buffer.byteLength(path7);
+        const pathLen = Buffer.byteLength(path8);
         let p = 9;
         const buf = Buffer.allocUnsafe(4 + 1 + 4 + 4 + pathLen + 4 + attrsLen);
         writeUInt32BE(buf, buf.length - 4, 0);
@@ -32949,7 +32949,7 @@ var require_SFTP = __commonJS({
         const reqid = this._writeReqid = this._writeReqid + 1 & MAX_REQID;
         writeUInt32BE(buf, reqid, 5);
         writeUInt32BE(buf, pathLen, p);
-        buf.utf8Write(path7, p += 4, pathLen);
+        buf.utf8Write(path8, p += 4, pathLen);
         writeUInt32BE(buf, flags, p += pathLen);
         if (attrsLen) {
           p += 4;
@@ -32965,10 +32965,10 @@ var require_SFTP = __commonJS({
           `SFTP: Outbound: ${isBuffered ? "Buffered" : "Sending"} MKDIR`
         );
       }
-      rmdir(path7, cb) {
+      rmdir(path8, cb) {
         if (this.server)
           throw new Error("Client-only method called in server mode");
-        const pathLen = Buffer.byteLength(path7);
+        const pathLen = Buffer.byteLength(path8);
         let p = 9;
         const buf = Buffer.allocUnsafe(4 + 1 + 4 + 4 + pathLen);
         writeUInt32BE(buf, buf.length - 4, 0);
@@ -32976,7 +32976,7 @@ var require_SFTP = __commonJS({
         const reqid = this._writeReqid = this._writeReqid + 1 & MAX_REQID;
         writeUInt32BE(buf, reqid, 5);
         writeUInt32BE(buf, pathLen, p);
-        buf.utf8Write(path7, p += 4, pathLen);
+        buf.utf8Write(path8, p += 4, pathLen);
         this._requests[reqid] = { cb };
         const isBuffered = sendOrBuffer(this, buf);
         this._debug && this._debug(
@@ -33066,10 +33066,10 @@ var require_SFTP = __commonJS({
           `SFTP: Outbound: ${isBuffered ? "Buffered" : "Sending"} FSTAT`
         );
       }
-      stat(path7, cb) {
+      stat(path8, cb) {
         if (this.server)
           throw new Error("Client-only method called in server mode");
-        const pathLen = Buffer.byteLength(path7);
+        const pathLen = Buffer.byteLength(path8);
         let p = 9;
         const buf = Buffer.allocUnsafe(4 + 1 + 4 + 4 + pathLen);
         writeUInt32BE(buf, buf.length - 4, 0);
@@ -33077,17 +33077,17 @@ var require_SFTP = __commonJS({
         const reqid = this._writeReqid = this._writeReqid + 1 & MAX_REQID;
         writeUInt32BE(buf, reqid, 5);
         writeUInt32BE(buf, pathLen, p);
-        buf.utf8Write(path7, p += 4, pathLen);
+        buf.utf8Write(path8, p += 4, pathLen);
         this._requests[reqid] = { cb };
         const isBuffered = sendOrBuffer(this, buf);
         this._debug && this._debug(
           `SFTP: Outbound: ${isBuffered ? "Buffered" : "Sending"} STAT`
         );
       }
-      lstat(path7, cb) {
+      lstat(path8, cb) {
         if (this.server)
           throw new Error("Client-only method called in server mode");
-        const pathLen = Buffer.byteLength(path7);
+        const pathLen = Buffer.byteLength(path8);
         let p = 9;
         const buf = Buffer.allocUnsafe(4 + 1 + 4 + 4 + pathLen);
         writeUInt32BE(buf, buf.length - 4, 0);
@@ -33095,17 +33095,17 @@ var require_SFTP = __commonJS({
         const reqid = this._writeReqid = this._writeReqid + 1 & MAX_REQID;
         writeUInt32BE(buf, reqid, 5);
         writeUInt32BE(buf, pathLen, p);
-        buf.utf8Write(path7, p += 4, pathLen);
+        buf.utf8Write(path8, p += 4, pathLen);
         this._requests[reqid] = { cb };
         const isBuffered = sendOrBuffer(this, buf);
         this._debug && this._debug(
           `SFTP: Outbound: ${isBuffered ? "Buffered" : "Sending"} LSTAT`
         );
       }
-      opendir(path7, cb) {
+      opendir(path8, cb) {
         if (this.server)
           throw new Error("Client-only method called in server mode");
-        const pathLen = Buffer.byteLength(path7);
+        const pathLen = Buffer.byteLength(path8);
         let p = 9;
         const buf = Buffer.allocUnsafe(4 + 1 + 4 + 4 + pathLen);
         writeUInt32BE(buf, buf.length - 4, 0);
@@ -33113,14 +33113,14 @@ var require_SFTP = __commonJS({
         const reqid = this._writeReqid = this._writeReqid + 1 & MAX_REQID;
         writeUInt32BE(buf, reqid, 5);
         writeUInt32BE(buf, pathLen, p);
-        buf.utf8Write(path7, p += 4, pathLen);
+        buf.utf8Write(path8, p += 4, pathLen);
         this._requests[reqid] = { cb };
         const isBuffered = sendOrBuffer(this, buf);
         this._debug && this._debug(
           `SFTP: Outbound: ${isBuffered ? "Buffered" : "Sending"} OPENDIR`
         );
       }
-      setstat(path7, attrs, cb) {
+      setstat(path8, attrs, cb) {
         if (this.server)
           throw new Error("Client-only method called in server mode");
         let flags = 0;
@@ -33132,7 +33132,7 @@ var require_SFTP = __commonJS({
         } else if (typeof attrs === "function") {
           cb = attrs;
         }
-        const pathLen = Buffer.byteLength(path7);
+        const pathLen = Buffer.byteLength(path8);
         let p = 9;
         const buf = Buffer.allocUnsafe(4 + 1 + 4 + 4 + pathLen + 4 + attrsLen);
         writeUInt32BE(buf, buf.length - 4, 0);
@@ -33140,7 +33140,7 @@ var require_SFTP = __commonJS({
         const reqid = this._writeReqid = this._writeReqid + 1 & MAX_REQID;
         writeUInt32BE(buf, reqid, 5);
         writeUInt32BE(buf, pathLen, p);
-        buf.utf8Write(path7, p += 4, pathLen);
+        buf.utf8Write(path8, p += 4, pathLen);
         writeUInt32BE(buf, flags, p += pathLen);
         if (attrsLen) {
           p += 4;
@@ -33200,8 +33200,8 @@ var require_SFTP = __commonJS({
           mtime: toUnixTimestamp(mtime)
         }, cb);
       }
-      utimes(path7, atime, mtime, cb) {
-        return this.setstat(path7, {
+      utimes(path8, atime, mtime, cb) {
+        return this.setstat(path8, {
           atime: toUnixTimestamp(atime),
           mtime: toUnixTimestamp(mtime)
         }, cb);
@@ -33212,8 +33212,8 @@ var require_SFTP = __commonJS({
           gid
         }, cb);
       }
-      chown(path7, uid, gid, cb) {
-        return this.setstat(path7, {
+      chown(path8, uid, gid, cb) {
+        return this.setstat(path8, {
           uid,
           gid
         }, cb);
@@ -33223,15 +33223,15 @@ var require_SFTP = __commonJS({
           mode
         }, cb);
       }
-      chmod(path7, mode, cb) {
-        return this.setstat(path7, {
+      chmod(path8, mode, cb) {
+        return this.setstat(path8, {
           mode
         }, cb);
       }
-      readlink(path7, cb) {
+      readlink(path8, cb) {
         if (this.server)
           throw new Error("Client-only method called in server mode");
-        const pathLen = Buffer.byteLength(path7);
+        const pathLen = Buffer.byteLength(path8);
         let p = 9;
         const buf = Buffer.allocUnsafe(4 + 1 + 4 + 4 + pathLen);
         writeUInt32BE(buf, buf.length - 4, 0);
@@ -33239,7 +33239,7 @@ var require_SFTP = __commonJS({
         const reqid = this._writeReqid = this._writeReqid + 1 & MAX_REQID;
         writeUInt32BE(buf, reqid, 5);
         writeUInt32BE(buf, pathLen, p);
-        buf.utf8Write(path7, p += 4, pathLen);
+        buf.utf8Write(path8, p += 4, pathLen);
         this._requests[reqid] = {
           cb: (err, names) => {
             if (typeof cb !== "function")
@@ -33284,10 +33284,10 @@ var require_SFTP = __commonJS({
           `SFTP: Outbound: ${isBuffered ? "Buffered" : "Sending"} SYMLINK`
         );
       }
-      realpath(path7, cb) {
+      realpath(path8, cb) {
         if (this.server)
           throw new Error("Client-only method called in server mode");
-        const pathLen = Buffer.byteLength(path7);
+        const pathLen = Buffer.byteLength(path8);
         let p = 9;
         const buf = Buffer.allocUnsafe(4 + 1 + 4 + 4 + pathLen);
         writeUInt32BE(buf, buf.length - 4, 0);
@@ -33295,7 +33295,7 @@ var require_SFTP = __commonJS({
         const reqid = this._writeReqid = this._writeReqid + 1 & MAX_REQID;
         writeUInt32BE(buf, reqid, 5);
         writeUInt32BE(buf, pathLen, p);
-        buf.utf8Write(path7, p += 4, pathLen);
+        buf.utf8Write(path8, p += 4, pathLen);
         this._requests[reqid] = {
           cb: (err, names) => {
             if (typeof cb !== "function")
@@ -33340,13 +33340,13 @@ var require_SFTP = __commonJS({
           this._debug(`SFTP: Outbound: ${which2} posix-rename@openssh.com`);
         }
       }
-      ext_openssh_statvfs(path7, cb) {
+      ext_openssh_statvfs(path8, cb) {
         if (this.server)
           throw new Error("Client-only method called in server mode");
         const ext = this._extensions["statvfs@openssh.com"];
         if (!ext || ext !== "2")
           throw new Error("Server does not support this extended request");
-        const pathLen = Buffer.byteLength(path7);
+        const pathLen = Buffer.byteLength(path8);
         let p = 9;
         const buf = Buffer.allocUnsafe(4 + 1 + 4 + 4 + 19 + 4 + pathLen);
         writeUInt32BE(buf, buf.length - 4, 0);
@@ -33356,7 +33356,7 @@ var require_SFTP = __commonJS({
         writeUInt32BE(buf, 19, p);
         buf.utf8Write("statvfs@openssh.com", p += 4, 19);
         writeUInt32BE(buf, pathLen, p += 19);
-        buf.utf8Write(path7, p += 4, pathLen);
+        buf.utf8Write(path8, p += 4, pathLen);
         this._requests[reqid] = { extended: "statvfs@openssh.com", cb };
         const isBuffered = sendOrBuffer(this, buf);
         if (this._debug) {
@@ -33442,7 +33442,7 @@ var require_SFTP = __commonJS({
           `SFTP: Outbound: ${isBuffered ? "Buffered" : "Sending"} fsync@openssh.com`
         );
       }
-      ext_openssh_lsetstat(path7, attrs, cb) {
+      ext_openssh_lsetstat(path8, attrs, cb) {
         if (this.server)
           throw new Error("Client-only method called in server mode");
         const ext = this._extensions["lsetstat@openssh.com"];
@@ -33457,7 +33457,7 @@ var require_SFTP = __commonJS({
         } else if (typeof attrs === "function") {
           cb = attrs;
         }
-        const pathLen = Buffer.byteLength(path7);
+        const pathLen = Buffer.byteLength(path8);
         let p = 9;
         const buf = Buffer.allocUnsafe(4 + 1 + 4 + 4 + 20 + 4 + pathLen + 4 + attrsLen);
         writeUInt32BE(buf, buf.length - 4, 0);
@@ -33467,7 +33467,7 @@ var require_SFTP = __commonJS({
         writeUInt32BE(buf, 20, p);
         buf.utf8Write("lsetstat@openssh.com", p += 4, 20);
         writeUInt32BE(buf, pathLen, p += 20);
-        buf.utf8Write(path7, p += 4, pathLen);
+        buf.utf8Write(path8, p += 4, pathLen);
         writeUInt32BE(buf, flags, p += pathLen);
         if (attrsLen) {
           p += 4;
@@ -33480,17 +33480,17 @@ var require_SFTP = __commonJS({
         this._requests[reqid] = { cb };
         const isBuffered = sendOrBuffer(this, buf);
         if (this._debug) {
-          const status = isBuffered ? "Buffered" : "Sending";
-          this._debug(`SFTP: Outbound: ${status} lsetstat@openssh.com`);
+          const status2 = isBuffered ? "Buffered" : "Sending";
+          this._debug(`SFTP: Outbound: ${status2} lsetstat@openssh.com`);
         }
       }
-      ext_openssh_expandPath(path7, cb) {
+      ext_openssh_expandPath(path8, cb) {
         if (this.server)
           throw new Error("Client-only method called in server mode");
         const ext = this._extensions["expand-path@openssh.com"];
         if (ext !== "1")
           throw new Error("Server does not support this extended request");
-        const pathLen = Buffer.byteLength(path7);
+        const pathLen = Buffer.byteLength(path8);
         let p = 9;
         const buf = Buffer.allocUnsafe(4 + 1 + 4 + 4 + 23 + 4 + pathLen);
         writeUInt32BE(buf, buf.length - 4, 0);
@@ -33500,7 +33500,7 @@ var require_SFTP = __commonJS({
         writeUInt32BE(buf, 23, p);
         buf.utf8Write("expand-path@openssh.com", p += 4, 23);
         writeUInt32BE(buf, pathLen, p += 20);
-        buf.utf8Write(path7, p += 4, pathLen);
+        buf.utf8Write(path8, p += 4, pathLen);
         this._requests[reqid] = {
           cb: (err, names) => {
             if (typeof cb !== "function")
@@ -33514,8 +33514,8 @@ var require_SFTP = __commonJS({
         };
         const isBuffered = sendOrBuffer(this, buf);
         if (this._debug) {
-          const status = isBuffered ? "Buffered" : "Sending";
-          this._debug(`SFTP: Outbound: ${status} expand-path@openssh.com`);
+          const status2 = isBuffered ? "Buffered" : "Sending";
+          this._debug(`SFTP: Outbound: ${status2} expand-path@openssh.com`);
         }
       }
       ext_copy_data(srcHandle, srcOffset, len, dstHandle, dstOffset, cb) {
@@ -33568,8 +33568,8 @@ var require_SFTP = __commonJS({
         this._requests[reqid] = { cb };
         const isBuffered = sendOrBuffer(this, buf);
         if (this._debug) {
-          const status = isBuffered ? "Buffered" : "Sending";
-          this._debug(`SFTP: Outbound: ${status} copy-data`);
+          const status2 = isBuffered ? "Buffered" : "Sending";
+          this._debug(`SFTP: Outbound: ${status2} copy-data`);
         }
       }
       ext_home_dir(username, cb) {
@@ -33613,8 +33613,8 @@ var require_SFTP = __commonJS({
         };
         const isBuffered = sendOrBuffer(this, buf);
         if (this._debug) {
-          const status = isBuffered ? "Buffered" : "Sending";
-          this._debug(`SFTP: Outbound: ${status} home-directory`);
+          const status2 = isBuffered ? "Buffered" : "Sending";
+          this._debug(`SFTP: Outbound: ${status2} home-directory`);
         }
       }
       ext_users_groups(uids, gids, cb) {
@@ -33665,8 +33665,8 @@ var require_SFTP = __commonJS({
         this._requests[reqid] = { extended: "users-groups-by-id@openssh.com", cb };
         const isBuffered = sendOrBuffer(this, buf);
         if (this._debug) {
-          const status = isBuffered ? "Buffered" : "Sending";
-          this._debug(`SFTP: Outbound: ${status} users-groups-by-id@openssh.com`);
+          const status2 = isBuffered ? "Buffered" : "Sending";
+          this._debug(`SFTP: Outbound: ${status2} users-groups-by-id@openssh.com`);
         }
       }
       // ===========================================================================
@@ -33693,11 +33693,11 @@ var require_SFTP = __commonJS({
           `SFTP: Outbound: ${isBuffered ? "Buffered" : "Sending"} HANDLE`
         );
       }
-      status(reqid, code, message) {
+      status(reqid, code2, message) {
         if (!this.server)
           throw new Error("Server-only method called in client mode");
-        if (!VALID_STATUS_CODES.has(code))
-          throw new Error(`Bad status code: ${code}`);
+        if (!VALID_STATUS_CODES.has(code2))
+          throw new Error(`Bad status code: ${code2}`);
         message || (message = "");
         const msgLen = Buffer.byteLength(message);
         let p = 9;
@@ -33705,7 +33705,7 @@ var require_SFTP = __commonJS({
         writeUInt32BE(buf, buf.length - 4, 0);
         buf[4] = RESPONSE.STATUS;
         writeUInt32BE(buf, reqid, 5);
-        writeUInt32BE(buf, code, p);
+        writeUInt32BE(buf, code2, p);
         writeUInt32BE(buf, msgLen, p += 4);
         p += 4;
         if (msgLen) {
@@ -34778,12 +34778,12 @@ var require_SFTP = __commonJS({
       [REQUEST.LSTAT]: (sftp, payload) => {
         bufferParser.init(payload, 1);
         const reqID = bufferParser.readUInt32BE();
-        const path7 = bufferParser.readString(true);
+        const path8 = bufferParser.readString(true);
         bufferParser.clear();
-        if (path7 === void 0)
+        if (path8 === void 0)
           return doFatalSFTPError(sftp, "Malformed LSTAT packet");
         sftp._debug && sftp._debug(`SFTP: Inbound: Received LSTAT (id:${reqID})`);
-        if (!sftp.emit("LSTAT", reqID, path7)) {
+        if (!sftp.emit("LSTAT", reqID, path8)) {
           sftp.status(reqID, STATUS_CODE.OP_UNSUPPORTED);
         }
       },
@@ -34802,13 +34802,13 @@ var require_SFTP = __commonJS({
       [REQUEST.SETSTAT]: (sftp, payload) => {
         bufferParser.init(payload, 1);
         const reqID = bufferParser.readUInt32BE();
-        const path7 = bufferParser.readString(true);
+        const path8 = bufferParser.readString(true);
         const attrs = readAttrs(sftp._biOpt);
         bufferParser.clear();
         if (attrs === void 0)
           return doFatalSFTPError(sftp, "Malformed SETSTAT packet");
         sftp._debug && sftp._debug(`SFTP: Inbound: Received SETSTAT (id:${reqID})`);
-        if (!sftp.emit("SETSTAT", reqID, path7, attrs)) {
+        if (!sftp.emit("SETSTAT", reqID, path8, attrs)) {
           sftp.status(reqID, STATUS_CODE.OP_UNSUPPORTED);
         }
       },
@@ -34830,12 +34830,12 @@ var require_SFTP = __commonJS({
       [REQUEST.OPENDIR]: (sftp, payload) => {
         bufferParser.init(payload, 1);
         const reqID = bufferParser.readUInt32BE();
-        const path7 = bufferParser.readString(true);
+        const path8 = bufferParser.readString(true);
         bufferParser.clear();
-        if (path7 === void 0)
+        if (path8 === void 0)
           return doFatalSFTPError(sftp, "Malformed OPENDIR packet");
         sftp._debug && sftp._debug(`SFTP: Inbound: Received OPENDIR (id:${reqID})`);
-        if (!sftp.emit("OPENDIR", reqID, path7)) {
+        if (!sftp.emit("OPENDIR", reqID, path8)) {
           sftp.status(reqID, STATUS_CODE.OP_UNSUPPORTED);
         }
       },
@@ -34854,63 +34854,63 @@ var require_SFTP = __commonJS({
       [REQUEST.REMOVE]: (sftp, payload) => {
         bufferParser.init(payload, 1);
         const reqID = bufferParser.readUInt32BE();
-        const path7 = bufferParser.readString(true);
+        const path8 = bufferParser.readString(true);
         bufferParser.clear();
-        if (path7 === void 0)
+        if (path8 === void 0)
           return doFatalSFTPError(sftp, "Malformed REMOVE packet");
         sftp._debug && sftp._debug(`SFTP: Inbound: Received REMOVE (id:${reqID})`);
-        if (!sftp.emit("REMOVE", reqID, path7)) {
+        if (!sftp.emit("REMOVE", reqID, path8)) {
           sftp.status(reqID, STATUS_CODE.OP_UNSUPPORTED);
         }
       },
       [REQUEST.MKDIR]: (sftp, payload) => {
         bufferParser.init(payload, 1);
         const reqID = bufferParser.readUInt32BE();
-        const path7 = bufferParser.readString(true);
+        const path8 = bufferParser.readString(true);
         const attrs = readAttrs(sftp._biOpt);
         bufferParser.clear();
         if (attrs === void 0)
           return doFatalSFTPError(sftp, "Malformed MKDIR packet");
         sftp._debug && sftp._debug(`SFTP: Inbound: Received MKDIR (id:${reqID})`);
-        if (!sftp.emit("MKDIR", reqID, path7, attrs)) {
+        if (!sftp.emit("MKDIR", reqID, path8, attrs)) {
           sftp.status(reqID, STATUS_CODE.OP_UNSUPPORTED);
         }
       },
       [REQUEST.RMDIR]: (sftp, payload) => {
         bufferParser.init(payload, 1);
         const reqID = bufferParser.readUInt32BE();
-        const path7 = bufferParser.readString(true);
+        const path8 = bufferParser.readString(true);
         bufferParser.clear();
-        if (path7 === void 0)
+        if (path8 === void 0)
           return doFatalSFTPError(sftp, "Malformed RMDIR packet");
         sftp._debug && sftp._debug(`SFTP: Inbound: Received RMDIR (id:${reqID})`);
-        if (!sftp.emit("RMDIR", reqID, path7)) {
+        if (!sftp.emit("RMDIR", reqID, path8)) {
           sftp.status(reqID, STATUS_CODE.OP_UNSUPPORTED);
         }
       },
       [REQUEST.REALPATH]: (sftp, payload) => {
         bufferParser.init(payload, 1);
         const reqID = bufferParser.readUInt32BE();
-        const path7 = bufferParser.readString(true);
+        const path8 = bufferParser.readString(true);
         bufferParser.clear();
-        if (path7 === void 0)
+        if (path8 === void 0)
           return doFatalSFTPError(sftp, "Malformed REALPATH packet");
         sftp._debug && sftp._debug(
           `SFTP: Inbound: Received REALPATH (id:${reqID})`
         );
-        if (!sftp.emit("REALPATH", reqID, path7)) {
+        if (!sftp.emit("REALPATH", reqID, path8)) {
           sftp.status(reqID, STATUS_CODE.OP_UNSUPPORTED);
         }
       },
       [REQUEST.STAT]: (sftp, payload) => {
         bufferParser.init(payload, 1);
         const reqID = bufferParser.readUInt32BE();
-        const path7 = bufferParser.readString(true);
+        const path8 = bufferParser.readString(true);
         bufferParser.clear();
-        if (path7 === void 0)
+        if (path8 === void 0)
           return doFatalSFTPError(sftp, "Malformed STAT packet");
         sftp._debug && sftp._debug(`SFTP: Inbound: Received STAT (id:${reqID})`);
-        if (!sftp.emit("STAT", reqID, path7)) {
+        if (!sftp.emit("STAT", reqID, path8)) {
           sftp.status(reqID, STATUS_CODE.OP_UNSUPPORTED);
         }
       },
@@ -34930,14 +34930,14 @@ var require_SFTP = __commonJS({
       [REQUEST.READLINK]: (sftp, payload) => {
         bufferParser.init(payload, 1);
         const reqID = bufferParser.readUInt32BE();
-        const path7 = bufferParser.readString(true);
+        const path8 = bufferParser.readString(true);
         bufferParser.clear();
-        if (path7 === void 0)
+        if (path8 === void 0)
           return doFatalSFTPError(sftp, "Malformed READLINK packet");
         sftp._debug && sftp._debug(
           `SFTP: Inbound: Received READLINK (id:${reqID})`
         );
-        if (!sftp.emit("READLINK", reqID, path7)) {
+        if (!sftp.emit("READLINK", reqID, path8)) {
           sftp.status(reqID, STATUS_CODE.OP_UNSUPPORTED);
         }
       },
@@ -35008,7 +35008,7 @@ var require_SFTP = __commonJS({
     function roundUpToMultipleOf8(n) {
       return n + 7 & ~7;
     }
-    function ReadStream(sftp, path7, options) {
+    function ReadStream(sftp, path8, options) {
       if (options === void 0)
         options = {};
       else if (typeof options === "string")
@@ -35022,7 +35022,7 @@ var require_SFTP = __commonJS({
       options.emitClose = false;
       options.autoDestroy = false;
       ReadableStream2.call(this, options);
-      this.path = path7;
+      this.path = path8;
       this.flags = options.flags === void 0 ? "r" : options.flags;
       this.mode = options.mode === void 0 ? 438 : options.mode;
       this.start = options.start;
@@ -35086,7 +35086,7 @@ var require_SFTP = __commonJS({
       }
       const thisPool = pool;
       let toRead = Math.min(pool.length - pool.used, n);
-      const start = pool.used;
+      const start2 = pool.used;
       if (this.end !== void 0)
         toRead = Math.min(this.end - this.pos + 1, toRead);
       if (toRead <= 0)
@@ -35105,17 +35105,17 @@ var require_SFTP = __commonJS({
             return;
           }
           let b = null;
-          if (start + toRead === thisPool.used && thisPool === pool) {
+          if (start2 + toRead === thisPool.used && thisPool === pool) {
             thisPool.used = roundUpToMultipleOf8(thisPool.used + bytesRead - toRead);
           } else {
-            const alignedEnd = start + toRead & ~7;
-            const alignedStart = roundUpToMultipleOf8(start + bytesRead);
+            const alignedEnd = start2 + toRead & ~7;
+            const alignedStart = roundUpToMultipleOf8(start2 + bytesRead);
             if (alignedEnd - alignedStart >= kMinPoolSpace)
               poolFragments.push(thisPool.slice(alignedStart, alignedEnd));
           }
           if (bytesRead > 0) {
             this.bytesRead += bytesRead;
-            b = thisPool.slice(start, start + bytesRead);
+            b = thisPool.slice(start2, start2 + bytesRead);
           }
           this.pos += bytesRead;
           this.push(b);
@@ -35153,7 +35153,7 @@ var require_SFTP = __commonJS({
       },
       configurable: true
     });
-    function WriteStream(sftp, path7, options) {
+    function WriteStream(sftp, path8, options) {
       if (options === void 0)
         options = {};
       else if (typeof options === "string")
@@ -35165,7 +35165,7 @@ var require_SFTP = __commonJS({
       options.emitClose = false;
       options.autoDestroy = false;
       WritableStream.call(this, options);
-      this.path = path7;
+      this.path = path8;
       this.flags = options.flags === void 0 ? "w" : options.flags;
       this.mode = options.mode === void 0 ? 438 : options.mode;
       this.start = options.start;
@@ -37165,17 +37165,17 @@ var require_client2 = __commonJS({
               removeListeners();
               cb(err3);
             }
-            function onExit(code, signal) {
+            function onExit(code2, signal) {
               removeListeners();
               let msg;
-              if (typeof code === "number")
-                msg = `Received exit code ${code} while establishing SFTP session`;
+              if (typeof code2 === "number")
+                msg = `Received exit code ${code2} while establishing SFTP session`;
               else if (signal !== void 0)
                 msg = `Received signal ${signal} while establishing SFTP session`;
               else
                 msg = "Received unexpected SFTP session termination";
               const err3 = new Error(msg);
-              err3.code = code;
+              err3.code = code2;
               err3.signal = signal;
               cb(err3);
             }
@@ -37811,12 +37811,12 @@ var require_server = __commonJS({
           this._cb && this._cb(new Error("Authentication request aborted"));
         });
       }
-      prompt(prompts, title, instructions, cb) {
+      prompt(prompts, title2, instructions, cb) {
         if (!Array.isArray(prompts))
           prompts = [prompts];
-        if (typeof title === "function") {
-          cb = title;
-          title = instructions = void 0;
+        if (typeof title2 === "function") {
+          cb = title2;
+          title2 = instructions = void 0;
         } else if (typeof instructions === "function") {
           cb = instructions;
           instructions = void 0;
@@ -37833,7 +37833,7 @@ var require_server = __commonJS({
         }
         this._cb = cb;
         this._initialResponse = true;
-        this._protocol.authInfoReq(title, instructions, prompts);
+        this._protocol.authInfoReq(title2, instructions, prompts);
       }
     };
     var PKAuthContext = class extends AuthContext {
@@ -39507,7 +39507,7 @@ var require_buffer_list = __commonJS({
       }
       _createClass(BufferList, [{
         key: "push",
-        value: function push(v) {
+        value: function push2(v) {
           var entry = {
             data: v,
             next: null
@@ -39758,7 +39758,7 @@ var require_errors3 = __commonJS({
   "node_modules/readable-stream/errors.js"(exports, module) {
     "use strict";
     var codes = {};
-    function createErrorType(code, message, Base) {
+    function createErrorType(code2, message, Base) {
       if (!Base) {
         Base = Error;
       }
@@ -39775,10 +39775,10 @@ var require_errors3 = __commonJS({
         }
       }
       NodeError.prototype.name = Base.name;
-      NodeError.prototype.code = code;
-      codes[code] = NodeError;
+      NodeError.prototype.code = code2;
+      codes[code2] = NodeError;
     }
-    function oneOf(expected, thing) {
+    function oneOf2(expected, thing) {
       if (Array.isArray(expected)) {
         const len = expected.length;
         expected = expected.map((i) => String(i));
@@ -39802,14 +39802,14 @@ var require_errors3 = __commonJS({
       }
       return str.substring(this_len - search.length, this_len) === search;
     }
-    function includes(str, search, start) {
-      if (typeof start !== "number") {
-        start = 0;
+    function includes(str, search, start2) {
+      if (typeof start2 !== "number") {
+        start2 = 0;
       }
-      if (start + search.length > str.length) {
+      if (start2 + search.length > str.length) {
         return false;
       } else {
-        return str.indexOf(search, start) !== -1;
+        return str.indexOf(search, start2) !== -1;
       }
     }
     createErrorType("ERR_INVALID_OPT_VALUE", function(name, value2) {
@@ -39825,10 +39825,10 @@ var require_errors3 = __commonJS({
       }
       let msg;
       if (endsWith(name, " argument")) {
-        msg = `The ${name} ${determiner} ${oneOf(expected, "type")}`;
+        msg = `The ${name} ${determiner} ${oneOf2(expected, "type")}`;
       } else {
         const type = includes(name, ".") ? "property" : "argument";
-        msg = `The "${name}" ${type} ${determiner} ${oneOf(expected, "type")}`;
+        msg = `The "${name}" ${type} ${determiner} ${oneOf2(expected, "type")}`;
       }
       msg += `. Received type ${typeof actual}`;
       return msg;
@@ -42990,7 +42990,7 @@ var require_modem = __commonJS({
     var querystring = __require("querystring");
     var http2 = require_http();
     var fs3 = __require("fs");
-    var path7 = __require("path");
+    var path8 = __require("path");
     var url = __require("url");
     var ssh = require_ssh();
     var HttpDuplex = require_http_duplex();
@@ -43039,9 +43039,9 @@ var require_modem = __commonJS({
         }
         opts.host = host.hostname;
         if (process.env.DOCKER_CERT_PATH) {
-          opts.ca = splitca(path7.join(process.env.DOCKER_CERT_PATH, "ca.pem"));
-          opts.cert = fs3.readFileSync(path7.join(process.env.DOCKER_CERT_PATH, "cert.pem"));
-          opts.key = fs3.readFileSync(path7.join(process.env.DOCKER_CERT_PATH, "key.pem"));
+          opts.ca = splitca(path8.join(process.env.DOCKER_CERT_PATH, "ca.pem"));
+          opts.cert = fs3.readFileSync(path8.join(process.env.DOCKER_CERT_PATH, "cert.pem"));
+          opts.key = fs3.readFileSync(path8.join(process.env.DOCKER_CERT_PATH, "key.pem"));
         }
         if (process.env.DOCKER_CLIENT_TIMEOUT) {
           opts.timeout = parseInt(process.env.DOCKER_CLIENT_TIMEOUT, 10);
@@ -43051,7 +43051,7 @@ var require_modem = __commonJS({
     };
     var findDefaultUnixSocket = function() {
       return new Promise(function(resolve2) {
-        var userDockerSocket = path7.join(os6.homedir(), ".docker", "run", "docker.sock");
+        var userDockerSocket = path8.join(os6.homedir(), ".docker", "run", "docker.sock");
         fs3.access(userDockerSocket, function(err) {
           if (err) resolve2("/var/run/docker.sock");
           else resolve2(userDockerSocket);
@@ -43145,7 +43145,7 @@ var require_modem = __commonJS({
       }
       if (options.file) {
         if (typeof options.file === "string") {
-          data = fs3.createReadStream(path7.resolve(options.file));
+          data = fs3.createReadStream(path8.resolve(options.file));
         } else {
           data = options.file;
         }
@@ -43463,7 +43463,7 @@ var require_modem = __commonJS({
 var require_ignore = __commonJS({
   "node_modules/@balena/dockerignore/ignore.js"(exports, module) {
     "use strict";
-    var path7 = __require("path");
+    var path8 = __require("path");
     var factory = (options) => new IgnoreBase(options);
     factory.default = factory;
     module.exports = factory;
@@ -43472,22 +43472,22 @@ var require_ignore = __commonJS({
     }
     var REGEX_TRAILING_SLASH = /(?<=.)\/$/;
     var REGEX_TRAILING_BACKSLASH = /(?<=.)\\$/;
-    var REGEX_TRAILING_PATH_SEP = path7.sep === "\\" ? REGEX_TRAILING_BACKSLASH : REGEX_TRAILING_SLASH;
+    var REGEX_TRAILING_PATH_SEP = path8.sep === "\\" ? REGEX_TRAILING_BACKSLASH : REGEX_TRAILING_SLASH;
     var KEY_IGNORE = typeof Symbol !== "undefined" ? /* @__PURE__ */ Symbol.for("dockerignore") : "dockerignore";
     function cleanPath(file) {
-      return path7.normalize(file).replace(REGEX_TRAILING_PATH_SEP, "");
+      return path8.normalize(file).replace(REGEX_TRAILING_PATH_SEP, "");
     }
     function toSlash(file) {
-      if (path7.sep === "/") {
+      if (path8.sep === "/") {
         return file;
       }
       return file.replace(/\\/g, "/");
     }
     function fromSlash(file) {
-      if (path7.sep === "/") {
+      if (path8.sep === "/") {
         return file;
       }
-      return file.replace(/\//g, path7.sep);
+      return file.replace(/\//g, path8.sep);
     }
     var IgnoreBase = class {
       constructor({
@@ -43536,13 +43536,13 @@ var require_ignore = __commonJS({
         return pattern && typeof pattern === "string" && pattern.indexOf("#") !== 0 && pattern.trim() !== "";
       }
       filter(paths) {
-        return make_array(paths).filter((path8) => this._filter(path8));
+        return make_array(paths).filter((path9) => this._filter(path9));
       }
       createFilter() {
-        return (path8) => this._filter(path8);
+        return (path9) => this._filter(path9);
       }
-      ignores(path8) {
-        return !this._filter(path8);
+      ignores(path9) {
+        return !this._filter(path9);
       }
       // https://github.com/moby/moby/blob/v19.03.8/builder/dockerignore/dockerignore.go#L41-L53
       // https://github.com/moby/moby/blob/v19.03.8/pkg/fileutils/fileutils.go#L29-L55
@@ -43581,36 +43581,36 @@ var require_ignore = __commonJS({
           origin,
           pattern,
           // https://github.com/moby/moby/blob/v19.03.8/pkg/fileutils/fileutils.go#L54
-          dirs: pattern.split(path7.sep),
+          dirs: pattern.split(path8.sep),
           negative
         };
       }
       // @returns `Boolean` true if the `path` is NOT ignored
-      _filter(path8) {
-        if (!path8) {
+      _filter(path9) {
+        if (!path9) {
           return false;
         }
-        if (path8 in this._cache) {
-          return this._cache[path8];
+        if (path9 in this._cache) {
+          return this._cache[path9];
         }
-        return this._cache[path8] = this._test(path8);
+        return this._cache[path9] = this._test(path9);
       }
       // @returns {Boolean} true if a file is NOT ignored
       // https://github.com/moby/moby/blob/v19.03.8/pkg/fileutils/fileutils.go#L62
       _test(file) {
         file = fromSlash(file);
-        const parentPath = cleanPath(path7.dirname(file));
-        const parentPathDirs = parentPath.split(path7.sep);
+        const parentPath = cleanPath(path8.dirname(file));
+        const parentPathDirs = parentPath.split(path8.sep);
         let matched = false;
         this._rules.forEach((rule) => {
           let match = this._match(file, rule);
           if (!match && parentPath !== ".") {
             if (rule.dirs.includes("**")) {
               for (let i = rule.dirs.filter((x) => x !== "**").length; i <= parentPathDirs.length; i++) {
-                match = match || this._match(parentPathDirs.slice(0, i).join(path7.sep), rule);
+                match = match || this._match(parentPathDirs.slice(0, i).join(path8.sep), rule);
               }
             } else if (rule.dirs.length <= parentPathDirs.length) {
-              match = this._match(parentPathDirs.slice(0, rule.dirs.length).join(path7.sep), rule);
+              match = this._match(parentPathDirs.slice(0, rule.dirs.length).join(path8.sep), rule);
             }
           }
           if (match) {
@@ -43629,13 +43629,13 @@ var require_ignore = __commonJS({
           return rule;
         }
         let regStr = "^";
-        let escapedSlash = path7.sep === "\\" ? "\\\\" : path7.sep;
+        let escapedSlash = path8.sep === "\\" ? "\\\\" : path8.sep;
         for (let i = 0; i < rule.pattern.length; i++) {
           const ch = rule.pattern[i];
           if (ch === "*") {
             if (rule.pattern[i + 1] === "*") {
               i++;
-              if (rule.pattern[i + 1] === path7.sep) {
+              if (rule.pattern[i + 1] === path8.sep) {
                 i++;
               }
               if (rule.pattern[i + 1] === void 0) {
@@ -43651,7 +43651,7 @@ var require_ignore = __commonJS({
           } else if (ch === "." || ch === "$") {
             regStr += `\\${ch}`;
           } else if (ch === "\\") {
-            if (path7.sep === "\\") {
+            if (path8.sep === "\\") {
               regStr += escapedSlash;
               continue;
             }
@@ -43678,46 +43678,46 @@ var require_chownr = __commonJS({
   "node_modules/chownr/chownr.js"(exports, module) {
     "use strict";
     var fs3 = __require("fs");
-    var path7 = __require("path");
+    var path8 = __require("path");
     var LCHOWN = fs3.lchown ? "lchown" : "chown";
     var LCHOWNSYNC = fs3.lchownSync ? "lchownSync" : "chownSync";
     var needEISDIRHandled = fs3.lchown && !process.version.match(/v1[1-9]+\./) && !process.version.match(/v10\.[6-9]/);
-    var lchownSync = (path8, uid, gid) => {
+    var lchownSync = (path9, uid, gid) => {
       try {
-        return fs3[LCHOWNSYNC](path8, uid, gid);
+        return fs3[LCHOWNSYNC](path9, uid, gid);
       } catch (er) {
         if (er.code !== "ENOENT")
           throw er;
       }
     };
-    var chownSync = (path8, uid, gid) => {
+    var chownSync = (path9, uid, gid) => {
       try {
-        return fs3.chownSync(path8, uid, gid);
+        return fs3.chownSync(path9, uid, gid);
       } catch (er) {
         if (er.code !== "ENOENT")
           throw er;
       }
     };
-    var handleEISDIR = needEISDIRHandled ? (path8, uid, gid, cb) => (er) => {
+    var handleEISDIR = needEISDIRHandled ? (path9, uid, gid, cb) => (er) => {
       if (!er || er.code !== "EISDIR")
         cb(er);
       else
-        fs3.chown(path8, uid, gid, cb);
+        fs3.chown(path9, uid, gid, cb);
     } : (_, __, ___, cb) => cb;
-    var handleEISDirSync = needEISDIRHandled ? (path8, uid, gid) => {
+    var handleEISDirSync = needEISDIRHandled ? (path9, uid, gid) => {
       try {
-        return lchownSync(path8, uid, gid);
+        return lchownSync(path9, uid, gid);
       } catch (er) {
         if (er.code !== "EISDIR")
           throw er;
-        chownSync(path8, uid, gid);
+        chownSync(path9, uid, gid);
       }
-    } : (path8, uid, gid) => lchownSync(path8, uid, gid);
+    } : (path9, uid, gid) => lchownSync(path9, uid, gid);
     var nodeVersion = process.version;
-    var readdir2 = (path8, options, cb) => fs3.readdir(path8, options, cb);
-    var readdirSync2 = (path8, options) => fs3.readdirSync(path8, options);
+    var readdir2 = (path9, options, cb) => fs3.readdir(path9, options, cb);
+    var readdirSync2 = (path9, options) => fs3.readdirSync(path9, options);
     if (/^v4\./.test(nodeVersion))
-      readdir2 = (path8, options, cb) => fs3.readdir(path8, cb);
+      readdir2 = (path9, options, cb) => fs3.readdir(path9, cb);
     var chown = (cpath, uid, gid, cb) => {
       fs3[LCHOWN](cpath, uid, gid, handleEISDIR(cpath, uid, gid, (er) => {
         cb(er && er.code !== "ENOENT" ? er : null);
@@ -43725,21 +43725,21 @@ var require_chownr = __commonJS({
     };
     var chownrKid = (p, child2, uid, gid, cb) => {
       if (typeof child2 === "string")
-        return fs3.lstat(path7.resolve(p, child2), (er, stats) => {
+        return fs3.lstat(path8.resolve(p, child2), (er, stats) => {
           if (er)
             return cb(er.code !== "ENOENT" ? er : null);
           stats.name = child2;
           chownrKid(p, stats, uid, gid, cb);
         });
       if (child2.isDirectory()) {
-        chownr(path7.resolve(p, child2.name), uid, gid, (er) => {
+        chownr(path8.resolve(p, child2.name), uid, gid, (er) => {
           if (er)
             return cb(er);
-          const cpath = path7.resolve(p, child2.name);
+          const cpath = path8.resolve(p, child2.name);
           chown(cpath, uid, gid, cb);
         });
       } else {
-        const cpath = path7.resolve(p, child2.name);
+        const cpath = path8.resolve(p, child2.name);
         chown(cpath, uid, gid, cb);
       }
     };
@@ -43769,7 +43769,7 @@ var require_chownr = __commonJS({
     var chownrKidSync = (p, child2, uid, gid) => {
       if (typeof child2 === "string") {
         try {
-          const stats = fs3.lstatSync(path7.resolve(p, child2));
+          const stats = fs3.lstatSync(path8.resolve(p, child2));
           stats.name = child2;
           child2 = stats;
         } catch (er) {
@@ -43780,8 +43780,8 @@ var require_chownr = __commonJS({
         }
       }
       if (child2.isDirectory())
-        chownrSync(path7.resolve(p, child2.name), uid, gid);
-      handleEISDirSync(path7.resolve(p, child2.name), uid, gid);
+        chownrSync(path8.resolve(p, child2.name), uid, gid);
+      handleEISDirSync(path8.resolve(p, child2.name), uid, gid);
     };
     var chownrSync = (p, uid, gid) => {
       let children;
@@ -43855,14 +43855,14 @@ var require_BufferList = __commonJS({
       const offset = this._offset(index);
       return this._bufs[offset[0]][offset[1]];
     };
-    BufferList.prototype.slice = function slice(start, end) {
-      if (typeof start === "number" && start < 0) {
-        start += this.length;
+    BufferList.prototype.slice = function slice(start2, end) {
+      if (typeof start2 === "number" && start2 < 0) {
+        start2 += this.length;
       }
       if (typeof end === "number" && end < 0) {
         end += this.length;
       }
-      return this.copy(null, 0, start, end);
+      return this.copy(null, 0, start2, end);
     };
     BufferList.prototype.copy = function copy(dst, dstStart, srcStart, srcEnd) {
       if (typeof srcStart !== "number" || srcStart < 0) {
@@ -43882,7 +43882,7 @@ var require_BufferList = __commonJS({
       const len = srcEnd - srcStart;
       let bytes = len;
       let bufoff = copy2 && dstStart || 0;
-      let start = off[1];
+      let start2 = off[1];
       if (srcStart === 0 && srcEnd === this.length) {
         if (!copy2) {
           return this._bufs.length === 1 ? this._bufs[0] : Buffer2.concat(this._bufs, this.length);
@@ -43893,43 +43893,43 @@ var require_BufferList = __commonJS({
         }
         return dst;
       }
-      if (bytes <= this._bufs[off[0]].length - start) {
-        return copy2 ? this._bufs[off[0]].copy(dst, dstStart, start, start + bytes) : this._bufs[off[0]].slice(start, start + bytes);
+      if (bytes <= this._bufs[off[0]].length - start2) {
+        return copy2 ? this._bufs[off[0]].copy(dst, dstStart, start2, start2 + bytes) : this._bufs[off[0]].slice(start2, start2 + bytes);
       }
       if (!copy2) {
         dst = Buffer2.allocUnsafe(len);
       }
       for (let i = off[0]; i < this._bufs.length; i++) {
-        const l = this._bufs[i].length - start;
+        const l = this._bufs[i].length - start2;
         if (bytes > l) {
-          this._bufs[i].copy(dst, bufoff, start);
+          this._bufs[i].copy(dst, bufoff, start2);
           bufoff += l;
         } else {
-          this._bufs[i].copy(dst, bufoff, start, start + bytes);
+          this._bufs[i].copy(dst, bufoff, start2, start2 + bytes);
           bufoff += l;
           break;
         }
         bytes -= l;
-        if (start) {
-          start = 0;
+        if (start2) {
+          start2 = 0;
         }
       }
       if (dst.length > bufoff) return dst.slice(0, bufoff);
       return dst;
     };
-    BufferList.prototype.shallowSlice = function shallowSlice(start, end) {
-      start = start || 0;
+    BufferList.prototype.shallowSlice = function shallowSlice(start2, end) {
+      start2 = start2 || 0;
       end = typeof end !== "number" ? this.length : end;
-      if (start < 0) {
-        start += this.length;
+      if (start2 < 0) {
+        start2 += this.length;
       }
       if (end < 0) {
         end += this.length;
       }
-      if (start === end) {
+      if (start2 === end) {
         return this._new();
       }
-      const startOffset = this._offset(start);
+      const startOffset = this._offset(start2);
       const endOffset = this._offset(end);
       const buffers = this._bufs.slice(startOffset[0], endOffset[0] + 1);
       if (endOffset[1] === 0) {
@@ -43942,8 +43942,8 @@ var require_BufferList = __commonJS({
       }
       return this._new(buffers);
     };
-    BufferList.prototype.toString = function toString(encoding, start, end) {
-      return this.slice(start, end).toString(encoding);
+    BufferList.prototype.toString = function toString(encoding, start2, end) {
+      return this.slice(start2, end).toString(encoding);
     };
     BufferList.prototype.consume = function consume(bytes) {
       bytes = Math.trunc(bytes);
@@ -45097,7 +45097,7 @@ var require_pump = __commonJS({
 // node_modules/mkdirp-classic/index.js
 var require_mkdirp_classic = __commonJS({
   "node_modules/mkdirp-classic/index.js"(exports, module) {
-    var path7 = __require("path");
+    var path8 = __require("path");
     var fs3 = __require("fs");
     var _0777 = parseInt("0777", 8);
     module.exports = mkdirP.mkdirp = mkdirP.mkdirP = mkdirP;
@@ -45116,7 +45116,7 @@ var require_mkdirp_classic = __commonJS({
       if (!made) made = null;
       var cb = f || function() {
       };
-      p = path7.resolve(p);
+      p = path8.resolve(p);
       xfs.mkdir(p, mode, function(er) {
         if (!er) {
           made = made || p;
@@ -45124,7 +45124,7 @@ var require_mkdirp_classic = __commonJS({
         }
         switch (er.code) {
           case "ENOENT":
-            mkdirP(path7.dirname(p), opts, function(er2, made2) {
+            mkdirP(path8.dirname(p), opts, function(er2, made2) {
               if (er2) cb(er2, made2);
               else mkdirP(p, opts, cb, made2);
             });
@@ -45151,14 +45151,14 @@ var require_mkdirp_classic = __commonJS({
         mode = _0777 & ~process.umask();
       }
       if (!made) made = null;
-      p = path7.resolve(p);
+      p = path8.resolve(p);
       try {
         xfs.mkdirSync(p, mode);
         made = made || p;
       } catch (err0) {
         switch (err0.code) {
           case "ENOENT":
-            made = sync(path7.dirname(p), opts, made);
+            made = sync(path8.dirname(p), opts, made);
             sync(p, opts, made);
             break;
           // In the case of any other error, just see if there's a dir
@@ -45184,11 +45184,11 @@ var require_mkdirp_classic = __commonJS({
 var require_tar_fs = __commonJS({
   "node_modules/tar-fs/index.js"(exports) {
     var chownr = require_chownr();
-    var tar2 = require_tar_stream();
+    var tar3 = require_tar_stream();
     var pump = require_pump();
     var mkdirp = require_mkdirp_classic();
     var fs3 = __require("fs");
-    var path7 = __require("path");
+    var path8 = __require("path");
     var os6 = __require("os");
     var win32 = os6.platform() === "win32";
     var DOTDOT_LEADING = 1;
@@ -45204,12 +45204,12 @@ var require_tar_fs = __commonJS({
     var statAll = function(fs4, stat2, cwd, ignore, entries, sort) {
       var queue = entries || ["."];
       for (var i = 0; i < queue.length; i++) {
-        if (!inCwd(path7.resolve(cwd, queue[i]), cwd)) throw new Error(queue[i] + " is not a valid path");
+        if (!inCwd(path8.resolve(cwd, queue[i]), cwd)) throw new Error(queue[i] + " is not a valid path");
       }
       return function loop(callback) {
         if (!queue.length) return callback();
         var next = queue.shift();
-        var nextAbs = path7.join(cwd, next);
+        var nextAbs = path8.join(cwd, next);
         stat2.call(fs4, nextAbs, function(err, stat3) {
           if (err) return callback(err);
           if (!stat3.isDirectory()) return callback(null, next, stat3);
@@ -45217,7 +45217,7 @@ var require_tar_fs = __commonJS({
             if (err2) return callback(err2);
             if (sort) files.sort();
             for (var i2 = 0; i2 < files.length; i2++) {
-              if (!ignore(path7.join(cwd, next, files[i2]))) queue.push(path7.join(next, files[i2]));
+              if (!ignore(path8.join(cwd, next, files[i2]))) queue.push(path8.join(next, files[i2]));
             }
             callback(null, next, stat3);
           });
@@ -45228,7 +45228,7 @@ var require_tar_fs = __commonJS({
       return function(header) {
         header.name = header.name.split("/").slice(level).join("/");
         var linkname = header.linkname;
-        if (linkname && (header.type === "link" || path7.isAbsolute(linkname))) {
+        if (linkname && (header.type === "link" || path8.isAbsolute(linkname))) {
           header.linkname = linkname.split("/").slice(level).join("/");
         }
         return map(header);
@@ -45246,7 +45246,7 @@ var require_tar_fs = __commonJS({
       var umask = typeof opts.umask === "number" ? ~opts.umask : ~processUmask();
       var dmode = typeof opts.dmode === "number" ? opts.dmode : 0;
       var fmode = typeof opts.fmode === "number" ? opts.fmode : 0;
-      var pack = opts.pack || tar2.pack();
+      var pack = opts.pack || tar3.pack();
       var finish2 = opts.finish || noop;
       if (opts.strip) map = strip(map, opts.strip);
       if (opts.readable) {
@@ -45258,7 +45258,7 @@ var require_tar_fs = __commonJS({
         fmode |= parseInt(222, 8);
       }
       var onsymlink = function(filename, header) {
-        xfs.readlink(path7.join(cwd, filename), function(err, linkname) {
+        xfs.readlink(path8.join(cwd, filename), function(err, linkname) {
           if (err) return pack.destroy(err);
           header.linkname = normalize(linkname);
           pack.entry(header, onnextentry);
@@ -45299,7 +45299,7 @@ var require_tar_fs = __commonJS({
         }
         var entry = pack.entry(header, onnextentry);
         if (!entry) return;
-        var rs = mapStream(xfs.createReadStream(path7.join(cwd, filename), { start: 0, end: header.size > 0 ? header.size - 1 : header.size }), header);
+        var rs = mapStream(xfs.createReadStream(path8.join(cwd, filename), { start: 0, end: header.size > 0 ? header.size - 1 : header.size }), header);
         rs.on("error", function(err2) {
           entry.destroy(err2);
         });
@@ -45329,7 +45329,7 @@ var require_tar_fs = __commonJS({
       var map = opts.map || noop;
       var mapStream = opts.mapStream || echo;
       var own = opts.chown !== false && !win32 && processGetuid() === 0;
-      var extract = opts.extract || tar2.extract();
+      var extract = opts.extract || tar3.extract();
       var stack = [];
       var now = /* @__PURE__ */ new Date();
       var umask = typeof opts.umask === "number" ? ~opts.umask : ~processUmask();
@@ -45381,7 +45381,7 @@ var require_tar_fs = __commonJS({
       extract.on("entry", function(header, stream, next) {
         header = map(header) || header;
         header.name = normalize(header.name);
-        var name = path7.join(cwd, path7.join("/", header.name));
+        var name = path8.join(cwd, path8.join("/", header.name));
         if (ignore(name, header)) {
           stream.resume();
           return next();
@@ -45389,7 +45389,7 @@ var require_tar_fs = __commonJS({
         if (!validPath(header.name, DOTDOT_NONE)) {
           return next(new Error(JSON.stringify(header.name) + " is not a valid path"));
         }
-        var isRoot = path7.join(name, ".") === path7.join(cwd, ".");
+        var isRoot = path8.join(name, ".") === path8.join(cwd, ".");
         var stat2 = function(err) {
           if (err) return next(err);
           if (isRoot) return next();
@@ -45419,9 +45419,9 @@ var require_tar_fs = __commonJS({
         var onsymlink = function() {
           if (win32) return next();
           if (!validPath(header.linkname, DOTDOT_LEADING)) return next(new Error(name + " is not a valid symlink"));
-          var dst = path7.resolve(path7.dirname(name), header.linkname);
+          var dst = path8.resolve(path8.dirname(name), header.linkname);
           if (!inCwd(dst, cwd)) return next(new Error(name + " is not a valid symlink"));
-          validateNotSymlink(xfs, dst, path7.resolve(cwd), function(err, valid) {
+          validateNotSymlink(xfs, dst, path8.resolve(cwd), function(err, valid) {
             if (err) return next(err);
             if (!valid) return next(new Error(name + " is not a valid symlink"));
             xfs.unlink(name, function() {
@@ -45432,7 +45432,7 @@ var require_tar_fs = __commonJS({
         var onlink = function() {
           if (win32) return next();
           if (!validPath(header.linkname, DOTDOT_NONE)) return next(new Error(name + " is not a valid hardlink"));
-          var srcpath = path7.join(cwd, path7.join("/", header.linkname));
+          var srcpath = path8.join(cwd, path8.join("/", header.linkname));
           xfs.realpath(srcpath, function(err, dst) {
             if (err || !inCwd(dst, cwd)) return next(new Error(name + " is not a valid hardlink"));
             xfs.unlink(name, function() {
@@ -45464,8 +45464,8 @@ var require_tar_fs = __commonJS({
             });
           }
         };
-        var dir = isRoot ? path7.join(cwd, ".") : path7.dirname(name);
-        validate(xfs, dir, path7.join(cwd, "."), function(err, valid) {
+        var dir = isRoot ? path8.join(cwd, ".") : path8.dirname(name);
+        validate(xfs, dir, path8.join(cwd, "."), function(err, valid) {
           if (err) return next(err);
           if (!valid) return next(new Error(dir + " is not a valid path"));
           if (header.type === "directory") return ondirectory();
@@ -45497,16 +45497,16 @@ var require_tar_fs = __commonJS({
       if (name === root) return cb(null, true);
       fs4.lstat(name, function(err, st) {
         if (err && err.code !== "ENOENT") return cb(err);
-        if (err || st.isDirectory()) return validate(fs4, path7.join(name, ".."), root, cb);
+        if (err || st.isDirectory()) return validate(fs4, path8.join(name, ".."), root, cb);
         cb(null, false);
       });
     }
     function validateNotSymlink(fs4, name, root, cb) {
       if (name === root) return cb(null, true);
-      if (!name.startsWith(root + path7.sep)) return cb(null, false);
+      if (!name.startsWith(root + path8.sep)) return cb(null, false);
       fs4.lstat(name, function(err, st) {
         if (err && err.code !== "ENOENT" && err.code !== "EPERM") return cb(err);
-        if (err || !st.isSymbolicLink()) return validateNotSymlink(fs4, path7.join(name, ".."), root, cb);
+        if (err || !st.isSymbolicLink()) return validateNotSymlink(fs4, path8.join(name, ".."), root, cb);
         cb(null, false);
       });
     }
@@ -45537,8 +45537,8 @@ var require_tar_fs = __commonJS({
       });
     }
     function inCwd(dst, cwd) {
-      cwd = path7.resolve(cwd);
-      return cwd === dst || dst.startsWith(cwd + path7.sep);
+      cwd = path8.resolve(cwd);
+      return cwd === dst || dst.startsWith(cwd + path8.sep);
     }
   }
 });
@@ -45548,8 +45548,8 @@ var require_util9 = __commonJS({
   "node_modules/dockerode/lib/util.js"(exports, module) {
     var DockerIgnore = require_ignore();
     var fs3 = __require("fs");
-    var path7 = __require("path");
-    var tar2 = require_tar_fs();
+    var path8 = __require("path");
+    var tar3 = require_tar_fs();
     var zlib = __require("zlib");
     var arr = [];
     var each = arr.forEach;
@@ -45600,18 +45600,18 @@ var require_util9 = __commonJS({
     };
     module.exports.prepareBuildContext = function(file, next) {
       if (file && file.context) {
-        fs3.readFile(path7.join(file.context, ".dockerignore"), (err, data) => {
+        fs3.readFile(path8.join(file.context, ".dockerignore"), (err, data) => {
           let ignoreFn;
           let filterFn;
           if (!err) {
             const dockerIgnore = DockerIgnore({ ignorecase: false }).add(data.toString());
             filterFn = dockerIgnore.createFilter();
-            ignoreFn = (path8) => {
-              return !filterFn(path8);
+            ignoreFn = (path9) => {
+              return !filterFn(path9);
             };
           }
           const entries = file.src.slice() || [];
-          const pack = tar2.pack(file.context, {
+          const pack = tar3.pack(file.context, {
             entries: filterFn ? entries.filter(filterFn) : entries,
             ignore: ignoreFn
             // Only works on directories
@@ -48581,19 +48581,19 @@ var require_uri_parser = __commonJS({
       };
     }
     var NUMBER_REGEX = /^\d+$/;
-    function splitHostPort(path7) {
-      if (path7.startsWith("[")) {
-        const hostEnd = path7.indexOf("]");
+    function splitHostPort(path8) {
+      if (path8.startsWith("[")) {
+        const hostEnd = path8.indexOf("]");
         if (hostEnd === -1) {
           return null;
         }
-        const host = path7.substring(1, hostEnd);
+        const host = path8.substring(1, hostEnd);
         if (host.indexOf(":") === -1) {
           return null;
         }
-        if (path7.length > hostEnd + 1) {
-          if (path7[hostEnd + 1] === ":") {
-            const portString = path7.substring(hostEnd + 2);
+        if (path8.length > hostEnd + 1) {
+          if (path8[hostEnd + 1] === ":") {
+            const portString = path8.substring(hostEnd + 2);
             if (NUMBER_REGEX.test(portString)) {
               return {
                 host,
@@ -48611,7 +48611,7 @@ var require_uri_parser = __commonJS({
           };
         }
       } else {
-        const splitPath = path7.split(":");
+        const splitPath = path8.split(":");
         if (splitPath.length === 2) {
           if (NUMBER_REGEX.test(splitPath[1])) {
             return {
@@ -48623,7 +48623,7 @@ var require_uri_parser = __commonJS({
           }
         } else {
           return {
-            host: path7
+            host: path8
           };
         }
       }
@@ -49586,8 +49586,8 @@ var require_picker = __commonJS({
       PickResultType2[PickResultType2["DROP"] = 3] = "DROP";
     })(PickResultType || (exports.PickResultType = PickResultType = {}));
     var UnavailablePicker = class {
-      constructor(status) {
-        this.status = Object.assign({ code: constants_1.Status.UNAVAILABLE, details: "No connection established", metadata: new metadata_1.Metadata() }, status);
+      constructor(status2) {
+        this.status = Object.assign({ code: constants_1.Status.UNAVAILABLE, details: "No connection established", metadata: new metadata_1.Metadata() }, status2);
       }
       pick(pickArgs) {
         return {
@@ -51240,13 +51240,13 @@ var require_call = __commonJS({
     var events_1 = __require("events");
     var stream_1 = __require("stream");
     var constants_1 = require_constants7();
-    function callErrorFromStatus(status, callerStack) {
-      const message = `${status.code} ${constants_1.Status[status.code]}: ${status.details}`;
+    function callErrorFromStatus(status2, callerStack) {
+      const message = `${status2.code} ${constants_1.Status[status2.code]}: ${status2.details}`;
       const error2 = new Error(message);
       const stack = `${error2.stack}
 for call at
 ${callerStack}`;
-      return Object.assign(new Error(message), status, { stack });
+      return Object.assign(new Error(message), status2, { stack });
     }
     var ClientUnaryCallImpl = class extends events_1.EventEmitter {
       constructor() {
@@ -51437,8 +51437,8 @@ var require_call_interface = __commonJS({
           }
         });
       }
-      onReceiveStatus(status) {
-        this.listener.onReceiveStatus(status, (processedStatus) => {
+      onReceiveStatus(status2) {
+        this.listener.onReceiveStatus(status2, (processedStatus) => {
           if (this.processingMetadata || this.processingMessage) {
             this.pendingStatus = processedStatus;
           } else {
@@ -51504,8 +51504,8 @@ var require_client_interceptors = __commonJS({
         this.halfClose = void 0;
         this.cancel = void 0;
       }
-      withStart(start) {
-        this.start = start;
+      withStart(start2) {
+        this.start = start2;
         return this;
       }
       withSendMessage(sendMessage) {
@@ -51537,8 +51537,8 @@ var require_client_interceptors = __commonJS({
       onReceiveMessage: (message, next) => {
         next(message);
       },
-      onReceiveStatus: (status, next) => {
-        next(status);
+      onReceiveStatus: (status2, next) => {
+        next(status2);
       }
     };
     var defaultRequester = {
@@ -51574,9 +51574,9 @@ var require_client_interceptors = __commonJS({
           this.requester = defaultRequester;
         }
       }
-      cancelWithStatus(status, details) {
+      cancelWithStatus(status2, details) {
         this.requester.cancel(() => {
-          this.nextCall.cancelWithStatus(status, details);
+          this.nextCall.cancelWithStatus(status2, details);
         });
       }
       getPeer() {
@@ -51601,7 +51601,7 @@ var require_client_interceptors = __commonJS({
           }),
           onReceiveMessage: (_d = (_c = interceptingListener === null || interceptingListener === void 0 ? void 0 : interceptingListener.onReceiveMessage) === null || _c === void 0 ? void 0 : _c.bind(interceptingListener)) !== null && _d !== void 0 ? _d : ((message) => {
           }),
-          onReceiveStatus: (_f = (_e = interceptingListener === null || interceptingListener === void 0 ? void 0 : interceptingListener.onReceiveStatus) === null || _e === void 0 ? void 0 : _e.bind(interceptingListener)) !== null && _f !== void 0 ? _f : ((status) => {
+          onReceiveStatus: (_f = (_e = interceptingListener === null || interceptingListener === void 0 ? void 0 : interceptingListener.onReceiveStatus) === null || _e === void 0 ? void 0 : _e.bind(interceptingListener)) !== null && _f !== void 0 ? _f : ((status2) => {
           })
         };
         this.processingMetadata = true;
@@ -51659,14 +51659,14 @@ var require_client_interceptors = __commonJS({
       }
     };
     exports.InterceptingCall = InterceptingCall;
-    function getCall(channel, path7, options) {
+    function getCall(channel, path8, options) {
       var _a, _b;
       const deadline = (_a = options.deadline) !== null && _a !== void 0 ? _a : Infinity;
       const host = options.host;
       const parent = (_b = options.parent) !== null && _b !== void 0 ? _b : null;
       const propagateFlags = options.propagate_flags;
       const credentials = options.credentials;
-      const call = channel.createCall(path7, deadline, host, parent, propagateFlags);
+      const call = channel.createCall(path8, deadline, host, parent, propagateFlags);
       if (credentials) {
         call.setCredentials(credentials);
       }
@@ -51677,8 +51677,8 @@ var require_client_interceptors = __commonJS({
         this.call = call;
         this.methodDefinition = methodDefinition;
       }
-      cancelWithStatus(status, details) {
-        this.call.cancelWithStatus(status, details);
+      cancelWithStatus(status2, details) {
+        this.call.cancelWithStatus(status2, details);
       }
       getPeer() {
         return this.call.getPeer();
@@ -51721,12 +51721,12 @@ var require_client_interceptors = __commonJS({
             }
             (_a = interceptingListener === null || interceptingListener === void 0 ? void 0 : interceptingListener.onReceiveMessage) === null || _a === void 0 ? void 0 : _a.call(interceptingListener, deserialized);
           },
-          onReceiveStatus: (status) => {
+          onReceiveStatus: (status2) => {
             var _a, _b;
             if (readError) {
               (_a = interceptingListener === null || interceptingListener === void 0 ? void 0 : interceptingListener.onReceiveStatus) === null || _a === void 0 ? void 0 : _a.call(interceptingListener, readError);
             } else {
-              (_b = interceptingListener === null || interceptingListener === void 0 ? void 0 : interceptingListener.onReceiveStatus) === null || _b === void 0 ? void 0 : _b.call(interceptingListener, status);
+              (_b = interceptingListener === null || interceptingListener === void 0 ? void 0 : interceptingListener.onReceiveStatus) === null || _b === void 0 ? void 0 : _b.call(interceptingListener, status2);
             }
           }
         });
@@ -51758,12 +51758,12 @@ var require_client_interceptors = __commonJS({
             receivedMessage = true;
             (_a2 = listener === null || listener === void 0 ? void 0 : listener.onReceiveMessage) === null || _a2 === void 0 ? void 0 : _a2.call(listener, message);
           },
-          onReceiveStatus: (status) => {
+          onReceiveStatus: (status2) => {
             var _a2, _b2;
             if (!receivedMessage) {
               (_a2 = listener === null || listener === void 0 ? void 0 : listener.onReceiveMessage) === null || _a2 === void 0 ? void 0 : _a2.call(listener, null);
             }
-            (_b2 = listener === null || listener === void 0 ? void 0 : listener.onReceiveStatus) === null || _b2 === void 0 ? void 0 : _b2.call(listener, status);
+            (_b2 = listener === null || listener === void 0 ? void 0 : listener.onReceiveStatus) === null || _b2 === void 0 ? void 0 : _b2.call(listener, status2);
           }
         };
         super.start(metadata, wrapperListener);
@@ -51942,28 +51942,28 @@ var require_client3 = __commonJS({
             }
             responseMessage = message;
           },
-          onReceiveStatus(status) {
+          onReceiveStatus(status2) {
             if (receivedStatus) {
               return;
             }
             receivedStatus = true;
-            if (status.code === constants_1.Status.OK) {
+            if (status2.code === constants_1.Status.OK) {
               if (responseMessage === null) {
                 const callerStack = getErrorStackString(callerStackError);
                 callProperties.callback((0, call_1.callErrorFromStatus)({
                   code: constants_1.Status.UNIMPLEMENTED,
                   details: "No message received",
-                  metadata: status.metadata
+                  metadata: status2.metadata
                 }, callerStack));
               } else {
                 callProperties.callback(null, responseMessage);
               }
             } else {
               const callerStack = getErrorStackString(callerStackError);
-              callProperties.callback((0, call_1.callErrorFromStatus)(status, callerStack));
+              callProperties.callback((0, call_1.callErrorFromStatus)(status2, callerStack));
             }
             callerStackError = null;
-            emitter.emit("status", status);
+            emitter.emit("status", status2);
           }
         });
         call.sendMessage(argument);
@@ -52015,28 +52015,28 @@ var require_client3 = __commonJS({
             responseMessage = message;
             call.startRead();
           },
-          onReceiveStatus(status) {
+          onReceiveStatus(status2) {
             if (receivedStatus) {
               return;
             }
             receivedStatus = true;
-            if (status.code === constants_1.Status.OK) {
+            if (status2.code === constants_1.Status.OK) {
               if (responseMessage === null) {
                 const callerStack = getErrorStackString(callerStackError);
                 callProperties.callback((0, call_1.callErrorFromStatus)({
                   code: constants_1.Status.UNIMPLEMENTED,
                   details: "No message received",
-                  metadata: status.metadata
+                  metadata: status2.metadata
                 }, callerStack));
               } else {
                 callProperties.callback(null, responseMessage);
               }
             } else {
               const callerStack = getErrorStackString(callerStackError);
-              callProperties.callback((0, call_1.callErrorFromStatus)(status, callerStack));
+              callProperties.callback((0, call_1.callErrorFromStatus)(status2, callerStack));
             }
             callerStackError = null;
-            emitter.emit("status", status);
+            emitter.emit("status", status2);
           }
         });
         return emitter;
@@ -52101,18 +52101,18 @@ var require_client3 = __commonJS({
           onReceiveMessage(message) {
             stream.push(message);
           },
-          onReceiveStatus(status) {
+          onReceiveStatus(status2) {
             if (receivedStatus) {
               return;
             }
             receivedStatus = true;
             stream.push(null);
-            if (status.code !== constants_1.Status.OK) {
+            if (status2.code !== constants_1.Status.OK) {
               const callerStack = getErrorStackString(callerStackError);
-              stream.emit("error", (0, call_1.callErrorFromStatus)(status, callerStack));
+              stream.emit("error", (0, call_1.callErrorFromStatus)(status2, callerStack));
             }
             callerStackError = null;
-            stream.emit("status", status);
+            stream.emit("status", status2);
           }
         });
         call.sendMessage(argument);
@@ -52157,18 +52157,18 @@ var require_client3 = __commonJS({
           onReceiveMessage(message) {
             stream.push(message);
           },
-          onReceiveStatus(status) {
+          onReceiveStatus(status2) {
             if (receivedStatus) {
               return;
             }
             receivedStatus = true;
             stream.push(null);
-            if (status.code !== constants_1.Status.OK) {
+            if (status2.code !== constants_1.Status.OK) {
               const callerStack = getErrorStackString(callerStackError);
-              stream.emit("error", (0, call_1.callErrorFromStatus)(status, callerStack));
+              stream.emit("error", (0, call_1.callErrorFromStatus)(status2, callerStack));
             }
             callerStackError = null;
-            stream.emit("status", status);
+            stream.emit("status", status2);
           }
         });
         return stream;
@@ -52236,9 +52236,9 @@ var require_make_client = __commonJS({
       ServiceClientImpl.serviceName = serviceName;
       return ServiceClientImpl;
     }
-    function partial(fn, path7, serialize, deserialize) {
+    function partial(fn, path8, serialize, deserialize) {
       return function(...args) {
-        return fn.call(this, path7, serialize, deserialize, ...args);
+        return fn.call(this, path8, serialize, deserialize, ...args);
       };
     }
     function isProtobufTypeDefinition(obj) {
@@ -52569,20 +52569,20 @@ var require_lodash = __commonJS({
     var Symbol2 = root.Symbol;
     var symbolProto = Symbol2 ? Symbol2.prototype : void 0;
     var symbolToString = symbolProto ? symbolProto.toString : void 0;
-    function baseSlice(array, start, end) {
+    function baseSlice(array, start2, end) {
       var index = -1, length = array.length;
-      if (start < 0) {
-        start = -start > length ? 0 : length + start;
+      if (start2 < 0) {
+        start2 = -start2 > length ? 0 : length + start2;
       }
       end = end > length ? length : end;
       if (end < 0) {
         end += length;
       }
-      length = start > end ? 0 : end - start >>> 0;
-      start >>>= 0;
+      length = start2 > end ? 0 : end - start2 >>> 0;
+      start2 >>>= 0;
       var result = Array(length);
       while (++index < length) {
-        result[index] = array[index + start];
+        result[index] = array[index + start2];
       }
       return result;
     }
@@ -52596,10 +52596,10 @@ var require_lodash = __commonJS({
       var result = value2 + "";
       return result == "0" && 1 / value2 == -INFINITY ? "-0" : result;
     }
-    function castSlice(array, start, end) {
+    function castSlice(array, start2, end) {
       var length = array.length;
       end = end === void 0 ? length : end;
-      return !start && end >= length ? array : baseSlice(array, start, end);
+      return !start2 && end >= length ? array : baseSlice(array, start2, end);
     }
     function createCaseFirst(methodName) {
       return function(string) {
@@ -52703,11 +52703,11 @@ var require_base64 = __commonJS({
     for (i = 0; i < 64; )
       s64[b64[i] = i < 26 ? i + 65 : i < 52 ? i + 71 : i < 62 ? i - 4 : i - 59 | 43] = i++;
     var i;
-    base64.encode = function encode(buffer, start, end) {
+    base64.encode = function encode(buffer, start2, end) {
       var parts = null, chunk = [];
       var i2 = 0, j = 0, t;
-      while (start < end) {
-        var b = buffer[start++];
+      while (start2 < end) {
+        var b = buffer[start2++];
         switch (j) {
           case 0:
             chunk[i2++] = b64[b >> 2];
@@ -52745,7 +52745,7 @@ var require_base64 = __commonJS({
     };
     var invalidEncoding = "invalid encoding";
     base64.decode = function decode(string, buffer, offset) {
-      var start = offset;
+      var start2 = offset;
       var j = 0, t;
       for (var i2 = 0; i2 < string.length; ) {
         var c = string.charCodeAt(i2++);
@@ -52776,7 +52776,7 @@ var require_base64 = __commonJS({
       }
       if (j === 1)
         throw Error(invalidEncoding);
-      return offset - start;
+      return offset - start2;
     };
     base64.test = function test(string) {
       return /^(?:[A-Za-z0-9+/]{4})*(?:[A-Za-z0-9+/]{2}==|[A-Za-z0-9+/]{3}=)?$/.test(string);
@@ -53048,22 +53048,22 @@ var require_utf8 = __commonJS({
       }
       return len;
     };
-    utf8.read = function utf8_read(buffer, start, end) {
-      if (end - start < 1)
+    utf8.read = function utf8_read(buffer, start2, end) {
+      if (end - start2 < 1)
         return "";
       var parts = null, chunk = [], i = 0, t, t2, c2, c3;
-      while (start < end) {
-        t = buffer[start++];
+      while (start2 < end) {
+        t = buffer[start2++];
         if (t <= 127) {
           chunk[i++] = t;
         } else if (t >= 192 && t < 224) {
-          c2 = (t & 31) << 6 | buffer[start++] & 63;
+          c2 = (t & 31) << 6 | buffer[start2++] & 63;
           chunk[i++] = c2 >= 128 ? c2 : replacementCharCode;
         } else if (t >= 224 && t < 240) {
-          c3 = (t & 15) << 12 | (buffer[start++] & 63) << 6 | buffer[start++] & 63;
+          c3 = (t & 15) << 12 | (buffer[start2++] & 63) << 6 | buffer[start2++] & 63;
           chunk[i++] = c3 >= 2048 ? c3 : replacementCharCode;
         } else if (t >= 240) {
-          t2 = (t & 7) << 18 | (buffer[start++] & 63) << 12 | (buffer[start++] & 63) << 6 | buffer[start++] & 63;
+          t2 = (t & 7) << 18 | (buffer[start2++] & 63) << 12 | (buffer[start2++] & 63) << 6 | buffer[start2++] & 63;
           if (t2 < 65536 || t2 > 1114111)
             chunk[i++] = replacementCharCode;
           else {
@@ -53085,7 +53085,7 @@ var require_utf8 = __commonJS({
       return String.fromCharCode.apply(String, chunk.slice(0, i));
     };
     utf8.write = function utf8_write(string, buffer, offset) {
-      var start = offset, c1, c2;
+      var start2 = offset, c1, c2;
       for (var i = 0; i < string.length; ++i) {
         c1 = string.charCodeAt(i);
         if (c1 < 128) {
@@ -53106,7 +53106,7 @@ var require_utf8 = __commonJS({
           buffer[offset++] = c1 & 63 | 128;
         }
       }
-      return offset - start;
+      return offset - start2;
     };
   }
 });
@@ -54463,7 +54463,7 @@ var require_writer2 = __commonJS({
     };
     if (util.Array !== Array)
       Writer.alloc = util.pool(Writer.alloc, util.Array.prototype.subarray);
-    Writer.prototype._push = function push(fn, len, val) {
+    Writer.prototype._push = function push2(fn, len, val) {
       this.tail = this.tail.next = new Op(fn, len, val);
       this.len += len;
       return this;
@@ -54819,17 +54819,17 @@ var require_reader2 = __commonJS({
       return value2;
     };
     Reader.prototype.bytes = function read_bytes() {
-      var length = this.uint32(), start = this.pos, end = this.pos + length;
+      var length = this.uint32(), start2 = this.pos, end = this.pos + length;
       if (end > this.len)
         throw indexOutOfRange(this, length);
       this.pos += length;
       if (Array.isArray(this.buf))
-        return this.buf.slice(start, end);
-      if (start === end) {
+        return this.buf.slice(start2, end);
+      if (start2 === end) {
         var nativeBuffer = util.Buffer;
         return nativeBuffer ? nativeBuffer.alloc(0) : new this.buf.constructor(0);
       }
-      return this._slice.call(this.buf, start, end);
+      return this._slice.call(this.buf, start2, end);
     };
     Reader.prototype.string = function read_string() {
       var bytes = this.bytes();
@@ -55189,15 +55189,15 @@ var require_fetch2 = __commonJS({
 var require_path = __commonJS({
   "node_modules/@protobufjs/path/index.js"(exports) {
     "use strict";
-    var path7 = exports;
+    var path8 = exports;
     var isAbsolute = (
       /**
        * Tests if the specified path is absolute.
        * @param {string} path Path to test
        * @returns {boolean} `true` if path is absolute
        */
-      path7.isAbsolute = function isAbsolute2(path8) {
-        return /^(?:\/|\w+:)/.test(path8);
+      path8.isAbsolute = function isAbsolute2(path9) {
+        return /^(?:\/|\w+:)/.test(path9);
       }
     );
     var normalize = (
@@ -55206,9 +55206,9 @@ var require_path = __commonJS({
        * @param {string} path Path to normalize
        * @returns {string} Normalized path
        */
-      path7.normalize = function normalize2(path8) {
-        path8 = path8.replace(/\\/g, "/").replace(/\/{2,}/g, "/");
-        var parts = path8.split("/"), absolute = isAbsolute(path8), prefix = "";
+      path8.normalize = function normalize2(path9) {
+        path9 = path9.replace(/\\/g, "/").replace(/\/{2,}/g, "/");
+        var parts = path9.split("/"), absolute = isAbsolute(path9), prefix = "";
         if (absolute)
           prefix = parts.shift() + "/";
         for (var i = 0; i < parts.length; ) {
@@ -55227,7 +55227,7 @@ var require_path = __commonJS({
         return prefix + parts.join("/");
       }
     );
-    path7.resolve = function resolve2(originPath, includePath, alreadyNormalized) {
+    path8.resolve = function resolve2(originPath, includePath, alreadyNormalized) {
       if (!alreadyNormalized)
         includePath = normalize(includePath);
       if (isAbsolute(includePath))
@@ -55411,18 +55411,18 @@ var require_namespace = __commonJS({
       object.onRemove(this);
       return clearCache(this);
     };
-    Namespace.prototype.define = function define2(path7, json) {
-      if (util.isString(path7))
-        path7 = path7.split(".");
-      else if (!Array.isArray(path7))
+    Namespace.prototype.define = function define2(path8, json) {
+      if (util.isString(path8))
+        path8 = path8.split(".");
+      else if (!Array.isArray(path8))
         throw TypeError("illegal path");
-      if (path7 && path7.length && path7[0] === "")
+      if (path8 && path8.length && path8[0] === "")
         throw Error("path must be relative");
-      if (path7.length > util.recursionLimit)
+      if (path8.length > util.recursionLimit)
         throw Error("max depth exceeded");
       var ptr = this;
-      while (path7.length > 0) {
-        var part = path7.shift();
+      while (path8.length > 0) {
+        var part = path8.shift();
         if (ptr.nested && ptr.nested[part]) {
           ptr = ptr.nested[part];
           if (!(ptr instanceof Namespace))
@@ -55457,26 +55457,26 @@ var require_namespace = __commonJS({
       });
       return this;
     };
-    Namespace.prototype.lookup = function lookup(path7, filterTypes, parentAlreadyChecked) {
+    Namespace.prototype.lookup = function lookup(path8, filterTypes, parentAlreadyChecked) {
       if (typeof filterTypes === "boolean") {
         parentAlreadyChecked = filterTypes;
         filterTypes = void 0;
       } else if (filterTypes && !Array.isArray(filterTypes))
         filterTypes = [filterTypes];
-      if (util.isString(path7) && path7.length) {
-        if (path7 === ".")
+      if (util.isString(path8) && path8.length) {
+        if (path8 === ".")
           return this.root;
-        path7 = path7.split(".");
-      } else if (!path7.length)
+        path8 = path8.split(".");
+      } else if (!path8.length)
         return this;
-      var flatPath = path7.join(".");
-      if (path7[0] === "")
-        return this.root.lookup(path7.slice(1), filterTypes);
+      var flatPath = path8.join(".");
+      if (path8[0] === "")
+        return this.root.lookup(path8.slice(1), filterTypes);
       var found = this.root._fullyQualifiedObjects && this.root._fullyQualifiedObjects["." + flatPath];
       if (found && (!filterTypes || filterTypes.indexOf(found.constructor) > -1)) {
         return found;
       }
-      found = this._lookupImpl(path7, flatPath);
+      found = this._lookupImpl(path8, flatPath);
       if (found && (!filterTypes || filterTypes.indexOf(found.constructor) > -1)) {
         return found;
       }
@@ -55484,7 +55484,7 @@ var require_namespace = __commonJS({
         return null;
       var current = this;
       while (current.parent) {
-        found = current.parent._lookupImpl(path7, flatPath);
+        found = current.parent._lookupImpl(path8, flatPath);
         if (found && (!filterTypes || filterTypes.indexOf(found.constructor) > -1)) {
           return found;
         }
@@ -55492,22 +55492,22 @@ var require_namespace = __commonJS({
       }
       return null;
     };
-    Namespace.prototype._lookupImpl = function lookup(path7, flatPath) {
+    Namespace.prototype._lookupImpl = function lookup(path8, flatPath) {
       if (Object.prototype.hasOwnProperty.call(this._lookupCache, flatPath)) {
         return this._lookupCache[flatPath];
       }
-      var found = this.get(path7[0]);
+      var found = this.get(path8[0]);
       var exact = null;
       if (found) {
-        if (path7.length === 1) {
+        if (path8.length === 1) {
           exact = found;
         } else if (found instanceof Namespace) {
-          path7 = path7.slice(1);
-          exact = found._lookupImpl(path7, path7.join("."));
+          path8 = path8.slice(1);
+          exact = found._lookupImpl(path8, path8.join("."));
         }
       } else {
         for (var i = 0; i < this.nestedArray.length; ++i)
-          if (this._nestedArray[i] instanceof Namespace && (found = this._nestedArray[i]._lookupImpl(path7, flatPath))) {
+          if (this._nestedArray[i] instanceof Namespace && (found = this._nestedArray[i]._lookupImpl(path8, flatPath))) {
             exact = found;
             break;
           }
@@ -55515,28 +55515,28 @@ var require_namespace = __commonJS({
       this._lookupCache[flatPath] = exact;
       return exact;
     };
-    Namespace.prototype.lookupType = function lookupType(path7) {
-      var found = this.lookup(path7, [Type]);
+    Namespace.prototype.lookupType = function lookupType(path8) {
+      var found = this.lookup(path8, [Type]);
       if (!found)
-        throw Error("no such type: " + path7);
+        throw Error("no such type: " + path8);
       return found;
     };
-    Namespace.prototype.lookupEnum = function lookupEnum(path7) {
-      var found = this.lookup(path7, [Enum]);
+    Namespace.prototype.lookupEnum = function lookupEnum(path8) {
+      var found = this.lookup(path8, [Enum]);
       if (!found)
-        throw Error("no such Enum '" + path7 + "' in " + this);
+        throw Error("no such Enum '" + path8 + "' in " + this);
       return found;
     };
-    Namespace.prototype.lookupTypeOrEnum = function lookupTypeOrEnum(path7) {
-      var found = this.lookup(path7, [Type, Enum]);
+    Namespace.prototype.lookupTypeOrEnum = function lookupTypeOrEnum(path8) {
+      var found = this.lookup(path8, [Type, Enum]);
       if (!found)
-        throw Error("no such Type or Enum '" + path7 + "' in " + this);
+        throw Error("no such Type or Enum '" + path8 + "' in " + this);
       return found;
     };
-    Namespace.prototype.lookupService = function lookupService(path7) {
-      var found = this.lookup(path7, [Service]);
+    Namespace.prototype.lookupService = function lookupService(path8) {
+      var found = this.lookup(path8, [Service]);
       if (!found)
-        throw Error("no such Service '" + path7 + "' in " + this);
+        throw Error("no such Service '" + path8 + "' in " + this);
       return found;
     };
     Namespace._configure = function(Type_, Service_, Enum_) {
@@ -56953,13 +56953,13 @@ var require_util10 = __commonJS({
       Object.defineProperty(object, "$type", { value: enm, enumerable: false });
       return enm;
     };
-    util.setProperty = function setProperty(dst, path7, value2, ifNotSet) {
-      function setProp(dst2, path8, value3) {
-        var part = path8.shift();
+    util.setProperty = function setProperty(dst, path8, value2, ifNotSet) {
+      function setProp(dst2, path9, value3) {
+        var part = path9.shift();
         if (util.isUnsafeProperty(part))
           return dst2;
-        if (path8.length > 0) {
-          dst2[part] = setProp(dst2[part] || {}, path8, value3);
+        if (path9.length > 0) {
+          dst2[part] = setProp(dst2[part] || {}, path9, value3);
         } else {
           var prevValue = dst2[part];
           if (prevValue && ifNotSet)
@@ -56972,12 +56972,12 @@ var require_util10 = __commonJS({
       }
       if (typeof dst !== "object")
         throw TypeError("dst must be an object");
-      if (!path7)
+      if (!path8)
         throw TypeError("path must be specified");
-      path7 = path7.split(".");
-      if (path7.length > util.recursionLimit)
+      path8 = path8.split(".");
+      if (path8.length > util.recursionLimit)
         throw Error("max depth exceeded");
-      return setProp(dst, path7, value2);
+      return setProp(dst, path8, value2);
     };
     Object.defineProperty(util, "decorateRoot", {
       get: function() {
@@ -57523,12 +57523,12 @@ var require_object = __commonJS({
        */
       fullName: {
         get: function() {
-          var path7 = [this.name], ptr = this.parent;
+          var path8 = [this.name], ptr = this.parent;
           while (ptr) {
-            path7.unshift(ptr.name);
+            path8.unshift(ptr.name);
             ptr = ptr.parent;
           }
-          return path7.join(".");
+          return path8.join(".");
         }
       }
     });
@@ -57927,16 +57927,16 @@ var require_tokenize = __commonJS({
         if (!match)
           throw illegal("string");
         offset = re.lastIndex;
-        push(stringDelim);
+        push2(stringDelim);
         stringDelim = null;
         return unescape(match[1]);
       }
       function charAt(pos) {
         return source.charAt(pos);
       }
-      function setComment(start, end, isLeading) {
+      function setComment(start2, end, isLeading) {
         var comment = {
-          type: source.charAt(start++),
+          type: source.charAt(start2++),
           lineEmpty: false,
           leading: isLeading
         };
@@ -57946,14 +57946,14 @@ var require_tokenize = __commonJS({
         } else {
           lookback = 3;
         }
-        var commentOffset = start - lookback, c;
+        var commentOffset = start2 - lookback, c;
         do {
           if (--commentOffset < 0 || (c = source.charAt(commentOffset)) === "\n") {
             comment.lineEmpty = true;
             break;
           }
         } while (c === " " || c === "	");
-        var lines2 = source.substring(start, end).split(setCommentSplitRe);
+        var lines2 = source.substring(start2, end).split(setCommentSplitRe);
         for (var i = 0; i < lines2.length; ++i)
           lines2[i] = lines2[i].replace(alternateCommentMode ? setCommentAltRe : setCommentRe, "").trim();
         comment.text = lines2.join("\n").trim();
@@ -57978,7 +57978,7 @@ var require_tokenize = __commonJS({
           return stack.shift();
         if (stringDelim)
           return readString();
-        var repeat, prev, curr, start, isDoc, isLeadingComment = offset === 0;
+        var repeat, prev, curr, start2, isDoc, isLeadingComment = offset === 0;
         do {
           if (offset === length)
             return null;
@@ -57997,7 +57997,7 @@ var require_tokenize = __commonJS({
             }
             if (charAt(offset) === "/") {
               if (!alternateCommentMode) {
-                isDoc = charAt(start = offset + 1) === "/";
+                isDoc = charAt(start2 = offset + 1) === "/";
                 while (charAt(++offset) !== "\n") {
                   if (offset === length) {
                     return null;
@@ -58005,13 +58005,13 @@ var require_tokenize = __commonJS({
                 }
                 ++offset;
                 if (isDoc) {
-                  setComment(start, offset - 1, isLeadingComment);
+                  setComment(start2, offset - 1, isLeadingComment);
                   isLeadingComment = true;
                 }
                 ++line;
                 repeat = true;
               } else {
-                start = offset;
+                start2 = offset;
                 isDoc = false;
                 if (isDoubleSlashCommentLine(offset - 1)) {
                   isDoc = true;
@@ -58029,15 +58029,15 @@ var require_tokenize = __commonJS({
                   offset = Math.min(length, findEndOfLine(offset) + 1);
                 }
                 if (isDoc) {
-                  setComment(start, offset, isLeadingComment);
+                  setComment(start2, offset, isLeadingComment);
                   isLeadingComment = true;
                 }
                 line++;
                 repeat = true;
               }
             } else if ((curr = charAt(offset)) === "*") {
-              start = offset + 1;
-              isDoc = alternateCommentMode || charAt(start) === "*";
+              start2 = offset + 1;
+              isDoc = alternateCommentMode || charAt(start2) === "*";
               do {
                 if (curr === "\n") {
                   ++line;
@@ -58050,7 +58050,7 @@ var require_tokenize = __commonJS({
               } while (prev !== "*" || curr !== "/");
               ++offset;
               if (isDoc) {
-                setComment(start, offset - 2, isLeadingComment);
+                setComment(start2, offset - 2, isLeadingComment);
                 isLeadingComment = true;
               }
               repeat = true;
@@ -58070,7 +58070,7 @@ var require_tokenize = __commonJS({
           stringDelim = token;
         return token;
       }
-      function push(token) {
+      function push2(token) {
         stack.push(token);
       }
       function peek() {
@@ -58078,7 +58078,7 @@ var require_tokenize = __commonJS({
           var token = next();
           if (token === null)
             return null;
-          push(token);
+          push2(token);
         }
         return stack[0];
       }
@@ -58116,7 +58116,7 @@ var require_tokenize = __commonJS({
       return Object.defineProperty({
         next,
         peek,
-        push,
+        push: push2,
         skip,
         cmnt
       }, "line", {
@@ -58164,7 +58164,7 @@ var require_parse2 = __commonJS({
       if (!options)
         options = parse.defaults;
       var preferTrailingComment = options.preferTrailingComment || false;
-      var tn = tokenize(source, options.alternateCommentMode || false), next = tn.next, push = tn.push, peek = tn.peek, skip = tn.skip, cmnt = tn.cmnt;
+      var tn = tokenize(source, options.alternateCommentMode || false), next = tn.next, push2 = tn.push, peek = tn.peek, skip = tn.skip, cmnt = tn.cmnt;
       var head = true, pkg, imports, weakImports, edition = "proto2";
       var ptr = root;
       var topLevelObjects = [];
@@ -58203,7 +58203,7 @@ var require_parse2 = __commonJS({
         switch (token2) {
           case "'":
           case '"':
-            push(token2);
+            push2(token2);
             return readString();
           case "true":
           case "TRUE":
@@ -58225,7 +58225,7 @@ var require_parse2 = __commonJS({
         }
       }
       function readRanges(target, acceptStrings) {
-        var token2, start;
+        var token2, start2;
         do {
           if (acceptStrings && ((token2 = peek()) === '"' || token2 === "'")) {
             var str = readString();
@@ -58235,7 +58235,7 @@ var require_parse2 = __commonJS({
             }
           } else {
             try {
-              target.push([start = parseId(next()), skip("to", true) ? parseId(next()) : start]);
+              target.push([start2 = parseId(next()), skip("to", true) ? parseId(next()) : start2]);
             } catch (err) {
               if (acceptStrings && typeRefRe.test(token2) && edition >= 2023) {
                 target.push(token2);
@@ -58443,7 +58443,7 @@ var require_parse2 = __commonJS({
               if (edition === "proto2" || !typeRefRe.test(token3)) {
                 throw illegal(token3);
               }
-              push(token3);
+              push2(token3);
               parseField(type, "optional", void 0, depth + 1);
               break;
           }
@@ -58579,7 +58579,7 @@ var require_parse2 = __commonJS({
             parseOption(oneof, token3);
             skip(";");
           } else {
-            push(token3);
+            push2(token3);
             parseField(oneof, "optional", void 0, depth);
           }
         });
@@ -58816,7 +58816,7 @@ var require_parse2 = __commonJS({
             default:
               if (edition === "proto2" || !typeRefRe.test(token3))
                 throw illegal(token3);
-              push(token3);
+              push2(token3);
               parseField(parent, "optional", reference, depth + 1);
               break;
           }
@@ -61566,16 +61566,16 @@ var require_util11 = __commonJS({
     Object.defineProperty(exports, "__esModule", { value: true });
     exports.addCommonProtos = exports.loadProtosWithOptionsSync = exports.loadProtosWithOptions = void 0;
     var fs3 = __require("fs");
-    var path7 = __require("path");
+    var path8 = __require("path");
     var Protobuf = require_protobufjs();
     function addIncludePathResolver(root, includePaths) {
       const originalResolvePath = root.resolvePath;
       root.resolvePath = (origin, target) => {
-        if (path7.isAbsolute(target)) {
+        if (path8.isAbsolute(target)) {
           return target;
         }
         for (const directory of includePaths) {
-          const fullPath = path7.join(directory, target);
+          const fullPath = path8.join(directory, target);
           try {
             fs3.accessSync(fullPath, fs3.constants.R_OK);
             return fullPath;
@@ -62451,8 +62451,8 @@ var require_filter = __commonJS({
       async receiveMessage(message) {
         return message;
       }
-      receiveTrailers(status) {
-        return status;
+      receiveTrailers(status2) {
+        return status2;
       }
     };
     exports.BaseFilter = BaseFilter;
@@ -62745,14 +62745,14 @@ var require_control_plane_status = __commonJS({
       constants_1.Status.OUT_OF_RANGE,
       constants_1.Status.DATA_LOSS
     ];
-    function restrictControlPlaneStatusCode(code, details) {
-      if (INAPPROPRIATE_CONTROL_PLANE_CODES.includes(code)) {
+    function restrictControlPlaneStatusCode(code2, details) {
+      if (INAPPROPRIATE_CONTROL_PLANE_CODES.includes(code2)) {
         return {
           code: constants_1.Status.INTERNAL,
-          details: `Invalid status from control plane: ${code} ${constants_1.Status[code]} ${details}`
+          details: `Invalid status from control plane: ${code2} ${constants_1.Status[code2]} ${details}`
         };
       } else {
-        return { code, details };
+        return { code: code2, details };
       }
     }
   }
@@ -62869,8 +62869,8 @@ var require_filter_stack = __commonJS({
         }
         return result;
       }
-      receiveTrailers(status) {
-        let result = status;
+      receiveTrailers(status2) {
+        let result = status2;
         for (let i = this.filters.length - 1; i >= 0; i--) {
           result = this.filters[i].receiveTrailers(result);
         }
@@ -62945,12 +62945,12 @@ var require_single_subchannel_channel = __commonJS({
         }
         this.filterStack = filterStackFactory.createFilter();
       }
-      cancelWithStatus(status, details) {
+      cancelWithStatus(status2, details) {
         if (this.childCall) {
-          this.childCall.cancelWithStatus(status, details);
+          this.childCall.cancelWithStatus(status2, details);
         } else {
           this.pendingStatus = {
-            code: status,
+            code: status2,
             details,
             metadata: new metadata_1.Metadata()
           };
@@ -62979,9 +62979,9 @@ var require_single_subchannel_channel = __commonJS({
           credsMetadata = await this.subchannel.getCallCredentials().generateMetadata({ method_name: this.method, service_url: this.serviceUrl });
         } catch (e) {
           const error2 = e;
-          const { code, details } = (0, control_plane_status_1.restrictControlPlaneStatusCode)(typeof error2.code === "number" ? error2.code : constants_1.Status.UNKNOWN, `Getting metadata from plugin failed with error: ${error2.message}`);
+          const { code: code2, details } = (0, control_plane_status_1.restrictControlPlaneStatusCode)(typeof error2.code === "number" ? error2.code : constants_1.Status.UNKNOWN, `Getting metadata from plugin failed with error: ${error2.message}`);
           listener.onReceiveStatus({
-            code,
+            code: code2,
             details,
             metadata: new metadata_1.Metadata()
           });
@@ -63001,8 +63001,8 @@ var require_single_subchannel_channel = __commonJS({
               listener.onReceiveStatus(this.pendingStatus);
             }
           },
-          onReceiveStatus: async (status) => {
-            const filteredStatus = await this.filterStack.receiveTrailers(status);
+          onReceiveStatus: async (status2) => {
+            const filteredStatus = await this.filterStack.receiveTrailers(status2);
             if (this.readFilterPending) {
               this.pendingStatus = filteredStatus;
             } else {
@@ -63349,8 +63349,8 @@ var require_subchannel = __commonJS({
           this.callTracker.addCallStarted();
           this.streamTracker.addCallStarted();
           statsTracker = {
-            onCallEnd: (status) => {
-              if (status.code === constants_1.Status.OK) {
+            onCallEnd: (status2) => {
+              if (status2.code === constants_1.Status.OK) {
                 this.callTracker.addCallSucceeded();
               } else {
                 this.callTracker.addCallFailed();
@@ -64088,10 +64088,10 @@ var require_subchannel_call = __commonJS({
       }
       return "Unknown system error " + errno;
     }
-    function mapHttpStatusCode(code) {
-      const details = `Received HTTP status code ${code}`;
+    function mapHttpStatusCode(code2) {
+      const details = `Received HTTP status code ${code2}`;
       let mappedStatusCode;
-      switch (code) {
+      switch (code2) {
         // TODO(murgatroid99): handle 100 and 101
         case 400:
           mappedStatusCode = constants_1.Status.INTERNAL;
@@ -64210,7 +64210,7 @@ var require_subchannel_call = __commonJS({
             if (((_a2 = this.finalStatus) === null || _a2 === void 0 ? void 0 : _a2.code) === constants_1.Status.OK) {
               return;
             }
-            let code;
+            let code2;
             let details = "";
             switch (http2Stream.rstCode) {
               case http2.constants.NGHTTP2_NO_ERROR:
@@ -64219,41 +64219,41 @@ var require_subchannel_call = __commonJS({
                 }
                 if (this.httpStatusCode && this.httpStatusCode !== 200) {
                   const mappedStatus = mapHttpStatusCode(this.httpStatusCode);
-                  code = mappedStatus.code;
+                  code2 = mappedStatus.code;
                   details = mappedStatus.details;
                 } else {
-                  code = constants_1.Status.INTERNAL;
+                  code2 = constants_1.Status.INTERNAL;
                   details = `Received RST_STREAM with code ${http2Stream.rstCode} (Call ended without gRPC status)`;
                 }
                 break;
               case http2.constants.NGHTTP2_REFUSED_STREAM:
-                code = constants_1.Status.UNAVAILABLE;
+                code2 = constants_1.Status.UNAVAILABLE;
                 details = "Stream refused by server";
                 break;
               case http2.constants.NGHTTP2_CANCEL:
                 if (this.connectionDropped) {
-                  code = constants_1.Status.UNAVAILABLE;
+                  code2 = constants_1.Status.UNAVAILABLE;
                   details = "Connection dropped";
                 } else {
-                  code = constants_1.Status.CANCELLED;
+                  code2 = constants_1.Status.CANCELLED;
                   details = "Call cancelled";
                 }
                 break;
               case http2.constants.NGHTTP2_ENHANCE_YOUR_CALM:
-                code = constants_1.Status.RESOURCE_EXHAUSTED;
+                code2 = constants_1.Status.RESOURCE_EXHAUSTED;
                 details = "Bandwidth exhausted or memory limit exceeded";
                 break;
               case http2.constants.NGHTTP2_INADEQUATE_SECURITY:
-                code = constants_1.Status.PERMISSION_DENIED;
+                code2 = constants_1.Status.PERMISSION_DENIED;
                 details = "Protocol not secure enough";
                 break;
               case http2.constants.NGHTTP2_INTERNAL_ERROR:
-                code = constants_1.Status.INTERNAL;
+                code2 = constants_1.Status.INTERNAL;
                 if (this.internalError === null) {
                   details = `Received RST_STREAM with code ${http2Stream.rstCode} (Internal server error)`;
                 } else {
                   if (this.internalError.code === "ECONNRESET" || this.internalError.code === "ETIMEDOUT") {
-                    code = constants_1.Status.UNAVAILABLE;
+                    code2 = constants_1.Status.UNAVAILABLE;
                     details = this.internalError.message;
                   } else {
                     details = `Received RST_STREAM with code ${http2Stream.rstCode} triggered by internal client error: ${this.internalError.message}`;
@@ -64261,11 +64261,11 @@ var require_subchannel_call = __commonJS({
                 }
                 break;
               default:
-                code = constants_1.Status.INTERNAL;
+                code2 = constants_1.Status.INTERNAL;
                 details = `Received RST_STREAM with code ${http2Stream.rstCode}`;
             }
             this.endCall({
-              code,
+              code: code2,
               details,
               metadata: new metadata_1.Metadata(),
               rstCode: http2Stream.rstCode
@@ -64321,9 +64321,9 @@ var require_subchannel_call = __commonJS({
        * Subsequent calls are no-ops.
        * @param status The status of the call.
        */
-      endCall(status) {
+      endCall(status2) {
         if (this.finalStatus === null || this.finalStatus.code === constants_1.Status.OK) {
-          this.finalStatus = status;
+          this.finalStatus = status2;
           this.maybeOutputStatus();
         }
         this.destroyHttp2Stream();
@@ -64378,7 +64378,7 @@ var require_subchannel_call = __commonJS({
           metadata = new metadata_1.Metadata();
         }
         const statusValues = metadata.get("grpc-status");
-        let status;
+        let status2;
         if (statusValues.length > 0 && typeof statusValues[0] === "string") {
           const receivedStatus = Number(statusValues[0]);
           if (this.traceEnabled) {
@@ -64399,22 +64399,22 @@ var require_subchannel_call = __commonJS({
               this.trace('received status details string "' + details + '" from server');
             }
           }
-          status = {
+          status2 = {
             code: receivedStatus,
             details,
             metadata
           };
         } else if (this.httpStatusCode) {
-          status = mapHttpStatusCode(this.httpStatusCode);
-          status.metadata = metadata;
+          status2 = mapHttpStatusCode(this.httpStatusCode);
+          status2.metadata = metadata;
         } else {
-          status = {
+          status2 = {
             code: constants_1.Status.UNKNOWN,
             details: "No status information received",
             metadata
           };
         }
-        this.endCall(status);
+        this.endCall(status2);
       }
       destroyHttp2Stream() {
         var _a;
@@ -64426,23 +64426,23 @@ var require_subchannel_call = __commonJS({
             this.http2Stream.end();
           }
         } else {
-          let code;
+          let code2;
           if (((_a = this.finalStatus) === null || _a === void 0 ? void 0 : _a.code) === constants_1.Status.OK) {
-            code = http2.constants.NGHTTP2_NO_ERROR;
+            code2 = http2.constants.NGHTTP2_NO_ERROR;
           } else {
-            code = http2.constants.NGHTTP2_CANCEL;
+            code2 = http2.constants.NGHTTP2_CANCEL;
           }
           if (this.traceEnabled) {
-            this.trace("close http2 stream with code " + code);
+            this.trace("close http2 stream with code " + code2);
           }
-          this.http2Stream.close(code);
+          this.http2Stream.close(code2);
         }
       }
-      cancelWithStatus(status, details) {
+      cancelWithStatus(status2, details) {
         if (this.traceEnabled) {
-          this.trace("cancelWithStatus code: " + status + ' details: "' + details + '"');
+          this.trace("cancelWithStatus code: " + status2 + ' details: "' + details + '"');
         }
-        this.endCall({ code: status, details, metadata: new metadata_1.Metadata() });
+        this.endCall({ code: status2, details, metadata: new metadata_1.Metadata() });
       }
       getStatus() {
         return this.finalStatus;
@@ -64477,13 +64477,13 @@ var require_subchannel_call = __commonJS({
         const cb = (error2) => {
           process.nextTick(() => {
             var _a;
-            let code = constants_1.Status.UNAVAILABLE;
+            let code2 = constants_1.Status.UNAVAILABLE;
             if ((error2 === null || error2 === void 0 ? void 0 : error2.code) === "ERR_STREAM_WRITE_AFTER_END") {
-              code = constants_1.Status.INTERNAL;
+              code2 = constants_1.Status.INTERNAL;
             }
             if (error2) {
               this.endCall({
-                code,
+                code: code2,
                 details: `Write error: ${error2.message}`,
                 metadata: new metadata_1.Metadata(),
                 rstCode: this.http2Stream.rstCode
@@ -64534,7 +64534,7 @@ var require_transport = __commonJS({
     var resolver_1 = require_resolver();
     var subchannel_address_1 = require_subchannel_address();
     var uri_parser_1 = require_uri_parser();
-    var net = __require("net");
+    var net2 = __require("net");
     var subchannel_call_1 = require_subchannel_call();
     var call_number_1 = require_call_number();
     var TRACER_NAME = "transport";
@@ -64874,9 +64874,9 @@ var require_transport = __commonJS({
               this.lastMessageReceivedTimestamp = Date.now();
               (_a = subchannelCallStatsTracker.addMessageReceived) === null || _a === void 0 ? void 0 : _a.call(subchannelCallStatsTracker);
             },
-            onCallEnd: (status) => {
+            onCallEnd: (status2) => {
               var _a;
-              (_a = subchannelCallStatsTracker.onCallEnd) === null || _a === void 0 ? void 0 : _a.call(subchannelCallStatsTracker, status);
+              (_a = subchannelCallStatsTracker.onCallEnd) === null || _a === void 0 ? void 0 : _a.call(subchannelCallStatsTracker, status2);
               this.removeActiveCall(call);
             },
             onStreamEnd: (success) => {
@@ -64899,9 +64899,9 @@ var require_transport = __commonJS({
               var _a;
               (_a = subchannelCallStatsTracker.addMessageReceived) === null || _a === void 0 ? void 0 : _a.call(subchannelCallStatsTracker);
             },
-            onCallEnd: (status) => {
+            onCallEnd: (status2) => {
               var _a;
-              (_a = subchannelCallStatsTracker.onCallEnd) === null || _a === void 0 ? void 0 : _a.call(subchannelCallStatsTracker, status);
+              (_a = subchannelCallStatsTracker.onCallEnd) === null || _a === void 0 ? void 0 : _a.call(subchannelCallStatsTracker, status2);
               this.removeActiveCall(call);
             },
             onStreamEnd: (success) => {
@@ -65044,7 +65044,7 @@ var require_transport = __commonJS({
               const errorCallback = (error2) => {
                 reject(error2);
               };
-              const socket = net.connect(address, () => {
+              const socket = net2.connect(address, () => {
                 socket.removeListener("close", closeCallback);
                 socket.removeListener("error", errorCallback);
                 resolve2(socket);
@@ -65264,14 +65264,14 @@ var require_load_balancing_call = __commonJS({
       getSubchannelString(subchannel) {
         return subchannel ? "(" + subchannel.getChannelzRef().id + ") " + subchannel.getAddress() : "" + subchannel;
       }
-      outputStatus(status, progress) {
+      outputStatus(status2, progress) {
         var _a, _b;
         if (!this.ended) {
           this.ended = true;
           if (this.traceEnabled) {
-            this.trace("ended with status: code=" + status.code + ' details="' + status.details + '" start time=' + new Date(this.startTime).toISOString());
+            this.trace("ended with status: code=" + status2.code + ' details="' + status2.details + '" start time=' + new Date(this.startTime).toISOString());
           }
-          const finalStatus = Object.assign(Object.assign({}, status), { progress });
+          const finalStatus = Object.assign(Object.assign({}, status2), { progress });
           (_a = this.listener) === null || _a === void 0 ? void 0 : _a.onReceiveStatus(finalStatus);
           (_b = this.onCallEnded) === null || _b === void 0 ? void 0 : _b.call(this, finalStatus.code, finalStatus.details, finalStatus.metadata);
           this.channel.removeCallFromPickQueue(this);
@@ -65335,12 +65335,12 @@ var require_load_balancing_call = __commonJS({
                     this.trace("Received message");
                     this.listener.onReceiveMessage(message);
                   },
-                  onReceiveStatus: (status) => {
+                  onReceiveStatus: (status2) => {
                     this.trace("Received status");
-                    if (status.rstCode === http2.constants.NGHTTP2_REFUSED_STREAM) {
-                      this.outputStatus(status, "REFUSED");
+                    if (status2.rstCode === http2.constants.NGHTTP2_REFUSED_STREAM) {
+                      this.outputStatus(status2, "REFUSED");
                     } else {
-                      this.outputStatus(status, "PROCESSED");
+                      this.outputStatus(status2, "PROCESSED");
                     }
                   }
                 }, this.callNumber);
@@ -65371,27 +65371,27 @@ var require_load_balancing_call = __commonJS({
                 this.child.halfClose();
               }
             }, (error2) => {
-              const { code: code2, details: details2 } = (0, control_plane_status_1.restrictControlPlaneStatusCode)(typeof error2.code === "number" ? error2.code : constants_1.Status.UNKNOWN, `Getting metadata from plugin failed with error: ${error2.message}`);
+              const { code: code3, details: details2 } = (0, control_plane_status_1.restrictControlPlaneStatusCode)(typeof error2.code === "number" ? error2.code : constants_1.Status.UNKNOWN, `Getting metadata from plugin failed with error: ${error2.message}`);
               this.outputStatus({
-                code: code2,
+                code: code3,
                 details: details2,
                 metadata: new metadata_1.Metadata()
               }, "PROCESSED");
             });
             break;
           case picker_1.PickResultType.DROP:
-            const { code, details } = (0, control_plane_status_1.restrictControlPlaneStatusCode)(pickResult.status.code, pickResult.status.details);
+            const { code: code2, details } = (0, control_plane_status_1.restrictControlPlaneStatusCode)(pickResult.status.code, pickResult.status.details);
             setImmediate(() => {
-              this.outputStatus({ code, details, metadata: pickResult.status.metadata }, "DROP");
+              this.outputStatus({ code: code2, details, metadata: pickResult.status.metadata }, "DROP");
             });
             break;
           case picker_1.PickResultType.TRANSIENT_FAILURE:
             if (this.metadata.getOptions().waitForReady) {
               this.channel.queueCallForPick(this);
             } else {
-              const { code: code2, details: details2 } = (0, control_plane_status_1.restrictControlPlaneStatusCode)(pickResult.status.code, pickResult.status.details);
+              const { code: code3, details: details2 } = (0, control_plane_status_1.restrictControlPlaneStatusCode)(pickResult.status.code, pickResult.status.details);
               setImmediate(() => {
-                this.outputStatus({ code: code2, details: details2, metadata: pickResult.status.metadata }, "PROCESSED");
+                this.outputStatus({ code: code3, details: details2, metadata: pickResult.status.metadata }, "PROCESSED");
               });
             }
             break;
@@ -65399,13 +65399,13 @@ var require_load_balancing_call = __commonJS({
             this.channel.queueCallForPick(this);
         }
       }
-      cancelWithStatus(status, details) {
+      cancelWithStatus(status2, details) {
         var _a;
         if (this.traceEnabled) {
-          this.trace("cancelWithStatus code: " + status + ' details: "' + details + '"');
+          this.trace("cancelWithStatus code: " + status2 + ' details: "' + details + '"');
         }
-        (_a = this.child) === null || _a === void 0 ? void 0 : _a.cancelWithStatus(status, details);
-        this.outputStatus({ code: status, details, metadata: new metadata_1.Metadata() }, "PROCESSED");
+        (_a = this.child) === null || _a === void 0 ? void 0 : _a.cancelWithStatus(status2, details);
+        this.outputStatus({ code: status2, details, metadata: new metadata_1.Metadata() }, "PROCESSED");
       }
       getPeer() {
         var _a, _b;
@@ -65572,7 +65572,7 @@ var require_resolving_call = __commonJS({
           }
         }
       }
-      outputStatus(status) {
+      outputStatus(status2) {
         if (!this.ended) {
           this.ended = true;
           if (!this.filterStack) {
@@ -65582,7 +65582,7 @@ var require_resolving_call = __commonJS({
             clearTimeout(this.deadlineTimer);
             this.deadlineTimer = null;
           }
-          const filteredStatus = this.filterStack.receiveTrailers(status);
+          const filteredStatus = this.filterStack.receiveTrailers(status2);
           if (this.traceEnabled) {
             this.trace("ended with status: code=" + filteredStatus.code + ' details="' + filteredStatus.details + '"');
           }
@@ -65605,9 +65605,9 @@ var require_resolving_call = __commonJS({
           if (this.pendingHalfClose) {
             child2.halfClose();
           }
-        }, (status) => {
+        }, (status2) => {
           var _a, _b;
-          this.cancelWithStatus((_a = status.code) !== null && _a !== void 0 ? _a : constants_1.Status.INTERNAL, (_b = status.details) !== null && _b !== void 0 ? _b : "Failed to write message");
+          this.cancelWithStatus((_a = status2.code) !== null && _a !== void 0 ? _a : constants_1.Status.INTERNAL, (_b = status2.details) !== null && _b !== void 0 ? _b : "Failed to write message");
         });
       }
       getConfig() {
@@ -65632,9 +65632,9 @@ var require_resolving_call = __commonJS({
         this.configReceivedTime = Date.now();
         const config = configResult.config;
         if (config.status !== constants_1.Status.OK) {
-          const { code, details } = (0, control_plane_status_1.restrictControlPlaneStatusCode)(config.status, "Failed to route call to method " + this.method);
+          const { code: code2, details } = (0, control_plane_status_1.restrictControlPlaneStatusCode)(config.status, "Failed to route call to method " + this.method);
           this.outputStatus({
-            code,
+            code: code2,
             details,
             metadata: new metadata_1.Metadata()
           });
@@ -65669,16 +65669,16 @@ var require_resolving_call = __commonJS({
                 if (this.pendingChildStatus) {
                   this.outputStatus(this.pendingChildStatus);
                 }
-              }, (status) => {
-                this.cancelWithStatus(status.code, status.details);
+              }, (status2) => {
+                this.cancelWithStatus(status2.code, status2.details);
               });
             },
-            onReceiveStatus: (status) => {
+            onReceiveStatus: (status2) => {
               this.trace("Received status");
               if (this.readFilterPending) {
-                this.pendingChildStatus = status;
+                this.pendingChildStatus = status2;
               } else {
-                this.outputStatus(status);
+                this.outputStatus(status2);
               }
             }
           });
@@ -65690,26 +65690,26 @@ var require_resolving_call = __commonJS({
           } else if (this.pendingHalfClose) {
             this.child.halfClose();
           }
-        }, (status) => {
-          this.outputStatus(status);
+        }, (status2) => {
+          this.outputStatus(status2);
         });
       }
-      reportResolverError(status) {
+      reportResolverError(status2) {
         var _a;
         if ((_a = this.metadata) === null || _a === void 0 ? void 0 : _a.getOptions().waitForReady) {
           this.channel.queueCallForConfig(this);
         } else {
-          this.outputStatus(status);
+          this.outputStatus(status2);
         }
       }
-      cancelWithStatus(status, details) {
+      cancelWithStatus(status2, details) {
         var _a;
         if (this.traceEnabled) {
-          this.trace("cancelWithStatus code: " + status + ' details: "' + details + '"');
+          this.trace("cancelWithStatus code: " + status2 + ' details: "' + details + '"');
         }
-        (_a = this.child) === null || _a === void 0 ? void 0 : _a.cancelWithStatus(status, details);
+        (_a = this.child) === null || _a === void 0 ? void 0 : _a.cancelWithStatus(status2, details);
         this.outputStatus({
-          code: status,
+          code: status2,
           details,
           metadata: new metadata_1.Metadata()
         });
@@ -65931,9 +65931,9 @@ var require_retrying_call = __commonJS({
           });
         });
       }
-      cancelWithStatus(status, details) {
+      cancelWithStatus(status2, details) {
         if (this.traceEnabled) {
-          this.trace("cancelWithStatus code: " + status + ' details: "' + details + '"');
+          this.trace("cancelWithStatus code: " + status2 + ' details: "' + details + '"');
         }
         this.state = "NO_RETRY";
         if (this.retryTimer) {
@@ -65944,9 +65944,9 @@ var require_retrying_call = __commonJS({
           clearTimeout(this.hedgingTimer);
           this.hedgingTimer = null;
         }
-        this.reportStatus({ code: status, details, metadata: new metadata_1.Metadata() });
+        this.reportStatus({ code: status2, details, metadata: new metadata_1.Metadata() });
         for (const { call } of this.underlyingCalls) {
-          call.cancelWithStatus(status, details);
+          call.cancelWithStatus(status2, details);
         }
       }
       getPeer() {
@@ -66026,10 +66026,10 @@ var require_retrying_call = __commonJS({
           this.commitCall(callWithMostMessages);
         }
       }
-      isStatusCodeInList(list, code) {
+      isStatusCodeInList(list, code2) {
         return list.some((value2) => {
           var _a;
-          return value2 === code || value2.toString().toLowerCase() === ((_a = constants_1.Status[code]) === null || _a === void 0 ? void 0 : _a.toLowerCase());
+          return value2 === code2 || value2.toString().toLowerCase() === ((_a = constants_1.Status[code2]) === null || _a === void 0 ? void 0 : _a.toLowerCase());
         });
       }
       getNextRetryJitter() {
@@ -66093,17 +66093,17 @@ var require_retrying_call = __commonJS({
         }
         return count;
       }
-      handleProcessedStatus(status, callIndex, pushback) {
+      handleProcessedStatus(status2, callIndex, pushback) {
         var _a, _b, _c;
         switch (this.state) {
           case "COMMITTED":
           case "NO_RETRY":
           case "TRANSPARENT_ONLY":
             this.commitCall(callIndex);
-            this.reportStatus(status);
+            this.reportStatus(status2);
             break;
           case "HEDGING":
-            if (this.isStatusCodeInList((_a = this.callConfig.methodConfig.hedgingPolicy.nonFatalStatusCodes) !== null && _a !== void 0 ? _a : [], status.code)) {
+            if (this.isStatusCodeInList((_a = this.callConfig.methodConfig.hedgingPolicy.nonFatalStatusCodes) !== null && _a !== void 0 ? _a : [], status2.code)) {
               (_b = this.retryThrottler) === null || _b === void 0 ? void 0 : _b.addCallFailed();
               let delayMs;
               if (pushback === null) {
@@ -66111,7 +66111,7 @@ var require_retrying_call = __commonJS({
               } else if (pushback < 0) {
                 this.state = "TRANSPARENT_ONLY";
                 this.commitCall(callIndex);
-                this.reportStatus(status);
+                this.reportStatus(status2);
                 return;
               } else {
                 delayMs = pushback;
@@ -66120,26 +66120,26 @@ var require_retrying_call = __commonJS({
                 this.maybeStartHedgingAttempt();
                 if (this.countActiveCalls() === 0) {
                   this.commitCall(callIndex);
-                  this.reportStatus(status);
+                  this.reportStatus(status2);
                 }
               }, delayMs);
             } else {
               this.commitCall(callIndex);
-              this.reportStatus(status);
+              this.reportStatus(status2);
             }
             break;
           case "RETRY":
-            if (this.isStatusCodeInList(this.callConfig.methodConfig.retryPolicy.retryableStatusCodes, status.code)) {
+            if (this.isStatusCodeInList(this.callConfig.methodConfig.retryPolicy.retryableStatusCodes, status2.code)) {
               (_c = this.retryThrottler) === null || _c === void 0 ? void 0 : _c.addCallFailed();
               this.maybeRetryCall(pushback, (retried) => {
                 if (!retried) {
                   this.commitCall(callIndex);
-                  this.reportStatus(status);
+                  this.reportStatus(status2);
                 }
               });
             } else {
               this.commitCall(callIndex);
-              this.reportStatus(status);
+              this.reportStatus(status2);
             }
             break;
         }
@@ -66155,38 +66155,38 @@ var require_retrying_call = __commonJS({
           return -1;
         }
       }
-      handleChildStatus(status, callIndex) {
+      handleChildStatus(status2, callIndex) {
         var _a;
         if (this.underlyingCalls[callIndex].state === "COMPLETED") {
           return;
         }
         if (this.traceEnabled) {
-          this.trace("state=" + this.state + " handling status with progress " + status.progress + " from child [" + this.underlyingCalls[callIndex].call.getCallNumber() + "] in state " + this.underlyingCalls[callIndex].state);
+          this.trace("state=" + this.state + " handling status with progress " + status2.progress + " from child [" + this.underlyingCalls[callIndex].call.getCallNumber() + "] in state " + this.underlyingCalls[callIndex].state);
         }
         this.underlyingCalls[callIndex].state = "COMPLETED";
-        if (status.code === constants_1.Status.OK) {
+        if (status2.code === constants_1.Status.OK) {
           (_a = this.retryThrottler) === null || _a === void 0 ? void 0 : _a.addCallSucceeded();
           this.commitCall(callIndex);
-          this.reportStatus(status);
+          this.reportStatus(status2);
           return;
         }
         if (this.state === "NO_RETRY") {
           this.commitCall(callIndex);
-          this.reportStatus(status);
+          this.reportStatus(status2);
           return;
         }
         if (this.state === "COMMITTED") {
-          this.reportStatus(status);
+          this.reportStatus(status2);
           return;
         }
-        const pushback = this.getPushback(status.metadata);
-        switch (status.progress) {
+        const pushback = this.getPushback(status2.metadata);
+        switch (status2.progress) {
           case "NOT_STARTED":
             this.startNewAttempt();
             break;
           case "REFUSED":
             if (this.transparentRetryUsed) {
-              this.handleProcessedStatus(status, callIndex, pushback);
+              this.handleProcessedStatus(status2, callIndex, pushback);
             } else {
               this.transparentRetryUsed = true;
               this.startNewAttempt();
@@ -66194,10 +66194,10 @@ var require_retrying_call = __commonJS({
             break;
           case "DROP":
             this.commitCall(callIndex);
-            this.reportStatus(status);
+            this.reportStatus(status2);
             break;
           case "PROCESSED":
-            this.handleProcessedStatus(status, callIndex, pushback);
+            this.handleProcessedStatus(status2, callIndex, pushback);
             break;
         }
       }
@@ -66280,14 +66280,14 @@ var require_retrying_call = __commonJS({
               this.listener.onReceiveMessage(message);
             }
           },
-          onReceiveStatus: (status) => {
+          onReceiveStatus: (status2) => {
             if (this.traceEnabled) {
               this.trace("Received status from child [" + child2.getCallNumber() + "]");
             }
             if (!receivedMetadata && previousAttempts > 0) {
-              status.metadata.set(PREVIONS_RPC_ATTEMPTS_METADATA_KEY, `${previousAttempts}`);
+              status2.metadata.set(PREVIONS_RPC_ATTEMPTS_METADATA_KEY, `${previousAttempts}`);
             }
-            this.handleChildStatus(status, index);
+            this.handleChildStatus(status2, index);
           }
         });
         this.sendNextChildMessage(index);
@@ -66755,15 +66755,15 @@ var require_internal_channel = __commonJS({
               call.getConfig();
             }
           });
-        }, (status) => {
+        }, (status2) => {
           if (this.channelzEnabled) {
-            this.channelzInfoTracker.trace.addTrace("CT_WARNING", "Address resolution failed with code " + status.code + ' and details "' + status.details + '"');
+            this.channelzInfoTracker.trace.addTrace("CT_WARNING", "Address resolution failed with code " + status2.code + ' and details "' + status2.details + '"');
           }
           if (this.configSelectionQueue.length > 0) {
             this.trace("Name resolution failed with calls queued for config selection");
           }
           if (this.configSelector === null) {
-            this.currentResolutionError = Object.assign(Object.assign({}, (0, control_plane_status_1.restrictControlPlaneStatusCode)(status.code, status.details)), { metadata: status.metadata });
+            this.currentResolutionError = Object.assign(Object.assign({}, (0, control_plane_status_1.restrictControlPlaneStatusCode)(status2.code, status2.details)), { metadata: status2.metadata });
           }
           const localQueue = this.configSelectionQueue;
           this.configSelectionQueue = [];
@@ -66771,7 +66771,7 @@ var require_internal_channel = __commonJS({
             this.callRefTimerUnref();
           }
           for (const call of localQueue) {
-            call.reportResolverError(status);
+            call.reportResolverError(status2);
           }
         });
         this.filterStackFactory = new filter_stack_1.FilterStackFactory([
@@ -66941,9 +66941,9 @@ var require_internal_channel = __commonJS({
         }
         this.callCount += 1;
       }
-      onCallEnd(status) {
+      onCallEnd(status2) {
         if (this.channelzEnabled) {
-          if (status.code === constants_1.Status.OK) {
+          if (status2.code === constants_1.Status.OK) {
             this.channelzInfoTracker.callTracker.addCallSucceeded();
           } else {
             this.channelzInfoTracker.callTracker.addCallFailed();
@@ -67006,8 +67006,8 @@ var require_internal_channel = __commonJS({
         };
         const call = new resolving_call_1.ResolvingCall(this, method, finalOptions, this.filterStackFactory.clone(), callNumber);
         this.onCallStart();
-        call.addStatusWatcher((status) => {
-          this.onCallEnd(status);
+        call.addStatusWatcher((status2) => {
+          this.onCallEnd(status2);
         });
         return call;
       }
@@ -67174,23 +67174,23 @@ var require_server_call = __commonJS({
     var metadata_1 = require_metadata();
     function serverErrorToStatus(error2, overrideTrailers) {
       var _a;
-      const status = {
+      const status2 = {
         code: constants_1.Status.UNKNOWN,
         details: "message" in error2 ? error2.message : "Unknown Error",
         metadata: (_a = overrideTrailers !== null && overrideTrailers !== void 0 ? overrideTrailers : error2.metadata) !== null && _a !== void 0 ? _a : null
       };
       if ("code" in error2 && typeof error2.code === "number" && Number.isInteger(error2.code)) {
-        status.code = error2.code;
+        status2.code = error2.code;
         if ("details" in error2 && typeof error2.details === "string") {
-          status.details = error2.details;
+          status2.details = error2.details;
         }
       }
-      return status;
+      return status2;
     }
     var ServerUnaryCallImpl = class extends events_1.EventEmitter {
-      constructor(path7, call, metadata, request) {
+      constructor(path8, call, metadata, request) {
         super();
-        this.path = path7;
+        this.path = path8;
         this.call = call;
         this.metadata = metadata;
         this.request = request;
@@ -67220,9 +67220,9 @@ var require_server_call = __commonJS({
     };
     exports.ServerUnaryCallImpl = ServerUnaryCallImpl;
     var ServerReadableStreamImpl = class extends stream_1.Readable {
-      constructor(path7, call, metadata) {
+      constructor(path8, call, metadata) {
         super({ objectMode: true });
-        this.path = path7;
+        this.path = path8;
         this.call = call;
         this.metadata = metadata;
         this.cancelled = false;
@@ -67254,9 +67254,9 @@ var require_server_call = __commonJS({
     };
     exports.ServerReadableStreamImpl = ServerReadableStreamImpl;
     var ServerWritableStreamImpl = class extends stream_1.Writable {
-      constructor(path7, call, metadata, request) {
+      constructor(path8, call, metadata, request) {
         super({ objectMode: true });
-        this.path = path7;
+        this.path = path8;
         this.call = call;
         this.metadata = metadata;
         this.request = request;
@@ -67310,9 +67310,9 @@ var require_server_call = __commonJS({
     };
     exports.ServerWritableStreamImpl = ServerWritableStreamImpl;
     var ServerDuplexStreamImpl = class extends stream_1.Duplex {
-      constructor(path7, call, metadata) {
+      constructor(path8, call, metadata) {
         super({ objectMode: true });
-        this.path = path7;
+        this.path = path8;
         this.call = call;
         this.metadata = metadata;
         this.pendingStatus = {
@@ -67899,7 +67899,7 @@ var require_orca = __commonJS({
     exports.GRPC_METRICS_HEADER = "endpoint-load-metrics-bin";
     var PARSED_LOAD_REPORT_KEY = "grpc_orca_load_report";
     function createMetricsReader(listener, previousOnCallEnded) {
-      return (code, details, metadata) => {
+      return (code2, details, metadata) => {
         let parsedLoadReport = metadata.getOpaque(PARSED_LOAD_REPORT_KEY);
         if (parsedLoadReport) {
           listener(parsedLoadReport);
@@ -67913,7 +67913,7 @@ var require_orca = __commonJS({
           }
         }
         if (previousOnCallEnded) {
-          previousOnCallEnded(code, details, metadata);
+          previousOnCallEnded(code2, details, metadata);
         }
       };
     }
@@ -68160,8 +68160,8 @@ var require_server_interceptors = __commonJS({
         this.message = void 0;
         this.status = void 0;
       }
-      withStart(start) {
-        this.start = start;
+      withStart(start2) {
+        this.start = start2;
         return this;
       }
       withSendMetadata(sendMetadata) {
@@ -68209,8 +68209,8 @@ var require_server_interceptors = __commonJS({
       sendMessage: (message, next) => {
         next(message);
       },
-      sendStatus: (status, next) => {
-        next(status);
+      sendStatus: (status2, next) => {
+        next(status2);
       }
     };
     var ServerInterceptingCall = class {
@@ -68281,8 +68281,8 @@ var require_server_interceptors = __commonJS({
           }
         });
       }
-      sendStatus(status) {
-        this.responder.sendStatus(status, (interceptedStatus) => {
+      sendStatus(status2) {
+        this.responder.sendStatus(status2, (interceptedStatus) => {
           if (this.processingMetadata || this.processingMessage) {
             this.pendingStatus = interceptedStatus;
           } else {
@@ -68421,25 +68421,25 @@ var require_server_interceptors = __commonJS({
       handleTimeoutHeader(timeoutHeader) {
         const match = timeoutHeader.toString().match(DEADLINE_REGEX);
         if (match === null) {
-          const status = {
+          const status2 = {
             code: constants_1.Status.INTERNAL,
             details: `Invalid ${GRPC_TIMEOUT_HEADER} value "${timeoutHeader}"`,
             metadata: null
           };
           process.nextTick(() => {
-            this.sendStatus(status);
+            this.sendStatus(status2);
           });
           return;
         }
         const timeout = +match[1] * deadlineUnitsToMs[match[2]] | 0;
         this.deadline = Date.now() + timeout;
         this.deadlineTimer = setTimeout(() => {
-          const status = {
+          const status2 = {
             code: constants_1.Status.DEADLINE_EXCEEDED,
             details: "Deadline exceeded",
             metadata: null
           };
-          this.sendStatus(status);
+          this.sendStatus(status2);
         }, timeout);
       }
       checkCancelled() {
@@ -68679,13 +68679,13 @@ var require_server_interceptors = __commonJS({
           callback();
         });
       }
-      sendStatus(status) {
+      sendStatus(status2) {
         var _a, _b, _c;
         if (this.checkCancelled()) {
           return;
         }
-        trace("Request to method " + ((_a = this.handler) === null || _a === void 0 ? void 0 : _a.path) + " ended with status code: " + constants_1.Status[status.code] + " details: " + status.details);
-        const statusMetadata = (_c = (_b = status.metadata) === null || _b === void 0 ? void 0 : _b.clone()) !== null && _c !== void 0 ? _c : new metadata_1.Metadata();
+        trace("Request to method " + ((_a = this.handler) === null || _a === void 0 ? void 0 : _a.path) + " ended with status code: " + constants_1.Status[status2.code] + " details: " + status2.details);
+        const statusMetadata = (_c = (_b = status2.metadata) === null || _b === void 0 ? void 0 : _b.clone()) !== null && _c !== void 0 ? _c : new metadata_1.Metadata();
         if (this.shouldSendMetrics) {
           statusMetadata.set(orca_1.GRPC_METRICS_HEADER, this.metricsRecorder.serialize());
         }
@@ -68696,9 +68696,9 @@ var require_server_interceptors = __commonJS({
               if (this.callEventTracker && !this.streamEnded) {
                 this.streamEnded = true;
                 this.callEventTracker.onStreamEnd(true);
-                this.callEventTracker.onCallEnd(status);
+                this.callEventTracker.onCallEnd(status2);
               }
-              const trailersToSend = Object.assign({ [GRPC_STATUS_HEADER]: status.code, [GRPC_MESSAGE_HEADER]: encodeURI(status.details) }, statusMetadata.toHttp2Headers());
+              const trailersToSend = Object.assign({ [GRPC_STATUS_HEADER]: status2.code, [GRPC_MESSAGE_HEADER]: encodeURI(status2.details) }, statusMetadata.toHttp2Headers());
               this.stream.sendTrailers(trailersToSend);
               this.notifyOnCancel();
             });
@@ -68710,9 +68710,9 @@ var require_server_interceptors = __commonJS({
           if (this.callEventTracker && !this.streamEnded) {
             this.streamEnded = true;
             this.callEventTracker.onStreamEnd(true);
-            this.callEventTracker.onCallEnd(status);
+            this.callEventTracker.onCallEnd(status2);
           }
-          const trailersToSend = Object.assign(Object.assign({ [GRPC_STATUS_HEADER]: status.code, [GRPC_MESSAGE_HEADER]: encodeURI(status.details) }, defaultResponseHeaders), statusMetadata.toHttp2Headers());
+          const trailersToSend = Object.assign(Object.assign({ [GRPC_STATUS_HEADER]: status2.code, [GRPC_MESSAGE_HEADER]: encodeURI(status2.details) }, defaultResponseHeaders), statusMetadata.toHttp2Headers());
           this.stream.respond(trailersToSend, { endStream: true });
           this.notifyOnCancel();
         }
@@ -69613,11 +69613,11 @@ var require_server2 = __commonJS({
           }
           return true;
         }
-        _retrieveHandler(path7) {
-          serverCallTrace("Received call to method " + path7 + " at address " + this.serverAddressString);
-          const handler = this.handlers.get(path7);
+        _retrieveHandler(path8) {
+          serverCallTrace("Received call to method " + path8 + " at address " + this.serverAddressString);
+          const handler = this.handlers.get(path8);
           if (handler === void 0) {
-            serverCallTrace("No handler registered for method " + path7 + ". Sending UNIMPLEMENTED status.");
+            serverCallTrace("No handler registered for method " + path8 + ". Sending UNIMPLEMENTED status.");
             return null;
           }
           return handler;
@@ -69641,10 +69641,10 @@ var require_server2 = __commonJS({
             channelzSessionInfo === null || channelzSessionInfo === void 0 ? void 0 : channelzSessionInfo.streamTracker.addCallFailed();
             return;
           }
-          const path7 = headers[HTTP2_HEADER_PATH];
-          const handler = this._retrieveHandler(path7);
+          const path8 = headers[HTTP2_HEADER_PATH];
+          const handler = this._retrieveHandler(path8);
           if (!handler) {
-            this._respondWithError(getUnimplementedStatusResponse(path7), stream, channelzSessionInfo);
+            this._respondWithError(getUnimplementedStatusResponse(path8), stream, channelzSessionInfo);
             return;
           }
           const callEventTracker = {
@@ -69660,8 +69660,8 @@ var require_server2 = __commonJS({
                 channelzSessionInfo.lastMessageReceivedTimestamp = Date.now();
               }
             },
-            onCallEnd: (status) => {
-              if (status.code === constants_1.Status.OK) {
+            onCallEnd: (status2) => {
+              if (status2.code === constants_1.Status.OK) {
                 this.callTracker.addCallSucceeded();
               } else {
                 this.callTracker.addCallFailed();
@@ -69694,10 +69694,10 @@ var require_server2 = __commonJS({
           if (this._verifyContentType(stream, headers) !== true) {
             return;
           }
-          const path7 = headers[HTTP2_HEADER_PATH];
-          const handler = this._retrieveHandler(path7);
+          const path8 = headers[HTTP2_HEADER_PATH];
+          const handler = this._retrieveHandler(path8);
           if (!handler) {
-            this._respondWithError(getUnimplementedStatusResponse(path7), stream, null);
+            this._respondWithError(getUnimplementedStatusResponse(path8), stream, null);
             return;
           }
           const call = (0, server_interceptors_1.getServerInterceptingCall)([...extraInterceptors, ...this.interceptors], stream, headers, null, handler, this.options);
@@ -70278,8 +70278,8 @@ var require_status_builder = __commonJS({
       /**
        * Adds a status code to the builder.
        */
-      withCode(code) {
-        this.code = code;
+      withCode(code2) {
+        this.code = code2;
         return this;
       }
       /**
@@ -70300,17 +70300,17 @@ var require_status_builder = __commonJS({
        * Builds the status object.
        */
       build() {
-        const status = {};
+        const status2 = {};
         if (this.code !== null) {
-          status.code = this.code;
+          status2.code = this.code;
         }
         if (this.details !== null) {
-          status.details = this.details;
+          status2.details = this.details;
         }
         if (this.metadata !== null) {
-          status.metadata = this.metadata;
+          status2.metadata = this.metadata;
         }
-        return status;
+        return status2;
       }
     };
     exports.StatusBuilder = StatusBuilder;
@@ -71005,13 +71005,13 @@ var require_resolver_uds = __commonJS({
         this.listener = listener;
         this.hasReturnedResult = false;
         this.endpoints = [];
-        let path7;
+        let path8;
         if (target.authority === "") {
-          path7 = "/" + target.path;
+          path8 = "/" + target.path;
         } else {
-          path7 = target.path;
+          path8 = target.path;
         }
-        this.endpoints = [{ addresses: [{ path: path7 }] }];
+        this.endpoints = [{ addresses: [{ path: path8 }] }];
       }
       updateResolution() {
         if (!this.hasReturnedResult) {
@@ -71071,12 +71071,12 @@ var require_resolver_ip = __commonJS({
           return;
         }
         const pathList = target.path.split(",");
-        for (const path7 of pathList) {
-          const hostPort = (0, uri_parser_1.splitHostPort)(path7);
+        for (const path8 of pathList) {
+          const hostPort = (0, uri_parser_1.splitHostPort)(path8);
           if (hostPort === null) {
             this.error = {
               code: constants_1.Status.UNAVAILABLE,
-              details: `Failed to parse ${target.scheme} address ${path7}`,
+              details: `Failed to parse ${target.scheme} address ${path8}`,
               metadata: new metadata_1.Metadata()
             };
             return;
@@ -71084,7 +71084,7 @@ var require_resolver_ip = __commonJS({
           if (target.scheme === IPV4_SCHEME && !(0, net_1.isIPv4)(hostPort.host) || target.scheme === IPV6_SCHEME && !(0, net_1.isIPv6)(hostPort.host)) {
             this.error = {
               code: constants_1.Status.UNAVAILABLE,
-              details: `Failed to parse ${target.scheme} address ${path7}`,
+              details: `Failed to parse ${target.scheme} address ${path8}`,
               metadata: new metadata_1.Metadata()
             };
             return;
@@ -72440,16 +72440,16 @@ var require_util12 = __commonJS({
     Object.defineProperty(exports, "__esModule", { value: true });
     exports.addCommonProtos = exports.loadProtosWithOptionsSync = exports.loadProtosWithOptions = void 0;
     var fs3 = __require("fs");
-    var path7 = __require("path");
+    var path8 = __require("path");
     var Protobuf = require_protobufjs();
     function addIncludePathResolver(root, includePaths) {
       const originalResolvePath = root.resolvePath;
       root.resolvePath = (origin, target) => {
-        if (path7.isAbsolute(target)) {
+        if (path8.isAbsolute(target)) {
           return target;
         }
         for (const directory of includePaths) {
-          const fullPath = path7.join(directory, target);
+          const fullPath = path8.join(directory, target);
           try {
             fs3.accessSync(fullPath, fs3.constants.R_OK);
             return fullPath;
@@ -72696,7 +72696,7 @@ var require_session = __commonJS({
   "node_modules/dockerode/lib/session.js"(exports, module) {
     var grpc = require_src4();
     var protoLoader = require_src5();
-    var path7 = __require("path");
+    var path8 = __require("path");
     var crypto2 = __require("crypto");
     function withSession(docker, auth, handler) {
       const sessionId = crypto2.randomUUID();
@@ -72723,7 +72723,7 @@ var require_session = __commonJS({
         const injector = server.createConnectionInjector(creds);
         injector.injectConnection(socket);
         const pkg = protoLoader.loadSync(
-          path7.resolve(__dirname, "proto", "auth.proto")
+          path8.resolve(__dirname, "proto", "auth.proto")
         );
         const service = grpc.loadPackageDefinition(pkg);
         server.addService(service.moby.filesync.v1.Auth.service, {
@@ -72753,7 +72753,7 @@ var require_session = __commonJS({
 var require_buildkit = __commonJS({
   "node_modules/dockerode/lib/buildkit.js"(exports, module) {
     var protobuf = require_protobufjs();
-    var path7 = __require("path");
+    var path8 = __require("path");
     var BUILDKIT_TRACE_ID = "moby.buildkit.trace";
     var BUILDKIT_IMAGE_ID = "moby.image.id";
     var PROTO_TYPE = "moby.buildkit.v1.StatusResponse";
@@ -72763,7 +72763,7 @@ var require_buildkit = __commonJS({
     function loadProto() {
       if (StatusResponse) return StatusResponse;
       var root = protobuf.loadSync(
-        path7.resolve(__dirname, "proto", "buildkit_status.proto")
+        path8.resolve(__dirname, "proto", "buildkit_status.proto")
       );
       StatusResponse = root.lookupType(PROTO_TYPE);
       return StatusResponse;
@@ -72787,10 +72787,10 @@ var require_buildkit = __commonJS({
         defaults: true
       });
     }
-    function formatBuildKitStatus(status) {
+    function formatBuildKitStatus(status2) {
       var lines2 = [];
-      if (status.vertexes && status.vertexes.length > 0) {
-        status.vertexes.forEach(function(vertex) {
+      if (status2.vertexes && status2.vertexes.length > 0) {
+        status2.vertexes.forEach(function(vertex) {
           if (vertex.name && vertex.started && !vertex.completed) {
             lines2.push("[" + vertex.digest.substring(0, 12) + "] " + vertex.name);
           }
@@ -72802,24 +72802,24 @@ var require_buildkit = __commonJS({
           }
         });
       }
-      if (status.logs && status.logs.length > 0) {
-        status.logs.forEach(function(log) {
+      if (status2.logs && status2.logs.length > 0) {
+        status2.logs.forEach(function(log) {
           var msg = Buffer.from(log.msg).toString(ENCODING_UTF8);
           if (msg.trim()) {
             lines2.push(msg.trimEnd());
           }
         });
       }
-      if (status.statuses && status.statuses.length > 0) {
-        status.statuses.forEach(function(s) {
+      if (status2.statuses && status2.statuses.length > 0) {
+        status2.statuses.forEach(function(s) {
           if (s.name && s.total > 0) {
             var percent = Math.floor(s.current / s.total * 100);
             lines2.push(s.name + ": " + percent + "% (" + s.current + "/" + s.total + ")");
           }
         });
       }
-      if (status.warnings && status.warnings.length > 0) {
-        status.warnings.forEach(function(warning2) {
+      if (status2.warnings && status2.warnings.length > 0) {
+        status2.warnings.forEach(function(warning2) {
           var msg = Buffer.from(warning2.short).toString(ENCODING_UTF8);
           lines2.push("WARNING: " + msg);
         });
@@ -72830,12 +72830,12 @@ var require_buildkit = __commonJS({
       try {
         var json = JSON.parse(line);
         if (json.id === BUILDKIT_TRACE_ID && json.aux !== void 0) {
-          var status = decodeBuildKitStatus(json.aux);
-          var logs = formatBuildKitStatus(status);
+          var status2 = decodeBuildKitStatus(json.aux);
+          var logs = formatBuildKitStatus(status2);
           return {
             isBuildKit: true,
             logs,
-            raw: status
+            raw: status2
           };
         }
         if (json.id === BUILDKIT_IMAGE_ID && json.aux && json.aux.ID) {
@@ -74367,6 +74367,7336 @@ var require_docker = __commonJS({
   }
 });
 
+// node_modules/yaml/dist/nodes/identity.js
+var require_identity = __commonJS({
+  "node_modules/yaml/dist/nodes/identity.js"(exports) {
+    "use strict";
+    var ALIAS = /* @__PURE__ */ Symbol.for("yaml.alias");
+    var DOC = /* @__PURE__ */ Symbol.for("yaml.document");
+    var MAP = /* @__PURE__ */ Symbol.for("yaml.map");
+    var PAIR = /* @__PURE__ */ Symbol.for("yaml.pair");
+    var SCALAR = /* @__PURE__ */ Symbol.for("yaml.scalar");
+    var SEQ = /* @__PURE__ */ Symbol.for("yaml.seq");
+    var NODE_TYPE = /* @__PURE__ */ Symbol.for("yaml.node.type");
+    var isAlias = (node) => !!node && typeof node === "object" && node[NODE_TYPE] === ALIAS;
+    var isDocument = (node) => !!node && typeof node === "object" && node[NODE_TYPE] === DOC;
+    var isMap = (node) => !!node && typeof node === "object" && node[NODE_TYPE] === MAP;
+    var isPair = (node) => !!node && typeof node === "object" && node[NODE_TYPE] === PAIR;
+    var isScalar = (node) => !!node && typeof node === "object" && node[NODE_TYPE] === SCALAR;
+    var isSeq = (node) => !!node && typeof node === "object" && node[NODE_TYPE] === SEQ;
+    function isCollection(node) {
+      if (node && typeof node === "object")
+        switch (node[NODE_TYPE]) {
+          case MAP:
+          case SEQ:
+            return true;
+        }
+      return false;
+    }
+    function isNode(node) {
+      if (node && typeof node === "object")
+        switch (node[NODE_TYPE]) {
+          case ALIAS:
+          case MAP:
+          case SCALAR:
+          case SEQ:
+            return true;
+        }
+      return false;
+    }
+    var hasAnchor = (node) => (isScalar(node) || isCollection(node)) && !!node.anchor;
+    exports.ALIAS = ALIAS;
+    exports.DOC = DOC;
+    exports.MAP = MAP;
+    exports.NODE_TYPE = NODE_TYPE;
+    exports.PAIR = PAIR;
+    exports.SCALAR = SCALAR;
+    exports.SEQ = SEQ;
+    exports.hasAnchor = hasAnchor;
+    exports.isAlias = isAlias;
+    exports.isCollection = isCollection;
+    exports.isDocument = isDocument;
+    exports.isMap = isMap;
+    exports.isNode = isNode;
+    exports.isPair = isPair;
+    exports.isScalar = isScalar;
+    exports.isSeq = isSeq;
+  }
+});
+
+// node_modules/yaml/dist/visit.js
+var require_visit = __commonJS({
+  "node_modules/yaml/dist/visit.js"(exports) {
+    "use strict";
+    var identity = require_identity();
+    var BREAK = /* @__PURE__ */ Symbol("break visit");
+    var SKIP = /* @__PURE__ */ Symbol("skip children");
+    var REMOVE = /* @__PURE__ */ Symbol("remove node");
+    function visit(node, visitor) {
+      const visitor_ = initVisitor(visitor);
+      if (identity.isDocument(node)) {
+        const cd = visit_(null, node.contents, visitor_, Object.freeze([node]));
+        if (cd === REMOVE)
+          node.contents = null;
+      } else
+        visit_(null, node, visitor_, Object.freeze([]));
+    }
+    visit.BREAK = BREAK;
+    visit.SKIP = SKIP;
+    visit.REMOVE = REMOVE;
+    function visit_(key, node, visitor, path8) {
+      const ctrl = callVisitor(key, node, visitor, path8);
+      if (identity.isNode(ctrl) || identity.isPair(ctrl)) {
+        replaceNode(key, path8, ctrl);
+        return visit_(key, ctrl, visitor, path8);
+      }
+      if (typeof ctrl !== "symbol") {
+        if (identity.isCollection(node)) {
+          path8 = Object.freeze(path8.concat(node));
+          for (let i = 0; i < node.items.length; ++i) {
+            const ci = visit_(i, node.items[i], visitor, path8);
+            if (typeof ci === "number")
+              i = ci - 1;
+            else if (ci === BREAK)
+              return BREAK;
+            else if (ci === REMOVE) {
+              node.items.splice(i, 1);
+              i -= 1;
+            }
+          }
+        } else if (identity.isPair(node)) {
+          path8 = Object.freeze(path8.concat(node));
+          const ck = visit_("key", node.key, visitor, path8);
+          if (ck === BREAK)
+            return BREAK;
+          else if (ck === REMOVE)
+            node.key = null;
+          const cv = visit_("value", node.value, visitor, path8);
+          if (cv === BREAK)
+            return BREAK;
+          else if (cv === REMOVE)
+            node.value = null;
+        }
+      }
+      return ctrl;
+    }
+    async function visitAsync(node, visitor) {
+      const visitor_ = initVisitor(visitor);
+      if (identity.isDocument(node)) {
+        const cd = await visitAsync_(null, node.contents, visitor_, Object.freeze([node]));
+        if (cd === REMOVE)
+          node.contents = null;
+      } else
+        await visitAsync_(null, node, visitor_, Object.freeze([]));
+    }
+    visitAsync.BREAK = BREAK;
+    visitAsync.SKIP = SKIP;
+    visitAsync.REMOVE = REMOVE;
+    async function visitAsync_(key, node, visitor, path8) {
+      const ctrl = await callVisitor(key, node, visitor, path8);
+      if (identity.isNode(ctrl) || identity.isPair(ctrl)) {
+        replaceNode(key, path8, ctrl);
+        return visitAsync_(key, ctrl, visitor, path8);
+      }
+      if (typeof ctrl !== "symbol") {
+        if (identity.isCollection(node)) {
+          path8 = Object.freeze(path8.concat(node));
+          for (let i = 0; i < node.items.length; ++i) {
+            const ci = await visitAsync_(i, node.items[i], visitor, path8);
+            if (typeof ci === "number")
+              i = ci - 1;
+            else if (ci === BREAK)
+              return BREAK;
+            else if (ci === REMOVE) {
+              node.items.splice(i, 1);
+              i -= 1;
+            }
+          }
+        } else if (identity.isPair(node)) {
+          path8 = Object.freeze(path8.concat(node));
+          const ck = await visitAsync_("key", node.key, visitor, path8);
+          if (ck === BREAK)
+            return BREAK;
+          else if (ck === REMOVE)
+            node.key = null;
+          const cv = await visitAsync_("value", node.value, visitor, path8);
+          if (cv === BREAK)
+            return BREAK;
+          else if (cv === REMOVE)
+            node.value = null;
+        }
+      }
+      return ctrl;
+    }
+    function initVisitor(visitor) {
+      if (typeof visitor === "object" && (visitor.Collection || visitor.Node || visitor.Value)) {
+        return Object.assign({
+          Alias: visitor.Node,
+          Map: visitor.Node,
+          Scalar: visitor.Node,
+          Seq: visitor.Node
+        }, visitor.Value && {
+          Map: visitor.Value,
+          Scalar: visitor.Value,
+          Seq: visitor.Value
+        }, visitor.Collection && {
+          Map: visitor.Collection,
+          Seq: visitor.Collection
+        }, visitor);
+      }
+      return visitor;
+    }
+    function callVisitor(key, node, visitor, path8) {
+      if (typeof visitor === "function")
+        return visitor(key, node, path8);
+      if (identity.isMap(node))
+        return visitor.Map?.(key, node, path8);
+      if (identity.isSeq(node))
+        return visitor.Seq?.(key, node, path8);
+      if (identity.isPair(node))
+        return visitor.Pair?.(key, node, path8);
+      if (identity.isScalar(node))
+        return visitor.Scalar?.(key, node, path8);
+      if (identity.isAlias(node))
+        return visitor.Alias?.(key, node, path8);
+      return void 0;
+    }
+    function replaceNode(key, path8, node) {
+      const parent = path8[path8.length - 1];
+      if (identity.isCollection(parent)) {
+        parent.items[key] = node;
+      } else if (identity.isPair(parent)) {
+        if (key === "key")
+          parent.key = node;
+        else
+          parent.value = node;
+      } else if (identity.isDocument(parent)) {
+        parent.contents = node;
+      } else {
+        const pt = identity.isAlias(parent) ? "alias" : "scalar";
+        throw new Error(`Cannot replace node with ${pt} parent`);
+      }
+    }
+    exports.visit = visit;
+    exports.visitAsync = visitAsync;
+  }
+});
+
+// node_modules/yaml/dist/doc/directives.js
+var require_directives = __commonJS({
+  "node_modules/yaml/dist/doc/directives.js"(exports) {
+    "use strict";
+    var identity = require_identity();
+    var visit = require_visit();
+    var escapeChars = {
+      "!": "%21",
+      ",": "%2C",
+      "[": "%5B",
+      "]": "%5D",
+      "{": "%7B",
+      "}": "%7D"
+    };
+    var escapeTagName = (tn) => tn.replace(/[!,[\]{}]/g, (ch) => escapeChars[ch]);
+    var Directives = class _Directives {
+      constructor(yaml, tags) {
+        this.docStart = null;
+        this.docEnd = false;
+        this.yaml = Object.assign({}, _Directives.defaultYaml, yaml);
+        this.tags = Object.assign({}, _Directives.defaultTags, tags);
+      }
+      clone() {
+        const copy = new _Directives(this.yaml, this.tags);
+        copy.docStart = this.docStart;
+        return copy;
+      }
+      /**
+       * During parsing, get a Directives instance for the current document and
+       * update the stream state according to the current version's spec.
+       */
+      atDocument() {
+        const res = new _Directives(this.yaml, this.tags);
+        switch (this.yaml.version) {
+          case "1.1":
+            this.atNextDocument = true;
+            break;
+          case "1.2":
+            this.atNextDocument = false;
+            this.yaml = {
+              explicit: _Directives.defaultYaml.explicit,
+              version: "1.2"
+            };
+            this.tags = Object.assign({}, _Directives.defaultTags);
+            break;
+        }
+        return res;
+      }
+      /**
+       * @param onError - May be called even if the action was successful
+       * @returns `true` on success
+       */
+      add(line, onError) {
+        if (this.atNextDocument) {
+          this.yaml = { explicit: _Directives.defaultYaml.explicit, version: "1.1" };
+          this.tags = Object.assign({}, _Directives.defaultTags);
+          this.atNextDocument = false;
+        }
+        const parts = line.trim().split(/[ \t]+/);
+        const name = parts.shift();
+        switch (name) {
+          case "%TAG": {
+            if (parts.length !== 2) {
+              onError(0, "%TAG directive should contain exactly two parts");
+              if (parts.length < 2)
+                return false;
+            }
+            const [handle, prefix] = parts;
+            this.tags[handle] = prefix;
+            return true;
+          }
+          case "%YAML": {
+            this.yaml.explicit = true;
+            if (parts.length !== 1) {
+              onError(0, "%YAML directive should contain exactly one part");
+              return false;
+            }
+            const [version] = parts;
+            if (version === "1.1" || version === "1.2") {
+              this.yaml.version = version;
+              return true;
+            } else {
+              const isValid = /^\d+\.\d+$/.test(version);
+              onError(6, `Unsupported YAML version ${version}`, isValid);
+              return false;
+            }
+          }
+          default:
+            onError(0, `Unknown directive ${name}`, true);
+            return false;
+        }
+      }
+      /**
+       * Resolves a tag, matching handles to those defined in %TAG directives.
+       *
+       * @returns Resolved tag, which may also be the non-specific tag `'!'` or a
+       *   `'!local'` tag, or `null` if unresolvable.
+       */
+      tagName(source, onError) {
+        if (source === "!")
+          return "!";
+        if (source[0] !== "!") {
+          onError(`Not a valid tag: ${source}`);
+          return null;
+        }
+        if (source[1] === "<") {
+          const verbatim = source.slice(2, -1);
+          if (verbatim === "!" || verbatim === "!!") {
+            onError(`Verbatim tags aren't resolved, so ${source} is invalid.`);
+            return null;
+          }
+          if (source[source.length - 1] !== ">")
+            onError("Verbatim tags must end with a >");
+          return verbatim;
+        }
+        const [, handle, suffix] = source.match(/^(.*!)([^!]*)$/s);
+        if (!suffix)
+          onError(`The ${source} tag has no suffix`);
+        const prefix = this.tags[handle];
+        if (prefix) {
+          try {
+            return prefix + decodeURIComponent(suffix);
+          } catch (error2) {
+            onError(String(error2));
+            return null;
+          }
+        }
+        if (handle === "!")
+          return source;
+        onError(`Could not resolve tag: ${source}`);
+        return null;
+      }
+      /**
+       * Given a fully resolved tag, returns its printable string form,
+       * taking into account current tag prefixes and defaults.
+       */
+      tagString(tag) {
+        for (const [handle, prefix] of Object.entries(this.tags)) {
+          if (tag.startsWith(prefix))
+            return handle + escapeTagName(tag.substring(prefix.length));
+        }
+        return tag[0] === "!" ? tag : `!<${tag}>`;
+      }
+      toString(doc) {
+        const lines2 = this.yaml.explicit ? [`%YAML ${this.yaml.version || "1.2"}`] : [];
+        const tagEntries = Object.entries(this.tags);
+        let tagNames;
+        if (doc && tagEntries.length > 0 && identity.isNode(doc.contents)) {
+          const tags = {};
+          visit.visit(doc.contents, (_key, node) => {
+            if (identity.isNode(node) && node.tag)
+              tags[node.tag] = true;
+          });
+          tagNames = Object.keys(tags);
+        } else
+          tagNames = [];
+        for (const [handle, prefix] of tagEntries) {
+          if (handle === "!!" && prefix === "tag:yaml.org,2002:")
+            continue;
+          if (!doc || tagNames.some((tn) => tn.startsWith(prefix)))
+            lines2.push(`%TAG ${handle} ${prefix}`);
+        }
+        return lines2.join("\n");
+      }
+    };
+    Directives.defaultYaml = { explicit: false, version: "1.2" };
+    Directives.defaultTags = { "!!": "tag:yaml.org,2002:" };
+    exports.Directives = Directives;
+  }
+});
+
+// node_modules/yaml/dist/doc/anchors.js
+var require_anchors = __commonJS({
+  "node_modules/yaml/dist/doc/anchors.js"(exports) {
+    "use strict";
+    var identity = require_identity();
+    var visit = require_visit();
+    function anchorIsValid(anchor) {
+      if (/[\x00-\x19\s,[\]{}]/.test(anchor)) {
+        const sa = JSON.stringify(anchor);
+        const msg = `Anchor must not contain whitespace or control characters: ${sa}`;
+        throw new Error(msg);
+      }
+      return true;
+    }
+    function anchorNames(root) {
+      const anchors = /* @__PURE__ */ new Set();
+      visit.visit(root, {
+        Value(_key, node) {
+          if (node.anchor)
+            anchors.add(node.anchor);
+        }
+      });
+      return anchors;
+    }
+    function findNewAnchor(prefix, exclude) {
+      for (let i = 1; true; ++i) {
+        const name = `${prefix}${i}`;
+        if (!exclude.has(name))
+          return name;
+      }
+    }
+    function createNodeAnchors(doc, prefix) {
+      const aliasObjects = [];
+      const sourceObjects = /* @__PURE__ */ new Map();
+      let prevAnchors = null;
+      return {
+        onAnchor: (source) => {
+          aliasObjects.push(source);
+          prevAnchors ?? (prevAnchors = anchorNames(doc));
+          const anchor = findNewAnchor(prefix, prevAnchors);
+          prevAnchors.add(anchor);
+          return anchor;
+        },
+        /**
+         * With circular references, the source node is only resolved after all
+         * of its child nodes are. This is why anchors are set only after all of
+         * the nodes have been created.
+         */
+        setAnchors: () => {
+          for (const source of aliasObjects) {
+            const ref = sourceObjects.get(source);
+            if (typeof ref === "object" && ref.anchor && (identity.isScalar(ref.node) || identity.isCollection(ref.node))) {
+              ref.node.anchor = ref.anchor;
+            } else {
+              const error2 = new Error("Failed to resolve repeated object (this should not happen)");
+              error2.source = source;
+              throw error2;
+            }
+          }
+        },
+        sourceObjects
+      };
+    }
+    exports.anchorIsValid = anchorIsValid;
+    exports.anchorNames = anchorNames;
+    exports.createNodeAnchors = createNodeAnchors;
+    exports.findNewAnchor = findNewAnchor;
+  }
+});
+
+// node_modules/yaml/dist/doc/applyReviver.js
+var require_applyReviver = __commonJS({
+  "node_modules/yaml/dist/doc/applyReviver.js"(exports) {
+    "use strict";
+    function applyReviver(reviver, obj, key, val) {
+      if (val && typeof val === "object") {
+        if (Array.isArray(val)) {
+          for (let i = 0, len = val.length; i < len; ++i) {
+            const v0 = val[i];
+            const v1 = applyReviver(reviver, val, String(i), v0);
+            if (v1 === void 0)
+              delete val[i];
+            else if (v1 !== v0)
+              val[i] = v1;
+          }
+        } else if (val instanceof Map) {
+          for (const k of Array.from(val.keys())) {
+            const v0 = val.get(k);
+            const v1 = applyReviver(reviver, val, k, v0);
+            if (v1 === void 0)
+              val.delete(k);
+            else if (v1 !== v0)
+              val.set(k, v1);
+          }
+        } else if (val instanceof Set) {
+          for (const v0 of Array.from(val)) {
+            const v1 = applyReviver(reviver, val, v0, v0);
+            if (v1 === void 0)
+              val.delete(v0);
+            else if (v1 !== v0) {
+              val.delete(v0);
+              val.add(v1);
+            }
+          }
+        } else {
+          for (const [k, v0] of Object.entries(val)) {
+            const v1 = applyReviver(reviver, val, k, v0);
+            if (v1 === void 0)
+              delete val[k];
+            else if (v1 !== v0)
+              val[k] = v1;
+          }
+        }
+      }
+      return reviver.call(obj, key, val);
+    }
+    exports.applyReviver = applyReviver;
+  }
+});
+
+// node_modules/yaml/dist/nodes/toJS.js
+var require_toJS = __commonJS({
+  "node_modules/yaml/dist/nodes/toJS.js"(exports) {
+    "use strict";
+    var identity = require_identity();
+    function toJS(value2, arg, ctx) {
+      if (Array.isArray(value2))
+        return value2.map((v, i) => toJS(v, String(i), ctx));
+      if (value2 && typeof value2.toJSON === "function") {
+        if (!ctx || !identity.hasAnchor(value2))
+          return value2.toJSON(arg, ctx);
+        const data = { aliasCount: 0, count: 1, res: void 0 };
+        ctx.anchors.set(value2, data);
+        ctx.onCreate = (res2) => {
+          data.res = res2;
+          delete ctx.onCreate;
+        };
+        const res = value2.toJSON(arg, ctx);
+        if (ctx.onCreate)
+          ctx.onCreate(res);
+        return res;
+      }
+      if (typeof value2 === "bigint" && !ctx?.keep)
+        return Number(value2);
+      return value2;
+    }
+    exports.toJS = toJS;
+  }
+});
+
+// node_modules/yaml/dist/nodes/Node.js
+var require_Node = __commonJS({
+  "node_modules/yaml/dist/nodes/Node.js"(exports) {
+    "use strict";
+    var applyReviver = require_applyReviver();
+    var identity = require_identity();
+    var toJS = require_toJS();
+    var NodeBase = class {
+      constructor(type) {
+        Object.defineProperty(this, identity.NODE_TYPE, { value: type });
+      }
+      /** Create a copy of this node.  */
+      clone() {
+        const copy = Object.create(Object.getPrototypeOf(this), Object.getOwnPropertyDescriptors(this));
+        if (this.range)
+          copy.range = this.range.slice();
+        return copy;
+      }
+      /** A plain JavaScript representation of this node. */
+      toJS(doc, { mapAsMap, maxAliasCount, onAnchor, reviver } = {}) {
+        if (!identity.isDocument(doc))
+          throw new TypeError("A document argument is required");
+        const ctx = {
+          anchors: /* @__PURE__ */ new Map(),
+          doc,
+          keep: true,
+          mapAsMap: mapAsMap === true,
+          mapKeyWarned: false,
+          maxAliasCount: typeof maxAliasCount === "number" ? maxAliasCount : 100
+        };
+        const res = toJS.toJS(this, "", ctx);
+        if (typeof onAnchor === "function")
+          for (const { count, res: res2 } of ctx.anchors.values())
+            onAnchor(res2, count);
+        return typeof reviver === "function" ? applyReviver.applyReviver(reviver, { "": res }, "", res) : res;
+      }
+    };
+    exports.NodeBase = NodeBase;
+  }
+});
+
+// node_modules/yaml/dist/nodes/Alias.js
+var require_Alias = __commonJS({
+  "node_modules/yaml/dist/nodes/Alias.js"(exports) {
+    "use strict";
+    var anchors = require_anchors();
+    var visit = require_visit();
+    var identity = require_identity();
+    var Node = require_Node();
+    var toJS = require_toJS();
+    var Alias = class extends Node.NodeBase {
+      constructor(source) {
+        super(identity.ALIAS);
+        this.source = source;
+        Object.defineProperty(this, "tag", {
+          set() {
+            throw new Error("Alias nodes cannot have tags");
+          }
+        });
+      }
+      /**
+       * Resolve the value of this alias within `doc`, finding the last
+       * instance of the `source` anchor before this node.
+       */
+      resolve(doc, ctx) {
+        if (ctx?.maxAliasCount === 0)
+          throw new ReferenceError("Alias resolution is disabled");
+        let nodes;
+        if (ctx?.aliasResolveCache) {
+          nodes = ctx.aliasResolveCache;
+        } else {
+          nodes = [];
+          visit.visit(doc, {
+            Node: (_key, node) => {
+              if (identity.isAlias(node) || identity.hasAnchor(node))
+                nodes.push(node);
+            }
+          });
+          if (ctx)
+            ctx.aliasResolveCache = nodes;
+        }
+        let found = void 0;
+        for (const node of nodes) {
+          if (node === this)
+            break;
+          if (node.anchor === this.source)
+            found = node;
+        }
+        if (found && ctx) {
+          const { anchors: anchors2, doc: doc2, maxAliasCount } = ctx;
+          let data = anchors2.get(found);
+          if (!data) {
+            toJS.toJS(found, null, ctx);
+            data = anchors2.get(found);
+          }
+          if (data?.res === void 0) {
+            const msg = "This should not happen: Alias anchor was not resolved?";
+            throw new ReferenceError(msg);
+          }
+          if (maxAliasCount >= 0) {
+            data.count += 1;
+            if (data.aliasCount === 0)
+              data.aliasCount = getAliasCount(doc2, found, anchors2);
+            if (data.count * data.aliasCount > maxAliasCount) {
+              const msg = "Excessive alias count indicates a resource exhaustion attack";
+              throw new ReferenceError(msg);
+            }
+          }
+        }
+        return found;
+      }
+      toJSON(_arg, ctx) {
+        if (!ctx)
+          return { source: this.source };
+        const source = this.resolve(ctx.doc, ctx);
+        if (!source) {
+          const msg = `Unresolved alias (the anchor must be set before the alias): ${this.source}`;
+          throw new ReferenceError(msg);
+        }
+        return ctx.anchors.get(source).res;
+      }
+      toString(ctx, _onComment, _onChompKeep) {
+        const src = `*${this.source}`;
+        if (ctx) {
+          anchors.anchorIsValid(this.source);
+          if (ctx.options.verifyAliasOrder && !ctx.anchors.has(this.source)) {
+            const msg = `Unresolved alias (the anchor must be set before the alias): ${this.source}`;
+            throw new Error(msg);
+          }
+          if (ctx.implicitKey)
+            return `${src} `;
+        }
+        return src;
+      }
+    };
+    function getAliasCount(doc, node, anchors2) {
+      if (identity.isAlias(node)) {
+        const source = node.resolve(doc);
+        const anchor = anchors2 && source && anchors2.get(source);
+        return anchor ? anchor.count * anchor.aliasCount : 0;
+      } else if (identity.isCollection(node)) {
+        let count = 0;
+        for (const item of node.items) {
+          const c = getAliasCount(doc, item, anchors2);
+          if (c > count)
+            count = c;
+        }
+        return count;
+      } else if (identity.isPair(node)) {
+        const kc = getAliasCount(doc, node.key, anchors2);
+        const vc = getAliasCount(doc, node.value, anchors2);
+        return Math.max(kc, vc);
+      }
+      return 1;
+    }
+    exports.Alias = Alias;
+  }
+});
+
+// node_modules/yaml/dist/nodes/Scalar.js
+var require_Scalar = __commonJS({
+  "node_modules/yaml/dist/nodes/Scalar.js"(exports) {
+    "use strict";
+    var identity = require_identity();
+    var Node = require_Node();
+    var toJS = require_toJS();
+    var isScalarValue = (value2) => !value2 || typeof value2 !== "function" && typeof value2 !== "object";
+    var Scalar = class extends Node.NodeBase {
+      constructor(value2) {
+        super(identity.SCALAR);
+        this.value = value2;
+      }
+      toJSON(arg, ctx) {
+        return ctx?.keep ? this.value : toJS.toJS(this.value, arg, ctx);
+      }
+      toString() {
+        return String(this.value);
+      }
+    };
+    Scalar.BLOCK_FOLDED = "BLOCK_FOLDED";
+    Scalar.BLOCK_LITERAL = "BLOCK_LITERAL";
+    Scalar.PLAIN = "PLAIN";
+    Scalar.QUOTE_DOUBLE = "QUOTE_DOUBLE";
+    Scalar.QUOTE_SINGLE = "QUOTE_SINGLE";
+    exports.Scalar = Scalar;
+    exports.isScalarValue = isScalarValue;
+  }
+});
+
+// node_modules/yaml/dist/doc/createNode.js
+var require_createNode = __commonJS({
+  "node_modules/yaml/dist/doc/createNode.js"(exports) {
+    "use strict";
+    var Alias = require_Alias();
+    var identity = require_identity();
+    var Scalar = require_Scalar();
+    var defaultTagPrefix = "tag:yaml.org,2002:";
+    function findTagObject(value2, tagName, tags) {
+      if (tagName) {
+        const match = tags.filter((t) => t.tag === tagName);
+        const tagObj = match.find((t) => !t.format) ?? match[0];
+        if (!tagObj)
+          throw new Error(`Tag ${tagName} not found`);
+        return tagObj;
+      }
+      return tags.find((t) => t.identify?.(value2) && !t.format);
+    }
+    function createNode(value2, tagName, ctx) {
+      if (identity.isDocument(value2))
+        value2 = value2.contents;
+      if (identity.isNode(value2))
+        return value2;
+      if (identity.isPair(value2)) {
+        const map = ctx.schema[identity.MAP].createNode?.(ctx.schema, null, ctx);
+        map.items.push(value2);
+        return map;
+      }
+      if (value2 instanceof String || value2 instanceof Number || value2 instanceof Boolean || typeof BigInt !== "undefined" && value2 instanceof BigInt) {
+        value2 = value2.valueOf();
+      }
+      const { aliasDuplicateObjects, onAnchor, onTagObj, schema, sourceObjects } = ctx;
+      let ref = void 0;
+      if (aliasDuplicateObjects && value2 && typeof value2 === "object") {
+        ref = sourceObjects.get(value2);
+        if (ref) {
+          ref.anchor ?? (ref.anchor = onAnchor(value2));
+          return new Alias.Alias(ref.anchor);
+        } else {
+          ref = { anchor: null, node: null };
+          sourceObjects.set(value2, ref);
+        }
+      }
+      if (tagName?.startsWith("!!"))
+        tagName = defaultTagPrefix + tagName.slice(2);
+      let tagObj = findTagObject(value2, tagName, schema.tags);
+      if (!tagObj) {
+        if (value2 && typeof value2.toJSON === "function") {
+          value2 = value2.toJSON();
+        }
+        if (!value2 || typeof value2 !== "object") {
+          const node2 = new Scalar.Scalar(value2);
+          if (ref)
+            ref.node = node2;
+          return node2;
+        }
+        tagObj = value2 instanceof Map ? schema[identity.MAP] : Symbol.iterator in Object(value2) ? schema[identity.SEQ] : schema[identity.MAP];
+      }
+      if (onTagObj) {
+        onTagObj(tagObj);
+        delete ctx.onTagObj;
+      }
+      const node = tagObj?.createNode ? tagObj.createNode(ctx.schema, value2, ctx) : typeof tagObj?.nodeClass?.from === "function" ? tagObj.nodeClass.from(ctx.schema, value2, ctx) : new Scalar.Scalar(value2);
+      if (tagName)
+        node.tag = tagName;
+      else if (!tagObj.default)
+        node.tag = tagObj.tag;
+      if (ref)
+        ref.node = node;
+      return node;
+    }
+    exports.createNode = createNode;
+  }
+});
+
+// node_modules/yaml/dist/nodes/Collection.js
+var require_Collection = __commonJS({
+  "node_modules/yaml/dist/nodes/Collection.js"(exports) {
+    "use strict";
+    var createNode = require_createNode();
+    var identity = require_identity();
+    var Node = require_Node();
+    function collectionFromPath(schema, path8, value2) {
+      let v = value2;
+      for (let i = path8.length - 1; i >= 0; --i) {
+        const k = path8[i];
+        if (typeof k === "number" && Number.isInteger(k) && k >= 0) {
+          const a = [];
+          a[k] = v;
+          v = a;
+        } else {
+          v = /* @__PURE__ */ new Map([[k, v]]);
+        }
+      }
+      return createNode.createNode(v, void 0, {
+        aliasDuplicateObjects: false,
+        keepUndefined: false,
+        onAnchor: () => {
+          throw new Error("This should not happen, please report a bug.");
+        },
+        schema,
+        sourceObjects: /* @__PURE__ */ new Map()
+      });
+    }
+    var isEmptyPath = (path8) => path8 == null || typeof path8 === "object" && !!path8[Symbol.iterator]().next().done;
+    var Collection = class extends Node.NodeBase {
+      constructor(type, schema) {
+        super(type);
+        Object.defineProperty(this, "schema", {
+          value: schema,
+          configurable: true,
+          enumerable: false,
+          writable: true
+        });
+      }
+      /**
+       * Create a copy of this collection.
+       *
+       * @param schema - If defined, overwrites the original's schema
+       */
+      clone(schema) {
+        const copy = Object.create(Object.getPrototypeOf(this), Object.getOwnPropertyDescriptors(this));
+        if (schema)
+          copy.schema = schema;
+        copy.items = copy.items.map((it) => identity.isNode(it) || identity.isPair(it) ? it.clone(schema) : it);
+        if (this.range)
+          copy.range = this.range.slice();
+        return copy;
+      }
+      /**
+       * Adds a value to the collection. For `!!map` and `!!omap` the value must
+       * be a Pair instance or a `{ key, value }` object, which may not have a key
+       * that already exists in the map.
+       */
+      addIn(path8, value2) {
+        if (isEmptyPath(path8))
+          this.add(value2);
+        else {
+          const [key, ...rest] = path8;
+          const node = this.get(key, true);
+          if (identity.isCollection(node))
+            node.addIn(rest, value2);
+          else if (node === void 0 && this.schema)
+            this.set(key, collectionFromPath(this.schema, rest, value2));
+          else
+            throw new Error(`Expected YAML collection at ${key}. Remaining path: ${rest}`);
+        }
+      }
+      /**
+       * Removes a value from the collection.
+       * @returns `true` if the item was found and removed.
+       */
+      deleteIn(path8) {
+        const [key, ...rest] = path8;
+        if (rest.length === 0)
+          return this.delete(key);
+        const node = this.get(key, true);
+        if (identity.isCollection(node))
+          return node.deleteIn(rest);
+        else
+          throw new Error(`Expected YAML collection at ${key}. Remaining path: ${rest}`);
+      }
+      /**
+       * Returns item at `key`, or `undefined` if not found. By default unwraps
+       * scalar values from their surrounding node; to disable set `keepScalar` to
+       * `true` (collections are always returned intact).
+       */
+      getIn(path8, keepScalar) {
+        const [key, ...rest] = path8;
+        const node = this.get(key, true);
+        if (rest.length === 0)
+          return !keepScalar && identity.isScalar(node) ? node.value : node;
+        else
+          return identity.isCollection(node) ? node.getIn(rest, keepScalar) : void 0;
+      }
+      hasAllNullValues(allowScalar) {
+        return this.items.every((node) => {
+          if (!identity.isPair(node))
+            return false;
+          const n = node.value;
+          return n == null || allowScalar && identity.isScalar(n) && n.value == null && !n.commentBefore && !n.comment && !n.tag;
+        });
+      }
+      /**
+       * Checks if the collection includes a value with the key `key`.
+       */
+      hasIn(path8) {
+        const [key, ...rest] = path8;
+        if (rest.length === 0)
+          return this.has(key);
+        const node = this.get(key, true);
+        return identity.isCollection(node) ? node.hasIn(rest) : false;
+      }
+      /**
+       * Sets a value in this collection. For `!!set`, `value` needs to be a
+       * boolean to add/remove the item from the set.
+       */
+      setIn(path8, value2) {
+        const [key, ...rest] = path8;
+        if (rest.length === 0) {
+          this.set(key, value2);
+        } else {
+          const node = this.get(key, true);
+          if (identity.isCollection(node))
+            node.setIn(rest, value2);
+          else if (node === void 0 && this.schema)
+            this.set(key, collectionFromPath(this.schema, rest, value2));
+          else
+            throw new Error(`Expected YAML collection at ${key}. Remaining path: ${rest}`);
+        }
+      }
+    };
+    exports.Collection = Collection;
+    exports.collectionFromPath = collectionFromPath;
+    exports.isEmptyPath = isEmptyPath;
+  }
+});
+
+// node_modules/yaml/dist/stringify/stringifyComment.js
+var require_stringifyComment = __commonJS({
+  "node_modules/yaml/dist/stringify/stringifyComment.js"(exports) {
+    "use strict";
+    var stringifyComment = (str) => str.replace(/^(?!$)(?: $)?/gm, "#");
+    function indentComment(comment, indent) {
+      if (/^\n+$/.test(comment))
+        return comment.substring(1);
+      return indent ? comment.replace(/^(?! *$)/gm, indent) : comment;
+    }
+    var lineComment = (str, indent, comment) => str.endsWith("\n") ? indentComment(comment, indent) : comment.includes("\n") ? "\n" + indentComment(comment, indent) : (str.endsWith(" ") ? "" : " ") + comment;
+    exports.indentComment = indentComment;
+    exports.lineComment = lineComment;
+    exports.stringifyComment = stringifyComment;
+  }
+});
+
+// node_modules/yaml/dist/stringify/foldFlowLines.js
+var require_foldFlowLines = __commonJS({
+  "node_modules/yaml/dist/stringify/foldFlowLines.js"(exports) {
+    "use strict";
+    var FOLD_FLOW = "flow";
+    var FOLD_BLOCK = "block";
+    var FOLD_QUOTED = "quoted";
+    function foldFlowLines(text, indent, mode = "flow", { indentAtStart, lineWidth = 80, minContentWidth = 20, onFold, onOverflow } = {}) {
+      if (!lineWidth || lineWidth < 0)
+        return text;
+      if (lineWidth < minContentWidth)
+        minContentWidth = 0;
+      const endStep = Math.max(1 + minContentWidth, 1 + lineWidth - indent.length);
+      if (text.length <= endStep)
+        return text;
+      const folds = [];
+      const escapedFolds = {};
+      let end = lineWidth - indent.length;
+      if (typeof indentAtStart === "number") {
+        if (indentAtStart > lineWidth - Math.max(2, minContentWidth))
+          folds.push(0);
+        else
+          end = lineWidth - indentAtStart;
+      }
+      let split = void 0;
+      let prev = void 0;
+      let overflow = false;
+      let i = -1;
+      let escStart = -1;
+      let escEnd = -1;
+      if (mode === FOLD_BLOCK) {
+        i = consumeMoreIndentedLines(text, i, indent.length);
+        if (i !== -1)
+          end = i + endStep;
+      }
+      for (let ch; ch = text[i += 1]; ) {
+        if (mode === FOLD_QUOTED && ch === "\\") {
+          escStart = i;
+          switch (text[i + 1]) {
+            case "x":
+              i += 3;
+              break;
+            case "u":
+              i += 5;
+              break;
+            case "U":
+              i += 9;
+              break;
+            default:
+              i += 1;
+          }
+          escEnd = i;
+        }
+        if (ch === "\n") {
+          if (mode === FOLD_BLOCK)
+            i = consumeMoreIndentedLines(text, i, indent.length);
+          end = i + indent.length + endStep;
+          split = void 0;
+        } else {
+          if (ch === " " && prev && prev !== " " && prev !== "\n" && prev !== "	") {
+            const next = text[i + 1];
+            if (next && next !== " " && next !== "\n" && next !== "	")
+              split = i;
+          }
+          if (i >= end) {
+            if (split) {
+              folds.push(split);
+              end = split + endStep;
+              split = void 0;
+            } else if (mode === FOLD_QUOTED) {
+              while (prev === " " || prev === "	") {
+                prev = ch;
+                ch = text[i += 1];
+                overflow = true;
+              }
+              const j = i > escEnd + 1 ? i - 2 : escStart - 1;
+              if (escapedFolds[j])
+                return text;
+              folds.push(j);
+              escapedFolds[j] = true;
+              end = j + endStep;
+              split = void 0;
+            } else {
+              overflow = true;
+            }
+          }
+        }
+        prev = ch;
+      }
+      if (overflow && onOverflow)
+        onOverflow();
+      if (folds.length === 0)
+        return text;
+      if (onFold)
+        onFold();
+      let res = text.slice(0, folds[0]);
+      for (let i2 = 0; i2 < folds.length; ++i2) {
+        const fold = folds[i2];
+        const end2 = folds[i2 + 1] || text.length;
+        if (fold === 0)
+          res = `
+${indent}${text.slice(0, end2)}`;
+        else {
+          if (mode === FOLD_QUOTED && escapedFolds[fold])
+            res += `${text[fold]}\\`;
+          res += `
+${indent}${text.slice(fold + 1, end2)}`;
+        }
+      }
+      return res;
+    }
+    function consumeMoreIndentedLines(text, i, indent) {
+      let end = i;
+      let start2 = i + 1;
+      let ch = text[start2];
+      while (ch === " " || ch === "	") {
+        if (i < start2 + indent) {
+          ch = text[++i];
+        } else {
+          do {
+            ch = text[++i];
+          } while (ch && ch !== "\n");
+          end = i;
+          start2 = i + 1;
+          ch = text[start2];
+        }
+      }
+      return end;
+    }
+    exports.FOLD_BLOCK = FOLD_BLOCK;
+    exports.FOLD_FLOW = FOLD_FLOW;
+    exports.FOLD_QUOTED = FOLD_QUOTED;
+    exports.foldFlowLines = foldFlowLines;
+  }
+});
+
+// node_modules/yaml/dist/stringify/stringifyString.js
+var require_stringifyString = __commonJS({
+  "node_modules/yaml/dist/stringify/stringifyString.js"(exports) {
+    "use strict";
+    var Scalar = require_Scalar();
+    var foldFlowLines = require_foldFlowLines();
+    var getFoldOptions = (ctx, isBlock) => ({
+      indentAtStart: isBlock ? ctx.indent.length : ctx.indentAtStart,
+      lineWidth: ctx.options.lineWidth,
+      minContentWidth: ctx.options.minContentWidth
+    });
+    var containsDocumentMarker = (str) => /^(%|---|\.\.\.)/m.test(str);
+    function lineLengthOverLimit(str, lineWidth, indentLength) {
+      if (!lineWidth || lineWidth < 0)
+        return false;
+      const limit = lineWidth - indentLength;
+      const strLen = str.length;
+      if (strLen <= limit)
+        return false;
+      for (let i = 0, start2 = 0; i < strLen; ++i) {
+        if (str[i] === "\n") {
+          if (i - start2 > limit)
+            return true;
+          start2 = i + 1;
+          if (strLen - start2 <= limit)
+            return false;
+        }
+      }
+      return true;
+    }
+    function doubleQuotedString(value2, ctx) {
+      const json = JSON.stringify(value2);
+      if (ctx.options.doubleQuotedAsJSON)
+        return json;
+      const { implicitKey } = ctx;
+      const minMultiLineLength = ctx.options.doubleQuotedMinMultiLineLength;
+      const indent = ctx.indent || (containsDocumentMarker(value2) ? "  " : "");
+      let str = "";
+      let start2 = 0;
+      for (let i = 0, ch = json[i]; ch; ch = json[++i]) {
+        if (ch === " " && json[i + 1] === "\\" && json[i + 2] === "n") {
+          str += json.slice(start2, i) + "\\ ";
+          i += 1;
+          start2 = i;
+          ch = "\\";
+        }
+        if (ch === "\\")
+          switch (json[i + 1]) {
+            case "u":
+              {
+                str += json.slice(start2, i);
+                const code2 = json.substr(i + 2, 4);
+                switch (code2) {
+                  case "0000":
+                    str += "\\0";
+                    break;
+                  case "0007":
+                    str += "\\a";
+                    break;
+                  case "000b":
+                    str += "\\v";
+                    break;
+                  case "001b":
+                    str += "\\e";
+                    break;
+                  case "0085":
+                    str += "\\N";
+                    break;
+                  case "00a0":
+                    str += "\\_";
+                    break;
+                  case "2028":
+                    str += "\\L";
+                    break;
+                  case "2029":
+                    str += "\\P";
+                    break;
+                  default:
+                    if (code2.substr(0, 2) === "00")
+                      str += "\\x" + code2.substr(2);
+                    else
+                      str += json.substr(i, 6);
+                }
+                i += 5;
+                start2 = i + 1;
+              }
+              break;
+            case "n":
+              if (implicitKey || json[i + 2] === '"' || json.length < minMultiLineLength) {
+                i += 1;
+              } else {
+                str += json.slice(start2, i) + "\n\n";
+                while (json[i + 2] === "\\" && json[i + 3] === "n" && json[i + 4] !== '"') {
+                  str += "\n";
+                  i += 2;
+                }
+                str += indent;
+                if (json[i + 2] === " ")
+                  str += "\\";
+                i += 1;
+                start2 = i + 1;
+              }
+              break;
+            default:
+              i += 1;
+          }
+      }
+      str = start2 ? str + json.slice(start2) : json;
+      return implicitKey ? str : foldFlowLines.foldFlowLines(str, indent, foldFlowLines.FOLD_QUOTED, getFoldOptions(ctx, false));
+    }
+    function singleQuotedString(value2, ctx) {
+      if (ctx.options.singleQuote === false || ctx.implicitKey && value2.includes("\n") || /[ \t]\n|\n[ \t]/.test(value2))
+        return doubleQuotedString(value2, ctx);
+      const indent = ctx.indent || (containsDocumentMarker(value2) ? "  " : "");
+      const res = "'" + value2.replace(/'/g, "''").replace(/\n+/g, `$&
+${indent}`) + "'";
+      return ctx.implicitKey ? res : foldFlowLines.foldFlowLines(res, indent, foldFlowLines.FOLD_FLOW, getFoldOptions(ctx, false));
+    }
+    function quotedString(value2, ctx) {
+      const { singleQuote } = ctx.options;
+      let qs;
+      if (singleQuote === false)
+        qs = doubleQuotedString;
+      else {
+        const hasDouble = value2.includes('"');
+        const hasSingle = value2.includes("'");
+        if (hasDouble && !hasSingle)
+          qs = singleQuotedString;
+        else if (hasSingle && !hasDouble)
+          qs = doubleQuotedString;
+        else
+          qs = singleQuote ? singleQuotedString : doubleQuotedString;
+      }
+      return qs(value2, ctx);
+    }
+    var blockEndNewlines;
+    try {
+      blockEndNewlines = new RegExp("(^|(?<!\n))\n+(?!\n|$)", "g");
+    } catch {
+      blockEndNewlines = /\n+(?!\n|$)/g;
+    }
+    function blockString({ comment, type, value: value2 }, ctx, onComment, onChompKeep) {
+      const { blockQuote, commentString, lineWidth } = ctx.options;
+      if (!blockQuote || /\n[\t ]+$/.test(value2)) {
+        return quotedString(value2, ctx);
+      }
+      const indent = ctx.indent || (ctx.forceBlockIndent || containsDocumentMarker(value2) ? "  " : "");
+      const literal = blockQuote === "literal" ? true : blockQuote === "folded" || type === Scalar.Scalar.BLOCK_FOLDED ? false : type === Scalar.Scalar.BLOCK_LITERAL ? true : !lineLengthOverLimit(value2, lineWidth, indent.length);
+      if (!value2)
+        return literal ? "|\n" : ">\n";
+      let chomp;
+      let endStart;
+      for (endStart = value2.length; endStart > 0; --endStart) {
+        const ch = value2[endStart - 1];
+        if (ch !== "\n" && ch !== "	" && ch !== " ")
+          break;
+      }
+      let end = value2.substring(endStart);
+      const endNlPos = end.indexOf("\n");
+      if (endNlPos === -1) {
+        chomp = "-";
+      } else if (value2 === end || endNlPos !== end.length - 1) {
+        chomp = "+";
+        if (onChompKeep)
+          onChompKeep();
+      } else {
+        chomp = "";
+      }
+      if (end) {
+        value2 = value2.slice(0, -end.length);
+        if (end[end.length - 1] === "\n")
+          end = end.slice(0, -1);
+        end = end.replace(blockEndNewlines, `$&${indent}`);
+      }
+      let startWithSpace = false;
+      let startEnd;
+      let startNlPos = -1;
+      for (startEnd = 0; startEnd < value2.length; ++startEnd) {
+        const ch = value2[startEnd];
+        if (ch === " ")
+          startWithSpace = true;
+        else if (ch === "\n")
+          startNlPos = startEnd;
+        else
+          break;
+      }
+      let start2 = value2.substring(0, startNlPos < startEnd ? startNlPos + 1 : startEnd);
+      if (start2) {
+        value2 = value2.substring(start2.length);
+        start2 = start2.replace(/\n+/g, `$&${indent}`);
+      }
+      const indentSize = indent ? "2" : "1";
+      let header = (startWithSpace ? indentSize : "") + chomp;
+      if (comment) {
+        header += " " + commentString(comment.replace(/ ?[\r\n]+/g, " "));
+        if (onComment)
+          onComment();
+      }
+      if (!literal) {
+        const foldedValue = value2.replace(/\n+/g, "\n$&").replace(/(?:^|\n)([\t ].*)(?:([\n\t ]*)\n(?![\n\t ]))?/g, "$1$2").replace(/\n+/g, `$&${indent}`);
+        let literalFallback = false;
+        const foldOptions = getFoldOptions(ctx, true);
+        if (blockQuote !== "folded" && type !== Scalar.Scalar.BLOCK_FOLDED) {
+          foldOptions.onOverflow = () => {
+            literalFallback = true;
+          };
+        }
+        const body = foldFlowLines.foldFlowLines(`${start2}${foldedValue}${end}`, indent, foldFlowLines.FOLD_BLOCK, foldOptions);
+        if (!literalFallback)
+          return `>${header}
+${indent}${body}`;
+      }
+      value2 = value2.replace(/\n+/g, `$&${indent}`);
+      return `|${header}
+${indent}${start2}${value2}${end}`;
+    }
+    function plainString(item, ctx, onComment, onChompKeep) {
+      const { type, value: value2 } = item;
+      const { actualString, implicitKey, indent, indentStep, inFlow } = ctx;
+      if (implicitKey && value2.includes("\n") || inFlow && /[[\]{},]/.test(value2)) {
+        return quotedString(value2, ctx);
+      }
+      if (/^[\n\t ,[\]{}#&*!|>'"%@`]|^[?-]$|^[?-][ \t]|[\n:][ \t]|[ \t]\n|[\n\t ]#|[\n\t :]$/.test(value2)) {
+        return implicitKey || inFlow || !value2.includes("\n") ? quotedString(value2, ctx) : blockString(item, ctx, onComment, onChompKeep);
+      }
+      if (!implicitKey && !inFlow && type !== Scalar.Scalar.PLAIN && value2.includes("\n")) {
+        return blockString(item, ctx, onComment, onChompKeep);
+      }
+      if (containsDocumentMarker(value2)) {
+        if (indent === "") {
+          ctx.forceBlockIndent = true;
+          return blockString(item, ctx, onComment, onChompKeep);
+        } else if (implicitKey && indent === indentStep) {
+          return quotedString(value2, ctx);
+        }
+      }
+      const str = value2.replace(/\n+/g, `$&
+${indent}`);
+      if (actualString) {
+        const test = (tag) => tag.default && tag.tag !== "tag:yaml.org,2002:str" && tag.test?.test(str);
+        const { compat, tags } = ctx.doc.schema;
+        if (tags.some(test) || compat?.some(test))
+          return quotedString(value2, ctx);
+      }
+      return implicitKey ? str : foldFlowLines.foldFlowLines(str, indent, foldFlowLines.FOLD_FLOW, getFoldOptions(ctx, false));
+    }
+    function stringifyString(item, ctx, onComment, onChompKeep) {
+      const { implicitKey, inFlow } = ctx;
+      const ss = typeof item.value === "string" ? item : Object.assign({}, item, { value: String(item.value) });
+      let { type } = item;
+      if (type !== Scalar.Scalar.QUOTE_DOUBLE) {
+        if (/[\x00-\x08\x0b-\x1f\x7f-\x9f\u{D800}-\u{DFFF}]/u.test(ss.value))
+          type = Scalar.Scalar.QUOTE_DOUBLE;
+      }
+      const _stringify = (_type) => {
+        switch (_type) {
+          case Scalar.Scalar.BLOCK_FOLDED:
+          case Scalar.Scalar.BLOCK_LITERAL:
+            return implicitKey || inFlow ? quotedString(ss.value, ctx) : blockString(ss, ctx, onComment, onChompKeep);
+          case Scalar.Scalar.QUOTE_DOUBLE:
+            return doubleQuotedString(ss.value, ctx);
+          case Scalar.Scalar.QUOTE_SINGLE:
+            return singleQuotedString(ss.value, ctx);
+          case Scalar.Scalar.PLAIN:
+            return plainString(ss, ctx, onComment, onChompKeep);
+          default:
+            return null;
+        }
+      };
+      let res = _stringify(type);
+      if (res === null) {
+        const { defaultKeyType, defaultStringType } = ctx.options;
+        const t = implicitKey && defaultKeyType || defaultStringType;
+        res = _stringify(t);
+        if (res === null)
+          throw new Error(`Unsupported default string type ${t}`);
+      }
+      return res;
+    }
+    exports.stringifyString = stringifyString;
+  }
+});
+
+// node_modules/yaml/dist/stringify/stringify.js
+var require_stringify = __commonJS({
+  "node_modules/yaml/dist/stringify/stringify.js"(exports) {
+    "use strict";
+    var anchors = require_anchors();
+    var identity = require_identity();
+    var stringifyComment = require_stringifyComment();
+    var stringifyString = require_stringifyString();
+    function createStringifyContext(doc, options) {
+      const opt = Object.assign({
+        blockQuote: true,
+        commentString: stringifyComment.stringifyComment,
+        defaultKeyType: null,
+        defaultStringType: "PLAIN",
+        directives: null,
+        doubleQuotedAsJSON: false,
+        doubleQuotedMinMultiLineLength: 40,
+        falseStr: "false",
+        flowCollectionPadding: true,
+        indentSeq: true,
+        lineWidth: 80,
+        minContentWidth: 20,
+        nullStr: "null",
+        simpleKeys: false,
+        singleQuote: null,
+        trailingComma: false,
+        trueStr: "true",
+        verifyAliasOrder: true
+      }, doc.schema.toStringOptions, options);
+      let inFlow;
+      switch (opt.collectionStyle) {
+        case "block":
+          inFlow = false;
+          break;
+        case "flow":
+          inFlow = true;
+          break;
+        default:
+          inFlow = null;
+      }
+      return {
+        anchors: /* @__PURE__ */ new Set(),
+        doc,
+        flowCollectionPadding: opt.flowCollectionPadding ? " " : "",
+        indent: "",
+        indentStep: typeof opt.indent === "number" ? " ".repeat(opt.indent) : "  ",
+        inFlow,
+        options: opt
+      };
+    }
+    function getTagObject(tags, item) {
+      if (item.tag) {
+        const match = tags.filter((t) => t.tag === item.tag);
+        if (match.length > 0)
+          return match.find((t) => t.format === item.format) ?? match[0];
+      }
+      let tagObj = void 0;
+      let obj;
+      if (identity.isScalar(item)) {
+        obj = item.value;
+        let match = tags.filter((t) => t.identify?.(obj));
+        if (match.length > 1) {
+          const testMatch = match.filter((t) => t.test);
+          if (testMatch.length > 0)
+            match = testMatch;
+        }
+        tagObj = match.find((t) => t.format === item.format) ?? match.find((t) => !t.format);
+      } else {
+        obj = item;
+        tagObj = tags.find((t) => t.nodeClass && obj instanceof t.nodeClass);
+      }
+      if (!tagObj) {
+        const name = obj?.constructor?.name ?? (obj === null ? "null" : typeof obj);
+        throw new Error(`Tag not resolved for ${name} value`);
+      }
+      return tagObj;
+    }
+    function stringifyProps(node, tagObj, { anchors: anchors$1, doc }) {
+      if (!doc.directives)
+        return "";
+      const props = [];
+      const anchor = (identity.isScalar(node) || identity.isCollection(node)) && node.anchor;
+      if (anchor && anchors.anchorIsValid(anchor)) {
+        anchors$1.add(anchor);
+        props.push(`&${anchor}`);
+      }
+      const tag = node.tag ?? (tagObj.default ? null : tagObj.tag);
+      if (tag)
+        props.push(doc.directives.tagString(tag));
+      return props.join(" ");
+    }
+    function stringify(item, ctx, onComment, onChompKeep) {
+      if (identity.isPair(item))
+        return item.toString(ctx, onComment, onChompKeep);
+      if (identity.isAlias(item)) {
+        if (ctx.doc.directives)
+          return item.toString(ctx);
+        if (ctx.resolvedAliases?.has(item)) {
+          throw new TypeError(`Cannot stringify circular structure without alias nodes`);
+        } else {
+          if (ctx.resolvedAliases)
+            ctx.resolvedAliases.add(item);
+          else
+            ctx.resolvedAliases = /* @__PURE__ */ new Set([item]);
+          item = item.resolve(ctx.doc);
+        }
+      }
+      let tagObj = void 0;
+      const node = identity.isNode(item) ? item : ctx.doc.createNode(item, { onTagObj: (o) => tagObj = o });
+      tagObj ?? (tagObj = getTagObject(ctx.doc.schema.tags, node));
+      const props = stringifyProps(node, tagObj, ctx);
+      if (props.length > 0)
+        ctx.indentAtStart = (ctx.indentAtStart ?? 0) + props.length + 1;
+      const str = typeof tagObj.stringify === "function" ? tagObj.stringify(node, ctx, onComment, onChompKeep) : identity.isScalar(node) ? stringifyString.stringifyString(node, ctx, onComment, onChompKeep) : node.toString(ctx, onComment, onChompKeep);
+      if (!props)
+        return str;
+      return identity.isScalar(node) || str[0] === "{" || str[0] === "[" ? `${props} ${str}` : `${props}
+${ctx.indent}${str}`;
+    }
+    exports.createStringifyContext = createStringifyContext;
+    exports.stringify = stringify;
+  }
+});
+
+// node_modules/yaml/dist/stringify/stringifyPair.js
+var require_stringifyPair = __commonJS({
+  "node_modules/yaml/dist/stringify/stringifyPair.js"(exports) {
+    "use strict";
+    var identity = require_identity();
+    var Scalar = require_Scalar();
+    var stringify = require_stringify();
+    var stringifyComment = require_stringifyComment();
+    function stringifyPair({ key, value: value2 }, ctx, onComment, onChompKeep) {
+      const { allNullValues, doc, indent, indentStep, options: { commentString, indentSeq, simpleKeys } } = ctx;
+      let keyComment = identity.isNode(key) && key.comment || null;
+      if (simpleKeys) {
+        if (keyComment) {
+          throw new Error("With simple keys, key nodes cannot have comments");
+        }
+        if (identity.isCollection(key) || !identity.isNode(key) && typeof key === "object") {
+          const msg = "With simple keys, collection cannot be used as a key value";
+          throw new Error(msg);
+        }
+      }
+      let explicitKey = !simpleKeys && (!key || keyComment && value2 == null && !ctx.inFlow || identity.isCollection(key) || (identity.isScalar(key) ? key.type === Scalar.Scalar.BLOCK_FOLDED || key.type === Scalar.Scalar.BLOCK_LITERAL : typeof key === "object"));
+      ctx = Object.assign({}, ctx, {
+        allNullValues: false,
+        implicitKey: !explicitKey && (simpleKeys || !allNullValues),
+        indent: indent + indentStep
+      });
+      let keyCommentDone = false;
+      let chompKeep = false;
+      let str = stringify.stringify(key, ctx, () => keyCommentDone = true, () => chompKeep = true);
+      if (!explicitKey && !ctx.inFlow && str.length > 1024) {
+        if (simpleKeys)
+          throw new Error("With simple keys, single line scalar must not span more than 1024 characters");
+        explicitKey = true;
+      }
+      if (ctx.inFlow) {
+        if (allNullValues || value2 == null) {
+          if (keyCommentDone && onComment)
+            onComment();
+          return str === "" ? "?" : explicitKey ? `? ${str}` : str;
+        }
+      } else if (allNullValues && !simpleKeys || value2 == null && explicitKey) {
+        str = `? ${str}`;
+        if (keyComment && !keyCommentDone) {
+          str += stringifyComment.lineComment(str, ctx.indent, commentString(keyComment));
+        } else if (chompKeep && onChompKeep)
+          onChompKeep();
+        return str;
+      }
+      if (keyCommentDone)
+        keyComment = null;
+      if (explicitKey) {
+        if (keyComment)
+          str += stringifyComment.lineComment(str, ctx.indent, commentString(keyComment));
+        str = `? ${str}
+${indent}:`;
+      } else {
+        str = `${str}:`;
+        if (keyComment)
+          str += stringifyComment.lineComment(str, ctx.indent, commentString(keyComment));
+      }
+      let vsb, vcb, valueComment;
+      if (identity.isNode(value2)) {
+        vsb = !!value2.spaceBefore;
+        vcb = value2.commentBefore;
+        valueComment = value2.comment;
+      } else {
+        vsb = false;
+        vcb = null;
+        valueComment = null;
+        if (value2 && typeof value2 === "object")
+          value2 = doc.createNode(value2);
+      }
+      ctx.implicitKey = false;
+      if (!explicitKey && !keyComment && identity.isScalar(value2))
+        ctx.indentAtStart = str.length + 1;
+      chompKeep = false;
+      if (!indentSeq && indentStep.length >= 2 && !ctx.inFlow && !explicitKey && identity.isSeq(value2) && !value2.flow && !value2.tag && !value2.anchor) {
+        ctx.indent = ctx.indent.substring(2);
+      }
+      let valueCommentDone = false;
+      const valueStr = stringify.stringify(value2, ctx, () => valueCommentDone = true, () => chompKeep = true);
+      let ws = " ";
+      if (keyComment || vsb || vcb) {
+        ws = vsb ? "\n" : "";
+        if (vcb) {
+          const cs = commentString(vcb);
+          ws += `
+${stringifyComment.indentComment(cs, ctx.indent)}`;
+        }
+        if (valueStr === "" && !ctx.inFlow) {
+          if (ws === "\n" && valueComment)
+            ws = "\n\n";
+        } else {
+          ws += `
+${ctx.indent}`;
+        }
+      } else if (!explicitKey && identity.isCollection(value2)) {
+        const vs0 = valueStr[0];
+        const nl0 = valueStr.indexOf("\n");
+        const hasNewline = nl0 !== -1;
+        const flow = ctx.inFlow ?? value2.flow ?? value2.items.length === 0;
+        if (hasNewline || !flow) {
+          let hasPropsLine = false;
+          if (hasNewline && (vs0 === "&" || vs0 === "!")) {
+            let sp0 = valueStr.indexOf(" ");
+            if (vs0 === "&" && sp0 !== -1 && sp0 < nl0 && valueStr[sp0 + 1] === "!") {
+              sp0 = valueStr.indexOf(" ", sp0 + 1);
+            }
+            if (sp0 === -1 || nl0 < sp0)
+              hasPropsLine = true;
+          }
+          if (!hasPropsLine)
+            ws = `
+${ctx.indent}`;
+        }
+      } else if (valueStr === "" || valueStr[0] === "\n") {
+        ws = "";
+      }
+      str += ws + valueStr;
+      if (ctx.inFlow) {
+        if (valueCommentDone && onComment)
+          onComment();
+      } else if (valueComment && !valueCommentDone) {
+        str += stringifyComment.lineComment(str, ctx.indent, commentString(valueComment));
+      } else if (chompKeep && onChompKeep) {
+        onChompKeep();
+      }
+      return str;
+    }
+    exports.stringifyPair = stringifyPair;
+  }
+});
+
+// node_modules/yaml/dist/log.js
+var require_log = __commonJS({
+  "node_modules/yaml/dist/log.js"(exports) {
+    "use strict";
+    var node_process = __require("process");
+    function debug2(logLevel, ...messages) {
+      if (logLevel === "debug")
+        console.log(...messages);
+    }
+    function warn(logLevel, warning2) {
+      if (logLevel === "debug" || logLevel === "warn") {
+        if (typeof node_process.emitWarning === "function")
+          node_process.emitWarning(warning2);
+        else
+          console.warn(warning2);
+      }
+    }
+    exports.debug = debug2;
+    exports.warn = warn;
+  }
+});
+
+// node_modules/yaml/dist/schema/yaml-1.1/merge.js
+var require_merge = __commonJS({
+  "node_modules/yaml/dist/schema/yaml-1.1/merge.js"(exports) {
+    "use strict";
+    var identity = require_identity();
+    var Scalar = require_Scalar();
+    var MERGE_KEY = "<<";
+    var merge = {
+      identify: (value2) => value2 === MERGE_KEY || typeof value2 === "symbol" && value2.description === MERGE_KEY,
+      default: "key",
+      tag: "tag:yaml.org,2002:merge",
+      test: /^<<$/,
+      resolve: () => Object.assign(new Scalar.Scalar(Symbol(MERGE_KEY)), {
+        addToJSMap: addMergeToJSMap
+      }),
+      stringify: () => MERGE_KEY
+    };
+    var isMergeKey = (ctx, key) => (merge.identify(key) || identity.isScalar(key) && (!key.type || key.type === Scalar.Scalar.PLAIN) && merge.identify(key.value)) && ctx?.doc.schema.tags.some((tag) => tag.tag === merge.tag && tag.default);
+    function addMergeToJSMap(ctx, map, value2) {
+      const source = resolveAliasValue(ctx, value2);
+      if (identity.isSeq(source))
+        for (const it of source.items)
+          mergeValue(ctx, map, it);
+      else if (Array.isArray(source))
+        for (const it of source)
+          mergeValue(ctx, map, it);
+      else
+        mergeValue(ctx, map, source);
+    }
+    function mergeValue(ctx, map, value2) {
+      const source = resolveAliasValue(ctx, value2);
+      if (!identity.isMap(source))
+        throw new Error("Merge sources must be maps or map aliases");
+      const srcMap = source.toJSON(null, ctx, Map);
+      for (const [key, value3] of srcMap) {
+        if (map instanceof Map) {
+          if (!map.has(key))
+            map.set(key, value3);
+        } else if (map instanceof Set) {
+          map.add(key);
+        } else if (!Object.prototype.hasOwnProperty.call(map, key)) {
+          Object.defineProperty(map, key, {
+            value: value3,
+            writable: true,
+            enumerable: true,
+            configurable: true
+          });
+        }
+      }
+      return map;
+    }
+    function resolveAliasValue(ctx, value2) {
+      return ctx && identity.isAlias(value2) ? value2.resolve(ctx.doc, ctx) : value2;
+    }
+    exports.addMergeToJSMap = addMergeToJSMap;
+    exports.isMergeKey = isMergeKey;
+    exports.merge = merge;
+  }
+});
+
+// node_modules/yaml/dist/nodes/addPairToJSMap.js
+var require_addPairToJSMap = __commonJS({
+  "node_modules/yaml/dist/nodes/addPairToJSMap.js"(exports) {
+    "use strict";
+    var log = require_log();
+    var merge = require_merge();
+    var stringify = require_stringify();
+    var identity = require_identity();
+    var toJS = require_toJS();
+    function addPairToJSMap(ctx, map, { key, value: value2 }) {
+      if (identity.isNode(key) && key.addToJSMap)
+        key.addToJSMap(ctx, map, value2);
+      else if (merge.isMergeKey(ctx, key))
+        merge.addMergeToJSMap(ctx, map, value2);
+      else {
+        const jsKey = toJS.toJS(key, "", ctx);
+        if (map instanceof Map) {
+          map.set(jsKey, toJS.toJS(value2, jsKey, ctx));
+        } else if (map instanceof Set) {
+          map.add(jsKey);
+        } else {
+          const stringKey = stringifyKey(key, jsKey, ctx);
+          const jsValue = toJS.toJS(value2, stringKey, ctx);
+          if (stringKey in map)
+            Object.defineProperty(map, stringKey, {
+              value: jsValue,
+              writable: true,
+              enumerable: true,
+              configurable: true
+            });
+          else
+            map[stringKey] = jsValue;
+        }
+      }
+      return map;
+    }
+    function stringifyKey(key, jsKey, ctx) {
+      if (jsKey === null)
+        return "";
+      if (typeof jsKey !== "object")
+        return String(jsKey);
+      if (identity.isNode(key) && ctx?.doc) {
+        const strCtx = stringify.createStringifyContext(ctx.doc, {});
+        strCtx.anchors = /* @__PURE__ */ new Set();
+        for (const node of ctx.anchors.keys())
+          strCtx.anchors.add(node.anchor);
+        strCtx.inFlow = true;
+        strCtx.inStringifyKey = true;
+        const strKey = key.toString(strCtx);
+        if (!ctx.mapKeyWarned) {
+          let jsonStr = JSON.stringify(strKey);
+          if (jsonStr.length > 40)
+            jsonStr = jsonStr.substring(0, 36) + '..."';
+          log.warn(ctx.doc.options.logLevel, `Keys with collection values will be stringified due to JS Object restrictions: ${jsonStr}. Set mapAsMap: true to use object keys.`);
+          ctx.mapKeyWarned = true;
+        }
+        return strKey;
+      }
+      return JSON.stringify(jsKey);
+    }
+    exports.addPairToJSMap = addPairToJSMap;
+  }
+});
+
+// node_modules/yaml/dist/nodes/Pair.js
+var require_Pair = __commonJS({
+  "node_modules/yaml/dist/nodes/Pair.js"(exports) {
+    "use strict";
+    var createNode = require_createNode();
+    var stringifyPair = require_stringifyPair();
+    var addPairToJSMap = require_addPairToJSMap();
+    var identity = require_identity();
+    function createPair(key, value2, ctx) {
+      const k = createNode.createNode(key, void 0, ctx);
+      const v = createNode.createNode(value2, void 0, ctx);
+      return new Pair(k, v);
+    }
+    var Pair = class _Pair {
+      constructor(key, value2 = null) {
+        Object.defineProperty(this, identity.NODE_TYPE, { value: identity.PAIR });
+        this.key = key;
+        this.value = value2;
+      }
+      clone(schema) {
+        let { key, value: value2 } = this;
+        if (identity.isNode(key))
+          key = key.clone(schema);
+        if (identity.isNode(value2))
+          value2 = value2.clone(schema);
+        return new _Pair(key, value2);
+      }
+      toJSON(_, ctx) {
+        const pair = ctx?.mapAsMap ? /* @__PURE__ */ new Map() : {};
+        return addPairToJSMap.addPairToJSMap(ctx, pair, this);
+      }
+      toString(ctx, onComment, onChompKeep) {
+        return ctx?.doc ? stringifyPair.stringifyPair(this, ctx, onComment, onChompKeep) : JSON.stringify(this);
+      }
+    };
+    exports.Pair = Pair;
+    exports.createPair = createPair;
+  }
+});
+
+// node_modules/yaml/dist/stringify/stringifyCollection.js
+var require_stringifyCollection = __commonJS({
+  "node_modules/yaml/dist/stringify/stringifyCollection.js"(exports) {
+    "use strict";
+    var identity = require_identity();
+    var stringify = require_stringify();
+    var stringifyComment = require_stringifyComment();
+    function stringifyCollection(collection, ctx, options) {
+      const flow = ctx.inFlow ?? collection.flow;
+      const stringify2 = flow ? stringifyFlowCollection : stringifyBlockCollection;
+      return stringify2(collection, ctx, options);
+    }
+    function stringifyBlockCollection({ comment, items }, ctx, { blockItemPrefix, flowChars, itemIndent, onChompKeep, onComment }) {
+      const { indent, options: { commentString } } = ctx;
+      const itemCtx = Object.assign({}, ctx, { indent: itemIndent, type: null });
+      let chompKeep = false;
+      const lines2 = [];
+      for (let i = 0; i < items.length; ++i) {
+        const item = items[i];
+        let comment2 = null;
+        if (identity.isNode(item)) {
+          if (!chompKeep && item.spaceBefore)
+            lines2.push("");
+          addCommentBefore(ctx, lines2, item.commentBefore, chompKeep);
+          if (item.comment)
+            comment2 = item.comment;
+        } else if (identity.isPair(item)) {
+          const ik = identity.isNode(item.key) ? item.key : null;
+          if (ik) {
+            if (!chompKeep && ik.spaceBefore)
+              lines2.push("");
+            addCommentBefore(ctx, lines2, ik.commentBefore, chompKeep);
+          }
+        }
+        chompKeep = false;
+        let str2 = stringify.stringify(item, itemCtx, () => comment2 = null, () => chompKeep = true);
+        if (comment2)
+          str2 += stringifyComment.lineComment(str2, itemIndent, commentString(comment2));
+        if (chompKeep && comment2)
+          chompKeep = false;
+        lines2.push(blockItemPrefix + str2);
+      }
+      let str;
+      if (lines2.length === 0) {
+        str = flowChars.start + flowChars.end;
+      } else {
+        str = lines2[0];
+        for (let i = 1; i < lines2.length; ++i) {
+          const line = lines2[i];
+          str += line ? `
+${indent}${line}` : "\n";
+        }
+      }
+      if (comment) {
+        str += "\n" + stringifyComment.indentComment(commentString(comment), indent);
+        if (onComment)
+          onComment();
+      } else if (chompKeep && onChompKeep)
+        onChompKeep();
+      return str;
+    }
+    function stringifyFlowCollection({ items }, ctx, { flowChars, itemIndent }) {
+      const { indent, indentStep, flowCollectionPadding: fcPadding, options: { commentString } } = ctx;
+      itemIndent += indentStep;
+      const itemCtx = Object.assign({}, ctx, {
+        indent: itemIndent,
+        inFlow: true,
+        type: null
+      });
+      let reqNewline = false;
+      let linesAtValue = 0;
+      const lines2 = [];
+      for (let i = 0; i < items.length; ++i) {
+        const item = items[i];
+        let comment = null;
+        if (identity.isNode(item)) {
+          if (item.spaceBefore)
+            lines2.push("");
+          addCommentBefore(ctx, lines2, item.commentBefore, false);
+          if (item.comment)
+            comment = item.comment;
+        } else if (identity.isPair(item)) {
+          const ik = identity.isNode(item.key) ? item.key : null;
+          if (ik) {
+            if (ik.spaceBefore)
+              lines2.push("");
+            addCommentBefore(ctx, lines2, ik.commentBefore, false);
+            if (ik.comment)
+              reqNewline = true;
+          }
+          const iv = identity.isNode(item.value) ? item.value : null;
+          if (iv) {
+            if (iv.comment)
+              comment = iv.comment;
+            if (iv.commentBefore)
+              reqNewline = true;
+          } else if (item.value == null && ik?.comment) {
+            comment = ik.comment;
+          }
+        }
+        if (comment)
+          reqNewline = true;
+        let str = stringify.stringify(item, itemCtx, () => comment = null);
+        reqNewline || (reqNewline = lines2.length > linesAtValue || str.includes("\n"));
+        if (i < items.length - 1) {
+          str += ",";
+        } else if (ctx.options.trailingComma) {
+          if (ctx.options.lineWidth > 0) {
+            reqNewline || (reqNewline = lines2.reduce((sum, line) => sum + line.length + 2, 2) + (str.length + 2) > ctx.options.lineWidth);
+          }
+          if (reqNewline) {
+            str += ",";
+          }
+        }
+        if (comment)
+          str += stringifyComment.lineComment(str, itemIndent, commentString(comment));
+        lines2.push(str);
+        linesAtValue = lines2.length;
+      }
+      const { start: start2, end } = flowChars;
+      if (lines2.length === 0) {
+        return start2 + end;
+      } else {
+        if (!reqNewline) {
+          const len = lines2.reduce((sum, line) => sum + line.length + 2, 2);
+          reqNewline = ctx.options.lineWidth > 0 && len > ctx.options.lineWidth;
+        }
+        if (reqNewline) {
+          let str = start2;
+          for (const line of lines2)
+            str += line ? `
+${indentStep}${indent}${line}` : "\n";
+          return `${str}
+${indent}${end}`;
+        } else {
+          return `${start2}${fcPadding}${lines2.join(" ")}${fcPadding}${end}`;
+        }
+      }
+    }
+    function addCommentBefore({ indent, options: { commentString } }, lines2, comment, chompKeep) {
+      if (comment && chompKeep)
+        comment = comment.replace(/^\n+/, "");
+      if (comment) {
+        const ic = stringifyComment.indentComment(commentString(comment), indent);
+        lines2.push(ic.trimStart());
+      }
+    }
+    exports.stringifyCollection = stringifyCollection;
+  }
+});
+
+// node_modules/yaml/dist/nodes/YAMLMap.js
+var require_YAMLMap = __commonJS({
+  "node_modules/yaml/dist/nodes/YAMLMap.js"(exports) {
+    "use strict";
+    var stringifyCollection = require_stringifyCollection();
+    var addPairToJSMap = require_addPairToJSMap();
+    var Collection = require_Collection();
+    var identity = require_identity();
+    var Pair = require_Pair();
+    var Scalar = require_Scalar();
+    function findPair(items, key) {
+      const k = identity.isScalar(key) ? key.value : key;
+      for (const it of items) {
+        if (identity.isPair(it)) {
+          if (it.key === key || it.key === k)
+            return it;
+          if (identity.isScalar(it.key) && it.key.value === k)
+            return it;
+        }
+      }
+      return void 0;
+    }
+    var YAMLMap = class extends Collection.Collection {
+      static get tagName() {
+        return "tag:yaml.org,2002:map";
+      }
+      constructor(schema) {
+        super(identity.MAP, schema);
+        this.items = [];
+      }
+      /**
+       * A generic collection parsing method that can be extended
+       * to other node classes that inherit from YAMLMap
+       */
+      static from(schema, obj, ctx) {
+        const { keepUndefined, replacer } = ctx;
+        const map = new this(schema);
+        const add = (key, value2) => {
+          if (typeof replacer === "function")
+            value2 = replacer.call(obj, key, value2);
+          else if (Array.isArray(replacer) && !replacer.includes(key))
+            return;
+          if (value2 !== void 0 || keepUndefined)
+            map.items.push(Pair.createPair(key, value2, ctx));
+        };
+        if (obj instanceof Map) {
+          for (const [key, value2] of obj)
+            add(key, value2);
+        } else if (obj && typeof obj === "object") {
+          for (const key of Object.keys(obj))
+            add(key, obj[key]);
+        }
+        if (typeof schema.sortMapEntries === "function") {
+          map.items.sort(schema.sortMapEntries);
+        }
+        return map;
+      }
+      /**
+       * Adds a value to the collection.
+       *
+       * @param overwrite - If not set `true`, using a key that is already in the
+       *   collection will throw. Otherwise, overwrites the previous value.
+       */
+      add(pair, overwrite) {
+        let _pair;
+        if (identity.isPair(pair))
+          _pair = pair;
+        else if (!pair || typeof pair !== "object" || !("key" in pair)) {
+          _pair = new Pair.Pair(pair, pair?.value);
+        } else
+          _pair = new Pair.Pair(pair.key, pair.value);
+        const prev = findPair(this.items, _pair.key);
+        const sortEntries = this.schema?.sortMapEntries;
+        if (prev) {
+          if (!overwrite)
+            throw new Error(`Key ${_pair.key} already set`);
+          if (identity.isScalar(prev.value) && Scalar.isScalarValue(_pair.value))
+            prev.value.value = _pair.value;
+          else
+            prev.value = _pair.value;
+        } else if (sortEntries) {
+          const i = this.items.findIndex((item) => sortEntries(_pair, item) < 0);
+          if (i === -1)
+            this.items.push(_pair);
+          else
+            this.items.splice(i, 0, _pair);
+        } else {
+          this.items.push(_pair);
+        }
+      }
+      delete(key) {
+        const it = findPair(this.items, key);
+        if (!it)
+          return false;
+        const del = this.items.splice(this.items.indexOf(it), 1);
+        return del.length > 0;
+      }
+      get(key, keepScalar) {
+        const it = findPair(this.items, key);
+        const node = it?.value;
+        return (!keepScalar && identity.isScalar(node) ? node.value : node) ?? void 0;
+      }
+      has(key) {
+        return !!findPair(this.items, key);
+      }
+      set(key, value2) {
+        this.add(new Pair.Pair(key, value2), true);
+      }
+      /**
+       * @param ctx - Conversion context, originally set in Document#toJS()
+       * @param {Class} Type - If set, forces the returned collection type
+       * @returns Instance of Type, Map, or Object
+       */
+      toJSON(_, ctx, Type) {
+        const map = Type ? new Type() : ctx?.mapAsMap ? /* @__PURE__ */ new Map() : {};
+        if (ctx?.onCreate)
+          ctx.onCreate(map);
+        for (const item of this.items)
+          addPairToJSMap.addPairToJSMap(ctx, map, item);
+        return map;
+      }
+      toString(ctx, onComment, onChompKeep) {
+        if (!ctx)
+          return JSON.stringify(this);
+        for (const item of this.items) {
+          if (!identity.isPair(item))
+            throw new Error(`Map items must all be pairs; found ${JSON.stringify(item)} instead`);
+        }
+        if (!ctx.allNullValues && this.hasAllNullValues(false))
+          ctx = Object.assign({}, ctx, { allNullValues: true });
+        return stringifyCollection.stringifyCollection(this, ctx, {
+          blockItemPrefix: "",
+          flowChars: { start: "{", end: "}" },
+          itemIndent: ctx.indent || "",
+          onChompKeep,
+          onComment
+        });
+      }
+    };
+    exports.YAMLMap = YAMLMap;
+    exports.findPair = findPair;
+  }
+});
+
+// node_modules/yaml/dist/schema/common/map.js
+var require_map = __commonJS({
+  "node_modules/yaml/dist/schema/common/map.js"(exports) {
+    "use strict";
+    var identity = require_identity();
+    var YAMLMap = require_YAMLMap();
+    var map = {
+      collection: "map",
+      default: true,
+      nodeClass: YAMLMap.YAMLMap,
+      tag: "tag:yaml.org,2002:map",
+      resolve(map2, onError) {
+        if (!identity.isMap(map2))
+          onError("Expected a mapping for this tag");
+        return map2;
+      },
+      createNode: (schema, obj, ctx) => YAMLMap.YAMLMap.from(schema, obj, ctx)
+    };
+    exports.map = map;
+  }
+});
+
+// node_modules/yaml/dist/nodes/YAMLSeq.js
+var require_YAMLSeq = __commonJS({
+  "node_modules/yaml/dist/nodes/YAMLSeq.js"(exports) {
+    "use strict";
+    var createNode = require_createNode();
+    var stringifyCollection = require_stringifyCollection();
+    var Collection = require_Collection();
+    var identity = require_identity();
+    var Scalar = require_Scalar();
+    var toJS = require_toJS();
+    var YAMLSeq = class extends Collection.Collection {
+      static get tagName() {
+        return "tag:yaml.org,2002:seq";
+      }
+      constructor(schema) {
+        super(identity.SEQ, schema);
+        this.items = [];
+      }
+      add(value2) {
+        this.items.push(value2);
+      }
+      /**
+       * Removes a value from the collection.
+       *
+       * `key` must contain a representation of an integer for this to succeed.
+       * It may be wrapped in a `Scalar`.
+       *
+       * @returns `true` if the item was found and removed.
+       */
+      delete(key) {
+        const idx = asItemIndex(key);
+        if (typeof idx !== "number")
+          return false;
+        const del = this.items.splice(idx, 1);
+        return del.length > 0;
+      }
+      get(key, keepScalar) {
+        const idx = asItemIndex(key);
+        if (typeof idx !== "number")
+          return void 0;
+        const it = this.items[idx];
+        return !keepScalar && identity.isScalar(it) ? it.value : it;
+      }
+      /**
+       * Checks if the collection includes a value with the key `key`.
+       *
+       * `key` must contain a representation of an integer for this to succeed.
+       * It may be wrapped in a `Scalar`.
+       */
+      has(key) {
+        const idx = asItemIndex(key);
+        return typeof idx === "number" && idx < this.items.length;
+      }
+      /**
+       * Sets a value in this collection. For `!!set`, `value` needs to be a
+       * boolean to add/remove the item from the set.
+       *
+       * If `key` does not contain a representation of an integer, this will throw.
+       * It may be wrapped in a `Scalar`.
+       */
+      set(key, value2) {
+        const idx = asItemIndex(key);
+        if (typeof idx !== "number")
+          throw new Error(`Expected a valid index, not ${key}.`);
+        const prev = this.items[idx];
+        if (identity.isScalar(prev) && Scalar.isScalarValue(value2))
+          prev.value = value2;
+        else
+          this.items[idx] = value2;
+      }
+      toJSON(_, ctx) {
+        const seq = [];
+        if (ctx?.onCreate)
+          ctx.onCreate(seq);
+        let i = 0;
+        for (const item of this.items)
+          seq.push(toJS.toJS(item, String(i++), ctx));
+        return seq;
+      }
+      toString(ctx, onComment, onChompKeep) {
+        if (!ctx)
+          return JSON.stringify(this);
+        return stringifyCollection.stringifyCollection(this, ctx, {
+          blockItemPrefix: "- ",
+          flowChars: { start: "[", end: "]" },
+          itemIndent: (ctx.indent || "") + "  ",
+          onChompKeep,
+          onComment
+        });
+      }
+      static from(schema, obj, ctx) {
+        const { replacer } = ctx;
+        const seq = new this(schema);
+        if (obj && Symbol.iterator in Object(obj)) {
+          let i = 0;
+          for (let it of obj) {
+            if (typeof replacer === "function") {
+              const key = obj instanceof Set ? it : String(i++);
+              it = replacer.call(obj, key, it);
+            }
+            seq.items.push(createNode.createNode(it, void 0, ctx));
+          }
+        }
+        return seq;
+      }
+    };
+    function asItemIndex(key) {
+      let idx = identity.isScalar(key) ? key.value : key;
+      if (idx && typeof idx === "string")
+        idx = Number(idx);
+      return typeof idx === "number" && Number.isInteger(idx) && idx >= 0 ? idx : null;
+    }
+    exports.YAMLSeq = YAMLSeq;
+  }
+});
+
+// node_modules/yaml/dist/schema/common/seq.js
+var require_seq = __commonJS({
+  "node_modules/yaml/dist/schema/common/seq.js"(exports) {
+    "use strict";
+    var identity = require_identity();
+    var YAMLSeq = require_YAMLSeq();
+    var seq = {
+      collection: "seq",
+      default: true,
+      nodeClass: YAMLSeq.YAMLSeq,
+      tag: "tag:yaml.org,2002:seq",
+      resolve(seq2, onError) {
+        if (!identity.isSeq(seq2))
+          onError("Expected a sequence for this tag");
+        return seq2;
+      },
+      createNode: (schema, obj, ctx) => YAMLSeq.YAMLSeq.from(schema, obj, ctx)
+    };
+    exports.seq = seq;
+  }
+});
+
+// node_modules/yaml/dist/schema/common/string.js
+var require_string = __commonJS({
+  "node_modules/yaml/dist/schema/common/string.js"(exports) {
+    "use strict";
+    var stringifyString = require_stringifyString();
+    var string = {
+      identify: (value2) => typeof value2 === "string",
+      default: true,
+      tag: "tag:yaml.org,2002:str",
+      resolve: (str) => str,
+      stringify(item, ctx, onComment, onChompKeep) {
+        ctx = Object.assign({ actualString: true }, ctx);
+        return stringifyString.stringifyString(item, ctx, onComment, onChompKeep);
+      }
+    };
+    exports.string = string;
+  }
+});
+
+// node_modules/yaml/dist/schema/common/null.js
+var require_null = __commonJS({
+  "node_modules/yaml/dist/schema/common/null.js"(exports) {
+    "use strict";
+    var Scalar = require_Scalar();
+    var nullTag = {
+      identify: (value2) => value2 == null,
+      createNode: () => new Scalar.Scalar(null),
+      default: true,
+      tag: "tag:yaml.org,2002:null",
+      test: /^(?:~|[Nn]ull|NULL)?$/,
+      resolve: () => new Scalar.Scalar(null),
+      stringify: ({ source }, ctx) => typeof source === "string" && nullTag.test.test(source) ? source : ctx.options.nullStr
+    };
+    exports.nullTag = nullTag;
+  }
+});
+
+// node_modules/yaml/dist/schema/core/bool.js
+var require_bool = __commonJS({
+  "node_modules/yaml/dist/schema/core/bool.js"(exports) {
+    "use strict";
+    var Scalar = require_Scalar();
+    var boolTag = {
+      identify: (value2) => typeof value2 === "boolean",
+      default: true,
+      tag: "tag:yaml.org,2002:bool",
+      test: /^(?:[Tt]rue|TRUE|[Ff]alse|FALSE)$/,
+      resolve: (str) => new Scalar.Scalar(str[0] === "t" || str[0] === "T"),
+      stringify({ source, value: value2 }, ctx) {
+        if (source && boolTag.test.test(source)) {
+          const sv = source[0] === "t" || source[0] === "T";
+          if (value2 === sv)
+            return source;
+        }
+        return value2 ? ctx.options.trueStr : ctx.options.falseStr;
+      }
+    };
+    exports.boolTag = boolTag;
+  }
+});
+
+// node_modules/yaml/dist/stringify/stringifyNumber.js
+var require_stringifyNumber = __commonJS({
+  "node_modules/yaml/dist/stringify/stringifyNumber.js"(exports) {
+    "use strict";
+    function stringifyNumber({ format, minFractionDigits, tag, value: value2 }) {
+      if (typeof value2 === "bigint")
+        return String(value2);
+      const num = typeof value2 === "number" ? value2 : Number(value2);
+      if (!isFinite(num))
+        return isNaN(num) ? ".nan" : num < 0 ? "-.inf" : ".inf";
+      let n = Object.is(value2, -0) ? "-0" : JSON.stringify(value2);
+      if (!format && minFractionDigits && (!tag || tag === "tag:yaml.org,2002:float") && /^-?\d/.test(n) && !n.includes("e")) {
+        let i = n.indexOf(".");
+        if (i < 0) {
+          i = n.length;
+          n += ".";
+        }
+        let d = minFractionDigits - (n.length - i - 1);
+        while (d-- > 0)
+          n += "0";
+      }
+      return n;
+    }
+    exports.stringifyNumber = stringifyNumber;
+  }
+});
+
+// node_modules/yaml/dist/schema/core/float.js
+var require_float2 = __commonJS({
+  "node_modules/yaml/dist/schema/core/float.js"(exports) {
+    "use strict";
+    var Scalar = require_Scalar();
+    var stringifyNumber = require_stringifyNumber();
+    var floatNaN = {
+      identify: (value2) => typeof value2 === "number",
+      default: true,
+      tag: "tag:yaml.org,2002:float",
+      test: /^(?:[-+]?\.(?:inf|Inf|INF)|\.nan|\.NaN|\.NAN)$/,
+      resolve: (str) => str.slice(-3).toLowerCase() === "nan" ? NaN : str[0] === "-" ? Number.NEGATIVE_INFINITY : Number.POSITIVE_INFINITY,
+      stringify: stringifyNumber.stringifyNumber
+    };
+    var floatExp = {
+      identify: (value2) => typeof value2 === "number",
+      default: true,
+      tag: "tag:yaml.org,2002:float",
+      format: "EXP",
+      test: /^[-+]?(?:\.[0-9]+|[0-9]+(?:\.[0-9]*)?)[eE][-+]?[0-9]+$/,
+      resolve: (str) => parseFloat(str),
+      stringify(node) {
+        const num = Number(node.value);
+        return isFinite(num) ? num.toExponential() : stringifyNumber.stringifyNumber(node);
+      }
+    };
+    var float = {
+      identify: (value2) => typeof value2 === "number",
+      default: true,
+      tag: "tag:yaml.org,2002:float",
+      test: /^[-+]?(?:\.[0-9]+|[0-9]+\.[0-9]*)$/,
+      resolve(str) {
+        const node = new Scalar.Scalar(parseFloat(str));
+        const dot = str.indexOf(".");
+        if (dot !== -1 && str[str.length - 1] === "0")
+          node.minFractionDigits = str.length - dot - 1;
+        return node;
+      },
+      stringify: stringifyNumber.stringifyNumber
+    };
+    exports.float = float;
+    exports.floatExp = floatExp;
+    exports.floatNaN = floatNaN;
+  }
+});
+
+// node_modules/yaml/dist/schema/core/int.js
+var require_int = __commonJS({
+  "node_modules/yaml/dist/schema/core/int.js"(exports) {
+    "use strict";
+    var stringifyNumber = require_stringifyNumber();
+    var intIdentify = (value2) => typeof value2 === "bigint" || Number.isInteger(value2);
+    var intResolve = (str, offset, radix, { intAsBigInt }) => intAsBigInt ? BigInt(str) : parseInt(str.substring(offset), radix);
+    function intStringify(node, radix, prefix) {
+      const { value: value2 } = node;
+      if (intIdentify(value2) && value2 >= 0)
+        return prefix + value2.toString(radix);
+      return stringifyNumber.stringifyNumber(node);
+    }
+    var intOct = {
+      identify: (value2) => intIdentify(value2) && value2 >= 0,
+      default: true,
+      tag: "tag:yaml.org,2002:int",
+      format: "OCT",
+      test: /^0o[0-7]+$/,
+      resolve: (str, _onError, opt) => intResolve(str, 2, 8, opt),
+      stringify: (node) => intStringify(node, 8, "0o")
+    };
+    var int = {
+      identify: intIdentify,
+      default: true,
+      tag: "tag:yaml.org,2002:int",
+      test: /^[-+]?[0-9]+$/,
+      resolve: (str, _onError, opt) => intResolve(str, 0, 10, opt),
+      stringify: stringifyNumber.stringifyNumber
+    };
+    var intHex = {
+      identify: (value2) => intIdentify(value2) && value2 >= 0,
+      default: true,
+      tag: "tag:yaml.org,2002:int",
+      format: "HEX",
+      test: /^0x[0-9a-fA-F]+$/,
+      resolve: (str, _onError, opt) => intResolve(str, 2, 16, opt),
+      stringify: (node) => intStringify(node, 16, "0x")
+    };
+    exports.int = int;
+    exports.intHex = intHex;
+    exports.intOct = intOct;
+  }
+});
+
+// node_modules/yaml/dist/schema/core/schema.js
+var require_schema = __commonJS({
+  "node_modules/yaml/dist/schema/core/schema.js"(exports) {
+    "use strict";
+    var map = require_map();
+    var _null = require_null();
+    var seq = require_seq();
+    var string = require_string();
+    var bool = require_bool();
+    var float = require_float2();
+    var int = require_int();
+    var schema = [
+      map.map,
+      seq.seq,
+      string.string,
+      _null.nullTag,
+      bool.boolTag,
+      int.intOct,
+      int.int,
+      int.intHex,
+      float.floatNaN,
+      float.floatExp,
+      float.float
+    ];
+    exports.schema = schema;
+  }
+});
+
+// node_modules/yaml/dist/schema/json/schema.js
+var require_schema2 = __commonJS({
+  "node_modules/yaml/dist/schema/json/schema.js"(exports) {
+    "use strict";
+    var Scalar = require_Scalar();
+    var map = require_map();
+    var seq = require_seq();
+    function intIdentify(value2) {
+      return typeof value2 === "bigint" || Number.isInteger(value2);
+    }
+    var stringifyJSON = ({ value: value2 }) => JSON.stringify(value2);
+    var jsonScalars = [
+      {
+        identify: (value2) => typeof value2 === "string",
+        default: true,
+        tag: "tag:yaml.org,2002:str",
+        resolve: (str) => str,
+        stringify: stringifyJSON
+      },
+      {
+        identify: (value2) => value2 == null,
+        createNode: () => new Scalar.Scalar(null),
+        default: true,
+        tag: "tag:yaml.org,2002:null",
+        test: /^null$/,
+        resolve: () => null,
+        stringify: stringifyJSON
+      },
+      {
+        identify: (value2) => typeof value2 === "boolean",
+        default: true,
+        tag: "tag:yaml.org,2002:bool",
+        test: /^true$|^false$/,
+        resolve: (str) => str === "true",
+        stringify: stringifyJSON
+      },
+      {
+        identify: intIdentify,
+        default: true,
+        tag: "tag:yaml.org,2002:int",
+        test: /^-?(?:0|[1-9][0-9]*)$/,
+        resolve: (str, _onError, { intAsBigInt }) => intAsBigInt ? BigInt(str) : parseInt(str, 10),
+        stringify: ({ value: value2 }) => intIdentify(value2) ? value2.toString() : JSON.stringify(value2)
+      },
+      {
+        identify: (value2) => typeof value2 === "number",
+        default: true,
+        tag: "tag:yaml.org,2002:float",
+        test: /^-?(?:0|[1-9][0-9]*)(?:\.[0-9]*)?(?:[eE][-+]?[0-9]+)?$/,
+        resolve: (str) => parseFloat(str),
+        stringify: stringifyJSON
+      }
+    ];
+    var jsonError = {
+      default: true,
+      tag: "",
+      test: /^/,
+      resolve(str, onError) {
+        onError(`Unresolved plain scalar ${JSON.stringify(str)}`);
+        return str;
+      }
+    };
+    var schema = [map.map, seq.seq].concat(jsonScalars, jsonError);
+    exports.schema = schema;
+  }
+});
+
+// node_modules/yaml/dist/schema/yaml-1.1/binary.js
+var require_binary = __commonJS({
+  "node_modules/yaml/dist/schema/yaml-1.1/binary.js"(exports) {
+    "use strict";
+    var node_buffer = __require("buffer");
+    var Scalar = require_Scalar();
+    var stringifyString = require_stringifyString();
+    var binary = {
+      identify: (value2) => value2 instanceof Uint8Array,
+      // Buffer inherits from Uint8Array
+      default: false,
+      tag: "tag:yaml.org,2002:binary",
+      /**
+       * Returns a Buffer in node and an Uint8Array in browsers
+       *
+       * To use the resulting buffer as an image, you'll want to do something like:
+       *
+       *   const blob = new Blob([buffer], { type: 'image/jpeg' })
+       *   document.querySelector('#photo').src = URL.createObjectURL(blob)
+       */
+      resolve(src, onError) {
+        if (typeof node_buffer.Buffer === "function") {
+          return node_buffer.Buffer.from(src, "base64");
+        } else if (typeof atob === "function") {
+          const str = atob(src.replace(/[\n\r]/g, ""));
+          const buffer = new Uint8Array(str.length);
+          for (let i = 0; i < str.length; ++i)
+            buffer[i] = str.charCodeAt(i);
+          return buffer;
+        } else {
+          onError("This environment does not support reading binary tags; either Buffer or atob is required");
+          return src;
+        }
+      },
+      stringify({ comment, type, value: value2 }, ctx, onComment, onChompKeep) {
+        if (!value2)
+          return "";
+        const buf = value2;
+        let str;
+        if (typeof node_buffer.Buffer === "function") {
+          str = buf instanceof node_buffer.Buffer ? buf.toString("base64") : node_buffer.Buffer.from(buf.buffer).toString("base64");
+        } else if (typeof btoa === "function") {
+          let s = "";
+          for (let i = 0; i < buf.length; ++i)
+            s += String.fromCharCode(buf[i]);
+          str = btoa(s);
+        } else {
+          throw new Error("This environment does not support writing binary tags; either Buffer or btoa is required");
+        }
+        type ?? (type = Scalar.Scalar.BLOCK_LITERAL);
+        if (type !== Scalar.Scalar.QUOTE_DOUBLE) {
+          const lineWidth = Math.max(ctx.options.lineWidth - ctx.indent.length, ctx.options.minContentWidth);
+          const n = Math.ceil(str.length / lineWidth);
+          const lines2 = new Array(n);
+          for (let i = 0, o = 0; i < n; ++i, o += lineWidth) {
+            lines2[i] = str.substr(o, lineWidth);
+          }
+          str = lines2.join(type === Scalar.Scalar.BLOCK_LITERAL ? "\n" : " ");
+        }
+        return stringifyString.stringifyString({ comment, type, value: str }, ctx, onComment, onChompKeep);
+      }
+    };
+    exports.binary = binary;
+  }
+});
+
+// node_modules/yaml/dist/schema/yaml-1.1/pairs.js
+var require_pairs = __commonJS({
+  "node_modules/yaml/dist/schema/yaml-1.1/pairs.js"(exports) {
+    "use strict";
+    var identity = require_identity();
+    var Pair = require_Pair();
+    var Scalar = require_Scalar();
+    var YAMLSeq = require_YAMLSeq();
+    function resolvePairs(seq, onError) {
+      if (identity.isSeq(seq)) {
+        for (let i = 0; i < seq.items.length; ++i) {
+          let item = seq.items[i];
+          if (identity.isPair(item))
+            continue;
+          else if (identity.isMap(item)) {
+            if (item.items.length > 1)
+              onError("Each pair must have its own sequence indicator");
+            const pair = item.items[0] || new Pair.Pair(new Scalar.Scalar(null));
+            if (item.commentBefore)
+              pair.key.commentBefore = pair.key.commentBefore ? `${item.commentBefore}
+${pair.key.commentBefore}` : item.commentBefore;
+            if (item.comment) {
+              const cn = pair.value ?? pair.key;
+              cn.comment = cn.comment ? `${item.comment}
+${cn.comment}` : item.comment;
+            }
+            item = pair;
+          }
+          seq.items[i] = identity.isPair(item) ? item : new Pair.Pair(item);
+        }
+      } else
+        onError("Expected a sequence for this tag");
+      return seq;
+    }
+    function createPairs(schema, iterable, ctx) {
+      const { replacer } = ctx;
+      const pairs2 = new YAMLSeq.YAMLSeq(schema);
+      pairs2.tag = "tag:yaml.org,2002:pairs";
+      let i = 0;
+      if (iterable && Symbol.iterator in Object(iterable))
+        for (let it of iterable) {
+          if (typeof replacer === "function")
+            it = replacer.call(iterable, String(i++), it);
+          let key, value2;
+          if (Array.isArray(it)) {
+            if (it.length === 2) {
+              key = it[0];
+              value2 = it[1];
+            } else
+              throw new TypeError(`Expected [key, value] tuple: ${it}`);
+          } else if (it && it instanceof Object) {
+            const keys = Object.keys(it);
+            if (keys.length === 1) {
+              key = keys[0];
+              value2 = it[key];
+            } else {
+              throw new TypeError(`Expected tuple with one key, not ${keys.length} keys`);
+            }
+          } else {
+            key = it;
+          }
+          pairs2.items.push(Pair.createPair(key, value2, ctx));
+        }
+      return pairs2;
+    }
+    var pairs = {
+      collection: "seq",
+      default: false,
+      tag: "tag:yaml.org,2002:pairs",
+      resolve: resolvePairs,
+      createNode: createPairs
+    };
+    exports.createPairs = createPairs;
+    exports.pairs = pairs;
+    exports.resolvePairs = resolvePairs;
+  }
+});
+
+// node_modules/yaml/dist/schema/yaml-1.1/omap.js
+var require_omap = __commonJS({
+  "node_modules/yaml/dist/schema/yaml-1.1/omap.js"(exports) {
+    "use strict";
+    var identity = require_identity();
+    var toJS = require_toJS();
+    var YAMLMap = require_YAMLMap();
+    var YAMLSeq = require_YAMLSeq();
+    var pairs = require_pairs();
+    var YAMLOMap = class _YAMLOMap extends YAMLSeq.YAMLSeq {
+      constructor() {
+        super();
+        this.add = YAMLMap.YAMLMap.prototype.add.bind(this);
+        this.delete = YAMLMap.YAMLMap.prototype.delete.bind(this);
+        this.get = YAMLMap.YAMLMap.prototype.get.bind(this);
+        this.has = YAMLMap.YAMLMap.prototype.has.bind(this);
+        this.set = YAMLMap.YAMLMap.prototype.set.bind(this);
+        this.tag = _YAMLOMap.tag;
+      }
+      /**
+       * If `ctx` is given, the return type is actually `Map<unknown, unknown>`,
+       * but TypeScript won't allow widening the signature of a child method.
+       */
+      toJSON(_, ctx) {
+        if (!ctx)
+          return super.toJSON(_);
+        const map = /* @__PURE__ */ new Map();
+        if (ctx?.onCreate)
+          ctx.onCreate(map);
+        for (const pair of this.items) {
+          let key, value2;
+          if (identity.isPair(pair)) {
+            key = toJS.toJS(pair.key, "", ctx);
+            value2 = toJS.toJS(pair.value, key, ctx);
+          } else {
+            key = toJS.toJS(pair, "", ctx);
+          }
+          if (map.has(key))
+            throw new Error("Ordered maps must not include duplicate keys");
+          map.set(key, value2);
+        }
+        return map;
+      }
+      static from(schema, iterable, ctx) {
+        const pairs$1 = pairs.createPairs(schema, iterable, ctx);
+        const omap2 = new this();
+        omap2.items = pairs$1.items;
+        return omap2;
+      }
+    };
+    YAMLOMap.tag = "tag:yaml.org,2002:omap";
+    var omap = {
+      collection: "seq",
+      identify: (value2) => value2 instanceof Map,
+      nodeClass: YAMLOMap,
+      default: false,
+      tag: "tag:yaml.org,2002:omap",
+      resolve(seq, onError) {
+        const pairs$1 = pairs.resolvePairs(seq, onError);
+        const seenKeys = [];
+        for (const { key } of pairs$1.items) {
+          if (identity.isScalar(key)) {
+            if (seenKeys.includes(key.value)) {
+              onError(`Ordered maps must not include duplicate keys: ${key.value}`);
+            } else {
+              seenKeys.push(key.value);
+            }
+          }
+        }
+        return Object.assign(new YAMLOMap(), pairs$1);
+      },
+      createNode: (schema, iterable, ctx) => YAMLOMap.from(schema, iterable, ctx)
+    };
+    exports.YAMLOMap = YAMLOMap;
+    exports.omap = omap;
+  }
+});
+
+// node_modules/yaml/dist/schema/yaml-1.1/bool.js
+var require_bool2 = __commonJS({
+  "node_modules/yaml/dist/schema/yaml-1.1/bool.js"(exports) {
+    "use strict";
+    var Scalar = require_Scalar();
+    function boolStringify({ value: value2, source }, ctx) {
+      const boolObj = value2 ? trueTag : falseTag;
+      if (source && boolObj.test.test(source))
+        return source;
+      return value2 ? ctx.options.trueStr : ctx.options.falseStr;
+    }
+    var trueTag = {
+      identify: (value2) => value2 === true,
+      default: true,
+      tag: "tag:yaml.org,2002:bool",
+      test: /^(?:Y|y|[Yy]es|YES|[Tt]rue|TRUE|[Oo]n|ON)$/,
+      resolve: () => new Scalar.Scalar(true),
+      stringify: boolStringify
+    };
+    var falseTag = {
+      identify: (value2) => value2 === false,
+      default: true,
+      tag: "tag:yaml.org,2002:bool",
+      test: /^(?:N|n|[Nn]o|NO|[Ff]alse|FALSE|[Oo]ff|OFF)$/,
+      resolve: () => new Scalar.Scalar(false),
+      stringify: boolStringify
+    };
+    exports.falseTag = falseTag;
+    exports.trueTag = trueTag;
+  }
+});
+
+// node_modules/yaml/dist/schema/yaml-1.1/float.js
+var require_float3 = __commonJS({
+  "node_modules/yaml/dist/schema/yaml-1.1/float.js"(exports) {
+    "use strict";
+    var Scalar = require_Scalar();
+    var stringifyNumber = require_stringifyNumber();
+    var floatNaN = {
+      identify: (value2) => typeof value2 === "number",
+      default: true,
+      tag: "tag:yaml.org,2002:float",
+      test: /^(?:[-+]?\.(?:inf|Inf|INF)|\.nan|\.NaN|\.NAN)$/,
+      resolve: (str) => str.slice(-3).toLowerCase() === "nan" ? NaN : str[0] === "-" ? Number.NEGATIVE_INFINITY : Number.POSITIVE_INFINITY,
+      stringify: stringifyNumber.stringifyNumber
+    };
+    var floatExp = {
+      identify: (value2) => typeof value2 === "number",
+      default: true,
+      tag: "tag:yaml.org,2002:float",
+      format: "EXP",
+      test: /^[-+]?(?:[0-9][0-9_]*)?(?:\.[0-9_]*)?[eE][-+]?[0-9]+$/,
+      resolve: (str) => parseFloat(str.replace(/_/g, "")),
+      stringify(node) {
+        const num = Number(node.value);
+        return isFinite(num) ? num.toExponential() : stringifyNumber.stringifyNumber(node);
+      }
+    };
+    var float = {
+      identify: (value2) => typeof value2 === "number",
+      default: true,
+      tag: "tag:yaml.org,2002:float",
+      test: /^[-+]?(?:[0-9][0-9_]*)?\.[0-9_]*$/,
+      resolve(str) {
+        const node = new Scalar.Scalar(parseFloat(str.replace(/_/g, "")));
+        const dot = str.indexOf(".");
+        if (dot !== -1) {
+          const f = str.substring(dot + 1).replace(/_/g, "");
+          if (f[f.length - 1] === "0")
+            node.minFractionDigits = f.length;
+        }
+        return node;
+      },
+      stringify: stringifyNumber.stringifyNumber
+    };
+    exports.float = float;
+    exports.floatExp = floatExp;
+    exports.floatNaN = floatNaN;
+  }
+});
+
+// node_modules/yaml/dist/schema/yaml-1.1/int.js
+var require_int2 = __commonJS({
+  "node_modules/yaml/dist/schema/yaml-1.1/int.js"(exports) {
+    "use strict";
+    var stringifyNumber = require_stringifyNumber();
+    var intIdentify = (value2) => typeof value2 === "bigint" || Number.isInteger(value2);
+    function intResolve(str, offset, radix, { intAsBigInt }) {
+      const sign = str[0];
+      if (sign === "-" || sign === "+")
+        offset += 1;
+      str = str.substring(offset).replace(/_/g, "");
+      if (intAsBigInt) {
+        switch (radix) {
+          case 2:
+            str = `0b${str}`;
+            break;
+          case 8:
+            str = `0o${str}`;
+            break;
+          case 16:
+            str = `0x${str}`;
+            break;
+        }
+        const n2 = BigInt(str);
+        return sign === "-" ? BigInt(-1) * n2 : n2;
+      }
+      const n = parseInt(str, radix);
+      return sign === "-" ? -1 * n : n;
+    }
+    function intStringify(node, radix, prefix) {
+      const { value: value2 } = node;
+      if (intIdentify(value2)) {
+        const str = value2.toString(radix);
+        return value2 < 0 ? "-" + prefix + str.substr(1) : prefix + str;
+      }
+      return stringifyNumber.stringifyNumber(node);
+    }
+    var intBin = {
+      identify: intIdentify,
+      default: true,
+      tag: "tag:yaml.org,2002:int",
+      format: "BIN",
+      test: /^[-+]?0b[0-1_]+$/,
+      resolve: (str, _onError, opt) => intResolve(str, 2, 2, opt),
+      stringify: (node) => intStringify(node, 2, "0b")
+    };
+    var intOct = {
+      identify: intIdentify,
+      default: true,
+      tag: "tag:yaml.org,2002:int",
+      format: "OCT",
+      test: /^[-+]?0[0-7_]+$/,
+      resolve: (str, _onError, opt) => intResolve(str, 1, 8, opt),
+      stringify: (node) => intStringify(node, 8, "0")
+    };
+    var int = {
+      identify: intIdentify,
+      default: true,
+      tag: "tag:yaml.org,2002:int",
+      test: /^[-+]?[0-9][0-9_]*$/,
+      resolve: (str, _onError, opt) => intResolve(str, 0, 10, opt),
+      stringify: stringifyNumber.stringifyNumber
+    };
+    var intHex = {
+      identify: intIdentify,
+      default: true,
+      tag: "tag:yaml.org,2002:int",
+      format: "HEX",
+      test: /^[-+]?0x[0-9a-fA-F_]+$/,
+      resolve: (str, _onError, opt) => intResolve(str, 2, 16, opt),
+      stringify: (node) => intStringify(node, 16, "0x")
+    };
+    exports.int = int;
+    exports.intBin = intBin;
+    exports.intHex = intHex;
+    exports.intOct = intOct;
+  }
+});
+
+// node_modules/yaml/dist/schema/yaml-1.1/set.js
+var require_set = __commonJS({
+  "node_modules/yaml/dist/schema/yaml-1.1/set.js"(exports) {
+    "use strict";
+    var identity = require_identity();
+    var Pair = require_Pair();
+    var YAMLMap = require_YAMLMap();
+    var YAMLSet = class _YAMLSet extends YAMLMap.YAMLMap {
+      constructor(schema) {
+        super(schema);
+        this.tag = _YAMLSet.tag;
+      }
+      add(key) {
+        let pair;
+        if (identity.isPair(key))
+          pair = key;
+        else if (key && typeof key === "object" && "key" in key && "value" in key && key.value === null)
+          pair = new Pair.Pair(key.key, null);
+        else
+          pair = new Pair.Pair(key, null);
+        const prev = YAMLMap.findPair(this.items, pair.key);
+        if (!prev)
+          this.items.push(pair);
+      }
+      /**
+       * If `keepPair` is `true`, returns the Pair matching `key`.
+       * Otherwise, returns the value of that Pair's key.
+       */
+      get(key, keepPair) {
+        const pair = YAMLMap.findPair(this.items, key);
+        return !keepPair && identity.isPair(pair) ? identity.isScalar(pair.key) ? pair.key.value : pair.key : pair;
+      }
+      set(key, value2) {
+        if (typeof value2 !== "boolean")
+          throw new Error(`Expected boolean value for set(key, value) in a YAML set, not ${typeof value2}`);
+        const prev = YAMLMap.findPair(this.items, key);
+        if (prev && !value2) {
+          this.items.splice(this.items.indexOf(prev), 1);
+        } else if (!prev && value2) {
+          this.items.push(new Pair.Pair(key));
+        }
+      }
+      toJSON(_, ctx) {
+        return super.toJSON(_, ctx, Set);
+      }
+      toString(ctx, onComment, onChompKeep) {
+        if (!ctx)
+          return JSON.stringify(this);
+        if (this.hasAllNullValues(true))
+          return super.toString(Object.assign({}, ctx, { allNullValues: true }), onComment, onChompKeep);
+        else
+          throw new Error("Set items must all have null values");
+      }
+      static from(schema, iterable, ctx) {
+        const { replacer } = ctx;
+        const set2 = new this(schema);
+        if (iterable && Symbol.iterator in Object(iterable))
+          for (let value2 of iterable) {
+            if (typeof replacer === "function")
+              value2 = replacer.call(iterable, value2, value2);
+            set2.items.push(Pair.createPair(value2, null, ctx));
+          }
+        return set2;
+      }
+    };
+    YAMLSet.tag = "tag:yaml.org,2002:set";
+    var set = {
+      collection: "map",
+      identify: (value2) => value2 instanceof Set,
+      nodeClass: YAMLSet,
+      default: false,
+      tag: "tag:yaml.org,2002:set",
+      createNode: (schema, iterable, ctx) => YAMLSet.from(schema, iterable, ctx),
+      resolve(map, onError) {
+        if (identity.isMap(map)) {
+          if (map.hasAllNullValues(true))
+            return Object.assign(new YAMLSet(), map);
+          else
+            onError("Set items must all have null values");
+        } else
+          onError("Expected a mapping for this tag");
+        return map;
+      }
+    };
+    exports.YAMLSet = YAMLSet;
+    exports.set = set;
+  }
+});
+
+// node_modules/yaml/dist/schema/yaml-1.1/timestamp.js
+var require_timestamp = __commonJS({
+  "node_modules/yaml/dist/schema/yaml-1.1/timestamp.js"(exports) {
+    "use strict";
+    var stringifyNumber = require_stringifyNumber();
+    function parseSexagesimal(str, asBigInt) {
+      const sign = str[0];
+      const parts = sign === "-" || sign === "+" ? str.substring(1) : str;
+      const num = (n) => asBigInt ? BigInt(n) : Number(n);
+      const res = parts.replace(/_/g, "").split(":").reduce((res2, p) => res2 * num(60) + num(p), num(0));
+      return sign === "-" ? num(-1) * res : res;
+    }
+    function stringifySexagesimal(node) {
+      let { value: value2 } = node;
+      let num = (n) => n;
+      if (typeof value2 === "bigint")
+        num = (n) => BigInt(n);
+      else if (isNaN(value2) || !isFinite(value2))
+        return stringifyNumber.stringifyNumber(node);
+      let sign = "";
+      if (value2 < 0) {
+        sign = "-";
+        value2 *= num(-1);
+      }
+      const _60 = num(60);
+      const parts = [value2 % _60];
+      if (value2 < 60) {
+        parts.unshift(0);
+      } else {
+        value2 = (value2 - parts[0]) / _60;
+        parts.unshift(value2 % _60);
+        if (value2 >= 60) {
+          value2 = (value2 - parts[0]) / _60;
+          parts.unshift(value2);
+        }
+      }
+      return sign + parts.map((n) => String(n).padStart(2, "0")).join(":").replace(/000000\d*$/, "");
+    }
+    var intTime = {
+      identify: (value2) => typeof value2 === "bigint" || Number.isInteger(value2),
+      default: true,
+      tag: "tag:yaml.org,2002:int",
+      format: "TIME",
+      test: /^[-+]?[0-9][0-9_]*(?::[0-5]?[0-9])+$/,
+      resolve: (str, _onError, { intAsBigInt }) => parseSexagesimal(str, intAsBigInt),
+      stringify: stringifySexagesimal
+    };
+    var floatTime = {
+      identify: (value2) => typeof value2 === "number",
+      default: true,
+      tag: "tag:yaml.org,2002:float",
+      format: "TIME",
+      test: /^[-+]?[0-9][0-9_]*(?::[0-5]?[0-9])+\.[0-9_]*$/,
+      resolve: (str) => parseSexagesimal(str, false),
+      stringify: stringifySexagesimal
+    };
+    var timestamp = {
+      identify: (value2) => value2 instanceof Date,
+      default: true,
+      tag: "tag:yaml.org,2002:timestamp",
+      // If the time zone is omitted, the timestamp is assumed to be specified in UTC. The time part
+      // may be omitted altogether, resulting in a date format. In such a case, the time part is
+      // assumed to be 00:00:00Z (start of day, UTC).
+      test: RegExp("^([0-9]{4})-([0-9]{1,2})-([0-9]{1,2})(?:(?:t|T|[ \\t]+)([0-9]{1,2}):([0-9]{1,2}):([0-9]{1,2}(\\.[0-9]+)?)(?:[ \\t]*(Z|[-+][012]?[0-9](?::[0-9]{2})?))?)?$"),
+      resolve(str) {
+        const match = str.match(timestamp.test);
+        if (!match)
+          throw new Error("!!timestamp expects a date, starting with yyyy-mm-dd");
+        const [, year, month, day, hour, minute, second] = match.map(Number);
+        const millisec = match[7] ? Number((match[7] + "00").substr(1, 3)) : 0;
+        let date = Date.UTC(year, month - 1, day, hour || 0, minute || 0, second || 0, millisec);
+        const tz = match[8];
+        if (tz && tz !== "Z") {
+          let d = parseSexagesimal(tz, false);
+          if (Math.abs(d) < 30)
+            d *= 60;
+          date -= 6e4 * d;
+        }
+        return new Date(date);
+      },
+      stringify: ({ value: value2 }) => value2?.toISOString().replace(/(T00:00:00)?\.000Z$/, "") ?? ""
+    };
+    exports.floatTime = floatTime;
+    exports.intTime = intTime;
+    exports.timestamp = timestamp;
+  }
+});
+
+// node_modules/yaml/dist/schema/yaml-1.1/schema.js
+var require_schema3 = __commonJS({
+  "node_modules/yaml/dist/schema/yaml-1.1/schema.js"(exports) {
+    "use strict";
+    var map = require_map();
+    var _null = require_null();
+    var seq = require_seq();
+    var string = require_string();
+    var binary = require_binary();
+    var bool = require_bool2();
+    var float = require_float3();
+    var int = require_int2();
+    var merge = require_merge();
+    var omap = require_omap();
+    var pairs = require_pairs();
+    var set = require_set();
+    var timestamp = require_timestamp();
+    var schema = [
+      map.map,
+      seq.seq,
+      string.string,
+      _null.nullTag,
+      bool.trueTag,
+      bool.falseTag,
+      int.intBin,
+      int.intOct,
+      int.int,
+      int.intHex,
+      float.floatNaN,
+      float.floatExp,
+      float.float,
+      binary.binary,
+      merge.merge,
+      omap.omap,
+      pairs.pairs,
+      set.set,
+      timestamp.intTime,
+      timestamp.floatTime,
+      timestamp.timestamp
+    ];
+    exports.schema = schema;
+  }
+});
+
+// node_modules/yaml/dist/schema/tags.js
+var require_tags = __commonJS({
+  "node_modules/yaml/dist/schema/tags.js"(exports) {
+    "use strict";
+    var map = require_map();
+    var _null = require_null();
+    var seq = require_seq();
+    var string = require_string();
+    var bool = require_bool();
+    var float = require_float2();
+    var int = require_int();
+    var schema = require_schema();
+    var schema$1 = require_schema2();
+    var binary = require_binary();
+    var merge = require_merge();
+    var omap = require_omap();
+    var pairs = require_pairs();
+    var schema$2 = require_schema3();
+    var set = require_set();
+    var timestamp = require_timestamp();
+    var schemas = /* @__PURE__ */ new Map([
+      ["core", schema.schema],
+      ["failsafe", [map.map, seq.seq, string.string]],
+      ["json", schema$1.schema],
+      ["yaml11", schema$2.schema],
+      ["yaml-1.1", schema$2.schema]
+    ]);
+    var tagsByName = {
+      binary: binary.binary,
+      bool: bool.boolTag,
+      float: float.float,
+      floatExp: float.floatExp,
+      floatNaN: float.floatNaN,
+      floatTime: timestamp.floatTime,
+      int: int.int,
+      intHex: int.intHex,
+      intOct: int.intOct,
+      intTime: timestamp.intTime,
+      map: map.map,
+      merge: merge.merge,
+      null: _null.nullTag,
+      omap: omap.omap,
+      pairs: pairs.pairs,
+      seq: seq.seq,
+      set: set.set,
+      timestamp: timestamp.timestamp
+    };
+    var coreKnownTags = {
+      "tag:yaml.org,2002:binary": binary.binary,
+      "tag:yaml.org,2002:merge": merge.merge,
+      "tag:yaml.org,2002:omap": omap.omap,
+      "tag:yaml.org,2002:pairs": pairs.pairs,
+      "tag:yaml.org,2002:set": set.set,
+      "tag:yaml.org,2002:timestamp": timestamp.timestamp
+    };
+    function getTags(customTags, schemaName, addMergeTag) {
+      const schemaTags = schemas.get(schemaName);
+      if (schemaTags && !customTags) {
+        return addMergeTag && !schemaTags.includes(merge.merge) ? schemaTags.concat(merge.merge) : schemaTags.slice();
+      }
+      let tags = schemaTags;
+      if (!tags) {
+        if (Array.isArray(customTags))
+          tags = [];
+        else {
+          const keys = Array.from(schemas.keys()).filter((key) => key !== "yaml11").map((key) => JSON.stringify(key)).join(", ");
+          throw new Error(`Unknown schema "${schemaName}"; use one of ${keys} or define customTags array`);
+        }
+      }
+      if (Array.isArray(customTags)) {
+        for (const tag of customTags)
+          tags = tags.concat(tag);
+      } else if (typeof customTags === "function") {
+        tags = customTags(tags.slice());
+      }
+      if (addMergeTag)
+        tags = tags.concat(merge.merge);
+      return tags.reduce((tags2, tag) => {
+        const tagObj = typeof tag === "string" ? tagsByName[tag] : tag;
+        if (!tagObj) {
+          const tagName = JSON.stringify(tag);
+          const keys = Object.keys(tagsByName).map((key) => JSON.stringify(key)).join(", ");
+          throw new Error(`Unknown custom tag ${tagName}; use one of ${keys}`);
+        }
+        if (!tags2.includes(tagObj))
+          tags2.push(tagObj);
+        return tags2;
+      }, []);
+    }
+    exports.coreKnownTags = coreKnownTags;
+    exports.getTags = getTags;
+  }
+});
+
+// node_modules/yaml/dist/schema/Schema.js
+var require_Schema = __commonJS({
+  "node_modules/yaml/dist/schema/Schema.js"(exports) {
+    "use strict";
+    var identity = require_identity();
+    var map = require_map();
+    var seq = require_seq();
+    var string = require_string();
+    var tags = require_tags();
+    var sortMapEntriesByKey = (a, b) => a.key < b.key ? -1 : a.key > b.key ? 1 : 0;
+    var Schema = class _Schema {
+      constructor({ compat, customTags, merge, resolveKnownTags, schema, sortMapEntries, toStringDefaults }) {
+        this.compat = Array.isArray(compat) ? tags.getTags(compat, "compat") : compat ? tags.getTags(null, compat) : null;
+        this.name = typeof schema === "string" && schema || "core";
+        this.knownTags = resolveKnownTags ? tags.coreKnownTags : {};
+        this.tags = tags.getTags(customTags, this.name, merge);
+        this.toStringOptions = toStringDefaults ?? null;
+        Object.defineProperty(this, identity.MAP, { value: map.map });
+        Object.defineProperty(this, identity.SCALAR, { value: string.string });
+        Object.defineProperty(this, identity.SEQ, { value: seq.seq });
+        this.sortMapEntries = typeof sortMapEntries === "function" ? sortMapEntries : sortMapEntries === true ? sortMapEntriesByKey : null;
+      }
+      clone() {
+        const copy = Object.create(_Schema.prototype, Object.getOwnPropertyDescriptors(this));
+        copy.tags = this.tags.slice();
+        return copy;
+      }
+    };
+    exports.Schema = Schema;
+  }
+});
+
+// node_modules/yaml/dist/stringify/stringifyDocument.js
+var require_stringifyDocument = __commonJS({
+  "node_modules/yaml/dist/stringify/stringifyDocument.js"(exports) {
+    "use strict";
+    var identity = require_identity();
+    var stringify = require_stringify();
+    var stringifyComment = require_stringifyComment();
+    function stringifyDocument(doc, options) {
+      const lines2 = [];
+      let hasDirectives = options.directives === true;
+      if (options.directives !== false && doc.directives) {
+        const dir = doc.directives.toString(doc);
+        if (dir) {
+          lines2.push(dir);
+          hasDirectives = true;
+        } else if (doc.directives.docStart)
+          hasDirectives = true;
+      }
+      if (hasDirectives)
+        lines2.push("---");
+      const ctx = stringify.createStringifyContext(doc, options);
+      const { commentString } = ctx.options;
+      if (doc.commentBefore) {
+        if (lines2.length !== 1)
+          lines2.unshift("");
+        const cs = commentString(doc.commentBefore);
+        lines2.unshift(stringifyComment.indentComment(cs, ""));
+      }
+      let chompKeep = false;
+      let contentComment = null;
+      if (doc.contents) {
+        if (identity.isNode(doc.contents)) {
+          if (doc.contents.spaceBefore && hasDirectives)
+            lines2.push("");
+          if (doc.contents.commentBefore) {
+            const cs = commentString(doc.contents.commentBefore);
+            lines2.push(stringifyComment.indentComment(cs, ""));
+          }
+          ctx.forceBlockIndent = !!doc.comment;
+          contentComment = doc.contents.comment;
+        }
+        const onChompKeep = contentComment ? void 0 : () => chompKeep = true;
+        let body = stringify.stringify(doc.contents, ctx, () => contentComment = null, onChompKeep);
+        if (contentComment)
+          body += stringifyComment.lineComment(body, "", commentString(contentComment));
+        if ((body[0] === "|" || body[0] === ">") && lines2[lines2.length - 1] === "---") {
+          lines2[lines2.length - 1] = `--- ${body}`;
+        } else
+          lines2.push(body);
+      } else {
+        lines2.push(stringify.stringify(doc.contents, ctx));
+      }
+      if (doc.directives?.docEnd) {
+        if (doc.comment) {
+          const cs = commentString(doc.comment);
+          if (cs.includes("\n")) {
+            lines2.push("...");
+            lines2.push(stringifyComment.indentComment(cs, ""));
+          } else {
+            lines2.push(`... ${cs}`);
+          }
+        } else {
+          lines2.push("...");
+        }
+      } else {
+        let dc = doc.comment;
+        if (dc && chompKeep)
+          dc = dc.replace(/^\n+/, "");
+        if (dc) {
+          if ((!chompKeep || contentComment) && lines2[lines2.length - 1] !== "")
+            lines2.push("");
+          lines2.push(stringifyComment.indentComment(commentString(dc), ""));
+        }
+      }
+      return lines2.join("\n") + "\n";
+    }
+    exports.stringifyDocument = stringifyDocument;
+  }
+});
+
+// node_modules/yaml/dist/doc/Document.js
+var require_Document = __commonJS({
+  "node_modules/yaml/dist/doc/Document.js"(exports) {
+    "use strict";
+    var Alias = require_Alias();
+    var Collection = require_Collection();
+    var identity = require_identity();
+    var Pair = require_Pair();
+    var toJS = require_toJS();
+    var Schema = require_Schema();
+    var stringifyDocument = require_stringifyDocument();
+    var anchors = require_anchors();
+    var applyReviver = require_applyReviver();
+    var createNode = require_createNode();
+    var directives = require_directives();
+    var Document = class _Document {
+      constructor(value2, replacer, options) {
+        this.commentBefore = null;
+        this.comment = null;
+        this.errors = [];
+        this.warnings = [];
+        Object.defineProperty(this, identity.NODE_TYPE, { value: identity.DOC });
+        let _replacer = null;
+        if (typeof replacer === "function" || Array.isArray(replacer)) {
+          _replacer = replacer;
+        } else if (options === void 0 && replacer) {
+          options = replacer;
+          replacer = void 0;
+        }
+        const opt = Object.assign({
+          intAsBigInt: false,
+          keepSourceTokens: false,
+          logLevel: "warn",
+          prettyErrors: true,
+          strict: true,
+          stringKeys: false,
+          uniqueKeys: true,
+          version: "1.2"
+        }, options);
+        this.options = opt;
+        let { version } = opt;
+        if (options?._directives) {
+          this.directives = options._directives.atDocument();
+          if (this.directives.yaml.explicit)
+            version = this.directives.yaml.version;
+        } else
+          this.directives = new directives.Directives({ version });
+        this.setSchema(version, options);
+        this.contents = value2 === void 0 ? null : this.createNode(value2, _replacer, options);
+      }
+      /**
+       * Create a deep copy of this Document and its contents.
+       *
+       * Custom Node values that inherit from `Object` still refer to their original instances.
+       */
+      clone() {
+        const copy = Object.create(_Document.prototype, {
+          [identity.NODE_TYPE]: { value: identity.DOC }
+        });
+        copy.commentBefore = this.commentBefore;
+        copy.comment = this.comment;
+        copy.errors = this.errors.slice();
+        copy.warnings = this.warnings.slice();
+        copy.options = Object.assign({}, this.options);
+        if (this.directives)
+          copy.directives = this.directives.clone();
+        copy.schema = this.schema.clone();
+        copy.contents = identity.isNode(this.contents) ? this.contents.clone(copy.schema) : this.contents;
+        if (this.range)
+          copy.range = this.range.slice();
+        return copy;
+      }
+      /** Adds a value to the document. */
+      add(value2) {
+        if (assertCollection(this.contents))
+          this.contents.add(value2);
+      }
+      /** Adds a value to the document. */
+      addIn(path8, value2) {
+        if (assertCollection(this.contents))
+          this.contents.addIn(path8, value2);
+      }
+      /**
+       * Create a new `Alias` node, ensuring that the target `node` has the required anchor.
+       *
+       * If `node` already has an anchor, `name` is ignored.
+       * Otherwise, the `node.anchor` value will be set to `name`,
+       * or if an anchor with that name is already present in the document,
+       * `name` will be used as a prefix for a new unique anchor.
+       * If `name` is undefined, the generated anchor will use 'a' as a prefix.
+       */
+      createAlias(node, name) {
+        if (!node.anchor) {
+          const prev = anchors.anchorNames(this);
+          node.anchor = // eslint-disable-next-line @typescript-eslint/prefer-nullish-coalescing
+          !name || prev.has(name) ? anchors.findNewAnchor(name || "a", prev) : name;
+        }
+        return new Alias.Alias(node.anchor);
+      }
+      createNode(value2, replacer, options) {
+        let _replacer = void 0;
+        if (typeof replacer === "function") {
+          value2 = replacer.call({ "": value2 }, "", value2);
+          _replacer = replacer;
+        } else if (Array.isArray(replacer)) {
+          const keyToStr = (v) => typeof v === "number" || v instanceof String || v instanceof Number;
+          const asStr = replacer.filter(keyToStr).map(String);
+          if (asStr.length > 0)
+            replacer = replacer.concat(asStr);
+          _replacer = replacer;
+        } else if (options === void 0 && replacer) {
+          options = replacer;
+          replacer = void 0;
+        }
+        const { aliasDuplicateObjects, anchorPrefix, flow, keepUndefined, onTagObj, tag } = options ?? {};
+        const { onAnchor, setAnchors, sourceObjects } = anchors.createNodeAnchors(
+          this,
+          // eslint-disable-next-line @typescript-eslint/prefer-nullish-coalescing
+          anchorPrefix || "a"
+        );
+        const ctx = {
+          aliasDuplicateObjects: aliasDuplicateObjects ?? true,
+          keepUndefined: keepUndefined ?? false,
+          onAnchor,
+          onTagObj,
+          replacer: _replacer,
+          schema: this.schema,
+          sourceObjects
+        };
+        const node = createNode.createNode(value2, tag, ctx);
+        if (flow && identity.isCollection(node))
+          node.flow = true;
+        setAnchors();
+        return node;
+      }
+      /**
+       * Convert a key and a value into a `Pair` using the current schema,
+       * recursively wrapping all values as `Scalar` or `Collection` nodes.
+       */
+      createPair(key, value2, options = {}) {
+        const k = this.createNode(key, null, options);
+        const v = this.createNode(value2, null, options);
+        return new Pair.Pair(k, v);
+      }
+      /**
+       * Removes a value from the document.
+       * @returns `true` if the item was found and removed.
+       */
+      delete(key) {
+        return assertCollection(this.contents) ? this.contents.delete(key) : false;
+      }
+      /**
+       * Removes a value from the document.
+       * @returns `true` if the item was found and removed.
+       */
+      deleteIn(path8) {
+        if (Collection.isEmptyPath(path8)) {
+          if (this.contents == null)
+            return false;
+          this.contents = null;
+          return true;
+        }
+        return assertCollection(this.contents) ? this.contents.deleteIn(path8) : false;
+      }
+      /**
+       * Returns item at `key`, or `undefined` if not found. By default unwraps
+       * scalar values from their surrounding node; to disable set `keepScalar` to
+       * `true` (collections are always returned intact).
+       */
+      get(key, keepScalar) {
+        return identity.isCollection(this.contents) ? this.contents.get(key, keepScalar) : void 0;
+      }
+      /**
+       * Returns item at `path`, or `undefined` if not found. By default unwraps
+       * scalar values from their surrounding node; to disable set `keepScalar` to
+       * `true` (collections are always returned intact).
+       */
+      getIn(path8, keepScalar) {
+        if (Collection.isEmptyPath(path8))
+          return !keepScalar && identity.isScalar(this.contents) ? this.contents.value : this.contents;
+        return identity.isCollection(this.contents) ? this.contents.getIn(path8, keepScalar) : void 0;
+      }
+      /**
+       * Checks if the document includes a value with the key `key`.
+       */
+      has(key) {
+        return identity.isCollection(this.contents) ? this.contents.has(key) : false;
+      }
+      /**
+       * Checks if the document includes a value at `path`.
+       */
+      hasIn(path8) {
+        if (Collection.isEmptyPath(path8))
+          return this.contents !== void 0;
+        return identity.isCollection(this.contents) ? this.contents.hasIn(path8) : false;
+      }
+      /**
+       * Sets a value in this document. For `!!set`, `value` needs to be a
+       * boolean to add/remove the item from the set.
+       */
+      set(key, value2) {
+        if (this.contents == null) {
+          this.contents = Collection.collectionFromPath(this.schema, [key], value2);
+        } else if (assertCollection(this.contents)) {
+          this.contents.set(key, value2);
+        }
+      }
+      /**
+       * Sets a value in this document. For `!!set`, `value` needs to be a
+       * boolean to add/remove the item from the set.
+       */
+      setIn(path8, value2) {
+        if (Collection.isEmptyPath(path8)) {
+          this.contents = value2;
+        } else if (this.contents == null) {
+          this.contents = Collection.collectionFromPath(this.schema, Array.from(path8), value2);
+        } else if (assertCollection(this.contents)) {
+          this.contents.setIn(path8, value2);
+        }
+      }
+      /**
+       * Change the YAML version and schema used by the document.
+       * A `null` version disables support for directives, explicit tags, anchors, and aliases.
+       * It also requires the `schema` option to be given as a `Schema` instance value.
+       *
+       * Overrides all previously set schema options.
+       */
+      setSchema(version, options = {}) {
+        if (typeof version === "number")
+          version = String(version);
+        let opt;
+        switch (version) {
+          case "1.1":
+            if (this.directives)
+              this.directives.yaml.version = "1.1";
+            else
+              this.directives = new directives.Directives({ version: "1.1" });
+            opt = { resolveKnownTags: false, schema: "yaml-1.1" };
+            break;
+          case "1.2":
+          case "next":
+            if (this.directives)
+              this.directives.yaml.version = version;
+            else
+              this.directives = new directives.Directives({ version });
+            opt = { resolveKnownTags: true, schema: "core" };
+            break;
+          case null:
+            if (this.directives)
+              delete this.directives;
+            opt = null;
+            break;
+          default: {
+            const sv = JSON.stringify(version);
+            throw new Error(`Expected '1.1', '1.2' or null as first argument, but found: ${sv}`);
+          }
+        }
+        if (options.schema instanceof Object)
+          this.schema = options.schema;
+        else if (opt)
+          this.schema = new Schema.Schema(Object.assign(opt, options));
+        else
+          throw new Error(`With a null YAML version, the { schema: Schema } option is required`);
+      }
+      // json & jsonArg are only used from toJSON()
+      toJS({ json, jsonArg, mapAsMap, maxAliasCount, onAnchor, reviver } = {}) {
+        const ctx = {
+          anchors: /* @__PURE__ */ new Map(),
+          doc: this,
+          keep: !json,
+          mapAsMap: mapAsMap === true,
+          mapKeyWarned: false,
+          maxAliasCount: typeof maxAliasCount === "number" ? maxAliasCount : 100
+        };
+        const res = toJS.toJS(this.contents, jsonArg ?? "", ctx);
+        if (typeof onAnchor === "function")
+          for (const { count, res: res2 } of ctx.anchors.values())
+            onAnchor(res2, count);
+        return typeof reviver === "function" ? applyReviver.applyReviver(reviver, { "": res }, "", res) : res;
+      }
+      /**
+       * A JSON representation of the document `contents`.
+       *
+       * @param jsonArg Used by `JSON.stringify` to indicate the array index or
+       *   property name.
+       */
+      toJSON(jsonArg, onAnchor) {
+        return this.toJS({ json: true, jsonArg, mapAsMap: false, onAnchor });
+      }
+      /** A YAML representation of the document. */
+      toString(options = {}) {
+        if (this.errors.length > 0)
+          throw new Error("Document with errors cannot be stringified");
+        if ("indent" in options && (!Number.isInteger(options.indent) || Number(options.indent) <= 0)) {
+          const s = JSON.stringify(options.indent);
+          throw new Error(`"indent" option must be a positive integer, not ${s}`);
+        }
+        return stringifyDocument.stringifyDocument(this, options);
+      }
+    };
+    function assertCollection(contents) {
+      if (identity.isCollection(contents))
+        return true;
+      throw new Error("Expected a YAML collection as document contents");
+    }
+    exports.Document = Document;
+  }
+});
+
+// node_modules/yaml/dist/errors.js
+var require_errors4 = __commonJS({
+  "node_modules/yaml/dist/errors.js"(exports) {
+    "use strict";
+    var YAMLError = class extends Error {
+      constructor(name, pos, code2, message) {
+        super();
+        this.name = name;
+        this.code = code2;
+        this.message = message;
+        this.pos = pos;
+      }
+    };
+    var YAMLParseError = class extends YAMLError {
+      constructor(pos, code2, message) {
+        super("YAMLParseError", pos, code2, message);
+      }
+    };
+    var YAMLWarning = class extends YAMLError {
+      constructor(pos, code2, message) {
+        super("YAMLWarning", pos, code2, message);
+      }
+    };
+    var prettifyError = (src, lc) => (error2) => {
+      if (error2.pos[0] === -1)
+        return;
+      error2.linePos = error2.pos.map((pos) => lc.linePos(pos));
+      const { line, col } = error2.linePos[0];
+      error2.message += ` at line ${line}, column ${col}`;
+      let ci = col - 1;
+      let lineStr = src.substring(lc.lineStarts[line - 1], lc.lineStarts[line]).replace(/[\n\r]+$/, "");
+      if (ci >= 60 && lineStr.length > 80) {
+        const trimStart = Math.min(ci - 39, lineStr.length - 79);
+        lineStr = "\u2026" + lineStr.substring(trimStart);
+        ci -= trimStart - 1;
+      }
+      if (lineStr.length > 80)
+        lineStr = lineStr.substring(0, 79) + "\u2026";
+      if (line > 1 && /^ *$/.test(lineStr.substring(0, ci))) {
+        let prev = src.substring(lc.lineStarts[line - 2], lc.lineStarts[line - 1]);
+        if (prev.length > 80)
+          prev = prev.substring(0, 79) + "\u2026\n";
+        lineStr = prev + lineStr;
+      }
+      if (/[^ ]/.test(lineStr)) {
+        let count = 1;
+        const end = error2.linePos[1];
+        if (end?.line === line && end.col > col) {
+          count = Math.max(1, Math.min(end.col - col, 80 - ci));
+        }
+        const pointer = " ".repeat(ci) + "^".repeat(count);
+        error2.message += `:
+
+${lineStr}
+${pointer}
+`;
+      }
+    };
+    exports.YAMLError = YAMLError;
+    exports.YAMLParseError = YAMLParseError;
+    exports.YAMLWarning = YAMLWarning;
+    exports.prettifyError = prettifyError;
+  }
+});
+
+// node_modules/yaml/dist/compose/resolve-props.js
+var require_resolve_props = __commonJS({
+  "node_modules/yaml/dist/compose/resolve-props.js"(exports) {
+    "use strict";
+    function resolveProps(tokens, { flow, indicator, next, offset, onError, parentIndent, startOnNewline }) {
+      let spaceBefore = false;
+      let atNewline = startOnNewline;
+      let hasSpace = startOnNewline;
+      let comment = "";
+      let commentSep = "";
+      let hasNewline = false;
+      let reqSpace = false;
+      let tab = null;
+      let anchor = null;
+      let tag = null;
+      let newlineAfterProp = null;
+      let comma = null;
+      let found = null;
+      let start2 = null;
+      for (const token of tokens) {
+        if (reqSpace) {
+          if (token.type !== "space" && token.type !== "newline" && token.type !== "comma")
+            onError(token.offset, "MISSING_CHAR", "Tags and anchors must be separated from the next token by white space");
+          reqSpace = false;
+        }
+        if (tab) {
+          if (atNewline && token.type !== "comment" && token.type !== "newline") {
+            onError(tab, "TAB_AS_INDENT", "Tabs are not allowed as indentation");
+          }
+          tab = null;
+        }
+        switch (token.type) {
+          case "space":
+            if (!flow && (indicator !== "doc-start" || next?.type !== "flow-collection") && token.source.includes("	")) {
+              tab = token;
+            }
+            hasSpace = true;
+            break;
+          case "comment": {
+            if (!hasSpace)
+              onError(token, "MISSING_CHAR", "Comments must be separated from other tokens by white space characters");
+            const cb = token.source.substring(1) || " ";
+            if (!comment)
+              comment = cb;
+            else
+              comment += commentSep + cb;
+            commentSep = "";
+            atNewline = false;
+            break;
+          }
+          case "newline":
+            if (atNewline) {
+              if (comment)
+                comment += token.source;
+              else if (!found || indicator !== "seq-item-ind")
+                spaceBefore = true;
+            } else
+              commentSep += token.source;
+            atNewline = true;
+            hasNewline = true;
+            if (anchor || tag)
+              newlineAfterProp = token;
+            hasSpace = true;
+            break;
+          case "anchor":
+            if (anchor)
+              onError(token, "MULTIPLE_ANCHORS", "A node can have at most one anchor");
+            if (token.source.endsWith(":"))
+              onError(token.offset + token.source.length - 1, "BAD_ALIAS", "Anchor ending in : is ambiguous", true);
+            anchor = token;
+            start2 ?? (start2 = token.offset);
+            atNewline = false;
+            hasSpace = false;
+            reqSpace = true;
+            break;
+          case "tag": {
+            if (tag)
+              onError(token, "MULTIPLE_TAGS", "A node can have at most one tag");
+            tag = token;
+            start2 ?? (start2 = token.offset);
+            atNewline = false;
+            hasSpace = false;
+            reqSpace = true;
+            break;
+          }
+          case indicator:
+            if (anchor || tag)
+              onError(token, "BAD_PROP_ORDER", `Anchors and tags must be after the ${token.source} indicator`);
+            if (found)
+              onError(token, "UNEXPECTED_TOKEN", `Unexpected ${token.source} in ${flow ?? "collection"}`);
+            found = token;
+            atNewline = indicator === "seq-item-ind" || indicator === "explicit-key-ind";
+            hasSpace = false;
+            break;
+          case "comma":
+            if (flow) {
+              if (comma)
+                onError(token, "UNEXPECTED_TOKEN", `Unexpected , in ${flow}`);
+              comma = token;
+              atNewline = false;
+              hasSpace = false;
+              break;
+            }
+          // else fallthrough
+          default:
+            onError(token, "UNEXPECTED_TOKEN", `Unexpected ${token.type} token`);
+            atNewline = false;
+            hasSpace = false;
+        }
+      }
+      const last = tokens[tokens.length - 1];
+      const end = last ? last.offset + last.source.length : offset;
+      if (reqSpace && next && next.type !== "space" && next.type !== "newline" && next.type !== "comma" && (next.type !== "scalar" || next.source !== "")) {
+        onError(next.offset, "MISSING_CHAR", "Tags and anchors must be separated from the next token by white space");
+      }
+      if (tab && (atNewline && tab.indent <= parentIndent || next?.type === "block-map" || next?.type === "block-seq"))
+        onError(tab, "TAB_AS_INDENT", "Tabs are not allowed as indentation");
+      return {
+        comma,
+        found,
+        spaceBefore,
+        comment,
+        hasNewline,
+        anchor,
+        tag,
+        newlineAfterProp,
+        end,
+        start: start2 ?? end
+      };
+    }
+    exports.resolveProps = resolveProps;
+  }
+});
+
+// node_modules/yaml/dist/compose/util-contains-newline.js
+var require_util_contains_newline = __commonJS({
+  "node_modules/yaml/dist/compose/util-contains-newline.js"(exports) {
+    "use strict";
+    function containsNewline(key) {
+      if (!key)
+        return null;
+      switch (key.type) {
+        case "alias":
+        case "scalar":
+        case "double-quoted-scalar":
+        case "single-quoted-scalar":
+          if (key.source.includes("\n"))
+            return true;
+          if (key.end) {
+            for (const st of key.end)
+              if (st.type === "newline")
+                return true;
+          }
+          return false;
+        case "flow-collection":
+          for (const it of key.items) {
+            for (const st of it.start)
+              if (st.type === "newline")
+                return true;
+            if (it.sep) {
+              for (const st of it.sep)
+                if (st.type === "newline")
+                  return true;
+            }
+            if (containsNewline(it.key) || containsNewline(it.value))
+              return true;
+          }
+          return false;
+        default:
+          return true;
+      }
+    }
+    exports.containsNewline = containsNewline;
+  }
+});
+
+// node_modules/yaml/dist/compose/util-flow-indent-check.js
+var require_util_flow_indent_check = __commonJS({
+  "node_modules/yaml/dist/compose/util-flow-indent-check.js"(exports) {
+    "use strict";
+    var utilContainsNewline = require_util_contains_newline();
+    function flowIndentCheck(indent, fc, onError) {
+      if (fc?.type === "flow-collection") {
+        const end = fc.end[0];
+        if (end.indent === indent && (end.source === "]" || end.source === "}") && utilContainsNewline.containsNewline(fc)) {
+          const msg = "Flow end indicator should be more indented than parent";
+          onError(end, "BAD_INDENT", msg, true);
+        }
+      }
+    }
+    exports.flowIndentCheck = flowIndentCheck;
+  }
+});
+
+// node_modules/yaml/dist/compose/util-map-includes.js
+var require_util_map_includes = __commonJS({
+  "node_modules/yaml/dist/compose/util-map-includes.js"(exports) {
+    "use strict";
+    var identity = require_identity();
+    function mapIncludes(ctx, items, search) {
+      const { uniqueKeys } = ctx.options;
+      if (uniqueKeys === false)
+        return false;
+      const isEqual = typeof uniqueKeys === "function" ? uniqueKeys : (a, b) => a === b || identity.isScalar(a) && identity.isScalar(b) && a.value === b.value;
+      return items.some((pair) => isEqual(pair.key, search));
+    }
+    exports.mapIncludes = mapIncludes;
+  }
+});
+
+// node_modules/yaml/dist/compose/resolve-block-map.js
+var require_resolve_block_map = __commonJS({
+  "node_modules/yaml/dist/compose/resolve-block-map.js"(exports) {
+    "use strict";
+    var Pair = require_Pair();
+    var YAMLMap = require_YAMLMap();
+    var resolveProps = require_resolve_props();
+    var utilContainsNewline = require_util_contains_newline();
+    var utilFlowIndentCheck = require_util_flow_indent_check();
+    var utilMapIncludes = require_util_map_includes();
+    var startColMsg = "All mapping items must start at the same column";
+    function resolveBlockMap({ composeNode, composeEmptyNode }, ctx, bm, onError, tag) {
+      const NodeClass = tag?.nodeClass ?? YAMLMap.YAMLMap;
+      const map = new NodeClass(ctx.schema);
+      if (ctx.atRoot)
+        ctx.atRoot = false;
+      let offset = bm.offset;
+      let commentEnd = null;
+      for (const collItem of bm.items) {
+        const { start: start2, key, sep: sep2, value: value2 } = collItem;
+        const keyProps = resolveProps.resolveProps(start2, {
+          indicator: "explicit-key-ind",
+          next: key ?? sep2?.[0],
+          offset,
+          onError,
+          parentIndent: bm.indent,
+          startOnNewline: true
+        });
+        const implicitKey = !keyProps.found;
+        if (implicitKey) {
+          if (key) {
+            if (key.type === "block-seq")
+              onError(offset, "BLOCK_AS_IMPLICIT_KEY", "A block sequence may not be used as an implicit map key");
+            else if ("indent" in key && key.indent !== bm.indent)
+              onError(offset, "BAD_INDENT", startColMsg);
+          }
+          if (!keyProps.anchor && !keyProps.tag && !sep2) {
+            commentEnd = keyProps.end;
+            if (keyProps.comment) {
+              if (map.comment)
+                map.comment += "\n" + keyProps.comment;
+              else
+                map.comment = keyProps.comment;
+            }
+            continue;
+          }
+          if (keyProps.newlineAfterProp || utilContainsNewline.containsNewline(key)) {
+            onError(key ?? start2[start2.length - 1], "MULTILINE_IMPLICIT_KEY", "Implicit keys need to be on a single line");
+          }
+        } else if (keyProps.found?.indent !== bm.indent) {
+          onError(offset, "BAD_INDENT", startColMsg);
+        }
+        ctx.atKey = true;
+        const keyStart = keyProps.end;
+        const keyNode = key ? composeNode(ctx, key, keyProps, onError) : composeEmptyNode(ctx, keyStart, start2, null, keyProps, onError);
+        if (ctx.schema.compat)
+          utilFlowIndentCheck.flowIndentCheck(bm.indent, key, onError);
+        ctx.atKey = false;
+        if (utilMapIncludes.mapIncludes(ctx, map.items, keyNode))
+          onError(keyStart, "DUPLICATE_KEY", "Map keys must be unique");
+        const valueProps = resolveProps.resolveProps(sep2 ?? [], {
+          indicator: "map-value-ind",
+          next: value2,
+          offset: keyNode.range[2],
+          onError,
+          parentIndent: bm.indent,
+          startOnNewline: !key || key.type === "block-scalar"
+        });
+        offset = valueProps.end;
+        if (valueProps.found) {
+          if (implicitKey) {
+            if (value2?.type === "block-map" && !valueProps.hasNewline)
+              onError(offset, "BLOCK_AS_IMPLICIT_KEY", "Nested mappings are not allowed in compact mappings");
+            if (ctx.options.strict && keyProps.start < valueProps.found.offset - 1024)
+              onError(keyNode.range, "KEY_OVER_1024_CHARS", "The : indicator must be at most 1024 chars after the start of an implicit block mapping key");
+          }
+          const valueNode = value2 ? composeNode(ctx, value2, valueProps, onError) : composeEmptyNode(ctx, offset, sep2, null, valueProps, onError);
+          if (ctx.schema.compat)
+            utilFlowIndentCheck.flowIndentCheck(bm.indent, value2, onError);
+          offset = valueNode.range[2];
+          const pair = new Pair.Pair(keyNode, valueNode);
+          if (ctx.options.keepSourceTokens)
+            pair.srcToken = collItem;
+          map.items.push(pair);
+        } else {
+          if (implicitKey)
+            onError(keyNode.range, "MISSING_CHAR", "Implicit map keys need to be followed by map values");
+          if (valueProps.comment) {
+            if (keyNode.comment)
+              keyNode.comment += "\n" + valueProps.comment;
+            else
+              keyNode.comment = valueProps.comment;
+          }
+          const pair = new Pair.Pair(keyNode);
+          if (ctx.options.keepSourceTokens)
+            pair.srcToken = collItem;
+          map.items.push(pair);
+        }
+      }
+      if (commentEnd && commentEnd < offset)
+        onError(commentEnd, "IMPOSSIBLE", "Map comment with trailing content");
+      map.range = [bm.offset, offset, commentEnd ?? offset];
+      return map;
+    }
+    exports.resolveBlockMap = resolveBlockMap;
+  }
+});
+
+// node_modules/yaml/dist/compose/resolve-block-seq.js
+var require_resolve_block_seq = __commonJS({
+  "node_modules/yaml/dist/compose/resolve-block-seq.js"(exports) {
+    "use strict";
+    var YAMLSeq = require_YAMLSeq();
+    var resolveProps = require_resolve_props();
+    var utilFlowIndentCheck = require_util_flow_indent_check();
+    function resolveBlockSeq({ composeNode, composeEmptyNode }, ctx, bs, onError, tag) {
+      const NodeClass = tag?.nodeClass ?? YAMLSeq.YAMLSeq;
+      const seq = new NodeClass(ctx.schema);
+      if (ctx.atRoot)
+        ctx.atRoot = false;
+      if (ctx.atKey)
+        ctx.atKey = false;
+      let offset = bs.offset;
+      let commentEnd = null;
+      for (const { start: start2, value: value2 } of bs.items) {
+        const props = resolveProps.resolveProps(start2, {
+          indicator: "seq-item-ind",
+          next: value2,
+          offset,
+          onError,
+          parentIndent: bs.indent,
+          startOnNewline: true
+        });
+        if (!props.found) {
+          if (props.anchor || props.tag || value2) {
+            if (value2?.type === "block-seq")
+              onError(props.end, "BAD_INDENT", "All sequence items must start at the same column");
+            else
+              onError(offset, "MISSING_CHAR", "Sequence item without - indicator");
+          } else {
+            commentEnd = props.end;
+            if (props.comment)
+              seq.comment = props.comment;
+            continue;
+          }
+        }
+        const node = value2 ? composeNode(ctx, value2, props, onError) : composeEmptyNode(ctx, props.end, start2, null, props, onError);
+        if (ctx.schema.compat)
+          utilFlowIndentCheck.flowIndentCheck(bs.indent, value2, onError);
+        offset = node.range[2];
+        seq.items.push(node);
+      }
+      seq.range = [bs.offset, offset, commentEnd ?? offset];
+      return seq;
+    }
+    exports.resolveBlockSeq = resolveBlockSeq;
+  }
+});
+
+// node_modules/yaml/dist/compose/resolve-end.js
+var require_resolve_end = __commonJS({
+  "node_modules/yaml/dist/compose/resolve-end.js"(exports) {
+    "use strict";
+    function resolveEnd(end, offset, reqSpace, onError) {
+      let comment = "";
+      if (end) {
+        let hasSpace = false;
+        let sep2 = "";
+        for (const token of end) {
+          const { source, type } = token;
+          switch (type) {
+            case "space":
+              hasSpace = true;
+              break;
+            case "comment": {
+              if (reqSpace && !hasSpace)
+                onError(token, "MISSING_CHAR", "Comments must be separated from other tokens by white space characters");
+              const cb = source.substring(1) || " ";
+              if (!comment)
+                comment = cb;
+              else
+                comment += sep2 + cb;
+              sep2 = "";
+              break;
+            }
+            case "newline":
+              if (comment)
+                sep2 += source;
+              hasSpace = true;
+              break;
+            default:
+              onError(token, "UNEXPECTED_TOKEN", `Unexpected ${type} at node end`);
+          }
+          offset += source.length;
+        }
+      }
+      return { comment, offset };
+    }
+    exports.resolveEnd = resolveEnd;
+  }
+});
+
+// node_modules/yaml/dist/compose/resolve-flow-collection.js
+var require_resolve_flow_collection = __commonJS({
+  "node_modules/yaml/dist/compose/resolve-flow-collection.js"(exports) {
+    "use strict";
+    var identity = require_identity();
+    var Pair = require_Pair();
+    var YAMLMap = require_YAMLMap();
+    var YAMLSeq = require_YAMLSeq();
+    var resolveEnd = require_resolve_end();
+    var resolveProps = require_resolve_props();
+    var utilContainsNewline = require_util_contains_newline();
+    var utilMapIncludes = require_util_map_includes();
+    var blockMsg = "Block collections are not allowed within flow collections";
+    var isBlock = (token) => token && (token.type === "block-map" || token.type === "block-seq");
+    function resolveFlowCollection({ composeNode, composeEmptyNode }, ctx, fc, onError, tag) {
+      const isMap = fc.start.source === "{";
+      const fcName = isMap ? "flow map" : "flow sequence";
+      const NodeClass = tag?.nodeClass ?? (isMap ? YAMLMap.YAMLMap : YAMLSeq.YAMLSeq);
+      const coll = new NodeClass(ctx.schema);
+      coll.flow = true;
+      const atRoot = ctx.atRoot;
+      if (atRoot)
+        ctx.atRoot = false;
+      if (ctx.atKey)
+        ctx.atKey = false;
+      let offset = fc.offset + fc.start.source.length;
+      for (let i = 0; i < fc.items.length; ++i) {
+        const collItem = fc.items[i];
+        const { start: start2, key, sep: sep2, value: value2 } = collItem;
+        const props = resolveProps.resolveProps(start2, {
+          flow: fcName,
+          indicator: "explicit-key-ind",
+          next: key ?? sep2?.[0],
+          offset,
+          onError,
+          parentIndent: fc.indent,
+          startOnNewline: false
+        });
+        if (!props.found) {
+          if (!props.anchor && !props.tag && !sep2 && !value2) {
+            if (i === 0 && props.comma)
+              onError(props.comma, "UNEXPECTED_TOKEN", `Unexpected , in ${fcName}`);
+            else if (i < fc.items.length - 1)
+              onError(props.start, "UNEXPECTED_TOKEN", `Unexpected empty item in ${fcName}`);
+            if (props.comment) {
+              if (coll.comment)
+                coll.comment += "\n" + props.comment;
+              else
+                coll.comment = props.comment;
+            }
+            offset = props.end;
+            continue;
+          }
+          if (!isMap && ctx.options.strict && utilContainsNewline.containsNewline(key))
+            onError(
+              key,
+              // checked by containsNewline()
+              "MULTILINE_IMPLICIT_KEY",
+              "Implicit keys of flow sequence pairs need to be on a single line"
+            );
+        }
+        if (i === 0) {
+          if (props.comma)
+            onError(props.comma, "UNEXPECTED_TOKEN", `Unexpected , in ${fcName}`);
+        } else {
+          if (!props.comma)
+            onError(props.start, "MISSING_CHAR", `Missing , between ${fcName} items`);
+          if (props.comment) {
+            let prevItemComment = "";
+            loop: for (const st of start2) {
+              switch (st.type) {
+                case "comma":
+                case "space":
+                  break;
+                case "comment":
+                  prevItemComment = st.source.substring(1);
+                  break loop;
+                default:
+                  break loop;
+              }
+            }
+            if (prevItemComment) {
+              let prev = coll.items[coll.items.length - 1];
+              if (identity.isPair(prev))
+                prev = prev.value ?? prev.key;
+              if (prev.comment)
+                prev.comment += "\n" + prevItemComment;
+              else
+                prev.comment = prevItemComment;
+              props.comment = props.comment.substring(prevItemComment.length + 1);
+            }
+          }
+        }
+        if (!isMap && !sep2 && !props.found) {
+          const valueNode = value2 ? composeNode(ctx, value2, props, onError) : composeEmptyNode(ctx, props.end, sep2, null, props, onError);
+          coll.items.push(valueNode);
+          offset = valueNode.range[2];
+          if (isBlock(value2))
+            onError(valueNode.range, "BLOCK_IN_FLOW", blockMsg);
+        } else {
+          ctx.atKey = true;
+          const keyStart = props.end;
+          const keyNode = key ? composeNode(ctx, key, props, onError) : composeEmptyNode(ctx, keyStart, start2, null, props, onError);
+          if (isBlock(key))
+            onError(keyNode.range, "BLOCK_IN_FLOW", blockMsg);
+          ctx.atKey = false;
+          const valueProps = resolveProps.resolveProps(sep2 ?? [], {
+            flow: fcName,
+            indicator: "map-value-ind",
+            next: value2,
+            offset: keyNode.range[2],
+            onError,
+            parentIndent: fc.indent,
+            startOnNewline: false
+          });
+          if (valueProps.found) {
+            if (!isMap && !props.found && ctx.options.strict) {
+              if (sep2)
+                for (const st of sep2) {
+                  if (st === valueProps.found)
+                    break;
+                  if (st.type === "newline") {
+                    onError(st, "MULTILINE_IMPLICIT_KEY", "Implicit keys of flow sequence pairs need to be on a single line");
+                    break;
+                  }
+                }
+              if (props.start < valueProps.found.offset - 1024)
+                onError(valueProps.found, "KEY_OVER_1024_CHARS", "The : indicator must be at most 1024 chars after the start of an implicit flow sequence key");
+            }
+          } else if (value2) {
+            if ("source" in value2 && value2.source?.[0] === ":")
+              onError(value2, "MISSING_CHAR", `Missing space after : in ${fcName}`);
+            else
+              onError(valueProps.start, "MISSING_CHAR", `Missing , or : between ${fcName} items`);
+          }
+          const valueNode = value2 ? composeNode(ctx, value2, valueProps, onError) : valueProps.found ? composeEmptyNode(ctx, valueProps.end, sep2, null, valueProps, onError) : null;
+          if (valueNode) {
+            if (isBlock(value2))
+              onError(valueNode.range, "BLOCK_IN_FLOW", blockMsg);
+          } else if (valueProps.comment) {
+            if (keyNode.comment)
+              keyNode.comment += "\n" + valueProps.comment;
+            else
+              keyNode.comment = valueProps.comment;
+          }
+          const pair = new Pair.Pair(keyNode, valueNode);
+          if (ctx.options.keepSourceTokens)
+            pair.srcToken = collItem;
+          if (isMap) {
+            const map = coll;
+            if (utilMapIncludes.mapIncludes(ctx, map.items, keyNode))
+              onError(keyStart, "DUPLICATE_KEY", "Map keys must be unique");
+            map.items.push(pair);
+          } else {
+            const map = new YAMLMap.YAMLMap(ctx.schema);
+            map.flow = true;
+            map.items.push(pair);
+            const endRange = (valueNode ?? keyNode).range;
+            map.range = [keyNode.range[0], endRange[1], endRange[2]];
+            coll.items.push(map);
+          }
+          offset = valueNode ? valueNode.range[2] : valueProps.end;
+        }
+      }
+      const expectedEnd = isMap ? "}" : "]";
+      const [ce, ...ee] = fc.end;
+      let cePos = offset;
+      if (ce?.source === expectedEnd)
+        cePos = ce.offset + ce.source.length;
+      else {
+        const name = fcName[0].toUpperCase() + fcName.substring(1);
+        const msg = atRoot ? `${name} must end with a ${expectedEnd}` : `${name} in block collection must be sufficiently indented and end with a ${expectedEnd}`;
+        onError(offset, atRoot ? "MISSING_CHAR" : "BAD_INDENT", msg);
+        if (ce && ce.source.length !== 1)
+          ee.unshift(ce);
+      }
+      if (ee.length > 0) {
+        const end = resolveEnd.resolveEnd(ee, cePos, ctx.options.strict, onError);
+        if (end.comment) {
+          if (coll.comment)
+            coll.comment += "\n" + end.comment;
+          else
+            coll.comment = end.comment;
+        }
+        coll.range = [fc.offset, cePos, end.offset];
+      } else {
+        coll.range = [fc.offset, cePos, cePos];
+      }
+      return coll;
+    }
+    exports.resolveFlowCollection = resolveFlowCollection;
+  }
+});
+
+// node_modules/yaml/dist/compose/compose-collection.js
+var require_compose_collection = __commonJS({
+  "node_modules/yaml/dist/compose/compose-collection.js"(exports) {
+    "use strict";
+    var identity = require_identity();
+    var Scalar = require_Scalar();
+    var YAMLMap = require_YAMLMap();
+    var YAMLSeq = require_YAMLSeq();
+    var resolveBlockMap = require_resolve_block_map();
+    var resolveBlockSeq = require_resolve_block_seq();
+    var resolveFlowCollection = require_resolve_flow_collection();
+    function resolveCollection(CN, ctx, token, onError, tagName, tag) {
+      const coll = token.type === "block-map" ? resolveBlockMap.resolveBlockMap(CN, ctx, token, onError, tag) : token.type === "block-seq" ? resolveBlockSeq.resolveBlockSeq(CN, ctx, token, onError, tag) : resolveFlowCollection.resolveFlowCollection(CN, ctx, token, onError, tag);
+      const Coll = coll.constructor;
+      if (tagName === "!" || tagName === Coll.tagName) {
+        coll.tag = Coll.tagName;
+        return coll;
+      }
+      if (tagName)
+        coll.tag = tagName;
+      return coll;
+    }
+    function composeCollection(CN, ctx, token, props, onError) {
+      const tagToken = props.tag;
+      const tagName = !tagToken ? null : ctx.directives.tagName(tagToken.source, (msg) => onError(tagToken, "TAG_RESOLVE_FAILED", msg));
+      if (token.type === "block-seq") {
+        const { anchor, newlineAfterProp: nl } = props;
+        const lastProp = anchor && tagToken ? anchor.offset > tagToken.offset ? anchor : tagToken : anchor ?? tagToken;
+        if (lastProp && (!nl || nl.offset < lastProp.offset)) {
+          const message = "Missing newline after block sequence props";
+          onError(lastProp, "MISSING_CHAR", message);
+        }
+      }
+      const expType = token.type === "block-map" ? "map" : token.type === "block-seq" ? "seq" : token.start.source === "{" ? "map" : "seq";
+      if (!tagToken || !tagName || tagName === "!" || tagName === YAMLMap.YAMLMap.tagName && expType === "map" || tagName === YAMLSeq.YAMLSeq.tagName && expType === "seq") {
+        return resolveCollection(CN, ctx, token, onError, tagName);
+      }
+      let tag = ctx.schema.tags.find((t) => t.tag === tagName && t.collection === expType);
+      if (!tag) {
+        const kt = ctx.schema.knownTags[tagName];
+        if (kt?.collection === expType) {
+          ctx.schema.tags.push(Object.assign({}, kt, { default: false }));
+          tag = kt;
+        } else {
+          if (kt) {
+            onError(tagToken, "BAD_COLLECTION_TYPE", `${kt.tag} used for ${expType} collection, but expects ${kt.collection ?? "scalar"}`, true);
+          } else {
+            onError(tagToken, "TAG_RESOLVE_FAILED", `Unresolved tag: ${tagName}`, true);
+          }
+          return resolveCollection(CN, ctx, token, onError, tagName);
+        }
+      }
+      const coll = resolveCollection(CN, ctx, token, onError, tagName, tag);
+      const res = tag.resolve?.(coll, (msg) => onError(tagToken, "TAG_RESOLVE_FAILED", msg), ctx.options) ?? coll;
+      const node = identity.isNode(res) ? res : new Scalar.Scalar(res);
+      node.range = coll.range;
+      node.tag = tagName;
+      if (tag?.format)
+        node.format = tag.format;
+      return node;
+    }
+    exports.composeCollection = composeCollection;
+  }
+});
+
+// node_modules/yaml/dist/compose/resolve-block-scalar.js
+var require_resolve_block_scalar = __commonJS({
+  "node_modules/yaml/dist/compose/resolve-block-scalar.js"(exports) {
+    "use strict";
+    var Scalar = require_Scalar();
+    function resolveBlockScalar(ctx, scalar, onError) {
+      const start2 = scalar.offset;
+      const header = parseBlockScalarHeader(scalar, ctx.options.strict, onError);
+      if (!header)
+        return { value: "", type: null, comment: "", range: [start2, start2, start2] };
+      const type = header.mode === ">" ? Scalar.Scalar.BLOCK_FOLDED : Scalar.Scalar.BLOCK_LITERAL;
+      const lines2 = scalar.source ? splitLines(scalar.source) : [];
+      let chompStart = lines2.length;
+      for (let i = lines2.length - 1; i >= 0; --i) {
+        const content = lines2[i][1];
+        if (content === "" || content === "\r")
+          chompStart = i;
+        else
+          break;
+      }
+      if (chompStart === 0) {
+        const value3 = header.chomp === "+" && lines2.length > 0 ? "\n".repeat(Math.max(1, lines2.length - 1)) : "";
+        let end2 = start2 + header.length;
+        if (scalar.source)
+          end2 += scalar.source.length;
+        return { value: value3, type, comment: header.comment, range: [start2, end2, end2] };
+      }
+      let trimIndent = scalar.indent + header.indent;
+      let offset = scalar.offset + header.length;
+      let contentStart = 0;
+      for (let i = 0; i < chompStart; ++i) {
+        const [indent, content] = lines2[i];
+        if (content === "" || content === "\r") {
+          if (header.indent === 0 && indent.length > trimIndent)
+            trimIndent = indent.length;
+        } else {
+          if (indent.length < trimIndent) {
+            const message = "Block scalars with more-indented leading empty lines must use an explicit indentation indicator";
+            onError(offset + indent.length, "MISSING_CHAR", message);
+          }
+          if (header.indent === 0)
+            trimIndent = indent.length;
+          contentStart = i;
+          if (trimIndent === 0 && !ctx.atRoot) {
+            const message = "Block scalar values in collections must be indented";
+            onError(offset, "BAD_INDENT", message);
+          }
+          break;
+        }
+        offset += indent.length + content.length + 1;
+      }
+      for (let i = lines2.length - 1; i >= chompStart; --i) {
+        if (lines2[i][0].length > trimIndent)
+          chompStart = i + 1;
+      }
+      let value2 = "";
+      let sep2 = "";
+      let prevMoreIndented = false;
+      for (let i = 0; i < contentStart; ++i)
+        value2 += lines2[i][0].slice(trimIndent) + "\n";
+      for (let i = contentStart; i < chompStart; ++i) {
+        let [indent, content] = lines2[i];
+        offset += indent.length + content.length + 1;
+        const crlf = content[content.length - 1] === "\r";
+        if (crlf)
+          content = content.slice(0, -1);
+        if (content && indent.length < trimIndent) {
+          const src = header.indent ? "explicit indentation indicator" : "first line";
+          const message = `Block scalar lines must not be less indented than their ${src}`;
+          onError(offset - content.length - (crlf ? 2 : 1), "BAD_INDENT", message);
+          indent = "";
+        }
+        if (type === Scalar.Scalar.BLOCK_LITERAL) {
+          value2 += sep2 + indent.slice(trimIndent) + content;
+          sep2 = "\n";
+        } else if (indent.length > trimIndent || content[0] === "	") {
+          if (sep2 === " ")
+            sep2 = "\n";
+          else if (!prevMoreIndented && sep2 === "\n")
+            sep2 = "\n\n";
+          value2 += sep2 + indent.slice(trimIndent) + content;
+          sep2 = "\n";
+          prevMoreIndented = true;
+        } else if (content === "") {
+          if (sep2 === "\n")
+            value2 += "\n";
+          else
+            sep2 = "\n";
+        } else {
+          value2 += sep2 + content;
+          sep2 = " ";
+          prevMoreIndented = false;
+        }
+      }
+      switch (header.chomp) {
+        case "-":
+          break;
+        case "+":
+          for (let i = chompStart; i < lines2.length; ++i)
+            value2 += "\n" + lines2[i][0].slice(trimIndent);
+          if (value2[value2.length - 1] !== "\n")
+            value2 += "\n";
+          break;
+        default:
+          value2 += "\n";
+      }
+      const end = start2 + header.length + scalar.source.length;
+      return { value: value2, type, comment: header.comment, range: [start2, end, end] };
+    }
+    function parseBlockScalarHeader({ offset, props }, strict, onError) {
+      if (props[0].type !== "block-scalar-header") {
+        onError(props[0], "IMPOSSIBLE", "Block scalar header not found");
+        return null;
+      }
+      const { source } = props[0];
+      const mode = source[0];
+      let indent = 0;
+      let chomp = "";
+      let error2 = -1;
+      for (let i = 1; i < source.length; ++i) {
+        const ch = source[i];
+        if (!chomp && (ch === "-" || ch === "+"))
+          chomp = ch;
+        else {
+          const n = Number(ch);
+          if (!indent && n)
+            indent = n;
+          else if (error2 === -1)
+            error2 = offset + i;
+        }
+      }
+      if (error2 !== -1)
+        onError(error2, "UNEXPECTED_TOKEN", `Block scalar header includes extra characters: ${source}`);
+      let hasSpace = false;
+      let comment = "";
+      let length = source.length;
+      for (let i = 1; i < props.length; ++i) {
+        const token = props[i];
+        switch (token.type) {
+          case "space":
+            hasSpace = true;
+          // fallthrough
+          case "newline":
+            length += token.source.length;
+            break;
+          case "comment":
+            if (strict && !hasSpace) {
+              const message = "Comments must be separated from other tokens by white space characters";
+              onError(token, "MISSING_CHAR", message);
+            }
+            length += token.source.length;
+            comment = token.source.substring(1);
+            break;
+          case "error":
+            onError(token, "UNEXPECTED_TOKEN", token.message);
+            length += token.source.length;
+            break;
+          /* istanbul ignore next should not happen */
+          default: {
+            const message = `Unexpected token in block scalar header: ${token.type}`;
+            onError(token, "UNEXPECTED_TOKEN", message);
+            const ts = token.source;
+            if (ts && typeof ts === "string")
+              length += ts.length;
+          }
+        }
+      }
+      return { mode, indent, chomp, comment, length };
+    }
+    function splitLines(source) {
+      const split = source.split(/\n( *)/);
+      const first = split[0];
+      const m = first.match(/^( *)/);
+      const line0 = m?.[1] ? [m[1], first.slice(m[1].length)] : ["", first];
+      const lines2 = [line0];
+      for (let i = 1; i < split.length; i += 2)
+        lines2.push([split[i], split[i + 1]]);
+      return lines2;
+    }
+    exports.resolveBlockScalar = resolveBlockScalar;
+  }
+});
+
+// node_modules/yaml/dist/compose/resolve-flow-scalar.js
+var require_resolve_flow_scalar = __commonJS({
+  "node_modules/yaml/dist/compose/resolve-flow-scalar.js"(exports) {
+    "use strict";
+    var Scalar = require_Scalar();
+    var resolveEnd = require_resolve_end();
+    function resolveFlowScalar(scalar, strict, onError) {
+      const { offset, type, source, end } = scalar;
+      let _type;
+      let value2;
+      const _onError = (rel, code2, msg) => onError(offset + rel, code2, msg);
+      switch (type) {
+        case "scalar":
+          _type = Scalar.Scalar.PLAIN;
+          value2 = plainValue(source, _onError);
+          break;
+        case "single-quoted-scalar":
+          _type = Scalar.Scalar.QUOTE_SINGLE;
+          value2 = singleQuotedValue(source, _onError);
+          break;
+        case "double-quoted-scalar":
+          _type = Scalar.Scalar.QUOTE_DOUBLE;
+          value2 = doubleQuotedValue(source, _onError);
+          break;
+        /* istanbul ignore next should not happen */
+        default:
+          onError(scalar, "UNEXPECTED_TOKEN", `Expected a flow scalar value, but found: ${type}`);
+          return {
+            value: "",
+            type: null,
+            comment: "",
+            range: [offset, offset + source.length, offset + source.length]
+          };
+      }
+      const valueEnd = offset + source.length;
+      const re = resolveEnd.resolveEnd(end, valueEnd, strict, onError);
+      return {
+        value: value2,
+        type: _type,
+        comment: re.comment,
+        range: [offset, valueEnd, re.offset]
+      };
+    }
+    function plainValue(source, onError) {
+      let badChar = "";
+      switch (source[0]) {
+        /* istanbul ignore next should not happen */
+        case "	":
+          badChar = "a tab character";
+          break;
+        case ",":
+          badChar = "flow indicator character ,";
+          break;
+        case "%":
+          badChar = "directive indicator character %";
+          break;
+        case "|":
+        case ">": {
+          badChar = `block scalar indicator ${source[0]}`;
+          break;
+        }
+        case "@":
+        case "`": {
+          badChar = `reserved character ${source[0]}`;
+          break;
+        }
+      }
+      if (badChar)
+        onError(0, "BAD_SCALAR_START", `Plain value cannot start with ${badChar}`);
+      return unfoldLines(source);
+    }
+    function singleQuotedValue(source, onError) {
+      if (source[source.length - 1] !== "'" || source.length === 1)
+        onError(source.length, "MISSING_CHAR", "Missing closing 'quote");
+      return unfoldLines(source.slice(1, -1)).replace(/''/g, "'");
+    }
+    function unfoldLines(source) {
+      const line = /(.*?)\r?\n/sy;
+      let match = line.exec(source);
+      if (!match)
+        return source;
+      let trimEnd, trimBoth;
+      try {
+        trimEnd = new RegExp("(?<![ 	])[ 	]+$");
+        trimBoth = new RegExp("^[ 	]+|(?<![ 	])[ 	]+$", "g");
+      } catch {
+        trimEnd = /[ \t]+$/;
+        trimBoth = /^[ \t]+|[ \t]+$/g;
+      }
+      let res = match[1].replace(trimEnd, "");
+      let sep2 = " ";
+      let pos = line.lastIndex;
+      while (match = line.exec(source)) {
+        const lm = match[1].replace(trimBoth, "");
+        if (lm === "") {
+          if (sep2 === "\n")
+            res += sep2;
+          else
+            sep2 = "\n";
+        } else {
+          res += sep2 + lm;
+          sep2 = " ";
+        }
+        pos = line.lastIndex;
+      }
+      const last = /[ \t]*(.*)/sy;
+      last.lastIndex = pos;
+      match = last.exec(source);
+      return res + sep2 + (match?.[1] ?? "");
+    }
+    function doubleQuotedValue(source, onError) {
+      let res = "";
+      for (let i = 1; i < source.length - 1; ++i) {
+        const ch = source[i];
+        if (ch === "\r" && source[i + 1] === "\n")
+          continue;
+        if (ch === "\n") {
+          const { fold, offset } = foldNewline(source, i);
+          res += fold;
+          i = offset;
+        } else if (ch === "\\") {
+          let next = source[++i];
+          const cc = escapeCodes[next];
+          if (cc)
+            res += cc;
+          else if (next === "\n") {
+            next = source[i + 1];
+            while (next === " " || next === "	")
+              next = source[++i + 1];
+          } else if (next === "\r" && source[i + 1] === "\n") {
+            next = source[++i + 1];
+            while (next === " " || next === "	")
+              next = source[++i + 1];
+          } else if (next === "x" || next === "u" || next === "U") {
+            const length = next === "x" ? 2 : next === "u" ? 4 : 8;
+            res += parseCharCode(source, i + 1, length, onError);
+            i += length;
+          } else {
+            const raw = source.substr(i - 1, 2);
+            onError(i - 1, "BAD_DQ_ESCAPE", `Invalid escape sequence ${raw}`);
+            res += raw;
+          }
+        } else if (ch === " " || ch === "	") {
+          const wsStart = i;
+          let next = source[i + 1];
+          while (next === " " || next === "	")
+            next = source[++i + 1];
+          if (next !== "\n" && !(next === "\r" && source[i + 2] === "\n"))
+            res += i > wsStart ? source.slice(wsStart, i + 1) : ch;
+        } else {
+          res += ch;
+        }
+      }
+      if (source[source.length - 1] !== '"' || source.length === 1)
+        onError(source.length, "MISSING_CHAR", 'Missing closing "quote');
+      return res;
+    }
+    function foldNewline(source, offset) {
+      let fold = "";
+      let ch = source[offset + 1];
+      while (ch === " " || ch === "	" || ch === "\n" || ch === "\r") {
+        if (ch === "\r" && source[offset + 2] !== "\n")
+          break;
+        if (ch === "\n")
+          fold += "\n";
+        offset += 1;
+        ch = source[offset + 1];
+      }
+      if (!fold)
+        fold = " ";
+      return { fold, offset };
+    }
+    var escapeCodes = {
+      "0": "\0",
+      // null character
+      a: "\x07",
+      // bell character
+      b: "\b",
+      // backspace
+      e: "\x1B",
+      // escape character
+      f: "\f",
+      // form feed
+      n: "\n",
+      // line feed
+      r: "\r",
+      // carriage return
+      t: "	",
+      // horizontal tab
+      v: "\v",
+      // vertical tab
+      N: "\x85",
+      // Unicode next line
+      _: "\xA0",
+      // Unicode non-breaking space
+      L: "\u2028",
+      // Unicode line separator
+      P: "\u2029",
+      // Unicode paragraph separator
+      " ": " ",
+      '"': '"',
+      "/": "/",
+      "\\": "\\",
+      "	": "	"
+    };
+    function parseCharCode(source, offset, length, onError) {
+      const cc = source.substr(offset, length);
+      const ok = cc.length === length && /^[0-9a-fA-F]+$/.test(cc);
+      const code2 = ok ? parseInt(cc, 16) : NaN;
+      try {
+        return String.fromCodePoint(code2);
+      } catch {
+        const raw = source.substr(offset - 2, length + 2);
+        onError(offset - 2, "BAD_DQ_ESCAPE", `Invalid escape sequence ${raw}`);
+        return raw;
+      }
+    }
+    exports.resolveFlowScalar = resolveFlowScalar;
+  }
+});
+
+// node_modules/yaml/dist/compose/compose-scalar.js
+var require_compose_scalar = __commonJS({
+  "node_modules/yaml/dist/compose/compose-scalar.js"(exports) {
+    "use strict";
+    var identity = require_identity();
+    var Scalar = require_Scalar();
+    var resolveBlockScalar = require_resolve_block_scalar();
+    var resolveFlowScalar = require_resolve_flow_scalar();
+    function composeScalar(ctx, token, tagToken, onError) {
+      const { value: value2, type, comment, range } = token.type === "block-scalar" ? resolveBlockScalar.resolveBlockScalar(ctx, token, onError) : resolveFlowScalar.resolveFlowScalar(token, ctx.options.strict, onError);
+      const tagName = tagToken ? ctx.directives.tagName(tagToken.source, (msg) => onError(tagToken, "TAG_RESOLVE_FAILED", msg)) : null;
+      let tag;
+      if (ctx.options.stringKeys && ctx.atKey) {
+        tag = ctx.schema[identity.SCALAR];
+      } else if (tagName)
+        tag = findScalarTagByName(ctx.schema, value2, tagName, tagToken, onError);
+      else if (token.type === "scalar")
+        tag = findScalarTagByTest(ctx, value2, token, onError);
+      else
+        tag = ctx.schema[identity.SCALAR];
+      let scalar;
+      try {
+        const res = tag.resolve(value2, (msg) => onError(tagToken ?? token, "TAG_RESOLVE_FAILED", msg), ctx.options);
+        scalar = identity.isScalar(res) ? res : new Scalar.Scalar(res);
+      } catch (error2) {
+        const msg = error2 instanceof Error ? error2.message : String(error2);
+        onError(tagToken ?? token, "TAG_RESOLVE_FAILED", msg);
+        scalar = new Scalar.Scalar(value2);
+      }
+      scalar.range = range;
+      scalar.source = value2;
+      if (type)
+        scalar.type = type;
+      if (tagName)
+        scalar.tag = tagName;
+      if (tag.format)
+        scalar.format = tag.format;
+      if (comment)
+        scalar.comment = comment;
+      return scalar;
+    }
+    function findScalarTagByName(schema, value2, tagName, tagToken, onError) {
+      if (tagName === "!")
+        return schema[identity.SCALAR];
+      const matchWithTest = [];
+      for (const tag of schema.tags) {
+        if (!tag.collection && tag.tag === tagName) {
+          if (tag.default && tag.test)
+            matchWithTest.push(tag);
+          else
+            return tag;
+        }
+      }
+      for (const tag of matchWithTest)
+        if (tag.test?.test(value2))
+          return tag;
+      const kt = schema.knownTags[tagName];
+      if (kt && !kt.collection) {
+        schema.tags.push(Object.assign({}, kt, { default: false, test: void 0 }));
+        return kt;
+      }
+      onError(tagToken, "TAG_RESOLVE_FAILED", `Unresolved tag: ${tagName}`, tagName !== "tag:yaml.org,2002:str");
+      return schema[identity.SCALAR];
+    }
+    function findScalarTagByTest({ atKey, directives, schema }, value2, token, onError) {
+      const tag = schema.tags.find((tag2) => (tag2.default === true || atKey && tag2.default === "key") && tag2.test?.test(value2)) || schema[identity.SCALAR];
+      if (schema.compat) {
+        const compat = schema.compat.find((tag2) => tag2.default && tag2.test?.test(value2)) ?? schema[identity.SCALAR];
+        if (tag.tag !== compat.tag) {
+          const ts = directives.tagString(tag.tag);
+          const cs = directives.tagString(compat.tag);
+          const msg = `Value may be parsed as either ${ts} or ${cs}`;
+          onError(token, "TAG_RESOLVE_FAILED", msg, true);
+        }
+      }
+      return tag;
+    }
+    exports.composeScalar = composeScalar;
+  }
+});
+
+// node_modules/yaml/dist/compose/util-empty-scalar-position.js
+var require_util_empty_scalar_position = __commonJS({
+  "node_modules/yaml/dist/compose/util-empty-scalar-position.js"(exports) {
+    "use strict";
+    function emptyScalarPosition(offset, before, pos) {
+      if (before) {
+        pos ?? (pos = before.length);
+        for (let i = pos - 1; i >= 0; --i) {
+          let st = before[i];
+          switch (st.type) {
+            case "space":
+            case "comment":
+            case "newline":
+              offset -= st.source.length;
+              continue;
+          }
+          st = before[++i];
+          while (st?.type === "space") {
+            offset += st.source.length;
+            st = before[++i];
+          }
+          break;
+        }
+      }
+      return offset;
+    }
+    exports.emptyScalarPosition = emptyScalarPosition;
+  }
+});
+
+// node_modules/yaml/dist/compose/compose-node.js
+var require_compose_node = __commonJS({
+  "node_modules/yaml/dist/compose/compose-node.js"(exports) {
+    "use strict";
+    var Alias = require_Alias();
+    var identity = require_identity();
+    var composeCollection = require_compose_collection();
+    var composeScalar = require_compose_scalar();
+    var resolveEnd = require_resolve_end();
+    var utilEmptyScalarPosition = require_util_empty_scalar_position();
+    var CN = { composeNode, composeEmptyNode };
+    function composeNode(ctx, token, props, onError) {
+      const atKey = ctx.atKey;
+      const { spaceBefore, comment, anchor, tag } = props;
+      let node;
+      let isSrcToken = true;
+      switch (token.type) {
+        case "alias":
+          node = composeAlias(ctx, token, onError);
+          if (anchor || tag)
+            onError(token, "ALIAS_PROPS", "An alias node must not specify any properties");
+          break;
+        case "scalar":
+        case "single-quoted-scalar":
+        case "double-quoted-scalar":
+        case "block-scalar":
+          node = composeScalar.composeScalar(ctx, token, tag, onError);
+          if (anchor)
+            node.anchor = anchor.source.substring(1);
+          break;
+        case "block-map":
+        case "block-seq":
+        case "flow-collection":
+          try {
+            node = composeCollection.composeCollection(CN, ctx, token, props, onError);
+            if (anchor)
+              node.anchor = anchor.source.substring(1);
+          } catch (error2) {
+            const message = error2 instanceof Error ? error2.message : String(error2);
+            onError(token, "RESOURCE_EXHAUSTION", message);
+          }
+          break;
+        default: {
+          const message = token.type === "error" ? token.message : `Unsupported token (type: ${token.type})`;
+          onError(token, "UNEXPECTED_TOKEN", message);
+          isSrcToken = false;
+        }
+      }
+      node ?? (node = composeEmptyNode(ctx, token.offset, void 0, null, props, onError));
+      if (anchor && node.anchor === "")
+        onError(anchor, "BAD_ALIAS", "Anchor cannot be an empty string");
+      if (atKey && ctx.options.stringKeys && (!identity.isScalar(node) || typeof node.value !== "string" || node.tag && node.tag !== "tag:yaml.org,2002:str")) {
+        const msg = "With stringKeys, all keys must be strings";
+        onError(tag ?? token, "NON_STRING_KEY", msg);
+      }
+      if (spaceBefore)
+        node.spaceBefore = true;
+      if (comment) {
+        if (token.type === "scalar" && token.source === "")
+          node.comment = comment;
+        else
+          node.commentBefore = comment;
+      }
+      if (ctx.options.keepSourceTokens && isSrcToken)
+        node.srcToken = token;
+      return node;
+    }
+    function composeEmptyNode(ctx, offset, before, pos, { spaceBefore, comment, anchor, tag, end }, onError) {
+      const token = {
+        type: "scalar",
+        offset: utilEmptyScalarPosition.emptyScalarPosition(offset, before, pos),
+        indent: -1,
+        source: ""
+      };
+      const node = composeScalar.composeScalar(ctx, token, tag, onError);
+      if (anchor) {
+        node.anchor = anchor.source.substring(1);
+        if (node.anchor === "")
+          onError(anchor, "BAD_ALIAS", "Anchor cannot be an empty string");
+      }
+      if (spaceBefore)
+        node.spaceBefore = true;
+      if (comment) {
+        node.comment = comment;
+        node.range[2] = end;
+      }
+      return node;
+    }
+    function composeAlias({ options }, { offset, source, end }, onError) {
+      const alias = new Alias.Alias(source.substring(1));
+      if (alias.source === "")
+        onError(offset, "BAD_ALIAS", "Alias cannot be an empty string");
+      if (alias.source.endsWith(":"))
+        onError(offset + source.length - 1, "BAD_ALIAS", "Alias ending in : is ambiguous", true);
+      const valueEnd = offset + source.length;
+      const re = resolveEnd.resolveEnd(end, valueEnd, options.strict, onError);
+      alias.range = [offset, valueEnd, re.offset];
+      if (re.comment)
+        alias.comment = re.comment;
+      return alias;
+    }
+    exports.composeEmptyNode = composeEmptyNode;
+    exports.composeNode = composeNode;
+  }
+});
+
+// node_modules/yaml/dist/compose/compose-doc.js
+var require_compose_doc = __commonJS({
+  "node_modules/yaml/dist/compose/compose-doc.js"(exports) {
+    "use strict";
+    var Document = require_Document();
+    var composeNode = require_compose_node();
+    var resolveEnd = require_resolve_end();
+    var resolveProps = require_resolve_props();
+    function composeDoc(options, directives, { offset, start: start2, value: value2, end }, onError) {
+      const opts = Object.assign({ _directives: directives }, options);
+      const doc = new Document.Document(void 0, opts);
+      const ctx = {
+        atKey: false,
+        atRoot: true,
+        directives: doc.directives,
+        options: doc.options,
+        schema: doc.schema
+      };
+      const props = resolveProps.resolveProps(start2, {
+        indicator: "doc-start",
+        next: value2 ?? end?.[0],
+        offset,
+        onError,
+        parentIndent: 0,
+        startOnNewline: true
+      });
+      if (props.found) {
+        doc.directives.docStart = true;
+        if (value2 && (value2.type === "block-map" || value2.type === "block-seq") && !props.hasNewline)
+          onError(props.end, "MISSING_CHAR", "Block collection cannot start on same line with directives-end marker");
+      }
+      doc.contents = value2 ? composeNode.composeNode(ctx, value2, props, onError) : composeNode.composeEmptyNode(ctx, props.end, start2, null, props, onError);
+      const contentEnd = doc.contents.range[2];
+      const re = resolveEnd.resolveEnd(end, contentEnd, false, onError);
+      if (re.comment)
+        doc.comment = re.comment;
+      doc.range = [offset, contentEnd, re.offset];
+      return doc;
+    }
+    exports.composeDoc = composeDoc;
+  }
+});
+
+// node_modules/yaml/dist/compose/composer.js
+var require_composer = __commonJS({
+  "node_modules/yaml/dist/compose/composer.js"(exports) {
+    "use strict";
+    var node_process = __require("process");
+    var directives = require_directives();
+    var Document = require_Document();
+    var errors = require_errors4();
+    var identity = require_identity();
+    var composeDoc = require_compose_doc();
+    var resolveEnd = require_resolve_end();
+    function getErrorPos(src) {
+      if (typeof src === "number")
+        return [src, src + 1];
+      if (Array.isArray(src))
+        return src.length === 2 ? src : [src[0], src[1]];
+      const { offset, source } = src;
+      return [offset, offset + (typeof source === "string" ? source.length : 1)];
+    }
+    function parsePrelude(prelude) {
+      let comment = "";
+      let atComment = false;
+      let afterEmptyLine = false;
+      for (let i = 0; i < prelude.length; ++i) {
+        const source = prelude[i];
+        switch (source[0]) {
+          case "#":
+            comment += (comment === "" ? "" : afterEmptyLine ? "\n\n" : "\n") + (source.substring(1) || " ");
+            atComment = true;
+            afterEmptyLine = false;
+            break;
+          case "%":
+            if (prelude[i + 1]?.[0] !== "#")
+              i += 1;
+            atComment = false;
+            break;
+          default:
+            if (!atComment)
+              afterEmptyLine = true;
+            atComment = false;
+        }
+      }
+      return { comment, afterEmptyLine };
+    }
+    var Composer = class {
+      constructor(options = {}) {
+        this.doc = null;
+        this.atDirectives = false;
+        this.prelude = [];
+        this.errors = [];
+        this.warnings = [];
+        this.onError = (source, code2, message, warning2) => {
+          const pos = getErrorPos(source);
+          if (warning2)
+            this.warnings.push(new errors.YAMLWarning(pos, code2, message));
+          else
+            this.errors.push(new errors.YAMLParseError(pos, code2, message));
+        };
+        this.directives = new directives.Directives({ version: options.version || "1.2" });
+        this.options = options;
+      }
+      decorate(doc, afterDoc) {
+        const { comment, afterEmptyLine } = parsePrelude(this.prelude);
+        if (comment) {
+          const dc = doc.contents;
+          if (afterDoc) {
+            doc.comment = doc.comment ? `${doc.comment}
+${comment}` : comment;
+          } else if (afterEmptyLine || doc.directives.docStart || !dc) {
+            doc.commentBefore = comment;
+          } else if (identity.isCollection(dc) && !dc.flow && dc.items.length > 0) {
+            let it = dc.items[0];
+            if (identity.isPair(it))
+              it = it.key;
+            const cb = it.commentBefore;
+            it.commentBefore = cb ? `${comment}
+${cb}` : comment;
+          } else {
+            const cb = dc.commentBefore;
+            dc.commentBefore = cb ? `${comment}
+${cb}` : comment;
+          }
+        }
+        if (afterDoc) {
+          for (let i = 0; i < this.errors.length; ++i)
+            doc.errors.push(this.errors[i]);
+          for (let i = 0; i < this.warnings.length; ++i)
+            doc.warnings.push(this.warnings[i]);
+        } else {
+          doc.errors = this.errors;
+          doc.warnings = this.warnings;
+        }
+        this.prelude = [];
+        this.errors = [];
+        this.warnings = [];
+      }
+      /**
+       * Current stream status information.
+       *
+       * Mostly useful at the end of input for an empty stream.
+       */
+      streamInfo() {
+        return {
+          comment: parsePrelude(this.prelude).comment,
+          directives: this.directives,
+          errors: this.errors,
+          warnings: this.warnings
+        };
+      }
+      /**
+       * Compose tokens into documents.
+       *
+       * @param forceDoc - If the stream contains no document, still emit a final document including any comments and directives that would be applied to a subsequent document.
+       * @param endOffset - Should be set if `forceDoc` is also set, to set the document range end and to indicate errors correctly.
+       */
+      *compose(tokens, forceDoc = false, endOffset = -1) {
+        for (const token of tokens)
+          yield* this.next(token);
+        yield* this.end(forceDoc, endOffset);
+      }
+      /** Advance the composer by one CST token. */
+      *next(token) {
+        if (node_process.env.LOG_STREAM)
+          console.dir(token, { depth: null });
+        switch (token.type) {
+          case "directive":
+            this.directives.add(token.source, (offset, message, warning2) => {
+              const pos = getErrorPos(token);
+              pos[0] += offset;
+              this.onError(pos, "BAD_DIRECTIVE", message, warning2);
+            });
+            this.prelude.push(token.source);
+            this.atDirectives = true;
+            break;
+          case "document": {
+            const doc = composeDoc.composeDoc(this.options, this.directives, token, this.onError);
+            if (this.atDirectives && !doc.directives.docStart)
+              this.onError(token, "MISSING_CHAR", "Missing directives-end/doc-start indicator line");
+            this.decorate(doc, false);
+            if (this.doc)
+              yield this.doc;
+            this.doc = doc;
+            this.atDirectives = false;
+            break;
+          }
+          case "byte-order-mark":
+          case "space":
+            break;
+          case "comment":
+          case "newline":
+            this.prelude.push(token.source);
+            break;
+          case "error": {
+            const msg = token.source ? `${token.message}: ${JSON.stringify(token.source)}` : token.message;
+            const error2 = new errors.YAMLParseError(getErrorPos(token), "UNEXPECTED_TOKEN", msg);
+            if (this.atDirectives || !this.doc)
+              this.errors.push(error2);
+            else
+              this.doc.errors.push(error2);
+            break;
+          }
+          case "doc-end": {
+            if (!this.doc) {
+              const msg = "Unexpected doc-end without preceding document";
+              this.errors.push(new errors.YAMLParseError(getErrorPos(token), "UNEXPECTED_TOKEN", msg));
+              break;
+            }
+            this.doc.directives.docEnd = true;
+            const end = resolveEnd.resolveEnd(token.end, token.offset + token.source.length, this.doc.options.strict, this.onError);
+            this.decorate(this.doc, true);
+            if (end.comment) {
+              const dc = this.doc.comment;
+              this.doc.comment = dc ? `${dc}
+${end.comment}` : end.comment;
+            }
+            this.doc.range[2] = end.offset;
+            break;
+          }
+          default:
+            this.errors.push(new errors.YAMLParseError(getErrorPos(token), "UNEXPECTED_TOKEN", `Unsupported token ${token.type}`));
+        }
+      }
+      /**
+       * Call at end of input to yield any remaining document.
+       *
+       * @param forceDoc - If the stream contains no document, still emit a final document including any comments and directives that would be applied to a subsequent document.
+       * @param endOffset - Should be set if `forceDoc` is also set, to set the document range end and to indicate errors correctly.
+       */
+      *end(forceDoc = false, endOffset = -1) {
+        if (this.doc) {
+          this.decorate(this.doc, true);
+          yield this.doc;
+          this.doc = null;
+        } else if (forceDoc) {
+          const opts = Object.assign({ _directives: this.directives }, this.options);
+          const doc = new Document.Document(void 0, opts);
+          if (this.atDirectives)
+            this.onError(endOffset, "MISSING_CHAR", "Missing directives-end indicator line");
+          doc.range = [0, endOffset, endOffset];
+          this.decorate(doc, false);
+          yield doc;
+        }
+      }
+    };
+    exports.Composer = Composer;
+  }
+});
+
+// node_modules/yaml/dist/parse/cst-scalar.js
+var require_cst_scalar = __commonJS({
+  "node_modules/yaml/dist/parse/cst-scalar.js"(exports) {
+    "use strict";
+    var resolveBlockScalar = require_resolve_block_scalar();
+    var resolveFlowScalar = require_resolve_flow_scalar();
+    var errors = require_errors4();
+    var stringifyString = require_stringifyString();
+    function resolveAsScalar(token, strict = true, onError) {
+      if (token) {
+        const _onError = (pos, code2, message) => {
+          const offset = typeof pos === "number" ? pos : Array.isArray(pos) ? pos[0] : pos.offset;
+          if (onError)
+            onError(offset, code2, message);
+          else
+            throw new errors.YAMLParseError([offset, offset + 1], code2, message);
+        };
+        switch (token.type) {
+          case "scalar":
+          case "single-quoted-scalar":
+          case "double-quoted-scalar":
+            return resolveFlowScalar.resolveFlowScalar(token, strict, _onError);
+          case "block-scalar":
+            return resolveBlockScalar.resolveBlockScalar({ options: { strict } }, token, _onError);
+        }
+      }
+      return null;
+    }
+    function createScalarToken(value2, context) {
+      const { implicitKey = false, indent, inFlow = false, offset = -1, type = "PLAIN" } = context;
+      const source = stringifyString.stringifyString({ type, value: value2 }, {
+        implicitKey,
+        indent: indent > 0 ? " ".repeat(indent) : "",
+        inFlow,
+        options: { blockQuote: true, lineWidth: -1 }
+      });
+      const end = context.end ?? [
+        { type: "newline", offset: -1, indent, source: "\n" }
+      ];
+      switch (source[0]) {
+        case "|":
+        case ">": {
+          const he = source.indexOf("\n");
+          const head = source.substring(0, he);
+          const body = source.substring(he + 1) + "\n";
+          const props = [
+            { type: "block-scalar-header", offset, indent, source: head }
+          ];
+          if (!addEndtoBlockProps(props, end))
+            props.push({ type: "newline", offset: -1, indent, source: "\n" });
+          return { type: "block-scalar", offset, indent, props, source: body };
+        }
+        case '"':
+          return { type: "double-quoted-scalar", offset, indent, source, end };
+        case "'":
+          return { type: "single-quoted-scalar", offset, indent, source, end };
+        default:
+          return { type: "scalar", offset, indent, source, end };
+      }
+    }
+    function setScalarValue(token, value2, context = {}) {
+      let { afterKey = false, implicitKey = false, inFlow = false, type } = context;
+      let indent = "indent" in token ? token.indent : null;
+      if (afterKey && typeof indent === "number")
+        indent += 2;
+      if (!type)
+        switch (token.type) {
+          case "single-quoted-scalar":
+            type = "QUOTE_SINGLE";
+            break;
+          case "double-quoted-scalar":
+            type = "QUOTE_DOUBLE";
+            break;
+          case "block-scalar": {
+            const header = token.props[0];
+            if (header.type !== "block-scalar-header")
+              throw new Error("Invalid block scalar header");
+            type = header.source[0] === ">" ? "BLOCK_FOLDED" : "BLOCK_LITERAL";
+            break;
+          }
+          default:
+            type = "PLAIN";
+        }
+      const source = stringifyString.stringifyString({ type, value: value2 }, {
+        implicitKey: implicitKey || indent === null,
+        indent: indent !== null && indent > 0 ? " ".repeat(indent) : "",
+        inFlow,
+        options: { blockQuote: true, lineWidth: -1 }
+      });
+      switch (source[0]) {
+        case "|":
+        case ">":
+          setBlockScalarValue(token, source);
+          break;
+        case '"':
+          setFlowScalarValue(token, source, "double-quoted-scalar");
+          break;
+        case "'":
+          setFlowScalarValue(token, source, "single-quoted-scalar");
+          break;
+        default:
+          setFlowScalarValue(token, source, "scalar");
+      }
+    }
+    function setBlockScalarValue(token, source) {
+      const he = source.indexOf("\n");
+      const head = source.substring(0, he);
+      const body = source.substring(he + 1) + "\n";
+      if (token.type === "block-scalar") {
+        const header = token.props[0];
+        if (header.type !== "block-scalar-header")
+          throw new Error("Invalid block scalar header");
+        header.source = head;
+        token.source = body;
+      } else {
+        const { offset } = token;
+        const indent = "indent" in token ? token.indent : -1;
+        const props = [
+          { type: "block-scalar-header", offset, indent, source: head }
+        ];
+        if (!addEndtoBlockProps(props, "end" in token ? token.end : void 0))
+          props.push({ type: "newline", offset: -1, indent, source: "\n" });
+        for (const key of Object.keys(token))
+          if (key !== "type" && key !== "offset")
+            delete token[key];
+        Object.assign(token, { type: "block-scalar", indent, props, source: body });
+      }
+    }
+    function addEndtoBlockProps(props, end) {
+      if (end)
+        for (const st of end)
+          switch (st.type) {
+            case "space":
+            case "comment":
+              props.push(st);
+              break;
+            case "newline":
+              props.push(st);
+              return true;
+          }
+      return false;
+    }
+    function setFlowScalarValue(token, source, type) {
+      switch (token.type) {
+        case "scalar":
+        case "double-quoted-scalar":
+        case "single-quoted-scalar":
+          token.type = type;
+          token.source = source;
+          break;
+        case "block-scalar": {
+          const end = token.props.slice(1);
+          let oa = source.length;
+          if (token.props[0].type === "block-scalar-header")
+            oa -= token.props[0].source.length;
+          for (const tok of end)
+            tok.offset += oa;
+          delete token.props;
+          Object.assign(token, { type, source, end });
+          break;
+        }
+        case "block-map":
+        case "block-seq": {
+          const offset = token.offset + source.length;
+          const nl = { type: "newline", offset, indent: token.indent, source: "\n" };
+          delete token.items;
+          Object.assign(token, { type, source, end: [nl] });
+          break;
+        }
+        default: {
+          const indent = "indent" in token ? token.indent : -1;
+          const end = "end" in token && Array.isArray(token.end) ? token.end.filter((st) => st.type === "space" || st.type === "comment" || st.type === "newline") : [];
+          for (const key of Object.keys(token))
+            if (key !== "type" && key !== "offset")
+              delete token[key];
+          Object.assign(token, { type, indent, source, end });
+        }
+      }
+    }
+    exports.createScalarToken = createScalarToken;
+    exports.resolveAsScalar = resolveAsScalar;
+    exports.setScalarValue = setScalarValue;
+  }
+});
+
+// node_modules/yaml/dist/parse/cst-stringify.js
+var require_cst_stringify = __commonJS({
+  "node_modules/yaml/dist/parse/cst-stringify.js"(exports) {
+    "use strict";
+    var stringify = (cst) => "type" in cst ? stringifyToken(cst) : stringifyItem(cst);
+    function stringifyToken(token) {
+      switch (token.type) {
+        case "block-scalar": {
+          let res = "";
+          for (const tok of token.props)
+            res += stringifyToken(tok);
+          return res + token.source;
+        }
+        case "block-map":
+        case "block-seq": {
+          let res = "";
+          for (const item of token.items)
+            res += stringifyItem(item);
+          return res;
+        }
+        case "flow-collection": {
+          let res = token.start.source;
+          for (const item of token.items)
+            res += stringifyItem(item);
+          for (const st of token.end)
+            res += st.source;
+          return res;
+        }
+        case "document": {
+          let res = stringifyItem(token);
+          if (token.end)
+            for (const st of token.end)
+              res += st.source;
+          return res;
+        }
+        default: {
+          let res = token.source;
+          if ("end" in token && token.end)
+            for (const st of token.end)
+              res += st.source;
+          return res;
+        }
+      }
+    }
+    function stringifyItem({ start: start2, key, sep: sep2, value: value2 }) {
+      let res = "";
+      for (const st of start2)
+        res += st.source;
+      if (key)
+        res += stringifyToken(key);
+      if (sep2)
+        for (const st of sep2)
+          res += st.source;
+      if (value2)
+        res += stringifyToken(value2);
+      return res;
+    }
+    exports.stringify = stringify;
+  }
+});
+
+// node_modules/yaml/dist/parse/cst-visit.js
+var require_cst_visit = __commonJS({
+  "node_modules/yaml/dist/parse/cst-visit.js"(exports) {
+    "use strict";
+    var BREAK = /* @__PURE__ */ Symbol("break visit");
+    var SKIP = /* @__PURE__ */ Symbol("skip children");
+    var REMOVE = /* @__PURE__ */ Symbol("remove item");
+    function visit(cst, visitor) {
+      if ("type" in cst && cst.type === "document")
+        cst = { start: cst.start, value: cst.value };
+      _visit(Object.freeze([]), cst, visitor);
+    }
+    visit.BREAK = BREAK;
+    visit.SKIP = SKIP;
+    visit.REMOVE = REMOVE;
+    visit.itemAtPath = (cst, path8) => {
+      let item = cst;
+      for (const [field, index] of path8) {
+        const tok = item?.[field];
+        if (tok && "items" in tok) {
+          item = tok.items[index];
+        } else
+          return void 0;
+      }
+      return item;
+    };
+    visit.parentCollection = (cst, path8) => {
+      const parent = visit.itemAtPath(cst, path8.slice(0, -1));
+      const field = path8[path8.length - 1][0];
+      const coll = parent?.[field];
+      if (coll && "items" in coll)
+        return coll;
+      throw new Error("Parent collection not found");
+    };
+    function _visit(path8, item, visitor) {
+      let ctrl = visitor(item, path8);
+      if (typeof ctrl === "symbol")
+        return ctrl;
+      for (const field of ["key", "value"]) {
+        const token = item[field];
+        if (token && "items" in token) {
+          for (let i = 0; i < token.items.length; ++i) {
+            const ci = _visit(Object.freeze(path8.concat([[field, i]])), token.items[i], visitor);
+            if (typeof ci === "number")
+              i = ci - 1;
+            else if (ci === BREAK)
+              return BREAK;
+            else if (ci === REMOVE) {
+              token.items.splice(i, 1);
+              i -= 1;
+            }
+          }
+          if (typeof ctrl === "function" && field === "key")
+            ctrl = ctrl(item, path8);
+        }
+      }
+      return typeof ctrl === "function" ? ctrl(item, path8) : ctrl;
+    }
+    exports.visit = visit;
+  }
+});
+
+// node_modules/yaml/dist/parse/cst.js
+var require_cst = __commonJS({
+  "node_modules/yaml/dist/parse/cst.js"(exports) {
+    "use strict";
+    var cstScalar = require_cst_scalar();
+    var cstStringify = require_cst_stringify();
+    var cstVisit = require_cst_visit();
+    var BOM = "\uFEFF";
+    var DOCUMENT = "";
+    var FLOW_END = "";
+    var SCALAR = "";
+    var isCollection = (token) => !!token && "items" in token;
+    var isScalar = (token) => !!token && (token.type === "scalar" || token.type === "single-quoted-scalar" || token.type === "double-quoted-scalar" || token.type === "block-scalar");
+    function prettyToken(token) {
+      switch (token) {
+        case BOM:
+          return "<BOM>";
+        case DOCUMENT:
+          return "<DOC>";
+        case FLOW_END:
+          return "<FLOW_END>";
+        case SCALAR:
+          return "<SCALAR>";
+        default:
+          return JSON.stringify(token);
+      }
+    }
+    function tokenType(source) {
+      switch (source) {
+        case BOM:
+          return "byte-order-mark";
+        case DOCUMENT:
+          return "doc-mode";
+        case FLOW_END:
+          return "flow-error-end";
+        case SCALAR:
+          return "scalar";
+        case "---":
+          return "doc-start";
+        case "...":
+          return "doc-end";
+        case "":
+        case "\n":
+        case "\r\n":
+          return "newline";
+        case "-":
+          return "seq-item-ind";
+        case "?":
+          return "explicit-key-ind";
+        case ":":
+          return "map-value-ind";
+        case "{":
+          return "flow-map-start";
+        case "}":
+          return "flow-map-end";
+        case "[":
+          return "flow-seq-start";
+        case "]":
+          return "flow-seq-end";
+        case ",":
+          return "comma";
+      }
+      switch (source[0]) {
+        case " ":
+        case "	":
+          return "space";
+        case "#":
+          return "comment";
+        case "%":
+          return "directive-line";
+        case "*":
+          return "alias";
+        case "&":
+          return "anchor";
+        case "!":
+          return "tag";
+        case "'":
+          return "single-quoted-scalar";
+        case '"':
+          return "double-quoted-scalar";
+        case "|":
+        case ">":
+          return "block-scalar-header";
+      }
+      return null;
+    }
+    exports.createScalarToken = cstScalar.createScalarToken;
+    exports.resolveAsScalar = cstScalar.resolveAsScalar;
+    exports.setScalarValue = cstScalar.setScalarValue;
+    exports.stringify = cstStringify.stringify;
+    exports.visit = cstVisit.visit;
+    exports.BOM = BOM;
+    exports.DOCUMENT = DOCUMENT;
+    exports.FLOW_END = FLOW_END;
+    exports.SCALAR = SCALAR;
+    exports.isCollection = isCollection;
+    exports.isScalar = isScalar;
+    exports.prettyToken = prettyToken;
+    exports.tokenType = tokenType;
+  }
+});
+
+// node_modules/yaml/dist/parse/lexer.js
+var require_lexer = __commonJS({
+  "node_modules/yaml/dist/parse/lexer.js"(exports) {
+    "use strict";
+    var cst = require_cst();
+    function isEmpty(ch) {
+      switch (ch) {
+        case void 0:
+        case " ":
+        case "\n":
+        case "\r":
+        case "	":
+          return true;
+        default:
+          return false;
+      }
+    }
+    var hexDigits = new Set("0123456789ABCDEFabcdef");
+    var tagChars = new Set("0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz-#;/?:@&=+$_.!~*'()");
+    var flowIndicatorChars = new Set(",[]{}");
+    var invalidAnchorChars = new Set(" ,[]{}\n\r	");
+    var isNotAnchorChar = (ch) => !ch || invalidAnchorChars.has(ch);
+    var Lexer = class {
+      constructor() {
+        this.atEnd = false;
+        this.blockScalarIndent = -1;
+        this.blockScalarKeep = false;
+        this.buffer = "";
+        this.flowKey = false;
+        this.flowLevel = 0;
+        this.indentNext = 0;
+        this.indentValue = 0;
+        this.lineEndPos = null;
+        this.next = null;
+        this.pos = 0;
+      }
+      /**
+       * Generate YAML tokens from the `source` string. If `incomplete`,
+       * a part of the last line may be left as a buffer for the next call.
+       *
+       * @returns A generator of lexical tokens
+       */
+      *lex(source, incomplete = false) {
+        if (source) {
+          if (typeof source !== "string")
+            throw TypeError("source is not a string");
+          this.buffer = this.buffer ? this.buffer + source : source;
+          this.lineEndPos = null;
+        }
+        this.atEnd = !incomplete;
+        let next = this.next ?? "stream";
+        while (next && (incomplete || this.hasChars(1)))
+          next = yield* this.parseNext(next);
+      }
+      atLineEnd() {
+        let i = this.pos;
+        let ch = this.buffer[i];
+        while (ch === " " || ch === "	")
+          ch = this.buffer[++i];
+        if (!ch || ch === "#" || ch === "\n")
+          return true;
+        if (ch === "\r")
+          return this.buffer[i + 1] === "\n";
+        return false;
+      }
+      charAt(n) {
+        return this.buffer[this.pos + n];
+      }
+      continueScalar(offset) {
+        let ch = this.buffer[offset];
+        if (this.indentNext > 0) {
+          let indent = 0;
+          while (ch === " ")
+            ch = this.buffer[++indent + offset];
+          if (ch === "\r") {
+            const next = this.buffer[indent + offset + 1];
+            if (next === "\n" || !next && !this.atEnd)
+              return offset + indent + 1;
+          }
+          return ch === "\n" || indent >= this.indentNext || !ch && !this.atEnd ? offset + indent : -1;
+        }
+        if (ch === "-" || ch === ".") {
+          const dt = this.buffer.substr(offset, 3);
+          if ((dt === "---" || dt === "...") && isEmpty(this.buffer[offset + 3]))
+            return -1;
+        }
+        return offset;
+      }
+      getLine() {
+        let end = this.lineEndPos;
+        if (typeof end !== "number" || end !== -1 && end < this.pos) {
+          end = this.buffer.indexOf("\n", this.pos);
+          this.lineEndPos = end;
+        }
+        if (end === -1)
+          return this.atEnd ? this.buffer.substring(this.pos) : null;
+        if (this.buffer[end - 1] === "\r")
+          end -= 1;
+        return this.buffer.substring(this.pos, end);
+      }
+      hasChars(n) {
+        return this.pos + n <= this.buffer.length;
+      }
+      setNext(state) {
+        this.buffer = this.buffer.substring(this.pos);
+        this.pos = 0;
+        this.lineEndPos = null;
+        this.next = state;
+        return null;
+      }
+      peek(n) {
+        return this.buffer.substr(this.pos, n);
+      }
+      *parseNext(next) {
+        switch (next) {
+          case "stream":
+            return yield* this.parseStream();
+          case "line-start":
+            return yield* this.parseLineStart();
+          case "block-start":
+            return yield* this.parseBlockStart();
+          case "doc":
+            return yield* this.parseDocument();
+          case "flow":
+            return yield* this.parseFlowCollection();
+          case "quoted-scalar":
+            return yield* this.parseQuotedScalar();
+          case "block-scalar":
+            return yield* this.parseBlockScalar();
+          case "plain-scalar":
+            return yield* this.parsePlainScalar();
+        }
+      }
+      *parseStream() {
+        let line = this.getLine();
+        if (line === null)
+          return this.setNext("stream");
+        if (line[0] === cst.BOM) {
+          yield* this.pushCount(1);
+          line = line.substring(1);
+        }
+        if (line[0] === "%") {
+          let dirEnd = line.length;
+          let cs = line.indexOf("#");
+          while (cs !== -1) {
+            const ch = line[cs - 1];
+            if (ch === " " || ch === "	") {
+              dirEnd = cs - 1;
+              break;
+            } else {
+              cs = line.indexOf("#", cs + 1);
+            }
+          }
+          while (true) {
+            const ch = line[dirEnd - 1];
+            if (ch === " " || ch === "	")
+              dirEnd -= 1;
+            else
+              break;
+          }
+          const n = (yield* this.pushCount(dirEnd)) + (yield* this.pushSpaces(true));
+          yield* this.pushCount(line.length - n);
+          this.pushNewline();
+          return "stream";
+        }
+        if (this.atLineEnd()) {
+          const sp = yield* this.pushSpaces(true);
+          yield* this.pushCount(line.length - sp);
+          yield* this.pushNewline();
+          return "stream";
+        }
+        yield cst.DOCUMENT;
+        return yield* this.parseLineStart();
+      }
+      *parseLineStart() {
+        const ch = this.charAt(0);
+        if (!ch && !this.atEnd)
+          return this.setNext("line-start");
+        if (ch === "-" || ch === ".") {
+          if (!this.atEnd && !this.hasChars(4))
+            return this.setNext("line-start");
+          const s = this.peek(3);
+          if ((s === "---" || s === "...") && isEmpty(this.charAt(3))) {
+            yield* this.pushCount(3);
+            this.indentValue = 0;
+            this.indentNext = 0;
+            return s === "---" ? "doc" : "stream";
+          }
+        }
+        this.indentValue = yield* this.pushSpaces(false);
+        if (this.indentNext > this.indentValue && !isEmpty(this.charAt(1)))
+          this.indentNext = this.indentValue;
+        return yield* this.parseBlockStart();
+      }
+      *parseBlockStart() {
+        const [ch0, ch1] = this.peek(2);
+        if (!ch1 && !this.atEnd)
+          return this.setNext("block-start");
+        if ((ch0 === "-" || ch0 === "?" || ch0 === ":") && isEmpty(ch1)) {
+          const n = (yield* this.pushCount(1)) + (yield* this.pushSpaces(true));
+          this.indentNext = this.indentValue + 1;
+          this.indentValue += n;
+          return "block-start";
+        }
+        return "doc";
+      }
+      *parseDocument() {
+        yield* this.pushSpaces(true);
+        const line = this.getLine();
+        if (line === null)
+          return this.setNext("doc");
+        let n = yield* this.pushIndicators();
+        switch (line[n]) {
+          case "#":
+            yield* this.pushCount(line.length - n);
+          // fallthrough
+          case void 0:
+            yield* this.pushNewline();
+            return yield* this.parseLineStart();
+          case "{":
+          case "[":
+            yield* this.pushCount(1);
+            this.flowKey = false;
+            this.flowLevel = 1;
+            return "flow";
+          case "}":
+          case "]":
+            yield* this.pushCount(1);
+            return "doc";
+          case "*":
+            yield* this.pushUntil(isNotAnchorChar);
+            return "doc";
+          case '"':
+          case "'":
+            return yield* this.parseQuotedScalar();
+          case "|":
+          case ">":
+            n += yield* this.parseBlockScalarHeader();
+            n += yield* this.pushSpaces(true);
+            yield* this.pushCount(line.length - n);
+            yield* this.pushNewline();
+            return yield* this.parseBlockScalar();
+          default:
+            return yield* this.parsePlainScalar();
+        }
+      }
+      *parseFlowCollection() {
+        let nl, sp;
+        let indent = -1;
+        do {
+          nl = yield* this.pushNewline();
+          if (nl > 0) {
+            sp = yield* this.pushSpaces(false);
+            this.indentValue = indent = sp;
+          } else {
+            sp = 0;
+          }
+          sp += yield* this.pushSpaces(true);
+        } while (nl + sp > 0);
+        const line = this.getLine();
+        if (line === null)
+          return this.setNext("flow");
+        if (indent !== -1 && indent < this.indentNext && line[0] !== "#" || indent === 0 && (line.startsWith("---") || line.startsWith("...")) && isEmpty(line[3])) {
+          const atFlowEndMarker = indent === this.indentNext - 1 && this.flowLevel === 1 && (line[0] === "]" || line[0] === "}");
+          if (!atFlowEndMarker) {
+            this.flowLevel = 0;
+            yield cst.FLOW_END;
+            return yield* this.parseLineStart();
+          }
+        }
+        let n = 0;
+        while (line[n] === ",") {
+          n += yield* this.pushCount(1);
+          n += yield* this.pushSpaces(true);
+          this.flowKey = false;
+        }
+        n += yield* this.pushIndicators();
+        switch (line[n]) {
+          case void 0:
+            return "flow";
+          case "#":
+            yield* this.pushCount(line.length - n);
+            return "flow";
+          case "{":
+          case "[":
+            yield* this.pushCount(1);
+            this.flowKey = false;
+            this.flowLevel += 1;
+            return "flow";
+          case "}":
+          case "]":
+            yield* this.pushCount(1);
+            this.flowKey = true;
+            this.flowLevel -= 1;
+            return this.flowLevel ? "flow" : "doc";
+          case "*":
+            yield* this.pushUntil(isNotAnchorChar);
+            return "flow";
+          case '"':
+          case "'":
+            this.flowKey = true;
+            return yield* this.parseQuotedScalar();
+          case ":": {
+            const next = this.charAt(1);
+            if (this.flowKey || isEmpty(next) || next === ",") {
+              this.flowKey = false;
+              yield* this.pushCount(1);
+              yield* this.pushSpaces(true);
+              return "flow";
+            }
+          }
+          // fallthrough
+          default:
+            this.flowKey = false;
+            return yield* this.parsePlainScalar();
+        }
+      }
+      *parseQuotedScalar() {
+        const quote = this.charAt(0);
+        let end = this.buffer.indexOf(quote, this.pos + 1);
+        if (quote === "'") {
+          while (end !== -1 && this.buffer[end + 1] === "'")
+            end = this.buffer.indexOf("'", end + 2);
+        } else {
+          while (end !== -1) {
+            let n = 0;
+            while (this.buffer[end - 1 - n] === "\\")
+              n += 1;
+            if (n % 2 === 0)
+              break;
+            end = this.buffer.indexOf('"', end + 1);
+          }
+        }
+        const qb = this.buffer.substring(0, end);
+        let nl = qb.indexOf("\n", this.pos);
+        if (nl !== -1) {
+          while (nl !== -1) {
+            const cs = this.continueScalar(nl + 1);
+            if (cs === -1)
+              break;
+            nl = qb.indexOf("\n", cs);
+          }
+          if (nl !== -1) {
+            end = nl - (qb[nl - 1] === "\r" ? 2 : 1);
+          }
+        }
+        if (end === -1) {
+          if (!this.atEnd)
+            return this.setNext("quoted-scalar");
+          end = this.buffer.length;
+        }
+        yield* this.pushToIndex(end + 1, false);
+        return this.flowLevel ? "flow" : "doc";
+      }
+      *parseBlockScalarHeader() {
+        this.blockScalarIndent = -1;
+        this.blockScalarKeep = false;
+        let i = this.pos;
+        while (true) {
+          const ch = this.buffer[++i];
+          if (ch === "+")
+            this.blockScalarKeep = true;
+          else if (ch > "0" && ch <= "9")
+            this.blockScalarIndent = Number(ch) - 1;
+          else if (ch !== "-")
+            break;
+        }
+        return yield* this.pushUntil((ch) => isEmpty(ch) || ch === "#");
+      }
+      *parseBlockScalar() {
+        let nl = this.pos - 1;
+        let indent = 0;
+        let ch;
+        loop: for (let i2 = this.pos; ch = this.buffer[i2]; ++i2) {
+          switch (ch) {
+            case " ":
+              indent += 1;
+              break;
+            case "\n":
+              nl = i2;
+              indent = 0;
+              break;
+            case "\r": {
+              const next = this.buffer[i2 + 1];
+              if (!next && !this.atEnd)
+                return this.setNext("block-scalar");
+              if (next === "\n")
+                break;
+            }
+            // fallthrough
+            default:
+              break loop;
+          }
+        }
+        if (!ch && !this.atEnd)
+          return this.setNext("block-scalar");
+        if (indent >= this.indentNext) {
+          if (this.blockScalarIndent === -1)
+            this.indentNext = indent;
+          else {
+            this.indentNext = this.blockScalarIndent + (this.indentNext === 0 ? 1 : this.indentNext);
+          }
+          do {
+            const cs = this.continueScalar(nl + 1);
+            if (cs === -1)
+              break;
+            nl = this.buffer.indexOf("\n", cs);
+          } while (nl !== -1);
+          if (nl === -1) {
+            if (!this.atEnd)
+              return this.setNext("block-scalar");
+            nl = this.buffer.length;
+          }
+        }
+        let i = nl + 1;
+        ch = this.buffer[i];
+        while (ch === " ")
+          ch = this.buffer[++i];
+        if (ch === "	") {
+          while (ch === "	" || ch === " " || ch === "\r" || ch === "\n")
+            ch = this.buffer[++i];
+          nl = i - 1;
+        } else if (!this.blockScalarKeep) {
+          do {
+            let i2 = nl - 1;
+            let ch2 = this.buffer[i2];
+            if (ch2 === "\r")
+              ch2 = this.buffer[--i2];
+            const lastChar = i2;
+            while (ch2 === " ")
+              ch2 = this.buffer[--i2];
+            if (ch2 === "\n" && i2 >= this.pos && i2 + 1 + indent > lastChar)
+              nl = i2;
+            else
+              break;
+          } while (true);
+        }
+        yield cst.SCALAR;
+        yield* this.pushToIndex(nl + 1, true);
+        return yield* this.parseLineStart();
+      }
+      *parsePlainScalar() {
+        const inFlow = this.flowLevel > 0;
+        let end = this.pos - 1;
+        let i = this.pos - 1;
+        let ch;
+        while (ch = this.buffer[++i]) {
+          if (ch === ":") {
+            const next = this.buffer[i + 1];
+            if (isEmpty(next) || inFlow && flowIndicatorChars.has(next))
+              break;
+            end = i;
+          } else if (isEmpty(ch)) {
+            let next = this.buffer[i + 1];
+            if (ch === "\r") {
+              if (next === "\n") {
+                i += 1;
+                ch = "\n";
+                next = this.buffer[i + 1];
+              } else
+                end = i;
+            }
+            if (next === "#" || inFlow && flowIndicatorChars.has(next))
+              break;
+            if (ch === "\n") {
+              const cs = this.continueScalar(i + 1);
+              if (cs === -1)
+                break;
+              i = Math.max(i, cs - 2);
+            }
+          } else {
+            if (inFlow && flowIndicatorChars.has(ch))
+              break;
+            end = i;
+          }
+        }
+        if (!ch && !this.atEnd)
+          return this.setNext("plain-scalar");
+        yield cst.SCALAR;
+        yield* this.pushToIndex(end + 1, true);
+        return inFlow ? "flow" : "doc";
+      }
+      *pushCount(n) {
+        if (n > 0) {
+          yield this.buffer.substr(this.pos, n);
+          this.pos += n;
+          return n;
+        }
+        return 0;
+      }
+      *pushToIndex(i, allowEmpty) {
+        const s = this.buffer.slice(this.pos, i);
+        if (s) {
+          yield s;
+          this.pos += s.length;
+          return s.length;
+        } else if (allowEmpty)
+          yield "";
+        return 0;
+      }
+      *pushIndicators() {
+        let n = 0;
+        loop: while (true) {
+          switch (this.charAt(0)) {
+            case "!":
+              n += yield* this.pushTag();
+              n += yield* this.pushSpaces(true);
+              continue loop;
+            case "&":
+              n += yield* this.pushUntil(isNotAnchorChar);
+              n += yield* this.pushSpaces(true);
+              continue loop;
+            case "-":
+            // this is an error
+            case "?":
+            // this is an error outside flow collections
+            case ":": {
+              const inFlow = this.flowLevel > 0;
+              const ch1 = this.charAt(1);
+              if (isEmpty(ch1) || inFlow && flowIndicatorChars.has(ch1)) {
+                if (!inFlow)
+                  this.indentNext = this.indentValue + 1;
+                else if (this.flowKey)
+                  this.flowKey = false;
+                n += yield* this.pushCount(1);
+                n += yield* this.pushSpaces(true);
+                continue loop;
+              }
+            }
+          }
+          break loop;
+        }
+        return n;
+      }
+      *pushTag() {
+        if (this.charAt(1) === "<") {
+          let i = this.pos + 2;
+          let ch = this.buffer[i];
+          while (!isEmpty(ch) && ch !== ">")
+            ch = this.buffer[++i];
+          return yield* this.pushToIndex(ch === ">" ? i + 1 : i, false);
+        } else {
+          let i = this.pos + 1;
+          let ch = this.buffer[i];
+          while (ch) {
+            if (tagChars.has(ch))
+              ch = this.buffer[++i];
+            else if (ch === "%" && hexDigits.has(this.buffer[i + 1]) && hexDigits.has(this.buffer[i + 2])) {
+              ch = this.buffer[i += 3];
+            } else
+              break;
+          }
+          return yield* this.pushToIndex(i, false);
+        }
+      }
+      *pushNewline() {
+        const ch = this.buffer[this.pos];
+        if (ch === "\n")
+          return yield* this.pushCount(1);
+        else if (ch === "\r" && this.charAt(1) === "\n")
+          return yield* this.pushCount(2);
+        else
+          return 0;
+      }
+      *pushSpaces(allowTabs) {
+        let i = this.pos - 1;
+        let ch;
+        do {
+          ch = this.buffer[++i];
+        } while (ch === " " || allowTabs && ch === "	");
+        const n = i - this.pos;
+        if (n > 0) {
+          yield this.buffer.substr(this.pos, n);
+          this.pos = i;
+        }
+        return n;
+      }
+      *pushUntil(test) {
+        let i = this.pos;
+        let ch = this.buffer[i];
+        while (!test(ch))
+          ch = this.buffer[++i];
+        return yield* this.pushToIndex(i, false);
+      }
+    };
+    exports.Lexer = Lexer;
+  }
+});
+
+// node_modules/yaml/dist/parse/line-counter.js
+var require_line_counter = __commonJS({
+  "node_modules/yaml/dist/parse/line-counter.js"(exports) {
+    "use strict";
+    var LineCounter = class {
+      constructor() {
+        this.lineStarts = [];
+        this.addNewLine = (offset) => this.lineStarts.push(offset);
+        this.linePos = (offset) => {
+          let low = 0;
+          let high = this.lineStarts.length;
+          while (low < high) {
+            const mid = low + high >> 1;
+            if (this.lineStarts[mid] < offset)
+              low = mid + 1;
+            else
+              high = mid;
+          }
+          if (this.lineStarts[low] === offset)
+            return { line: low + 1, col: 1 };
+          if (low === 0)
+            return { line: 0, col: offset };
+          const start2 = this.lineStarts[low - 1];
+          return { line: low, col: offset - start2 + 1 };
+        };
+      }
+    };
+    exports.LineCounter = LineCounter;
+  }
+});
+
+// node_modules/yaml/dist/parse/parser.js
+var require_parser = __commonJS({
+  "node_modules/yaml/dist/parse/parser.js"(exports) {
+    "use strict";
+    var node_process = __require("process");
+    var cst = require_cst();
+    var lexer = require_lexer();
+    function includesToken(list, type) {
+      for (let i = 0; i < list.length; ++i)
+        if (list[i].type === type)
+          return true;
+      return false;
+    }
+    function findNonEmptyIndex(list) {
+      for (let i = 0; i < list.length; ++i) {
+        switch (list[i].type) {
+          case "space":
+          case "comment":
+          case "newline":
+            break;
+          default:
+            return i;
+        }
+      }
+      return -1;
+    }
+    function isFlowToken(token) {
+      switch (token?.type) {
+        case "alias":
+        case "scalar":
+        case "single-quoted-scalar":
+        case "double-quoted-scalar":
+        case "flow-collection":
+          return true;
+        default:
+          return false;
+      }
+    }
+    function getPrevProps(parent) {
+      switch (parent.type) {
+        case "document":
+          return parent.start;
+        case "block-map": {
+          const it = parent.items[parent.items.length - 1];
+          return it.sep ?? it.start;
+        }
+        case "block-seq":
+          return parent.items[parent.items.length - 1].start;
+        /* istanbul ignore next should not happen */
+        default:
+          return [];
+      }
+    }
+    function getFirstKeyStartProps(prev) {
+      if (prev.length === 0)
+        return [];
+      let i = prev.length;
+      loop: while (--i >= 0) {
+        switch (prev[i].type) {
+          case "doc-start":
+          case "explicit-key-ind":
+          case "map-value-ind":
+          case "seq-item-ind":
+          case "newline":
+            break loop;
+        }
+      }
+      while (prev[++i]?.type === "space") {
+      }
+      return prev.splice(i, prev.length);
+    }
+    function arrayPushArray(target, source) {
+      if (source.length < 1e5)
+        Array.prototype.push.apply(target, source);
+      else
+        for (let i = 0; i < source.length; ++i)
+          target.push(source[i]);
+    }
+    function fixFlowSeqItems(fc) {
+      if (fc.start.type === "flow-seq-start") {
+        for (const it of fc.items) {
+          if (it.sep && !it.value && !includesToken(it.start, "explicit-key-ind") && !includesToken(it.sep, "map-value-ind")) {
+            if (it.key)
+              it.value = it.key;
+            delete it.key;
+            if (isFlowToken(it.value)) {
+              if (it.value.end)
+                arrayPushArray(it.value.end, it.sep);
+              else
+                it.value.end = it.sep;
+            } else
+              arrayPushArray(it.start, it.sep);
+            delete it.sep;
+          }
+        }
+      }
+    }
+    var Parser = class {
+      /**
+       * @param onNewLine - If defined, called separately with the start position of
+       *   each new line (in `parse()`, including the start of input).
+       */
+      constructor(onNewLine) {
+        this.atNewLine = true;
+        this.atScalar = false;
+        this.indent = 0;
+        this.offset = 0;
+        this.onKeyLine = false;
+        this.stack = [];
+        this.source = "";
+        this.type = "";
+        this.lexer = new lexer.Lexer();
+        this.onNewLine = onNewLine;
+      }
+      /**
+       * Parse `source` as a YAML stream.
+       * If `incomplete`, a part of the last line may be left as a buffer for the next call.
+       *
+       * Errors are not thrown, but yielded as `{ type: 'error', message }` tokens.
+       *
+       * @returns A generator of tokens representing each directive, document, and other structure.
+       */
+      *parse(source, incomplete = false) {
+        if (this.onNewLine && this.offset === 0)
+          this.onNewLine(0);
+        for (const lexeme of this.lexer.lex(source, incomplete))
+          yield* this.next(lexeme);
+        if (!incomplete)
+          yield* this.end();
+      }
+      /**
+       * Advance the parser by the `source` of one lexical token.
+       */
+      *next(source) {
+        this.source = source;
+        if (node_process.env.LOG_TOKENS)
+          console.log("|", cst.prettyToken(source));
+        if (this.atScalar) {
+          this.atScalar = false;
+          yield* this.step();
+          this.offset += source.length;
+          return;
+        }
+        const type = cst.tokenType(source);
+        if (!type) {
+          const message = `Not a YAML token: ${source}`;
+          yield* this.pop({ type: "error", offset: this.offset, message, source });
+          this.offset += source.length;
+        } else if (type === "scalar") {
+          this.atNewLine = false;
+          this.atScalar = true;
+          this.type = "scalar";
+        } else {
+          this.type = type;
+          yield* this.step();
+          switch (type) {
+            case "newline":
+              this.atNewLine = true;
+              this.indent = 0;
+              if (this.onNewLine)
+                this.onNewLine(this.offset + source.length);
+              break;
+            case "space":
+              if (this.atNewLine && source[0] === " ")
+                this.indent += source.length;
+              break;
+            case "explicit-key-ind":
+            case "map-value-ind":
+            case "seq-item-ind":
+              if (this.atNewLine)
+                this.indent += source.length;
+              break;
+            case "doc-mode":
+            case "flow-error-end":
+              return;
+            default:
+              this.atNewLine = false;
+          }
+          this.offset += source.length;
+        }
+      }
+      /** Call at end of input to push out any remaining constructions */
+      *end() {
+        while (this.stack.length > 0)
+          yield* this.pop();
+      }
+      get sourceToken() {
+        const st = {
+          type: this.type,
+          offset: this.offset,
+          indent: this.indent,
+          source: this.source
+        };
+        return st;
+      }
+      *step() {
+        const top = this.peek(1);
+        if (this.type === "doc-end" && top?.type !== "doc-end") {
+          while (this.stack.length > 0)
+            yield* this.pop();
+          this.stack.push({
+            type: "doc-end",
+            offset: this.offset,
+            source: this.source
+          });
+          return;
+        }
+        if (!top)
+          return yield* this.stream();
+        switch (top.type) {
+          case "document":
+            return yield* this.document(top);
+          case "alias":
+          case "scalar":
+          case "single-quoted-scalar":
+          case "double-quoted-scalar":
+            return yield* this.scalar(top);
+          case "block-scalar":
+            return yield* this.blockScalar(top);
+          case "block-map":
+            return yield* this.blockMap(top);
+          case "block-seq":
+            return yield* this.blockSequence(top);
+          case "flow-collection":
+            return yield* this.flowCollection(top);
+          case "doc-end":
+            return yield* this.documentEnd(top);
+        }
+        yield* this.pop();
+      }
+      peek(n) {
+        return this.stack[this.stack.length - n];
+      }
+      *pop(error2) {
+        const token = error2 ?? this.stack.pop();
+        if (!token) {
+          const message = "Tried to pop an empty stack";
+          yield { type: "error", offset: this.offset, source: "", message };
+        } else if (this.stack.length === 0) {
+          yield token;
+        } else {
+          const top = this.peek(1);
+          if (token.type === "block-scalar") {
+            token.indent = "indent" in top ? top.indent : 0;
+          } else if (token.type === "flow-collection" && top.type === "document") {
+            token.indent = 0;
+          }
+          if (token.type === "flow-collection")
+            fixFlowSeqItems(token);
+          switch (top.type) {
+            case "document":
+              top.value = token;
+              break;
+            case "block-scalar":
+              top.props.push(token);
+              break;
+            case "block-map": {
+              const it = top.items[top.items.length - 1];
+              if (it.value) {
+                top.items.push({ start: [], key: token, sep: [] });
+                this.onKeyLine = true;
+                return;
+              } else if (it.sep) {
+                it.value = token;
+              } else {
+                Object.assign(it, { key: token, sep: [] });
+                this.onKeyLine = !it.explicitKey;
+                return;
+              }
+              break;
+            }
+            case "block-seq": {
+              const it = top.items[top.items.length - 1];
+              if (it.value)
+                top.items.push({ start: [], value: token });
+              else
+                it.value = token;
+              break;
+            }
+            case "flow-collection": {
+              const it = top.items[top.items.length - 1];
+              if (!it || it.value)
+                top.items.push({ start: [], key: token, sep: [] });
+              else if (it.sep)
+                it.value = token;
+              else
+                Object.assign(it, { key: token, sep: [] });
+              return;
+            }
+            /* istanbul ignore next should not happen */
+            default:
+              yield* this.pop();
+              yield* this.pop(token);
+          }
+          if ((top.type === "document" || top.type === "block-map" || top.type === "block-seq") && (token.type === "block-map" || token.type === "block-seq")) {
+            const last = token.items[token.items.length - 1];
+            if (last && !last.sep && !last.value && last.start.length > 0 && findNonEmptyIndex(last.start) === -1 && (token.indent === 0 || last.start.every((st) => st.type !== "comment" || st.indent < token.indent))) {
+              if (top.type === "document")
+                top.end = last.start;
+              else
+                top.items.push({ start: last.start });
+              token.items.splice(-1, 1);
+            }
+          }
+        }
+      }
+      *stream() {
+        switch (this.type) {
+          case "directive-line":
+            yield { type: "directive", offset: this.offset, source: this.source };
+            return;
+          case "byte-order-mark":
+          case "space":
+          case "comment":
+          case "newline":
+            yield this.sourceToken;
+            return;
+          case "doc-mode":
+          case "doc-start": {
+            const doc = {
+              type: "document",
+              offset: this.offset,
+              start: []
+            };
+            if (this.type === "doc-start")
+              doc.start.push(this.sourceToken);
+            this.stack.push(doc);
+            return;
+          }
+        }
+        yield {
+          type: "error",
+          offset: this.offset,
+          message: `Unexpected ${this.type} token in YAML stream`,
+          source: this.source
+        };
+      }
+      *document(doc) {
+        if (doc.value)
+          return yield* this.lineEnd(doc);
+        switch (this.type) {
+          case "doc-start": {
+            if (findNonEmptyIndex(doc.start) !== -1) {
+              yield* this.pop();
+              yield* this.step();
+            } else
+              doc.start.push(this.sourceToken);
+            return;
+          }
+          case "anchor":
+          case "tag":
+          case "space":
+          case "comment":
+          case "newline":
+            doc.start.push(this.sourceToken);
+            return;
+        }
+        const bv = this.startBlockValue(doc);
+        if (bv)
+          this.stack.push(bv);
+        else {
+          yield {
+            type: "error",
+            offset: this.offset,
+            message: `Unexpected ${this.type} token in YAML document`,
+            source: this.source
+          };
+        }
+      }
+      *scalar(scalar) {
+        if (this.type === "map-value-ind") {
+          const prev = getPrevProps(this.peek(2));
+          const start2 = getFirstKeyStartProps(prev);
+          let sep2;
+          if (scalar.end) {
+            sep2 = scalar.end;
+            sep2.push(this.sourceToken);
+            delete scalar.end;
+          } else
+            sep2 = [this.sourceToken];
+          const map = {
+            type: "block-map",
+            offset: scalar.offset,
+            indent: scalar.indent,
+            items: [{ start: start2, key: scalar, sep: sep2 }]
+          };
+          this.onKeyLine = true;
+          this.stack[this.stack.length - 1] = map;
+        } else
+          yield* this.lineEnd(scalar);
+      }
+      *blockScalar(scalar) {
+        switch (this.type) {
+          case "space":
+          case "comment":
+          case "newline":
+            scalar.props.push(this.sourceToken);
+            return;
+          case "scalar":
+            scalar.source = this.source;
+            this.atNewLine = true;
+            this.indent = 0;
+            if (this.onNewLine) {
+              let nl = this.source.indexOf("\n") + 1;
+              while (nl !== 0) {
+                this.onNewLine(this.offset + nl);
+                nl = this.source.indexOf("\n", nl) + 1;
+              }
+            }
+            yield* this.pop();
+            break;
+          /* istanbul ignore next should not happen */
+          default:
+            yield* this.pop();
+            yield* this.step();
+        }
+      }
+      *blockMap(map) {
+        const it = map.items[map.items.length - 1];
+        switch (this.type) {
+          case "newline":
+            this.onKeyLine = false;
+            if (it.value) {
+              const end = "end" in it.value ? it.value.end : void 0;
+              const last = Array.isArray(end) ? end[end.length - 1] : void 0;
+              if (last?.type === "comment")
+                end?.push(this.sourceToken);
+              else
+                map.items.push({ start: [this.sourceToken] });
+            } else if (it.sep) {
+              it.sep.push(this.sourceToken);
+            } else {
+              it.start.push(this.sourceToken);
+            }
+            return;
+          case "space":
+          case "comment":
+            if (it.value) {
+              map.items.push({ start: [this.sourceToken] });
+            } else if (it.sep) {
+              it.sep.push(this.sourceToken);
+            } else {
+              if (this.atIndentedComment(it.start, map.indent)) {
+                const prev = map.items[map.items.length - 2];
+                const end = prev?.value?.end;
+                if (Array.isArray(end)) {
+                  arrayPushArray(end, it.start);
+                  end.push(this.sourceToken);
+                  map.items.pop();
+                  return;
+                }
+              }
+              it.start.push(this.sourceToken);
+            }
+            return;
+        }
+        if (this.indent >= map.indent) {
+          const atMapIndent = !this.onKeyLine && this.indent === map.indent;
+          const atNextItem = atMapIndent && (it.sep || it.explicitKey) && this.type !== "seq-item-ind";
+          let start2 = [];
+          if (atNextItem && it.sep && !it.value) {
+            const nl = [];
+            for (let i = 0; i < it.sep.length; ++i) {
+              const st = it.sep[i];
+              switch (st.type) {
+                case "newline":
+                  nl.push(i);
+                  break;
+                case "space":
+                  break;
+                case "comment":
+                  if (st.indent > map.indent)
+                    nl.length = 0;
+                  break;
+                default:
+                  nl.length = 0;
+              }
+            }
+            if (nl.length >= 2)
+              start2 = it.sep.splice(nl[1]);
+          }
+          switch (this.type) {
+            case "anchor":
+            case "tag":
+              if (atNextItem || it.value) {
+                start2.push(this.sourceToken);
+                map.items.push({ start: start2 });
+                this.onKeyLine = true;
+              } else if (it.sep) {
+                it.sep.push(this.sourceToken);
+              } else {
+                it.start.push(this.sourceToken);
+              }
+              return;
+            case "explicit-key-ind":
+              if (!it.sep && !it.explicitKey) {
+                it.start.push(this.sourceToken);
+                it.explicitKey = true;
+              } else if (atNextItem || it.value) {
+                start2.push(this.sourceToken);
+                map.items.push({ start: start2, explicitKey: true });
+              } else {
+                this.stack.push({
+                  type: "block-map",
+                  offset: this.offset,
+                  indent: this.indent,
+                  items: [{ start: [this.sourceToken], explicitKey: true }]
+                });
+              }
+              this.onKeyLine = true;
+              return;
+            case "map-value-ind":
+              if (it.explicitKey) {
+                if (!it.sep) {
+                  if (includesToken(it.start, "newline")) {
+                    Object.assign(it, { key: null, sep: [this.sourceToken] });
+                  } else {
+                    const start3 = getFirstKeyStartProps(it.start);
+                    this.stack.push({
+                      type: "block-map",
+                      offset: this.offset,
+                      indent: this.indent,
+                      items: [{ start: start3, key: null, sep: [this.sourceToken] }]
+                    });
+                  }
+                } else if (it.value) {
+                  map.items.push({ start: [], key: null, sep: [this.sourceToken] });
+                } else if (includesToken(it.sep, "map-value-ind")) {
+                  this.stack.push({
+                    type: "block-map",
+                    offset: this.offset,
+                    indent: this.indent,
+                    items: [{ start: start2, key: null, sep: [this.sourceToken] }]
+                  });
+                } else if (isFlowToken(it.key) && !includesToken(it.sep, "newline")) {
+                  const start3 = getFirstKeyStartProps(it.start);
+                  const key = it.key;
+                  const sep2 = it.sep;
+                  sep2.push(this.sourceToken);
+                  delete it.key;
+                  delete it.sep;
+                  this.stack.push({
+                    type: "block-map",
+                    offset: this.offset,
+                    indent: this.indent,
+                    items: [{ start: start3, key, sep: sep2 }]
+                  });
+                } else if (start2.length > 0) {
+                  it.sep = it.sep.concat(start2, this.sourceToken);
+                } else {
+                  it.sep.push(this.sourceToken);
+                }
+              } else {
+                if (!it.sep) {
+                  Object.assign(it, { key: null, sep: [this.sourceToken] });
+                } else if (it.value || atNextItem) {
+                  map.items.push({ start: start2, key: null, sep: [this.sourceToken] });
+                } else if (includesToken(it.sep, "map-value-ind")) {
+                  this.stack.push({
+                    type: "block-map",
+                    offset: this.offset,
+                    indent: this.indent,
+                    items: [{ start: [], key: null, sep: [this.sourceToken] }]
+                  });
+                } else {
+                  it.sep.push(this.sourceToken);
+                }
+              }
+              this.onKeyLine = true;
+              return;
+            case "alias":
+            case "scalar":
+            case "single-quoted-scalar":
+            case "double-quoted-scalar": {
+              const fs3 = this.flowScalar(this.type);
+              if (atNextItem || it.value) {
+                map.items.push({ start: start2, key: fs3, sep: [] });
+                this.onKeyLine = true;
+              } else if (it.sep) {
+                this.stack.push(fs3);
+              } else {
+                Object.assign(it, { key: fs3, sep: [] });
+                this.onKeyLine = true;
+              }
+              return;
+            }
+            default: {
+              const bv = this.startBlockValue(map);
+              if (bv) {
+                if (bv.type === "block-seq") {
+                  if (!it.explicitKey && it.sep && !includesToken(it.sep, "newline")) {
+                    yield* this.pop({
+                      type: "error",
+                      offset: this.offset,
+                      message: "Unexpected block-seq-ind on same line with key",
+                      source: this.source
+                    });
+                    return;
+                  }
+                } else if (atMapIndent) {
+                  map.items.push({ start: start2 });
+                }
+                this.stack.push(bv);
+                return;
+              }
+            }
+          }
+        }
+        yield* this.pop();
+        yield* this.step();
+      }
+      *blockSequence(seq) {
+        const it = seq.items[seq.items.length - 1];
+        switch (this.type) {
+          case "newline":
+            if (it.value) {
+              const end = "end" in it.value ? it.value.end : void 0;
+              const last = Array.isArray(end) ? end[end.length - 1] : void 0;
+              if (last?.type === "comment")
+                end?.push(this.sourceToken);
+              else
+                seq.items.push({ start: [this.sourceToken] });
+            } else
+              it.start.push(this.sourceToken);
+            return;
+          case "space":
+          case "comment":
+            if (it.value)
+              seq.items.push({ start: [this.sourceToken] });
+            else {
+              if (this.atIndentedComment(it.start, seq.indent)) {
+                const prev = seq.items[seq.items.length - 2];
+                const end = prev?.value?.end;
+                if (Array.isArray(end)) {
+                  arrayPushArray(end, it.start);
+                  end.push(this.sourceToken);
+                  seq.items.pop();
+                  return;
+                }
+              }
+              it.start.push(this.sourceToken);
+            }
+            return;
+          case "anchor":
+          case "tag":
+            if (it.value || this.indent <= seq.indent)
+              break;
+            it.start.push(this.sourceToken);
+            return;
+          case "seq-item-ind":
+            if (this.indent !== seq.indent)
+              break;
+            if (it.value || includesToken(it.start, "seq-item-ind"))
+              seq.items.push({ start: [this.sourceToken] });
+            else
+              it.start.push(this.sourceToken);
+            return;
+        }
+        if (this.indent > seq.indent) {
+          const bv = this.startBlockValue(seq);
+          if (bv) {
+            this.stack.push(bv);
+            return;
+          }
+        }
+        yield* this.pop();
+        yield* this.step();
+      }
+      *flowCollection(fc) {
+        const it = fc.items[fc.items.length - 1];
+        if (this.type === "flow-error-end") {
+          let top;
+          do {
+            yield* this.pop();
+            top = this.peek(1);
+          } while (top?.type === "flow-collection");
+        } else if (fc.end.length === 0) {
+          switch (this.type) {
+            case "comma":
+            case "explicit-key-ind":
+              if (!it || it.sep)
+                fc.items.push({ start: [this.sourceToken] });
+              else
+                it.start.push(this.sourceToken);
+              return;
+            case "map-value-ind":
+              if (!it || it.value)
+                fc.items.push({ start: [], key: null, sep: [this.sourceToken] });
+              else if (it.sep)
+                it.sep.push(this.sourceToken);
+              else
+                Object.assign(it, { key: null, sep: [this.sourceToken] });
+              return;
+            case "space":
+            case "comment":
+            case "newline":
+            case "anchor":
+            case "tag":
+              if (!it || it.value)
+                fc.items.push({ start: [this.sourceToken] });
+              else if (it.sep)
+                it.sep.push(this.sourceToken);
+              else
+                it.start.push(this.sourceToken);
+              return;
+            case "alias":
+            case "scalar":
+            case "single-quoted-scalar":
+            case "double-quoted-scalar": {
+              const fs3 = this.flowScalar(this.type);
+              if (!it || it.value)
+                fc.items.push({ start: [], key: fs3, sep: [] });
+              else if (it.sep)
+                this.stack.push(fs3);
+              else
+                Object.assign(it, { key: fs3, sep: [] });
+              return;
+            }
+            case "flow-map-end":
+            case "flow-seq-end":
+              fc.end.push(this.sourceToken);
+              return;
+          }
+          const bv = this.startBlockValue(fc);
+          if (bv)
+            this.stack.push(bv);
+          else {
+            yield* this.pop();
+            yield* this.step();
+          }
+        } else {
+          const parent = this.peek(2);
+          if (parent.type === "block-map" && (this.type === "map-value-ind" && parent.indent === fc.indent || this.type === "newline" && !parent.items[parent.items.length - 1].sep)) {
+            yield* this.pop();
+            yield* this.step();
+          } else if (this.type === "map-value-ind" && parent.type !== "flow-collection") {
+            const prev = getPrevProps(parent);
+            const start2 = getFirstKeyStartProps(prev);
+            fixFlowSeqItems(fc);
+            const sep2 = fc.end.splice(1, fc.end.length);
+            sep2.push(this.sourceToken);
+            const map = {
+              type: "block-map",
+              offset: fc.offset,
+              indent: fc.indent,
+              items: [{ start: start2, key: fc, sep: sep2 }]
+            };
+            this.onKeyLine = true;
+            this.stack[this.stack.length - 1] = map;
+          } else {
+            yield* this.lineEnd(fc);
+          }
+        }
+      }
+      flowScalar(type) {
+        if (this.onNewLine) {
+          let nl = this.source.indexOf("\n") + 1;
+          while (nl !== 0) {
+            this.onNewLine(this.offset + nl);
+            nl = this.source.indexOf("\n", nl) + 1;
+          }
+        }
+        return {
+          type,
+          offset: this.offset,
+          indent: this.indent,
+          source: this.source
+        };
+      }
+      startBlockValue(parent) {
+        switch (this.type) {
+          case "alias":
+          case "scalar":
+          case "single-quoted-scalar":
+          case "double-quoted-scalar":
+            return this.flowScalar(this.type);
+          case "block-scalar-header":
+            return {
+              type: "block-scalar",
+              offset: this.offset,
+              indent: this.indent,
+              props: [this.sourceToken],
+              source: ""
+            };
+          case "flow-map-start":
+          case "flow-seq-start":
+            return {
+              type: "flow-collection",
+              offset: this.offset,
+              indent: this.indent,
+              start: this.sourceToken,
+              items: [],
+              end: []
+            };
+          case "seq-item-ind":
+            return {
+              type: "block-seq",
+              offset: this.offset,
+              indent: this.indent,
+              items: [{ start: [this.sourceToken] }]
+            };
+          case "explicit-key-ind": {
+            this.onKeyLine = true;
+            const prev = getPrevProps(parent);
+            const start2 = getFirstKeyStartProps(prev);
+            start2.push(this.sourceToken);
+            return {
+              type: "block-map",
+              offset: this.offset,
+              indent: this.indent,
+              items: [{ start: start2, explicitKey: true }]
+            };
+          }
+          case "map-value-ind": {
+            this.onKeyLine = true;
+            const prev = getPrevProps(parent);
+            const start2 = getFirstKeyStartProps(prev);
+            return {
+              type: "block-map",
+              offset: this.offset,
+              indent: this.indent,
+              items: [{ start: start2, key: null, sep: [this.sourceToken] }]
+            };
+          }
+        }
+        return null;
+      }
+      atIndentedComment(start2, indent) {
+        if (this.type !== "comment")
+          return false;
+        if (this.indent <= indent)
+          return false;
+        return start2.every((st) => st.type === "newline" || st.type === "space");
+      }
+      *documentEnd(docEnd) {
+        if (this.type !== "doc-mode") {
+          if (docEnd.end)
+            docEnd.end.push(this.sourceToken);
+          else
+            docEnd.end = [this.sourceToken];
+          if (this.type === "newline")
+            yield* this.pop();
+        }
+      }
+      *lineEnd(token) {
+        switch (this.type) {
+          case "comma":
+          case "doc-start":
+          case "doc-end":
+          case "flow-seq-end":
+          case "flow-map-end":
+          case "map-value-ind":
+            yield* this.pop();
+            yield* this.step();
+            break;
+          case "newline":
+            this.onKeyLine = false;
+          // fallthrough
+          case "space":
+          case "comment":
+          default:
+            if (token.end)
+              token.end.push(this.sourceToken);
+            else
+              token.end = [this.sourceToken];
+            if (this.type === "newline")
+              yield* this.pop();
+        }
+      }
+    };
+    exports.Parser = Parser;
+  }
+});
+
+// node_modules/yaml/dist/public-api.js
+var require_public_api = __commonJS({
+  "node_modules/yaml/dist/public-api.js"(exports) {
+    "use strict";
+    var composer = require_composer();
+    var Document = require_Document();
+    var errors = require_errors4();
+    var log = require_log();
+    var identity = require_identity();
+    var lineCounter = require_line_counter();
+    var parser = require_parser();
+    function parseOptions2(options) {
+      const prettyErrors = options.prettyErrors !== false;
+      const lineCounter$1 = options.lineCounter || prettyErrors && new lineCounter.LineCounter() || null;
+      return { lineCounter: lineCounter$1, prettyErrors };
+    }
+    function parseAllDocuments(source, options = {}) {
+      const { lineCounter: lineCounter2, prettyErrors } = parseOptions2(options);
+      const parser$1 = new parser.Parser(lineCounter2?.addNewLine);
+      const composer$1 = new composer.Composer(options);
+      const docs = Array.from(composer$1.compose(parser$1.parse(source)));
+      if (prettyErrors && lineCounter2)
+        for (const doc of docs) {
+          doc.errors.forEach(errors.prettifyError(source, lineCounter2));
+          doc.warnings.forEach(errors.prettifyError(source, lineCounter2));
+        }
+      if (docs.length > 0)
+        return docs;
+      return Object.assign([], { empty: true }, composer$1.streamInfo());
+    }
+    function parseDocument2(source, options = {}) {
+      const { lineCounter: lineCounter2, prettyErrors } = parseOptions2(options);
+      const parser$1 = new parser.Parser(lineCounter2?.addNewLine);
+      const composer$1 = new composer.Composer(options);
+      let doc = null;
+      for (const _doc of composer$1.compose(parser$1.parse(source), true, source.length)) {
+        if (!doc)
+          doc = _doc;
+        else if (doc.options.logLevel !== "silent") {
+          doc.errors.push(new errors.YAMLParseError(_doc.range.slice(0, 2), "MULTIPLE_DOCS", "Source contains multiple documents; please use YAML.parseAllDocuments()"));
+          break;
+        }
+      }
+      if (prettyErrors && lineCounter2) {
+        doc.errors.forEach(errors.prettifyError(source, lineCounter2));
+        doc.warnings.forEach(errors.prettifyError(source, lineCounter2));
+      }
+      return doc;
+    }
+    function parse(src, reviver, options) {
+      let _reviver = void 0;
+      if (typeof reviver === "function") {
+        _reviver = reviver;
+      } else if (options === void 0 && reviver && typeof reviver === "object") {
+        options = reviver;
+      }
+      const doc = parseDocument2(src, options);
+      if (!doc)
+        return null;
+      doc.warnings.forEach((warning2) => log.warn(doc.options.logLevel, warning2));
+      if (doc.errors.length > 0) {
+        if (doc.options.logLevel !== "silent")
+          throw doc.errors[0];
+        else
+          doc.errors = [];
+      }
+      return doc.toJS(Object.assign({ reviver: _reviver }, options));
+    }
+    function stringify(value2, replacer, options) {
+      let _replacer = null;
+      if (typeof replacer === "function" || Array.isArray(replacer)) {
+        _replacer = replacer;
+      } else if (options === void 0 && replacer) {
+        options = replacer;
+      }
+      if (typeof options === "string")
+        options = options.length;
+      if (typeof options === "number") {
+        const indent = Math.round(options);
+        options = indent < 1 ? void 0 : indent > 8 ? { indent: 8 } : { indent };
+      }
+      if (value2 === void 0) {
+        const { keepUndefined } = options ?? replacer ?? {};
+        if (!keepUndefined)
+          return void 0;
+      }
+      if (identity.isDocument(value2) && !_replacer)
+        return value2.toString(options);
+      return new Document.Document(value2, _replacer, options).toString(options);
+    }
+    exports.parse = parse;
+    exports.parseAllDocuments = parseAllDocuments;
+    exports.parseDocument = parseDocument2;
+    exports.stringify = stringify;
+  }
+});
+
+// node_modules/yaml/dist/index.js
+var require_dist = __commonJS({
+  "node_modules/yaml/dist/index.js"(exports) {
+    "use strict";
+    var composer = require_composer();
+    var Document = require_Document();
+    var Schema = require_Schema();
+    var errors = require_errors4();
+    var Alias = require_Alias();
+    var identity = require_identity();
+    var Pair = require_Pair();
+    var Scalar = require_Scalar();
+    var YAMLMap = require_YAMLMap();
+    var YAMLSeq = require_YAMLSeq();
+    var cst = require_cst();
+    var lexer = require_lexer();
+    var lineCounter = require_line_counter();
+    var parser = require_parser();
+    var publicApi = require_public_api();
+    var visit = require_visit();
+    exports.Composer = composer.Composer;
+    exports.Document = Document.Document;
+    exports.Schema = Schema.Schema;
+    exports.YAMLError = errors.YAMLError;
+    exports.YAMLParseError = errors.YAMLParseError;
+    exports.YAMLWarning = errors.YAMLWarning;
+    exports.Alias = Alias.Alias;
+    exports.isAlias = identity.isAlias;
+    exports.isCollection = identity.isCollection;
+    exports.isDocument = identity.isDocument;
+    exports.isMap = identity.isMap;
+    exports.isNode = identity.isNode;
+    exports.isPair = identity.isPair;
+    exports.isScalar = identity.isScalar;
+    exports.isSeq = identity.isSeq;
+    exports.Pair = Pair.Pair;
+    exports.Scalar = Scalar.Scalar;
+    exports.YAMLMap = YAMLMap.YAMLMap;
+    exports.YAMLSeq = YAMLSeq.YAMLSeq;
+    exports.CST = cst;
+    exports.Lexer = lexer.Lexer;
+    exports.LineCounter = lineCounter.LineCounter;
+    exports.Parser = parser.Parser;
+    exports.parse = publicApi.parse;
+    exports.parseAllDocuments = publicApi.parseAllDocuments;
+    exports.parseDocument = publicApi.parseDocument;
+    exports.stringify = publicApi.stringify;
+    exports.visit = visit.visit;
+    exports.visitAsync = visit.visitAsync;
+  }
+});
+
 // node_modules/@actions/core/lib/command.js
 import * as os from "os";
 
@@ -74682,9 +82012,9 @@ var Summary = class {
    *
    * @returns {Summary} summary instance
    */
-  addCodeBlock(code, lang) {
+  addCodeBlock(code2, lang) {
     const attrs = Object.assign({}, lang && { lang });
-    const element = this.wrap("pre", this.wrap("code", code), attrs);
+    const element = this.wrap("pre", this.wrap("code", code2), attrs);
     return this.addRaw(element).addEOL();
   }
   /**
@@ -75348,14 +82678,14 @@ var ToolRunner = class extends events.EventEmitter {
           state.processClosed = true;
           state.CheckComplete();
         });
-        cp.on("exit", (code) => {
-          state.processExitCode = code;
+        cp.on("exit", (code2) => {
+          state.processExitCode = code2;
           state.processExited = true;
-          this._debug(`Exit code ${code} received from tool '${this.toolPath}'`);
+          this._debug(`Exit code ${code2} received from tool '${this.toolPath}'`);
           state.CheckComplete();
         });
-        cp.on("close", (code) => {
-          state.processExitCode = code;
+        cp.on("close", (code2) => {
+          state.processExitCode = code2;
           state.processExited = true;
           state.processClosed = true;
           this._debug(`STDIO streams have closed for tool '${this.toolPath}'`);
@@ -75693,6 +83023,10 @@ var INPUT_NAMES = [
   "services",
   "compose-file",
   "build-args",
+  "skip-build",
+  "registry",
+  "registry-username",
+  "registry-password",
   "host",
   "port",
   "username",
@@ -75705,8 +83039,10 @@ var INPUT_NAMES = [
   "healthchecks",
   "healthcheck-timeout",
   "healthcheck-interval",
+  "healthcheck-monitor",
   "skip-healthcheck",
   "no-rollback",
+  "force-unlock",
   "keep-versions",
   "keep-history",
   "lock-timeout",
@@ -75723,7 +83059,8 @@ var SECRET_INPUTS = [
   "key",
   "passphrase",
   "proxy-key",
-  "proxy-passphrase"
+  "proxy-passphrase",
+  "registry-password"
 ];
 
 // src/action/inputs.ts
@@ -75766,7 +83103,9 @@ function outputsOf(result) {
     status: result.status,
     "rolled-back": String(result.rolledBack),
     method: result.method,
-    history: JSON.stringify(result.history)
+    history: JSON.stringify(result.history),
+    healthy: result.healthy === void 0 ? "" : String(result.healthy),
+    "restorable-versions": result.restorable ? JSON.stringify(result.restorable) : ""
   };
 }
 function writeOutputs(result) {
@@ -75777,17 +83116,36 @@ function writeOutputs(result) {
 function runFacts(o, startedAt) {
   return { method: o.method, commit: o.commit, startedAt, runUrl: o.runUrl, actor: o.actor };
 }
-function newRecord(run2, status, version, previous, finishedAt) {
+function newRecord(run2, status2, release, previous, finishedAt) {
   return {
-    version,
-    status,
-    method: run2.method,
-    commit: run2.commit,
+    version: release.version,
+    status: status2,
+    method: release.method ?? run2.method,
+    commit: release.commit ?? run2.commit,
     previous,
     started_at: run2.startedAt,
     finished_at: finishedAt,
     ...run2.runUrl ? { run_url: run2.runUrl } : {},
-    ...run2.actor ? { actor: run2.actor } : {}
+    ...run2.actor ? { actor: run2.actor } : {},
+    ...release.services.length > 0 ? { services: release.services } : {},
+    ...release.images ? { images: release.images } : {}
+  };
+}
+function lastRecordOf(history2, version) {
+  for (let i = history2.length - 1; i >= 0; i--)
+    if (history2[i]?.version === version) return history2[i];
+  return void 0;
+}
+function releaseOf(history2, version, services) {
+  const records = history2.filter((r) => r.version === version).reverse();
+  const newest = records[0];
+  const known = records.find((r) => r.services && r.services.length > 0)?.services;
+  const images = records.find((r) => r.images)?.images;
+  return {
+    version,
+    services: known ?? services,
+    ...images ? { images } : {},
+    ...newest ? { commit: newest.commit, method: newest.method } : {}
   };
 }
 var STATUSES = ["success", "failed", "rollback"];
@@ -75838,13 +83196,14 @@ function renderHistory(newestFirstRecords) {
 }
 
 // src/action/summary.ts
-var TITLE = {
+var DEPLOY_TITLE = {
   success: "\u2714 Deployed",
   failed: "\u2716 Deploy failed",
   "rolled-back": "\u21A9 Deploy failed, rolled back",
   "rollback-failed": "\u2716 Deploy failed and the rollback failed"
 };
 var cell = (text) => text.replace(/\|/g, "\\|").replace(/\n/g, " ");
+var code = (text) => text ? `\`${text}\`` : "\u2014";
 function table(head, rows) {
   return [
     `| ${head.join(" | ")} |`,
@@ -75852,70 +83211,144 @@ function table(head, rows) {
     ...rows.map((r) => `| ${r.map(cell).join(" | ")} |`)
   ].join("\n");
 }
-function renderSummary(result) {
-  const parts = [`## ${TITLE[result.status]}: ${result.version}`];
+function title(r) {
+  const ok = !r.failure;
+  switch (r.command) {
+    case "deploy":
+      return `${DEPLOY_TITLE[r.status]}: ${r.version}`;
+    case "rollback":
+      return ok ? `\u21A9 Rolled back to ${r.version}` : `\u2716 Rollback${r.version ? ` to ${r.version}` : ""} failed`;
+    case "status":
+      return `${ok ? "\u2714" : "\u2716"} Status: ${r.version || "nothing deployed"} is ${ok ? "healthy" : "not healthy"}`;
+    case "history":
+      return `Deployment history${r.version ? `: ${r.version} in service` : ""}`;
+    case "unlock":
+      return ok ? "\u{1F513} Deploy lock" : "\u2716 Unlock refused";
+  }
+}
+function healthTable(health) {
+  const rows = health.checks.map((c) => [
+    c.ok ? "\u2714" : "\u2716",
+    `\`${c.line}\``,
+    String(c.attempts),
+    c.detail
+  ]);
+  rows.push([
+    health.containers.ready ? "\u2714" : "\u2716",
+    "containers running and healthy",
+    "",
+    health.containers.problems.join("; ") || "ok"
+  ]);
+  const settle2 = health.settle;
+  if (settle2) {
+    rows.push([
+      settle2.ok ? "\u2714" : "\u2716",
+      `settle window: ${settle2.windowMs / 1e3} s (healthcheck-monitor)`,
+      String(settle2.passes),
+      settle2.ok ? "containers unchanged and every check passing throughout" : `after ${(settle2.watchedMs / 1e3).toFixed(0)} s: ${settle2.problem ?? "failed"}`
+    ]);
+  }
+  return table(["", "Check", "Attempts", "Last result"], rows);
+}
+function historyTable(history2) {
+  if (history2.length === 0) return "No deployments recorded.";
+  return table(
+    ["", "Version", "Status", "Method", "Commit", "Actor", "Finished"],
+    history2.map((r) => [
+      STATUS_SYMBOL[r.status],
+      code(r.version),
+      r.status,
+      r.method,
+      r.commit.slice(0, 7),
+      r.actor ?? "",
+      r.finished_at
+    ])
+  );
+}
+function outcomeTable(r) {
+  const moved = r.transferredBytes === void 0 ? r.method === "registry" && r.phases.some((p) => p.name === "transfer" && p.ok) ? ["pulled from the registry"] : [] : [
+    r.transferredBytes === 0 ? "nothing to send" : `${(r.transferredBytes / 1048576).toFixed(1)} MiB`
+  ];
+  return table(
+    [
+      "Status",
+      "Version",
+      "Previous version",
+      "Method",
+      "Rolled back",
+      ...moved.length ? ["Sent"] : []
+    ],
+    [[r.status, code(r.version), code(r.previousVersion), r.method, String(r.rolledBack), ...moved]]
+  );
+}
+function statusTables(r) {
+  const parts = [];
+  const run2 = r.running;
   parts.push(
     table(
-      ["Status", "Version", "Previous version", "Method", "Rolled back"],
+      ["Version", "Method", "Commit", "Deployed", "By"],
       [
         [
-          result.status,
-          `\`${result.version}\``,
-          result.previousVersion ? `\`${result.previousVersion}\`` : "\u2014",
-          result.method,
-          String(result.rolledBack)
+          code(r.version),
+          r.method || "\u2014",
+          run2?.commit.slice(0, 7) ?? "\u2014",
+          run2?.finished_at ?? "\u2014",
+          run2?.actor ?? "\u2014"
         ]
       ]
     )
   );
-  if (result.failure) parts.push("```text\n" + result.failure + "\n```");
-  for (const n of result.notices) parts.push(`> \u26A0 ${n}`);
-  if (result.phases.length > 0) {
+  if (r.containers) {
+    parts.push("### Containers");
+    parts.push(
+      r.containers.length === 0 ? "No container of the project exists." : table(
+        ["Container", "State", "Health", "Image", "Restarts"],
+        r.containers.map((c) => [
+          c.name,
+          c.status,
+          c.health ?? "\u2014",
+          c.imageRef ?? "",
+          String(c.restartCount)
+        ])
+      )
+    );
+  }
+  return parts;
+}
+function renderSummary(r) {
+  const parts = [`## ${title(r)}`];
+  if (r.command === "deploy" || r.command === "rollback") parts.push(outcomeTable(r));
+  if (r.command === "status") parts.push(...statusTables(r));
+  if (r.message) parts.push(r.message);
+  if (r.failure) parts.push("```text\n" + r.failure + "\n```");
+  for (const n of r.notices) parts.push(`> \u26A0 ${n}`);
+  if (r.phases.length > 0 && r.command !== "history") {
     parts.push("### Phases");
     parts.push(
       table(
         ["Phase", "Time", "Result"],
-        result.phases.map((p) => [p.name, `${(p.ms / 1e3).toFixed(1)} s`, p.ok ? "ok" : "failed"])
+        r.phases.map((p) => [p.name, `${(p.ms / 1e3).toFixed(1)} s`, p.ok ? "ok" : "failed"])
       )
     );
   }
-  for (const [title, health] of [
-    ["Health checks", result.health],
-    ["Health checks after rollback", result.rollbackHealth]
+  const rollbackTitle = r.command === "rollback" ? "Health checks after restoring" : "Health checks after rollback";
+  for (const [heading, health] of [
+    ["Health checks", r.health],
+    [rollbackTitle, r.rollbackHealth]
   ]) {
     if (!health) continue;
-    parts.push(`### ${title}`);
-    const rows = health.checks.map((c) => [
-      c.ok ? "\u2714" : "\u2716",
-      `\`${c.line}\``,
-      String(c.attempts),
-      c.detail
-    ]);
-    rows.push([
-      health.containers.ready ? "\u2714" : "\u2716",
-      "containers running and healthy",
-      "",
-      health.containers.problems.join("; ") || "ok"
-    ]);
-    parts.push(table(["", "Check", "Attempts", "Last result"], rows));
+    parts.push(`### ${heading}`);
+    parts.push(healthTable(health));
   }
-  parts.push("### History");
-  if (result.history.length === 0) {
-    parts.push("No deployments recorded.");
-  } else {
+  if (r.restorable) {
+    parts.push("### Restorable versions");
     parts.push(
-      table(
-        ["", "Version", "Status", "Method", "Commit", "Finished"],
-        result.history.map((r) => [
-          STATUS_SYMBOL[r.status],
-          `\`${r.version}\``,
-          r.status,
-          r.method,
-          r.commit.slice(0, 7),
-          r.finished_at
-        ])
-      )
+      r.restorable.length > 0 ? r.restorable.map((v) => `- \`${v}\``).join("\n") : "None: no earlier version can be restored."
     );
+  }
+  if (r.command !== "unlock") {
+    parts.push("### History");
+    parts.push(historyTable(r.history));
   }
   return parts.join("\n\n") + "\n";
 }
@@ -75949,6 +83382,8 @@ function registerSecrets(raw) {
 import path4 from "node:path";
 
 // src/config/options.ts
+var COMMANDS = ["deploy", "rollback", "status", "history", "unlock"];
+var METHODS = ["tar", "registry", "local"];
 var InputError = class extends Error {
   constructor(input, message) {
     super(`Input "${input}": ${message}`);
@@ -75957,6 +83392,9 @@ var InputError = class extends Error {
   }
   input;
 };
+function serviceNames(o) {
+  return o.services.map((s) => s.name);
+}
 
 // src/plan/version.ts
 var VERSION_PATTERN = /^[A-Za-z0-9][A-Za-z0-9_.-]{0,127}$/;
@@ -75985,8 +83423,11 @@ var DEFAULTS = {
   timeout: "30",
   "healthcheck-timeout": "60",
   "healthcheck-interval": "2",
+  "healthcheck-monitor": "10",
   "skip-healthcheck": "false",
   "no-rollback": "false",
+  "skip-build": "false",
+  "force-unlock": "false",
   "insecure-skip-host-key-check": "false",
   "keep-versions": "5",
   "keep-history": "10",
@@ -76019,10 +83460,11 @@ function parseInteger(name, text, min, max) {
   }
   return Number(text);
 }
-function parseSeconds(name, text, max) {
+function parseSeconds(name, text, max, zeroTurnsOff = false) {
   const n = Number(text);
-  if (!/^\d+(\.\d+)?$/.test(text) || n <= 0 || n > max) {
-    throw new InputError(name, `"${text}" is not a number of seconds above 0 and at most ${max}`);
+  if (!/^\d+(\.\d+)?$/.test(text) || (zeroTurnsOff ? n < 0 : n <= 0) || n > max) {
+    const lowest = zeroTurnsOff ? "from 0 (off)" : "above 0";
+    throw new InputError(name, `"${text}" is not a number of seconds ${lowest} and at most ${max}`);
   }
   return Math.round(n * 1e3);
 }
@@ -76274,6 +83716,55 @@ function parseSsh(raw) {
   };
 }
 
+// src/config/parse-registry.ts
+var HOST = /^(?:localhost|[A-Za-z0-9](?:[A-Za-z0-9-]*[A-Za-z0-9])?(?:\.[A-Za-z0-9](?:[A-Za-z0-9-]*[A-Za-z0-9])?)+|\[[0-9A-Fa-f:]+\])(?::\d{1,5})?$/;
+var PATH_COMPONENT = /^[a-z0-9]+(?:(?:[._]|__|-+)[a-z0-9]+)*$/;
+var USER = /^[A-Za-z0-9._@+-]{1,255}$/;
+function parseRegistry(raw, required) {
+  const url = value(raw, "registry").replace(/\/+$/, "");
+  const username = value(raw, "registry-username");
+  const password = (raw["registry-password"] ?? "").trim();
+  if (url === "") {
+    if (required) {
+      throw new InputError(
+        "registry",
+        "is required with method registry: host[:port][/path] where images are pushed, e.g. ghcr.io/acme"
+      );
+    }
+    if (username || password) {
+      throw new InputError(
+        username ? "registry-username" : "registry-password",
+        "is set but registry is empty: set registry (host[:port][/path]), or remove it"
+      );
+    }
+    return void 0;
+  }
+  const [host = "", ...path8] = url.split("/");
+  if (!HOST.test(host) || !path8.every((p) => PATH_COMPONENT.test(p))) {
+    throw new InputError(
+      "registry",
+      `"${url}" is not a registry reference: host[:port][/path], e.g. ghcr.io/acme or registry.example.com:5000 (the host needs a dot, a port or "localhost"; path parts in lowercase)`
+    );
+  }
+  if (username === "" !== (password === "")) {
+    throw new InputError(
+      username ? "registry-password" : "registry-username",
+      "is required with the other: give registry-username and registry-password together (or neither, for anonymous pulls)"
+    );
+  }
+  if (username && !USER.test(username)) {
+    throw new InputError(
+      "registry-username",
+      `"${username}" is not a registry user name (letters, digits and . _ @ + -)`
+    );
+  }
+  return {
+    url,
+    host,
+    ...username ? { username, password } : {}
+  };
+}
+
 // src/config/parse.ts
 var PROJECT_PATTERN = /^[a-z0-9][a-z0-9_-]{0,62}$/;
 var SERVICE_PATTERN = /^[a-z0-9][a-z0-9_.-]{0,62}$/;
@@ -76377,20 +83868,18 @@ function parseOptions(raw, ctx) {
     if (name !== "key" && name !== "proxy-key")
       noControlChars(name, text.replace(/\r?\n/g, ""));
   }
-  for (const [name, what] of [
-    ["services", 'one "service=build-context" a line'],
-    ["host", "the server's host name or IP address"],
-    ["key", "the SSH private key text"]
-  ]) {
+  const command = oneOf("command", value(raw, "command"), COMMANDS);
+  const method = oneOf("method", value(raw, "method"), METHODS);
+  const remote = method !== "local";
+  const required = [
+    ...command === "deploy" ? [["services", 'one "service=build-context" a line']] : [],
+    ...remote ? [
+      ["host", "the server's host name or IP address (or use method local)"],
+      ["key", "the SSH private key text"]
+    ] : []
+  ];
+  for (const [name, what] of required) {
     if (value(raw, name) === "") throw new InputError(name, `is required: ${what}`);
-  }
-  const command = value(raw, "command");
-  if (command !== "deploy") {
-    throw new InputError("command", `"${command}" is not supported yet; use deploy`);
-  }
-  const method = value(raw, "method");
-  if (method !== "tar") {
-    throw new InputError("method", `"${method}" is not supported yet; use tar`);
   }
   const project = value(raw, "project") || defaultProject(ctx);
   if (!PROJECT_PATTERN.test(project)) {
@@ -76399,33 +83888,26 @@ function parseOptions(raw, ctx) {
       `"${project}" must be lowercase letters, digits, "_" or "-", starting with a letter or digit (at most 63)`
     );
   }
-  const versionText = value(raw, "version");
-  if (!versionText && !/^[0-9a-fA-F]{7,}$/.test(ctx.sha)) {
-    throw new InputError(
-      "version",
-      "is empty and no commit is known to make one from (GITHUB_SHA is unset and the workspace is not a git repository): give a version"
-    );
-  }
-  const version = versionText || generateVersion(ctx.sha, ctx.now);
-  if (!VERSION_PATTERN.test(version) || version === "latest" || version.startsWith("backup-")) {
-    throw new InputError(
-      "version",
-      `"${version}" must match ${VERSION_PATTERN.source} and not be "latest" or start with "backup-"`
-    );
-  }
-  const ssh = parseSsh(raw);
+  const skipBuild = parseBoolean("skip-build", value(raw, "skip-build"));
+  const version = parseVersion(raw, ctx, command, skipBuild);
+  const ssh = remote ? parseSsh(raw) : void 0;
+  const registry2 = parseRegistry(raw, command === "deploy" && method === "registry");
   const workspace = ctx.workspace;
   const keepVersions = parseInteger("keep-versions", value(raw, "keep-versions"), 1, 1e3);
   const keepHistory = parseInteger("keep-history", value(raw, "keep-history"), 1, 1e5);
+  const servicesText = value(raw, "services");
   return {
     command,
     method,
     version,
     project,
-    services: parseServices(value(raw, "services"), workspace),
+    services: servicesText === "" ? [] : parseServices(servicesText, workspace),
+    skipBuild,
+    ...registry2 ? { registry: registry2 } : {},
+    forceUnlock: parseBoolean("force-unlock", value(raw, "force-unlock")),
     composeFile: path4.resolve(workspace, value(raw, "compose-file")),
     buildArgs: parseBuildArgs(value(raw, "build-args")),
-    ssh,
+    ...ssh ? { ssh } : {},
     deployPath: parseDeployPath(value(raw, "deploy-path") || `/opt/${project}`),
     healthchecks: parseHealthchecks(value(raw, "healthchecks")),
     healthTimeoutMs: parseSeconds("healthcheck-timeout", value(raw, "healthcheck-timeout"), 86400),
@@ -76433,6 +83915,12 @@ function parseOptions(raw, ctx) {
       "healthcheck-interval",
       value(raw, "healthcheck-interval"),
       3600
+    ),
+    healthMonitorMs: parseSeconds(
+      "healthcheck-monitor",
+      value(raw, "healthcheck-monitor"),
+      3600,
+      true
     ),
     skipHealthcheck: parseBoolean("skip-healthcheck", value(raw, "skip-healthcheck")),
     noRollback: parseBoolean("no-rollback", value(raw, "no-rollback")),
@@ -76445,34 +83933,290 @@ function parseOptions(raw, ctx) {
     actor: ctx.actor
   };
 }
+function oneOf(name, text, allowed) {
+  if (allowed.includes(text)) return text;
+  throw new InputError(name, `"${text}" is not one of ${allowed.join(", ")}`);
+}
+function parseVersion(raw, ctx, command, skipBuild) {
+  const given = value(raw, "version");
+  if (given === "") {
+    if (command !== "deploy" || skipBuild) return "";
+    if (!/^[0-9a-fA-F]{7,}$/.test(ctx.sha)) {
+      throw new InputError(
+        "version",
+        "is empty and no commit is known to make one from (GITHUB_SHA is unset and the workspace is not a git repository): give a version"
+      );
+    }
+    return generateVersion(ctx.sha, ctx.now);
+  }
+  if (!VERSION_PATTERN.test(given) || given === "latest" || given.startsWith("backup-")) {
+    throw new InputError(
+      "version",
+      `"${given}" must match ${VERSION_PATTERN.source} and not be "latest" or start with "backup-"`
+    );
+  }
+  return given;
+}
 
 // src/engine/deploy.ts
-import { readFileSync as readFileSync3 } from "node:fs";
+import { readFileSync as readFileSync5 } from "node:fs";
+
+// src/plan/images.ts
+function imageRepo(project, service) {
+  return `${project}-${service}`;
+}
+function versionTag(project, service, version) {
+  return `${imageRepo(project, service)}:${version}`;
+}
+function backupTag(project, service, version) {
+  return `${imageRepo(project, service)}:backup-${version}`;
+}
+function latestTag(project, service) {
+  return `${imageRepo(project, service)}:latest`;
+}
+var BACKUP_PREFIX = "backup-";
 
 // src/plan/rollback-target.ts
-function chooseRollbackTarget(current, history) {
+function chooseRollbackTarget(current, history2) {
   const last = /* @__PURE__ */ new Map();
-  for (const r of history) last.set(r.version, r);
+  for (const r of history2) last.set(r.version, r);
   const good = (v) => {
     const r = last.get(v);
     return r === void 0 || r.status !== "failed";
   };
   if (current !== "" && good(current)) return current;
-  for (let i = history.length - 1; i >= 0; i--) {
-    const r = history[i];
+  for (let i = history2.length - 1; i >= 0; i--) {
+    const r = history2[i];
     if (r && r.status !== "failed" && good(r.version)) return r.version;
+  }
+  return void 0;
+}
+function whyNotRestorable(history2, version, project, services, held) {
+  const last = lastRecordOf(history2, version);
+  if (!last) return "the history does not list it (it was pruned, or never deployed here)";
+  if (last.status === "failed") return "its last record is a failed deploy";
+  const release = releaseOf(history2, version, services);
+  if (release.services.length === 0) return "its services are unknown (give the services input)";
+  if (!held.releases.includes(version)) return "its stored compose file is gone";
+  const missing = release.services.filter((s) => {
+    const tags = held.tagsByRepo[imageRepo(project, s)] ?? [];
+    return !(tags.includes(version) || tags.includes(`${BACKUP_PREFIX}${version}`) || Boolean(release.images?.[s]));
+  });
+  if (missing.length > 0) {
+    return `the server has no image of ${missing.map((s) => imageRepo(project, s)).join(", ")} for it (neither :${version} nor :${BACKUP_PREFIX}${version}) and no digest to pull it again`;
+  }
+  return void 0;
+}
+function restorableVersions(history2, current, project, services, held) {
+  const seen = /* @__PURE__ */ new Set([current]);
+  const out = [];
+  for (let i = history2.length - 1; i >= 0; i--) {
+    const v = history2[i]?.version;
+    if (v === void 0 || seen.has(v)) continue;
+    seen.add(v);
+    if (whyNotRestorable(history2, v, project, services, held) === void 0) out.push(v);
+  }
+  return out;
+}
+function previousGoodVersion(history2, current) {
+  let end = history2.length;
+  for (let i = history2.length - 1; i >= 0; i--) {
+    if (history2[i]?.version === current && history2[i]?.status === "success") {
+      end = i;
+      break;
+    }
+  }
+  for (let i = end - 1; i >= 0; i--) {
+    const r = history2[i];
+    if (r && r.status === "success" && r.version !== current) return r.version;
   }
   return void 0;
 }
 
 // src/engine/local-files.ts
-import { existsSync as existsSync2, statSync } from "node:fs";
+import { existsSync as existsSync2, readFileSync, statSync } from "node:fs";
 import path5 from "node:path";
+
+// src/plan/compose-images.ts
+var import_yaml = __toESM(require_dist(), 1);
+
+// src/plan/compose-vars.ts
+var VERSION_MARK = "\0DEPLOY_VERSION\0";
+var UNKNOWN_MARK = "\0?\0";
+var NAME = /^[A-Za-z_][A-Za-z0-9_]*/;
+var OPERATORS = [":-", ":?", ":+", "-", "?", "+"];
+var InterpolationError = class extends Error {
+};
+function closingBrace(text, from) {
+  let depth = 1;
+  for (let i = from; i < text.length; i++) {
+    if (text[i] === "$" && text[i + 1] === "$") i++;
+    else if (text[i] === "$" && text[i + 1] === "{") {
+      depth++;
+      i++;
+    } else if (text[i] === "}" && --depth === 0) return i;
+  }
+  return -1;
+}
+function interpolate(text) {
+  let out = "";
+  const unknown = [];
+  for (let i = 0; i < text.length; i++) {
+    const ch = text[i];
+    if (ch !== "$") {
+      out += ch;
+      continue;
+    }
+    const next = text[i + 1];
+    if (next === "$") {
+      out += "$";
+      i++;
+      continue;
+    }
+    if (next === "{") {
+      const end = closingBrace(text, i + 2);
+      if (end < 0) throw new InterpolationError(`"${text}" has a "\${" without its "}"`);
+      const inner = text.slice(i + 2, end);
+      const name2 = NAME.exec(inner)?.[0];
+      if (!name2) throw new InterpolationError(`"${text}" has an invalid variable "\${${inner}}"`);
+      const rest = inner.slice(name2.length);
+      const op = OPERATORS.find((o) => rest.startsWith(o));
+      if (rest !== "" && !op) {
+        throw new InterpolationError(`"${text}" has an invalid variable "\${${inner}}"`);
+      }
+      const operand = op ? rest.slice(op.length) : "";
+      if (name2 === "DEPLOY_VERSION") {
+        if (op === ":+" || op === "+") {
+          const alt = interpolate(operand);
+          out += alt.text;
+          unknown.push(...alt.unknown);
+        } else out += VERSION_MARK;
+      } else {
+        out += UNKNOWN_MARK;
+        unknown.push(name2);
+      }
+      i = end;
+      continue;
+    }
+    const name = NAME.exec(text.slice(i + 1))?.[0];
+    if (name) {
+      if (name === "DEPLOY_VERSION") out += VERSION_MARK;
+      else {
+        out += UNKNOWN_MARK;
+        unknown.push(name);
+      }
+      i += name.length;
+      continue;
+    }
+    out += "$";
+  }
+  return { text: out, unknown: [...new Set(unknown)] };
+}
+
+// src/plan/compose-images.ts
+var imageLine = (repo) => `image: ${repo}:\${DEPLOY_VERSION:-latest}`;
+function normalRepo(repo) {
+  return repo.replace(/^(docker\.io|index\.docker\.io)\//, "").replace(/^library\//, "");
+}
+function classifyImage(image) {
+  let text;
+  try {
+    const resolved = interpolate(image);
+    if (resolved.unknown.length > 0) return { kind: "unknown", variables: resolved.unknown };
+    text = resolved.text;
+  } catch (e) {
+    if (e instanceof InterpolationError) return { kind: "invalid", why: e.message };
+    throw e;
+  }
+  const at = text.indexOf("@");
+  if (at >= 0) {
+    return { kind: "fixed", repo: normalRepo(text.slice(0, at)), reason: "is pinned to a digest" };
+  }
+  const colon = text.lastIndexOf(":");
+  const hasTag = colon > text.lastIndexOf("/");
+  const repo = normalRepo(hasTag ? text.slice(0, colon) : text);
+  const tag = hasTag ? text.slice(colon + 1) : "";
+  if (tag === VERSION_MARK) return { kind: "versioned", repo };
+  if (tag.includes(VERSION_MARK)) {
+    return { kind: "fixed", repo, reason: "has a tag that is not DEPLOY_VERSION alone" };
+  }
+  return {
+    kind: "fixed",
+    repo,
+    reason: tag === "" ? "has no tag (so it runs :latest)" : `is pinned to the fixed tag :${tag}`
+  };
+}
+function composeServices(text) {
+  const doc = (0, import_yaml.parseDocument)(text, { merge: true, prettyErrors: true });
+  if (doc.errors.length > 0) {
+    return `not valid YAML: ${doc.errors[0]?.message.split("\n")[0] ?? "parse error"}`;
+  }
+  const root = doc.toJS({ maxAliasCount: 1e3 });
+  const services = typeof root === "object" && root !== null ? root.services : void 0;
+  if (typeof services !== "object" || services === null || Array.isArray(services)) {
+    return 'no "services:" mapping: a compose file lists its services under services:';
+  }
+  const map = /* @__PURE__ */ new Map();
+  for (const [name, body] of Object.entries(services)) {
+    map.set(
+      name,
+      typeof body === "object" && body !== null ? body.image : void 0
+    );
+  }
+  return map;
+}
+function checkComposeImages(text, project, builtServices) {
+  const services = composeServices(text);
+  if (typeof services === "string") return { problems: [services], warnings: [] };
+  const problems = [];
+  const uses = /* @__PURE__ */ new Map();
+  for (const [name, image] of services) {
+    if (typeof image !== "string") continue;
+    const use = classifyImage(image);
+    if (use.kind === "invalid") problems.push(`services.${name}.image: ${use.why}`);
+    else uses.set(name, use);
+  }
+  const unknown = [...uses].filter(([, u]) => u.kind === "unknown");
+  const unmatched = [];
+  for (const built of builtServices) {
+    const repo = imageRepo(project, built);
+    const users = [...uses].filter(([, u]) => "repo" in u && u.repo === repo);
+    for (const [name, use] of users) {
+      if (use.kind !== "fixed") continue;
+      problems.push(
+        `services.${name}.image "${String(services.get(name))}" ${use.reason}: compose would run an old ${repo} image, not the one this deploy builds. Write: ${imageLine(repo)}`
+      );
+    }
+    if (users.length > 0) continue;
+    if (unknown.length > 0) {
+      unmatched.push(repo);
+      continue;
+    }
+    const where = services.has(built) ? services.get(built) === void 0 ? `services.${built} has no image:` : `services.${built} runs "${String(services.get(built))}"` : `no service runs it`;
+    problems.push(
+      `the image ${repo} (service "${built}" of the services input) is not the image: of any compose service (${where}). Write in the service that runs it: ${imageLine(repo)}`
+    );
+  }
+  const warnings = [];
+  for (const [name, use] of unknown) {
+    if (use.kind !== "unknown") continue;
+    const image = String(services.get(name));
+    const named = builtServices.map((s) => imageRepo(project, s)).filter((repo) => image.includes(repo));
+    if (named.length === 0 && unmatched.length === 0) continue;
+    const should = (named.length > 0 ? named : unmatched).map(imageLine).join(" or ");
+    warnings.push(
+      `services.${name}.image "${image}" uses ${use.variables.map((v) => `$${v}`).join(", ")}, which the action cannot resolve before deploying; after the switch it checks that the containers run this version's images. Safer: ${should}`
+    );
+  }
+  return { problems, warnings };
+}
+
+// src/engine/local-files.ts
 function checkLocalFiles(o) {
   if (!existsSync2(o.composeFile) || !statSync(o.composeFile).isFile()) {
     throw new InputError("compose-file", `${o.composeFile} does not exist or is not a file`);
   }
-  for (const s of o.services) {
+  for (const s of o.skipBuild ? [] : o.services) {
     if (!existsSync2(s.context) || !statSync(s.context).isDirectory()) {
       throw new InputError(
         "services",
@@ -76485,11 +84229,29 @@ function checkLocalFiles(o) {
     }
   }
 }
+function checkComposeFile(o) {
+  const verdict = checkComposeImages(
+    readFileSync(o.composeFile, "utf8"),
+    o.project,
+    o.services.map((s) => s.name)
+  );
+  if (verdict.problems.length > 0) {
+    throw new InputError(
+      "compose-file",
+      verdict.problems.map((p) => `${path5.basename(o.composeFile)}: ${p}`).join("\n")
+    );
+  }
+  return verdict.warnings;
+}
+
+// src/engine/build-images.ts
+import { readFileSync as readFileSync3 } from "node:fs";
+import path7 from "node:path";
 
 // src/docker/build-context.ts
 var import_dockerignore = __toESM(require_ignore(), 1);
 var import_tar_fs = __toESM(require_tar_fs(), 1);
-import { readdirSync, readFileSync, existsSync as existsSync3 } from "node:fs";
+import { readdirSync, readFileSync as readFileSync2, existsSync as existsSync3 } from "node:fs";
 import path6 from "node:path";
 var dockerignore = import_dockerignore.default;
 function walk(root, dir = "") {
@@ -76507,7 +84269,7 @@ function contextFiles(context, dockerfile) {
   const dockerfileRel = path6.posix.normalize(dockerfile.split(path6.sep).join("/"));
   let kept = all;
   if (existsSync3(ignoreFile)) {
-    const filter = dockerignore({ ignorecase: false }).add(readFileSync(ignoreFile, "utf8")).createFilter();
+    const filter = dockerignore({ ignorecase: false }).add(readFileSync2(ignoreFile, "utf8")).createFilter();
     kept = all.filter((f) => filter(f) || f === dockerfileRel || f === ".dockerignore");
   }
   return kept.sort();
@@ -76560,47 +84322,283 @@ async function buildImage(docker, request, log) {
   return imageId;
 }
 
-// src/plan/images.ts
-function imageRepo(project, service) {
-  return `${project}-${service}`;
+// src/docker/dockerfile.ts
+function declaresArg(dockerfile, name) {
+  const text = dockerfile.replace(/\\\r?\n/g, " ");
+  return text.split(/\r?\n/).some((line) => {
+    const m = /^\s*ARG\s+(.+)$/i.exec(line);
+    return m?.[1]?.split(/\s+/).some((a) => a.split("=")[0] === name) ?? false;
+  });
 }
-function versionTag(project, service, version) {
-  return `${imageRepo(project, service)}:${version}`;
-}
-function backupTag(project, service, version) {
-  return `${imageRepo(project, service)}:backup-${version}`;
-}
-function latestTag(project, service) {
-  return `${imageRepo(project, service)}:latest`;
-}
-var BACKUP_PREFIX = "backup-";
 
 // src/engine/build-images.ts
 async function buildImages(o, docker, log) {
   for (const s of o.services) {
     const tag = versionTag(o.project, s.name, o.version);
     log.info(`building ${tag} from ${s.context} (${s.dockerfile})`);
+    const dockerfile = readFileSync3(path7.resolve(s.context, s.dockerfile), "utf8");
+    const version = declaresArg(dockerfile, "DEPLOY_VERSION") ? { DEPLOY_VERSION: o.version } : {};
     await buildImage(
       docker,
       {
         context: s.context,
         dockerfile: s.dockerfile,
         tag,
-        // DEPLOY_VERSION lets an image know its own version (e.g. to serve it).
-        buildArgs: { ...o.buildArgs, DEPLOY_VERSION: o.version }
+        buildArgs: { ...o.buildArgs, ...version }
       },
       (line) => log.info(line)
     );
   }
 }
 
-// src/engine/lock.ts
-import { randomUUID as randomUUID2 } from "node:crypto";
-import { hostname } from "node:os";
+// src/plan/built-versions.ts
+var isVersionTag = (tag) => tag !== "latest" && !tag.startsWith(BACKUP_PREFIX);
+function newestBuiltVersion(built) {
+  const services = [...built.values()];
+  const first = services[0];
+  if (!first) return void 0;
+  const common = [...first.keys()].filter((t) => isVersionTag(t) && services.every((s) => s.has(t)));
+  const created = (v) => Math.max(...services.map((s) => s.get(v) ?? 0));
+  return common.sort((a, b) => created(b) - created(a) || (a < b ? 1 : a > b ? -1 : 0))[0];
+}
+function servicesWithout(built, version) {
+  return [...built].filter(([, tags]) => !tags.has(version)).map(([service]) => service);
+}
+
+// src/docker/images.ts
+async function localImageId(docker, ref) {
+  try {
+    return String((await docker.getImage(ref).inspect()).Id);
+  } catch {
+    return void 0;
+  }
+}
+async function tagsOf(docker, repo) {
+  const images = await docker.listImages({ filters: JSON.stringify({ reference: [repo] }) });
+  const tags = /* @__PURE__ */ new Map();
+  for (const image of images) {
+    for (const ref of image.RepoTags ?? []) {
+      if (ref.startsWith(`${repo}:`)) tags.set(ref.slice(repo.length + 1), image.Created);
+    }
+  }
+  return tags;
+}
+
+// src/engine/find-built.ts
+async function findBuiltVersion(o, docker, log) {
+  const built = /* @__PURE__ */ new Map();
+  for (const s of o.services) built.set(s.name, await tagsOf(docker, imageRepo(o.project, s.name)));
+  if (o.version) {
+    const missing = servicesWithout(built, o.version);
+    if (missing.length > 0) {
+      throw new InputError(
+        "skip-build",
+        `the runner's Docker engine has no ${missing.map((s) => versionTag(o.project, s, o.version)).join(", ")}: build them first (skip-build: false), or give a version it has`
+      );
+    }
+    return o.version;
+  }
+  const newest = newestBuiltVersion(built);
+  if (!newest) {
+    throw new InputError(
+      "skip-build",
+      `the runner's Docker engine has no version built for every service (${o.services.map((s) => imageRepo(o.project, s.name)).join(", ")}): build one first (skip-build: false)`
+    );
+  }
+  log.info(`skip-build: shipping ${newest}, the newest version built for every service`);
+  return newest;
+}
+
+// src/docker/push.ts
+async function checkLogin(docker, auth) {
+  try {
+    await docker.checkAuth(auth);
+  } catch (e) {
+    const why = e.message.replace(/^\(HTTP code \d+\)\s*(unexpected\s*-\s*)?/, "");
+    throw new Error(`login to ${auth.serveraddress} failed: ${why.trim()}`);
+  }
+}
+async function pushImage(docker, source, repo, tag, auth, log) {
+  await docker.getImage(source).tag({ repo, tag });
+  const target = `${repo}:${tag}`;
+  try {
+    return await push(docker, target, tag, auth, log);
+  } finally {
+    await docker.getImage(target).remove({ noprune: true }).catch(() => void 0);
+  }
+}
+async function push(docker, target, tag, auth, log) {
+  const stream = await docker.getImage(target).push({ tag, ...auth ? { authconfig: auth } : {} });
+  let error2;
+  let digest = "";
+  await new Promise((resolve2, reject) => {
+    docker.modem.followProgress(
+      stream,
+      (err) => err ? reject(err) : resolve2(),
+      (event) => {
+        if (event.error || event.errorDetail) error2 = event.errorDetail?.message || event.error;
+        if (event.aux?.Digest) digest = event.aux.Digest;
+        else if (event.status && !/^(Preparing|Waiting|Pushing|Layer already exists)/.test(event.status)) {
+          log(event.status);
+        }
+      }
+    );
+  });
+  if (error2 !== void 0) throw new Error(`pushing ${target} failed: ${error2.trim()}`);
+  if (!/^sha256:[0-9a-f]{64}$/.test(digest)) {
+    throw new Error(`pushing ${target}: the registry did not report a digest`);
+  }
+  return digest;
+}
+
+// src/engine/transfer.ts
+import { createGzip } from "node:zlib";
+import { Transform } from "node:stream";
+
+// src/remote/commands.ts
+var sh = (script, ...args) => ["sh", "-c", script, "sh", ...args];
+var stateDir = (deployPath) => `${deployPath}/.deploy`;
+var releaseDir = (deployPath, version) => `${stateDir(deployPath)}/releases/${version}`;
+var releaseComposeFile = (deployPath, version) => `${releaseDir(deployPath, version)}/docker-compose.yml`;
+function readState(deployPath) {
+  return sh(
+    'for f in current_version current_method; do printf "%s\\n" "$(cat "$1/$f" 2>/dev/null)"; done; cat "$1/versions.log" 2>/dev/null; true',
+    stateDir(deployPath)
+  );
+}
+function writeFileAtomic(file) {
+  return sh('mkdir -p "$(dirname "$1")" && cat > "$1.tmp.$$" && mv -f "$1.tmp.$$" "$1"', file);
+}
+function appendFile2(file) {
+  return sh('mkdir -p "$(dirname "$1")" && cat >> "$1"', file);
+}
+function listReleases(deployPath) {
+  return sh('ls -1 "$1" 2>/dev/null; true', `${stateDir(deployPath)}/releases`);
+}
+function removeReleases(deployPath, versions) {
+  return ["rm", "-rf", "--", ...versions.map((v) => releaseDir(deployPath, v))];
+}
+function dockerVersion() {
+  return ["docker", "version", "--format", "{{.Server.Version}}"];
+}
+function dockerLoad() {
+  return ["docker", "load"];
+}
+function imageExists(ref) {
+  return ["docker", "image", "inspect", "--format", "{{.Id}}", ref];
+}
+function imageIdsOrMissing(refs) {
+  return sh(
+    'for r in "$@"; do docker image inspect --format "{{.Id}}" "$r" 2>/dev/null || echo missing; done',
+    ...refs
+  );
+}
+function registryPull(host, username, refs) {
+  return sh(
+    [
+      'd=$(mktemp -d "${TMPDIR:-/tmp}/vd-docker-config.XXXXXX") || exit 1',
+      `trap 'rm -rf "$d"' EXIT`,
+      "trap 'exit 129' HUP; trap 'exit 130' INT; trap 'exit 143' TERM",
+      'export DOCKER_CONFIG="$d"',
+      "host=$1; user=$2; shift 2",
+      'if [ -n "$user" ]; then docker login --username "$user" --password-stdin "$host" >/dev/null 2>"$d/err" || { echo "login to $host failed: $(cat "$d/err")" >&2; exit 3; }; fi',
+      'for ref in "$@"; do docker pull --quiet "$ref" >/dev/null || { echo "docker pull $ref failed" >&2; exit 4; }; done'
+    ].join("\n"),
+    host,
+    username,
+    ...refs
+  );
+}
+function imageIds(refs) {
+  return ["docker", "image", "inspect", "--format", "{{.Id}}", ...refs];
+}
+function dockerTag(source, target) {
+  return ["docker", "tag", source, target];
+}
+function listTags(repo) {
+  return ["docker", "image", "ls", "--format", "{{.Tag}}", repo];
+}
+function removeImages(refs) {
+  return ["docker", "image", "rm", ...refs];
+}
+function detectCompose() {
+  return sh(
+    "if docker compose version >/dev/null 2>&1; then echo v2; elif command -v docker-compose >/dev/null 2>&1; then echo v1; else echo none; fi"
+  );
+}
+function compose(target, args) {
+  const base = target.flavor === "v2" ? ["docker", "compose"] : ["docker-compose"];
+  return [
+    "env",
+    `DEPLOY_VERSION=${target.version}`,
+    ...base,
+    "--project-name",
+    target.project,
+    "--file",
+    target.file,
+    "--project-directory",
+    target.projectDirectory,
+    ...args
+  ];
+}
+function composeUp(target) {
+  return compose(target, ["up", "-d", "--no-build", "--remove-orphans"]);
+}
+function projectContainers(project) {
+  return ["docker", "ps", "-aq", "--filter", `label=com.docker.compose.project=${project}`];
+}
+function inspectContainers(ids) {
+  return ["docker", "inspect", ...ids];
+}
+function containerLogs(id, lines2) {
+  return ["docker", "logs", "--tail", String(lines2), id];
+}
+function shellCheck(command) {
+  return ["sh", "-c", command];
+}
+var lockDir = (deployPath) => `${stateDir(deployPath)}/lock`;
+function acquireLock(deployPath, info2) {
+  return sh(
+    'mkdir -p "$1" || exit 2; if mkdir "$2" 2>/dev/null; then printf "%s\\n" "$3" > "$2/info" && echo acquired; else echo held; echo $(( $(date +%s) - $(stat -c %Y "$2" 2>/dev/null || date +%s) )); cat "$2/info" 2>/dev/null; fi; true',
+    stateDir(deployPath),
+    lockDir(deployPath),
+    info2
+  );
+}
+function ifLockHolds(deployPath, token, action, done) {
+  return sh(
+    `if grep -qF "$2" "$1/info" 2>/dev/null; then ${action} "$1" && echo ${done}; else echo "not ours"; fi`,
+    lockDir(deployPath),
+    token
+  );
+}
+function readLock(deployPath) {
+  return sh(
+    'if [ -d "$1" ]; then echo held; echo $(( $(date +%s) - $(stat -c %Y "$1" 2>/dev/null || date +%s) )); cat "$1/info" 2>/dev/null; else echo none; fi',
+    lockDir(deployPath)
+  );
+}
+function releaseLock(deployPath, token) {
+  return ifLockHolds(deployPath, token, "rm -rf", "released");
+}
+function renewLock(deployPath, token) {
+  return ifLockHolds(deployPath, token, "touch", "renewed");
+}
+function breakLock(deployPath, info2) {
+  return sh(
+    'if [ "$(cat "$1/info" 2>/dev/null)" = "$2" ]; then rm -rf "$1" && echo broken; else echo changed; fi',
+    lockDir(deployPath),
+    info2
+  );
+}
+
+// src/docker/save.ts
+async function saveImages(docker, refs) {
+  return docker.getImages({ names: refs });
+}
 
 // src/remote/ssh.ts
 var import_ssh2 = __toESM(require_lib2(), 1);
-import { pipeline } from "node:stream/promises";
 
 // src/remote/host-key.ts
 import { createHash } from "node:crypto";
@@ -76666,6 +84664,19 @@ function shJoin(argv) {
   return argv.map(shQuote).join(" ");
 }
 
+// src/remote/feed.ts
+import { pipeline } from "node:stream/promises";
+async function feed(source, stdin, result) {
+  const piping = pipeline(source, stdin).catch((e) => e);
+  const r = await result.finally(() => source.destroy());
+  const pipeError = await Promise.race([piping, Promise.resolve(void 0)]);
+  if (r.code === 0 && pipeError instanceof Error) {
+    return { ...r, code: 1, stderr: `${r.stderr}
+${pipeError.message}` };
+  }
+  return r;
+}
+
 // src/remote/ssh.ts
 var RemoteCommandError = class extends Error {
   constructor(argv, result) {
@@ -76693,7 +84704,7 @@ function collect(channel, closed, graceMs = LOST_GRACE_MS) {
     const out = [];
     const err = [];
     let size = 0;
-    let code;
+    let code2;
     let signal;
     const keep = (list) => (chunk) => {
       size += chunk.length;
@@ -76702,12 +84713,12 @@ function collect(channel, closed, graceMs = LOST_GRACE_MS) {
     channel.on("data", keep(out));
     channel.stderr.on("data", keep(err));
     channel.on("exit", (c, s) => {
-      code = c ?? void 0;
+      code2 = c ?? void 0;
       signal = s;
     });
     channel.on("close", () => {
       const stderr = Buffer.concat(err).toString("utf8");
-      if (code === void 0) {
+      if (code2 === void 0) {
         const why = signal ? `killed by signal ${signal}` : "the channel closed before it exited";
         const result = {
           code: 255,
@@ -76718,7 +84729,7 @@ ${why}`
         if (signal) resolve2(result);
         else setTimeout(() => resolve2(result), graceMs);
       } else {
-        resolve2({ code, stdout: Buffer.concat(out).toString("utf8"), stderr });
+        resolve2({ code: code2, stdout: Buffer.concat(out).toString("utf8"), stderr });
       }
     });
     closed.catch(reject);
@@ -76827,15 +84838,7 @@ async function connect(options, warn) {
     },
     async pipeInto(argv, source) {
       const channel = await open2(argv);
-      const result = collect(channel, closed);
-      const piping = pipeline(source, channel).catch((e) => e);
-      const r = await result.finally(() => source.destroy());
-      const pipeError = await Promise.race([piping, Promise.resolve(void 0)]);
-      if (r.code === 0 && pipeError instanceof Error) {
-        return { ...r, code: 1, stderr: `${r.stderr}
-${pipeError.message}` };
-      }
-      return r;
+      return feed(source, channel, collect(channel, closed));
     },
     tunnel(host, port) {
       return new Promise((resolve2, reject) => {
@@ -76860,111 +84863,769 @@ ${pipeError.message}` };
   };
 }
 
-// src/remote/commands.ts
-var sh = (script, ...args) => ["sh", "-c", script, "sh", ...args];
-var stateDir = (deployPath) => `${deployPath}/.deploy`;
-var releaseDir = (deployPath, version) => `${stateDir(deployPath)}/releases/${version}`;
-var releaseComposeFile = (deployPath, version) => `${releaseDir(deployPath, version)}/docker-compose.yml`;
-function readState(deployPath) {
-  return sh(
-    'for f in current_version current_method; do printf "%s\\n" "$(cat "$1/$f" 2>/dev/null)"; done; cat "$1/versions.log" 2>/dev/null; true',
-    stateDir(deployPath)
+// src/health/containers.ts
+function parseInspect(json) {
+  const items = JSON.parse(json);
+  return items.map((c) => ({
+    id: c.Id ?? "",
+    name: (c.Name ?? "").replace(/^\//, ""),
+    status: c.State?.Restarting ? "restarting" : c.State?.Status ?? "unknown",
+    health: c.State?.Health?.Status,
+    restartCount: c.RestartCount ?? 0,
+    exitCode: c.State?.ExitCode ?? 0,
+    image: c.Image,
+    imageRef: c.Config?.Image,
+    service: c.Config?.Labels?.["com.docker.compose.service"],
+    startedAt: c.State?.StartedAt
+  }));
+}
+var GIVE_UP_AFTER_RESTARTS = 3;
+var shortId = (id) => id.replace(/^sha256:/, "").slice(0, 12);
+var repoOf = (ref) => {
+  const at = ref.indexOf("@");
+  const name = at >= 0 ? ref.slice(0, at) : ref;
+  const colon = name.lastIndexOf(":");
+  return colon > name.lastIndexOf("/") ? name.slice(0, colon) : name;
+};
+function wrongImages(containers, expected) {
+  const problems = [];
+  const suspects = [];
+  for (const e of expected) {
+    const wrong = containers.filter((c) => repoOf(c.imageRef ?? "") === e.repo && c.image !== e.id);
+    for (const c of wrong) {
+      suspects.push(c);
+      problems.push(
+        `${c.name}${c.service ? ` (service ${c.service})` : ""} runs ${c.imageRef ?? "?"} (${shortId(c.image ?? "")}), not ${e.ref} (${shortId(e.id)}): the compose file likely does not use \${DEPLOY_VERSION} for that image (write image: ${e.repo}:\${DEPLOY_VERSION:-latest})`
+      );
+    }
+  }
+  return { problems, suspects };
+}
+function judgeContainers(containers, expected = []) {
+  if (containers.length === 0) {
+    return {
+      ready: false,
+      fatal: false,
+      problems: ["no container of the project is running"],
+      notReady: []
+    };
+  }
+  const images = wrongImages(containers, expected);
+  const unwell = containers.filter(
+    (c) => c.status !== "running" || c.health !== void 0 && c.health !== "healthy"
+  );
+  const fatal = images.problems.length > 0 || unwell.some(
+    (c) => c.status === "exited" || c.status === "dead" || c.health === "unhealthy" || c.restartCount >= GIVE_UP_AFTER_RESTARTS
+  );
+  const problems = unwell.map((c) => {
+    const parts = [`${c.name} is ${c.status}`];
+    if (c.health !== void 0) parts.push(`health ${c.health}`);
+    if (c.status !== "running") parts.push(`exit code ${c.exitCode}`);
+    if (c.restartCount > 0) parts.push(`restarted ${c.restartCount}\xD7`);
+    return parts.join(", ");
+  });
+  const notReady = [...unwell, ...images.suspects.filter((c) => !unwell.includes(c))];
+  return {
+    ready: notReady.length === 0 && images.problems.length === 0,
+    fatal,
+    problems: [...images.problems, ...problems],
+    notReady
+  };
+}
+
+// src/engine/stack.ts
+async function checkEngine(remote) {
+  const r = await remote.run(dockerVersion());
+  if (r.code !== 0) {
+    throw new Error(
+      `the Docker engine on the server does not answer (is dockerd running, and is the SSH user in the docker group?): ${(r.stderr || r.stdout).trim()}`
+    );
+  }
+  return r.stdout.trim();
+}
+async function detectCompose2(remote) {
+  const flavor = (await runChecked(remote, detectCompose())).trim();
+  if (flavor === "v1" || flavor === "v2") return flavor;
+  throw new Error(
+    'neither "docker compose" (v2) nor "docker-compose" (v1) is installed on the server; install one of them'
   );
 }
-function writeFileAtomic(file) {
-  return sh('mkdir -p "$(dirname "$1")" && cat > "$1.tmp.$$" && mv -f "$1.tmp.$$" "$1"', file);
+async function imageExists2(remote, ref) {
+  return (await remote.run(imageExists(ref))).code === 0;
 }
-function appendFile2(file) {
-  return sh('mkdir -p "$(dirname "$1")" && cat >> "$1"', file);
+async function imageIds2(remote, refs) {
+  const ids = (await runChecked(remote, imageIds(refs))).split("\n").map((s) => s.trim());
+  return refs.map((_, i) => ids[i] ?? "");
 }
-function listReleases(deployPath) {
-  return sh('ls -1 "$1" 2>/dev/null; true', `${stateDir(deployPath)}/releases`);
+async function tagImage(remote, source, target) {
+  await runChecked(remote, dockerTag(source, target));
 }
-function removeReleases(deployPath, versions) {
-  return ["rm", "-rf", "--", ...versions.map((v) => releaseDir(deployPath, v))];
+async function listTags2(remote, repo) {
+  const out = await runChecked(remote, listTags(repo));
+  return out.split("\n").map((t) => t.trim()).filter((t) => t !== "" && t !== "<none>");
 }
-function dockerVersion() {
-  return ["docker", "version", "--format", "{{.Server.Version}}"];
+async function uploadFile(remote, file, content) {
+  await runChecked(remote, writeFileAtomic(file), content);
 }
-function dockerLoad() {
-  return ["docker", "load"];
+async function composeUp2(remote, target) {
+  const argv = composeUp(target);
+  const r = await remote.run(argv);
+  if (r.code !== 0) throw new RemoteCommandError(argv, r);
 }
-function imageExists(ref) {
-  return ["docker", "image", "inspect", "--format", "{{.Id}}", ref];
+async function containerStates(remote, project) {
+  const ids = (await runChecked(remote, projectContainers(project))).split("\n").map((s) => s.trim()).filter(Boolean);
+  if (ids.length === 0) return [];
+  return parseInspect(await runChecked(remote, inspectContainers(ids)));
 }
-function dockerTag(source, target) {
-  return ["docker", "tag", source, target];
+async function logsTail(remote, id, lines2) {
+  const r = await remote.run(containerLogs(id, lines2));
+  return `${r.stdout}${r.stderr}`.trimEnd();
 }
-function listTags(repo) {
-  return ["docker", "image", "ls", "--format", "{{.Tag}}", repo];
+async function serverHasImages(remote, refs, ids) {
+  const out = (await runChecked(remote, imageIdsOrMissing(refs))).split("\n");
+  return refs.every((_, i) => ids[i] !== void 0 && out[i]?.trim() === ids[i]);
 }
-function removeImages(refs) {
-  return ["docker", "image", "rm", ...refs];
+
+// src/engine/transfer.ts
+var GZIP_LEVEL = 1;
+var GZIP_CHUNK = 128 * 1024;
+async function transferImages(remote, o, docker, log) {
+  const refs = o.services.map((s) => versionTag(o.project, s.name, o.version));
+  const tar3 = await saveImages(docker, refs);
+  const gzip = createGzip({ level: GZIP_LEVEL, chunkSize: GZIP_CHUNK });
+  let bytes = 0;
+  const counter = new Transform({
+    transform(chunk, _encoding, done) {
+      bytes += chunk.length;
+      done(null, chunk);
+    }
+  });
+  tar3.on("error", (e) => gzip.destroy(e));
+  gzip.on("error", (e) => counter.destroy(e));
+  tar3.pipe(gzip).pipe(counter);
+  const r = await remote.pipeInto(dockerLoad(), counter);
+  if (r.code !== 0) {
+    throw new Error(
+      `docker load on the server failed (exit ${r.code}): ${(r.stderr || r.stdout).trim()}`
+    );
+  }
+  log.info(r.stdout.trim());
+  for (const ref of refs) {
+    if (!await imageExists2(remote, ref)) {
+      throw new Error(`after docker load, ${ref} is missing on the server`);
+    }
+  }
+  log.info(`sent ${refs.length} image(s), ${(bytes / 1048576).toFixed(1)} MiB compressed`);
+  return bytes;
 }
-function detectCompose() {
-  return sh(
-    "if docker compose version >/dev/null 2>&1; then echo v2; elif command -v docker-compose >/dev/null 2>&1; then echo v1; else echo none; fi"
+
+// src/engine/registry-pull.ts
+var hostOf = (ref) => ref.split("/")[0] ?? "";
+async function pullAndTag(remote, o, pulls, log) {
+  const byHost = /* @__PURE__ */ new Map();
+  for (const p of pulls) byHost.set(hostOf(p.from), [...byHost.get(hostOf(p.from)) ?? [], p]);
+  for (const [host, group2] of byHost) {
+    const login2 = o.registry?.host === host ? o.registry : void 0;
+    const argv = registryPull(
+      host,
+      login2?.username ?? "",
+      group2.map((p) => p.from)
+    );
+    const r = await remote.run(argv, login2?.password ?? "");
+    if (r.code !== 0) {
+      const detail = (r.stderr || r.stdout).trim().split("\n").slice(-5).join("\n");
+      throw new Error(`pulling from ${host} on the server failed (exit ${r.code}): ${detail}`);
+    }
+    for (const p of group2) {
+      await tagImage(remote, p.from, p.to);
+      await remote.run(removeImages([p.from]));
+      log.info(`${p.from} \u2192 ${p.to}`);
+    }
+  }
+}
+
+// src/engine/shipping.ts
+async function unlessPresent(remote, o, docker, log, send) {
+  const refs = o.services.map((s) => versionTag(o.project, s.name, o.version));
+  const ids = await Promise.all(refs.map((ref) => localImageId(docker, ref)));
+  if (await serverHasImages(remote, refs, ids)) {
+    log.info(`the server already has every image of ${o.version}: nothing to send (0 bytes)`);
+    return 0;
+  }
+  return send();
+}
+var tar2 = {
+  deliver: (remote, o, docker, _images, log) => unlessPresent(remote, o, docker, log, () => transferImages(remote, o, docker, log))
+};
+function registryAuth(o) {
+  const r = o.registry;
+  return r?.username && r.password !== void 0 ? { username: r.username, password: r.password, serveraddress: r.host } : void 0;
+}
+var registry = {
+  async prepare(o, docker, phases) {
+    const auth = registryAuth(o);
+    if (auth) await phases.run("login", () => checkLogin(docker, auth));
+  },
+  async publish(o, docker, phases, log) {
+    const url = o.registry?.url;
+    if (!url) throw new Error("method registry needs the registry input");
+    const auth = registryAuth(o);
+    return phases.run("push", async () => {
+      const images = {};
+      for (const s of o.services) {
+        const repo = `${url}/${imageRepo(o.project, s.name)}`;
+        const digest = await pushImage(
+          docker,
+          versionTag(o.project, s.name, o.version),
+          repo,
+          o.version,
+          auth,
+          (line) => log.info(line)
+        );
+        images[s.name] = `${repo}@${digest}`;
+        log.info(`pushed ${repo}:${o.version} (${digest})`);
+      }
+      return images;
+    });
+  },
+  deliver: (remote, o, docker, images, log) => unlessPresent(remote, o, docker, log, async () => {
+    const pulls = o.services.map((s) => ({
+      from: images?.[s.name] ?? "",
+      to: versionTag(o.project, s.name, o.version)
+    }));
+    await pullAndTag(remote, o, pulls, log);
+    return void 0;
+  })
+};
+var local = {};
+function shippingFor(method) {
+  return { tar: tar2, registry, local }[method];
+}
+
+// src/engine/backup.ts
+async function backupRunning(remote, o, running, log) {
+  for (const s of running.services) {
+    const source = versionTag(o.project, s, running.version);
+    const fallback = latestTag(o.project, s);
+    const from = await imageExists2(remote, source) ? source : await imageExists2(remote, fallback) ? fallback : void 0;
+    if (!from) {
+      log.warn(`no image of ${s} for the running version ${running.version}: nothing to back up`);
+      continue;
+    }
+    await tagImage(remote, from, backupTag(o.project, s, running.version));
+    log.info(`${from} \u2192 ${backupTag(o.project, s, running.version)}`);
+  }
+}
+
+// src/engine/switch.ts
+import { existsSync as existsSync4, readFileSync as readFileSync4 } from "node:fs";
+async function switchTo(remote, o, flavor, release, composeContent) {
+  const file = releaseComposeFile(o.deployPath, release.version);
+  if (composeContent !== void 0) await uploadFile(remote, file, composeContent);
+  await composeUp2(remote, {
+    flavor,
+    project: o.project,
+    file,
+    projectDirectory: o.deployPath,
+    version: release.version
+  });
+  for (const s of release.services) {
+    await tagImage(remote, versionTag(o.project, s, release.version), latestTag(o.project, s));
+  }
+}
+async function ensureImages(remote, o, release, log) {
+  const pulls = [];
+  for (const s of release.services) {
+    const tag = versionTag(o.project, s, release.version);
+    if (await imageExists2(remote, tag)) continue;
+    const backup = backupTag(o.project, s, release.version);
+    if (await imageExists2(remote, backup)) {
+      await tagImage(remote, backup, tag);
+      log.info(`restored ${tag} from ${backup}`);
+      continue;
+    }
+    const digest = release.images?.[s];
+    if (!digest) {
+      throw new Error(`neither ${tag} nor ${backup} exists on the server: cannot restore ${s}`);
+    }
+    pulls.push({ from: digest, to: tag });
+  }
+  if (pulls.length > 0) {
+    log.info(`pulling ${pulls.length} image(s) of ${release.version} again by digest`);
+    await pullAndTag(remote, o, pulls, log);
+  }
+}
+async function restore(remote, o, flavor, release, log) {
+  await ensureImages(remote, o, release, log);
+  const file = releaseComposeFile(o.deployPath, release.version);
+  const haveRelease = (await remote.run(["test", "-f", file])).code === 0;
+  if (!haveRelease) {
+    if (!existsSync4(o.composeFile)) {
+      throw new Error(`no stored compose file for ${release.version}, and no ${o.composeFile} here`);
+    }
+    log.warn(`no stored compose file for ${release.version}: using this run's ${o.composeFile}`);
+  }
+  await switchTo(
+    remote,
+    o,
+    flavor,
+    release,
+    haveRelease ? void 0 : readFileSync4(o.composeFile, "utf8")
   );
 }
-function compose(target, args) {
-  const base = target.flavor === "v2" ? ["docker", "compose"] : ["docker-compose"];
-  return [
-    "env",
-    `DEPLOY_VERSION=${target.version}`,
-    ...base,
-    "--project-name",
-    target.project,
-    "--file",
-    target.file,
-    "--project-directory",
-    target.projectDirectory,
-    ...args
+
+// src/health/poller.ts
+async function waitHealthy(deps, checks, timing, expected = []) {
+  const start2 = deps.now();
+  const results = checks.map((c) => ({
+    line: c.line,
+    ok: false,
+    attempts: 0,
+    detail: "not tried"
+  }));
+  let states = [];
+  const report = (ok, containers, reason) => ({
+    ok,
+    checks: results,
+    containers,
+    reason,
+    elapsedMs: deps.now() - start2,
+    states
+  });
+  const problems = (containers) => [
+    ...results.filter((r) => !r.ok && r.attempts > 0).map((r) => `check "${r.line}" failed (last: ${r.detail})`),
+    ...containers.problems
   ];
+  for (; ; ) {
+    states = await deps.containers();
+    const containers = judgeContainers(states, expected);
+    if (containers.fatal) {
+      return report(false, containers, `containers failed: ${problems(containers).join("; ")}`);
+    }
+    for (const [i, check] of checks.entries()) {
+      const result = results[i];
+      if (!result || result.ok) continue;
+      const r = await deps.probe(check);
+      result.attempts += 1;
+      result.detail = r.detail;
+      if (r.ok) {
+        result.ok = true;
+        result.passedAfterMs = deps.now() - start2;
+      }
+    }
+    if (containers.ready && results.every((r) => r.ok)) return report(true, containers);
+    if (deps.now() - start2 >= timing.timeoutMs) {
+      const seconds = Math.round(timing.timeoutMs / 1e3);
+      return report(
+        false,
+        containers,
+        `not healthy after ${seconds} s: ${problems(containers).join("; ")}`
+      );
+    }
+    await deps.sleep(timing.intervalMs);
+  }
 }
-function composeUp(target) {
-  return compose(target, ["up", "-d", "--no-build", "--remove-orphans"]);
+
+// src/health/settle.ts
+function containerChanges(before, now) {
+  const changes = [];
+  const seen = new Map(now.map((c) => [c.id, c]));
+  for (const b of before) {
+    const c = seen.get(b.id);
+    if (!c) changes.push({ container: b, what: `${b.name} is gone` });
+    else if (c.restartCount > b.restartCount) {
+      const times = c.restartCount - b.restartCount;
+      changes.push({
+        container: c,
+        what: `${c.name} restarted (${times}\xD7, exit code ${c.exitCode})`
+      });
+    } else if (b.startedAt && c.startedAt && c.startedAt !== b.startedAt) {
+      changes.push({ container: c, what: `${c.name} started again (exit code ${c.exitCode})` });
+    }
+  }
+  const known = new Set(before.map((b) => b.id));
+  for (const c of now) {
+    if (!known.has(c.id))
+      changes.push({ container: c, what: `${c.name} appeared (a replacement?)` });
+  }
+  return changes;
 }
-function projectContainers(project) {
-  return ["docker", "ps", "-aq", "--filter", `label=com.docker.compose.project=${project}`];
+async function settle(deps, checks, expected, passed, timing) {
+  const start2 = deps.now();
+  const baseline = passed.states;
+  let passes = 0;
+  const after = () => deps.now() - start2;
+  const fail = (problem, states, changed = []) => {
+    const verdict = judgeContainers(states, expected);
+    const others = changed.filter((c) => !verdict.notReady.some((n) => n.id === c.id));
+    const containers = { ...verdict, ready: false, notReady: [...verdict.notReady, ...others] };
+    const seconds = Math.max(1, Math.round(after() / 1e3));
+    return {
+      ...passed,
+      ok: false,
+      containers,
+      states,
+      reason: `failed ${seconds} s after the checks had passed (healthcheck-monitor): ${problem}`,
+      elapsedMs: passed.elapsedMs + after(),
+      settle: { ok: false, windowMs: timing.windowMs, watchedMs: after(), passes, problem }
+    };
+  };
+  for (; ; ) {
+    const left = timing.windowMs - after();
+    if (left <= 0) break;
+    await deps.sleep(Math.min(timing.intervalMs, left));
+    const states = await deps.containers();
+    const verdict = judgeContainers(states, expected);
+    const changes = containerChanges(baseline, states);
+    const problems = [...changes.map((c) => c.what), ...verdict.ready ? [] : verdict.problems];
+    if (problems.length > 0) {
+      return fail(
+        problems.join("; "),
+        states,
+        changes.map((c) => c.container)
+      );
+    }
+    for (const check of checks) {
+      const r = await deps.probe(check);
+      if (!r.ok) return fail(`check "${check.line}" failed (${r.detail})`, states);
+    }
+    passes++;
+  }
+  return {
+    ...passed,
+    elapsedMs: passed.elapsedMs + after(),
+    settle: { ok: true, windowMs: timing.windowMs, watchedMs: after(), passes }
+  };
 }
-function inspectContainers(ids) {
-  return ["docker", "inspect", ...ids];
+
+// src/health/probes.ts
+import http from "node:http";
+import tls from "node:tls";
+function withTimeout(promise, ms, what) {
+  let timer;
+  const timeout = new Promise((_, reject) => {
+    timer = setTimeout(() => reject(new Error(`${what} timed out after ${ms} ms`)), ms);
+  });
+  return Promise.race([promise, timeout]).finally(() => clearTimeout(timer));
 }
-function containerLogs(id, lines2) {
-  return ["docker", "logs", "--tail", String(lines2), id];
+function textOf(body) {
+  return body.replace(/<[^>]*>/g, " ").replace(/\s+/g, " ").trim().slice(0, 80);
 }
-function shellCheck(command) {
-  return ["sh", "-c", command];
+async function probeHttp(remote, url) {
+  const secure = url.protocol === "https:";
+  const host = url.hostname.replace(/^\[|\]$/g, "");
+  const port = Number(url.port || (secure ? 443 : 80));
+  const tunnel2 = await remote.tunnel(host, port);
+  const socket = secure ? tls.connect({ socket: tunnel2, servername: host }) : tunnel2;
+  try {
+    return await new Promise((resolve2, reject) => {
+      const req = http.request(
+        {
+          method: "GET",
+          path: `${url.pathname}${url.search}`,
+          headers: { Host: url.host, "User-Agent": "versioned-deploy", Connection: "close" },
+          createConnection: () => socket
+        },
+        (res) => {
+          let body = "";
+          res.setEncoding("utf8");
+          res.on("data", (chunk) => {
+            if (body.length < 200) body += chunk;
+          });
+          res.on("end", () => {
+            const code2 = res.statusCode ?? 0;
+            resolve2({
+              ok: code2 >= 200 && code2 < 400,
+              detail: `HTTP ${code2} ${textOf(body)}`.trim()
+            });
+          });
+          res.on("error", reject);
+        }
+      );
+      req.on("error", reject);
+      req.end();
+    });
+  } finally {
+    socket.destroy();
+    tunnel2.destroy();
+  }
 }
-var lockDir = (deployPath) => `${stateDir(deployPath)}/lock`;
-function acquireLock(deployPath, info2) {
-  return sh(
-    'mkdir -p "$1" || exit 2; if mkdir "$2" 2>/dev/null; then printf "%s\\n" "$3" > "$2/info" && echo acquired; else echo held; echo $(( $(date +%s) - $(stat -c %Y "$2" 2>/dev/null || date +%s) )); cat "$2/info" 2>/dev/null; fi; true',
-    stateDir(deployPath),
-    lockDir(deployPath),
-    info2
+async function probeTcp(remote, host, port) {
+  const tunnel2 = await remote.tunnel(host, port);
+  tunnel2.destroy();
+  return { ok: true, detail: `connected to ${host}:${port}` };
+}
+async function probeCmd(remote, command) {
+  const r = await remote.run(shellCheck(command));
+  const output = `${r.stdout}${r.stderr}`.trim().split("\n").slice(-3).join(" | ");
+  return { ok: r.code === 0, detail: `exit ${r.code}${output ? `: ${output}` : ""}` };
+}
+async function probe(remote, check, timeoutMs) {
+  try {
+    const attempt = check.kind === "http" ? probeHttp(remote, new URL(check.url)) : check.kind === "tcp" ? probeTcp(remote, check.host, check.port) : probeCmd(remote, check.command);
+    return await withTimeout(attempt, timeoutMs, check.line);
+  } catch (e) {
+    return { ok: false, detail: e.message };
+  }
+}
+
+// src/engine/io.ts
+var Phases = class {
+  constructor(log, timings = []) {
+    this.log = log;
+    this.timings = timings;
+  }
+  log;
+  timings;
+  async run(name, fn) {
+    const start2 = Date.now();
+    try {
+      const value2 = await this.log.group(name, fn);
+      this.timings.push({ name, ms: Date.now() - start2, ok: true });
+      return value2;
+    } catch (e) {
+      this.timings.push({ name, ms: Date.now() - start2, ok: false });
+      throw e;
+    }
+  }
+};
+function errorMessage(e) {
+  return e instanceof Error ? e.message : String(e);
+}
+
+// src/engine/verify.ts
+var LOG_LINES = 20;
+async function expectedImages(remote, project, release) {
+  if (release.services.length === 0) return [];
+  const refs = release.services.map((s) => versionTag(project, s, release.version));
+  const ids = await imageIds2(remote, refs);
+  return release.services.map((s, i) => ({
+    service: s,
+    repo: imageRepo(project, s),
+    ref: refs[i] ?? "",
+    id: ids[i] ?? ""
+  }));
+}
+async function verify(remote, o, release, log) {
+  const version = release.version;
+  const attemptTimeout = Math.max(2e3, Math.min(1e4, o.healthIntervalMs * 2));
+  const deps = {
+    containers: () => containerStates(remote, o.project),
+    probe: (check) => probe(remote, check, attemptTimeout),
+    sleep: (ms) => new Promise((r) => setTimeout(r, ms)),
+    now: () => Date.now()
+  };
+  let expected;
+  try {
+    expected = await expectedImages(remote, o.project, release);
+  } catch (e) {
+    const reason = `cannot read the image IDs of ${version} on the server: ${errorMessage(e)}`;
+    log.warn(reason);
+    const containers = { ready: false, fatal: true, problems: [reason], notReady: [] };
+    return { ok: false, checks: [], containers, reason, elapsedMs: 0, states: [] };
+  }
+  let report = await waitHealthy(
+    deps,
+    o.healthchecks,
+    { timeoutMs: o.healthTimeoutMs, intervalMs: o.healthIntervalMs },
+    expected
+  );
+  for (const c of report.checks) log.info(`${c.ok ? "\u2714" : "\u2716"} ${c.line}: ${c.detail}`);
+  if (report.ok && o.healthMonitorMs > 0) {
+    log.info(
+      `all checks passed; watching for ${o.healthMonitorMs / 1e3} s (healthcheck-monitor) that it stays so`
+    );
+    report = await settle(deps, o.healthchecks, expected, report, {
+      windowMs: o.healthMonitorMs,
+      intervalMs: o.healthIntervalMs
+    });
+  }
+  log.info(
+    report.ok ? `${version}: all containers run its images, healthy${report.settle ? ` for ${Math.round(report.settle.watchedMs / 1e3)} s after the checks passed` : ""}` : report.reason ?? "unhealthy"
+  );
+  return report;
+}
+async function describeUnhealthy(remote, o, version, health) {
+  let suspects = health.containers.notReady;
+  if (suspects.length === 0)
+    suspects = await containerStates(remote, o.project).catch(() => []);
+  const parts = [`version ${version} is not healthy: ${health.reason ?? "unknown reason"}`];
+  for (const c of suspects) {
+    const logs = await logsTail(remote, c.id, LOG_LINES).catch((e) => errorMessage(e));
+    parts.push(`--- last ${LOG_LINES} log lines of ${c.name} ---
+${logs || "(no output)"}`);
+  }
+  return parts.join("\n");
+}
+
+// src/plan/prune.ts
+function orderVersions(versions, history2) {
+  const lastSeen = /* @__PURE__ */ new Map();
+  history2.forEach((r, i) => lastSeen.set(r.version, i));
+  return [...new Set(versions)].sort((a, b) => {
+    const ia = lastSeen.get(a) ?? -1;
+    const ib = lastSeen.get(b) ?? -1;
+    if (ia !== ib) return ib - ia;
+    const ta = versionTimestamp(a) ?? "";
+    const tb = versionTimestamp(b) ?? "";
+    if (ta !== tb) return ta < tb ? 1 : -1;
+    return a < b ? 1 : a > b ? -1 : 0;
+  });
+}
+function planPrune(input) {
+  const history2 = input.history.slice(Math.max(0, input.history.length - input.keepHistory));
+  const protectedSet = new Set(input.protectedVersions.filter((v) => v !== ""));
+  const versionsWithImages = /* @__PURE__ */ new Set();
+  for (const tags of Object.values(input.tagsByRepo)) {
+    for (const tag of tags) {
+      if (tag !== "latest" && !tag.startsWith(BACKUP_PREFIX)) versionsWithImages.add(tag);
+    }
+  }
+  const newest = orderVersions(versionsWithImages, input.history).slice(0, input.keepVersions);
+  const keptVersions = /* @__PURE__ */ new Set([...newest, ...protectedSet]);
+  const successful = new Set(history2.filter((r) => r.status === "success").map((r) => r.version));
+  const keptBackups = /* @__PURE__ */ new Set([...successful, ...protectedSet]);
+  const removeTags = [];
+  const stillPresent = /* @__PURE__ */ new Set();
+  for (const [repo, tags] of Object.entries(input.tagsByRepo)) {
+    for (const tag of tags) {
+      if (tag === "latest") continue;
+      const isBackup = tag.startsWith(BACKUP_PREFIX);
+      const version = isBackup ? tag.slice(BACKUP_PREFIX.length) : tag;
+      const keep = isBackup ? keptBackups.has(version) : keptVersions.has(version);
+      if (keep) stillPresent.add(version);
+      else removeTags.push(`${repo}:${tag}`);
+    }
+  }
+  const pullable = new Set(history2.filter((r) => r.images).map((r) => r.version));
+  const removeReleases2 = input.releases.filter(
+    (v) => !stillPresent.has(v) && !protectedSet.has(v) && !pullable.has(v)
+  );
+  return {
+    removeTags,
+    removeReleases: removeReleases2,
+    history: history2,
+    keptVersions: orderVersions(keptVersions, input.history).filter((v) => versionsWithImages.has(v))
+  };
+}
+
+// src/engine/server-state.ts
+async function readServerState(remote, deployPath) {
+  const out = await runChecked(remote, readState(deployPath));
+  const [currentVersion = "", currentMethod = "", ...rest] = out.split("\n");
+  const parsed = parseHistory(rest.join("\n"));
+  return {
+    currentVersion: currentVersion.trim(),
+    currentMethod: currentMethod.trim(),
+    history: parsed.records,
+    damagedLines: parsed.damagedLines
+  };
+}
+async function writeCurrent(remote, deployPath, version, method) {
+  const dir = stateDir(deployPath);
+  await runChecked(remote, writeFileAtomic(`${dir}/current_version`), `${version}
+`);
+  await runChecked(remote, writeFileAtomic(`${dir}/current_method`), `${method}
+`);
+}
+async function appendRecords(remote, deployPath, records) {
+  const text = records.map((r) => serializeRecord(r) + "\n").join("");
+  await runChecked(remote, appendFile2(`${stateDir(deployPath)}/versions.log`), text);
+}
+async function rewriteHistory(remote, deployPath, records) {
+  await runChecked(
+    remote,
+    writeFileAtomic(`${stateDir(deployPath)}/versions.log`),
+    serializeHistory(records)
   );
 }
-function ifLockHolds(deployPath, token, action, done) {
-  return sh(
-    `if grep -qF "$2" "$1/info" 2>/dev/null; then ${action} "$1" && echo ${done}; else echo "not ours"; fi`,
-    lockDir(deployPath),
-    token
-  );
+
+// src/engine/holdings.ts
+function knownServices(o, history2) {
+  return [.../* @__PURE__ */ new Set([...serviceNames(o), ...history2.flatMap((r) => r.services ?? [])])];
 }
-function releaseLock(deployPath, token) {
-  return ifLockHolds(deployPath, token, "rm -rf", "released");
+async function readHoldings(remote, o, history2) {
+  const tagsByRepo = {};
+  for (const s of knownServices(o, history2)) {
+    const repo = imageRepo(o.project, s);
+    tagsByRepo[repo] = await listTags2(remote, repo);
+  }
+  const releases = (await runChecked(remote, listReleases(o.deployPath))).split("\n").map((s) => s.trim()).filter(Boolean);
+  return { tagsByRepo, releases };
 }
-function renewLock(deployPath, token) {
-  return ifLockHolds(deployPath, token, "touch", "renewed");
+
+// src/engine/prune.ts
+async function prune(remote, o, history2, protectedVersions, log) {
+  const { tagsByRepo, releases } = await readHoldings(remote, o, history2);
+  const plan = planPrune({
+    tagsByRepo,
+    releases,
+    history: history2,
+    keepVersions: o.keepVersions,
+    keepHistory: o.keepHistory,
+    protectedVersions
+  });
+  if (plan.removeTags.length > 0) {
+    const r = await remote.run(removeImages(plan.removeTags));
+    if (r.code !== 0) log.warn(`pruning images: ${r.stderr.trim()}`);
+    else log.info(`removed ${plan.removeTags.join(", ")}`);
+  }
+  if (plan.removeReleases.length > 0) {
+    await runChecked(remote, removeReleases(o.deployPath, plan.removeReleases));
+  }
+  if (plan.history.length < history2.length) {
+    await rewriteHistory(remote, o.deployPath, plan.history);
+  }
+  log.info(`kept versions: ${plan.keptVersions.join(", ")}`);
+  return plan.history;
 }
-function breakLock(deployPath, info2) {
-  return sh(
-    'if [ "$(cat "$1/info" 2>/dev/null)" = "$2" ]; then rm -rf "$1" && echo broken; else echo changed; fi',
-    lockDir(deployPath),
-    info2
-  );
+
+// src/engine/rollback.ts
+async function putBack(remote, o, flavor, release, phases, log, names = { restore: "rollback", verify: "verify rollback" }) {
+  try {
+    await phases.run(names.restore, () => restore(remote, o, flavor, release, log));
+    if (o.skipHealthcheck) {
+      log.warn(
+        `health checks skipped (skip-healthcheck: true): ${release.version} was not verified`
+      );
+      return {};
+    }
+    const health = await phases.run(names.verify, () => verify(remote, o, release, log));
+    if (health.ok) return { health };
+    return { health, problem: await describeUnhealthy(remote, o, release.version, health) };
+  } catch (e) {
+    return { problem: errorMessage(e) };
+  }
 }
+async function rollBack(remote, o, attempt, target, flavor, phases, log) {
+  const outcome = await putBack(remote, o, flavor, target, phases, log);
+  await writeCurrent(remote, o.deployPath, target.version, target.method ?? o.method);
+  const records = [
+    failedRecord(attempt),
+    newRecord(
+      attempt.facts,
+      "rollback",
+      target,
+      attempt.release.version,
+      attempt.now().toISOString()
+    )
+  ];
+  await appendRecords(remote, o.deployPath, records);
+  return { ...outcome, records };
+}
+async function keepFailed(remote, o, attempt) {
+  await writeCurrent(remote, o.deployPath, attempt.release.version, o.method);
+  const records = [failedRecord(attempt)];
+  await appendRecords(remote, o.deployPath, records);
+  return records;
+}
+function failedRecord(f) {
+  return newRecord(f.facts, "failed", f.release, f.previous, f.now().toISOString());
+}
+
+// src/engine/lock.ts
+import { randomUUID as randomUUID2 } from "node:crypto";
+import { hostname } from "node:os";
 
 // src/plan/lock.ts
 function parseLockProbe(out) {
@@ -76994,43 +85655,19 @@ function renewalInterval(staleAfterMs) {
   return Math.max(1e3, Math.min(6e4, Math.floor(staleAfterMs / 4)));
 }
 
-// src/engine/io.ts
-var Phases = class {
-  constructor(log, timings = []) {
-    this.log = log;
-    this.timings = timings;
-  }
-  log;
-  timings;
-  async run(name, fn) {
-    const start = Date.now();
-    try {
-      const value2 = await this.log.group(name, fn);
-      this.timings.push({ name, ms: Date.now() - start, ok: true });
-      return value2;
-    } catch (e) {
-      this.timings.push({ name, ms: Date.now() - start, ok: false });
-      throw e;
-    }
-  }
-};
-function errorMessage(e) {
-  return e instanceof Error ? e.message : String(e);
-}
-
 // src/engine/lock.ts
 var POLL_MS = 2e3;
 async function acquireDeployLock(remote, o, log, sleep = (ms) => new Promise((r) => setTimeout(r, ms))) {
   const info2 = {
     token: randomUUID2(),
-    version: o.version,
+    version: o.version || o.command,
     ...o.actor ? { actor: o.actor } : {},
     ...o.runUrl ? { run_url: o.runUrl } : {},
     runner: hostname(),
     acquired_at: (/* @__PURE__ */ new Date()).toISOString()
   };
   const text = JSON.stringify(info2);
-  const start = Date.now();
+  const start2 = Date.now();
   let announced = false;
   for (; ; ) {
     const probe2 = parseLockProbe(await runChecked(remote, acquireLock(o.deployPath, text)));
@@ -77038,7 +85675,7 @@ async function acquireDeployLock(remote, o, log, sleep = (ms) => new Promise((r)
       log.info(`deploy lock taken (${lockDir(o.deployPath)})`);
       return info2.token;
     }
-    const step = nextLockStep(probe2, Date.now() - start, {
+    const step = nextLockStep(probe2, Date.now() - start2, {
       timeoutMs: o.lockTimeoutMs,
       staleAfterMs: o.lockStaleAfterMs
     });
@@ -77091,495 +85728,58 @@ function keepLockRenewed(remote, o, token, log) {
   };
 }
 
-// src/health/containers.ts
-function parseInspect(json) {
-  const items = JSON.parse(json);
-  return items.map((c) => ({
-    id: c.Id ?? "",
-    name: (c.Name ?? "").replace(/^\//, ""),
-    status: c.State?.Restarting ? "restarting" : c.State?.Status ?? "unknown",
-    health: c.State?.Health?.Status,
-    restartCount: c.RestartCount ?? 0,
-    exitCode: c.State?.ExitCode ?? 0
-  }));
-}
-var GIVE_UP_AFTER_RESTARTS = 3;
-function judgeContainers(containers) {
-  if (containers.length === 0) {
-    return {
-      ready: false,
-      fatal: false,
-      problems: ["no container of the project is running"],
-      notReady: []
-    };
+// src/engine/session.ts
+async function inspectServer(remote, deployPath, log, notice) {
+  await checkEngine(remote);
+  const flavor = await detectCompose2(remote);
+  const state = await readServerState(remote, deployPath);
+  if (state.damagedLines.length > 0) {
+    notice(`versions.log: skipped damaged line(s) ${state.damagedLines.join(", ")}`);
   }
-  const notReady = containers.filter(
-    (c) => c.status !== "running" || c.health !== void 0 && c.health !== "healthy"
-  );
-  const fatal = notReady.some(
-    (c) => c.status === "exited" || c.status === "dead" || c.health === "unhealthy" || c.restartCount >= GIVE_UP_AFTER_RESTARTS
-  );
-  const problems = notReady.map((c) => {
-    const parts = [`${c.name} is ${c.status}`];
-    if (c.health !== void 0) parts.push(`health ${c.health}`);
-    if (c.status !== "running") parts.push(`exit code ${c.exitCode}`);
-    if (c.restartCount > 0) parts.push(`restarted ${c.restartCount}\xD7`);
-    return parts.join(", ");
-  });
-  return { ready: notReady.length === 0, fatal, problems, notReady };
+  log.info(`running version: ${state.currentVersion || "(none: first deploy)"}; compose ${flavor}`);
+  return { state, flavor };
 }
-
-// src/engine/stack.ts
-async function checkEngine(remote) {
-  const r = await remote.run(dockerVersion());
-  if (r.code !== 0) {
-    throw new Error(
-      `the Docker engine on the server does not answer (is dockerd running, and is the SSH user in the docker group?): ${(r.stderr || r.stdout).trim()}`
-    );
-  }
-  return r.stdout.trim();
-}
-async function detectCompose2(remote) {
-  const flavor = (await runChecked(remote, detectCompose())).trim();
-  if (flavor === "v1" || flavor === "v2") return flavor;
-  throw new Error(
-    'neither "docker compose" (v2) nor "docker-compose" (v1) is installed on the server; install one of them'
-  );
-}
-async function imageExists2(remote, ref) {
-  return (await remote.run(imageExists(ref))).code === 0;
-}
-async function tagImage(remote, source, target) {
-  await runChecked(remote, dockerTag(source, target));
-}
-async function listTags2(remote, repo) {
-  const out = await runChecked(remote, listTags(repo));
-  return out.split("\n").map((t) => t.trim()).filter((t) => t !== "" && t !== "<none>");
-}
-async function uploadFile(remote, file, content) {
-  await runChecked(remote, writeFileAtomic(file), content);
-}
-async function composeUp2(remote, target) {
-  const argv = composeUp(target);
-  const r = await remote.run(argv);
-  if (r.code !== 0) throw new RemoteCommandError(argv, r);
-}
-async function containerStates(remote, project) {
-  const ids = (await runChecked(remote, projectContainers(project))).split("\n").map((s) => s.trim()).filter(Boolean);
-  if (ids.length === 0) return [];
-  return parseInspect(await runChecked(remote, inspectContainers(ids)));
-}
-async function logsTail(remote, id, lines2) {
-  const r = await remote.run(containerLogs(id, lines2));
-  return `${r.stdout}${r.stderr}`.trimEnd();
-}
-
-// src/engine/backup.ts
-async function backupRunning(remote, o, running, log) {
-  for (const s of o.services) {
-    const source = versionTag(o.project, s.name, running);
-    const fallback = latestTag(o.project, s.name);
-    const from = await imageExists2(remote, source) ? source : await imageExists2(remote, fallback) ? fallback : void 0;
-    if (!from) {
-      log.warn(`no image of ${s.name} for the running version ${running}: nothing to back up`);
-      continue;
-    }
-    await tagImage(remote, from, backupTag(o.project, s.name, running));
-    log.info(`${from} \u2192 ${backupTag(o.project, s.name, running)}`);
-  }
-}
-
-// src/engine/transfer.ts
-import { createGzip } from "node:zlib";
-import { Transform } from "node:stream";
-
-// src/docker/save.ts
-async function saveImages(docker, refs) {
-  return docker.getImages({ names: refs });
-}
-
-// src/engine/transfer.ts
-var GZIP_LEVEL = 1;
-var GZIP_CHUNK = 128 * 1024;
-async function transferImages(remote, o, docker, log) {
-  const refs = o.services.map((s) => versionTag(o.project, s.name, o.version));
-  const tar2 = await saveImages(docker, refs);
-  const gzip = createGzip({ level: GZIP_LEVEL, chunkSize: GZIP_CHUNK });
-  let bytes = 0;
-  const counter = new Transform({
-    transform(chunk, _encoding, done) {
-      bytes += chunk.length;
-      done(null, chunk);
-    }
-  });
-  tar2.on("error", (e) => gzip.destroy(e));
-  gzip.on("error", (e) => counter.destroy(e));
-  tar2.pipe(gzip).pipe(counter);
-  const r = await remote.pipeInto(dockerLoad(), counter);
-  if (r.code !== 0) {
-    throw new Error(
-      `docker load on the server failed (exit ${r.code}): ${(r.stderr || r.stdout).trim()}`
-    );
-  }
-  log.info(r.stdout.trim());
-  for (const ref of refs) {
-    if (!await imageExists2(remote, ref)) {
-      throw new Error(`after docker load, ${ref} is missing on the server`);
-    }
-  }
-  log.info(`sent ${refs.length} image(s), ${(bytes / 1048576).toFixed(1)} MiB compressed`);
-  return bytes;
-}
-
-// src/engine/switch.ts
-import { readFileSync as readFileSync2 } from "node:fs";
-async function switchTo(remote, o, flavor, version, composeContent) {
-  const file = releaseComposeFile(o.deployPath, version);
-  if (composeContent !== void 0) await uploadFile(remote, file, composeContent);
-  await composeUp2(remote, {
-    flavor,
-    project: o.project,
-    file,
-    projectDirectory: o.deployPath,
-    version
-  });
-  for (const s of o.services) {
-    await tagImage(
-      remote,
-      versionTag(o.project, s.name, version),
-      latestTag(o.project, s.name)
-    );
-  }
-}
-async function restore(remote, o, flavor, target, log) {
-  for (const s of o.services) {
-    const tag = versionTag(o.project, s.name, target);
-    if (await imageExists2(remote, tag)) continue;
-    const backup = backupTag(o.project, s.name, target);
-    if (!await imageExists2(remote, backup)) {
-      throw new Error(`neither ${tag} nor ${backup} exists on the server: cannot restore ${s.name}`);
-    }
-    await tagImage(remote, backup, tag);
-    log.info(`restored ${tag} from ${backup}`);
-  }
-  const file = releaseComposeFile(o.deployPath, target);
-  const haveRelease = (await remote.run(["test", "-f", file])).code === 0;
-  if (!haveRelease) {
-    log.warn(`no stored compose file for ${target}: using this run's ${o.composeFile}`);
-  }
-  await switchTo(
-    remote,
-    o,
-    flavor,
-    target,
-    haveRelease ? void 0 : readFileSync2(o.composeFile, "utf8")
-  );
-}
-
-// src/health/poller.ts
-async function waitHealthy(deps, checks, timing) {
-  const start = deps.now();
-  const results = checks.map((c) => ({
-    line: c.line,
-    ok: false,
-    attempts: 0,
-    detail: "not tried"
-  }));
-  const report = (ok, containers, reason) => ({
-    ok,
-    checks: results,
-    containers,
-    reason,
-    elapsedMs: deps.now() - start
-  });
-  const problems = (containers) => [
-    ...results.filter((r) => !r.ok && r.attempts > 0).map((r) => `check "${r.line}" failed (last: ${r.detail})`),
-    ...containers.problems
-  ];
-  for (; ; ) {
-    const containers = judgeContainers(await deps.containers());
-    if (containers.fatal) {
-      return report(false, containers, `containers failed: ${problems(containers).join("; ")}`);
-    }
-    for (const [i, check] of checks.entries()) {
-      const result = results[i];
-      if (!result || result.ok) continue;
-      const r = await deps.probe(check);
-      result.attempts += 1;
-      result.detail = r.detail;
-      if (r.ok) {
-        result.ok = true;
-        result.passedAfterMs = deps.now() - start;
-      }
-    }
-    if (containers.ready && results.every((r) => r.ok)) return report(true, containers);
-    if (deps.now() - start >= timing.timeoutMs) {
-      const seconds = Math.round(timing.timeoutMs / 1e3);
-      return report(
-        false,
-        containers,
-        `not healthy after ${seconds} s: ${problems(containers).join("; ")}`
-      );
-    }
-    await deps.sleep(timing.intervalMs);
-  }
-}
-
-// src/health/probes.ts
-import http from "node:http";
-import tls from "node:tls";
-function withTimeout(promise, ms, what) {
-  let timer;
-  const timeout = new Promise((_, reject) => {
-    timer = setTimeout(() => reject(new Error(`${what} timed out after ${ms} ms`)), ms);
-  });
-  return Promise.race([promise, timeout]).finally(() => clearTimeout(timer));
-}
-function textOf(body) {
-  return body.replace(/<[^>]*>/g, " ").replace(/\s+/g, " ").trim().slice(0, 80);
-}
-async function probeHttp(remote, url) {
-  const secure = url.protocol === "https:";
-  const host = url.hostname.replace(/^\[|\]$/g, "");
-  const port = Number(url.port || (secure ? 443 : 80));
-  const tunnel2 = await remote.tunnel(host, port);
-  const socket = secure ? tls.connect({ socket: tunnel2, servername: host }) : tunnel2;
+async function withLockedServer(o, ports, phases, log, notice, work) {
+  const remote = await phases.run("connect", () => ports.connect());
+  let lockToken = "";
+  let renewal;
   try {
-    return await new Promise((resolve2, reject) => {
-      const req = http.request(
-        {
-          method: "GET",
-          path: `${url.pathname}${url.search}`,
-          headers: { Host: url.host, "User-Agent": "versioned-deploy", Connection: "close" },
-          createConnection: () => socket
-        },
-        (res) => {
-          let body = "";
-          res.setEncoding("utf8");
-          res.on("data", (chunk) => {
-            if (body.length < 200) body += chunk;
-          });
-          res.on("end", () => {
-            const code = res.statusCode ?? 0;
-            resolve2({
-              ok: code >= 200 && code < 400,
-              detail: `HTTP ${code} ${textOf(body)}`.trim()
-            });
-          });
-          res.on("error", reject);
-        }
-      );
-      req.on("error", reject);
-      req.end();
-    });
+    lockToken = await phases.run("lock", () => acquireDeployLock(remote, o, log));
+    ports.checkpoint("lock", lockToken);
+    renewal = keepLockRenewed(remote, o, lockToken, log);
+    const { state, flavor } = await phases.run(
+      "inspect server",
+      () => inspectServer(remote, o.deployPath, log, notice)
+    );
+    const lease = renewal;
+    return await work({ remote, state, flavor, lockLost: () => lease.lost });
   } finally {
-    socket.destroy();
-    tunnel2.destroy();
+    renewal?.stop();
+    if (lockToken) {
+      await releaseDeployLock(remote, o.deployPath, lockToken).then((released) => {
+        if (released) ports.checkpoint("lock", "");
+      }).catch(
+        (e) => log.warn(
+          `could not release the deploy lock now (the post step retries): ${errorMessage(e)}`
+        )
+      );
+    }
+    remote.close();
   }
 }
-async function probeTcp(remote, host, port) {
-  const tunnel2 = await remote.tunnel(host, port);
-  tunnel2.destroy();
-  return { ok: true, detail: `connected to ${host}:${port}` };
-}
-async function probeCmd(remote, command) {
-  const r = await remote.run(shellCheck(command));
-  const output = `${r.stdout}${r.stderr}`.trim().split("\n").slice(-3).join(" | ");
-  return { ok: r.code === 0, detail: `exit ${r.code}${output ? `: ${output}` : ""}` };
-}
-async function probe(remote, check, timeoutMs) {
+async function withServer(ports, phases, work) {
+  const remote = await phases.run("connect", () => ports.connect());
   try {
-    const attempt = check.kind === "http" ? probeHttp(remote, new URL(check.url)) : check.kind === "tcp" ? probeTcp(remote, check.host, check.port) : probeCmd(remote, check.command);
-    return await withTimeout(attempt, timeoutMs, check.line);
-  } catch (e) {
-    return { ok: false, detail: e.message };
+    return await work(remote);
+  } finally {
+    remote.close();
   }
 }
 
-// src/engine/verify.ts
-var LOG_LINES = 20;
-function verify(remote, o, log) {
-  const attemptTimeout = Math.max(2e3, Math.min(1e4, o.healthIntervalMs * 2));
-  return waitHealthy(
-    {
-      containers: () => containerStates(remote, o.project),
-      probe: (check) => probe(remote, check, attemptTimeout),
-      sleep: (ms) => new Promise((r) => setTimeout(r, ms)),
-      now: () => Date.now()
-    },
-    o.healthchecks,
-    { timeoutMs: o.healthTimeoutMs, intervalMs: o.healthIntervalMs }
-  ).then((report) => {
-    for (const c of report.checks) log.info(`${c.ok ? "\u2714" : "\u2716"} ${c.line}: ${c.detail}`);
-    log.info(report.ok ? "all containers running and healthy" : report.reason ?? "unhealthy");
-    return report;
-  });
-}
-async function describeUnhealthy(remote, o, version, health) {
-  let suspects = health.containers.notReady;
-  if (suspects.length === 0)
-    suspects = await containerStates(remote, o.project).catch(() => []);
-  const parts = [`version ${version} is not healthy: ${health.reason ?? "unknown reason"}`];
-  for (const c of suspects) {
-    const logs = await logsTail(remote, c.id, LOG_LINES).catch((e) => errorMessage(e));
-    parts.push(`--- last ${LOG_LINES} log lines of ${c.name} ---
-${logs || "(no output)"}`);
-  }
-  return parts.join("\n");
-}
-
-// src/plan/prune.ts
-function orderVersions(versions, history) {
-  const lastSeen = /* @__PURE__ */ new Map();
-  history.forEach((r, i) => lastSeen.set(r.version, i));
-  return [...new Set(versions)].sort((a, b) => {
-    const ia = lastSeen.get(a) ?? -1;
-    const ib = lastSeen.get(b) ?? -1;
-    if (ia !== ib) return ib - ia;
-    const ta = versionTimestamp(a) ?? "";
-    const tb = versionTimestamp(b) ?? "";
-    if (ta !== tb) return ta < tb ? 1 : -1;
-    return a < b ? 1 : a > b ? -1 : 0;
-  });
-}
-function planPrune(input) {
-  const history = input.history.slice(Math.max(0, input.history.length - input.keepHistory));
-  const protectedSet = new Set(input.protectedVersions.filter((v) => v !== ""));
-  const versionsWithImages = /* @__PURE__ */ new Set();
-  for (const tags of Object.values(input.tagsByRepo)) {
-    for (const tag of tags) {
-      if (tag !== "latest" && !tag.startsWith(BACKUP_PREFIX)) versionsWithImages.add(tag);
-    }
-  }
-  const newest = orderVersions(versionsWithImages, input.history).slice(0, input.keepVersions);
-  const keptVersions = /* @__PURE__ */ new Set([...newest, ...protectedSet]);
-  const successful = new Set(history.filter((r) => r.status === "success").map((r) => r.version));
-  const keptBackups = /* @__PURE__ */ new Set([...successful, ...protectedSet]);
-  const removeTags = [];
-  const stillPresent = /* @__PURE__ */ new Set();
-  for (const [repo, tags] of Object.entries(input.tagsByRepo)) {
-    for (const tag of tags) {
-      if (tag === "latest") continue;
-      const isBackup = tag.startsWith(BACKUP_PREFIX);
-      const version = isBackup ? tag.slice(BACKUP_PREFIX.length) : tag;
-      const keep = isBackup ? keptBackups.has(version) : keptVersions.has(version);
-      if (keep) stillPresent.add(version);
-      else removeTags.push(`${repo}:${tag}`);
-    }
-  }
-  const removeReleases2 = input.releases.filter((v) => !stillPresent.has(v) && !protectedSet.has(v));
+// src/engine/result.ts
+function newResult(o) {
   return {
-    removeTags,
-    removeReleases: removeReleases2,
-    history,
-    keptVersions: orderVersions(keptVersions, input.history).filter((v) => versionsWithImages.has(v))
-  };
-}
-
-// src/engine/server-state.ts
-async function readServerState(remote, deployPath) {
-  const out = await runChecked(remote, readState(deployPath));
-  const [currentVersion = "", currentMethod = "", ...rest] = out.split("\n");
-  const parsed = parseHistory(rest.join("\n"));
-  return {
-    currentVersion: currentVersion.trim(),
-    currentMethod: currentMethod.trim(),
-    history: parsed.records,
-    damagedLines: parsed.damagedLines
-  };
-}
-async function writeCurrent(remote, deployPath, version, method) {
-  const dir = stateDir(deployPath);
-  await runChecked(remote, writeFileAtomic(`${dir}/current_version`), `${version}
-`);
-  await runChecked(remote, writeFileAtomic(`${dir}/current_method`), `${method}
-`);
-}
-async function appendRecords(remote, deployPath, records) {
-  const text = records.map((r) => serializeRecord(r) + "\n").join("");
-  await runChecked(remote, appendFile2(`${stateDir(deployPath)}/versions.log`), text);
-}
-async function rewriteHistory(remote, deployPath, records) {
-  await runChecked(
-    remote,
-    writeFileAtomic(`${stateDir(deployPath)}/versions.log`),
-    serializeHistory(records)
-  );
-}
-
-// src/engine/prune.ts
-async function prune(remote, o, history, protectedVersions, log) {
-  const tagsByRepo = {};
-  for (const s of o.services) {
-    const repo = imageRepo(o.project, s.name);
-    tagsByRepo[repo] = await listTags2(remote, repo);
-  }
-  const releases = (await runChecked(remote, listReleases(o.deployPath))).split("\n").map((s) => s.trim()).filter(Boolean);
-  const plan = planPrune({
-    tagsByRepo,
-    releases,
-    history,
-    keepVersions: o.keepVersions,
-    keepHistory: o.keepHistory,
-    protectedVersions
-  });
-  if (plan.removeTags.length > 0) {
-    const r = await remote.run(removeImages(plan.removeTags));
-    if (r.code !== 0) log.warn(`pruning images: ${r.stderr.trim()}`);
-    else log.info(`removed ${plan.removeTags.join(", ")}`);
-  }
-  if (plan.removeReleases.length > 0) {
-    await runChecked(remote, removeReleases(o.deployPath, plan.removeReleases));
-  }
-  if (plan.history.length < history.length) {
-    await rewriteHistory(remote, o.deployPath, plan.history);
-  }
-  log.info(`kept versions: ${plan.keptVersions.join(", ")}`);
-  return plan.history;
-}
-
-// src/engine/rollback.ts
-async function rollBack(remote, o, attempt, target, phases, log) {
-  let problem;
-  let health;
-  try {
-    await phases.run("rollback", () => restore(remote, o, target.flavor, target.version, log));
-    if (o.skipHealthcheck) {
-      log.warn(`health checks skipped (skip-healthcheck: true): ${target.version} was not verified`);
-    } else {
-      health = await phases.run("verify rollback", () => verify(remote, o, log));
-      if (!health.ok) problem = await describeUnhealthy(remote, o, target.version, health);
-    }
-  } catch (e) {
-    problem = errorMessage(e);
-  }
-  await writeCurrent(remote, o.deployPath, target.version, target.method);
-  const records = [
-    failedRecord(attempt),
-    newRecord(
-      attempt.facts,
-      "rollback",
-      target.version,
-      attempt.version,
-      attempt.now().toISOString()
-    )
-  ];
-  await appendRecords(remote, o.deployPath, records);
-  return { problem, health, records };
-}
-async function keepFailed(remote, o, attempt) {
-  await writeCurrent(remote, o.deployPath, attempt.version, o.method);
-  const records = [failedRecord(attempt)];
-  await appendRecords(remote, o.deployPath, records);
-  return records;
-}
-function failedRecord(f) {
-  return newRecord(f.facts, "failed", f.version, f.previous, f.now().toISOString());
-}
-
-// src/engine/deploy.ts
-async function deploy(o, ports, log) {
-  const result = {
+    command: o.command,
     status: "failed",
     version: o.version,
     previousVersion: "",
@@ -77589,69 +85789,79 @@ async function deploy(o, ports, log) {
     phases: [],
     notices: []
   };
+}
+async function asCommand(o, log, body) {
+  const result = newResult(o);
+  const phases = new Phases(log, result.phases);
   try {
-    return await runPhases(o, ports, log, result);
+    return await body(result, phases);
   } catch (e) {
     result.failure = errorMessage(e);
     return result;
   }
 }
-async function runPhases(o, ports, log, result) {
-  const phases = new Phases(log, result.phases);
-  const startedAt = ports.now().toISOString();
-  const notice = (m) => {
-    result.notices.push(m);
-    log.warn(m);
+function noticeTo(result, log) {
+  return (message) => {
+    result.notices.push(message);
+    log.warn(message);
   };
-  await phases.run("validate", async () => checkLocalFiles(o));
-  await phases.run("build", () => buildImages(o, ports.docker, log));
-  const remote = await phases.run("connect", () => ports.connect());
-  let lockToken = "";
-  let renewal;
-  try {
-    lockToken = await phases.run("lock", () => acquireDeployLock(remote, o, log));
-    ports.checkpoint("lock", lockToken);
-    renewal = keepLockRenewed(remote, o, lockToken, log);
-    const { state, flavor } = await phases.run("inspect server", async () => {
-      await checkEngine(remote);
-      const flavor2 = await detectCompose2(remote);
-      const state2 = await readServerState(remote, o.deployPath);
-      if (state2.damagedLines.length > 0) {
-        notice(`versions.log: skipped damaged line(s) ${state2.damagedLines.join(", ")}`);
-      }
-      log.info(
-        `running version: ${state2.currentVersion || "(none: first deploy)"}; compose ${flavor2}`
-      );
-      return { state: state2, flavor: flavor2 };
-    });
+}
+
+// src/engine/deploy.ts
+function deploy(options, ports, log) {
+  return asCommand(options, log, (result, phases) => runPhases(options, ports, log, result, phases));
+}
+async function runPhases(options, ports, log, result, phases) {
+  const startedAt = ports.now().toISOString();
+  const notice = noticeTo(result, log);
+  const shipping = shippingFor(options.method);
+  await phases.run("validate", async () => {
+    checkLocalFiles(options);
+    for (const warning2 of checkComposeFile(options)) notice(warning2);
+  });
+  await shipping.prepare?.(options, ports.docker, phases);
+  let o = options;
+  if (o.skipBuild) {
+    const version = await phases.run("find images", () => findBuiltVersion(o, ports.docker, log));
+    o = { ...o, version };
+    result.version = version;
+  } else {
+    await phases.run("build", () => buildImages(o, ports.docker, log));
+  }
+  const images = await shipping.publish?.(o, ports.docker, phases, log);
+  const release = { version: o.version, services: serviceNames(o), images };
+  return withLockedServer(o, ports, phases, log, notice, async (session) => {
+    const { remote, state, flavor } = session;
     const now = () => ports.now().toISOString();
     result.previousVersion = state.currentVersion;
     const previous = state.currentVersion;
     const target = chooseRollbackTarget(previous, state.history);
-    const history = [...state.history];
-    const attempt = {
-      version: o.version,
-      previous,
-      facts: runFacts(o, startedAt),
-      now: ports.now
-    };
+    const history2 = [...state.history];
+    const attempt = { release, previous, facts: runFacts(o, startedAt), now: ports.now };
     const finish2 = (...records) => {
-      history.push(...records);
+      history2.push(...records);
       ports.checkpoint("switching", "");
-      result.history = newestFirst(history, o.keepHistory);
+      result.history = newestFirst(history2, o.keepHistory);
       return result;
     };
     try {
-      if (previous) await phases.run("backup", () => backupRunning(remote, o, previous, log));
-      result.transferredBytes = await phases.run(
-        "transfer",
-        () => transferImages(remote, o, ports.docker, log)
-      );
-      if (renewal.lost) throw new Error(`${renewal.lost}; stopped before the switch`);
+      if (previous) {
+        const running = releaseOf(history2, previous, release.services);
+        await phases.run("backup", () => backupRunning(remote, o, running, log));
+      }
+      if (shipping.deliver) {
+        const deliver = shipping.deliver;
+        result.transferredBytes = await phases.run(
+          "transfer",
+          () => deliver(remote, o, ports.docker, images, log)
+        );
+      }
+      const lost = session.lockLost();
+      if (lost) throw new Error(`${lost}; stopped before the switch`);
     } catch (e) {
       result.failure = `${errorMessage(e)}
 The running version (${previous || "none"}) was not touched.`;
-      const failedRecord2 = newRecord(attempt.facts, "failed", o.version, previous, now());
+      const failedRecord2 = newRecord(attempt.facts, "failed", release, previous, now());
       try {
         await appendRecords(remote, o.deployPath, [failedRecord2]);
         return finish2(failedRecord2);
@@ -77671,7 +85881,7 @@ The running version (${previous || "none"}) was not touched.`;
     try {
       await phases.run(
         "switch",
-        () => switchTo(remote, o, flavor, o.version, readFileSync3(o.composeFile, "utf8"))
+        () => switchTo(remote, o, flavor, release, readFileSync5(o.composeFile, "utf8"))
       );
     } catch (e) {
       failure = `switching to ${o.version} failed: ${errorMessage(e)}`;
@@ -77679,21 +85889,21 @@ The running version (${previous || "none"}) was not touched.`;
     if (!failure && o.skipHealthcheck) {
       notice("health checks skipped (skip-healthcheck: true): the new version was not verified");
     } else if (!failure) {
-      const health = await phases.run("verify", () => verify(remote, o, log));
+      const health = await phases.run("verify", () => verify(remote, o, release, log));
       result.health = health;
       if (!health.ok) failure = await describeUnhealthy(remote, o, o.version, health);
     }
     if (!failure) {
-      const success = newRecord(attempt.facts, "success", o.version, previous, now());
+      const success = newRecord(attempt.facts, "success", release, previous, now());
       await phases.run("record", async () => {
         await writeCurrent(remote, o.deployPath, o.version, o.method);
         await appendRecords(remote, o.deployPath, [success]);
-        history.push(success);
+        history2.push(success);
       });
       await phases.run(
         "prune",
-        () => prune(remote, o, history, [o.version, target ?? ""], log).then((kept) => {
-          history.splice(0, history.length, ...kept);
+        () => prune(remote, o, history2, [o.version, target ?? ""], log).then((kept) => {
+          history2.splice(0, history2.length, ...kept);
         })
       );
       result.status = "success";
@@ -77709,12 +85919,12 @@ ${why}.`;
     log.warn(`${failure}
 Rolling back to ${target}.`);
     result.rolledBack = true;
-    const methodOfTarget = [...history].reverse().find((r) => r.version === target)?.method;
     const back = await rollBack(
       remote,
       o,
       attempt,
-      { version: target, method: methodOfTarget || state.currentMethod || o.method, flavor },
+      { method: state.currentMethod || o.method, ...releaseOf(history2, target, release.services) },
+      flavor,
       phases,
       log
     );
@@ -77730,19 +85940,302 @@ Rolled back to ${target} (not verified: skip-healthcheck is set).` : `${failure}
 Rolled back to ${target}, which is healthy again.`;
     }
     return finish2(...back.records);
-  } finally {
-    renewal?.stop();
-    if (lockToken) {
-      await releaseDeployLock(remote, o.deployPath, lockToken).then((released) => {
-        if (released) ports.checkpoint("lock", "");
-      }).catch(
-        (e) => log.warn(
-          `could not release the deploy lock now (the post step retries): ${errorMessage(e)}`
-        )
+  });
+}
+
+// src/engine/rollback-command.ts
+var listed2 = (versions) => versions.length > 0 ? `Versions that can be restored, newest first: ${versions.join(", ")}` : "No version can be restored.";
+async function rollbackCommand(o, ports, log) {
+  const startedAt = ports.now().toISOString();
+  return asCommand(
+    o,
+    log,
+    (result, phases) => withLockedServer(o, ports, phases, log, noticeTo(result, log), async (session) => {
+      const { remote, state, flavor } = session;
+      const current = state.currentVersion;
+      const history2 = [...state.history];
+      result.previousVersion = current;
+      result.history = newestFirst(history2, o.keepHistory);
+      const finish2 = (...records) => {
+        history2.push(...records);
+        ports.checkpoint("switching", "");
+        result.history = newestFirst(history2, o.keepHistory);
+        return result;
+      };
+      if (!current) {
+        throw new Error(`nothing is deployed in ${o.deployPath} yet: there is nothing to roll back`);
+      }
+      const names = serviceNames(o);
+      const held = await phases.run("find versions", () => readHoldings(remote, o, history2));
+      result.restorable = restorableVersions(history2, current, o.project, names, held);
+      const target = o.version || previousGoodVersion(history2, current);
+      if (!target) {
+        throw new Error(
+          `no version was recorded as a success before ${current}. ${listed2(result.restorable)}`
+        );
+      }
+      result.version = target;
+      if (target === current) {
+        throw new Error(`${target} is already in service. ${listed2(result.restorable)}`);
+      }
+      const why = whyNotRestorable(history2, target, o.project, names, held);
+      if (why) throw new Error(`${target} cannot be restored: ${why}. ${listed2(result.restorable)}`);
+      const release = releaseOf(history2, target, names);
+      const running = releaseOf(history2, current, names);
+      log.info(`rolling back from ${current} to ${target}`);
+      await phases.run("backup", () => backupRunning(remote, o, running, log));
+      const lost = session.lockLost();
+      if (lost) throw new Error(`${lost}; stopped before the switch`);
+      const inFlight = {
+        command: "rollback",
+        version: target,
+        previous: current,
+        target: current,
+        startedAt
+      };
+      ports.checkpoint("switching", JSON.stringify(inFlight));
+      const facts = runFacts(o, startedAt);
+      const back = await putBack(remote, o, flavor, release, phases, log, {
+        restore: "switch",
+        verify: "verify"
+      });
+      result.health = back.health;
+      if (!back.problem) {
+        const record = newRecord(facts, "rollback", release, current, ports.now().toISOString());
+        await phases.run("record", async () => {
+          await writeCurrent(remote, o.deployPath, target, release.method ?? o.method);
+          await appendRecords(remote, o.deployPath, [record]);
+        });
+        result.status = "success";
+        result.rolledBack = true;
+        return finish2(record);
+      }
+      log.warn(`${back.problem}
+Restoring ${current}.`);
+      const restored = await rollBack(
+        remote,
+        o,
+        { release, previous: current, facts, now: ports.now },
+        { method: state.currentMethod || o.method, ...running },
+        flavor,
+        phases,
+        log
       );
+      result.rollbackHealth = restored.health;
+      result.failure = restored.problem ? `rolling back to ${target} failed: ${back.problem}
+Restoring ${current} failed too: ${restored.problem}` : `rolling back to ${target} failed: ${back.problem}
+${current} is back in service.`;
+      return finish2(...restored.records);
+    })
+  );
+}
+
+// src/engine/status.ts
+async function status(o, ports, log) {
+  return asCommand(
+    o,
+    log,
+    (result, phases) => withServer(ports, phases, async (remote) => {
+      const state = await phases.run("inspect server", async () => {
+        await checkEngine(remote);
+        return readServerState(remote, o.deployPath);
+      });
+      const current = state.currentVersion;
+      result.version = current;
+      result.method = state.currentMethod;
+      result.history = newestFirst(state.history, o.keepHistory);
+      result.running = lastRecordOf(state.history, current);
+      const held = await readHoldings(remote, o, state.history);
+      result.restorable = restorableVersions(
+        state.history,
+        current,
+        o.project,
+        serviceNames(o),
+        held
+      );
+      if (!current) {
+        result.healthy = false;
+        result.failure = `nothing is deployed in ${o.deployPath} (no current_version)`;
+        return result;
+      }
+      log.info(
+        `in service: ${current} (${state.currentMethod || "method unknown"}), ${result.running ? `deployed ${result.running.finished_at} from ${result.running.commit.slice(0, 7)}${result.running.actor ? ` by ${result.running.actor}` : ""}` : "not in the history"}`
+      );
+      await phases.run("check", async () => {
+        const release = releaseOf(state.history, current, serviceNames(o));
+        const expected = await expectedImages(remote, o.project, release).catch((e) => {
+          log.warn(`cannot read the images of ${current}: ${errorMessage(e)}`);
+          return [];
+        });
+        const containers = await containerStates(remote, o.project);
+        result.containers = containers;
+        const verdict = judgeContainers(containers, expected);
+        const attemptTimeout = Math.max(2e3, Math.min(1e4, o.healthIntervalMs * 2));
+        const checks = [];
+        for (const check of o.healthchecks) {
+          const r = await probe(remote, check, attemptTimeout);
+          checks.push({ line: check.line, ok: r.ok, attempts: 1, detail: r.detail });
+          log.info(`${r.ok ? "\u2714" : "\u2716"} ${check.line}: ${r.detail}`);
+        }
+        for (const c of containers) {
+          log.info(`${c.name}: ${c.status}${c.health ? ` (${c.health})` : ""} ${c.imageRef ?? ""}`);
+        }
+        const ok = verdict.ready && checks.every((c) => c.ok);
+        const reason = ok ? void 0 : [
+          ...checks.filter((c) => !c.ok).map((c) => `check "${c.line}" failed (${c.detail})`),
+          ...verdict.problems
+        ].join("; ");
+        result.health = {
+          ok,
+          checks,
+          containers: verdict,
+          reason,
+          elapsedMs: 0,
+          states: containers
+        };
+        result.healthy = ok;
+        if (!ok) result.failure = `${current} is not healthy: ${reason}`;
+      });
+      result.status = result.healthy ? "success" : "failed";
+      return result;
+    })
+  ).then((result) => ({ ...result, healthy: result.healthy ?? false }));
+}
+
+// src/engine/history-command.ts
+async function history(o, ports, log) {
+  return asCommand(
+    o,
+    log,
+    (result, phases) => withServer(ports, phases, async (remote) => {
+      const state = await phases.run("read history", () => readServerState(remote, o.deployPath));
+      if (state.damagedLines.length > 0) {
+        noticeTo(
+          result,
+          log
+        )(`versions.log: skipped damaged line(s) ${state.damagedLines.join(", ")}`);
+      }
+      result.version = state.currentVersion;
+      result.method = state.currentMethod;
+      result.history = newestFirst(state.history, state.history.length);
+      const held = await readHoldings(remote, o, state.history);
+      result.restorable = restorableVersions(
+        state.history,
+        state.currentVersion,
+        o.project,
+        serviceNames(o),
+        held
+      );
+      log.info(
+        `restorable versions: ${result.restorable.length > 0 ? result.restorable.join(", ") : "(none)"}`
+      );
+      result.status = "success";
+      return result;
+    })
+  );
+}
+
+// src/engine/unlock.ts
+var RECENT_SECONDS = 120;
+async function unlock(o, ports, log) {
+  return asCommand(
+    o,
+    log,
+    (result, phases) => withServer(ports, phases, async (remote) => {
+      const out = await runChecked(remote, readLock(o.deployPath));
+      if (out.trim() === "none") {
+        result.message = `no deploy lock is held in ${lockDir(o.deployPath)}`;
+        log.info(result.message);
+        result.status = "success";
+        return result;
+      }
+      const probe2 = parseLockProbe(out);
+      if (probe2.acquired) throw new Error(`unexpected answer from the server: ${out}`);
+      const holder = describeHolder(probe2);
+      if (probe2.ageSeconds < RECENT_SECONDS && !o.forceUnlock) {
+        throw new Error(
+          `the deploy lock was renewed ${probe2.ageSeconds} s ago (${holder}): its deploy is probably still running, and a running deploy renews its lock at least once a minute. Wait for it, or set force-unlock: true to release the lock anyway`
+        );
+      }
+      const broken = await runChecked(remote, breakLock(o.deployPath, probe2.rawInfo));
+      if (broken.trim() !== "broken") {
+        throw new Error("the deploy lock changed while it was being released: run unlock again");
+      }
+      result.message = `released the deploy lock held by ${holder}`;
+      log.info(result.message);
+      result.status = "success";
+      return result;
+    })
+  );
+}
+
+// src/engine/run-command.ts
+function runCommand(o, ports, log) {
+  const commands = { deploy, rollback: rollbackCommand, status, history, unlock };
+  return commands[o.command](o, ports, log);
+}
+
+// src/remote/local.ts
+import { spawn as spawn2 } from "node:child_process";
+import net from "node:net";
+var MAX_CAPTURE2 = 8 * 1024 * 1024;
+function start(argv) {
+  const [file, ...args] = argv;
+  if (!file) throw new Error("empty command");
+  const child2 = spawn2(file, args, { stdio: ["pipe", "pipe", "pipe"] });
+  const result = new Promise((resolve2) => {
+    const out = [];
+    const err = [];
+    let size = 0;
+    const keep = (list) => (chunk) => {
+      size += chunk.length;
+      if (size <= MAX_CAPTURE2) list.push(chunk);
+    };
+    child2.stdout.on("data", keep(out));
+    child2.stderr.on("data", keep(err));
+    child2.on("error", (e) => resolve2({ code: 127, stdout: "", stderr: `${file}: ${e.message}` }));
+    child2.on(
+      "close",
+      (code2, signal) => resolve2({
+        code: code2 ?? 255,
+        stdout: Buffer.concat(out).toString("utf8"),
+        stderr: Buffer.concat(err).toString("utf8") + (signal ? `
+killed by signal ${signal}` : "")
+      })
+    );
+  });
+  child2.stdin.on("error", () => void 0);
+  return { child: child2, result };
+}
+function localRemote() {
+  return {
+    async run(argv, stdin) {
+      const { child: child2, result } = start(argv);
+      child2.stdin.end(stdin ?? "");
+      return result;
+    },
+    async pipeInto(argv, source) {
+      const { child: child2, result } = start(argv);
+      return feed(source, child2.stdin, result);
+    },
+    tunnel(host, port) {
+      return new Promise((resolve2, reject) => {
+        const socket = net.connect({ host, port });
+        socket.once("connect", () => {
+          socket.off("error", reject);
+          resolve2(socket);
+        });
+        socket.once("error", reject);
+      });
+    },
+    close() {
     }
-    remote.close();
-  }
+  };
+}
+
+// src/remote/connect-to.ts
+function connectTo(o, warn) {
+  return o.ssh ? connect(o.ssh, warn) : Promise.resolve(localRemote());
 }
 
 // src/main.ts
@@ -77762,11 +86255,11 @@ async function run() {
   try {
     options = parseOptions(raw, await getRunContext());
     const o = options;
-    const result = await deploy(
+    const result = await runCommand(
       o,
       {
         docker: new import_dockerode.default(),
-        connect: () => connect(o.ssh, (m) => warning(m)),
+        connect: () => connectTo(o, (m) => warning(m)),
         now: () => /* @__PURE__ */ new Date(),
         checkpoint
       },
@@ -77775,6 +86268,7 @@ async function run() {
     await finish(result);
   } catch (e) {
     await finish({
+      command: options?.command ?? "deploy",
       status: "failed",
       version: options?.version ?? "",
       previousVersion: "",
@@ -77792,7 +86286,8 @@ async function finish(result) {
   await writeSummary(result);
   if (result.history.length > 0) info(renderHistory(result.history));
   if (result.failure) setFailed(result.failure);
-  else info(`\u2714 ${result.version} is live`);
+  else if (result.command === "deploy") info(`\u2714 ${result.version} is live`);
+  else if (result.command === "rollback") info(`\u21A9 ${result.version} is live again`);
 }
 
 // src/engine/recover.ts
@@ -77809,29 +86304,26 @@ async function recoverInterrupted(o, remote, left, log) {
   }
 }
 async function finishSwitch(o, remote, s, log) {
+  const { history: history2 } = await readServerState(remote, o.deployPath);
   const attempt = {
-    version: s.version,
+    release: releaseOf(history2, s.version, serviceNames(o)),
     previous: s.previous,
     facts: runFacts(o, s.startedAt),
     now: () => /* @__PURE__ */ new Date()
   };
-  log.warn(`the deploy of ${s.version} was interrupted before it was verified`);
+  log.warn(
+    `the ${s.command === "rollback" ? "rollback to" : "deploy of"} ${s.version} was interrupted before it was verified`
+  );
   if (!s.target) {
     await keepFailed(remote, o, attempt);
     log.warn(`no earlier version to restore: ${s.version} stays in place, recorded as failed`);
     return;
   }
   const flavor = await detectCompose2(remote);
-  const back = await rollBack(
-    remote,
-    o,
-    attempt,
-    { version: s.target, method: o.method, flavor },
-    new Phases(log),
-    log
-  );
+  const target = { method: o.method, ...releaseOf(history2, s.target, serviceNames(o)) };
+  const back = await rollBack(remote, o, attempt, target, flavor, new Phases(log), log);
   if (back.problem)
-    throw new Error(`restoring ${s.target} after the interrupted deploy failed: ${back.problem}`);
+    throw new Error(`restoring ${s.target} after the interruption failed: ${back.problem}`);
   log.info(`restored ${s.target}: the interrupted version ${s.version} is recorded as failed`);
 }
 
@@ -77846,7 +86338,7 @@ async function post() {
     const raw = getInputs();
     registerSecrets(raw);
     const o = parseOptions(raw, await getRunContext());
-    const remote = await connect(o.ssh, (m) => warning(m));
+    const remote = await connectTo(o, (m) => warning(m));
     try {
       await recoverInterrupted(o, remote, left, actionLog);
     } finally {

@@ -1,6 +1,7 @@
 // The demo: the main job on the sandbox, as a newcomer would see it. It deploys the example
-// stack through the bundled action, then a broken version that is rolled back on its own,
-// then prints the history kept on the server.
+// stack through the bundled action, then a broken version that is rolled back on its own, then
+// a good second version; rolls back by hand to the first (command: rollback, no version), asks
+// for the status, and prints the history kept on the server with what can still be restored.
 import { runAction } from './run-action.mjs'
 import { exampleStackInputs, readSandboxEnv } from './sandbox-env.mjs'
 
@@ -37,13 +38,26 @@ const bad = await step('2. Deploy a broken version: the health checks fail and i
 })
 if (bad.outputs.status !== 'rolled-back') process.exit(1)
 
-console.log('\n=== 3. History on the server (newest first), as the action logged it ===')
-const history = bad.log.slice(bad.log.lastIndexOf('Recent deployments:'))
-console.log(
-  history
-    .split('\n')
-    .filter(l => /^(Recent| {2}[✔✖↩])/.test(l))
-    .join('\n')
-)
+await new Promise(r => setTimeout(r, 1100))
+const second = await step('3. Deploy a good second version', {})
+if (second.code !== 0) process.exit(1)
+
+const back = await step('4. Roll back by hand to the previous good version (command: rollback)', {
+  command: 'rollback',
+  services: ''
+})
+if (back.outputs.version !== good.outputs.version) process.exit(1)
+
+const status = await step('5. What runs, and is it healthy? (command: status)', {
+  command: 'status',
+  services: ''
+})
+console.log(`--- healthy=${status.outputs.healthy}`)
+
+const history = await step('6. The history on the server (command: history)', {
+  command: 'history',
+  services: ''
+})
+console.log(`--- restorable-versions=${history.outputs['restorable-versions']}`)
 const live = await fetch('http://127.0.0.1:18081/version').then(r => r.text())
-console.log(`\nLive version now: ${live.trim()} (the first deploy, restored automatically)`)
+console.log(`\nLive version now: ${live.trim()} (the first deploy, restored by hand)`)

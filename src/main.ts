@@ -1,4 +1,4 @@
-// The action's main step: inputs → options → deploy → outputs and job summary.
+// The action's main step: inputs → options → the command → outputs and job summary.
 
 import * as core from '@actions/core'
 import Docker from 'dockerode'
@@ -10,8 +10,9 @@ import { checkpoint, markMainStarted } from './action/state.js'
 import { registerSecrets } from './action/secrets.js'
 import { parseOptions } from './config/parse.js'
 import type { DeployOptions } from './config/options.js'
-import { deploy, type DeployResult } from './engine/deploy.js'
-import { connect } from './remote/ssh.js'
+import { runCommand } from './engine/run-command.js'
+import type { CommandResult } from './engine/result.js'
+import { connectTo } from './remote/connect-to.js'
 import { errorMessage } from './engine/io.js'
 import { renderHistory } from './plan/history.js'
 
@@ -33,11 +34,11 @@ export async function run(): Promise<void> {
   try {
     options = parseOptions(raw, await getRunContext())
     const o = options
-    const result = await deploy(
+    const result = await runCommand(
       o,
       {
         docker: new Docker(),
-        connect: () => connect(o.ssh, m => core.warning(m)),
+        connect: () => connectTo(o, m => core.warning(m)),
         now: () => new Date(),
         checkpoint
       },
@@ -45,8 +46,9 @@ export async function run(): Promise<void> {
     )
     await finish(result)
   } catch (e) {
-    // Failed before the server was changed (bad input, build error, no connection).
+    // Refused before anything ran (bad input).
     await finish({
+      command: options?.command ?? 'deploy',
       status: 'failed',
       version: options?.version ?? '',
       previousVersion: '',
@@ -60,10 +62,11 @@ export async function run(): Promise<void> {
   }
 }
 
-async function finish(result: DeployResult): Promise<void> {
+async function finish(result: CommandResult): Promise<void> {
   writeOutputs(result)
   await writeSummary(result)
   if (result.history.length > 0) core.info(renderHistory(result.history))
   if (result.failure) core.setFailed(result.failure)
-  else core.info(`✔ ${result.version} is live`)
+  else if (result.command === 'deploy') core.info(`✔ ${result.version} is live`)
+  else if (result.command === 'rollback') core.info(`↩ ${result.version} is live again`)
 }

@@ -8,7 +8,7 @@ import { leftovers } from './action/state.js'
 import { parseOptions } from './config/parse.js'
 import { recoverInterrupted } from './engine/recover.js'
 import { errorMessage } from './engine/io.js'
-import { connect } from './remote/ssh.js'
+import { connectTo } from './remote/connect-to.js'
 import { registerSecrets } from './action/secrets.js'
 
 export async function post(): Promise<void> {
@@ -21,7 +21,7 @@ export async function post(): Promise<void> {
     const raw = getInputs()
     registerSecrets(raw)
     const o = parseOptions(raw, await getRunContext())
-    const remote = await connect(o.ssh, m => core.warning(m))
+    const remote = await connectTo(o, m => core.warning(m))
     try {
       await recoverInterrupted(o, remote, left, actionLog)
     } finally {

@@ -3,7 +3,9 @@
 
 import { readdirSync, readFileSync } from 'node:fs'
 import { runAction } from '../../scripts/run-action.mjs'
+import { hasImage } from './sandbox-env.js'
 import {
+  env,
   DEPLOY_PATH,
   PROJECT,
   historyOf,
@@ -13,7 +15,7 @@ import {
   runner,
   server,
   serverContainers,
-  serverImages,
+  serverSnapshot,
   serverTags,
   stackInputs,
   stateFile
@@ -72,6 +74,10 @@ describe('deploy over SSH with tar', () => {
     expect(run.summary).toContain(`✔ Deployed: ${v1}`)
     expect(run.summary).toMatch(/\| transfer \| [\d.]+ s \| ok \|/)
     expect(run.summary).toContain('| ✔ | `http://127.0.0.1:18081/health` |')
+    // The settle window watched the stack after its checks passed.
+    expect(run.summary).toMatch(
+      /\| ✔ \| settle window: 2 s \(healthcheck-monitor\) \| [1-9]\d* \| containers unchanged and every check passing throughout \|/
+    )
   })
 
   test.each([
@@ -147,16 +153,12 @@ describe('deploy over SSH with tar', () => {
   })
 
   test('a build error fails before anything reaches the server', async () => {
-    const before = {
-      current: stateFile('current_version'),
-      log: stateFile('versions.log'),
-      images: serverImages(),
-      containers: serverContainers()
-    }
+    const before = serverSnapshot()
     const run = await runAction(
       stackInputs({
         version: 'v5-unbuildable',
-        services: 'api=examples/stack:api.Dockerfile\nbad=__tests__/e2e/fixtures/bad-build'
+        services: 'api=examples/stack:api.Dockerfile\nbad=__tests__/e2e/fixtures/bad-build',
+        'compose-file': '__tests__/e2e/fixtures/bad-build/docker-compose.yml'
       })
     )
     expect(run.code).toBe(1)
@@ -164,14 +166,89 @@ describe('deploy over SSH with tar', () => {
     expect(run.log).toMatch(
       /::error::building vdemo-bad:v5-unbuildable failed at "COPY does-not-exist \/x": .*does-not-exist/
     )
-    expect({
-      current: stateFile('current_version'),
-      log: stateFile('versions.log'),
-      images: serverImages(),
-      containers: serverContainers()
-    }).toEqual(before)
+    expect(serverSnapshot()).toEqual(before)
     expect(run.log).not.toContain('::group::connect')
     expect(run.summary).toMatch(/\| build \| [\d.]+ s \| failed \|/)
+  })
+})
+
+describe('a success means the new version runs and stays up', () => {
+  const FIXTURES = '__tests__/e2e/fixtures/truthful'
+  let good = ''
+  beforeAll(async () => {
+    good = (stateFile('current_version') ?? '').trim()
+    expect(await liveVersions()).toEqual({ api: good, web: good, db: good })
+  })
+
+  test('a compose file that pins :latest is refused before any build; the server is unchanged', async () => {
+    const before = serverSnapshot()
+    const run = await runAction(
+      stackInputs({ version: 't-pinned', 'compose-file': `${FIXTURES}/pinned-latest.yml` })
+    )
+    expect(run.code).toBe(1)
+    expect(run.outputs.status).toBe('failed')
+    const error = run.log.split('\n').find(l => l.startsWith('::error::')) ?? ''
+    expect(error).toContain(
+      'Input "compose-file": pinned-latest.yml: services.api.image "vdemo-api:latest" is pinned to the fixed tag :latest'
+    )
+    expect(error).toContain('Write: image: vdemo-api:${DEPLOY_VERSION:-latest}')
+    expect(run.log).not.toContain('::group::build')
+    expect(hasImage(env.runnerDockerHost, `${PROJECT}-web:t-pinned`)).toBe(false)
+    expect(serverSnapshot()).toEqual(before)
+  })
+
+  test('the same mistake behind a variable is caught by the running-image check and rolled back', async () => {
+    const run = await runAction(
+      stackInputs({ version: 't-hidden', 'compose-file': `${FIXTURES}/hidden-latest.yml` })
+    )
+    expect(run.log).toMatch(
+      /::warning::services\.api\.image "vdemo-api:\$\{VDEMO_API_TAG:-latest\}" uses \$VDEMO_API_TAG/
+    )
+    expect(run.code).toBe(1)
+    expect(run.outputs).toMatchObject({ status: 'rolled-back', 'previous-version': good })
+    const error = run.log.split('\n').find(l => l.startsWith('::error::')) ?? ''
+    expect(error).toMatch(
+      /vdemo[_-]api[_-]1 \(service api\) runs vdemo-api:latest \([0-9a-f]{12}\), not vdemo-api:t-hidden \([0-9a-f]{12}\): the compose file likely does not use \$\{DEPLOY_VERSION\} for that image/
+    )
+    expect(error).toContain(`Rolled back to ${good}`)
+    expect(await liveVersions()).toEqual({ api: good, web: good, db: good })
+    expect(stateFile('current_version')).toBe(`${good}\n`)
+    expect(logRecords().filter(r => r.version === 't-hidden')).toEqual([
+      expect.objectContaining({ status: 'failed' })
+    ])
+    expect(historyOf(run.outputs).slice(0, 2)).toEqual([`rollback ${good}`, 'failed t-hidden'])
+  })
+
+  test('a version that exits 6 s after its checks passed is rolled back, and the previous one still serves 15 s later', async () => {
+    const run = await runAction(
+      stackInputs({
+        version: 't-late-crash',
+        'build-args': 'VARIANT=late-crash',
+        'healthcheck-monitor': '10'
+      })
+    )
+    expect(run.code).toBe(1)
+    expect(run.outputs).toMatchObject({ status: 'rolled-back', 'previous-version': good })
+    const error = run.log.split('\n').find(l => l.startsWith('::error::')) ?? ''
+    expect(error).toMatch(
+      /version t-late-crash is not healthy: failed \d+ s after the checks had passed \(healthcheck-monitor\): vdemo[_-]\w+[_-]1 (restarted|is exited|is restarting|started again)/
+    )
+    expect(error).toContain(`Rolled back to ${good}`)
+    // The checks did pass first: the step saw every check succeed before the window failed.
+    expect(run.log).toContain('all checks passed; watching for 10 s (healthcheck-monitor)')
+    expect(run.summary).toMatch(
+      /\| ✖ \| settle window: 10 s \(healthcheck-monitor\) \| \d+ \| after \d+ s: /
+    )
+    // The restored version is watched too, and stays.
+    expect(run.summary).toMatch(
+      /### Health checks after rollback[\s\S]*\| ✔ \| settle window: 10 s \(healthcheck-monitor\) \|/
+    )
+    expect(await liveVersions()).toEqual({ api: good, web: good, db: good })
+    await new Promise(r => setTimeout(r, 15_000))
+    expect(await liveVersions()).toEqual({ api: good, web: good, db: good })
+    expect(logRecords().filter(r => r.version === 't-late-crash')).toEqual([
+      expect.objectContaining({ status: 'failed' })
+    ])
   })
 })
 

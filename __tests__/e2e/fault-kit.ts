@@ -66,6 +66,7 @@ export function faultInputs(overrides: Record<string, string> = {}): Record<stri
       healthchecks: HEALTHCHECKS
     }),
     'healthcheck-timeout': '30',
+    'healthcheck-monitor': '2',
     // Should a run leave its deploy lock behind, the next one says so soon instead of waiting.
     'lock-timeout': '30',
     ...overrides

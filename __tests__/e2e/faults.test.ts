@@ -440,7 +440,20 @@ fi`
       ['no-rollback', p => ({ 'no-rollback': p })],
       ['insecure-skip-host-key-check', p => ({ 'insecure-skip-host-key-check': p })],
       ['command', p => ({ command: p })],
-      ['method', p => ({ method: p })]
+      ['method', p => ({ method: p })],
+      ['healthcheck-monitor', p => ({ 'healthcheck-monitor': p })],
+      ['skip-build', p => ({ 'skip-build': p })],
+      ['force-unlock', p => ({ 'force-unlock': p })],
+      ['registry', p => ({ method: 'registry', registry: p })],
+      [
+        'registry-username',
+        p => ({
+          method: 'registry',
+          registry: 'registry.example:5000/team',
+          'registry-username': p,
+          'registry-password': 'any text: a secret, sent on standard input only'
+        })
+      ]
     ]
     // A build-arg value that is a newline splits into a second line, which is no KEY=value.
     const VALUE_WITH_NEWLINE: [string, (p: string) => Record<string, string>] = [
@@ -507,6 +520,7 @@ fi`
           'literal=__tests__/e2e/fixtures/vfault/literal'
         ].join('\n'),
         'build-args': `EVIL=${hostile}`,
+        'compose-file': '__tests__/e2e/fixtures/vfault/literal-compose.yml',
         healthchecks: `http://127.0.0.1:${PORTS.api}/version${query}\ntcp://127.0.0.1:${PORTS.db}`
       })
       // The value went through the build and the transfer byte for byte.

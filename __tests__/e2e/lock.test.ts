@@ -79,6 +79,45 @@ test('an abandoned lock is broken with a warning', async () => {
   expect(existsSync(LOCK)).toBe(false)
 })
 
+describe('command: unlock', () => {
+  const unlockInputs = (overrides: Record<string, string> = {}) =>
+    stackInputs({ command: 'unlock', services: '', ...overrides })
+
+  test('releases an abandoned lock, saying who held it and since when', async () => {
+    holdLock(600)
+    const run = await runAction(unlockInputs())
+    expect(run.code).toBe(0)
+    expect(run.log).toMatch(
+      /released the deploy lock held by version x9 by other on elsewhere, since 2026-01-01T00:00:00Z; held for \d+ s/
+    )
+    expect(existsSync(LOCK)).toBe(false)
+    expect(run.summary).toContain('released the deploy lock held by version x9')
+  })
+
+  test('refuses a lock renewed within two minutes, unless force-unlock', async () => {
+    holdLock(30)
+    try {
+      const run = await runAction(unlockInputs())
+      expect(run.code).toBe(1)
+      expect(run.log).toMatch(
+        /::error::the deploy lock was renewed \d+ s ago \(version x9 by other .*\): its deploy is probably still running.*force-unlock: true/
+      )
+      expect(existsSync(`${LOCK}/info`)).toBe(true)
+      const forced = await runAction(unlockInputs({ 'force-unlock': 'true' }))
+      expect(forced.code).toBe(0)
+      expect(existsSync(LOCK)).toBe(false)
+    } finally {
+      rmSync(LOCK, { recursive: true, force: true })
+    }
+  })
+
+  test('with no lock held, says so and succeeds', async () => {
+    const run = await runAction(unlockInputs())
+    expect(run.code).toBe(0)
+    expect(run.log).toContain('no deploy lock is held in')
+  })
+})
+
 test('a job cancelled during its health checks: the post step restores the last good version', async () => {
   const main = await runAction(
     stackInputs({ version: 'l4', 'build-args': 'VARIANT=broken' }),

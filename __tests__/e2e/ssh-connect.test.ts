@@ -41,6 +41,7 @@ function sshOptions(inputs: Partial<RawInputs>): SshOptions {
     },
     { workspace: '/tmp', sha: 'e4534e6aaaabbbbcccc', now: new Date() }
   )
+  if (!o.ssh) throw new Error('no SSH options')
   return o.ssh
 }
 

@@ -25,6 +25,8 @@ export function stackInputs(overrides: Record<string, string> = {}): Record<stri
       healthchecks: HEALTHCHECKS
     }),
     'healthcheck-timeout': '40',
+    // A short settle window keeps the suites fast; the truthful-success tests use 10 s.
+    'healthcheck-monitor': '2',
     ...overrides
   }
 }
@@ -63,6 +65,17 @@ export function resetServer(): void {
 
 export function stateFile(name: string): string | undefined {
   return readStateFile(DEPLOY_PATH, name)
+}
+
+/** The server's state of the project, to prove that a refused run changed nothing. */
+export function serverSnapshot() {
+  return {
+    current: stateFile('current_version'),
+    method: stateFile('current_method'),
+    log: stateFile('versions.log'),
+    images: serverImages(),
+    containers: serverContainers()
+  }
 }
 
 export function logRecords(): { version: string; status: string }[] {

@@ -60,6 +60,32 @@ describe('remote commands, as the server receives them', () => {
       'rm -rf -- /opt/shop/.deploy/releases/a /opt/shop/.deploy/releases/b'
     ],
     [
+      'image ids or missing',
+      cmd.imageIdsOrMissing(['shop-api:v1', 'shop-web:v1']),
+      `sh -c 'for r in "$@"; do docker image inspect --format "{{.Id}}" "$r" 2>/dev/null || echo missing; done' sh shop-api:v1 shop-web:v1`
+    ],
+    [
+      'image ids',
+      cmd.imageIds(['shop-api:v1']),
+      "docker image inspect --format '{{.Id}}' shop-api:v1"
+    ],
+    [
+      'read the lock',
+      cmd.readLock('/opt/shop'),
+      `sh -c 'if [ -d "$1" ]; then echo held; echo $(( $(date +%s) - $(stat -c %Y "$1" 2>/dev/null || date +%s) )); cat "$1/info" 2>/dev/null; else echo none; fi' sh /opt/shop/.deploy/lock`
+    ],
+    [
+      'registry pull (the password travels on standard input, never here)',
+      cmd.registryPull('ghcr.io', 'bot', ['ghcr.io/acme/shop-api@sha256:ab']),
+      `sh -c 'd=$(mktemp -d "\${TMPDIR:-/tmp}/vd-docker-config.XXXXXX") || exit 1
+trap '\\''rm -rf "$d"'\\'' EXIT
+trap '\\''exit 129'\\'' HUP; trap '\\''exit 130'\\'' INT; trap '\\''exit 143'\\'' TERM
+export DOCKER_CONFIG="$d"
+host=$1; user=$2; shift 2
+if [ -n "$user" ]; then docker login --username "$user" --password-stdin "$host" >/dev/null 2>"$d/err" || { echo "login to $host failed: $(cat "$d/err")" >&2; exit 3; }; fi
+for ref in "$@"; do docker pull --quiet "$ref" >/dev/null || { echo "docker pull $ref failed" >&2; exit 4; }; done' sh ghcr.io bot ghcr.io/acme/shop-api@sha256:ab`
+    ],
+    [
       'cmd health check',
       cmd.shellCheck("curl -fs 'http://x/'"),
       `sh -c 'curl -fs '\\''http://x/'\\'''`

@@ -2,6 +2,7 @@ import {
   newestFirst,
   newRecord,
   parseHistory,
+  releaseOf,
   runFacts,
   renderHistory,
   serializeHistory,
@@ -48,7 +49,8 @@ describe('history', () => {
   test('a record carries the run facts, and run_url/actor only when known', () => {
     const o = { method: 'tar', commit: 'e4534e6aaaa', runUrl: '', actor: 'octocat', host: 'x' }
     const facts = runFacts(o, '2025-10-11T14:30:00.000Z')
-    expect(newRecord(facts, 'rollback', 'v1', 'v2', '2025-10-11T14:31:00.000Z')).toEqual({
+    const release = { version: 'v1', services: [] }
+    expect(newRecord(facts, 'rollback', release, 'v2', '2025-10-11T14:31:00.000Z')).toEqual({
       version: 'v1',
       status: 'rollback',
       method: 'tar',
@@ -58,6 +60,41 @@ describe('history', () => {
       finished_at: '2025-10-11T14:31:00.000Z',
       actor: 'octocat'
     })
+  })
+
+  test('a record keeps the services and registry digests of its release, and its own commit', () => {
+    const facts = runFacts({ method: 'registry', commit: 'f00' }, '2025-10-11T14:30:00.000Z')
+    const release = {
+      version: 'v1',
+      services: ['api', 'web'],
+      images: { api: 'r.example/app-api@sha256:1', web: 'r.example/app-web@sha256:2' },
+      commit: 'e4534e6',
+      method: 'tar'
+    }
+    expect(newRecord(facts, 'rollback', release, 'v2', 'T')).toMatchObject({
+      version: 'v1',
+      method: 'tar',
+      commit: 'e4534e6',
+      services: ['api', 'web'],
+      images: release.images
+    })
+  })
+
+  test('releaseOf reads the newest record of a version, with a fallback for old records', () => {
+    const history = [
+      { ...rec('v1', 'success'), services: ['api'], images: { api: 'r/app-api@sha256:1' } },
+      rec('v2', 'success'),
+      { ...rec('v1', 'rollback'), commit: 'c0ffee0', services: ['api', 'db'] }
+    ]
+    expect(releaseOf(history, 'v1', ['x'])).toEqual({
+      version: 'v1',
+      services: ['api', 'db'],
+      images: { api: 'r/app-api@sha256:1' },
+      commit: 'c0ffee0',
+      method: 'tar'
+    })
+    expect(releaseOf(history, 'v2', ['x'])).toMatchObject({ services: ['x'] })
+    expect(releaseOf(history, 'v9', ['x'])).toEqual({ version: 'v9', services: ['x'] })
   })
 
   test('newest first, limited', () => {

@@ -88,7 +88,7 @@ describe('parseOptions', () => {
     expect(o.composeFile).toBe('/work/repo/deploy/compose.yml')
     expect(o.buildArgs).toEqual({ NODE_ENV: 'production', EMPTY: '' })
     expect(o.ssh).toMatchObject({ port: 2222, username: 'deploy', passphrase: 'pw' })
-    expect(o.ssh.fingerprints).toHaveLength(2)
+    expect(o.ssh?.fingerprints).toHaveLength(2)
     expect(o.deployPath).toBe('/srv/shop')
     expect(o.healthchecks.map(h => h.kind)).toEqual(['http', 'tcp', 'cmd'])
     expect(o.healthIntervalMs).toBe(500)
@@ -101,8 +101,33 @@ describe('parseOptions', () => {
   })
 
   test.each<[Partial<RawInputs>, string, RegExp]>([
-    [{ command: 'destroy' }, 'command', /not supported/],
-    [{ method: 'ftp' }, 'method', /not supported/],
+    [
+      { command: 'destroy' },
+      'command',
+      /"destroy" is not one of deploy, rollback, status, history, unlock/
+    ],
+    [{ method: 'ftp' }, 'method', /"ftp" is not one of tar, registry, local/],
+    [{ command: 'rollback', version: 'v1;id' }, 'version', /must match/],
+    [{ method: 'registry' }, 'registry', /is required with method registry/],
+    [{ method: 'registry', registry: 'acme' }, 'registry', /not a registry reference/],
+    [{ method: 'registry', registry: 'https://ghcr.io' }, 'registry', /not a registry reference/],
+    [{ method: 'registry', registry: 'ghcr.io/Acme' }, 'registry', /not a registry reference/],
+    [{ method: 'registry', registry: 'ghcr.io/a b' }, 'registry', /not a registry reference/],
+    [
+      { method: 'registry', registry: 'ghcr.io', 'registry-username': 'u' },
+      'registry-password',
+      /together/
+    ],
+    [
+      { method: 'registry', registry: 'ghcr.io', 'registry-password': 'p' },
+      'registry-username',
+      /together/
+    ],
+    [{ 'registry-password': 'p' }, 'registry-password', /registry is empty/],
+    [{ 'skip-build': 'maybe' }, 'skip-build', /true or false/],
+    [{ 'force-unlock': 'yes' }, 'force-unlock', /true or false/],
+    [{ 'healthcheck-monitor': '-1' }, 'healthcheck-monitor', /from 0 \(off\)/],
+    [{ command: 'status', host: '' }, 'host', /required/],
     [{ version: '$(touch /tmp/pwned)' }, 'version', /must match/],
     [{ version: 'v1;rm -rf /' }, 'version', /must match/],
     [{ version: 'latest' }, 'version', /latest/],
@@ -145,9 +170,52 @@ describe('parseOptions', () => {
     )
   })
 
+  test('registry: host, optional port and path; credentials both or neither', () => {
+    for (const registry of [
+      'ghcr.io/acme',
+      'localhost:5000',
+      '127.0.0.1:5001/team/app',
+      'r.example/a_b'
+    ]) {
+      const o = parseOptions(raw({ method: 'registry', registry: `${registry}/` }), ctx)
+      expect(o.registry).toEqual({ url: registry, host: registry.split('/')[0] })
+    }
+    const o = parseOptions(
+      raw({
+        method: 'registry',
+        registry: 'ghcr.io/acme',
+        'registry-username': 'bot',
+        'registry-password': 's3cret'
+      }),
+      ctx
+    )
+    expect(o.registry).toEqual({
+      url: 'ghcr.io/acme',
+      host: 'ghcr.io',
+      username: 'bot',
+      password: 's3cret'
+    })
+  })
+
+  test('method local needs no server; other commands need no services', () => {
+    const local = parseOptions(raw({ method: 'local', host: '', key: '', fingerprint: '' }), ctx)
+    expect(local.ssh).toBeUndefined()
+    for (const command of ['rollback', 'status', 'history', 'unlock']) {
+      const o = parseOptions(raw({ command, services: '' }), ctx)
+      expect([o.command, o.services, o.version]).toEqual([command, [], ''])
+    }
+    expect(parseOptions(raw({ command: 'rollback', version: 'v7' }), ctx).version).toBe('v7')
+  })
+
+  test('skip-build leaves the version to the images built; healthcheck-monitor 0 turns it off', () => {
+    const o = parseOptions(raw({ 'skip-build': 'true', 'healthcheck-monitor': '0' }), ctx)
+    expect([o.skipBuild, o.version, o.healthMonitorMs]).toEqual([true, '', 0])
+    expect(parseOptions(raw(), ctx).healthMonitorMs).toBe(10000)
+  })
+
   test('insecure-skip-host-key-check allows a missing fingerprint', () => {
     const o = parseOptions(raw({ fingerprint: '', 'insecure-skip-host-key-check': 'true' }), ctx)
-    expect(o.ssh.insecureSkipHostKeyCheck).toBe(true)
+    expect(o.ssh?.insecureSkipHostKeyCheck).toBe(true)
   })
 
   test('without a commit, a version must be given', () => {
@@ -190,9 +258,11 @@ describe('action.yml', () => {
   })
   test('declares the outputs of the contract and runs dist on node24', () => {
     expect(Object.keys(action.outputs).sort()).toEqual([
+      'healthy',
       'history',
       'method',
       'previous-version',
+      'restorable-versions',
       'rolled-back',
       'status',
       'version'

@@ -1,4 +1,5 @@
 // The SSH inputs beyond host and fingerprint: known-hosts and the jump host (proxy-*).
+import type { SshOptions } from '../../src/config/options.js'
 
 import { parseOptions } from '../../src/config/parse.js'
 import {
@@ -25,7 +26,11 @@ const ctx: RunContext = {
   now: new Date('2025-10-11T14:30:52Z')
 }
 
-const ssh = (overrides: Partial<RawInputs>) => parseOptions(raw(overrides), ctx).ssh
+function ssh(overrides: Partial<RawInputs>): SshOptions {
+  const o = parseOptions(raw(overrides), ctx).ssh
+  if (!o) throw new Error('no SSH options')
+  return o
+}
 
 describe('known-hosts', () => {
   test('pins the host key without a fingerprint', () => {
@@ -179,7 +184,7 @@ describe('refusals name the input and say what is allowed', () => {
 
 test('the secrets to mask are inputs, and every key and passphrase is one', () => {
   for (const name of SECRET_INPUTS) expect(INPUT_NAMES).toContain(name)
-  expect(INPUT_NAMES.filter(n => /key$|passphrase$/.test(n)).sort()).toEqual(
+  expect(INPUT_NAMES.filter(n => /key$|passphrase$|password$/.test(n)).sort()).toEqual(
     [...SECRET_INPUTS].sort()
   )
 })

@@ -3,7 +3,7 @@
 # Everything it needs was baked at build time under /etc/vdemo:
 #   service  api | web | db
 #   version  the DEPLOY_VERSION build arg
-#   variant  good | broken | crash (the VARIANT build arg)
+#   variant  good | broken | crash | late-crash (the VARIANT build arg)
 # PORT (an ENV in each Dockerfile) can be overridden at run time.
 set -eu
 
@@ -38,4 +38,12 @@ esac
 # otherwise wait its full timeout and SIGKILL.
 child=$!
 trap 'kill "$child" 2>/dev/null; wait "$child" || true; exit 0' TERM INT
+
+if [ "$variant" = late-crash ]; then
+  # Serve (and turn healthy) like a good version, then die: after the health checks passed.
+  sleep 6 &
+  wait $!
+  echo "vdemo-$service: late-crash variant, exiting with code 4 six seconds after start" >&2
+  exit 4
+fi
 wait "$child"

@@ -5,6 +5,7 @@
 # Build args:
 #   DEPLOY_VERSION  version baked into the image (default: dev)
 #   VARIANT         good (default) | broken (runs but unhealthy) | crash (exits 3)
+#                   | late-crash (healthy, then exits 4 after 6 s)
 FROM scratch
 COPY bin/busybox /bin/busybox
 RUN ["/bin/busybox", "--install", "-s", "/bin"]
@@ -17,7 +18,7 @@ COPY web/index.html /www/index.html
 ARG DEPLOY_VERSION=dev
 ARG VARIANT=good
 RUN set -eu; \
-    case "$VARIANT" in good|broken|crash) ;; *) echo "VARIANT must be good, broken or crash, not '$VARIANT'" >&2; exit 1 ;; esac; \
+    case "$VARIANT" in good|broken|crash|late-crash) ;; *) echo "VARIANT must be good, broken, crash or late-crash, not '$VARIANT'" >&2; exit 1 ;; esac; \
     chmod 0755 /usr/local/bin/vdemo-*; \
     mkdir -p /etc/vdemo /www /tmp; \
     echo web > /etc/vdemo/service; \

@@ -1,19 +1,21 @@
 // The step's outputs, as action.yml declares them.
 
 import * as core from '@actions/core'
-import type { DeployResult } from '../engine/deploy.js'
+import type { CommandResult } from '../engine/result.js'
 
-export function outputsOf(result: DeployResult): Record<string, string> {
+export function outputsOf(result: CommandResult): Record<string, string> {
   return {
     version: result.version,
     'previous-version': result.previousVersion,
     status: result.status,
     'rolled-back': String(result.rolledBack),
     method: result.method,
-    history: JSON.stringify(result.history)
+    history: JSON.stringify(result.history),
+    healthy: result.healthy === undefined ? '' : String(result.healthy),
+    'restorable-versions': result.restorable ? JSON.stringify(result.restorable) : ''
   }
 }
 
-export function writeOutputs(result: DeployResult): void {
+export function writeOutputs(result: CommandResult): void {
   for (const [name, value] of Object.entries(outputsOf(result))) core.setOutput(name, value)
 }

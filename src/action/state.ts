@@ -1,7 +1,8 @@
 // What the main step leaves for the post step (GITHUB_STATE), read back as STATE_* by the runner.
 
 import * as core from '@actions/core'
-import type { CheckpointName, SwitchInFlight } from '../engine/deploy.js'
+import type { SwitchInFlight } from '../engine/deploy.js'
+import type { CheckpointName } from '../engine/session.js'
 import type { Leftovers } from '../engine/recover.js'
 
 export const isPost = (): boolean => core.getState('isPost') === 'true'

@@ -8,6 +8,10 @@ export const INPUT_NAMES = [
   'services',
   'compose-file',
   'build-args',
+  'skip-build',
+  'registry',
+  'registry-username',
+  'registry-password',
   'host',
   'port',
   'username',
@@ -20,8 +24,10 @@ export const INPUT_NAMES = [
   'healthchecks',
   'healthcheck-timeout',
   'healthcheck-interval',
+  'healthcheck-monitor',
   'skip-healthcheck',
   'no-rollback',
+  'force-unlock',
   'keep-versions',
   'keep-history',
   'lock-timeout',
@@ -46,7 +52,8 @@ export const SECRET_INPUTS = [
   'key',
   'passphrase',
   'proxy-key',
-  'proxy-passphrase'
+  'proxy-passphrase',
+  'registry-password'
 ] as const satisfies readonly InputName[]
 
 /** Facts of the run that are not inputs: where the code is and which commit it is. */

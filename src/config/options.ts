@@ -3,8 +3,21 @@
 
 import type { KnownHost } from '../remote/known-hosts.js'
 
-export type Command = 'deploy'
-export type Method = 'tar'
+export const COMMANDS = ['deploy', 'rollback', 'status', 'history', 'unlock'] as const
+export type Command = (typeof COMMANDS)[number]
+export const METHODS = ['tar', 'registry', 'local'] as const
+export type Method = (typeof METHODS)[number]
+
+/** Where `method: registry` pushes images, and how to log in there. */
+export interface RegistryOptions {
+  /** `host[:port][/path]`, e.g. `ghcr.io/acme`: images are `<url>/<project>-<service>`. */
+  url: string
+  /** `host[:port]`: what `docker login` takes. */
+  host: string
+  /** Both or neither: without them, push and pull are anonymous. */
+  username?: string
+  password?: string
+}
 
 export interface ServiceSpec {
   name: string
@@ -50,17 +63,30 @@ export interface SshOptions extends SshEndpoint {
 export interface DeployOptions {
   command: Command
   method: Method
+  /**
+   * The version to deploy or roll back to. Empty when it is decided at run time: the newest
+   * version built on the runner (skip-build), or the previous good one (rollback).
+   */
   version: string
   project: string
+  /** The images to build; may be empty for commands other than deploy. */
   services: ServiceSpec[]
+  /** Ship images already built on the runner instead of building them. */
+  skipBuild: boolean
+  registry?: RegistryOptions
+  /** command unlock: release a lock even if its holder was seen recently. */
+  forceUnlock: boolean
   /** Absolute path of the compose file on the runner. */
   composeFile: string
   buildArgs: Record<string, string>
-  ssh: SshOptions
+  /** How to reach the server; absent with method local (the runner's own engine). */
+  ssh?: SshOptions
   deployPath: string
   healthchecks: HealthCheck[]
   healthTimeoutMs: number
   healthIntervalMs: number
+  /** How long to keep watching once every check passed (0: not at all). */
+  healthMonitorMs: number
   skipHealthcheck: boolean
   noRollback: boolean
   keepVersions: number
@@ -83,4 +109,9 @@ export class InputError extends Error {
     super(`Input "${input}": ${message}`)
     this.name = 'InputError'
   }
+}
+
+/** The names of the services the run builds (its images are `<project>-<name>`). */
+export function serviceNames(o: Pick<DeployOptions, 'services'>): string[] {
+  return o.services.map(s => s.name)
 }

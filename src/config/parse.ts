@@ -2,12 +2,13 @@
 // Pure: reads no environment and touches nothing; runs before any connection is made.
 
 import path from 'node:path'
-import type { DeployOptions, HealthCheck, ServiceSpec } from './options.js'
-import { InputError } from './options.js'
+import type { Command, DeployOptions, HealthCheck, ServiceSpec } from './options.js'
+import { COMMANDS, InputError, METHODS } from './options.js'
 import type { InputName, RawInputs, RunContext } from './inputs.js'
 import { generateVersion, VERSION_PATTERN } from '../plan/version.js'
 import { lines, noControlChars, parseBoolean, parseInteger, parseSeconds, value } from './values.js'
 import { parseSsh } from './parse-ssh.js'
+import { parseRegistry } from './parse-registry.js'
 
 export { DEFAULTS } from './values.js'
 
@@ -118,27 +119,29 @@ export function defaultProject(ctx: RunContext): string {
     .slice(0, 63)
 }
 
+/** Parses the inputs that the command and method need; the others are left empty. */
 export function parseOptions(raw: RawInputs, ctx: RunContext): DeployOptions {
   for (const [name, text] of Object.entries(raw)) {
     if (name !== 'key' && name !== 'proxy-key')
       noControlChars(name as InputName, text.replace(/\r?\n/g, ''))
   }
 
-  for (const [name, what] of [
-    ['services', 'one "service=build-context" a line'],
-    ['host', "the server's host name or IP address"],
-    ['key', 'the SSH private key text']
-  ] as const) {
+  const command = oneOf('command', value(raw, 'command'), COMMANDS)
+  const method = oneOf('method', value(raw, 'method'), METHODS)
+  const remote = method !== 'local'
+  const required: [InputName, string][] = [
+    ...(command === 'deploy'
+      ? ([['services', 'one "service=build-context" a line']] as [InputName, string][])
+      : []),
+    ...(remote
+      ? ([
+          ['host', "the server's host name or IP address (or use method local)"],
+          ['key', 'the SSH private key text']
+        ] as [InputName, string][])
+      : [])
+  ]
+  for (const [name, what] of required) {
     if (value(raw, name) === '') throw new InputError(name, `is required: ${what}`)
-  }
-
-  const command = value(raw, 'command')
-  if (command !== 'deploy') {
-    throw new InputError('command', `"${command}" is not supported yet; use deploy`)
-  }
-  const method = value(raw, 'method')
-  if (method !== 'tar') {
-    throw new InputError('method', `"${method}" is not supported yet; use tar`)
   }
 
   const project = value(raw, 'project') || defaultProject(ctx)
@@ -149,36 +152,28 @@ export function parseOptions(raw: RawInputs, ctx: RunContext): DeployOptions {
     )
   }
 
-  const versionText = value(raw, 'version')
-  if (!versionText && !/^[0-9a-fA-F]{7,}$/.test(ctx.sha)) {
-    throw new InputError(
-      'version',
-      'is empty and no commit is known to make one from (GITHUB_SHA is unset and the workspace is not a git repository): give a version'
-    )
-  }
-  const version = versionText || generateVersion(ctx.sha, ctx.now)
-  if (!VERSION_PATTERN.test(version) || version === 'latest' || version.startsWith('backup-')) {
-    throw new InputError(
-      'version',
-      `"${version}" must match ${VERSION_PATTERN.source} and not be "latest" or start with "backup-"`
-    )
-  }
-
-  const ssh = parseSsh(raw)
+  const skipBuild = parseBoolean('skip-build', value(raw, 'skip-build'))
+  const version = parseVersion(raw, ctx, command, skipBuild)
+  const ssh = remote ? parseSsh(raw) : undefined
+  const registry = parseRegistry(raw, command === 'deploy' && method === 'registry')
 
   const workspace = ctx.workspace
   const keepVersions = parseInteger('keep-versions', value(raw, 'keep-versions'), 1, 1000)
   const keepHistory = parseInteger('keep-history', value(raw, 'keep-history'), 1, 100000)
+  const servicesText = value(raw, 'services')
 
   return {
     command,
     method,
     version,
     project,
-    services: parseServices(value(raw, 'services'), workspace),
+    services: servicesText === '' ? [] : parseServices(servicesText, workspace),
+    skipBuild,
+    ...(registry ? { registry } : {}),
+    forceUnlock: parseBoolean('force-unlock', value(raw, 'force-unlock')),
     composeFile: path.resolve(workspace, value(raw, 'compose-file')),
     buildArgs: parseBuildArgs(value(raw, 'build-args')),
-    ssh,
+    ...(ssh ? { ssh } : {}),
     deployPath: parseDeployPath(value(raw, 'deploy-path') || `/opt/${project}`),
     healthchecks: parseHealthchecks(value(raw, 'healthchecks')),
     healthTimeoutMs: parseSeconds('healthcheck-timeout', value(raw, 'healthcheck-timeout'), 86400),
@@ -186,6 +181,12 @@ export function parseOptions(raw: RawInputs, ctx: RunContext): DeployOptions {
       'healthcheck-interval',
       value(raw, 'healthcheck-interval'),
       3600
+    ),
+    healthMonitorMs: parseSeconds(
+      'healthcheck-monitor',
+      value(raw, 'healthcheck-monitor'),
+      3600,
+      true
     ),
     skipHealthcheck: parseBoolean('skip-healthcheck', value(raw, 'skip-healthcheck')),
     noRollback: parseBoolean('no-rollback', value(raw, 'no-rollback')),
@@ -197,4 +198,39 @@ export function parseOptions(raw: RawInputs, ctx: RunContext): DeployOptions {
     runUrl: ctx.runUrl,
     actor: ctx.actor
   }
+}
+
+function oneOf<T extends string>(name: InputName, text: string, allowed: readonly T[]): T {
+  if ((allowed as readonly string[]).includes(text)) return text as T
+  throw new InputError(name, `"${text}" is not one of ${allowed.join(', ')}`)
+}
+
+/**
+ * The version given, checked; or the generated one for a deploy that builds. Empty when the
+ * run decides it: a rollback to the previous good version, or the newest built (skip-build).
+ */
+function parseVersion(
+  raw: RawInputs,
+  ctx: RunContext,
+  command: Command,
+  skipBuild: boolean
+): string {
+  const given = value(raw, 'version')
+  if (given === '') {
+    if (command !== 'deploy' || skipBuild) return ''
+    if (!/^[0-9a-fA-F]{7,}$/.test(ctx.sha)) {
+      throw new InputError(
+        'version',
+        'is empty and no commit is known to make one from (GITHUB_SHA is unset and the workspace is not a git repository): give a version'
+      )
+    }
+    return generateVersion(ctx.sha, ctx.now)
+  }
+  if (!VERSION_PATTERN.test(given) || given === 'latest' || given.startsWith('backup-')) {
+    throw new InputError(
+      'version',
+      `"${given}" must match ${VERSION_PATTERN.source} and not be "latest" or start with "backup-"`
+    )
+  }
+  return given
 }

@@ -12,8 +12,11 @@ export const DEFAULTS = {
   timeout: '30',
   'healthcheck-timeout': '60',
   'healthcheck-interval': '2',
+  'healthcheck-monitor': '10',
   'skip-healthcheck': 'false',
   'no-rollback': 'false',
+  'skip-build': 'false',
+  'force-unlock': 'false',
   'insecure-skip-host-key-check': 'false',
   'keep-versions': '5',
   'keep-history': '10',
@@ -57,10 +60,17 @@ export function parseInteger(name: InputName, text: string, min: number, max: nu
   return Number(text)
 }
 
-export function parseSeconds(name: InputName, text: string, max: number): number {
+/** Seconds as milliseconds; above 0, or from 0 when `zeroTurnsOff` (0 then means off). */
+export function parseSeconds(
+  name: InputName,
+  text: string,
+  max: number,
+  zeroTurnsOff = false
+): number {
   const n = Number(text)
-  if (!/^\d+(\.\d+)?$/.test(text) || n <= 0 || n > max) {
-    throw new InputError(name, `"${text}" is not a number of seconds above 0 and at most ${max}`)
+  if (!/^\d+(\.\d+)?$/.test(text) || (zeroTurnsOff ? n < 0 : n <= 0) || n > max) {
+    const lowest = zeroTurnsOff ? 'from 0 (off)' : 'above 0'
+    throw new InputError(name, `"${text}" is not a number of seconds ${lowest} and at most ${max}`)
   }
   return Math.round(n * 1000)
 }

@@ -1,137 +1,90 @@
-// The deploy, as a story: validate → build → connect → lock → inspect server → backup →
-// transfer → switch → verify → record → prune; and when the switch or verification fails, the
-// rollback path (rollback.ts). Each phase lives in its own file beside this one.
+// The deploy, as a story: validate → (registry: login) → build (or find the images built,
+// skip-build) → publish (registry: push) → connect → lock → inspect server → backup → transfer → switch → verify →
+// record → prune; and when the switch or verification fails, the rollback path (rollback.ts).
+// Each phase lives in its own file beside this one; how images travel is the method's
+// Shipping (shipping.ts), chosen once.
 
 import { readFileSync } from 'node:fs'
-import type Docker from 'dockerode'
 import type { DeployOptions } from '../config/options.js'
-import type { Remote } from '../remote/ssh.js'
-import { newestFirst, newRecord, runFacts, type DeployRecord } from '../plan/history.js'
+import { serviceNames } from '../config/options.js'
+import {
+  newestFirst,
+  newRecord,
+  releaseOf,
+  runFacts,
+  type DeployRecord,
+  type Release
+} from '../plan/history.js'
 import { chooseRollbackTarget } from '../plan/rollback-target.js'
-import type { HealthReport } from '../health/poller.js'
-import { checkLocalFiles } from './local-files.js'
+import { checkComposeFile, checkLocalFiles } from './local-files.js'
 import { buildImages } from './build-images.js'
-import { acquireDeployLock, keepLockRenewed, releaseDeployLock, type LockRenewal } from './lock.js'
+import { findBuiltVersion } from './find-built.js'
+import { shippingFor } from './shipping.js'
 import { backupRunning } from './backup.js'
-import { transferImages } from './transfer.js'
 import { switchTo } from './switch.js'
 import { describeUnhealthy, verify } from './verify.js'
 import { prune } from './prune.js'
 import { keepFailed, rollBack, type Attempt } from './rollback.js'
-import { appendRecords, readServerState, writeCurrent } from './server-state.js'
-import * as stack from './stack.js'
-import { errorMessage, Phases, type Log, type PhaseTiming } from './io.js'
-
-export type DeployStatus = 'success' | 'failed' | 'rolled-back' | 'rollback-failed'
-
-export interface DeployResult {
-  status: DeployStatus
-  version: string
-  previousVersion: string
-  method: string
-  rolledBack: boolean
-  /** Newest first, at most keep-history records. */
-  history: DeployRecord[]
-  phases: PhaseTiming[]
-  health?: HealthReport
-  rollbackHealth?: HealthReport
-  transferredBytes?: number
-  /** Why the step fails; absent on success. */
-  failure?: string
-  notices: string[]
-}
-
-export interface DeployPorts {
-  /** The runner's Docker engine. */
-  docker: Docker
-  connect(): Promise<Remote>
-  now(): Date
-  /** Keeps what the post step needs if this run is killed (the lock, a switch in flight). */
-  checkpoint(name: CheckpointName, value: string): void
-}
-
-export type CheckpointName = 'lock' | 'switching'
+import { appendRecords, writeCurrent } from './server-state.js'
+import { withLockedServer } from './session.js'
+import { asCommand, noticeTo, type CommandPorts, type CommandResult } from './result.js'
+import { errorMessage, type Log, type Phases } from './io.js'
 
 /** A switch that a killed run left unverified: the post step finishes it. */
 export interface SwitchInFlight {
+  /** deploy (when absent) or rollback */
+  command?: string
   version: string
   previous: string
   target: string
   startedAt: string
 }
 
-export async function deploy(
-  o: DeployOptions,
-  ports: DeployPorts,
+export function deploy(
+  options: DeployOptions,
+  ports: CommandPorts,
   log: Log
-): Promise<DeployResult> {
-  const result: DeployResult = {
-    status: 'failed',
-    version: o.version,
-    previousVersion: '',
-    method: o.method,
-    rolledBack: false,
-    history: [],
-    phases: [],
-    notices: []
-  }
-  try {
-    return await runPhases(o, ports, log, result)
-  } catch (e) {
-    // Failed where no decision was left to make (build error, no connection, lost connection).
-    result.failure = errorMessage(e)
-    return result
-  }
+): Promise<CommandResult> {
+  // A failure thrown out of the phases left no decision to make (build error, no connection).
+  return asCommand(options, log, (result, phases) => runPhases(options, ports, log, result, phases))
 }
 
 async function runPhases(
-  o: DeployOptions,
-  ports: DeployPorts,
+  options: DeployOptions,
+  ports: CommandPorts,
   log: Log,
-  result: DeployResult
-): Promise<DeployResult> {
-  const phases = new Phases(log, result.phases)
+  result: CommandResult,
+  phases: Phases
+): Promise<CommandResult> {
   const startedAt = ports.now().toISOString()
-  const notice = (m: string) => {
-    result.notices.push(m)
-    log.warn(m)
+  const notice = noticeTo(result, log)
+  const shipping = shippingFor(options.method)
+
+  // Nothing on the server is touched until the images are built (and pushed).
+  await phases.run('validate', async () => {
+    checkLocalFiles(options)
+    for (const warning of checkComposeFile(options)) notice(warning)
+  })
+  await shipping.prepare?.(options, ports.docker, phases)
+  let o = options
+  if (o.skipBuild) {
+    const version = await phases.run('find images', () => findBuiltVersion(o, ports.docker, log))
+    o = { ...o, version }
+    result.version = version
+  } else {
+    await phases.run('build', () => buildImages(o, ports.docker, log))
   }
+  const images = await shipping.publish?.(o, ports.docker, phases, log)
+  const release: Release = { version: o.version, services: serviceNames(o), images }
 
-  // Nothing on the server is touched until the images are built.
-  await phases.run('validate', async () => checkLocalFiles(o))
-  await phases.run('build', () => buildImages(o, ports.docker, log))
-
-  const remote = await phases.run('connect', () => ports.connect())
-  let lockToken = ''
-  let renewal: LockRenewal | undefined
-  try {
-    lockToken = await phases.run('lock', () => acquireDeployLock(remote, o, log))
-    ports.checkpoint('lock', lockToken)
-    // A deploy longer than lock-stale-after must not look abandoned to the next one.
-    renewal = keepLockRenewed(remote, o, lockToken, log)
-    const { state, flavor } = await phases.run('inspect server', async () => {
-      await stack.checkEngine(remote)
-      const flavor = await stack.detectCompose(remote)
-      const state = await readServerState(remote, o.deployPath)
-      if (state.damagedLines.length > 0) {
-        notice(`versions.log: skipped damaged line(s) ${state.damagedLines.join(', ')}`)
-      }
-      log.info(
-        `running version: ${state.currentVersion || '(none: first deploy)'}; compose ${flavor}`
-      )
-      return { state, flavor }
-    })
+  return withLockedServer(o, ports, phases, log, notice, async session => {
+    const { remote, state, flavor } = session
     const now = () => ports.now().toISOString()
     result.previousVersion = state.currentVersion
     const previous = state.currentVersion
     const target = chooseRollbackTarget(previous, state.history)
     const history = [...state.history]
-    const attempt: Attempt = {
-      version: o.version,
-      previous,
-      facts: runFacts(o, startedAt),
-      now: ports.now
-    }
+    const attempt: Attempt = { release, previous, facts: runFacts(o, startedAt), now: ports.now }
     const finish = (...records: DeployRecord[]) => {
       history.push(...records)
       ports.checkpoint('switching', '')
@@ -140,16 +93,23 @@ async function runPhases(
     }
 
     try {
-      if (previous) await phases.run('backup', () => backupRunning(remote, o, previous, log))
-      result.transferredBytes = await phases.run('transfer', () =>
-        transferImages(remote, o, ports.docker, log)
-      )
+      if (previous) {
+        const running = releaseOf(history, previous, release.services)
+        await phases.run('backup', () => backupRunning(remote, o, running, log))
+      }
+      if (shipping.deliver) {
+        const deliver = shipping.deliver
+        result.transferredBytes = await phases.run('transfer', () =>
+          deliver(remote, o, ports.docker, images, log)
+        )
+      }
       // Never switch under a lock that another deploy has taken over.
-      if (renewal.lost) throw new Error(`${renewal.lost}; stopped before the switch`)
+      const lost = session.lockLost()
+      if (lost) throw new Error(`${lost}; stopped before the switch`)
     } catch (e) {
       // The running stack was not touched: record the attempt (if the server still answers) and stop.
       result.failure = `${errorMessage(e)}\nThe running version (${previous || 'none'}) was not touched.`
-      const failedRecord = newRecord(attempt.facts, 'failed', o.version, previous, now())
+      const failedRecord = newRecord(attempt.facts, 'failed', release, previous, now())
       try {
         await appendRecords(remote, o.deployPath, [failedRecord])
         return finish(failedRecord)
@@ -169,7 +129,7 @@ async function runPhases(
     let failure: string | undefined
     try {
       await phases.run('switch', () =>
-        switchTo(remote, o, flavor, o.version, readFileSync(o.composeFile, 'utf8'))
+        switchTo(remote, o, flavor, release, readFileSync(o.composeFile, 'utf8'))
       )
     } catch (e) {
       failure = `switching to ${o.version} failed: ${errorMessage(e)}`
@@ -177,13 +137,13 @@ async function runPhases(
     if (!failure && o.skipHealthcheck) {
       notice('health checks skipped (skip-healthcheck: true): the new version was not verified')
     } else if (!failure) {
-      const health = await phases.run('verify', () => verify(remote, o, log))
+      const health = await phases.run('verify', () => verify(remote, o, release, log))
       result.health = health
       if (!health.ok) failure = await describeUnhealthy(remote, o, o.version, health)
     }
 
     if (!failure) {
-      const success = newRecord(attempt.facts, 'success', o.version, previous, now())
+      const success = newRecord(attempt.facts, 'success', release, previous, now())
       await phases.run('record', async () => {
         await writeCurrent(remote, o.deployPath, o.version, o.method)
         await appendRecords(remote, o.deployPath, [success])
@@ -209,12 +169,12 @@ async function runPhases(
 
     log.warn(`${failure}\nRolling back to ${target}.`)
     result.rolledBack = true
-    const methodOfTarget = [...history].reverse().find(r => r.version === target)?.method
     const back = await rollBack(
       remote,
       o,
       attempt,
-      { version: target, method: methodOfTarget || state.currentMethod || o.method, flavor },
+      { method: state.currentMethod || o.method, ...releaseOf(history, target, release.services) },
+      flavor,
       phases,
       log
     )
@@ -229,19 +189,5 @@ async function runPhases(
         : `${failure}\nRolled back to ${target}, which is healthy again.`
     }
     return finish(...back.records)
-  } finally {
-    renewal?.stop()
-    if (lockToken) {
-      await releaseDeployLock(remote, o.deployPath, lockToken)
-        .then(released => {
-          if (released) ports.checkpoint('lock', '')
-        })
-        .catch(e =>
-          log.warn(
-            `could not release the deploy lock now (the post step retries): ${errorMessage(e)}`
-          )
-        )
-    }
-    remote.close()
-  }
+  })
 }

@@ -1,15 +1,17 @@
 // Checks the files a deploy reads on the runner, before anything is built or touched.
 
-import { existsSync, statSync } from 'node:fs'
+import { existsSync, readFileSync, statSync } from 'node:fs'
 import path from 'node:path'
 import type { DeployOptions } from '../config/options.js'
 import { InputError } from '../config/options.js'
+import { checkComposeImages } from '../plan/compose-images.js'
 
 export function checkLocalFiles(o: DeployOptions): void {
   if (!existsSync(o.composeFile) || !statSync(o.composeFile).isFile()) {
     throw new InputError('compose-file', `${o.composeFile} does not exist or is not a file`)
   }
-  for (const s of o.services) {
+  // skip-build ships images already built: their build contexts need not be here.
+  for (const s of o.skipBuild ? [] : o.services) {
     if (!existsSync(s.context) || !statSync(s.context).isDirectory()) {
       throw new InputError(
         'services',
@@ -21,4 +23,23 @@ export function checkLocalFiles(o: DeployOptions): void {
       throw new InputError('services', `Dockerfile of "${s.name}" (${dockerfile}) does not exist`)
     }
   }
+}
+
+/**
+ * Refuses a compose file that would not run this deploy's images (not YAML, no services, a built
+ * image pinned to a fixed tag or unused); returns warnings for images it cannot judge.
+ */
+export function checkComposeFile(o: DeployOptions): string[] {
+  const verdict = checkComposeImages(
+    readFileSync(o.composeFile, 'utf8'),
+    o.project,
+    o.services.map(s => s.name)
+  )
+  if (verdict.problems.length > 0) {
+    throw new InputError(
+      'compose-file',
+      verdict.problems.map(p => `${path.basename(o.composeFile)}: ${p}`).join('\n')
+    )
+  }
+  return verdict.warnings
 }

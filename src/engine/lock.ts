@@ -26,7 +26,7 @@ export async function acquireDeployLock(
 ): Promise<string> {
   const info: LockInfo = {
     token: randomUUID(),
-    version: o.version,
+    version: o.version || o.command,
     ...(o.actor ? { actor: o.actor } : {}),
     ...(o.runUrl ? { run_url: o.runUrl } : {}),
     runner: hostname(),

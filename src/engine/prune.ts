@@ -3,11 +3,10 @@
 import type { DeployOptions } from '../config/options.js'
 import { runChecked, type Remote } from '../remote/ssh.js'
 import * as cmd from '../remote/commands.js'
-import { imageRepo } from '../plan/images.js'
 import type { DeployRecord } from '../plan/history.js'
 import { planPrune } from '../plan/prune.js'
 import { rewriteHistory } from './server-state.js'
-import * as stack from './stack.js'
+import { readHoldings } from './holdings.js'
 import type { Log } from './io.js'
 
 /** Returns the history that stays (oldest first). */
@@ -18,15 +17,7 @@ export async function prune(
   protectedVersions: string[],
   log: Log
 ): Promise<DeployRecord[]> {
-  const tagsByRepo: Record<string, string[]> = {}
-  for (const s of o.services) {
-    const repo = imageRepo(o.project, s.name)
-    tagsByRepo[repo] = await stack.listTags(remote, repo)
-  }
-  const releases = (await runChecked(remote, cmd.listReleases(o.deployPath)))
-    .split('\n')
-    .map(s => s.trim())
-    .filter(Boolean)
+  const { tagsByRepo, releases } = await readHoldings(remote, o, history)
   const plan = planPrune({
     tagsByRepo,
     releases,

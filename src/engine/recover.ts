@@ -2,12 +2,14 @@
 // was never verified by restoring the last good version, then release the deploy lock.
 
 import type { DeployOptions } from '../config/options.js'
+import { serviceNames } from '../config/options.js'
 import type { Remote } from '../remote/ssh.js'
-import { runFacts } from '../plan/history.js'
+import { releaseOf, runFacts } from '../plan/history.js'
 import * as stack from './stack.js'
 import type { SwitchInFlight } from './deploy.js'
 import { releaseDeployLock } from './lock.js'
 import { keepFailed, rollBack, type Attempt } from './rollback.js'
+import { readServerState } from './server-state.js'
 import { Phases, type Log } from './io.js'
 
 export interface Leftovers {
@@ -34,28 +36,25 @@ export async function recoverInterrupted(
 }
 
 async function finishSwitch(o: DeployOptions, remote: Remote, s: SwitchInFlight, log: Log) {
+  const { history } = await readServerState(remote, o.deployPath)
   const attempt: Attempt = {
-    version: s.version,
+    release: releaseOf(history, s.version, serviceNames(o)),
     previous: s.previous,
     facts: runFacts(o, s.startedAt),
     now: () => new Date()
   }
-  log.warn(`the deploy of ${s.version} was interrupted before it was verified`)
+  log.warn(
+    `the ${s.command === 'rollback' ? 'rollback to' : 'deploy of'} ${s.version} was interrupted before it was verified`
+  )
   if (!s.target) {
     await keepFailed(remote, o, attempt)
     log.warn(`no earlier version to restore: ${s.version} stays in place, recorded as failed`)
     return
   }
   const flavor = await stack.detectCompose(remote)
-  const back = await rollBack(
-    remote,
-    o,
-    attempt,
-    { version: s.target, method: o.method, flavor },
-    new Phases(log),
-    log
-  )
+  const target = { method: o.method, ...releaseOf(history, s.target, serviceNames(o)) }
+  const back = await rollBack(remote, o, attempt, target, flavor, new Phases(log), log)
   if (back.problem)
-    throw new Error(`restoring ${s.target} after the interrupted deploy failed: ${back.problem}`)
+    throw new Error(`restoring ${s.target} after the interruption failed: ${back.problem}`)
   log.info(`restored ${s.target}: the interrupted version ${s.version} is recorded as failed`)
 }

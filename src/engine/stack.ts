@@ -28,6 +28,12 @@ export async function imageExists(remote: Remote, ref: string): Promise<boolean>
   return (await remote.run(cmd.imageExists(ref))).code === 0
 }
 
+/** The image IDs of `refs` on the server, in order. */
+export async function imageIds(remote: Remote, refs: string[]): Promise<string[]> {
+  const ids = (await runChecked(remote, cmd.imageIds(refs))).split('\n').map(s => s.trim())
+  return refs.map((_, i) => ids[i] ?? '')
+}
+
 export async function tagImage(remote: Remote, source: string, target: string): Promise<void> {
   await runChecked(remote, cmd.dockerTag(source, target))
 }
@@ -62,4 +68,14 @@ export async function containerStates(remote: Remote, project: string): Promise<
 export async function logsTail(remote: Remote, id: string, lines: number): Promise<string> {
   const r = await remote.run(cmd.containerLogs(id, lines))
   return `${r.stdout}${r.stderr}`.trimEnd()
+}
+
+/** True when the server's engine has `refs`, each the same image as on the runner (`ids`). */
+export async function serverHasImages(
+  remote: Remote,
+  refs: string[],
+  ids: (string | undefined)[]
+): Promise<boolean> {
+  const out = (await runChecked(remote, cmd.imageIdsOrMissing(refs))).split('\n')
+  return refs.every((_, i) => ids[i] !== undefined && out[i]?.trim() === ids[i])
 }

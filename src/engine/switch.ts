@@ -1,68 +1,93 @@
 // Putting a version in service: its compose file, `compose up`, and the `latest` tags. Also used
-// to bring back an earlier version, from its own stored compose file.
+// to bring back an earlier version: its images (from backups or the registry if need be) and
+// its own stored compose file.
 
-import { readFileSync } from 'node:fs'
+import { existsSync, readFileSync } from 'node:fs'
 import type { DeployOptions } from '../config/options.js'
 import type { Remote } from '../remote/ssh.js'
 import * as cmd from '../remote/commands.js'
+import type { Release } from '../plan/history.js'
 import { backupTag, latestTag, versionTag } from '../plan/images.js'
+import { pullAndTag, type Pull } from './registry-pull.js'
 import * as stack from './stack.js'
 import type { Log } from './io.js'
 
-/** Runs `version` with its compose file (uploaded first when given), then points `latest` at it. */
+/** Runs `release` with its compose file (uploaded first when given), then points `latest` at it. */
 export async function switchTo(
   remote: Remote,
   o: DeployOptions,
   flavor: cmd.ComposeFlavor,
-  version: string,
+  release: Release,
   composeContent: string | undefined
 ): Promise<void> {
-  const file = cmd.releaseComposeFile(o.deployPath, version)
+  const file = cmd.releaseComposeFile(o.deployPath, release.version)
   if (composeContent !== undefined) await stack.uploadFile(remote, file, composeContent)
   await stack.composeUp(remote, {
     flavor,
     project: o.project,
     file,
     projectDirectory: o.deployPath,
-    version
+    version: release.version
   })
-  for (const s of o.services) {
-    await stack.tagImage(
-      remote,
-      versionTag(o.project, s.name, version),
-      latestTag(o.project, s.name)
-    )
+  for (const s of release.services) {
+    await stack.tagImage(remote, versionTag(o.project, s, release.version), latestTag(o.project, s))
   }
 }
 
-/** Puts `target` back in service: its images (from backups if pruned) and its stored compose file. */
+/**
+ * Makes sure the server has every image of `release` under its version tag: kept, re-tagged
+ * from its backup, or pulled again by the digest its record keeps.
+ */
+export async function ensureImages(
+  remote: Remote,
+  o: DeployOptions,
+  release: Release,
+  log: Log
+): Promise<void> {
+  const pulls: Pull[] = []
+  for (const s of release.services) {
+    const tag = versionTag(o.project, s, release.version)
+    if (await stack.imageExists(remote, tag)) continue
+    const backup = backupTag(o.project, s, release.version)
+    if (await stack.imageExists(remote, backup)) {
+      await stack.tagImage(remote, backup, tag)
+      log.info(`restored ${tag} from ${backup}`)
+      continue
+    }
+    const digest = release.images?.[s]
+    if (!digest) {
+      throw new Error(`neither ${tag} nor ${backup} exists on the server: cannot restore ${s}`)
+    }
+    pulls.push({ from: digest, to: tag })
+  }
+  if (pulls.length > 0) {
+    log.info(`pulling ${pulls.length} image(s) of ${release.version} again by digest`)
+    await pullAndTag(remote, o, pulls, log)
+  }
+}
+
+/** Puts `release` back in service: its images, then its stored compose file. */
 export async function restore(
   remote: Remote,
   o: DeployOptions,
   flavor: cmd.ComposeFlavor,
-  target: string,
+  release: Release,
   log: Log
 ): Promise<void> {
-  for (const s of o.services) {
-    const tag = versionTag(o.project, s.name, target)
-    if (await stack.imageExists(remote, tag)) continue
-    const backup = backupTag(o.project, s.name, target)
-    if (!(await stack.imageExists(remote, backup))) {
-      throw new Error(`neither ${tag} nor ${backup} exists on the server: cannot restore ${s.name}`)
-    }
-    await stack.tagImage(remote, backup, tag)
-    log.info(`restored ${tag} from ${backup}`)
-  }
-  const file = cmd.releaseComposeFile(o.deployPath, target)
+  await ensureImages(remote, o, release, log)
+  const file = cmd.releaseComposeFile(o.deployPath, release.version)
   const haveRelease = (await remote.run(['test', '-f', file])).code === 0
   if (!haveRelease) {
-    log.warn(`no stored compose file for ${target}: using this run's ${o.composeFile}`)
+    if (!existsSync(o.composeFile)) {
+      throw new Error(`no stored compose file for ${release.version}, and no ${o.composeFile} here`)
+    }
+    log.warn(`no stored compose file for ${release.version}: using this run's ${o.composeFile}`)
   }
   await switchTo(
     remote,
     o,
     flavor,
-    target,
+    release,
     haveRelease ? undefined : readFileSync(o.composeFile, 'utf8')
   )
 }

@@ -1,30 +1,83 @@
-// The verify phase: containers running and healthy, every health check passing, within the timeout.
+// The verify phase: containers running and healthy on this version's images, every health check
+// passing, within the timeout; then the settle window (healthcheck-monitor), watched the same way.
 
 import type { DeployOptions } from '../config/options.js'
 import type { Remote } from '../remote/ssh.js'
-import { waitHealthy, type HealthReport } from '../health/poller.js'
+import { imageRepo, versionTag } from '../plan/images.js'
+import type { Release } from '../plan/history.js'
+import type { ExpectedImage } from '../health/containers.js'
+import { waitHealthy, type HealthReport, type PollerDeps } from '../health/poller.js'
+import { settle } from '../health/settle.js'
 import { probe } from '../health/probes.js'
 import * as stack from './stack.js'
 import { errorMessage, type Log } from './io.js'
 
 const LOG_LINES = 20
 
-export function verify(remote: Remote, o: DeployOptions, log: Log): Promise<HealthReport> {
+/** The image each built service must run for `version`: its version tag's ID on the server. */
+export async function expectedImages(
+  remote: Remote,
+  project: string,
+  release: Release
+): Promise<ExpectedImage[]> {
+  if (release.services.length === 0) return []
+  const refs = release.services.map(s => versionTag(project, s, release.version))
+  const ids = await stack.imageIds(remote, refs)
+  return release.services.map((s, i) => ({
+    service: s,
+    repo: imageRepo(project, s),
+    ref: refs[i] ?? '',
+    id: ids[i] ?? ''
+  }))
+}
+
+/** Verifies that `version` is what runs, that it is healthy, and that it stays so. */
+export async function verify(
+  remote: Remote,
+  o: DeployOptions,
+  release: Release,
+  log: Log
+): Promise<HealthReport> {
+  const version = release.version
   const attemptTimeout = Math.max(2000, Math.min(10000, o.healthIntervalMs * 2))
-  return waitHealthy(
-    {
-      containers: () => stack.containerStates(remote, o.project),
-      probe: check => probe(remote, check, attemptTimeout),
-      sleep: ms => new Promise(r => setTimeout(r, ms)),
-      now: () => Date.now()
-    },
+  const deps: PollerDeps = {
+    containers: () => stack.containerStates(remote, o.project),
+    probe: check => probe(remote, check, attemptTimeout),
+    sleep: ms => new Promise(r => setTimeout(r, ms)),
+    now: () => Date.now()
+  }
+  let expected: ExpectedImage[]
+  try {
+    expected = await expectedImages(remote, o.project, release)
+  } catch (e) {
+    // Only a lost connection gets here (the transfer or the restore checked the tags): fail it.
+    const reason = `cannot read the image IDs of ${version} on the server: ${errorMessage(e)}`
+    log.warn(reason)
+    const containers = { ready: false, fatal: true, problems: [reason], notReady: [] }
+    return { ok: false, checks: [], containers, reason, elapsedMs: 0, states: [] }
+  }
+  let report = await waitHealthy(
+    deps,
     o.healthchecks,
-    { timeoutMs: o.healthTimeoutMs, intervalMs: o.healthIntervalMs }
-  ).then(report => {
-    for (const c of report.checks) log.info(`${c.ok ? '✔' : '✖'} ${c.line}: ${c.detail}`)
-    log.info(report.ok ? 'all containers running and healthy' : (report.reason ?? 'unhealthy'))
-    return report
-  })
+    { timeoutMs: o.healthTimeoutMs, intervalMs: o.healthIntervalMs },
+    expected
+  )
+  for (const c of report.checks) log.info(`${c.ok ? '✔' : '✖'} ${c.line}: ${c.detail}`)
+  if (report.ok && o.healthMonitorMs > 0) {
+    log.info(
+      `all checks passed; watching for ${o.healthMonitorMs / 1000} s (healthcheck-monitor) that it stays so`
+    )
+    report = await settle(deps, o.healthchecks, expected, report, {
+      windowMs: o.healthMonitorMs,
+      intervalMs: o.healthIntervalMs
+    })
+  }
+  log.info(
+    report.ok
+      ? `${version}: all containers run its images, healthy${report.settle ? ` for ${Math.round(report.settle.watchedMs / 1000)} s after the checks passed` : ''}`
+      : (report.reason ?? 'unhealthy')
+  )
+  return report
 }
 
 /** The failed check, and the last lines of the logs of the containers that are not well. */

@@ -7,14 +7,33 @@ export interface ContainerState {
   health?: string
   restartCount: number
   exitCode: number
+  /** ID of the image the container runs. */
+  image?: string
+  /** The image as the compose file named it (`Config.Image`), e.g. `app-api:latest`. */
+  imageRef?: string
+  /** Its compose service (label com.docker.compose.service). */
+  service?: string
+  /** When it last started: a restart changes it. */
+  startedAt?: string
+}
+
+/** The image a built service must run: `<project>-<service>:<version>` and its ID on the server. */
+export interface ExpectedImage {
+  /** The service's name in the `services` input. */
+  service: string
+  /** `<project>-<service>` */
+  repo: string
+  /** `<project>-<service>:<version>` */
+  ref: string
+  id: string
 }
 
 export interface ContainersVerdict {
-  /** Every container runs, and is healthy where it defines a HEALTHCHECK. */
+  /** Every container runs, and is healthy where it defines a HEALTHCHECK, on the expected image. */
   ready: boolean
-  /** A state that waiting will not cure: exited, dead, unhealthy, or restarting again and again. */
+  /** A state that waiting will not cure: exited, dead, unhealthy, restarting again and again, or the wrong image. */
   fatal: boolean
-  /** Human lines, one per container that is not ready. */
+  /** Human lines, one per container that is not ready, and one per wrong or missing image. */
   problems: string[]
   notReady: ContainerState[]
 }
@@ -22,11 +41,14 @@ export interface ContainersVerdict {
 interface Inspect {
   Id?: string
   Name?: string
+  Image?: string
   RestartCount?: number
+  Config?: { Image?: string; Labels?: Record<string, string> | null }
   State?: {
     Status?: string
     Restarting?: boolean
     ExitCode?: number
+    StartedAt?: string
     Health?: { Status?: string }
   }
 }
@@ -39,13 +61,53 @@ export function parseInspect(json: string): ContainerState[] {
     status: c.State?.Restarting ? 'restarting' : (c.State?.Status ?? 'unknown'),
     health: c.State?.Health?.Status,
     restartCount: c.RestartCount ?? 0,
-    exitCode: c.State?.ExitCode ?? 0
+    exitCode: c.State?.ExitCode ?? 0,
+    image: c.Image,
+    imageRef: c.Config?.Image,
+    service: c.Config?.Labels?.['com.docker.compose.service'],
+    startedAt: c.State?.StartedAt
   }))
 }
 
 const GIVE_UP_AFTER_RESTARTS = 3
 
-export function judgeContainers(containers: ContainerState[]): ContainersVerdict {
+const shortId = (id: string) => id.replace(/^sha256:/, '').slice(0, 12)
+const repoOf = (ref: string) => {
+  const at = ref.indexOf('@')
+  const name = at >= 0 ? ref.slice(0, at) : ref
+  const colon = name.lastIndexOf(':')
+  return colon > name.lastIndexOf('/') ? name.slice(0, colon) : name
+}
+
+/**
+ * Containers that run a built image's repository at another tag or ID than this version's. A
+ * container is matched by its image, not by its service name (a service may share a name with
+ * a built image yet run something else). A built image that no container runs is not a
+ * problem here: a compose profile may hold its service back, and the compose check before the
+ * build has made sure that some service names it.
+ */
+export function wrongImages(
+  containers: ContainerState[],
+  expected: readonly ExpectedImage[]
+): { problems: string[]; suspects: ContainerState[] } {
+  const problems: string[] = []
+  const suspects: ContainerState[] = []
+  for (const e of expected) {
+    const wrong = containers.filter(c => repoOf(c.imageRef ?? '') === e.repo && c.image !== e.id)
+    for (const c of wrong) {
+      suspects.push(c)
+      problems.push(
+        `${c.name}${c.service ? ` (service ${c.service})` : ''} runs ${c.imageRef ?? '?'} (${shortId(c.image ?? '')}), not ${e.ref} (${shortId(e.id)}): the compose file likely does not use \${DEPLOY_VERSION} for that image (write image: ${e.repo}:\${DEPLOY_VERSION:-latest})`
+      )
+    }
+  }
+  return { problems, suspects }
+}
+
+export function judgeContainers(
+  containers: ContainerState[],
+  expected: readonly ExpectedImage[] = []
+): ContainersVerdict {
   if (containers.length === 0) {
     return {
       ready: false,
@@ -54,22 +116,31 @@ export function judgeContainers(containers: ContainerState[]): ContainersVerdict
       notReady: []
     }
   }
-  const notReady = containers.filter(
+  const images = wrongImages(containers, expected)
+  const unwell = containers.filter(
     c => c.status !== 'running' || (c.health !== undefined && c.health !== 'healthy')
   )
-  const fatal = notReady.some(
-    c =>
-      c.status === 'exited' ||
-      c.status === 'dead' ||
-      c.health === 'unhealthy' ||
-      c.restartCount >= GIVE_UP_AFTER_RESTARTS
-  )
-  const problems = notReady.map(c => {
+  const fatal =
+    images.problems.length > 0 ||
+    unwell.some(
+      c =>
+        c.status === 'exited' ||
+        c.status === 'dead' ||
+        c.health === 'unhealthy' ||
+        c.restartCount >= GIVE_UP_AFTER_RESTARTS
+    )
+  const problems = unwell.map(c => {
     const parts = [`${c.name} is ${c.status}`]
     if (c.health !== undefined) parts.push(`health ${c.health}`)
     if (c.status !== 'running') parts.push(`exit code ${c.exitCode}`)
     if (c.restartCount > 0) parts.push(`restarted ${c.restartCount}×`)
     return parts.join(', ')
   })
-  return { ready: notReady.length === 0, fatal, problems, notReady }
+  const notReady = [...unwell, ...images.suspects.filter(c => !unwell.includes(c))]
+  return {
+    ready: notReady.length === 0 && images.problems.length === 0,
+    fatal,
+    problems: [...images.problems, ...problems],
+    notReady
+  }
 }

@@ -2,7 +2,12 @@
 // healthy where it has a HEALTHCHECK) and every configured check must have passed.
 
 import type { HealthCheck } from '../config/options.js'
-import { judgeContainers, type ContainerState, type ContainersVerdict } from './containers.js'
+import {
+  judgeContainers,
+  type ContainerState,
+  type ContainersVerdict,
+  type ExpectedImage
+} from './containers.js'
 import type { ProbeResult } from './probes.js'
 
 export interface CheckResult {
@@ -15,6 +20,17 @@ export interface CheckResult {
   passedAfterMs?: number
 }
 
+/** The watch that follows the passed checks (healthcheck-monitor). */
+export interface SettleReport {
+  ok: boolean
+  windowMs: number
+  /** How long it watched: the whole window, or until something failed. */
+  watchedMs: number
+  /** Rounds of container states and checks that passed. */
+  passes: number
+  problem?: string
+}
+
 export interface HealthReport {
   ok: boolean
   checks: CheckResult[]
@@ -22,6 +38,9 @@ export interface HealthReport {
   /** Why it failed, in one sentence. */
   reason?: string
   elapsedMs: number
+  /** The containers as last seen. */
+  states: ContainerState[]
+  settle?: SettleReport
 }
 
 export interface PollerDeps {
@@ -31,10 +50,15 @@ export interface PollerDeps {
   now(): number
 }
 
+/**
+ * Waits until every container runs (healthy where it has a HEALTHCHECK, on its `expected` image)
+ * and every check has passed once, or the timeout.
+ */
 export async function waitHealthy(
   deps: PollerDeps,
   checks: HealthCheck[],
-  timing: { timeoutMs: number; intervalMs: number }
+  timing: { timeoutMs: number; intervalMs: number },
+  expected: readonly ExpectedImage[] = []
 ): Promise<HealthReport> {
   const start = deps.now()
   const results: CheckResult[] = checks.map(c => ({
@@ -43,12 +67,14 @@ export async function waitHealthy(
     attempts: 0,
     detail: 'not tried'
   }))
+  let states: ContainerState[] = []
   const report = (ok: boolean, containers: ContainersVerdict, reason?: string): HealthReport => ({
     ok,
     checks: results,
     containers,
     reason,
-    elapsedMs: deps.now() - start
+    elapsedMs: deps.now() - start,
+    states
   })
 
   const problems = (containers: ContainersVerdict) => [
@@ -59,7 +85,8 @@ export async function waitHealthy(
   ]
 
   for (;;) {
-    const containers = judgeContainers(await deps.containers())
+    states = await deps.containers()
+    const containers = judgeContainers(states, expected)
     if (containers.fatal) {
       return report(false, containers, `containers failed: ${problems(containers).join('; ')}`)
     }

@@ -12,6 +12,20 @@ export interface DeployRecord {
   finished_at: string
   run_url?: string
   actor?: string
+  /** The services (images `<project>-<service>`) of this version. */
+  services?: string[]
+  /** Registry deploys: service → `<registry>/<project>-<service>@sha256:…`, to pull it again. */
+  images?: Record<string, string>
+}
+
+/** A version as the server knows it: what a record says, and what it takes to restore it. */
+export interface Release {
+  version: string
+  services: string[]
+  images?: Record<string, string>
+  /** The commit and method it was deployed with, when the history knows them. */
+  commit?: string
+  method?: string
 }
 
 /** Facts of the run that every record carries. */
@@ -31,23 +45,61 @@ export function runFacts(
   return { method: o.method, commit: o.commit, startedAt, runUrl: o.runUrl, actor: o.actor }
 }
 
+/**
+ * A record of `release` made by this run. The commit and method are the release's own when it
+ * has them (a rollback puts back an older commit), else the run's.
+ */
 export function newRecord(
   run: RunFacts,
   status: RecordStatus,
-  version: string,
+  release: Release,
   previous: string,
   finishedAt: string
 ): DeployRecord {
   return {
-    version,
+    version: release.version,
     status,
-    method: run.method,
-    commit: run.commit,
+    method: release.method ?? run.method,
+    commit: release.commit ?? run.commit,
     previous,
     started_at: run.startedAt,
     finished_at: finishedAt,
     ...(run.runUrl ? { run_url: run.runUrl } : {}),
-    ...(run.actor ? { actor: run.actor } : {})
+    ...(run.actor ? { actor: run.actor } : {}),
+    ...(release.services.length > 0 ? { services: release.services } : {}),
+    ...(release.images ? { images: release.images } : {})
+  }
+}
+
+/** The newest record of `version`, if the history has one. */
+export function lastRecordOf(
+  history: readonly DeployRecord[],
+  version: string
+): DeployRecord | undefined {
+  for (let i = history.length - 1; i >= 0; i--)
+    if (history[i]?.version === version) return history[i]
+  return undefined
+}
+
+/**
+ * `version` as its records describe it: commit and method from the newest one; services and
+ * registry digests from the newest that has them (`services` for records written before
+ * they were recorded).
+ */
+export function releaseOf(
+  history: readonly DeployRecord[],
+  version: string,
+  services: string[]
+): Release {
+  const records = history.filter(r => r.version === version).reverse()
+  const newest = records[0]
+  const known = records.find(r => r.services && r.services.length > 0)?.services
+  const images = records.find(r => r.images)?.images
+  return {
+    version,
+    services: known ?? services,
+    ...(images ? { images } : {}),
+    ...(newest ? { commit: newest.commit, method: newest.method } : {})
   }
 }
 

@@ -74,7 +74,11 @@ export function planPrune(input: PruneInput): PrunePlan {
     }
   }
 
-  const removeReleases = input.releases.filter(v => !stillPresent.has(v) && !protectedSet.has(v))
+  // A registry version can be pulled again by its recorded digests: keep its compose file too.
+  const pullable = new Set(history.filter(r => r.images).map(r => r.version))
+  const removeReleases = input.releases.filter(
+    v => !stillPresent.has(v) && !protectedSet.has(v) && !pullable.has(v)
+  )
   return {
     removeTags,
     removeReleases,

@@ -61,6 +61,42 @@ export function imageExists(ref: string): Argv {
   return ['docker', 'image', 'inspect', '--format', '{{.Id}}', ref]
 }
 
+/** The image ID of each reference, one a line, in order; `missing` for one the engine lacks. */
+export function imageIdsOrMissing(refs: string[]): Argv {
+  return sh(
+    'for r in "$@"; do docker image inspect --format "{{.Id}}" "$r" 2>/dev/null || echo missing; done',
+    ...refs
+  )
+}
+
+/**
+ * Pulls `refs` from the registry at `host` inside a throw-away Docker config directory, removed
+ * when the script ends (also on failure or hang-up), so no registry credential stays on the
+ * server. With a `username`, it first logs in with the password read from standard input
+ * (never in argv). Exit 3: the login failed; exit 4: a pull failed.
+ */
+export function registryPull(host: string, username: string, refs: string[]): Argv {
+  return sh(
+    [
+      'd=$(mktemp -d "${TMPDIR:-/tmp}/vd-docker-config.XXXXXX") || exit 1',
+      'trap \'rm -rf "$d"\' EXIT',
+      "trap 'exit 129' HUP; trap 'exit 130' INT; trap 'exit 143' TERM",
+      'export DOCKER_CONFIG="$d"',
+      'host=$1; user=$2; shift 2',
+      'if [ -n "$user" ]; then docker login --username "$user" --password-stdin "$host" >/dev/null 2>"$d/err" || { echo "login to $host failed: $(cat "$d/err")" >&2; exit 3; }; fi',
+      'for ref in "$@"; do docker pull --quiet "$ref" >/dev/null || { echo "docker pull $ref failed" >&2; exit 4; }; done'
+    ].join('\n'),
+    host,
+    username,
+    ...refs
+  )
+}
+
+/** The image ID of each reference, one a line, in order; fails when one is missing. */
+export function imageIds(refs: string[]): Argv {
+  return ['docker', 'image', 'inspect', '--format', '{{.Id}}', ...refs]
+}
+
 export function dockerTag(source: string, target: string): Argv {
   return ['docker', 'tag', source, target]
 }
@@ -143,6 +179,14 @@ function ifLockHolds(deployPath: string, token: string, action: string, done: st
     `if grep -qF "$2" "$1/info" 2>/dev/null; then ${action} "$1" && echo ${done}; else echo "not ours"; fi`,
     lockDir(deployPath),
     token
+  )
+}
+
+/** Prints `none`, or `held`, the lock's age in seconds (since last renewed) and its holder. */
+export function readLock(deployPath: string): Argv {
+  return sh(
+    'if [ -d "$1" ]; then echo held; echo $(( $(date +%s) - $(stat -c %Y "$1" 2>/dev/null || date +%s) )); cat "$1/info" 2>/dev/null; else echo none; fi',
+    lockDir(deployPath)
   )
 }
 

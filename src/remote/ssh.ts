@@ -4,10 +4,10 @@
 
 import { Client, type ClientChannel } from 'ssh2'
 import type { Duplex, Readable } from 'node:stream'
-import { pipeline } from 'node:stream/promises'
 import type { SshEndpoint, SshOptions } from '../config/options.js'
 import { describeKey, hostKeyAlgorithms, verifyHostKey } from './host-key.js'
 import { shJoin } from './quote.js'
+import { feed } from './feed.js'
 import type { Argv } from './commands.js'
 
 export interface ExecResult {
@@ -234,15 +234,7 @@ export async function connect(options: SshOptions, warn: Warn): Promise<Remote> 
     },
     async pipeInto(argv, source) {
       const channel = await open(argv)
-      const result = collect(channel, closed)
-      // If the remote side exits early, stop reading the source instead of blocking on it.
-      const piping = pipeline(source, channel).catch((e: Error) => e)
-      const r = await result.finally(() => source.destroy())
-      const pipeError = await Promise.race([piping, Promise.resolve(undefined)])
-      if (r.code === 0 && pipeError instanceof Error) {
-        return { ...r, code: 1, stderr: `${r.stderr}\n${pipeError.message}` }
-      }
-      return r
+      return feed(source, channel, collect(channel, closed))
     },
     tunnel(host, port) {
       return new Promise((resolve, reject) => {

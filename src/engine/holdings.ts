@@ -1,0 +1,32 @@
+// What the server holds of a project: each image repository's tags and the stored releases.
+
+import type { DeployOptions } from '../config/options.js'
+import { serviceNames } from '../config/options.js'
+import { runChecked, type Remote } from '../remote/ssh.js'
+import * as cmd from '../remote/commands.js'
+import type { DeployRecord } from '../plan/history.js'
+import { imageRepo } from '../plan/images.js'
+import type { ServerHoldings } from '../plan/rollback-target.js'
+import * as stack from './stack.js'
+
+/** The services of this run and of every version the history lists. */
+export function knownServices(o: DeployOptions, history: readonly DeployRecord[]): string[] {
+  return [...new Set([...serviceNames(o), ...history.flatMap(r => r.services ?? [])])]
+}
+
+export async function readHoldings(
+  remote: Remote,
+  o: DeployOptions,
+  history: readonly DeployRecord[]
+): Promise<ServerHoldings> {
+  const tagsByRepo: Record<string, string[]> = {}
+  for (const s of knownServices(o, history)) {
+    const repo = imageRepo(o.project, s)
+    tagsByRepo[repo] = await stack.listTags(remote, repo)
+  }
+  const releases = (await runChecked(remote, cmd.listReleases(o.deployPath)))
+    .split('\n')
+    .map(s => s.trim())
+    .filter(Boolean)
+  return { tagsByRepo, releases }
+}

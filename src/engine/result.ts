@@ -1,0 +1,88 @@
+// What every command returns to its edge (the action's outputs and summary, or the CLI), and
+// what it needs from that edge.
+
+import type Docker from 'dockerode'
+import type { Command, DeployOptions } from '../config/options.js'
+import type { DeployRecord } from '../plan/history.js'
+import type { HealthReport } from '../health/poller.js'
+import type { ContainerState } from '../health/containers.js'
+import type { SessionPorts } from './session.js'
+import { errorMessage, Phases, type Log, type PhaseTiming } from './io.js'
+
+export type { CheckpointName } from './session.js'
+
+export type CommandStatus = 'success' | 'failed' | 'rolled-back' | 'rollback-failed'
+
+export interface CommandResult {
+  command: Command
+  status: CommandStatus
+  /** The version deployed, rolled back to, or in service (status). */
+  version: string
+  previousVersion: string
+  method: string
+  rolledBack: boolean
+  /** Newest first, at most keep-history records. */
+  history: DeployRecord[]
+  phases: PhaseTiming[]
+  health?: HealthReport
+  rollbackHealth?: HealthReport
+  transferredBytes?: number
+  /** Why the step fails; absent on success. */
+  failure?: string
+  notices: string[]
+  /** status: whether the stack is healthy. */
+  healthy?: boolean
+  /** status: the project's containers. */
+  containers?: ContainerState[]
+  /** status: the newest record of the version in service. */
+  running?: DeployRecord
+  /** history, status, a refused rollback: the versions a rollback can go to, newest first. */
+  restorable?: string[]
+  /** unlock: what was done. */
+  message?: string
+}
+
+export interface CommandPorts extends SessionPorts {
+  /** The runner's Docker engine. */
+  docker: Docker
+  now(): Date
+}
+
+export function newResult(o: DeployOptions): CommandResult {
+  return {
+    command: o.command,
+    status: 'failed',
+    version: o.version,
+    previousVersion: '',
+    method: o.method,
+    rolledBack: false,
+    history: [],
+    phases: [],
+    notices: []
+  }
+}
+
+/** The shared frame of a command: its result, its phases, and any error as its failure. */
+export async function asCommand(
+  o: DeployOptions,
+  log: Log,
+  body: (result: CommandResult, phases: Phases) => Promise<CommandResult>
+): Promise<CommandResult> {
+  const result = newResult(o)
+  const phases = new Phases(log, result.phases)
+  try {
+    return await body(result, phases)
+  } catch (e) {
+    // Failed where no decision was left to make (bad state, no connection, lost connection).
+    result.failure = errorMessage(e)
+    return result
+  }
+}
+
+/** A warning that goes to the log and to the job summary. */
+export function noticeTo(result: CommandResult, log: Log): (message: string) => void {
+  return message => {
+    result.notices.push(message)
+    log.warn(message)
+  }
+}

@@ -1,0 +1,119 @@
+// `command: rollback`, as a story: connect → lock → inspect server → choose the target (the
+// version given, or the newest success before the one in service) and refuse, before touching
+// anything, one that cannot be restored → backup → switch to the target's images and stored
+// compose file → verify → record ↩. When the target fails its checks, the version that was in
+// service comes back (rollback.ts), recorded so.
+
+import type { DeployOptions } from '../config/options.js'
+import { serviceNames } from '../config/options.js'
+import { newestFirst, newRecord, releaseOf, runFacts, type DeployRecord } from '../plan/history.js'
+import {
+  previousGoodVersion,
+  restorableVersions,
+  whyNotRestorable
+} from '../plan/rollback-target.js'
+import { backupRunning } from './backup.js'
+import { readHoldings } from './holdings.js'
+import { putBack, rollBack } from './rollback.js'
+import { appendRecords, writeCurrent } from './server-state.js'
+import { withLockedServer } from './session.js'
+import type { SwitchInFlight } from './deploy.js'
+import { asCommand, noticeTo, type CommandPorts, type CommandResult } from './result.js'
+import type { Log } from './io.js'
+
+const listed = (versions: string[]) =>
+  versions.length > 0
+    ? `Versions that can be restored, newest first: ${versions.join(', ')}`
+    : 'No version can be restored.'
+
+export async function rollbackCommand(
+  o: DeployOptions,
+  ports: CommandPorts,
+  log: Log
+): Promise<CommandResult> {
+  const startedAt = ports.now().toISOString()
+  return asCommand(o, log, (result, phases) =>
+    withLockedServer(o, ports, phases, log, noticeTo(result, log), async session => {
+      const { remote, state, flavor } = session
+      const current = state.currentVersion
+      const history = [...state.history]
+      result.previousVersion = current
+      result.history = newestFirst(history, o.keepHistory)
+      const finish = (...records: DeployRecord[]) => {
+        history.push(...records)
+        ports.checkpoint('switching', '')
+        result.history = newestFirst(history, o.keepHistory)
+        return result
+      }
+      if (!current) {
+        throw new Error(`nothing is deployed in ${o.deployPath} yet: there is nothing to roll back`)
+      }
+
+      // Decide, and refuse before anything changes.
+      const names = serviceNames(o)
+      const held = await phases.run('find versions', () => readHoldings(remote, o, history))
+      result.restorable = restorableVersions(history, current, o.project, names, held)
+      const target = o.version || previousGoodVersion(history, current)
+      if (!target) {
+        throw new Error(
+          `no version was recorded as a success before ${current}. ${listed(result.restorable)}`
+        )
+      }
+      result.version = target
+      if (target === current) {
+        throw new Error(`${target} is already in service. ${listed(result.restorable)}`)
+      }
+      const why = whyNotRestorable(history, target, o.project, names, held)
+      if (why) throw new Error(`${target} cannot be restored: ${why}. ${listed(result.restorable)}`)
+
+      const release = releaseOf(history, target, names)
+      const running = releaseOf(history, current, names)
+      log.info(`rolling back from ${current} to ${target}`)
+      await phases.run('backup', () => backupRunning(remote, o, running, log))
+      const lost = session.lockLost()
+      if (lost) throw new Error(`${lost}; stopped before the switch`)
+
+      const inFlight: SwitchInFlight = {
+        command: 'rollback',
+        version: target,
+        previous: current,
+        target: current,
+        startedAt
+      }
+      ports.checkpoint('switching', JSON.stringify(inFlight))
+      const facts = runFacts(o, startedAt)
+      const back = await putBack(remote, o, flavor, release, phases, log, {
+        restore: 'switch',
+        verify: 'verify'
+      })
+      result.health = back.health
+      if (!back.problem) {
+        const record = newRecord(facts, 'rollback', release, current, ports.now().toISOString())
+        await phases.run('record', async () => {
+          await writeCurrent(remote, o.deployPath, target, release.method ?? o.method)
+          await appendRecords(remote, o.deployPath, [record])
+        })
+        result.status = 'success'
+        result.rolledBack = true
+        return finish(record)
+      }
+
+      // The target is not well: the version that was in service comes back.
+      log.warn(`${back.problem}\nRestoring ${current}.`)
+      const restored = await rollBack(
+        remote,
+        o,
+        { release, previous: current, facts, now: ports.now },
+        { method: state.currentMethod || o.method, ...running },
+        flavor,
+        phases,
+        log
+      )
+      result.rollbackHealth = restored.health
+      result.failure = restored.problem
+        ? `rolling back to ${target} failed: ${back.problem}\nRestoring ${current} failed too: ${restored.problem}`
+        : `rolling back to ${target} failed: ${back.problem}\n${current} is back in service.`
+      return finish(...restored.records)
+    })
+  )
+}

@@ -1,0 +1,48 @@
+// `command: unlock`: releases a deploy lock by hand, saying who held it and since when. A lock
+// renewed within the last two minutes belongs to a deploy that is probably still running (a
+// running deploy renews it at least once a minute): refused unless force-unlock.
+
+import type { DeployOptions } from '../config/options.js'
+import { runChecked } from '../remote/ssh.js'
+import * as cmd from '../remote/commands.js'
+import { describeHolder, parseLockProbe } from '../plan/lock.js'
+import { withServer } from './session.js'
+import { asCommand, type CommandPorts, type CommandResult } from './result.js'
+import type { Log } from './io.js'
+
+/** A lock renewed more recently than this may have a live holder. */
+export const RECENT_SECONDS = 120
+
+export async function unlock(
+  o: DeployOptions,
+  ports: CommandPorts,
+  log: Log
+): Promise<CommandResult> {
+  return asCommand(o, log, (result, phases) =>
+    withServer(ports, phases, async remote => {
+      const out = await runChecked(remote, cmd.readLock(o.deployPath))
+      if (out.trim() === 'none') {
+        result.message = `no deploy lock is held in ${cmd.lockDir(o.deployPath)}`
+        log.info(result.message)
+        result.status = 'success'
+        return result
+      }
+      const probe = parseLockProbe(out)
+      if (probe.acquired) throw new Error(`unexpected answer from the server: ${out}`)
+      const holder = describeHolder(probe)
+      if (probe.ageSeconds < RECENT_SECONDS && !o.forceUnlock) {
+        throw new Error(
+          `the deploy lock was renewed ${probe.ageSeconds} s ago (${holder}): its deploy is probably still running, and a running deploy renews its lock at least once a minute. Wait for it, or set force-unlock: true to release the lock anyway`
+        )
+      }
+      const broken = await runChecked(remote, cmd.breakLock(o.deployPath, probe.rawInfo))
+      if (broken.trim() !== 'broken') {
+        throw new Error('the deploy lock changed while it was being released: run unlock again')
+      }
+      result.message = `released the deploy lock held by ${holder}`
+      log.info(result.message)
+      result.status = 'success'
+      return result
+    })
+  )
+}

@@ -1,0 +1,9 @@
+// Chooses the Remote once, at the edge: over SSH to the server, or this machine (method local).
+
+import type { SshOptions } from '../config/options.js'
+import { connect, type Remote } from './ssh.js'
+import { localRemote } from './local.js'
+
+export function connectTo(o: { ssh?: SshOptions }, warn: (m: string) => void): Promise<Remote> {
+  return o.ssh ? connect(o.ssh, warn) : Promise.resolve(localRemote())
+}
