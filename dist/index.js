@@ -83871,13 +83871,14 @@ function parseOptions(raw, ctx) {
   const command = oneOf("command", value(raw, "command"), COMMANDS);
   const method = oneOf("method", value(raw, "method"), METHODS);
   const remote = method !== "local";
-  const required = [
-    ...command === "deploy" ? [["services", 'one "service=build-context" a line']] : [],
-    ...remote ? [
+  const required = [];
+  if (command === "deploy") required.push(["services", 'one "service=build-context" a line']);
+  if (remote) {
+    required.push(
       ["host", "the server's host name or IP address (or use method local)"],
       ["key", "the SSH private key text"]
-    ] : []
-  ];
+    );
+  }
   for (const [name, what] of required) {
     if (value(raw, name) === "") throw new InputError(name, `is required: ${what}`);
   }

@@ -175,3 +175,34 @@ describe('skip-build', () => {
     expect(run.log).toContain('skip-build: shipping c3, the newest version built for every service')
   })
 })
+
+describe('command: rollback to a version that fails its checks', () => {
+  test('the version that was in service comes back, and the history says so', async () => {
+    // A bad version recorded as a success: deployed with skip-healthcheck.
+    await deploy('c4-bad', { 'build-args': 'VARIANT=broken', 'skip-healthcheck': 'true' })
+    const back = await runAction(commandInputs('rollback'))
+    expect([back.code, back.outputs.version]).toEqual([0, 'c3'])
+    expect(await liveVersions()).toEqual({ api: 'c3', web: 'c3', db: 'c3' })
+
+    const run = await runAction(
+      commandInputs('rollback', { version: 'c4-bad', 'healthcheck-timeout': '10' })
+    )
+    expect(run.code).toBe(1)
+    expect(run.outputs).toMatchObject({
+      status: 'failed',
+      version: 'c4-bad',
+      'previous-version': 'c3',
+      'rolled-back': 'false'
+    })
+    expect(errorOf(run)).toMatch(/rolling back to c4-bad failed: version c4-bad is not healthy/)
+    expect(errorOf(run)).toContain('c3 is back in service.')
+    expect(await liveVersions()).toEqual({ api: 'c3', web: 'c3', db: 'c3' })
+    expect(stateFile('current_version')).toBe('c3\n')
+    expect(logRecords().slice(-2)).toMatchObject([
+      { version: 'c4-bad', status: 'failed', previous: 'c3' },
+      { version: 'c3', status: 'rollback', previous: 'c4-bad' }
+    ])
+    expect(run.summary).toContain('## ✖ Rollback to c4-bad failed')
+    expect(run.summary).toContain('### Health checks after restoring')
+  })
+})

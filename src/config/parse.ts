@@ -129,17 +129,14 @@ export function parseOptions(raw: RawInputs, ctx: RunContext): DeployOptions {
   const command = oneOf('command', value(raw, 'command'), COMMANDS)
   const method = oneOf('method', value(raw, 'method'), METHODS)
   const remote = method !== 'local'
-  const required: [InputName, string][] = [
-    ...(command === 'deploy'
-      ? ([['services', 'one "service=build-context" a line']] as [InputName, string][])
-      : []),
-    ...(remote
-      ? ([
-          ['host', "the server's host name or IP address (or use method local)"],
-          ['key', 'the SSH private key text']
-        ] as [InputName, string][])
-      : [])
-  ]
+  const required: [InputName, string][] = []
+  if (command === 'deploy') required.push(['services', 'one "service=build-context" a line'])
+  if (remote) {
+    required.push(
+      ['host', "the server's host name or IP address (or use method local)"],
+      ['key', 'the SSH private key text']
+    )
+  }
   for (const [name, what] of required) {
     if (value(raw, name) === '') throw new InputError(name, `is required: ${what}`)
   }
