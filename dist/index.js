@@ -84828,18 +84828,20 @@ async function connect(options, warn) {
   proxyClient?.on("close", () => markClosed(new Error("SSH connection to the jump host closed")));
   const open2 = (argv) => new Promise((resolve2, reject) => {
     if (lost) return reject(lost);
-    client.exec(shJoin(argv), (err, channel) => err ? reject(lost ?? err) : resolve2(channel));
+    client.exec(
+      shJoin(argv),
+      (err, channel) => err ? reject(lost ?? err) : resolve2({ channel, result: collect(channel, closed) })
+    );
   });
   return {
     async run(argv, stdin) {
-      const channel = await open2(argv);
-      const result = collect(channel, closed);
+      const { channel, result } = await open2(argv);
       channel.end(stdin ?? "");
       return result;
     },
     async pipeInto(argv, source) {
-      const channel = await open2(argv);
-      return feed(source, channel, collect(channel, closed));
+      const { channel, result } = await open2(argv);
+      return feed(source, channel, result);
     },
     tunnel(host, port) {
       return new Promise((resolve2, reject) => {

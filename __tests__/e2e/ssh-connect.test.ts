@@ -7,6 +7,7 @@ import { spawnSync } from 'node:child_process'
 import { generateKeyPairSync } from 'node:crypto'
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs'
 import { tmpdir } from 'node:os'
+import net from 'node:net'
 import path from 'node:path'
 import { parseOptions } from '../../src/config/parse.js'
 import { INPUT_NAMES, type RawInputs } from '../../src/config/inputs.js'
@@ -249,6 +250,62 @@ describe('jump host', () => {
         /^the jump host root@127\.0\.0\.1:\d+ cannot open a connection to 127\.0\.0\.1:1: .*TCP forwarding/
       )
       expect(await eventually(() => myConnectionsToSshd().length === 0)).toBe(true)
+    },
+    TEST_MS
+  )
+})
+
+describe('a link that delivers everything at once', () => {
+  // A relay that holds the server's bytes for 30 ms and hands them over in one write, as a slow
+  // or batching link does: the exec reply, the output, the exit status and the close of a fast
+  // command then reach ssh2 in one read. Found in the fault tests: the exit status was lost
+  // ("the channel closed before it exited") when the command's listeners were attached only
+  // after the exec callback's promise resolved. It fails without the fix in src/remote/ssh.ts.
+  let relay: net.Server
+  let port = 0
+  beforeAll(async () => {
+    relay = net.createServer(client => {
+      const upstream = net.connect(env.sshPort, '127.0.0.1')
+      client.pipe(upstream)
+      let held: Buffer[] = []
+      let timer: NodeJS.Timeout | undefined
+      upstream.on('data', (chunk: Buffer) => {
+        held.push(chunk)
+        timer ??= setTimeout(() => {
+          client.write(Buffer.concat(held))
+          held = []
+          timer = undefined
+        }, 30)
+      })
+      upstream.on('close', () => client.end())
+      for (const s of [client, upstream]) s.on('error', () => undefined)
+    })
+    await new Promise<void>(resolve => relay.listen(0, '127.0.0.1', resolve))
+    port = (relay.address() as net.AddressInfo).port
+  })
+  afterAll(() => new Promise<void>(resolve => relay.close(() => resolve())))
+
+  test(
+    'every fast command keeps its exit status and output',
+    async () => {
+      const results = await withRemote(
+        sshOptions({ port: String(port), fingerprint: env.fingerprint }),
+        async remote => {
+          const out: string[] = []
+          for (let i = 0; i < 30; i++) {
+            const r = await remote.run([
+              'sh',
+              '-c',
+              'echo "ok $1"; exit $(( $1 % 3 ))',
+              'sh',
+              String(i)
+            ])
+            out.push(`${r.code} ${r.stdout.trim()}`)
+          }
+          return out
+        }
+      )
+      expect(results).toEqual(Array.from({ length: 30 }, (_, i) => `${i % 3} ok ${i}`))
     },
     TEST_MS
   )

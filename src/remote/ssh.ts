@@ -219,22 +219,27 @@ export async function connect(options: SshOptions, warn: Warn): Promise<Remote> 
   )
   proxyClient?.on('close', () => markClosed(new Error('SSH connection to the jump host closed')))
 
-  const open = (argv: Argv): Promise<ClientChannel> =>
+  // The command's output and exit status are collected from inside exec's callback: the exec
+  // reply, the output, the exit status and the close can arrive in one read (a fast command
+  // behind a slow or batching link), and ssh2 emits 'exit' at once, before any code that
+  // waited for the channel through a promise could listen (seen in the relay fault tests).
+  const open = (argv: Argv): Promise<{ channel: ClientChannel; result: Promise<ExecResult> }> =>
     new Promise((resolve, reject) => {
       if (lost) return reject(lost)
-      client.exec(shJoin(argv), (err, channel) => (err ? reject(lost ?? err) : resolve(channel)))
+      client.exec(shJoin(argv), (err, channel) =>
+        err ? reject(lost ?? err) : resolve({ channel, result: collect(channel, closed) })
+      )
     })
 
   return {
     async run(argv, stdin) {
-      const channel = await open(argv)
-      const result = collect(channel, closed)
+      const { channel, result } = await open(argv)
       channel.end(stdin ?? '')
       return result
     },
     async pipeInto(argv, source) {
-      const channel = await open(argv)
-      return feed(source, channel, collect(channel, closed))
+      const { channel, result } = await open(argv)
+      return feed(source, channel, result)
     },
     tunnel(host, port) {
       return new Promise((resolve, reject) => {
