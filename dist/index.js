@@ -84510,9 +84510,6 @@ function registryPull(host, username, refs) {
     ...refs
   );
 }
-function imageIds(refs) {
-  return ["docker", "image", "inspect", "--format", "{{.Id}}", ...refs];
-}
 function dockerTag(source, target) {
   return ["docker", "tag", source, target];
 }
@@ -84956,9 +84953,12 @@ async function detectCompose2(remote) {
 async function imageExists2(remote, ref) {
   return (await remote.run(imageExists(ref))).code === 0;
 }
-async function imageIds2(remote, refs) {
-  const ids = (await runChecked(remote, imageIds(refs))).split("\n").map((s) => s.trim());
-  return refs.map((_, i) => ids[i] ?? "");
+async function imageIds(remote, refs) {
+  const out = (await runChecked(remote, imageIdsOrMissing(refs))).split("\n");
+  return refs.map((_, i) => {
+    const id = out[i]?.trim();
+    return id && id !== "missing" ? id : void 0;
+  });
 }
 async function tagImage(remote, source, target) {
   await runChecked(remote, dockerTag(source, target));
@@ -84985,8 +84985,8 @@ async function logsTail(remote, id, lines2) {
   return `${r.stdout}${r.stderr}`.trimEnd();
 }
 async function serverHasImages(remote, refs, ids) {
-  const out = (await runChecked(remote, imageIdsOrMissing(refs))).split("\n");
-  return refs.every((_, i) => ids[i] !== void 0 && out[i]?.trim() === ids[i]);
+  const onServer = await imageIds(remote, refs);
+  return refs.every((_, i) => ids[i] !== void 0 && onServer[i] === ids[i]);
 }
 
 // src/engine/transfer.ts
@@ -85401,20 +85401,23 @@ var LOG_LINES = 20;
 async function expectedImages(remote, project, release) {
   if (release.services.length === 0) return [];
   const refs = release.services.map((s) => versionTag(project, s, release.version));
-  const ids = await imageIds2(remote, refs);
+  const ids = await imageIds(remote, refs);
+  const missing = refs.filter((_, i) => ids[i] === void 0);
+  if (missing.length > 0) throw new Error(`the server has no ${missing.join(", ")}`);
   return release.services.map((s, i) => ({
-    service: s,
     repo: imageRepo(project, s),
     ref: refs[i] ?? "",
     id: ids[i] ?? ""
   }));
 }
+function probeTimeoutMs(o) {
+  return Math.max(2e3, Math.min(1e4, o.healthIntervalMs * 2));
+}
 async function verify(remote, o, release, log) {
   const version = release.version;
-  const attemptTimeout = Math.max(2e3, Math.min(1e4, o.healthIntervalMs * 2));
   const deps = {
     containers: () => containerStates(remote, o.project),
-    probe: (check) => probe(remote, check, attemptTimeout),
+    probe: (check) => probe(remote, check, probeTimeoutMs(o)),
     sleep: (ms) => new Promise((r) => setTimeout(r, ms)),
     now: () => Date.now()
   };
@@ -85513,6 +85516,11 @@ function planPrune(input) {
 }
 
 // src/engine/server-state.ts
+function reportDamagedLines(state, notice) {
+  if (state.damagedLines.length > 0) {
+    notice(`versions.log: skipped damaged line(s) ${state.damagedLines.join(", ")}`);
+  }
+}
 async function readServerState(remote, deployPath) {
   const out = await runChecked(remote, readState(deployPath));
   const [currentVersion = "", currentMethod = "", ...rest] = out.split("\n");
@@ -85555,6 +85563,13 @@ async function readHoldings(remote, o, history2) {
   }
   const releases = (await runChecked(remote, listReleases(o.deployPath))).split("\n").map((s) => s.trim()).filter(Boolean);
   return { tagsByRepo, releases };
+}
+async function readRestorable(remote, o, history2, current) {
+  const held = await readHoldings(remote, o, history2);
+  return {
+    held,
+    versions: restorableVersions(history2, current, o.project, serviceNames(o), held)
+  };
 }
 
 // src/engine/prune.ts
@@ -85736,9 +85751,7 @@ async function inspectServer(remote, deployPath, log, notice) {
   await checkEngine(remote);
   const flavor = await detectCompose2(remote);
   const state = await readServerState(remote, deployPath);
-  if (state.damagedLines.length > 0) {
-    notice(`versions.log: skipped damaged line(s) ${state.damagedLines.join(", ")}`);
-  }
+  reportDamagedLines(state, notice);
   log.info(`running version: ${state.currentVersion || "(none: first deploy)"}; compose ${flavor}`);
   return { state, flavor };
 }
@@ -85809,6 +85822,14 @@ function noticeTo(result, log) {
     log.warn(message);
   };
 }
+function finisher(result, history2, keepHistory, ports) {
+  return (...records) => {
+    history2.push(...records);
+    ports.checkpoint("switching", "");
+    result.history = newestFirst(history2, keepHistory);
+    return result;
+  };
+}
 
 // src/engine/deploy.ts
 function deploy(options, ports, log) {
@@ -85841,12 +85862,7 @@ async function runPhases(options, ports, log, result, phases) {
     const target = chooseRollbackTarget(previous, state.history);
     const history2 = [...state.history];
     const attempt = { release, previous, facts: runFacts(o, startedAt), now: ports.now };
-    const finish2 = (...records) => {
-      history2.push(...records);
-      ports.checkpoint("switching", "");
-      result.history = newestFirst(history2, o.keepHistory);
-      return result;
-    };
+    const finish2 = finisher(result, history2, o.keepHistory, ports);
     try {
       if (previous) {
         const running = releaseOf(history2, previous, release.services);
@@ -85959,18 +85975,16 @@ async function rollbackCommand(o, ports, log) {
       const history2 = [...state.history];
       result.previousVersion = current;
       result.history = newestFirst(history2, o.keepHistory);
-      const finish2 = (...records) => {
-        history2.push(...records);
-        ports.checkpoint("switching", "");
-        result.history = newestFirst(history2, o.keepHistory);
-        return result;
-      };
+      const finish2 = finisher(result, history2, o.keepHistory, ports);
       if (!current) {
         throw new Error(`nothing is deployed in ${o.deployPath} yet: there is nothing to roll back`);
       }
       const names = serviceNames(o);
-      const held = await phases.run("find versions", () => readHoldings(remote, o, history2));
-      result.restorable = restorableVersions(history2, current, o.project, names, held);
+      const { held, versions } = await phases.run(
+        "find versions",
+        () => readRestorable(remote, o, history2, current)
+      );
+      result.restorable = versions;
       const target = o.version || previousGoodVersion(history2, current);
       if (!target) {
         throw new Error(
@@ -86048,14 +86062,7 @@ async function status(o, ports, log) {
       result.method = state.currentMethod;
       result.history = newestFirst(state.history, o.keepHistory);
       result.running = lastRecordOf(state.history, current);
-      const held = await readHoldings(remote, o, state.history);
-      result.restorable = restorableVersions(
-        state.history,
-        current,
-        o.project,
-        serviceNames(o),
-        held
-      );
+      result.restorable = (await readRestorable(remote, o, state.history, current)).versions;
       if (!current) {
         result.healthy = false;
         result.failure = `nothing is deployed in ${o.deployPath} (no current_version)`;
@@ -86073,10 +86080,9 @@ async function status(o, ports, log) {
         const containers = await containerStates(remote, o.project);
         result.containers = containers;
         const verdict = judgeContainers(containers, expected);
-        const attemptTimeout = Math.max(2e3, Math.min(1e4, o.healthIntervalMs * 2));
         const checks = [];
         for (const check of o.healthchecks) {
-          const r = await probe(remote, check, attemptTimeout);
+          const r = await probe(remote, check, probeTimeoutMs(o));
           checks.push({ line: check.line, ok: r.ok, attempts: 1, detail: r.detail });
           log.info(`${r.ok ? "\u2714" : "\u2716"} ${check.line}: ${r.detail}`);
         }
@@ -86112,23 +86118,11 @@ async function history(o, ports, log) {
     log,
     (result, phases) => withServer(ports, phases, async (remote) => {
       const state = await phases.run("read history", () => readServerState(remote, o.deployPath));
-      if (state.damagedLines.length > 0) {
-        noticeTo(
-          result,
-          log
-        )(`versions.log: skipped damaged line(s) ${state.damagedLines.join(", ")}`);
-      }
+      reportDamagedLines(state, noticeTo(result, log));
       result.version = state.currentVersion;
       result.method = state.currentMethod;
       result.history = newestFirst(state.history, state.history.length);
-      const held = await readHoldings(remote, o, state.history);
-      result.restorable = restorableVersions(
-        state.history,
-        state.currentVersion,
-        o.project,
-        serviceNames(o),
-        held
-      );
+      result.restorable = (await readRestorable(remote, o, state.history, state.currentVersion)).versions;
       log.info(
         `restorable versions: ${result.restorable.length > 0 ? result.restorable.join(", ") : "(none)"}`
       );

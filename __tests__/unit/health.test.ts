@@ -139,7 +139,7 @@ describe('waitHealthy', () => {
 
 describe('the running images', () => {
   const expected: ExpectedImage[] = [
-    { service: 'api', repo: 'app-api', ref: 'app-api:v2', id: 'sha256:2222222222222222' }
+    { repo: 'app-api', ref: 'app-api:v2', id: 'sha256:2222222222222222' }
   ]
   test('containers on the expected image are ready', () => {
     const on = c({ image: 'sha256:2222222222222222', imageRef: 'app-api:v2', service: 'api' })

@@ -7,14 +7,7 @@
 import { readFileSync } from 'node:fs'
 import type { DeployOptions } from '../config/options.js'
 import { serviceNames } from '../config/options.js'
-import {
-  newestFirst,
-  newRecord,
-  releaseOf,
-  runFacts,
-  type DeployRecord,
-  type Release
-} from '../plan/history.js'
+import { newRecord, releaseOf, runFacts, type Release } from '../plan/history.js'
 import { chooseRollbackTarget } from '../plan/rollback-target.js'
 import { checkComposeFile, checkLocalFiles } from './local-files.js'
 import { buildImages } from './build-images.js'
@@ -27,7 +20,7 @@ import { prune } from './prune.js'
 import { keepFailed, rollBack, type Attempt } from './rollback.js'
 import { appendRecords, writeCurrent } from './server-state.js'
 import { withLockedServer } from './session.js'
-import { asCommand, noticeTo, type CommandPorts, type CommandResult } from './result.js'
+import { asCommand, finisher, noticeTo, type CommandPorts, type CommandResult } from './result.js'
 import { errorMessage, type Log, type Phases } from './io.js'
 
 /** A switch that a killed run left unverified: the post step finishes it. */
@@ -85,12 +78,7 @@ async function runPhases(
     const target = chooseRollbackTarget(previous, state.history)
     const history = [...state.history]
     const attempt: Attempt = { release, previous, facts: runFacts(o, startedAt), now: ports.now }
-    const finish = (...records: DeployRecord[]) => {
-      history.push(...records)
-      ports.checkpoint('switching', '')
-      result.history = newestFirst(history, o.keepHistory)
-      return result
-    }
+    const finish = finisher(result, history, o.keepHistory, ports)
 
     try {
       if (previous) {

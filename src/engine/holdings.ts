@@ -6,7 +6,7 @@ import { runChecked, type Remote } from '../remote/ssh.js'
 import * as cmd from '../remote/commands.js'
 import type { DeployRecord } from '../plan/history.js'
 import { imageRepo } from '../plan/images.js'
-import type { ServerHoldings } from '../plan/rollback-target.js'
+import { restorableVersions, type ServerHoldings } from '../plan/rollback-target.js'
 import * as stack from './stack.js'
 
 /** The services of this run and of every version the history lists. */
@@ -29,4 +29,18 @@ export async function readHoldings(
     .map(s => s.trim())
     .filter(Boolean)
   return { tagsByRepo, releases }
+}
+
+/** What the server holds, and the versions a rollback can go to from `current`, newest first. */
+export async function readRestorable(
+  remote: Remote,
+  o: DeployOptions,
+  history: DeployRecord[],
+  current: string
+): Promise<{ held: ServerHoldings; versions: string[] }> {
+  const held = await readHoldings(remote, o, history)
+  return {
+    held,
+    versions: restorableVersions(history, current, o.project, serviceNames(o), held)
+  }
 }

@@ -3,7 +3,7 @@
 
 import type Docker from 'dockerode'
 import type { Command, DeployOptions } from '../config/options.js'
-import type { DeployRecord } from '../plan/history.js'
+import { newestFirst, type DeployRecord } from '../plan/history.js'
 import type { HealthReport } from '../health/poller.js'
 import type { ContainerState } from '../health/containers.js'
 import type { SessionPorts } from './session.js'
@@ -84,5 +84,24 @@ export function noticeTo(result: CommandResult, log: Log): (message: string) => 
   return message => {
     result.notices.push(message)
     log.warn(message)
+  }
+}
+
+/**
+ * How a command that changes the server ends: `records` join its view of the history (oldest
+ * first, shared with the caller), the result shows the newest keep-history of it, and no
+ * switch is in flight any more.
+ */
+export function finisher(
+  result: CommandResult,
+  history: DeployRecord[],
+  keepHistory: number,
+  ports: Pick<SessionPorts, 'checkpoint'>
+): (...records: DeployRecord[]) => CommandResult {
+  return (...records) => {
+    history.push(...records)
+    ports.checkpoint('switching', '')
+    result.history = newestFirst(history, keepHistory)
+    return result
   }
 }

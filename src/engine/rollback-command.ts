@@ -6,19 +6,15 @@
 
 import type { DeployOptions } from '../config/options.js'
 import { serviceNames } from '../config/options.js'
-import { newestFirst, newRecord, releaseOf, runFacts, type DeployRecord } from '../plan/history.js'
-import {
-  previousGoodVersion,
-  restorableVersions,
-  whyNotRestorable
-} from '../plan/rollback-target.js'
+import { newestFirst, newRecord, releaseOf, runFacts } from '../plan/history.js'
+import { previousGoodVersion, whyNotRestorable } from '../plan/rollback-target.js'
 import { backupRunning } from './backup.js'
-import { readHoldings } from './holdings.js'
+import { readRestorable } from './holdings.js'
 import { putBack, rollBack } from './rollback.js'
 import { appendRecords, writeCurrent } from './server-state.js'
 import { withLockedServer } from './session.js'
 import type { SwitchInFlight } from './deploy.js'
-import { asCommand, noticeTo, type CommandPorts, type CommandResult } from './result.js'
+import { asCommand, finisher, noticeTo, type CommandPorts, type CommandResult } from './result.js'
 import type { Log } from './io.js'
 
 const listed = (versions: string[]) =>
@@ -39,20 +35,17 @@ export async function rollbackCommand(
       const history = [...state.history]
       result.previousVersion = current
       result.history = newestFirst(history, o.keepHistory)
-      const finish = (...records: DeployRecord[]) => {
-        history.push(...records)
-        ports.checkpoint('switching', '')
-        result.history = newestFirst(history, o.keepHistory)
-        return result
-      }
+      const finish = finisher(result, history, o.keepHistory, ports)
       if (!current) {
         throw new Error(`nothing is deployed in ${o.deployPath} yet: there is nothing to roll back`)
       }
 
       // Decide, and refuse before anything changes.
       const names = serviceNames(o)
-      const held = await phases.run('find versions', () => readHoldings(remote, o, history))
-      result.restorable = restorableVersions(history, current, o.project, names, held)
+      const { held, versions } = await phases.run('find versions', () =>
+        readRestorable(remote, o, history, current)
+      )
+      result.restorable = versions
       const target = o.version || previousGoodVersion(history, current)
       if (!target) {
         throw new Error(

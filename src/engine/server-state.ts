@@ -23,6 +23,13 @@ export interface ServerState {
   damagedLines: number[]
 }
 
+/** The warning for lines of versions.log that were skipped, if any. */
+export function reportDamagedLines(state: ServerState, notice: (m: string) => void): void {
+  if (state.damagedLines.length > 0) {
+    notice(`versions.log: skipped damaged line(s) ${state.damagedLines.join(', ')}`)
+  }
+}
+
 export async function readServerState(remote: Remote, deployPath: string): Promise<ServerState> {
   const out = await runChecked(remote, readStateCmd(deployPath))
   const [currentVersion = '', currentMethod = '', ...rest] = out.split('\n')

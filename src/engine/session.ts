@@ -5,7 +5,7 @@ import type { DeployOptions } from '../config/options.js'
 import type { Remote } from '../remote/ssh.js'
 import type { ComposeFlavor } from '../remote/commands.js'
 import { acquireDeployLock, keepLockRenewed, releaseDeployLock, type LockRenewal } from './lock.js'
-import { readServerState, type ServerState } from './server-state.js'
+import { readServerState, reportDamagedLines, type ServerState } from './server-state.js'
 import * as stack from './stack.js'
 import { errorMessage, type Log, type Phases } from './io.js'
 
@@ -35,9 +35,7 @@ export async function inspectServer(
   await stack.checkEngine(remote)
   const flavor = await stack.detectCompose(remote)
   const state = await readServerState(remote, deployPath)
-  if (state.damagedLines.length > 0) {
-    notice(`versions.log: skipped damaged line(s) ${state.damagedLines.join(', ')}`)
-  }
+  reportDamagedLines(state, notice)
   log.info(`running version: ${state.currentVersion || '(none: first deploy)'}; compose ${flavor}`)
   return { state, flavor }
 }

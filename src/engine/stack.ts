@@ -28,10 +28,13 @@ export async function imageExists(remote: Remote, ref: string): Promise<boolean>
   return (await remote.run(cmd.imageExists(ref))).code === 0
 }
 
-/** The image IDs of `refs` on the server, in order. */
-export async function imageIds(remote: Remote, refs: string[]): Promise<string[]> {
-  const ids = (await runChecked(remote, cmd.imageIds(refs))).split('\n').map(s => s.trim())
-  return refs.map((_, i) => ids[i] ?? '')
+/** The image ID of each of `refs` on the server, in order; undefined for one it lacks. */
+export async function imageIds(remote: Remote, refs: string[]): Promise<(string | undefined)[]> {
+  const out = (await runChecked(remote, cmd.imageIdsOrMissing(refs))).split('\n')
+  return refs.map((_, i) => {
+    const id = out[i]?.trim()
+    return id && id !== 'missing' ? id : undefined
+  })
 }
 
 export async function tagImage(remote: Remote, source: string, target: string): Promise<void> {
@@ -76,6 +79,6 @@ export async function serverHasImages(
   refs: string[],
   ids: (string | undefined)[]
 ): Promise<boolean> {
-  const out = (await runChecked(remote, cmd.imageIdsOrMissing(refs))).split('\n')
-  return refs.every((_, i) => ids[i] !== undefined && out[i]?.trim() === ids[i])
+  const onServer = await imageIds(remote, refs)
+  return refs.every((_, i) => ids[i] !== undefined && onServer[i] === ids[i])
 }

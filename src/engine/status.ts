@@ -5,14 +5,13 @@
 import type { DeployOptions } from '../config/options.js'
 import { serviceNames } from '../config/options.js'
 import { lastRecordOf, newestFirst, releaseOf } from '../plan/history.js'
-import { restorableVersions } from '../plan/rollback-target.js'
 import { judgeContainers } from '../health/containers.js'
 import { probe } from '../health/probes.js'
 import type { CheckResult } from '../health/poller.js'
-import { readHoldings } from './holdings.js'
+import { readRestorable } from './holdings.js'
 import { readServerState } from './server-state.js'
 import { withServer } from './session.js'
-import { expectedImages } from './verify.js'
+import { expectedImages, probeTimeoutMs } from './verify.js'
 import * as stack from './stack.js'
 import { asCommand, type CommandPorts, type CommandResult } from './result.js'
 import { errorMessage, type Log } from './io.js'
@@ -33,14 +32,7 @@ export async function status(
       result.method = state.currentMethod
       result.history = newestFirst(state.history, o.keepHistory)
       result.running = lastRecordOf(state.history, current)
-      const held = await readHoldings(remote, o, state.history)
-      result.restorable = restorableVersions(
-        state.history,
-        current,
-        o.project,
-        serviceNames(o),
-        held
-      )
+      result.restorable = (await readRestorable(remote, o, state.history, current)).versions
       if (!current) {
         result.healthy = false
         result.failure = `nothing is deployed in ${o.deployPath} (no current_version)`
@@ -59,10 +51,9 @@ export async function status(
         const containers = await stack.containerStates(remote, o.project)
         result.containers = containers
         const verdict = judgeContainers(containers, expected)
-        const attemptTimeout = Math.max(2000, Math.min(10000, o.healthIntervalMs * 2))
         const checks: CheckResult[] = []
         for (const check of o.healthchecks) {
-          const r = await probe(remote, check, attemptTimeout)
+          const r = await probe(remote, check, probeTimeoutMs(o))
           checks.push({ line: check.line, ok: r.ok, attempts: 1, detail: r.detail })
           log.info(`${r.ok ? '✔' : '✖'} ${check.line}: ${r.detail}`)
         }

@@ -23,12 +23,18 @@ export async function expectedImages(
   if (release.services.length === 0) return []
   const refs = release.services.map(s => versionTag(project, s, release.version))
   const ids = await stack.imageIds(remote, refs)
+  const missing = refs.filter((_, i) => ids[i] === undefined)
+  if (missing.length > 0) throw new Error(`the server has no ${missing.join(', ')}`)
   return release.services.map((s, i) => ({
-    service: s,
     repo: imageRepo(project, s),
     ref: refs[i] ?? '',
     id: ids[i] ?? ''
   }))
+}
+
+/** How long one attempt of a health check may take. */
+export function probeTimeoutMs(o: Pick<DeployOptions, 'healthIntervalMs'>): number {
+  return Math.max(2000, Math.min(10000, o.healthIntervalMs * 2))
 }
 
 /** Verifies that `version` is what runs, that it is healthy, and that it stays so. */
@@ -39,10 +45,9 @@ export async function verify(
   log: Log
 ): Promise<HealthReport> {
   const version = release.version
-  const attemptTimeout = Math.max(2000, Math.min(10000, o.healthIntervalMs * 2))
   const deps: PollerDeps = {
     containers: () => stack.containerStates(remote, o.project),
-    probe: check => probe(remote, check, attemptTimeout),
+    probe: check => probe(remote, check, probeTimeoutMs(o)),
     sleep: ms => new Promise(r => setTimeout(r, ms)),
     now: () => Date.now()
   }
@@ -50,7 +55,8 @@ export async function verify(
   try {
     expected = await expectedImages(remote, o.project, release)
   } catch (e) {
-    // Only a lost connection gets here (the transfer or the restore checked the tags): fail it.
+    // The transfer or the restore made sure of the tags: a lost connection, or a tag removed
+    // meanwhile, gets here. Fail the verification.
     const reason = `cannot read the image IDs of ${version} on the server: ${errorMessage(e)}`
     log.warn(reason)
     const containers = { ready: false, fatal: true, problems: [reason], notReady: [] }

@@ -19,8 +19,6 @@ export interface ContainerState {
 
 /** The image a built service must run: `<project>-<service>:<version>` and its ID on the server. */
 export interface ExpectedImage {
-  /** The service's name in the `services` input. */
-  service: string
   /** `<project>-<service>` */
   repo: string
   /** `<project>-<service>:<version>` */
@@ -33,7 +31,7 @@ export interface ContainersVerdict {
   ready: boolean
   /** A state that waiting will not cure: exited, dead, unhealthy, restarting again and again, or the wrong image. */
   fatal: boolean
-  /** Human lines, one per container that is not ready, and one per wrong or missing image. */
+  /** Human lines, one per container that is not ready or runs the wrong image. */
   problems: string[]
   notReady: ContainerState[]
 }

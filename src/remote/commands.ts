@@ -92,11 +92,6 @@ export function registryPull(host: string, username: string, refs: string[]): Ar
   )
 }
 
-/** The image ID of each reference, one a line, in order; fails when one is missing. */
-export function imageIds(refs: string[]): Argv {
-  return ['docker', 'image', 'inspect', '--format', '{{.Id}}', ...refs]
-}
-
 export function dockerTag(source: string, target: string): Argv {
   return ['docker', 'tag', source, target]
 }
