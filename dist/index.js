@@ -72859,7 +72859,7 @@ var require_buildkit = __commonJS({
         };
       }
     }
-    function followProgress(stream, onFinished, onProgress) {
+    function followProgress2(stream, onFinished, onProgress) {
       var buffer = "";
       var output = [];
       var finished = false;
@@ -72920,7 +72920,7 @@ var require_buildkit = __commonJS({
       }
     }
     module.exports = {
-      followProgress
+      followProgress: followProgress2
     };
   }
 });
@@ -84279,6 +84279,22 @@ function packContext(context, dockerfile) {
   return import_tar_fs.default.pack(context, { entries: contextFiles(context, dockerfile) });
 }
 
+// src/docker/progress.ts
+async function followProgress(docker, stream, onEvent) {
+  let error2;
+  await new Promise((resolve2, reject) => {
+    docker.modem.followProgress(
+      stream,
+      (err) => err ? reject(err) : resolve2(),
+      (event) => {
+        if (event.error || event.errorDetail) error2 = event.errorDetail?.message || event.error;
+        onEvent(event);
+      }
+    );
+  });
+  return error2?.trim();
+}
+
 // src/docker/build.ts
 var BuildError = class extends Error {
   constructor(tag, step, detail) {
@@ -84299,26 +84315,16 @@ async function buildImage(docker, request, log) {
     forcerm: true
   });
   let step = "";
-  let error2;
   let imageId = "";
-  await new Promise((resolve2, reject) => {
-    docker.modem.followProgress(
-      stream,
-      (err) => err ? reject(err) : resolve2(),
-      (event) => {
-        if (event.error || event.errorDetail) {
-          error2 = event.errorDetail?.message || event.error;
-        }
-        if (event.aux?.ID) imageId = event.aux.ID;
-        for (const line of (event.stream ?? "").split("\n")) {
-          if (line.trim() === "") continue;
-          if (/^Step \d+\/\d+ : /.test(line)) step = line.replace(/^Step \d+\/\d+ : /, "");
-          log(line);
-        }
-      }
-    );
+  const error2 = await followProgress(docker, stream, (event) => {
+    if (event.aux?.ID) imageId = event.aux.ID;
+    for (const line of (event.stream ?? "").split("\n")) {
+      if (line.trim() === "") continue;
+      if (/^Step \d+\/\d+ : /.test(line)) step = line.replace(/^Step \d+\/\d+ : /, "");
+      log(line);
+    }
   });
-  if (error2 !== void 0) throw new BuildError(request.tag, step, error2.trim());
+  if (error2 !== void 0) throw new BuildError(request.tag, step, error2);
   if (imageId === "") imageId = String((await docker.getImage(request.tag).inspect()).Id);
   return imageId;
 }
@@ -84430,22 +84436,14 @@ async function pushImage(docker, source, repo, tag, auth, log) {
 }
 async function push(docker, target, tag, auth, log) {
   const stream = await docker.getImage(target).push({ tag, ...auth ? { authconfig: auth } : {} });
-  let error2;
   let digest = "";
-  await new Promise((resolve2, reject) => {
-    docker.modem.followProgress(
-      stream,
-      (err) => err ? reject(err) : resolve2(),
-      (event) => {
-        if (event.error || event.errorDetail) error2 = event.errorDetail?.message || event.error;
-        if (event.aux?.Digest) digest = event.aux.Digest;
-        else if (event.status && !/^(Preparing|Waiting|Pushing|Layer already exists)/.test(event.status)) {
-          log(event.status);
-        }
-      }
-    );
+  const error2 = await followProgress(docker, stream, (event) => {
+    if (event.aux?.Digest) digest = event.aux.Digest;
+    else if (event.status && !/^(Preparing|Waiting|Pushing|Layer already exists)/.test(event.status)) {
+      log(event.status);
+    }
   });
-  if (error2 !== void 0) throw new Error(`pushing ${target} failed: ${error2.trim()}`);
+  if (error2 !== void 0) throw new Error(`pushing ${target} failed: ${error2}`);
   if (!/^sha256:[0-9a-f]{64}$/.test(digest)) {
     throw new Error(`pushing ${target}: the registry did not report a digest`);
   }

@@ -1,8 +1,9 @@
-// Builds one image with the Docker Engine API. Build errors arrive inside the JSON progress
-// stream (the HTTP status is 200), so the stream is read line by line and its error kept.
+// Builds one image with the Docker Engine API; build errors come out of its progress stream
+// (progress.ts), with the step that failed.
 
 import type Docker from 'dockerode'
 import { packContext } from './build-context.js'
+import { followProgress, type ProgressEvent } from './progress.js'
 
 export interface BuildRequest {
   context: string
@@ -11,10 +12,8 @@ export interface BuildRequest {
   buildArgs: Record<string, string>
 }
 
-interface BuildEvent {
+interface BuildEvent extends ProgressEvent {
   stream?: string
-  error?: string
-  errorDetail?: { message?: string }
   aux?: { ID?: string }
 }
 
@@ -42,26 +41,16 @@ export async function buildImage(
     forcerm: true
   })
   let step = ''
-  let error: string | undefined
   let imageId = ''
-  await new Promise<void>((resolve, reject) => {
-    docker.modem.followProgress(
-      stream,
-      (err: Error | null) => (err ? reject(err) : resolve()),
-      (event: BuildEvent) => {
-        if (event.error || event.errorDetail) {
-          error = event.errorDetail?.message || event.error
-        }
-        if (event.aux?.ID) imageId = event.aux.ID
-        for (const line of (event.stream ?? '').split('\n')) {
-          if (line.trim() === '') continue
-          if (/^Step \d+\/\d+ : /.test(line)) step = line.replace(/^Step \d+\/\d+ : /, '')
-          log(line)
-        }
-      }
-    )
+  const error = await followProgress<BuildEvent>(docker, stream, event => {
+    if (event.aux?.ID) imageId = event.aux.ID
+    for (const line of (event.stream ?? '').split('\n')) {
+      if (line.trim() === '') continue
+      if (/^Step \d+\/\d+ : /.test(line)) step = line.replace(/^Step \d+\/\d+ : /, '')
+      log(line)
+    }
   })
-  if (error !== undefined) throw new BuildError(request.tag, step, error.trim())
+  if (error !== undefined) throw new BuildError(request.tag, step, error)
   if (imageId === '') imageId = String((await docker.getImage(request.tag).inspect()).Id)
   return imageId
 }

@@ -1,7 +1,8 @@
-// Pushing an image to a registry with the Engine API (method registry). Like build errors, push
-// errors arrive inside the JSON progress stream with HTTP 200, so the stream is read to its end.
+// Pushing an image to a registry with the Engine API (method registry); push errors and the
+// pushed digest come out of its progress stream (progress.ts).
 
 import type Docker from 'dockerode'
+import { followProgress, type ProgressEvent } from './progress.js'
 
 export interface RegistryAuth {
   username: string
@@ -9,10 +10,8 @@ export interface RegistryAuth {
   serveraddress: string
 }
 
-interface PushEvent {
+interface PushEvent extends ProgressEvent {
   status?: string
-  error?: string
-  errorDetail?: { message?: string }
   aux?: { Tag?: string; Digest?: string }
 }
 
@@ -60,25 +59,17 @@ async function push(
   const stream = (await docker
     .getImage(target)
     .push({ tag, ...(auth ? { authconfig: auth } : {}) })) as NodeJS.ReadableStream
-  let error: string | undefined
   let digest = ''
-  await new Promise<void>((resolve, reject) => {
-    docker.modem.followProgress(
-      stream,
-      (err: Error | null) => (err ? reject(err) : resolve()),
-      (event: PushEvent) => {
-        if (event.error || event.errorDetail) error = event.errorDetail?.message || event.error
-        if (event.aux?.Digest) digest = event.aux.Digest
-        else if (
-          event.status &&
-          !/^(Preparing|Waiting|Pushing|Layer already exists)/.test(event.status)
-        ) {
-          log(event.status)
-        }
-      }
-    )
+  const error = await followProgress<PushEvent>(docker, stream, event => {
+    if (event.aux?.Digest) digest = event.aux.Digest
+    else if (
+      event.status &&
+      !/^(Preparing|Waiting|Pushing|Layer already exists)/.test(event.status)
+    ) {
+      log(event.status)
+    }
   })
-  if (error !== undefined) throw new Error(`pushing ${target} failed: ${error.trim()}`)
+  if (error !== undefined) throw new Error(`pushing ${target} failed: ${error}`)
   if (!/^sha256:[0-9a-f]{64}$/.test(digest)) {
     throw new Error(`pushing ${target}: the registry did not report a digest`)
   }
