@@ -83432,7 +83432,7 @@ var DEFAULTS = {
   "keep-versions": "5",
   "keep-history": "10",
   "lock-timeout": "600",
-  "lock-stale-after": "3600",
+  "lock-stale-after": "300",
   "proxy-port": "22",
   "proxy-username": "root"
 };
@@ -84454,145 +84454,6 @@ async function push(docker, target, tag, auth, log) {
 import { createGzip } from "node:zlib";
 import { Transform } from "node:stream";
 
-// src/remote/commands.ts
-var sh = (script, ...args) => ["sh", "-c", script, "sh", ...args];
-var stateDir = (deployPath) => `${deployPath}/.deploy`;
-var releaseDir = (deployPath, version) => `${stateDir(deployPath)}/releases/${version}`;
-var releaseComposeFile = (deployPath, version) => `${releaseDir(deployPath, version)}/docker-compose.yml`;
-function readState(deployPath) {
-  return sh(
-    'for f in current_version current_method; do printf "%s\\n" "$(cat "$1/$f" 2>/dev/null)"; done; cat "$1/versions.log" 2>/dev/null; true',
-    stateDir(deployPath)
-  );
-}
-function writeFileAtomic(file) {
-  return sh('mkdir -p "$(dirname "$1")" && cat > "$1.tmp.$$" && mv -f "$1.tmp.$$" "$1"', file);
-}
-function appendFile2(file) {
-  return sh('mkdir -p "$(dirname "$1")" && cat >> "$1"', file);
-}
-function listReleases(deployPath) {
-  return sh('ls -1 "$1" 2>/dev/null; true', `${stateDir(deployPath)}/releases`);
-}
-function removeReleases(deployPath, versions) {
-  return ["rm", "-rf", "--", ...versions.map((v) => releaseDir(deployPath, v))];
-}
-function dockerVersion() {
-  return ["docker", "version", "--format", "{{.Server.Version}}"];
-}
-function dockerLoad() {
-  return ["docker", "load"];
-}
-function imageExists(ref) {
-  return ["docker", "image", "inspect", "--format", "{{.Id}}", ref];
-}
-function imageIdsOrMissing(refs) {
-  return sh(
-    'for r in "$@"; do docker image inspect --format "{{.Id}}" "$r" 2>/dev/null || echo missing; done',
-    ...refs
-  );
-}
-function registryPull(host, username, refs) {
-  return sh(
-    [
-      'd=$(mktemp -d "${TMPDIR:-/tmp}/vd-docker-config.XXXXXX") || exit 1',
-      `trap 'rm -rf "$d"' EXIT`,
-      "trap 'exit 129' HUP; trap 'exit 130' INT; trap 'exit 143' TERM",
-      'export DOCKER_CONFIG="$d"',
-      "host=$1; user=$2; shift 2",
-      'if [ -n "$user" ]; then docker login --username "$user" --password-stdin "$host" >/dev/null 2>"$d/err" || { echo "login to $host failed: $(cat "$d/err")" >&2; exit 3; }; fi',
-      'for ref in "$@"; do docker pull --quiet "$ref" >/dev/null || { echo "docker pull $ref failed" >&2; exit 4; }; done'
-    ].join("\n"),
-    host,
-    username,
-    ...refs
-  );
-}
-function dockerTag(source, target) {
-  return ["docker", "tag", source, target];
-}
-function listTags(repo) {
-  return ["docker", "image", "ls", "--format", "{{.Tag}}", repo];
-}
-function removeImages(refs) {
-  return ["docker", "image", "rm", ...refs];
-}
-function detectCompose() {
-  return sh(
-    "if docker compose version >/dev/null 2>&1; then echo v2; elif command -v docker-compose >/dev/null 2>&1; then echo v1; else echo none; fi"
-  );
-}
-function compose(target, args) {
-  const base = target.flavor === "v2" ? ["docker", "compose"] : ["docker-compose"];
-  return [
-    "env",
-    `DEPLOY_VERSION=${target.version}`,
-    ...base,
-    "--project-name",
-    target.project,
-    "--file",
-    target.file,
-    "--project-directory",
-    target.projectDirectory,
-    ...args
-  ];
-}
-function composeUp(target) {
-  return compose(target, ["up", "-d", "--no-build", "--remove-orphans"]);
-}
-function projectContainers(project) {
-  return ["docker", "ps", "-aq", "--filter", `label=com.docker.compose.project=${project}`];
-}
-function inspectContainers(ids) {
-  return ["docker", "inspect", ...ids];
-}
-function containerLogs(id, lines2) {
-  return ["docker", "logs", "--tail", String(lines2), id];
-}
-function shellCheck(command) {
-  return ["sh", "-c", command];
-}
-var lockDir = (deployPath) => `${stateDir(deployPath)}/lock`;
-function acquireLock(deployPath, info2) {
-  return sh(
-    'mkdir -p "$1" || exit 2; if mkdir "$2" 2>/dev/null; then printf "%s\\n" "$3" > "$2/info" && echo acquired; else echo held; echo $(( $(date +%s) - $(stat -c %Y "$2" 2>/dev/null || date +%s) )); cat "$2/info" 2>/dev/null; fi; true',
-    stateDir(deployPath),
-    lockDir(deployPath),
-    info2
-  );
-}
-function ifLockHolds(deployPath, token, action, done) {
-  return sh(
-    `if grep -qF "$2" "$1/info" 2>/dev/null; then ${action} "$1" && echo ${done}; else echo "not ours"; fi`,
-    lockDir(deployPath),
-    token
-  );
-}
-function readLock(deployPath) {
-  return sh(
-    'if [ -d "$1" ]; then echo held; echo $(( $(date +%s) - $(stat -c %Y "$1" 2>/dev/null || date +%s) )); cat "$1/info" 2>/dev/null; else echo none; fi',
-    lockDir(deployPath)
-  );
-}
-function releaseLock(deployPath, token) {
-  return ifLockHolds(deployPath, token, "rm -rf", "released");
-}
-function renewLock(deployPath, token) {
-  return ifLockHolds(deployPath, token, "touch", "renewed");
-}
-function breakLock(deployPath, info2) {
-  return sh(
-    'if [ "$(cat "$1/info" 2>/dev/null)" = "$2" ]; then rm -rf "$1" && echo broken; else echo changed; fi',
-    lockDir(deployPath),
-    info2
-  );
-}
-
-// src/docker/save.ts
-async function saveImages(docker, refs) {
-  return docker.getImages({ names: refs });
-}
-
 // src/remote/ssh.ts
 var import_ssh2 = __toESM(require_lib2(), 1);
 
@@ -84674,9 +84535,12 @@ ${pipeError.message}` };
 }
 
 // src/remote/ssh.ts
+function lastWords(result, lines2 = 10) {
+  return (result.stderr.trim() || result.stdout.trim()).split("\n").slice(-lines2).join("\n");
+}
 var RemoteCommandError = class extends Error {
   constructor(argv, result) {
-    const detail = (result.stderr || result.stdout).trim().split("\n").slice(-10).join("\n");
+    const detail = lastWords(result);
     super(
       `remote command failed (exit ${result.code}): ${shJoin(argv)}${detail ? `
 ${detail}` : ""}`
@@ -84861,6 +84725,145 @@ async function connect(options, warn) {
   };
 }
 
+// src/remote/commands.ts
+var sh = (script, ...args) => ["sh", "-c", script, "sh", ...args];
+var stateDir = (deployPath) => `${deployPath}/.deploy`;
+var releaseDir = (deployPath, version) => `${stateDir(deployPath)}/releases/${version}`;
+var releaseComposeFile = (deployPath, version) => `${releaseDir(deployPath, version)}/docker-compose.yml`;
+function readState(deployPath) {
+  return sh(
+    'for f in current_version current_method; do printf "%s\\n" "$(cat "$1/$f" 2>/dev/null)"; done; cat "$1/versions.log" 2>/dev/null; true',
+    stateDir(deployPath)
+  );
+}
+function writeFileAtomic(file) {
+  return sh('mkdir -p "$(dirname "$1")" && cat > "$1.tmp.$$" && mv -f "$1.tmp.$$" "$1"', file);
+}
+function appendFile2(file) {
+  return sh('mkdir -p "$(dirname "$1")" && cat >> "$1"', file);
+}
+function listReleases(deployPath) {
+  return sh('ls -1 "$1" 2>/dev/null; true', `${stateDir(deployPath)}/releases`);
+}
+function removeReleases(deployPath, versions) {
+  return ["rm", "-rf", "--", ...versions.map((v) => releaseDir(deployPath, v))];
+}
+function dockerVersion() {
+  return ["docker", "version", "--format", "{{.Server.Version}}"];
+}
+function dockerLoad() {
+  return ["docker", "load"];
+}
+function imageExists(ref) {
+  return ["docker", "image", "inspect", "--format", "{{.Id}}", ref];
+}
+function imageIdsOrMissing(refs) {
+  return sh(
+    'for r in "$@"; do docker image inspect --format "{{.Id}}" "$r" 2>/dev/null || echo missing; done',
+    ...refs
+  );
+}
+function registryPull(host, username, refs) {
+  return sh(
+    [
+      'd=$(mktemp -d "${TMPDIR:-/tmp}/vd-docker-config.XXXXXX") || exit 1',
+      `trap 'rm -rf "$d"' EXIT`,
+      "trap 'exit 129' HUP; trap 'exit 130' INT; trap 'exit 143' TERM",
+      'export DOCKER_CONFIG="$d"',
+      "host=$1; user=$2; shift 2",
+      'if [ -n "$user" ]; then docker login --username "$user" --password-stdin "$host" >/dev/null 2>"$d/err" || { echo "login to $host failed: $(cat "$d/err")" >&2; exit 3; }; fi',
+      'for ref in "$@"; do docker pull --quiet "$ref" >/dev/null || { echo "docker pull $ref failed" >&2; exit 4; }; done'
+    ].join("\n"),
+    host,
+    username,
+    ...refs
+  );
+}
+function dockerTag(source, target) {
+  return ["docker", "tag", source, target];
+}
+function listTags(repo) {
+  return ["docker", "image", "ls", "--format", "{{.Tag}}", repo];
+}
+function removeImages(refs) {
+  return ["docker", "image", "rm", ...refs];
+}
+function detectCompose() {
+  return sh(
+    "if docker compose version >/dev/null 2>&1; then echo v2; elif command -v docker-compose >/dev/null 2>&1; then echo v1; else echo none; fi"
+  );
+}
+function compose(target, args) {
+  const base = target.flavor === "v2" ? ["docker", "compose"] : ["docker-compose"];
+  return [
+    "env",
+    `DEPLOY_VERSION=${target.version}`,
+    ...base,
+    "--project-name",
+    target.project,
+    "--file",
+    target.file,
+    "--project-directory",
+    target.projectDirectory,
+    ...args
+  ];
+}
+function composeUp(target) {
+  return compose(target, ["up", "-d", "--no-build", "--remove-orphans"]);
+}
+function projectContainers(project) {
+  return ["docker", "ps", "-aq", "--filter", `label=com.docker.compose.project=${project}`];
+}
+function inspectContainers(ids) {
+  return ["docker", "inspect", ...ids];
+}
+function containerLogs(id, lines2) {
+  return ["docker", "logs", "--tail", String(lines2), id];
+}
+function shellCheck(command) {
+  return ["sh", "-c", command];
+}
+var lockDir = (deployPath) => `${stateDir(deployPath)}/lock`;
+function acquireLock(deployPath, info2) {
+  return sh(
+    'mkdir -p "$1" || exit 2; if mkdir "$2" 2>/dev/null; then printf "%s\\n" "$3" > "$2/info" && echo acquired; else echo held; echo $(( $(date +%s) - $(stat -c %Y "$2" 2>/dev/null || date +%s) )); cat "$2/info" 2>/dev/null; fi; true',
+    stateDir(deployPath),
+    lockDir(deployPath),
+    info2
+  );
+}
+function ifLockHolds(deployPath, token, action, done) {
+  return sh(
+    `if grep -qF "$2" "$1/info" 2>/dev/null; then ${action} "$1" && echo ${done}; else echo "not ours"; fi`,
+    lockDir(deployPath),
+    token
+  );
+}
+function readLock(deployPath) {
+  return sh(
+    'if [ -d "$1" ]; then echo held; echo $(( $(date +%s) - $(stat -c %Y "$1" 2>/dev/null || date +%s) )); cat "$1/info" 2>/dev/null; else echo none; fi',
+    lockDir(deployPath)
+  );
+}
+function releaseLock(deployPath, token) {
+  return ifLockHolds(deployPath, token, "rm -rf", "released");
+}
+function renewLock(deployPath, token) {
+  return ifLockHolds(deployPath, token, "touch", "renewed");
+}
+function breakLock(deployPath, info2) {
+  return sh(
+    'if [ "$(cat "$1/info" 2>/dev/null)" = "$2" ]; then rm -rf "$1" && echo broken; else echo changed; fi',
+    lockDir(deployPath),
+    info2
+  );
+}
+
+// src/docker/save.ts
+async function saveImages(docker, refs) {
+  return docker.getImages({ names: refs });
+}
+
 // src/health/containers.ts
 function parseInspect(json) {
   const items = JSON.parse(json);
@@ -84936,7 +84939,7 @@ async function checkEngine(remote) {
   const r = await remote.run(dockerVersion());
   if (r.code !== 0) {
     throw new Error(
-      `the Docker engine on the server does not answer (is dockerd running, and is the SSH user in the docker group?): ${(r.stderr || r.stdout).trim()}`
+      `the Docker engine on the server does not answer (is dockerd running, and is the SSH user in the docker group?): ${lastWords(r)}`
     );
   }
   return r.stdout.trim();
@@ -85006,9 +85009,7 @@ async function transferImages(remote, o, docker, log) {
   tar3.pipe(gzip).pipe(counter);
   const r = await remote.pipeInto(dockerLoad(), counter);
   if (r.code !== 0) {
-    throw new Error(
-      `docker load on the server failed (exit ${r.code}): ${(r.stderr || r.stdout).trim()}`
-    );
+    throw new Error(`docker load on the server failed (exit ${r.code}): ${lastWords(r)}`);
   }
   log.info(r.stdout.trim());
   for (const ref of refs) {
@@ -85034,8 +85035,9 @@ async function pullAndTag(remote, o, pulls, log) {
     );
     const r = await remote.run(argv, login2?.password ?? "");
     if (r.code !== 0) {
-      const detail = (r.stderr || r.stdout).trim().split("\n").slice(-5).join("\n");
-      throw new Error(`pulling from ${host} on the server failed (exit ${r.code}): ${detail}`);
+      throw new Error(
+        `pulling from ${host} on the server failed (exit ${r.code}): ${lastWords(r, 5)}`
+      );
     }
     for (const p of group2) {
       await tagImage(remote, p.from, p.to);
@@ -85659,7 +85661,7 @@ function parseLockProbe(out) {
 function describeHolder(probe2) {
   const h = probe2.holder;
   const who = h ? `version ${h.version}${h.actor ? ` by ${h.actor}` : ""}${h.run_url ? ` (${h.run_url})` : ""} on ${h.runner}, since ${h.acquired_at}` : "an unknown holder";
-  return `${who}; held for ${probe2.ageSeconds} s`;
+  return `${who}; last renewed ${probe2.ageSeconds} s ago`;
 }
 function nextLockStep(probe2, waitedMs, timing) {
   if (probe2.acquired) return "acquired";
@@ -86329,10 +86331,12 @@ async function post() {
     info("nothing to clean up on the server");
     return;
   }
+  let lockHint = "";
   try {
     const raw = getInputs();
     registerSecrets(raw);
     const o = parseOptions(raw, await getRunContext());
+    if (left.lockToken) lockHint = leftLockHint(o.deployPath, o.lockStaleAfterMs);
     const remote = await connectTo(o, (m) => warning(m));
     try {
       await recoverInterrupted(o, remote, left, actionLog);
@@ -86340,8 +86344,11 @@ async function post() {
       remote.close();
     }
   } catch (e) {
-    setFailed(`post step: ${errorMessage(e)}`);
+    setFailed(`post step: ${errorMessage(e)}${lockHint}`);
   }
+}
+function leftLockHint(deployPath, staleAfterMs) {
+  return ` The deploy lock ${lockDir(deployPath)} may be left behind: the next deploy breaks it once nobody has renewed it for ${Math.round(staleAfterMs / 1e3)} s (lock-stale-after), or release it with command: unlock.`;
 }
 
 // src/index.ts

@@ -11,7 +11,10 @@ const SCRIPT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), 'sandb
 /**
  * `registry` needs no login; `authRegistry` (host:port) requires one: user `registryUser`,
  * password in the file `registryPasswordFile` (mode 0600, no trailing newline).
+ * `sshUser` (root) logs in with `sshKey`; `deployUser`, a non-root user in the group of the
+ * server engine's socket, with `deployKey`.
  * @typedef {{ sshHost: string, sshPort: number, sshUser: string, sshKey: string,
+ *   deployUser: string, deployKey: string,
  *   fingerprint: string, knownHosts: string, serverDockerHost: string,
  *   runnerDockerHost: string, registry: string, authRegistry: string,
  *   registryUser: string, registryPasswordFile: string, dir: string }} SandboxEnv
@@ -39,6 +42,8 @@ export function readSandboxEnv() {
     sshPort: Number(get('VD_SSH_PORT')),
     sshUser: get('VD_SSH_USER'),
     sshKey: get('VD_SSH_KEY'),
+    deployUser: get('VD_DEPLOY_USER'),
+    deployKey: get('VD_DEPLOY_KEY'),
     fingerprint: get('VD_SSH_FINGERPRINT'),
     knownHosts: get('VD_KNOWN_HOSTS'),
     serverDockerHost: get('VD_SERVER_DOCKER_HOST'),

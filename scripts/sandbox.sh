@@ -5,8 +5,14 @@
 #   runner    the default Docker engine (unix:///var/run/docker.sock), where the
 #             action builds images; reused when one answers, else started here
 #   server    a second dockerd with its own data root, exec root and socket,
-#             reached like a real server: OpenSSH on 127.0.0.1:$VD_SSH_PORT as
-#             root, whose sessions get DOCKER_HOST pointing at that engine
+#             reached like a real server: OpenSSH on 127.0.0.1:$VD_SSH_PORT, whose
+#             sessions get DOCKER_HOST pointing at that engine. Two logins, each
+#             with its own key: root, and the non-root user `deploy`, who may use
+#             that engine through its socket's group (vd-docker), as a real
+#             server's deploy user does through the docker group
+#   compose   both flavours: Compose v2 (`docker compose`, the CLI plugin, from
+#             Debian trixie's docker-compose package) and Compose v1
+#             (`docker-compose` 1.29, Debian bookworm's package)
 #   registry  docker-registry on 127.0.0.1:$VD_REGISTRY_PORT (plain HTTP; dockerd
 #             allows that for 127.0.0.0/8 without configuration), no login
 #   auth registry
@@ -37,6 +43,12 @@ SSH_PORT=${VD_SSH_PORT:-2222}
 REGISTRY_PORT=${VD_REGISTRY_PORT:-5000}
 AUTH_REGISTRY_PORT=${VD_AUTH_REGISTRY_PORT:-5001}
 REGISTRY_USER=vd
+DEPLOY_USER=deploy
+# The group of the server engine's socket: the sandbox's "docker group" (not the machine's own
+# docker group, which would open the runner's engine to the deploy user too).
+DOCKER_GROUP=vd-docker
+# Compose v2 for every docker CLI on this machine, the SSH sessions' included.
+COMPOSE_PLUGIN=/usr/local/lib/docker/cli-plugins/docker-compose
 RUNNER_HOST=unix:///var/run/docker.sock
 SERVER_SOCK=$D/server/docker.sock
 SERVER_HOST=unix://$SERVER_SOCK
@@ -186,10 +198,15 @@ write_if_changed() {
   printf '%s\n' "$content" >"$file"
 }
 
-ssh_client() {
-  ssh -i "$D/ssh/id_ed25519" -p "$SSH_PORT" -o BatchMode=yes -o ConnectTimeout=5 \
+# ssh_as USER COMMAND...: log in to the sandbox's sshd as USER (root or $DEPLOY_USER) with
+# that user's key, checking the host key.
+ssh_as() {
+  local user=$1 key=$D/ssh/id_ed25519
+  shift
+  [[ $user == root ]] || key=$D/ssh/id_ed25519_$user
+  ssh -i "$key" -p "$SSH_PORT" -o BatchMode=yes -o ConnectTimeout=5 -o IdentitiesOnly=yes \
     -o StrictHostKeyChecking=yes -o UserKnownHostsFile="$D/ssh/known_hosts" \
-    -o LogLevel=ERROR root@127.0.0.1 "$@"
+    -o LogLevel=ERROR "$user@127.0.0.1" "$@"
 }
 
 # ---------------------------------------------------------------- up
@@ -228,6 +245,60 @@ ensure_packages() {
   } || rc=$?
   ((made_policy)) && rm -f "$policy"
   ((rc == 0)) || die "apt-get failed (exit $rc)"
+}
+
+# Compose v2 as the Docker CLI plugin (`docker compose`), taken from Debian trixie's
+# docker-compose package (2.x; its binary runs on bookworm). The package is fetched with
+# `apt-get download` through a private apt configuration under $D/apt (its own sources list,
+# lists and cache; the machine's apt sources stay untouched) and unpacked, not installed:
+# installing it would replace bookworm's docker-compose, Compose v1, which stays reachable as
+# /usr/bin/docker-compose.
+ensure_compose_v2() {
+  if [[ -x $COMPOSE_PLUGIN ]] && "$COMPOSE_PLUGIN" version >/dev/null 2>&1; then
+    return 0
+  fi
+  local apt=$D/apt
+  mkdir -p "$apt"/{lists/partial,cache/archives/partial,preferences.d,deb}
+  write_if_changed "$apt/sources.list" \
+    'deb [signed-by=/usr/share/keyrings/debian-archive-keyring.gpg] http://deb.debian.org/debian trixie main' ||
+    true
+  local opts=(-q -o "Dir::Etc::SourceList=$apt/sources.list" -o Dir::Etc::SourceParts=/dev/null
+    -o "Dir::Etc::Preferences=$apt/preferences" -o "Dir::Etc::PreferencesParts=$apt/preferences.d"
+    -o "Dir::State::Lists=$apt/lists" -o "Dir::Cache=$apt/cache" -o Acquire::Languages=none
+    -o APT::Sandbox::User=root)
+  log "compose v2: fetching Debian trixie's docker-compose package (private apt setup in $apt)"
+  apt-get "${opts[@]}" update >"$apt/apt.log" 2>&1 ||
+    die "apt-get update with $apt/sources.list failed: $(tail -n 5 "$apt/apt.log")"
+  rm -f "$apt"/deb/*.deb
+  (cd "$apt/deb" && apt-get "${opts[@]}" download docker-compose) >>"$apt/apt.log" 2>&1 ||
+    die "apt-get download docker-compose (trixie) failed: $(tail -n 5 "$apt/apt.log")"
+  local deb
+  deb=$(find "$apt/deb" -maxdepth 1 -name 'docker-compose_2.*.deb' | head -n 1)
+  [[ -n $deb ]] || die "trixie's docker-compose is not Compose v2: $(ls "$apt/deb")"
+  rm -rf "$apt/unpacked"
+  dpkg-deb -x "$deb" "$apt/unpacked"
+  install -D -m 0755 "$apt/unpacked/usr/libexec/docker/cli-plugins/docker-compose" "$COMPOSE_PLUGIN"
+  rm -rf "$apt/unpacked"
+  log "compose v2: $("$COMPOSE_PLUGIN" version) installed as $COMPOSE_PLUGIN"
+}
+
+# The non-root deploy user: home under the sandbox's folder, in the group of the server
+# engine's socket, key login only.
+ensure_deploy_user() {
+  getent group "$DOCKER_GROUP" >/dev/null || groupadd --system "$DOCKER_GROUP"
+  if ! id "$DEPLOY_USER" >/dev/null 2>&1; then
+    log "creating user $DEPLOY_USER (group $DOCKER_GROUP), home $D/home/$DEPLOY_USER"
+    mkdir -p "$D/home"
+    useradd --create-home --home-dir "$D/home/$DEPLOY_USER" --shell /bin/bash \
+      --groups "$DOCKER_GROUP" "$DEPLOY_USER"
+  fi
+  id -nG "$DEPLOY_USER" | tr ' ' '\n' | grep -qx "$DOCKER_GROUP" ||
+    usermod -aG "$DOCKER_GROUP" "$DEPLOY_USER"
+  # useradd locks the password ("!"); without PAM, OpenSSH refuses even key logins to a locked
+  # account. "*" is no password at all, and not locked.
+  if [[ "$(getent shadow "$DEPLOY_USER" | cut -d: -f2)" == '!'* ]]; then
+    usermod -p '*' "$DEPLOY_USER"
+  fi
 }
 
 prepare_dirs() {
@@ -288,10 +359,12 @@ start_server_engine() {
       --data-root "$D/server/data" --exec-root "$D/server/exec" \
       --pidfile "$D/server/dockerd.pid" -H "$SERVER_HOST" \
       --containerd-namespace vd-server --containerd-plugins-namespace vd-server-plugins \
-      --bridge=none --iptables=false --ip6tables=false
+      --group "$DOCKER_GROUP" --bridge=none --iptables=false --ip6tables=false
     pid=$SPAWNED
   fi
   wait_for 300 "the server dockerd" "$D/server/dockerd.log" "$pid" docker_answers "$SERVER_HOST"
+  # An engine started before the sandbox had its group: give its socket to the group now.
+  [[ "$(stat -c %G "$SERVER_SOCK")" == "$DOCKER_GROUP" ]] || chgrp "$DOCKER_GROUP" "$SERVER_SOCK"
 }
 
 ssh_keys() {
@@ -300,8 +373,14 @@ ssh_keys() {
     ssh-keygen -q -t ed25519 -N '' -C vd-sandbox-host -f "$D/ssh/host_ed25519_key"
   [[ -f $D/ssh/id_ed25519 ]] ||
     ssh-keygen -q -t ed25519 -N '' -C vd-sandbox-client -f "$D/ssh/id_ed25519"
-  chmod 0600 "$D/ssh/host_ed25519_key" "$D/ssh/id_ed25519"
-  write_if_changed "$D/ssh/authorized_keys" "$(<"$D/ssh/id_ed25519.pub")" || true
+  [[ -f $D/ssh/id_ed25519_$DEPLOY_USER ]] ||
+    ssh-keygen -q -t ed25519 -N '' -C "vd-sandbox-$DEPLOY_USER" -f "$D/ssh/id_ed25519_$DEPLOY_USER"
+  chmod 0600 "$D/ssh/host_ed25519_key" "$D/ssh/id_ed25519" "$D/ssh/id_ed25519_$DEPLOY_USER"
+  # One authorized key per user (sshd_config: AuthorizedKeysFile …/authorized_keys.%u).
+  write_if_changed "$D/ssh/authorized_keys.root" "$(<"$D/ssh/id_ed25519.pub")" || true
+  write_if_changed "$D/ssh/authorized_keys.$DEPLOY_USER" \
+    "$(<"$D/ssh/id_ed25519_$DEPLOY_USER.pub")" || true
+  rm -f "$D/ssh/authorized_keys" # one file for every user, before the deploy user
   # known_hosts lets OpenSSH clients use StrictHostKeyChecking=yes.
   k=$(cut -d' ' -f1-2 "$D/ssh/host_ed25519_key.pub")
   if [[ $SSH_PORT == 22 ]]; then
@@ -329,7 +408,7 @@ ListenAddress 127.0.0.1
 Port $SSH_PORT
 HostKey $D/ssh/host_ed25519_key
 PidFile $D/ssh/sshd.pid
-AuthorizedKeysFile $D/ssh/authorized_keys
+AuthorizedKeysFile $D/ssh/authorized_keys.%u
 PubkeyAuthentication yes
 PasswordAuthentication no
 KbdInteractiveAuthentication no
@@ -364,11 +443,15 @@ SetEnv DOCKER_HOST=$SERVER_HOST SHLVL=1 PATH=$D/shim:/usr/local/sbin:/usr/local/
       die "sshd did not start; see $D/ssh/sshd.log: $(tail -n 3 "$D/ssh/sshd.log")"
   fi
   # Ready when a real login works (a bare port probe would only add noise to its log).
-  wait_for 15 "sshd" "$D/ssh/sshd.log" "" ssh_client true
-  # The whole route: key login, host key check, DOCKER_HOST reaching the server engine.
-  local out
-  out=$(ssh_client 'docker version --format "{{.Server.Version}}"' 2>&1) ||
-    die "ssh to root@127.0.0.1:$SSH_PORT and the server engine failed: $out (see $D/ssh/sshd.log)"
+  wait_for 15 "sshd" "$D/ssh/sshd.log" "" ssh_as root true
+  # The whole route, for each login: key login, host key check, DOCKER_HOST reaching the server
+  # engine (for the deploy user, through the socket's group), and both compose flavours.
+  local user out
+  for user in root "$DEPLOY_USER"; do
+    out=$(ssh_as "$user" 'docker version --format "{{.Server.Version}}" &&
+      docker compose version --short && docker-compose version --short' 2>&1) ||
+      die "ssh to $user@127.0.0.1:$SSH_PORT, the server engine and compose failed: $out (see $D/ssh/sshd.log)"
+  done
 }
 
 # run_registry NAME DIR PORT SETTING READY CONFIG: write CONFIG to DIR/config.yml
@@ -488,6 +571,8 @@ cmd_up() {
   # Starting daemons, writing under /var/tmp and /run/sshd: all need root.
   ((EUID == 0)) || die "up needs root (sudo bash scripts/sandbox.sh up)"
   prepare_dirs
+  ensure_compose_v2
+  ensure_deploy_user
   start_runner_engine
   start_server_engine
   start_registry
@@ -503,6 +588,8 @@ vd-sandbox is up ($((SECONDS - t0))s), state in $D
   runner engine  $RUNNER_HOST ($(docker -H "$RUNNER_HOST" version -f '{{.Server.Version}}'))
   server engine  $SERVER_HOST ($(docker -H "$SERVER_HOST" version -f '{{.Server.Version}}'))
   server ssh     root@127.0.0.1:$SSH_PORT  key $D/ssh/id_ed25519
+                 $DEPLOY_USER@127.0.0.1:$SSH_PORT  key $D/ssh/id_ed25519_$DEPLOY_USER (group $DOCKER_GROUP)
+  compose        $(docker compose version --short) (docker compose), $(docker-compose version --short) (docker-compose)
   registry       127.0.0.1:$REGISTRY_PORT  (no login)
   auth registry  127.0.0.1:$AUTH_REGISTRY_PORT  user $REGISTRY_USER, password in $D/registry-auth/password
 Connection details: eval "\$(bash scripts/sandbox.sh env)"
@@ -557,6 +644,8 @@ VD_SSH_HOST=127.0.0.1
 VD_SSH_PORT=$ssh_port
 VD_SSH_USER=root
 VD_SSH_KEY=$(shq "$D/ssh/id_ed25519")
+VD_DEPLOY_USER=$DEPLOY_USER
+VD_DEPLOY_KEY=$(shq "$D/ssh/id_ed25519_$DEPLOY_USER")
 VD_SSH_FINGERPRINT=$fp
 VD_KNOWN_HOSTS=$(shq "$D/ssh/known_hosts")
 VD_SERVER_DOCKER_HOST=$(shq "$SERVER_HOST")

@@ -9,6 +9,7 @@ import { parseOptions } from './config/parse.js'
 import { recoverInterrupted } from './engine/recover.js'
 import { errorMessage } from './engine/io.js'
 import { connectTo } from './remote/connect-to.js'
+import { lockDir } from './remote/commands.js'
 import { registerSecrets } from './action/secrets.js'
 
 export async function post(): Promise<void> {
@@ -17,10 +18,12 @@ export async function post(): Promise<void> {
     core.info('nothing to clean up on the server')
     return
   }
+  let lockHint = ''
   try {
     const raw = getInputs()
     registerSecrets(raw)
     const o = parseOptions(raw, await getRunContext())
+    if (left.lockToken) lockHint = leftLockHint(o.deployPath, o.lockStaleAfterMs)
     const remote = await connectTo(o, m => core.warning(m))
     try {
       await recoverInterrupted(o, remote, left, actionLog)
@@ -28,6 +31,11 @@ export async function post(): Promise<void> {
       remote.close()
     }
   } catch (e) {
-    core.setFailed(`post step: ${errorMessage(e)}`)
+    core.setFailed(`post step: ${errorMessage(e)}${lockHint}`)
   }
+}
+
+/** What becomes of a deploy lock that the post step could not release. */
+function leftLockHint(deployPath: string, staleAfterMs: number): string {
+  return ` The deploy lock ${lockDir(deployPath)} may be left behind: the next deploy breaks it once nobody has renewed it for ${Math.round(staleAfterMs / 1000)} s (lock-stale-after), or release it with command: unlock.`
 }

@@ -198,7 +198,8 @@ export function snapshot(stack: Stack = SHARED): Record<string, unknown> {
  * A TCP relay on 127.0.0.1 (ephemeral port) to the sandbox's sshd. It records the local port
  * of each of its connections to sshd in RELAY_PORTS_FILE (the server sees it in
  * SSH_CONNECTION), and with `cutAfterBytes` destroys both sockets of a connection once that
- * many bytes went from the client to the server.
+ * many bytes went from the client to the server. With `staysDown`, the link stays down after a
+ * cut: every later connection is closed at once, before it reaches sshd (counted in `refused`).
  */
 export class Relay {
   private readonly listener = net.createServer()
@@ -206,9 +207,10 @@ export class Relay {
   /** Bytes each connection carried from the client to the server. */
   readonly upBytes: number[] = []
   readonly cuts: number[] = []
+  refused = 0
   port = 0
 
-  constructor(private readonly options: { cutAfterBytes?: number } = {}) {}
+  constructor(private readonly options: { cutAfterBytes?: number; staysDown?: boolean } = {}) {}
 
   async start(): Promise<number> {
     mkdirSync(KIT_DIR, { recursive: true })
@@ -222,6 +224,11 @@ export class Relay {
   }
 
   private relay(client: net.Socket): void {
+    if (this.options.staysDown && this.cuts.length > 0) {
+      this.refused++
+      client.destroy()
+      return
+    }
     const index = this.upBytes.push(0) - 1
     const upstream = net.connect(env.sshPort, '127.0.0.1')
     this.sockets.add(client).add(upstream)

@@ -245,6 +245,48 @@ describe('on the shared server engine', () => {
     expect(run.summary).toMatch(/\| transfer \| [\d.]+ s \| failed \|/)
   })
 
+  test('1b. the link drops mid-transfer and stays down past the job: the next deploy breaks the abandoned lock', async () => {
+    const good = await inService()
+    const lock = `${DEPLOY_PATH}/.deploy/lock`
+    const relay = new Relay({ cutAfterBytes: 300 * 1024, staysDown: true })
+    const run = await stepThroughRelay(relay, 'f1b-lost')
+    expect(relay.cuts).toEqual([0])
+    expect(run.code).toBe(1)
+    expect(groupsOf(run)).toContain('transfer')
+    expect(groupsOf(run)).not.toContain('switch')
+    // The post step found the link down too: it could not release the lock, and says what
+    // becomes of it.
+    expect(relay.refused).toBeGreaterThan(0)
+    expect(run.post?.code).toBe(1)
+    expect(errorOf(run.post as ActionRun)).toContain(
+      `The deploy lock ${lock} may be left behind: the next deploy breaks it once nobody has renewed it for 300 s (lock-stale-after)`
+    )
+    expect(JSON.parse(readFileSync(`${lock}/info`, 'utf8'))).toMatchObject({ version: 'f1b-lost' })
+    await expectStillServing(good, ['f1b-lost'])
+
+    // The next deploy (its own link) waits until the lock is lock-stale-after old, breaks it
+    // naming its holder, and succeeds.
+    const STALE_AFTER = 25
+    const ageAtStart = (Date.now() - statSync(lock).mtimeMs) / 1000
+    expect(ageAtStart).toBeLessThan(STALE_AFTER) // else this would not show the waiting
+    const next = await deployNormally('f1b-after', {
+      'lock-stale-after': String(STALE_AFTER),
+      'lock-timeout': '120'
+    })
+    expect(next.log).toMatch(
+      /waiting for the deploy lock: version f1b-lost .*; last renewed \d+ s ago/
+    )
+    const broke =
+      /::warning::breaking an abandoned deploy lock: version f1b-lost .*; last renewed (\d+) s ago/.exec(
+        next.log
+      )
+    expect(Number(broke?.[1])).toBeGreaterThanOrEqual(STALE_AFTER)
+    expect(existsSync(lock)).toBe(false)
+    expect(
+      readLog().records.filter(r => r.version === 'f1b-lost' && r.status === 'success')
+    ).toEqual([])
+  })
+
   test('2. docker load fails on the server: a corrupt image stream', async () => {
     const good = await inService()
     const containers = snapshot().containers
@@ -295,7 +337,8 @@ fi`
     })
     const error = errorOf(run)
     expect(error).toMatch(/switching to f3-bad-compose failed/)
-    expect(error).toMatch(/invalid/)
+    // Compose's own words (v2: "services.api.restart must be a string"; v1: "… invalid type").
+    expect(error).toMatch(/services\.api\.restart/)
     expect(error).toContain(`Rolled back to ${good}`)
     expect(readLog().records.slice(-2)).toMatchObject([
       { version: 'f3-bad-compose', status: 'failed' },
@@ -542,7 +585,7 @@ fi`
   test('7. a key with a passphrase: a full deploy, and no secret in the log, summary or outputs', async () => {
     const dir = mkdtempSync(path.join(tmpdir(), 'vfault-pass-'))
     const comment = `vfault-passphrase-${RUN_ID}`
-    const authorized = `${env.dir}/ssh/authorized_keys`
+    const authorized = `${env.dir}/ssh/authorized_keys.root` // scripts/sandbox.sh: one a user
     // Characters a shell or a log command could trip on, too.
     const passphrase = `pw-${randomBytes(6).toString('hex')} '"$(touch ${MARKER})\`%;,:`
     execFileSync('ssh-keygen', [

@@ -62,7 +62,7 @@ test('a lock held by another deploy makes it wait, then give up naming the holde
     const run = await runAction(stackInputs({ version: 'l2', 'lock-timeout': '3' }))
     expect(run.code).toBe(1)
     expect(run.log).toMatch(
-      /::error::another deploy holds the lock .*: version x9 by other on elsewhere, since 2026-01-01T00:00:00Z; held for \d+ s\. Gave up after waiting 3 s/
+      /::error::another deploy holds the lock .*: version x9 by other on elsewhere, since 2026-01-01T00:00:00Z; last renewed \d+ s ago\. Gave up after waiting 3 s/
     )
     expect(stateFile('versions.log')).toBe(before)
     expect(existsSync(`${LOCK}/info`)).toBe(true) // not ours: left alone
@@ -88,7 +88,7 @@ describe('command: unlock', () => {
     const run = await runAction(unlockInputs())
     expect(run.code).toBe(0)
     expect(run.log).toMatch(
-      /released the deploy lock held by version x9 by other on elsewhere, since 2026-01-01T00:00:00Z; held for \d+ s/
+      /released the deploy lock held by version x9 by other on elsewhere, since 2026-01-01T00:00:00Z; last renewed \d+ s ago/
     )
     expect(existsSync(LOCK)).toBe(false)
     expect(run.summary).toContain('released the deploy lock held by version x9')

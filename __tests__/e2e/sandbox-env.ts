@@ -86,11 +86,15 @@ export function hasImage(host: string, ref: string): boolean {
   return r.status === 0
 }
 
+/** Who logs in: root (the default) or the sandbox's non-root deploy user, each with its key. */
+export type Login = 'root' | 'deploy'
+
 /** OpenSSH client arguments that log in to the sandbox's server, checking its host key. */
-export function sshArgs(env: SandboxEnv): string[] {
+export function sshArgs(env: SandboxEnv, login: Login = 'root'): string[] {
+  const [user, key] = login === 'root' ? [env.sshUser, env.sshKey] : [env.deployUser, env.deployKey]
   return [
     '-i',
-    env.sshKey,
+    key,
     '-p',
     String(env.sshPort),
     '-o',
@@ -103,13 +107,17 @@ export function sshArgs(env: SandboxEnv): string[] {
     `UserKnownHostsFile=${env.knownHosts}`,
     '-o',
     'LogLevel=ERROR',
-    `${env.sshUser}@${env.sshHost}`
+    `${user}@${env.sshHost}`
   ]
 }
 
 /** Run a shell command on the sandbox's server over OpenSSH and return its stdout. */
-export function ssh(env: SandboxEnv, command: string, opts: RunOptions = {}): string {
-  return run('ssh', [...sshArgs(env), command], opts, { ...process.env, ...opts.env })
+export function ssh(
+  env: SandboxEnv,
+  command: string,
+  opts: RunOptions & { login?: Login } = {}
+): string {
+  return run('ssh', [...sshArgs(env, opts.login), command], opts, { ...process.env, ...opts.env })
 }
 
 /** The non-empty lines of a command's output, trimmed. */

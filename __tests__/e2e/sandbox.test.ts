@@ -4,7 +4,7 @@
 
 import { spawn } from 'node:child_process'
 import { randomBytes } from 'node:crypto'
-import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs'
+import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync } from 'node:fs'
 import net from 'node:net'
 import os from 'node:os'
 import path from 'node:path'
@@ -280,5 +280,30 @@ describe('the sandbox', () => {
         expect(del.status).toBe(202)
       }
     }
+  })
+
+  test('the server has Compose v2 and v1, and a non-root deploy user who can use its engine and no other', () => {
+    for (const login of ['root', 'deploy'] as const) {
+      const say = (command: string) => ssh(env, command, { login }).trim()
+      expect([login, say('docker compose version --short')]).toEqual([
+        login,
+        expect.stringMatching(/^2\.\d+\.\d+/)
+      ])
+      expect([login, say('docker-compose version --short')]).toEqual([
+        login,
+        expect.stringMatching(/^1\.29\./)
+      ])
+    }
+    const asDeploy = (command: string) =>
+      ssh(env, `${command}; echo "exit $?"`, { login: 'deploy' }).trim()
+    expect(asDeploy('id -un; id -u')).toMatch(/^deploy\n[1-9]\d*\nexit 0$/)
+    // The server engine, through the group of its socket.
+    expect(asDeploy('docker version --format "{{.Server.Version}}" >/dev/null')).toBe('exit 0')
+    expect(asDeploy('id -nG')).toMatch(/\bvd-docker\b/)
+    // Not the runner's engine, nor the folder that holds the deploy paths (root's, as on a
+    // server where an admin made the deploy path and gave it to the user).
+    mkdirSync(`${env.dir}/deploy`, { recursive: true })
+    expect(asDeploy(`docker -H ${env.runnerDockerHost} version >/dev/null 2>&1`)).toBe('exit 1')
+    expect(asDeploy(`touch ${env.dir}/deploy/x 2>/dev/null`)).toBe('exit 1')
   })
 })

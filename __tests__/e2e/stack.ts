@@ -1,5 +1,7 @@
 // The example stack on the sandbox: inputs to deploy it, and ways to look at what the server runs.
 
+import { spawnSync } from 'node:child_process'
+import { mkdirSync, readFileSync } from 'node:fs'
 import net from 'node:net'
 import { docker, nonEmpty, readStateFile, resetProject, sandboxEnv } from './sandbox-env.js'
 import { exampleStackInputs } from '../../scripts/sandbox-env.mjs'
@@ -31,6 +33,11 @@ export function stackInputs(overrides: Record<string, string> = {}): Record<stri
   }
 }
 
+/** Inputs that log in as the sandbox's non-root user (`deploy`, with its own key). */
+export function asDeployUser(): Record<string, string> {
+  return { username: env.deployUser, key: readFileSync(env.deployKey, 'utf8') }
+}
+
 export const server = (args: string[]) => docker(env.serverDockerHost, args)
 export const runner = (args: string[]) => docker(env.runnerDockerHost, args)
 
@@ -58,9 +65,17 @@ export function serverContainers(): string[] {
   ).sort()
 }
 
-/** Removes the project's containers, images and state from the server (and its tags on the runner). */
-export function resetServer(): void {
+/**
+ * Removes the project's containers, images and state from the server (and its tags on the
+ * runner). With `owner`, the deploy path is made again, empty and owned by that user, as the
+ * README asks of a server whose deploy user is not root; its parent stays root's.
+ */
+export function resetServer(owner?: string): void {
   resetProject(env, PROJECT, DEPLOY_PATH)
+  if (!owner) return
+  mkdirSync(DEPLOY_PATH, { recursive: true })
+  const r = spawnSync('chown', [`${owner}:`, DEPLOY_PATH], { encoding: 'utf8' })
+  if (r.status !== 0) throw new Error(`chown ${owner}: ${DEPLOY_PATH} failed: ${r.stderr}`)
 }
 
 export function stateFile(name: string): string | undefined {

@@ -37,7 +37,7 @@ describe('deploy lock decisions', () => {
     const held = parseLockProbe(`held\n42\n${JSON.stringify(holder)}`)
     if (held.acquired) throw new Error('expected held')
     expect(describeHolder(held)).toBe(
-      'version v7 by octocat (https://github.example/r/1) on runner-1, since 2026-01-01T00:00:00Z; held for 42 s'
+      'version v7 by octocat (https://github.example/r/1) on runner-1, since 2026-01-01T00:00:00Z; last renewed 42 s ago'
     )
   })
 

@@ -43,6 +43,9 @@ describe('parseOptions', () => {
       noRollback: false,
       keepVersions: 5,
       keepHistory: 10,
+      lockTimeoutMs: 600_000,
+      // Five missed renewals (a holder renews at least once a minute).
+      lockStaleAfterMs: 300_000,
       commit: ctx.sha,
       actor: 'octocat'
     })

@@ -21,7 +21,7 @@ export const DEFAULTS = {
   'keep-versions': '5',
   'keep-history': '10',
   'lock-timeout': '600',
-  'lock-stale-after': '3600',
+  'lock-stale-after': '300',
   'proxy-port': '22',
   'proxy-username': 'root'
 } as const satisfies Partial<RawInputs>

@@ -2,7 +2,7 @@
 // then tagged `<project>-<service>:<version>` like every other method's images.
 
 import type { DeployOptions } from '../config/options.js'
-import type { Remote } from '../remote/ssh.js'
+import { lastWords, type Remote } from '../remote/ssh.js'
 import * as cmd from '../remote/commands.js'
 import * as stack from './stack.js'
 import type { Log } from './io.js'
@@ -37,8 +37,9 @@ export async function pullAndTag(
     )
     const r = await remote.run(argv, login?.password ?? '')
     if (r.code !== 0) {
-      const detail = (r.stderr || r.stdout).trim().split('\n').slice(-5).join('\n')
-      throw new Error(`pulling from ${host} on the server failed (exit ${r.code}): ${detail}`)
+      throw new Error(
+        `pulling from ${host} on the server failed (exit ${r.code}): ${lastWords(r, 5)}`
+      )
     }
     for (const p of group) {
       await stack.tagImage(remote, p.from, p.to)

@@ -1,7 +1,7 @@
 // Operations on the server's Docker engine and compose stack, each one remote command or a few.
 
 import type { Remote } from '../remote/ssh.js'
-import { RemoteCommandError, runChecked } from '../remote/ssh.js'
+import { RemoteCommandError, lastWords, runChecked } from '../remote/ssh.js'
 import * as cmd from '../remote/commands.js'
 import type { ComposeFlavor, ComposeTarget } from '../remote/commands.js'
 import { parseInspect, type ContainerState } from '../health/containers.js'
@@ -10,7 +10,7 @@ export async function checkEngine(remote: Remote): Promise<string> {
   const r = await remote.run(cmd.dockerVersion())
   if (r.code !== 0) {
     throw new Error(
-      `the Docker engine on the server does not answer (is dockerd running, and is the SSH user in the docker group?): ${(r.stderr || r.stdout).trim()}`
+      `the Docker engine on the server does not answer (is dockerd running, and is the SSH user in the docker group?): ${lastWords(r)}`
     )
   }
   return r.stdout.trim()

@@ -4,7 +4,7 @@ import { createGzip } from 'node:zlib'
 import { Transform } from 'node:stream'
 import type Docker from 'dockerode'
 import type { DeployOptions } from '../config/options.js'
-import type { Remote } from '../remote/ssh.js'
+import { lastWords, type Remote } from '../remote/ssh.js'
 import * as cmd from '../remote/commands.js'
 import { saveImages } from '../docker/save.js'
 import { versionTag } from '../plan/images.js'
@@ -40,9 +40,7 @@ export async function transferImages(
   tar.pipe(gzip).pipe(counter)
   const r = await remote.pipeInto(cmd.dockerLoad(), counter)
   if (r.code !== 0) {
-    throw new Error(
-      `docker load on the server failed (exit ${r.code}): ${(r.stderr || r.stdout).trim()}`
-    )
+    throw new Error(`docker load on the server failed (exit ${r.code}): ${lastWords(r)}`)
   }
   log.info(r.stdout.trim())
   for (const ref of refs) {

@@ -31,7 +31,7 @@ export function describeHolder(probe: Extract<LockProbe, { acquired: false }>): 
   const who = h
     ? `version ${h.version}${h.actor ? ` by ${h.actor}` : ''}${h.run_url ? ` (${h.run_url})` : ''} on ${h.runner}, since ${h.acquired_at}`
     : 'an unknown holder'
-  return `${who}; held for ${probe.ageSeconds} s`
+  return `${who}; last renewed ${probe.ageSeconds} s ago`
 }
 
 export type LockStep = 'acquired' | 'break' | 'wait' | 'give-up'

@@ -26,12 +26,21 @@ export interface Remote {
   close(): void
 }
 
+/**
+ * What a failed command said: the last `lines` lines of its standard error (of its standard
+ * output when it wrote nothing there). Error texts quote it, so a step that fails on the server
+ * says why in the server's own words, not only with an exit code.
+ */
+export function lastWords(result: ExecResult, lines = 10): string {
+  return (result.stderr.trim() || result.stdout.trim()).split('\n').slice(-lines).join('\n')
+}
+
 export class RemoteCommandError extends Error {
   constructor(
     readonly argv: Argv,
     readonly result: ExecResult
   ) {
-    const detail = (result.stderr || result.stdout).trim().split('\n').slice(-10).join('\n')
+    const detail = lastWords(result)
     super(
       `remote command failed (exit ${result.code}): ${shJoin(argv)}${detail ? `\n${detail}` : ''}`
     )
