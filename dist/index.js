@@ -25756,7 +25756,7 @@ var require_keyParser = __commonJS({
     var {
       createDecipheriv,
       createECDH,
-      createHash: createHash2,
+      createHash: createHash3,
       createHmac: createHmac2,
       createSign,
       createVerify,
@@ -26444,11 +26444,11 @@ ${formatted}-----END ${type} KEY-----`;
                 );
               }
               const ivSlice = bufferSlice(cipherIV, 0, 8);
-              let cipherKey = createHash2("md5").update(passphrase).update(ivSlice).digest();
+              let cipherKey = createHash3("md5").update(passphrase).update(ivSlice).digest();
               while (cipherKey.length < encInfo.keyLen) {
                 cipherKey = combineBuffers(
                   cipherKey,
-                  createHash2("md5").update(cipherKey).update(passphrase).update(ivSlice).digest()
+                  createHash3("md5").update(cipherKey).update(passphrase).update(ivSlice).digest()
                 );
               }
               if (cipherKey.length > encInfo.keyLen)
@@ -26613,8 +26613,8 @@ ${formatted}-----END ${type} KEY-----`;
         if (encrypted) {
           const encInfo = CIPHER_INFO[cipherName];
           let cipherKey = combineBuffers(
-            createHash2("sha1").update(PPK_PP1).update(passphrase).digest(),
-            createHash2("sha1").update(PPK_PP2).update(passphrase).digest()
+            createHash3("sha1").update(PPK_PP1).update(passphrase).digest(),
+            createHash3("sha1").update(PPK_PP2).update(passphrase).digest()
           );
           if (cipherKey.length > encInfo.keyLen)
             cipherKey = bufferSlice(cipherKey, 0, encInfo.keyLen);
@@ -26654,7 +26654,7 @@ ${formatted}-----END ${type} KEY-----`;
           passphrase = EMPTY_PASSPHRASE;
         const calcMAC = createHmac2(
           "sha1",
-          createHash2("sha1").update("putty-private-key-file-mac-key").update(passphrase).digest()
+          createHash3("sha1").update("putty-private-key-file-mac-key").update(passphrase).digest()
         ).update(macData).digest("hex");
         if (calcMAC !== mac) {
           if (encrypted) {
@@ -28976,7 +28976,7 @@ var require_kex = __commonJS({
       createDiffieHellman,
       createDiffieHellmanGroup,
       createECDH,
-      createHash: createHash2,
+      createHash: createHash3,
       createPublicKey,
       diffieHellman,
       generateKeyPairSync,
@@ -29402,7 +29402,7 @@ var require_kex = __commonJS({
               DISCONNECT_REASON.KEY_EXCHANGE_FAILED
             );
           }
-          const hash = createHash2(this.hashName);
+          const hash = createHash3(this.hashName);
           hashString(hash, isServer ? this._remoteIdentRaw : this._identRaw);
           hashString(hash, isServer ? this._identRaw : this._remoteIdentRaw);
           hashString(hash, isServer ? this._remoteKexinit : this._kexinit);
@@ -30410,9 +30410,9 @@ var require_kex = __commonJS({
     function generateKEXVal(len, hashName, secret, exchangeHash, sessionID, char) {
       let ret;
       if (len) {
-        let digest = createHash2(hashName).update(secret).update(exchangeHash).update(char).update(sessionID).digest();
+        let digest = createHash3(hashName).update(secret).update(exchangeHash).update(char).update(sessionID).digest();
         while (digest.length < len) {
-          const chunk = createHash2(hashName).update(secret).update(exchangeHash).update(digest).digest();
+          const chunk = createHash3(hashName).update(secret).update(exchangeHash).update(digest).digest();
           const extended = Buffer.allocUnsafe(digest.length + chunk.length);
           extended.set(digest, 0);
           extended.set(chunk, digest.length);
@@ -35847,7 +35847,7 @@ var require_client2 = __commonJS({
   "node_modules/ssh2/lib/client.js"(exports, module) {
     "use strict";
     var {
-      createHash: createHash2,
+      createHash: createHash3,
       getHashes,
       randomFillSync
     } = __require("crypto");
@@ -36069,7 +36069,7 @@ var require_client2 = __commonJS({
           }
           hostVerifier = (key, verify2) => {
             if (hashAlgo)
-              key = createHash2(hashAlgo).update(key).digest("hex");
+              key = createHash3(hashAlgo).update(key).digest("hex");
             const ret = hashCb(key, verify2);
             if (ret !== void 0)
               verify2(ret);
@@ -44260,10 +44260,10 @@ var require_headers2 = __commonJS({
       return end;
     };
     var cksum = function(block) {
-      var sum = 8 * 32;
-      for (var i = 0; i < 148; i++) sum += block[i];
-      for (var j = 156; j < 512; j++) sum += block[j];
-      return sum;
+      var sum2 = 8 * 32;
+      for (var i = 0; i < 148; i++) sum2 += block[i];
+      for (var j = 156; j < 512; j++) sum2 += block[j];
+      return sum2;
     };
     var encodeOct = function(val, n) {
       val = val.toString(8);
@@ -44281,12 +44281,12 @@ var require_headers2 = __commonJS({
         if (positive) tuple.push(byte);
         else tuple.push(255 - byte);
       }
-      var sum = 0;
+      var sum2 = 0;
       var l = tuple.length;
       for (i = 0; i < l; i++) {
-        sum += tuple[i] * Math.pow(256, i);
+        sum2 += tuple[i] * Math.pow(256, i);
       }
-      return positive ? sum : -1 * sum;
+      return positive ? sum2 : -1 * sum2;
     }
     var decodeOct = function(val, offset, length) {
       val = val.slice(offset, offset + length);
@@ -45184,7 +45184,7 @@ var require_mkdirp_classic = __commonJS({
 var require_tar_fs = __commonJS({
   "node_modules/tar-fs/index.js"(exports) {
     var chownr = require_chownr();
-    var tar3 = require_tar_stream();
+    var tar4 = require_tar_stream();
     var pump = require_pump();
     var mkdirp = require_mkdirp_classic();
     var fs3 = __require("fs");
@@ -45246,7 +45246,7 @@ var require_tar_fs = __commonJS({
       var umask = typeof opts.umask === "number" ? ~opts.umask : ~processUmask();
       var dmode = typeof opts.dmode === "number" ? opts.dmode : 0;
       var fmode = typeof opts.fmode === "number" ? opts.fmode : 0;
-      var pack = opts.pack || tar3.pack();
+      var pack = opts.pack || tar4.pack();
       var finish2 = opts.finish || noop;
       if (opts.strip) map = strip(map, opts.strip);
       if (opts.readable) {
@@ -45329,7 +45329,7 @@ var require_tar_fs = __commonJS({
       var map = opts.map || noop;
       var mapStream = opts.mapStream || echo;
       var own = opts.chown !== false && !win32 && processGetuid() === 0;
-      var extract = opts.extract || tar3.extract();
+      var extract = opts.extract || tar4.extract();
       var stack = [];
       var now = /* @__PURE__ */ new Date();
       var umask = typeof opts.umask === "number" ? ~opts.umask : ~processUmask();
@@ -45549,7 +45549,7 @@ var require_util9 = __commonJS({
     var DockerIgnore = require_ignore();
     var fs3 = __require("fs");
     var path8 = __require("path");
-    var tar3 = require_tar_fs();
+    var tar4 = require_tar_fs();
     var zlib = __require("zlib");
     var arr = [];
     var each = arr.forEach;
@@ -45611,7 +45611,7 @@ var require_util9 = __commonJS({
             };
           }
           const entries = file.src.slice() || [];
-          const pack = tar3.pack(file.context, {
+          const pack = tar4.pack(file.context, {
             entries: filterFn ? entries.filter(filterFn) : entries,
             ignore: ignoreFn
             // Only works on directories
@@ -76297,7 +76297,7 @@ ${indent}${line}` : "\n";
           str += ",";
         } else if (ctx.options.trailingComma) {
           if (ctx.options.lineWidth > 0) {
-            reqNewline || (reqNewline = lines2.reduce((sum, line) => sum + line.length + 2, 2) + (str.length + 2) > ctx.options.lineWidth);
+            reqNewline || (reqNewline = lines2.reduce((sum2, line) => sum2 + line.length + 2, 2) + (str.length + 2) > ctx.options.lineWidth);
           }
           if (reqNewline) {
             str += ",";
@@ -76313,7 +76313,7 @@ ${indent}${line}` : "\n";
         return start2 + end;
       } else {
         if (!reqNewline) {
-          const len = lines2.reduce((sum, line) => sum + line.length + 2, 2);
+          const len = lines2.reduce((sum2, line) => sum2 + line.length + 2, 2);
           reqNewline = ctx.options.lineWidth > 0 && len > ctx.options.lineWidth;
         }
         if (reqNewline) {
@@ -83267,7 +83267,7 @@ function historyTable(history2) {
 }
 function outcomeTable(r) {
   const moved = r.transferredBytes === void 0 ? r.method === "registry" && r.phases.some((p) => p.name === "transfer" && p.ok) ? ["pulled from the registry"] : [] : [
-    r.transferredBytes === 0 ? "nothing to send" : `${(r.transferredBytes / 1048576).toFixed(1)} MiB`
+    r.transferredBytes === 0 ? "nothing to send" : r.transferNote ?? `${(r.transferredBytes / 1048576).toFixed(1)} MiB`
   ];
   return table(
     [
@@ -84380,6 +84380,10 @@ async function localImageId(docker, ref) {
     return void 0;
   }
 }
+async function imageLayers(docker, ref) {
+  const image = await docker.getImage(ref).inspect();
+  return { diffIds: image.RootFS?.Layers ?? [], size: Number(image.Size ?? 0) };
+}
 async function tagsOf(docker, repo) {
   const images = await docker.listImages({ filters: JSON.stringify({ reference: [repo] }) });
   const tags = /* @__PURE__ */ new Map();
@@ -84779,6 +84783,11 @@ function registryPull(host, username, refs) {
     ...refs
   );
 }
+function imageLayers2() {
+  return sh(
+    'docker image ls -q --no-trunc | sort -u | xargs -r docker image inspect --format "{{json .RootFS.Layers}}"'
+  );
+}
 function dockerTag(source, target) {
   return ["docker", "tag", source, target];
 }
@@ -84862,6 +84871,99 @@ function breakLock(deployPath, info2) {
 // src/docker/save.ts
 async function saveImages(docker, refs) {
   return docker.getImages({ names: refs });
+}
+
+// src/docker/archive.ts
+var import_tar_stream = __toESM(require_tar_stream(), 1);
+var MAX_JSON = 4 * 1024 * 1024;
+function readArchive(archive) {
+  return new Promise((resolve2, reject) => {
+    const json = /* @__PURE__ */ new Map();
+    const sizes = /* @__PURE__ */ new Map();
+    const extract = import_tar_stream.default.extract();
+    extract.on("entry", (header, body, next) => {
+      sizes.set(header.name, header.size ?? 0);
+      if (header.type !== "file" || (header.size ?? 0) > MAX_JSON) {
+        body.on("end", next);
+        body.resume();
+        return;
+      }
+      const chunks = [];
+      body.on("data", (c) => chunks.push(c));
+      body.on("end", () => {
+        const text = Buffer.concat(chunks);
+        if (text[0] === 123 || text[0] === 91)
+          json.set(header.name, text.toString("utf8"));
+        next();
+      });
+    });
+    extract.on("finish", () => {
+      try {
+        resolve2({ images: imagesOf(json), sizes });
+      } catch (e) {
+        reject(e);
+      }
+    });
+    extract.on("error", reject);
+    archive.on("error", (e) => extract.destroy(e));
+    archive.pipe(extract);
+  });
+}
+function imagesOf(json) {
+  const manifest = json.get("manifest.json");
+  if (manifest === void 0) throw new Error("the docker save archive has no manifest.json");
+  return JSON.parse(manifest).map((entry) => {
+    const config = entry.Config === void 0 ? void 0 : json.get(entry.Config);
+    const diffIds = config ? JSON.parse(config).rootfs?.diff_ids ?? [] : [];
+    return { layers: entry.Layers ?? [], diffIds };
+  });
+}
+function withoutFiles(archive, leaveOut) {
+  const extract = import_tar_stream.default.extract();
+  const pack = import_tar_stream.default.pack();
+  extract.on("entry", (header, body, next) => {
+    if (leaveOut.has(header.name)) {
+      body.on("end", next);
+      body.resume();
+      return;
+    }
+    const entry = pack.entry(header, next);
+    body.pipe(entry);
+  });
+  extract.on("finish", () => pack.finalize());
+  extract.on("error", (e) => pack.destroy(e));
+  archive.on("error", (e) => extract.destroy(e));
+  archive.pipe(extract);
+  return pack;
+}
+
+// src/plan/layers.ts
+import { createHash as createHash2 } from "node:crypto";
+function chainIds(diffIds) {
+  const chains = [];
+  for (const diffId of diffIds) {
+    const parent = chains.at(-1);
+    chains.push(
+      parent === void 0 ? diffId : `sha256:${createHash2("sha256").update(`${parent} ${diffId}`).digest("hex")}`
+    );
+  }
+  return chains;
+}
+function chainsOf(images) {
+  return new Set(images.flatMap((diffIds) => chainIds(diffIds)));
+}
+function layerFilesToSkip(images, serverChains) {
+  const needed = /* @__PURE__ */ new Set();
+  const held = /* @__PURE__ */ new Set();
+  for (const image of images) {
+    const chains = image.layers.length === image.diffIds.length ? chainIds(image.diffIds) : [];
+    image.layers.forEach((file, i) => {
+      const chain = chains[i];
+      if (chain !== void 0 && serverChains.has(chain)) held.add(file);
+      else needed.add(file);
+    });
+  }
+  return [...held].filter((file) => !needed.has(file)).sort();
 }
 
 // src/health/containers.ts
@@ -84961,6 +85063,11 @@ async function imageIds(remote, refs) {
     return id && id !== "missing" ? id : void 0;
   });
 }
+async function layerChains(remote) {
+  const out = await runChecked(remote, imageLayers2());
+  const images = out.split("\n").map((l) => l.trim()).filter((l) => l.startsWith("[")).map((l) => JSON.parse(l));
+  return chainsOf(images.map((l) => l ?? []));
+}
 async function tagImage(remote, source, target) {
   await runChecked(remote, dockerTag(source, target));
 }
@@ -84993,33 +85100,119 @@ async function serverHasImages(remote, refs, ids) {
 // src/engine/transfer.ts
 var GZIP_LEVEL = 1;
 var GZIP_CHUNK = 128 * 1024;
+var PROGRESS_EVERY_MS = 5e3;
+var mib = (bytes) => `${(bytes / 1048576).toFixed(1)} MiB`;
 async function transferImages(remote, o, docker, log) {
   const refs = o.services.map((s) => versionTag(o.project, s.name, o.version));
-  const tar3 = await saveImages(docker, refs);
-  const gzip = createGzip({ level: GZIP_LEVEL, chunkSize: GZIP_CHUNK });
-  let bytes = 0;
-  const counter = new Transform({
-    transform(chunk, _encoding, done) {
-      bytes += chunk.length;
-      done(null, chunk);
+  const layers = await Promise.all(refs.map((ref) => imageLayers(docker, ref)));
+  const onServer = await layerChains(remote);
+  const reusable = layers.some((l) => chainIds(l.diffIds).some((c) => onServer.has(c)));
+  if (reusable) {
+    const contents = await readArchive(await saveImages(docker, refs));
+    const skip = layerFilesToSkip(contents.images, onServer);
+    const files = new Set(contents.images.flatMap((i) => i.layers));
+    const size = (names) => [...names].reduce((sum2, n) => sum2 + (contents.sizes.get(n) ?? 0), 0);
+    const total = size(contents.sizes.keys());
+    if (skip.length > 0) {
+      log.info(
+        `the server holds ${skip.length} of ${files.size} layer(s) (${mib(size(skip))}): leaving them out`
+      );
+      const partial = await send(remote, docker, refs, new Set(skip), total - size(skip), log);
+      if (partial.result.code === 0) {
+        await checkLoaded(remote, refs, partial.result, log);
+        return {
+          bytes: partial.bytes,
+          note: `${mib(partial.bytes)} for ${mib(total - size(skip))} of ${mib(total)}: ${skip.length} of ${files.size} layer(s) already on the server`
+        };
+      }
+      log.warn(
+        `the server refused the archive without the layers it holds (docker load exit ${partial.result.code}: ${lastWords(partial.result, 3)}); sending every layer`
+      );
+      const full = await sendAll(remote, docker, refs, total, log);
+      return {
+        bytes: partial.bytes + full,
+        note: `${mib(partial.bytes + full)}: every layer, after the server refused a partial archive`
+      };
     }
-  });
-  tar3.on("error", (e) => gzip.destroy(e));
-  gzip.on("error", (e) => counter.destroy(e));
-  tar3.pipe(gzip).pipe(counter);
-  const r = await remote.pipeInto(dockerLoad(), counter);
-  if (r.code !== 0) {
-    throw new Error(`docker load on the server failed (exit ${r.code}): ${lastWords(r)}`);
+    return { bytes: await sendAll(remote, docker, refs, total, log) };
   }
-  log.info(r.stdout.trim());
+  return { bytes: await sendAll(remote, docker, refs, sum(layers.map((l) => l.size)), log) };
+}
+var sum = (xs) => xs.reduce((a, b) => a + b, 0);
+async function sendAll(remote, docker, refs, estimate, log) {
+  const { bytes, result } = await send(remote, docker, refs, /* @__PURE__ */ new Set(), estimate, log);
+  if (result.code !== 0) {
+    throw new Error(`docker load on the server failed (exit ${result.code}): ${lastWords(result)}`);
+  }
+  await checkLoaded(remote, refs, result, log);
+  return bytes;
+}
+async function checkLoaded(remote, refs, result, log) {
+  log.info(result.stdout.trim());
   for (const ref of refs) {
     if (!await imageExists2(remote, ref)) {
       throw new Error(`after docker load, ${ref} is missing on the server`);
     }
   }
-  log.info(`sent ${refs.length} image(s), ${(bytes / 1048576).toFixed(1)} MiB compressed`);
-  return bytes;
 }
+async function send(remote, docker, refs, leaveOut, expected, log) {
+  const saved = await saveImages(docker, refs);
+  const archive = leaveOut.size > 0 ? withoutFiles(saved, leaveOut) : saved;
+  const progress = new Progress(expected, log);
+  const gzip = createGzip({ level: GZIP_LEVEL, chunkSize: GZIP_CHUNK });
+  let bytes = 0;
+  const counter = new Transform({
+    transform(chunk, _encoding, done) {
+      bytes += chunk.length;
+      progress.sent = bytes;
+      done(null, chunk);
+    }
+  });
+  pipeAll([archive, progress.meter, gzip, counter]);
+  try {
+    const result = await remote.pipeInto(dockerLoad(), counter);
+    log.info(`sent ${refs.length} image(s), ${mib(bytes)} compressed`);
+    return { bytes, result };
+  } finally {
+    progress.stop();
+  }
+}
+function pipeAll(streams) {
+  const last = streams[streams.length - 1];
+  for (let i = 0; i + 1 < streams.length; i++) {
+    const from = streams[i];
+    from.on("error", (e) => last.destroy(e));
+    from.pipe(streams[i + 1]);
+  }
+}
+var Progress = class {
+  constructor(expected, log) {
+    this.expected = expected;
+    this.meter = new Transform({
+      transform: (chunk, _encoding, done) => {
+        this.read += chunk.length;
+        done(null, chunk);
+      }
+    });
+    this.timer = setInterval(() => log.info(this.line()), PROGRESS_EVERY_MS);
+    this.timer.unref();
+  }
+  expected;
+  read = 0;
+  sent = 0;
+  meter;
+  timer;
+  start = Date.now();
+  line() {
+    const seconds = (Date.now() - this.start) / 1e3;
+    const rate = this.read / seconds;
+    const left = rate > 0 ? Math.max(0, (this.expected - this.read) / rate) : 0;
+    return `transfer: ${mib(this.read)} of ~${mib(this.expected)} read, ${mib(this.sent)} sent, ${mib(rate)}/s, about ${Math.ceil(left)} s left`;
+  }
+  stop() {
+    clearInterval(this.timer);
+  }
+};
 
 // src/engine/registry-pull.ts
 var hostOf = (ref) => ref.split("/")[0] ?? "";
@@ -85048,16 +85241,16 @@ async function pullAndTag(remote, o, pulls, log) {
 }
 
 // src/engine/shipping.ts
-async function unlessPresent(remote, o, docker, log, send) {
+async function unlessPresent(remote, o, docker, log, send2) {
   const refs = o.services.map((s) => versionTag(o.project, s.name, o.version));
   const ids = await Promise.all(refs.map((ref) => localImageId(docker, ref)));
   if (await serverHasImages(remote, refs, ids)) {
     log.info(`the server already has every image of ${o.version}: nothing to send (0 bytes)`);
-    return 0;
+    return { bytes: 0 };
   }
-  return send();
+  return send2();
 }
-var tar2 = {
+var tar3 = {
   deliver: (remote, o, docker, _images, log) => unlessPresent(remote, o, docker, log, () => transferImages(remote, o, docker, log))
 };
 function registryAuth(o) {
@@ -85102,7 +85295,7 @@ var registry = {
 };
 var local = {};
 function shippingFor(method) {
-  return { tar: tar2, registry, local }[method];
+  return { tar: tar3, registry, local }[method];
 }
 
 // src/engine/backup.ts
@@ -85870,10 +86063,12 @@ async function runPhases(options, ports, log, result, phases) {
       }
       if (shipping.deliver) {
         const deliver = shipping.deliver;
-        result.transferredBytes = await phases.run(
+        const delivered = await phases.run(
           "transfer",
           () => deliver(remote, o, ports.docker, images, log)
         );
+        result.transferredBytes = delivered?.bytes;
+        result.transferNote = delivered?.note;
       }
       const lost = session.lockLost();
       if (lost) throw new Error(`${lost}; stopped before the switch`);

@@ -1,22 +1,39 @@
-// Benchmark: the action's image transfer against the plain pipeline
-// `docker save | gzip -1 | ssh server docker load`, in the same run, on the sandbox.
-// Reports time ratios and the action's peak memory at two image sizes, to show that memory
-// does not grow with the image. Usage: node scripts/bench-transfer.mjs [MiB...] (default 64 256)
-import { execFileSync, spawnSync } from 'node:child_process'
-import { cpSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs'
+// Benchmark (`npm run bench`): the action's tar transfer against the plain pipeline
+// `docker save | gzip -1 | ssh server docker load`, side by side in the same run, both through
+// the same rate-limited relay in front of the sandbox's sshd (scripts/rate-relay.mjs), which
+// counts the bytes. An image with a large incompressible base layer and a small application
+// layer is shipped three ways: (a) a first deploy, (b) a redeploy after only the application
+// layer changed, (c) a rollback to the previous version. Then the action's peak RSS while it
+// ships a large image (no rate limit). Writes docs/BENCHMARKS.md.
+//
+// Usage: node scripts/bench-transfer.mjs [--rate MB/s] [--base MiB] [--app MiB] [--rss MiB]
+//   defaults: 20 MB/s, a 120 MiB base layer, a 2 MiB application layer, a 1024 MiB image
+import { execFileSync, spawn } from 'node:child_process'
 import { randomFillSync } from 'node:crypto'
-import { tmpdir } from 'node:os'
+import { copyFileSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs'
+import os from 'node:os'
 import path from 'node:path'
+import { parseArgs } from 'node:util'
+import { startRelay } from './rate-relay.mjs'
 import { REPO_ROOT, runAction } from './run-action.mjs'
 import { readSandboxEnv } from './sandbox-env.mjs'
 
+const { values } = parseArgs({
+  options: {
+    rate: { type: 'string', default: '20' },
+    base: { type: 'string', default: '120' },
+    app: { type: 'string', default: '2' },
+    rss: { type: 'string', default: '1024' }
+  }
+})
+const RATE = Number(values.rate) * 1e6
+const BASE_MIB = Number(values.base)
+const APP_MIB = Number(values.app)
+const RSS_MIB = Number(values.rss)
 const env = readSandboxEnv()
-const sizes = process.argv
-  .slice(2)
-  .map(Number)
-  .filter(n => n > 0)
-if (sizes.length === 0) sizes.push(64, 256)
 const PROJECT = 'vbench'
+const DEPLOY_PATH = `${env.dir}/deploy/${PROJECT}`
+const MiB = 1048576
 
 /** @param {string} host @param {string[]} args */
 const docker = (host, args) =>
@@ -25,123 +42,212 @@ const docker = (host, args) =>
     encoding: 'utf8',
     maxBuffer: 1 << 26
   })
-const sshCmd = `ssh -i ${env.sshKey} -p ${env.sshPort} -o BatchMode=yes -o StrictHostKeyChecking=yes -o UserKnownHostsFile=${env.knownHosts} ${env.sshUser}@${env.sshHost}`
+const onServer = (/** @type {string[]} */ args) => docker(env.serverDockerHost, args)
 
-/** Removes the bench images from the server so that every transfer starts from nothing. */
+/** Removes the project's containers, images and state from the server. */
 function cleanServer() {
-  const refs = docker(env.serverDockerHost, ['image', 'ls', '--format', '{{.Repository}}:{{.Tag}}'])
+  const ids = onServer(['ps', '-aq', '--filter', `label=com.docker.compose.project=${PROJECT}`])
+    .split('\n')
+    .filter(Boolean)
+  if (ids.length > 0) onServer(['rm', '-f', ...ids])
+  const refs = onServer(['image', 'ls', '--format', '{{.Repository}}:{{.Tag}}'])
     .split('\n')
     .filter(r => r.startsWith(`${PROJECT}-`))
-  if (refs.length > 0) docker(env.serverDockerHost, ['image', 'rm', '-f', ...refs])
-  rmSync(`${env.dir}/deploy/${PROJECT}`, { recursive: true, force: true })
+  if (refs.length > 0) onServer(['image', 'rm', '-f', ...refs])
+  rmSync(DEPLOY_PATH, { recursive: true, force: true })
 }
 
-/**
- * A workspace with one service whose image carries `mib` MiB of random (incompressible) data.
- * @param {number} mib
- */
-function workspace(mib) {
-  const dir = mkdtempSync(path.join(tmpdir(), 'vd-bench-'))
-  cpSync(path.join(REPO_ROOT, 'examples', 'stack'), path.join(dir, 'stack'), { recursive: true })
-  const blob = Buffer.alloc(mib * 1048576)
-  randomFillSync(blob)
-  writeFileSync(path.join(dir, 'stack', 'blob'), blob)
-  const dockerfile = readFileSync(path.join(dir, 'stack', 'api.Dockerfile'), 'utf8')
+/** @param {string} file @param {number} mib random, so that gzip cannot shrink it */
+function randomFile(file, mib) {
+  const chunk = Buffer.alloc(MiB)
+  writeFileSync(file, '')
+  for (let i = 0; i < mib; i++) writeFileSync(file, randomFillSync(chunk), { flag: 'a' })
+}
+
+/** A workspace: busybox, a base layer of `baseMib` and an application layer rewritten per build. */
+function workspace(/** @type {number} */ baseMib) {
+  const dir = mkdtempSync(path.join(os.tmpdir(), 'vd-bench-'))
+  mkdirSync(path.join(dir, 'app', 'bin'), { recursive: true })
+  copyFileSync(
+    path.join(REPO_ROOT, 'examples', 'stack', 'bin', 'busybox'),
+    path.join(dir, 'app', 'bin', 'busybox')
+  )
+  randomFile(path.join(dir, 'app', 'base.bin'), baseMib)
   writeFileSync(
-    path.join(dir, 'stack', 'bench.Dockerfile'),
-    dockerfile.replace('FROM scratch', 'FROM scratch\nCOPY blob /blob')
+    path.join(dir, 'app', 'Dockerfile'),
+    'FROM scratch\nCOPY bin/busybox /bin/busybox\nCOPY base.bin /base.bin\nCOPY app.bin /app.bin\nCMD ["/bin/busybox", "sh", "-c", "trap \\"exit 0\\" TERM; while :; do /bin/busybox sleep 1; done"]\n'
   )
   writeFileSync(
     path.join(dir, 'docker-compose.yml'),
-    `services:\n  api:\n    image: ${PROJECT}-api:\${DEPLOY_VERSION:-latest}\n    network_mode: host\n    environment:\n      PORT: "18391"\n`
+    `services:\n  app:\n    image: ${PROJECT}-app:\${DEPLOY_VERSION:-latest}\n    network_mode: host\n`
   )
   return dir
 }
 
-/** @param {number} mib */
-async function benchOnce(mib) {
-  const ws = workspace(mib)
-  const version = `b${mib}-${Date.now()}`
-  const image = `${PROJECT}-api:${version}`
+/** Builds `version` with a new application layer. */
+function build(/** @type {string} */ ws, /** @type {string} */ version) {
+  randomFile(path.join(ws, 'app', 'app.bin'), APP_MIB)
   docker(env.runnerDockerHost, [
     'build',
     '-q',
-    '-f',
-    path.join(ws, 'stack', 'bench.Dockerfile'),
     '-t',
-    image,
-    path.join(ws, 'stack')
+    `${PROJECT}-app:${version}`,
+    path.join(ws, 'app')
+  ])
+}
+
+/** The plain pipeline through a relay at RATE: seconds and bytes sent. */
+async function plain(/** @type {string} */ version) {
+  const relay = await startRelay({ target: env.sshPort, upRate: RATE })
+  try {
+    const ssh = `ssh -i ${env.sshKey} -p ${relay.port} -o BatchMode=yes -o StrictHostKeyChecking=no -o UserKnownHostsFile=/dev/null -o LogLevel=ERROR ${env.sshUser}@${env.sshHost}`
+    const t0 = process.hrtime.bigint()
+    // Not spawnSync: the relay runs in this process.
+    const child = spawn(
+      'bash',
+      [
+        '-o',
+        'pipefail',
+        '-c',
+        `docker save ${PROJECT}-app:${version} | gzip -1 | ${ssh} docker load`
+      ],
+      { env: { ...process.env, DOCKER_HOST: env.runnerDockerHost }, stdio: 'ignore' }
+    )
+    const code = await new Promise(resolve => child.on('close', resolve))
+    if (code !== 0) throw new Error(`the plain pipeline failed (exit ${code})`)
+    return { seconds: Number(process.hrtime.bigint() - t0) / 1e9, bytes: relay.upBytes() }
+  } finally {
+    await relay.close()
+  }
+}
+
+/**
+ * One step of the action through a relay at RATE (or directly, rate undefined): the seconds of
+ * `phase` from its job summary, the bytes sent, the peak RSS.
+ * @param {string} ws @param {Record<string, string>} overrides @param {string} phase
+ * @param {number | undefined} rate
+ */
+async function action(ws, overrides, phase, rate = RATE) {
+  const relay = await startRelay({ target: env.sshPort, upRate: rate })
+  try {
+    const inputs = {
+      project: PROJECT,
+      services: 'app=app',
+      host: env.sshHost,
+      port: String(relay.port),
+      username: env.sshUser,
+      key: readFileSync(env.sshKey, 'utf8'),
+      fingerprint: env.fingerprint,
+      'deploy-path': DEPLOY_PATH,
+      'skip-healthcheck': 'true',
+      ...overrides
+    }
+    const run = await runAction(
+      inputs,
+      { GITHUB_WORKSPACE: ws },
+      { wrapper: ['/usr/bin/time', '-f', 'peak-rss-kib=%M'], timeoutMs: 30 * 60_000 }
+    )
+    if (run.code !== 0) throw new Error(`the action failed:\n${run.log}`)
+    const seconds = new RegExp(`\\| ${phase} \\| ([\\d.]+) s \\|`).exec(run.summary)
+    const rss = /peak-rss-kib=(\d+)/.exec(run.log)
+    return {
+      seconds: seconds ? Number(seconds[1]) : 0,
+      bytes: relay.upBytes(),
+      rssMiB: Number(rss?.[1]) / 1024
+    }
+  } finally {
+    await relay.close()
+  }
+}
+
+const ws = workspace(BASE_MIB)
+/** @typedef {{ seconds: number, bytes: number }} Measure */
+/** @type {[string, { plain: Measure, action: Measure, phase?: string }][]} */
+const rows = []
+try {
+  cleanServer()
+  build(ws, 'v1')
+  // (a) A first deploy: the server has nothing of the project.
+  const aPlain = await plain('v1')
+  cleanServer()
+  rows.push([
+    'first deploy',
+    { plain: aPlain, action: await action(ws, { version: 'v1' }, 'transfer') }
   ])
 
-  cleanServer()
-  const t0 = process.hrtime.bigint()
-  const plain = spawnSync(
-    'bash',
-    ['-o', 'pipefail', '-c', `docker save ${image} | gzip -1 | ${sshCmd} docker load`],
-    {
-      env: { ...process.env, DOCKER_HOST: env.runnerDockerHost },
-      encoding: 'utf8'
-    }
-  )
-  const plainSeconds = Number(process.hrtime.bigint() - t0) / 1e9
-  if (plain.status !== 0) throw new Error(`plain pipeline failed: ${plain.stderr}`)
+  // (b) Only the application layer changed. The plain pipeline goes first and its copy of v2
+  // is removed again, so that the action finds the server as it was.
+  build(ws, 'v2')
+  const bPlain = await plain('v2')
+  onServer(['image', 'rm', `${PROJECT}-app:v2`])
+  rows.push([
+    'redeploy, app layer changed',
+    { plain: bPlain, action: await action(ws, { version: 'v2' }, 'transfer') }
+  ])
 
-  cleanServer()
-  const inputs = {
-    project: PROJECT,
-    version,
-    services: 'api=stack:bench.Dockerfile',
-    host: env.sshHost,
-    port: String(env.sshPort),
-    username: env.sshUser,
-    key: readFileSync(env.sshKey, 'utf8'),
-    fingerprint: env.fingerprint,
-    'deploy-path': `${env.dir}/deploy/${PROJECT}`,
-    'skip-healthcheck': 'true'
-  }
-  const run = await runAction(
-    inputs,
-    { GITHUB_WORKSPACE: ws },
-    { wrapper: ['/usr/bin/time', '-f', 'peak-rss-kib=%M'], timeoutMs: 30 * 60_000 }
-  )
-  if (run.code !== 0) throw new Error(`action failed:\n${run.log}`)
-  const transfer = /\| transfer \| ([\d.]+) s \|/.exec(run.summary)
-  const rss = /peak-rss-kib=(\d+)/.exec(run.log)
-  const sent = /sent 1 image\(s\), ([\d.]+) MiB compressed/.exec(run.log)
-
-  // Leave nothing behind: the stack, the images on both engines, the workspace.
-  spawnSync(
-    'docker-compose',
-    [
-      '-p',
-      PROJECT,
-      '-f',
-      `${env.dir}/deploy/${PROJECT}/.deploy/releases/${version}/docker-compose.yml`,
-      'down'
-    ],
+  // (c) Back to v1: a script without backups sends v1 again; the action restores it on the server.
+  const cPlain = await plain('v1')
+  rows.push([
+    'rollback to v1',
     {
-      env: { ...process.env, DOCKER_HOST: env.serverDockerHost }
+      plain: cPlain,
+      action: await action(ws, { command: 'rollback', services: '' }, 'switch'),
+      phase: 'switch'
     }
-  )
+  ])
+} finally {
   cleanServer()
-  docker(env.runnerDockerHost, ['image', 'rm', '-f', image])
   rmSync(ws, { recursive: true, force: true })
-  return {
-    mib,
-    sentMiB: Number(sent?.[1]),
-    plainSeconds,
-    actionSeconds: Number(transfer?.[1]),
-    actionPeakRssMiB: Number(rss?.[1]) / 1024
-  }
 }
 
-const rows = []
-for (const mib of sizes) rows.push(await benchOnce(mib))
-console.log(
-  '\nimage MiB | sent MiB | plain pipeline s | action transfer s | ratio (action/plain) | action peak RSS MiB'
-)
-for (const r of rows) {
-  console.log(
-    `${r.mib} | ${r.sentMiB.toFixed(1)} | ${r.plainSeconds.toFixed(2)} | ${r.actionSeconds.toFixed(2)} | ${(r.actionSeconds / r.plainSeconds).toFixed(2)} | ${r.actionPeakRssMiB.toFixed(0)}`
-  )
+// Peak memory while shipping a large image, at loopback speed.
+const big = workspace(RSS_MIB)
+/** @type {{ seconds: number, rssMiB: number }} */
+let rss
+try {
+  build(big, 'big')
+  rss = await action(big, { version: 'big' }, 'transfer', undefined)
+} finally {
+  cleanServer()
+  docker(env.runnerDockerHost, ['image', 'rm', '-f', `${PROJECT}-app:big`])
+  rmSync(big, { recursive: true, force: true })
 }
+docker(env.runnerDockerHost, ['image', 'rm', '-f', `${PROJECT}-app:v1`, `${PROJECT}-app:v2`])
+
+const mb = (/** @type {number} */ n) => (n / MiB).toFixed(1)
+const table = [
+  '| scenario | plain: sent | plain: time | action: sent | action: time | bytes plain/action | time plain/action |',
+  '| --- | --- | --- | --- | --- | --- | --- |',
+  ...rows.map(
+    ([name, r]) =>
+      `| ${name} | ${mb(r.plain.bytes)} MiB | ${r.plain.seconds.toFixed(1)} s | ${mb(r.action.bytes)} MiB | ${r.action.seconds.toFixed(1)} s${r.phase === 'switch' ? ' (switch, compose up included; no transfer)' : ''} | ${(r.plain.bytes / r.action.bytes).toFixed(0)}× | ${r.phase === 'switch' ? '—' : `${(r.plain.seconds / r.action.seconds).toFixed(2)}×`} |`
+  )
+]
+const machine = [
+  `${os.cpus().length} × ${os.cpus()[0]?.model ?? 'CPU'}`,
+  `${(os.totalmem() / 2 ** 30).toFixed(0)} GiB`,
+  `Linux ${os.release()}`,
+  `Docker ${docker(env.runnerDockerHost, ['version', '-f', '{{.Server.Version}}']).trim()}`,
+  `Node.js ${process.version} (the benchmark), the action on its own Node.js (scripts/run-action.mjs)`
+].join(', ')
+const text = `# Transfer benchmark
+
+Written by \`npm run bench\` (scripts/bench-transfer.mjs) on ${new Date().toISOString().slice(0, 10)}.
+Machine: ${machine}. Both sides are this machine: the runner's engine and the sandbox's server
+engine behind its sshd, with a relay of the project's own (scripts/rate-relay.mjs) limiting what
+goes to the server to ${values.rate} MB/s and counting it. Image: a ${BASE_MIB} MiB random base
+layer and a ${APP_MIB} MiB random application layer (gzip cannot shrink either).
+
+The plain pipeline is \`docker save | gzip -1 | ssh server docker load\`; its time is the whole
+pipeline. The action's time is its \`transfer\` phase (job summary), or for the rollback its
+\`switch\` phase (images back from their backup tags, \`compose up\`); its bytes are everything the action sent to the server in that step (SSH
+handshake and commands included), counted by the relay.
+
+${table.join('\n')}
+
+Peak RSS of the action while shipping a ${RSS_MIB} MiB image (no rate limit, first deploy):
+**${rss.rssMiB.toFixed(0)} MiB** (transfer ${rss.seconds.toFixed(1)} s).
+`
+mkdirSync(path.join(REPO_ROOT, 'docs'), { recursive: true })
+writeFileSync(path.join(REPO_ROOT, 'docs', 'BENCHMARKS.md'), text)
+console.log(text)

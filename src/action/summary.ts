@@ -94,7 +94,7 @@ function outcomeTable(r: CommandResult): string {
       : [
           r.transferredBytes === 0
             ? 'nothing to send'
-            : `${(r.transferredBytes / 1048576).toFixed(1)} MiB`
+            : (r.transferNote ?? `${(r.transferredBytes / 1048576).toFixed(1)} MiB`)
         ]
   return table(
     [

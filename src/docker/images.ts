@@ -11,6 +11,15 @@ export async function localImageId(docker: Docker, ref: string): Promise<string 
   }
 }
 
+/** The layers of `ref` on the runner's engine (diff IDs, bottom first) and its size in bytes. */
+export async function imageLayers(
+  docker: Docker,
+  ref: string
+): Promise<{ diffIds: string[]; size: number }> {
+  const image = await docker.getImage(ref).inspect()
+  return { diffIds: image.RootFS?.Layers ?? [], size: Number(image.Size ?? 0) }
+}
+
 /** Each tag of `repo` on the runner's engine, with the time its image was created (seconds). */
 export async function tagsOf(docker: Docker, repo: string): Promise<Map<string, number>> {
   const images = await docker.listImages({ filters: JSON.stringify({ reference: [repo] }) })

@@ -87,9 +87,11 @@ async function runPhases(
       }
       if (shipping.deliver) {
         const deliver = shipping.deliver
-        result.transferredBytes = await phases.run('transfer', () =>
+        const delivered = await phases.run('transfer', () =>
           deliver(remote, o, ports.docker, images, log)
         )
+        result.transferredBytes = delivered?.bytes
+        result.transferNote = delivered?.note
       }
       // Never switch under a lock that another deploy has taken over.
       const lost = session.lockLost()

@@ -27,6 +27,8 @@ export interface CommandResult {
   health?: HealthReport
   rollbackHealth?: HealthReport
   transferredBytes?: number
+  /** What the transfer sent against the images' size, and which layers it left out. */
+  transferNote?: string
   /** Why the step fails; absent on success. */
   failure?: string
   notices: string[]

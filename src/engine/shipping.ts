@@ -8,7 +8,7 @@ import type { Remote } from '../remote/ssh.js'
 import { imageRepo, versionTag } from '../plan/images.js'
 import { localImageId } from '../docker/images.js'
 import { checkLogin, pushImage, type RegistryAuth } from '../docker/push.js'
-import { transferImages } from './transfer.js'
+import { transferImages, type Delivery } from './transfer.js'
 import { pullAndTag } from './registry-pull.js'
 import { serverHasImages } from './stack.js'
 import type { Log, Phases } from './io.js'
@@ -36,7 +36,7 @@ export interface Shipping {
     docker: Docker,
     images: Record<string, string> | undefined,
     log: Log
-  ): Promise<number | undefined>
+  ): Promise<Delivery | undefined>
 }
 
 /** Skips the delivery when the server already has this version's very images. */
@@ -45,13 +45,13 @@ async function unlessPresent(
   o: DeployOptions,
   docker: Docker,
   log: Log,
-  send: () => Promise<number | undefined>
-): Promise<number | undefined> {
+  send: () => Promise<Delivery | undefined>
+): Promise<Delivery | undefined> {
   const refs = o.services.map(s => versionTag(o.project, s.name, o.version))
   const ids = await Promise.all(refs.map(ref => localImageId(docker, ref)))
   if (await serverHasImages(remote, refs, ids)) {
     log.info(`the server already has every image of ${o.version}: nothing to send (0 bytes)`)
-    return 0
+    return { bytes: 0 }
   }
   return send()
 }

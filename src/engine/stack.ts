@@ -5,6 +5,7 @@ import { RemoteCommandError, lastWords, runChecked } from '../remote/ssh.js'
 import * as cmd from '../remote/commands.js'
 import type { ComposeFlavor, ComposeTarget } from '../remote/commands.js'
 import { parseInspect, type ContainerState } from '../health/containers.js'
+import { chainsOf } from '../plan/layers.js'
 
 export async function checkEngine(remote: Remote): Promise<string> {
   const r = await remote.run(cmd.dockerVersion())
@@ -35,6 +36,17 @@ export async function imageIds(remote: Remote, refs: string[]): Promise<(string 
     const id = out[i]?.trim()
     return id && id !== 'missing' ? id : undefined
   })
+}
+
+/** The chain ID of every layer stack the server's engine holds (see plan/layers.ts). */
+export async function layerChains(remote: Remote): Promise<Set<string>> {
+  const out = await runChecked(remote, cmd.imageLayers())
+  const images = out
+    .split('\n')
+    .map(l => l.trim())
+    .filter(l => l.startsWith('['))
+    .map(l => JSON.parse(l) as string[] | null)
+  return chainsOf(images.map(l => l ?? []))
 }
 
 export async function tagImage(remote: Remote, source: string, target: string): Promise<void> {

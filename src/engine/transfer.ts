@@ -1,12 +1,20 @@
-// The transfer phase: `docker save | gzip` on the runner, streamed over SSH into `docker load`.
+// The transfer phase: `docker save | gzip` on the runner, streamed over SSH into `docker load`,
+// without the layers the server already holds. The server is asked for the layers of its
+// images; when it has some of this version's, the archive is read once on the runner for its
+// manifest and configs (which layer file is which layer), then streamed again without those
+// files. Should the server refuse that partial archive (an engine whose image store needs
+// every blob, a layer pruned since it was counted), every layer is sent, with a warning.
 
 import { createGzip } from 'node:zlib'
-import { Transform } from 'node:stream'
+import { Transform, type Readable } from 'node:stream'
 import type Docker from 'dockerode'
 import type { DeployOptions } from '../config/options.js'
-import { lastWords, type Remote } from '../remote/ssh.js'
+import { lastWords, type ExecResult, type Remote } from '../remote/ssh.js'
 import * as cmd from '../remote/commands.js'
 import { saveImages } from '../docker/save.js'
+import { readArchive, withoutFiles } from '../docker/archive.js'
+import { imageLayers } from '../docker/images.js'
+import { chainIds, layerFilesToSkip } from '../plan/layers.js'
 import { versionTag } from '../plan/images.js'
 import * as stack from './stack.js'
 import type { Log } from './io.js'
@@ -17,37 +25,162 @@ const GZIP_LEVEL = 1
 // Measured with `npm run bench` (README): ~1.6-2.0x the shell pipeline's time at 16 KiB,
 // ~1.1-1.6x at 128 KiB; 512 KiB was no faster.
 const GZIP_CHUNK = 128 * 1024
+const PROGRESS_EVERY_MS = 5000
 
-/** Sends this version's images; returns the compressed bytes sent. */
+/** What the transfer sent: compressed bytes, and a line for the job summary. */
+export interface Delivery {
+  bytes: number
+  note?: string
+}
+
+const mib = (bytes: number) => `${(bytes / 1048576).toFixed(1)} MiB`
+
+/** Sends this version's images, leaving out the layers the server holds. */
 export async function transferImages(
   remote: Remote,
   o: DeployOptions,
   docker: Docker,
   log: Log
-): Promise<number> {
+): Promise<Delivery> {
   const refs = o.services.map(s => versionTag(o.project, s.name, o.version))
-  const tar = await saveImages(docker, refs)
-  const gzip = createGzip({ level: GZIP_LEVEL, chunkSize: GZIP_CHUNK })
-  let bytes = 0
-  const counter = new Transform({
-    transform(chunk: Buffer, _encoding, done) {
-      bytes += chunk.length
-      done(null, chunk)
+  const layers = await Promise.all(refs.map(ref => imageLayers(docker, ref)))
+  const onServer = await stack.layerChains(remote)
+  const reusable = layers.some(l => chainIds(l.diffIds).some(c => onServer.has(c)))
+
+  if (reusable) {
+    // Which file is which layer: the manifest and configs come at the end of the archive.
+    const contents = await readArchive(await saveImages(docker, refs))
+    const skip = layerFilesToSkip(contents.images, onServer)
+    const files = new Set(contents.images.flatMap(i => i.layers))
+    const size = (names: Iterable<string>) =>
+      [...names].reduce((sum, n) => sum + (contents.sizes.get(n) ?? 0), 0)
+    const total = size(contents.sizes.keys())
+    if (skip.length > 0) {
+      log.info(
+        `the server holds ${skip.length} of ${files.size} layer(s) (${mib(size(skip))}): leaving them out`
+      )
+      const partial = await send(remote, docker, refs, new Set(skip), total - size(skip), log)
+      if (partial.result.code === 0) {
+        await checkLoaded(remote, refs, partial.result, log)
+        return {
+          bytes: partial.bytes,
+          note: `${mib(partial.bytes)} for ${mib(total - size(skip))} of ${mib(total)}: ${skip.length} of ${files.size} layer(s) already on the server`
+        }
+      }
+      log.warn(
+        `the server refused the archive without the layers it holds (docker load exit ${partial.result.code}: ${lastWords(partial.result, 3)}); sending every layer`
+      )
+      const full = await sendAll(remote, docker, refs, total, log)
+      return {
+        bytes: partial.bytes + full,
+        note: `${mib(partial.bytes + full)}: every layer, after the server refused a partial archive`
+      }
     }
-  })
-  tar.on('error', e => gzip.destroy(e))
-  gzip.on('error', e => counter.destroy(e))
-  tar.pipe(gzip).pipe(counter)
-  const r = await remote.pipeInto(cmd.dockerLoad(), counter)
-  if (r.code !== 0) {
-    throw new Error(`docker load on the server failed (exit ${r.code}): ${lastWords(r)}`)
+    return { bytes: await sendAll(remote, docker, refs, total, log) }
   }
-  log.info(r.stdout.trim())
+  return { bytes: await sendAll(remote, docker, refs, sum(layers.map(l => l.size)), log) }
+}
+
+const sum = (xs: number[]) => xs.reduce((a, b) => a + b, 0)
+
+async function sendAll(
+  remote: Remote,
+  docker: Docker,
+  refs: string[],
+  estimate: number,
+  log: Log
+): Promise<number> {
+  const { bytes, result } = await send(remote, docker, refs, new Set(), estimate, log)
+  if (result.code !== 0) {
+    throw new Error(`docker load on the server failed (exit ${result.code}): ${lastWords(result)}`)
+  }
+  await checkLoaded(remote, refs, result, log)
+  return bytes
+}
+
+async function checkLoaded(remote: Remote, refs: string[], result: ExecResult, log: Log) {
+  log.info(result.stdout.trim())
   for (const ref of refs) {
     if (!(await stack.imageExists(remote, ref))) {
       throw new Error(`after docker load, ${ref} is missing on the server`)
     }
   }
-  log.info(`sent ${refs.length} image(s), ${(bytes / 1048576).toFixed(1)} MiB compressed`)
-  return bytes
+}
+
+/** One stream of the archive (less `leaveOut`) into `docker load`; its compressed bytes. */
+async function send(
+  remote: Remote,
+  docker: Docker,
+  refs: string[],
+  leaveOut: Set<string>,
+  expected: number,
+  log: Log
+): Promise<{ bytes: number; result: ExecResult }> {
+  const saved = await saveImages(docker, refs)
+  const archive = leaveOut.size > 0 ? withoutFiles(saved, leaveOut) : saved
+  const progress = new Progress(expected, log)
+  const gzip = createGzip({ level: GZIP_LEVEL, chunkSize: GZIP_CHUNK })
+  let bytes = 0
+  const counter = new Transform({
+    transform(chunk: Buffer, _encoding, done) {
+      bytes += chunk.length
+      progress.sent = bytes
+      done(null, chunk)
+    }
+  })
+  pipeAll([archive, progress.meter, gzip, counter])
+  try {
+    const result = await remote.pipeInto(cmd.dockerLoad(), counter)
+    log.info(`sent ${refs.length} image(s), ${mib(bytes)} compressed`)
+    return { bytes, result }
+  } finally {
+    progress.stop()
+  }
+}
+
+/** Pipes each stream into the next; an error anywhere ends the last one with it. */
+function pipeAll(streams: (Readable | Transform)[]): void {
+  const last = streams[streams.length - 1] as Transform
+  for (let i = 0; i + 1 < streams.length; i++) {
+    const from = streams[i] as Readable
+    from.on('error', e => last.destroy(e))
+    from.pipe(streams[i + 1] as Transform)
+  }
+}
+
+/**
+ * A plain log line every 5 s while a transfer lasts (Actions logs are no terminal): archive
+ * bytes read of the expected size, compressed bytes sent, rate and time left.
+ */
+class Progress {
+  read = 0
+  sent = 0
+  readonly meter: Transform
+  private readonly timer: NodeJS.Timeout
+  private readonly start = Date.now()
+
+  constructor(
+    private readonly expected: number,
+    log: Log
+  ) {
+    this.meter = new Transform({
+      transform: (chunk: Buffer, _encoding, done) => {
+        this.read += chunk.length
+        done(null, chunk)
+      }
+    })
+    this.timer = setInterval(() => log.info(this.line()), PROGRESS_EVERY_MS)
+    this.timer.unref()
+  }
+
+  line(): string {
+    const seconds = (Date.now() - this.start) / 1000
+    const rate = this.read / seconds
+    const left = rate > 0 ? Math.max(0, (this.expected - this.read) / rate) : 0
+    return `transfer: ${mib(this.read)} of ~${mib(this.expected)} read, ${mib(this.sent)} sent, ${mib(rate)}/s, about ${Math.ceil(left)} s left`
+  }
+
+  stop(): void {
+    clearInterval(this.timer)
+  }
 }

@@ -92,6 +92,13 @@ export function registryPull(host: string, username: string, refs: string[]): Ar
   )
 }
 
+/** The layers (diff IDs) of every image on the engine, one JSON array a line. */
+export function imageLayers(): Argv {
+  return sh(
+    'docker image ls -q --no-trunc | sort -u | xargs -r docker image inspect --format "{{json .RootFS.Layers}}"'
+  )
+}
+
 export function dockerTag(source: string, target: string): Argv {
   return ['docker', 'tag', source, target]
 }

@@ -1,0 +1,189 @@
+// The tar method ships only what the server lacks, end to end through the bundled action, with
+// every byte counted by a relay in front of the sandbox's sshd (not by the action's own report).
+// Project `vdelta`: one image with an 8 MiB random layer that stays the same across versions and
+// a small layer that changes with each. Tests run in order.
+
+import { copyFileSync, mkdirSync, readFileSync, rmSync } from 'node:fs'
+import { startRelay } from '../../scripts/rate-relay.mjs'
+import { clearProject } from './sandbox-env.js'
+import {
+  KIT_DIR,
+  RELAY_PORTS_FILE,
+  env,
+  errorOf,
+  installShim,
+  runStep,
+  runner,
+  server,
+  type Step
+} from './fault-kit.js'
+import { httpGet } from './stack.js'
+
+const PROJECT = 'vdelta'
+const FIXTURE = '__tests__/e2e/fixtures/vdelta'
+const DEPLOY_PATH = `${env.dir}/deploy/${PROJECT}`
+/** A tag on the server that holds the big layer while no container uses it (test 5). */
+const SPARE = 'spare-vdelta:1'
+const MiB = 1024 * 1024
+
+function inputs(port: number, overrides: Record<string, string>): Record<string, string> {
+  return {
+    project: PROJECT,
+    services: `app=${FIXTURE}`,
+    'compose-file': `${FIXTURE}/docker-compose.yml`,
+    host: env.sshHost,
+    port: String(port),
+    username: env.sshUser,
+    key: readFileSync(env.sshKey, 'utf8'),
+    fingerprint: env.fingerprint,
+    'deploy-path': DEPLOY_PATH,
+    healthchecks: 'http://127.0.0.1:18281/version',
+    'healthcheck-interval': '1',
+    'healthcheck-timeout': '30',
+    'healthcheck-monitor': '1',
+    ...overrides
+  }
+}
+
+/** Runs the step through a fresh relay; returns it with the bytes that went to the server. */
+async function throughRelay(
+  overrides: Record<string, string>,
+  upRate?: number
+): Promise<Step & { up: number }> {
+  // Its connections are listed where the shims (installShim) look for the sessions to act on.
+  mkdirSync(KIT_DIR, { recursive: true })
+  const relay = await startRelay({ target: env.sshPort, upRate, portsFile: RELAY_PORTS_FILE })
+  try {
+    const run = await runStep(inputs(relay.port, overrides), { timeoutMs: 180_000 })
+    return { ...run, up: relay.upBytes() }
+  } finally {
+    await relay.close()
+    rmSync(RELAY_PORTS_FILE, { force: true })
+  }
+}
+
+function expectSuccess(run: Step, version: string) {
+  expect([version, run.code, run.outputs.status, errorOf(run)]).toEqual([version, 0, 'success', ''])
+}
+
+const live = async () => (await httpGet('http://127.0.0.1:18281/version')).body
+const imageBytes = (version: string) =>
+  Number(runner(['image', 'inspect', '--format', '{{.Size}}', `${PROJECT}-app:${version}`]).trim())
+
+function reset() {
+  clearProject(env.serverDockerHost, PROJECT)
+  clearProject(env.runnerDockerHost, PROJECT)
+  rmSync(DEPLOY_PATH, { recursive: true, force: true })
+}
+
+beforeAll(() => {
+  mkdirSync(`${FIXTURE}/bin`, { recursive: true })
+  copyFileSync('examples/stack/bin/busybox', `${FIXTURE}/bin/busybox`)
+  reset()
+  server(['image', 'rm', '-f', SPARE])
+})
+
+afterAll(() => {
+  reset()
+  server(['image', 'rm', '-f', SPARE])
+})
+
+test('a first deploy sends every layer, and says how far it is every 5 s on a slow link', async () => {
+  // 1.5 MB/s: the 8 MiB layer takes about 6 s.
+  const run = await throughRelay({ version: 'd1' }, 1_500_000)
+  expectSuccess(run, 'd1')
+  expect(await live()).toBe('d1')
+  expect(run.up).toBeGreaterThan(8 * MiB)
+  const progress = run.log
+    .split('\n')
+    .filter(l =>
+      /^transfer: [\d.]+ MiB of ~[\d.]+ MiB read, [\d.]+ MiB sent, [\d.]+ MiB\/s, about \d+ s left$/.test(
+        l
+      )
+    )
+  expect(progress.length).toBeGreaterThanOrEqual(1)
+  expect(progress.length).toBeLessThanOrEqual(Math.ceil(run.ms / 5000))
+})
+
+test('a redeploy after an app-only change sends less than 10% of the image', async () => {
+  const run = await throughRelay({ version: 'd2' })
+  expectSuccess(run, 'd2')
+  expect(await live()).toBe('d2')
+  expect(run.up).toBeLessThan(0.1 * imageBytes('d2'))
+  expect(run.log).toMatch(/the server holds 2 of 3 layer\(s\) \([\d.]+ MiB\): leaving them out/)
+  expect(run.summary).toMatch(
+    /\| [\d.]+ MiB for [\d.]+ MiB of [\d.]+ MiB: 2 of 3 layer\(s\) already on the server \|/
+  )
+})
+
+test('a rollback to a version still on the server sends no image bytes', async () => {
+  const run = await throughRelay({ command: 'rollback', services: '' })
+  expect([run.code, run.outputs.status, run.outputs.version]).toEqual([0, 'success', 'd1'])
+  expect(await live()).toBe('d1')
+  // The SSH handshake and the commands only: far below the 8 MiB layer, or even the app layer.
+  expect(run.up).toBeLessThan(256 * 1024)
+})
+
+test('a server that refuses an archive without the layers it holds gets every layer', async () => {
+  // Like an engine with the containerd image store: every layer file the manifest names must
+  // be in the archive (for the relay's sessions only).
+  const remove = installShim(
+    'docker',
+    `if [ "$1" = load ]; then
+  t=$(mktemp -d)
+  cat > "$t/in"
+  for f in $(gzip -dc "$t/in" | tar -xOf - manifest.json | grep -oE '[0-9a-f]{64}/layer\\.tar|blobs/sha256/[0-9a-f]{64}'); do
+    if ! gzip -dc "$t/in" | tar -tf - | grep -qxF "$f"; then
+      echo "Error response from daemon: $f: not found (this image store needs every layer)" >&2
+      rm -rf "$t"
+      exit 1
+    fi
+  done
+  "$REAL" load < "$t/in"
+  rc=$?
+  rm -rf "$t"
+  exit $rc
+fi`
+  )
+  let run: Step & { up: number }
+  try {
+    run = await throughRelay({ version: 'd3' })
+  } finally {
+    remove()
+  }
+  expectSuccess(run, 'd3')
+  expect(await live()).toBe('d3')
+  expect(run.log).toMatch(
+    /::warning::the server refused the archive without the layers it holds \(docker load exit 1: .*this image store needs every layer\)\); sending every layer/
+  )
+  expect(run.up).toBeGreaterThan(8 * MiB)
+  expect(run.summary).toContain('every layer, after the server refused a partial archive')
+})
+
+test('a layer pruned between the check and the load: every layer is sent', async () => {
+  // The big layer stays on the server only through a tag no container uses; the project is gone.
+  server(['tag', `${PROJECT}-app:d3`, SPARE])
+  // The runner keeps its images: its build cache keeps the big layer the same for d4.
+  clearProject(env.serverDockerHost, PROJECT)
+  rmSync(DEPLOY_PATH, { recursive: true, force: true })
+  // Removed right before the load, as a `docker image prune` on the server would.
+  const remove = installShim(
+    'docker',
+    `if [ "$1" = load ] && "$REAL" image inspect ${SPARE} >/dev/null 2>&1; then
+  "$REAL" image rm ${SPARE} >/dev/null
+fi`
+  )
+  let run: Step & { up: number }
+  try {
+    run = await throughRelay({ version: 'd4' })
+  } finally {
+    remove()
+  }
+  expectSuccess(run, 'd4')
+  expect(await live()).toBe('d4')
+  expect(run.log).toMatch(/the server holds [1-9] of 3 layer\(s\)/)
+  expect(run.log).toMatch(
+    /::warning::the server refused the archive without the layers it holds \(docker load exit 1: .*(layer\.tar|blobs\/sha256).*\); sending every layer/
+  )
+  expect(server(['image', 'ls', '-q', SPARE])).toBe('')
+})
