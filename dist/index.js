@@ -85175,6 +85175,7 @@ async function send(remote, docker, refs, leaveOut, expected, log) {
     return { bytes, result };
   } finally {
     progress.stop();
+    saved.destroy();
   }
 }
 function pipeAll(streams) {

@@ -135,6 +135,8 @@ async function send(
     return { bytes, result }
   } finally {
     progress.stop()
+    // A load that failed early leaves the archive unread: release the engine's response.
+    saved.destroy()
   }
 }
 
