@@ -4,9 +4,7 @@
 // Compose plugin does and runs the real docker for everything else.
 
 import { chmodSync, existsSync, mkdirSync, rmSync, writeFileSync } from 'node:fs'
-import { env } from './stack.js'
-
-const SHIM_DIR = `${env.dir}/shim`
+import { SHIM_DIR } from './stack.js'
 
 /** Hides Compose v2 from the server's SSH sessions; returns the function that shows it again. */
 export function composeV1Only(): () => void {

@@ -5,11 +5,12 @@
 // (v1 is what later ones fall back to).
 
 import { readdirSync, readFileSync } from 'node:fs'
-import { runAction, type ActionRun } from '../../scripts/run-action.mjs'
+import { runAction } from '../../scripts/run-action.mjs'
 import { hasImage } from './sandbox-env.js'
 import {
   asDeployUser,
   env,
+  errorOf,
   DEPLOY_PATH,
   PROJECT,
   historyOf,
@@ -36,13 +37,6 @@ const REFUSAL: Record<ComposeFlavour, RegExp> = {
   v1: new RegExp(`Couldn't find env file: ${escaped(DEPLOY_PATH)}/does-not-exist\\.env`),
   v2: new RegExp(`env file ${escaped(DEPLOY_PATH)}/does-not-exist\\.env not found`)
 }
-
-/** The `::error::` line of a run, decoded (@actions/core escapes %, CR and LF). */
-const decodedError = (run: ActionRun) =>
-  (run.log.split('\n').find(l => l.startsWith('::error::')) ?? '')
-    .replace(/%0D/g, '\r')
-    .replace(/%0A/g, '\n')
-    .replace(/%25/g, '%')
 
 /** The suite, run by a test file whose server offers compose `flavour`. */
 export function deploySuite(flavour: ComposeFlavour): void {
@@ -157,7 +151,7 @@ export function deploySuite(flavour: ComposeFlavour): void {
       )
       expect(run.code).toBe(1)
       expect(run.outputs).toMatchObject({ status: 'rolled-back', 'previous-version': v1 })
-      const error = decodedError(run)
+      const error = errorOf(run)
       expect(error).toContain('switching to v2-refused failed')
       // Each flavour's own text for the missing env file, from its standard error.
       expect(error).toMatch(REFUSAL[flavour])

@@ -27,9 +27,9 @@ import {
   resetProject as resetSandboxProject
 } from './sandbox-env.js'
 import { exampleStackInputs } from '../../scripts/sandbox-env.mjs'
-import { env, httpGet, runner, server } from './stack.js'
+import { SHIM_DIR, env, errorOf, httpGet, runner, server } from './stack.js'
 
-export { env, runner, server }
+export { SHIM_DIR, env, errorOf, runner, server }
 
 export const PROJECT = 'vfault'
 export const DEPLOY_PATH = `${env.dir}/deploy/${PROJECT}`
@@ -43,8 +43,6 @@ export const HEALTHCHECKS = [
 ].join('\n')
 /** Where the tests keep their own files on the sandbox host (relay ports, keys, the engine). */
 export const KIT_DIR = `${env.dir}/vfault`
-/** First in the PATH of every SSH session of the sandbox (scripts/sandbox.sh); empty by default. */
-export const SHIM_DIR = `${env.dir}/shim`
 /** Local ports of the relay's connections to sshd: the shims act on those sessions only. */
 export const RELAY_PORTS_FILE = `${KIT_DIR}/relay-ports`
 
@@ -106,16 +104,6 @@ export async function runStep(
     writeFileSync(path.join(dir, `${name}.log`), `${main.log}\n--- post ---\n${post?.log ?? ''}`)
   }
   return { ...main, post, ms: Date.now() - start }
-}
-
-/** The `::error::` line of a step, decoded (@actions/core escapes %, CR and LF). */
-export function errorOf(run: ActionRun): string {
-  const line = run.log.split('\n').find(l => l.startsWith('::error::')) ?? ''
-  return line
-    .slice('::error::'.length)
-    .replace(/%0D/g, '\r')
-    .replace(/%0A/g, '\n')
-    .replace(/%25/g, '%')
 }
 
 /** Removes everything of the project from the server and the runner, and the deploy path. */

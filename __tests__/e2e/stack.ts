@@ -5,6 +5,7 @@ import { mkdirSync, readFileSync } from 'node:fs'
 import net from 'node:net'
 import { docker, nonEmpty, readStateFile, resetProject, sandboxEnv } from './sandbox-env.js'
 import { exampleStackInputs } from '../../scripts/sandbox-env.mjs'
+import type { ActionRun } from '../../scripts/run-action.mjs'
 
 export const env = sandboxEnv()
 export const PROJECT = 'vdemo'
@@ -36,6 +37,19 @@ export function stackInputs(overrides: Record<string, string> = {}): Record<stri
 /** Inputs that log in as the sandbox's non-root user (`deploy`, with its own key). */
 export function asDeployUser(): Record<string, string> {
   return { username: env.deployUser, key: readFileSync(env.deployKey, 'utf8') }
+}
+
+/** First in the PATH of every SSH session of the sandbox (scripts/sandbox.sh); empty by default. */
+export const SHIM_DIR = `${env.dir}/shim`
+
+/** The `::error::` line of a step, decoded (@actions/core escapes %, CR and LF). */
+export function errorOf(run: ActionRun): string {
+  const line = run.log.split('\n').find(l => l.startsWith('::error::')) ?? ''
+  return line
+    .slice('::error::'.length)
+    .replace(/%0D/g, '\r')
+    .replace(/%0A/g, '\n')
+    .replace(/%25/g, '%')
 }
 
 export const server = (args: string[]) => docker(env.serverDockerHost, args)
