@@ -1074,14 +1074,14 @@ var require_util = __commonJS({
         }
         const port = url.port != null ? url.port : url.protocol === "https:" ? 443 : 80;
         let origin = url.origin != null ? url.origin : `${url.protocol || ""}//${url.hostname || ""}:${port}`;
-        let path8 = url.path != null ? url.path : `${url.pathname || ""}${url.search || ""}`;
+        let path10 = url.path != null ? url.path : `${url.pathname || ""}${url.search || ""}`;
         if (origin[origin.length - 1] === "/") {
           origin = origin.slice(0, origin.length - 1);
         }
-        if (path8 && path8[0] !== "/") {
-          path8 = `/${path8}`;
+        if (path10 && path10[0] !== "/") {
+          path10 = `/${path10}`;
         }
-        return new URL(`${origin}${path8}`);
+        return new URL(`${origin}${path10}`);
       }
       if (!isHttpOrHttpsPrefixed(url.origin || url.protocol)) {
         throw new InvalidArgumentError("Invalid URL protocol: the URL must start with `http:` or `https:`.");
@@ -1532,39 +1532,39 @@ var require_diagnostics = __commonJS({
       });
       diagnosticsChannel.channel("undici:client:sendHeaders").subscribe((evt) => {
         const {
-          request: { method, path: path8, origin }
+          request: { method, path: path10, origin }
         } = evt;
-        debuglog("sending request to %s %s/%s", method, origin, path8);
+        debuglog("sending request to %s %s/%s", method, origin, path10);
       });
       diagnosticsChannel.channel("undici:request:headers").subscribe((evt) => {
         const {
-          request: { method, path: path8, origin },
+          request: { method, path: path10, origin },
           response: { statusCode }
         } = evt;
         debuglog(
           "received response to %s %s/%s - HTTP %d",
           method,
           origin,
-          path8,
+          path10,
           statusCode
         );
       });
       diagnosticsChannel.channel("undici:request:trailers").subscribe((evt) => {
         const {
-          request: { method, path: path8, origin }
+          request: { method, path: path10, origin }
         } = evt;
-        debuglog("trailers received from %s %s/%s", method, origin, path8);
+        debuglog("trailers received from %s %s/%s", method, origin, path10);
       });
       diagnosticsChannel.channel("undici:request:error").subscribe((evt) => {
         const {
-          request: { method, path: path8, origin },
+          request: { method, path: path10, origin },
           error: error2
         } = evt;
         debuglog(
           "request to %s %s/%s errored - %s",
           method,
           origin,
-          path8,
+          path10,
           error2.message
         );
       });
@@ -1613,9 +1613,9 @@ var require_diagnostics = __commonJS({
         });
         diagnosticsChannel.channel("undici:client:sendHeaders").subscribe((evt) => {
           const {
-            request: { method, path: path8, origin }
+            request: { method, path: path10, origin }
           } = evt;
-          debuglog("sending request to %s %s/%s", method, origin, path8);
+          debuglog("sending request to %s %s/%s", method, origin, path10);
         });
       }
       diagnosticsChannel.channel("undici:websocket:open").subscribe((evt) => {
@@ -1678,7 +1678,7 @@ var require_request = __commonJS({
     var kHandler = /* @__PURE__ */ Symbol("handler");
     var Request = class {
       constructor(origin, {
-        path: path8,
+        path: path10,
         method,
         body,
         headers,
@@ -1693,11 +1693,11 @@ var require_request = __commonJS({
         expectContinue,
         servername
       }, handler) {
-        if (typeof path8 !== "string") {
+        if (typeof path10 !== "string") {
           throw new InvalidArgumentError("path must be a string");
-        } else if (path8[0] !== "/" && !(path8.startsWith("http://") || path8.startsWith("https://")) && method !== "CONNECT") {
+        } else if (path10[0] !== "/" && !(path10.startsWith("http://") || path10.startsWith("https://")) && method !== "CONNECT") {
           throw new InvalidArgumentError("path must be an absolute URL or start with a slash");
-        } else if (invalidPathRegex.test(path8)) {
+        } else if (invalidPathRegex.test(path10)) {
           throw new InvalidArgumentError("invalid request path");
         }
         if (typeof method !== "string") {
@@ -1763,7 +1763,7 @@ var require_request = __commonJS({
         this.completed = false;
         this.aborted = false;
         this.upgrade = upgrade || null;
-        this.path = query ? buildURL(path8, query) : path8;
+        this.path = query ? buildURL(path10, query) : path10;
         this.origin = origin;
         this.idempotent = idempotent == null ? method === "HEAD" || method === "GET" : idempotent;
         this.blocking = blocking == null ? false : blocking;
@@ -6456,7 +6456,7 @@ var require_client_h1 = __commonJS({
       return method !== "GET" && method !== "HEAD" && method !== "OPTIONS" && method !== "TRACE" && method !== "CONNECT";
     }
     function writeH1(client, request) {
-      const { method, path: path8, host, upgrade, blocking, reset } = request;
+      const { method, path: path10, host, upgrade, blocking, reset } = request;
       let { body, headers, contentLength } = request;
       const expectsPayload = method === "PUT" || method === "POST" || method === "PATCH" || method === "QUERY" || method === "PROPFIND" || method === "PROPPATCH";
       if (util.isFormDataLike(body)) {
@@ -6537,7 +6537,7 @@ var require_client_h1 = __commonJS({
       if (blocking) {
         socket[kBlocking] = true;
       }
-      let header = `${method} ${path8} HTTP/1.1\r
+      let header = `${method} ${path10} HTTP/1.1\r
 `;
       if (typeof host === "string") {
         header += `host: ${host}\r
@@ -7066,7 +7066,7 @@ var require_client_h2 = __commonJS({
     }
     function writeH2(client, request) {
       const session = client[kHTTP2Session];
-      const { method, path: path8, host, upgrade, expectContinue, signal, headers: reqHeaders } = request;
+      const { method, path: path10, host, upgrade, expectContinue, signal, headers: reqHeaders } = request;
       let { body } = request;
       if (upgrade) {
         util.errorRequest(client, request, new Error("Upgrade not supported for H2"));
@@ -7163,7 +7163,7 @@ var require_client_h2 = __commonJS({
         });
         return true;
       }
-      headers[HTTP2_HEADER_PATH] = path8;
+      headers[HTTP2_HEADER_PATH] = path10;
       headers[HTTP2_HEADER_SCHEME] = "https";
       const expectsPayload = method === "PUT" || method === "POST" || method === "PATCH";
       if (body && typeof body.read === "function") {
@@ -7516,9 +7516,9 @@ var require_redirect_handler = __commonJS({
           return this.handler.onHeaders(statusCode, headers, resume, statusText);
         }
         const { origin, pathname, search } = util.parseURL(new URL(this.location, this.opts.origin && new URL(this.opts.path, this.opts.origin)));
-        const path8 = search ? `${pathname}${search}` : pathname;
+        const path10 = search ? `${pathname}${search}` : pathname;
         this.opts.headers = cleanRequestHeaders(this.opts.headers, statusCode === 303, this.opts.origin !== origin);
-        this.opts.path = path8;
+        this.opts.path = path10;
         this.opts.origin = origin;
         this.opts.maxRedirections = 0;
         this.opts.query = null;
@@ -8757,10 +8757,10 @@ var require_proxy_agent = __commonJS({
         };
         const {
           origin,
-          path: path8 = "/",
+          path: path10 = "/",
           headers = {}
         } = opts;
-        opts.path = origin + path8;
+        opts.path = origin + path10;
         if (!("host" in headers) && !("Host" in headers)) {
           const { host } = new URL2(origin);
           headers.host = host;
@@ -10732,20 +10732,20 @@ var require_mock_utils = __commonJS({
       }
       return true;
     }
-    function safeUrl(path8) {
-      if (typeof path8 !== "string") {
-        return path8;
+    function safeUrl(path10) {
+      if (typeof path10 !== "string") {
+        return path10;
       }
-      const pathSegments = path8.split("?");
+      const pathSegments = path10.split("?");
       if (pathSegments.length !== 2) {
-        return path8;
+        return path10;
       }
       const qp = new URLSearchParams(pathSegments.pop());
       qp.sort();
       return [...pathSegments, qp.toString()].join("?");
     }
-    function matchKey(mockDispatch2, { path: path8, method, body, headers }) {
-      const pathMatch = matchValue(mockDispatch2.path, path8);
+    function matchKey(mockDispatch2, { path: path10, method, body, headers }) {
+      const pathMatch = matchValue(mockDispatch2.path, path10);
       const methodMatch = matchValue(mockDispatch2.method, method);
       const bodyMatch = typeof mockDispatch2.body !== "undefined" ? matchValue(mockDispatch2.body, body) : true;
       const headersMatch = matchHeaders(mockDispatch2, headers);
@@ -10767,7 +10767,7 @@ var require_mock_utils = __commonJS({
     function getMockDispatch(mockDispatches, key) {
       const basePath = key.query ? buildURL(key.path, key.query) : key.path;
       const resolvedPath = typeof basePath === "string" ? safeUrl(basePath) : basePath;
-      let matchedMockDispatches = mockDispatches.filter(({ consumed }) => !consumed).filter(({ path: path8 }) => matchValue(safeUrl(path8), resolvedPath));
+      let matchedMockDispatches = mockDispatches.filter(({ consumed }) => !consumed).filter(({ path: path10 }) => matchValue(safeUrl(path10), resolvedPath));
       if (matchedMockDispatches.length === 0) {
         throw new MockNotMatchedError(`Mock dispatch not matched for path '${resolvedPath}'`);
       }
@@ -10805,9 +10805,9 @@ var require_mock_utils = __commonJS({
       }
     }
     function buildKey(opts) {
-      const { path: path8, method, body, headers, query } = opts;
+      const { path: path10, method, body, headers, query } = opts;
       return {
-        path: path8,
+        path: path10,
         method,
         body,
         headers,
@@ -11270,10 +11270,10 @@ var require_pending_interceptors_formatter = __commonJS({
       }
       format(pendingInterceptors) {
         const withPrettyHeaders = pendingInterceptors.map(
-          ({ method, path: path8, data: { statusCode }, persist, times, timesInvoked, origin }) => ({
+          ({ method, path: path10, data: { statusCode }, persist, times, timesInvoked, origin }) => ({
             Method: method,
             Origin: origin,
-            Path: path8,
+            Path: path10,
             "Status code": statusCode,
             Persistent: persist ? PERSISTENT : NOT_PERSISTENT,
             Invocations: timesInvoked,
@@ -16152,9 +16152,9 @@ var require_util6 = __commonJS({
         }
       }
     }
-    function validateCookiePath(path8) {
-      for (let i = 0; i < path8.length; ++i) {
-        const code2 = path8.charCodeAt(i);
+    function validateCookiePath(path10) {
+      for (let i = 0; i < path10.length; ++i) {
+        const code2 = path10.charCodeAt(i);
         if (code2 < 32 || // exclude CTLs (0-31)
         code2 > 126 || // exclude DEL and non-ascii
         code2 === 59) {
@@ -19074,11 +19074,11 @@ var require_undici = __commonJS({
           if (typeof opts.path !== "string") {
             throw new InvalidArgumentError("invalid opts.path");
           }
-          let path8 = opts.path;
+          let path10 = opts.path;
           if (!opts.path.startsWith("/")) {
-            path8 = `/${path8}`;
+            path10 = `/${path10}`;
           }
-          url = new URL(util.parseOrigin(url).origin + path8);
+          url = new URL(util.parseOrigin(url).origin + path10);
         } else {
           if (!opts) {
             opts = typeof url === "object" ? url : {};
@@ -27298,11 +27298,11 @@ var require_agent2 = __commonJS({
       };
     })();
     var WINDOWS_PIPE_REGEX = /^[/\\][/\\]\.[/\\]pipe[/\\].+/;
-    function createAgent(path8) {
-      if (process.platform === "win32" && !WINDOWS_PIPE_REGEX.test(path8)) {
-        return path8 === "pageant" ? new PageantAgent() : new CygwinAgent(path8);
+    function createAgent(path10) {
+      if (process.platform === "win32" && !WINDOWS_PIPE_REGEX.test(path10)) {
+        return path10 === "pageant" ? new PageantAgent() : new CygwinAgent(path10);
       }
-      return new OpenSSHAgent(path8);
+      return new OpenSSHAgent(path10);
     }
     var AgentProtocol = (() => {
       const SSH_AGENTC_REQUEST_IDENTITIES = 11;
@@ -32546,17 +32546,17 @@ var require_SFTP = __commonJS({
       // ===========================================================================
       // Client-specific ===========================================================
       // ===========================================================================
-      createReadStream(path8, options) {
+      createReadStream(path10, options) {
         if (this.server)
           throw new Error("Client-only method called in server mode");
-        return new ReadStream(this, path8, options);
+        return new ReadStream(this, path10, options);
       }
-      createWriteStream(path8, options) {
+      createWriteStream(path10, options) {
         if (this.server)
           throw new Error("Client-only method called in server mode");
-        return new WriteStream(this, path8, options);
+        return new WriteStream(this, path10, options);
       }
-      open(path8, flags_, attrs, cb) {
+      open(path10, flags_, attrs, cb) {
         if (this.server)
           throw new Error("Client-only method called in server mode");
         if (typeof attrs === "function") {
@@ -32575,7 +32575,7 @@ var require_SFTP = __commonJS({
           attrsFlags = attrs.flags;
           attrsLen = attrs.nb;
         }
-        const pathLen = Buffer.byteLength(path8);
+        const pathLen = Buffer.byteLength(path10);
         let p = 9;
         const buf = Buffer.allocUnsafe(4 + 1 + 4 + 4 + pathLen + 4 + 4 + attrsLen);
         writeUInt32BE(buf, buf.length - 4, 0);
@@ -32583,7 +32583,7 @@ var require_SFTP = __commonJS({
         const reqid = this._writeReqid = this._writeReqid + 1 & MAX_REQID;
         writeUInt32BE(buf, reqid, 5);
         writeUInt32BE(buf, pathLen, p);
-        buf.utf8Write(path8, p += 4, pathLen);
+        buf.utf8Write(path10, p += 4, pathLen);
         writeUInt32BE(buf, flags, p += pathLen);
         writeUInt32BE(buf, attrsFlags, p += 4);
         if (attrsLen) {
@@ -32714,7 +32714,7 @@ var require_SFTP = __commonJS({
           throw new Error("Client-only method called in server mode");
         fastXfer(fs3, this, localPath, remotePath, opts, cb);
       }
-      readFile(path8, options, callback_) {
+      readFile(path10, options, callback_) {
         if (this.server)
           throw new Error("Client-only method called in server mode");
         let callback;
@@ -32787,13 +32787,13 @@ var require_SFTP = __commonJS({
             return callback && callback(er, buffer);
           });
         };
-        this.open(path8, flag, 438, (er, handle_) => {
+        this.open(path10, flag, 438, (er, handle_) => {
           if (er)
             return callback && callback(er);
           handle = handle_;
           const tryStat = (er2, st) => {
             if (er2) {
-              this.stat(path8, (er_, st_) => {
+              this.stat(path10, (er_, st_) => {
                 if (er_) {
                   return this.close(handle, () => {
                     callback && callback(er2);
@@ -32814,7 +32814,7 @@ var require_SFTP = __commonJS({
           this.fstat(handle, tryStat);
         });
       }
-      writeFile(path8, data, options, callback_) {
+      writeFile(path10, data, options, callback_) {
         if (this.server)
           throw new Error("Client-only method called in server mode");
         let callback;
@@ -32833,7 +32833,7 @@ var require_SFTP = __commonJS({
         if (options.encoding && !Buffer.isEncoding(options.encoding))
           throw new Error(`Unknown encoding: ${options.encoding}`);
         const flag = options.flag || "w";
-        this.open(path8, flag, options.mode, (openErr, handle) => {
+        this.open(path10, flag, options.mode, (openErr, handle) => {
           if (openErr) {
             callback && callback(openErr);
           } else {
@@ -32842,7 +32842,7 @@ var require_SFTP = __commonJS({
             if (position === null) {
               const tryStat = (er, st) => {
                 if (er) {
-                  this.stat(path8, (er_, st_) => {
+                  this.stat(path10, (er_, st_) => {
                     if (er_) {
                       return this.close(handle, () => {
                         callback && callback(er);
@@ -32861,7 +32861,7 @@ var require_SFTP = __commonJS({
           }
         });
       }
-      appendFile(path8, data, options, callback_) {
+      appendFile(path10, data, options, callback_) {
         if (this.server)
           throw new Error("Client-only method called in server mode");
         let callback;
@@ -32879,12 +32879,12 @@ var require_SFTP = __commonJS({
           throw new TypeError("Bad arguments");
         if (!options.flag)
           options = Object.assign({ flag: "a" }, options);
-        this.writeFile(path8, data, options, callback);
+        this.writeFile(path10, data, options, callback);
       }
-      exists(path8, cb) {
+      exists(path10, cb) {
         if (this.server)
           throw new Error("Client-only method called in server mode");
-        this.stat(path8, (err) => {
+        this.stat(path10, (err) => {
           cb && cb(err ? false : true);
         });
       }
@@ -32927,7 +32927,7 @@ var require_SFTP = __commonJS({
           `SFTP: Outbound: ${isBuffered ? "Buffered" : "Sending"} RENAME`
         );
       }
-      mkdir(path8, attrs, cb) {
+      mkdir(path10, attrs, cb) {
         if (this.server)
           throw new Error("Client-only method called in server mode");
         let flags = 0;
@@ -32941,7 +32941,7 @@ var require_SFTP = __commonJS({
           flags = attrs.flags;
           attrsLen = attrs.nb;
         }
-        const pathLen = Buffer.byteLength(path8);
+        const pathLen = Buffer.byteLength(path10);
         let p = 9;
         const buf = Buffer.allocUnsafe(4 + 1 + 4 + 4 + pathLen + 4 + attrsLen);
         writeUInt32BE(buf, buf.length - 4, 0);
@@ -32949,7 +32949,7 @@ var require_SFTP = __commonJS({
         const reqid = this._writeReqid = this._writeReqid + 1 & MAX_REQID;
         writeUInt32BE(buf, reqid, 5);
         writeUInt32BE(buf, pathLen, p);
-        buf.utf8Write(path8, p += 4, pathLen);
+        buf.utf8Write(path10, p += 4, pathLen);
         writeUInt32BE(buf, flags, p += pathLen);
         if (attrsLen) {
           p += 4;
@@ -32965,10 +32965,10 @@ var require_SFTP = __commonJS({
           `SFTP: Outbound: ${isBuffered ? "Buffered" : "Sending"} MKDIR`
         );
       }
-      rmdir(path8, cb) {
+      rmdir(path10, cb) {
         if (this.server)
           throw new Error("Client-only method called in server mode");
-        const pathLen = Buffer.byteLength(path8);
+        const pathLen = Buffer.byteLength(path10);
         let p = 9;
         const buf = Buffer.allocUnsafe(4 + 1 + 4 + 4 + pathLen);
         writeUInt32BE(buf, buf.length - 4, 0);
@@ -32976,7 +32976,7 @@ var require_SFTP = __commonJS({
         const reqid = this._writeReqid = this._writeReqid + 1 & MAX_REQID;
         writeUInt32BE(buf, reqid, 5);
         writeUInt32BE(buf, pathLen, p);
-        buf.utf8Write(path8, p += 4, pathLen);
+        buf.utf8Write(path10, p += 4, pathLen);
         this._requests[reqid] = { cb };
         const isBuffered = sendOrBuffer(this, buf);
         this._debug && this._debug(
@@ -33066,10 +33066,10 @@ var require_SFTP = __commonJS({
           `SFTP: Outbound: ${isBuffered ? "Buffered" : "Sending"} FSTAT`
         );
       }
-      stat(path8, cb) {
+      stat(path10, cb) {
         if (this.server)
           throw new Error("Client-only method called in server mode");
-        const pathLen = Buffer.byteLength(path8);
+        const pathLen = Buffer.byteLength(path10);
         let p = 9;
         const buf = Buffer.allocUnsafe(4 + 1 + 4 + 4 + pathLen);
         writeUInt32BE(buf, buf.length - 4, 0);
@@ -33077,17 +33077,17 @@ var require_SFTP = __commonJS({
         const reqid = this._writeReqid = this._writeReqid + 1 & MAX_REQID;
         writeUInt32BE(buf, reqid, 5);
         writeUInt32BE(buf, pathLen, p);
-        buf.utf8Write(path8, p += 4, pathLen);
+        buf.utf8Write(path10, p += 4, pathLen);
         this._requests[reqid] = { cb };
         const isBuffered = sendOrBuffer(this, buf);
         this._debug && this._debug(
           `SFTP: Outbound: ${isBuffered ? "Buffered" : "Sending"} STAT`
         );
       }
-      lstat(path8, cb) {
+      lstat(path10, cb) {
         if (this.server)
           throw new Error("Client-only method called in server mode");
-        const pathLen = Buffer.byteLength(path8);
+        const pathLen = Buffer.byteLength(path10);
         let p = 9;
         const buf = Buffer.allocUnsafe(4 + 1 + 4 + 4 + pathLen);
         writeUInt32BE(buf, buf.length - 4, 0);
@@ -33095,17 +33095,17 @@ var require_SFTP = __commonJS({
         const reqid = this._writeReqid = this._writeReqid + 1 & MAX_REQID;
         writeUInt32BE(buf, reqid, 5);
         writeUInt32BE(buf, pathLen, p);
-        buf.utf8Write(path8, p += 4, pathLen);
+        buf.utf8Write(path10, p += 4, pathLen);
         this._requests[reqid] = { cb };
         const isBuffered = sendOrBuffer(this, buf);
         this._debug && this._debug(
           `SFTP: Outbound: ${isBuffered ? "Buffered" : "Sending"} LSTAT`
         );
       }
-      opendir(path8, cb) {
+      opendir(path10, cb) {
         if (this.server)
           throw new Error("Client-only method called in server mode");
-        const pathLen = Buffer.byteLength(path8);
+        const pathLen = Buffer.byteLength(path10);
         let p = 9;
         const buf = Buffer.allocUnsafe(4 + 1 + 4 + 4 + pathLen);
         writeUInt32BE(buf, buf.length - 4, 0);
@@ -33113,14 +33113,14 @@ var require_SFTP = __commonJS({
         const reqid = this._writeReqid = this._writeReqid + 1 & MAX_REQID;
         writeUInt32BE(buf, reqid, 5);
         writeUInt32BE(buf, pathLen, p);
-        buf.utf8Write(path8, p += 4, pathLen);
+        buf.utf8Write(path10, p += 4, pathLen);
         this._requests[reqid] = { cb };
         const isBuffered = sendOrBuffer(this, buf);
         this._debug && this._debug(
           `SFTP: Outbound: ${isBuffered ? "Buffered" : "Sending"} OPENDIR`
         );
       }
-      setstat(path8, attrs, cb) {
+      setstat(path10, attrs, cb) {
         if (this.server)
           throw new Error("Client-only method called in server mode");
         let flags = 0;
@@ -33132,7 +33132,7 @@ var require_SFTP = __commonJS({
         } else if (typeof attrs === "function") {
           cb = attrs;
         }
-        const pathLen = Buffer.byteLength(path8);
+        const pathLen = Buffer.byteLength(path10);
         let p = 9;
         const buf = Buffer.allocUnsafe(4 + 1 + 4 + 4 + pathLen + 4 + attrsLen);
         writeUInt32BE(buf, buf.length - 4, 0);
@@ -33140,7 +33140,7 @@ var require_SFTP = __commonJS({
         const reqid = this._writeReqid = this._writeReqid + 1 & MAX_REQID;
         writeUInt32BE(buf, reqid, 5);
         writeUInt32BE(buf, pathLen, p);
-        buf.utf8Write(path8, p += 4, pathLen);
+        buf.utf8Write(path10, p += 4, pathLen);
         writeUInt32BE(buf, flags, p += pathLen);
         if (attrsLen) {
           p += 4;
@@ -33200,8 +33200,8 @@ var require_SFTP = __commonJS({
           mtime: toUnixTimestamp(mtime)
         }, cb);
       }
-      utimes(path8, atime, mtime, cb) {
-        return this.setstat(path8, {
+      utimes(path10, atime, mtime, cb) {
+        return this.setstat(path10, {
           atime: toUnixTimestamp(atime),
           mtime: toUnixTimestamp(mtime)
         }, cb);
@@ -33212,8 +33212,8 @@ var require_SFTP = __commonJS({
           gid
         }, cb);
       }
-      chown(path8, uid, gid, cb) {
-        return this.setstat(path8, {
+      chown(path10, uid, gid, cb) {
+        return this.setstat(path10, {
           uid,
           gid
         }, cb);
@@ -33223,15 +33223,15 @@ var require_SFTP = __commonJS({
           mode
         }, cb);
       }
-      chmod(path8, mode, cb) {
-        return this.setstat(path8, {
+      chmod(path10, mode, cb) {
+        return this.setstat(path10, {
           mode
         }, cb);
       }
-      readlink(path8, cb) {
+      readlink(path10, cb) {
         if (this.server)
           throw new Error("Client-only method called in server mode");
-        const pathLen = Buffer.byteLength(path8);
+        const pathLen = Buffer.byteLength(path10);
         let p = 9;
         const buf = Buffer.allocUnsafe(4 + 1 + 4 + 4 + pathLen);
         writeUInt32BE(buf, buf.length - 4, 0);
@@ -33239,7 +33239,7 @@ var require_SFTP = __commonJS({
         const reqid = this._writeReqid = this._writeReqid + 1 & MAX_REQID;
         writeUInt32BE(buf, reqid, 5);
         writeUInt32BE(buf, pathLen, p);
-        buf.utf8Write(path8, p += 4, pathLen);
+        buf.utf8Write(path10, p += 4, pathLen);
         this._requests[reqid] = {
           cb: (err, names) => {
             if (typeof cb !== "function")
@@ -33284,10 +33284,10 @@ var require_SFTP = __commonJS({
           `SFTP: Outbound: ${isBuffered ? "Buffered" : "Sending"} SYMLINK`
         );
       }
-      realpath(path8, cb) {
+      realpath(path10, cb) {
         if (this.server)
           throw new Error("Client-only method called in server mode");
-        const pathLen = Buffer.byteLength(path8);
+        const pathLen = Buffer.byteLength(path10);
         let p = 9;
         const buf = Buffer.allocUnsafe(4 + 1 + 4 + 4 + pathLen);
         writeUInt32BE(buf, buf.length - 4, 0);
@@ -33295,7 +33295,7 @@ var require_SFTP = __commonJS({
         const reqid = this._writeReqid = this._writeReqid + 1 & MAX_REQID;
         writeUInt32BE(buf, reqid, 5);
         writeUInt32BE(buf, pathLen, p);
-        buf.utf8Write(path8, p += 4, pathLen);
+        buf.utf8Write(path10, p += 4, pathLen);
         this._requests[reqid] = {
           cb: (err, names) => {
             if (typeof cb !== "function")
@@ -33340,13 +33340,13 @@ var require_SFTP = __commonJS({
           this._debug(`SFTP: Outbound: ${which2} posix-rename@openssh.com`);
         }
       }
-      ext_openssh_statvfs(path8, cb) {
+      ext_openssh_statvfs(path10, cb) {
         if (this.server)
           throw new Error("Client-only method called in server mode");
         const ext = this._extensions["statvfs@openssh.com"];
         if (!ext || ext !== "2")
           throw new Error("Server does not support this extended request");
-        const pathLen = Buffer.byteLength(path8);
+        const pathLen = Buffer.byteLength(path10);
         let p = 9;
         const buf = Buffer.allocUnsafe(4 + 1 + 4 + 4 + 19 + 4 + pathLen);
         writeUInt32BE(buf, buf.length - 4, 0);
@@ -33356,7 +33356,7 @@ var require_SFTP = __commonJS({
         writeUInt32BE(buf, 19, p);
         buf.utf8Write("statvfs@openssh.com", p += 4, 19);
         writeUInt32BE(buf, pathLen, p += 19);
-        buf.utf8Write(path8, p += 4, pathLen);
+        buf.utf8Write(path10, p += 4, pathLen);
         this._requests[reqid] = { extended: "statvfs@openssh.com", cb };
         const isBuffered = sendOrBuffer(this, buf);
         if (this._debug) {
@@ -33442,7 +33442,7 @@ var require_SFTP = __commonJS({
           `SFTP: Outbound: ${isBuffered ? "Buffered" : "Sending"} fsync@openssh.com`
         );
       }
-      ext_openssh_lsetstat(path8, attrs, cb) {
+      ext_openssh_lsetstat(path10, attrs, cb) {
         if (this.server)
           throw new Error("Client-only method called in server mode");
         const ext = this._extensions["lsetstat@openssh.com"];
@@ -33457,7 +33457,7 @@ var require_SFTP = __commonJS({
         } else if (typeof attrs === "function") {
           cb = attrs;
         }
-        const pathLen = Buffer.byteLength(path8);
+        const pathLen = Buffer.byteLength(path10);
         let p = 9;
         const buf = Buffer.allocUnsafe(4 + 1 + 4 + 4 + 20 + 4 + pathLen + 4 + attrsLen);
         writeUInt32BE(buf, buf.length - 4, 0);
@@ -33467,7 +33467,7 @@ var require_SFTP = __commonJS({
         writeUInt32BE(buf, 20, p);
         buf.utf8Write("lsetstat@openssh.com", p += 4, 20);
         writeUInt32BE(buf, pathLen, p += 20);
-        buf.utf8Write(path8, p += 4, pathLen);
+        buf.utf8Write(path10, p += 4, pathLen);
         writeUInt32BE(buf, flags, p += pathLen);
         if (attrsLen) {
           p += 4;
@@ -33484,13 +33484,13 @@ var require_SFTP = __commonJS({
           this._debug(`SFTP: Outbound: ${status2} lsetstat@openssh.com`);
         }
       }
-      ext_openssh_expandPath(path8, cb) {
+      ext_openssh_expandPath(path10, cb) {
         if (this.server)
           throw new Error("Client-only method called in server mode");
         const ext = this._extensions["expand-path@openssh.com"];
         if (ext !== "1")
           throw new Error("Server does not support this extended request");
-        const pathLen = Buffer.byteLength(path8);
+        const pathLen = Buffer.byteLength(path10);
         let p = 9;
         const buf = Buffer.allocUnsafe(4 + 1 + 4 + 4 + 23 + 4 + pathLen);
         writeUInt32BE(buf, buf.length - 4, 0);
@@ -33500,7 +33500,7 @@ var require_SFTP = __commonJS({
         writeUInt32BE(buf, 23, p);
         buf.utf8Write("expand-path@openssh.com", p += 4, 23);
         writeUInt32BE(buf, pathLen, p += 20);
-        buf.utf8Write(path8, p += 4, pathLen);
+        buf.utf8Write(path10, p += 4, pathLen);
         this._requests[reqid] = {
           cb: (err, names) => {
             if (typeof cb !== "function")
@@ -34778,12 +34778,12 @@ var require_SFTP = __commonJS({
       [REQUEST.LSTAT]: (sftp, payload) => {
         bufferParser.init(payload, 1);
         const reqID = bufferParser.readUInt32BE();
-        const path8 = bufferParser.readString(true);
+        const path10 = bufferParser.readString(true);
         bufferParser.clear();
-        if (path8 === void 0)
+        if (path10 === void 0)
           return doFatalSFTPError(sftp, "Malformed LSTAT packet");
         sftp._debug && sftp._debug(`SFTP: Inbound: Received LSTAT (id:${reqID})`);
-        if (!sftp.emit("LSTAT", reqID, path8)) {
+        if (!sftp.emit("LSTAT", reqID, path10)) {
           sftp.status(reqID, STATUS_CODE.OP_UNSUPPORTED);
         }
       },
@@ -34802,13 +34802,13 @@ var require_SFTP = __commonJS({
       [REQUEST.SETSTAT]: (sftp, payload) => {
         bufferParser.init(payload, 1);
         const reqID = bufferParser.readUInt32BE();
-        const path8 = bufferParser.readString(true);
+        const path10 = bufferParser.readString(true);
         const attrs = readAttrs(sftp._biOpt);
         bufferParser.clear();
         if (attrs === void 0)
           return doFatalSFTPError(sftp, "Malformed SETSTAT packet");
         sftp._debug && sftp._debug(`SFTP: Inbound: Received SETSTAT (id:${reqID})`);
-        if (!sftp.emit("SETSTAT", reqID, path8, attrs)) {
+        if (!sftp.emit("SETSTAT", reqID, path10, attrs)) {
           sftp.status(reqID, STATUS_CODE.OP_UNSUPPORTED);
         }
       },
@@ -34830,12 +34830,12 @@ var require_SFTP = __commonJS({
       [REQUEST.OPENDIR]: (sftp, payload) => {
         bufferParser.init(payload, 1);
         const reqID = bufferParser.readUInt32BE();
-        const path8 = bufferParser.readString(true);
+        const path10 = bufferParser.readString(true);
         bufferParser.clear();
-        if (path8 === void 0)
+        if (path10 === void 0)
           return doFatalSFTPError(sftp, "Malformed OPENDIR packet");
         sftp._debug && sftp._debug(`SFTP: Inbound: Received OPENDIR (id:${reqID})`);
-        if (!sftp.emit("OPENDIR", reqID, path8)) {
+        if (!sftp.emit("OPENDIR", reqID, path10)) {
           sftp.status(reqID, STATUS_CODE.OP_UNSUPPORTED);
         }
       },
@@ -34854,63 +34854,63 @@ var require_SFTP = __commonJS({
       [REQUEST.REMOVE]: (sftp, payload) => {
         bufferParser.init(payload, 1);
         const reqID = bufferParser.readUInt32BE();
-        const path8 = bufferParser.readString(true);
+        const path10 = bufferParser.readString(true);
         bufferParser.clear();
-        if (path8 === void 0)
+        if (path10 === void 0)
           return doFatalSFTPError(sftp, "Malformed REMOVE packet");
         sftp._debug && sftp._debug(`SFTP: Inbound: Received REMOVE (id:${reqID})`);
-        if (!sftp.emit("REMOVE", reqID, path8)) {
+        if (!sftp.emit("REMOVE", reqID, path10)) {
           sftp.status(reqID, STATUS_CODE.OP_UNSUPPORTED);
         }
       },
       [REQUEST.MKDIR]: (sftp, payload) => {
         bufferParser.init(payload, 1);
         const reqID = bufferParser.readUInt32BE();
-        const path8 = bufferParser.readString(true);
+        const path10 = bufferParser.readString(true);
         const attrs = readAttrs(sftp._biOpt);
         bufferParser.clear();
         if (attrs === void 0)
           return doFatalSFTPError(sftp, "Malformed MKDIR packet");
         sftp._debug && sftp._debug(`SFTP: Inbound: Received MKDIR (id:${reqID})`);
-        if (!sftp.emit("MKDIR", reqID, path8, attrs)) {
+        if (!sftp.emit("MKDIR", reqID, path10, attrs)) {
           sftp.status(reqID, STATUS_CODE.OP_UNSUPPORTED);
         }
       },
       [REQUEST.RMDIR]: (sftp, payload) => {
         bufferParser.init(payload, 1);
         const reqID = bufferParser.readUInt32BE();
-        const path8 = bufferParser.readString(true);
+        const path10 = bufferParser.readString(true);
         bufferParser.clear();
-        if (path8 === void 0)
+        if (path10 === void 0)
           return doFatalSFTPError(sftp, "Malformed RMDIR packet");
         sftp._debug && sftp._debug(`SFTP: Inbound: Received RMDIR (id:${reqID})`);
-        if (!sftp.emit("RMDIR", reqID, path8)) {
+        if (!sftp.emit("RMDIR", reqID, path10)) {
           sftp.status(reqID, STATUS_CODE.OP_UNSUPPORTED);
         }
       },
       [REQUEST.REALPATH]: (sftp, payload) => {
         bufferParser.init(payload, 1);
         const reqID = bufferParser.readUInt32BE();
-        const path8 = bufferParser.readString(true);
+        const path10 = bufferParser.readString(true);
         bufferParser.clear();
-        if (path8 === void 0)
+        if (path10 === void 0)
           return doFatalSFTPError(sftp, "Malformed REALPATH packet");
         sftp._debug && sftp._debug(
           `SFTP: Inbound: Received REALPATH (id:${reqID})`
         );
-        if (!sftp.emit("REALPATH", reqID, path8)) {
+        if (!sftp.emit("REALPATH", reqID, path10)) {
           sftp.status(reqID, STATUS_CODE.OP_UNSUPPORTED);
         }
       },
       [REQUEST.STAT]: (sftp, payload) => {
         bufferParser.init(payload, 1);
         const reqID = bufferParser.readUInt32BE();
-        const path8 = bufferParser.readString(true);
+        const path10 = bufferParser.readString(true);
         bufferParser.clear();
-        if (path8 === void 0)
+        if (path10 === void 0)
           return doFatalSFTPError(sftp, "Malformed STAT packet");
         sftp._debug && sftp._debug(`SFTP: Inbound: Received STAT (id:${reqID})`);
-        if (!sftp.emit("STAT", reqID, path8)) {
+        if (!sftp.emit("STAT", reqID, path10)) {
           sftp.status(reqID, STATUS_CODE.OP_UNSUPPORTED);
         }
       },
@@ -34930,14 +34930,14 @@ var require_SFTP = __commonJS({
       [REQUEST.READLINK]: (sftp, payload) => {
         bufferParser.init(payload, 1);
         const reqID = bufferParser.readUInt32BE();
-        const path8 = bufferParser.readString(true);
+        const path10 = bufferParser.readString(true);
         bufferParser.clear();
-        if (path8 === void 0)
+        if (path10 === void 0)
           return doFatalSFTPError(sftp, "Malformed READLINK packet");
         sftp._debug && sftp._debug(
           `SFTP: Inbound: Received READLINK (id:${reqID})`
         );
-        if (!sftp.emit("READLINK", reqID, path8)) {
+        if (!sftp.emit("READLINK", reqID, path10)) {
           sftp.status(reqID, STATUS_CODE.OP_UNSUPPORTED);
         }
       },
@@ -35008,7 +35008,7 @@ var require_SFTP = __commonJS({
     function roundUpToMultipleOf8(n) {
       return n + 7 & ~7;
     }
-    function ReadStream(sftp, path8, options) {
+    function ReadStream(sftp, path10, options) {
       if (options === void 0)
         options = {};
       else if (typeof options === "string")
@@ -35022,7 +35022,7 @@ var require_SFTP = __commonJS({
       options.emitClose = false;
       options.autoDestroy = false;
       ReadableStream2.call(this, options);
-      this.path = path8;
+      this.path = path10;
       this.flags = options.flags === void 0 ? "r" : options.flags;
       this.mode = options.mode === void 0 ? 438 : options.mode;
       this.start = options.start;
@@ -35153,7 +35153,7 @@ var require_SFTP = __commonJS({
       },
       configurable: true
     });
-    function WriteStream(sftp, path8, options) {
+    function WriteStream(sftp, path10, options) {
       if (options === void 0)
         options = {};
       else if (typeof options === "string")
@@ -35165,7 +35165,7 @@ var require_SFTP = __commonJS({
       options.emitClose = false;
       options.autoDestroy = false;
       WritableStream.call(this, options);
-      this.path = path8;
+      this.path = path10;
       this.flags = options.flags === void 0 ? "w" : options.flags;
       this.mode = options.mode === void 0 ? 438 : options.mode;
       this.start = options.start;
@@ -42990,7 +42990,7 @@ var require_modem = __commonJS({
     var querystring = __require("querystring");
     var http2 = require_http();
     var fs3 = __require("fs");
-    var path8 = __require("path");
+    var path10 = __require("path");
     var url = __require("url");
     var ssh = require_ssh();
     var HttpDuplex = require_http_duplex();
@@ -43039,9 +43039,9 @@ var require_modem = __commonJS({
         }
         opts.host = host.hostname;
         if (process.env.DOCKER_CERT_PATH) {
-          opts.ca = splitca(path8.join(process.env.DOCKER_CERT_PATH, "ca.pem"));
-          opts.cert = fs3.readFileSync(path8.join(process.env.DOCKER_CERT_PATH, "cert.pem"));
-          opts.key = fs3.readFileSync(path8.join(process.env.DOCKER_CERT_PATH, "key.pem"));
+          opts.ca = splitca(path10.join(process.env.DOCKER_CERT_PATH, "ca.pem"));
+          opts.cert = fs3.readFileSync(path10.join(process.env.DOCKER_CERT_PATH, "cert.pem"));
+          opts.key = fs3.readFileSync(path10.join(process.env.DOCKER_CERT_PATH, "key.pem"));
         }
         if (process.env.DOCKER_CLIENT_TIMEOUT) {
           opts.timeout = parseInt(process.env.DOCKER_CLIENT_TIMEOUT, 10);
@@ -43051,7 +43051,7 @@ var require_modem = __commonJS({
     };
     var findDefaultUnixSocket = function() {
       return new Promise(function(resolve2) {
-        var userDockerSocket = path8.join(os6.homedir(), ".docker", "run", "docker.sock");
+        var userDockerSocket = path10.join(os6.homedir(), ".docker", "run", "docker.sock");
         fs3.access(userDockerSocket, function(err) {
           if (err) resolve2("/var/run/docker.sock");
           else resolve2(userDockerSocket);
@@ -43145,7 +43145,7 @@ var require_modem = __commonJS({
       }
       if (options.file) {
         if (typeof options.file === "string") {
-          data = fs3.createReadStream(path8.resolve(options.file));
+          data = fs3.createReadStream(path10.resolve(options.file));
         } else {
           data = options.file;
         }
@@ -43463,7 +43463,7 @@ var require_modem = __commonJS({
 var require_ignore = __commonJS({
   "node_modules/@balena/dockerignore/ignore.js"(exports, module) {
     "use strict";
-    var path8 = __require("path");
+    var path10 = __require("path");
     var factory = (options) => new IgnoreBase(options);
     factory.default = factory;
     module.exports = factory;
@@ -43472,22 +43472,22 @@ var require_ignore = __commonJS({
     }
     var REGEX_TRAILING_SLASH = /(?<=.)\/$/;
     var REGEX_TRAILING_BACKSLASH = /(?<=.)\\$/;
-    var REGEX_TRAILING_PATH_SEP = path8.sep === "\\" ? REGEX_TRAILING_BACKSLASH : REGEX_TRAILING_SLASH;
+    var REGEX_TRAILING_PATH_SEP = path10.sep === "\\" ? REGEX_TRAILING_BACKSLASH : REGEX_TRAILING_SLASH;
     var KEY_IGNORE = typeof Symbol !== "undefined" ? /* @__PURE__ */ Symbol.for("dockerignore") : "dockerignore";
     function cleanPath(file) {
-      return path8.normalize(file).replace(REGEX_TRAILING_PATH_SEP, "");
+      return path10.normalize(file).replace(REGEX_TRAILING_PATH_SEP, "");
     }
     function toSlash(file) {
-      if (path8.sep === "/") {
+      if (path10.sep === "/") {
         return file;
       }
       return file.replace(/\\/g, "/");
     }
     function fromSlash(file) {
-      if (path8.sep === "/") {
+      if (path10.sep === "/") {
         return file;
       }
-      return file.replace(/\//g, path8.sep);
+      return file.replace(/\//g, path10.sep);
     }
     var IgnoreBase = class {
       constructor({
@@ -43536,13 +43536,13 @@ var require_ignore = __commonJS({
         return pattern && typeof pattern === "string" && pattern.indexOf("#") !== 0 && pattern.trim() !== "";
       }
       filter(paths) {
-        return make_array(paths).filter((path9) => this._filter(path9));
+        return make_array(paths).filter((path11) => this._filter(path11));
       }
       createFilter() {
-        return (path9) => this._filter(path9);
+        return (path11) => this._filter(path11);
       }
-      ignores(path9) {
-        return !this._filter(path9);
+      ignores(path11) {
+        return !this._filter(path11);
       }
       // https://github.com/moby/moby/blob/v19.03.8/builder/dockerignore/dockerignore.go#L41-L53
       // https://github.com/moby/moby/blob/v19.03.8/pkg/fileutils/fileutils.go#L29-L55
@@ -43581,36 +43581,36 @@ var require_ignore = __commonJS({
           origin,
           pattern,
           // https://github.com/moby/moby/blob/v19.03.8/pkg/fileutils/fileutils.go#L54
-          dirs: pattern.split(path8.sep),
+          dirs: pattern.split(path10.sep),
           negative
         };
       }
       // @returns `Boolean` true if the `path` is NOT ignored
-      _filter(path9) {
-        if (!path9) {
+      _filter(path11) {
+        if (!path11) {
           return false;
         }
-        if (path9 in this._cache) {
-          return this._cache[path9];
+        if (path11 in this._cache) {
+          return this._cache[path11];
         }
-        return this._cache[path9] = this._test(path9);
+        return this._cache[path11] = this._test(path11);
       }
       // @returns {Boolean} true if a file is NOT ignored
       // https://github.com/moby/moby/blob/v19.03.8/pkg/fileutils/fileutils.go#L62
       _test(file) {
         file = fromSlash(file);
-        const parentPath = cleanPath(path8.dirname(file));
-        const parentPathDirs = parentPath.split(path8.sep);
+        const parentPath = cleanPath(path10.dirname(file));
+        const parentPathDirs = parentPath.split(path10.sep);
         let matched = false;
         this._rules.forEach((rule) => {
           let match = this._match(file, rule);
           if (!match && parentPath !== ".") {
             if (rule.dirs.includes("**")) {
               for (let i = rule.dirs.filter((x) => x !== "**").length; i <= parentPathDirs.length; i++) {
-                match = match || this._match(parentPathDirs.slice(0, i).join(path8.sep), rule);
+                match = match || this._match(parentPathDirs.slice(0, i).join(path10.sep), rule);
               }
             } else if (rule.dirs.length <= parentPathDirs.length) {
-              match = this._match(parentPathDirs.slice(0, rule.dirs.length).join(path8.sep), rule);
+              match = this._match(parentPathDirs.slice(0, rule.dirs.length).join(path10.sep), rule);
             }
           }
           if (match) {
@@ -43629,13 +43629,13 @@ var require_ignore = __commonJS({
           return rule;
         }
         let regStr = "^";
-        let escapedSlash = path8.sep === "\\" ? "\\\\" : path8.sep;
+        let escapedSlash = path10.sep === "\\" ? "\\\\" : path10.sep;
         for (let i = 0; i < rule.pattern.length; i++) {
           const ch = rule.pattern[i];
           if (ch === "*") {
             if (rule.pattern[i + 1] === "*") {
               i++;
-              if (rule.pattern[i + 1] === path8.sep) {
+              if (rule.pattern[i + 1] === path10.sep) {
                 i++;
               }
               if (rule.pattern[i + 1] === void 0) {
@@ -43651,7 +43651,7 @@ var require_ignore = __commonJS({
           } else if (ch === "." || ch === "$") {
             regStr += `\\${ch}`;
           } else if (ch === "\\") {
-            if (path8.sep === "\\") {
+            if (path10.sep === "\\") {
               regStr += escapedSlash;
               continue;
             }
@@ -43678,46 +43678,46 @@ var require_chownr = __commonJS({
   "node_modules/chownr/chownr.js"(exports, module) {
     "use strict";
     var fs3 = __require("fs");
-    var path8 = __require("path");
+    var path10 = __require("path");
     var LCHOWN = fs3.lchown ? "lchown" : "chown";
     var LCHOWNSYNC = fs3.lchownSync ? "lchownSync" : "chownSync";
     var needEISDIRHandled = fs3.lchown && !process.version.match(/v1[1-9]+\./) && !process.version.match(/v10\.[6-9]/);
-    var lchownSync = (path9, uid, gid) => {
+    var lchownSync = (path11, uid, gid) => {
       try {
-        return fs3[LCHOWNSYNC](path9, uid, gid);
+        return fs3[LCHOWNSYNC](path11, uid, gid);
       } catch (er) {
         if (er.code !== "ENOENT")
           throw er;
       }
     };
-    var chownSync = (path9, uid, gid) => {
+    var chownSync = (path11, uid, gid) => {
       try {
-        return fs3.chownSync(path9, uid, gid);
+        return fs3.chownSync(path11, uid, gid);
       } catch (er) {
         if (er.code !== "ENOENT")
           throw er;
       }
     };
-    var handleEISDIR = needEISDIRHandled ? (path9, uid, gid, cb) => (er) => {
+    var handleEISDIR = needEISDIRHandled ? (path11, uid, gid, cb) => (er) => {
       if (!er || er.code !== "EISDIR")
         cb(er);
       else
-        fs3.chown(path9, uid, gid, cb);
+        fs3.chown(path11, uid, gid, cb);
     } : (_, __, ___, cb) => cb;
-    var handleEISDirSync = needEISDIRHandled ? (path9, uid, gid) => {
+    var handleEISDirSync = needEISDIRHandled ? (path11, uid, gid) => {
       try {
-        return lchownSync(path9, uid, gid);
+        return lchownSync(path11, uid, gid);
       } catch (er) {
         if (er.code !== "EISDIR")
           throw er;
-        chownSync(path9, uid, gid);
+        chownSync(path11, uid, gid);
       }
-    } : (path9, uid, gid) => lchownSync(path9, uid, gid);
+    } : (path11, uid, gid) => lchownSync(path11, uid, gid);
     var nodeVersion = process.version;
-    var readdir2 = (path9, options, cb) => fs3.readdir(path9, options, cb);
-    var readdirSync2 = (path9, options) => fs3.readdirSync(path9, options);
+    var readdir2 = (path11, options, cb) => fs3.readdir(path11, options, cb);
+    var readdirSync3 = (path11, options) => fs3.readdirSync(path11, options);
     if (/^v4\./.test(nodeVersion))
-      readdir2 = (path9, options, cb) => fs3.readdir(path9, cb);
+      readdir2 = (path11, options, cb) => fs3.readdir(path11, cb);
     var chown = (cpath, uid, gid, cb) => {
       fs3[LCHOWN](cpath, uid, gid, handleEISDIR(cpath, uid, gid, (er) => {
         cb(er && er.code !== "ENOENT" ? er : null);
@@ -43725,21 +43725,21 @@ var require_chownr = __commonJS({
     };
     var chownrKid = (p, child2, uid, gid, cb) => {
       if (typeof child2 === "string")
-        return fs3.lstat(path8.resolve(p, child2), (er, stats) => {
+        return fs3.lstat(path10.resolve(p, child2), (er, stats) => {
           if (er)
             return cb(er.code !== "ENOENT" ? er : null);
           stats.name = child2;
           chownrKid(p, stats, uid, gid, cb);
         });
       if (child2.isDirectory()) {
-        chownr(path8.resolve(p, child2.name), uid, gid, (er) => {
+        chownr(path10.resolve(p, child2.name), uid, gid, (er) => {
           if (er)
             return cb(er);
-          const cpath = path8.resolve(p, child2.name);
+          const cpath = path10.resolve(p, child2.name);
           chown(cpath, uid, gid, cb);
         });
       } else {
-        const cpath = path8.resolve(p, child2.name);
+        const cpath = path10.resolve(p, child2.name);
         chown(cpath, uid, gid, cb);
       }
     };
@@ -43769,7 +43769,7 @@ var require_chownr = __commonJS({
     var chownrKidSync = (p, child2, uid, gid) => {
       if (typeof child2 === "string") {
         try {
-          const stats = fs3.lstatSync(path8.resolve(p, child2));
+          const stats = fs3.lstatSync(path10.resolve(p, child2));
           stats.name = child2;
           child2 = stats;
         } catch (er) {
@@ -43780,13 +43780,13 @@ var require_chownr = __commonJS({
         }
       }
       if (child2.isDirectory())
-        chownrSync(path8.resolve(p, child2.name), uid, gid);
-      handleEISDirSync(path8.resolve(p, child2.name), uid, gid);
+        chownrSync(path10.resolve(p, child2.name), uid, gid);
+      handleEISDirSync(path10.resolve(p, child2.name), uid, gid);
     };
     var chownrSync = (p, uid, gid) => {
       let children;
       try {
-        children = readdirSync2(p, { withFileTypes: true });
+        children = readdirSync3(p, { withFileTypes: true });
       } catch (er) {
         if (er.code === "ENOENT")
           return;
@@ -45097,7 +45097,7 @@ var require_pump = __commonJS({
 // node_modules/mkdirp-classic/index.js
 var require_mkdirp_classic = __commonJS({
   "node_modules/mkdirp-classic/index.js"(exports, module) {
-    var path8 = __require("path");
+    var path10 = __require("path");
     var fs3 = __require("fs");
     var _0777 = parseInt("0777", 8);
     module.exports = mkdirP.mkdirp = mkdirP.mkdirP = mkdirP;
@@ -45116,7 +45116,7 @@ var require_mkdirp_classic = __commonJS({
       if (!made) made = null;
       var cb = f || function() {
       };
-      p = path8.resolve(p);
+      p = path10.resolve(p);
       xfs.mkdir(p, mode, function(er) {
         if (!er) {
           made = made || p;
@@ -45124,7 +45124,7 @@ var require_mkdirp_classic = __commonJS({
         }
         switch (er.code) {
           case "ENOENT":
-            mkdirP(path8.dirname(p), opts, function(er2, made2) {
+            mkdirP(path10.dirname(p), opts, function(er2, made2) {
               if (er2) cb(er2, made2);
               else mkdirP(p, opts, cb, made2);
             });
@@ -45151,14 +45151,14 @@ var require_mkdirp_classic = __commonJS({
         mode = _0777 & ~process.umask();
       }
       if (!made) made = null;
-      p = path8.resolve(p);
+      p = path10.resolve(p);
       try {
         xfs.mkdirSync(p, mode);
         made = made || p;
       } catch (err0) {
         switch (err0.code) {
           case "ENOENT":
-            made = sync(path8.dirname(p), opts, made);
+            made = sync(path10.dirname(p), opts, made);
             sync(p, opts, made);
             break;
           // In the case of any other error, just see if there's a dir
@@ -45184,11 +45184,11 @@ var require_mkdirp_classic = __commonJS({
 var require_tar_fs = __commonJS({
   "node_modules/tar-fs/index.js"(exports) {
     var chownr = require_chownr();
-    var tar4 = require_tar_stream();
+    var tar5 = require_tar_stream();
     var pump = require_pump();
     var mkdirp = require_mkdirp_classic();
     var fs3 = __require("fs");
-    var path8 = __require("path");
+    var path10 = __require("path");
     var os6 = __require("os");
     var win32 = os6.platform() === "win32";
     var DOTDOT_LEADING = 1;
@@ -45204,12 +45204,12 @@ var require_tar_fs = __commonJS({
     var statAll = function(fs4, stat2, cwd, ignore, entries, sort) {
       var queue = entries || ["."];
       for (var i = 0; i < queue.length; i++) {
-        if (!inCwd(path8.resolve(cwd, queue[i]), cwd)) throw new Error(queue[i] + " is not a valid path");
+        if (!inCwd(path10.resolve(cwd, queue[i]), cwd)) throw new Error(queue[i] + " is not a valid path");
       }
       return function loop(callback) {
         if (!queue.length) return callback();
         var next = queue.shift();
-        var nextAbs = path8.join(cwd, next);
+        var nextAbs = path10.join(cwd, next);
         stat2.call(fs4, nextAbs, function(err, stat3) {
           if (err) return callback(err);
           if (!stat3.isDirectory()) return callback(null, next, stat3);
@@ -45217,7 +45217,7 @@ var require_tar_fs = __commonJS({
             if (err2) return callback(err2);
             if (sort) files.sort();
             for (var i2 = 0; i2 < files.length; i2++) {
-              if (!ignore(path8.join(cwd, next, files[i2]))) queue.push(path8.join(next, files[i2]));
+              if (!ignore(path10.join(cwd, next, files[i2]))) queue.push(path10.join(next, files[i2]));
             }
             callback(null, next, stat3);
           });
@@ -45228,7 +45228,7 @@ var require_tar_fs = __commonJS({
       return function(header) {
         header.name = header.name.split("/").slice(level).join("/");
         var linkname = header.linkname;
-        if (linkname && (header.type === "link" || path8.isAbsolute(linkname))) {
+        if (linkname && (header.type === "link" || path10.isAbsolute(linkname))) {
           header.linkname = linkname.split("/").slice(level).join("/");
         }
         return map(header);
@@ -45246,7 +45246,7 @@ var require_tar_fs = __commonJS({
       var umask = typeof opts.umask === "number" ? ~opts.umask : ~processUmask();
       var dmode = typeof opts.dmode === "number" ? opts.dmode : 0;
       var fmode = typeof opts.fmode === "number" ? opts.fmode : 0;
-      var pack = opts.pack || tar4.pack();
+      var pack = opts.pack || tar5.pack();
       var finish2 = opts.finish || noop;
       if (opts.strip) map = strip(map, opts.strip);
       if (opts.readable) {
@@ -45258,7 +45258,7 @@ var require_tar_fs = __commonJS({
         fmode |= parseInt(222, 8);
       }
       var onsymlink = function(filename, header) {
-        xfs.readlink(path8.join(cwd, filename), function(err, linkname) {
+        xfs.readlink(path10.join(cwd, filename), function(err, linkname) {
           if (err) return pack.destroy(err);
           header.linkname = normalize(linkname);
           pack.entry(header, onnextentry);
@@ -45299,7 +45299,7 @@ var require_tar_fs = __commonJS({
         }
         var entry = pack.entry(header, onnextentry);
         if (!entry) return;
-        var rs = mapStream(xfs.createReadStream(path8.join(cwd, filename), { start: 0, end: header.size > 0 ? header.size - 1 : header.size }), header);
+        var rs = mapStream(xfs.createReadStream(path10.join(cwd, filename), { start: 0, end: header.size > 0 ? header.size - 1 : header.size }), header);
         rs.on("error", function(err2) {
           entry.destroy(err2);
         });
@@ -45329,7 +45329,7 @@ var require_tar_fs = __commonJS({
       var map = opts.map || noop;
       var mapStream = opts.mapStream || echo;
       var own = opts.chown !== false && !win32 && processGetuid() === 0;
-      var extract = opts.extract || tar4.extract();
+      var extract = opts.extract || tar5.extract();
       var stack = [];
       var now = /* @__PURE__ */ new Date();
       var umask = typeof opts.umask === "number" ? ~opts.umask : ~processUmask();
@@ -45381,7 +45381,7 @@ var require_tar_fs = __commonJS({
       extract.on("entry", function(header, stream, next) {
         header = map(header) || header;
         header.name = normalize(header.name);
-        var name = path8.join(cwd, path8.join("/", header.name));
+        var name = path10.join(cwd, path10.join("/", header.name));
         if (ignore(name, header)) {
           stream.resume();
           return next();
@@ -45389,7 +45389,7 @@ var require_tar_fs = __commonJS({
         if (!validPath(header.name, DOTDOT_NONE)) {
           return next(new Error(JSON.stringify(header.name) + " is not a valid path"));
         }
-        var isRoot = path8.join(name, ".") === path8.join(cwd, ".");
+        var isRoot = path10.join(name, ".") === path10.join(cwd, ".");
         var stat2 = function(err) {
           if (err) return next(err);
           if (isRoot) return next();
@@ -45419,9 +45419,9 @@ var require_tar_fs = __commonJS({
         var onsymlink = function() {
           if (win32) return next();
           if (!validPath(header.linkname, DOTDOT_LEADING)) return next(new Error(name + " is not a valid symlink"));
-          var dst = path8.resolve(path8.dirname(name), header.linkname);
+          var dst = path10.resolve(path10.dirname(name), header.linkname);
           if (!inCwd(dst, cwd)) return next(new Error(name + " is not a valid symlink"));
-          validateNotSymlink(xfs, dst, path8.resolve(cwd), function(err, valid) {
+          validateNotSymlink(xfs, dst, path10.resolve(cwd), function(err, valid) {
             if (err) return next(err);
             if (!valid) return next(new Error(name + " is not a valid symlink"));
             xfs.unlink(name, function() {
@@ -45432,7 +45432,7 @@ var require_tar_fs = __commonJS({
         var onlink = function() {
           if (win32) return next();
           if (!validPath(header.linkname, DOTDOT_NONE)) return next(new Error(name + " is not a valid hardlink"));
-          var srcpath = path8.join(cwd, path8.join("/", header.linkname));
+          var srcpath = path10.join(cwd, path10.join("/", header.linkname));
           xfs.realpath(srcpath, function(err, dst) {
             if (err || !inCwd(dst, cwd)) return next(new Error(name + " is not a valid hardlink"));
             xfs.unlink(name, function() {
@@ -45464,8 +45464,8 @@ var require_tar_fs = __commonJS({
             });
           }
         };
-        var dir = isRoot ? path8.join(cwd, ".") : path8.dirname(name);
-        validate(xfs, dir, path8.join(cwd, "."), function(err, valid) {
+        var dir = isRoot ? path10.join(cwd, ".") : path10.dirname(name);
+        validate(xfs, dir, path10.join(cwd, "."), function(err, valid) {
           if (err) return next(err);
           if (!valid) return next(new Error(dir + " is not a valid path"));
           if (header.type === "directory") return ondirectory();
@@ -45497,16 +45497,16 @@ var require_tar_fs = __commonJS({
       if (name === root) return cb(null, true);
       fs4.lstat(name, function(err, st) {
         if (err && err.code !== "ENOENT") return cb(err);
-        if (err || st.isDirectory()) return validate(fs4, path8.join(name, ".."), root, cb);
+        if (err || st.isDirectory()) return validate(fs4, path10.join(name, ".."), root, cb);
         cb(null, false);
       });
     }
     function validateNotSymlink(fs4, name, root, cb) {
       if (name === root) return cb(null, true);
-      if (!name.startsWith(root + path8.sep)) return cb(null, false);
+      if (!name.startsWith(root + path10.sep)) return cb(null, false);
       fs4.lstat(name, function(err, st) {
         if (err && err.code !== "ENOENT" && err.code !== "EPERM") return cb(err);
-        if (err || !st.isSymbolicLink()) return validateNotSymlink(fs4, path8.join(name, ".."), root, cb);
+        if (err || !st.isSymbolicLink()) return validateNotSymlink(fs4, path10.join(name, ".."), root, cb);
         cb(null, false);
       });
     }
@@ -45537,8 +45537,8 @@ var require_tar_fs = __commonJS({
       });
     }
     function inCwd(dst, cwd) {
-      cwd = path8.resolve(cwd);
-      return cwd === dst || dst.startsWith(cwd + path8.sep);
+      cwd = path10.resolve(cwd);
+      return cwd === dst || dst.startsWith(cwd + path10.sep);
     }
   }
 });
@@ -45548,8 +45548,8 @@ var require_util9 = __commonJS({
   "node_modules/dockerode/lib/util.js"(exports, module) {
     var DockerIgnore = require_ignore();
     var fs3 = __require("fs");
-    var path8 = __require("path");
-    var tar4 = require_tar_fs();
+    var path10 = __require("path");
+    var tar5 = require_tar_fs();
     var zlib = __require("zlib");
     var arr = [];
     var each = arr.forEach;
@@ -45600,18 +45600,18 @@ var require_util9 = __commonJS({
     };
     module.exports.prepareBuildContext = function(file, next) {
       if (file && file.context) {
-        fs3.readFile(path8.join(file.context, ".dockerignore"), (err, data) => {
+        fs3.readFile(path10.join(file.context, ".dockerignore"), (err, data) => {
           let ignoreFn;
           let filterFn;
           if (!err) {
             const dockerIgnore = DockerIgnore({ ignorecase: false }).add(data.toString());
             filterFn = dockerIgnore.createFilter();
-            ignoreFn = (path9) => {
-              return !filterFn(path9);
+            ignoreFn = (path11) => {
+              return !filterFn(path11);
             };
           }
           const entries = file.src.slice() || [];
-          const pack = tar4.pack(file.context, {
+          const pack = tar5.pack(file.context, {
             entries: filterFn ? entries.filter(filterFn) : entries,
             ignore: ignoreFn
             // Only works on directories
@@ -48581,19 +48581,19 @@ var require_uri_parser = __commonJS({
       };
     }
     var NUMBER_REGEX = /^\d+$/;
-    function splitHostPort(path8) {
-      if (path8.startsWith("[")) {
-        const hostEnd = path8.indexOf("]");
+    function splitHostPort(path10) {
+      if (path10.startsWith("[")) {
+        const hostEnd = path10.indexOf("]");
         if (hostEnd === -1) {
           return null;
         }
-        const host = path8.substring(1, hostEnd);
+        const host = path10.substring(1, hostEnd);
         if (host.indexOf(":") === -1) {
           return null;
         }
-        if (path8.length > hostEnd + 1) {
-          if (path8[hostEnd + 1] === ":") {
-            const portString = path8.substring(hostEnd + 2);
+        if (path10.length > hostEnd + 1) {
+          if (path10[hostEnd + 1] === ":") {
+            const portString = path10.substring(hostEnd + 2);
             if (NUMBER_REGEX.test(portString)) {
               return {
                 host,
@@ -48611,7 +48611,7 @@ var require_uri_parser = __commonJS({
           };
         }
       } else {
-        const splitPath = path8.split(":");
+        const splitPath = path10.split(":");
         if (splitPath.length === 2) {
           if (NUMBER_REGEX.test(splitPath[1])) {
             return {
@@ -48623,7 +48623,7 @@ var require_uri_parser = __commonJS({
           }
         } else {
           return {
-            host: path8
+            host: path10
           };
         }
       }
@@ -51659,14 +51659,14 @@ var require_client_interceptors = __commonJS({
       }
     };
     exports.InterceptingCall = InterceptingCall;
-    function getCall(channel, path8, options) {
+    function getCall(channel, path10, options) {
       var _a, _b;
       const deadline = (_a = options.deadline) !== null && _a !== void 0 ? _a : Infinity;
       const host = options.host;
       const parent = (_b = options.parent) !== null && _b !== void 0 ? _b : null;
       const propagateFlags = options.propagate_flags;
       const credentials = options.credentials;
-      const call = channel.createCall(path8, deadline, host, parent, propagateFlags);
+      const call = channel.createCall(path10, deadline, host, parent, propagateFlags);
       if (credentials) {
         call.setCredentials(credentials);
       }
@@ -52236,9 +52236,9 @@ var require_make_client = __commonJS({
       ServiceClientImpl.serviceName = serviceName;
       return ServiceClientImpl;
     }
-    function partial(fn, path8, serialize, deserialize) {
+    function partial(fn, path10, serialize, deserialize) {
       return function(...args) {
-        return fn.call(this, path8, serialize, deserialize, ...args);
+        return fn.call(this, path10, serialize, deserialize, ...args);
       };
     }
     function isProtobufTypeDefinition(obj) {
@@ -55189,15 +55189,15 @@ var require_fetch2 = __commonJS({
 var require_path = __commonJS({
   "node_modules/@protobufjs/path/index.js"(exports) {
     "use strict";
-    var path8 = exports;
+    var path10 = exports;
     var isAbsolute = (
       /**
        * Tests if the specified path is absolute.
        * @param {string} path Path to test
        * @returns {boolean} `true` if path is absolute
        */
-      path8.isAbsolute = function isAbsolute2(path9) {
-        return /^(?:\/|\w+:)/.test(path9);
+      path10.isAbsolute = function isAbsolute2(path11) {
+        return /^(?:\/|\w+:)/.test(path11);
       }
     );
     var normalize = (
@@ -55206,9 +55206,9 @@ var require_path = __commonJS({
        * @param {string} path Path to normalize
        * @returns {string} Normalized path
        */
-      path8.normalize = function normalize2(path9) {
-        path9 = path9.replace(/\\/g, "/").replace(/\/{2,}/g, "/");
-        var parts = path9.split("/"), absolute = isAbsolute(path9), prefix = "";
+      path10.normalize = function normalize2(path11) {
+        path11 = path11.replace(/\\/g, "/").replace(/\/{2,}/g, "/");
+        var parts = path11.split("/"), absolute = isAbsolute(path11), prefix = "";
         if (absolute)
           prefix = parts.shift() + "/";
         for (var i = 0; i < parts.length; ) {
@@ -55227,7 +55227,7 @@ var require_path = __commonJS({
         return prefix + parts.join("/");
       }
     );
-    path8.resolve = function resolve2(originPath, includePath, alreadyNormalized) {
+    path10.resolve = function resolve2(originPath, includePath, alreadyNormalized) {
       if (!alreadyNormalized)
         includePath = normalize(includePath);
       if (isAbsolute(includePath))
@@ -55411,18 +55411,18 @@ var require_namespace = __commonJS({
       object.onRemove(this);
       return clearCache(this);
     };
-    Namespace.prototype.define = function define2(path8, json) {
-      if (util.isString(path8))
-        path8 = path8.split(".");
-      else if (!Array.isArray(path8))
+    Namespace.prototype.define = function define2(path10, json) {
+      if (util.isString(path10))
+        path10 = path10.split(".");
+      else if (!Array.isArray(path10))
         throw TypeError("illegal path");
-      if (path8 && path8.length && path8[0] === "")
+      if (path10 && path10.length && path10[0] === "")
         throw Error("path must be relative");
-      if (path8.length > util.recursionLimit)
+      if (path10.length > util.recursionLimit)
         throw Error("max depth exceeded");
       var ptr = this;
-      while (path8.length > 0) {
-        var part = path8.shift();
+      while (path10.length > 0) {
+        var part = path10.shift();
         if (ptr.nested && ptr.nested[part]) {
           ptr = ptr.nested[part];
           if (!(ptr instanceof Namespace))
@@ -55457,26 +55457,26 @@ var require_namespace = __commonJS({
       });
       return this;
     };
-    Namespace.prototype.lookup = function lookup(path8, filterTypes, parentAlreadyChecked) {
+    Namespace.prototype.lookup = function lookup(path10, filterTypes, parentAlreadyChecked) {
       if (typeof filterTypes === "boolean") {
         parentAlreadyChecked = filterTypes;
         filterTypes = void 0;
       } else if (filterTypes && !Array.isArray(filterTypes))
         filterTypes = [filterTypes];
-      if (util.isString(path8) && path8.length) {
-        if (path8 === ".")
+      if (util.isString(path10) && path10.length) {
+        if (path10 === ".")
           return this.root;
-        path8 = path8.split(".");
-      } else if (!path8.length)
+        path10 = path10.split(".");
+      } else if (!path10.length)
         return this;
-      var flatPath = path8.join(".");
-      if (path8[0] === "")
-        return this.root.lookup(path8.slice(1), filterTypes);
+      var flatPath = path10.join(".");
+      if (path10[0] === "")
+        return this.root.lookup(path10.slice(1), filterTypes);
       var found = this.root._fullyQualifiedObjects && this.root._fullyQualifiedObjects["." + flatPath];
       if (found && (!filterTypes || filterTypes.indexOf(found.constructor) > -1)) {
         return found;
       }
-      found = this._lookupImpl(path8, flatPath);
+      found = this._lookupImpl(path10, flatPath);
       if (found && (!filterTypes || filterTypes.indexOf(found.constructor) > -1)) {
         return found;
       }
@@ -55484,7 +55484,7 @@ var require_namespace = __commonJS({
         return null;
       var current = this;
       while (current.parent) {
-        found = current.parent._lookupImpl(path8, flatPath);
+        found = current.parent._lookupImpl(path10, flatPath);
         if (found && (!filterTypes || filterTypes.indexOf(found.constructor) > -1)) {
           return found;
         }
@@ -55492,22 +55492,22 @@ var require_namespace = __commonJS({
       }
       return null;
     };
-    Namespace.prototype._lookupImpl = function lookup(path8, flatPath) {
+    Namespace.prototype._lookupImpl = function lookup(path10, flatPath) {
       if (Object.prototype.hasOwnProperty.call(this._lookupCache, flatPath)) {
         return this._lookupCache[flatPath];
       }
-      var found = this.get(path8[0]);
+      var found = this.get(path10[0]);
       var exact = null;
       if (found) {
-        if (path8.length === 1) {
+        if (path10.length === 1) {
           exact = found;
         } else if (found instanceof Namespace) {
-          path8 = path8.slice(1);
-          exact = found._lookupImpl(path8, path8.join("."));
+          path10 = path10.slice(1);
+          exact = found._lookupImpl(path10, path10.join("."));
         }
       } else {
         for (var i = 0; i < this.nestedArray.length; ++i)
-          if (this._nestedArray[i] instanceof Namespace && (found = this._nestedArray[i]._lookupImpl(path8, flatPath))) {
+          if (this._nestedArray[i] instanceof Namespace && (found = this._nestedArray[i]._lookupImpl(path10, flatPath))) {
             exact = found;
             break;
           }
@@ -55515,28 +55515,28 @@ var require_namespace = __commonJS({
       this._lookupCache[flatPath] = exact;
       return exact;
     };
-    Namespace.prototype.lookupType = function lookupType(path8) {
-      var found = this.lookup(path8, [Type]);
+    Namespace.prototype.lookupType = function lookupType(path10) {
+      var found = this.lookup(path10, [Type]);
       if (!found)
-        throw Error("no such type: " + path8);
+        throw Error("no such type: " + path10);
       return found;
     };
-    Namespace.prototype.lookupEnum = function lookupEnum(path8) {
-      var found = this.lookup(path8, [Enum]);
+    Namespace.prototype.lookupEnum = function lookupEnum(path10) {
+      var found = this.lookup(path10, [Enum]);
       if (!found)
-        throw Error("no such Enum '" + path8 + "' in " + this);
+        throw Error("no such Enum '" + path10 + "' in " + this);
       return found;
     };
-    Namespace.prototype.lookupTypeOrEnum = function lookupTypeOrEnum(path8) {
-      var found = this.lookup(path8, [Type, Enum]);
+    Namespace.prototype.lookupTypeOrEnum = function lookupTypeOrEnum(path10) {
+      var found = this.lookup(path10, [Type, Enum]);
       if (!found)
-        throw Error("no such Type or Enum '" + path8 + "' in " + this);
+        throw Error("no such Type or Enum '" + path10 + "' in " + this);
       return found;
     };
-    Namespace.prototype.lookupService = function lookupService(path8) {
-      var found = this.lookup(path8, [Service]);
+    Namespace.prototype.lookupService = function lookupService(path10) {
+      var found = this.lookup(path10, [Service]);
       if (!found)
-        throw Error("no such Service '" + path8 + "' in " + this);
+        throw Error("no such Service '" + path10 + "' in " + this);
       return found;
     };
     Namespace._configure = function(Type_, Service_, Enum_) {
@@ -56953,13 +56953,13 @@ var require_util10 = __commonJS({
       Object.defineProperty(object, "$type", { value: enm, enumerable: false });
       return enm;
     };
-    util.setProperty = function setProperty(dst, path8, value2, ifNotSet) {
-      function setProp(dst2, path9, value3) {
-        var part = path9.shift();
+    util.setProperty = function setProperty(dst, path10, value2, ifNotSet) {
+      function setProp(dst2, path11, value3) {
+        var part = path11.shift();
         if (util.isUnsafeProperty(part))
           return dst2;
-        if (path9.length > 0) {
-          dst2[part] = setProp(dst2[part] || {}, path9, value3);
+        if (path11.length > 0) {
+          dst2[part] = setProp(dst2[part] || {}, path11, value3);
         } else {
           var prevValue = dst2[part];
           if (prevValue && ifNotSet)
@@ -56972,12 +56972,12 @@ var require_util10 = __commonJS({
       }
       if (typeof dst !== "object")
         throw TypeError("dst must be an object");
-      if (!path8)
+      if (!path10)
         throw TypeError("path must be specified");
-      path8 = path8.split(".");
-      if (path8.length > util.recursionLimit)
+      path10 = path10.split(".");
+      if (path10.length > util.recursionLimit)
         throw Error("max depth exceeded");
-      return setProp(dst, path8, value2);
+      return setProp(dst, path10, value2);
     };
     Object.defineProperty(util, "decorateRoot", {
       get: function() {
@@ -57523,12 +57523,12 @@ var require_object = __commonJS({
        */
       fullName: {
         get: function() {
-          var path8 = [this.name], ptr = this.parent;
+          var path10 = [this.name], ptr = this.parent;
           while (ptr) {
-            path8.unshift(ptr.name);
+            path10.unshift(ptr.name);
             ptr = ptr.parent;
           }
-          return path8.join(".");
+          return path10.join(".");
         }
       }
     });
@@ -61566,16 +61566,16 @@ var require_util11 = __commonJS({
     Object.defineProperty(exports, "__esModule", { value: true });
     exports.addCommonProtos = exports.loadProtosWithOptionsSync = exports.loadProtosWithOptions = void 0;
     var fs3 = __require("fs");
-    var path8 = __require("path");
+    var path10 = __require("path");
     var Protobuf = require_protobufjs();
     function addIncludePathResolver(root, includePaths) {
       const originalResolvePath = root.resolvePath;
       root.resolvePath = (origin, target) => {
-        if (path8.isAbsolute(target)) {
+        if (path10.isAbsolute(target)) {
           return target;
         }
         for (const directory of includePaths) {
-          const fullPath = path8.join(directory, target);
+          const fullPath = path10.join(directory, target);
           try {
             fs3.accessSync(fullPath, fs3.constants.R_OK);
             return fullPath;
@@ -67188,9 +67188,9 @@ var require_server_call = __commonJS({
       return status2;
     }
     var ServerUnaryCallImpl = class extends events_1.EventEmitter {
-      constructor(path8, call, metadata, request) {
+      constructor(path10, call, metadata, request) {
         super();
-        this.path = path8;
+        this.path = path10;
         this.call = call;
         this.metadata = metadata;
         this.request = request;
@@ -67220,9 +67220,9 @@ var require_server_call = __commonJS({
     };
     exports.ServerUnaryCallImpl = ServerUnaryCallImpl;
     var ServerReadableStreamImpl = class extends stream_1.Readable {
-      constructor(path8, call, metadata) {
+      constructor(path10, call, metadata) {
         super({ objectMode: true });
-        this.path = path8;
+        this.path = path10;
         this.call = call;
         this.metadata = metadata;
         this.cancelled = false;
@@ -67254,9 +67254,9 @@ var require_server_call = __commonJS({
     };
     exports.ServerReadableStreamImpl = ServerReadableStreamImpl;
     var ServerWritableStreamImpl = class extends stream_1.Writable {
-      constructor(path8, call, metadata, request) {
+      constructor(path10, call, metadata, request) {
         super({ objectMode: true });
-        this.path = path8;
+        this.path = path10;
         this.call = call;
         this.metadata = metadata;
         this.request = request;
@@ -67310,9 +67310,9 @@ var require_server_call = __commonJS({
     };
     exports.ServerWritableStreamImpl = ServerWritableStreamImpl;
     var ServerDuplexStreamImpl = class extends stream_1.Duplex {
-      constructor(path8, call, metadata) {
+      constructor(path10, call, metadata) {
         super({ objectMode: true });
-        this.path = path8;
+        this.path = path10;
         this.call = call;
         this.metadata = metadata;
         this.pendingStatus = {
@@ -69613,11 +69613,11 @@ var require_server2 = __commonJS({
           }
           return true;
         }
-        _retrieveHandler(path8) {
-          serverCallTrace("Received call to method " + path8 + " at address " + this.serverAddressString);
-          const handler = this.handlers.get(path8);
+        _retrieveHandler(path10) {
+          serverCallTrace("Received call to method " + path10 + " at address " + this.serverAddressString);
+          const handler = this.handlers.get(path10);
           if (handler === void 0) {
-            serverCallTrace("No handler registered for method " + path8 + ". Sending UNIMPLEMENTED status.");
+            serverCallTrace("No handler registered for method " + path10 + ". Sending UNIMPLEMENTED status.");
             return null;
           }
           return handler;
@@ -69641,10 +69641,10 @@ var require_server2 = __commonJS({
             channelzSessionInfo === null || channelzSessionInfo === void 0 ? void 0 : channelzSessionInfo.streamTracker.addCallFailed();
             return;
           }
-          const path8 = headers[HTTP2_HEADER_PATH];
-          const handler = this._retrieveHandler(path8);
+          const path10 = headers[HTTP2_HEADER_PATH];
+          const handler = this._retrieveHandler(path10);
           if (!handler) {
-            this._respondWithError(getUnimplementedStatusResponse(path8), stream, channelzSessionInfo);
+            this._respondWithError(getUnimplementedStatusResponse(path10), stream, channelzSessionInfo);
             return;
           }
           const callEventTracker = {
@@ -69694,10 +69694,10 @@ var require_server2 = __commonJS({
           if (this._verifyContentType(stream, headers) !== true) {
             return;
           }
-          const path8 = headers[HTTP2_HEADER_PATH];
-          const handler = this._retrieveHandler(path8);
+          const path10 = headers[HTTP2_HEADER_PATH];
+          const handler = this._retrieveHandler(path10);
           if (!handler) {
-            this._respondWithError(getUnimplementedStatusResponse(path8), stream, null);
+            this._respondWithError(getUnimplementedStatusResponse(path10), stream, null);
             return;
           }
           const call = (0, server_interceptors_1.getServerInterceptingCall)([...extraInterceptors, ...this.interceptors], stream, headers, null, handler, this.options);
@@ -71005,13 +71005,13 @@ var require_resolver_uds = __commonJS({
         this.listener = listener;
         this.hasReturnedResult = false;
         this.endpoints = [];
-        let path8;
+        let path10;
         if (target.authority === "") {
-          path8 = "/" + target.path;
+          path10 = "/" + target.path;
         } else {
-          path8 = target.path;
+          path10 = target.path;
         }
-        this.endpoints = [{ addresses: [{ path: path8 }] }];
+        this.endpoints = [{ addresses: [{ path: path10 }] }];
       }
       updateResolution() {
         if (!this.hasReturnedResult) {
@@ -71071,12 +71071,12 @@ var require_resolver_ip = __commonJS({
           return;
         }
         const pathList = target.path.split(",");
-        for (const path8 of pathList) {
-          const hostPort = (0, uri_parser_1.splitHostPort)(path8);
+        for (const path10 of pathList) {
+          const hostPort = (0, uri_parser_1.splitHostPort)(path10);
           if (hostPort === null) {
             this.error = {
               code: constants_1.Status.UNAVAILABLE,
-              details: `Failed to parse ${target.scheme} address ${path8}`,
+              details: `Failed to parse ${target.scheme} address ${path10}`,
               metadata: new metadata_1.Metadata()
             };
             return;
@@ -71084,7 +71084,7 @@ var require_resolver_ip = __commonJS({
           if (target.scheme === IPV4_SCHEME && !(0, net_1.isIPv4)(hostPort.host) || target.scheme === IPV6_SCHEME && !(0, net_1.isIPv6)(hostPort.host)) {
             this.error = {
               code: constants_1.Status.UNAVAILABLE,
-              details: `Failed to parse ${target.scheme} address ${path8}`,
+              details: `Failed to parse ${target.scheme} address ${path10}`,
               metadata: new metadata_1.Metadata()
             };
             return;
@@ -72440,16 +72440,16 @@ var require_util12 = __commonJS({
     Object.defineProperty(exports, "__esModule", { value: true });
     exports.addCommonProtos = exports.loadProtosWithOptionsSync = exports.loadProtosWithOptions = void 0;
     var fs3 = __require("fs");
-    var path8 = __require("path");
+    var path10 = __require("path");
     var Protobuf = require_protobufjs();
     function addIncludePathResolver(root, includePaths) {
       const originalResolvePath = root.resolvePath;
       root.resolvePath = (origin, target) => {
-        if (path8.isAbsolute(target)) {
+        if (path10.isAbsolute(target)) {
           return target;
         }
         for (const directory of includePaths) {
-          const fullPath = path8.join(directory, target);
+          const fullPath = path10.join(directory, target);
           try {
             fs3.accessSync(fullPath, fs3.constants.R_OK);
             return fullPath;
@@ -72696,7 +72696,7 @@ var require_session = __commonJS({
   "node_modules/dockerode/lib/session.js"(exports, module) {
     var grpc = require_src4();
     var protoLoader = require_src5();
-    var path8 = __require("path");
+    var path10 = __require("path");
     var crypto2 = __require("crypto");
     function withSession(docker, auth, handler) {
       const sessionId = crypto2.randomUUID();
@@ -72723,7 +72723,7 @@ var require_session = __commonJS({
         const injector = server.createConnectionInjector(creds);
         injector.injectConnection(socket);
         const pkg = protoLoader.loadSync(
-          path8.resolve(__dirname, "proto", "auth.proto")
+          path10.resolve(__dirname, "proto", "auth.proto")
         );
         const service = grpc.loadPackageDefinition(pkg);
         server.addService(service.moby.filesync.v1.Auth.service, {
@@ -72753,7 +72753,7 @@ var require_session = __commonJS({
 var require_buildkit = __commonJS({
   "node_modules/dockerode/lib/buildkit.js"(exports, module) {
     var protobuf = require_protobufjs();
-    var path8 = __require("path");
+    var path10 = __require("path");
     var BUILDKIT_TRACE_ID = "moby.buildkit.trace";
     var BUILDKIT_IMAGE_ID = "moby.image.id";
     var PROTO_TYPE = "moby.buildkit.v1.StatusResponse";
@@ -72763,7 +72763,7 @@ var require_buildkit = __commonJS({
     function loadProto() {
       if (StatusResponse) return StatusResponse;
       var root = protobuf.loadSync(
-        path8.resolve(__dirname, "proto", "buildkit_status.proto")
+        path10.resolve(__dirname, "proto", "buildkit_status.proto")
       );
       StatusResponse = root.lookupType(PROTO_TYPE);
       return StatusResponse;
@@ -74444,17 +74444,17 @@ var require_visit = __commonJS({
     visit.BREAK = BREAK;
     visit.SKIP = SKIP;
     visit.REMOVE = REMOVE;
-    function visit_(key, node, visitor, path8) {
-      const ctrl = callVisitor(key, node, visitor, path8);
+    function visit_(key, node, visitor, path10) {
+      const ctrl = callVisitor(key, node, visitor, path10);
       if (identity.isNode(ctrl) || identity.isPair(ctrl)) {
-        replaceNode(key, path8, ctrl);
-        return visit_(key, ctrl, visitor, path8);
+        replaceNode(key, path10, ctrl);
+        return visit_(key, ctrl, visitor, path10);
       }
       if (typeof ctrl !== "symbol") {
         if (identity.isCollection(node)) {
-          path8 = Object.freeze(path8.concat(node));
+          path10 = Object.freeze(path10.concat(node));
           for (let i = 0; i < node.items.length; ++i) {
-            const ci = visit_(i, node.items[i], visitor, path8);
+            const ci = visit_(i, node.items[i], visitor, path10);
             if (typeof ci === "number")
               i = ci - 1;
             else if (ci === BREAK)
@@ -74465,13 +74465,13 @@ var require_visit = __commonJS({
             }
           }
         } else if (identity.isPair(node)) {
-          path8 = Object.freeze(path8.concat(node));
-          const ck = visit_("key", node.key, visitor, path8);
+          path10 = Object.freeze(path10.concat(node));
+          const ck = visit_("key", node.key, visitor, path10);
           if (ck === BREAK)
             return BREAK;
           else if (ck === REMOVE)
             node.key = null;
-          const cv = visit_("value", node.value, visitor, path8);
+          const cv = visit_("value", node.value, visitor, path10);
           if (cv === BREAK)
             return BREAK;
           else if (cv === REMOVE)
@@ -74492,17 +74492,17 @@ var require_visit = __commonJS({
     visitAsync.BREAK = BREAK;
     visitAsync.SKIP = SKIP;
     visitAsync.REMOVE = REMOVE;
-    async function visitAsync_(key, node, visitor, path8) {
-      const ctrl = await callVisitor(key, node, visitor, path8);
+    async function visitAsync_(key, node, visitor, path10) {
+      const ctrl = await callVisitor(key, node, visitor, path10);
       if (identity.isNode(ctrl) || identity.isPair(ctrl)) {
-        replaceNode(key, path8, ctrl);
-        return visitAsync_(key, ctrl, visitor, path8);
+        replaceNode(key, path10, ctrl);
+        return visitAsync_(key, ctrl, visitor, path10);
       }
       if (typeof ctrl !== "symbol") {
         if (identity.isCollection(node)) {
-          path8 = Object.freeze(path8.concat(node));
+          path10 = Object.freeze(path10.concat(node));
           for (let i = 0; i < node.items.length; ++i) {
-            const ci = await visitAsync_(i, node.items[i], visitor, path8);
+            const ci = await visitAsync_(i, node.items[i], visitor, path10);
             if (typeof ci === "number")
               i = ci - 1;
             else if (ci === BREAK)
@@ -74513,13 +74513,13 @@ var require_visit = __commonJS({
             }
           }
         } else if (identity.isPair(node)) {
-          path8 = Object.freeze(path8.concat(node));
-          const ck = await visitAsync_("key", node.key, visitor, path8);
+          path10 = Object.freeze(path10.concat(node));
+          const ck = await visitAsync_("key", node.key, visitor, path10);
           if (ck === BREAK)
             return BREAK;
           else if (ck === REMOVE)
             node.key = null;
-          const cv = await visitAsync_("value", node.value, visitor, path8);
+          const cv = await visitAsync_("value", node.value, visitor, path10);
           if (cv === BREAK)
             return BREAK;
           else if (cv === REMOVE)
@@ -74546,23 +74546,23 @@ var require_visit = __commonJS({
       }
       return visitor;
     }
-    function callVisitor(key, node, visitor, path8) {
+    function callVisitor(key, node, visitor, path10) {
       if (typeof visitor === "function")
-        return visitor(key, node, path8);
+        return visitor(key, node, path10);
       if (identity.isMap(node))
-        return visitor.Map?.(key, node, path8);
+        return visitor.Map?.(key, node, path10);
       if (identity.isSeq(node))
-        return visitor.Seq?.(key, node, path8);
+        return visitor.Seq?.(key, node, path10);
       if (identity.isPair(node))
-        return visitor.Pair?.(key, node, path8);
+        return visitor.Pair?.(key, node, path10);
       if (identity.isScalar(node))
-        return visitor.Scalar?.(key, node, path8);
+        return visitor.Scalar?.(key, node, path10);
       if (identity.isAlias(node))
-        return visitor.Alias?.(key, node, path8);
+        return visitor.Alias?.(key, node, path10);
       return void 0;
     }
-    function replaceNode(key, path8, node) {
-      const parent = path8[path8.length - 1];
+    function replaceNode(key, path10, node) {
+      const parent = path10[path10.length - 1];
       if (identity.isCollection(parent)) {
         parent.items[key] = node;
       } else if (identity.isPair(parent)) {
@@ -75174,10 +75174,10 @@ var require_Collection = __commonJS({
     var createNode = require_createNode();
     var identity = require_identity();
     var Node = require_Node();
-    function collectionFromPath(schema, path8, value2) {
+    function collectionFromPath(schema, path10, value2) {
       let v = value2;
-      for (let i = path8.length - 1; i >= 0; --i) {
-        const k = path8[i];
+      for (let i = path10.length - 1; i >= 0; --i) {
+        const k = path10[i];
         if (typeof k === "number" && Number.isInteger(k) && k >= 0) {
           const a = [];
           a[k] = v;
@@ -75196,7 +75196,7 @@ var require_Collection = __commonJS({
         sourceObjects: /* @__PURE__ */ new Map()
       });
     }
-    var isEmptyPath = (path8) => path8 == null || typeof path8 === "object" && !!path8[Symbol.iterator]().next().done;
+    var isEmptyPath = (path10) => path10 == null || typeof path10 === "object" && !!path10[Symbol.iterator]().next().done;
     var Collection = class extends Node.NodeBase {
       constructor(type, schema) {
         super(type);
@@ -75226,11 +75226,11 @@ var require_Collection = __commonJS({
        * be a Pair instance or a `{ key, value }` object, which may not have a key
        * that already exists in the map.
        */
-      addIn(path8, value2) {
-        if (isEmptyPath(path8))
+      addIn(path10, value2) {
+        if (isEmptyPath(path10))
           this.add(value2);
         else {
-          const [key, ...rest] = path8;
+          const [key, ...rest] = path10;
           const node = this.get(key, true);
           if (identity.isCollection(node))
             node.addIn(rest, value2);
@@ -75244,8 +75244,8 @@ var require_Collection = __commonJS({
        * Removes a value from the collection.
        * @returns `true` if the item was found and removed.
        */
-      deleteIn(path8) {
-        const [key, ...rest] = path8;
+      deleteIn(path10) {
+        const [key, ...rest] = path10;
         if (rest.length === 0)
           return this.delete(key);
         const node = this.get(key, true);
@@ -75259,8 +75259,8 @@ var require_Collection = __commonJS({
        * scalar values from their surrounding node; to disable set `keepScalar` to
        * `true` (collections are always returned intact).
        */
-      getIn(path8, keepScalar) {
-        const [key, ...rest] = path8;
+      getIn(path10, keepScalar) {
+        const [key, ...rest] = path10;
         const node = this.get(key, true);
         if (rest.length === 0)
           return !keepScalar && identity.isScalar(node) ? node.value : node;
@@ -75278,8 +75278,8 @@ var require_Collection = __commonJS({
       /**
        * Checks if the collection includes a value with the key `key`.
        */
-      hasIn(path8) {
-        const [key, ...rest] = path8;
+      hasIn(path10) {
+        const [key, ...rest] = path10;
         if (rest.length === 0)
           return this.has(key);
         const node = this.get(key, true);
@@ -75289,8 +75289,8 @@ var require_Collection = __commonJS({
        * Sets a value in this collection. For `!!set`, `value` needs to be a
        * boolean to add/remove the item from the set.
        */
-      setIn(path8, value2) {
-        const [key, ...rest] = path8;
+      setIn(path10, value2) {
+        const [key, ...rest] = path10;
         if (rest.length === 0) {
           this.set(key, value2);
         } else {
@@ -77805,9 +77805,9 @@ var require_Document = __commonJS({
           this.contents.add(value2);
       }
       /** Adds a value to the document. */
-      addIn(path8, value2) {
+      addIn(path10, value2) {
         if (assertCollection(this.contents))
-          this.contents.addIn(path8, value2);
+          this.contents.addIn(path10, value2);
       }
       /**
        * Create a new `Alias` node, ensuring that the target `node` has the required anchor.
@@ -77882,14 +77882,14 @@ var require_Document = __commonJS({
        * Removes a value from the document.
        * @returns `true` if the item was found and removed.
        */
-      deleteIn(path8) {
-        if (Collection.isEmptyPath(path8)) {
+      deleteIn(path10) {
+        if (Collection.isEmptyPath(path10)) {
           if (this.contents == null)
             return false;
           this.contents = null;
           return true;
         }
-        return assertCollection(this.contents) ? this.contents.deleteIn(path8) : false;
+        return assertCollection(this.contents) ? this.contents.deleteIn(path10) : false;
       }
       /**
        * Returns item at `key`, or `undefined` if not found. By default unwraps
@@ -77904,10 +77904,10 @@ var require_Document = __commonJS({
        * scalar values from their surrounding node; to disable set `keepScalar` to
        * `true` (collections are always returned intact).
        */
-      getIn(path8, keepScalar) {
-        if (Collection.isEmptyPath(path8))
+      getIn(path10, keepScalar) {
+        if (Collection.isEmptyPath(path10))
           return !keepScalar && identity.isScalar(this.contents) ? this.contents.value : this.contents;
-        return identity.isCollection(this.contents) ? this.contents.getIn(path8, keepScalar) : void 0;
+        return identity.isCollection(this.contents) ? this.contents.getIn(path10, keepScalar) : void 0;
       }
       /**
        * Checks if the document includes a value with the key `key`.
@@ -77918,10 +77918,10 @@ var require_Document = __commonJS({
       /**
        * Checks if the document includes a value at `path`.
        */
-      hasIn(path8) {
-        if (Collection.isEmptyPath(path8))
+      hasIn(path10) {
+        if (Collection.isEmptyPath(path10))
           return this.contents !== void 0;
-        return identity.isCollection(this.contents) ? this.contents.hasIn(path8) : false;
+        return identity.isCollection(this.contents) ? this.contents.hasIn(path10) : false;
       }
       /**
        * Sets a value in this document. For `!!set`, `value` needs to be a
@@ -77938,13 +77938,13 @@ var require_Document = __commonJS({
        * Sets a value in this document. For `!!set`, `value` needs to be a
        * boolean to add/remove the item from the set.
        */
-      setIn(path8, value2) {
-        if (Collection.isEmptyPath(path8)) {
+      setIn(path10, value2) {
+        if (Collection.isEmptyPath(path10)) {
           this.contents = value2;
         } else if (this.contents == null) {
-          this.contents = Collection.collectionFromPath(this.schema, Array.from(path8), value2);
+          this.contents = Collection.collectionFromPath(this.schema, Array.from(path10), value2);
         } else if (assertCollection(this.contents)) {
-          this.contents.setIn(path8, value2);
+          this.contents.setIn(path10, value2);
         }
       }
       /**
@@ -79905,9 +79905,9 @@ var require_cst_visit = __commonJS({
     visit.BREAK = BREAK;
     visit.SKIP = SKIP;
     visit.REMOVE = REMOVE;
-    visit.itemAtPath = (cst, path8) => {
+    visit.itemAtPath = (cst, path10) => {
       let item = cst;
-      for (const [field, index] of path8) {
+      for (const [field, index] of path10) {
         const tok = item?.[field];
         if (tok && "items" in tok) {
           item = tok.items[index];
@@ -79916,23 +79916,23 @@ var require_cst_visit = __commonJS({
       }
       return item;
     };
-    visit.parentCollection = (cst, path8) => {
-      const parent = visit.itemAtPath(cst, path8.slice(0, -1));
-      const field = path8[path8.length - 1][0];
+    visit.parentCollection = (cst, path10) => {
+      const parent = visit.itemAtPath(cst, path10.slice(0, -1));
+      const field = path10[path10.length - 1][0];
       const coll = parent?.[field];
       if (coll && "items" in coll)
         return coll;
       throw new Error("Parent collection not found");
     };
-    function _visit(path8, item, visitor) {
-      let ctrl = visitor(item, path8);
+    function _visit(path10, item, visitor) {
+      let ctrl = visitor(item, path10);
       if (typeof ctrl === "symbol")
         return ctrl;
       for (const field of ["key", "value"]) {
         const token = item[field];
         if (token && "items" in token) {
           for (let i = 0; i < token.items.length; ++i) {
-            const ci = _visit(Object.freeze(path8.concat([[field, i]])), token.items[i], visitor);
+            const ci = _visit(Object.freeze(path10.concat([[field, i]])), token.items[i], visitor);
             if (typeof ci === "number")
               i = ci - 1;
             else if (ci === BREAK)
@@ -79943,10 +79943,10 @@ var require_cst_visit = __commonJS({
             }
           }
           if (typeof ctrl === "function" && field === "key")
-            ctrl = ctrl(item, path8);
+            ctrl = ctrl(item, path10);
         }
       }
-      return typeof ctrl === "function" ? ctrl(item, path8) : ctrl;
+      return typeof ctrl === "function" ? ctrl(item, path10) : ctrl;
     }
     exports.visit = visit;
   }
@@ -83022,6 +83022,7 @@ var INPUT_NAMES = [
   "project",
   "services",
   "compose-file",
+  "files",
   "build-args",
   "skip-build",
   "registry",
@@ -83112,6 +83113,145 @@ function writeOutputs(result) {
   for (const [name, value2] of Object.entries(outputsOf(result))) setOutput(name, value2);
 }
 
+// src/plan/release-paths.ts
+import path4 from "node:path";
+
+// src/config/options.ts
+var COMMANDS = ["deploy", "rollback", "status", "history", "unlock"];
+var METHODS = ["tar", "registry", "local"];
+var InputError = class extends Error {
+  constructor(input, message) {
+    super(`Input "${input}": ${message}`);
+    this.input = input;
+    this.name = "InputError";
+  }
+  input;
+};
+function serviceNames(o) {
+  return o.services.map((s) => s.name);
+}
+
+// src/config/values.ts
+var DEFAULTS = {
+  command: "deploy",
+  method: "tar",
+  "compose-file": "docker-compose.yml",
+  port: "22",
+  username: "root",
+  timeout: "30",
+  "healthcheck-timeout": "60",
+  "healthcheck-interval": "2",
+  "healthcheck-monitor": "10",
+  "skip-healthcheck": "false",
+  "no-rollback": "false",
+  "skip-build": "false",
+  "force-unlock": "false",
+  "insecure-skip-host-key-check": "false",
+  "keep-versions": "5",
+  "keep-history": "10",
+  "lock-timeout": "600",
+  "lock-stale-after": "300",
+  "proxy-port": "22",
+  "proxy-username": "root"
+};
+function value(raw, name) {
+  const v = (raw[name] ?? "").trim();
+  if (v !== "") return v;
+  return DEFAULTS[name] ?? "";
+}
+function lines(text) {
+  return text.split(/\r?\n/).map((l) => l.trim()).filter((l) => l !== "" && !l.startsWith("#"));
+}
+function noControlChars(name, text) {
+  if (/[\u0000-\u0008\u000b-\u001f\u007f]/.test(text)) {
+    throw new InputError(name, "contains control characters (NUL, escape, ...); remove them");
+  }
+}
+function parseBoolean(name, text) {
+  if (["true", "True", "TRUE"].includes(text)) return true;
+  if (["false", "False", "FALSE"].includes(text)) return false;
+  throw new InputError(name, `"${text}" is not a boolean; use true or false`);
+}
+function parseInteger(name, text, min, max) {
+  if (!/^\d+$/.test(text) || Number(text) < min || Number(text) > max) {
+    throw new InputError(name, `"${text}" is not a whole number from ${min} to ${max}`);
+  }
+  return Number(text);
+}
+function parseSeconds(name, text, max, zeroTurnsOff = false) {
+  const n = Number(text);
+  if (!/^\d+(\.\d+)?$/.test(text) || (zeroTurnsOff ? n < 0 : n <= 0) || n > max) {
+    const lowest = zeroTurnsOff ? "from 0 (off)" : "above 0";
+    throw new InputError(name, `"${text}" is not a number of seconds ${lowest} and at most ${max}`);
+  }
+  return Math.round(n * 1e3);
+}
+
+// src/plan/release-paths.ts
+var SERVER_ENV_FILE = ".env";
+var STORED_COMPOSE_FILE = "docker-compose.yml";
+function parseFiles(text) {
+  const out = [];
+  for (const line of lines(text)) {
+    const given = line.replace(/\\/g, "/");
+    if (given.startsWith("/") || /^[A-Za-z]:\//.test(given)) {
+      throw new InputError(
+        "files",
+        `"${line}" is an absolute path: give paths relative to the workspace`
+      );
+    }
+    if (given.split("/").includes("..")) {
+      throw new InputError(
+        "files",
+        `"${line}" contains "..": every path must stay inside the workspace`
+      );
+    }
+    const rel = path4.posix.normalize(given).replace(/\/+$/, "");
+    if (rel === "." || rel === "") {
+      throw new InputError(
+        "files",
+        `"${line}" is the whole workspace: name the files or folders a release needs`
+      );
+    }
+    if (!out.includes(rel)) out.push(rel);
+  }
+  return out;
+}
+function isInside(root, target) {
+  const rel = path4.relative(root, target);
+  return rel === "" || !rel.startsWith("..") && !path4.isAbsolute(rel);
+}
+function projectDirFor(workspace, composeFile) {
+  const dir = path4.dirname(composeFile);
+  if (!isInside(workspace, dir)) return ".";
+  return path4.relative(workspace, dir).split(path4.sep).join("/") || ".";
+}
+function clashOf(rel, projectDir) {
+  if (rel === STORED_COMPOSE_FILE) {
+    return `${rel} would replace the release's stored compose file (the compose-file input is stored under that name): rename it or leave it out`;
+  }
+  const envAt = projectDir === "." ? SERVER_ENV_FILE : `${projectDir}/${SERVER_ENV_FILE}`;
+  if (rel === envAt) {
+    return `${rel} would hide the server's ${SERVER_ENV_FILE}: secrets belong in ${SERVER_ENV_FILE} in deploy-path on the server, which every release reads; leave it out of files`;
+  }
+  return void 0;
+}
+function projectDirectoryOf(deployPath, releaseFolder, files) {
+  if (!files) return deployPath;
+  return files.dir === "." ? releaseFolder : `${releaseFolder}/${files.dir}`;
+}
+var UNITS = ["B", "kB", "MB", "GB"];
+function describeFiles(files) {
+  let size = files.bytes;
+  let unit = 0;
+  while (size >= 1e3 && unit < UNITS.length - 1) {
+    size /= 1e3;
+    unit++;
+  }
+  const amount = unit === 0 ? String(size) : size.toFixed(1);
+  return `${files.count} file${files.count === 1 ? "" : "s"}, ${amount} ${UNITS[unit]}`;
+}
+
 // src/plan/history.ts
 function runFacts(o, startedAt) {
   return { method: o.method, commit: o.commit, startedAt, runUrl: o.runUrl, actor: o.actor };
@@ -83128,7 +83268,8 @@ function newRecord(run2, status2, release, previous, finishedAt) {
     ...run2.runUrl ? { run_url: run2.runUrl } : {},
     ...run2.actor ? { actor: run2.actor } : {},
     ...release.services.length > 0 ? { services: release.services } : {},
-    ...release.images ? { images: release.images } : {}
+    ...release.images ? { images: release.images } : {},
+    ...release.files ? { files: release.files } : {}
   };
 }
 function lastRecordOf(history2, version) {
@@ -83141,10 +83282,12 @@ function releaseOf(history2, version, services) {
   const newest = records[0];
   const known = records.find((r) => r.services && r.services.length > 0)?.services;
   const images = records.find((r) => r.images)?.images;
+  const files = records.find((r) => r.files)?.files;
   return {
     version,
     services: known ?? services,
     ...images ? { images } : {},
+    ...files ? { files } : {},
     ...newest ? { commit: newest.commit, method: newest.method } : {}
   };
 }
@@ -83186,7 +83329,8 @@ var STATUS_SYMBOL = {
 function renderHistoryLine(record) {
   const via = record.status === "rollback" ? "rollback" : record.method;
   const when = record.finished_at || record.started_at;
-  return `${STATUS_SYMBOL[record.status]} ${record.version} - ${when} (via ${via})`;
+  const files = record.files ? ` [${describeFiles(record.files)}]` : "";
+  return `${STATUS_SYMBOL[record.status]} ${record.version} - ${when} (via ${via})${files}`;
 }
 function renderHistory(newestFirstRecords) {
   if (newestFirstRecords.length === 0) return "No deployments recorded yet.";
@@ -83252,8 +83396,18 @@ function healthTable(health) {
 }
 function historyTable(history2) {
   if (history2.length === 0) return "No deployments recorded.";
+  const withFiles = history2.some((r) => r.files);
   return table(
-    ["", "Version", "Status", "Method", "Commit", "Actor", "Finished"],
+    [
+      "",
+      "Version",
+      "Status",
+      "Method",
+      "Commit",
+      "Actor",
+      "Finished",
+      ...withFiles ? ["Files"] : []
+    ],
     history2.map((r) => [
       STATUS_SYMBOL[r.status],
       code(r.version),
@@ -83261,7 +83415,8 @@ function historyTable(history2) {
       r.method,
       r.commit.slice(0, 7),
       r.actor ?? "",
-      r.finished_at
+      r.finished_at,
+      ...withFiles ? [r.files ? describeFiles(r.files) : "\u2014"] : []
     ])
   );
 }
@@ -83269,6 +83424,7 @@ function outcomeTable(r) {
   const moved = r.transferredBytes === void 0 ? r.method === "registry" && r.phases.some((p) => p.name === "transfer" && p.ok) ? ["pulled from the registry"] : [] : [
     r.transferredBytes === 0 ? "nothing to send" : r.transferNote ?? `${(r.transferredBytes / 1048576).toFixed(1)} MiB`
   ];
+  const files = r.files ? [describeFiles(r.files)] : [];
   return table(
     [
       "Status",
@@ -83276,9 +83432,20 @@ function outcomeTable(r) {
       "Previous version",
       "Method",
       "Rolled back",
-      ...moved.length ? ["Sent"] : []
+      ...moved.length ? ["Sent"] : [],
+      ...files.length ? ["Files"] : []
     ],
-    [[r.status, code(r.version), code(r.previousVersion), r.method, String(r.rolledBack), ...moved]]
+    [
+      [
+        r.status,
+        code(r.version),
+        code(r.previousVersion),
+        r.method,
+        String(r.rolledBack),
+        ...moved,
+        ...files
+      ]
+    ]
   );
 }
 function statusTables(r) {
@@ -83286,14 +83453,15 @@ function statusTables(r) {
   const run2 = r.running;
   parts.push(
     table(
-      ["Version", "Method", "Commit", "Deployed", "By"],
+      ["Version", "Method", "Commit", "Deployed", "By", "Project directory"],
       [
         [
           code(r.version),
           r.method || "\u2014",
           run2?.commit.slice(0, 7) ?? "\u2014",
           run2?.finished_at ?? "\u2014",
-          run2?.actor ?? "\u2014"
+          run2?.actor ?? "\u2014",
+          r.projectDirectory ? code(r.projectDirectory) : "\u2014"
         ]
       ]
     )
@@ -83379,22 +83547,7 @@ function registerSecrets(raw) {
 }
 
 // src/config/parse.ts
-import path4 from "node:path";
-
-// src/config/options.ts
-var COMMANDS = ["deploy", "rollback", "status", "history", "unlock"];
-var METHODS = ["tar", "registry", "local"];
-var InputError = class extends Error {
-  constructor(input, message) {
-    super(`Input "${input}": ${message}`);
-    this.input = input;
-    this.name = "InputError";
-  }
-  input;
-};
-function serviceNames(o) {
-  return o.services.map((s) => s.name);
-}
+import path5 from "node:path";
 
 // src/plan/version.ts
 var VERSION_PATTERN = /^[A-Za-z0-9][A-Za-z0-9_.-]{0,127}$/;
@@ -83411,62 +83564,6 @@ function generateVersion(sha, now) {
 function versionTimestamp(version) {
   const m = /-(\d{8}-\d{6})$/.exec(version);
   return m?.[1];
-}
-
-// src/config/values.ts
-var DEFAULTS = {
-  command: "deploy",
-  method: "tar",
-  "compose-file": "docker-compose.yml",
-  port: "22",
-  username: "root",
-  timeout: "30",
-  "healthcheck-timeout": "60",
-  "healthcheck-interval": "2",
-  "healthcheck-monitor": "10",
-  "skip-healthcheck": "false",
-  "no-rollback": "false",
-  "skip-build": "false",
-  "force-unlock": "false",
-  "insecure-skip-host-key-check": "false",
-  "keep-versions": "5",
-  "keep-history": "10",
-  "lock-timeout": "600",
-  "lock-stale-after": "300",
-  "proxy-port": "22",
-  "proxy-username": "root"
-};
-function value(raw, name) {
-  const v = (raw[name] ?? "").trim();
-  if (v !== "") return v;
-  return DEFAULTS[name] ?? "";
-}
-function lines(text) {
-  return text.split(/\r?\n/).map((l) => l.trim()).filter((l) => l !== "" && !l.startsWith("#"));
-}
-function noControlChars(name, text) {
-  if (/[\u0000-\u0008\u000b-\u001f\u007f]/.test(text)) {
-    throw new InputError(name, "contains control characters (NUL, escape, ...); remove them");
-  }
-}
-function parseBoolean(name, text) {
-  if (["true", "True", "TRUE"].includes(text)) return true;
-  if (["false", "False", "FALSE"].includes(text)) return false;
-  throw new InputError(name, `"${text}" is not a boolean; use true or false`);
-}
-function parseInteger(name, text, min, max) {
-  if (!/^\d+$/.test(text) || Number(text) < min || Number(text) > max) {
-    throw new InputError(name, `"${text}" is not a whole number from ${min} to ${max}`);
-  }
-  return Number(text);
-}
-function parseSeconds(name, text, max, zeroTurnsOff = false) {
-  const n = Number(text);
-  if (!/^\d+(\.\d+)?$/.test(text) || (zeroTurnsOff ? n < 0 : n <= 0) || n > max) {
-    const lowest = zeroTurnsOff ? "from 0 (off)" : "above 0";
-    throw new InputError(name, `"${text}" is not a number of seconds ${lowest} and at most ${max}`);
-  }
-  return Math.round(n * 1e3);
 }
 
 // src/remote/known-hosts.ts
@@ -83739,8 +83836,8 @@ function parseRegistry(raw, required) {
     }
     return void 0;
   }
-  const [host = "", ...path8] = url.split("/");
-  if (!HOST.test(host) || !path8.every((p) => PATH_COMPONENT.test(p))) {
+  const [host = "", ...path10] = url.split("/");
+  if (!HOST.test(host) || !path10.every((p) => PATH_COMPONENT.test(p))) {
     throw new InputError(
       "registry",
       `"${url}" is not a registry reference: host[:port][/path], e.g. ghcr.io/acme or registry.example.com:5000 (the host needs a dot, a port or "localhost"; path parts in lowercase)`
@@ -83792,7 +83889,7 @@ function parseServices(text, workspace) {
     if (context === "" || dockerfile === "") {
       throw new InputError("services", `"${line}" has an empty build context or Dockerfile`);
     }
-    return { name, context: path4.resolve(workspace, context), dockerfile };
+    return { name, context: path5.resolve(workspace, context), dockerfile };
   });
   if (specs.length === 0) {
     throw new InputError("services", 'is required: one "service=build-context" a line');
@@ -83860,7 +83957,7 @@ function parseDeployPath(text) {
   return p.replace(/\/{2,}/g, "/");
 }
 function defaultProject(ctx) {
-  const name = ctx.repository?.split("/").pop() || path4.basename(ctx.workspace);
+  const name = ctx.repository?.split("/").pop() || path5.basename(ctx.workspace);
   return name.toLowerCase().replace(/[^a-z0-9_-]+/g, "-").replace(/^[-_]+/, "").slice(0, 63);
 }
 function parseOptions(raw, ctx) {
@@ -83906,7 +84003,9 @@ function parseOptions(raw, ctx) {
     skipBuild,
     ...registry2 ? { registry: registry2 } : {},
     forceUnlock: parseBoolean("force-unlock", value(raw, "force-unlock")),
-    composeFile: path4.resolve(workspace, value(raw, "compose-file")),
+    composeFile: path5.resolve(workspace, value(raw, "compose-file")),
+    workspace,
+    files: command === "deploy" ? parseFiles(value(raw, "files")) : [],
     buildArgs: parseBuildArgs(value(raw, "build-args")),
     ...ssh ? { ssh } : {},
     deployPath: parseDeployPath(value(raw, "deploy-path") || `/opt/${project}`),
@@ -84036,7 +84135,7 @@ function previousGoodVersion(history2, current) {
 
 // src/engine/local-files.ts
 import { existsSync as existsSync2, readFileSync, statSync } from "node:fs";
-import path5 from "node:path";
+import path6 from "node:path";
 
 // src/plan/compose-images.ts
 var import_yaml = __toESM(require_dist(), 1);
@@ -84224,7 +84323,7 @@ function checkLocalFiles(o) {
         `build context of "${s.name}" (${s.context}) is not a folder`
       );
     }
-    const dockerfile = path5.resolve(s.context, s.dockerfile);
+    const dockerfile = path6.resolve(s.context, s.dockerfile);
     if (!existsSync2(dockerfile)) {
       throw new InputError("services", `Dockerfile of "${s.name}" (${dockerfile}) does not exist`);
     }
@@ -84239,224 +84338,165 @@ function checkComposeFile(o) {
   if (verdict.problems.length > 0) {
     throw new InputError(
       "compose-file",
-      verdict.problems.map((p) => `${path5.basename(o.composeFile)}: ${p}`).join("\n")
+      verdict.problems.map((p) => `${path6.basename(o.composeFile)}: ${p}`).join("\n")
     );
   }
   return verdict.warnings;
 }
 
-// src/engine/build-images.ts
-import { readFileSync as readFileSync3 } from "node:fs";
+// src/engine/release-files.ts
+var import_tar_stream = __toESM(require_tar_stream(), 1);
+import { createReadStream, lstatSync, readdirSync, realpathSync, statSync as statSync2 } from "node:fs";
 import path7 from "node:path";
 
-// src/docker/build-context.ts
-var import_dockerignore = __toESM(require_ignore(), 1);
-var import_tar_fs = __toESM(require_tar_fs(), 1);
-import { readdirSync, readFileSync as readFileSync2, existsSync as existsSync3 } from "node:fs";
-import path6 from "node:path";
-var dockerignore = import_dockerignore.default;
-function walk(root, dir = "") {
-  const files = [];
-  for (const entry of readdirSync(path6.join(root, dir), { withFileTypes: true })) {
-    const rel = dir === "" ? entry.name : `${dir}/${entry.name}`;
-    if (entry.isDirectory()) files.push(...walk(root, rel));
-    else files.push(rel);
-  }
-  return files;
+// src/remote/commands.ts
+var sh = (script, ...args) => ["sh", "-c", script, "sh", ...args];
+var stateDir = (deployPath) => `${deployPath}/.deploy`;
+var releaseDir = (deployPath, version) => `${stateDir(deployPath)}/releases/${version}`;
+var releaseComposeFile = (deployPath, version) => `${releaseDir(deployPath, version)}/docker-compose.yml`;
+function readState(deployPath) {
+  return sh(
+    'for f in current_version current_method; do printf "%s\\n" "$(cat "$1/$f" 2>/dev/null)"; done; cat "$1/versions.log" 2>/dev/null; true',
+    stateDir(deployPath)
+  );
 }
-function contextFiles(context, dockerfile) {
-  const ignoreFile = path6.join(context, ".dockerignore");
-  const all = walk(context);
-  const dockerfileRel = path6.posix.normalize(dockerfile.split(path6.sep).join("/"));
-  let kept = all;
-  if (existsSync3(ignoreFile)) {
-    const filter = dockerignore({ ignorecase: false }).add(readFileSync2(ignoreFile, "utf8")).createFilter();
-    kept = all.filter((f) => filter(f) || f === dockerfileRel || f === ".dockerignore");
-  }
-  return kept.sort();
+function writeFileAtomic(file) {
+  return sh('mkdir -p "$(dirname "$1")" && cat > "$1.tmp.$$" && mv -f "$1.tmp.$$" "$1"', file);
 }
-function packContext(context, dockerfile) {
-  return import_tar_fs.default.pack(context, { entries: contextFiles(context, dockerfile) });
+function appendFile2(file) {
+  return sh('mkdir -p "$(dirname "$1")" && cat >> "$1"', file);
 }
-
-// src/docker/progress.ts
-async function followProgress(docker, stream, onEvent) {
-  let error2;
-  await new Promise((resolve2, reject) => {
-    docker.modem.followProgress(
-      stream,
-      (err) => err ? reject(err) : resolve2(),
-      (event) => {
-        if (event.error || event.errorDetail) error2 = event.errorDetail?.message || event.error;
-        onEvent(event);
-      }
-    );
-  });
-  return error2?.trim();
+function extractInto(dir) {
+  return sh('mkdir -p "$1" && tar -x -o -f - -C "$1"', dir);
 }
-
-// src/docker/build.ts
-var BuildError = class extends Error {
-  constructor(tag, step, detail) {
-    super(`building ${tag} failed${step ? ` at "${step}"` : ""}: ${detail}`);
-    this.tag = tag;
-    this.step = step;
-    this.name = "BuildError";
-  }
-  tag;
-  step;
-};
-async function buildImage(docker, request, log) {
-  const stream = await docker.buildImage(packContext(request.context, request.dockerfile), {
-    t: request.tag,
-    dockerfile: request.dockerfile,
-    buildargs: request.buildArgs,
-    rm: true,
-    forcerm: true
-  });
-  let step = "";
-  let imageId = "";
-  const error2 = await followProgress(docker, stream, (event) => {
-    if (event.aux?.ID) imageId = event.aux.ID;
-    for (const line of (event.stream ?? "").split("\n")) {
-      if (line.trim() === "") continue;
-      if (/^Step \d+\/\d+ : /.test(line)) step = line.replace(/^Step \d+\/\d+ : /, "");
-      log(line);
-    }
-  });
-  if (error2 !== void 0) throw new BuildError(request.tag, step, error2);
-  if (imageId === "") imageId = String((await docker.getImage(request.tag).inspect()).Id);
-  return imageId;
+function linkServerEnv(deployPath, projectDir) {
+  return sh(
+    'mkdir -p "$2" || exit 1; if [ -e "$1/.env" ]; then ln -sfn "$1/.env" "$2/.env"; elif [ -L "$2/.env" ]; then rm -f "$2/.env"; fi',
+    deployPath,
+    projectDir
+  );
 }
-
-// src/docker/dockerfile.ts
-function declaresArg(dockerfile, name) {
-  const text = dockerfile.replace(/\\\r?\n/g, " ");
-  return text.split(/\r?\n/).some((line) => {
-    const m = /^\s*ARG\s+(.+)$/i.exec(line);
-    return m?.[1]?.split(/\s+/).some((a) => a.split("=")[0] === name) ?? false;
-  });
+function listReleases(deployPath) {
+  return sh('ls -1 "$1" 2>/dev/null; true', `${stateDir(deployPath)}/releases`);
 }
-
-// src/engine/build-images.ts
-async function buildImages(o, docker, log) {
-  for (const s of o.services) {
-    const tag = versionTag(o.project, s.name, o.version);
-    log.info(`building ${tag} from ${s.context} (${s.dockerfile})`);
-    const dockerfile = readFileSync3(path7.resolve(s.context, s.dockerfile), "utf8");
-    const version = declaresArg(dockerfile, "DEPLOY_VERSION") ? { DEPLOY_VERSION: o.version } : {};
-    await buildImage(
-      docker,
-      {
-        context: s.context,
-        dockerfile: s.dockerfile,
-        tag,
-        buildArgs: { ...o.buildArgs, ...version }
-      },
-      (line) => log.info(line)
-    );
-  }
+function removeReleases(deployPath, versions) {
+  return ["rm", "-rf", "--", ...versions.map((v) => releaseDir(deployPath, v))];
 }
-
-// src/plan/built-versions.ts
-var isVersionTag = (tag) => tag !== "latest" && !tag.startsWith(BACKUP_PREFIX);
-function newestBuiltVersion(built) {
-  const services = [...built.values()];
-  const first = services[0];
-  if (!first) return void 0;
-  const common = [...first.keys()].filter((t) => isVersionTag(t) && services.every((s) => s.has(t)));
-  const created = (v) => Math.max(...services.map((s) => s.get(v) ?? 0));
-  return common.sort((a, b) => created(b) - created(a) || (a < b ? 1 : a > b ? -1 : 0))[0];
+function dockerVersion() {
+  return ["docker", "version", "--format", "{{.Server.Version}}"];
 }
-function servicesWithout(built, version) {
-  return [...built].filter(([, tags]) => !tags.has(version)).map(([service]) => service);
+function dockerLoad() {
+  return ["docker", "load"];
 }
-
-// src/docker/images.ts
-async function localImageId(docker, ref) {
-  try {
-    return String((await docker.getImage(ref).inspect()).Id);
-  } catch {
-    return void 0;
-  }
+function imageExists(ref) {
+  return ["docker", "image", "inspect", "--format", "{{.Id}}", ref];
 }
-async function imageLayers(docker, ref) {
-  const image = await docker.getImage(ref).inspect();
-  return { diffIds: image.RootFS?.Layers ?? [], size: Number(image.Size ?? 0) };
+function imageIdsOrMissing(refs) {
+  return sh(
+    'for r in "$@"; do docker image inspect --format "{{.Id}}" "$r" 2>/dev/null || echo missing; done',
+    ...refs
+  );
 }
-async function tagsOf(docker, repo) {
-  const images = await docker.listImages({ filters: JSON.stringify({ reference: [repo] }) });
-  const tags = /* @__PURE__ */ new Map();
-  for (const image of images) {
-    for (const ref of image.RepoTags ?? []) {
-      if (ref.startsWith(`${repo}:`)) tags.set(ref.slice(repo.length + 1), image.Created);
-    }
-  }
-  return tags;
+function registryPull(host, username, refs) {
+  return sh(
+    [
+      'd=$(mktemp -d "${TMPDIR:-/tmp}/vd-docker-config.XXXXXX") || exit 1',
+      `trap 'rm -rf "$d"' EXIT`,
+      "trap 'exit 129' HUP; trap 'exit 130' INT; trap 'exit 143' TERM",
+      'export DOCKER_CONFIG="$d"',
+      "host=$1; user=$2; shift 2",
+      'if [ -n "$user" ]; then docker login --username "$user" --password-stdin "$host" >/dev/null 2>"$d/err" || { echo "login to $host failed: $(cat "$d/err")" >&2; exit 3; }; fi',
+      'for ref in "$@"; do docker pull --quiet "$ref" >/dev/null || { echo "docker pull $ref failed" >&2; exit 4; }; done'
+    ].join("\n"),
+    host,
+    username,
+    ...refs
+  );
 }
-
-// src/engine/find-built.ts
-async function findBuiltVersion(o, docker, log) {
-  const built = /* @__PURE__ */ new Map();
-  for (const s of o.services) built.set(s.name, await tagsOf(docker, imageRepo(o.project, s.name)));
-  if (o.version) {
-    const missing = servicesWithout(built, o.version);
-    if (missing.length > 0) {
-      throw new InputError(
-        "skip-build",
-        `the runner's Docker engine has no ${missing.map((s) => versionTag(o.project, s, o.version)).join(", ")}: build them first (skip-build: false), or give a version it has`
-      );
-    }
-    return o.version;
-  }
-  const newest = newestBuiltVersion(built);
-  if (!newest) {
-    throw new InputError(
-      "skip-build",
-      `the runner's Docker engine has no version built for every service (${o.services.map((s) => imageRepo(o.project, s.name)).join(", ")}): build one first (skip-build: false)`
-    );
-  }
-  log.info(`skip-build: shipping ${newest}, the newest version built for every service`);
-  return newest;
+function imageLayers() {
+  return sh(
+    'docker image ls -q --no-trunc | sort -u | xargs -r docker image inspect --format "{{json .RootFS.Layers}}"'
+  );
 }
-
-// src/docker/push.ts
-async function checkLogin(docker, auth) {
-  try {
-    await docker.checkAuth(auth);
-  } catch (e) {
-    const why = e.message.replace(/^\(HTTP code \d+\)\s*(unexpected\s*-\s*)?/, "");
-    throw new Error(`login to ${auth.serveraddress} failed: ${why.trim()}`);
-  }
+function dockerTag(source, target) {
+  return ["docker", "tag", source, target];
 }
-async function pushImage(docker, source, repo, tag, auth, log) {
-  await docker.getImage(source).tag({ repo, tag });
-  const target = `${repo}:${tag}`;
-  try {
-    return await push(docker, target, tag, auth, log);
-  } finally {
-    await docker.getImage(target).remove({ noprune: true }).catch(() => void 0);
-  }
+function listTags(repo) {
+  return ["docker", "image", "ls", "--format", "{{.Tag}}", repo];
 }
-async function push(docker, target, tag, auth, log) {
-  const stream = await docker.getImage(target).push({ tag, ...auth ? { authconfig: auth } : {} });
-  let digest = "";
-  const error2 = await followProgress(docker, stream, (event) => {
-    if (event.aux?.Digest) digest = event.aux.Digest;
-    else if (event.status && !/^(Preparing|Waiting|Pushing|Layer already exists)/.test(event.status)) {
-      log(event.status);
-    }
-  });
-  if (error2 !== void 0) throw new Error(`pushing ${target} failed: ${error2}`);
-  if (!/^sha256:[0-9a-f]{64}$/.test(digest)) {
-    throw new Error(`pushing ${target}: the registry did not report a digest`);
-  }
-  return digest;
+function removeImages(refs) {
+  return ["docker", "image", "rm", ...refs];
 }
-
-// src/engine/transfer.ts
-import { createGzip } from "node:zlib";
-import { Transform } from "node:stream";
+function detectCompose() {
+  return sh(
+    "if docker compose version >/dev/null 2>&1; then echo v2; elif command -v docker-compose >/dev/null 2>&1; then echo v1; else echo none; fi"
+  );
+}
+function compose(target, args) {
+  const base = target.flavor === "v2" ? ["docker", "compose"] : ["docker-compose"];
+  return [
+    "env",
+    `DEPLOY_VERSION=${target.version}`,
+    ...base,
+    "--project-name",
+    target.project,
+    "--file",
+    target.file,
+    "--project-directory",
+    target.projectDirectory,
+    ...args
+  ];
+}
+function composeUp(target) {
+  return compose(target, ["up", "-d", "--no-build", "--remove-orphans"]);
+}
+function projectContainers(project) {
+  return ["docker", "ps", "-aq", "--filter", `label=com.docker.compose.project=${project}`];
+}
+function inspectContainers(ids) {
+  return ["docker", "inspect", ...ids];
+}
+function containerLogs(id, lines2) {
+  return ["docker", "logs", "--tail", String(lines2), id];
+}
+function shellCheck(command) {
+  return ["sh", "-c", command];
+}
+var lockDir = (deployPath) => `${stateDir(deployPath)}/lock`;
+function acquireLock(deployPath, info2) {
+  return sh(
+    'mkdir -p "$1" || exit 2; if mkdir "$2" 2>/dev/null; then printf "%s\\n" "$3" > "$2/info" && echo acquired; else echo held; echo $(( $(date +%s) - $(stat -c %Y "$2" 2>/dev/null || date +%s) )); cat "$2/info" 2>/dev/null; fi; true',
+    stateDir(deployPath),
+    lockDir(deployPath),
+    info2
+  );
+}
+function ifLockHolds(deployPath, token, action, done) {
+  return sh(
+    `if grep -qF "$2" "$1/info" 2>/dev/null; then ${action} "$1" && echo ${done}; else echo "not ours"; fi`,
+    lockDir(deployPath),
+    token
+  );
+}
+function readLock(deployPath) {
+  return sh(
+    'if [ -d "$1" ]; then echo held; echo $(( $(date +%s) - $(stat -c %Y "$1" 2>/dev/null || date +%s) )); cat "$1/info" 2>/dev/null; else echo none; fi',
+    lockDir(deployPath)
+  );
+}
+function releaseLock(deployPath, token) {
+  return ifLockHolds(deployPath, token, "rm -rf", "released");
+}
+function renewLock(deployPath, token) {
+  return ifLockHolds(deployPath, token, "touch", "renewed");
+}
+function breakLock(deployPath, info2) {
+  return sh(
+    'if [ "$(cat "$1/info" 2>/dev/null)" = "$2" ]; then rm -rf "$1" && echo broken; else echo changed; fi',
+    lockDir(deployPath),
+    info2
+  );
+}
 
 // src/remote/ssh.ts
 var import_ssh2 = __toESM(require_lib2(), 1);
@@ -84729,144 +84769,321 @@ async function connect(options, warn) {
   };
 }
 
-// src/remote/commands.ts
-var sh = (script, ...args) => ["sh", "-c", script, "sh", ...args];
-var stateDir = (deployPath) => `${deployPath}/.deploy`;
-var releaseDir = (deployPath, version) => `${stateDir(deployPath)}/releases/${version}`;
-var releaseComposeFile = (deployPath, version) => `${releaseDir(deployPath, version)}/docker-compose.yml`;
-function readState(deployPath) {
-  return sh(
-    'for f in current_version current_method; do printf "%s\\n" "$(cat "$1/$f" 2>/dev/null)"; done; cat "$1/versions.log" 2>/dev/null; true',
-    stateDir(deployPath)
-  );
+// src/engine/release-files.ts
+var refuse2 = (message) => new InputError("files", message);
+function collectReleaseFiles(o) {
+  const root = realpathSync(o.workspace);
+  const dir = projectDirFor(o.workspace, o.composeFile);
+  const composeReal = realOrUndefined(o.composeFile);
+  const entries = /* @__PURE__ */ new Map();
+  const add = (rel, real, given, ancestors) => {
+    const st = statSync2(real);
+    if (st.isDirectory()) {
+      if (ancestors.includes(real)) return;
+      entries.set(rel, { rel, source: real, kind: "dir", size: 0, mode: 493 });
+      for (const name of readdirSync(real).sort()) {
+        const child2 = `${rel}/${name}`;
+        add(child2, resolveInside(root, path7.join(real, name), child2, given), given, [
+          ...ancestors,
+          real
+        ]);
+      }
+      return;
+    }
+    if (!st.isFile()) throw refuse2(`"${given}": ${rel} is neither a file nor a folder`);
+    if (rel === STORED_COMPOSE_FILE && real === composeReal) return;
+    const clash = clashOf(rel, dir);
+    if (clash) throw refuse2(`"${given}": ${clash}`);
+    entries.set(rel, { rel, source: real, kind: "file", size: st.size, mode: fileMode(st.mode) });
+  };
+  for (const rel of o.files) {
+    const abs = path7.join(o.workspace, rel);
+    try {
+      lstatSync(abs);
+    } catch {
+      throw refuse2(`"${rel}" does not exist in the workspace (${o.workspace})`);
+    }
+    add(rel, resolveInside(root, abs, rel, rel), rel, []);
+  }
+  const list = [...entries.values()];
+  for (const e of list) {
+    for (let p = path7.posix.dirname(e.rel); p !== "."; p = path7.posix.dirname(p)) {
+      if (!entries.has(p)) entries.set(p, { rel: p, source: "", kind: "dir", size: 0, mode: 493 });
+    }
+  }
+  const sorted = [...entries.values()].sort((a, b) => a.rel < b.rel ? -1 : a.rel > b.rel ? 1 : 0);
+  const files = sorted.filter((e) => e.kind === "file");
+  return {
+    entries: sorted,
+    summary: { count: files.length, bytes: files.reduce((n, e) => n + e.size, 0), dir }
+  };
 }
-function writeFileAtomic(file) {
-  return sh('mkdir -p "$(dirname "$1")" && cat > "$1.tmp.$$" && mv -f "$1.tmp.$$" "$1"', file);
+function resolveInside(root, abs, rel, given) {
+  let real;
+  try {
+    real = realpathSync(abs);
+  } catch {
+    throw refuse2(`"${given}": ${rel} is a symbolic link that points nowhere`);
+  }
+  if (!isInside(root, real)) {
+    throw refuse2(
+      `"${given}": ${rel} leads outside the workspace (to ${real}) through a symbolic link: every file must stay inside the workspace`
+    );
+  }
+  return real;
 }
-function appendFile2(file) {
-  return sh('mkdir -p "$(dirname "$1")" && cat >> "$1"', file);
+function realOrUndefined(p) {
+  try {
+    return realpathSync(p);
+  } catch {
+    return void 0;
+  }
 }
-function listReleases(deployPath) {
-  return sh('ls -1 "$1" 2>/dev/null; true', `${stateDir(deployPath)}/releases`);
+var fileMode = (mode) => mode & 73 ? 493 : 420;
+function packFiles(entries, mtime = /* @__PURE__ */ new Date()) {
+  const pack = import_tar_stream.default.pack();
+  const add = (e) => new Promise((resolve2, reject) => {
+    const done = (err) => err ? reject(err) : resolve2();
+    if (e.kind === "dir") {
+      pack.entry({ name: `${e.rel}/`, type: "directory", mode: e.mode, mtime }, done);
+      return;
+    }
+    const sink = pack.entry(
+      { name: e.rel, type: "file", size: e.size, mode: e.mode, mtime },
+      done
+    );
+    createReadStream(e.source).on("error", reject).pipe(sink);
+  });
+  void (async () => {
+    try {
+      for (const e of entries) await add(e);
+      pack.finalize();
+    } catch (e) {
+      pack.destroy(e);
+    }
+  })();
+  return pack;
 }
-function removeReleases(deployPath, versions) {
-  return ["rm", "-rf", "--", ...versions.map((v) => releaseDir(deployPath, v))];
+async function sendReleaseFiles(remote, o, set, log) {
+  const folder = releaseDir(o.deployPath, o.version);
+  const argv = extractInto(folder);
+  const r = await remote.pipeInto(argv, packFiles(set.entries));
+  if (r.code !== 0) throw new RemoteCommandError(argv, r);
+  log.info(`sent ${describeFiles(set.summary)} to ${folder}`);
 }
-function dockerVersion() {
-  return ["docker", "version", "--format", "{{.Server.Version}}"];
+
+// src/engine/build-images.ts
+import { readFileSync as readFileSync3 } from "node:fs";
+import path9 from "node:path";
+
+// src/docker/build-context.ts
+var import_dockerignore = __toESM(require_ignore(), 1);
+var import_tar_fs = __toESM(require_tar_fs(), 1);
+import { readdirSync as readdirSync2, readFileSync as readFileSync2, existsSync as existsSync3 } from "node:fs";
+import path8 from "node:path";
+var dockerignore = import_dockerignore.default;
+function walk(root, dir = "") {
+  const files = [];
+  for (const entry of readdirSync2(path8.join(root, dir), { withFileTypes: true })) {
+    const rel = dir === "" ? entry.name : `${dir}/${entry.name}`;
+    if (entry.isDirectory()) files.push(...walk(root, rel));
+    else files.push(rel);
+  }
+  return files;
 }
-function dockerLoad() {
-  return ["docker", "load"];
+function contextFiles(context, dockerfile) {
+  const ignoreFile = path8.join(context, ".dockerignore");
+  const all = walk(context);
+  const dockerfileRel = path8.posix.normalize(dockerfile.split(path8.sep).join("/"));
+  let kept = all;
+  if (existsSync3(ignoreFile)) {
+    const filter = dockerignore({ ignorecase: false }).add(readFileSync2(ignoreFile, "utf8")).createFilter();
+    kept = all.filter((f) => filter(f) || f === dockerfileRel || f === ".dockerignore");
+  }
+  return kept.sort();
 }
-function imageExists(ref) {
-  return ["docker", "image", "inspect", "--format", "{{.Id}}", ref];
+function packContext(context, dockerfile) {
+  return import_tar_fs.default.pack(context, { entries: contextFiles(context, dockerfile) });
 }
-function imageIdsOrMissing(refs) {
-  return sh(
-    'for r in "$@"; do docker image inspect --format "{{.Id}}" "$r" 2>/dev/null || echo missing; done',
-    ...refs
-  );
+
+// src/docker/progress.ts
+async function followProgress(docker, stream, onEvent) {
+  let error2;
+  await new Promise((resolve2, reject) => {
+    docker.modem.followProgress(
+      stream,
+      (err) => err ? reject(err) : resolve2(),
+      (event) => {
+        if (event.error || event.errorDetail) error2 = event.errorDetail?.message || event.error;
+        onEvent(event);
+      }
+    );
+  });
+  return error2?.trim();
 }
-function registryPull(host, username, refs) {
-  return sh(
-    [
-      'd=$(mktemp -d "${TMPDIR:-/tmp}/vd-docker-config.XXXXXX") || exit 1',
-      `trap 'rm -rf "$d"' EXIT`,
-      "trap 'exit 129' HUP; trap 'exit 130' INT; trap 'exit 143' TERM",
-      'export DOCKER_CONFIG="$d"',
-      "host=$1; user=$2; shift 2",
-      'if [ -n "$user" ]; then docker login --username "$user" --password-stdin "$host" >/dev/null 2>"$d/err" || { echo "login to $host failed: $(cat "$d/err")" >&2; exit 3; }; fi',
-      'for ref in "$@"; do docker pull --quiet "$ref" >/dev/null || { echo "docker pull $ref failed" >&2; exit 4; }; done'
-    ].join("\n"),
-    host,
-    username,
-    ...refs
-  );
+
+// src/docker/build.ts
+var BuildError = class extends Error {
+  constructor(tag, step, detail) {
+    super(`building ${tag} failed${step ? ` at "${step}"` : ""}: ${detail}`);
+    this.tag = tag;
+    this.step = step;
+    this.name = "BuildError";
+  }
+  tag;
+  step;
+};
+async function buildImage(docker, request, log) {
+  const stream = await docker.buildImage(packContext(request.context, request.dockerfile), {
+    t: request.tag,
+    dockerfile: request.dockerfile,
+    buildargs: request.buildArgs,
+    rm: true,
+    forcerm: true
+  });
+  let step = "";
+  let imageId = "";
+  const error2 = await followProgress(docker, stream, (event) => {
+    if (event.aux?.ID) imageId = event.aux.ID;
+    for (const line of (event.stream ?? "").split("\n")) {
+      if (line.trim() === "") continue;
+      if (/^Step \d+\/\d+ : /.test(line)) step = line.replace(/^Step \d+\/\d+ : /, "");
+      log(line);
+    }
+  });
+  if (error2 !== void 0) throw new BuildError(request.tag, step, error2);
+  if (imageId === "") imageId = String((await docker.getImage(request.tag).inspect()).Id);
+  return imageId;
 }
-function imageLayers2() {
-  return sh(
-    'docker image ls -q --no-trunc | sort -u | xargs -r docker image inspect --format "{{json .RootFS.Layers}}"'
-  );
+
+// src/docker/dockerfile.ts
+function declaresArg(dockerfile, name) {
+  const text = dockerfile.replace(/\\\r?\n/g, " ");
+  return text.split(/\r?\n/).some((line) => {
+    const m = /^\s*ARG\s+(.+)$/i.exec(line);
+    return m?.[1]?.split(/\s+/).some((a) => a.split("=")[0] === name) ?? false;
+  });
 }
-function dockerTag(source, target) {
-  return ["docker", "tag", source, target];
+
+// src/engine/build-images.ts
+async function buildImages(o, docker, log) {
+  for (const s of o.services) {
+    const tag = versionTag(o.project, s.name, o.version);
+    log.info(`building ${tag} from ${s.context} (${s.dockerfile})`);
+    const dockerfile = readFileSync3(path9.resolve(s.context, s.dockerfile), "utf8");
+    const version = declaresArg(dockerfile, "DEPLOY_VERSION") ? { DEPLOY_VERSION: o.version } : {};
+    await buildImage(
+      docker,
+      {
+        context: s.context,
+        dockerfile: s.dockerfile,
+        tag,
+        buildArgs: { ...o.buildArgs, ...version }
+      },
+      (line) => log.info(line)
+    );
+  }
 }
-function listTags(repo) {
-  return ["docker", "image", "ls", "--format", "{{.Tag}}", repo];
+
+// src/plan/built-versions.ts
+var isVersionTag = (tag) => tag !== "latest" && !tag.startsWith(BACKUP_PREFIX);
+function newestBuiltVersion(built) {
+  const services = [...built.values()];
+  const first = services[0];
+  if (!first) return void 0;
+  const common = [...first.keys()].filter((t) => isVersionTag(t) && services.every((s) => s.has(t)));
+  const created = (v) => Math.max(...services.map((s) => s.get(v) ?? 0));
+  return common.sort((a, b) => created(b) - created(a) || (a < b ? 1 : a > b ? -1 : 0))[0];
 }
-function removeImages(refs) {
-  return ["docker", "image", "rm", ...refs];
+function servicesWithout(built, version) {
+  return [...built].filter(([, tags]) => !tags.has(version)).map(([service]) => service);
 }
-function detectCompose() {
-  return sh(
-    "if docker compose version >/dev/null 2>&1; then echo v2; elif command -v docker-compose >/dev/null 2>&1; then echo v1; else echo none; fi"
-  );
+
+// src/docker/images.ts
+async function localImageId(docker, ref) {
+  try {
+    return String((await docker.getImage(ref).inspect()).Id);
+  } catch {
+    return void 0;
+  }
 }
-function compose(target, args) {
-  const base = target.flavor === "v2" ? ["docker", "compose"] : ["docker-compose"];
-  return [
-    "env",
-    `DEPLOY_VERSION=${target.version}`,
-    ...base,
-    "--project-name",
-    target.project,
-    "--file",
-    target.file,
-    "--project-directory",
-    target.projectDirectory,
-    ...args
-  ];
+async function imageLayers2(docker, ref) {
+  const image = await docker.getImage(ref).inspect();
+  return { diffIds: image.RootFS?.Layers ?? [], size: Number(image.Size ?? 0) };
 }
-function composeUp(target) {
-  return compose(target, ["up", "-d", "--no-build", "--remove-orphans"]);
+async function tagsOf(docker, repo) {
+  const images = await docker.listImages({ filters: JSON.stringify({ reference: [repo] }) });
+  const tags = /* @__PURE__ */ new Map();
+  for (const image of images) {
+    for (const ref of image.RepoTags ?? []) {
+      if (ref.startsWith(`${repo}:`)) tags.set(ref.slice(repo.length + 1), image.Created);
+    }
+  }
+  return tags;
 }
-function projectContainers(project) {
-  return ["docker", "ps", "-aq", "--filter", `label=com.docker.compose.project=${project}`];
+
+// src/engine/find-built.ts
+async function findBuiltVersion(o, docker, log) {
+  const built = /* @__PURE__ */ new Map();
+  for (const s of o.services) built.set(s.name, await tagsOf(docker, imageRepo(o.project, s.name)));
+  if (o.version) {
+    const missing = servicesWithout(built, o.version);
+    if (missing.length > 0) {
+      throw new InputError(
+        "skip-build",
+        `the runner's Docker engine has no ${missing.map((s) => versionTag(o.project, s, o.version)).join(", ")}: build them first (skip-build: false), or give a version it has`
+      );
+    }
+    return o.version;
+  }
+  const newest = newestBuiltVersion(built);
+  if (!newest) {
+    throw new InputError(
+      "skip-build",
+      `the runner's Docker engine has no version built for every service (${o.services.map((s) => imageRepo(o.project, s.name)).join(", ")}): build one first (skip-build: false)`
+    );
+  }
+  log.info(`skip-build: shipping ${newest}, the newest version built for every service`);
+  return newest;
 }
-function inspectContainers(ids) {
-  return ["docker", "inspect", ...ids];
+
+// src/docker/push.ts
+async function checkLogin(docker, auth) {
+  try {
+    await docker.checkAuth(auth);
+  } catch (e) {
+    const why = e.message.replace(/^\(HTTP code \d+\)\s*(unexpected\s*-\s*)?/, "");
+    throw new Error(`login to ${auth.serveraddress} failed: ${why.trim()}`);
+  }
 }
-function containerLogs(id, lines2) {
-  return ["docker", "logs", "--tail", String(lines2), id];
+async function pushImage(docker, source, repo, tag, auth, log) {
+  await docker.getImage(source).tag({ repo, tag });
+  const target = `${repo}:${tag}`;
+  try {
+    return await push(docker, target, tag, auth, log);
+  } finally {
+    await docker.getImage(target).remove({ noprune: true }).catch(() => void 0);
+  }
 }
-function shellCheck(command) {
-  return ["sh", "-c", command];
+async function push(docker, target, tag, auth, log) {
+  const stream = await docker.getImage(target).push({ tag, ...auth ? { authconfig: auth } : {} });
+  let digest = "";
+  const error2 = await followProgress(docker, stream, (event) => {
+    if (event.aux?.Digest) digest = event.aux.Digest;
+    else if (event.status && !/^(Preparing|Waiting|Pushing|Layer already exists)/.test(event.status)) {
+      log(event.status);
+    }
+  });
+  if (error2 !== void 0) throw new Error(`pushing ${target} failed: ${error2}`);
+  if (!/^sha256:[0-9a-f]{64}$/.test(digest)) {
+    throw new Error(`pushing ${target}: the registry did not report a digest`);
+  }
+  return digest;
 }
-var lockDir = (deployPath) => `${stateDir(deployPath)}/lock`;
-function acquireLock(deployPath, info2) {
-  return sh(
-    'mkdir -p "$1" || exit 2; if mkdir "$2" 2>/dev/null; then printf "%s\\n" "$3" > "$2/info" && echo acquired; else echo held; echo $(( $(date +%s) - $(stat -c %Y "$2" 2>/dev/null || date +%s) )); cat "$2/info" 2>/dev/null; fi; true',
-    stateDir(deployPath),
-    lockDir(deployPath),
-    info2
-  );
-}
-function ifLockHolds(deployPath, token, action, done) {
-  return sh(
-    `if grep -qF "$2" "$1/info" 2>/dev/null; then ${action} "$1" && echo ${done}; else echo "not ours"; fi`,
-    lockDir(deployPath),
-    token
-  );
-}
-function readLock(deployPath) {
-  return sh(
-    'if [ -d "$1" ]; then echo held; echo $(( $(date +%s) - $(stat -c %Y "$1" 2>/dev/null || date +%s) )); cat "$1/info" 2>/dev/null; else echo none; fi',
-    lockDir(deployPath)
-  );
-}
-function releaseLock(deployPath, token) {
-  return ifLockHolds(deployPath, token, "rm -rf", "released");
-}
-function renewLock(deployPath, token) {
-  return ifLockHolds(deployPath, token, "touch", "renewed");
-}
-function breakLock(deployPath, info2) {
-  return sh(
-    'if [ "$(cat "$1/info" 2>/dev/null)" = "$2" ]; then rm -rf "$1" && echo broken; else echo changed; fi',
-    lockDir(deployPath),
-    info2
-  );
-}
+
+// src/engine/transfer.ts
+import { createGzip } from "node:zlib";
+import { Transform } from "node:stream";
 
 // src/docker/save.ts
 async function saveImages(docker, refs) {
@@ -84874,13 +85091,13 @@ async function saveImages(docker, refs) {
 }
 
 // src/docker/archive.ts
-var import_tar_stream = __toESM(require_tar_stream(), 1);
+var import_tar_stream2 = __toESM(require_tar_stream(), 1);
 var MAX_JSON = 4 * 1024 * 1024;
 function readArchive(archive) {
   return new Promise((resolve2, reject) => {
     const json = /* @__PURE__ */ new Map();
     const sizes = /* @__PURE__ */ new Map();
-    const extract = import_tar_stream.default.extract();
+    const extract = import_tar_stream2.default.extract();
     extract.on("entry", (header, body, next) => {
       sizes.set(header.name, header.size ?? 0);
       if (header.type !== "file" || (header.size ?? 0) > MAX_JSON) {
@@ -84919,8 +85136,8 @@ function imagesOf(json) {
   });
 }
 function withoutFiles(archive, leaveOut) {
-  const extract = import_tar_stream.default.extract();
-  const pack = import_tar_stream.default.pack();
+  const extract = import_tar_stream2.default.extract();
+  const pack = import_tar_stream2.default.pack();
   extract.on("entry", (header, body, next) => {
     if (leaveOut.has(header.name)) {
       body.on("end", next);
@@ -85064,7 +85281,7 @@ async function imageIds(remote, refs) {
   });
 }
 async function layerChains(remote) {
-  const out = await runChecked(remote, imageLayers2());
+  const out = await runChecked(remote, imageLayers());
   const images = out.split("\n").map((l) => l.trim()).filter((l) => l.startsWith("[")).map((l) => JSON.parse(l));
   return chainsOf(images.map((l) => l ?? []));
 }
@@ -85077,6 +85294,9 @@ async function listTags2(remote, repo) {
 }
 async function uploadFile(remote, file, content) {
   await runChecked(remote, writeFileAtomic(file), content);
+}
+async function linkServerEnv2(remote, deployPath, projectDir) {
+  await runChecked(remote, linkServerEnv(deployPath, projectDir));
 }
 async function composeUp2(remote, target) {
   const argv = composeUp(target);
@@ -85104,7 +85324,7 @@ var PROGRESS_EVERY_MS = 5e3;
 var mib = (bytes) => `${(bytes / 1048576).toFixed(1)} MiB`;
 async function transferImages(remote, o, docker, log) {
   const refs = o.services.map((s) => versionTag(o.project, s.name, o.version));
-  const layers = await Promise.all(refs.map((ref) => imageLayers(docker, ref)));
+  const layers = await Promise.all(refs.map((ref) => imageLayers2(docker, ref)));
   const onServer = await layerChains(remote);
   const reusable = layers.some((l) => chainIds(l.diffIds).some((c) => onServer.has(c)));
   if (reusable) {
@@ -85251,7 +85471,7 @@ async function unlessPresent(remote, o, docker, log, send2) {
   }
   return send2();
 }
-var tar3 = {
+var tar4 = {
   deliver: (remote, o, docker, _images, log) => unlessPresent(remote, o, docker, log, () => transferImages(remote, o, docker, log))
 };
 function registryAuth(o) {
@@ -85296,7 +85516,7 @@ var registry = {
 };
 var local = {};
 function shippingFor(method) {
-  return { tar: tar3, registry, local }[method];
+  return { tar: tar4, registry, local }[method];
 }
 
 // src/engine/backup.ts
@@ -85319,16 +85539,21 @@ import { existsSync as existsSync4, readFileSync as readFileSync4 } from "node:f
 async function switchTo(remote, o, flavor, release, composeContent) {
   const file = releaseComposeFile(o.deployPath, release.version);
   if (composeContent !== void 0) await uploadFile(remote, file, composeContent);
+  const projectDirectory = releaseProjectDirectory(o.deployPath, release);
+  if (release.files) await linkServerEnv2(remote, o.deployPath, projectDirectory);
   await composeUp2(remote, {
     flavor,
     project: o.project,
     file,
-    projectDirectory: o.deployPath,
+    projectDirectory,
     version: release.version
   });
   for (const s of release.services) {
     await tagImage(remote, versionTag(o.project, s, release.version), latestTag(o.project, s));
   }
+}
+function releaseProjectDirectory(deployPath, release) {
+  return projectDirectoryOf(deployPath, releaseDir(deployPath, release.version), release.files);
 }
 async function ensureImages(remote, o, release, log) {
   const pulls = [];
@@ -85357,6 +85582,11 @@ async function restore(remote, o, flavor, release, log) {
   const file = releaseComposeFile(o.deployPath, release.version);
   const haveRelease = (await remote.run(["test", "-f", file])).code === 0;
   if (!haveRelease) {
+    if (release.files) {
+      throw new Error(
+        `the folder of ${release.version} (${releaseDir(o.deployPath, release.version)}) is gone: its files cannot be restored`
+      );
+    }
     if (!existsSync4(o.composeFile)) {
       throw new Error(`no stored compose file for ${release.version}, and no ${o.composeFile} here`);
     }
@@ -86033,10 +86263,13 @@ async function runPhases(options, ports, log, result, phases) {
   const startedAt = ports.now().toISOString();
   const notice = noticeTo(result, log);
   const shipping = shippingFor(options.method);
+  let files;
   await phases.run("validate", async () => {
     checkLocalFiles(options);
     for (const warning2 of checkComposeFile(options)) notice(warning2);
+    if (options.files.length > 0) files = collectReleaseFiles(options);
   });
+  result.files = files?.summary;
   await shipping.prepare?.(options, ports.docker, phases);
   let o = options;
   if (o.skipBuild) {
@@ -86047,7 +86280,12 @@ async function runPhases(options, ports, log, result, phases) {
     await phases.run("build", () => buildImages(o, ports.docker, log));
   }
   const images = await shipping.publish?.(o, ports.docker, phases, log);
-  const release = { version: o.version, services: serviceNames(o), images };
+  const release = {
+    version: o.version,
+    services: serviceNames(o),
+    images,
+    ...files ? { files: files.summary } : {}
+  };
   return withLockedServer(o, ports, phases, log, notice, async (session) => {
     const { remote, state, flavor } = session;
     const now = () => ports.now().toISOString();
@@ -86070,6 +86308,10 @@ async function runPhases(options, ports, log, result, phases) {
         );
         result.transferredBytes = delivered?.bytes;
         result.transferNote = delivered?.note;
+      }
+      if (files) {
+        const set = files;
+        await phases.run("release files", () => sendReleaseFiles(remote, o, set, log));
       }
       const lost = session.lockLost();
       if (lost) throw new Error(`${lost}; stopped before the switch`);
@@ -86264,11 +86506,15 @@ async function status(o, ports, log) {
         result.failure = `nothing is deployed in ${o.deployPath} (no current_version)`;
         return result;
       }
+      const release = releaseOf(state.history, current, serviceNames(o));
+      result.projectDirectory = releaseProjectDirectory(o.deployPath, release);
       log.info(
         `in service: ${current} (${state.currentMethod || "method unknown"}), ${result.running ? `deployed ${result.running.finished_at} from ${result.running.commit.slice(0, 7)}${result.running.actor ? ` by ${result.running.actor}` : ""}` : "not in the history"}`
       );
+      log.info(
+        `compose project directory: ${result.projectDirectory}${release.files ? ` (the release's own folder: ${describeFiles(release.files)})` : ""}`
+      );
       await phases.run("check", async () => {
-        const release = releaseOf(state.history, current, serviceNames(o));
         const expected = await expectedImages(remote, o.project, release).catch((e) => {
           log.warn(`cannot read the images of ${current}: ${errorMessage(e)}`);
           return [];

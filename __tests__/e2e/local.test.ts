@@ -5,18 +5,19 @@
 import { runAction, type ActionRun } from '../../scripts/run-action.mjs'
 import { exampleStackInputs } from '../../scripts/sandbox-env.mjs'
 import { clearProject, docker, nonEmpty, readStateFile, sandboxEnv } from './sandbox-env.js'
-import { rmSync } from 'node:fs'
+import { existsSync, rmSync } from 'node:fs'
 
 const env = sandboxEnv()
 const PROJECT = 'vlocal'
 const DEPLOY_PATH = `${env.dir}/deploy-local/${PROJECT}`
 const PORTS = [18281, 18282, 18283]
+const FIXTURE = '__tests__/e2e/fixtures/local'
 
 function localInputs(version: string, overrides: Record<string, string> = {}) {
   const inputs: Record<string, string> = {
     ...exampleStackInputs(env, {
       project: PROJECT,
-      composeFile: '__tests__/e2e/fixtures/local/docker-compose.yml',
+      composeFile: `${FIXTURE}/docker-compose.yml`,
       deployPath: DEPLOY_PATH,
       healthchecks: `http://127.0.0.1:${PORTS[0]}/health\nhttp://127.0.0.1:${PORTS[1]}/health\ntcp://127.0.0.1:${PORTS[2]}`
     }),
@@ -58,8 +59,22 @@ beforeAll(reset)
 afterAll(reset)
 
 test('a local deploy runs on the runner engine, checked locally, with no SSH and no transfer', async () => {
-  const run = await runAction(localInputs('lo1'))
+  // With files: copied into the release folder, which compose then runs in.
+  const run = await runAction(localInputs('lo1', { files: FIXTURE }))
   expect([run.code, run.outputs.status, errorOf(run)]).toEqual([0, 'success', ''])
+  const folder = `${DEPLOY_PATH}/.deploy/releases/lo1/${FIXTURE}`
+  expect(existsSync(`${folder}/docker-compose.yml`)).toBe(true)
+  expect(
+    nonEmpty(
+      docker(env.runnerDockerHost, [
+        'ps',
+        '--filter',
+        `label=com.docker.compose.project=${PROJECT}`,
+        '--format',
+        '{{.Label "com.docker.compose.project.working_dir"}}'
+      ])
+    )
+  ).toEqual([folder, folder, folder])
   expect(run.outputs.method).toBe('local')
   expect(containersOn(env.runnerDockerHost)).toEqual(
     ['api', 'db', 'web'].map(s => `${PROJECT}-${s}:lo1`)

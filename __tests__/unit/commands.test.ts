@@ -55,6 +55,16 @@ describe('remote commands, as the server receives them', () => {
       `sh -c 'mkdir -p "$(dirname "$1")" && cat >> "$1"' sh /opt/shop/.deploy/versions.log`
     ],
     [
+      'unpack the files of a release',
+      cmd.extractInto('/opt/shop/.deploy/releases/v1'),
+      `sh -c 'mkdir -p "$1" && tar -x -o -f - -C "$1"' sh /opt/shop/.deploy/releases/v1`
+    ],
+    [
+      'link the server .env into a release',
+      cmd.linkServerEnv('/opt/shop', '/opt/shop/.deploy/releases/v1/deploy'),
+      `sh -c 'mkdir -p "$2" || exit 1; if [ -e "$1/.env" ]; then ln -sfn "$1/.env" "$2/.env"; elif [ -L "$2/.env" ]; then rm -f "$2/.env"; fi' sh /opt/shop /opt/shop/.deploy/releases/v1/deploy`
+    ],
+    [
       'remove releases',
       cmd.removeReleases('/opt/shop', ['a', 'b']),
       'rm -rf -- /opt/shop/.deploy/releases/a /opt/shop/.deploy/releases/b'

@@ -33,6 +33,34 @@ describe('history', () => {
     expect(parseHistory(text)).toEqual({ records, damagedLines: [] })
   })
 
+  test('a release with files: its records keep them, releaseOf and the history line show them', () => {
+    const facts = runFacts({ method: 'tar', commit: 'e4534e6aaaa' }, '2025-10-11T14:30:00.000Z')
+    const files = { count: 2, bytes: 1500, dir: 'deploy' }
+    const shipped = newRecord(
+      facts,
+      'success',
+      { version: 'v1', services: ['web'], files },
+      '',
+      'x'
+    )
+    expect(shipped.files).toEqual(files)
+    const history = [
+      shipped,
+      rec('v2', 'success'),
+      newRecord(facts, 'rollback', releaseOf([shipped], 'v1', []), 'v2', 'y')
+    ]
+    expect(history[2]?.files).toEqual(files)
+    expect(releaseOf(history, 'v1', []).files).toEqual(files)
+    expect(releaseOf(history, 'v2', []).files).toBeUndefined()
+    expect(renderHistory([history[2] as DeployRecord, history[1] as DeployRecord])).toBe(
+      [
+        'Recent deployments:',
+        '  ↩ v1 - y (via rollback) [2 files, 1.5 kB]',
+        '  ✔ v2 - 2025-10-11T14:30:52Z (via tar)'
+      ].join('\n')
+    )
+  })
+
   test('skips damaged lines and says which', () => {
     const text = [
       JSON.stringify(rec('a', 'success')),

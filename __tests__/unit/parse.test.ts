@@ -200,6 +200,18 @@ describe('parseOptions', () => {
     })
   })
 
+  test('files: read for a deploy, relative to the workspace; ignored by other commands', () => {
+    expect(parseOptions(raw({ files: 'nginx/default.conf\n./config/' }), ctx)).toMatchObject({
+      workspace: '/work/repo',
+      files: ['nginx/default.conf', 'config']
+    })
+    expect(parseOptions(raw(), ctx).files).toEqual([])
+    expect(() => parseOptions(raw({ files: '../other-repo/app.yml' }), ctx)).toThrow(
+      'Input "files": "../other-repo/app.yml" contains "..": every path must stay inside the workspace'
+    )
+    expect(parseOptions(raw({ command: 'rollback', files: '/etc' }), ctx).files).toEqual([])
+  })
+
   test('method local needs no server; other commands need no services', () => {
     const local = parseOptions(raw({ method: 'local', host: '', key: '', fingerprint: '' }), ctx)
     expect(local.ssh).toBeUndefined()

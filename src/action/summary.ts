@@ -5,6 +5,7 @@ import * as core from '@actions/core'
 import type { CommandResult } from '../engine/result.js'
 import type { HealthReport } from '../health/poller.js'
 import { STATUS_SYMBOL, type DeployRecord } from '../plan/history.js'
+import { describeFiles } from '../plan/release-paths.js'
 
 const DEPLOY_TITLE: Record<CommandResult['status'], string> = {
   success: '✔ Deployed',
@@ -71,8 +72,19 @@ function healthTable(health: HealthReport): string {
 
 function historyTable(history: DeployRecord[]): string {
   if (history.length === 0) return 'No deployments recorded.'
+  // A Files column only once a release has carried files.
+  const withFiles = history.some(r => r.files)
   return table(
-    ['', 'Version', 'Status', 'Method', 'Commit', 'Actor', 'Finished'],
+    [
+      '',
+      'Version',
+      'Status',
+      'Method',
+      'Commit',
+      'Actor',
+      'Finished',
+      ...(withFiles ? ['Files'] : [])
+    ],
     history.map(r => [
       STATUS_SYMBOL[r.status],
       code(r.version),
@@ -80,7 +92,8 @@ function historyTable(history: DeployRecord[]): string {
       r.method,
       r.commit.slice(0, 7),
       r.actor ?? '',
-      r.finished_at
+      r.finished_at,
+      ...(withFiles ? [r.files ? describeFiles(r.files) : '—'] : [])
     ])
   )
 }
@@ -96,6 +109,7 @@ function outcomeTable(r: CommandResult): string {
             ? 'nothing to send'
             : (r.transferNote ?? `${(r.transferredBytes / 1048576).toFixed(1)} MiB`)
         ]
+  const files = r.files ? [describeFiles(r.files)] : []
   return table(
     [
       'Status',
@@ -103,9 +117,20 @@ function outcomeTable(r: CommandResult): string {
       'Previous version',
       'Method',
       'Rolled back',
-      ...(moved.length ? ['Sent'] : [])
+      ...(moved.length ? ['Sent'] : []),
+      ...(files.length ? ['Files'] : [])
     ],
-    [[r.status, code(r.version), code(r.previousVersion), r.method, String(r.rolledBack), ...moved]]
+    [
+      [
+        r.status,
+        code(r.version),
+        code(r.previousVersion),
+        r.method,
+        String(r.rolledBack),
+        ...moved,
+        ...files
+      ]
+    ]
   )
 }
 
@@ -114,14 +139,15 @@ function statusTables(r: CommandResult): string[] {
   const run = r.running
   parts.push(
     table(
-      ['Version', 'Method', 'Commit', 'Deployed', 'By'],
+      ['Version', 'Method', 'Commit', 'Deployed', 'By', 'Project directory'],
       [
         [
           code(r.version),
           r.method || '—',
           run?.commit.slice(0, 7) ?? '—',
           run?.finished_at ?? '—',
-          run?.actor ?? '—'
+          run?.actor ?? '—',
+          r.projectDirectory ? code(r.projectDirectory) : '—'
         ]
       ]
     )

@@ -7,6 +7,7 @@ export const INPUT_NAMES = [
   'project',
   'services',
   'compose-file',
+  'files',
   'build-args',
   'skip-build',
   'registry',

@@ -78,6 +78,10 @@ export interface DeployOptions {
   forceUnlock: boolean
   /** Absolute path of the compose file on the runner. */
   composeFile: string
+  /** Absolute path of the workspace: where `files` are read. */
+  workspace: string
+  /** Files and folders shipped with the release (workspace-relative, checked by parseFiles). */
+  files: string[]
   buildArgs: Record<string, string>
   /** How to reach the server; absent with method local (the runner's own engine). */
   ssh?: SshOptions

@@ -9,6 +9,7 @@ import { generateVersion, VERSION_PATTERN } from '../plan/version.js'
 import { lines, noControlChars, parseBoolean, parseInteger, parseSeconds, value } from './values.js'
 import { parseSsh } from './parse-ssh.js'
 import { parseRegistry } from './parse-registry.js'
+import { parseFiles } from '../plan/release-paths.js'
 
 export { DEFAULTS } from './values.js'
 
@@ -169,6 +170,8 @@ export function parseOptions(raw: RawInputs, ctx: RunContext): DeployOptions {
     ...(registry ? { registry } : {}),
     forceUnlock: parseBoolean('force-unlock', value(raw, 'force-unlock')),
     composeFile: path.resolve(workspace, value(raw, 'compose-file')),
+    workspace,
+    files: command === 'deploy' ? parseFiles(value(raw, 'files')) : [],
     buildArgs: parseBuildArgs(value(raw, 'build-args')),
     ...(ssh ? { ssh } : {}),
     deployPath: parseDeployPath(value(raw, 'deploy-path') || `/opt/${project}`),

@@ -1,6 +1,6 @@
 // The deploy, as a story: validate → (registry: login) → build (or, skip-build, find the
 // images built) → (registry: push) → connect → lock → inspect server → backup → transfer →
-// switch → verify → record → prune; and when the switch or verification fails, the rollback
+// (files: release files) → switch → verify → record → prune; and when the switch or verification fails, the rollback
 // path (rollback.ts). Each phase lives in its own file beside this one; how images travel is
 // the method's Shipping (shipping.ts), chosen once.
 
@@ -10,6 +10,7 @@ import { serviceNames } from '../config/options.js'
 import { newRecord, releaseOf, runFacts, type Release } from '../plan/history.js'
 import { chooseRollbackTarget } from '../plan/rollback-target.js'
 import { checkComposeFile, checkLocalFiles } from './local-files.js'
+import { collectReleaseFiles, sendReleaseFiles, type ReleaseFileSet } from './release-files.js'
 import { buildImages } from './build-images.js'
 import { findBuiltVersion } from './find-built.js'
 import { shippingFor } from './shipping.js'
@@ -54,10 +55,13 @@ async function runPhases(
   const shipping = shippingFor(options.method)
 
   // Nothing on the server is touched until the images are built (and pushed).
+  let files: ReleaseFileSet | undefined
   await phases.run('validate', async () => {
     checkLocalFiles(options)
     for (const warning of checkComposeFile(options)) notice(warning)
+    if (options.files.length > 0) files = collectReleaseFiles(options)
   })
+  result.files = files?.summary
   await shipping.prepare?.(options, ports.docker, phases)
   let o = options
   if (o.skipBuild) {
@@ -68,7 +72,12 @@ async function runPhases(
     await phases.run('build', () => buildImages(o, ports.docker, log))
   }
   const images = await shipping.publish?.(o, ports.docker, phases, log)
-  const release: Release = { version: o.version, services: serviceNames(o), images }
+  const release: Release = {
+    version: o.version,
+    services: serviceNames(o),
+    images,
+    ...(files ? { files: files.summary } : {})
+  }
 
   return withLockedServer(o, ports, phases, log, notice, async session => {
     const { remote, state, flavor } = session
@@ -92,6 +101,10 @@ async function runPhases(
         )
         result.transferredBytes = delivered?.bytes
         result.transferNote = delivered?.note
+      }
+      if (files) {
+        const set = files
+        await phases.run('release files', () => sendReleaseFiles(remote, o, set, log))
       }
       // Never switch under a lock that another deploy has taken over.
       const lost = session.lockLost()

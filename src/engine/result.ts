@@ -5,6 +5,7 @@ import type Docker from 'dockerode'
 import type { Command, DeployOptions } from '../config/options.js'
 import { newestFirst, type DeployRecord } from '../plan/history.js'
 import type { HealthReport } from '../health/poller.js'
+import type { ReleaseFiles } from '../plan/release-paths.js'
 import type { ContainerState } from '../health/containers.js'
 import type { SessionPorts } from './session.js'
 import { errorMessage, Phases, type Log, type PhaseTiming } from './io.js'
@@ -29,6 +30,10 @@ export interface CommandResult {
   transferredBytes?: number
   /** What the transfer sent against the images' size, and which layers it left out. */
   transferNote?: string
+  /** deploy: the files the release carried (the `files` input). */
+  files?: ReleaseFiles
+  /** status: compose's project directory for the version in service. */
+  projectDirectory?: string
   /** Why the step fails; absent on success. */
   failure?: string
   notices: string[]

@@ -65,6 +65,14 @@ export async function uploadFile(remote: Remote, file: string, content: string):
   await runChecked(remote, cmd.writeFileAtomic(file), content)
 }
 
+export async function linkServerEnv(
+  remote: Remote,
+  deployPath: string,
+  projectDir: string
+): Promise<void> {
+  await runChecked(remote, cmd.linkServerEnv(deployPath, projectDir))
+}
+
 export async function composeUp(remote: Remote, target: ComposeTarget): Promise<void> {
   const argv = cmd.composeUp(target)
   const r = await remote.run(argv)

@@ -5,12 +5,14 @@
 import type { DeployOptions } from '../config/options.js'
 import { serviceNames } from '../config/options.js'
 import { lastRecordOf, newestFirst, releaseOf } from '../plan/history.js'
+import { describeFiles } from '../plan/release-paths.js'
 import { judgeContainers } from '../health/containers.js'
 import { probe } from '../health/probes.js'
 import type { CheckResult } from '../health/poller.js'
 import { readRestorable } from './holdings.js'
 import { readServerState } from './server-state.js'
 import { withServer } from './session.js'
+import { releaseProjectDirectory } from './switch.js'
 import { expectedImages, probeTimeoutMs } from './verify.js'
 import * as stack from './stack.js'
 import { asCommand, type CommandPorts, type CommandResult } from './result.js'
@@ -38,12 +40,17 @@ export async function status(
         result.failure = `nothing is deployed in ${o.deployPath} (no current_version)`
         return result
       }
+      const release = releaseOf(state.history, current, serviceNames(o))
+      result.projectDirectory = releaseProjectDirectory(o.deployPath, release)
       log.info(
         `in service: ${current} (${state.currentMethod || 'method unknown'}), ${result.running ? `deployed ${result.running.finished_at} from ${result.running.commit.slice(0, 7)}${result.running.actor ? ` by ${result.running.actor}` : ''}` : 'not in the history'}`
       )
 
+      log.info(
+        `compose project directory: ${result.projectDirectory}${release.files ? ` (the release's own folder: ${describeFiles(release.files)})` : ''}`
+      )
+
       await phases.run('check', async () => {
-        const release = releaseOf(state.history, current, serviceNames(o))
         const expected = await expectedImages(remote, o.project, release).catch(e => {
           log.warn(`cannot read the images of ${current}: ${errorMessage(e)}`)
           return []

@@ -1,6 +1,7 @@
 // Putting a version in service: its compose file, `compose up`, and the `latest` tags. Also used
-// to bring back an earlier version: its images (from backups or the registry if need be) and
-// its own stored compose file.
+// to bring back an earlier version: its images (from backups or the registry if need be), its
+// own stored compose file and, when it carried files, its own folder as compose's project
+// directory.
 
 import { existsSync, readFileSync } from 'node:fs'
 import type { DeployOptions } from '../config/options.js'
@@ -8,6 +9,7 @@ import type { Remote } from '../remote/ssh.js'
 import * as cmd from '../remote/commands.js'
 import type { Release } from '../plan/history.js'
 import { backupTag, latestTag, versionTag } from '../plan/images.js'
+import { projectDirectoryOf } from '../plan/release-paths.js'
 import { pullAndTag, type Pull } from './registry-pull.js'
 import * as stack from './stack.js'
 import type { Log } from './io.js'
@@ -22,16 +24,24 @@ export async function switchTo(
 ): Promise<void> {
   const file = cmd.releaseComposeFile(o.deployPath, release.version)
   if (composeContent !== undefined) await stack.uploadFile(remote, file, composeContent)
+  const projectDirectory = releaseProjectDirectory(o.deployPath, release)
+  // The server's secrets (.env in deploy-path) reach every release that has its own folder.
+  if (release.files) await stack.linkServerEnv(remote, o.deployPath, projectDirectory)
   await stack.composeUp(remote, {
     flavor,
     project: o.project,
     file,
-    projectDirectory: o.deployPath,
+    projectDirectory,
     version: release.version
   })
   for (const s of release.services) {
     await stack.tagImage(remote, versionTag(o.project, s, release.version), latestTag(o.project, s))
   }
+}
+
+/** Where compose runs `release`: its own folder when it carried files, else deploy-path. */
+export function releaseProjectDirectory(deployPath: string, release: Release): string {
+  return projectDirectoryOf(deployPath, cmd.releaseDir(deployPath, release.version), release.files)
 }
 
 /**
@@ -78,6 +88,11 @@ export async function restore(
   const file = cmd.releaseComposeFile(o.deployPath, release.version)
   const haveRelease = (await remote.run(['test', '-f', file])).code === 0
   if (!haveRelease) {
+    if (release.files) {
+      throw new Error(
+        `the folder of ${release.version} (${cmd.releaseDir(o.deployPath, release.version)}) is gone: its files cannot be restored`
+      )
+    }
     if (!existsSync(o.composeFile)) {
       throw new Error(`no stored compose file for ${release.version}, and no ${o.composeFile} here`)
     }

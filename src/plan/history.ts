@@ -1,5 +1,7 @@
 // The deployment history kept in `<deploy-path>/.deploy/versions.log`: one JSON object a line.
 
+import { describeFiles, type ReleaseFiles } from './release-paths.js'
+
 export type RecordStatus = 'success' | 'failed' | 'rollback'
 
 export interface DeployRecord {
@@ -16,6 +18,8 @@ export interface DeployRecord {
   services?: string[]
   /** Registry deploys: service → `<registry>/<project>-<service>@sha256:…`, to pull it again. */
   images?: Record<string, string>
+  /** The files shipped with it (the `files` input): its folder is compose's project directory. */
+  files?: ReleaseFiles
 }
 
 /** A version as the server knows it: what a record says, and what it takes to restore it. */
@@ -23,6 +27,7 @@ export interface Release {
   version: string
   services: string[]
   images?: Record<string, string>
+  files?: ReleaseFiles
   /** The commit and method it was deployed with, when the history knows them. */
   commit?: string
   method?: string
@@ -67,7 +72,8 @@ export function newRecord(
     ...(run.runUrl ? { run_url: run.runUrl } : {}),
     ...(run.actor ? { actor: run.actor } : {}),
     ...(release.services.length > 0 ? { services: release.services } : {}),
-    ...(release.images ? { images: release.images } : {})
+    ...(release.images ? { images: release.images } : {}),
+    ...(release.files ? { files: release.files } : {})
   }
 }
 
@@ -95,10 +101,12 @@ export function releaseOf(
   const newest = records[0]
   const known = records.find(r => r.services && r.services.length > 0)?.services
   const images = records.find(r => r.images)?.images
+  const files = records.find(r => r.files)?.files
   return {
     version,
     services: known ?? services,
     ...(images ? { images } : {}),
+    ...(files ? { files } : {}),
     ...(newest ? { commit: newest.commit, method: newest.method } : {})
   }
 }
@@ -163,7 +171,8 @@ export const STATUS_SYMBOL: Record<RecordStatus, string> = {
 export function renderHistoryLine(record: DeployRecord): string {
   const via = record.status === 'rollback' ? 'rollback' : record.method
   const when = record.finished_at || record.started_at
-  return `${STATUS_SYMBOL[record.status]} ${record.version} - ${when} (via ${via})`
+  const files = record.files ? ` [${describeFiles(record.files)}]` : ''
+  return `${STATUS_SYMBOL[record.status]} ${record.version} - ${when} (via ${via})${files}`
 }
 
 export function renderHistory(newestFirstRecords: readonly DeployRecord[]): string {

@@ -41,6 +41,26 @@ export function appendFile(file: string): Argv {
   return sh('mkdir -p "$(dirname "$1")" && cat >> "$1"', file)
 }
 
+/**
+ * Unpacks a tar stream from standard input into `dir` (made if need be). Owners in the archive
+ * are ignored: the files belong to the SSH user.
+ */
+export function extractInto(dir: string): Argv {
+  return sh('mkdir -p "$1" && tar -x -o -f - -C "$1"', dir)
+}
+
+/**
+ * Makes `<projectDir>/.env` a link to the server's `<deployPath>/.env` when that exists (compose
+ * reads `.env` from its project directory); removes a stale link when it does not.
+ */
+export function linkServerEnv(deployPath: string, projectDir: string): Argv {
+  return sh(
+    'mkdir -p "$2" || exit 1; if [ -e "$1/.env" ]; then ln -sfn "$1/.env" "$2/.env"; elif [ -L "$2/.env" ]; then rm -f "$2/.env"; fi',
+    deployPath,
+    projectDir
+  )
+}
+
 export function listReleases(deployPath: string): Argv {
   return sh('ls -1 "$1" 2>/dev/null; true', `${stateDir(deployPath)}/releases`)
 }

@@ -1,0 +1,186 @@
+// Release files (the `files` input), end to end through the bundled action, as the sandbox's
+// non-root `deploy` user: a web service serves a folder bind-mounted from the repository
+// (`./site`, beside the compose file in `deploy/`) and a greeting from the server's own `.env`.
+// The workspace is made by the test, so each version can change its files. Tests run in order.
+
+import { spawnSync } from 'node:child_process'
+import {
+  copyFileSync,
+  existsSync,
+  lstatSync,
+  mkdirSync,
+  readFileSync,
+  readlinkSync,
+  rmSync,
+  writeFileSync
+} from 'node:fs'
+import { runAction, type ActionRun } from '../../scripts/run-action.mjs'
+import { resetProject } from './sandbox-env.js'
+import { asDeployUser, env, errorOf, httpGet, runner } from './stack.js'
+
+const PROJECT = 'vfiles'
+const DEPLOY_PATH = `${env.dir}/deploy/${PROJECT}`
+const RELEASES = `${DEPLOY_PATH}/.deploy/releases`
+const WS = `${env.dir}/ws-${PROJECT}`
+const PORT = 18291
+const SERVER_ENV = `${DEPLOY_PATH}/.env`
+
+const DOCKERFILE = `FROM scratch
+COPY bin/busybox /bin/busybox
+RUN ["/bin/busybox", "--install", "-s", "/bin"]
+CMD ["sh", "-c", "printf '%s' \\"$GREETING\\" > /www-greeting && mkdir -p /www && cp /www-greeting /www/greeting && exec httpd -f -p 127.0.0.1:${PORT} -h /www"]
+`
+// Relative paths resolve against the compose file's folder, as on the runner.
+const COMPOSE = `services:
+  web:
+    image: ${PROJECT}-web:\${DEPLOY_VERSION:-latest}
+    network_mode: host
+    restart: unless-stopped
+    environment:
+      GREETING: \${GREETING:-no .env}
+    volumes:
+      - ./site:/www/site:ro
+`
+
+/** The repository as a version has it: the served text, and whether the health file exists. */
+function writeSite(message: string, healthy: boolean) {
+  writeFileSync(`${WS}/deploy/site/message.txt`, `${message}\n`)
+  if (healthy) writeFileSync(`${WS}/deploy/site/health`, 'ok\n')
+  else rmSync(`${WS}/deploy/site/health`, { force: true })
+}
+
+function writeServerEnv(greeting: string) {
+  writeFileSync(SERVER_ENV, `GREETING=${greeting}\n`, { mode: 0o600 })
+  chown(SERVER_ENV)
+}
+
+function chown(file: string) {
+  const r = spawnSync('chown', [`${env.deployUser}:`, file], { encoding: 'utf8' })
+  if (r.status !== 0) throw new Error(`chown ${file}: ${r.stderr}`)
+}
+
+function run(overrides: Record<string, string>): Promise<ActionRun> {
+  return runAction(
+    {
+      project: PROJECT,
+      services: 'web=app',
+      'compose-file': 'deploy/docker-compose.yml',
+      files: 'deploy/site',
+      host: env.sshHost,
+      port: String(env.sshPort),
+      fingerprint: env.fingerprint,
+      ...asDeployUser(),
+      'deploy-path': DEPLOY_PATH,
+      healthchecks: `http://127.0.0.1:${PORT}/site/health`,
+      'healthcheck-interval': '1',
+      'healthcheck-timeout': '8',
+      'healthcheck-monitor': '1',
+      ...overrides
+    },
+    { GITHUB_WORKSPACE: WS, GITHUB_SHA: 'f11e5000aaaabbbbccccddddeeeeffff00001111' },
+    { timeoutMs: 180_000 }
+  )
+}
+
+const served = async () => (await httpGet(`http://127.0.0.1:${PORT}/site/message.txt`)).body
+const greeting = async () => (await httpGet(`http://127.0.0.1:${PORT}/greeting`)).body
+
+function reset() {
+  resetProject(env, PROJECT, DEPLOY_PATH)
+  rmSync(WS, { recursive: true, force: true })
+}
+
+beforeAll(() => {
+  reset()
+  mkdirSync(`${WS}/app/bin`, { recursive: true })
+  mkdirSync(`${WS}/deploy/site`, { recursive: true })
+  copyFileSync('examples/stack/bin/busybox', `${WS}/app/bin/busybox`)
+  writeFileSync(`${WS}/app/Dockerfile`, DOCKERFILE)
+  writeFileSync(`${WS}/deploy/docker-compose.yml`, COMPOSE)
+  // The deploy path belongs to the deploy user; its .env (secrets) never leaves the server.
+  mkdirSync(DEPLOY_PATH, { recursive: true })
+  chown(DEPLOY_PATH)
+  writeServerEnv('hello from the server')
+})
+afterAll(reset)
+
+test("v1 serves its file, from its own release folder, with the server's .env", async () => {
+  writeSite('first text', true)
+  const r = await run({ version: 'f1' })
+  expect([r.code, r.outputs.status, errorOf(r)]).toEqual([0, 'success', ''])
+  expect(await served()).toBe('first text')
+  expect(await greeting()).toBe('hello from the server')
+  // The files landed with their workspace paths; the project directory links the server's .env.
+  expect(readFileSync(`${RELEASES}/f1/deploy/site/message.txt`, 'utf8')).toBe('first text\n')
+  expect(lstatSync(`${RELEASES}/f1/deploy/.env`).isSymbolicLink()).toBe(true)
+  expect(readlinkSync(`${RELEASES}/f1/deploy/.env`)).toBe(SERVER_ENV)
+  expect(lstatSync(`${RELEASES}/f1/deploy/site/message.txt`).uid).not.toBe(0)
+  expect(r.log).toContain(`sent 2 files, 14 B to ${RELEASES}/f1`)
+  expect(r.summary).toMatch(/\| Files \|/)
+  expect(r.summary).toContain('| 2 files, 14 B |')
+  expect(JSON.parse(r.outputs.history ?? '[]')[0]).toMatchObject({
+    version: 'f1',
+    files: { count: 2, bytes: 14, dir: 'deploy' }
+  })
+})
+
+test('v2 changes the file and breaks its check: the rollback brings the first text back', async () => {
+  writeSite('second text', false)
+  const r = await run({ version: 'f2' })
+  expect(r.code).toBe(1)
+  expect([r.outputs.status, r.outputs.version, r.outputs['previous-version']]).toEqual([
+    'rolled-back',
+    'f2',
+    'f1'
+  ])
+  expect(readFileSync(`${RELEASES}/f2/deploy/site/message.txt`, 'utf8')).toBe('second text\n')
+  expect(await served()).toBe('first text')
+  expect(await greeting()).toBe('hello from the server')
+})
+
+test('v3 with a third text succeeds; the server .env is read afresh, never copied', async () => {
+  writeSite('third text', true)
+  writeServerEnv('a new secret')
+  const r = await run({ version: 'f3', 'keep-versions': '2' })
+  expect([r.code, r.outputs.status, errorOf(r)]).toEqual([0, 'success', ''])
+  expect(await served()).toBe('third text')
+  expect(await greeting()).toBe('a new secret')
+  // Pruning: the failed f2 goes with its files; f1 (the rollback target) and f3 stay.
+  expect(['f1', 'f2', 'f3'].map(v => existsSync(`${RELEASES}/${v}`))).toEqual([true, false, true])
+  expect(r.summary).toMatch(/\| ✔ \| `f3` \|.*\| 2 files, 14 B \|/)
+})
+
+test('command: rollback to v1 serves the first text with the current .env; status shows the folder', async () => {
+  const r = await run({ command: 'rollback', version: 'f1', services: '' })
+  expect([r.code, r.outputs.status, r.outputs.version, errorOf(r)]).toEqual([
+    0,
+    'success',
+    'f1',
+    ''
+  ])
+  expect(await served()).toBe('first text')
+  expect(await greeting()).toBe('a new secret')
+
+  const s = await run({ command: 'status', services: '' })
+  expect([s.code, s.outputs.status, s.outputs.version]).toEqual([0, 'success', 'f1'])
+  expect(s.log).toContain(
+    `compose project directory: ${RELEASES}/f1/deploy (the release's own folder: 2 files, 14 B)`
+  )
+  expect(s.summary).toContain(`| \`${RELEASES}/f1/deploy\` |`)
+  const h = await run({ command: 'history', services: '' })
+  expect(h.log).toMatch(/↩ f1 - \S+ \(via rollback\) \[2 files, 14 B\]/)
+})
+
+test('a files entry with ".." is refused before any build, and the server is untouched', async () => {
+  const before = readFileSync(`${DEPLOY_PATH}/.deploy/versions.log`, 'utf8')
+  const r = await run({ version: 'f4', files: 'deploy/site\n../outside' })
+  expect(r.code).toBe(1)
+  expect(errorOf(r)).toContain(
+    'Input "files": "../outside" contains "..": every path must stay inside the workspace'
+  )
+  expect(r.log).not.toContain('::group::build')
+  expect(runner(['image', 'ls', '-q', `${PROJECT}-web:f4`]).trim()).toBe('')
+  expect(readFileSync(`${DEPLOY_PATH}/.deploy/versions.log`, 'utf8')).toBe(before)
+  expect(existsSync(`${RELEASES}/f4`)).toBe(false)
+  expect(await served()).toBe('first text')
+})
