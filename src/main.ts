@@ -6,11 +6,11 @@ import { getInputs, getRunContext } from './action/inputs.js'
 import { writeOutputs } from './action/outputs.js'
 import { writeSummary } from './action/summary.js'
 import { actionLog } from './action/log.js'
-import { checkpoint, markMainStarted } from './action/state.js'
+import { checkpoint, markMainStarted, rememberDeployment } from './action/state.js'
 import { registerSecrets } from './action/secrets.js'
 import { parseOptions } from './config/parse.js'
 import type { DeployOptions } from './config/options.js'
-import { runCommand } from './engine/run-command.js'
+import { runReported } from './github/report.js'
 import type { CommandResult } from './engine/result.js'
 import { connectTo } from './remote/connect-to.js'
 import { errorMessage } from './engine/io.js'
@@ -34,7 +34,7 @@ export async function run(): Promise<void> {
   try {
     options = parseOptions(raw, await getRunContext())
     const o = options
-    const result = await runCommand(
+    const result = await runReported(
       o,
       {
         docker: new Docker(),
@@ -42,7 +42,8 @@ export async function run(): Promise<void> {
         now: () => new Date(),
         checkpoint
       },
-      actionLog
+      actionLog,
+      rememberDeployment
     )
     await finish(result)
   } catch (e) {

@@ -1,10 +1,12 @@
 // The action's post step (post-if: always()): when the main step was cancelled or crashed,
-// finish an unverified switch and release the deploy lock. Otherwise it does nothing.
+// finish an unverified switch, release the deploy lock, and mark a GitHub deployment it left in
+// progress failed. Otherwise it does nothing.
 
 import * as core from '@actions/core'
 import { getInputs, getRunContext } from './action/inputs.js'
 import { actionLog } from './action/log.js'
-import { leftovers } from './action/state.js'
+import { leftDeployment, leftovers } from './action/state.js'
+import { settleInterrupted } from './github/report.js'
 import { parseOptions } from './config/parse.js'
 import { recoverInterrupted } from './engine/recover.js'
 import { errorMessage } from './engine/io.js'
@@ -14,7 +16,8 @@ import { registerSecrets } from './action/secrets.js'
 
 export async function post(): Promise<void> {
   const left = leftovers()
-  if (!left.lockToken && !left.switching) {
+  const deployment = leftDeployment()
+  if (!left.lockToken && !left.switching && deployment === undefined) {
     core.info('nothing to clean up on the server')
     return
   }
@@ -23,12 +26,18 @@ export async function post(): Promise<void> {
     const raw = getInputs()
     registerSecrets(raw)
     const o = parseOptions(raw, await getRunContext())
-    if (left.lockToken) lockHint = leftLockHint(o.deployPath, o.lockStaleAfterMs)
-    const remote = await connectTo(o, m => core.warning(m))
     try {
-      await recoverInterrupted(o, remote, left, actionLog)
+      if (left.lockToken || left.switching) {
+        if (left.lockToken) lockHint = leftLockHint(o.deployPath, o.lockStaleAfterMs)
+        const remote = await connectTo(o, m => core.warning(m))
+        try {
+          await recoverInterrupted(o, remote, left, actionLog)
+        } finally {
+          remote.close()
+        }
+      }
     } finally {
-      remote.close()
+      if (deployment !== undefined) await settleInterrupted(o, deployment, actionLog)
     }
   } catch (e) {
     core.setFailed(`post step: ${errorMessage(e)}${lockHint}`)

@@ -212,6 +212,35 @@ describe('parseOptions', () => {
     expect(parseOptions(raw({ command: 'rollback', files: '/etc' }), ctx).files).toEqual([])
   })
 
+  test("environment turns GitHub Deployments on, at the run's API", () => {
+    expect(parseOptions(raw(), ctx).deployments).toBeUndefined()
+    expect(
+      parseOptions(
+        raw({
+          environment: 'production',
+          'environment-url': 'https://shop.example',
+          'github-token': 'tok'
+        }),
+        { ...ctx, apiUrl: 'https://ghes.example/api/v3/' }
+      ).deployments
+    ).toEqual({
+      environment: 'production',
+      environmentUrl: 'https://shop.example',
+      token: 'tok',
+      repository: 'acme/Shop.Front',
+      apiUrl: 'https://ghes.example/api/v3'
+    })
+    expect(parseOptions(raw({ environment: 'staging' }), ctx).deployments?.apiUrl).toBe(
+      'https://api.github.com'
+    )
+    expect(() => parseOptions(raw({ 'environment-url': 'https://x.example' }), ctx)).toThrow(
+      'Input "environment-url": is set but environment is empty'
+    )
+    expect(() =>
+      parseOptions(raw({ environment: 'prod', 'environment-url': 'ftp://x' }), ctx)
+    ).toThrow('Input "environment-url": "ftp://x" is not an http:// or https:// URL')
+  })
+
   test('method local needs no server; other commands need no services', () => {
     const local = parseOptions(raw({ method: 'local', host: '', key: '', fingerprint: '' }), ctx)
     expect(local.ssh).toBeUndefined()

@@ -34,6 +34,7 @@ export async function getRunContext(env: NodeJS.ProcessEnv = process.env): Promi
     workspace,
     sha: env.GITHUB_SHA || (await headCommit(workspace)),
     repository,
+    apiUrl: env.GITHUB_API_URL || undefined,
     runUrl,
     actor: env.GITHUB_ACTOR || undefined,
     now: new Date()

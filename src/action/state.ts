@@ -15,6 +15,16 @@ export function checkpoint(name: CheckpointName, value: string): void {
   core.saveState(name, value)
 }
 
+/** The GitHub deployment a run has in progress ('' once settled). */
+export function rememberDeployment(id: string): void {
+  core.saveState('deployment', id)
+}
+
+export function leftDeployment(): number | undefined {
+  const id = Number(core.getState('deployment'))
+  return Number.isInteger(id) && id > 0 ? id : undefined
+}
+
 export function leftovers(): Leftovers {
   const switching = core.getState('switching')
   return {

@@ -39,7 +39,10 @@ export const INPUT_NAMES = [
   'proxy-username',
   'proxy-key',
   'proxy-passphrase',
-  'proxy-fingerprint'
+  'proxy-fingerprint',
+  'environment',
+  'environment-url',
+  'github-token'
 ] as const
 
 export type InputName = (typeof INPUT_NAMES)[number]
@@ -54,7 +57,8 @@ export const SECRET_INPUTS = [
   'passphrase',
   'proxy-key',
   'proxy-passphrase',
-  'registry-password'
+  'registry-password',
+  'github-token'
 ] as const satisfies readonly InputName[]
 
 /** Facts of the run that are not inputs: where the code is and which commit it is. */
@@ -64,6 +68,8 @@ export interface RunContext {
   sha: string
   /** `owner/name`, when known. */
   repository?: string
+  /** The GitHub REST API (GITHUB_API_URL: GitHub Enterprise Server has its own). */
+  apiUrl?: string
   runUrl?: string
   actor?: string
   now: Date

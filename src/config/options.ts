@@ -60,6 +60,18 @@ export interface SshOptions extends SshEndpoint {
   proxy?: SshEndpoint
 }
 
+/** GitHub Deployments to record each deploy and rollback in (input `environment`). */
+export interface DeploymentsOptions {
+  environment: string
+  environmentUrl?: string
+  /** May be empty: the run then warns once and records nothing. */
+  token: string
+  /** `owner/name`; empty when unknown (the run then warns once). */
+  repository: string
+  /** The REST API's base URL. */
+  apiUrl: string
+}
+
 export interface DeployOptions {
   command: Command
   method: Method
@@ -98,6 +110,8 @@ export interface DeployOptions {
   /** How long to wait for another deploy's lock, and when a lock counts as abandoned. */
   lockTimeoutMs: number
   lockStaleAfterMs: number
+  /** Record deploys and rollbacks as GitHub Deployments; absent when `environment` is empty. */
+  deployments?: DeploymentsOptions
   /** Facts about the run, written into the history. */
   commit: string
   runUrl?: string

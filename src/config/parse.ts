@@ -2,7 +2,13 @@
 // Pure: reads no environment and touches nothing; runs before any connection is made.
 
 import path from 'node:path'
-import type { Command, DeployOptions, HealthCheck, ServiceSpec } from './options.js'
+import type {
+  Command,
+  DeployOptions,
+  DeploymentsOptions,
+  HealthCheck,
+  ServiceSpec
+} from './options.js'
 import { COMMANDS, InputError, METHODS } from './options.js'
 import type { InputName, RawInputs, RunContext } from './inputs.js'
 import { generateVersion, VERSION_PATTERN } from '../plan/version.js'
@@ -159,6 +165,7 @@ export function parseOptions(raw: RawInputs, ctx: RunContext): DeployOptions {
   const keepVersions = parseInteger('keep-versions', value(raw, 'keep-versions'), 1, 1000)
   const keepHistory = parseInteger('keep-history', value(raw, 'keep-history'), 1, 100000)
   const servicesText = value(raw, 'services')
+  const deployments = parseDeployments(raw, ctx)
 
   return {
     command,
@@ -194,9 +201,51 @@ export function parseOptions(raw: RawInputs, ctx: RunContext): DeployOptions {
     keepHistory,
     lockTimeoutMs: parseSeconds('lock-timeout', value(raw, 'lock-timeout'), 86400),
     lockStaleAfterMs: parseSeconds('lock-stale-after', value(raw, 'lock-stale-after'), 604800),
+    ...(deployments ? { deployments } : {}),
     commit: ctx.sha,
     runUrl: ctx.runUrl,
     actor: ctx.actor
+  }
+}
+
+const DEFAULT_API_URL = 'https://api.github.com'
+
+/** `environment`, `environment-url`, `github-token`: undefined when `environment` is empty. */
+export function parseDeployments(raw: RawInputs, ctx: RunContext): DeploymentsOptions | undefined {
+  const environment = value(raw, 'environment')
+  const environmentUrl = value(raw, 'environment-url')
+  if (environment === '') {
+    if (environmentUrl !== '') {
+      throw new InputError(
+        'environment-url',
+        'is set but environment is empty: name the environment too'
+      )
+    }
+    return undefined
+  }
+  if (environment.length > 255) {
+    throw new InputError('environment', 'is longer than 255 characters, the most GitHub allows')
+  }
+  if (environmentUrl !== '') {
+    let url: URL | undefined
+    try {
+      url = new URL(environmentUrl)
+    } catch {
+      url = undefined
+    }
+    if (!url || (url.protocol !== 'https:' && url.protocol !== 'http:')) {
+      throw new InputError(
+        'environment-url',
+        `"${environmentUrl}" is not an http:// or https:// URL`
+      )
+    }
+  }
+  return {
+    environment,
+    ...(environmentUrl ? { environmentUrl } : {}),
+    token: value(raw, 'github-token'),
+    repository: ctx.repository ?? '',
+    apiUrl: (ctx.apiUrl || DEFAULT_API_URL).replace(/\/+$/, '')
   }
 }
 
@@ -221,7 +270,7 @@ function parseVersion(
     if (!/^[0-9a-fA-F]{7,}$/.test(ctx.sha)) {
       throw new InputError(
         'version',
-        'is empty and no commit is known to make one from (GITHUB_SHA is unset and the workspace is not a git repository): give a version'
+        'is empty and no commit is known to make one from (no GITHUB_SHA, and the working directory is not a git repository): give a version'
       )
     }
     return generateVersion(ctx.sha, ctx.now)

@@ -1,0 +1,34 @@
+// The facts of a CLI run: the working directory is the workspace, the commit is its HEAD, the
+// actor is the user at the terminal. GITHUB_REPOSITORY names the repository for the GitHub
+// Deployments options, when set.
+
+import { execFile } from 'node:child_process'
+import os from 'node:os'
+import type { RunContext } from '../config/inputs.js'
+
+function headCommit(cwd: string): Promise<string> {
+  return new Promise(resolve =>
+    execFile('git', ['rev-parse', 'HEAD'], { cwd }, (error, stdout) =>
+      resolve(error ? '' : stdout.trim())
+    )
+  )
+}
+
+function user(env: NodeJS.ProcessEnv): string | undefined {
+  try {
+    return env.USER || os.userInfo().username || undefined
+  } catch {
+    return env.USER || undefined
+  }
+}
+
+export async function cliRunContext(cwd: string, env: NodeJS.ProcessEnv): Promise<RunContext> {
+  return {
+    workspace: cwd,
+    sha: await headCommit(cwd),
+    repository: env.GITHUB_REPOSITORY || undefined,
+    apiUrl: env.GITHUB_API_URL || undefined,
+    actor: user(env),
+    now: new Date()
+  }
+}

@@ -1,0 +1,37 @@
+// Runs a command with its GitHub Deployments around it (when `environment` is set): the one
+// entry the action and the CLI both call.
+
+import type { DeployOptions } from '../config/options.js'
+import { runCommand } from '../engine/run-command.js'
+import type { CommandPorts, CommandResult } from '../engine/result.js'
+import type { Log } from '../engine/io.js'
+import { deploymentsApi } from './api.js'
+import { DeploymentReporter } from './deployments.js'
+
+/**
+ * `remember` keeps the id of a deployment left in progress (empty once it is settled), so that a
+ * cancelled job's post step can mark it failed.
+ */
+export async function runReported(
+  o: DeployOptions,
+  ports: CommandPorts,
+  log: Log,
+  remember?: (deploymentId: string) => void
+): Promise<CommandResult> {
+  const d = o.deployments
+  if (!d) return runCommand(o, ports, log)
+  const reporter = new DeploymentReporter(d, deploymentsApi(d), o, m => log.warn(m))
+  await reporter.started(o)
+  if (reporter.inProgress !== undefined) remember?.(String(reporter.inProgress))
+  const result = await runCommand(o, ports, log)
+  await reporter.finished(result)
+  remember?.('')
+  return result
+}
+
+/** The post step: a deployment that a cancelled run left in progress is marked failed. */
+export async function settleInterrupted(o: DeployOptions, id: number, log: Log): Promise<void> {
+  const d = o.deployments
+  if (!d) return
+  await new DeploymentReporter(d, deploymentsApi(d), o, m => log.warn(m)).interrupted(id)
+}
