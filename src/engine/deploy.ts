@@ -1,8 +1,8 @@
 // The deploy, as a story: validate → (registry: login) → build (or, skip-build, find the
 // images built) → (registry: push) → connect → lock → inspect server → backup → transfer →
-// (files: release files) → switch → verify → record → prune; and when the switch or verification fails, the rollback
-// path (rollback.ts). Each phase lives in its own file beside this one; how images travel is
-// the method's Shipping (shipping.ts), chosen once.
+// (files) release files → switch → verify → record → prune; and when the switch or verification
+// fails, the rollback path (rollback.ts). Each phase lives in its own file beside this one; how
+// images travel is the method's Shipping (shipping.ts), chosen once.
 
 import { readFileSync } from 'node:fs'
 import type { DeployOptions } from '../config/options.js'
