@@ -89834,8 +89834,10 @@ function connectTo(o, warn) {
 }
 
 // src/cli/context.ts
-import { execFile } from "node:child_process";
 import os from "node:os";
+
+// src/git/head-commit.ts
+import { execFile } from "node:child_process";
 function headCommit(cwd) {
   return new Promise(
     (resolve) => execFile(
@@ -89846,6 +89848,8 @@ function headCommit(cwd) {
     )
   );
 }
+
+// src/cli/context.ts
 function user(env) {
   try {
     return env.USER || os.userInfo().username || void 0;

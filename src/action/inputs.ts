@@ -1,26 +1,13 @@
 // Reads the action's inputs (INPUT_* variables) and the facts of the run. No validation here.
 
 import * as core from '@actions/core'
-import { getExecOutput } from '@actions/exec'
 import { INPUT_NAMES, type RawInputs, type RunContext } from '../config/inputs.js'
+import { headCommit } from '../git/head-commit.js'
 
 export function getInputs(): RawInputs {
   const raw = {} as RawInputs
   for (const name of INPUT_NAMES) raw[name] = core.getInput(name)
   return raw
-}
-
-async function headCommit(workspace: string): Promise<string> {
-  try {
-    const out = await getExecOutput('git', ['rev-parse', 'HEAD'], {
-      cwd: workspace,
-      silent: true,
-      ignoreReturnCode: true
-    })
-    return out.exitCode === 0 ? out.stdout.trim() : ''
-  } catch {
-    return ''
-  }
 }
 
 export async function getRunContext(env: NodeJS.ProcessEnv = process.env): Promise<RunContext> {

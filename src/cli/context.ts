@@ -2,17 +2,9 @@
 // actor is the user at the terminal. GITHUB_REPOSITORY names the repository for the GitHub
 // Deployments options, when set.
 
-import { execFile } from 'node:child_process'
 import os from 'node:os'
 import type { RunContext } from '../config/inputs.js'
-
-function headCommit(cwd: string): Promise<string> {
-  return new Promise(resolve =>
-    execFile('git', ['rev-parse', 'HEAD'], { cwd }, (error, stdout) =>
-      resolve(error ? '' : stdout.trim())
-    )
-  )
-}
+import { headCommit } from '../git/head-commit.js'
 
 function user(env: NodeJS.ProcessEnv): string | undefined {
   try {
