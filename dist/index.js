@@ -969,7 +969,7 @@ var require_util = __commonJS({
     var net2 = __require("node:net");
     var { Blob: Blob2 } = __require("node:buffer");
     var nodeUtil = __require("node:util");
-    var { stringify } = __require("node:querystring");
+    var { stringify: stringify2 } = __require("node:querystring");
     var { EventEmitter: EE } = __require("node:events");
     var { InvalidArgumentError } = require_errors();
     var { headerNameLowerCasedRecord } = require_constants();
@@ -1029,7 +1029,7 @@ var require_util = __commonJS({
       if (url.includes("?") || url.includes("#")) {
         throw new Error('Query params cannot be passed when url already contains "?" or "#".');
       }
-      const stringified = stringify(queryParams);
+      const stringified = stringify2(queryParams);
       if (stringified) {
         url += "?" + stringified;
       }
@@ -16236,7 +16236,7 @@ var require_util6 = __commonJS({
         throw new Error("Invalid cookie max-age");
       }
     }
-    function stringify(cookie) {
+    function stringify2(cookie) {
       if (cookie.name.length === 0) {
         return null;
       }
@@ -16294,7 +16294,7 @@ var require_util6 = __commonJS({
       validateCookiePath,
       validateCookieValue,
       toIMFDate,
-      stringify
+      stringify: stringify2
     };
   }
 });
@@ -16440,7 +16440,7 @@ var require_cookies = __commonJS({
   "node_modules/undici/lib/web/cookies/index.js"(exports, module) {
     "use strict";
     var { parseSetCookie } = require_parse();
-    var { stringify } = require_util6();
+    var { stringify: stringify2 } = require_util6();
     var { webidl } = require_webidl();
     var { Headers: Headers2 } = require_headers();
     function getCookies(headers) {
@@ -16483,7 +16483,7 @@ var require_cookies = __commonJS({
       webidl.argumentLengthCheck(arguments, 2, "setCookie");
       webidl.brandCheck(headers, Headers2, { strict: false });
       cookie = webidl.converters.Cookie(cookie);
-      const str = stringify(cookie);
+      const str = stringify2(cookie);
       if (str) {
         headers.append("Set-Cookie", str);
       }
@@ -26997,7 +26997,7 @@ var require_agent2 = __commonJS({
     var { Socket } = __require("net");
     var { Duplex } = __require("stream");
     var { resolve } = __require("path");
-    var { readFile } = __require("fs");
+    var { readFile: readFile2 } = __require("fs");
     var { execFile: execFile2, spawn: spawn2 } = __require("child_process");
     var { isParsedKey, parseKey } = require_keyParser();
     var {
@@ -27215,7 +27215,7 @@ var require_agent2 = __commonJS({
           cb = once(cb);
           let socketPath = this.socketPath;
           let triedCygpath = false;
-          readFile(socketPath, function readCygsocket(err, data) {
+          readFile2(socketPath, function readCygsocket(err, data) {
             if (err) {
               if (triedCygpath)
                 return cb(new Error("Invalid cygwin unix socket path"));
@@ -27224,7 +27224,7 @@ var require_agent2 = __commonJS({
                   return cb(new Error("Invalid cygwin unix socket path"));
                 triedCygpath = true;
                 socketPath = stdout.toString().replace(/[\r\n]/g, "");
-                readFile(socketPath, readCygsocket);
+                readFile2(socketPath, readCygsocket);
               });
               return;
             }
@@ -34207,12 +34207,12 @@ var require_SFTP = __commonJS({
       }
       return { flags, nb };
     }
-    function toUnixTimestamp(time) {
-      if (typeof time === "number" && time === time)
-        return time;
-      if (isDate(time))
-        return parseInt(time.getTime() / 1e3, 10);
-      throw new Error(`Cannot parse time: ${time}`);
+    function toUnixTimestamp(time2) {
+      if (typeof time2 === "number" && time2 === time2)
+        return time2;
+      if (isDate(time2))
+        return parseInt(time2.getTime() / 1e3, 10);
+      throw new Error(`Cannot parse time: ${time2}`);
     }
     function modeNum(mode) {
       if (typeof mode === "number" && mode === mode)
@@ -75837,7 +75837,7 @@ var require_stringify = __commonJS({
         props.push(doc.directives.tagString(tag));
       return props.join(" ");
     }
-    function stringify(item, ctx, onComment, onChompKeep) {
+    function stringify2(item, ctx, onComment, onChompKeep) {
       if (identity.isPair(item))
         return item.toString(ctx, onComment, onChompKeep);
       if (identity.isAlias(item)) {
@@ -75866,7 +75866,7 @@ var require_stringify = __commonJS({
 ${ctx.indent}${str}`;
     }
     exports.createStringifyContext = createStringifyContext;
-    exports.stringify = stringify;
+    exports.stringify = stringify2;
   }
 });
 
@@ -75876,7 +75876,7 @@ var require_stringifyPair = __commonJS({
     "use strict";
     var identity = require_identity();
     var Scalar = require_Scalar();
-    var stringify = require_stringify();
+    var stringify2 = require_stringify();
     var stringifyComment = require_stringifyComment();
     function stringifyPair({ key, value: value2 }, ctx, onComment, onChompKeep) {
       const { allNullValues, doc, indent, indentStep, options: { commentString, indentSeq, simpleKeys } } = ctx;
@@ -75898,7 +75898,7 @@ var require_stringifyPair = __commonJS({
       });
       let keyCommentDone = false;
       let chompKeep = false;
-      let str = stringify.stringify(key, ctx, () => keyCommentDone = true, () => chompKeep = true);
+      let str = stringify2.stringify(key, ctx, () => keyCommentDone = true, () => chompKeep = true);
       if (!explicitKey && !ctx.inFlow && str.length > 1024) {
         if (simpleKeys)
           throw new Error("With simple keys, single line scalar must not span more than 1024 characters");
@@ -75950,7 +75950,7 @@ ${indent}:`;
         ctx.indent = ctx.indent.substring(2);
       }
       let valueCommentDone = false;
-      const valueStr = stringify.stringify(value2, ctx, () => valueCommentDone = true, () => chompKeep = true);
+      const valueStr = stringify2.stringify(value2, ctx, () => valueCommentDone = true, () => chompKeep = true);
       let ws = " ";
       if (keyComment || vsb || vcb) {
         ws = vsb ? "\n" : "";
@@ -76091,7 +76091,7 @@ var require_addPairToJSMap = __commonJS({
     "use strict";
     var log = require_log();
     var merge2 = require_merge();
-    var stringify = require_stringify();
+    var stringify2 = require_stringify();
     var identity = require_identity();
     var toJS = require_toJS();
     function addPairToJSMap(ctx, map, { key, value: value2 }) {
@@ -76127,7 +76127,7 @@ var require_addPairToJSMap = __commonJS({
       if (typeof jsKey !== "object")
         return String(jsKey);
       if (identity.isNode(key) && ctx?.doc) {
-        const strCtx = stringify.createStringifyContext(ctx.doc, {});
+        const strCtx = stringify2.createStringifyContext(ctx.doc, {});
         strCtx.anchors = /* @__PURE__ */ new Set();
         for (const node of ctx.anchors.keys())
           strCtx.anchors.add(node.anchor);
@@ -76194,12 +76194,12 @@ var require_stringifyCollection = __commonJS({
   "node_modules/yaml/dist/stringify/stringifyCollection.js"(exports) {
     "use strict";
     var identity = require_identity();
-    var stringify = require_stringify();
+    var stringify2 = require_stringify();
     var stringifyComment = require_stringifyComment();
     function stringifyCollection(collection, ctx, options) {
       const flow = ctx.inFlow ?? collection.flow;
-      const stringify2 = flow ? stringifyFlowCollection : stringifyBlockCollection;
-      return stringify2(collection, ctx, options);
+      const stringify3 = flow ? stringifyFlowCollection : stringifyBlockCollection;
+      return stringify3(collection, ctx, options);
     }
     function stringifyBlockCollection({ comment, items }, ctx, { blockItemPrefix, flowChars, itemIndent, onChompKeep, onComment }) {
       const { indent, options: { commentString } } = ctx;
@@ -76224,7 +76224,7 @@ var require_stringifyCollection = __commonJS({
           }
         }
         chompKeep = false;
-        let str2 = stringify.stringify(item, itemCtx, () => comment2 = null, () => chompKeep = true);
+        let str2 = stringify2.stringify(item, itemCtx, () => comment2 = null, () => chompKeep = true);
         if (comment2)
           str2 += stringifyComment.lineComment(str2, itemIndent, commentString(comment2));
         if (chompKeep && comment2)
@@ -76291,7 +76291,7 @@ ${indent}${line}` : "\n";
         }
         if (comment)
           reqNewline = true;
-        let str = stringify.stringify(item, itemCtx, () => comment = null);
+        let str = stringify2.stringify(item, itemCtx, () => comment = null);
         reqNewline || (reqNewline = lines2.length > linesAtValue || str.includes("\n"));
         if (i < items.length - 1) {
           str += ",";
@@ -77652,7 +77652,7 @@ var require_stringifyDocument = __commonJS({
   "node_modules/yaml/dist/stringify/stringifyDocument.js"(exports) {
     "use strict";
     var identity = require_identity();
-    var stringify = require_stringify();
+    var stringify2 = require_stringify();
     var stringifyComment = require_stringifyComment();
     function stringifyDocument(doc, options) {
       const lines2 = [];
@@ -77667,7 +77667,7 @@ var require_stringifyDocument = __commonJS({
       }
       if (hasDirectives)
         lines2.push("---");
-      const ctx = stringify.createStringifyContext(doc, options);
+      const ctx = stringify2.createStringifyContext(doc, options);
       const { commentString } = ctx.options;
       if (doc.commentBefore) {
         if (lines2.length !== 1)
@@ -77689,7 +77689,7 @@ var require_stringifyDocument = __commonJS({
           contentComment = doc.contents.comment;
         }
         const onChompKeep = contentComment ? void 0 : () => chompKeep = true;
-        let body = stringify.stringify(doc.contents, ctx, () => contentComment = null, onChompKeep);
+        let body = stringify2.stringify(doc.contents, ctx, () => contentComment = null, onChompKeep);
         if (contentComment)
           body += stringifyComment.lineComment(body, "", commentString(contentComment));
         if ((body[0] === "|" || body[0] === ">") && lines2[lines2.length - 1] === "---") {
@@ -77697,7 +77697,7 @@ var require_stringifyDocument = __commonJS({
         } else
           lines2.push(body);
       } else {
-        lines2.push(stringify.stringify(doc.contents, ctx));
+        lines2.push(stringify2.stringify(doc.contents, ctx));
       }
       if (doc.directives?.docEnd) {
         if (doc.comment) {
@@ -79833,7 +79833,7 @@ var require_cst_scalar = __commonJS({
 var require_cst_stringify = __commonJS({
   "node_modules/yaml/dist/parse/cst-stringify.js"(exports) {
     "use strict";
-    var stringify = (cst) => "type" in cst ? stringifyToken(cst) : stringifyItem(cst);
+    var stringify2 = (cst) => "type" in cst ? stringifyToken(cst) : stringifyItem(cst);
     function stringifyToken(token) {
       switch (token.type) {
         case "block-scalar": {
@@ -79886,7 +79886,7 @@ var require_cst_stringify = __commonJS({
         res += stringifyToken(value2);
       return res;
     }
-    exports.stringify = stringify;
+    exports.stringify = stringify2;
   }
 });
 
@@ -81616,7 +81616,7 @@ var require_public_api = __commonJS({
       }
       return doc.toJS(Object.assign({ reviver: _reviver }, options));
     }
-    function stringify(value2, replacer, options) {
+    function stringify2(value2, replacer, options) {
       let _replacer = null;
       if (typeof replacer === "function" || Array.isArray(replacer)) {
         _replacer = replacer;
@@ -81641,7 +81641,7 @@ var require_public_api = __commonJS({
     exports.parse = parse3;
     exports.parseAllDocuments = parseAllDocuments;
     exports.parseDocument = parseDocument2;
-    exports.stringify = stringify;
+    exports.stringify = stringify2;
   }
 });
 
@@ -83056,6 +83056,7 @@ var import_dockerode = __toESM(require_docker(), 1);
 var INPUT_NAMES = [
   "command",
   "method",
+  "orchestrator",
   "version",
   "project",
   "services",
@@ -83163,6 +83164,7 @@ import path from "node:path";
 // src/config/options.ts
 var COMMANDS = ["deploy", "rollback", "status", "history", "unlock"];
 var METHODS = ["tar", "registry", "local"];
+var ORCHESTRATORS = ["compose", "swarm"];
 var InputError = class extends Error {
   constructor(input, message) {
     super(`Input "${input}": ${message}`);
@@ -83179,6 +83181,7 @@ function serviceNames(o) {
 var DEFAULTS = {
   command: "deploy",
   method: "tar",
+  orchestrator: "compose",
   "compose-file": "docker-compose.yml",
   port: "22",
   username: "root",
@@ -83505,8 +83508,23 @@ function statusBlocks(r) {
       ]
     )
   );
+  if (r.services) {
+    blocks.push(heading("Services"));
+    blocks.push(
+      r.services.length === 0 ? text("No service of the stack exists.") : table(
+        ["Service", "Replicas", "Version", "Image", "Tasks"],
+        r.services.map((s) => [
+          s.name,
+          s.replicas,
+          s.version ?? "\u2014",
+          s.image,
+          s.tasks.join("; ") || "\u2014"
+        ])
+      )
+    );
+  }
   if (r.containers) {
-    blocks.push(heading("Containers"));
+    blocks.push(heading(r.services ? "Tasks" : "Containers"));
     blocks.push(
       r.containers.length === 0 ? text("No container of the project exists.") : table(
         ["Container", "State", "Health", "Image", "Restarts"],
@@ -83627,8 +83645,8 @@ function generateVersion(sha, now) {
   }
   const p = (n) => String(n).padStart(2, "0");
   const date = `${now.getUTCFullYear()}${p(now.getUTCMonth() + 1)}${p(now.getUTCDate())}`;
-  const time = `${p(now.getUTCHours())}${p(now.getUTCMinutes())}${p(now.getUTCSeconds())}`;
-  return `${short2}-${date}-${time}`;
+  const time2 = `${p(now.getUTCHours())}${p(now.getUTCMinutes())}${p(now.getUTCSeconds())}`;
+  return `${short2}-${date}-${time2}`;
 }
 function versionTimestamp(version) {
   const m = /-(\d{8}-\d{6})$/.exec(version);
@@ -84036,6 +84054,13 @@ function parseOptions(raw, ctx) {
   }
   const command = oneOf("command", value(raw, "command"), COMMANDS);
   const method = oneOf("method", value(raw, "method"), METHODS);
+  const orchestrator = oneOf("orchestrator", value(raw, "orchestrator"), ORCHESTRATORS);
+  if (orchestrator === "swarm" && method !== "registry" && (command === "deploy" || command === "rollback")) {
+    throw new InputError(
+      "method",
+      `"${method}" cannot deploy to a swarm: every node pulls the images, so orchestrator swarm needs method registry (and the registry input)`
+    );
+  }
   const remote = method !== "local";
   const required = [];
   if (command === "deploy") required.push(["services", 'one "service=build-context" a line']);
@@ -84067,6 +84092,7 @@ function parseOptions(raw, ctx) {
   return {
     command,
     method,
+    orchestrator,
     version,
     project,
     services: servicesText === "" ? [] : parseServices(servicesText, workspace),
@@ -84267,7 +84293,7 @@ function closingBrace(text2, from) {
   }
   return -1;
 }
-function interpolate(text2) {
+function interpolate(text2, known = {}) {
   let out = "";
   const unknown = [];
   for (let i = 0; i < text2.length; i++) {
@@ -84294,12 +84320,13 @@ function interpolate(text2) {
         throw new InterpolationError(`"${text2}" has an invalid variable "\${${inner}}"`);
       }
       const operand = op ? rest.slice(op.length) : "";
-      if (name2 === "DEPLOY_VERSION") {
+      const value2 = name2 === "DEPLOY_VERSION" ? VERSION_MARK : known[name2];
+      if (value2 !== void 0) {
         if (op === ":+" || op === "+") {
-          const alt = interpolate(operand);
+          const alt = interpolate(operand, known);
           out += alt.text;
           unknown.push(...alt.unknown);
-        } else out += VERSION_MARK;
+        } else out += value2;
       } else {
         out += UNKNOWN_MARK;
         unknown.push(name2);
@@ -84309,7 +84336,8 @@ function interpolate(text2) {
     }
     const name = NAME.exec(text2.slice(i + 1))?.[0];
     if (name) {
-      if (name === "DEPLOY_VERSION") out += VERSION_MARK;
+      const value2 = name === "DEPLOY_VERSION" ? VERSION_MARK : known[name];
+      if (value2 !== void 0) out += value2;
       else {
         out += UNKNOWN_MARK;
         unknown.push(name);
@@ -84323,14 +84351,14 @@ function interpolate(text2) {
 }
 
 // src/plan/compose-images.ts
-var imageLine = (repo) => `image: ${repo}:\${DEPLOY_VERSION:-latest}`;
+var imageLine = (repo, swarm = false) => `image: ${swarm ? "${DEPLOY_REGISTRY}/" : ""}${repo}:\${DEPLOY_VERSION:-latest}`;
 function normalRepo(repo) {
   return repo.replace(/^(docker\.io|index\.docker\.io)\//, "").replace(/^library\//, "");
 }
-function classifyImage(image) {
+function classifyImage(image, registry2) {
   let text2;
   try {
-    const resolved = interpolate(image);
+    const resolved = interpolate(image, registry2 ? { DEPLOY_REGISTRY: registry2 } : {});
     if (resolved.unknown.length > 0) return { kind: "unknown", variables: resolved.unknown };
     text2 = resolved.text;
   } catch (e) {
@@ -84355,7 +84383,7 @@ function classifyImage(image) {
     reason: tag === "" ? "has no tag (so it runs :latest)" : `is pinned to the fixed tag :${tag}`
   };
 }
-function composeServices(text2) {
+function composeServiceBodies(text2) {
   const doc = (0, import_yaml.parseDocument)(text2, { merge: true, prettyErrors: true });
   if (doc.errors.length > 0) {
     return `not valid YAML: ${doc.errors[0]?.message.split("\n")[0] ?? "parse error"}`;
@@ -84369,19 +84397,44 @@ function composeServices(text2) {
   for (const [name, body] of Object.entries(services)) {
     map.set(
       name,
-      typeof body === "object" && body !== null ? body.image : void 0
+      typeof body === "object" && body !== null && !Array.isArray(body) ? body : void 0
     );
   }
   return map;
 }
-function checkComposeImages(text2, project, builtServices) {
+function composeServices(text2) {
+  const bodies = composeServiceBodies(text2);
+  if (typeof bodies === "string") return bodies;
+  return new Map([...bodies].map(([name, body]) => [name, body?.image]));
+}
+function builtImageUsers(text2, project, builtServices, registry2) {
+  const services = composeServices(text2);
+  const users = /* @__PURE__ */ new Map();
+  if (typeof services === "string") return users;
+  for (const [name, image] of services) {
+    if (typeof image !== "string") continue;
+    const use = classifyImage(image, registry2);
+    if (use.kind !== "versioned") continue;
+    const built = builtServices.find((b) => use.repo === expectedRepo(project, b, registry2));
+    if (built !== void 0) users.set(name, built);
+  }
+  return users;
+}
+function expectedRepo(project, built, registry2) {
+  return normalRepo(
+    registry2 ? `${registry2}/${imageRepo(project, built)}` : imageRepo(project, built)
+  );
+}
+function checkComposeImages(text2, project, builtServices, registry2) {
   const services = composeServices(text2);
   if (typeof services === "string") return { problems: [services], warnings: [] };
+  const swarm = registry2 !== void 0;
+  const line = (repo) => imageLine(repo, swarm);
   const problems = [];
   const uses = /* @__PURE__ */ new Map();
   for (const [name, image] of services) {
     if (typeof image !== "string") continue;
-    const use = classifyImage(image);
+    const use = classifyImage(image, registry2);
     if (use.kind === "invalid") problems.push(`services.${name}.image: ${use.why}`);
     else uses.set(name, use);
   }
@@ -84389,21 +84442,22 @@ function checkComposeImages(text2, project, builtServices) {
   const unmatched = [];
   for (const built of builtServices) {
     const repo = imageRepo(project, built);
-    const users = [...uses].filter(([, u]) => "repo" in u && u.repo === repo);
+    const wanted = expectedRepo(project, built, registry2);
+    const users = [...uses].filter(([, u]) => "repo" in u && u.repo === wanted);
     for (const [name, use] of users) {
       if (use.kind !== "fixed") continue;
       problems.push(
-        `services.${name}.image "${String(services.get(name))}" ${use.reason}: compose would run an old ${repo} image, not the one this deploy builds. Write: ${imageLine(repo)}`
+        `services.${name}.image "${String(services.get(name))}" ${use.reason}: ${swarm ? "the swarm" : "compose"} would run an old ${repo} image, not the one this deploy builds. Write: ${line(repo)}`
       );
     }
     if (users.length > 0) continue;
-    if (unknown.length > 0) {
+    if (unknown.length > 0 && !swarm) {
       unmatched.push(repo);
       continue;
     }
     const where = services.has(built) ? services.get(built) === void 0 ? `services.${built} has no image:` : `services.${built} runs "${String(services.get(built))}"` : `no service runs it`;
     problems.push(
-      `the image ${repo} (service "${built}" of the services input) is not the image: of any compose service (${where}). Write in the service that runs it: ${imageLine(repo)}`
+      `the image ${swarm ? wanted : repo} (service "${built}" of the services input) is not the image: of any compose service (${where})${swarm ? ": on a swarm every node pulls it from the registry" : ""}. Write in the service that runs it: ${line(repo)}`
     );
   }
   const warnings = [];
@@ -84412,12 +84466,58 @@ function checkComposeImages(text2, project, builtServices) {
     const image = String(services.get(name));
     const named = builtServices.map((s) => imageRepo(project, s)).filter((repo) => image.includes(repo));
     if (named.length === 0 && unmatched.length === 0) continue;
-    const should = (named.length > 0 ? named : unmatched).map(imageLine).join(" or ");
+    const should = (named.length > 0 ? named : unmatched).map((r) => line(r)).join(" or ");
     warnings.push(
       `services.${name}.image "${image}" uses ${use.variables.map((v) => `$${v}`).join(", ")}, which the action cannot resolve before deploying; after the switch it checks that the containers run this version's images. Safer: ${should}`
     );
   }
   return { problems, warnings };
+}
+
+// src/plan/swarm-stack.ts
+var import_yaml2 = __toESM(require_dist(), 1);
+var IGNORED = {
+  build: "the action builds the images itself",
+  container_name: "Swarm names the tasks",
+  depends_on: "Swarm starts every service at once",
+  network_mode: "use networks: with an external network (name: host for the host network)",
+  restart: "use deploy.restart_policy",
+  links: "use networks",
+  devices: "not supported by Swarm services",
+  cgroup_parent: "not supported by Swarm services",
+  external_links: "use networks",
+  security_opt: "not supported by Swarm services",
+  userns_mode: "not supported by Swarm services"
+};
+function swarmIgnoredKeys(text2) {
+  const bodies = composeServiceBodies(text2);
+  if (typeof bodies === "string") return [];
+  const warnings = [];
+  for (const [name, body] of bodies) {
+    const keys = Object.keys(body ?? {}).filter((k) => k in IGNORED);
+    if (keys.length === 0) continue;
+    warnings.push(
+      `services.${name}: docker stack deploy ignores ${keys.map((k) => `${k} (${IGNORED[k]})`).join(", ")}`
+    );
+  }
+  return warnings;
+}
+var swarmServiceName = (project, service) => `${project}_${service}`;
+function pinImages(text2, project, release, registry2) {
+  const users = builtImageUsers(text2, project, release.services, registry2);
+  const services = {};
+  const images = {};
+  for (const [name, built] of users) {
+    const ref = release.images?.[built];
+    if (!ref) {
+      throw new Error(
+        `no pushed digest is recorded for ${built} of ${release.version}: a swarm runs only images the registry holds by digest`
+      );
+    }
+    services[name] = { image: ref };
+    images[swarmServiceName(project, name)] = ref;
+  }
+  return { text: (0, import_yaml2.stringify)({ services }), images };
 }
 
 // src/engine/local-files.ts
@@ -84442,7 +84542,8 @@ function checkComposeFile(o) {
   const verdict = checkComposeImages(
     readFileSync(o.composeFile, "utf8"),
     o.project,
-    o.services.map((s) => s.name)
+    o.services.map((s) => s.name),
+    o.orchestrator === "swarm" ? o.registry?.url : void 0
   );
   if (verdict.problems.length > 0) {
     throw new InputError(
@@ -84451,6 +84552,11 @@ function checkComposeFile(o) {
     );
   }
   return verdict.warnings;
+}
+function checkSwarmFile(o) {
+  return swarmIgnoredKeys(readFileSync(o.composeFile, "utf8")).map(
+    (w) => `${path3.basename(o.composeFile)}: ${w}`
+  );
 }
 
 // src/engine/release-files.ts
@@ -84463,6 +84569,7 @@ var sh = (script, ...args) => ["sh", "-c", script, "sh", ...args];
 var stateDir = (deployPath) => `${deployPath}/.deploy`;
 var releaseDir = (deployPath, version) => `${stateDir(deployPath)}/releases/${version}`;
 var releaseComposeFile = (deployPath, version) => `${releaseDir(deployPath, version)}/docker-compose.yml`;
+var swarmPinsFile = (deployPath, version) => `${releaseDir(deployPath, version)}/swarm-images.yml`;
 function readState(deployPath) {
   return sh(
     'for f in current_version current_method; do printf "%s\\n" "$(cat "$1/$f" 2>/dev/null)"; done; cat "$1/versions.log" 2>/dev/null; true',
@@ -84471,6 +84578,9 @@ function readState(deployPath) {
 }
 function writeFileAtomic(file) {
   return sh('mkdir -p "$(dirname "$1")" && cat > "$1.tmp.$$" && mv -f "$1.tmp.$$" "$1"', file);
+}
+function readFile(file) {
+  return ["cat", "--", file];
 }
 function appendFile2(file) {
   return sh('mkdir -p "$(dirname "$1")" && cat >> "$1"', file);
@@ -84605,6 +84715,50 @@ function breakLock(deployPath, info2) {
     lockDir(deployPath),
     info2
   );
+}
+function swarmRole() {
+  return ["docker", "info", "--format", "{{.Swarm.LocalNodeState}} {{.Swarm.ControlAvailable}}"];
+}
+function stackDeploy(d) {
+  return sh(
+    [
+      'd=$(mktemp -d "${TMPDIR:-/tmp}/vd-docker-config.XXXXXX") || exit 1',
+      `trap 'rm -rf "$d"' EXIT`,
+      "trap 'exit 129' HUP; trap 'exit 130' INT; trap 'exit 143' TERM",
+      'export DOCKER_CONFIG="$d"',
+      "project=$1; version=$2; registry=$3; host=$4; user=$5; shift 5",
+      'if [ -n "$user" ]; then docker login --username "$user" --password-stdin "$host" >/dev/null 2>"$d/err" || { echo "login to $host failed: $(cat "$d/err")" >&2; exit 3; }; fi',
+      "date -u +%Y-%m-%dT%H:%M:%S.%NZ",
+      // Each file becomes `-c <file>`, still one argument each.
+      'n=$#; for f in "$@"; do set -- "$@" -c "$f"; done; shift "$n"',
+      'DEPLOY_VERSION=$version DEPLOY_REGISTRY=$registry docker stack deploy --with-registry-auth --prune "$@" "$project"'
+    ].join("\n"),
+    d.project,
+    d.version,
+    d.registry,
+    d.loginHost,
+    d.username,
+    ...d.files
+  );
+}
+function stackSnapshot(project) {
+  return sh(
+    [
+      "date -u +%Y-%m-%dT%H:%M:%S.%NZ",
+      'ids=$(docker service ls -q --filter "label=com.docker.stack.namespace=$1") || exit 1',
+      '[ -n "$ids" ] || exit 0',
+      "docker service inspect --format 'S {{json .}}' $ids || exit 1",
+      "t=$(docker service ps -q --no-trunc $ids) || exit 1",
+      `[ -z "$t" ] || docker inspect --type task --format 'T {{json .}}' $t`
+    ].join("\n"),
+    project
+  );
+}
+function swarmNodes() {
+  return ["docker", "node", "ls", "--format", "{{.ID}} {{.Hostname}}"];
+}
+function taskLogs(taskId, lines2) {
+  return ["docker", "service", "logs", "--tail", String(lines2), "--raw", "--no-trunc", taskId];
 }
 
 // src/remote/ssh.ts
@@ -85379,6 +85533,20 @@ async function detectCompose2(remote) {
     'neither "docker compose" (v2) nor "docker-compose" (v1) is installed on the server; install one of them'
   );
 }
+async function checkManager(remote) {
+  const r = await remote.run(swarmRole());
+  const [state = "", manager = ""] = r.stdout.trim().split(" ");
+  if (r.code !== 0 || state !== "active" || manager !== "true") {
+    throw new Error(
+      r.code !== 0 ? `cannot read the swarm state of the server: ${lastWords(r)}` : state !== "active" ? `the server is not part of a swarm (docker info: Swarm ${state || "unknown"}): orchestrator swarm needs host to be a manager of an existing swarm (docker swarm init)` : "the server is a swarm worker, not a manager: point host at a manager node (docker node ls there lists it as Leader or Reachable)"
+    );
+  }
+}
+async function detectFlavor(remote, orchestrator) {
+  if (orchestrator !== "swarm") return detectCompose2(remote);
+  await checkManager(remote);
+  return "swarm";
+}
 async function imageExists2(remote, ref) {
   return (await remote.run(imageExists(ref))).code === 0;
 }
@@ -85645,7 +85813,253 @@ async function backupRunning(remote, o, running, log) {
 
 // src/engine/switch.ts
 import { existsSync as existsSync4, readFileSync as readFileSync4 } from "node:fs";
+
+// src/health/swarm.ts
+function parseSnapshot(out) {
+  const lines2 = out.split("\n");
+  const snapshot = { time: (lines2[0] ?? "").trim(), services: [], tasks: [] };
+  for (const line of lines2.slice(1)) {
+    if (line.startsWith("S ")) snapshot.services.push(serviceOf(JSON.parse(line.slice(2))));
+    else if (line.startsWith("T ")) snapshot.tasks.push(taskOf(JSON.parse(line.slice(2))));
+  }
+  snapshot.services.sort((a, b) => a.name.localeCompare(b.name));
+  return snapshot;
+}
+function serviceOf(s) {
+  const mode = s.Spec?.Mode ?? {};
+  const condition = s.Spec?.TaskTemplate?.RestartPolicy?.Condition;
+  const u = s.UpdateStatus;
+  return {
+    id: s.ID ?? "",
+    name: s.Spec?.Name ?? "",
+    image: s.Spec?.TaskTemplate?.ContainerSpec?.Image ?? "",
+    ...mode.Replicated ? { replicas: mode.Replicated.Replicas ?? 1 } : {},
+    oneShot: condition === "none" || Boolean(mode.ReplicatedJob ?? mode.GlobalJob),
+    ...u?.State ? {
+      update: {
+        state: u.State,
+        ...u.StartedAt ? { startedAt: u.StartedAt } : {},
+        ...u.Message ? { message: u.Message } : {}
+      }
+    } : {}
+  };
+}
+function taskOf(t) {
+  return {
+    id: t.ID ?? "",
+    serviceId: t.ServiceID ?? "",
+    ...t.Slot ? { slot: t.Slot } : {},
+    nodeId: t.NodeID ?? "",
+    createdAt: t.CreatedAt ?? "",
+    desiredState: t.DesiredState ?? "",
+    state: t.Status?.State ?? "",
+    image: t.Spec?.ContainerSpec?.Image ?? "",
+    ...t.Status?.ContainerStatus?.ExitCode !== void 0 ? { exitCode: t.Status.ContainerStatus.ExitCode } : {},
+    ...t.Status?.Err ? { error: t.Status.Err } : {}
+  };
+}
+var FAILED = /* @__PURE__ */ new Set(["failed", "rejected", "orphaned"]);
+var ROLLED_BACK = /* @__PURE__ */ new Set(["rollback_started", "rollback_completed"]);
+var STUCK = /* @__PURE__ */ new Set(["paused", "rollback_paused"]);
+var time = (t) => t ? Date.parse(t) : NaN;
+var digestOf = (ref) => ref.slice(ref.indexOf("@") + 1);
+var sameImage = (a, b) => a.includes("@") && b.includes("@") ? digestOf(a) === digestOf(b) : a === b;
+function taskState(service, t) {
+  return {
+    id: t.id,
+    name: `${service.name}.${t.slot ?? t.nodeId.slice(0, 12)}`,
+    status: t.state,
+    restartCount: 0,
+    exitCode: t.exitCode ?? 0,
+    image: t.image,
+    imageRef: t.image,
+    service: service.name,
+    startedAt: t.createdAt
+  };
+}
+function judgeSwarm(snapshot, expected, since) {
+  const problems = [];
+  const notReady = [];
+  const states = [];
+  let fatal = false;
+  const after = (t) => since !== void 0 && time(t) >= time(since);
+  if (snapshot.services.length === 0) {
+    return {
+      ready: false,
+      fatal: false,
+      problems: ["no service of the stack exists"],
+      notReady: [],
+      states: []
+    };
+  }
+  for (const missing of Object.keys(expected).filter(
+    (n) => !snapshot.services.some((s) => s.name === n)
+  )) {
+    problems.push(`${missing} is not a service of the stack`);
+    fatal = true;
+  }
+  for (const s of snapshot.services) {
+    const want = expected[s.name];
+    const onVersion = want === void 0 || sameImage(s.image, want);
+    const update = s.update && !s.oneShot && (since === void 0 || after(s.update.startedAt)) ? s.update : void 0;
+    const tasks = snapshot.tasks.filter((t) => t.serviceId === s.id);
+    const current = tasks.filter((t) => sameImage(t.image, s.image));
+    const says = update?.message ? `: ${update.message}` : "";
+    if (update && STUCK.has(update.state)) {
+      fatal = true;
+      problems.push(`${s.name}: Swarm ${update.state.replace("_", " ")} its update${says}`);
+    } else if (update && ROLLED_BACK.has(update.state) && want === void 0) {
+      fatal = true;
+      problems.push(`${s.name}: Swarm rolled its update back by itself${says}`);
+    }
+    if (!onVersion) {
+      fatal = true;
+      problems.push(
+        update && ROLLED_BACK.has(update.state) ? `${s.name}: Swarm rolled it back by itself to ${s.image}${says}` : `${s.name} runs ${s.image}, not ${want ?? ""}`
+      );
+      continue;
+    }
+    const failed = current.filter((t) => FAILED.has(t.state) && after(t.createdAt));
+    for (const t of failed) {
+      const state = taskState(s, t);
+      fatal = true;
+      notReady.push(state);
+      problems.push(
+        `${state.name} ${t.state}${t.exitCode !== void 0 ? ` (exit code ${t.exitCode})` : ""}${t.error ? `: ${t.error}` : ""}`
+      );
+    }
+    if (s.oneShot) {
+      let runs = current.filter((t) => after(t.createdAt));
+      if (runs.length === 0) runs = newestPerSlot(current);
+      const pending = runs.filter((t) => t.state !== "complete" && !FAILED.has(t.state));
+      states.push(...runs.map((t) => taskState(s, t)));
+      if (runs.length === 0 || pending.length > 0) {
+        notReady.push(...pending.map((t) => taskState(s, t)));
+        problems.push(`${s.name} has not run to completion yet`);
+      }
+      continue;
+    }
+    const live = tasks.filter((t) => t.desiredState === "running");
+    const running = live.filter((t) => t.state === "running" && sameImage(t.image, s.image));
+    states.push(...live.map((t) => taskState(s, t)));
+    const wanted = s.replicas ?? Math.max(1, live.length);
+    const others = live.filter((t) => !running.includes(t));
+    const updating = update !== void 0 && (update.state === "updating" || update.state === "rollback_started");
+    if (running.length < wanted || others.length > 0 || updating) {
+      notReady.push(...others.map((t) => taskState(s, t)));
+      const detail = others.map((t) => `${taskState(s, t).name} ${t.state}`).join(", ");
+      problems.push(
+        `${s.name}: ${running.length}/${wanted} running${updating ? ", update in progress" : ""}${detail ? ` (${detail})` : ""}`
+      );
+    }
+  }
+  return { ready: problems.length === 0, fatal, problems, notReady, states };
+}
+function newestPerSlot(tasks) {
+  const newest = /* @__PURE__ */ new Map();
+  for (const t of tasks) {
+    const key = t.slot !== void 0 ? String(t.slot) : t.nodeId;
+    const seen = newest.get(key);
+    if (!seen || time(t.createdAt) > time(seen.createdAt)) newest.set(key, t);
+  }
+  return [...newest.values()];
+}
+function serviceStatuses(snapshot, nodes, versions) {
+  return snapshot.services.map((s) => {
+    const tasks = snapshot.tasks.filter((t) => t.serviceId === s.id);
+    const live = tasks.filter((t) => t.desiredState === "running");
+    const shown = s.oneShot ? newestPerSlot(tasks.filter((t) => sameImage(t.image, s.image))) : live;
+    const done = s.oneShot ? `${shown.filter((t) => t.state === "complete").length}/${shown.length}` : `${live.filter((t) => t.state === "running").length}/${s.replicas ?? live.length}`;
+    const version = [...versions].find(([ref]) => sameImage(ref, s.image))?.[1];
+    return {
+      name: s.name,
+      replicas: done,
+      image: s.image,
+      ...version ? { version } : {},
+      tasks: shown.map(
+        (t) => `${taskState(s, t).name} ${t.state} on ${nodes.get(t.nodeId) ?? t.nodeId.slice(0, 12)}`
+      )
+    };
+  });
+}
+
+// src/engine/swarm.ts
+function registryOf(o, release) {
+  if (o.registry?.url) return o.registry.url;
+  for (const s of release.services) {
+    const ref = release.images?.[s];
+    const at = ref?.lastIndexOf(`/${imageRepo(o.project, s)}@`) ?? -1;
+    if (ref && at > 0) return ref.slice(0, at);
+  }
+  throw new Error(
+    `no registry is known for ${release.version}: give the registry input (a swarm pulls every image from it)`
+  );
+}
+async function deployStack(remote, o, release, composeContent) {
+  const file = releaseComposeFile(o.deployPath, release.version);
+  if (composeContent !== void 0) await uploadFile(remote, file, composeContent);
+  const registry2 = registryOf(o, release);
+  const pins = await pinsOf(remote, o, release, composeContent);
+  const pinsFile = swarmPinsFile(o.deployPath, release.version);
+  await uploadFile(remote, pinsFile, pins.text);
+  const login2 = o.registry?.username && o.registry.host ? o.registry : void 0;
+  const argv = stackDeploy({
+    project: o.project,
+    files: [file, pinsFile],
+    version: release.version,
+    registry: registry2,
+    loginHost: login2?.host ?? "",
+    username: login2?.username ?? ""
+  });
+  const r = await remote.run(argv, login2?.password ?? "");
+  if (r.code !== 0) {
+    throw new Error(`docker stack deploy failed (exit ${r.code}): ${lastWords(r, 8)}`);
+  }
+  const since = r.stdout.split("\n")[0]?.trim() ?? "";
+  return { since, images: pins.images };
+}
+async function pinsOf(remote, o, release, text2) {
+  const compose2 = text2 ?? await runChecked(remote, readFile(releaseComposeFile(o.deployPath, release.version)));
+  return pinImages(compose2, o.project, release, registryOf(o, release));
+}
+async function stackSnapshot2(remote, project) {
+  return parseSnapshot(await runChecked(remote, stackSnapshot(project)));
+}
+function swarmWatch(remote, project, switched) {
+  let last;
+  return {
+    async containers() {
+      const snapshot = await stackSnapshot2(remote, project);
+      last = judgeSwarm(snapshot, switched.images ?? {}, switched.since);
+      return last.states;
+    },
+    judge() {
+      return last ?? {
+        ready: false,
+        fatal: false,
+        problems: ["not looked at yet"],
+        notReady: [],
+        states: []
+      };
+    }
+  };
+}
+async function taskLogsTail(remote, taskId, lines2) {
+  const r = await remote.run(taskLogs(taskId, lines2));
+  return `${r.stdout}${r.stderr}`.trimEnd();
+}
+async function nodeNames(remote) {
+  const out = await runChecked(remote, swarmNodes());
+  return new Map(
+    out.split("\n").map((l) => l.trim().split(" ")).filter((p) => p.length === 2)
+  );
+}
+
+// src/engine/switch.ts
 async function switchTo(remote, o, flavor, release, composeContent) {
+  if (flavor === "swarm") {
+    return deployStack(remote, o, release, composeContent);
+  }
   const file = releaseComposeFile(o.deployPath, release.version);
   if (composeContent !== void 0) await uploadFile(remote, file, composeContent);
   const projectDirectory = releaseProjectDirectory(o.deployPath, release);
@@ -85660,6 +86074,7 @@ async function switchTo(remote, o, flavor, release, composeContent) {
   for (const s of release.services) {
     await tagImage(remote, versionTag(o.project, s, release.version), latestTag(o.project, s));
   }
+  return void 0;
 }
 function releaseProjectDirectory(deployPath, release) {
   return projectDirectoryOf(deployPath, releaseDir(deployPath, release.version), release.files);
@@ -85687,7 +86102,7 @@ async function ensureImages(remote, o, release, log) {
   }
 }
 async function restore(remote, o, flavor, release, log) {
-  await ensureImages(remote, o, release, log);
+  if (flavor !== "swarm") await ensureImages(remote, o, release, log);
   const file = releaseComposeFile(o.deployPath, release.version);
   const haveRelease = (await remote.run(["test", "-f", file])).code === 0;
   if (!haveRelease) {
@@ -85701,7 +86116,7 @@ async function restore(remote, o, flavor, release, log) {
     }
     log.warn(`no stored compose file for ${release.version}: using this run's ${o.composeFile}`);
   }
-  await switchTo(
+  return switchTo(
     remote,
     o,
     flavor,
@@ -85711,6 +86126,9 @@ async function restore(remote, o, flavor, release, log) {
 }
 
 // src/health/poller.ts
+function judgeWith(deps, expected) {
+  return deps.judge?.bind(deps) ?? ((s) => judgeContainers(s, expected));
+}
 async function waitHealthy(deps, checks, timing, expected = []) {
   const start2 = deps.now();
   const results = checks.map((c) => ({
@@ -85734,7 +86152,7 @@ async function waitHealthy(deps, checks, timing, expected = []) {
   ];
   for (; ; ) {
     states = await deps.containers();
-    const containers = judgeContainers(states, expected);
+    const containers = judgeWith(deps, expected)(states);
     if (containers.fatal) {
       return report(false, containers, `containers failed: ${problems(containers).join("; ")}`);
     }
@@ -85788,11 +86206,12 @@ function containerChanges(before, now) {
 }
 async function settle(deps, checks, expected, passed, timing) {
   const start2 = deps.now();
+  const judge = judgeWith(deps, expected);
   const baseline = passed.states;
   let passes = 0;
   const after = () => deps.now() - start2;
   const fail = (problem, states, changed = []) => {
-    const verdict = judgeContainers(states, expected);
+    const verdict = judge(states);
     const others = changed.filter((c) => !verdict.notReady.some((n) => n.id === c.id));
     const containers = { ...verdict, ready: false, notReady: [...verdict.notReady, ...others] };
     const seconds = Math.max(1, Math.round(after() / 1e3));
@@ -85811,7 +86230,7 @@ async function settle(deps, checks, expected, passed, timing) {
     if (left <= 0) break;
     await deps.sleep(Math.min(timing.intervalMs, left));
     const states = await deps.containers();
-    const verdict = judgeContainers(states, expected);
+    const verdict = judge(states);
     const changes = containerChanges(baseline, states);
     const problems = [...changes.map((c) => c.what), ...verdict.ready ? [] : verdict.problems];
     if (problems.length > 0) {
@@ -85946,7 +86365,7 @@ async function expectedImages(remote, project, release) {
 function probeTimeoutMs(o) {
   return Math.max(2e3, Math.min(1e4, o.healthIntervalMs * 2));
 }
-async function verify(remote, o, release, log) {
+async function verify(remote, o, release, log, switched) {
   const version = release.version;
   const deps = {
     containers: () => containerStates(remote, o.project),
@@ -85954,9 +86373,14 @@ async function verify(remote, o, release, log) {
     sleep: (ms) => new Promise((r) => setTimeout(r, ms)),
     now: () => Date.now()
   };
-  let expected;
+  if (o.orchestrator === "swarm") {
+    const watch = swarmWatch(remote, o.project, switched ?? {});
+    deps.containers = () => watch.containers();
+    deps.judge = () => watch.judge();
+  }
+  let expected = [];
   try {
-    expected = await expectedImages(remote, o.project, release);
+    if (o.orchestrator !== "swarm") expected = await expectedImages(remote, o.project, release);
   } catch (e) {
     const reason = `cannot read the image IDs of ${version} on the server: ${errorMessage(e)}`;
     log.warn(reason);
@@ -85985,12 +86409,14 @@ async function verify(remote, o, release, log) {
   return report;
 }
 async function describeUnhealthy(remote, o, version, health) {
+  const swarm = o.orchestrator === "swarm";
   let suspects = health.containers.notReady;
   if (suspects.length === 0)
-    suspects = await containerStates(remote, o.project).catch(() => []);
+    suspects = swarm ? health.states : await containerStates(remote, o.project).catch(() => []);
   const parts = [`version ${version} is not healthy: ${health.reason ?? "unknown reason"}`];
   for (const c of suspects) {
-    const logs = await logsTail(remote, c.id, LOG_LINES).catch((e) => errorMessage(e));
+    const tail = swarm ? taskLogsTail : logsTail;
+    const logs = await tail(remote, c.id, LOG_LINES).catch((e) => errorMessage(e));
     parts.push(`--- last ${LOG_LINES} log lines of ${c.name} ---
 ${logs || "(no output)"}`);
   }
@@ -86090,7 +86516,7 @@ function knownServices(o, history2) {
 }
 async function readHoldings(remote, o, history2) {
   const tagsByRepo = {};
-  for (const s of knownServices(o, history2)) {
+  for (const s of o.orchestrator === "swarm" ? [] : knownServices(o, history2)) {
     const repo = imageRepo(o.project, s);
     tagsByRepo[repo] = await listTags2(remote, repo);
   }
@@ -86127,21 +86553,23 @@ async function prune(remote, o, history2, protectedVersions, log) {
   if (plan.history.length < history2.length) {
     await rewriteHistory(remote, o.deployPath, plan.history);
   }
-  log.info(`kept versions: ${plan.keptVersions.join(", ")}`);
+  log.info(
+    o.orchestrator === "swarm" ? `history kept: ${plan.history.length} record(s); the images stay in the registry (a swarm prunes none)` : `kept versions: ${plan.keptVersions.join(", ")}`
+  );
   return plan.history;
 }
 
 // src/engine/rollback.ts
 async function putBack(remote, o, flavor, release, phases, log, names = { restore: "rollback", verify: "verify rollback" }) {
   try {
-    await phases.run(names.restore, () => restore(remote, o, flavor, release, log));
+    const switched = await phases.run(names.restore, () => restore(remote, o, flavor, release, log));
     if (o.skipHealthcheck) {
       log.warn(
         `health checks skipped (skip-healthcheck: true): ${release.version} was not verified`
       );
       return {};
     }
-    const health = await phases.run(names.verify, () => verify(remote, o, release, log));
+    const health = await phases.run(names.verify, () => verify(remote, o, release, log, switched));
     if (health.ok) return { health };
     return { health, problem: await describeUnhealthy(remote, o, release.version, health) };
   } catch (e) {
@@ -86280,12 +86708,14 @@ function keepLockRenewed(remote, o, token, log) {
 }
 
 // src/engine/session.ts
-async function inspectServer(remote, deployPath, log, notice) {
+async function inspectServer(remote, orchestrator, deployPath, log, notice) {
   await checkEngine(remote);
-  const flavor = await detectCompose2(remote);
+  const flavor = await detectFlavor(remote, orchestrator);
   const state = await readServerState(remote, deployPath);
   reportDamagedLines(state, notice);
-  log.info(`running version: ${state.currentVersion || "(none: first deploy)"}; compose ${flavor}`);
+  log.info(
+    `running version: ${state.currentVersion || "(none: first deploy)"}; ${flavor === "swarm" ? "a swarm manager" : `compose ${flavor}`}`
+  );
   return { state, flavor };
 }
 async function withLockedServer(o, ports, phases, log, notice, work) {
@@ -86298,7 +86728,7 @@ async function withLockedServer(o, ports, phases, log, notice, work) {
     renewal = keepLockRenewed(remote, o, lockToken, log);
     const { state, flavor } = await phases.run(
       "inspect server",
-      () => inspectServer(remote, o.deployPath, log, notice)
+      () => inspectServer(remote, o.orchestrator, o.deployPath, log, notice)
     );
     const lease = renewal;
     return await work({ remote, state, flavor, lockLost: () => lease.lost });
@@ -86376,6 +86806,7 @@ async function runPhases(options, ports, log, result, phases) {
   await phases.run("validate", async () => {
     checkLocalFiles(options);
     for (const warning2 of checkComposeFile(options)) notice(warning2);
+    if (options.orchestrator === "swarm") for (const w of checkSwarmFile(options)) notice(w);
     if (options.files.length > 0) files = collectReleaseFiles(options);
   });
   result.files = files?.summary;
@@ -86404,12 +86835,13 @@ async function runPhases(options, ports, log, result, phases) {
     const history2 = [...state.history];
     const attempt = { release, previous, facts: runFacts(o, startedAt), now: ports.now };
     const finish2 = finisher(result, history2, o.keepHistory, ports);
+    const swarm = flavor === "swarm";
     try {
-      if (previous) {
+      if (previous && !swarm) {
         const running = releaseOf(history2, previous, release.services);
         await phases.run("backup", () => backupRunning(remote, o, running, log));
       }
-      if (shipping.deliver) {
+      if (shipping.deliver && !swarm) {
         const deliver = shipping.deliver;
         const delivered = await phases.run(
           "transfer",
@@ -86444,8 +86876,9 @@ The running version (${previous || "none"}) was not touched.`;
     };
     ports.checkpoint("switching", JSON.stringify(inFlight));
     let failure;
+    let switched;
     try {
-      await phases.run(
+      switched = await phases.run(
         "switch",
         () => switchTo(remote, o, flavor, release, readFileSync5(o.composeFile, "utf8"))
       );
@@ -86455,7 +86888,7 @@ The running version (${previous || "none"}) was not touched.`;
     if (!failure && o.skipHealthcheck) {
       notice("health checks skipped (skip-healthcheck: true): the new version was not verified");
     } else if (!failure) {
-      const health = await phases.run("verify", () => verify(remote, o, release, log));
+      const health = await phases.run("verify", () => verify(remote, o, release, log, switched));
       result.health = health;
       if (!health.ok) failure = await describeUnhealthy(remote, o, o.version, health);
     }
@@ -86547,7 +86980,8 @@ async function rollbackCommand(o, ports, log) {
       const release = releaseOf(history2, target, names);
       const running = releaseOf(history2, current, names);
       log.info(`rolling back from ${current} to ${target}`);
-      await phases.run("backup", () => backupRunning(remote, o, running, log));
+      if (flavor !== "swarm")
+        await phases.run("backup", () => backupRunning(remote, o, running, log));
       const lost = session.lockLost();
       if (lost) throw new Error(`${lost}; stopped before the switch`);
       const inFlight = {
@@ -86624,13 +87058,22 @@ async function status(o, ports, log) {
         `compose project directory: ${result.projectDirectory}${release.files ? ` (the release's own folder: ${describeFiles(release.files)})` : ""}`
       );
       await phases.run("check", async () => {
-        const expected = await expectedImages(remote, o.project, release).catch((e) => {
-          log.warn(`cannot read the images of ${current}: ${errorMessage(e)}`);
-          return [];
-        });
-        const containers = await containerStates(remote, o.project);
+        let verdict;
+        let containers;
+        if (o.orchestrator === "swarm") {
+          const look = await lookAtSwarm(remote, o, release, state.history, log);
+          verdict = look.verdict;
+          containers = look.verdict.states;
+          result.services = look.services;
+        } else {
+          const expected = await expectedImages(remote, o.project, release).catch((e) => {
+            log.warn(`cannot read the images of ${current}: ${errorMessage(e)}`);
+            return [];
+          });
+          containers = await containerStates(remote, o.project);
+          verdict = judgeContainers(containers, expected);
+        }
         result.containers = containers;
-        const verdict = judgeContainers(containers, expected);
         const checks = [];
         for (const check of o.healthchecks) {
           const r = await probe(remote, check, probeTimeoutMs(o));
@@ -86660,6 +87103,22 @@ async function status(o, ports, log) {
       return result;
     })
   ).then((result) => ({ ...result, healthy: result.healthy ?? false }));
+}
+async function lookAtSwarm(remote, o, release, history2, log) {
+  const pinned = await pinsOf(remote, o, release).then((pins) => pins.images).catch((e) => {
+    log.warn(`cannot read the images ${release.version} pinned: ${errorMessage(e)}`);
+    return {};
+  });
+  const snapshot = await stackSnapshot2(remote, o.project);
+  const nodes = await nodeNames(remote);
+  const versions = /* @__PURE__ */ new Map();
+  for (const r of history2)
+    for (const ref of Object.values(r.images ?? {})) versions.set(ref, r.version);
+  const services = serviceStatuses(snapshot, nodes, versions);
+  for (const s of services) {
+    log.info(`${s.name}: ${s.replicas} ${s.version ?? s.image}; ${s.tasks.join("; ") || "no task"}`);
+  }
+  return { verdict: judgeSwarm(snapshot, pinned), services };
 }
 
 // src/engine/history-command.ts
@@ -91239,7 +91698,7 @@ async function finishSwitch(o, remote, s, log) {
     log.warn(`no earlier version to restore: ${s.version} stays in place, recorded as failed`);
     return;
   }
-  const flavor = await detectCompose2(remote);
+  const flavor = await detectFlavor(remote, o.orchestrator);
   const target = { method: o.method, ...releaseOf(history2, s.target, serviceNames(o)) };
   const back = await rollBack(remote, o, attempt, target, flavor, new Phases(log), log);
   if (back.problem)

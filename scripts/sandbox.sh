@@ -23,9 +23,15 @@
 # Both engines run with --bridge=none and without iptables: containers use the
 # host network, so nothing here creates bridges, NAT rules or other addresses.
 #
-# Usage: scripts/sandbox.sh up | down | env
+# Usage: scripts/sandbox.sh up | down | env | swarm on|off
 #   up    install what is missing (as root), start whatever is not running; idempotent
-#   down  stop what the sandbox started; keeps keys and data
+#   down  stop what the sandbox started (the server engine leaves its swarm first); keeps
+#         keys and data
+#   swarm on   make the server engine a single-node swarm manager (orchestrator: swarm),
+#              listening on 127.0.0.1:2377 only, without the ingress and docker_gwbridge
+#              networks (they would take addresses from private ranges; the stack's services
+#              use the host network); idempotent
+#   swarm off  leave the swarm, so the other suites see a plain engine
 #   env   print the connection details as shell-sourceable variables (the auth
 #         registry's password as a path, VD_REGISTRY_PASSWORD_FILE, never itself)
 #
@@ -596,6 +602,42 @@ Connection details: eval "\$(bash scripts/sandbox.sh env)"
 EOF
 }
 
+# ---------------------------------------------------------------- swarm
+
+swarm_state() { docker -H "$SERVER_HOST" info --format '{{.Swarm.LocalNodeState}}' 2>/dev/null; }
+
+cmd_swarm() {
+  docker_answers "$SERVER_HOST" || die "the server engine does not answer (run: bash scripts/sandbox.sh up)"
+  case "${1:-}" in
+    on)
+      if [[ "$(swarm_state)" != active ]]; then
+        log "server engine: swarm init (127.0.0.1:2377)"
+        docker -H "$SERVER_HOST" swarm init --advertise-addr 127.0.0.1 \
+          --listen-addr 127.0.0.1:2377 >/dev/null
+      fi
+      # The routing mesh and the gateway bridge: unused with host networking, and they would
+      # take addresses from private ranges.
+      if docker -H "$SERVER_HOST" network inspect ingress >/dev/null 2>&1; then
+        echo y | docker -H "$SERVER_HOST" network rm ingress >/dev/null
+      fi
+      local i
+      for i in $(seq 1 20); do
+        docker -H "$SERVER_HOST" network inspect docker_gwbridge >/dev/null 2>&1 || break
+        docker -H "$SERVER_HOST" network rm docker_gwbridge >/dev/null 2>&1 || sleep 0.5
+      done
+      log "server engine: a single-node swarm manager"
+      ;;
+    off)
+      if [[ "$(swarm_state)" == active ]]; then
+        docker -H "$SERVER_HOST" swarm leave --force >/dev/null
+        log "server engine: left the swarm"
+      fi
+      docker -H "$SERVER_HOST" network rm docker_gwbridge >/dev/null 2>&1 || true
+      ;;
+    *) die "usage: $0 swarm on|off" ;;
+  esac
+}
+
 # ---------------------------------------------------------------- down
 
 cmd_down() {
@@ -604,6 +646,7 @@ cmd_down() {
     # stopped: otherwise the next `up` would bring old deployments (and their
     # ports) back.
     if docker_answers "$SERVER_HOST"; then
+      cmd_swarm off
       local ids
       ids=$(docker -H "$SERVER_HOST" ps -q)
       if [[ -n $ids ]]; then
@@ -662,8 +705,9 @@ case "${1:-}" in
   up) cmd_up ;;
   down) cmd_down ;;
   env) cmd_env ;;
+  swarm) cmd_swarm "${2:-}" ;;
   *)
-    echo "usage: $0 up|down|env" >&2
+    echo "usage: $0 up|down|env|swarm on|off" >&2
     exit 2
     ;;
 esac

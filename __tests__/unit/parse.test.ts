@@ -33,6 +33,7 @@ describe('parseOptions', () => {
     expect(o).toMatchObject({
       command: 'deploy',
       method: 'tar',
+      orchestrator: 'compose',
       version: 'e4534e6-20251011-143052',
       project: 'shop-front',
       composeFile: '/work/repo/docker-compose.yml',
@@ -112,6 +113,17 @@ describe('parseOptions', () => {
     [{ method: 'ftp' }, 'method', /"ftp" is not one of tar, registry, local/],
     [{ command: 'rollback', version: 'v1;id' }, 'version', /must match/],
     [{ method: 'registry' }, 'registry', /is required with method registry/],
+    [{ orchestrator: 'kubernetes' }, 'orchestrator', /"kubernetes" is not one of compose, swarm/],
+    [
+      { orchestrator: 'swarm' },
+      'method',
+      /"tar" cannot deploy to a swarm: .*needs method registry/
+    ],
+    [
+      { orchestrator: 'swarm', method: 'local', command: 'rollback' },
+      'method',
+      /"local" cannot deploy to a swarm/
+    ],
     [{ method: 'registry', registry: 'acme' }, 'registry', /not a registry reference/],
     [{ method: 'registry', registry: 'https://ghcr.io' }, 'registry', /not a registry reference/],
     [{ method: 'registry', registry: 'ghcr.io/Acme' }, 'registry', /not a registry reference/],
@@ -269,6 +281,15 @@ describe('parseOptions', () => {
 
   test('the project defaults to the workspace folder without a repository', () => {
     expect(parseOptions(raw(), { ...ctx, repository: undefined }).project).toBe('repo')
+  })
+})
+
+test('orchestrator swarm with method registry; status needs no method', () => {
+  const swarm = { orchestrator: 'swarm', method: 'registry', registry: 'ghcr.io/acme' }
+  expect(parseOptions(raw(swarm), ctx).orchestrator).toBe('swarm')
+  expect(parseOptions(raw({ orchestrator: 'swarm', command: 'status' }), ctx)).toMatchObject({
+    orchestrator: 'swarm',
+    method: 'tar'
   })
 })
 

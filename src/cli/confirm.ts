@@ -18,6 +18,9 @@ export function planOf(o: DeployOptions): string {
     ['project', o.project],
     ['version', version],
     ['method', o.method],
+    ...(o.orchestrator === 'swarm'
+      ? [['orchestrator', 'swarm (host is a manager)'] as [string, string]]
+      : []),
     ['deploy path', o.deployPath]
   ]
   const title = o.command === 'rollback' ? 'About to roll back:' : 'About to deploy:'

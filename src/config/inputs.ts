@@ -3,6 +3,7 @@
 export const INPUT_NAMES = [
   'command',
   'method',
+  'orchestrator',
   'version',
   'project',
   'services',

@@ -7,6 +7,9 @@ export const COMMANDS = ['deploy', 'rollback', 'status', 'history', 'unlock'] as
 export type Command = (typeof COMMANDS)[number]
 export const METHODS = ['tar', 'registry', 'local'] as const
 export type Method = (typeof METHODS)[number]
+export const ORCHESTRATORS = ['compose', 'swarm'] as const
+/** What runs the stack on the server: compose on one host, or a Docker Swarm through a manager. */
+export type Orchestrator = (typeof ORCHESTRATORS)[number]
 
 /** Where `method: registry` pushes images, and how to log in there. */
 export interface RegistryOptions {
@@ -75,6 +78,7 @@ export interface DeploymentsOptions {
 export interface DeployOptions {
   command: Command
   method: Method
+  orchestrator: Orchestrator
   /**
    * The version to deploy or roll back to. Empty when it is decided at run time: the newest
    * version built on the runner (skip-build), or the previous good one (rollback).

@@ -9,13 +9,14 @@ import type { DeployOptions } from '../config/options.js'
 import { serviceNames } from '../config/options.js'
 import { newRecord, releaseOf, runFacts, type Release } from '../plan/history.js'
 import { chooseRollbackTarget } from '../plan/rollback-target.js'
-import { checkComposeFile, checkLocalFiles } from './local-files.js'
+import { checkComposeFile, checkLocalFiles, checkSwarmFile } from './local-files.js'
 import { collectReleaseFiles, sendReleaseFiles, type ReleaseFileSet } from './release-files.js'
 import { buildImages } from './build-images.js'
 import { findBuiltVersion } from './find-built.js'
 import { shippingFor } from './shipping.js'
 import { backupRunning } from './backup.js'
 import { switchTo } from './switch.js'
+import type { Switched } from './swarm.js'
 import { describeUnhealthy, verify } from './verify.js'
 import { prune } from './prune.js'
 import { keepFailed, rollBack, type Attempt } from './rollback.js'
@@ -59,6 +60,7 @@ async function runPhases(
   await phases.run('validate', async () => {
     checkLocalFiles(options)
     for (const warning of checkComposeFile(options)) notice(warning)
+    if (options.orchestrator === 'swarm') for (const w of checkSwarmFile(options)) notice(w)
     if (options.files.length > 0) files = collectReleaseFiles(options)
   })
   result.files = files?.summary
@@ -89,12 +91,14 @@ async function runPhases(
     const attempt: Attempt = { release, previous, facts: runFacts(o, startedAt), now: ports.now }
     const finish = finisher(result, history, o.keepHistory, ports)
 
+    // A swarm's images stay in the registry, pinned by digest: nothing to back up or pull here.
+    const swarm = flavor === 'swarm'
     try {
-      if (previous) {
+      if (previous && !swarm) {
         const running = releaseOf(history, previous, release.services)
         await phases.run('backup', () => backupRunning(remote, o, running, log))
       }
-      if (shipping.deliver) {
+      if (shipping.deliver && !swarm) {
         const deliver = shipping.deliver
         const delivered = await phases.run('transfer', () =>
           deliver(remote, o, ports.docker, images, log)
@@ -130,8 +134,9 @@ async function runPhases(
     }
     ports.checkpoint('switching', JSON.stringify(inFlight))
     let failure: string | undefined
+    let switched: Switched | undefined
     try {
-      await phases.run('switch', () =>
+      switched = await phases.run('switch', () =>
         switchTo(remote, o, flavor, release, readFileSync(o.composeFile, 'utf8'))
       )
     } catch (e) {
@@ -140,7 +145,7 @@ async function runPhases(
     if (!failure && o.skipHealthcheck) {
       notice('health checks skipped (skip-healthcheck: true): the new version was not verified')
     } else if (!failure) {
-      const health = await phases.run('verify', () => verify(remote, o, release, log))
+      const health = await phases.run('verify', () => verify(remote, o, release, log, switched))
       result.health = health
       if (!health.ok) failure = await describeUnhealthy(remote, o, o.version, health)
     }

@@ -20,7 +20,9 @@ export async function readHoldings(
   history: readonly DeployRecord[]
 ): Promise<ServerHoldings> {
   const tagsByRepo: Record<string, string[]> = {}
-  for (const s of knownServices(o, history)) {
+  // A swarm's images are in the registry, pulled by digest on every node: the manager's tags
+  // neither restore a version nor are pruned.
+  for (const s of o.orchestrator === 'swarm' ? [] : knownServices(o, history)) {
     const repo = imageRepo(o.project, s)
     tagsByRepo[repo] = await stack.listTags(remote, repo)
   }

@@ -5,6 +5,7 @@ import path from 'node:path'
 import type { DeployOptions } from '../config/options.js'
 import { InputError } from '../config/options.js'
 import { checkComposeImages } from '../plan/compose-images.js'
+import { swarmIgnoredKeys } from '../plan/swarm-stack.js'
 
 export function checkLocalFiles(o: DeployOptions): void {
   if (!existsSync(o.composeFile) || !statSync(o.composeFile).isFile()) {
@@ -33,7 +34,8 @@ export function checkComposeFile(o: DeployOptions): string[] {
   const verdict = checkComposeImages(
     readFileSync(o.composeFile, 'utf8'),
     o.project,
-    o.services.map(s => s.name)
+    o.services.map(s => s.name),
+    o.orchestrator === 'swarm' ? o.registry?.url : undefined
   )
   if (verdict.problems.length > 0) {
     throw new InputError(
@@ -42,4 +44,11 @@ export function checkComposeFile(o: DeployOptions): string[] {
     )
   }
   return verdict.warnings
+}
+
+/** Warnings for what `docker stack deploy` would ignore in the compose file (orchestrator swarm). */
+export function checkSwarmFile(o: DeployOptions): string[] {
+  return swarmIgnoredKeys(readFileSync(o.composeFile, 'utf8')).map(
+    w => `${path.basename(o.composeFile)}: ${w}`
+  )
 }

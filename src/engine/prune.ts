@@ -37,6 +37,10 @@ export async function prune(
   if (plan.history.length < history.length) {
     await rewriteHistory(remote, o.deployPath, plan.history)
   }
-  log.info(`kept versions: ${plan.keptVersions.join(', ')}`)
+  log.info(
+    o.orchestrator === 'swarm'
+      ? `history kept: ${plan.history.length} record(s); the images stay in the registry (a swarm prunes none)`
+      : `kept versions: ${plan.keptVersions.join(', ')}`
+  )
   return plan.history
 }

@@ -51,7 +51,7 @@ async function finishSwitch(o: DeployOptions, remote: Remote, s: SwitchInFlight,
     log.warn(`no earlier version to restore: ${s.version} stays in place, recorded as failed`)
     return
   }
-  const flavor = await stack.detectCompose(remote)
+  const flavor = await stack.detectFlavor(remote, o.orchestrator)
   const target = { method: o.method, ...releaseOf(history, s.target, serviceNames(o)) }
   const back = await rollBack(remote, o, attempt, target, flavor, new Phases(log), log)
   if (back.problem)

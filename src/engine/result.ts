@@ -7,6 +7,7 @@ import { newestFirst, type DeployRecord } from '../plan/history.js'
 import type { HealthReport } from '../health/poller.js'
 import type { ReleaseFiles } from '../plan/release-paths.js'
 import type { ContainerState } from '../health/containers.js'
+import type { ServiceStatus } from '../health/swarm.js'
 import type { SessionPorts } from './session.js'
 import { errorMessage, Phases, type Log, type PhaseTiming } from './io.js'
 
@@ -39,8 +40,10 @@ export interface CommandResult {
   notices: string[]
   /** status: whether the stack is healthy. */
   healthy?: boolean
-  /** status: the project's containers. */
+  /** status: the project's containers (on a swarm: the stack's tasks). */
   containers?: ContainerState[]
+  /** status on a swarm: the stack's services, their replicas, versions and tasks' nodes. */
+  services?: ServiceStatus[]
   /** status: the newest record of the version in service. */
   running?: DeployRecord
   /** history, status, a refused rollback: the versions a rollback can go to, newest first. */

@@ -62,7 +62,8 @@ export async function rollbackCommand(
       const release = releaseOf(history, target, names)
       const running = releaseOf(history, current, names)
       log.info(`rolling back from ${current} to ${target}`)
-      await phases.run('backup', () => backupRunning(remote, o, running, log))
+      if (flavor !== 'swarm')
+        await phases.run('backup', () => backupRunning(remote, o, running, log))
       const lost = session.lockLost()
       if (lost) throw new Error(`${lost}; stopped before the switch`)
 

@@ -3,7 +3,7 @@
 
 import type { DeployOptions } from '../config/options.js'
 import type { Remote } from '../remote/ssh.js'
-import type { ComposeFlavor } from '../remote/commands.js'
+import type { StackFlavor } from '../remote/commands.js'
 import { newRecord, type DeployRecord, type Release, type RunFacts } from '../plan/history.js'
 import type { HealthReport } from '../health/poller.js'
 import { appendRecords, writeCurrent } from './server-state.js'
@@ -33,21 +33,21 @@ export interface PutBack {
 export async function putBack(
   remote: Remote,
   o: DeployOptions,
-  flavor: ComposeFlavor,
+  flavor: StackFlavor,
   release: Release,
   phases: Phases,
   log: Log,
   names = { restore: 'rollback', verify: 'verify rollback' }
 ): Promise<PutBack> {
   try {
-    await phases.run(names.restore, () => restore(remote, o, flavor, release, log))
+    const switched = await phases.run(names.restore, () => restore(remote, o, flavor, release, log))
     if (o.skipHealthcheck) {
       log.warn(
         `health checks skipped (skip-healthcheck: true): ${release.version} was not verified`
       )
       return {}
     }
-    const health = await phases.run(names.verify, () => verify(remote, o, release, log))
+    const health = await phases.run(names.verify, () => verify(remote, o, release, log, switched))
     if (health.ok) return { health }
     return { health, problem: await describeUnhealthy(remote, o, release.version, health) }
   } catch (e) {
@@ -66,7 +66,7 @@ export async function rollBack(
   o: DeployOptions,
   attempt: Attempt,
   target: Release,
-  flavor: ComposeFlavor,
+  flavor: StackFlavor,
   phases: Phases,
   log: Log
 ): Promise<RollbackOutcome> {

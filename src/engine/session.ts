@@ -3,7 +3,8 @@
 
 import type { DeployOptions } from '../config/options.js'
 import type { Remote } from '../remote/ssh.js'
-import type { ComposeFlavor } from '../remote/commands.js'
+import type { StackFlavor } from '../remote/commands.js'
+import type { Orchestrator } from '../config/options.js'
 import { acquireDeployLock, keepLockRenewed, releaseDeployLock, type LockRenewal } from './lock.js'
 import { readServerState, reportDamagedLines, type ServerState } from './server-state.js'
 import * as stack from './stack.js'
@@ -20,7 +21,7 @@ export interface SessionPorts {
 export interface Session {
   remote: Remote
   state: ServerState
-  flavor: ComposeFlavor
+  flavor: StackFlavor
   /** Why this run no longer holds its lock (another deploy broke it as abandoned), if so. */
   lockLost(): string | undefined
 }
@@ -28,15 +29,18 @@ export interface Session {
 /** The server's engine, compose flavour and state, checked and read; damaged lines reported. */
 export async function inspectServer(
   remote: Remote,
+  orchestrator: Orchestrator,
   deployPath: string,
   log: Log,
   notice: (m: string) => void
-): Promise<{ state: ServerState; flavor: ComposeFlavor }> {
+): Promise<{ state: ServerState; flavor: StackFlavor }> {
   await stack.checkEngine(remote)
-  const flavor = await stack.detectCompose(remote)
+  const flavor = await stack.detectFlavor(remote, orchestrator)
   const state = await readServerState(remote, deployPath)
   reportDamagedLines(state, notice)
-  log.info(`running version: ${state.currentVersion || '(none: first deploy)'}; compose ${flavor}`)
+  log.info(
+    `running version: ${state.currentVersion || '(none: first deploy)'}; ${flavor === 'swarm' ? 'a swarm manager' : `compose ${flavor}`}`
+  )
   return { state, flavor }
 }
 
@@ -58,7 +62,7 @@ export async function withLockedServer<T>(
     // A command longer than lock-stale-after must not look abandoned to the next one.
     renewal = keepLockRenewed(remote, o, lockToken, log)
     const { state, flavor } = await phases.run('inspect server', () =>
-      inspectServer(remote, o.deployPath, log, notice)
+      inspectServer(remote, o.orchestrator, o.deployPath, log, notice)
     )
     const lease = renewal
     return await work({ remote, state, flavor, lockLost: () => lease.lost })

@@ -3,7 +3,8 @@
 import type { Remote } from '../remote/ssh.js'
 import { RemoteCommandError, lastWords, runChecked } from '../remote/ssh.js'
 import * as cmd from '../remote/commands.js'
-import type { ComposeFlavor, ComposeTarget } from '../remote/commands.js'
+import type { ComposeFlavor, ComposeTarget, StackFlavor } from '../remote/commands.js'
+import type { Orchestrator } from '../config/options.js'
 import { parseInspect, type ContainerState } from '../health/containers.js'
 import { chainsOf } from '../plan/layers.js'
 
@@ -23,6 +24,30 @@ export async function detectCompose(remote: Remote): Promise<ComposeFlavor> {
   throw new Error(
     'neither "docker compose" (v2) nor "docker-compose" (v1) is installed on the server; install one of them'
   )
+}
+
+export async function checkManager(remote: Remote): Promise<void> {
+  const r = await remote.run(cmd.swarmRole())
+  const [state = '', manager = ''] = r.stdout.trim().split(' ')
+  if (r.code !== 0 || state !== 'active' || manager !== 'true') {
+    throw new Error(
+      r.code !== 0
+        ? `cannot read the swarm state of the server: ${lastWords(r)}`
+        : state !== 'active'
+          ? `the server is not part of a swarm (docker info: Swarm ${state || 'unknown'}): orchestrator swarm needs host to be a manager of an existing swarm (docker swarm init)`
+          : 'the server is a swarm worker, not a manager: point host at a manager node (docker node ls there lists it as Leader or Reachable)'
+    )
+  }
+}
+
+/** The compose flavour the server has, or `swarm` once it is checked to be a swarm manager. */
+export async function detectFlavor(
+  remote: Remote,
+  orchestrator: Orchestrator
+): Promise<StackFlavor> {
+  if (orchestrator !== 'swarm') return detectCompose(remote)
+  await checkManager(remote)
+  return 'swarm'
 }
 
 export async function imageExists(remote: Remote, ref: string): Promise<boolean> {

@@ -6,7 +6,20 @@ import type { DeployOptions } from '../config/options.js'
 import { serviceNames } from '../config/options.js'
 import { lastRecordOf, newestFirst, releaseOf } from '../plan/history.js'
 import { describeFiles } from '../plan/release-paths.js'
-import { judgeContainers } from '../health/containers.js'
+import {
+  judgeContainers,
+  type ContainerState,
+  type ContainersVerdict
+} from '../health/containers.js'
+import {
+  judgeSwarm,
+  serviceStatuses,
+  type ServiceStatus,
+  type SwarmVerdict
+} from '../health/swarm.js'
+import type { DeployRecord, Release } from '../plan/history.js'
+import type { Remote } from '../remote/ssh.js'
+import { nodeNames, pinsOf, stackSnapshot } from './swarm.js'
 import { probe } from '../health/probes.js'
 import type { CheckResult } from '../health/poller.js'
 import { readRestorable } from './holdings.js'
@@ -51,13 +64,22 @@ export async function status(
       )
 
       await phases.run('check', async () => {
-        const expected = await expectedImages(remote, o.project, release).catch(e => {
-          log.warn(`cannot read the images of ${current}: ${errorMessage(e)}`)
-          return []
-        })
-        const containers = await stack.containerStates(remote, o.project)
+        let verdict: ContainersVerdict
+        let containers: ContainerState[]
+        if (o.orchestrator === 'swarm') {
+          const look = await lookAtSwarm(remote, o, release, state.history, log)
+          verdict = look.verdict
+          containers = look.verdict.states
+          result.services = look.services
+        } else {
+          const expected = await expectedImages(remote, o.project, release).catch(e => {
+            log.warn(`cannot read the images of ${current}: ${errorMessage(e)}`)
+            return []
+          })
+          containers = await stack.containerStates(remote, o.project)
+          verdict = judgeContainers(containers, expected)
+        }
         result.containers = containers
-        const verdict = judgeContainers(containers, expected)
         const checks: CheckResult[] = []
         for (const check of o.healthchecks) {
           const r = await probe(remote, check, probeTimeoutMs(o))
@@ -89,4 +111,33 @@ export async function status(
       return result
     })
   ).then(result => ({ ...result, healthy: result.healthy ?? false }))
+}
+
+/**
+ * A swarm stack as it is: its services (replicas, the version each runs, the node of every task)
+ * judged against the digests the version in service pinned.
+ */
+async function lookAtSwarm(
+  remote: Remote,
+  o: DeployOptions,
+  release: Release,
+  history: DeployRecord[],
+  log: Log
+): Promise<{ verdict: SwarmVerdict; services: ServiceStatus[] }> {
+  const pinned = await pinsOf(remote, o, release)
+    .then(pins => pins.images)
+    .catch(e => {
+      log.warn(`cannot read the images ${release.version} pinned: ${errorMessage(e)}`)
+      return {}
+    })
+  const snapshot = await stackSnapshot(remote, o.project)
+  const nodes = await nodeNames(remote)
+  const versions = new Map<string, string>()
+  for (const r of history)
+    for (const ref of Object.values(r.images ?? {})) versions.set(ref, r.version)
+  const services = serviceStatuses(snapshot, nodes, versions)
+  for (const s of services) {
+    log.info(`${s.name}: ${s.replicas} ${s.version ?? s.image}; ${s.tasks.join('; ') || 'no task'}`)
+  }
+  return { verdict: judgeSwarm(snapshot, pinned), services }
 }

@@ -1,7 +1,7 @@
-// Putting a version in service: its compose file, `compose up`, and the `latest` tags. Also used
-// to bring back an earlier version: its images (from backups or the registry if need be), its
-// own stored compose file and, when it carried files, its own folder as compose's project
-// directory.
+// Putting a version in service: its compose file, `compose up`, and the `latest` tags (on a
+// swarm: `docker stack deploy`, swarm.ts). Also used to bring back an earlier version: its images
+// (from backups or the registry if need be), its own stored compose file and, when it carried
+// files, its own folder as compose's project directory.
 
 import { existsSync, readFileSync } from 'node:fs'
 import type { DeployOptions } from '../config/options.js'
@@ -12,16 +12,23 @@ import { backupTag, latestTag, versionTag } from '../plan/images.js'
 import { projectDirectoryOf } from '../plan/release-paths.js'
 import { pullAndTag, type Pull } from './registry-pull.js'
 import * as stack from './stack.js'
+import { deployStack, type Switched } from './swarm.js'
 import type { Log } from './io.js'
 
-/** Runs `release` with its compose file (uploaded first when given), then points `latest` at it. */
+/**
+ * Runs `release` with its compose file (uploaded first when given), then points `latest` at it.
+ * On a swarm, returns what the verification needs to know of the stack deploy.
+ */
 export async function switchTo(
   remote: Remote,
   o: DeployOptions,
-  flavor: cmd.ComposeFlavor,
+  flavor: cmd.StackFlavor,
   release: Release,
   composeContent: string | undefined
-): Promise<void> {
+): Promise<Switched | undefined> {
+  if (flavor === 'swarm') {
+    return deployStack(remote, o, release, composeContent)
+  }
   const file = cmd.releaseComposeFile(o.deployPath, release.version)
   if (composeContent !== undefined) await stack.uploadFile(remote, file, composeContent)
   const projectDirectory = releaseProjectDirectory(o.deployPath, release)
@@ -37,6 +44,7 @@ export async function switchTo(
   for (const s of release.services) {
     await stack.tagImage(remote, versionTag(o.project, s, release.version), latestTag(o.project, s))
   }
+  return undefined
 }
 
 /** Where compose runs `release`: its own folder when it carried files, else deploy-path. */
@@ -80,11 +88,12 @@ export async function ensureImages(
 export async function restore(
   remote: Remote,
   o: DeployOptions,
-  flavor: cmd.ComposeFlavor,
+  flavor: cmd.StackFlavor,
   release: Release,
   log: Log
-): Promise<void> {
-  await ensureImages(remote, o, release, log)
+): Promise<Switched | undefined> {
+  // A swarm's nodes pull the images by the digests the stack deploy pins.
+  if (flavor !== 'swarm') await ensureImages(remote, o, release, log)
   const file = cmd.releaseComposeFile(o.deployPath, release.version)
   const haveRelease = (await remote.run(['test', '-f', file])).code === 0
   if (!haveRelease) {
@@ -98,7 +107,7 @@ export async function restore(
     }
     log.warn(`no stored compose file for ${release.version}: using this run's ${o.composeFile}`)
   }
-  await switchTo(
+  return switchTo(
     remote,
     o,
     flavor,

@@ -1,5 +1,6 @@
 // The verify phase: containers running and healthy on this version's images, every health check
 // passing, within the timeout; then the settle window (healthcheck-monitor), watched the same way.
+// On a swarm, the containers are the stack's tasks, converged on the images the switch pinned.
 
 import type { DeployOptions } from '../config/options.js'
 import type { Remote } from '../remote/ssh.js'
@@ -10,6 +11,7 @@ import { waitHealthy, type HealthReport, type PollerDeps } from '../health/polle
 import { settle } from '../health/settle.js'
 import { probe } from '../health/probes.js'
 import * as stack from './stack.js'
+import { swarmWatch, taskLogsTail, type Switched } from './swarm.js'
 import { errorMessage, type Log } from './io.js'
 
 const LOG_LINES = 20
@@ -37,12 +39,16 @@ export function probeTimeoutMs(o: Pick<DeployOptions, 'healthIntervalMs'>): numb
   return Math.max(2000, Math.min(10000, o.healthIntervalMs * 2))
 }
 
-/** Verifies that `version` is what runs, that it is healthy, and that it stays so. */
+/**
+ * Verifies that `version` is what runs, that it is healthy, and that it stays so. `switched`:
+ * what a swarm's stack deploy pinned, and when.
+ */
 export async function verify(
   remote: Remote,
   o: DeployOptions,
   release: Release,
-  log: Log
+  log: Log,
+  switched?: Switched
 ): Promise<HealthReport> {
   const version = release.version
   const deps: PollerDeps = {
@@ -51,9 +57,14 @@ export async function verify(
     sleep: ms => new Promise(r => setTimeout(r, ms)),
     now: () => Date.now()
   }
-  let expected: ExpectedImage[]
+  if (o.orchestrator === 'swarm') {
+    const watch = swarmWatch(remote, o.project, switched ?? {})
+    deps.containers = () => watch.containers()
+    deps.judge = () => watch.judge()
+  }
+  let expected: ExpectedImage[] = []
   try {
-    expected = await expectedImages(remote, o.project, release)
+    if (o.orchestrator !== 'swarm') expected = await expectedImages(remote, o.project, release)
   } catch (e) {
     // The transfer or the restore made sure of the tags: a lost connection, or a tag removed
     // meanwhile, gets here. Fail the verification.
@@ -93,12 +104,16 @@ export async function describeUnhealthy(
   version: string,
   health: HealthReport
 ): Promise<string> {
+  const swarm = o.orchestrator === 'swarm'
   let suspects = health.containers.notReady
   if (suspects.length === 0)
-    suspects = await stack.containerStates(remote, o.project).catch(() => [])
+    suspects = swarm
+      ? health.states
+      : await stack.containerStates(remote, o.project).catch(() => [])
   const parts = [`version ${version} is not healthy: ${health.reason ?? 'unknown reason'}`]
   for (const c of suspects) {
-    const logs = await stack.logsTail(remote, c.id, LOG_LINES).catch(e => errorMessage(e))
+    const tail = swarm ? taskLogsTail : stack.logsTail
+    const logs = await tail(remote, c.id, LOG_LINES).catch(e => errorMessage(e))
     parts.push(`--- last ${LOG_LINES} log lines of ${c.name} ---\n${logs || '(no output)'}`)
   }
   return parts.join('\n')

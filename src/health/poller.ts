@@ -45,9 +45,22 @@ export interface HealthReport {
 
 export interface PollerDeps {
   containers(): Promise<ContainerState[]>
+  /**
+   * Judges what `containers` returned last; default: judgeContainers against the expected
+   * images (a swarm judges its services and tasks instead).
+   */
+  judge?(states: ContainerState[]): ContainersVerdict
   probe(check: HealthCheck): Promise<ProbeResult>
   sleep(ms: number): Promise<void>
   now(): number
+}
+
+/** How `deps` judges containers: its own judge, or judgeContainers against `expected`. */
+export function judgeWith(
+  deps: Pick<PollerDeps, 'judge'>,
+  expected: readonly ExpectedImage[]
+): (states: ContainerState[]) => ContainersVerdict {
+  return deps.judge?.bind(deps) ?? (s => judgeContainers(s, expected))
 }
 
 /**
@@ -86,7 +99,7 @@ export async function waitHealthy(
 
   for (;;) {
     states = await deps.containers()
-    const containers = judgeContainers(states, expected)
+    const containers = judgeWith(deps, expected)(states)
     if (containers.fatal) {
       return report(false, containers, `containers failed: ${problems(containers).join('; ')}`)
     }

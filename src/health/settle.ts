@@ -3,8 +3,8 @@
 // Like Swarm's update `monitor` period, but for the whole stack and its checks.
 
 import type { HealthCheck } from '../config/options.js'
-import { judgeContainers, type ContainerState, type ExpectedImage } from './containers.js'
-import type { HealthReport, PollerDeps } from './poller.js'
+import type { ContainerState, ExpectedImage } from './containers.js'
+import { judgeWith, type HealthReport, type PollerDeps } from './poller.js'
 
 export interface ContainerChange {
   container: ContainerState
@@ -52,6 +52,7 @@ export async function settle(
   timing: { windowMs: number; intervalMs: number }
 ): Promise<HealthReport> {
   const start = deps.now()
+  const judge = judgeWith(deps, expected)
   const baseline = passed.states
   let passes = 0
   const after = () => deps.now() - start
@@ -60,7 +61,7 @@ export async function settle(
     states: ContainerState[],
     changed: ContainerState[] = []
   ): HealthReport => {
-    const verdict = judgeContainers(states, expected)
+    const verdict = judge(states)
     const others = changed.filter(c => !verdict.notReady.some(n => n.id === c.id))
     const containers = { ...verdict, ready: false, notReady: [...verdict.notReady, ...others] }
     const seconds = Math.max(1, Math.round(after() / 1000))
@@ -79,7 +80,7 @@ export async function settle(
     if (left <= 0) break
     await deps.sleep(Math.min(timing.intervalMs, left))
     const states = await deps.containers()
-    const verdict = judgeContainers(states, expected)
+    const verdict = judge(states)
     const changes = containerChanges(baseline, states)
     const problems = [...changes.map(c => c.what), ...(verdict.ready ? [] : verdict.problems)]
     if (problems.length > 0) {

@@ -19,19 +19,26 @@ type ImageUse =
   | { kind: 'unknown'; variables: string[] }
   | { kind: 'invalid'; why: string }
 
-/** The line a compose service needs to run `repo` at the deployed version. */
-export const imageLine = (repo: string): string => `image: ${repo}:\${DEPLOY_VERSION:-latest}`
+/**
+ * The line a compose service needs to run `repo` at the deployed version; for a swarm, from the
+ * registry (DEPLOY_REGISTRY), where every node pulls it.
+ */
+export const imageLine = (repo: string, swarm = false): string =>
+  `image: ${swarm ? '${DEPLOY_REGISTRY}/' : ''}${repo}:\${DEPLOY_VERSION:-latest}`
 
 /** `docker.io/library/x` and `library/x` are `x`, as the engine names local images. */
 function normalRepo(repo: string): string {
   return repo.replace(/^(docker\.io|index\.docker\.io)\//, '').replace(/^library\//, '')
 }
 
-/** How an `image:` value picks its image, once interpolated. */
-export function classifyImage(image: string): ImageUse {
+/**
+ * How an `image:` value picks its image, once interpolated (`registry`: the value of
+ * DEPLOY_REGISTRY, which the action sets for a swarm).
+ */
+export function classifyImage(image: string, registry?: string): ImageUse {
   let text: string
   try {
-    const resolved = interpolate(image)
+    const resolved = interpolate(image, registry ? { DEPLOY_REGISTRY: registry } : {})
     if (resolved.unknown.length > 0) return { kind: 'unknown', variables: resolved.unknown }
     text = resolved.text
   } catch (e) {
@@ -57,8 +64,10 @@ export function classifyImage(image: string): ImageUse {
   }
 }
 
-/** The compose file's `services:` as name → `image:` value (undefined when absent). */
-function composeServices(text: string): Map<string, unknown> | string {
+/** The compose file's `services:` as name → body (a mapping, or undefined); or why it has none. */
+export function composeServiceBodies(
+  text: string
+): Map<string, Record<string, unknown> | undefined> | string {
   const doc = parseDocument(text, { merge: true, prettyErrors: true })
   if (doc.errors.length > 0) {
     return `not valid YAML: ${doc.errors[0]?.message.split('\n')[0] ?? 'parse error'}`
@@ -71,29 +80,73 @@ function composeServices(text: string): Map<string, unknown> | string {
   if (typeof services !== 'object' || services === null || Array.isArray(services)) {
     return 'no "services:" mapping: a compose file lists its services under services:'
   }
-  const map = new Map<string, unknown>()
+  const map = new Map<string, Record<string, unknown> | undefined>()
   for (const [name, body] of Object.entries(services as Record<string, unknown>)) {
     map.set(
       name,
-      typeof body === 'object' && body !== null ? (body as { image?: unknown }).image : undefined
+      typeof body === 'object' && body !== null && !Array.isArray(body)
+        ? (body as Record<string, unknown>)
+        : undefined
     )
   }
   return map
 }
 
+/** The compose file's `services:` as name → `image:` value (undefined when absent). */
+function composeServices(text: string): Map<string, unknown> | string {
+  const bodies = composeServiceBodies(text)
+  if (typeof bodies === 'string') return bodies
+  return new Map([...bodies].map(([name, body]) => [name, body?.image]))
+}
+
+/** Which compose services run which built image: compose service → built service. */
+export function builtImageUsers(
+  text: string,
+  project: string,
+  builtServices: readonly string[],
+  registry?: string
+): Map<string, string> {
+  const services = composeServices(text)
+  const users = new Map<string, string>()
+  if (typeof services === 'string') return users
+  for (const [name, image] of services) {
+    if (typeof image !== 'string') continue
+    const use = classifyImage(image, registry)
+    if (use.kind !== 'versioned') continue
+    const built = builtServices.find(b => use.repo === expectedRepo(project, b, registry))
+    if (built !== undefined) users.set(name, built)
+  }
+  return users
+}
+
+/** The repository a built service's image is run from: `<project>-<service>`, in the registry for a swarm. */
+function expectedRepo(project: string, built: string, registry?: string): string {
+  return normalRepo(
+    registry ? `${registry}/${imageRepo(project, built)}` : imageRepo(project, built)
+  )
+}
+
+/**
+ * `registry` (a swarm): every node pulls the built images from it, so they must be named
+ * `<registry>/<project>-<service>` (DEPLOY_REGISTRY), and an image the action cannot resolve is
+ * refused rather than left to the check after the switch.
+ */
 export function checkComposeImages(
   text: string,
   project: string,
-  builtServices: readonly string[]
+  builtServices: readonly string[],
+  registry?: string
 ): ComposeImagesVerdict {
   const services = composeServices(text)
   if (typeof services === 'string') return { problems: [services], warnings: [] }
+  const swarm = registry !== undefined
+  const line = (repo: string) => imageLine(repo, swarm)
 
   const problems: string[] = []
   const uses = new Map<string, ImageUse>()
   for (const [name, image] of services) {
     if (typeof image !== 'string') continue
-    const use = classifyImage(image)
+    const use = classifyImage(image, registry)
     if (use.kind === 'invalid') problems.push(`services.${name}.image: ${use.why}`)
     else uses.set(name, use)
   }
@@ -102,15 +155,16 @@ export function checkComposeImages(
   const unmatched: string[] = []
   for (const built of builtServices) {
     const repo = imageRepo(project, built)
-    const users = [...uses].filter(([, u]) => 'repo' in u && u.repo === repo)
+    const wanted = expectedRepo(project, built, registry)
+    const users = [...uses].filter(([, u]) => 'repo' in u && u.repo === wanted)
     for (const [name, use] of users) {
       if (use.kind !== 'fixed') continue
       problems.push(
-        `services.${name}.image "${String(services.get(name))}" ${use.reason}: compose would run an old ${repo} image, not the one this deploy builds. Write: ${imageLine(repo)}`
+        `services.${name}.image "${String(services.get(name))}" ${use.reason}: ${swarm ? 'the swarm' : 'compose'} would run an old ${repo} image, not the one this deploy builds. Write: ${line(repo)}`
       )
     }
     if (users.length > 0) continue
-    if (unknown.length > 0) {
+    if (unknown.length > 0 && !swarm) {
       unmatched.push(repo)
       continue
     }
@@ -120,7 +174,7 @@ export function checkComposeImages(
         : `services.${built} runs "${String(services.get(built))}"`
       : `no service runs it`
     problems.push(
-      `the image ${repo} (service "${built}" of the services input) is not the image: of any compose service (${where}). Write in the service that runs it: ${imageLine(repo)}`
+      `the image ${swarm ? wanted : repo} (service "${built}" of the services input) is not the image: of any compose service (${where})${swarm ? ': on a swarm every node pulls it from the registry' : ''}. Write in the service that runs it: ${line(repo)}`
     )
   }
 
@@ -131,7 +185,7 @@ export function checkComposeImages(
     const named = builtServices.map(s => imageRepo(project, s)).filter(repo => image.includes(repo))
     // Only images that may be ours: ones naming a built image, or any while one is unaccounted for.
     if (named.length === 0 && unmatched.length === 0) continue
-    const should = (named.length > 0 ? named : unmatched).map(imageLine).join(' or ')
+    const should = (named.length > 0 ? named : unmatched).map(r => line(r)).join(' or ')
     warnings.push(
       `services.${name}.image "${image}" uses ${use.variables.map(v => `$${v}`).join(', ')}, which the action cannot resolve before deploying; after the switch it checks that the containers run this version's images. Safer: ${should}`
     )

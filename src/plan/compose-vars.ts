@@ -32,8 +32,14 @@ function closingBrace(text: string, from: number): number {
   return -1
 }
 
-/** Resolves `$NAME`, `${NAME}`, `${NAME:-x}`, `${NAME-x}`, `${NAME:?e}`, `${NAME:+x}` … and `$$`. */
-export function interpolate(text: string): Interpolated {
+/**
+ * Resolves `$NAME`, `${NAME}`, `${NAME:-x}`, `${NAME-x}`, `${NAME:?e}`, `${NAME:+x}` … and `$$`.
+ * `known` holds other variables the action sets itself, never empty (swarm: DEPLOY_REGISTRY).
+ */
+export function interpolate(
+  text: string,
+  known: Readonly<Record<string, string>> = {}
+): Interpolated {
   let out = ''
   const unknown: string[] = []
   for (let i = 0; i < text.length; i++) {
@@ -60,13 +66,14 @@ export function interpolate(text: string): Interpolated {
         throw new InterpolationError(`"${text}" has an invalid variable "\${${inner}}"`)
       }
       const operand = op ? rest.slice(op.length) : ''
-      if (name === 'DEPLOY_VERSION') {
+      const value = name === 'DEPLOY_VERSION' ? VERSION_MARK : known[name]
+      if (value !== undefined) {
         // Always set and never empty: only `+` / `:+` give their operand instead of the value.
         if (op === ':+' || op === '+') {
-          const alt = interpolate(operand)
+          const alt = interpolate(operand, known)
           out += alt.text
           unknown.push(...alt.unknown)
-        } else out += VERSION_MARK
+        } else out += value
       } else {
         out += UNKNOWN_MARK
         unknown.push(name)
@@ -76,7 +83,8 @@ export function interpolate(text: string): Interpolated {
     }
     const name = NAME.exec(text.slice(i + 1))?.[0]
     if (name) {
-      if (name === 'DEPLOY_VERSION') out += VERSION_MARK
+      const value = name === 'DEPLOY_VERSION' ? VERSION_MARK : known[name]
+      if (value !== undefined) out += value
       else {
         out += UNKNOWN_MARK
         unknown.push(name)

@@ -6,6 +6,8 @@
 export type Argv = string[]
 
 export type ComposeFlavor = 'v2' | 'v1'
+/** How the server runs the stack: a compose flavour, or a swarm through its manager. */
+export type StackFlavor = ComposeFlavor | 'swarm'
 
 export interface ComposeTarget {
   flavor: ComposeFlavor
@@ -22,6 +24,9 @@ export const releaseDir = (deployPath: string, version: string): string =>
   `${stateDir(deployPath)}/releases/${version}`
 export const releaseComposeFile = (deployPath: string, version: string): string =>
   `${releaseDir(deployPath, version)}/docker-compose.yml`
+/** Orchestrator swarm: the override that pins a release's built images to their digests. */
+export const swarmPinsFile = (deployPath: string, version: string): string =>
+  `${releaseDir(deployPath, version)}/swarm-images.yml`
 
 /** Prints `current_version`, `current_method` (one line each, empty when absent), then versions.log. */
 export function readState(deployPath: string): Argv {
@@ -34,6 +39,11 @@ export function readState(deployPath: string): Argv {
 /** Replaces a file with standard input, atomically: write beside it, then rename. */
 export function writeFileAtomic(file: string): Argv {
   return sh('mkdir -p "$(dirname "$1")" && cat > "$1.tmp.$$" && mv -f "$1.tmp.$$" "$1"', file)
+}
+
+/** Prints a file. */
+export function readFile(file: string): Argv {
+  return ['cat', '--', file]
 }
 
 /** Appends standard input (whole lines) to a file. */
@@ -232,4 +242,79 @@ export function breakLock(deployPath: string, info: string): Argv {
     lockDir(deployPath),
     info
   )
+}
+
+// ---------------------------------------------------------------- swarm (orchestrator: swarm)
+
+/** Prints the node's swarm state and whether it is a manager: `active true` on a manager. */
+export function swarmRole(): Argv {
+  return ['docker', 'info', '--format', '{{.Swarm.LocalNodeState}} {{.Swarm.ControlAvailable}}']
+}
+
+export interface StackDeploy {
+  project: string
+  /** The stored compose file, then the file that pins the built images' digests. */
+  files: string[]
+  version: string
+  /** The value of DEPLOY_REGISTRY: `host[:port][/path]`. */
+  registry: string
+  /** `host[:port]` to log in to, and the user ('' for none; the password is standard input). */
+  loginHost: string
+  username: string
+}
+
+/**
+ * `docker stack deploy --with-registry-auth --prune` with DEPLOY_VERSION and DEPLOY_REGISTRY set,
+ * in a throw-away Docker config directory (removed when the script ends) where the registry
+ * login, if any, happens with the password read from standard input. Prints the manager's time
+ * first: the tasks and updates this deploy causes are the ones after it. Exit 3: the login failed.
+ */
+export function stackDeploy(d: StackDeploy): Argv {
+  return sh(
+    [
+      'd=$(mktemp -d "${TMPDIR:-/tmp}/vd-docker-config.XXXXXX") || exit 1',
+      'trap \'rm -rf "$d"\' EXIT',
+      "trap 'exit 129' HUP; trap 'exit 130' INT; trap 'exit 143' TERM",
+      'export DOCKER_CONFIG="$d"',
+      'project=$1; version=$2; registry=$3; host=$4; user=$5; shift 5',
+      'if [ -n "$user" ]; then docker login --username "$user" --password-stdin "$host" >/dev/null 2>"$d/err" || { echo "login to $host failed: $(cat "$d/err")" >&2; exit 3; }; fi',
+      'date -u +%Y-%m-%dT%H:%M:%S.%NZ',
+      // Each file becomes `-c <file>`, still one argument each.
+      'n=$#; for f in "$@"; do set -- "$@" -c "$f"; done; shift "$n"',
+      'DEPLOY_VERSION=$version DEPLOY_REGISTRY=$registry docker stack deploy --with-registry-auth --prune "$@" "$project"'
+    ].join('\n'),
+    d.project,
+    d.version,
+    d.registry,
+    d.loginHost,
+    d.username,
+    ...d.files
+  )
+}
+
+/**
+ * The manager's time on the first line, then every service of the stack (`S <json>`) and every
+ * task they have or had (`T <json>`), one a line.
+ */
+export function stackSnapshot(project: string): Argv {
+  return sh(
+    [
+      'date -u +%Y-%m-%dT%H:%M:%S.%NZ',
+      'ids=$(docker service ls -q --filter "label=com.docker.stack.namespace=$1") || exit 1',
+      '[ -n "$ids" ] || exit 0',
+      "docker service inspect --format 'S {{json .}}' $ids || exit 1",
+      't=$(docker service ps -q --no-trunc $ids) || exit 1',
+      '[ -z "$t" ] || docker inspect --type task --format \'T {{json .}}\' $t'
+    ].join('\n'),
+    project
+  )
+}
+
+/** `<node id> <hostname>` of every node, one a line (on a manager). */
+export function swarmNodes(): Argv {
+  return ['docker', 'node', 'ls', '--format', '{{.ID}} {{.Hostname}}']
+}
+
+export function taskLogs(taskId: string, lines: number): Argv {
+  return ['docker', 'service', 'logs', '--tail', String(lines), '--raw', '--no-trunc', taskId]
 }

@@ -160,8 +160,25 @@ function statusBlocks(r: CommandResult): Block[] {
       ]
     )
   )
+  if (r.services) {
+    blocks.push(heading('Services'))
+    blocks.push(
+      r.services.length === 0
+        ? text('No service of the stack exists.')
+        : table(
+            ['Service', 'Replicas', 'Version', 'Image', 'Tasks'],
+            r.services.map(s => [
+              s.name,
+              s.replicas,
+              s.version ?? '—',
+              s.image,
+              s.tasks.join('; ') || '—'
+            ])
+          )
+    )
+  }
   if (r.containers) {
-    blocks.push(heading('Containers'))
+    blocks.push(heading(r.services ? 'Tasks' : 'Containers'))
     blocks.push(
       r.containers.length === 0
         ? text('No container of the project exists.')
