@@ -83056,6 +83056,7 @@ var import_dockerode = __toESM(require_docker(), 1);
 var INPUT_NAMES = [
   "command",
   "method",
+  "compression",
   "version",
   "project",
   "services",
@@ -83163,6 +83164,7 @@ import path from "node:path";
 // src/config/options.ts
 var COMMANDS = ["deploy", "rollback", "status", "history", "unlock"];
 var METHODS = ["tar", "registry", "local"];
+var COMPRESSIONS = ["gzip", "none"];
 var InputError = class extends Error {
   constructor(input, message) {
     super(`Input "${input}": ${message}`);
@@ -83179,6 +83181,7 @@ function serviceNames(o) {
 var DEFAULTS = {
   command: "deploy",
   method: "tar",
+  compression: "gzip",
   "compose-file": "docker-compose.yml",
   port: "22",
   username: "root",
@@ -84036,6 +84039,7 @@ function parseOptions(raw, ctx) {
   }
   const command = oneOf("command", value(raw, "command"), COMMANDS);
   const method = oneOf("method", value(raw, "method"), METHODS);
+  const compression = oneOf("compression", value(raw, "compression"), COMPRESSIONS);
   const remote = method !== "local";
   const required = [];
   if (command === "deploy") required.push(["services", 'one "service=build-context" a line']);
@@ -84067,6 +84071,7 @@ function parseOptions(raw, ctx) {
   return {
     command,
     method,
+    compression,
     version,
     project,
     services: servicesText === "" ? [] : parseServices(servicesText, workspace),
@@ -85430,6 +85435,10 @@ async function serverHasImages(remote, refs, ids) {
 var GZIP_LEVEL = 1;
 var GZIP_CHUNK = 128 * 1024;
 var PROGRESS_EVERY_MS = 5e3;
+var PACKERS = {
+  gzip: () => createGzip({ level: GZIP_LEVEL, chunkSize: GZIP_CHUNK }),
+  none: () => void 0
+};
 var mib = (bytes) => `${(bytes / 1048576).toFixed(1)} MiB`;
 async function transferImages(remote, o, docker, log) {
   const refs = o.services.map((s) => versionTag(o.project, s.name, o.version));
@@ -85446,7 +85455,7 @@ async function transferImages(remote, o, docker, log) {
       log.info(
         `the server holds ${skip.length} of ${files.size} layer(s) (${mib(size(skip))}): leaving them out`
       );
-      const partial = await send(remote, docker, refs, new Set(skip), total - size(skip), log);
+      const partial = await send(remote, o, docker, refs, new Set(skip), total - size(skip), log);
       if (partial.result.code === 0) {
         await checkLoaded(remote, refs, partial.result, log);
         return {
@@ -85457,19 +85466,19 @@ async function transferImages(remote, o, docker, log) {
       log.warn(
         `the server refused the archive without the layers it holds (docker load exit ${partial.result.code}: ${lastWords(partial.result, 3)}); sending every layer`
       );
-      const full = await sendAll(remote, docker, refs, total, log);
+      const full = await sendAll(remote, o, docker, refs, total, log);
       return {
         bytes: partial.bytes + full,
         note: `${mib(partial.bytes + full)}: every layer, after the server refused a partial archive`
       };
     }
-    return { bytes: await sendAll(remote, docker, refs, total, log) };
+    return { bytes: await sendAll(remote, o, docker, refs, total, log) };
   }
-  return { bytes: await sendAll(remote, docker, refs, sum(layers.map((l) => l.size)), log) };
+  return { bytes: await sendAll(remote, o, docker, refs, sum(layers.map((l) => l.size)), log) };
 }
 var sum = (xs) => xs.reduce((a, b) => a + b, 0);
-async function sendAll(remote, docker, refs, estimate, log) {
-  const { bytes, result } = await send(remote, docker, refs, /* @__PURE__ */ new Set(), estimate, log);
+async function sendAll(remote, o, docker, refs, estimate, log) {
+  const { bytes, result } = await send(remote, o, docker, refs, /* @__PURE__ */ new Set(), estimate, log);
   if (result.code !== 0) {
     throw new Error(`docker load on the server failed (exit ${result.code}): ${lastWords(result)}`);
   }
@@ -85484,11 +85493,11 @@ async function checkLoaded(remote, refs, result, log) {
     }
   }
 }
-async function send(remote, docker, refs, leaveOut, expected, log) {
+async function send(remote, o, docker, refs, leaveOut, expected, log) {
   const saved = await saveImages(docker, refs);
   const archive = leaveOut.size > 0 ? withoutFiles(saved, leaveOut) : saved;
   const progress = new Progress(expected, log);
-  const gzip = createGzip({ level: GZIP_LEVEL, chunkSize: GZIP_CHUNK });
+  const packer = PACKERS[o.compression]();
   let bytes = 0;
   const counter = new Transform({
     transform(chunk, _encoding, done) {
@@ -85497,10 +85506,10 @@ async function send(remote, docker, refs, leaveOut, expected, log) {
       done(null, chunk);
     }
   });
-  pipeAll([archive, progress.meter, gzip, counter]);
+  pipeAll([archive, progress.meter, ...packer ? [packer] : [], counter]);
   try {
     const result = await remote.pipeInto(dockerLoad(), counter);
-    log.info(`sent ${refs.length} image(s), ${mib(bytes)} compressed`);
+    log.info(`sent ${refs.length} image(s), ${mib(bytes)} (compression: ${o.compression})`);
     return { bytes, result };
   } finally {
     progress.stop();

@@ -1,6 +1,6 @@
 // The help of the CLI and of each command: every option with its default, grouped.
 
-import { COMMANDS, METHODS, type Command } from '../config/options.js'
+import { COMMANDS, COMPRESSIONS, METHODS, type Command } from '../config/options.js'
 import { DEFAULTS } from '../config/values.js'
 import {
   CLI_FLAGS,
@@ -40,6 +40,10 @@ const OPTION_HELP: [string, Partial<Record<OptionName, OptionHelp>>][] = [
     'What to deploy',
     {
       method: { value: 'METHOD', help: `how images travel: ${METHODS.join(', ')}` },
+      compression: {
+        value: 'C',
+        help: `method tar: ${COMPRESSIONS.join(' or ')} (none for fast links)`
+      },
       version: { value: 'V', help: 'the version to deploy or roll back to' },
       project: {
         value: 'NAME',

@@ -3,6 +3,7 @@
 export const INPUT_NAMES = [
   'command',
   'method',
+  'compression',
   'version',
   'project',
   'services',

@@ -7,6 +7,9 @@ export const COMMANDS = ['deploy', 'rollback', 'status', 'history', 'unlock'] as
 export type Command = (typeof COMMANDS)[number]
 export const METHODS = ['tar', 'registry', 'local'] as const
 export type Method = (typeof METHODS)[number]
+/** How method tar packs the archive: gzip (level 1), or none for fast links (see transfer.ts). */
+export const COMPRESSIONS = ['gzip', 'none'] as const
+export type Compression = (typeof COMPRESSIONS)[number]
 
 /** Where `method: registry` pushes images, and how to log in there. */
 export interface RegistryOptions {
@@ -75,6 +78,8 @@ export interface DeploymentsOptions {
 export interface DeployOptions {
   command: Command
   method: Method
+  /** method tar: how the archive is packed on the way to `docker load`. */
+  compression: Compression
   /**
    * The version to deploy or roll back to. Empty when it is decided at run time: the newest
    * version built on the runner (skip-build), or the previous good one (rollback).

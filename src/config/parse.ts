@@ -9,7 +9,7 @@ import type {
   HealthCheck,
   ServiceSpec
 } from './options.js'
-import { COMMANDS, InputError, METHODS } from './options.js'
+import { COMMANDS, COMPRESSIONS, InputError, METHODS } from './options.js'
 import type { InputName, RawInputs, RunContext } from './inputs.js'
 import { generateVersion, VERSION_PATTERN } from '../plan/version.js'
 import { lines, noControlChars, parseBoolean, parseInteger, parseSeconds, value } from './values.js'
@@ -135,6 +135,7 @@ export function parseOptions(raw: RawInputs, ctx: RunContext): DeployOptions {
 
   const command = oneOf('command', value(raw, 'command'), COMMANDS)
   const method = oneOf('method', value(raw, 'method'), METHODS)
+  const compression = oneOf('compression', value(raw, 'compression'), COMPRESSIONS)
   const remote = method !== 'local'
   const required: [InputName, string][] = []
   if (command === 'deploy') required.push(['services', 'one "service=build-context" a line'])
@@ -170,6 +171,7 @@ export function parseOptions(raw: RawInputs, ctx: RunContext): DeployOptions {
   return {
     command,
     method,
+    compression,
     version,
     project,
     services: servicesText === '' ? [] : parseServices(servicesText, workspace),

@@ -6,6 +6,7 @@ import type { InputName, RawInputs } from './inputs.js'
 export const DEFAULTS = {
   command: 'deploy',
   method: 'tar',
+  compression: 'gzip',
   'compose-file': 'docker-compose.yml',
   port: '22',
   username: 'root',

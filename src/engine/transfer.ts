@@ -1,14 +1,15 @@
-// The transfer phase: `docker save | gzip` on the runner, streamed over SSH into `docker load`,
-// without the layers the server already holds. The server is asked for the layers of its
-// images; when it has some of this version's, the archive is read once on the runner for its
-// manifest and configs (which layer file is which layer), then streamed again without those
-// files. Should the server refuse that partial archive (an engine whose image store needs
-// every blob, a layer pruned since it was counted), every layer is sent, with a warning.
+// The transfer phase: `docker save | gzip` (or no compression: input `compression`) on the
+// runner, streamed over SSH into `docker load`, without the layers the server already holds.
+// The server is asked for the layers of its images; when it has some of this version's, the
+// archive is read once on the runner for its manifest and configs (which layer file is which
+// layer), then streamed again without those files. Should the server refuse that partial
+// archive (an engine whose image store needs every blob, a layer pruned since it was counted),
+// every layer is sent, with a warning.
 
 import { createGzip } from 'node:zlib'
 import { Transform, type Readable } from 'node:stream'
 import type Docker from 'dockerode'
-import type { DeployOptions } from '../config/options.js'
+import type { Compression, DeployOptions } from '../config/options.js'
 import { lastWords, type ExecResult, type Remote } from '../remote/ssh.js'
 import * as cmd from '../remote/commands.js'
 import { saveImages } from '../docker/save.js'
@@ -26,6 +27,15 @@ const GZIP_LEVEL = 1
 // ~1.1-1.6x at 128 KiB; 512 KiB was no faster.
 const GZIP_CHUNK = 128 * 1024
 const PROGRESS_EVERY_MS = 5000
+
+/**
+ * The stage that packs the archive for the wire, per input `compression`; none for `none`.
+ * `docker load` recognises a gzip stream by itself, so the server runs the same command.
+ */
+const PACKERS: Record<Compression, () => Transform | undefined> = {
+  gzip: () => createGzip({ level: GZIP_LEVEL, chunkSize: GZIP_CHUNK }),
+  none: () => undefined
+}
 
 /** What the transfer sent: compressed bytes, and a line for the job summary. */
 export interface Delivery {
@@ -59,7 +69,7 @@ export async function transferImages(
       log.info(
         `the server holds ${skip.length} of ${files.size} layer(s) (${mib(size(skip))}): leaving them out`
       )
-      const partial = await send(remote, docker, refs, new Set(skip), total - size(skip), log)
+      const partial = await send(remote, o, docker, refs, new Set(skip), total - size(skip), log)
       if (partial.result.code === 0) {
         await checkLoaded(remote, refs, partial.result, log)
         return {
@@ -70,27 +80,28 @@ export async function transferImages(
       log.warn(
         `the server refused the archive without the layers it holds (docker load exit ${partial.result.code}: ${lastWords(partial.result, 3)}); sending every layer`
       )
-      const full = await sendAll(remote, docker, refs, total, log)
+      const full = await sendAll(remote, o, docker, refs, total, log)
       return {
         bytes: partial.bytes + full,
         note: `${mib(partial.bytes + full)}: every layer, after the server refused a partial archive`
       }
     }
-    return { bytes: await sendAll(remote, docker, refs, total, log) }
+    return { bytes: await sendAll(remote, o, docker, refs, total, log) }
   }
-  return { bytes: await sendAll(remote, docker, refs, sum(layers.map(l => l.size)), log) }
+  return { bytes: await sendAll(remote, o, docker, refs, sum(layers.map(l => l.size)), log) }
 }
 
 const sum = (xs: number[]) => xs.reduce((a, b) => a + b, 0)
 
 async function sendAll(
   remote: Remote,
+  o: DeployOptions,
   docker: Docker,
   refs: string[],
   estimate: number,
   log: Log
 ): Promise<number> {
-  const { bytes, result } = await send(remote, docker, refs, new Set(), estimate, log)
+  const { bytes, result } = await send(remote, o, docker, refs, new Set(), estimate, log)
   if (result.code !== 0) {
     throw new Error(`docker load on the server failed (exit ${result.code}): ${lastWords(result)}`)
   }
@@ -107,9 +118,10 @@ async function checkLoaded(remote: Remote, refs: string[], result: ExecResult, l
   }
 }
 
-/** One stream of the archive (less `leaveOut`) into `docker load`; its compressed bytes. */
+/** One stream of the archive (less `leaveOut`) into `docker load`; the bytes sent. */
 async function send(
   remote: Remote,
+  o: DeployOptions,
   docker: Docker,
   refs: string[],
   leaveOut: Set<string>,
@@ -119,7 +131,7 @@ async function send(
   const saved = await saveImages(docker, refs)
   const archive = leaveOut.size > 0 ? withoutFiles(saved, leaveOut) : saved
   const progress = new Progress(expected, log)
-  const gzip = createGzip({ level: GZIP_LEVEL, chunkSize: GZIP_CHUNK })
+  const packer = PACKERS[o.compression]()
   let bytes = 0
   const counter = new Transform({
     transform(chunk: Buffer, _encoding, done) {
@@ -128,10 +140,10 @@ async function send(
       done(null, chunk)
     }
   })
-  pipeAll([archive, progress.meter, gzip, counter])
+  pipeAll([archive, progress.meter, ...(packer ? [packer] : []), counter])
   try {
     const result = await remote.pipeInto(cmd.dockerLoad(), counter)
-    log.info(`sent ${refs.length} image(s), ${mib(bytes)} compressed`)
+    log.info(`sent ${refs.length} image(s), ${mib(bytes)} (compression: ${o.compression})`)
     return { bytes, result }
   } finally {
     progress.stop()
