@@ -2,9 +2,10 @@
 // `docker save | gzip -1 | ssh server docker load`, side by side in the same run, both through
 // the same rate-limited relay in front of the sandbox's sshd (scripts/rate-relay.mjs), which
 // counts the bytes. An image with a large incompressible base layer and a small application
-// layer is shipped three ways: (a) a first deploy, (b) a redeploy after only the application
-// layer changed, (c) a rollback to the previous version. Then the action's peak RSS while it
-// ships a large image (no rate limit). Writes docs/BENCHMARKS.md.
+// layer is shipped three ways: (a) a first deploy (also with `compression: none`, against the
+// plain pipeline without gzip), (b) a redeploy after only the application layer changed, (c) a
+// rollback to the previous version. Then the action's peak RSS while it ships a large image (no
+// rate limit). Writes docs/BENCHMARKS.md.
 //
 // Usage: node scripts/bench-transfer.mjs [--rate MB/s] [--base MiB] [--app MiB] [--rss MiB]
 //   defaults: 20 MB/s, a 120 MiB base layer, a 2 MiB application layer, a 1024 MiB image
@@ -64,7 +65,11 @@ function randomFile(file, mib) {
   for (let i = 0; i < mib; i++) writeFileSync(file, randomFillSync(chunk), { flag: 'a' })
 }
 
-/** A workspace: busybox, a base layer of `baseMib` and an application layer rewritten per build. */
+/**
+ * A workspace: busybox, a base layer of `baseMib` and an application layer rewritten per build.
+ * The bottom layer (busybox and a random id) is the workspace's own: other images on the
+ * sandbox's server hold busybox layers, and a first deploy is one with nothing to skip.
+ */
 function workspace(/** @type {number} */ baseMib) {
   const dir = mkdtempSync(path.join(os.tmpdir(), 'vd-bench-'))
   mkdirSync(path.join(dir, 'app', 'bin'), { recursive: true })
@@ -72,10 +77,11 @@ function workspace(/** @type {number} */ baseMib) {
     path.join(REPO_ROOT, 'examples', 'stack', 'bin', 'busybox'),
     path.join(dir, 'app', 'bin', 'busybox')
   )
+  writeFileSync(path.join(dir, 'app', 'bin', 'bench-id'), randomFillSync(Buffer.alloc(16)))
   randomFile(path.join(dir, 'app', 'base.bin'), baseMib)
   writeFileSync(
     path.join(dir, 'app', 'Dockerfile'),
-    'FROM scratch\nCOPY bin/busybox /bin/busybox\nCOPY base.bin /base.bin\nCOPY app.bin /app.bin\nCMD ["/bin/busybox", "sh", "-c", "trap \\"exit 0\\" TERM; while :; do /bin/busybox sleep 1; done"]\n'
+    'FROM scratch\nCOPY bin/ /bin/\nCOPY base.bin /base.bin\nCOPY app.bin /app.bin\nCMD ["/bin/busybox", "sh", "-c", "trap \\"exit 0\\" TERM; while :; do /bin/busybox sleep 1; done"]\n'
   )
   writeFileSync(
     path.join(dir, 'docker-compose.yml'),
@@ -96,8 +102,11 @@ function build(/** @type {string} */ ws, /** @type {string} */ version) {
   ])
 }
 
-/** The plain pipeline through a relay at RATE: seconds and bytes sent. */
-async function plain(/** @type {string} */ version) {
+/**
+ * The plain pipeline through a relay at RATE: seconds and bytes sent. `pack` is the stage
+ * between save and ssh (`gzip -1`, or none).
+ */
+async function plain(/** @type {string} */ version, pack = 'gzip -1') {
   const relay = await startRelay({ target: env.sshPort, upRate: RATE })
   try {
     const ssh = `ssh -i ${env.sshKey} -p ${relay.port} -o BatchMode=yes -o StrictHostKeyChecking=no -o UserKnownHostsFile=/dev/null -o LogLevel=ERROR ${env.sshUser}@${env.sshHost}`
@@ -109,7 +118,7 @@ async function plain(/** @type {string} */ version) {
         '-o',
         'pipefail',
         '-c',
-        `docker save ${PROJECT}-app:${version} | gzip -1 | ${ssh} docker load`
+        `docker save ${PROJECT}-app:${version} | ${pack ? `${pack} | ` : ''}${ssh} docker load`
       ],
       { env: { ...process.env, DOCKER_HOST: env.runnerDockerHost }, stdio: 'ignore' }
     )
@@ -175,6 +184,18 @@ try {
     { plain: aPlain, action: await action(ws, { version: 'v1' }, 'transfer') }
   ])
 
+  // (a') The same with compression none, against the plain pipeline without gzip. It leaves
+  // the server as (a) did: v1 deployed.
+  const nonePlain = await plain('v1', '')
+  cleanServer()
+  rows.push([
+    'first deploy, `compression: none`',
+    {
+      plain: nonePlain,
+      action: await action(ws, { version: 'v1', compression: 'none' }, 'transfer')
+    }
+  ])
+
   // (b) Only the application layer changed. The plain pipeline goes first and its copy of v2
   // is removed again, so that the action finds the server as it was.
   build(ws, 'v2')
@@ -238,8 +259,8 @@ engine behind its sshd, with a relay of the project's own (scripts/rate-relay.mj
 goes to the server to ${values.rate} MB/s and counting it. Image: a ${BASE_MIB} MiB random base
 layer and a ${APP_MIB} MiB random application layer (gzip cannot shrink either).
 
-The plain pipeline is \`docker save | gzip -1 | ssh server docker load\`; its time is the whole
-pipeline. The action's time is its \`transfer\` phase (job summary), or for the rollback its
+The plain pipeline is \`docker save | gzip -1 | ssh server docker load\` (without \`gzip -1\` in
+the \`compression: none\` row); its time is the whole pipeline. The action's time is its \`transfer\` phase (job summary), or for the rollback its
 \`switch\` phase (images back from their backup tags, \`compose up\`); its bytes are everything the action sent to the server in that step (SSH
 handshake and commands included), counted by the relay.
 

@@ -62,6 +62,31 @@ async function throughRelay(
   }
 }
 
+/** Runs the step through a relay with the shim `fault` for the server's docker (installShim). */
+async function withDockerShim(
+  fault: string,
+  overrides: Record<string, string>
+): Promise<Step & { up: number }> {
+  const remove = installShim('docker', fault)
+  try {
+    return await throughRelay(overrides)
+  } finally {
+    remove()
+  }
+}
+
+/** A docker shim fault: `docker load` keeps its input in "$in", runs `check`, then loads it. */
+const onLoad = (check: string) => `if [ "$1" = load ]; then
+  t=$(mktemp -d)
+  in="$t/in"
+  cat > "$in"
+${check}
+  "$REAL" load < "$in"
+  rc=$?
+  rm -rf "$t"
+  exit $rc
+fi`
+
 function expectSuccess(run: Step, version: string) {
   expect([version, run.code, run.outputs.status, errorOf(run)]).toEqual([version, 0, 'success', ''])
 }
@@ -127,30 +152,16 @@ test('a rollback to a version still on the server sends no image bytes', async (
 test('a server that refuses an archive without the layers it holds gets every layer', async () => {
   // Like an engine with the containerd image store: every layer file the manifest names must
   // be in the archive (for the relay's sessions only).
-  const remove = installShim(
-    'docker',
-    `if [ "$1" = load ]; then
-  t=$(mktemp -d)
-  cat > "$t/in"
-  for f in $(gzip -dc "$t/in" | tar -xOf - manifest.json | grep -oE '[0-9a-f]{64}/layer\\.tar|blobs/sha256/[0-9a-f]{64}'); do
-    if ! gzip -dc "$t/in" | tar -tf - | grep -qxF "$f"; then
+  const run = await withDockerShim(
+    onLoad(`  for f in $(gzip -dc "$in" | tar -xOf - manifest.json | grep -oE '[0-9a-f]{64}/layer\\.tar|blobs/sha256/[0-9a-f]{64}'); do
+    if ! gzip -dc "$in" | tar -tf - | grep -qxF "$f"; then
       echo "Error response from daemon: $f: not found (this image store needs every layer)" >&2
       rm -rf "$t"
       exit 1
     fi
-  done
-  "$REAL" load < "$t/in"
-  rc=$?
-  rm -rf "$t"
-  exit $rc
-fi`
+  done`),
+    { version: 'd3' }
   )
-  let run: Step & { up: number }
-  try {
-    run = await throughRelay({ version: 'd3' })
-  } finally {
-    remove()
-  }
   expectSuccess(run, 'd3')
   expect(await live()).toBe('d3')
   expect(run.log).toMatch(
@@ -167,18 +178,12 @@ test('a layer pruned between the check and the load: every layer is sent', async
   clearProject(env.serverDockerHost, PROJECT)
   rmSync(DEPLOY_PATH, { recursive: true, force: true })
   // Removed right before the load, as a `docker image prune` on the server would.
-  const remove = installShim(
-    'docker',
+  const run = await withDockerShim(
     `if [ "$1" = load ] && "$REAL" image inspect ${SPARE} >/dev/null 2>&1; then
   "$REAL" image rm ${SPARE} >/dev/null
-fi`
+fi`,
+    { version: 'd4' }
   )
-  let run: Step & { up: number }
-  try {
-    run = await throughRelay({ version: 'd4' })
-  } finally {
-    remove()
-  }
   expectSuccess(run, 'd4')
   expect(await live()).toBe('d4')
   expect(run.log).toMatch(/the server holds [1-9] of 3 layer\(s\)/)
@@ -186,4 +191,23 @@ fi`
     /::warning::the server refused the archive without the layers it holds \(docker load exit 1: .*(layer\.tar|blobs\/sha256).*\); sending every layer/
   )
   expect(server(['image', 'ls', '-q', SPARE])).toBe('')
+})
+
+test('compression none: docker load gets the archive as it is, and the version runs', async () => {
+  // The big layer is not on the server any more: it must go again, now uncompressed.
+  clearProject(env.serverDockerHost, PROJECT)
+  rmSync(DEPLOY_PATH, { recursive: true, force: true })
+  // Notes the first two bytes that docker load reads (a gzip stream starts with 1f 8b).
+  const magic = `${KIT_DIR}/load-magic`
+  rmSync(magic, { force: true })
+  const run = await withDockerShim(
+    onLoad(`  head -c 2 "$in" | od -An -tx1 | tr -d ' \\n' > '${magic}'`),
+    { version: 'd5', compression: 'none' }
+  )
+  expectSuccess(run, 'd5')
+  expect(await live()).toBe('d5')
+  expect(run.log).toMatch(/sent 1 image\(s\), [\d.]+ MiB \(compression: none\)/)
+  expect(readFileSync(magic, 'utf8')).toMatch(/^[0-9a-f]{4}$/)
+  expect(readFileSync(magic, 'utf8')).not.toBe('1f8b')
+  expect(run.up).toBeGreaterThan(8 * MiB)
 })

@@ -1,6 +1,9 @@
+import { readdirSync } from 'node:fs'
+import { tmpdir } from 'node:os'
 import { Readable } from 'node:stream'
 import tar from 'tar-stream'
 import { readArchive, withoutFiles } from '../../src/docker/archive.js'
+import { spool } from '../../src/docker/spooled-save.js'
 
 type Files = [name: string, content: string | Buffer][]
 
@@ -94,5 +97,28 @@ describe('withoutFiles', () => {
   test('with nothing to drop, the archive is unchanged', async () => {
     const out = await list(withoutFiles(archiveOf(OCI), new Set()))
     expect(out).toEqual(new Map(OCI.map(([n, c]) => [n, c.toString()])))
+  })
+})
+
+describe('spool', () => {
+  test('reads the contents once and gives the whole archive again from its file', async () => {
+    const archive = await spool(archiveOf(LEGACY))
+    try {
+      expect(archive.contents.images).toEqual([
+        { layers: ['aaa/layer.tar', 'bbb/layer.tar'], diffIds: ['sha256:d1', 'sha256:d2'] }
+      ])
+      const expected = new Map(LEGACY.map(([n, c]) => [n, c.toString()]))
+      expect(await list(archive.open())).toEqual(expected)
+      // As often as the transfer needs it (a refused partial archive, then every layer).
+      expect(await list(archive.open())).toEqual(expected)
+    } finally {
+      await archive.remove()
+    }
+  })
+
+  test('an unreadable archive is an error, and no file is left behind', async () => {
+    const before = readdirSync(tmpdir()).filter(f => f.startsWith('vd-save-'))
+    await expect(spool(archiveOf([['x', 'y']]))).rejects.toThrow(/no manifest\.json/)
+    expect(readdirSync(tmpdir()).filter(f => f.startsWith('vd-save-'))).toEqual(before)
   })
 })

@@ -74,7 +74,7 @@ describe('the config file', () => {
     expect(refusal(() => fileSource('- host\n', 'vd.yml'))).toMatch(/must be a mapping/)
     const unknown = refusal(() => fileSource('hots: a\n', 'vd.yml'))
     expect(unknown).toMatch(
-      /^vd.yml: "hots" is not an option\. Options: method, orchestrator, version, .*, key-file$/
+      /^vd.yml: "hots" is not an option\. Options: method, orchestrator, compression, version, .*, key-file$/
     )
     expect(unknown).toContain('deploy-path')
     expect(refusal(() => fileSource('command: rollback\n', 'vd.yml'))).toMatch(

@@ -34,6 +34,7 @@ describe('parseOptions', () => {
       command: 'deploy',
       method: 'tar',
       orchestrator: 'compose',
+      compression: 'gzip',
       version: 'e4534e6-20251011-143052',
       project: 'shop-front',
       composeFile: '/work/repo/docker-compose.yml',
@@ -111,6 +112,8 @@ describe('parseOptions', () => {
       /"destroy" is not one of deploy, rollback, status, history, unlock/
     ],
     [{ method: 'ftp' }, 'method', /"ftp" is not one of tar, registry, local/],
+    [{ compression: 'zstd' }, 'compression', /"zstd" is not one of gzip, none/],
+    [{ compression: 'GZIP' }, 'compression', /"GZIP" is not one of gzip, none/],
     [{ command: 'rollback', version: 'v1;id' }, 'version', /must match/],
     [{ method: 'registry' }, 'registry', /is required with method registry/],
     [{ orchestrator: 'kubernetes' }, 'orchestrator', /"kubernetes" is not one of compose, swarm/],
@@ -183,6 +186,11 @@ describe('parseOptions', () => {
     expect(() => parseOptions(raw(overrides), ctx)).toThrow(
       expect.objectContaining({ input, message: expect.stringMatching(message) })
     )
+  })
+
+  test('compression: gzip or none', () => {
+    expect(parseOptions(raw({ compression: 'none' }), ctx).compression).toBe('none')
+    expect(parseOptions(raw({ compression: ' gzip ' }), ctx).compression).toBe('gzip')
   })
 
   test('registry: host, optional port and path; credentials both or neither', () => {

@@ -1,6 +1,6 @@
 // The help of the CLI and of each command: every option with its default, grouped.
 
-import { COMMANDS, METHODS, ORCHESTRATORS, type Command } from '../config/options.js'
+import { COMMANDS, COMPRESSIONS, METHODS, ORCHESTRATORS, type Command } from '../config/options.js'
 import { DEFAULTS } from '../config/values.js'
 import {
   CLI_FLAGS,
@@ -43,6 +43,10 @@ const OPTION_HELP: [string, Partial<Record<OptionName, OptionHelp>>][] = [
       orchestrator: {
         value: 'NAME',
         help: `what runs the stack: ${ORCHESTRATORS.join(', ')} (swarm: a manager, method registry)`
+      },
+      compression: {
+        value: 'C',
+        help: `method tar: ${COMPRESSIONS.join(' or ')} (none for fast links)`
       },
       version: { value: 'V', help: 'the version to deploy or roll back to' },
       project: {

@@ -4,6 +4,7 @@ export const INPUT_NAMES = [
   'command',
   'method',
   'orchestrator',
+  'compression',
   'version',
   'project',
   'services',

@@ -10,6 +10,9 @@ export type Method = (typeof METHODS)[number]
 export const ORCHESTRATORS = ['compose', 'swarm'] as const
 /** What runs the stack on the server: compose on one host, or a Docker Swarm through a manager. */
 export type Orchestrator = (typeof ORCHESTRATORS)[number]
+/** How method tar packs the archive: gzip (level 1), or none for fast links (see transfer.ts). */
+export const COMPRESSIONS = ['gzip', 'none'] as const
+export type Compression = (typeof COMPRESSIONS)[number]
 
 /** Where `method: registry` pushes images, and how to log in there. */
 export interface RegistryOptions {
@@ -79,6 +82,8 @@ export interface DeployOptions {
   command: Command
   method: Method
   orchestrator: Orchestrator
+  /** method tar: how the archive is packed on the way to `docker load`. */
+  compression: Compression
   /**
    * The version to deploy or roll back to. Empty when it is decided at run time: the newest
    * version built on the runner (skip-build), or the previous good one (rollback).

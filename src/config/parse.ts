@@ -9,7 +9,7 @@ import type {
   HealthCheck,
   ServiceSpec
 } from './options.js'
-import { COMMANDS, InputError, METHODS, ORCHESTRATORS } from './options.js'
+import { COMMANDS, COMPRESSIONS, InputError, METHODS, ORCHESTRATORS } from './options.js'
 import type { InputName, RawInputs, RunContext } from './inputs.js'
 import { generateVersion, VERSION_PATTERN } from '../plan/version.js'
 import { lines, noControlChars, parseBoolean, parseInteger, parseSeconds, value } from './values.js'
@@ -146,6 +146,7 @@ export function parseOptions(raw: RawInputs, ctx: RunContext): DeployOptions {
       `"${method}" cannot deploy to a swarm: every node pulls the images, so orchestrator swarm needs method registry (and the registry input)`
     )
   }
+  const compression = oneOf('compression', value(raw, 'compression'), COMPRESSIONS)
   const remote = method !== 'local'
   const required: [InputName, string][] = []
   if (command === 'deploy') required.push(['services', 'one "service=build-context" a line'])
@@ -182,6 +183,7 @@ export function parseOptions(raw: RawInputs, ctx: RunContext): DeployOptions {
     command,
     method,
     orchestrator,
+    compression,
     version,
     project,
     services: servicesText === '' ? [] : parseServices(servicesText, workspace),

@@ -7,6 +7,7 @@ export const DEFAULTS = {
   command: 'deploy',
   method: 'tar',
   orchestrator: 'compose',
+  compression: 'gzip',
   'compose-file': 'docker-compose.yml',
   port: '22',
   username: 'root',

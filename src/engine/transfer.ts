@@ -1,23 +1,25 @@
-// The transfer phase: `docker save | gzip` on the runner, streamed over SSH into `docker load`,
-// without the layers the server already holds. The server is asked for the layers of its
-// images; when it has some of this version's, the archive is read once on the runner for its
-// manifest and configs (which layer file is which layer), then streamed again without those
-// files. Should the server refuse that partial archive (an engine whose image store needs
-// every blob, a layer pruned since it was counted), every layer is sent, with a warning.
+// The transfer phase: `docker save | gzip` (or no compression: input `compression`) on the
+// runner, streamed over SSH into `docker load`, without the layers the server already holds.
+// The server is asked for the layers of its images; when it has some of this version's, the
+// archive is saved once into a temporary file on the runner while it is read for its manifest
+// and configs (which layer file is which layer), then streamed from there without those files.
+// Should the server refuse that partial archive (an engine whose image store needs every blob,
+// a layer pruned since it was counted), every layer is sent from the same file, with a warning.
 
 import { createGzip } from 'node:zlib'
 import { Transform, type Readable } from 'node:stream'
 import type Docker from 'dockerode'
-import type { DeployOptions } from '../config/options.js'
+import type { Compression, DeployOptions } from '../config/options.js'
 import { lastWords, type ExecResult, type Remote } from '../remote/ssh.js'
 import * as cmd from '../remote/commands.js'
 import { saveImages } from '../docker/save.js'
-import { readArchive, withoutFiles } from '../docker/archive.js'
+import { withoutFiles } from '../docker/archive.js'
+import { spool, type SpooledArchive } from '../docker/spooled-save.js'
 import { imageLayers } from '../docker/images.js'
 import { chainIds, layerFilesToSkip } from '../plan/layers.js'
 import { versionTag } from '../plan/images.js'
 import * as stack from './stack.js'
-import type { Log } from './io.js'
+import { errorMessage, type Log } from './io.js'
 
 // Fast gzip: the transfer is usually bound by the CPU on a small runner, not by the network.
 const GZIP_LEVEL = 1
@@ -26,6 +28,15 @@ const GZIP_LEVEL = 1
 // ~1.1-1.6x at 128 KiB; 512 KiB was no faster.
 const GZIP_CHUNK = 128 * 1024
 const PROGRESS_EVERY_MS = 5000
+
+/**
+ * The stage that packs the archive for the wire, per input `compression`; none for `none`.
+ * `docker load` recognises a gzip stream by itself, so the server runs the same command.
+ */
+const PACKERS: Record<Compression, () => Transform | undefined> = {
+  gzip: () => createGzip({ level: GZIP_LEVEL, chunkSize: GZIP_CHUNK }),
+  none: () => undefined
+}
 
 /** What the transfer sent: compressed bytes, and a line for the job summary. */
 export interface Delivery {
@@ -43,54 +54,101 @@ export async function transferImages(
   log: Log
 ): Promise<Delivery> {
   const refs = o.services.map(s => versionTag(o.project, s.name, o.version))
-  const layers = await Promise.all(refs.map(ref => imageLayers(docker, ref)))
-  const onServer = await stack.layerChains(remote)
+  // The engine starts the export (it takes a while before the first byte) while the server is
+  // asked which layers it holds.
+  const saving = saveImages(docker, refs)
+  // Its error, if any, is the one of `await saving` below (not an unhandled rejection before).
+  saving.catch(() => undefined)
+  const [layers, onServer] = await Promise.all([
+    Promise.all(refs.map(ref => imageLayers(docker, ref))),
+    stack.layerChains(remote)
+  ]).catch((e: unknown) => {
+    void saving.then(
+      s => s.destroy(),
+      () => undefined
+    )
+    throw e
+  })
+  const saved = await saving
   const reusable = layers.some(l => chainIds(l.diffIds).some(c => onServer.has(c)))
-
-  if (reusable) {
-    // Which file is which layer: the manifest and configs come at the end of the archive.
-    const contents = await readArchive(await saveImages(docker, refs))
-    const skip = layerFilesToSkip(contents.images, onServer)
-    const files = new Set(contents.images.flatMap(i => i.layers))
-    const size = (names: Iterable<string>) =>
-      [...names].reduce((sum, n) => sum + (contents.sizes.get(n) ?? 0), 0)
-    const total = size(contents.sizes.keys())
-    if (skip.length > 0) {
-      log.info(
-        `the server holds ${skip.length} of ${files.size} layer(s) (${mib(size(skip))}): leaving them out`
-      )
-      const partial = await send(remote, docker, refs, new Set(skip), total - size(skip), log)
-      if (partial.result.code === 0) {
-        await checkLoaded(remote, refs, partial.result, log)
-        return {
-          bytes: partial.bytes,
-          note: `${mib(partial.bytes)} for ${mib(total - size(skip))} of ${mib(total)}: ${skip.length} of ${files.size} layer(s) already on the server`
-        }
-      }
-      log.warn(
-        `the server refused the archive without the layers it holds (docker load exit ${partial.result.code}: ${lastWords(partial.result, 3)}); sending every layer`
-      )
-      const full = await sendAll(remote, docker, refs, total, log)
-      return {
-        bytes: partial.bytes + full,
-        note: `${mib(partial.bytes + full)}: every layer, after the server refused a partial archive`
-      }
-    }
-    return { bytes: await sendAll(remote, docker, refs, total, log) }
+  const estimate = sum(layers.map(l => l.size))
+  if (!reusable) return { bytes: await sendAll(remote, o, saved, refs, estimate, log) }
+  // Which file is which layer: the manifest and configs come at the end of the archive, so it
+  // is saved once into a temporary file on the runner, and sent from there.
+  let archive: SpooledArchive
+  try {
+    archive = await spool(saved)
+  } catch (e) {
+    log.warn(
+      `cannot keep the archive in a temporary file (${errorMessage(e)}); sending every layer`
+    )
+    return { bytes: await sendAll(remote, o, await saveImages(docker, refs), refs, estimate, log) }
   }
-  return { bytes: await sendAll(remote, docker, refs, sum(layers.map(l => l.size)), log) }
+  try {
+    return await sendWithout(remote, o, archive, refs, onServer, log)
+  } finally {
+    await archive.remove()
+  }
+}
+
+/** Sends a spooled archive without the layer files whose chains the server holds. */
+async function sendWithout(
+  remote: Remote,
+  o: DeployOptions,
+  archive: SpooledArchive,
+  refs: string[],
+  onServer: Set<string>,
+  log: Log
+): Promise<Delivery> {
+  const { images, sizes } = archive.contents
+  const skip = layerFilesToSkip(images, onServer)
+  const files = new Set(images.flatMap(i => i.layers))
+  const size = (names: Iterable<string>) =>
+    [...names].reduce((total, n) => total + (sizes.get(n) ?? 0), 0)
+  const total = size(sizes.keys())
+  if (skip.length === 0) {
+    return { bytes: await sendAll(remote, o, archive.open(), refs, total, log) }
+  }
+  log.info(
+    `the server holds ${skip.length} of ${files.size} layer(s) (${mib(size(skip))}): leaving them out`
+  )
+  const partial = await send(
+    remote,
+    o,
+    archive.open(),
+    new Set(skip),
+    refs,
+    total - size(skip),
+    log
+  )
+  if (partial.result.code === 0) {
+    await checkLoaded(remote, refs, partial.result, log)
+    return {
+      bytes: partial.bytes,
+      note: `${mib(partial.bytes)} for ${mib(total - size(skip))} of ${mib(total)}: ${skip.length} of ${files.size} layer(s) already on the server`
+    }
+  }
+  log.warn(
+    `the server refused the archive without the layers it holds (docker load exit ${partial.result.code}: ${lastWords(partial.result, 3)}); sending every layer`
+  )
+  const full = await sendAll(remote, o, archive.open(), refs, total, log)
+  return {
+    bytes: partial.bytes + full,
+    note: `${mib(partial.bytes + full)}: every layer, after the server refused a partial archive`
+  }
 }
 
 const sum = (xs: number[]) => xs.reduce((a, b) => a + b, 0)
 
 async function sendAll(
   remote: Remote,
-  docker: Docker,
+  o: DeployOptions,
+  archive: Readable,
   refs: string[],
   estimate: number,
   log: Log
 ): Promise<number> {
-  const { bytes, result } = await send(remote, docker, refs, new Set(), estimate, log)
+  const { bytes, result } = await send(remote, o, archive, new Set(), refs, estimate, log)
   if (result.code !== 0) {
     throw new Error(`docker load on the server failed (exit ${result.code}): ${lastWords(result)}`)
   }
@@ -107,19 +165,19 @@ async function checkLoaded(remote: Remote, refs: string[], result: ExecResult, l
   }
 }
 
-/** One stream of the archive (less `leaveOut`) into `docker load`; its compressed bytes. */
+/** One stream of `saved` (less the files in `leaveOut`) into `docker load`; the bytes sent. */
 async function send(
   remote: Remote,
-  docker: Docker,
-  refs: string[],
+  o: DeployOptions,
+  saved: Readable,
   leaveOut: Set<string>,
+  refs: string[],
   expected: number,
   log: Log
 ): Promise<{ bytes: number; result: ExecResult }> {
-  const saved = await saveImages(docker, refs)
   const archive = leaveOut.size > 0 ? withoutFiles(saved, leaveOut) : saved
   const progress = new Progress(expected, log)
-  const gzip = createGzip({ level: GZIP_LEVEL, chunkSize: GZIP_CHUNK })
+  const packer = PACKERS[o.compression]()
   let bytes = 0
   const counter = new Transform({
     transform(chunk: Buffer, _encoding, done) {
@@ -128,14 +186,15 @@ async function send(
       done(null, chunk)
     }
   })
-  pipeAll([archive, progress.meter, gzip, counter])
+  pipeAll([archive, progress.meter, ...(packer ? [packer] : []), counter])
   try {
     const result = await remote.pipeInto(cmd.dockerLoad(), counter)
-    log.info(`sent ${refs.length} image(s), ${mib(bytes)} compressed`)
+    log.info(`sent ${refs.length} image(s), ${mib(bytes)} (compression: ${o.compression})`)
     return { bytes, result }
   } finally {
     progress.stop()
-    // A load that failed early leaves the archive unread: release the engine's response.
+    // A load that failed early leaves the archive unread: release the engine's response (or
+    // the file).
     saved.destroy()
   }
 }

@@ -83,6 +83,7 @@ export function dockerVersion(): Argv {
   return ['docker', 'version', '--format', '{{.Server.Version}}']
 }
 
+/** Loads a save archive from standard input; `docker load` itself tells gzip from plain tar. */
 export function dockerLoad(): Argv {
   return ['docker', 'load']
 }
