@@ -86021,6 +86021,11 @@ function judgeSwarm(snapshot, expected, since) {
       let runs = current.filter((t) => after(t.createdAt));
       if (runs.length === 0) runs = newestPerSlot(current);
       const pending = runs.filter((t) => t.state !== "complete" && !FAILED.has(t.state));
+      for (const t of runs.filter((r) => FAILED.has(r.state) && !failed.includes(r))) {
+        fatal = true;
+        notReady.push(taskState(s, t));
+        problems.push(`${taskState(s, t).name} ${t.state} (exit code ${t.exitCode ?? "?"})`);
+      }
       states.push(...runs.map((t) => taskState(s, t)));
       if (runs.length === 0 || pending.length > 0) {
         notReady.push(...pending.map((t) => taskState(s, t)));
@@ -87119,9 +87124,14 @@ async function status(o, ports, log) {
       log.info(
         `in service: ${current} (${state.currentMethod || "method unknown"}), ${result.running ? `deployed ${result.running.finished_at} from ${result.running.commit.slice(0, 7)}${result.running.actor ? ` by ${result.running.actor}` : ""}` : "not in the history"}`
       );
-      log.info(
-        `compose project directory: ${result.projectDirectory}${release.files ? ` (the release's own folder: ${describeFiles(release.files)})` : ""}`
-      );
+      if (o.orchestrator === "swarm") {
+        result.projectDirectory = releaseDir(o.deployPath, current);
+        log.info(`stack files: ${result.projectDirectory}/ (docker-compose.yml, swarm-images.yml)`);
+      } else {
+        log.info(
+          `compose project directory: ${result.projectDirectory}${release.files ? ` (the release's own folder: ${describeFiles(release.files)})` : ""}`
+        );
+      }
       await phases.run("check", async () => {
         let verdict;
         let containers;

@@ -208,6 +208,7 @@ test('status lists the services with replicas, the version each runs and the nod
     ''
   ])
   expect(run.log).toContain(`vsw_app: 1/1 s1; vsw_app.1 running on ${node}`)
+  expect(run.log).toContain(`stack files: ${DEPLOY_PATH}/.deploy/releases/s1/`)
   expect(run.log).toMatch(new RegExp(`vsw_migrate: 1/1 s1; vsw_migrate\\.1 complete on ${node}`))
   expect(run.summary).toContain('| Service | Replicas | Version | Image | Tasks |')
   // Every stack deploy's login lived in its own folder, removed when it ended.

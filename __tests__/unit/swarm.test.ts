@@ -158,6 +158,13 @@ describe('judgeSwarm', () => {
       createdAt: BEFORE
     })
     expect(judgeSwarm(snap([job], [earlier]), expected, SINCE)).toMatchObject({ ready: true })
+    // Its newest run failed: a plain look (status) says so.
+    const broken = task({ serviceId: 'j', state: 'failed', desiredState: 'shutdown', exitCode: 2 })
+    expect(judgeSwarm(snap([job], [earlier, broken]), expected)).toMatchObject({
+      ready: false,
+      fatal: true,
+      problems: ['shop_migrate.1 failed (exit code 2)']
+    })
   })
 
   test('a plain look (status) judges the current state, not the past', () => {

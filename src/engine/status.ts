@@ -20,6 +20,7 @@ import {
 import type { DeployRecord, Release } from '../plan/history.js'
 import type { Remote } from '../remote/ssh.js'
 import { nodeNames, pinsOf, stackSnapshot } from './swarm.js'
+import { releaseDir } from '../remote/commands.js'
 import { probe } from '../health/probes.js'
 import type { CheckResult } from '../health/poller.js'
 import { readRestorable } from './holdings.js'
@@ -59,9 +60,15 @@ export async function status(
         `in service: ${current} (${state.currentMethod || 'method unknown'}), ${result.running ? `deployed ${result.running.finished_at} from ${result.running.commit.slice(0, 7)}${result.running.actor ? ` by ${result.running.actor}` : ''}` : 'not in the history'}`
       )
 
-      log.info(
-        `compose project directory: ${result.projectDirectory}${release.files ? ` (the release's own folder: ${describeFiles(release.files)})` : ''}`
-      )
+      if (o.orchestrator === 'swarm') {
+        // A stack is deployed from its release folder (stored file and digest pins), not a directory.
+        result.projectDirectory = releaseDir(o.deployPath, current)
+        log.info(`stack files: ${result.projectDirectory}/ (docker-compose.yml, swarm-images.yml)`)
+      } else {
+        log.info(
+          `compose project directory: ${result.projectDirectory}${release.files ? ` (the release's own folder: ${describeFiles(release.files)})` : ''}`
+        )
+      }
 
       await phases.run('check', async () => {
         let verdict: ContainersVerdict

@@ -228,6 +228,12 @@ export function judgeSwarm(
       let runs = current.filter(t => after(t.createdAt))
       if (runs.length === 0) runs = newestPerSlot(current)
       const pending = runs.filter(t => t.state !== 'complete' && !FAILED.has(t.state))
+      // A newest run from before this deploy (or any, for a plain look) that failed.
+      for (const t of runs.filter(r => FAILED.has(r.state) && !failed.includes(r))) {
+        fatal = true
+        notReady.push(taskState(s, t))
+        problems.push(`${taskState(s, t).name} ${t.state} (exit code ${t.exitCode ?? '?'})`)
+      }
       states.push(...runs.map(t => taskState(s, t)))
       if (runs.length === 0 || pending.length > 0) {
         notReady.push(...pending.map(t => taskState(s, t)))
