@@ -91611,10 +91611,13 @@ function deploymentsApi(d) {
 }
 
 // src/github/report.ts
-async function runReported(o, ports, log, remember) {
+function reporterFor(o, log) {
   const d = o.deployments;
-  if (!d) return runCommand(o, ports, log);
-  const reporter = new DeploymentReporter(d, deploymentsApi(d), o, (m) => log.warn(m));
+  return d ? new DeploymentReporter(d, deploymentsApi(d), o, (m) => log.warn(m)) : void 0;
+}
+async function runReported(o, ports, log, remember) {
+  const reporter = reporterFor(o, log);
+  if (!reporter) return runCommand(o, ports, log);
   await reporter.started(o);
   if (reporter.inProgress !== void 0) remember?.(String(reporter.inProgress));
   const result = await runCommand(o, ports, log);
@@ -91623,9 +91626,7 @@ async function runReported(o, ports, log, remember) {
   return result;
 }
 async function settleInterrupted(o, id, log) {
-  const d = o.deployments;
-  if (!d) return;
-  await new DeploymentReporter(d, deploymentsApi(d), o, (m) => log.warn(m)).interrupted(id);
+  await reporterFor(o, log)?.interrupted(id);
 }
 
 // src/remote/local.ts

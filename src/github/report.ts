@@ -8,6 +8,12 @@ import type { Log } from '../engine/io.js'
 import { deploymentsApi } from './api.js'
 import { DeploymentReporter } from './deployments.js'
 
+/** The reporter of `o`'s deployments, or undefined when `environment` is not set. */
+function reporterFor(o: DeployOptions, log: Log): DeploymentReporter | undefined {
+  const d = o.deployments
+  return d ? new DeploymentReporter(d, deploymentsApi(d), o, m => log.warn(m)) : undefined
+}
+
 /**
  * `remember` keeps the id of a deployment left in progress (empty once it is settled), so that a
  * cancelled job's post step can mark it failed.
@@ -18,9 +24,8 @@ export async function runReported(
   log: Log,
   remember?: (deploymentId: string) => void
 ): Promise<CommandResult> {
-  const d = o.deployments
-  if (!d) return runCommand(o, ports, log)
-  const reporter = new DeploymentReporter(d, deploymentsApi(d), o, m => log.warn(m))
+  const reporter = reporterFor(o, log)
+  if (!reporter) return runCommand(o, ports, log)
   await reporter.started(o)
   if (reporter.inProgress !== undefined) remember?.(String(reporter.inProgress))
   const result = await runCommand(o, ports, log)
@@ -31,7 +36,5 @@ export async function runReported(
 
 /** The post step: a deployment that a cancelled run left in progress is marked failed. */
 export async function settleInterrupted(o: DeployOptions, id: number, log: Log): Promise<void> {
-  const d = o.deployments
-  if (!d) return
-  await new DeploymentReporter(d, deploymentsApi(d), o, m => log.warn(m)).interrupted(id)
+  await reporterFor(o, log)?.interrupted(id)
 }
