@@ -218,7 +218,7 @@ describe('bad usage: 2, what is wrong and what is allowed, nothing sent', () => 
     const flag = await cli(['deploy', '--version', 'k9', '--skip-healthchecks'])
     expect([flag.code, flag.stdout]).toEqual([2, ''])
     expect(flag.stderr).toMatch(
-      /^versioned-deploy: unknown option --skip-healthchecks \(did you mean --skip-healthcheck\?\)\. Valid options:\n {2}--method --version/
+      /^versioned-deploy: unknown option --skip-healthchecks \(did you mean --skip-healthcheck\?\)\. Valid options:\n {2}--method --orchestrator --compression --version/
     )
     const noHost = { ...OPTIONS_ENV }
     delete noHost.VERSIONED_DEPLOY_HOST
