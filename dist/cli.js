@@ -83116,15 +83116,19 @@ function imageIdsOrMissing(refs) {
     ...refs
   );
 }
+var THROWAWAY_DOCKER_CONFIG = [
+  'd=$(mktemp -d "${TMPDIR:-/tmp}/vd-docker-config.XXXXXX") || exit 1',
+  `trap 'rm -rf "$d"' EXIT`,
+  "trap 'exit 129' HUP; trap 'exit 130' INT; trap 'exit 143' TERM",
+  'export DOCKER_CONFIG="$d"'
+];
+var LOGIN_IF_USER = 'if [ -n "$user" ]; then docker login --username "$user" --password-stdin "$host" >/dev/null 2>"$d/err" || { echo "login to $host failed: $(cat "$d/err")" >&2; exit 3; }; fi';
 function registryPull(host, username, refs) {
   return sh(
     [
-      'd=$(mktemp -d "${TMPDIR:-/tmp}/vd-docker-config.XXXXXX") || exit 1',
-      `trap 'rm -rf "$d"' EXIT`,
-      "trap 'exit 129' HUP; trap 'exit 130' INT; trap 'exit 143' TERM",
-      'export DOCKER_CONFIG="$d"',
+      ...THROWAWAY_DOCKER_CONFIG,
       "host=$1; user=$2; shift 2",
-      'if [ -n "$user" ]; then docker login --username "$user" --password-stdin "$host" >/dev/null 2>"$d/err" || { echo "login to $host failed: $(cat "$d/err")" >&2; exit 3; }; fi',
+      LOGIN_IF_USER,
       'for ref in "$@"; do docker pull --quiet "$ref" >/dev/null || { echo "docker pull $ref failed" >&2; exit 4; }; done'
     ].join("\n"),
     host,
@@ -83222,12 +83226,9 @@ function swarmRole() {
 function stackDeploy(d) {
   return sh(
     [
-      'd=$(mktemp -d "${TMPDIR:-/tmp}/vd-docker-config.XXXXXX") || exit 1',
-      `trap 'rm -rf "$d"' EXIT`,
-      "trap 'exit 129' HUP; trap 'exit 130' INT; trap 'exit 143' TERM",
-      'export DOCKER_CONFIG="$d"',
+      ...THROWAWAY_DOCKER_CONFIG,
       "project=$1; version=$2; registry=$3; host=$4; user=$5; shift 5",
-      'if [ -n "$user" ]; then docker login --username "$user" --password-stdin "$host" >/dev/null 2>"$d/err" || { echo "login to $host failed: $(cat "$d/err")" >&2; exit 3; }; fi',
+      LOGIN_IF_USER,
       "date -u +%Y-%m-%dT%H:%M:%S.%NZ",
       // Each file becomes `-c <file>`, still one argument each.
       'n=$#; for f in "$@"; do set -- "$@" -c "$f"; done; shift "$n"',

@@ -101,6 +101,21 @@ export function imageIdsOrMissing(refs: string[]): Argv {
 }
 
 /**
+ * The start of a script that uses a registry login: a fresh Docker config directory, removed
+ * when the script ends (also on failure or hang-up), so no credential stays on the server.
+ */
+const THROWAWAY_DOCKER_CONFIG = [
+  'd=$(mktemp -d "${TMPDIR:-/tmp}/vd-docker-config.XXXXXX") || exit 1',
+  'trap \'rm -rf "$d"\' EXIT',
+  "trap 'exit 129' HUP; trap 'exit 130' INT; trap 'exit 143' TERM",
+  'export DOCKER_CONFIG="$d"'
+]
+
+/** Logs in to `$host` as `$user` (when set) with the password from standard input; exit 3 if refused. */
+const LOGIN_IF_USER =
+  'if [ -n "$user" ]; then docker login --username "$user" --password-stdin "$host" >/dev/null 2>"$d/err" || { echo "login to $host failed: $(cat "$d/err")" >&2; exit 3; }; fi'
+
+/**
  * Pulls `refs` from the registry at `host` inside a throw-away Docker config directory, removed
  * when the script ends (also on failure or hang-up), so no registry credential stays on the
  * server. With a `username`, it first logs in with the password read from standard input
@@ -109,12 +124,9 @@ export function imageIdsOrMissing(refs: string[]): Argv {
 export function registryPull(host: string, username: string, refs: string[]): Argv {
   return sh(
     [
-      'd=$(mktemp -d "${TMPDIR:-/tmp}/vd-docker-config.XXXXXX") || exit 1',
-      'trap \'rm -rf "$d"\' EXIT',
-      "trap 'exit 129' HUP; trap 'exit 130' INT; trap 'exit 143' TERM",
-      'export DOCKER_CONFIG="$d"',
+      ...THROWAWAY_DOCKER_CONFIG,
       'host=$1; user=$2; shift 2',
-      'if [ -n "$user" ]; then docker login --username "$user" --password-stdin "$host" >/dev/null 2>"$d/err" || { echo "login to $host failed: $(cat "$d/err")" >&2; exit 3; }; fi',
+      LOGIN_IF_USER,
       'for ref in "$@"; do docker pull --quiet "$ref" >/dev/null || { echo "docker pull $ref failed" >&2; exit 4; }; done'
     ].join('\n'),
     host,
@@ -273,12 +285,9 @@ export interface StackDeploy {
 export function stackDeploy(d: StackDeploy): Argv {
   return sh(
     [
-      'd=$(mktemp -d "${TMPDIR:-/tmp}/vd-docker-config.XXXXXX") || exit 1',
-      'trap \'rm -rf "$d"\' EXIT',
-      "trap 'exit 129' HUP; trap 'exit 130' INT; trap 'exit 143' TERM",
-      'export DOCKER_CONFIG="$d"',
+      ...THROWAWAY_DOCKER_CONFIG,
       'project=$1; version=$2; registry=$3; host=$4; user=$5; shift 5',
-      'if [ -n "$user" ]; then docker login --username "$user" --password-stdin "$host" >/dev/null 2>"$d/err" || { echo "login to $host failed: $(cat "$d/err")" >&2; exit 3; }; fi',
+      LOGIN_IF_USER,
       'date -u +%Y-%m-%dT%H:%M:%S.%NZ',
       // Each file becomes `-c <file>`, still one argument each.
       'n=$#; for f in "$@"; do set -- "$@" -c "$f"; done; shift "$n"',
