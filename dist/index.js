@@ -42657,10 +42657,10 @@ var require_browser = __commonJS({
 var require_has_flag = __commonJS({
   "node_modules/has-flag/index.js"(exports, module) {
     "use strict";
-    module.exports = (flag, argv = process.argv) => {
+    module.exports = (flag, argv2 = process.argv) => {
       const prefix = flag.startsWith("-") ? "" : flag.length === 1 ? "-" : "--";
-      const position = argv.indexOf(prefix + flag);
-      const terminatorPosition = argv.indexOf("--");
+      const position = argv2.indexOf(prefix + flag);
+      const terminatorPosition = argv2.indexOf("--");
       return position !== -1 && (terminatorPosition === -1 || position < terminatorPosition);
     };
   }
@@ -82469,6 +82469,37 @@ var require_lib3 = __commonJS({
   }
 });
 
+// src/runtime/young-generation.ts
+var SEMI_SPACE_FLAG = "--max-semi-space-size";
+var SEMI_SPACE_MIB = 1;
+function restartArgv(start2) {
+  if (!start2.canExecve) return void 0;
+  if ([...start2.execArgv, start2.nodeOptions ?? ""].some((a) => a.includes(SEMI_SPACE_FLAG))) {
+    return void 0;
+  }
+  return [
+    start2.execPath,
+    `${SEMI_SPACE_FLAG}=${SEMI_SPACE_MIB}`,
+    ...start2.execArgv,
+    ...start2.argv.slice(1)
+  ];
+}
+
+// src/runtime/restart.ts
+var argv = restartArgv({
+  execPath: process.execPath,
+  execArgv: process.execArgv,
+  argv: process.argv,
+  nodeOptions: process.env.NODE_OPTIONS,
+  canExecve: typeof process.execve === "function"
+});
+if (argv !== void 0) {
+  try {
+    process.execve?.(process.execPath, argv, process.env);
+  } catch {
+  }
+}
+
 // node_modules/@actions/core/lib/command.js
 import * as os from "os";
 
@@ -84829,9 +84860,9 @@ function shQuote(arg) {
   if (SAFE.test(arg)) return arg;
   return `'${arg.replace(/'/g, `'\\''`)}'`;
 }
-function shJoin(argv) {
-  if (argv.length === 0) throw new Error("empty command");
-  return argv.map(shQuote).join(" ");
+function shJoin(argv2) {
+  if (argv2.length === 0) throw new Error("empty command");
+  return argv2.map(shQuote).join(" ");
 }
 
 // src/remote/feed.ts
@@ -84852,22 +84883,22 @@ function lastWords(result, lines2 = 10) {
   return (result.stderr.trim() || result.stdout.trim()).split("\n").slice(-lines2).join("\n");
 }
 var RemoteCommandError = class extends Error {
-  constructor(argv, result) {
+  constructor(argv2, result) {
     const detail = lastWords(result);
     super(
-      `remote command failed (exit ${result.code}): ${shJoin(argv)}${detail ? `
+      `remote command failed (exit ${result.code}): ${shJoin(argv2)}${detail ? `
 ${detail}` : ""}`
     );
-    this.argv = argv;
+    this.argv = argv2;
     this.result = result;
     this.name = "RemoteCommandError";
   }
   argv;
   result;
 };
-async function runChecked(remote, argv, stdin) {
-  const result = await remote.run(argv, stdin);
-  if (result.code !== 0) throw new RemoteCommandError(argv, result);
+async function runChecked(remote, argv2, stdin) {
+  const result = await remote.run(argv2, stdin);
+  if (result.code !== 0) throw new RemoteCommandError(argv2, result);
   return result.stdout;
 }
 var MAX_CAPTURE = 8 * 1024 * 1024;
@@ -84998,21 +85029,21 @@ async function connect(options, warn) {
     (e) => markClosed(new Error(`SSH connection to the jump host lost: ${e.message}`))
   );
   proxyClient?.on("close", () => markClosed(new Error("SSH connection to the jump host closed")));
-  const open2 = (argv) => new Promise((resolve, reject) => {
+  const open2 = (argv2) => new Promise((resolve, reject) => {
     if (lost) return reject(lost);
     client.exec(
-      shJoin(argv),
+      shJoin(argv2),
       (err, channel) => err ? reject(lost ?? err) : resolve({ channel, result: collect(channel, closed) })
     );
   });
   return {
-    async run(argv, stdin) {
-      const { channel, result } = await open2(argv);
+    async run(argv2, stdin) {
+      const { channel, result } = await open2(argv2);
       channel.end(stdin ?? "");
       return result;
     },
-    async pipeInto(argv, source) {
-      const { channel, result } = await open2(argv);
+    async pipeInto(argv2, source) {
+      const { channel, result } = await open2(argv2);
       return feed(source, channel, result);
     },
     tunnel(host, port) {
@@ -85135,9 +85166,9 @@ function packFiles(entries, mtime = /* @__PURE__ */ new Date()) {
 }
 async function sendReleaseFiles(remote, o, set, log) {
   const folder = releaseDir(o.deployPath, o.version);
-  const argv = extractInto(folder);
-  const r = await remote.pipeInto(argv, packFiles(set.entries));
-  if (r.code !== 0) throw new RemoteCommandError(argv, r);
+  const argv2 = extractInto(folder);
+  const r = await remote.pipeInto(argv2, packFiles(set.entries));
+  if (r.code !== 0) throw new RemoteCommandError(argv2, r);
   log.info(`sent ${describeFiles(set.summary)} to ${folder}`);
 }
 
@@ -85605,9 +85636,9 @@ async function linkServerEnv2(remote, deployPath, projectDir) {
   await runChecked(remote, linkServerEnv(deployPath, projectDir));
 }
 async function composeUp2(remote, target) {
-  const argv = composeUp(target);
-  const r = await remote.run(argv);
-  if (r.code !== 0) throw new RemoteCommandError(argv, r);
+  const argv2 = composeUp(target);
+  const r = await remote.run(argv2);
+  if (r.code !== 0) throw new RemoteCommandError(argv2, r);
 }
 async function containerStates(remote, project) {
   const ids = (await runChecked(remote, projectContainers(project))).split("\n").map((s) => s.trim()).filter(Boolean);
@@ -85809,12 +85840,12 @@ async function pullAndTag(remote, o, pulls, log) {
   for (const p of pulls) byHost.set(hostOf(p.from), [...byHost.get(hostOf(p.from)) ?? [], p]);
   for (const [host, group2] of byHost) {
     const login2 = o.registry?.host === host ? o.registry : void 0;
-    const argv = registryPull(
+    const argv2 = registryPull(
       host,
       login2?.username ?? "",
       group2.map((p) => p.from)
     );
-    const r = await remote.run(argv, login2?.password ?? "");
+    const r = await remote.run(argv2, login2?.password ?? "");
     if (r.code !== 0) {
       throw new Error(
         `pulling from ${host} on the server failed (exit ${r.code}): ${lastWords(r, 5)}`
@@ -86098,7 +86129,7 @@ async function deployStack(remote, o, release, composeContent) {
   const pinsFile = swarmPinsFile(o.deployPath, release.version);
   await uploadFile(remote, pinsFile, pins.text);
   const login2 = o.registry?.username && o.registry.host ? o.registry : void 0;
-  const argv = stackDeploy({
+  const argv2 = stackDeploy({
     project: o.project,
     files: [file, pinsFile],
     version: release.version,
@@ -86106,7 +86137,7 @@ async function deployStack(remote, o, release, composeContent) {
     loginHost: login2?.host ?? "",
     username: login2?.username ?? ""
   });
-  const r = await remote.run(argv, login2?.password ?? "");
+  const r = await remote.run(argv2, login2?.password ?? "");
   if (r.code !== 0) {
     throw new Error(`docker stack deploy failed (exit ${r.code}): ${lastWords(r, 8)}`);
   }
@@ -91634,8 +91665,8 @@ async function settleInterrupted(o, id, log) {
 import { spawn } from "node:child_process";
 import net from "node:net";
 var MAX_CAPTURE2 = 8 * 1024 * 1024;
-function start(argv) {
-  const [file, ...args] = argv;
+function start(argv2) {
+  const [file, ...args] = argv2;
   if (!file) throw new Error("empty command");
   const child = spawn(file, args, { stdio: ["pipe", "pipe", "pipe"] });
   const result = new Promise((resolve) => {
@@ -91664,13 +91695,13 @@ killed by signal ${signal}` : "")
 }
 function localRemote() {
   return {
-    async run(argv, stdin) {
-      const { child, result } = start(argv);
+    async run(argv2, stdin) {
+      const { child, result } = start(argv2);
       child.stdin.end(stdin ?? "");
       return result;
     },
-    async pipeInto(argv, source) {
-      const { child, result } = start(argv);
+    async pipeInto(argv2, source) {
+      const { child, result } = start(argv2);
       return feed(source, child.stdin, result);
     },
     tunnel(host, port) {
