@@ -6,7 +6,6 @@
 
 import { spawn, spawnSync } from 'node:child_process'
 import {
-  appendFileSync,
   chmodSync,
   existsSync,
   mkdirSync,
@@ -18,6 +17,7 @@ import {
 import net from 'node:net'
 import path from 'node:path'
 import { parse as parseYaml } from 'yaml'
+import { startRelay } from '../../scripts/rate-relay.mjs'
 import { runAction, type ActionRun } from '../../scripts/run-action.mjs'
 import {
   docker,
@@ -183,88 +183,40 @@ export function snapshot(stack: Stack = SHARED): Record<string, unknown> {
 // ------------------------------------------------------------------ relay
 
 /**
- * A TCP relay on 127.0.0.1 (ephemeral port) to the sandbox's sshd. It records the local port
- * of each of its connections to sshd in RELAY_PORTS_FILE (the server sees it in
- * SSH_CONNECTION), and with `cutAfterBytes` destroys both sockets of a connection once that
- * many bytes went from the client to the server. With `staysDown`, the link stays down after a
- * cut: every later connection is closed at once, before it reaches sshd (counted in `refused`).
+ * The project's relay (scripts/rate-relay.mjs) from an ephemeral port on 127.0.0.1 to the
+ * sandbox's sshd, recording the local port of each of its connections to sshd in
+ * RELAY_PORTS_FILE (the server sees it in SSH_CONNECTION). With `cutAfterBytes` it cuts a
+ * connection once that many bytes went from the client to the server; with `staysDown`, the
+ * link stays down after a cut: every later connection is closed at once (counted in `refused`).
  */
 export class Relay {
-  private readonly listener = net.createServer()
-  private readonly sockets = new Set<net.Socket>()
-  /** Bytes each connection carried from the client to the server. */
-  readonly upBytes: number[] = []
-  readonly cuts: number[] = []
-  refused = 0
+  private relay?: Awaited<ReturnType<typeof startRelay>>
   port = 0
 
   constructor(private readonly options: { cutAfterBytes?: number; staysDown?: boolean } = {}) {}
 
+  /** The index of each connection cut, in the order they came. */
+  get cuts(): number[] {
+    return this.relay?.cuts ?? []
+  }
+
+  get refused(): number {
+    return this.relay?.refused() ?? 0
+  }
+
   async start(): Promise<number> {
     mkdirSync(KIT_DIR, { recursive: true })
-    this.listener.on('connection', client => this.relay(client))
-    await new Promise<void>((resolve, reject) => {
-      this.listener.once('error', reject)
-      this.listener.listen(0, '127.0.0.1', () => resolve())
+    this.relay = await startRelay({
+      target: env.sshPort,
+      portsFile: RELAY_PORTS_FILE,
+      ...this.options
     })
-    this.port = (this.listener.address() as net.AddressInfo).port
+    this.port = this.relay.port
     return this.port
   }
 
-  private relay(client: net.Socket): void {
-    if (this.options.staysDown && this.cuts.length > 0) {
-      this.refused++
-      client.destroy()
-      return
-    }
-    const index = this.upBytes.push(0) - 1
-    const upstream = net.connect(env.sshPort, '127.0.0.1')
-    this.sockets.add(client).add(upstream)
-    const cut = () => {
-      this.cuts.push(index)
-      client.destroy()
-      upstream.destroy()
-    }
-    upstream.once('connect', () => {
-      appendFileSync(RELAY_PORTS_FILE, `${upstream.localPort}\n`)
-    })
-    client.on('data', (chunk: Buffer) => {
-      const limit = this.options.cutAfterBytes
-      const before = this.upBytes[index] ?? 0
-      if (limit !== undefined && before + chunk.length >= limit) {
-        // Forward exactly up to the limit, then cut: the server sees a stream that stops.
-        upstream.write(chunk.subarray(0, Math.max(0, limit - before)), () => cut())
-        this.upBytes[index] = limit
-        client.pause()
-        return
-      }
-      this.upBytes[index] = before + chunk.length
-      if (!upstream.write(chunk)) {
-        client.pause()
-        upstream.once('drain', () => client.resume())
-      }
-    })
-    upstream.on('data', (chunk: Buffer) => {
-      if (!client.write(chunk)) {
-        upstream.pause()
-        client.once('drain', () => upstream.resume())
-      }
-    })
-    const end = () => {
-      client.destroy()
-      upstream.destroy()
-      this.sockets.delete(client)
-      this.sockets.delete(upstream)
-    }
-    client.on('close', end)
-    upstream.on('close', end)
-    client.on('error', () => undefined)
-    upstream.on('error', () => undefined)
-  }
-
   async close(): Promise<void> {
-    for (const s of this.sockets) s.destroy()
-    await new Promise<void>(resolve => this.listener.close(() => resolve()))
+    await this.relay?.close()
     rmSync(RELAY_PORTS_FILE, { force: true })
   }
 }

@@ -22,7 +22,7 @@ import { httpGet } from './stack.js'
 const PROJECT = 'vdelta'
 const FIXTURE = '__tests__/e2e/fixtures/vdelta'
 const DEPLOY_PATH = `${env.dir}/deploy/${PROJECT}`
-/** A tag on the server that holds the big layer while no container uses it (test 5). */
+/** A tag on the server that holds the big layer while no container uses it. */
 const SPARE = 'spare-vdelta:1'
 const MiB = 1024 * 1024
 
@@ -135,7 +135,10 @@ test('a redeploy after an app-only change sends less than 10% of the image', asy
   expectSuccess(run, 'd2')
   expect(await live()).toBe('d2')
   expect(run.up).toBeLessThan(0.1 * imageBytes('d2'))
-  expect(run.log).toMatch(/the server holds 2 of 3 layer\(s\) \([\d.]+ MiB\): leaving them out/)
+  // Only the top layer is new: the lower ones are left out as the archive streams.
+  expect(run.log).toMatch(
+    /the server holds 2 of 3 layer\(s\): leaving them out as the archive streams/
+  )
   expect(run.summary).toMatch(
     /\| [\d.]+ MiB for [\d.]+ MiB of [\d.]+ MiB: 2 of 3 layer\(s\) already on the server \|/
   )
@@ -177,20 +180,35 @@ test('a layer pruned between the check and the load: every layer is sent', async
   // The runner keeps its images: its build cache keeps the big layer the same for d4.
   clearProject(env.serverDockerHost, PROJECT)
   rmSync(DEPLOY_PATH, { recursive: true, force: true })
-  // Removed right before the load, as a `docker image prune` on the server would.
+  // Removed once docker load has its archive, as a `docker image prune` on the server would.
   const run = await withDockerShim(
-    `if [ "$1" = load ] && "$REAL" image inspect ${SPARE} >/dev/null 2>&1; then
-  "$REAL" image rm ${SPARE} >/dev/null
-fi`,
+    onLoad(`  if "$REAL" image inspect ${SPARE} >/dev/null 2>&1; then
+    "$REAL" image rm ${SPARE} >/dev/null
+  fi`),
     { version: 'd4' }
   )
   expectSuccess(run, 'd4')
   expect(await live()).toBe('d4')
-  expect(run.log).toMatch(/the server holds [1-9] of 3 layer\(s\)/)
+  expect(run.log).toMatch(
+    /the server holds 2 of 3 layer\(s\): leaving them out as the archive streams/
+  )
   expect(run.log).toMatch(
     /::warning::the server refused the archive without the layers it holds \(docker load exit 1: .*(layer\.tar|blobs\/sha256).*\); sending every layer/
   )
   expect(server(['image', 'ls', '-q', SPARE])).toBe('')
+})
+
+test('a redeploy whose lower layer changed too: the manifest of one export says what to leave out of another', async () => {
+  // Without the runner's build cache, the 8 MiB layer is made again (new random bytes): d5
+  // shares only its bottom layer with d4 on the server.
+  clearProject(env.runnerDockerHost, PROJECT)
+  const run = await throughRelay({ version: 'd5' })
+  expectSuccess(run, 'd5')
+  expect(await live()).toBe('d5')
+  expect(run.log).toMatch(/the server holds 1 of 3 layer\(s\) \([\d.]+ MiB\): leaving them out$/m)
+  // The new 8 MiB layer travels; the held bottom one does not.
+  expect(run.up).toBeGreaterThan(8 * MiB)
+  expect(run.summary).toMatch(/: 1 of 3 layer\(s\) already on the server \|/)
 })
 
 test('compression none: docker load gets the archive as it is, and the version runs', async () => {

@@ -1,9 +1,6 @@
-import { readdirSync } from 'node:fs'
-import { tmpdir } from 'node:os'
 import { Readable } from 'node:stream'
 import tar from 'tar-stream'
-import { readArchive, withoutFiles } from '../../src/docker/archive.js'
-import { spool } from '../../src/docker/spooled-save.js'
+import { readArchive, withoutFiles, withoutLowerLayers } from '../../src/docker/archive.js'
 
 type Files = [name: string, content: string | Buffer][]
 
@@ -100,25 +97,47 @@ describe('withoutFiles', () => {
   })
 })
 
-describe('spool', () => {
-  test('reads the contents once and gives the whole archive again from its file', async () => {
-    const archive = await spool(archiveOf(LEGACY))
-    try {
-      expect(archive.contents.images).toEqual([
-        { layers: ['aaa/layer.tar', 'bbb/layer.tar'], diffIds: ['sha256:d1', 'sha256:d2'] }
-      ])
-      const expected = new Map(LEGACY.map(([n, c]) => [n, c.toString()]))
-      expect(await list(archive.open())).toEqual(expected)
-      // As often as the transfer needs it (a refused partial archive, then every layer).
-      expect(await list(archive.open())).toEqual(expected)
-    } finally {
-      await archive.remove()
-    }
+describe('withoutLowerLayers', () => {
+  const hex = (c: string) => c.repeat(64)
+  // A real legacy archive: only the top layer's json has a `config`.
+  const legacy: Files = [
+    [`${hex('1')}/VERSION`, '1.0'],
+    [
+      `${hex('1')}/json`,
+      JSON.stringify({ id: hex('1'), parent: hex('2'), config: { Cmd: ['x'] } })
+    ],
+    [`${hex('1')}/layer.tar`, layer(1)],
+    [`${hex('2')}/VERSION`, '1.0'],
+    [`${hex('2')}/json`, JSON.stringify({ id: hex('2'), container_config: {} })],
+    [`${hex('2')}/layer.tar`, layer(2)],
+    [`${hex('3')}/json`, 'not json'],
+    [`${hex('3')}/layer.tar`, layer(3)],
+    [`${hex('4')}/layer.tar`, layer(4)],
+    ['manifest.json', '[]']
+  ]
+
+  test('legacy layout: the layer files whose json has no config are left out as it streams', async () => {
+    const filtered = withoutLowerLayers(archiveOf(legacy), new Set(['sha256:unused']))
+    const out = await list(filtered.stream)
+    // Kept: the top layer, one whose json cannot be read, one without a json before it.
+    expect([...out.keys()]).toEqual(
+      legacy.map(([n]) => n).filter(n => n !== `${hex('2')}/layer.tar`)
+    )
+    expect(filtered.skipped).toEqual({ files: 1, bytes: layer(2).length })
+    expect(filtered.total()).toBe(legacy.reduce((t, [, c]) => t + Buffer.byteLength(c), 0))
   })
 
-  test('an unreadable archive is an error, and no file is left behind', async () => {
-    const before = readdirSync(tmpdir()).filter(f => f.startsWith('vd-save-'))
-    await expect(spool(archiveOf([['x', 'y']]))).rejects.toThrow(/no manifest\.json/)
-    expect(readdirSync(tmpdir()).filter(f => f.startsWith('vd-save-'))).toEqual(before)
+  test('OCI layout: the layer blobs named by a lower diff ID are left out', async () => {
+    const oci: Files = [
+      [`blobs/sha256/${hex('d')}`, layer(1)],
+      [`blobs/sha256/${hex('e')}`, layer(2)],
+      ['manifest.json', '[]']
+    ]
+    const filtered = withoutLowerLayers(archiveOf(oci), new Set([`sha256:${hex('d')}`]))
+    expect([...(await list(filtered.stream)).keys()]).toEqual([
+      `blobs/sha256/${hex('e')}`,
+      'manifest.json'
+    ])
+    expect(filtered.skipped.files).toBe(1)
   })
 })

@@ -13,6 +13,11 @@ describe('remote commands, as the server receives them', () => {
   test.each<[string, string[], string]>([
     ['docker load', cmd.dockerLoad(), 'docker load'],
     [
+      'the layers of every image, an image removed meanwhile left out',
+      cmd.imageLayers(),
+      `sh -c 'docker image ls -q --no-trunc | sort -u | { xargs -r docker image inspect --format "{{json .RootFS.Layers}}" 2>/dev/null || true; }' sh`
+    ],
+    [
       'tag',
       cmd.dockerTag('shop-api:v1', 'shop-api:backup-v1'),
       'docker tag shop-api:v1 shop-api:backup-v1'

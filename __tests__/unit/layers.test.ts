@@ -1,5 +1,5 @@
 import { createHash } from 'node:crypto'
-import { chainIds, chainsOf, layerFilesToSkip } from '../../src/plan/layers.js'
+import { chainIds, chainsOf, heldLowerLayers, layerFilesToSkip } from '../../src/plan/layers.js'
 
 const sha = (text: string) => `sha256:${createHash('sha256').update(text).digest('hex')}`
 const [A, B, C] = [sha('a'), sha('b'), sha('c')]
@@ -41,5 +41,45 @@ describe('layerFilesToSkip', () => {
     expect(
       layerFilesToSkip([{ layers: image.layers, diffIds: [A, B] }], chainsOf([[A, B, C]]))
     ).toEqual([])
+  })
+})
+
+describe('heldLowerLayers', () => {
+  const D = sha('d')
+  const held = (...images: string[][]) => chainsOf(images)
+
+  test('every layer but the tops held: the lower diff IDs', () => {
+    expect(heldLowerLayers([{ diffIds: [A, B, C] }], held([A, B]))).toEqual(new Set([A, B]))
+    // Two services on one base, each with its own new top.
+    expect(heldLowerLayers([{ diffIds: [A, C] }, { diffIds: [A, D] }], held([A]))).toEqual(
+      new Set([A])
+    )
+  })
+
+  test('anything else is left to the manifest: undefined', () => {
+    // A new layer below the top.
+    expect(heldLowerLayers([{ diffIds: [A, B, C] }], held([A]))).toBeUndefined()
+    // A whole image held (only another service changed).
+    expect(
+      heldLowerLayers([{ diffIds: [A, B] }, { diffIds: [A, C] }], held([A, B]))
+    ).toBeUndefined()
+    // Nothing held, a one-layer image, an image without layers.
+    expect(heldLowerLayers([{ diffIds: [A, B] }], new Set())).toBeUndefined()
+    expect(heldLowerLayers([{ diffIds: [A] }], new Set())).toBeUndefined()
+    expect(heldLowerLayers([{ diffIds: [] }], held([A]))).toBeUndefined()
+    // The same diff ID at another place is another chain: not held.
+    expect(heldLowerLayers([{ diffIds: [B, A, C] }], held([A, B]))).toBeUndefined()
+  })
+
+  test('a layer that is one image top and another image lower layer is sent', () => {
+    // Image 2 is image 1 plus a layer: B is the top of image 1 and a lower layer of image 2.
+    // Image 1's top chain [A, B] is held by then, so the rule does not apply at all.
+    expect(
+      heldLowerLayers([{ diffIds: [A, B] }, { diffIds: [A, B, C] }], held([A]))
+    ).toBeUndefined()
+    // The same diff ID as a top of one image and a lower layer of another (different chains).
+    expect(heldLowerLayers([{ diffIds: [A, B] }, { diffIds: [B, C] }], held([A], [B]))).toEqual(
+      new Set([A])
+    )
   })
 })

@@ -1,25 +1,34 @@
 // The transfer phase: `docker save | gzip` (or no compression: input `compression`) on the
 // runner, streamed over SSH into `docker load`, without the layers the server already holds.
-// The server is asked for the layers of its images; when it has some of this version's, the
-// archive is saved once into a temporary file on the runner while it is read for its manifest
-// and configs (which layer file is which layer), then streamed from there without those files.
-// Should the server refuse that partial archive (an engine whose image store needs every blob,
-// a layer pruned since it was counted), every layer is sent from the same file, with a warning.
+// While the server is asked which layers it holds, the engine starts the export and the server
+// its `docker load` (both take a while before the first byte). Nothing is written to the
+// runner's disk:
+// - The usual redeploy (the server holds every layer of the images but their top ones): the
+//   lower layers' files are left out as the export streams (docker/archive.ts).
+// - Otherwise which file is which layer is known only at the archive's end (manifest.json, the
+//   image configs): that export is read for it, while a second one waits to be sent without
+//   the files of the layers the server holds.
+// Should the server refuse a partial archive (an engine whose image store needs every blob, a
+// layer pruned since it was counted), every layer follows from a new export, with a warning.
 
 import { createGzip } from 'node:zlib'
-import { Transform, type Readable } from 'node:stream'
+import { PassThrough, Transform, type Readable } from 'node:stream'
 import type Docker from 'dockerode'
 import type { Compression, DeployOptions } from '../config/options.js'
 import { lastWords, type ExecResult, type Remote } from '../remote/ssh.js'
 import * as cmd from '../remote/commands.js'
 import { saveImages } from '../docker/save.js'
-import { withoutFiles } from '../docker/archive.js'
-import { spool, type SpooledArchive } from '../docker/spooled-save.js'
+import {
+  readArchive,
+  withoutFiles,
+  withoutLowerLayers,
+  type ArchiveContents
+} from '../docker/archive.js'
 import { imageLayers } from '../docker/images.js'
-import { chainIds, layerFilesToSkip } from '../plan/layers.js'
+import { chainIds, heldLowerLayers, layerFilesToSkip } from '../plan/layers.js'
 import { versionTag } from '../plan/images.js'
 import * as stack from './stack.js'
-import { errorMessage, type Log } from './io.js'
+import type { Log } from './io.js'
 
 // Fast gzip: the transfer is usually bound by the CPU on a small runner, not by the network.
 const GZIP_LEVEL = 1
@@ -46,6 +55,60 @@ export interface Delivery {
 
 const mib = (bytes: number) => `${(bytes / 1048576).toFixed(1)} MiB`
 
+/** A `docker load` running on the server, fed from `input` once its archive is ready. */
+interface Load {
+  input: PassThrough
+  result: Promise<ExecResult>
+}
+
+/**
+ * The exports (`docker save`) and loads of one transfer. When it fails, whatever is still open
+ * is released: the engine's responses, and loads left without their archive (they load
+ * nothing and fail).
+ */
+class Exchange {
+  private readonly saves: Promise<Readable>[] = []
+  private readonly loads: Load[] = []
+
+  constructor(
+    private readonly remote: Remote,
+    private readonly docker: Docker,
+    readonly refs: string[]
+  ) {}
+
+  save(): Promise<Readable> {
+    const saving = saveImages(this.docker, this.refs)
+    // Its error, if any, is the one of whoever awaits it (not an unhandled rejection before).
+    saving.catch(() => undefined)
+    this.saves.push(saving)
+    return saving
+  }
+
+  load(): Load {
+    const input = new PassThrough()
+    // Released before the channel is open, nothing listens to it yet.
+    input.on('error', () => undefined)
+    const result = this.remote.pipeInto(cmd.dockerLoad(), input)
+    // Awaited once the archive is piped in; a released load's outcome is of no interest.
+    result.catch(() => undefined)
+    const load = { input, result }
+    this.loads.push(load)
+    return load
+  }
+
+  release(): void {
+    for (const { input } of this.loads) {
+      input.destroy(new Error('the transfer stopped before its archive was sent'))
+    }
+    for (const saving of this.saves) {
+      void saving.then(
+        s => s.destroy(),
+        () => undefined
+      )
+    }
+  }
+}
+
 /** Sends this version's images, leaving out the layers the server holds. */
 export async function transferImages(
   remote: Remote,
@@ -54,84 +117,114 @@ export async function transferImages(
   log: Log
 ): Promise<Delivery> {
   const refs = o.services.map(s => versionTag(o.project, s.name, o.version))
-  // The engine starts the export (it takes a while before the first byte) while the server is
-  // asked which layers it holds.
-  const saving = saveImages(docker, refs)
-  // Its error, if any, is the one of `await saving` below (not an unhandled rejection before).
-  saving.catch(() => undefined)
-  const [layers, onServer] = await Promise.all([
-    Promise.all(refs.map(ref => imageLayers(docker, ref))),
-    stack.layerChains(remote)
-  ]).catch((e: unknown) => {
-    void saving.then(
-      s => s.destroy(),
-      () => undefined
-    )
-    throw e
-  })
-  const saved = await saving
-  const reusable = layers.some(l => chainIds(l.diffIds).some(c => onServer.has(c)))
-  const estimate = sum(layers.map(l => l.size))
-  if (!reusable) return { bytes: await sendAll(remote, o, saved, refs, estimate, log) }
-  // Which file is which layer: the manifest and configs come at the end of the archive, so it
-  // is saved once into a temporary file on the runner, and sent from there.
-  let archive: SpooledArchive
+  const x = new Exchange(remote, docker, refs)
   try {
-    archive = await spool(saved)
+    return await exchange(x, o, docker, remote, log)
   } catch (e) {
-    log.warn(
-      `cannot keep the archive in a temporary file (${errorMessage(e)}); sending every layer`
-    )
-    return { bytes: await sendAll(remote, o, await saveImages(docker, refs), refs, estimate, log) }
-  }
-  try {
-    return await sendWithout(remote, o, archive, refs, onServer, log)
-  } finally {
-    await archive.remove()
+    x.release()
+    throw e
   }
 }
 
-/** Sends a spooled archive without the layer files whose chains the server holds. */
-async function sendWithout(
-  remote: Remote,
+async function exchange(
+  x: Exchange,
   o: DeployOptions,
-  archive: SpooledArchive,
-  refs: string[],
-  onServer: Set<string>,
+  docker: Docker,
+  remote: Remote,
   log: Log
 ): Promise<Delivery> {
-  const { images, sizes } = archive.contents
+  const saving = x.save()
+  const load = x.load()
+  const [layers, onServer] = await Promise.all([
+    Promise.all(x.refs.map(ref => imageLayers(docker, ref))),
+    stack.layerChains(remote)
+  ])
+  const estimate = sum(layers.map(l => l.size))
+  const reusable = layers.some(l => chainIds(l.diffIds).some(c => onServer.has(c)))
+  if (!reusable) {
+    const sent = await send(load, o, await saving, x.refs, estimate, log)
+    return { bytes: loaded(sent, x.refs, log) }
+  }
+  const lower = heldLowerLayers(layers, onServer)
+  if (lower) {
+    const layerCount = new Set(layers.flatMap(l => l.diffIds)).size
+    return sendTops(x, o, log, load, await saving, lower, layerCount, estimate)
+  }
+  // Which file is which layer is written at the end of the archive: this export is read for
+  // it while a second one waits to be sent without the files of the layers the server holds.
+  const second = x.save()
+  const contents = await readArchive(await saving)
+  return sendWithout(x, o, log, load, await second, contents, onServer)
+}
+
+/** The usual redeploy: only the images' top layers are new, and the archive streams once. */
+async function sendTops(
+  x: Exchange,
+  o: DeployOptions,
+  log: Log,
+  load: Load,
+  saved: Readable,
+  lower: Set<string>,
+  layerCount: number,
+  estimate: number
+): Promise<Delivery> {
+  const held = `${lower.size} of ${layerCount} layer(s)`
+  log.info(`the server holds ${held}: leaving them out as the archive streams`)
+  const filtered = withoutLowerLayers(saved, lower)
+  const sent = await send(load, o, filtered.stream, x.refs, estimate, log, saved)
+  const total = filtered.total()
+  if (sent.result.code !== 0) return sendEveryLayer(x, o, log, sent, total)
+  loaded(sent, x.refs, log)
+  return {
+    bytes: sent.bytes,
+    note: `${mib(sent.bytes)} for ${mib(total - filtered.skipped.bytes)} of ${mib(total)}: ${held} already on the server`
+  }
+}
+
+/** Sends `archive` without the layer files whose chains the server holds (by its manifest). */
+async function sendWithout(
+  x: Exchange,
+  o: DeployOptions,
+  log: Log,
+  load: Load,
+  archive: Readable,
+  { images, sizes }: ArchiveContents,
+  onServer: Set<string>
+): Promise<Delivery> {
   const skip = layerFilesToSkip(images, onServer)
   const files = new Set(images.flatMap(i => i.layers))
   const size = (names: Iterable<string>) =>
     [...names].reduce((total, n) => total + (sizes.get(n) ?? 0), 0)
   const total = size(sizes.keys())
   if (skip.length === 0) {
-    return { bytes: await sendAll(remote, o, archive.open(), refs, total, log) }
+    return { bytes: loaded(await send(load, o, archive, x.refs, total, log), x.refs, log) }
   }
   log.info(
     `the server holds ${skip.length} of ${files.size} layer(s) (${mib(size(skip))}): leaving them out`
   )
-  const partial = await send(
-    remote,
-    o,
-    archive.open(),
-    new Set(skip),
-    refs,
-    total - size(skip),
-    log
-  )
-  if (partial.result.code === 0) {
-    await checkLoaded(remote, refs, partial.result, log)
-    return {
-      bytes: partial.bytes,
-      note: `${mib(partial.bytes)} for ${mib(total - size(skip))} of ${mib(total)}: ${skip.length} of ${files.size} layer(s) already on the server`
-    }
+  const filtered = withoutFiles(archive, new Set(skip))
+  const partial = await send(load, o, filtered, x.refs, total - size(skip), log, archive)
+  if (partial.result.code !== 0) return sendEveryLayer(x, o, log, partial, total)
+  loaded(partial, x.refs, log)
+  return {
+    bytes: partial.bytes,
+    note: `${mib(partial.bytes)} for ${mib(total - size(skip))} of ${mib(total)}: ${skip.length} of ${files.size} layer(s) already on the server`
   }
+}
+
+/** After the server refused a partial archive: every layer, from a new export. */
+async function sendEveryLayer(
+  x: Exchange,
+  o: DeployOptions,
+  log: Log,
+  partial: Sent,
+  total: number
+): Promise<Delivery> {
   log.warn(
     `the server refused the archive without the layers it holds (docker load exit ${partial.result.code}: ${lastWords(partial.result, 3)}); sending every layer`
   )
-  const full = await sendAll(remote, o, archive.open(), refs, total, log)
+  const again = x.load()
+  const full = loaded(await send(again, o, await x.save(), x.refs, total, log), x.refs, log)
   return {
     bytes: partial.bytes + full,
     note: `${mib(partial.bytes + full)}: every layer, after the server refused a partial archive`
@@ -140,42 +233,41 @@ async function sendWithout(
 
 const sum = (xs: number[]) => xs.reduce((a, b) => a + b, 0)
 
-async function sendAll(
-  remote: Remote,
-  o: DeployOptions,
-  archive: Readable,
-  refs: string[],
-  estimate: number,
-  log: Log
-): Promise<number> {
-  const { bytes, result } = await send(remote, o, archive, new Set(), refs, estimate, log)
+interface Sent {
+  bytes: number
+  result: ExecResult
+}
+
+/**
+ * The bytes sent, once `docker load` succeeded and says it loaded every ref (`Loaded image:
+ * <ref>`, after tagging it); otherwise an error.
+ */
+function loaded({ bytes, result }: Sent, refs: string[], log: Log): number {
   if (result.code !== 0) {
     throw new Error(`docker load on the server failed (exit ${result.code}): ${lastWords(result)}`)
   }
-  await checkLoaded(remote, refs, result, log)
+  const said = result.stdout.trim()
+  log.info(said)
+  const tags = new Set(said.split('\n').map(l => l.replace(/^Loaded image: /, '').trim()))
+  for (const ref of refs) {
+    if (!tags.has(ref)) throw new Error(`after docker load, ${ref} is missing on the server`)
+  }
   return bytes
 }
 
-async function checkLoaded(remote: Remote, refs: string[], result: ExecResult, log: Log) {
-  log.info(result.stdout.trim())
-  for (const ref of refs) {
-    if (!(await stack.imageExists(remote, ref))) {
-      throw new Error(`after docker load, ${ref} is missing on the server`)
-    }
-  }
-}
-
-/** One stream of `saved` (less the files in `leaveOut`) into `docker load`; the bytes sent. */
+/**
+ * One archive into `load`; the bytes sent. `source` is the engine's export it comes from (the
+ * archive itself, unless filtered): released if the load ends before reading it all.
+ */
 async function send(
-  remote: Remote,
+  load: Load,
   o: DeployOptions,
-  saved: Readable,
-  leaveOut: Set<string>,
+  archive: Readable,
   refs: string[],
   expected: number,
-  log: Log
-): Promise<{ bytes: number; result: ExecResult }> {
-  const archive = leaveOut.size > 0 ? withoutFiles(saved, leaveOut) : saved
+  log: Log,
+  source: Readable = archive
+): Promise<Sent> {
   const progress = new Progress(expected, log)
   const packer = PACKERS[o.compression]()
   let bytes = 0
@@ -186,21 +278,19 @@ async function send(
       done(null, chunk)
     }
   })
-  pipeAll([archive, progress.meter, ...(packer ? [packer] : []), counter])
+  pipeAll([archive, progress.meter, ...(packer ? [packer] : []), counter, load.input])
   try {
-    const result = await remote.pipeInto(cmd.dockerLoad(), counter)
+    const result = await load.result
     log.info(`sent ${refs.length} image(s), ${mib(bytes)} (compression: ${o.compression})`)
     return { bytes, result }
   } finally {
     progress.stop()
-    // A load that failed early leaves the archive unread: release the engine's response (or
-    // the file).
-    saved.destroy()
+    source.destroy()
   }
 }
 
 /** Pipes each stream into the next; an error anywhere ends the last one with it. */
-function pipeAll(streams: (Readable | Transform)[]): void {
+function pipeAll(streams: (Readable | Transform | PassThrough)[]): void {
   const last = streams[streams.length - 1] as Transform
   for (let i = 0; i + 1 < streams.length; i++) {
     const from = streams[i] as Readable

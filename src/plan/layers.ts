@@ -54,3 +54,29 @@ export function layerFilesToSkip(
   }
   return [...held].filter(file => !needed.has(file)).sort()
 }
+
+/**
+ * The diff IDs of the layers below each image's top, when the server holds all of them and
+ * none of the tops: the usual redeploy, where only the application layer changed. Then which
+ * files to leave out is known while the archive streams (docker/archive.ts
+ * `withoutLowerLayers`), with no need for its manifest. Undefined when that is not the case
+ * (nothing held, a lower layer missing, a whole image held): the manifest decides.
+ */
+export function heldLowerLayers(
+  images: readonly { diffIds: readonly string[] }[],
+  serverChains: Set<string>
+): Set<string> | undefined {
+  const lower = new Set<string>()
+  const tops = new Set<string>()
+  for (const { diffIds } of images) {
+    const chains = chainIds(diffIds)
+    const top = chains.at(-1)
+    if (top === undefined || serverChains.has(top)) return undefined
+    if (!chains.slice(0, -1).every(c => serverChains.has(c))) return undefined
+    diffIds.slice(0, -1).forEach(d => lower.add(d))
+    tops.add(diffIds[diffIds.length - 1] as string)
+  }
+  // A layer that is one image's top and another's lower layer is sent.
+  for (const t of tops) lower.delete(t)
+  return lower.size > 0 ? lower : undefined
+}

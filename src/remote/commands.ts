@@ -135,10 +135,14 @@ export function registryPull(host: string, username: string, refs: string[]): Ar
   )
 }
 
-/** The layers (diff IDs) of every image on the engine, one JSON array a line. */
+/**
+ * The layers (diff IDs) of every image on the engine, one JSON array a line. An image removed
+ * between the listing and its inspection (a prune on the server meanwhile) is left out, not an
+ * error: its layers are then sent.
+ */
 export function imageLayers(): Argv {
   return sh(
-    'docker image ls -q --no-trunc | sort -u | xargs -r docker image inspect --format "{{json .RootFS.Layers}}"'
+    'docker image ls -q --no-trunc | sort -u | { xargs -r docker image inspect --format "{{json .RootFS.Layers}}" 2>/dev/null || true; }'
   )
 }
 
