@@ -165,7 +165,11 @@ test("a version Swarm rolls back by itself: the action sees it, and its own roll
     })
   )
   expect(run.code).toBe(1)
-  expect(run.outputs).toMatchObject({ status: 'rolled-back', 'previous-version': 's1' })
+  // The error beside the status: when the rollback fails, it says why.
+  expect({ ...run.outputs, error: errorOf(run) }).toMatchObject({
+    status: 'rolled-back',
+    'previous-version': 's1'
+  })
   // Swarm rolls back on the first failed task, which the action's own watch may see first:
   // then the action's rollback races Swarm's. Either way, nothing may be fought over.
   expect(errorOf(run)).toMatch(
