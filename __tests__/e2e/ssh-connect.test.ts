@@ -12,7 +12,8 @@ import path from 'node:path'
 import { parseOptions } from '../../src/config/parse.js'
 import { INPUT_NAMES, type RawInputs } from '../../src/config/inputs.js'
 import type { SshOptions } from '../../src/config/options.js'
-import { connect, type Remote } from '../../src/remote/ssh.js'
+import { connect } from '../../src/remote/ssh.js'
+import type { Remote } from '../../src/remote/remote.js'
 import { docker, ensureSandbox, eventually, type SandboxEnv } from './sandbox-env.js'
 
 const TEST_MS = 30_000

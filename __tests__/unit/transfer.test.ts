@@ -8,7 +8,7 @@ import { parseOptions } from '../../src/config/parse.js'
 import { INPUT_NAMES, type RawInputs } from '../../src/config/inputs.js'
 import { transferImages } from '../../src/engine/transfer.js'
 import type { Log } from '../../src/engine/io.js'
-import type { ExecResult, Remote } from '../../src/remote/ssh.js'
+import type { ExecResult, Remote } from '../../src/remote/remote.js'
 import { shJoin } from '../../src/remote/quote.js'
 import * as cmd from '../../src/remote/commands.js'
 

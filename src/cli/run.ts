@@ -4,7 +4,8 @@
 
 import path from 'node:path'
 import type { RunContext } from '../config/inputs.js'
-import { COMMANDS, InputError, type DeployOptions } from '../config/options.js'
+import { COMMANDS, type DeployOptions } from '../config/options.js'
+import { InputError } from '../config/input-error.js'
 import { parseOptions } from '../config/parse.js'
 import type { Log } from '../engine/io.js'
 import { errorMessage } from '../engine/io.js'

@@ -127,17 +127,6 @@ export interface DeployOptions {
   actor?: string
 }
 
-/** A bad input: names the input and says what is allowed. Raised before anything is touched. */
-export class InputError extends Error {
-  constructor(
-    readonly input: string,
-    message: string
-  ) {
-    super(`Input "${input}": ${message}`)
-    this.name = 'InputError'
-  }
-}
-
 /** The names of the services the run builds (its images are `<project>-<name>`). */
 export function serviceNames(o: Pick<DeployOptions, 'services'>): string[] {
   return o.services.map(s => s.name)

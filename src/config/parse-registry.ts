@@ -1,7 +1,7 @@
 // The registry inputs of `method: registry`: where images go, and the login for it.
 
 import type { RegistryOptions } from './options.js'
-import { InputError } from './options.js'
+import { InputError } from './input-error.js'
 import type { RawInputs } from './inputs.js'
 import { value } from './values.js'
 

@@ -1,7 +1,7 @@
 // The SSH inputs: the server, its host key pins (fingerprint, known-hosts) and the jump host.
 
 import type { SshEndpoint, SshOptions } from './options.js'
-import { InputError } from './options.js'
+import { InputError } from './input-error.js'
 import type { InputName, RawInputs } from './inputs.js'
 import { lines, parseBoolean, parseInteger, parseSeconds, value } from './values.js'
 import {

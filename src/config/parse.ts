@@ -9,7 +9,8 @@ import type {
   HealthCheck,
   ServiceSpec
 } from './options.js'
-import { COMMANDS, COMPRESSIONS, InputError, METHODS, ORCHESTRATORS } from './options.js'
+import { COMMANDS, COMPRESSIONS, METHODS, ORCHESTRATORS } from './options.js'
+import { InputError } from './input-error.js'
 import type { InputName, RawInputs, RunContext } from './inputs.js'
 import { generateVersion, VERSION_PATTERN } from '../plan/version.js'
 import { lines, noControlChars, parseBoolean, parseInteger, parseSeconds, value } from './values.js'

@@ -1,6 +1,6 @@
 // Reading single input values: defaults, lines, booleans, numbers. Each refusal names the input.
 
-import { InputError } from './options.js'
+import { InputError } from './input-error.js'
 import type { InputName, RawInputs } from './inputs.js'
 
 export const DEFAULTS = {

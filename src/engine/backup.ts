@@ -1,7 +1,7 @@
 // The backup phase: the running version's images get `backup-<version>` tags, which pruning keeps.
 
 import type { DeployOptions } from '../config/options.js'
-import type { Remote } from '../remote/ssh.js'
+import type { Remote } from '../remote/remote.js'
 import type { Release } from '../plan/history.js'
 import { backupTag, latestTag, versionTag } from '../plan/images.js'
 import * as stack from './stack.js'

@@ -2,7 +2,7 @@
 
 import type Docker from 'dockerode'
 import type { DeployOptions } from '../config/options.js'
-import { InputError } from '../config/options.js'
+import { InputError } from '../config/input-error.js'
 import { imageRepo, versionTag } from '../plan/images.js'
 import { newestBuiltVersion, servicesWithout, type BuiltTags } from '../plan/built-versions.js'
 import { tagsOf } from '../docker/images.js'

@@ -2,7 +2,8 @@
 
 import type { DeployOptions } from '../config/options.js'
 import { serviceNames } from '../config/options.js'
-import { runChecked, type Remote } from '../remote/ssh.js'
+import { runChecked } from '../remote/ssh.js'
+import type { Remote } from '../remote/remote.js'
 import * as cmd from '../remote/commands.js'
 import type { DeployRecord } from '../plan/history.js'
 import { imageRepo } from '../plan/images.js'

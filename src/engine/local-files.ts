@@ -3,7 +3,7 @@
 import { existsSync, readFileSync, statSync } from 'node:fs'
 import path from 'node:path'
 import type { DeployOptions } from '../config/options.js'
-import { InputError } from '../config/options.js'
+import { InputError } from '../config/input-error.js'
 import { checkComposeImages } from '../plan/compose-images.js'
 import { swarmIgnoredKeys } from '../plan/swarm-stack.js'
 

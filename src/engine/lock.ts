@@ -3,7 +3,7 @@
 import { randomUUID } from 'node:crypto'
 import { hostname } from 'node:os'
 import type { DeployOptions } from '../config/options.js'
-import type { Remote } from '../remote/ssh.js'
+import type { Remote } from '../remote/remote.js'
 import { runChecked } from '../remote/ssh.js'
 import * as cmd from '../remote/commands.js'
 import {

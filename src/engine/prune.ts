@@ -1,7 +1,8 @@
 // The prune phase: removes the images, releases and history records the contract does not keep.
 
 import type { DeployOptions } from '../config/options.js'
-import { runChecked, type Remote } from '../remote/ssh.js'
+import { runChecked } from '../remote/ssh.js'
+import type { Remote } from '../remote/remote.js'
 import * as cmd from '../remote/commands.js'
 import type { DeployRecord } from '../plan/history.js'
 import { planPrune } from '../plan/prune.js'

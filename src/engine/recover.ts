@@ -3,7 +3,7 @@
 
 import type { DeployOptions } from '../config/options.js'
 import { serviceNames } from '../config/options.js'
-import type { Remote } from '../remote/ssh.js'
+import type { Remote } from '../remote/remote.js'
 import { releaseOf, runFacts } from '../plan/history.js'
 import * as stack from './stack.js'
 import type { SwitchInFlight } from './deploy.js'

@@ -2,7 +2,8 @@
 // then tagged `<project>-<service>:<version>` like every other method's images.
 
 import type { DeployOptions } from '../config/options.js'
-import { lastWords, type Remote } from '../remote/ssh.js'
+import { lastWords } from '../remote/ssh.js'
+import type { Remote } from '../remote/remote.js'
 import * as cmd from '../remote/commands.js'
 import * as stack from './stack.js'
 import type { Log } from './io.js'

@@ -6,7 +6,7 @@ import path from 'node:path'
 import type { Readable } from 'node:stream'
 import tar from 'tar-stream'
 import type { DeployOptions } from '../config/options.js'
-import { InputError } from '../config/options.js'
+import { InputError } from '../config/input-error.js'
 import {
   STORED_COMPOSE_FILE,
   clashOf,
@@ -16,7 +16,8 @@ import {
   type ReleaseFiles
 } from '../plan/release-paths.js'
 import * as cmd from '../remote/commands.js'
-import { RemoteCommandError, type Remote } from '../remote/ssh.js'
+import { RemoteCommandError } from '../remote/ssh.js'
+import type { Remote } from '../remote/remote.js'
 import type { Log } from './io.js'
 
 export interface FileEntry {

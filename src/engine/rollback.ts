@@ -2,7 +2,7 @@
 // the post step that finishes a killed run: put a known version back, verify it, record it.
 
 import type { DeployOptions } from '../config/options.js'
-import type { Remote } from '../remote/ssh.js'
+import type { Remote } from '../remote/remote.js'
 import type { StackFlavor } from '../remote/commands.js'
 import { newRecord, type DeployRecord, type Release, type RunFacts } from '../plan/history.js'
 import type { HealthReport } from '../health/poller.js'

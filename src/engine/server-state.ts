@@ -1,6 +1,6 @@
 // Reads and writes the state the server keeps in `<deploy-path>/.deploy/`.
 
-import type { Remote } from '../remote/ssh.js'
+import type { Remote } from '../remote/remote.js'
 import { runChecked } from '../remote/ssh.js'
 import {
   appendFile,

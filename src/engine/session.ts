@@ -2,7 +2,7 @@
 // the deploy lock held (and renewed) from before the first change until after the last.
 
 import type { DeployOptions } from '../config/options.js'
-import type { Remote } from '../remote/ssh.js'
+import type { Remote } from '../remote/remote.js'
 import type { StackFlavor } from '../remote/commands.js'
 import type { Orchestrator } from '../config/options.js'
 import { acquireDeployLock, keepLockRenewed, releaseDeployLock, type LockRenewal } from './lock.js'

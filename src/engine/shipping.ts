@@ -4,7 +4,7 @@
 
 import type Docker from 'dockerode'
 import type { DeployOptions, Method } from '../config/options.js'
-import type { Remote } from '../remote/ssh.js'
+import type { Remote } from '../remote/remote.js'
 import { imageRepo, versionTag } from '../plan/images.js'
 import { localImageId } from '../docker/images.js'
 import { checkLogin, pushImage, type RegistryAuth } from '../docker/push.js'

@@ -1,6 +1,6 @@
 // Operations on the server's Docker engine and compose stack, each one remote command or a few.
 
-import type { Remote } from '../remote/ssh.js'
+import type { Remote } from '../remote/remote.js'
 import { RemoteCommandError, lastWords, runChecked } from '../remote/ssh.js'
 import * as cmd from '../remote/commands.js'
 import type { ComposeFlavor, ComposeTarget, StackFlavor } from '../remote/commands.js'

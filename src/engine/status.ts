@@ -18,7 +18,7 @@ import {
   type SwarmVerdict
 } from '../health/swarm.js'
 import type { DeployRecord, Release } from '../plan/history.js'
-import type { Remote } from '../remote/ssh.js'
+import type { Remote } from '../remote/remote.js'
 import { nodeNames, pinsOf, stackSnapshot } from './swarm.js'
 import { releaseDir } from '../remote/commands.js'
 import { probe } from '../health/probes.js'

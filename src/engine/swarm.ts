@@ -4,7 +4,8 @@
 // tagged or removed on the manager.
 
 import type { DeployOptions } from '../config/options.js'
-import { lastWords, runChecked, type Remote } from '../remote/ssh.js'
+import { lastWords, runChecked } from '../remote/ssh.js'
+import type { Remote } from '../remote/remote.js'
 import * as cmd from '../remote/commands.js'
 import type { Release } from '../plan/history.js'
 import { imageRepo } from '../plan/images.js'

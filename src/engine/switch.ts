@@ -5,7 +5,7 @@
 
 import { existsSync, readFileSync } from 'node:fs'
 import type { DeployOptions } from '../config/options.js'
-import type { Remote } from '../remote/ssh.js'
+import type { Remote } from '../remote/remote.js'
 import * as cmd from '../remote/commands.js'
 import type { Release } from '../plan/history.js'
 import { backupTag, latestTag, versionTag } from '../plan/images.js'

@@ -3,7 +3,7 @@
 // On a swarm, the containers are the stack's tasks, converged on the images the switch pinned.
 
 import type { DeployOptions } from '../config/options.js'
-import type { Remote } from '../remote/ssh.js'
+import type { Remote } from '../remote/remote.js'
 import { imageRepo, versionTag } from '../plan/images.js'
 import type { Release } from '../plan/history.js'
 import type { ExpectedImage } from '../health/containers.js'

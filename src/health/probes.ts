@@ -5,7 +5,7 @@ import http from 'node:http'
 import tls from 'node:tls'
 import type { Duplex } from 'node:stream'
 import type { HealthCheck } from '../config/options.js'
-import type { Remote } from '../remote/ssh.js'
+import type { Remote } from '../remote/remote.js'
 import { shellCheck } from '../remote/commands.js'
 
 export interface ProbeResult {

@@ -2,7 +2,7 @@
 // release's files put compose's project directory. Pure: paths only, no file system.
 
 import path from 'node:path'
-import { InputError } from '../config/options.js'
+import { InputError } from '../config/input-error.js'
 import { lines } from '../config/values.js'
 
 /** What a release carried, as its history records keep it. */

@@ -1,7 +1,8 @@
 // Chooses the Remote once, at the edge: over SSH to the server, or this machine (method local).
 
 import type { SshOptions } from '../config/options.js'
-import { connect, type Remote } from './ssh.js'
+import { connect } from './ssh.js'
+import type { Remote } from './remote.js'
 import { localRemote } from './local.js'
 
 export function connectTo(o: { ssh?: SshOptions }, warn: (m: string) => void): Promise<Remote> {

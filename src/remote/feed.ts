@@ -2,7 +2,7 @@
 
 import type { Readable, Writable } from 'node:stream'
 import { pipeline } from 'node:stream/promises'
-import type { ExecResult } from './ssh.js'
+import type { ExecResult } from './remote.js'
 
 /**
  * Pipes `source` into `stdin` (with backpressure) and resolves with the command's `result`. If

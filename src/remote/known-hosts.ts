@@ -7,7 +7,7 @@
 // `@cert-authority` (ssh2 cannot check host certificates).
 
 import { createHmac, timingSafeEqual } from 'node:crypto'
-import { InputError } from '../config/options.js'
+import { InputError } from '../config/input-error.js'
 
 export interface KnownHost {
   /** 1-based line number in the input, so that messages can point at it. */

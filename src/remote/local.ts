@@ -6,7 +6,7 @@ import { spawn } from 'node:child_process'
 import net from 'node:net'
 import type { Duplex, Readable } from 'node:stream'
 import type { Argv } from './commands.js'
-import type { ExecResult, Remote } from './ssh.js'
+import type { ExecResult, Remote } from './remote.js'
 import { feed } from './feed.js'
 
 const MAX_CAPTURE = 8 * 1024 * 1024

@@ -3,28 +3,13 @@
 // run through a jump host (options.proxy), like ssh -J: one more login, one forwarded channel.
 
 import { Client, type ClientChannel } from 'ssh2'
-import type { Duplex, Readable } from 'node:stream'
+import type { Duplex } from 'node:stream'
 import type { SshEndpoint, SshOptions } from '../config/options.js'
 import { describeKey, hostKeyAlgorithms, verifyHostKey } from './host-key.js'
 import { shJoin } from './quote.js'
 import { feed } from './feed.js'
 import type { Argv } from './commands.js'
-
-export interface ExecResult {
-  code: number
-  stdout: string
-  stderr: string
-}
-
-export interface Remote {
-  /** Runs a command; resolves with its exit code, never rejects on a non-zero exit. */
-  run(argv: Argv, stdin?: string): Promise<ExecResult>
-  /** Streams `source` into the command's standard input, honouring backpressure. */
-  pipeInto(argv: Argv, source: Readable): Promise<ExecResult>
-  /** A TCP connection opened from the server's side to host:port. */
-  tunnel(host: string, port: number): Promise<Duplex>
-  close(): void
-}
+import type { ExecResult, Remote } from './remote.js'
 
 /**
  * What a failed command said: the last `lines` lines of its standard error (of its standard
