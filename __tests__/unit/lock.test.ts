@@ -41,6 +41,30 @@ describe('deploy lock decisions', () => {
     )
   })
 
+  test("a lock without the holder's info: an unknown holder, aged by its last change", () => {
+    const bare = parseLockProbe('held\n700\n')
+    expect(bare).toEqual({ acquired: false, ageSeconds: 700, rawInfo: '', holder: undefined })
+    if (bare.acquired) throw new Error('expected held')
+    expect(describeHolder(bare)).toBe(
+      'an unknown holder, last changed 700 s ago (no info in the lock)'
+    )
+    // Info the action did not write (by hand, or cut short) names no holder either.
+    for (const info of ['ci job 12', '{}', '{"token":"t"', 'null']) {
+      const other = parseLockProbe(`held\n5\n${info}\n`)
+      if (other.acquired) throw new Error('expected held')
+      expect(other.rawInfo).toBe(info)
+      expect(describeHolder(other)).toBe(
+        "an unknown holder, last changed 5 s ago (its info file is not the action's)"
+      )
+    }
+  })
+
+  test('an info-less lock is broken once stale, like any other', () => {
+    const timing = { timeoutMs: 600000, staleAfterMs: 3600000 }
+    expect(nextLockStep(parseLockProbe('held\n3600\n'), 0, timing)).toBe('break')
+    expect(nextLockStep(parseLockProbe('held\n10\n'), 0, timing)).toBe('wait')
+  })
+
   const timing = { timeoutMs: 600000, staleAfterMs: 3600000 }
   test.each<[string, number, string]>([
     ['acquired\n', 0, 'acquired'],

@@ -1,15 +1,23 @@
 import {
+  countedProbe,
   judgeSwarm,
   parseSnapshot,
   serviceStatuses,
+  swarmRollingBack,
+  vanishedMeanwhile,
   type SwarmService,
   type SwarmSnapshot,
-  type SwarmTask
+  type SwarmTask,
+  type SwarmVerdict
 } from '../../src/health/swarm.js'
-import { pinImages, swarmIgnoredKeys } from '../../src/plan/swarm-stack.js'
+import { pinImages, swarmIgnoredKeys, swarmVersionProblem } from '../../src/plan/swarm-stack.js'
 import { checkComposeImages } from '../../src/plan/compose-images.js'
 import { shJoin } from '../../src/remote/quote.js'
 import * as cmd from '../../src/remote/commands.js'
+import type { Remote } from '../../src/remote/remote.js'
+import { stackSnapshot, swarmWatch } from '../../src/engine/swarm.js'
+import type { ProbeResult } from '../../src/health/probes.js'
+import { waitHealthy } from '../../src/health/poller.js'
 
 const REG = 'ghcr.io/acme'
 const V1 = `${REG}/shop-api@sha256:${'1'.repeat(64)}`
@@ -90,6 +98,63 @@ describe('judgeSwarm', () => {
     const v = judge(snap([svc(over)], [task(), task({ slot: 2 })]))
     expect(v.fatal).toBe(true)
     expect(v.problems.join('\n')).toMatch(problem)
+  })
+
+  // The action's own rollback must not interrupt Swarm's: it waits until Swarm is done.
+  test('Swarm rolling the update back by itself, or about to: waited for, not fought', () => {
+    const rolling = svc({
+      image: V1,
+      update: {
+        state: 'rollback_started',
+        startedAt: AFTER,
+        message: 'update rolled back due to failure'
+      }
+    })
+    const v = judge(snap([rolling], [task({ image: V1 }), task({ slot: 2 })]))
+    expect(v).toMatchObject({ ready: false, fatal: false })
+    expect(v.problems).toEqual([
+      'shop_api: Swarm is rolling its update back by itself: update rolled back due to failure'
+    ])
+    expect(v.states.map(s => s.name)).toEqual(['shop_api.1', 'shop_api.2'])
+
+    const failedNow = task({ slot: 2, state: 'failed', desiredState: 'shutdown', exitCode: 137 })
+    const updating = (failureAction?: string) =>
+      svc({
+        update: { state: 'updating', startedAt: AFTER },
+        ...(failureAction ? { failureAction } : {})
+      })
+    const about = judge(snap([updating('rollback')], [task(), failedNow]))
+    expect(about).toMatchObject({
+      ready: false,
+      fatal: false,
+      problems: [
+        'shop_api: shop_api.2 failed; Swarm rolls the update back by itself (failure_action rollback)'
+      ]
+    })
+    expect(about.notReady.map(s => s.name)).toEqual(['shop_api.2'])
+    // Under failure_action pause (the default) or continue, the failed task ends the wait at once.
+    for (const action of [undefined, 'pause', 'continue']) {
+      expect(judge(snap([updating(action)], [task(), failedNow])).fatal).toBe(true)
+    }
+    // Once Swarm is done, the rollback is judged as before.
+    const done = svc({ image: V1, update: { state: 'rollback_completed', startedAt: AFTER } })
+    expect(judge(snap([done], [task({ image: V1 }), task({ slot: 2, image: V1 })])).fatal).toBe(
+      true
+    )
+  })
+
+  test.each<[string, string | undefined, string, boolean, boolean]>([
+    ['a rollback in progress', undefined, 'rollback_started', false, true],
+    ['a failed task under failure_action rollback', 'rollback', 'updating', true, true],
+    ['no failed task yet', 'rollback', 'updating', false, false],
+    ['a failed task under failure_action pause', 'pause', 'updating', true, false],
+    ['a failed task, failure_action not set (pause)', undefined, 'updating', true, false],
+    ['an update Swarm completed', 'rollback', 'completed', true, false],
+    ['a rollback Swarm completed', 'rollback', 'rollback_completed', false, false]
+  ])('swarmRollingBack: %s', (_name, failureAction, state, taskFailed, rolling) => {
+    expect(swarmRollingBack(failureAction ? { failureAction } : {}, state, taskFailed)).toBe(
+      rolling
+    )
   })
 
   test('Swarm already rolled a service back to the very image this version pins: not fought', () => {
@@ -192,7 +257,8 @@ test('parseSnapshot reads the manager time, services and tasks', () => {
     Spec: {
       Name: 'shop_api',
       Mode: { Replicated: { Replicas: 2 } },
-      TaskTemplate: { ContainerSpec: { Image: V2 }, RestartPolicy: { Condition: 'any' } }
+      TaskTemplate: { ContainerSpec: { Image: V2 }, RestartPolicy: { Condition: 'any' } },
+      UpdateConfig: { FailureAction: 'rollback' }
     },
     UpdateStatus: { State: 'completed', StartedAt: AFTER, Message: 'update completed' }
   }
@@ -222,6 +288,7 @@ test('parseSnapshot reads the manager time, services and tasks', () => {
       image: V2,
       replicas: 2,
       oneShot: false,
+      failureAction: 'rollback',
       update: { state: 'completed', startedAt: AFTER, message: 'update completed' }
     },
     { id: 'j', name: 'shop_migrate', image: '', oneShot: true }
@@ -239,6 +306,164 @@ test('parseSnapshot reads the manager time, services and tasks', () => {
       exitCode: 0
     }
   ])
+})
+
+describe('health checks on a swarm count once the stack has converged', () => {
+  const converged = { ready: true, fatal: false, problems: [], notReady: [], states: [] }
+  const updating = { ...converged, ready: false, problems: ['shop_api: 0/1 running'] }
+  test.each<[string, ProbeResult, SwarmVerdict | undefined, ProbeResult]>([
+    [
+      'a pass, converged',
+      { ok: true, detail: 'HTTP 200' },
+      converged,
+      { ok: true, detail: 'HTTP 200' }
+    ],
+    [
+      'a pass during the update',
+      { ok: true, detail: 'HTTP 200' },
+      updating,
+      { ok: false, detail: 'HTTP 200, before the stack converged: not counted' }
+    ],
+    [
+      'a pass before any look',
+      { ok: true, detail: 'HTTP 200' },
+      undefined,
+      { ok: false, detail: 'HTTP 200, before the stack converged: not counted' }
+    ],
+    ['a failure', { ok: false, detail: 'HTTP 404' }, updating, { ok: false, detail: 'HTTP 404' }]
+  ])('%s', (_name, result, verdict, counted) => {
+    expect(countedProbe(result, verdict)).toEqual(counted)
+  })
+
+  // docker stack deploy returns at once; the old task answers until Swarm stops it.
+  test('a check answered by the old task during the update does not make the new version healthy', async () => {
+    const service = (state: string) =>
+      `S ${JSON.stringify({
+        ID: 's1',
+        Spec: {
+          Name: 'shop_api',
+          Mode: { Replicated: { Replicas: 1 } },
+          TaskTemplate: { ContainerSpec: { Image: V2 } }
+        },
+        UpdateStatus: { State: state, StartedAt: AFTER }
+      })}`
+    const taskLine = (id: string, image: string, desired: string) =>
+      `T ${JSON.stringify({
+        ID: id,
+        ServiceID: 's1',
+        Slot: 1,
+        NodeID: 'node1',
+        CreatedAt: id === 'old' ? BEFORE : AFTER,
+        DesiredState: desired,
+        Spec: { ContainerSpec: { Image: image } },
+        Status: { State: 'running' }
+      })}`
+    // Two looks during the update (the old task still runs), then the new task alone.
+    const looks = [
+      [service('updating'), taskLine('old', V1, 'shutdown'), taskLine('new', V2, 'running')],
+      [service('updating'), taskLine('old', V1, 'shutdown'), taskLine('new', V2, 'running')],
+      [service('completed'), taskLine('new', V2, 'running')]
+    ]
+    const remote: Remote = {
+      run: () =>
+        Promise.resolve({
+          code: 0,
+          stdout: [SINCE, ...(looks.length > 1 ? (looks.shift() ?? []) : (looks[0] ?? []))].join(
+            '\n'
+          ),
+          stderr: ''
+        }),
+      pipeInto: () => Promise.reject(new Error('not here')),
+      tunnel: () => Promise.reject(new Error('not here')),
+      close: () => undefined
+    }
+    // The old version answers 200 while it runs; the new one has no /health.
+    const answers = [true, true]
+    const watch = swarmWatch(remote, 'shop', { since: SINCE, images: { shop_api: V2 } })
+    let t = 0
+    const report = await waitHealthy(
+      {
+        containers: () => watch.containers(),
+        judge: () => watch.judge(),
+        probe: watch.counted(async () =>
+          answers.shift()
+            ? { ok: true, detail: 'HTTP 200 ok' }
+            : { ok: false, detail: 'HTTP 404 Not Found' }
+        ),
+        now: () => t,
+        sleep: async ms => void (t += ms)
+      },
+      [{ kind: 'http', url: 'http://127.0.0.1/health', line: 'http://127.0.0.1/health' }],
+      { timeoutMs: 10_000, intervalMs: 1000 }
+    )
+    expect(report.ok).toBe(false)
+    expect(report.reason).toBe(
+      'not healthy after 10 s: check "http://127.0.0.1/health" failed (last: HTTP 404 Not Found)'
+    )
+  })
+})
+
+describe('a task Swarm removed between listing and inspecting it', () => {
+  test.each<[string, string, boolean]>([
+    ['a task gone', 'Error response from daemon: task ss736dxh30hhd4xfbmxixf7z3 not found\n', true],
+    ['two tasks gone', 'Error: No such task: abc\nError: No such task: def\n', true],
+    ['a service gone', 'Error: no such service: vsw_migrate\n', true],
+    [
+      'a daemon that does not answer',
+      'Cannot connect to the Docker daemon at unix:///var/run/docker.sock\n',
+      false
+    ],
+    [
+      'a task gone, and another error',
+      'Error response from daemon: task x not found\npermission denied\n',
+      false
+    ],
+    ['no error text', '', false]
+  ])('%s: look again = %s', (_name, stderr, again) => {
+    expect(vanishedMeanwhile(stderr)).toBe(again)
+  })
+
+  /** A manager whose snapshot fails with each of `failures` first, then answers. */
+  function manager(failures: string[]) {
+    const asked: string[] = []
+    const remote: Remote = {
+      run: argv => {
+        asked.push(shJoin(argv))
+        const stderr = failures.shift()
+        return Promise.resolve(
+          stderr === undefined
+            ? { code: 0, stdout: `${SINCE}\n`, stderr: '' }
+            : { code: 1, stdout: '', stderr }
+        )
+      },
+      pipeInto: () => Promise.reject(new Error('not here')),
+      tunnel: () => Promise.reject(new Error('not here')),
+      close: () => undefined
+    }
+    return { remote, asked }
+  }
+
+  test('the snapshot is taken again, the same way, until no task vanishes in between', async () => {
+    const { remote, asked } = manager([
+      'Error response from daemon: task a not found\n',
+      'Error response from daemon: task b not found\n'
+    ])
+    await expect(stackSnapshot(remote, 'shop')).resolves.toEqual({
+      time: SINCE,
+      services: [],
+      tasks: []
+    })
+    expect(asked).toEqual(Array(3).fill(shJoin(cmd.stackSnapshot('shop'))))
+  })
+
+  test('any other failure, or tasks vanishing five times over, fails the look', async () => {
+    await expect(stackSnapshot(manager(['permission denied\n']).remote, 'shop')).rejects.toThrow(
+      /permission denied/
+    )
+    const busy = manager(Array(5).fill('Error response from daemon: task a not found\n'))
+    await expect(stackSnapshot(busy.remote, 'shop')).rejects.toThrow(/task a not found/)
+    expect(busy.asked).toHaveLength(5)
+  })
 })
 
 test('serviceStatuses: replicas, the version from the history, the node of every task', () => {
@@ -309,6 +534,73 @@ describe('a compose file on a swarm', () => {
     expect(() => pinImages(COMPOSE, 'shop', { version: 'v2', services: ['api'] }, REG)).toThrow(
       /no pushed digest is recorded for api of v2/
     )
+  })
+
+  // docker stack deploy refuses files whose versions differ (a missing one is the CLI's default):
+  // the pins carry the user's `version` exactly as written, or none.
+  test.each<[string, string, string]>([
+    ['a double-quoted string', 'version: "3.8"\n', 'version: "3.8"\n'],
+    ['a single-quoted string', "version: '3'\n", "version: '3'\n"],
+    ['a number', 'version: 3.8\n', 'version: 3.8\n'],
+    ['a number with a trailing zero, and a comment', 'version: 3.10 # swarm\n', 'version: 3.10\n'],
+    ['through an alias', 'x-v: &v "3.8"\nversion: *v\n', 'version: "3.8"\n'],
+    ['no version', '', '']
+  ])("the pins file repeats the compose file's version: %s", (_name, head, pinned) => {
+    const pins = pinImages(
+      head + COMPOSE,
+      'shop',
+      { version: 'v2', services: ['api'], images: { api: V2 } },
+      REG
+    )
+    expect(pins.text).toBe(
+      `${pinned}services:\n  api:\n    image: ${V2}\n  migrate:\n    image: ${V2}\n`
+    )
+  })
+
+  // Every Docker CLI refuses a version that is not a string ("version must be a string"), even in
+  // a single file: refused before the build, with the line to write.
+  test.each<[string, string, string | undefined]>([
+    ['a double-quoted string', 'version: "3.8"\n', undefined],
+    ['a single-quoted string', "version: '3'\n", undefined],
+    ['a string through an alias', 'x-v: &v "3.8"\nversion: *v\n', undefined],
+    ['no version', '', undefined],
+    [
+      'a number',
+      'version: 3.8\n',
+      `version: 3.8 is a number; docker stack deploy takes only a quoted version ("version must be a string"). Write: version: '3.8'`
+    ],
+    [
+      'a number with a trailing zero',
+      'version: 3.10 # swarm\n',
+      `version: 3.10 is a number; docker stack deploy takes only a quoted version ("version must be a string"). Write: version: '3.10'`
+    ],
+    [
+      'a whole number',
+      'version: 3\n',
+      `version: 3 is a number; docker stack deploy takes only a quoted version ("version must be a string"). Write: version: '3'`
+    ],
+    [
+      'a number through an alias',
+      'x-v: &v 3.8\nversion: *v\n',
+      `version: 3.8 is a number; docker stack deploy takes only a quoted version ("version must be a string"). Write: version: '3.8'`
+    ],
+    [
+      'a boolean',
+      'version: true\n',
+      "version: true is a boolean; docker stack deploy takes only a quoted version. Write one (for example version: '3.8') or remove the line"
+    ],
+    [
+      'no value',
+      'version:\n',
+      "version has no value; docker stack deploy takes only a quoted version. Write one (for example version: '3.8') or remove the line"
+    ],
+    [
+      'a list',
+      'version: [3.8]\n',
+      "version is not a single value; docker stack deploy takes only a quoted version. Write one (for example version: '3.8') or remove the line"
+    ]
+  ])('a version docker stack deploy would refuse: %s', (_name, head, problem) => {
+    expect(swarmVersionProblem(head + COMPOSE)).toBe(problem)
   })
 })
 

@@ -5,7 +5,7 @@ import path from 'node:path'
 import type { DeployOptions } from '../config/options.js'
 import { InputError } from '../config/input-error.js'
 import { checkComposeImages } from '../plan/compose-images.js'
-import { swarmIgnoredKeys } from '../plan/swarm-stack.js'
+import { swarmIgnoredKeys, swarmVersionProblem } from '../plan/swarm-stack.js'
 
 export function checkLocalFiles(o: DeployOptions): void {
   if (!existsSync(o.composeFile) || !statSync(o.composeFile).isFile()) {
@@ -46,9 +46,14 @@ export function checkComposeFile(o: DeployOptions): string[] {
   return verdict.warnings
 }
 
-/** Warnings for what `docker stack deploy` would ignore in the compose file (orchestrator swarm). */
+/**
+ * Orchestrator swarm: refuses a compose file whose `version` `docker stack deploy` would refuse;
+ * returns warnings for what it would ignore.
+ */
 export function checkSwarmFile(o: DeployOptions): string[] {
-  return swarmIgnoredKeys(readFileSync(o.composeFile, 'utf8')).map(
-    w => `${path.basename(o.composeFile)}: ${w}`
-  )
+  const text = readFileSync(o.composeFile, 'utf8')
+  const name = path.basename(o.composeFile)
+  const problem = swarmVersionProblem(text)
+  if (problem) throw new InputError('compose-file', `${name}: ${problem}`)
+  return swarmIgnoredKeys(text).map(w => `${name}: ${w}`)
 }

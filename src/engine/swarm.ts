@@ -3,20 +3,23 @@
 // it converge, describe it. The images come from the registry to every node; none are kept,
 // tagged or removed on the manager.
 
-import type { DeployOptions } from '../config/options.js'
-import { lastWords, runChecked } from '../remote/ssh.js'
+import type { DeployOptions, HealthCheck } from '../config/options.js'
+import { lastWords, RemoteCommandError, runChecked } from '../remote/ssh.js'
 import type { Remote } from '../remote/remote.js'
 import * as cmd from '../remote/commands.js'
 import type { Release } from '../plan/history.js'
 import { imageRepo } from '../plan/images.js'
 import { pinImages, type ImagePins } from '../plan/swarm-stack.js'
 import {
+  countedProbe,
   judgeSwarm,
   parseSnapshot,
+  vanishedMeanwhile,
   type SwarmSnapshot,
   type SwarmVerdict
 } from '../health/swarm.js'
 import type { ContainerState } from '../health/containers.js'
+import type { ProbeResult } from '../health/probes.js'
 import { uploadFile } from './stack.js'
 
 /** What a switch leaves for the verification that follows it. */
@@ -86,21 +89,41 @@ export async function pinsOf(
   return pinImages(compose, o.project, release, registryOf(o, release))
 }
 
+/**
+ * The stack's services and tasks. Swarm deletes old tasks while it updates (its task history
+ * limit): one listed and gone before it was inspected fails the look, which is then taken again.
+ */
 export async function stackSnapshot(remote: Remote, project: string): Promise<SwarmSnapshot> {
-  return parseSnapshot(await runChecked(remote, cmd.stackSnapshot(project)))
+  const argv = cmd.stackSnapshot(project)
+  for (let attempt = 1; ; attempt++) {
+    const r = await remote.run(argv)
+    if (r.code === 0) return parseSnapshot(r.stdout)
+    if (attempt >= SNAPSHOT_ATTEMPTS || !vanishedMeanwhile(r.stderr)) {
+      throw new RemoteCommandError(argv, r)
+    }
+  }
 }
+const SNAPSHOT_ATTEMPTS = 5
 
 /**
  * The poller's view of a stack: `containers` takes a snapshot and returns its tasks, `judge`
- * judges that same snapshot against the images the switch pinned.
+ * judges that same snapshot against the images the switch pinned, and `counted` wraps the
+ * checks' probe so that a pass counts only once that snapshot showed the stack converged.
  */
 export function swarmWatch(
   remote: Remote,
   project: string,
   switched: Partial<Switched>
-): { containers(): Promise<ContainerState[]>; judge(): SwarmVerdict } {
+): {
+  containers(): Promise<ContainerState[]>
+  judge(): SwarmVerdict
+  counted(
+    probe: (check: HealthCheck) => Promise<ProbeResult>
+  ): (check: HealthCheck) => Promise<ProbeResult>
+} {
   let last: SwarmVerdict | undefined
   return {
+    counted: probe => async check => countedProbe(await probe(check), last),
     async containers() {
       const snapshot = await stackSnapshot(remote, project)
       last = judgeSwarm(snapshot, switched.images ?? {}, switched.since)

@@ -1,6 +1,8 @@
 // `command: unlock`: releases a deploy lock by hand, saying who held it and since when. A lock
 // renewed within the last two minutes belongs to a deploy that is probably still running (a
-// running deploy renews it at least once a minute): refused unless force-unlock.
+// running deploy renews it at least once a minute): refused unless force-unlock. A lock without
+// the holder's info (made by hand, or by a deploy killed before it wrote it) is judged by when it
+// last changed, as a deploy judges it.
 
 import type { DeployOptions } from '../config/options.js'
 import { runChecked } from '../remote/ssh.js'
@@ -32,7 +34,9 @@ export async function unlock(
       const holder = describeHolder(probe)
       if (probe.ageSeconds < RECENT_SECONDS && !o.forceUnlock) {
         throw new Error(
-          `the deploy lock was renewed ${probe.ageSeconds} s ago (${holder}): its deploy is probably still running, and a running deploy renews its lock at least once a minute. Wait for it, or set force-unlock: true to release the lock anyway`
+          probe.holder
+            ? `the deploy lock was renewed ${probe.ageSeconds} s ago (${holder}): its deploy is probably still running, and a running deploy renews its lock at least once a minute. Wait for it, or set force-unlock: true to release the lock anyway`
+            : `the deploy lock is held by ${holder}: a deploy may be taking it this moment (it writes its info just after making the lock), or someone made it by hand. Run unlock again once it is ${RECENT_SECONDS} s old, or set force-unlock: true to release the lock anyway`
         )
       }
       const broken = await runChecked(remote, cmd.breakLock(o.deployPath, probe.rawInfo))

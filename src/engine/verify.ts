@@ -61,6 +61,7 @@ export async function verify(
     const watch = swarmWatch(remote, o.project, switched ?? {})
     deps.containers = () => watch.containers()
     deps.judge = () => watch.judge()
+    deps.probe = watch.counted(deps.probe)
   }
   let expected: ExpectedImage[] = []
   try {

@@ -4,6 +4,7 @@
 // rolled back by Swarm. Tasks become the ContainerStates the poller and the settle window watch.
 
 import type { ContainerState, ContainersVerdict } from './containers.js'
+import type { ProbeResult } from './probes.js'
 
 export interface SwarmService {
   id: string
@@ -15,6 +16,8 @@ export interface SwarmService {
   /** Runs to completion (restart condition none, or a job mode): judged by exit codes. */
   oneShot: boolean
   update?: { state: string; startedAt?: string; message?: string }
+  /** What Swarm does when a task of an update fails (`update_config.failure_action`): pause by default. */
+  failureAction?: string
 }
 
 export interface SwarmTask {
@@ -51,6 +54,7 @@ interface ServiceJson {
       ContainerSpec?: { Image?: string }
       RestartPolicy?: { Condition?: string }
     }
+    UpdateConfig?: { FailureAction?: string }
   }
   UpdateStatus?: { State?: string; StartedAt?: string; Message?: string } | null
 }
@@ -81,6 +85,18 @@ export function parseSnapshot(out: string): SwarmSnapshot {
   return snapshot
 }
 
+/**
+ * Whether a failed `stackSnapshot` only saw a task (or service) go between being listed and being
+ * inspected: Swarm removes old tasks as it updates, so the next look is whole again.
+ */
+export function vanishedMeanwhile(stderr: string): boolean {
+  const lines = stderr.split('\n').filter(l => l.trim() !== '')
+  return (
+    lines.length > 0 &&
+    lines.every(l => /\b(task \S+ not found|no such (task|service): \S+)/i.test(l))
+  )
+}
+
 function serviceOf(s: ServiceJson): SwarmService {
   const mode = s.Spec?.Mode ?? {}
   const condition = s.Spec?.TaskTemplate?.RestartPolicy?.Condition
@@ -91,6 +107,9 @@ function serviceOf(s: ServiceJson): SwarmService {
     image: s.Spec?.TaskTemplate?.ContainerSpec?.Image ?? '',
     ...(mode.Replicated ? { replicas: mode.Replicated.Replicas ?? 1 } : {}),
     oneShot: condition === 'none' || Boolean(mode.ReplicatedJob ?? mode.GlobalJob),
+    ...(s.Spec?.UpdateConfig?.FailureAction
+      ? { failureAction: s.Spec.UpdateConfig.FailureAction }
+      : {}),
     ...(u?.State
       ? {
           update: {
@@ -196,6 +215,24 @@ export function judgeSwarm(
     const current = tasks.filter(t => sameImage(t.image, s.image))
     const says = update?.message ? `: ${update.message}` : ''
 
+    // Swarm rolls this deploy's update back by itself, or is about to (a task of it failed under
+    // failure_action rollback): judged once Swarm is done, so that the action's own rollback never
+    // interrupts Swarm's. An interrupted rollback was seen to leave a task no node would take
+    // ("host-mode port already in use" on every node, Docker 20.10).
+    const failedNow = current.filter(t => FAILED.has(t.state) && after(t.createdAt))
+    const rollingBack = update && swarmRollingBack(s, update.state, failedNow.length > 0)
+    if (rollingBack) {
+      const live = tasks.filter(t => t.desiredState === 'running')
+      states.push(...live.map(t => taskState(s, t)))
+      notReady.push(...failedNow.map(t => taskState(s, t)))
+      problems.push(
+        update.state === 'updating'
+          ? `${s.name}: ${failedNow.map(t => `${taskState(s, t).name} ${t.state}`).join(', ')}; Swarm rolls the update back by itself (failure_action rollback)${says}`
+          : `${s.name}: Swarm is rolling its update back by itself${says}`
+      )
+      continue
+    }
+
     if (update && STUCK.has(update.state)) {
       fatal = true
       problems.push(`${s.name}: Swarm ${update.state.replace('_', ' ')} its update${says}`)
@@ -213,7 +250,7 @@ export function judgeSwarm(
       continue
     }
 
-    const failed = current.filter(t => FAILED.has(t.state) && after(t.createdAt))
+    const failed = failedNow
     for (const t of failed) {
       const state = taskState(s, t)
       fatal = true
@@ -258,6 +295,29 @@ export function judgeSwarm(
     }
   }
   return { ready: problems.length === 0, fatal, problems, notReady, states }
+}
+
+/**
+ * A health check's result as the verification counts it on a swarm: `docker stack deploy`
+ * returns before Swarm has replaced the tasks, so a check that passes before the stack has
+ * converged (`verdict`, the last look) may have reached a task of the version being replaced.
+ */
+export function countedProbe(result: ProbeResult, verdict: SwarmVerdict | undefined): ProbeResult {
+  if (!result.ok || verdict?.ready) return result
+  return { ok: false, detail: `${result.detail}, before the stack converged: not counted` }
+}
+
+/**
+ * Whether Swarm is rolling a service's update back by itself (`state`: its update's state), or is
+ * about to: a task of the update failed while it is in progress under failure_action rollback.
+ */
+export function swarmRollingBack(
+  service: Pick<SwarmService, 'failureAction'>,
+  state: string,
+  taskFailed: boolean
+): boolean {
+  if (state === 'rollback_started') return true
+  return state === 'updating' && service.failureAction === 'rollback' && taskFailed
 }
 
 /** The newest task of each slot (of each node, for a global service). */

@@ -16,21 +16,43 @@ export type LockProbe =
 export function parseLockProbe(out: string): LockProbe {
   const [first = '', age = '', ...rest] = out.split('\n')
   if (first.trim() === 'acquired') return { acquired: true }
-  const rawInfo = rest.join('\n').trim()
-  let holder: LockInfo | undefined
-  try {
-    holder = JSON.parse(rawInfo) as LockInfo
-  } catch {
-    holder = undefined
+  // As breakLock's "$(cat info)" reads it, so that it matches: only trailing newlines dropped.
+  const rawInfo = rest.join('\n').replace(/\n+$/, '')
+  return {
+    acquired: false,
+    ageSeconds: Number(age.trim()) || 0,
+    rawInfo,
+    holder: lockInfo(rawInfo)
   }
-  return { acquired: false, ageSeconds: Number(age.trim()) || 0, rawInfo, holder }
 }
 
+/** The holder's details, when `raw` is what a deploy wrote (a lock made by hand may hold anything). */
+function lockInfo(raw: string): LockInfo | undefined {
+  let info: unknown
+  try {
+    info = JSON.parse(raw)
+  } catch {
+    return undefined
+  }
+  const ours =
+    typeof info === 'object' &&
+    info !== null &&
+    typeof (info as Partial<LockInfo>).token === 'string' &&
+    typeof (info as Partial<LockInfo>).version === 'string'
+  return ours ? (info as LockInfo) : undefined
+}
+
+/**
+ * Who holds the lock and how long ago it was renewed. A lock without the action's info (made by
+ * hand, or by a deploy killed before it wrote it) is never renewed: its age is its last change.
+ */
 export function describeHolder(probe: Extract<LockProbe, { acquired: false }>): string {
   const h = probe.holder
-  const who = h
-    ? `version ${h.version}${h.actor ? ` by ${h.actor}` : ''}${h.run_url ? ` (${h.run_url})` : ''} on ${h.runner}, since ${h.acquired_at}`
-    : 'an unknown holder'
+  if (!h) {
+    const why = probe.rawInfo === '' ? 'no info in the lock' : "its info file is not the action's"
+    return `an unknown holder, last changed ${probe.ageSeconds} s ago (${why})`
+  }
+  const who = `version ${h.version}${h.actor ? ` by ${h.actor}` : ''}${h.run_url ? ` (${h.run_url})` : ''} on ${h.runner}, since ${h.acquired_at}`
   return `${who}; last renewed ${probe.ageSeconds} s ago`
 }
 

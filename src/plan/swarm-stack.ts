@@ -1,7 +1,7 @@
 // What a compose file becomes on a swarm (orchestrator: swarm). Pure: the keys Swarm ignores,
 // and the override file that pins each built image to the digest recorded when it was pushed.
 
-import { stringify } from 'yaml'
+import { Document, isAlias, isScalar, parseDocument, type Scalar } from 'yaml'
 import type { Release } from './history.js'
 import { builtImageUsers, composeServiceBodies } from './compose-images.js'
 
@@ -46,6 +46,52 @@ export interface ImagePins {
   images: Record<string, string>
 }
 
+/** The node of the compose file's top-level `version`, an alias resolved; undefined when absent. */
+function versionNode(text: string): unknown {
+  const doc = parseDocument(text, { merge: true })
+  if (doc.errors.length > 0) return undefined
+  const node: unknown = doc.get('version', true)
+  return isAlias(node) ? node.resolve(doc) : node
+}
+
+/**
+ * The compose file's top-level `version` exactly as written (a quoted string stays that string,
+ * `3.10` keeps its zero), or undefined when it has none: `docker stack deploy` refuses files whose
+ * versions differ, a missing one counting as the CLI's own default, so the pins file says what
+ * the user's file says, or nothing.
+ */
+function composeVersion(text: string): Scalar | undefined {
+  const node = versionNode(text)
+  if (!isScalar(node)) return undefined
+  const copy = node.clone() as Scalar
+  copy.anchor = undefined
+  copy.comment = copy.commentBefore = undefined
+  copy.spaceBefore = false
+  return copy
+}
+
+/**
+ * Why `docker stack deploy` would refuse the compose file's top-level `version`, or undefined.
+ * Every Docker CLI takes only a string there (`version: 3.8` is a number: "version must be a
+ * string", even for a single file), so a swarm deploy is refused before any build, with the
+ * line to write.
+ */
+export function swarmVersionProblem(text: string): string | undefined {
+  const node = versionNode(text)
+  if (node === undefined || (isScalar(node) && typeof node.value === 'string')) return undefined
+  const takes = 'docker stack deploy takes only a quoted version'
+  if (isScalar(node) && typeof node.value === 'number') {
+    const written = node.source ?? String(node.value)
+    return `version: ${written} is a number; ${takes} ("version must be a string"). Write: version: '${written}'`
+  }
+  const what = !isScalar(node)
+    ? 'version is not a single value'
+    : node.value === null
+      ? 'version has no value'
+      : `version: ${String(node.source ?? node.value)} is a ${typeof node.value}`
+  return `${what}; ${takes}. Write one (for example version: '3.8') or remove the line`
+}
+
 /**
  * Pins the images of `release` in its compose file `text`: every compose service that runs a
  * built image runs it by the digest recorded at the push (`<registry>/<repo>@sha256:…`), so a
@@ -70,5 +116,7 @@ export function pinImages(
     services[name] = { image: ref }
     images[swarmServiceName(project, name)] = ref
   }
-  return { text: stringify({ services }), images }
+  const version = composeVersion(text)
+  const pins = new Document(version ? { version, services } : { services })
+  return { text: pins.toString(), images }
 }

@@ -231,10 +231,13 @@ function ifLockHolds(deployPath: string, token: string, action: string, done: st
   )
 }
 
-/** Prints `none`, or `held`, the lock's age in seconds (since last renewed) and its holder. */
+/**
+ * Prints `none`, or `held`, the lock's age in seconds (since last renewed) and its holder, if it
+ * has one: a lock made by hand, or by a deploy killed before it wrote its info, has none.
+ */
 export function readLock(deployPath: string): Argv {
   return sh(
-    'if [ -d "$1" ]; then echo held; echo $(( $(date +%s) - $(stat -c %Y "$1" 2>/dev/null || date +%s) )); cat "$1/info" 2>/dev/null; else echo none; fi',
+    'if [ -d "$1" ]; then echo held; echo $(( $(date +%s) - $(stat -c %Y "$1" 2>/dev/null || date +%s) )); cat "$1/info" 2>/dev/null || true; else echo none; fi',
     lockDir(deployPath)
   )
 }
