@@ -1,14 +1,16 @@
 // Benchmark (`npm run bench`): the action's tar transfer against the plain pipeline
 // `docker save | gzip -1 | ssh server docker load`, side by side in the same run, both through
-// the same rate-limited relay in front of the sandbox's sshd (scripts/rate-relay.mjs), which
-// counts the bytes. An image with a large incompressible base layer and a small application
-// layer is shipped three ways: (a) a first deploy (also with `compression: none`, against the
-// plain pipeline without gzip), (b) a redeploy after only the application layer changed, (c) a
-// rollback to the previous version. Then the action's peak RSS while it ships a large image (no
-// rate limit). Writes docs/BENCHMARKS.md.
+// the same rate-limited relay in front of the sshd of the sandbox's lab host 1
+// (scripts/rate-relay.mjs), which counts the bytes. An image with a large incompressible base
+// layer and a small application layer is shipped three ways: (a) a first deploy (also with
+// `compression: none`, against the plain pipeline without gzip), (b) a redeploy after only the
+// application layer changed, (c) a rollback to the previous version. Then the action's peak RSS
+// while it ships a large image (no rate limit). Writes docs/BENCHMARKS.md.
 //
 // Usage: node scripts/bench-transfer.mjs [--rate MB/s] [--base MiB] [--app MiB] [--rss MiB]
-//   defaults: 20 MB/s, a 120 MiB base layer, a 2 MiB application layer, a 1024 MiB image
+//          [--out FILE]
+//   defaults: 20 MB/s, a 120 MiB base layer, a 2 MiB application layer, a 1024 MiB image,
+//   docs/BENCHMARKS.md (a quick look with small sizes: --out elsewhere)
 import { execFileSync, spawn } from 'node:child_process'
 import { randomFillSync } from 'node:crypto'
 import { copyFileSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs'
@@ -17,14 +19,15 @@ import path from 'node:path'
 import { parseArgs } from 'node:util'
 import { startRelay } from './rate-relay.mjs'
 import { REPO_ROOT, runAction } from './run-action.mjs'
-import { readSandboxEnv } from './sandbox-env.mjs'
+import { hostPath, readSandboxEnv } from './sandbox-env.mjs'
 
 const { values } = parseArgs({
   options: {
     rate: { type: 'string', default: '20' },
     base: { type: 'string', default: '120' },
     app: { type: 'string', default: '2' },
-    rss: { type: 'string', default: '1024' }
+    rss: { type: 'string', default: '1024' },
+    out: { type: 'string', default: path.join(REPO_ROOT, 'docs', 'BENCHMARKS.md') }
   }
 })
 const RATE = Number(values.rate) * 1e6
@@ -32,8 +35,13 @@ const BASE_MIB = Number(values.base)
 const APP_MIB = Number(values.app)
 const RSS_MIB = Number(values.rss)
 const env = readSandboxEnv()
+/** The server: lab host 1 (its own namespaces, engine and /srv), behind 127.0.0.1:env.sshPort. */
+const HOST = env.hosts[0]
+if (!HOST) throw new Error('the sandbox has no lab host: run scripts/sandbox.sh up')
 const PROJECT = 'vbench'
-const DEPLOY_PATH = `${env.dir}/deploy/${PROJECT}`
+/** The deploy path on the server, and where that folder is on this machine. */
+const DEPLOY_PATH = `/srv/${PROJECT}`
+const DEPLOY_DIR = hostPath(HOST, DEPLOY_PATH)
 const MiB = 1048576
 
 /** @param {string} host @param {string[]} args */
@@ -45,7 +53,7 @@ const docker = (host, args) =>
   })
 const onServer = (/** @type {string[]} */ args) => docker(env.serverDockerHost, args)
 
-/** Removes the project's containers, images and state from the server. */
+/** Removes the project's containers, images, network and state from the server. */
 function cleanServer() {
   const ids = onServer(['ps', '-aq', '--filter', `label=com.docker.compose.project=${PROJECT}`])
     .split('\n')
@@ -55,7 +63,17 @@ function cleanServer() {
     .split('\n')
     .filter(r => r.startsWith(`${PROJECT}-`))
   if (refs.length > 0) onServer(['image', 'rm', '-f', ...refs])
-  rmSync(DEPLOY_PATH, { recursive: true, force: true })
+  const networks = onServer([
+    'network',
+    'ls',
+    '-q',
+    '--filter',
+    `label=com.docker.compose.project=${PROJECT}`
+  ])
+    .split('\n')
+    .filter(Boolean)
+  if (networks.length > 0) onServer(['network', 'rm', ...networks])
+  rmSync(DEPLOY_DIR, { recursive: true, force: true })
 }
 
 /** @param {string} file @param {number} mib random, so that gzip cannot shrink it */
@@ -68,7 +86,7 @@ function randomFile(file, mib) {
 /**
  * A workspace: busybox, a base layer of `baseMib` and an application layer rewritten per build.
  * The bottom layer (busybox and a random id) is the workspace's own: other images on the
- * sandbox's server hold busybox layers, and a first deploy is one with nothing to skip.
+ * server (lab host 1) hold busybox layers, and a first deploy is one with nothing to skip.
  */
 function workspace(/** @type {number} */ baseMib) {
   const dir = mkdtempSync(path.join(os.tmpdir(), 'vd-bench-'))
@@ -85,7 +103,7 @@ function workspace(/** @type {number} */ baseMib) {
   )
   writeFileSync(
     path.join(dir, 'docker-compose.yml'),
-    `services:\n  app:\n    image: ${PROJECT}-app:\${DEPLOY_VERSION:-latest}\n    network_mode: host\n`
+    `services:\n  app:\n    image: ${PROJECT}-app:\${DEPLOY_VERSION:-latest}\n`
   )
   return dir
 }
@@ -254,8 +272,9 @@ const machine = [
 const text = `# Transfer benchmark
 
 Written by \`npm run bench\` (scripts/bench-transfer.mjs) on ${new Date().toISOString().slice(0, 10)}.
-Machine: ${machine}. Both sides are this machine: the runner's engine and the sandbox's server
-engine behind its sshd, with a relay of the project's own (scripts/rate-relay.mjs) limiting what
+Machine: ${machine}. Both sides are this machine: the runner's engine, and the engine of the
+sandbox's lab host 1 (namespaces of its own) behind its sshd, reached through the lab's loopback
+bridge (127.0.0.1:${env.sshPort}), with a relay of the project's own (scripts/rate-relay.mjs) limiting what
 goes to the server to ${values.rate} MB/s and counting it. Image: a ${BASE_MIB} MiB random base
 layer and a ${APP_MIB} MiB random application layer (gzip cannot shrink either).
 
@@ -269,6 +288,6 @@ ${table.join('\n')}
 Peak RSS of the action while shipping a ${RSS_MIB} MiB image (no rate limit, first deploy):
 **${rss.rssMiB.toFixed(0)} MiB** (transfer ${rss.seconds.toFixed(1)} s).
 `
-mkdirSync(path.join(REPO_ROOT, 'docs'), { recursive: true })
-writeFileSync(path.join(REPO_ROOT, 'docs', 'BENCHMARKS.md'), text)
+mkdirSync(path.dirname(path.resolve(values.out)), { recursive: true })
+writeFileSync(values.out, text)
 console.log(text)

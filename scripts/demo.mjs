@@ -1,16 +1,19 @@
 // The demo: the main job on the sandbox, as a newcomer would see it. It deploys the example
-// stack through the bundled action, then a broken version that is rolled back on its own, then
-// a good second version; rolls back by hand to the first (command: rollback, no version), asks
-// for the status, and prints the history kept on the server with what can still be restored.
+// stack (bridge networking) through the bundled action to the lab's host1, then a broken version
+// that is rolled back on its own, then a good second version; rolls back by hand to the first
+// (command: rollback, no version), asks for the status, and prints the history kept on the
+// server with what can still be restored.
 import { runAction } from './run-action.mjs'
-import { exampleStackInputs, readSandboxEnv } from './sandbox-env.mjs'
+import { exampleStackInputs, hostFetch, readSandboxEnv } from './sandbox-env.mjs'
 
 const env = readSandboxEnv()
+const server = env.hosts[0]
+if (!server) throw new Error('the sandbox has no lab host: run bash scripts/sandbox.sh up')
 const inputs = {
   ...exampleStackInputs(env, {
     project: 'vdemo',
     composeFile: 'examples/stack/docker-compose.yml',
-    deployPath: `${env.dir}/deploy/vdemo`,
+    deployPath: '/srv/vdemo',
     healthchecks:
       'http://127.0.0.1:18081/health\nhttp://127.0.0.1:18082/health\ntcp://127.0.0.1:18083'
   }),
@@ -59,5 +62,10 @@ const history = await step('6. The history on the server (command: history)', {
   services: ''
 })
 console.log(`--- restorable-versions=${history.outputs['restorable-versions']}`)
-const live = await fetch('http://127.0.0.1:18081/version').then(r => r.text())
-console.log(`\nLive version now: ${live.trim()} (the first deploy, restored by hand)`)
+// The stack's ports are published on the server's own loopback: ask from there.
+const live = await hostFetch(server, 'http://127.0.0.1:18081/version')
+const viaWeb = await hostFetch(server, 'http://127.0.0.1:18082/cgi-bin/api')
+console.log(
+  `\nLive version now on ${server.name}: ${live.body} (the first deploy, restored by hand)`
+)
+console.log(`web asks api by its service name: ${viaWeb.body}`)

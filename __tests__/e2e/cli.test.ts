@@ -1,5 +1,5 @@
-// The command line, through the bundled file (dist/cli.js) on Node 24, against the sandbox
-// server: a deploy whose options come from versioned-deploy.yml, one whose options come from
+// The command line, through the bundled file (dist/cli.js) on Node 24, against the sandbox's
+// lab host 1: a deploy whose options come from versioned-deploy.yml, one whose options come from
 // the environment (with --json), a broken deploy (exit 3), rollback with and without a
 // version, status, history, --help and bad usage (exit 2, nothing sent). Standard input is not
 // a terminal, so nothing asks for confirmation. Tests run in order.
@@ -9,12 +9,15 @@ import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import path from 'node:path'
 import { ACTION_NODE, REPO_ROOT } from '../../scripts/run-action.mjs'
-import { readStateFile, resetProject, sandboxEnv } from './sandbox-env.js'
+import { firstHost, readStateFile, resetProject, sandboxEnv } from './sandbox-env.js'
 import { httpGet } from './stack.js'
 
 const env = sandboxEnv()
+/** The server: lab host 1 (httpGet asks its own loopback, readStateFile reads its /srv). */
+const HOST = firstHost(env)
 const PROJECT = 'vcli'
-const DEPLOY_PATH = `${env.dir}/deploy/${PROJECT}`
+/** On the server. */
+const DEPLOY_PATH = `/srv/${PROJECT}`
 const PORTS = [18381, 18382, 18383]
 const COMPOSE = path.join(REPO_ROOT, '__tests__/e2e/fixtures/cli/docker-compose.yml')
 const SERVICES = ['api', 'web', 'db'].map(
@@ -35,10 +38,10 @@ const OPTIONS_ENV: Record<string, string> = {
   VERSIONED_DEPLOY_SERVICES: SERVICES.join('\n'),
   VERSIONED_DEPLOY_COMPOSE_FILE: COMPOSE,
   VERSIONED_DEPLOY_HOST: env.sshHost,
-  VERSIONED_DEPLOY_PORT: String(env.sshPort),
+  VERSIONED_DEPLOY_PORT: String(HOST.sshPort),
   VERSIONED_DEPLOY_USERNAME: env.sshUser,
   VERSIONED_DEPLOY_KEY_FILE: env.sshKey,
-  VERSIONED_DEPLOY_FINGERPRINT: env.fingerprint,
+  VERSIONED_DEPLOY_FINGERPRINT: HOST.fingerprint,
   VERSIONED_DEPLOY_DEPLOY_PATH: DEPLOY_PATH,
   VERSIONED_DEPLOY_HEALTHCHECKS: HEALTHCHECKS.join('\n'),
   VERSIONED_DEPLOY_HEALTHCHECK_INTERVAL: '1',
@@ -80,7 +83,7 @@ function cli(
 }
 
 const served = async () => (await httpGet(`http://127.0.0.1:${PORTS[0]}/version`)).body
-const current = () => readStateFile(DEPLOY_PATH, 'current_version')?.trim()
+const current = () => readStateFile(DEPLOY_PATH, 'current_version', HOST)?.trim()
 const historyRows = (stdout: string) =>
   stdout
     .split('\n')
@@ -93,7 +96,7 @@ const historyRows = (stdout: string) =>
     )
 
 function reset() {
-  resetProject(env, PROJECT, DEPLOY_PATH)
+  resetProject(env, PROJECT, DEPLOY_PATH, HOST)
 }
 beforeAll(reset)
 afterAll(reset)
@@ -109,10 +112,10 @@ test('a deploy with its options from versioned-deploy.yml (key-file included): 0
       ...SERVICES.map(s => `  - ${s}`),
       `compose-file: ${COMPOSE}`,
       `host: ${env.sshHost}`,
-      `port: ${env.sshPort}`,
+      `port: ${HOST.sshPort}`,
       `username: ${env.sshUser}`,
       `key-file: ${env.sshKey}`,
-      `fingerprint: ${env.fingerprint}`,
+      `fingerprint: ${HOST.fingerprint}`,
       `deploy-path: ${DEPLOY_PATH}`,
       'healthchecks: |',
       ...HEALTHCHECKS.map(h => `  ${h}`),
@@ -203,8 +206,8 @@ test('history: the records, newest first, and what can be restored', async () =>
 describe('bad usage: 2, what is wrong and what is allowed, nothing sent', () => {
   const snapshot = () => ({
     current: current(),
-    log: readStateFile(DEPLOY_PATH, 'versions.log'),
-    lock: readStateFile(DEPLOY_PATH, 'lock/info')
+    log: readStateFile(DEPLOY_PATH, 'versions.log', HOST),
+    lock: readStateFile(DEPLOY_PATH, 'lock/info', HOST)
   })
 
   test('--help', async () => {

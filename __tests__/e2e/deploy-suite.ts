@@ -13,11 +13,14 @@ import {
   errorOf,
   DEPLOY_PATH,
   PROJECT,
+  STATE,
   historyOf,
+  httpGet,
   liveVersions,
   logRecords,
   resetServer,
   runner,
+  runnerPortOpen,
   server,
   serverContainers,
   serverSnapshot,
@@ -67,6 +70,16 @@ export function deploySuite(flavour: ComposeFlavour): void {
 
       // The server engine runs v1 (images travelled: the runner runs nothing of the project).
       expect(await liveVersions()).toEqual({ api: v1, web: v1, db: v1 })
+      // On the stack's own bridge network: web asks api by its service name.
+      expect(await httpGet('http://127.0.0.1:18082/cgi-bin/api')).toEqual({
+        status: 200,
+        body: `api says ${v1}`
+      })
+      // The checks passed, and ran on the server: the stack's ports answer on the server's own
+      // loopback only; on this machine's (where the action runs) nothing listens on them.
+      for (const port of [18081, 18082, 18083]) {
+        expect([port, await runnerPortOpen(port)]).toEqual([port, false])
+      }
       expect(serverContainers().map(c => c.split(' ')[0])).toEqual(
         ['api', 'db', 'web'].map(s => `${PROJECT}-${s}:${v1}`)
       )
@@ -343,12 +356,7 @@ export function deploySuite(flavour: ComposeFlavour): void {
           ])
         }
         expect(logRecords().map(r => r.version)).toEqual(['p3', 'p4', 'p5', 'p6'])
-        expect(readdirSync(`${DEPLOY_PATH}/.deploy/releases`).sort()).toEqual([
-          'p3',
-          'p4',
-          'p5',
-          'p6'
-        ])
+        expect(readdirSync(`${STATE}/releases`).sort()).toEqual(['p3', 'p4', 'p5', 'p6'])
         expect(await liveVersions()).toEqual({ api: 'p6', web: 'p6', db: 'p6' })
       })
     })

@@ -1,6 +1,8 @@
 // GitHub Deployments, end to end through the bundled action: the action's GITHUB_API_URL points
-// at a small fake of the two REST endpoints on loopback that records every request, while the
-// deploys themselves are real (project `vgh` on the sandbox server). No test reaches the network.
+// at a small fake of the two REST endpoints on this machine's loopback (the runner's side, where
+// the action runs) that records every request, while the deploys themselves are real (project
+// `vgh` on the sandbox's lab host 1, its app checked on that host's own loopback). No test
+// reaches the network.
 // Tests run in order: a deploy, an automatic rollback, an API that refuses, `command: rollback`,
 // a cancelled job and its post step.
 
@@ -9,11 +11,12 @@ import http from 'node:http'
 import type { AddressInfo } from 'node:net'
 import { runAction, type ActionRun } from '../../scripts/run-action.mjs'
 import { resetProject } from './sandbox-env.js'
-import { env, errorOf, httpGet } from './stack.js'
+import { HOST, env, errorOf, httpGet } from './stack.js'
 
 const PROJECT = 'vgh'
 const FIXTURE = '__tests__/e2e/fixtures/vgh'
-const DEPLOY_PATH = `${env.dir}/deploy/${PROJECT}`
+/** On the server (lab host 1). */
+const DEPLOY_PATH = `/srv/${PROJECT}`
 const TOKEN = 'ghs_fakeTokenForTheLoopbackApi0123456789'
 const RUN_URL = 'https://github.example/example/vdemo/actions/runs/42'
 const COMMITS = {
@@ -88,10 +91,10 @@ function deployStep(
       services: `app=${FIXTURE}`,
       'compose-file': `${FIXTURE}/docker-compose.yml`,
       host: env.sshHost,
-      port: String(env.sshPort),
+      port: String(HOST.sshPort),
       username: env.sshUser,
       key: readFileSync(env.sshKey, 'utf8'),
-      fingerprint: env.fingerprint,
+      fingerprint: HOST.fingerprint,
       'deploy-path': DEPLOY_PATH,
       healthchecks: 'http://127.0.0.1:18391/health',
       'healthcheck-interval': '1',
@@ -120,12 +123,12 @@ function expectNoToken(run: ActionRun) {
 beforeAll(async () => {
   mkdirSync(`${FIXTURE}/bin`, { recursive: true })
   copyFileSync('examples/stack/bin/busybox', `${FIXTURE}/bin/busybox`)
-  resetProject(env, PROJECT, DEPLOY_PATH)
+  resetProject(env, PROJECT, DEPLOY_PATH, HOST)
   await new Promise<void>(resolve => api.server.listen(0, '127.0.0.1', resolve))
   apiUrl = `http://127.0.0.1:${(api.server.address() as AddressInfo).port}`
 })
 afterAll(async () => {
-  resetProject(env, PROJECT, DEPLOY_PATH)
+  resetProject(env, PROJECT, DEPLOY_PATH, HOST)
   await new Promise(resolve => api.server.close(resolve))
 })
 

@@ -1,38 +1,35 @@
 // Tools for the fault-injection tests (faults.test.ts): the `vfault` project (the example stack
-// on its own ports and deploy path, so it runs beside the other tests on the sandbox server),
-// a TCP relay in front of the sandbox's sshd that can cut a connection, programs dropped into
-// the sandbox's shim directory that act only on sessions which came through that relay, and a
-// private Docker engine the tests may stop without stopping anyone else's.
+// on its own ports and deploy path, so it runs beside the other tests on the lab's hosts), a TCP
+// relay to a lab host's sshd that can cut a connection, programs dropped into a lab host's shim
+// directory that act only on sessions which came through that relay, and a lab host's own Docker
+// engine, stopped and started again through scripts/sandbox.sh.
 
-import { spawn, spawnSync } from 'node:child_process'
-import {
-  chmodSync,
-  existsSync,
-  mkdirSync,
-  openSync,
-  readFileSync,
-  rmSync,
-  writeFileSync
-} from 'node:fs'
+import { spawnSync } from 'node:child_process'
+import { chmodSync, mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs'
 import net from 'node:net'
 import path from 'node:path'
 import { parse as parseYaml } from 'yaml'
 import { startRelay } from '../../scripts/rate-relay.mjs'
 import { runAction, type ActionRun } from '../../scripts/run-action.mjs'
 import {
+  clearProject,
   docker,
+  hostFetch,
+  hostPath,
   nonEmpty,
   readStateFile,
   repoRoot,
-  resetProject as resetSandboxProject
+  resetProject as resetSandboxProject,
+  type LabHost
 } from './sandbox-env.js'
 import { exampleStackInputs } from '../../scripts/sandbox-env.mjs'
-import { SHIM_DIR, env, errorOf, httpGet, runner, server } from './stack.js'
+import { HOST, SHIM_DIR, env, errorOf, runner, server } from './stack.js'
 
-export { SHIM_DIR, env, errorOf, runner, server }
+export { HOST, SHIM_DIR, env, errorOf, runner, server }
 
 export const PROJECT = 'vfault'
-export const DEPLOY_PATH = `${env.dir}/deploy/${PROJECT}`
+/** The deploy path on a lab host (its own /srv). */
+export const DEPLOY_PATH = `/srv/${PROJECT}`
 export const SERVICES = ['api', 'web', 'db']
 export const PORTS = { api: 18181, web: 18182, db: 18183 }
 export const COMPOSE_FILE = '__tests__/e2e/fixtures/vfault/docker-compose.yml'
@@ -41,20 +38,34 @@ export const HEALTHCHECKS = [
   `http://127.0.0.1:${PORTS.web}/health`,
   `tcp://127.0.0.1:${PORTS.db}`
 ].join('\n')
-/** Where the tests keep their own files on the sandbox host (relay ports, keys, the engine). */
+/** Where the tests keep their own files on this machine (the lab hosts see the same folder). */
 export const KIT_DIR = `${env.dir}/vfault`
-/** Local ports of the relay's connections to sshd: the shims act on those sessions only. */
+/** Local ports of the relay's connections: the shims act on those sessions only. */
 export const RELAY_PORTS_FILE = `${KIT_DIR}/relay-ports`
+/**
+ * The address on a lab host's loopback that the relay's connections to its sshd come from: any
+ * 127.x address is the host's loopback, and nothing else binds this one, so the relay's port is
+ * surely free there.
+ */
+
+/** A lab host's shim folder: first in the PATH of every SSH session on that host. */
+export const shimDir = (host: LabHost) => `${host.dir}/shim`
 
 export interface Stack {
+  /** The lab host the stack runs on. */
+  host: LabHost
+  /** The deploy path on that host. */
   deployPath: string
-  /** The DOCKER_HOST of the engine this stack runs on. */
-  dockerHost: string
 }
 
-export const SHARED: Stack = { deployPath: DEPLOY_PATH, dockerHost: env.serverDockerHost }
+/** The stack of most tests: on lab host 1, the single-server suites' server. */
+export const SHARED: Stack = { host: HOST, deployPath: DEPLOY_PATH }
 
-/** Inputs that deploy the vfault stack to the sandbox server. */
+/** Where a file of the stack's deploy path is on this machine. */
+export const stackPath = (stack: Stack, file = '') =>
+  hostPath(stack.host, `${stack.deployPath}${file}`)
+
+/** Inputs that deploy the vfault stack to lab host 1. */
 export function faultInputs(overrides: Record<string, string> = {}): Record<string, string> {
   return {
     ...exampleStackInputs(env, {
@@ -106,13 +117,31 @@ export async function runStep(
   return { ...main, post, ms: Date.now() - start }
 }
 
-/** Removes everything of the project from the server and the runner, and the deploy path. */
+/**
+ * Removes everything of the project from the stack's host (its containers, images and the
+ * networks compose made for it) and the runner, and the deploy path.
+ */
 export function resetProject(stack: Stack = SHARED): void {
-  resetSandboxProject(env, PROJECT, stack.deployPath, stack.dockerHost)
+  resetSandboxProject(env, PROJECT, stack.deployPath, stack.host)
+  removeNetworks(stack.host)
+}
+
+/** Removes the project from the stack's host only, and the deploy path: the runner keeps its
+ *  images (and so its build cache). */
+export function clearStack(stack: Stack): void {
+  clearProject(stack.host.dockerHost, PROJECT)
+  removeNetworks(stack.host)
+  rmSync(stackPath(stack), { recursive: true, force: true })
+}
+
+function removeNetworks(host: LabHost): void {
+  const label = `label=com.docker.compose.project=${PROJECT}`
+  const ids = nonEmpty(docker(host.dockerHost, ['network', 'ls', '-q', '--filter', label]))
+  if (ids.length > 0) docker(host.dockerHost, ['network', 'rm', ...ids])
 }
 
 export function stateFile(name: string, stack: Stack = SHARED): string | undefined {
-  return readStateFile(stack.deployPath, name)
+  return readStateFile(stack.deployPath, name, stack.host)
 }
 
 export interface LogRecord {
@@ -137,19 +166,23 @@ export function readLog(stack: Stack = SHARED): { records: LogRecord[]; damaged:
   return { records, damaged }
 }
 
-/** What the api answers at /version (or why it does not). */
-export async function liveVersion(): Promise<string> {
-  const r = await httpGet(`http://127.0.0.1:${PORTS.api}/version`)
+/** What the api answers at /version on the stack's host (its own loopback), or why it does not. */
+export async function liveVersion(stack: Stack = SHARED): Promise<string> {
+  const r = await hostFetch(stack.host, `http://127.0.0.1:${PORTS.api}/version`)
   return r.status === 200 ? r.body : `(HTTP ${r.status}: ${r.body})`
 }
 
 /** Polls until the api answers `version`, at most `ms`. */
-export async function waitLive(version: string, ms: number): Promise<string> {
+export async function waitLive(
+  version: string,
+  ms: number,
+  stack: Stack = SHARED
+): Promise<string> {
   const deadline = Date.now() + ms
-  let live = await liveVersion()
+  let live = await liveVersion(stack)
   while (live !== version && Date.now() < deadline) {
     await new Promise(r => setTimeout(r, 500))
-    live = await liveVersion()
+    live = await liveVersion(stack)
   }
   return live
 }
@@ -161,12 +194,12 @@ export function snapshot(stack: Stack = SHARED): Record<string, unknown> {
     method: stateFile('current_method', stack),
     log: stateFile('versions.log', stack),
     images: nonEmpty(
-      docker(stack.dockerHost, ['image', 'ls', '--format', '{{.Repository}}:{{.Tag}} {{.ID}}'])
+      docker(stack.host.dockerHost, ['image', 'ls', '--format', '{{.Repository}}:{{.Tag}} {{.ID}}'])
     )
       .filter(r => r.startsWith(`${PROJECT}-`))
       .sort(),
     containers: nonEmpty(
-      docker(stack.dockerHost, [
+      docker(stack.host.dockerHost, [
         'ps',
         '-a',
         '--filter',
@@ -183,17 +216,26 @@ export function snapshot(stack: Stack = SHARED): Record<string, unknown> {
 // ------------------------------------------------------------------ relay
 
 /**
- * The project's relay (scripts/rate-relay.mjs) from an ephemeral port on 127.0.0.1 to the
- * sandbox's sshd, recording the local port of each of its connections to sshd in
- * RELAY_PORTS_FILE (the server sees it in SSH_CONNECTION). With `cutAfterBytes` it cuts a
- * connection once that many bytes went from the client to the server; with `staysDown`, the
- * link stays down after a cut: every later connection is closed at once (counted in `refused`).
+ * The project's relay (scripts/rate-relay.mjs) from an ephemeral port on 127.0.0.1 to the sshd
+ * of lab host `host` (host 1 by default), recording the local port of each of its connections in
+ * RELAY_PORTS_FILE; the server sees that port in SSH_CONNECTION (the lab's bridge into a host
+ * connects to sshd from the client's own port). With `cutAfterBytes` it cuts a connection once that many
+ * bytes went from the client to the server; with `staysDown`, the link stays down after a cut:
+ * every later connection is closed at once (counted in `refused`); with `upRate`, the client's
+ * bytes go to the server at most that fast.
  */
 export class Relay {
   private relay?: Awaited<ReturnType<typeof startRelay>>
   port = 0
 
-  constructor(private readonly options: { cutAfterBytes?: number; staysDown?: boolean } = {}) {}
+  constructor(
+    private readonly options: {
+      host?: LabHost
+      cutAfterBytes?: number
+      staysDown?: boolean
+      upRate?: number
+    } = {}
+  ) {}
 
   /** The index of each connection cut, in the order they came. */
   get cuts(): number[] {
@@ -204,12 +246,18 @@ export class Relay {
     return this.relay?.refused() ?? 0
   }
 
+  /** Bytes from the client to the server, all connections. */
+  get upBytes(): number {
+    return this.relay?.upBytes() ?? 0
+  }
+
   async start(): Promise<number> {
+    const { host = HOST, ...relayOptions } = this.options
     mkdirSync(KIT_DIR, { recursive: true })
     this.relay = await startRelay({
-      target: env.sshPort,
+      target: host.sshPort,
       portsFile: RELAY_PORTS_FILE,
-      ...this.options
+      ...relayOptions
     })
     this.port = this.relay.port
     return this.port
@@ -255,20 +303,22 @@ export async function silentServer(): Promise<{ port: number; close(): Promise<v
 // ------------------------------------------------------------------ shims
 
 /**
- * Installs `name` (docker, docker-compose) in the shim directory. For sessions that came
- * through a Relay, `fault` (shell text) runs first with $REAL set to the real program; every
- * other session runs the real program unchanged. Returns a function that removes it.
+ * Installs `name` (docker, docker-compose) in the shim directory of lab host `host` (host 1 by
+ * default). For sessions that came through a Relay, `fault` (shell text) runs first with $REAL
+ * set to the real program; every other session runs the real program unchanged. Returns a
+ * function that removes it.
  */
-export function installShim(name: string, fault: string): () => void {
-  mkdirSync(SHIM_DIR, { recursive: true })
-  const file = path.join(SHIM_DIR, name)
+export function installShim(name: string, fault: string, host: LabHost = HOST): () => void {
+  const dir = shimDir(host)
+  mkdirSync(dir, { recursive: true })
+  const file = path.join(dir, name)
   writeFileSync(
     file,
     `#!/bin/sh
 # Installed by __tests__/e2e/faults.test.ts for the duration of one test; removed afterwards.
 # It changes only sessions that came through the test's relay (their port is listed in
 # ${RELAY_PORTS_FILE}); for everyone else it runs the real ${name}.
-PATH=$(printf '%s' "$PATH" | tr ':' '\\n' | grep -vxF '${SHIM_DIR}' | paste -sd: -)
+PATH=$(printf '%s' "$PATH" | tr ':' '\\n' | grep -vxF '${dir}' | paste -sd: -)
 export PATH
 REAL=$(command -v ${name}) || { echo "${name}: not found" >&2; exit 127; }
 port=$(printf '%s' "$SSH_CONNECTION" | cut -d' ' -f2)
@@ -282,130 +332,41 @@ exec "$REAL" "$@"
   return () => rmSync(file, { force: true })
 }
 
-// ------------------------------------------------------------------ a private engine
+// ------------------------------------------------------------------ a lab host's engine
 
 /**
- * A Docker engine of the tests' own, started and stopped by them (by its pid), with its own
- * data root: a "server engine" that can be stopped without stopping anyone else's containers.
+ * Stops or starts lab host `host`'s own Docker engine (`scripts/sandbox.sh engine K stop|start`):
+ * its containers stop with it and come back by their restart policies when it starts again.
+ * Throws with what the script said when it fails, or when the engine does not do as asked.
  */
-export class PrivateEngine {
-  readonly dir = `${env.dir}/vfault-engine`
-  readonly host = `unix://${this.dir}/docker.sock`
-  private pid = 0
+export function labEngine(host: LabHost, action: 'stop' | 'start'): void {
+  const r = spawnSync(
+    'bash',
+    [path.join(repoRoot, 'scripts', 'sandbox.sh'), 'engine', String(host.index), action],
+    { cwd: repoRoot, encoding: 'utf8', timeout: 5 * 60_000 }
+  )
+  if (r.status !== 0) {
+    throw new Error(
+      `sandbox.sh engine ${host.index} ${action} failed (${r.status ?? r.signal}): ${`${r.stderr}${r.stdout}${r.error ?? ''}`.trim()}`
+    )
+  }
+  if (engineAnswers(host) !== (action === 'start')) {
+    throw new Error(
+      `the engine of ${host.name} ${action === 'start' ? 'does not answer' : 'still answers'} after sandbox.sh engine ${host.index} ${action}`
+    )
+  }
+}
 
-  private answers(): boolean {
-    const r = spawnSync('docker', ['-H', this.host, 'version', '--format', '{{.Server.Version}}'], {
+/** True when lab host `host`'s engine answers. */
+export function engineAnswers(host: LabHost): boolean {
+  const r = spawnSync(
+    'docker',
+    ['-H', host.dockerHost, 'version', '--format', '{{.Server.Version}}'],
+    {
       encoding: 'utf8',
       timeout: 10_000,
       env: { ...process.env, DOCKER_CONTEXT: '' }
-    })
-    return r.status === 0
-  }
-
-  async start(): Promise<void> {
-    mkdirSync(this.dir, { recursive: true })
-    writeFileSync(
-      `${this.dir}/daemon.json`,
-      JSON.stringify({ 'deprecated-key-path': `${this.dir}/key.json` })
-    )
-    const log = openSync(`${this.dir}/dockerd.log`, 'a')
-    const child = spawn(
-      'dockerd',
-      [
-        '--config-file',
-        `${this.dir}/daemon.json`,
-        '--data-root',
-        `${this.dir}/data`,
-        '--exec-root',
-        `${this.dir}/exec`,
-        '--pidfile',
-        `${this.dir}/dockerd.pid`,
-        '-H',
-        this.host,
-        '--containerd-namespace',
-        'vfault',
-        '--containerd-plugins-namespace',
-        'vfault-plugins',
-        '--bridge=none',
-        '--iptables=false',
-        '--ip6tables=false'
-      ],
-      {
-        detached: true,
-        stdio: ['ignore', log, log],
-        env: { ...process.env, PATH: `${process.env.PATH}:/usr/local/sbin:/usr/sbin:/sbin` }
-      }
-    )
-    child.unref()
-    this.pid = child.pid ?? 0
-    const deadline = Date.now() + 60_000
-    while (!this.answers()) {
-      if (Date.now() > deadline || !this.alive()) {
-        throw new Error(
-          `the private dockerd did not come up: ${readFileSync(`${this.dir}/dockerd.log`, 'utf8').slice(-2000)}`
-        )
-      }
-      await new Promise(r => setTimeout(r, 300))
     }
-  }
-
-  private alive(): boolean {
-    if (!this.pid) return false
-    try {
-      process.kill(this.pid, 0)
-      return true
-    } catch {
-      return false
-    }
-  }
-
-  /** Stops the engine (SIGTERM to its pid; SIGKILL after 60 s) and waits until it is gone. */
-  async stop(): Promise<void> {
-    if (!this.alive()) return
-    process.kill(this.pid, 'SIGTERM')
-    const deadline = Date.now() + 60_000
-    while (this.alive()) {
-      if (Date.now() > deadline) process.kill(this.pid, 'SIGKILL')
-      if (Date.now() > deadline + 10_000) throw new Error(`dockerd ${this.pid} does not stop`)
-      await new Promise(r => setTimeout(r, 200))
-    }
-    this.pid = 0
-    if (this.answers()) throw new Error('the private engine still answers after it stopped')
-  }
-
-  /** Stops an engine that an interrupted earlier run of the tests left running. */
-  async cleanupLeftover(): Promise<void> {
-    const pidfile = `${this.dir}/dockerd.pid`
-    if (!this.pid && existsSync(pidfile)) {
-      const pid = Number(readFileSync(pidfile, 'utf8').trim())
-      let cmdline = ''
-      try {
-        cmdline = readFileSync(`/proc/${pid}/cmdline`, 'utf8').replace(/\0/g, ' ')
-      } catch {
-        // not running
-      }
-      // Only a dockerd with this engine's own socket: never someone else's process.
-      if (pid > 0 && cmdline.includes('dockerd') && cmdline.includes(this.host)) this.pid = pid
-    }
-    await this.destroy()
-  }
-
-  /** Stops it and removes its data. */
-  async destroy(): Promise<void> {
-    await this.stop()
-    // A stopped dockerd leaves its default network namespace (exec/netns/default) mounted.
-    const mounts = readFileSync('/proc/mounts', 'utf8')
-      .split('\n')
-      .map(l => l.split(' ')[1] ?? '')
-      .filter(m => m.startsWith(`${this.dir}/`))
-      .sort()
-      .reverse()
-    for (const m of mounts) spawnSync('umount', [m], { timeout: 10_000 })
-    try {
-      rmSync(this.dir, { recursive: true, force: true })
-    } catch (e) {
-      // Say so, but do not fail for it: the next run's cleanupLeftover tries again.
-      console.warn(`could not remove ${this.dir}: ${(e as Error).message}`)
-    }
-  }
+  )
+  return r.status === 0
 }

@@ -1,13 +1,14 @@
-// Fault injection, end to end: the bundled action against the sandbox server while things go
-// wrong on the way (a cut connection, a corrupt image stream, a compose file the server rejects,
-// a stopped engine, wrong keys, hostile inputs, a damaged history). After each fault the server
-// must still serve a healthy version, its state files must agree with it (current_version is
-// the last good version, no `success` record for a failed attempt) and a normal deploy must work.
+// Fault injection, end to end: the bundled action against the sandbox's lab hosts while things
+// go wrong on the way (a cut connection, a corrupt image stream, a compose file the server
+// rejects, a stopped engine, wrong keys, hostile inputs, a damaged history). After each fault the
+// server must still serve a healthy version, its state files must agree with it (current_version
+// is the last good version, no `success` record for a failed attempt) and a normal deploy must
+// work.
 //
-// Isolation from the other tests on the same sandbox server: project `vfault`, ports
-// 18181-18183, deploy path <sandbox>/deploy/vfault; server-side faults act only on the SSH
-// sessions that came through this file's relay (see fault-kit.ts), and the "engine stopped"
-// scenario stops a Docker engine of its own, never the shared one.
+// Isolation from the other tests on the lab: project `vfault`, ports 18181-18183, deploy path
+// /srv/vfault; server-side faults act only on the SSH sessions that came through this file's
+// relay (see fault-kit.ts). Most tests run on lab host 1; the "engine stopped" scenario runs on
+// lab host 3 and stops that host's engine (scripts/sandbox.sh engine 3 stop), never host 1's.
 //
 // Tests run in order: each starts from the version the previous one left in service.
 
@@ -28,16 +29,19 @@ import { runAction, type ActionRun } from '../../scripts/run-action.mjs'
 import { docker } from './sandbox-env.js'
 import {
   DEPLOY_PATH,
+  HOST,
   PORTS,
-  PrivateEngine,
+  PROJECT,
   Relay,
   SHARED,
   SHIM_DIR,
+  clearStack,
   closedPort,
   env,
   errorOf,
   faultInputs,
   installShim,
+  labEngine,
   liveVersion,
   readLog,
   resetProject,
@@ -45,6 +49,7 @@ import {
   server,
   silentServer,
   snapshot,
+  stackPath,
   stateFile,
   waitLive,
   type Stack,
@@ -52,28 +57,35 @@ import {
 } from './fault-kit.js'
 
 const RUN_ID = `${Date.now().toString(36)}${randomBytes(3).toString('hex')}`
-/** A file no run may ever create: every hostile payload tries to. */
+/**
+ * A file no run may ever create: every hostile payload tries to. /tmp is the same folder on this
+ * machine and on every lab host (only /srv and /run are a host's own), so a payload that ran on
+ * the runner or on a server would leave MARKER (and touch PWNED) where these checks look.
+ */
 const MARKER = `/tmp/vfault-pwned-${RUN_ID}`
 const PWNED = '/tmp/pwned'
 const mtimeOf = (file: string) => (existsSync(file) ? statSync(file).mtimeMs : undefined)
 const pwnedBefore = mtimeOf(PWNED)
 
-const engine = new PrivateEngine()
-const ENGINE: Stack = { deployPath: `${env.dir}/deploy/vfault-engine`, dockerHost: engine.host }
+/** Lab host 3, whose engine the "engine stopped" scenario stops, and the stack it runs there. */
+const ENGINE_HOST = env.hosts[2]
+if (!ENGINE_HOST) throw new Error('faults.test.ts needs lab host 3 (VD_LAB_HOSTS >= 3)')
+const ENGINE: Stack = { host: ENGINE_HOST, deployPath: DEPLOY_PATH }
 
-beforeAll(async () => {
-  // Leftovers of an interrupted earlier run of this file.
+beforeAll(() => {
+  // Leftovers of an interrupted earlier run of this file: its shims, an engine it stopped, and
+  // the project on both hosts.
   for (const shim of ['docker', 'docker-compose']) rmSync(`${SHIM_DIR}/${shim}`, { force: true })
-  await engine.cleanupLeftover()
+  labEngine(ENGINE.host, 'start')
   resetProject(SHARED)
-  rmSync(ENGINE.deployPath, { recursive: true, force: true })
+  resetProject(ENGINE)
   expect(existsSync(MARKER)).toBe(false)
 })
 
-afterAll(async () => {
+afterAll(() => {
   for (const shim of ['docker', 'docker-compose']) rmSync(`${SHIM_DIR}/${shim}`, { force: true })
-  await engine.destroy()
-  // No payload ran, here or on the server (the same host in the sandbox).
+  // No payload ran, here or on a server: /tmp is shared between this machine and the lab hosts
+  // (see MARKER), so these files would show a payload that ran on either.
   expect(existsSync(MARKER)).toBe(false)
   expect(mtimeOf(PWNED)).toBe(pwnedBefore)
 })
@@ -82,7 +94,7 @@ afterAll(async () => {
 async function inService(stack: Stack = SHARED): Promise<string> {
   const current = (stateFile('current_version', stack) ?? '').trim()
   expect(current).not.toBe('')
-  expect(await waitLive(current, 20_000)).toBe(current)
+  expect(await waitLive(current, 20_000, stack)).toBe(current)
   return current
 }
 
@@ -91,7 +103,7 @@ async function inService(stack: Stack = SHARED): Promise<string> {
  * of versions.log, and none of the failed attempts has a success record.
  */
 async function expectStillServing(version: string, failed: string[], stack: Stack = SHARED) {
-  expect(await waitLive(version, 30_000)).toBe(version)
+  expect(await waitLive(version, 30_000, stack)).toBe(version)
   expect(stateFile('current_version', stack)).toBe(`${version}\n`)
   const { records } = readLog(stack)
   const lastGood = [...records].reverse().find(r => ['success', 'rollback'].includes(r.status))
@@ -124,51 +136,52 @@ const groupsOf = (run: ActionRun) =>
 // ---------------------------------------------------------------------------------------------
 
 describe('4. the Docker engine on the server is stopped', () => {
-  // First, because it runs the stack on an engine of its own on the same host ports: nothing
-  // of vfault may run on the shared engine meanwhile. Stopping the shared server engine would
-  // stop every other project's containers (and other engineers' runs), so the sessions of
-  // this test (and only those, through a relay) reach a private dockerd, which is stopped and
-  // started by its pid like a real server's engine.
+  // On lab host 3, with that host's own engine, stopped and started again by the sandbox
+  // (scripts/sandbox.sh engine 3 stop|start) as a real server's engine would be: host 1's engine,
+  // which the other tests use, keeps running. The deploys go through a relay to host 3's sshd.
+  // First, because it checks that the stack runs on host 3 and nothing of vfault on host 1.
   let relay: Relay
-  let removeShims: (() => void)[] = []
 
   beforeAll(async () => {
-    await engine.start()
-    relay = new Relay()
+    relay = new Relay({ host: ENGINE.host })
     await relay.start()
-    const useEngine = `DOCKER_HOST='${engine.host}'\nexport DOCKER_HOST`
-    removeShims = [installShim('docker', useEngine), installShim('docker-compose', useEngine)]
   })
   afterAll(async () => {
-    for (const remove of removeShims) remove()
-    await relay.close()
-    await engine.destroy() // the engine and its containers: the shared engine gets the ports back
-    rmSync(ENGINE.deployPath, { recursive: true, force: true })
+    try {
+      // Started again even when the test failed with the engine stopped; its containers come
+      // back with it (restart: unless-stopped) and go with the rest of the project.
+      labEngine(ENGINE.host, 'start')
+      clearStack(ENGINE)
+    } finally {
+      await relay?.close()
+    }
   })
 
   const inputs = (version: string, overrides: Record<string, string> = {}) =>
     faultInputs({
       version,
       port: String(relay.port),
+      fingerprint: ENGINE.host.fingerprint,
       'deploy-path': ENGINE.deployPath,
       timeout: '10',
       ...overrides
     })
+  const versionsLog = () => readFileSync(stackPath(ENGINE, '/.deploy/versions.log'), 'utf8')
 
   test('a deploy to a stopped engine fails at once and says why; the old version comes back with the engine', async () => {
     let run = await runStep(inputs('f4-before'))
     expect([run.code, run.outputs.status, errorOf(run)]).toEqual([0, 'success', ''])
-    expect(await liveVersion()).toBe('f4-before')
-    // It really runs on the private engine, not on the shared one.
+    expect(await liveVersion(ENGINE)).toBe('f4-before')
+    // It really runs on host 3's engine, not on host 1's.
     const running = (host: string) =>
-      docker(host, ['ps', '-q', '--filter', 'label=com.docker.compose.project=vfault'])
+      docker(host, ['ps', '-q', '--filter', `label=com.docker.compose.project=${PROJECT}`])
         .split('\n')
         .filter(Boolean).length
-    expect([running(engine.host), running(env.serverDockerHost)]).toEqual([3, 0])
+    expect([running(ENGINE.host.dockerHost), running(HOST.dockerHost)]).toEqual([3, 0])
 
-    await engine.stop()
-    expect(await liveVersion()).toMatch(/^\(HTTP 0/)
-    const before = readFileSync(`${ENGINE.deployPath}/.deploy/versions.log`, 'utf8')
+    labEngine(ENGINE.host, 'stop')
+    expect(await liveVersion(ENGINE)).toMatch(/^\(HTTP 0/)
+    const before = versionsLog()
 
     run = await runStep(inputs('f4-engine-down'), { timeoutMs: 120_000 })
     expect(run.code).toBe(1)
@@ -179,16 +192,16 @@ describe('4. the Docker engine on the server is stopped', () => {
     expect(run.ms).toBeLessThan(60_000)
     expect(groupsOf(run)).not.toContain('transfer')
     // Nothing recorded, nothing moved.
-    expect(readFileSync(`${ENGINE.deployPath}/.deploy/versions.log`, 'utf8')).toBe(before)
+    expect(versionsLog()).toBe(before)
     expect(stateFile('current_version', ENGINE)).toBe('f4-before\n')
 
     // The engine comes back with its containers (restart: unless-stopped).
-    await engine.start()
+    labEngine(ENGINE.host, 'start')
     await expectStillServing('f4-before', ['f4-engine-down'], ENGINE)
 
     run = await runStep(inputs('f4-after'))
     expect([run.code, run.outputs.status, errorOf(run)]).toEqual([0, 'success', ''])
-    expect(await liveVersion()).toBe('f4-after')
+    expect(await liveVersion(ENGINE)).toBe('f4-after')
     expect(readLog(ENGINE).records.map(r => `${r.status} ${r.version}`)).toEqual([
       'success f4-before',
       'success f4-after'
@@ -265,7 +278,9 @@ describe('on the shared server engine', () => {
 
   test('1b. the link drops mid-transfer and stays down past the job: the next deploy breaks the abandoned lock', async () => {
     const good = await inService()
+    // The lock on the server (as the action names it), and where that folder is on this machine.
     const lock = `${DEPLOY_PATH}/.deploy/lock`
+    const lockDir = stackPath(SHARED, '/.deploy/lock')
     const relay = new Relay({ cutAfterBytes: 300 * 1024, staysDown: true })
     const run = await fullTransferThroughRelay(relay, 'f1b-lost')
     expect(relay.cuts).toEqual([0])
@@ -279,13 +294,15 @@ describe('on the shared server engine', () => {
     expect(errorOf(run.post as ActionRun)).toContain(
       `The deploy lock ${lock} may be left behind: the next deploy breaks it once nobody has renewed it for 300 s (lock-stale-after)`
     )
-    expect(JSON.parse(readFileSync(`${lock}/info`, 'utf8'))).toMatchObject({ version: 'f1b-lost' })
+    expect(JSON.parse(readFileSync(`${lockDir}/info`, 'utf8'))).toMatchObject({
+      version: 'f1b-lost'
+    })
     await expectStillServing(good, ['f1b-lost'])
 
     // The next deploy (its own link) waits until the lock is lock-stale-after old, breaks it
     // naming its holder, and succeeds.
     const STALE_AFTER = 25
-    const ageAtStart = (Date.now() - statSync(lock).mtimeMs) / 1000
+    const ageAtStart = (Date.now() - statSync(lockDir).mtimeMs) / 1000
     expect(ageAtStart).toBeLessThan(STALE_AFTER) // else this would not show the waiting
     const next = await deployNormally('f1b-after', {
       'lock-stale-after': String(STALE_AFTER),
@@ -299,7 +316,7 @@ describe('on the shared server engine', () => {
         next.log
       )
     expect(Number(broke?.[1])).toBeGreaterThanOrEqual(STALE_AFTER)
-    expect(existsSync(lock)).toBe(false)
+    expect(existsSync(lockDir)).toBe(false)
     expect(
       readLog().records.filter(r => r.version === 'f1b-lost' && r.status === 'success')
     ).toEqual([])
@@ -603,7 +620,8 @@ fi`
   test('7. a key with a passphrase: a full deploy, and no secret in the log, summary or outputs', async () => {
     const dir = mkdtempSync(path.join(tmpdir(), 'vfault-pass-'))
     const comment = `vfault-passphrase-${RUN_ID}`
-    const authorized = `${env.dir}/ssh/authorized_keys.root` // scripts/sandbox.sh: one a user
+    // Every lab host's sshd reads it (scripts/sandbox/lab.sh: one file a user).
+    const authorized = `${env.dir}/ssh/authorized_keys.root`
     // Characters a shell or a log command could trip on, too.
     const passphrase = `pw-${randomBytes(6).toString('hex')} '"$(touch ${MARKER})\`%;,:`
     execFileSync('ssh-keygen', [
@@ -681,7 +699,7 @@ fi`
 
   test('8. a damaged line in versions.log is skipped with a warning', async () => {
     const good = await inService()
-    const file = `${DEPLOY_PATH}/.deploy/versions.log`
+    const file = stackPath(SHARED, '/.deploy/versions.log')
     const lines = readFileSync(file, 'utf8').replace(/\n$/, '').split('\n')
     expect(lines.length).toBeGreaterThan(2)
     const at = Math.floor(lines.length / 2)

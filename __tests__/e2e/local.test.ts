@@ -1,13 +1,25 @@
 // method local: the same phases on the runner's own Docker engine, no SSH and no transfer. The
-// stack runs on the runner engine (never on the server engine) on its own ports, and its state
+// stack runs on the runner engine (never on the server engine, lab host 1's) on its own ports.
+// The runner engine has no bridge network, so the stack is on the host network: this machine's
+// own loopback, 127.0.0.1 only, where the action's checks and this test reach it. Its state
 // lives under a deploy path on this machine. Tests run in order.
 
+import { spawnSync } from 'node:child_process'
 import { runAction, type ActionRun } from '../../scripts/run-action.mjs'
 import { exampleStackInputs } from '../../scripts/sandbox-env.mjs'
-import { clearProject, docker, nonEmpty, readStateFile, sandboxEnv } from './sandbox-env.js'
+import {
+  clearProject,
+  docker,
+  firstHost,
+  nonEmpty,
+  readStateFile,
+  sandboxEnv
+} from './sandbox-env.js'
 import { existsSync, rmSync } from 'node:fs'
 
 const env = sandboxEnv()
+/** The server of the SSH suites, which a local deploy must leave alone. */
+const SERVER = firstHost(env)
 const PROJECT = 'vlocal'
 const DEPLOY_PATH = `${env.dir}/deploy-local/${PROJECT}`
 const PORTS = [18281, 18282, 18283]
@@ -44,6 +56,16 @@ const containersOn = (host: string) =>
     ])
   ).sort()
 
+/** The local address of each socket listening on one of the stack's ports on this machine. */
+function listeners(): string[] {
+  const ports = PORTS.map(p => `sport = :${p}`).join(' or ')
+  const r = spawnSync('ss', ['-Hltn', `( ${ports} )`], { encoding: 'utf8' })
+  if (r.status !== 0) throw new Error(`ss failed: ${r.stderr}`)
+  return nonEmpty(r.stdout)
+    .map(l => l.split(/\s+/)[3] ?? l)
+    .sort()
+}
+
 async function served(): Promise<string> {
   const res = await fetch(`http://127.0.0.1:${PORTS[0]}/version`, {
     signal: AbortSignal.timeout(3000)
@@ -79,8 +101,10 @@ test('a local deploy runs on the runner engine, checked locally, with no SSH and
   expect(containersOn(env.runnerDockerHost)).toEqual(
     ['api', 'db', 'web'].map(s => `${PROJECT}-${s}:lo1`)
   )
-  expect(containersOn(env.serverDockerHost)).toEqual([])
+  expect(containersOn(SERVER.dockerHost)).toEqual([])
   expect(await served()).toBe('lo1')
+  // In this machine's own network namespace: on its loopback only.
+  expect(listeners()).toEqual(PORTS.map(p => `127.0.0.1:${p}`))
   expect(readStateFile(DEPLOY_PATH, 'current_version')).toBe('lo1\n')
   expect(readStateFile(DEPLOY_PATH, 'current_method')).toBe('local\n')
   expect(run.log).not.toContain('::group::transfer')

@@ -39,6 +39,13 @@ function holdLock(ageSeconds: number): string {
   return info
 }
 
+/** A lock directory without its info file, as a person or a deploy killed in between leaves it. */
+function bareLock(ageSeconds: number): void {
+  mkdirSync(LOCK, { recursive: true })
+  const then = Date.now() / 1000 - ageSeconds
+  utimesSync(LOCK, then, then)
+}
+
 test('two deploys started at the same moment run one after the other', async () => {
   const [a, b] = await Promise.all([
     runAction(stackInputs({ version: 'l1-a' })),
@@ -105,6 +112,44 @@ describe('command: unlock', () => {
       expect(existsSync(`${LOCK}/info`)).toBe(true)
       const forced = await runAction(unlockInputs({ 'force-unlock': 'true' }))
       expect(forced.code).toBe(0)
+      expect(existsSync(LOCK)).toBe(false)
+    } finally {
+      rmSync(LOCK, { recursive: true, force: true })
+    }
+  })
+
+  test('releases an abandoned lock without its info file, naming an unknown holder', async () => {
+    bareLock(600)
+    try {
+      const run = await runAction(unlockInputs())
+      expect([run.code, run.outputs.status]).toEqual([0, 'success'])
+      const said =
+        /released the deploy lock held by an unknown holder, last changed (\d+) s ago \(no info in the lock\)/.exec(
+          run.log
+        )
+      expect(Number(said?.[1])).toBeGreaterThanOrEqual(600)
+      expect(existsSync(LOCK)).toBe(false)
+    } finally {
+      rmSync(LOCK, { recursive: true, force: true })
+    }
+  })
+
+  test('refuses a fresh lock without its info file and keeps it, unless force-unlock', async () => {
+    bareLock(10)
+    try {
+      const run = await runAction(unlockInputs())
+      expect(run.code).not.toBe(0)
+      const said =
+        /::error::the deploy lock is held by an unknown holder, last changed (\d+) s ago \(no info in the lock\): .*force-unlock: true/.exec(
+          run.log
+        )
+      expect(Number(said?.[1])).toBeGreaterThanOrEqual(10)
+      expect(Number(said?.[1])).toBeLessThan(120)
+      expect(existsSync(LOCK)).toBe(true)
+      expect(existsSync(`${LOCK}/info`)).toBe(false)
+      const forced = await runAction(unlockInputs({ 'force-unlock': 'true' }))
+      expect(forced.code).toBe(0)
+      expect(forced.log).toContain('released the deploy lock held by an unknown holder')
       expect(existsSync(LOCK)).toBe(false)
     } finally {
       rmSync(LOCK, { recursive: true, force: true })

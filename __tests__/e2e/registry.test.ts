@@ -1,14 +1,15 @@
 // method registry, through the bundled action on the sandbox: the runner pushes to the sandbox's
-// registry that requires a login (127.0.0.1:5001), the server pulls by digest with a login that
-// lives in a throw-away Docker config. The password must appear nowhere afterwards. Tests run in
-// order.
+// registry that requires a login (127.0.0.1:5001), the server (lab host 1, whose 127.0.0.1:5001
+// leads to the same registry) pulls by digest with a login that lives in a throw-away Docker
+// config. The password must appear nowhere afterwards. Tests run in order.
 
 import { execFileSync } from 'node:child_process'
 import { existsSync, readdirSync, readFileSync } from 'node:fs'
 import { homedir, tmpdir } from 'node:os'
 import { runAction, type ActionRun } from '../../scripts/run-action.mjs'
 import {
-  DEPLOY_PATH,
+  DEPLOY_DIR,
+  HOST,
   PROJECT,
   env,
   liveVersions,
@@ -42,9 +43,20 @@ const registryInputs = (version: string, overrides: Record<string, string> = {})
     ...overrides
   })
 
-/** Files on this machine (the sandbox's server too) that hold `text`: the places a login could stay. */
+/**
+ * Files that hold `text`, on this machine and on the server: the places a login could stay. The
+ * server's own folders are its deploy path (in its /srv) and its /run; its /tmp and home folders
+ * are this machine's.
+ */
 function filesHolding(text: string): string[] {
-  const places = [DEPLOY_PATH, `${homedir()}/.docker`, tmpdir(), '/tmp', '/var/tmp/vd-sandbox/ssh']
+  const places = [
+    DEPLOY_DIR,
+    `${HOST.dir}/run`,
+    `${homedir()}/.docker`,
+    tmpdir(),
+    '/tmp',
+    '/var/tmp/vd-sandbox/ssh'
+  ]
   const found: string[] = []
   for (const place of places.filter(p => existsSync(p))) {
     try {

@@ -1,7 +1,8 @@
 // Release files (the `files` input), end to end through the bundled action, as the sandbox's
-// non-root `deploy` user: a web service serves a folder bind-mounted from the repository
-// (`./site`, beside the compose file in `deploy/`) and a greeting from the server's own `.env`.
-// The workspace is made by the test, so each version can change its files. Tests run in order.
+// non-root `deploy` user on lab host 1: a web service serves a folder bind-mounted from the
+// repository (`./site`, beside the compose file in `deploy/`) and a greeting from the server's own
+// `.env` (in the deploy path on the host). The workspace is made by the test on this machine (the
+// runner), so each version can change its files. Tests run in order.
 
 import { spawnSync } from 'node:child_process'
 import {
@@ -15,26 +16,32 @@ import {
   writeFileSync
 } from 'node:fs'
 import { runAction, type ActionRun } from '../../scripts/run-action.mjs'
-import { resetProject } from './sandbox-env.js'
-import { asDeployUser, env, errorOf, httpGet, runner } from './stack.js'
+import { hostPath, resetProject } from './sandbox-env.js'
+import { HOST, asDeployUser, env, errorOf, httpGet, runner } from './stack.js'
 
 const PROJECT = 'vfiles'
-const DEPLOY_PATH = `${env.dir}/deploy/${PROJECT}`
+/** The deploy path on the server (lab host 1), and where that folder is on this machine. */
+const DEPLOY_PATH = `/srv/${PROJECT}`
+const DEPLOY_DIR = hostPath(HOST, DEPLOY_PATH)
+/** The release folders as the server (and so the action's log) names them, and on this machine. */
 const RELEASES = `${DEPLOY_PATH}/.deploy/releases`
+const RELEASES_DIR = hostPath(HOST, RELEASES)
 const WS = `${env.dir}/ws-${PROJECT}`
 const PORT = 18291
+/** The server's own .env, as the server names it (the target of each release's link). */
 const SERVER_ENV = `${DEPLOY_PATH}/.env`
 
 const DOCKERFILE = `FROM scratch
 COPY bin/busybox /bin/busybox
 RUN ["/bin/busybox", "--install", "-s", "/bin"]
-CMD ["sh", "-c", "printf '%s' \\"$GREETING\\" > /www-greeting && mkdir -p /www && cp /www-greeting /www/greeting && exec httpd -f -p 127.0.0.1:${PORT} -h /www"]
+CMD ["sh", "-c", "printf '%s' \\"$GREETING\\" > /www-greeting && mkdir -p /www && cp /www-greeting /www/greeting && exec httpd -f -p 0.0.0.0:${PORT} -h /www"]
 `
-// Relative paths resolve against the compose file's folder, as on the runner.
+// Relative paths resolve against the compose file's folder, as on the runner. The port is
+// published on the server's loopback only, where the action's checks reach it.
 const COMPOSE = `services:
   web:
     image: ${PROJECT}-web:\${DEPLOY_VERSION:-latest}
-    network_mode: host
+    ports: ['127.0.0.1:${PORT}:${PORT}']
     restart: unless-stopped
     environment:
       GREETING: \${GREETING:-no .env}
@@ -50,8 +57,9 @@ function writeSite(message: string, healthy: boolean) {
 }
 
 function writeServerEnv(greeting: string) {
-  writeFileSync(SERVER_ENV, `GREETING=${greeting}\n`, { mode: 0o600 })
-  chown(SERVER_ENV)
+  const file = hostPath(HOST, SERVER_ENV)
+  writeFileSync(file, `GREETING=${greeting}\n`, { mode: 0o600 })
+  chown(file)
 }
 
 function chown(file: string) {
@@ -67,8 +75,8 @@ function run(overrides: Record<string, string>): Promise<ActionRun> {
       'compose-file': 'deploy/docker-compose.yml',
       files: 'deploy/site',
       host: env.sshHost,
-      port: String(env.sshPort),
-      fingerprint: env.fingerprint,
+      port: String(HOST.sshPort),
+      fingerprint: HOST.fingerprint,
       ...asDeployUser(),
       'deploy-path': DEPLOY_PATH,
       healthchecks: `http://127.0.0.1:${PORT}/site/health`,
@@ -86,7 +94,7 @@ const served = async () => (await httpGet(`http://127.0.0.1:${PORT}/site/message
 const greeting = async () => (await httpGet(`http://127.0.0.1:${PORT}/greeting`)).body
 
 function reset() {
-  resetProject(env, PROJECT, DEPLOY_PATH)
+  resetProject(env, PROJECT, DEPLOY_PATH, HOST)
   rmSync(WS, { recursive: true, force: true })
 }
 
@@ -98,8 +106,8 @@ beforeAll(() => {
   writeFileSync(`${WS}/app/Dockerfile`, DOCKERFILE)
   writeFileSync(`${WS}/deploy/docker-compose.yml`, COMPOSE)
   // The deploy path belongs to the deploy user; its .env (secrets) never leaves the server.
-  mkdirSync(DEPLOY_PATH, { recursive: true })
-  chown(DEPLOY_PATH)
+  mkdirSync(DEPLOY_DIR, { recursive: true })
+  chown(DEPLOY_DIR)
   writeServerEnv('hello from the server')
 })
 afterAll(reset)
@@ -111,10 +119,10 @@ test("v1 serves its file, from its own release folder, with the server's .env", 
   expect(await served()).toBe('first text')
   expect(await greeting()).toBe('hello from the server')
   // The files landed with their workspace paths; the project directory links the server's .env.
-  expect(readFileSync(`${RELEASES}/f1/deploy/site/message.txt`, 'utf8')).toBe('first text\n')
-  expect(lstatSync(`${RELEASES}/f1/deploy/.env`).isSymbolicLink()).toBe(true)
-  expect(readlinkSync(`${RELEASES}/f1/deploy/.env`)).toBe(SERVER_ENV)
-  expect(lstatSync(`${RELEASES}/f1/deploy/site/message.txt`).uid).not.toBe(0)
+  expect(readFileSync(`${RELEASES_DIR}/f1/deploy/site/message.txt`, 'utf8')).toBe('first text\n')
+  expect(lstatSync(`${RELEASES_DIR}/f1/deploy/.env`).isSymbolicLink()).toBe(true)
+  expect(readlinkSync(`${RELEASES_DIR}/f1/deploy/.env`)).toBe(SERVER_ENV)
+  expect(lstatSync(`${RELEASES_DIR}/f1/deploy/site/message.txt`).uid).not.toBe(0)
   expect(r.log).toContain(`sent 2 files, 14 B to ${RELEASES}/f1`)
   expect(r.summary).toMatch(/\| Files \|/)
   expect(r.summary).toContain('| 2 files, 14 B |')
@@ -133,7 +141,7 @@ test('v2 changes the file and breaks its check: the rollback brings the first te
     'f2',
     'f1'
   ])
-  expect(readFileSync(`${RELEASES}/f2/deploy/site/message.txt`, 'utf8')).toBe('second text\n')
+  expect(readFileSync(`${RELEASES_DIR}/f2/deploy/site/message.txt`, 'utf8')).toBe('second text\n')
   expect(await served()).toBe('first text')
   expect(await greeting()).toBe('hello from the server')
 })
@@ -146,7 +154,11 @@ test('v3 with a third text succeeds; the server .env is read afresh, never copie
   expect(await served()).toBe('third text')
   expect(await greeting()).toBe('a new secret')
   // Pruning: the failed f2 goes with its files; f1 (the rollback target) and f3 stay.
-  expect(['f1', 'f2', 'f3'].map(v => existsSync(`${RELEASES}/${v}`))).toEqual([true, false, true])
+  expect(['f1', 'f2', 'f3'].map(v => existsSync(`${RELEASES_DIR}/${v}`))).toEqual([
+    true,
+    false,
+    true
+  ])
   expect(r.summary).toMatch(/\| ✔ \| `f3` \|.*\| 2 files, 14 B \|/)
 })
 
@@ -172,7 +184,7 @@ test('command: rollback to v1 serves the first text with the current .env; statu
 })
 
 test('a files entry with ".." is refused before any build, and the server is untouched', async () => {
-  const before = readFileSync(`${DEPLOY_PATH}/.deploy/versions.log`, 'utf8')
+  const before = readFileSync(`${DEPLOY_DIR}/.deploy/versions.log`, 'utf8')
   const r = await run({ version: 'f4', files: 'deploy/site\n../outside' })
   expect(r.code).toBe(1)
   expect(errorOf(r)).toContain(
@@ -180,7 +192,7 @@ test('a files entry with ".." is refused before any build, and the server is unt
   )
   expect(r.log).not.toContain('::group::build')
   expect(runner(['image', 'ls', '-q', `${PROJECT}-web:f4`]).trim()).toBe('')
-  expect(readFileSync(`${DEPLOY_PATH}/.deploy/versions.log`, 'utf8')).toBe(before)
-  expect(existsSync(`${RELEASES}/f4`)).toBe(false)
+  expect(readFileSync(`${DEPLOY_DIR}/.deploy/versions.log`, 'utf8')).toBe(before)
+  expect(existsSync(`${RELEASES_DIR}/f4`)).toBe(false)
   expect(await served()).toBe('first text')
 })

@@ -1,16 +1,24 @@
-// Helpers for end-to-end tests against the two-host sandbox of scripts/sandbox.sh:
-// its connection details, and the docker / ssh command-line clients pointed at it.
+// Helpers for end-to-end tests against the sandbox of scripts/sandbox.sh (the runner and the
+// lab's server hosts): its connection details, and the docker / ssh command-line clients
+// pointed at it.
 
 import { spawnSync } from 'node:child_process'
 import { existsSync, readFileSync, rmSync } from 'node:fs'
 import path from 'node:path'
 import { fileURLToPath } from 'node:url'
-import { readSandboxEnv, type SandboxEnv } from '../../scripts/sandbox-env.mjs'
+import {
+  hostPath,
+  onHost,
+  readSandboxEnv,
+  type LabHost,
+  type SandboxEnv
+} from '../../scripts/sandbox-env.mjs'
 
 /** The repository root (this file is __tests__/e2e/sandbox-env.ts). */
 export const repoRoot = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..', '..')
 
-export type { SandboxEnv } from '../../scripts/sandbox-env.mjs'
+export type { LabHost, SandboxEnv } from '../../scripts/sandbox-env.mjs'
+export { hostFetch, hostPath, hostTcpRead, onHost } from '../../scripts/sandbox-env.mjs'
 
 function sandboxScript(command: 'up'): { ok: boolean; stdout: string; stderr: string } {
   const r = spawnSync('bash', [path.join(repoRoot, 'scripts', 'sandbox.sh'), command], {
@@ -21,8 +29,14 @@ function sandboxScript(command: 'up'): { ok: boolean; stdout: string; stderr: st
   return { ok: r.status === 0, stdout: r.stdout ?? '', stderr: `${r.stderr ?? ''}${r.error ?? ''}` }
 }
 
-/** The sandbox's connection details (`bash scripts/sandbox.sh env`); throws if it was never set up. */
-export const sandboxEnv: () => SandboxEnv = readSandboxEnv
+let known: SandboxEnv | undefined
+
+/** The sandbox's connection details (`bash scripts/sandbox.sh env`, read once); throws if it was
+ *  never set up. */
+export function sandboxEnv(): SandboxEnv {
+  known ??= readSandboxEnv()
+  return known
+}
 
 /** sandboxEnv(), running `scripts/sandbox.sh up` first if the sandbox was never set up. */
 export function ensureSandbox(): SandboxEnv {
@@ -139,22 +153,42 @@ export function clearProject(host: string, project: string): void {
   if (refs.length > 0) on(['image', 'rm', '-f', ...refs])
 }
 
-/** Removes a project from the server engine and the runner engine, and its deploy path. */
+/** Lab host 1: the server of the single-server suites. */
+export function firstHost(env: SandboxEnv): LabHost {
+  const host = env.hosts[0]
+  if (!host) throw new Error('the sandbox has no lab host: run scripts/sandbox.sh up')
+  return host
+}
+
+/**
+ * Removes a project from a lab host's engine (host 1 by default) and the runner engine, and its
+ * deploy path (a path on that host).
+ */
 export function resetProject(
   env: SandboxEnv,
   project: string,
   deployPath: string,
-  serverHost = env.serverDockerHost
+  host: LabHost = firstHost(env)
 ): void {
-  clearProject(serverHost, project)
+  clearProject(host.dockerHost, project)
   clearProject(env.runnerDockerHost, project)
-  rmSync(deployPath, { recursive: true, force: true })
+  rmSync(hostPath(host, deployPath), { recursive: true, force: true })
 }
 
-/** A file under `<deploy-path>/.deploy/` (the sandbox server's files are local), if it exists. */
-export function readStateFile(deployPath: string, name: string): string | undefined {
-  const file = `${deployPath}/.deploy/${name}`
+/** A file under `<deploy-path>/.deploy/` on a lab host (host 1 by default), if it exists. */
+export function readStateFile(
+  deployPath: string,
+  name: string,
+  host: LabHost = firstHost(sandboxEnv())
+): string | undefined {
+  const file = hostPath(host, `${deployPath}/.deploy/${name}`)
   return existsSync(file) ? readFileSync(file, 'utf8') : undefined
+}
+
+/** Runs `argv` inside lab host `host` (as root, in its namespaces) and returns its stdout. */
+export function onHostRun(host: LabHost, argv: string[], opts: RunOptions = {}): string {
+  const [file = '', ...args] = onHost(host, argv)
+  return run(file, args, opts, { ...process.env, ...opts.env })
 }
 
 /** Polls `check` every 100 ms until it holds (true) or `ms` pass (false). */

@@ -1,14 +1,28 @@
-// Proves the sandbox of scripts/sandbox.sh is what the deploy tests take it for: two
-// separate Docker engines, the server's reached through a real OpenSSH server, an open
-// registry both can use and one that requires a login. Everything runs on 127.0.0.1.
+// Proves the sandbox of scripts/sandbox.sh is what the deploy tests take it for: the runner's
+// engine and a lab of server hosts, each with its own hostname, engine, /srv, loopback, sshd and
+// host key, on a LAN of their own, reached from this machine only through a loopback port each;
+// an open registry every engine can use and one that requires a login. In this machine's own
+// network namespace the sandbox listens on 127.0.0.1 only and adds no address and no route.
 
-import { spawn } from 'node:child_process'
+import { execFileSync, spawn } from 'node:child_process'
 import { randomBytes } from 'node:crypto'
-import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync } from 'node:fs'
+import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs'
 import net from 'node:net'
 import os from 'node:os'
 import path from 'node:path'
-import { docker, ensureSandbox, hasImage, sshArgs, ssh, type SandboxEnv } from './sandbox-env.js'
+import {
+  docker,
+  ensureSandbox,
+  hasImage,
+  hostFetch,
+  hostPath,
+  nonEmpty,
+  onHostRun,
+  sshArgs,
+  ssh,
+  type LabHost,
+  type SandboxEnv
+} from './sandbox-env.js'
 
 // `npm run test:e2e` runs `scripts/sandbox.sh up` first; beforeAll runs it only if
 // `env` finds no sandbox.
@@ -51,38 +65,38 @@ function saveThroughSsh(ref: string): Promise<string> {
   })
 }
 
-/** A TCP port that is free on 127.0.0.1 right now. */
-function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const server = net.createServer()
-    server.on('error', reject)
-    server.listen(0, '127.0.0.1', () => {
-      const address = server.address()
-      const port = typeof address === 'object' && address ? address.port : 0
-      server.close(() => resolve(port))
-    })
-  })
-}
-
 const sleep = (ms: number) => new Promise(r => setTimeout(r, ms))
 
-/** GET a URL on loopback until it answers 200 or `ms` pass; returns the body. */
-async function getWhenUp(url: string, ms = 30_000): Promise<string> {
+/** GET a URL on lab host `host`'s own loopback until it answers 200 or `ms` pass; the body. */
+async function getWhenUp(host: LabHost, url: string, ms = 30_000): Promise<string> {
   const deadline = Date.now() + ms
   let last = 'no answer'
   while (Date.now() < deadline) {
-    try {
-      const res = await fetch(url, { signal: AbortSignal.timeout(2_000) })
-      const body = await res.text()
-      if (res.status === 200) return body
-      last = `HTTP ${res.status}`
-    } catch (err) {
-      last = String(err)
-    }
+    const res = await hostFetch(host, url, 2_000)
+    if (res.status === 200) return res.body
+    last = res.status ? `HTTP ${res.status}` : res.body
     await sleep(250)
   }
-  throw new Error(`${url} did not answer 200 within ${ms} ms (last: ${last})`)
+  throw new Error(`${url} on ${host.name} did not answer 200 within ${ms} ms (last: ${last})`)
 }
+
+/** Whether anything accepts a connection on this machine's own 127.0.0.1:`port`. */
+function runnerPortOpen(port: number): Promise<boolean> {
+  return new Promise(resolve => {
+    const socket = net.connect(port, '127.0.0.1')
+    socket.setTimeout(2000, () => (socket.destroy(), resolve(false)))
+    socket.on('connect', () => (socket.destroy(), resolve(true)))
+    socket.on('error', () => resolve(false))
+  })
+}
+
+/** OpenSSH client arguments for lab host `host` (its own port; every host key is known). */
+const sshArgsFor = (host: LabHost, login: 'root' | 'deploy' = 'root') =>
+  sshArgs({ ...env, sshPort: host.sshPort }, login)
+
+/** Run a shell command on lab host `host` over OpenSSH. */
+const sshTo = (host: LabHost, command: string) =>
+  execFileSync('ssh', [...sshArgsFor(host), command], { encoding: 'utf8', timeout: 60_000 })
 
 function imageId(host: string, ref: string): string {
   return docker(host, ['image', 'inspect', '--format', '{{.Id}}', ref]).trim()
@@ -138,25 +152,34 @@ describe('the sandbox', () => {
     expect(imageId(env.serverDockerHost, image)).toBe(imageId(env.runnerDockerHost, image))
   })
 
-  it('runs the example image on the server, answering on loopback', async () => {
+  it("runs the example image on the server on a bridge network, its port published on the server's loopback only", async () => {
     if (!hasImage(env.serverDockerHost, image)) await saveThroughSsh(image)
-    // A free port rather than the stack's 18081, which a deployed stack may hold.
-    const port = await freePort()
+    // Not the stack's 18081, which a deployed stack may hold.
+    const port = 18981
     const name = `vd-e2e-api-${id}`
+    const host = env.hosts[0] as LabHost
     try {
       docker(env.serverDockerHost, [
         'run',
         '-d',
         '--name',
         name,
-        '--network',
-        'host',
-        '-e',
-        `PORT=${port}`,
+        '-p',
+        `127.0.0.1:${port}:18081`,
         image
       ])
-      expect(await getWhenUp(`http://127.0.0.1:${port}/health`)).toBe('ok')
-      expect(await getWhenUp(`http://127.0.0.1:${port}/version`)).toBe(version)
+      // The container has an address of its own on the host's default bridge.
+      const address = docker(env.serverDockerHost, [
+        'inspect',
+        '--format',
+        '{{.NetworkSettings.IPAddress}}',
+        name
+      ]).trim()
+      expect(address).toMatch(/^172\.(1[6-9]|2\d|3[01])\.\d+\.\d+$/)
+      expect(await getWhenUp(host, `http://127.0.0.1:${port}/health`)).toBe('ok')
+      expect(await getWhenUp(host, `http://127.0.0.1:${port}/version`)).toBe(version)
+      // The server's loopback is its own: nothing answers on this machine's.
+      expect(await runnerPortOpen(port)).toBe(false)
 
       // Docker's own health check passes on the server's engine...
       const deadline = Date.now() + 30_000
@@ -187,14 +210,19 @@ describe('the sandbox', () => {
     try {
       docker(env.runnerDockerHost, ['tag', image, ref])
       docker(env.runnerDockerHost, ['push', ref])
-      expect(hasImage(env.serverDockerHost, ref)).toBe(false)
-      // Pulled the way the action would: a command on the server, over ssh.
-      ssh(env, `docker pull ${ref}`)
-      expect(hasImage(env.serverDockerHost, ref)).toBe(true)
-      expect(imageId(env.serverDockerHost, ref)).toBe(imageId(env.runnerDockerHost, image))
+      // Pulled the way the action would: a command on each host, over ssh, from the registry
+      // on that host's own 127.0.0.1 (the same name everywhere).
+      for (const host of env.hosts) {
+        expect([host.name, hasImage(host.dockerHost, ref)]).toEqual([host.name, false])
+        sshTo(host, `docker pull -q ${ref}`)
+        expect([host.name, imageId(host.dockerHost, ref)]).toEqual([
+          host.name,
+          imageId(env.runnerDockerHost, image)
+        ])
+      }
     } finally {
       removeImages(env.runnerDockerHost, ref)
-      removeImages(env.serverDockerHost, ref)
+      for (const host of env.hosts) removeImages(host.dockerHost, ref)
       // Delete the tag's manifest from the registry (storage.delete is enabled).
       const manifestUrl = `http://${env.registry}/v2/${repo}/manifests/${id}`
       const head = await fetch(manifestUrl, {
@@ -300,10 +328,77 @@ describe('the sandbox', () => {
     // The server engine, through the group of its socket.
     expect(asDeploy('docker version --format "{{.Server.Version}}" >/dev/null')).toBe('exit 0')
     expect(asDeploy('id -nG')).toMatch(/\bvd-docker\b/)
-    // Not the runner's engine, nor the folder that holds the deploy paths (root's, as on a
-    // server where an admin made the deploy path and gave it to the user).
-    mkdirSync(`${env.dir}/deploy`, { recursive: true })
-    expect(asDeploy(`docker -H ${env.runnerDockerHost} version >/dev/null 2>&1`)).toBe('exit 1')
-    expect(asDeploy(`touch ${env.dir}/deploy/x 2>/dev/null`)).toBe('exit 1')
+    // The default socket on the server is the server's own engine: the runner's is not there.
+    const serverId = docker(env.serverDockerHost, ['info', '--format', '{{.ID}}']).trim()
+    const runnerId = docker(env.runnerDockerHost, ['info', '--format', '{{.ID}}']).trim()
+    expect(asDeploy('docker -H unix:///var/run/docker.sock info --format "{{.ID}}"')).toBe(
+      `${serverId}\nexit 0`
+    )
+    expect(serverId).not.toBe(runnerId)
+    // Nor may the user write in /srv, which holds the deploy paths (root's, as on a server where
+    // an admin made the deploy path and gave it to the user).
+    expect(asDeploy('touch /srv/x 2>/dev/null')).toBe('exit 1')
+  })
+
+  test('three lab hosts: each its own hostname, host key, engine, /srv and loopback, on a LAN of their own', () => {
+    expect(env.hosts.map(h => h.name)).toEqual(['host1', 'host2', 'host3'])
+    expect(new Set(env.hosts.map(h => h.sshPort)).size).toBe(3)
+    expect(new Set(env.hosts.map(h => h.fingerprint)).size).toBe(3)
+    const ids = env.hosts.map(h => docker(h.dockerHost, ['info', '--format', '{{.ID}}']).trim())
+    expect(
+      new Set([...ids, docker(env.runnerDockerHost, ['info', '--format', '{{.ID}}'])]).size
+    ).toBe(4)
+    const mark = `vd-e2e-srv-${id}`
+    try {
+      env.hosts.forEach((host, i) => {
+        // Over SSH through its loopback port: its own name, and its own engine by default.
+        expect(sshTo(host, 'hostname; docker info --format "{{.Name}} {{.ID}}"')).toBe(
+          `${host.name}\n${host.name} ${ids[i]}\n`
+        )
+        // Its /srv is its own folder: a file made there is on no other host, nor in this
+        // machine's /srv.
+        sshTo(host, `echo ${host.name} > /srv/${mark}`)
+        expect(readFileSync(hostPath(host, `/srv/${mark}`), 'utf8')).toBe(`${host.name}\n`)
+      })
+      expect(existsSync(`/srv/${mark}`)).toBe(false)
+      // Its network: loopback and eth0 on the LAN; a route only to the LAN (no gateway: nothing
+      // leads out of the lab); the hosts reach each other's sshd over it.
+      for (const host of env.hosts) {
+        const routes = nonEmpty(onHostRun(host, ['ip', 'route', 'show', 'table', 'main']))
+        expect(routes.filter(r => r.startsWith('default'))).toEqual([])
+        expect(routes).toContain(
+          `10.77.0.0/24 dev eth0 proto kernel scope link src ${host.lanAddress}`
+        )
+        for (const other of env.hosts) {
+          const reach = onHostRun(host, [
+            'bash',
+            '-c',
+            `exec 3<>/dev/tcp/${other.lanAddress}/22 && head -c 4 <&3`
+          ])
+          expect([host.name, other.name, reach]).toEqual([host.name, other.name, 'SSH-'])
+        }
+      }
+    } finally {
+      for (const host of env.hosts) rmSync(hostPath(host, `/srv/${mark}`), { force: true })
+    }
+  })
+
+  test("this machine's own network namespace: no address or route added, the sandbox listens on 127.0.0.1 only", () => {
+    // The addresses and routes recorded before the lab was made are exactly today's.
+    const now = execFileSync('bash', ['scripts/sandbox.sh', 'net-state'], { encoding: 'utf8' })
+    expect(now).toBe(readFileSync(env.rootNetBefore, 'utf8'))
+    expect(now).not.toMatch(/10\.77\.|vd-|lan0|docker0/)
+    // Every TCP listener of the sandbox's programs here is on 127.0.0.1.
+    const listeners = nonEmpty(execFileSync('ss', ['-Hltnp'], { encoding: 'utf8' })).filter(l =>
+      /"(socat|sshd|dockerd|containerd|docker-proxy|docker-registry)"/.test(l)
+    )
+    expect(listeners.length).toBeGreaterThanOrEqual(5) // 3 SSH ports, 2 registries
+    for (const line of listeners) expect(line.split(/\s+/)[3]).toMatch(/^127\.0\.0\.1:\d+$/)
+    // The lab's namespaces.
+    expect(
+      nonEmpty(execFileSync('ip', ['netns', 'list'], { encoding: 'utf8' }))
+        .map(l => l.split(' ')[0])
+        .sort()
+    ).toEqual(expect.arrayContaining(['vd-h1', 'vd-h2', 'vd-h3', 'vd-lan']))
   })
 })

@@ -1,7 +1,8 @@
-// The real ssh2 connection code (src/remote/ssh.ts) against the sandbox's sshd, without
-// deploying: host keys pinned by known-hosts, a wrong key refused, and a jump host whose
-// forwarded channel carries the target's connection. Runs only `docker version` and small
-// shell commands, so it can share the server with deploy tests.
+// The real ssh2 connection code (src/remote/ssh.ts) against the sshd of the sandbox's lab hosts,
+// without deploying: host keys pinned by known-hosts, a wrong key refused, and a jump host
+// (host 1) whose forwarded channel carries the connection to a target on the lab's LAN (host 2),
+// which this machine has no route to. Runs only `docker version` and small shell commands, so it
+// can share the hosts with deploy tests.
 
 import { spawnSync } from 'node:child_process'
 import { generateKeyPairSync } from 'node:crypto'
@@ -14,7 +15,14 @@ import { INPUT_NAMES, type RawInputs } from '../../src/config/inputs.js'
 import type { SshOptions } from '../../src/config/options.js'
 import { connect } from '../../src/remote/ssh.js'
 import type { Remote } from '../../src/remote/remote.js'
-import { docker, ensureSandbox, eventually, type SandboxEnv } from './sandbox-env.js'
+import {
+  docker,
+  ensureSandbox,
+  eventually,
+  onHostRun,
+  type LabHost,
+  type SandboxEnv
+} from './sandbox-env.js'
 
 const TEST_MS = 30_000
 let env: SandboxEnv
@@ -78,13 +86,22 @@ function otherKey(): string {
   return `ssh-ed25519 ${blob.toString('base64')}`
 }
 
-/** This process's established TCP connections to the sandbox's sshd, from `ss`. */
+/** This process's established TCP connections to the sshd of any lab host (their loopback
+ *  ports on this machine), from `ss`. */
 function myConnectionsToSshd(): string[] {
-  const r = spawnSync('ss', ['-Htnp', 'state', 'established', `( dport = :${env.sshPort} )`], {
+  const ports = env.hosts.map(h => `dport = :${h.sshPort}`).join(' or ')
+  const r = spawnSync('ss', ['-Htnp', 'state', 'established', `( ${ports} )`], {
     encoding: 'utf8'
   })
   if (r.status !== 0) throw new Error(`ss failed: ${r.stderr}`)
   return r.stdout.split('\n').filter(l => l.includes(`pid=${process.pid},`))
+}
+
+/** Lab host `index` (1-based). */
+function labHost(index: number): LabHost {
+  const host = env.hosts[index - 1]
+  if (!host) throw new Error(`the lab has no host ${index}: run scripts/sandbox.sh up`)
+  return host
 }
 
 describe('known-hosts', () => {
@@ -98,10 +115,20 @@ describe('known-hosts', () => {
         '--format',
         '{{.Server.Version}}'
       ]).trim()
+      // Every engine of the lab has the same version: its ID tells host 1's apart.
+      const engineId = docker(env.serverDockerHost, ['info', '--format', '{{.ID}}']).trim()
       await withRemote(options, async remote => {
         expect(await serverVersion(remote)).toBe(expected)
-        const r = await remote.run(['sh', '-c', 'echo "$((6 * 7)) $DOCKER_HOST"'])
-        expect(r).toMatchObject({ code: 0, stdout: `42 ${env.serverDockerHost}\n` })
+        // On host 1, whose own engine (its /var/run/docker.sock) answers a plain `docker`.
+        const r = await remote.run([
+          'sh',
+          '-c',
+          'echo "$((6 * 7)) $(hostname) ${DOCKER_HOST:-(default socket)}"; docker info --format "{{.ID}}"'
+        ])
+        expect(r).toMatchObject({
+          code: 0,
+          stdout: `42 ${labHost(1).name} (default socket)\n${engineId}\n`
+        })
       })
       expect(warnings).toEqual([])
     },
@@ -168,48 +195,76 @@ describe('known-hosts', () => {
 })
 
 describe('jump host', () => {
+  // The jump host is host 1 (through its loopback port here); the target is host 2 at its LAN
+  // address, which only the lab's hosts can reach: a connection that did not go through the
+  // jump host cannot get there at all.
+  const jump = () => labHost(1)
+  const target = () => labHost(2)
   const viaProxy = (inputs: Partial<RawInputs> = {}) =>
     sshOptions({
+      host: target().lanAddress,
+      port: '22',
       'proxy-host': env.sshHost,
-      'proxy-port': String(env.sshPort),
+      'proxy-port': String(jump().sshPort),
       'proxy-username': env.sshUser,
       ...inputs
     })
 
+  /** The sandbox's known_hosts, plus host 2's key under its LAN address (port 22). */
+  const knownHostsWithLan = () => {
+    const key = knownHosts()
+      .split('\n')
+      .find(l => l.startsWith(`[127.0.0.1]:${target().sshPort} `))
+      ?.split(' ')
+      .slice(1)
+      .join(' ')
+    if (!key) throw new Error(`no line for [127.0.0.1]:${target().sshPort} in ${env.knownHosts}`)
+    return `${knownHosts()}${target().lanAddress} ${key}\n`
+  }
+
   test.each<[string, () => Partial<RawInputs>]>([
     [
       'fingerprint and proxy-fingerprint',
-      () => ({ fingerprint: env.fingerprint, 'proxy-fingerprint': env.fingerprint })
+      () => ({ fingerprint: target().fingerprint, 'proxy-fingerprint': jump().fingerprint })
     ],
-    ['known-hosts alone', () => ({ 'known-hosts': knownHosts() })]
+    ['known-hosts alone', () => ({ 'known-hosts': knownHostsWithLan() })]
   ])(
     'pinned by %s: the target is reached through the jump host, and close() ends both',
     async (_how, pins) => {
       const options = viaProxy(pins())
-      expect(options.proxy).toMatchObject({ host: env.sshHost, port: env.sshPort })
+      expect(options.proxy).toMatchObject({ host: env.sshHost, port: jump().sshPort })
       const remote = await connect(options, m => warnings.push(m))
       let closedAll = false
       try {
         expect(await serverVersion(remote)).not.toBe('')
         // The target session's client end is where its TCP connection came from. Through the
-        // jump host that is a socket of the jump host's sshd, not of this process.
-        const r = await remote.run([
-          'sh',
-          '-c',
-          'set -- $SSH_CONNECTION; echo "$2"; ss -Htnp state established "( sport = :$2 )"'
-        ])
+        // jump host that is a socket of the jump host's sshd on the LAN, not of this process.
+        const r = await remote.run(['sh', '-c', 'hostname; echo "$SSH_CONNECTION"'])
         expect(r.code).toBe(0)
-        const [port = '', owner = ''] = r.stdout.trim().split('\n')
+        const [name = '', connection = ''] = r.stdout.trim().split('\n')
+        expect(name).toBe(target().name)
+        const [from = '', port = '', to = ''] = connection.split(' ')
+        expect([from, to]).toEqual([jump().lanAddress, target().lanAddress])
         expect(port).toMatch(/^\d+$/)
-        expect(owner).toContain(`127.0.0.1:${port}`)
+        const owner = onHostRun(jump(), [
+          'ss',
+          '-Htnp',
+          'state',
+          'established',
+          `( sport = :${port} )`
+        ])
+        expect(owner).toContain(`${jump().lanAddress}:${port}`)
+        expect(owner).toContain(`${target().lanAddress}:22`)
         expect(owner).toMatch(/users:\(\("sshd[^"]*",pid=\d+/)
         expect(owner).not.toContain(`pid=${process.pid},`)
-        // sshd logged that login as coming from that port.
-        expect(readFileSync(path.join(env.dir, 'ssh', 'sshd.log'), 'utf8')).toContain(
-          `Accepted publickey for root from 127.0.0.1 port ${port} `
+        // The target's sshd logged that login as coming from that port of the jump host.
+        expect(readFileSync(path.join(target().dir, 'ssh', 'sshd.log'), 'utf8')).toContain(
+          `Accepted publickey for root from ${jump().lanAddress} port ${port} `
         )
-        // This process holds one connection to sshd (the jump host's), not two.
-        expect(myConnectionsToSshd()).toHaveLength(1)
+        // This process holds one connection to the lab's sshds (the jump host's), not two.
+        const mine = myConnectionsToSshd()
+        expect(mine).toHaveLength(1)
+        expect(mine[0]).toContain(`127.0.0.1:${jump().sshPort} `)
         remote.close()
         closedAll = await eventually(() => myConnectionsToSshd().length === 0)
       } finally {
@@ -225,7 +280,7 @@ describe('jump host', () => {
     'a wrong jump host key is refused before the target is tried',
     async () => {
       const options = viaProxy({
-        fingerprint: env.fingerprint,
+        fingerprint: target().fingerprint,
         'proxy-fingerprint': `SHA256:${'A'.repeat(43)}`
       })
       await expect(connect(options, m => warnings.push(m))).rejects.toThrow(
@@ -241,11 +296,13 @@ describe('jump host', () => {
   test(
     'a target the jump host cannot reach is reported as such',
     async () => {
-      // Port 1 on loopback: nothing listens there, so the jump host's connect is refused.
+      // Port 1 on the jump host's own loopback: nothing listens there, so its connect is
+      // refused.
       const options = viaProxy({
+        host: '127.0.0.1',
         port: '1',
-        fingerprint: env.fingerprint,
-        'proxy-fingerprint': env.fingerprint
+        fingerprint: target().fingerprint,
+        'proxy-fingerprint': jump().fingerprint
       })
       await expect(connect(options, m => warnings.push(m))).rejects.toThrow(
         /^the jump host root@127\.0\.0\.1:\d+ cannot open a connection to 127\.0\.0\.1:1: .*TCP forwarding/

@@ -1,16 +1,31 @@
-// The example stack on the sandbox: inputs to deploy it, and ways to look at what the server runs.
+// The example stack on the sandbox's lab host 1: inputs to deploy it, and ways to look at what
+// the server runs (its engine, its files, and its own loopback, where the stack's ports are).
 
 import { spawnSync } from 'node:child_process'
 import { mkdirSync, readFileSync } from 'node:fs'
 import net from 'node:net'
-import { docker, nonEmpty, readStateFile, resetProject, sandboxEnv } from './sandbox-env.js'
+import {
+  docker,
+  firstHost,
+  hostFetch,
+  hostPath,
+  hostTcpRead,
+  nonEmpty,
+  readStateFile,
+  resetProject,
+  sandboxEnv
+} from './sandbox-env.js'
 import { exampleStackInputs } from '../../scripts/sandbox-env.mjs'
 import type { ActionRun } from '../../scripts/run-action.mjs'
 
 export const env = sandboxEnv()
+/** The server of the single-server suites: lab host 1. */
+export const HOST = firstHost(env)
 export const PROJECT = 'vdemo'
-export const DEPLOY_PATH = `${env.dir}/deploy/${PROJECT}`
-export const STATE = `${DEPLOY_PATH}/.deploy`
+/** The deploy path on the server (its own /srv), and where that folder is on this machine. */
+export const DEPLOY_PATH = `/srv/${PROJECT}`
+export const DEPLOY_DIR = hostPath(HOST, DEPLOY_PATH)
+export const STATE = `${DEPLOY_DIR}/.deploy`
 export const SERVICES = ['api', 'web', 'db']
 export const HEALTHCHECKS = [
   'http://127.0.0.1:18081/health',
@@ -39,8 +54,8 @@ export function asDeployUser(): Record<string, string> {
   return { username: env.deployUser, key: readFileSync(env.deployKey, 'utf8') }
 }
 
-/** First in the PATH of every SSH session of the sandbox (scripts/sandbox.sh); empty by default. */
-export const SHIM_DIR = `${env.dir}/shim`
+/** First in the PATH of every SSH session on host 1 (scripts/sandbox/lab.sh); empty by default. */
+export const SHIM_DIR = `${HOST.dir}/shim`
 
 /** The `::error::` line of a step, decoded (@actions/core escapes %, CR and LF). */
 export function errorOf(run: ActionRun): string {
@@ -52,7 +67,7 @@ export function errorOf(run: ActionRun): string {
     .replace(/%25/g, '%')
 }
 
-export const server = (args: string[]) => docker(env.serverDockerHost, args)
+export const server = (args: string[]) => docker(HOST.dockerHost, args)
 export const runner = (args: string[]) => docker(env.runnerDockerHost, args)
 
 /** Tags of `<project>-<service>` on the server engine, sorted. */
@@ -87,9 +102,9 @@ export function serverContainers(): string[] {
 export function resetServer(owner?: string): void {
   resetProject(env, PROJECT, DEPLOY_PATH)
   if (!owner) return
-  mkdirSync(DEPLOY_PATH, { recursive: true })
-  const r = spawnSync('chown', [`${owner}:`, DEPLOY_PATH], { encoding: 'utf8' })
-  if (r.status !== 0) throw new Error(`chown ${owner}: ${DEPLOY_PATH} failed: ${r.stderr}`)
+  mkdirSync(DEPLOY_DIR, { recursive: true })
+  const r = spawnSync('chown', [`${owner}:`, DEPLOY_DIR], { encoding: 'utf8' })
+  if (r.status !== 0) throw new Error(`chown ${owner}: ${DEPLOY_DIR} failed: ${r.stderr}`)
 }
 
 export function stateFile(name: string): string | undefined {
@@ -113,24 +128,25 @@ export function logRecords(): { version: string; status: string }[] {
   )
 }
 
-export async function httpGet(url: string): Promise<{ status: number; body: string }> {
-  try {
-    const res = await fetch(url, { signal: AbortSignal.timeout(3000) })
-    return { status: res.status, body: (await res.text()).trim() }
-  } catch (e) {
-    return { status: 0, body: (e as Error).message }
-  }
+/** GET `url` on the server's own loopback (host 1): nothing of the stack answers on this
+ *  machine's. Status 0 when nothing answered. */
+export function httpGet(url: string): Promise<{ status: number; body: string }> {
+  return hostFetch(HOST, url)
 }
 
-/** What the stand-in database answers on its port. */
+/** What the stand-in database answers on its port, on the server's loopback. */
 export function dbReply(port = 18083): Promise<string> {
+  return hostTcpRead(HOST, port)
+}
+
+/** Whether anything accepts a connection on this machine's own 127.0.0.1:`port` (the runner's
+ *  side, not the server's). */
+export function runnerPortOpen(port: number): Promise<boolean> {
   return new Promise(resolve => {
     const socket = net.connect(port, '127.0.0.1')
-    let data = ''
-    socket.setTimeout(3000, () => socket.destroy())
-    socket.on('data', d => (data += d.toString()))
-    socket.on('close', () => resolve(data.trim()))
-    socket.on('error', () => resolve(''))
+    socket.setTimeout(2000, () => (socket.destroy(), resolve(false)))
+    socket.on('connect', () => (socket.destroy(), resolve(true)))
+    socket.on('error', () => resolve(false))
   })
 }
 

@@ -1,14 +1,14 @@
 // The tar method ships only what the server lacks, end to end through the bundled action, with
-// every byte counted by a relay in front of the sandbox's sshd (not by the action's own report).
-// Project `vdelta`: one image with an 8 MiB random layer that stays the same across versions and
-// a small layer that changes with each. Tests run in order.
+// every byte counted by a relay in front of the sshd of lab host 1 (not by the action's own
+// report). Project `vdelta`: one image with an 8 MiB random layer that stays the same across
+// versions and a small layer that changes with each, served on host 1's loopback. Tests run in
+// order.
 
 import { copyFileSync, mkdirSync, readFileSync, rmSync } from 'node:fs'
-import { startRelay } from '../../scripts/rate-relay.mjs'
-import { clearProject } from './sandbox-env.js'
+import { clearProject, hostPath, nonEmpty } from './sandbox-env.js'
 import {
   KIT_DIR,
-  RELAY_PORTS_FILE,
+  Relay,
   env,
   errorOf,
   installShim,
@@ -17,11 +17,13 @@ import {
   server,
   type Step
 } from './fault-kit.js'
-import { httpGet } from './stack.js'
+import { HOST, httpGet } from './stack.js'
 
 const PROJECT = 'vdelta'
 const FIXTURE = '__tests__/e2e/fixtures/vdelta'
-const DEPLOY_PATH = `${env.dir}/deploy/${PROJECT}`
+/** The deploy path on host 1, and where that folder is on this machine. */
+const DEPLOY_PATH = `/srv/${PROJECT}`
+const DEPLOY_DIR = hostPath(HOST, DEPLOY_PATH)
 /** A tag on the server that holds the big layer while no container uses it. */
 const SPARE = 'spare-vdelta:1'
 const MiB = 1024 * 1024
@@ -45,20 +47,20 @@ function inputs(port: number, overrides: Record<string, string>): Record<string,
   }
 }
 
-/** Runs the step through a fresh relay; returns it with the bytes that went to the server. */
+/**
+ * Runs the step through a fresh relay to host 1's sshd (fault-kit's Relay: the docker shims of
+ * installShim act on its sessions only); returns it with the bytes that went to the server.
+ */
 async function throughRelay(
   overrides: Record<string, string>,
   upRate?: number
 ): Promise<Step & { up: number }> {
-  // Its connections are listed where the shims (installShim) look for the sessions to act on.
-  mkdirSync(KIT_DIR, { recursive: true })
-  const relay = await startRelay({ target: env.sshPort, upRate, portsFile: RELAY_PORTS_FILE })
+  const relay = new Relay({ host: HOST, upRate })
   try {
-    const run = await runStep(inputs(relay.port, overrides), { timeoutMs: 180_000 })
-    return { ...run, up: relay.upBytes() }
+    const run = await runStep(inputs(await relay.start(), overrides), { timeoutMs: 180_000 })
+    return { ...run, up: relay.upBytes }
   } finally {
     await relay.close()
-    rmSync(RELAY_PORTS_FILE, { force: true })
   }
 }
 
@@ -95,10 +97,16 @@ const live = async () => (await httpGet('http://127.0.0.1:18281/version')).body
 const imageBytes = (version: string) =>
   Number(runner(['image', 'inspect', '--format', '{{.Size}}', `${PROJECT}-app:${version}`]).trim())
 
+/** Removes the project from host 1 (its containers, images, deploy path and the stack's
+ *  network) and from the runner. */
 function reset() {
   clearProject(env.serverDockerHost, PROJECT)
   clearProject(env.runnerDockerHost, PROJECT)
-  rmSync(DEPLOY_PATH, { recursive: true, force: true })
+  rmSync(DEPLOY_DIR, { recursive: true, force: true })
+  const networks = nonEmpty(
+    server(['network', 'ls', '-q', '--filter', `label=com.docker.compose.project=${PROJECT}`])
+  )
+  if (networks.length > 0) server(['network', 'rm', ...networks])
 }
 
 beforeAll(() => {
@@ -179,7 +187,7 @@ test('a layer pruned between the check and the load: every layer is sent', async
   server(['tag', `${PROJECT}-app:d3`, SPARE])
   // The runner keeps its images: its build cache keeps the big layer the same for d4.
   clearProject(env.serverDockerHost, PROJECT)
-  rmSync(DEPLOY_PATH, { recursive: true, force: true })
+  rmSync(DEPLOY_DIR, { recursive: true, force: true })
   // Removed once docker load has its archive, as a `docker image prune` on the server would.
   const run = await withDockerShim(
     onLoad(`  if "$REAL" image inspect ${SPARE} >/dev/null 2>&1; then
@@ -214,7 +222,7 @@ test('a redeploy whose lower layer changed too: the manifest of one export says 
 test('compression none: docker load gets the archive as it is, and the version runs', async () => {
   // The big layer is not on the server any more: it must go again, now uncompressed.
   clearProject(env.serverDockerHost, PROJECT)
-  rmSync(DEPLOY_PATH, { recursive: true, force: true })
+  rmSync(DEPLOY_DIR, { recursive: true, force: true })
   // Notes the first two bytes that docker load reads (a gzip stream starts with 1f 8b).
   const magic = `${KIT_DIR}/load-magic`
   rmSync(magic, { force: true })

@@ -1,5 +1,5 @@
 # vdemo-api: busybox httpd serving /health and /version,
-# on 127.0.0.1:18081 (host network). Built with the classic builder from scratch
+# on port 18081. Built with the classic builder from scratch
 # plus a static busybox (bin/busybox, copied there by scripts/sandbox.sh up).
 #
 # Build args:

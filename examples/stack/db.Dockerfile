@@ -1,5 +1,5 @@
 # vdemo-db: a stand-in database: a TCP port that answers each connection with the version,
-# on 127.0.0.1:18083 (host network). Built with the classic builder from scratch
+# on port 18083. Built with the classic builder from scratch
 # plus a static busybox (bin/busybox, copied there by scripts/sandbox.sh up).
 #
 # Build args:

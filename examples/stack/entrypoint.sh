@@ -4,13 +4,16 @@
 #   service  api | web | db
 #   version  the DEPLOY_VERSION build arg
 #   variant  good | broken | crash | late-crash (the VARIANT build arg)
-# PORT (an ENV in each Dockerfile) can be overridden at run time.
+# PORT (an ENV in each Dockerfile) can be overridden at run time. LISTEN is the address to
+# bind: every interface of the container by default (a bridge network publishes the port);
+# 127.0.0.1 for a stack on the host network that must stay on loopback.
 set -eu
+listen=${LISTEN:-0.0.0.0}
 
 service=$(cat /etc/vdemo/service)
 version=$(cat /etc/vdemo/version)
 variant=$(cat /etc/vdemo/variant)
-echo "vdemo-$service $version ($variant) on 127.0.0.1:$PORT"
+echo "vdemo-$service $version ($variant) on $listen:$PORT"
 
 if [ "$variant" = crash ]; then
   # Start, then die with a non-zero code: Docker shows "exited" / "restarting".
@@ -23,13 +26,13 @@ case "$service" in
   db)
     # Stand-in database: each TCP connection gets one line (/etc/vdemo/reply: the
     # version, or an error for the broken variant). -ll keeps listening; the
-    # trailing address makes nc bind loopback only.
-    nc -ll -p "$PORT" 127.0.0.1 -e /usr/local/bin/vdemo-db-reply &
+    # trailing address is the one nc binds.
+    nc -ll -p "$PORT" "$listen" -e /usr/local/bin/vdemo-db-reply &
     ;;
   *)
     # busybox httpd serves /www: /health ("ok"; missing for the broken variant,
-    # so it answers 404) and /version.
-    httpd -f -v -p "127.0.0.1:$PORT" -h /www &
+    # so it answers 404) and /version; web also runs /cgi-bin/api.
+    httpd -f -v -p "$listen:$PORT" -h /www &
     ;;
 esac
 
