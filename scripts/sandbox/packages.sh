@@ -87,6 +87,13 @@ ensure_deploy_user() {
     useradd --create-home --home-dir "$D/home/$DEPLOY_USER" --shell /bin/bash \
       --groups "$DOCKER_GROUP" "$DEPLOY_USER"
   fi
+  # Its home is inside the sandbox's folder, which may have been removed since the user was made.
+  local home
+  home=$(getent passwd "$DEPLOY_USER" | cut -d: -f6)
+  if [[ -n $home && ! -d $home ]]; then
+    log "user $DEPLOY_USER: making its missing home $home"
+    install -d -m 0750 -o "$DEPLOY_USER" -g "$(id -gn "$DEPLOY_USER")" "$home"
+  fi
   id -nG "$DEPLOY_USER" | tr ' ' '\n' | grep -qx "$DOCKER_GROUP" ||
     usermod -aG "$DOCKER_GROUP" "$DEPLOY_USER"
   # useradd locks the password ("!"); without PAM, OpenSSH refuses even key logins to a locked
