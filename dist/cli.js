@@ -23296,8 +23296,8 @@ var require_common = __commonJS({
         createDebug.namespaces = namespaces;
         createDebug.names = [];
         createDebug.skips = [];
-        const split = (typeof namespaces === "string" ? namespaces : "").trim().replace(/\s+/g, ",").split(",").filter(Boolean);
-        for (const ns of split) {
+        const split2 = (typeof namespaces === "string" ? namespaces : "").trim().replace(/\s+/g, ",").split(",").filter(Boolean);
+        for (const ns of split2) {
           if (ns[0] === "-") {
             createDebug.skips.push(ns.slice(1));
           } else {
@@ -23844,15 +23844,15 @@ var require_src = __commonJS({
 var require_split_ca = __commonJS({
   "node_modules/split-ca/index.js"(exports, module) {
     var fs2 = __require("fs");
-    module.exports = function(filepath, split, encoding) {
-      split = typeof split !== "undefined" ? split : "\n";
+    module.exports = function(filepath, split2, encoding) {
+      split2 = typeof split2 !== "undefined" ? split2 : "\n";
       encoding = typeof encoding !== "undefined" ? encoding : "utf8";
       var ca = [];
       var chain = fs2.readFileSync(filepath, encoding);
       if (chain.indexOf("-END CERTIFICATE-") < 0 || chain.indexOf("-BEGIN CERTIFICATE-") < 0) {
         throw Error("File does not contain 'BEGIN CERTIFICATE' or 'END CERTIFICATE'");
       }
-      chain = chain.split(split);
+      chain = chain.split(split2);
       var cert = [];
       var _i, _len;
       for (_i = 0, _len = chain.length; _i < _len; _i++) {
@@ -23862,7 +23862,7 @@ var require_split_ca = __commonJS({
         }
         cert.push(line);
         if (line.match(/-END CERTIFICATE-/)) {
-          ca.push(cert.join(split));
+          ca.push(cert.join(split2));
           cert = [];
         }
       }
@@ -56238,7 +56238,7 @@ var require_foldFlowLines = __commonJS({
         else
           end = lineWidth - indentAtStart;
       }
-      let split = void 0;
+      let split2 = void 0;
       let prev = void 0;
       let overflow = false;
       let i = -1;
@@ -56271,18 +56271,18 @@ var require_foldFlowLines = __commonJS({
           if (mode === FOLD_BLOCK)
             i = consumeMoreIndentedLines(text3, i, indent.length);
           end = i + indent.length + endStep;
-          split = void 0;
+          split2 = void 0;
         } else {
           if (ch === " " && prev && prev !== " " && prev !== "\n" && prev !== "	") {
             const next = text3[i + 1];
             if (next && next !== " " && next !== "\n" && next !== "	")
-              split = i;
+              split2 = i;
           }
           if (i >= end) {
-            if (split) {
-              folds.push(split);
-              end = split + endStep;
-              split = void 0;
+            if (split2) {
+              folds.push(split2);
+              end = split2 + endStep;
+              split2 = void 0;
             } else if (mode === FOLD_QUOTED) {
               while (prev === " " || prev === "	") {
                 prev = ch;
@@ -56295,7 +56295,7 @@ var require_foldFlowLines = __commonJS({
               folds.push(j);
               escapedFolds[j] = true;
               end = j + endStep;
-              split = void 0;
+              split2 = void 0;
             } else {
               overflow = true;
             }
@@ -59829,13 +59829,13 @@ var require_resolve_block_scalar = __commonJS({
       return { mode, indent, chomp, comment, length };
     }
     function splitLines(source) {
-      const split = source.split(/\n( *)/);
-      const first = split[0];
+      const split2 = source.split(/\n( *)/);
+      const first = split2[0];
       const m = first.match(/^( *)/);
       const line0 = m?.[1] ? [m[1], first.slice(m[1].length)] : ["", first];
       const lines2 = [line0];
-      for (let i = 1; i < split.length; i += 2)
-        lines2.push([split[i], split[i + 1]]);
+      for (let i = 1; i < split2.length; i += 2)
+        lines2.push([split2[i], split2[i + 1]]);
       return lines2;
     }
     exports.resolveBlockScalar = resolveBlockScalar;
@@ -82522,6 +82522,7 @@ var DEFAULTS = {
   "keep-history": "10",
   "lock-timeout": "600",
   "lock-stale-after": "300",
+  "release-timeout": "600",
   "proxy-port": "22",
   "proxy-username": "root"
 };
@@ -82642,6 +82643,17 @@ function newRecord(run, status2, release, previous, finishedAt) {
     ...release.images ? { images: release.images } : {},
     ...release.files ? { files: release.files } : {}
   };
+}
+function releaseRanFor(history2, version) {
+  for (let i = history2.length - 1; i >= 0; i--) {
+    const r = history2[i];
+    if (r?.version === version && r.release) return r.release.exit === 0 ? r.release : void 0;
+  }
+  return void 0;
+}
+function deployedBefore(history2, a, b) {
+  const first = (v) => history2.findIndex((r) => r.version === v);
+  return first(a) < first(b);
 }
 function lastRecordOf(history2, version) {
   for (let i = history2.length - 1; i >= 0; i--)
@@ -83090,6 +83102,23 @@ function checkSwarmFile(o) {
   if (problem) throw new InputError("compose-file", `${name}: ${problem}`);
   return swarmIgnoredKeys(text3).map((w) => `${name}: ${w}`);
 }
+function checkReleaseServices(o) {
+  const given = [
+    ["release-command", o.releaseCommand],
+    ["rollback-command", o.rollbackCommand]
+  ];
+  if (!given.some(([, c]) => c)) return;
+  const services = composeServiceBodies(readFileSync(o.composeFile, "utf8"));
+  if (typeof services === "string") return;
+  for (const [input, command] of given) {
+    if (command && !services.has(command.service)) {
+      throw new InputError(
+        input,
+        `"${command.service}" is not a service of ${path2.basename(o.composeFile)} (it has ${[...services.keys()].join(", ")}): the first word names the compose service to run`
+      );
+    }
+  }
+}
 
 // src/engine/release-files.ts
 var import_tar_stream = __toESM(require_tar_stream(), 1);
@@ -83204,6 +83233,28 @@ function compose(target, args) {
 }
 function composeUp(target) {
   return compose(target, ["up", "-d", "--no-build", "--remove-orphans"]);
+}
+function composeRunOnce(target, run) {
+  const env = Object.entries(run.env).flatMap(([k, v]) => ["-e", `${k}=${v}`]);
+  return [
+    "timeout",
+    "--kill-after=10",
+    String(run.timeoutSeconds),
+    ...compose(target, [
+      "run",
+      "--rm",
+      "-T",
+      "--name",
+      run.name,
+      ...run.withDeps ? [] : ["--no-deps"],
+      ...env,
+      run.service,
+      ...run.args
+    ])
+  ];
+}
+function removeContainer(name) {
+  return ["docker", "rm", "--force", name];
 }
 function projectContainers(project) {
   return ["docker", "ps", "-aq", "--filter", `label=com.docker.compose.project=${project}`];
@@ -83541,7 +83592,7 @@ async function runChecked(remote, argv, stdin) {
 }
 var MAX_CAPTURE = 8 * 1024 * 1024;
 var LOST_GRACE_MS = 2e3;
-function collect(channel, closed, graceMs = LOST_GRACE_MS) {
+function collect(channel, closed, graceMs = LOST_GRACE_MS, onOutput) {
   return new Promise((resolve, reject) => {
     const out = [];
     const err = [];
@@ -83551,6 +83602,7 @@ function collect(channel, closed, graceMs = LOST_GRACE_MS) {
     const keep = (list) => (chunk) => {
       size += chunk.length;
       if (size <= MAX_CAPTURE) list.push(chunk);
+      onOutput?.(chunk.toString("utf8"));
     };
     channel.on("data", keep(out));
     channel.stderr.on("data", keep(err));
@@ -83667,17 +83719,22 @@ async function connect(options, warn) {
     (e) => markClosed(new Error(`SSH connection to the jump host lost: ${e.message}`))
   );
   proxyClient?.on("close", () => markClosed(new Error("SSH connection to the jump host closed")));
-  const open2 = (argv) => new Promise((resolve, reject) => {
+  const open2 = (argv, onOutput) => new Promise((resolve, reject) => {
     if (lost) return reject(lost);
     client.exec(
       shJoin(argv),
-      (err, channel) => err ? reject(lost ?? err) : resolve({ channel, result: collect(channel, closed) })
+      (err, channel) => err ? reject(lost ?? err) : resolve({ channel, result: collect(channel, closed, LOST_GRACE_MS, onOutput) })
     );
   });
   return {
     async run(argv, stdin) {
       const { channel, result } = await open2(argv);
       channel.end(stdin ?? "");
+      return result;
+    },
+    async watch(argv, onOutput) {
+      const { channel, result } = await open2(argv, onOutput);
+      channel.end();
       return result;
     },
     async pipeInto(argv, source) {
@@ -84749,8 +84806,8 @@ function judgeSwarm(snapshot, expected, since) {
       );
       continue;
     }
-    const failed = failedNow;
-    for (const t of failed) {
+    const failed2 = failedNow;
+    for (const t of failed2) {
       const state = taskState(s, t);
       fatal = true;
       notReady.push(state);
@@ -84762,7 +84819,7 @@ function judgeSwarm(snapshot, expected, since) {
       let runs = current.filter((t) => after(t.createdAt));
       if (runs.length === 0) runs = newestPerSlot(current);
       const pending = runs.filter((t) => t.state !== "complete" && !FAILED.has(t.state));
-      for (const t of runs.filter((r) => FAILED.has(r.state) && !failed.includes(r))) {
+      for (const t of runs.filter((r) => FAILED.has(r.state) && !failed2.includes(r))) {
         fatal = true;
         notReady.push(taskState(s, t));
         problems.push(`${taskState(s, t).name} ${t.state} (exit code ${t.exitCode ?? "?"})`);
@@ -84912,21 +84969,18 @@ async function switchTo(remote, o, flavor, release, composeContent) {
   if (flavor === "swarm") {
     return deployStack(remote, o, release, composeContent);
   }
-  const file = releaseComposeFile(o.deployPath, release.version);
-  if (composeContent !== void 0) await uploadFile(remote, file, composeContent);
-  const projectDirectory = releaseProjectDirectory(o.deployPath, release);
-  if (release.files) await linkServerEnv2(remote, o.deployPath, projectDirectory);
-  await composeUp2(remote, {
-    flavor,
-    project: o.project,
-    file,
-    projectDirectory,
-    version: release.version
-  });
+  await composeUp2(remote, await prepareCompose(remote, o, flavor, release, composeContent));
   for (const s of release.services) {
     await tagImage(remote, versionTag(o.project, s, release.version), latestTag(o.project, s));
   }
   return void 0;
+}
+async function prepareCompose(remote, o, flavor, release, composeContent) {
+  const file = releaseComposeFile(o.deployPath, release.version);
+  if (composeContent !== void 0) await uploadFile(remote, file, composeContent);
+  const projectDirectory = releaseProjectDirectory(o.deployPath, release);
+  if (release.files) await linkServerEnv2(remote, o.deployPath, projectDirectory);
+  return { flavor, project: o.project, file, projectDirectory, version: release.version };
 }
 function releaseProjectDirectory(deployPath, release) {
   return projectDirectoryOf(deployPath, releaseDir(deployPath, release.version), release.files);
@@ -84975,6 +85029,325 @@ async function restore(remote, o, flavor, release, log) {
     release,
     haveRelease ? void 0 : readFileSync4(o.composeFile, "utf8")
   );
+}
+
+// node_modules/shlex/shlex.js
+var Shlexer = class {
+  constructor(string) {
+    this.i = 0;
+    this.string = string;
+    this.whitespace = " 	\r\n";
+    this.quotes = `'"`;
+    this.escapes = "\\";
+    this.escapedQuotes = '"';
+    this.ansiCQuotes = true;
+    this.localeQuotes = true;
+    this.debug = false;
+  }
+  readChar() {
+    return this.string.charAt(this.i++);
+  }
+  processEscapes(string, quote, isAnsiCQuote) {
+    if (!isAnsiCQuote && !this.escapedQuotes.includes(quote)) {
+      return string;
+    }
+    const anyEscape = "[" + this.escapes.replace(/(.)/g, "\\$1") + "]";
+    if (!isAnsiCQuote && this.escapedQuotes.includes(quote)) {
+      const re = new RegExp(
+        anyEscape + "(" + anyEscape + "|\\" + quote + ")",
+        "g"
+      );
+      return string.replace(re, "$1");
+    }
+    if (isAnsiCQuote) {
+      const patterns = {
+        // Literal characters
+        "([\\\\'\"?])": (x) => x,
+        // Non-printable ASCII characters
+        "a": () => "\x07",
+        "b": () => "\b",
+        "e|E": () => "\x1B",
+        "f": () => "\f",
+        "n": () => "\n",
+        "r": () => "\r",
+        "t": () => "	",
+        "v": () => "\v",
+        // Octal bytes
+        "([0-7]{1,3})": (x) => String.fromCharCode(parseInt(x, 8)),
+        // Hexadecimal bytes
+        "x([0-9a-fA-F]{1,2})": (x) => String.fromCharCode(parseInt(x, 16)),
+        // Unicode code units
+        "u([0-9a-fA-F]{1,4})": (x) => String.fromCharCode(parseInt(x, 16)),
+        "U([0-9a-fA-F]{1,8})": (x) => String.fromCharCode(parseInt(x, 16)),
+        // Control characters
+        // https://en.wikipedia.org/wiki/Control_character#How_control_characters_map_to_keyboards
+        "c(.)": (x) => {
+          if (x === "?") {
+            return "\x7F";
+          } else if (x === "@") {
+            return "\0";
+          } else {
+            return String.fromCharCode(x.charCodeAt(0) & 31);
+          }
+        }
+      };
+      const re = new RegExp(
+        anyEscape + "(" + Object.keys(patterns).join("|") + ")",
+        "g"
+      );
+      return string.replace(re, function(m, p1) {
+        for (const matched in patterns) {
+          const mm = new RegExp("^" + matched + "$").exec(p1);
+          if (mm === null) {
+            continue;
+          }
+          return patterns[matched].apply(null, mm.slice(1));
+        }
+      });
+    }
+    return void 0;
+  }
+  *[Symbol.iterator]() {
+    let inQuote = false;
+    let inDollarQuote = false;
+    let escaped = false;
+    let lastDollar = -2;
+    let token;
+    if (this.debug) {
+      console.log("full input:", ">" + this.string + "<");
+    }
+    while (true) {
+      const pos = this.i;
+      const char = this.readChar();
+      if (this.debug) {
+        console.log(
+          "position:",
+          pos,
+          "input:",
+          ">" + char + "<",
+          "accumulated:",
+          token,
+          "inQuote:",
+          inQuote,
+          "inDollarQuote:",
+          inDollarQuote,
+          "lastDollar:",
+          lastDollar,
+          "escaped:",
+          escaped
+        );
+      }
+      if (char === "") {
+        if (inQuote) {
+          throw new Error("Got EOF while in a quoted string");
+        }
+        if (escaped) {
+          throw new Error("Got EOF while in an escape sequence");
+        }
+        if (token !== void 0) {
+          yield token;
+        }
+        return;
+      }
+      if (escaped) {
+        if (char === "\n") {
+        } else if (inQuote) {
+          token = (token || "") + escaped + char;
+        } else {
+          token = (token || "") + char;
+        }
+        escaped = false;
+        continue;
+      }
+      if (this.escapes.includes(char)) {
+        if (!inQuote || inDollarQuote !== false || this.escapedQuotes.includes(inQuote)) {
+          escaped = char;
+          continue;
+        } else {
+        }
+      }
+      if (inQuote !== false) {
+        if (char === inQuote) {
+          token = this.processEscapes(token, inQuote, inDollarQuote === "'");
+          inQuote = false;
+          inDollarQuote = false;
+          continue;
+        }
+        token = (token || "") + char;
+        continue;
+      }
+      if (this.quotes.includes(char)) {
+        inQuote = char;
+        if (lastDollar === pos - 1) {
+          if (char === "'" && !this.ansiCQuotes) {
+          } else if (char === '"' && !this.localeQuotes) {
+          } else {
+            inDollarQuote = char;
+          }
+        }
+        token = token || "";
+        if (inDollarQuote !== false) {
+          token = token.slice(0, -1);
+        }
+        continue;
+      }
+      if (inQuote === false && char === "$") {
+        lastDollar = pos;
+      }
+      if (this.whitespace.includes(char)) {
+        if (token !== void 0) {
+          yield token;
+        }
+        token = void 0;
+        continue;
+      }
+      token = (token || "") + char;
+    }
+  }
+};
+function split(s) {
+  return Array.from(new Shlexer(s));
+}
+
+// src/plan/release-command.ts
+var SERVICE_NAME = /^[a-zA-Z0-9][a-zA-Z0-9._-]*$/;
+var SHELL_SYNTAX = /^(\||\|\||&|&&|;|;;|<|>|>>|<<|2>|2>&1|&>|\(|\))$/;
+var NO_SHELL = "no shell is started, so pipes, redirections, ';' and '&&' do not work: write SERVICE sh -c '\u2026' to have the container's shell run them";
+function parseOneOff(input, text3) {
+  const trimmed = text3.trim();
+  if (trimmed === "") return void 0;
+  if (/[\r\n]/.test(trimmed)) {
+    throw new InputError(input, "is one line: SERVICE [ARGS...]");
+  }
+  let words;
+  try {
+    words = split(trimmed);
+  } catch {
+    throw new InputError(input, `"${trimmed}" has a quote that is never closed`);
+  }
+  const [service, ...args] = words;
+  if (service === void 0 || service === "") {
+    throw new InputError(input, `"${trimmed}" names no service: write SERVICE [ARGS...]`);
+  }
+  if (!SERVICE_NAME.test(service)) {
+    throw new InputError(
+      input,
+      `"${service}" is not a compose service name: the first word is the service to run (SERVICE [ARGS...])`
+    );
+  }
+  const syntax = args.find((a) => SHELL_SYNTAX.test(a));
+  if (syntax !== void 0) throw new InputError(input, `"${syntax}": ${NO_SHELL}`);
+  return { service, args, text: trimmed };
+}
+function lastLines(text3, count) {
+  return text3.split(/\r?\n/).map((l) => l.trimEnd()).filter((l) => l !== "").slice(-count).map((l) => l.length > 300 ? `${l.slice(0, 300)}\u2026` : l).join("\n");
+}
+function describeRun(run) {
+  return run.timed_out ? `still running after ${run.seconds} s: stopped at release-timeout` : `exit ${run.exit} after ${run.seconds} s`;
+}
+
+// src/engine/release-step.ts
+var OneOffFailed = class extends Error {
+  constructor(run, message) {
+    super(message);
+    this.run = run;
+    this.name = "OneOffFailed";
+  }
+  run;
+};
+var KEPT_LINES = 15;
+var TAIL_CHARS = 64 * 1024;
+async function runOneOff(remote, o, one, log) {
+  const name = `${o.project}-${one.kind}-${one.target.version}`;
+  await remote.run(removeContainer(name));
+  const timeoutSeconds = Math.max(1, Math.round(o.releaseTimeoutMs / 1e3));
+  log.info(`running ${one.command.text} (${one.target.version}, at most ${timeoutSeconds} s)`);
+  let tail = "";
+  let partial = "";
+  const started = Date.now();
+  const r = await remote.watch(
+    composeRunOnce(one.target, {
+      name,
+      service: one.command.service,
+      args: one.command.args,
+      env: one.env,
+      withDeps: one.withDeps,
+      timeoutSeconds
+    }),
+    (text3) => {
+      tail = (tail + text3).slice(-TAIL_CHARS);
+      const lines2 = (partial + text3).split(/\r?\n/);
+      partial = lines2.pop() ?? "";
+      for (const line of lines2) log.info(`  ${line}`);
+    }
+  );
+  if (partial !== "") log.info(`  ${partial}`);
+  const seconds = Math.round((Date.now() - started) / 100) / 10;
+  const timedOut = r.code === 124 || r.code === 137 && seconds >= timeoutSeconds;
+  if (r.code !== 0) await remote.run(removeContainer(name));
+  const output = lastLines(tail, KEPT_LINES);
+  return {
+    command: one.command.text,
+    exit: r.code,
+    seconds,
+    ...timedOut ? { timed_out: true } : {},
+    ...output ? { output } : {}
+  };
+}
+function failed(what, run) {
+  const lines2 = run.output ? ` Its last lines:
+${run.output}` : " It printed nothing.";
+  return new OneOffFailed(run, `${what} (${run.command}) failed: ${describeRun(run)}.${lines2}`);
+}
+async function runReleaseCommand(remote, o, flavor, release, previous, composeContent, log) {
+  const command = o.releaseCommand;
+  if (!command) throw new Error("no release-command");
+  const target = await prepareCompose(remote, o, flavor, release, composeContent);
+  const run = await runOneOff(
+    remote,
+    o,
+    {
+      kind: "release",
+      command,
+      target,
+      env: { DEPLOY_VERSION: release.version, DEPLOY_PREVIOUS_VERSION: previous },
+      withDeps: previous === ""
+    },
+    log
+  );
+  if (run.exit !== 0) throw failed("the release command", run);
+  log.info(`release command done: ${describeRun(run)}`);
+  return run;
+}
+async function runRollbackCommand(remote, o, flavor, leaving, target, log) {
+  const command = o.rollbackCommand;
+  if (!command) {
+    log.warn(
+      `${leaving.version} ran a release command, and no rollback-command is set: its effects (migrations) were not undone before going back to ${target}`
+    );
+    return void 0;
+  }
+  const file = releaseComposeFile(o.deployPath, leaving.version);
+  if ((await remote.run(["test", "-f", file])).code !== 0) {
+    throw new Error(
+      `the rollback command needs the compose file of ${leaving.version} (${file}), and it is gone`
+    );
+  }
+  const run = await runOneOff(
+    remote,
+    o,
+    {
+      kind: "rollback",
+      command,
+      target: await prepareCompose(remote, o, flavor, leaving, void 0),
+      env: { DEPLOY_VERSION: leaving.version, DEPLOY_ROLLBACK_TO: target },
+      withDeps: false
+    },
+    log
+  );
+  if (run.exit !== 0) throw failed(`the rollback command of ${leaving.version}`, run);
+  log.info(`rollback command done: ${describeRun(run)}`);
+  return run;
 }
 
 // src/health/poller.ts
@@ -85447,20 +85820,41 @@ async function putBack(remote, o, flavor, release, phases, log, names = { restor
   }
 }
 async function rollBack(remote, o, attempt, target, flavor, phases, log) {
+  let undo;
+  if (attempt.releaseRun && flavor !== "swarm") {
+    const compose2 = flavor;
+    try {
+      undo = await phases.run(
+        "rollback command",
+        () => runRollbackCommand(remote, o, compose2, attempt.release, target.version, log)
+      );
+    } catch (e) {
+      const records2 = await keepFailed(remote, o, attempt);
+      return {
+        records: records2,
+        ...e instanceof OneOffFailed ? { undo: e.run } : {},
+        problem: `${errorMessage(e)}
+The rollback stopped before switching: ${attempt.release.version} is still in service, its images were not switched back to ${target.version}, and what its release command did is as the failed rollback command left it. Look at the database before you deploy or roll back again.`
+      };
+    }
+  }
   const outcome = await putBack(remote, o, flavor, target, phases, log);
   await writeCurrent(remote, o.deployPath, target.version, target.method ?? o.method);
   const records = [
     failedRecord(attempt),
-    newRecord(
-      attempt.facts,
-      "rollback",
-      target,
-      attempt.release.version,
-      attempt.now().toISOString()
-    )
+    {
+      ...newRecord(
+        attempt.facts,
+        "rollback",
+        target,
+        attempt.release.version,
+        attempt.now().toISOString()
+      ),
+      ...undo ? { undo } : {}
+    }
   ];
   await appendRecords(remote, o.deployPath, records);
-  return { ...outcome, records };
+  return { ...outcome, records, ...undo ? { undo } : {} };
 }
 async function keepFailed(remote, o, attempt) {
   await writeCurrent(remote, o.deployPath, attempt.release.version, o.method);
@@ -85469,7 +85863,10 @@ async function keepFailed(remote, o, attempt) {
   return records;
 }
 function failedRecord(f) {
-  return newRecord(f.facts, "failed", f.release, f.previous, f.now().toISOString());
+  return {
+    ...newRecord(f.facts, "failed", f.release, f.previous, f.now().toISOString()),
+    ...f.releaseRun ? { release: f.releaseRun } : {}
+  };
 }
 
 // src/engine/lock.ts
@@ -85690,6 +86087,7 @@ async function runPhases(options, ports, log, result, phases) {
     checkLocalFiles(options);
     for (const warning of checkComposeFile(options)) notice(warning);
     if (options.orchestrator === "swarm") for (const w of checkSwarmFile(options)) notice(w);
+    checkReleaseServices(options);
     if (options.files.length > 0) files = collectReleaseFiles(options);
   });
   result.files = files?.summary;
@@ -85718,6 +86116,7 @@ async function runPhases(options, ports, log, result, phases) {
     const history2 = [...state.history];
     const attempt = { release, previous, facts: runFacts(o, startedAt), now: ports.now };
     const finish = finisher(result, history2, o.keepHistory, ports);
+    const composeContent = readFileSync5(o.composeFile, "utf8");
     const swarm = flavor === "swarm";
     try {
       if (previous && !swarm) {
@@ -85737,12 +86136,21 @@ async function runPhases(options, ports, log, result, phases) {
         const set = files;
         await phases.run("release files", () => sendReleaseFiles(remote, o, set, log));
       }
+      if (o.releaseCommand && flavor !== "swarm") {
+        const compose2 = flavor;
+        attempt.releaseRun = await phases.run(
+          "release",
+          () => runReleaseCommand(remote, o, compose2, release, previous, composeContent, log)
+        );
+        result.release = attempt.releaseRun;
+      }
       const lost = session.lockLost();
       if (lost) throw new Error(`${lost}; stopped before the switch`);
     } catch (e) {
       result.failure = `${errorMessage(e)}
 The running version (${previous || "none"}) was not touched.`;
-      const failedRecord2 = newRecord(attempt.facts, "failed", release, previous, now());
+      if (e instanceof OneOffFailed) attempt.releaseRun = result.release = e.run;
+      const failedRecord2 = failedRecord(attempt);
       try {
         await appendRecords(remote, o.deployPath, [failedRecord2]);
         return finish(failedRecord2);
@@ -85755,7 +86163,8 @@ The running version (${previous || "none"}) was not touched.`;
       version: o.version,
       previous,
       target: target ?? "",
-      startedAt
+      startedAt,
+      ...attempt.releaseRun ? { released: attempt.releaseRun } : {}
     };
     ports.checkpoint("switching", JSON.stringify(inFlight));
     let failure;
@@ -85763,7 +86172,7 @@ The running version (${previous || "none"}) was not touched.`;
     try {
       switched = await phases.run(
         "switch",
-        () => switchTo(remote, o, flavor, release, readFileSync5(o.composeFile, "utf8"))
+        () => switchTo(remote, o, flavor, release, composeContent)
       );
     } catch (e) {
       failure = `switching to ${o.version} failed: ${errorMessage(e)}`;
@@ -85776,7 +86185,10 @@ The running version (${previous || "none"}) was not touched.`;
       if (!health.ok) failure = await describeUnhealthy(remote, o, o.version, health);
     }
     if (!failure) {
-      const success = newRecord(attempt.facts, "success", release, previous, now());
+      const success = {
+        ...newRecord(attempt.facts, "success", release, previous, now()),
+        ...attempt.releaseRun ? { release: attempt.releaseRun } : {}
+      };
       await phases.run("record", async () => {
         await writeCurrent(remote, o.deployPath, o.version, o.method);
         await appendRecords(remote, o.deployPath, [success]);
@@ -85811,6 +86223,7 @@ Rolling back to ${target}.`);
       log
     );
     result.rollbackHealth = back.health;
+    result.undo = back.undo;
     if (back.problem) {
       result.status = "rollback-failed";
       result.failure = `${failure}
@@ -85867,6 +86280,28 @@ async function rollbackCommand(o, ports, log) {
         await phases.run("backup", () => backupRunning(remote, o, running, log));
       const lost = session.lockLost();
       if (lost) throw new Error(`${lost}; stopped before the switch`);
+      let undo;
+      const older = deployedBefore(history2, target, current);
+      if (older && releaseRanFor(history2, current) && flavor !== "swarm") {
+        const compose2 = flavor;
+        try {
+          undo = await phases.run(
+            "rollback command",
+            () => runRollbackCommand(remote, o, compose2, running, target, log)
+          );
+          result.undo = undo;
+        } catch (e) {
+          if (e instanceof OneOffFailed) result.undo = e.run;
+          throw new Error(
+            `${errorMessage(e)}
+The rollback stopped before switching: ${current} is still in service and its images were not switched back to ${target}; what its release command did is as the failed rollback command left it. Look at the database before you deploy or roll back again.`
+          );
+        }
+      } else if (!older && releaseRanFor(history2, target)) {
+        log.warn(
+          `${target} is newer than ${current}: a rollback does not run its release command again (deploy it to run it)`
+        );
+      }
       const inFlight = {
         command: "rollback",
         version: target,
@@ -85882,7 +86317,10 @@ async function rollbackCommand(o, ports, log) {
       });
       result.health = back.health;
       if (!back.problem) {
-        const record = newRecord(facts, "rollback", release, current, ports.now().toISOString());
+        const record = {
+          ...newRecord(facts, "rollback", release, current, ports.now().toISOString()),
+          ...undo ? { undo } : {}
+        };
         await phases.run("record", async () => {
           await writeCurrent(remote, o.deployPath, target, release.method ?? o.method);
           await appendRecords(remote, o.deployPath, [record]);
@@ -85903,9 +86341,11 @@ Restoring ${current}.`);
         log
       );
       result.rollbackHealth = restored.health;
+      const undone = undo ? `
+The rollback command of ${current} ran before the switch: ${current} now runs on what it left (deploy ${current} again to run its release command).` : "";
       result.failure = restored.problem ? `rolling back to ${target} failed: ${back.problem}
-Restoring ${current} failed too: ${restored.problem}` : `rolling back to ${target} failed: ${back.problem}
-${current} is back in service.`;
+Restoring ${current} failed too: ${restored.problem}${undone}` : `rolling back to ${target} failed: ${back.problem}
+${current} is back in service.${undone}`;
       return finish(...restored.records);
     })
   );
@@ -90380,7 +90820,7 @@ function deploymentsApi(d) {
   if (!d.token || !owner || !repo) return void 0;
   const octokit = getOctokit(d.token, { baseUrl: d.apiUrl });
   const request2 = () => ({ signal: AbortSignal.timeout(TIMEOUT_MS) });
-  const failed = (e) => {
+  const failed2 = (e) => {
     const status2 = e.status;
     if (typeof status2 === "number" && status2 > 0) {
       const message = e.response?.data?.message;
@@ -90401,7 +90841,7 @@ function deploymentsApi(d) {
         required_contexts: [],
         production_environment: x.productionEnvironment,
         request: request2()
-      }).catch(failed);
+      }).catch(failed2);
       const id = res.data.id;
       if (typeof id !== "number") {
         throw new ApiError(res.status, "the deployment was not created (no id in the answer)");
@@ -90418,7 +90858,7 @@ function deploymentsApi(d) {
         ...s.logUrl ? { log_url: s.logUrl } : {},
         ...s.environmentUrl ? { environment_url: s.environmentUrl } : {},
         request: request2()
-      }).catch(failed);
+      }).catch(failed2);
     }
   };
 }
@@ -90443,7 +90883,7 @@ async function runReported(o, ports, log, remember) {
 import { spawn } from "node:child_process";
 import net from "node:net";
 var MAX_CAPTURE2 = 8 * 1024 * 1024;
-function start(argv) {
+function start(argv, onOutput) {
   const [file, ...args] = argv;
   if (!file) throw new Error("empty command");
   const child = spawn(file, args, { stdio: ["pipe", "pipe", "pipe"] });
@@ -90454,6 +90894,7 @@ function start(argv) {
     const keep = (list) => (chunk) => {
       size += chunk.length;
       if (size <= MAX_CAPTURE2) list.push(chunk);
+      onOutput?.(chunk.toString("utf8"));
     };
     child.stdout.on("data", keep(out));
     child.stderr.on("data", keep(err));
@@ -90476,6 +90917,11 @@ function localRemote() {
     async run(argv, stdin) {
       const { child, result } = start(argv);
       child.stdin.end(stdin ?? "");
+      return result;
+    },
+    async watch(argv, onOutput) {
+      const { child, result } = start(argv, onOutput);
+      child.stdin.end();
       return result;
     },
     async pipeInto(argv, source) {
@@ -90548,6 +90994,9 @@ var INPUT_NAMES = [
   "services",
   "compose-file",
   "files",
+  "release-command",
+  "rollback-command",
+  "release-timeout",
   "build-args",
   "skip-build",
   "registry",
@@ -90672,6 +91121,15 @@ var OPTION_HELP = [
         value: "FILE",
         help: "the compose file, relative to the working directory"
       },
+      "release-command": {
+        value: "'SERVICE [ARGS]'",
+        help: "deploy: run this compose service of the new version once before the switch (migrations)"
+      },
+      "rollback-command": {
+        value: "'SERVICE [ARGS]'",
+        help: "before a rollback away from a version whose release command ran: run this with its images"
+      },
+      "release-timeout": { value: "SECONDS", help: "the most either command may run" },
       files: { value: "PATH", help: "a file or folder the release needs, shipped with it" },
       "build-args": { value: "KEY=VALUE", help: "a build argument" },
       "skip-build": { help: "ship images already built on this machine for --version" },
@@ -91165,6 +91623,7 @@ function parseOptions(raw, ctx) {
   const keepHistory = parseInteger("keep-history", value(raw, "keep-history"), 1, 1e5);
   const servicesText = value(raw, "services");
   const deployments = parseDeployments(raw, ctx);
+  const { releaseCommand, rollbackCommand: rollbackCommand2 } = parseReleaseStep(raw, command, orchestrator);
   return {
     command,
     method,
@@ -91180,6 +91639,9 @@ function parseOptions(raw, ctx) {
     workspace,
     files: command === "deploy" ? parseFiles(value(raw, "files")) : [],
     buildArgs: parseBuildArgs(value(raw, "build-args")),
+    ...releaseCommand ? { releaseCommand } : {},
+    ...rollbackCommand2 ? { rollbackCommand: rollbackCommand2 } : {},
+    releaseTimeoutMs: parseSeconds("release-timeout", value(raw, "release-timeout"), 86400),
     ...ssh ? { ssh } : {},
     deployPath: parseDeployPath(value(raw, "deploy-path") || `/opt/${project}`),
     healthchecks: parseHealthchecks(value(raw, "healthchecks")),
@@ -91205,6 +91667,23 @@ function parseOptions(raw, ctx) {
     commit: ctx.sha,
     runUrl: ctx.runUrl,
     actor: ctx.actor
+  };
+}
+function parseReleaseStep(raw, command, orchestrator) {
+  const releaseCommand = command === "deploy" ? parseOneOff("release-command", value(raw, "release-command")) : void 0;
+  const rollbackCommand2 = parseOneOff("rollback-command", value(raw, "rollback-command"));
+  if (orchestrator === "swarm") {
+    const given = value(raw, "release-command") !== "" ? "release-command" : "rollback-command";
+    if (value(raw, given) !== "") {
+      throw new InputError(
+        given,
+        "is not supported with orchestrator swarm: a stack has no one-off container to run it in. Run migrations from a job of their own (a one-shot service with restart_policy condition none), or deploy with orchestrator compose"
+      );
+    }
+  }
+  return {
+    ...releaseCommand ? { releaseCommand } : {},
+    ...rollbackCommand2 ? { rollbackCommand: rollbackCommand2 } : {}
   };
 }
 var DEFAULT_API_URL = "https://api.github.com";
@@ -92072,6 +92551,13 @@ function statusBlocks(r) {
   }
   return blocks;
 }
+function oneOffBlocks(name, run) {
+  return [
+    heading(name),
+    table(["Command", "Result"], [[code(run.command), describeRun(run)]]),
+    ...run.output ? [{ kind: "verbatim", text: run.output }] : []
+  ];
+}
 function summaryBlocks(r) {
   const blocks = [{ kind: "title", text: title(r) }];
   if (r.command === "deploy" || r.command === "rollback") blocks.push(outcomeTable(r));
@@ -92079,6 +92565,8 @@ function summaryBlocks(r) {
   if (r.message) blocks.push(text(r.message));
   if (r.failure) blocks.push({ kind: "verbatim", text: r.failure });
   for (const n of r.notices) blocks.push({ kind: "notice", text: n });
+  if (r.release) blocks.push(...oneOffBlocks("Release command", r.release));
+  if (r.undo) blocks.push(...oneOffBlocks("Rollback command", r.undo));
   if (r.phases.length > 0 && r.command !== "history") {
     blocks.push(heading("Phases"));
     blocks.push(

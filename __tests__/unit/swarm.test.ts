@@ -373,6 +373,7 @@ describe('health checks on a swarm count once the stack has converged', () => {
           ),
           stderr: ''
         }),
+      watch: () => Promise.reject(new Error('not here')),
       pipeInto: () => Promise.reject(new Error('not here')),
       tunnel: () => Promise.reject(new Error('not here')),
       close: () => undefined
@@ -436,6 +437,7 @@ describe('a task Swarm removed between listing and inspecting it', () => {
             : { code: 1, stdout: '', stderr }
         )
       },
+      watch: () => Promise.reject(new Error('not here')),
       pipeInto: () => Promise.reject(new Error('not here')),
       tunnel: () => Promise.reject(new Error('not here')),
       close: () => undefined

@@ -86,6 +86,7 @@ function server(layers: string[], loads: number[], tagged = 'repo-app:v2') {
       Promise.resolve(
         shJoin(argv) === shJoin(cmd.imageLayers()) ? ok(`${JSON.stringify(layers)}\n`) : ok()
       ),
+    watch: () => Promise.reject(new Error('not here')),
     pipeInto: async (argv, source) => {
       expect(shJoin(argv)).toBe(shJoin(cmd.dockerLoad()))
       const chunks: Buffer[] = []

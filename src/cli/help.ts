@@ -58,6 +58,15 @@ const OPTION_HELP: [string, Partial<Record<OptionName, OptionHelp>>][] = [
         value: 'FILE',
         help: 'the compose file, relative to the working directory'
       },
+      'release-command': {
+        value: "'SERVICE [ARGS]'",
+        help: 'deploy: run this compose service of the new version once before the switch (migrations)'
+      },
+      'rollback-command': {
+        value: "'SERVICE [ARGS]'",
+        help: 'before a rollback away from a version whose release command ran: run this with its images'
+      },
+      'release-timeout': { value: 'SECONDS', help: 'the most either command may run' },
       files: { value: 'PATH', help: 'a file or folder the release needs, shipped with it' },
       'build-args': { value: 'KEY=VALUE', help: 'a build argument' },
       'skip-build': { help: 'ship images already built on this machine for --version' },

@@ -2,6 +2,7 @@
 // the engine never reads the environment itself.
 
 import type { KnownHost } from '../remote/known-hosts.js'
+import type { OneOffCommand } from '../plan/release-command.js'
 
 export const COMMANDS = ['deploy', 'rollback', 'status', 'history', 'unlock'] as const
 export type Command = (typeof COMMANDS)[number]
@@ -104,6 +105,12 @@ export interface DeployOptions {
   /** Files and folders shipped with the release (workspace-relative, checked by parseFiles). */
   files: string[]
   buildArgs: Record<string, string>
+  /** deploy: a compose service of the new version run once, before the switch (migrations). */
+  releaseCommand?: OneOffCommand
+  /** Run with the images of the version being left, before a rollback undoes its release. */
+  rollbackCommand?: OneOffCommand
+  /** How long either may run. */
+  releaseTimeoutMs: number
   /** How to reach the server; absent with method local (the runner's own engine). */
   ssh?: SshOptions
   deployPath: string

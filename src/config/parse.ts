@@ -17,6 +17,7 @@ import { lines, noControlChars, parseBoolean, parseInteger, parseSeconds, value 
 import { parseSsh } from './parse-ssh.js'
 import { parseRegistry } from './parse-registry.js'
 import { parseFiles } from '../plan/release-paths.js'
+import { parseOneOff, type OneOffCommand } from '../plan/release-command.js'
 
 export { DEFAULTS } from './values.js'
 
@@ -179,6 +180,7 @@ export function parseOptions(raw: RawInputs, ctx: RunContext): DeployOptions {
   const keepHistory = parseInteger('keep-history', value(raw, 'keep-history'), 1, 100000)
   const servicesText = value(raw, 'services')
   const deployments = parseDeployments(raw, ctx)
+  const { releaseCommand, rollbackCommand } = parseReleaseStep(raw, command, orchestrator)
 
   return {
     command,
@@ -195,6 +197,9 @@ export function parseOptions(raw: RawInputs, ctx: RunContext): DeployOptions {
     workspace,
     files: command === 'deploy' ? parseFiles(value(raw, 'files')) : [],
     buildArgs: parseBuildArgs(value(raw, 'build-args')),
+    ...(releaseCommand ? { releaseCommand } : {}),
+    ...(rollbackCommand ? { rollbackCommand } : {}),
+    releaseTimeoutMs: parseSeconds('release-timeout', value(raw, 'release-timeout'), 86400),
     ...(ssh ? { ssh } : {}),
     deployPath: parseDeployPath(value(raw, 'deploy-path') || `/opt/${project}`),
     healthchecks: parseHealthchecks(value(raw, 'healthchecks')),
@@ -220,6 +225,33 @@ export function parseOptions(raw: RawInputs, ctx: RunContext): DeployOptions {
     commit: ctx.sha,
     runUrl: ctx.runUrl,
     actor: ctx.actor
+  }
+}
+
+/**
+ * `release-command` (deploy only) and `rollback-command`. A swarm has no one-off container of the
+ * stack to run them in: refused there.
+ */
+function parseReleaseStep(
+  raw: RawInputs,
+  command: Command,
+  orchestrator: DeployOptions['orchestrator']
+): { releaseCommand?: OneOffCommand; rollbackCommand?: OneOffCommand } {
+  const releaseCommand =
+    command === 'deploy' ? parseOneOff('release-command', value(raw, 'release-command')) : undefined
+  const rollbackCommand = parseOneOff('rollback-command', value(raw, 'rollback-command'))
+  if (orchestrator === 'swarm') {
+    const given = value(raw, 'release-command') !== '' ? 'release-command' : 'rollback-command'
+    if (value(raw, given) !== '') {
+      throw new InputError(
+        given,
+        'is not supported with orchestrator swarm: a stack has no one-off container to run it in. Run migrations from a job of their own (a one-shot service with restart_policy condition none), or deploy with orchestrator compose'
+      )
+    }
+  }
+  return {
+    ...(releaseCommand ? { releaseCommand } : {}),
+    ...(rollbackCommand ? { rollbackCommand } : {})
   }
 }
 

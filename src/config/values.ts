@@ -24,6 +24,7 @@ export const DEFAULTS = {
   'keep-history': '10',
   'lock-timeout': '600',
   'lock-stale-after': '300',
+  'release-timeout': '600',
   'proxy-port': '22',
   'proxy-username': 'root'
 } as const satisfies Partial<RawInputs>

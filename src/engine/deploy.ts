@@ -1,25 +1,33 @@
 // The deploy, as a story: validate → (registry: login) → build (or, skip-build, find the
 // images built) → (registry: push) → connect → lock → inspect server → backup → transfer →
-// (files) release files → switch → verify → record → prune; and when the switch or verification
-// fails, the rollback path (rollback.ts). Each phase lives in its own file beside this one; how
-// images travel is the method's Shipping (shipping.ts), chosen once.
+// (files) release files → (release-command) release → switch → verify → record → prune; and when
+// the switch or verification fails, the rollback path (rollback.ts), which first runs the
+// rollback command when the release command ran. Each phase lives in its own file beside this
+// one; how images travel is the method's Shipping (shipping.ts), chosen once.
 
 import { readFileSync } from 'node:fs'
 import type { DeployOptions } from '../config/options.js'
 import { serviceNames } from '../config/options.js'
 import { newRecord, releaseOf, runFacts, type Release } from '../plan/history.js'
 import { chooseRollbackTarget } from '../plan/rollback-target.js'
-import { checkComposeFile, checkLocalFiles, checkSwarmFile } from './local-files.js'
+import type { ReleaseRun } from '../plan/release-command.js'
+import {
+  checkComposeFile,
+  checkLocalFiles,
+  checkReleaseServices,
+  checkSwarmFile
+} from './local-files.js'
 import { collectReleaseFiles, sendReleaseFiles, type ReleaseFileSet } from './release-files.js'
 import { buildImages } from './build-images.js'
 import { findBuiltVersion } from './find-built.js'
 import { shippingFor } from './shipping.js'
 import { backupRunning } from './backup.js'
 import { switchTo } from './switch.js'
+import { OneOffFailed, runReleaseCommand } from './release-step.js'
 import type { Switched } from './swarm.js'
 import { describeUnhealthy, verify } from './verify.js'
 import { prune } from './prune.js'
-import { keepFailed, rollBack, type Attempt } from './rollback.js'
+import { failedRecord as failedRecordOf, keepFailed, rollBack, type Attempt } from './rollback.js'
 import { appendRecords, writeCurrent } from './server-state.js'
 import { withLockedServer } from './session.js'
 import { asCommand, finisher, noticeTo, type CommandPorts, type CommandResult } from './result.js'
@@ -33,6 +41,8 @@ export interface SwitchInFlight {
   previous: string
   target: string
   startedAt: string
+  /** The deploy's release command ran (how it ended): a rollback first runs the rollback command. */
+  released?: ReleaseRun
 }
 
 export function deploy(
@@ -61,6 +71,7 @@ async function runPhases(
     checkLocalFiles(options)
     for (const warning of checkComposeFile(options)) notice(warning)
     if (options.orchestrator === 'swarm') for (const w of checkSwarmFile(options)) notice(w)
+    checkReleaseServices(options)
     if (options.files.length > 0) files = collectReleaseFiles(options)
   })
   result.files = files?.summary
@@ -90,6 +101,7 @@ async function runPhases(
     const history = [...state.history]
     const attempt: Attempt = { release, previous, facts: runFacts(o, startedAt), now: ports.now }
     const finish = finisher(result, history, o.keepHistory, ports)
+    const composeContent = readFileSync(o.composeFile, 'utf8')
 
     // A swarm's images stay in the registry, pinned by digest: nothing to back up or pull here.
     const swarm = flavor === 'swarm'
@@ -110,13 +122,21 @@ async function runPhases(
         const set = files
         await phases.run('release files', () => sendReleaseFiles(remote, o, set, log))
       }
+      if (o.releaseCommand && flavor !== 'swarm') {
+        const compose = flavor
+        attempt.releaseRun = await phases.run('release', () =>
+          runReleaseCommand(remote, o, compose, release, previous, composeContent, log)
+        )
+        result.release = attempt.releaseRun
+      }
       // Never switch under a lock that another deploy has taken over.
       const lost = session.lockLost()
       if (lost) throw new Error(`${lost}; stopped before the switch`)
     } catch (e) {
       // The running stack was not touched: record the attempt (if the server still answers) and stop.
       result.failure = `${errorMessage(e)}\nThe running version (${previous || 'none'}) was not touched.`
-      const failedRecord = newRecord(attempt.facts, 'failed', release, previous, now())
+      if (e instanceof OneOffFailed) attempt.releaseRun = result.release = e.run
+      const failedRecord = failedRecordOf(attempt)
       try {
         await appendRecords(remote, o.deployPath, [failedRecord])
         return finish(failedRecord)
@@ -130,14 +150,15 @@ async function runPhases(
       version: o.version,
       previous,
       target: target ?? '',
-      startedAt
+      startedAt,
+      ...(attempt.releaseRun ? { released: attempt.releaseRun } : {})
     }
     ports.checkpoint('switching', JSON.stringify(inFlight))
     let failure: string | undefined
     let switched: Switched | undefined
     try {
       switched = await phases.run('switch', () =>
-        switchTo(remote, o, flavor, release, readFileSync(o.composeFile, 'utf8'))
+        switchTo(remote, o, flavor, release, composeContent)
       )
     } catch (e) {
       failure = `switching to ${o.version} failed: ${errorMessage(e)}`
@@ -151,7 +172,10 @@ async function runPhases(
     }
 
     if (!failure) {
-      const success = newRecord(attempt.facts, 'success', release, previous, now())
+      const success = {
+        ...newRecord(attempt.facts, 'success', release, previous, now()),
+        ...(attempt.releaseRun ? { release: attempt.releaseRun } : {})
+      }
       await phases.run('record', async () => {
         await writeCurrent(remote, o.deployPath, o.version, o.method)
         await appendRecords(remote, o.deployPath, [success])
@@ -187,6 +211,7 @@ async function runPhases(
       log
     )
     result.rollbackHealth = back.health
+    result.undo = back.undo
     if (back.problem) {
       result.status = 'rollback-failed'
       result.failure = `${failure}\nThe rollback to ${target} failed too: ${back.problem}`

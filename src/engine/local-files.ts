@@ -4,7 +4,7 @@ import { existsSync, readFileSync, statSync } from 'node:fs'
 import path from 'node:path'
 import type { DeployOptions } from '../config/options.js'
 import { InputError } from '../config/input-error.js'
-import { checkComposeImages } from '../plan/compose-images.js'
+import { checkComposeImages, composeServiceBodies } from '../plan/compose-images.js'
 import { swarmIgnoredKeys, swarmVersionProblem } from '../plan/swarm-stack.js'
 
 export function checkLocalFiles(o: DeployOptions): void {
@@ -56,4 +56,26 @@ export function checkSwarmFile(o: DeployOptions): string[] {
   const problem = swarmVersionProblem(text)
   if (problem) throw new InputError('compose-file', `${name}: ${problem}`)
   return swarmIgnoredKeys(text).map(w => `${name}: ${w}`)
+}
+
+/**
+ * The services of release-command and rollback-command must be services of the compose file: the
+ * rollback command of this version runs with this file when a rollback leaves it.
+ */
+export function checkReleaseServices(o: DeployOptions): void {
+  const given = [
+    ['release-command', o.releaseCommand],
+    ['rollback-command', o.rollbackCommand]
+  ] as const
+  if (!given.some(([, c]) => c)) return
+  const services = composeServiceBodies(readFileSync(o.composeFile, 'utf8'))
+  if (typeof services === 'string') return // checkComposeFile refuses it, saying why
+  for (const [input, command] of given) {
+    if (command && !services.has(command.service)) {
+      throw new InputError(
+        input,
+        `"${command.service}" is not a service of ${path.basename(o.composeFile)} (it has ${[...services.keys()].join(', ')}): the first word names the compose service to run`
+      )
+    }
+  }
 }

@@ -41,7 +41,8 @@ async function finishSwitch(o: DeployOptions, remote: Remote, s: SwitchInFlight,
     release: releaseOf(history, s.version, serviceNames(o)),
     previous: s.previous,
     facts: runFacts(o, s.startedAt),
-    now: () => new Date()
+    now: () => new Date(),
+    ...(s.released ? { releaseRun: s.released } : {})
   }
   log.warn(
     `the ${s.command === 'rollback' ? 'rollback to' : 'deploy of'} ${s.version} was interrupted before it was verified`

@@ -6,6 +6,7 @@ import type { Command, DeployOptions } from '../config/options.js'
 import { newestFirst, type DeployRecord } from '../plan/history.js'
 import type { HealthReport } from '../health/poller.js'
 import type { ReleaseFiles } from '../plan/release-paths.js'
+import type { ReleaseRun } from '../plan/release-command.js'
 import type { ContainerState } from '../health/containers.js'
 import type { ServiceStatus } from '../health/swarm.js'
 import type { SessionPorts } from './session.js'
@@ -48,6 +49,10 @@ export interface CommandResult {
   running?: DeployRecord
   /** history, status, a refused rollback: the versions a rollback can go to, newest first. */
   restorable?: string[]
+  /** deploy: the release command's run (release-command). */
+  release?: ReleaseRun
+  /** The rollback command's run, when a rollback left a version whose release command ran. */
+  undo?: ReleaseRun
   /** unlock: what was done. */
   message?: string
 }

@@ -1,21 +1,31 @@
 // `command: rollback`, as a story: connect → lock → inspect server → choose the target (the
 // version given, or the newest success before the one in service) and refuse, before touching
-// anything, one that cannot be restored → backup → switch to the target's images and stored
-// compose file → verify → record ↩. When the target fails its checks, the version that was in
+// anything, one that cannot be restored → backup → (the version in service ran a release command,
+// and the target is older) rollback command → switch to the target's images and stored compose
+// file → verify → record ↩. When the target fails its checks, the version that was in
 // service comes back (rollback.ts), recorded so.
 
 import type { DeployOptions } from '../config/options.js'
 import { serviceNames } from '../config/options.js'
-import { newestFirst, newRecord, releaseOf, runFacts } from '../plan/history.js'
+import {
+  deployedBefore,
+  newestFirst,
+  newRecord,
+  releaseOf,
+  releaseRanFor,
+  runFacts
+} from '../plan/history.js'
+import type { ReleaseRun } from '../plan/release-command.js'
 import { previousGoodVersion, whyNotRestorable } from '../plan/rollback-target.js'
 import { backupRunning } from './backup.js'
 import { readRestorable } from './holdings.js'
 import { putBack, rollBack } from './rollback.js'
+import { OneOffFailed, runRollbackCommand } from './release-step.js'
 import { appendRecords, writeCurrent } from './server-state.js'
 import { withLockedServer } from './session.js'
 import type { SwitchInFlight } from './deploy.js'
 import { asCommand, finisher, noticeTo, type CommandPorts, type CommandResult } from './result.js'
-import type { Log } from './io.js'
+import { errorMessage, type Log } from './io.js'
 
 const listed = (versions: string[]) =>
   versions.length > 0
@@ -67,6 +77,28 @@ export async function rollbackCommand(
       const lost = session.lockLost()
       if (lost) throw new Error(`${lost}; stopped before the switch`)
 
+      // Going back past the release of the version in service: its own code undoes it first.
+      let undo: ReleaseRun | undefined
+      const older = deployedBefore(history, target, current)
+      if (older && releaseRanFor(history, current) && flavor !== 'swarm') {
+        const compose = flavor
+        try {
+          undo = await phases.run('rollback command', () =>
+            runRollbackCommand(remote, o, compose, running, target, log)
+          )
+          result.undo = undo
+        } catch (e) {
+          if (e instanceof OneOffFailed) result.undo = e.run
+          throw new Error(
+            `${errorMessage(e)}\nThe rollback stopped before switching: ${current} is still in service and its images were not switched back to ${target}; what its release command did is as the failed rollback command left it. Look at the database before you deploy or roll back again.`
+          )
+        }
+      } else if (!older && releaseRanFor(history, target)) {
+        log.warn(
+          `${target} is newer than ${current}: a rollback does not run its release command again (deploy it to run it)`
+        )
+      }
+
       const inFlight: SwitchInFlight = {
         command: 'rollback',
         version: target,
@@ -82,7 +114,10 @@ export async function rollbackCommand(
       })
       result.health = back.health
       if (!back.problem) {
-        const record = newRecord(facts, 'rollback', release, current, ports.now().toISOString())
+        const record = {
+          ...newRecord(facts, 'rollback', release, current, ports.now().toISOString()),
+          ...(undo ? { undo } : {})
+        }
         await phases.run('record', async () => {
           await writeCurrent(remote, o.deployPath, target, release.method ?? o.method)
           await appendRecords(remote, o.deployPath, [record])
@@ -104,9 +139,12 @@ export async function rollbackCommand(
         log
       )
       result.rollbackHealth = restored.health
+      const undone = undo
+        ? `\nThe rollback command of ${current} ran before the switch: ${current} now runs on what it left (deploy ${current} again to run its release command).`
+        : ''
       result.failure = restored.problem
-        ? `rolling back to ${target} failed: ${back.problem}\nRestoring ${current} failed too: ${restored.problem}`
-        : `rolling back to ${target} failed: ${back.problem}\n${current} is back in service.`
+        ? `rolling back to ${target} failed: ${back.problem}\nRestoring ${current} failed too: ${restored.problem}${undone}`
+        : `rolling back to ${target} failed: ${back.problem}\n${current} is back in service.${undone}`
       return finish(...restored.records)
     })
   )

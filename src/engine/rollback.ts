@@ -9,7 +9,9 @@ import type { HealthReport } from '../health/poller.js'
 import { appendRecords, writeCurrent } from './server-state.js'
 import { restore } from './switch.js'
 import { describeUnhealthy, verify } from './verify.js'
+import { OneOffFailed, runRollbackCommand } from './release-step.js'
 import { errorMessage, type Log, type Phases } from './io.js'
+import type { ReleaseRun } from '../plan/release-command.js'
 
 /** The version that was put in service and is being given up. */
 export interface Attempt {
@@ -18,6 +20,8 @@ export interface Attempt {
   previous: string
   facts: RunFacts
   now(): Date
+  /** Its release command ran in this run (how it ended): a rollback from it runs the rollback command first. */
+  releaseRun?: ReleaseRun
 }
 
 export interface PutBack {
@@ -58,9 +62,15 @@ export async function putBack(
 export interface RollbackOutcome extends PutBack {
   /** The records appended: the failed version, then the rollback. */
   records: DeployRecord[]
+  /** The rollback command run first, when the attempt's release command had run. */
+  undo?: ReleaseRun
 }
 
-/** Puts `target` back in place of the attempted version; its method becomes current_method. */
+/**
+ * Puts `target` back in place of the attempted version; its method becomes current_method. When
+ * the attempt ran a release command, the rollback command runs first; if it fails, nothing is
+ * switched back: the attempt stays in service, recorded as failed, and the problem says why.
+ */
 export async function rollBack(
   remote: Remote,
   o: DeployOptions,
@@ -70,20 +80,39 @@ export async function rollBack(
   phases: Phases,
   log: Log
 ): Promise<RollbackOutcome> {
+  let undo: ReleaseRun | undefined
+  if (attempt.releaseRun && flavor !== 'swarm') {
+    const compose = flavor
+    try {
+      undo = await phases.run('rollback command', () =>
+        runRollbackCommand(remote, o, compose, attempt.release, target.version, log)
+      )
+    } catch (e) {
+      const records = await keepFailed(remote, o, attempt)
+      return {
+        records,
+        ...(e instanceof OneOffFailed ? { undo: e.run } : {}),
+        problem: `${errorMessage(e)}\nThe rollback stopped before switching: ${attempt.release.version} is still in service, its images were not switched back to ${target.version}, and what its release command did is as the failed rollback command left it. Look at the database before you deploy or roll back again.`
+      }
+    }
+  }
   const outcome = await putBack(remote, o, flavor, target, phases, log)
   await writeCurrent(remote, o.deployPath, target.version, target.method ?? o.method)
   const records = [
     failedRecord(attempt),
-    newRecord(
-      attempt.facts,
-      'rollback',
-      target,
-      attempt.release.version,
-      attempt.now().toISOString()
-    )
+    {
+      ...newRecord(
+        attempt.facts,
+        'rollback',
+        target,
+        attempt.release.version,
+        attempt.now().toISOString()
+      ),
+      ...(undo ? { undo } : {})
+    }
   ]
   await appendRecords(remote, o.deployPath, records)
-  return { ...outcome, records }
+  return { ...outcome, records, ...(undo ? { undo } : {}) }
 }
 
 /** Leaves the attempted version in service, recorded as failed (no-rollback, or no earlier one). */
@@ -99,5 +128,8 @@ export async function keepFailed(
 }
 
 export function failedRecord(f: Attempt): DeployRecord {
-  return newRecord(f.facts, 'failed', f.release, f.previous, f.now().toISOString())
+  return {
+    ...newRecord(f.facts, 'failed', f.release, f.previous, f.now().toISOString()),
+    ...(f.releaseRun ? { release: f.releaseRun } : {})
+  }
 }

@@ -29,22 +29,30 @@ export async function switchTo(
   if (flavor === 'swarm') {
     return deployStack(remote, o, release, composeContent)
   }
+  await stack.composeUp(remote, await prepareCompose(remote, o, flavor, release, composeContent))
+  for (const s of release.services) {
+    await stack.tagImage(remote, versionTag(o.project, s, release.version), latestTag(o.project, s))
+  }
+  return undefined
+}
+
+/**
+ * How compose runs `release` on the server: its stored compose file (uploaded first when
+ * `composeContent` is given) in its project directory, which gets the server's `.env`.
+ */
+export async function prepareCompose(
+  remote: Remote,
+  o: DeployOptions,
+  flavor: cmd.ComposeFlavor,
+  release: Release,
+  composeContent: string | undefined
+): Promise<cmd.ComposeTarget> {
   const file = cmd.releaseComposeFile(o.deployPath, release.version)
   if (composeContent !== undefined) await stack.uploadFile(remote, file, composeContent)
   const projectDirectory = releaseProjectDirectory(o.deployPath, release)
   // The server's secrets (.env in deploy-path) reach every release that has its own folder.
   if (release.files) await stack.linkServerEnv(remote, o.deployPath, projectDirectory)
-  await stack.composeUp(remote, {
-    flavor,
-    project: o.project,
-    file,
-    projectDirectory,
-    version: release.version
-  })
-  for (const s of release.services) {
-    await stack.tagImage(remote, versionTag(o.project, s, release.version), latestTag(o.project, s))
-  }
-  return undefined
+  return { flavor, project: o.project, file, projectDirectory, version: release.version }
 }
 
 /** Where compose runs `release`: its own folder when it carried files, else deploy-path. */

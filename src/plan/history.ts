@@ -1,6 +1,7 @@
 // The deployment history kept in `<deploy-path>/.deploy/versions.log`: one JSON object a line.
 
 import { describeFiles, type ReleaseFiles } from './release-paths.js'
+import type { ReleaseRun } from './release-command.js'
 
 export type RecordStatus = 'success' | 'failed' | 'rollback'
 
@@ -20,6 +21,10 @@ export interface DeployRecord {
   images?: Record<string, string>
   /** The files shipped with it (the `files` input): its folder is compose's project directory. */
   files?: ReleaseFiles
+  /** The release command this run ran for the version (release-command), and how it ended. */
+  release?: ReleaseRun
+  /** A rollback: the rollback command run with the version it left, and how it ended. */
+  undo?: ReleaseRun
 }
 
 /** A version as the server knows it: what a record says, and what it takes to restore it. */
@@ -75,6 +80,24 @@ export function newRecord(
     ...(release.images ? { images: release.images } : {}),
     ...(release.files ? { files: release.files } : {})
   }
+}
+
+/** The release command run when `version` was deployed, when one ran and succeeded. */
+export function releaseRanFor(
+  history: readonly DeployRecord[],
+  version: string
+): ReleaseRun | undefined {
+  for (let i = history.length - 1; i >= 0; i--) {
+    const r = history[i]
+    if (r?.version === version && r.release) return r.release.exit === 0 ? r.release : undefined
+  }
+  return undefined
+}
+
+/** Whether `a` was first deployed before `b` (by the history's order; unknown counts as older). */
+export function deployedBefore(history: readonly DeployRecord[], a: string, b: string): boolean {
+  const first = (v: string) => history.findIndex(r => r.version === v)
+  return first(a) < first(b)
 }
 
 /** The newest record of `version`, if the history has one. */
@@ -172,7 +195,9 @@ export function renderHistoryLine(record: DeployRecord): string {
   const via = record.status === 'rollback' ? 'rollback' : record.method
   const when = record.finished_at || record.started_at
   const files = record.files ? ` [${describeFiles(record.files)}]` : ''
-  return `${STATUS_SYMBOL[record.status]} ${record.version} - ${when} (via ${via})${files}`
+  const ran = (what: string, run?: ReleaseRun) =>
+    run ? ` [${what} ${run.command}: ${run.timed_out ? 'timed out' : `exit ${run.exit}`}]` : ''
+  return `${STATUS_SYMBOL[record.status]} ${record.version} - ${when} (via ${via})${files}${ran('release', record.release)}${ran('undone by', record.undo)}`
 }
 
 export function renderHistory(newestFirstRecords: readonly DeployRecord[]): string {

@@ -186,6 +186,47 @@ export function composeUp(target: ComposeTarget): Argv {
   return compose(target, ['up', '-d', '--no-build', '--remove-orphans'])
 }
 
+/** A one-off container of a compose service: the release and rollback commands. */
+export interface OneOffRun {
+  /** The container's name, so that it can be removed when the run is stopped. */
+  name: string
+  service: string
+  /** Replace the service's command; none: its own. */
+  args: string[]
+  /** Variables set in the container. */
+  env: Record<string, string>
+  /** Start the services it depends on too (compose's default); otherwise --no-deps. */
+  withDeps: boolean
+  /** Stopped after this long (exit 124), killed 10 s later if it ignores that. */
+  timeoutSeconds: number
+}
+
+/** `compose run --rm` of a service, without a terminal, bounded by `timeout`. */
+export function composeRunOnce(target: ComposeTarget, run: OneOffRun): Argv {
+  const env = Object.entries(run.env).flatMap(([k, v]) => ['-e', `${k}=${v}`])
+  return [
+    'timeout',
+    '--kill-after=10',
+    String(run.timeoutSeconds),
+    ...compose(target, [
+      'run',
+      '--rm',
+      '-T',
+      '--name',
+      run.name,
+      ...(run.withDeps ? [] : ['--no-deps']),
+      ...env,
+      run.service,
+      ...run.args
+    ])
+  ]
+}
+
+/** Removes a container, running or not (a one-off stopped at its timeout, or left by a killed run). */
+export function removeContainer(name: string): Argv {
+  return ['docker', 'rm', '--force', name]
+}
+
 /** IDs of every container (running or not) of a compose project. */
 export function projectContainers(project: string): Argv {
   return ['docker', 'ps', '-aq', '--filter', `label=com.docker.compose.project=${project}`]

@@ -11,7 +11,7 @@ import { feed } from './feed.js'
 
 const MAX_CAPTURE = 8 * 1024 * 1024
 
-function start(argv: Argv) {
+function start(argv: Argv, onOutput?: (text: string) => void) {
   const [file, ...args] = argv
   if (!file) throw new Error('empty command')
   const child = spawn(file, args, { stdio: ['pipe', 'pipe', 'pipe'] })
@@ -22,6 +22,7 @@ function start(argv: Argv) {
     const keep = (list: Buffer[]) => (chunk: Buffer) => {
       size += chunk.length
       if (size <= MAX_CAPTURE) list.push(chunk)
+      onOutput?.(chunk.toString('utf8'))
     }
     child.stdout.on('data', keep(out))
     child.stderr.on('data', keep(err))
@@ -45,6 +46,11 @@ export function localRemote(): Remote {
     async run(argv, stdin) {
       const { child, result } = start(argv)
       child.stdin.end(stdin ?? '')
+      return result
+    },
+    async watch(argv, onOutput) {
+      const { child, result } = start(argv, onOutput)
+      child.stdin.end()
       return result
     },
     async pipeInto(argv, source: Readable) {

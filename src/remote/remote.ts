@@ -13,6 +13,8 @@ export interface ExecResult {
 export interface Remote {
   /** Runs a command; resolves with its exit code, never rejects on a non-zero exit. */
   run(argv: Argv, stdin?: string): Promise<ExecResult>
+  /** Runs a command like `run`, handing its output (stdout and stderr) to `onOutput` as it comes. */
+  watch(argv: Argv, onOutput: (text: string) => void): Promise<ExecResult>
   /** Streams `source` into the command's standard input, honouring backpressure. */
   pipeInto(argv: Argv, source: Readable): Promise<ExecResult>
   /** A TCP connection opened from the server's side to host:port. */

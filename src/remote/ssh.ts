@@ -52,7 +52,8 @@ const LOST_GRACE_MS = 2000
 export function collect(
   channel: Pick<ClientChannel, 'on' | 'stderr'>,
   closed: Promise<void>,
-  graceMs = LOST_GRACE_MS
+  graceMs = LOST_GRACE_MS,
+  onOutput?: (text: string) => void
 ): Promise<ExecResult> {
   return new Promise((resolve, reject) => {
     const out: Buffer[] = []
@@ -63,6 +64,7 @@ export function collect(
     const keep = (list: Buffer[]) => (chunk: Buffer) => {
       size += chunk.length
       if (size <= MAX_CAPTURE) list.push(chunk)
+      onOutput?.(chunk.toString('utf8'))
     }
     channel.on('data', keep(out))
     channel.stderr.on('data', keep(err))
@@ -217,11 +219,16 @@ export async function connect(options: SshOptions, warn: Warn): Promise<Remote> 
   // reply, the output, the exit status and the close can arrive in one read (a fast command
   // behind a slow or batching link), and ssh2 emits 'exit' at once, before any code that
   // waited for the channel through a promise could listen (seen in the relay fault tests).
-  const open = (argv: Argv): Promise<{ channel: ClientChannel; result: Promise<ExecResult> }> =>
+  const open = (
+    argv: Argv,
+    onOutput?: (text: string) => void
+  ): Promise<{ channel: ClientChannel; result: Promise<ExecResult> }> =>
     new Promise((resolve, reject) => {
       if (lost) return reject(lost)
       client.exec(shJoin(argv), (err, channel) =>
-        err ? reject(lost ?? err) : resolve({ channel, result: collect(channel, closed) })
+        err
+          ? reject(lost ?? err)
+          : resolve({ channel, result: collect(channel, closed, LOST_GRACE_MS, onOutput) })
       )
     })
 
@@ -229,6 +236,11 @@ export async function connect(options: SshOptions, warn: Warn): Promise<Remote> 
     async run(argv, stdin) {
       const { channel, result } = await open(argv)
       channel.end(stdin ?? '')
+      return result
+    },
+    async watch(argv, onOutput) {
+      const { channel, result } = await open(argv, onOutput)
+      channel.end()
       return result
     },
     async pipeInto(argv, source) {

@@ -7,6 +7,7 @@ import type { CommandResult } from '../engine/result.js'
 import type { HealthReport } from '../health/poller.js'
 import { STATUS_SYMBOL, type DeployRecord } from '../plan/history.js'
 import { describeFiles } from '../plan/release-paths.js'
+import { describeRun, type ReleaseRun } from '../plan/release-command.js'
 
 /** A table cell: text, or a literal (a version, a path, a check) that is shown as code. */
 export type Cell = string | { code: string }
@@ -197,6 +198,15 @@ function statusBlocks(r: CommandResult): Block[] {
   return blocks
 }
 
+/** A release or rollback command: what ran, how it ended, its last lines. */
+function oneOffBlocks(name: string, run: ReleaseRun): Block[] {
+  return [
+    heading(name),
+    table(['Command', 'Result'], [[code(run.command), describeRun(run)]]),
+    ...(run.output ? [{ kind: 'verbatim' as const, text: run.output }] : [])
+  ]
+}
+
 export function summaryBlocks(r: CommandResult): Block[] {
   const blocks: Block[] = [{ kind: 'title', text: title(r) }]
   if (r.command === 'deploy' || r.command === 'rollback') blocks.push(outcomeTable(r))
@@ -204,6 +214,8 @@ export function summaryBlocks(r: CommandResult): Block[] {
   if (r.message) blocks.push(text(r.message))
   if (r.failure) blocks.push({ kind: 'verbatim', text: r.failure })
   for (const n of r.notices) blocks.push({ kind: 'notice', text: n })
+  if (r.release) blocks.push(...oneOffBlocks('Release command', r.release))
+  if (r.undo) blocks.push(...oneOffBlocks('Rollback command', r.undo))
   if (r.phases.length > 0 && r.command !== 'history') {
     blocks.push(heading('Phases'))
     blocks.push(
