@@ -85278,10 +85278,10 @@ async function runOneOff(remote, o, one, log) {
       tail = (tail + text3).slice(-TAIL_CHARS);
       const lines2 = (partial + text3).split(/\r?\n/);
       partial = lines2.pop() ?? "";
-      for (const line of lines2) log.info(`  ${line}`);
+      for (const line of lines2) log.info(quoted(line));
     }
   );
-  if (partial !== "") log.info(`  ${partial}`);
+  if (partial !== "") log.info(quoted(partial));
   const seconds = Math.round((Date.now() - started) / 100) / 10;
   const timedOut = r.code === 124 || r.code === 137 && seconds >= timeoutSeconds;
   if (r.code !== 0) await remote.run(removeContainer(name));
@@ -85294,6 +85294,7 @@ async function runOneOff(remote, o, one, log) {
     ...output ? { output } : {}
   };
 }
+var quoted = (line) => `  | ${line}`;
 function failed(what, run) {
   const lines2 = run.output ? ` Its last lines:
 ${run.output}` : " It printed nothing.";
@@ -92181,8 +92182,8 @@ function distance(a, b) {
 }
 function refusal(e) {
   const err = e;
-  const quoted = /'([^']*)'/.exec(err.message ?? "")?.[1] ?? "";
-  const flag = shown(quoted.split(" ")[0] ?? "");
+  const quoted2 = /'([^']*)'/.exec(err.message ?? "")?.[1] ?? "";
+  const flag = shown(quoted2.split(" ")[0] ?? "");
   if (err.code === "ERR_PARSE_ARGS_UNKNOWN_OPTION") {
     const names = [...OPTION_NAMES, ...Object.keys(CLI_FLAGS)];
     const hint = flag ? closest(flag.replace(/^-+/, ""), names) : void 0;

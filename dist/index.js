@@ -86706,10 +86706,10 @@ async function runOneOff(remote, o, one, log) {
       tail = (tail + text2).slice(-TAIL_CHARS);
       const lines2 = (partial + text2).split(/\r?\n/);
       partial = lines2.pop() ?? "";
-      for (const line of lines2) log.info(`  ${line}`);
+      for (const line of lines2) log.info(quoted(line));
     }
   );
-  if (partial !== "") log.info(`  ${partial}`);
+  if (partial !== "") log.info(quoted(partial));
   const seconds = Math.round((Date.now() - started) / 100) / 10;
   const timedOut = r.code === 124 || r.code === 137 && seconds >= timeoutSeconds;
   if (r.code !== 0) await remote.run(removeContainer(name));
@@ -86722,6 +86722,7 @@ async function runOneOff(remote, o, one, log) {
     ...output ? { output } : {}
   };
 }
+var quoted = (line) => `  | ${line}`;
 function failed(what, run2) {
   const lines2 = run2.output ? ` Its last lines:
 ${run2.output}` : " It printed nothing.";

@@ -130,7 +130,7 @@ test('a first deploy runs the release command once, with its own image', async (
   // Nothing served yet: the release of a first deploy sees no web.
   expect(await migrations()).toEqual(['release r1 saw nothing previous='])
   expect(r.log).toContain('::group::release')
-  expect(r.log).toContain('  release r1 saw nothing previous=')
+  expect(r.log).toContain('  | release r1 saw nothing previous=')
   expect(r.summary).toContain('Release command')
   expect(historyRecord(r, 'r1')).toMatchObject({
     status: 'success',

@@ -283,12 +283,12 @@ describe('what the history keeps', () => {
 
 describe('a rollback after a release', () => {
   /** A server that answers every command with exit 0, but the rollback command with `undoExit`. */
-  function server(undoExit: number) {
+  function server(undoExit: number, output = 'boom\n') {
     const ran: string[] = []
     const answer = (argv: Argv): ExecResult => {
       const line = shJoin(argv)
       ran.push(line)
-      if (line.includes(' run --rm ')) return { code: undoExit, stdout: '', stderr: 'boom\n' }
+      if (line.includes(' run --rm ')) return { code: undoExit, stdout: '', stderr: output }
       return { code: 0, stdout: '', stderr: '' }
     }
     const remote: Remote = {
@@ -345,6 +345,23 @@ describe('a rollback after a release', () => {
       ['v2', 'failed', undefined],
       ['v1', 'rollback', 0]
     ])
+  })
+
+  test("the command's output is logged behind '| ': a line that starts with '::' is no workflow command", async () => {
+    const { remote } = server(0, '::add-mask::x\nplain\n')
+    const lines: string[] = []
+    const log: Log = { ...quiet, info: m => void lines.push(m) }
+    await rollBack(
+      remote,
+      options(),
+      attempt,
+      { version: 'v1', services: ['api'] },
+      'v2',
+      new Phases(log),
+      log
+    )
+    expect(lines).toEqual(expect.arrayContaining(['  | ::add-mask::x', '  | plain']))
+    expect(lines.filter(l => l.trimStart().startsWith('::'))).toEqual([])
   })
 
   test('a failed rollback command stops it before any switch: the version stays, recorded ✖', async () => {

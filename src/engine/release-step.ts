@@ -68,10 +68,10 @@ async function runOneOff(
       tail = (tail + text).slice(-TAIL_CHARS)
       const lines = (partial + text).split(/\r?\n/)
       partial = lines.pop() ?? ''
-      for (const line of lines) log.info(`  ${line}`)
+      for (const line of lines) log.info(quoted(line))
     }
   )
-  if (partial !== '') log.info(`  ${partial}`)
+  if (partial !== '') log.info(quoted(partial))
   const seconds = Math.round((Date.now() - started) / 100) / 10
   const timedOut = r.code === 124 || (r.code === 137 && seconds >= timeoutSeconds)
   if (r.code !== 0) await remote.run(cmd.removeContainer(name))
@@ -84,6 +84,12 @@ async function runOneOff(
     ...(output ? { output } : {})
   }
 }
+
+/**
+ * A line of the command's output as the log shows it: behind "| ", so that a line the program
+ * prints that starts with "::" is never read by the runner as a workflow command.
+ */
+const quoted = (line: string) => `  | ${line}`
 
 function failed(what: string, run: ReleaseRun): OneOffFailed {
   const lines = run.output ? ` Its last lines:\n${run.output}` : ' It printed nothing.'
