@@ -82628,7 +82628,7 @@ function describeFiles(files) {
 function runFacts(o, startedAt) {
   return { method: o.method, commit: o.commit, startedAt, runUrl: o.runUrl, actor: o.actor };
 }
-function newRecord(run, status2, release, previous, finishedAt) {
+function newRecord(run, status2, release, previous, finishedAt, ran = {}) {
   return {
     version: release.version,
     status: status2,
@@ -82641,7 +82641,9 @@ function newRecord(run, status2, release, previous, finishedAt) {
     ...run.actor ? { actor: run.actor } : {},
     ...release.services.length > 0 ? { services: release.services } : {},
     ...release.images ? { images: release.images } : {},
-    ...release.files ? { files: release.files } : {}
+    ...release.files ? { files: release.files } : {},
+    ...ran.release ? { release: ran.release } : {},
+    ...ran.undo ? { undo: ran.undo } : {}
   };
 }
 function releaseRanFor(history2, version) {
@@ -85320,6 +85322,9 @@ async function runReleaseCommand(remote, o, flavor, release, previous, composeCo
   log.info(`release command done: ${describeRun(run)}`);
   return run;
 }
+function stoppedBeforeSwitch(leaving, target) {
+  return `The rollback stopped before switching: ${leaving} is still in service and its images were not switched back to ${target}; what its release command did is as the failed rollback command left it. Look at the database before you deploy or roll back again.`;
+}
 async function runRollbackCommand(remote, o, flavor, leaving, target, log) {
   const command = o.rollbackCommand;
   if (!command) {
@@ -85835,7 +85840,7 @@ async function rollBack(remote, o, attempt, target, flavor, phases, log) {
         records: records2,
         ...e instanceof OneOffFailed ? { undo: e.run } : {},
         problem: `${errorMessage(e)}
-The rollback stopped before switching: ${attempt.release.version} is still in service, its images were not switched back to ${target.version}, and what its release command did is as the failed rollback command left it. Look at the database before you deploy or roll back again.`
+${stoppedBeforeSwitch(attempt.release.version, target.version)}`
       };
     }
   }
@@ -85843,16 +85848,14 @@ The rollback stopped before switching: ${attempt.release.version} is still in se
   await writeCurrent(remote, o.deployPath, target.version, target.method ?? o.method);
   const records = [
     failedRecord(attempt),
-    {
-      ...newRecord(
-        attempt.facts,
-        "rollback",
-        target,
-        attempt.release.version,
-        attempt.now().toISOString()
-      ),
-      ...undo ? { undo } : {}
-    }
+    newRecord(
+      attempt.facts,
+      "rollback",
+      target,
+      attempt.release.version,
+      attempt.now().toISOString(),
+      { undo }
+    )
   ];
   await appendRecords(remote, o.deployPath, records);
   return { ...outcome, records, ...undo ? { undo } : {} };
@@ -85864,10 +85867,9 @@ async function keepFailed(remote, o, attempt) {
   return records;
 }
 function failedRecord(f) {
-  return {
-    ...newRecord(f.facts, "failed", f.release, f.previous, f.now().toISOString()),
-    ...f.releaseRun ? { release: f.releaseRun } : {}
-  };
+  return newRecord(f.facts, "failed", f.release, f.previous, f.now().toISOString(), {
+    release: f.releaseRun
+  });
 }
 
 // src/engine/lock.ts
@@ -86186,10 +86188,9 @@ The running version (${previous || "none"}) was not touched.`;
       if (!health.ok) failure = await describeUnhealthy(remote, o, o.version, health);
     }
     if (!failure) {
-      const success = {
-        ...newRecord(attempt.facts, "success", release, previous, now()),
-        ...attempt.releaseRun ? { release: attempt.releaseRun } : {}
-      };
+      const success = newRecord(attempt.facts, "success", release, previous, now(), {
+        release: attempt.releaseRun
+      });
       await phases.run("record", async () => {
         await writeCurrent(remote, o.deployPath, o.version, o.method);
         await appendRecords(remote, o.deployPath, [success]);
@@ -86293,10 +86294,8 @@ async function rollbackCommand(o, ports, log) {
           result.undo = undo;
         } catch (e) {
           if (e instanceof OneOffFailed) result.undo = e.run;
-          throw new Error(
-            `${errorMessage(e)}
-The rollback stopped before switching: ${current} is still in service and its images were not switched back to ${target}; what its release command did is as the failed rollback command left it. Look at the database before you deploy or roll back again.`
-          );
+          throw new Error(`${errorMessage(e)}
+${stoppedBeforeSwitch(current, target)}`);
         }
       } else if (!older && releaseRanFor(history2, target)) {
         log.warn(
@@ -86318,10 +86317,9 @@ The rollback stopped before switching: ${current} is still in service and its im
       });
       result.health = back.health;
       if (!back.problem) {
-        const record = {
-          ...newRecord(facts, "rollback", release, current, ports.now().toISOString()),
-          ...undo ? { undo } : {}
-        };
+        const record = newRecord(facts, "rollback", release, current, ports.now().toISOString(), {
+          undo
+        });
         await phases.run("record", async () => {
           await writeCurrent(remote, o.deployPath, target, release.method ?? o.method);
           await appendRecords(remote, o.deployPath, [record]);

@@ -83334,7 +83334,7 @@ function describeFiles(files) {
 function runFacts(o, startedAt) {
   return { method: o.method, commit: o.commit, startedAt, runUrl: o.runUrl, actor: o.actor };
 }
-function newRecord(run2, status2, release, previous, finishedAt) {
+function newRecord(run2, status2, release, previous, finishedAt, ran = {}) {
   return {
     version: release.version,
     status: status2,
@@ -83347,7 +83347,9 @@ function newRecord(run2, status2, release, previous, finishedAt) {
     ...run2.actor ? { actor: run2.actor } : {},
     ...release.services.length > 0 ? { services: release.services } : {},
     ...release.images ? { images: release.images } : {},
-    ...release.files ? { files: release.files } : {}
+    ...release.files ? { files: release.files } : {},
+    ...ran.release ? { release: ran.release } : {},
+    ...ran.undo ? { undo: ran.undo } : {}
   };
 }
 function releaseRanFor(history2, version) {
@@ -86748,6 +86750,9 @@ async function runReleaseCommand(remote, o, flavor, release, previous, composeCo
   log.info(`release command done: ${describeRun(run2)}`);
   return run2;
 }
+function stoppedBeforeSwitch(leaving, target) {
+  return `The rollback stopped before switching: ${leaving} is still in service and its images were not switched back to ${target}; what its release command did is as the failed rollback command left it. Look at the database before you deploy or roll back again.`;
+}
 async function runRollbackCommand(remote, o, flavor, leaving, target, log) {
   const command = o.rollbackCommand;
   if (!command) {
@@ -87246,7 +87251,7 @@ async function rollBack(remote, o, attempt, target, flavor, phases, log) {
         records: records2,
         ...e instanceof OneOffFailed ? { undo: e.run } : {},
         problem: `${errorMessage(e)}
-The rollback stopped before switching: ${attempt.release.version} is still in service, its images were not switched back to ${target.version}, and what its release command did is as the failed rollback command left it. Look at the database before you deploy or roll back again.`
+${stoppedBeforeSwitch(attempt.release.version, target.version)}`
       };
     }
   }
@@ -87254,16 +87259,14 @@ The rollback stopped before switching: ${attempt.release.version} is still in se
   await writeCurrent(remote, o.deployPath, target.version, target.method ?? o.method);
   const records = [
     failedRecord(attempt),
-    {
-      ...newRecord(
-        attempt.facts,
-        "rollback",
-        target,
-        attempt.release.version,
-        attempt.now().toISOString()
-      ),
-      ...undo ? { undo } : {}
-    }
+    newRecord(
+      attempt.facts,
+      "rollback",
+      target,
+      attempt.release.version,
+      attempt.now().toISOString(),
+      { undo }
+    )
   ];
   await appendRecords(remote, o.deployPath, records);
   return { ...outcome, records, ...undo ? { undo } : {} };
@@ -87275,10 +87278,9 @@ async function keepFailed(remote, o, attempt) {
   return records;
 }
 function failedRecord(f) {
-  return {
-    ...newRecord(f.facts, "failed", f.release, f.previous, f.now().toISOString()),
-    ...f.releaseRun ? { release: f.releaseRun } : {}
-  };
+  return newRecord(f.facts, "failed", f.release, f.previous, f.now().toISOString(), {
+    release: f.releaseRun
+  });
 }
 
 // src/engine/lock.ts
@@ -87597,10 +87599,9 @@ The running version (${previous || "none"}) was not touched.`;
       if (!health.ok) failure = await describeUnhealthy(remote, o, o.version, health);
     }
     if (!failure) {
-      const success = {
-        ...newRecord(attempt.facts, "success", release, previous, now()),
-        ...attempt.releaseRun ? { release: attempt.releaseRun } : {}
-      };
+      const success = newRecord(attempt.facts, "success", release, previous, now(), {
+        release: attempt.releaseRun
+      });
       await phases.run("record", async () => {
         await writeCurrent(remote, o.deployPath, o.version, o.method);
         await appendRecords(remote, o.deployPath, [success]);
@@ -87704,10 +87705,8 @@ async function rollbackCommand(o, ports, log) {
           result.undo = undo;
         } catch (e) {
           if (e instanceof OneOffFailed) result.undo = e.run;
-          throw new Error(
-            `${errorMessage(e)}
-The rollback stopped before switching: ${current} is still in service and its images were not switched back to ${target}; what its release command did is as the failed rollback command left it. Look at the database before you deploy or roll back again.`
-          );
+          throw new Error(`${errorMessage(e)}
+${stoppedBeforeSwitch(current, target)}`);
         }
       } else if (!older && releaseRanFor(history2, target)) {
         log.warn(
@@ -87729,10 +87728,9 @@ The rollback stopped before switching: ${current} is still in service and its im
       });
       result.health = back.health;
       if (!back.problem) {
-        const record = {
-          ...newRecord(facts, "rollback", release, current, ports.now().toISOString()),
-          ...undo ? { undo } : {}
-        };
+        const record = newRecord(facts, "rollback", release, current, ports.now().toISOString(), {
+          undo
+        });
         await phases.run("record", async () => {
           await writeCurrent(remote, o.deployPath, target, release.method ?? o.method);
           await appendRecords(remote, o.deployPath, [record]);

@@ -5,11 +5,10 @@
 // version of their own image, what `web` answered by its service name at that moment (the old
 // version, if it still serves), and the variables the action sets. Tests run in order.
 
-import { spawnSync } from 'node:child_process'
 import { copyFileSync, mkdirSync, rmSync, writeFileSync } from 'node:fs'
 import { runAction, type ActionRun } from '../../scripts/run-action.mjs'
 import { hostPath, readStateFile, resetProject } from './sandbox-env.js'
-import { HOST, asDeployUser, env, errorOf, httpGet, server } from './stack.js'
+import { HOST, asDeployUser, env, errorOf, giveTo, httpGet, server } from './stack.js'
 
 const PROJECT = 'vrel'
 const DEPLOY_PATH = `/srv/${PROJECT}`
@@ -119,8 +118,7 @@ beforeAll(() => {
   // The deploy path belongs to the deploy user, as a server's admin would prepare it.
   const dir = hostPath(HOST, DEPLOY_PATH)
   mkdirSync(dir, { recursive: true })
-  const r = spawnSync('chown', [`${env.deployUser}:`, dir], { encoding: 'utf8' })
-  if (r.status !== 0) throw new Error(`chown ${dir}: ${r.stderr}`)
+  giveTo(env.deployUser, dir)
 })
 afterAll(reset)
 

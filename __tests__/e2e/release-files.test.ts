@@ -4,7 +4,6 @@
 // `.env` (in the deploy path on the host). The workspace is made by the test on this machine (the
 // runner), so each version can change its files. Tests run in order.
 
-import { spawnSync } from 'node:child_process'
 import {
   copyFileSync,
   existsSync,
@@ -17,7 +16,7 @@ import {
 } from 'node:fs'
 import { runAction, type ActionRun } from '../../scripts/run-action.mjs'
 import { hostPath, resetProject } from './sandbox-env.js'
-import { HOST, asDeployUser, env, errorOf, httpGet, runner } from './stack.js'
+import { HOST, asDeployUser, env, errorOf, giveTo, httpGet, runner } from './stack.js'
 
 const PROJECT = 'vfiles'
 /** The deploy path on the server (lab host 1), and where that folder is on this machine. */
@@ -62,10 +61,7 @@ function writeServerEnv(greeting: string) {
   chown(file)
 }
 
-function chown(file: string) {
-  const r = spawnSync('chown', [`${env.deployUser}:`, file], { encoding: 'utf8' })
-  if (r.status !== 0) throw new Error(`chown ${file}: ${r.stderr}`)
-}
+const chown = (file: string) => giveTo(env.deployUser, file)
 
 function run(overrides: Record<string, string>): Promise<ActionRun> {
   return runAction(

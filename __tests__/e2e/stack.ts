@@ -103,8 +103,13 @@ export function resetServer(owner?: string): void {
   resetProject(env, PROJECT, DEPLOY_PATH)
   if (!owner) return
   mkdirSync(DEPLOY_DIR, { recursive: true })
-  const r = spawnSync('chown', [`${owner}:`, DEPLOY_DIR], { encoding: 'utf8' })
-  if (r.status !== 0) throw new Error(`chown ${owner}: ${DEPLOY_DIR} failed: ${r.stderr}`)
+  giveTo(owner, DEPLOY_DIR)
+}
+
+/** Makes `owner` (and its group) the owner of `file`, a path on this machine. */
+export function giveTo(owner: string, file: string): void {
+  const r = spawnSync('chown', [`${owner}:`, file], { encoding: 'utf8' })
+  if (r.status !== 0) throw new Error(`chown ${owner}: ${file} failed: ${r.stderr}`)
 }
 
 export function stateFile(name: string): string | undefined {

@@ -2,21 +2,7 @@ import { readFileSync } from 'node:fs'
 import { parse as parseYaml } from 'yaml'
 import { parseOptions, DEFAULTS, parseHealthchecks, parseServices } from '../../src/config/parse.js'
 import { INPUT_NAMES, type RawInputs, type RunContext } from '../../src/config/inputs.js'
-
-const KEY = '-----BEGIN OPENSSH PRIVATE KEY-----\nabc\n-----END OPENSSH PRIVATE KEY-----\n'
-const FP = 'SHA256:' + 'A'.repeat(43)
-
-function raw(overrides: Partial<RawInputs> = {}): RawInputs {
-  const r = Object.fromEntries(INPUT_NAMES.map(n => [n, ''])) as RawInputs
-  return {
-    ...r,
-    services: 'api=./api',
-    host: 'example.test',
-    key: KEY,
-    fingerprint: FP,
-    ...overrides
-  }
-}
+import { FP, raw } from './raw-inputs.js'
 
 const ctx: RunContext = {
   workspace: '/work/repo',

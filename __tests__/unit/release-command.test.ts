@@ -2,7 +2,8 @@ import { mkdtempSync, writeFileSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import path from 'node:path'
 import { parseOptions } from '../../src/config/parse.js'
-import { INPUT_NAMES, type RawInputs, type RunContext } from '../../src/config/inputs.js'
+import type { RawInputs, RunContext } from '../../src/config/inputs.js'
+import { raw } from './raw-inputs.js'
 import type { DeployOptions } from '../../src/config/options.js'
 import { parseOneOff, lastLines, describeRun } from '../../src/plan/release-command.js'
 import {
@@ -21,23 +22,10 @@ import { shJoin } from '../../src/remote/quote.js'
 import { summaryBlocks } from '../../src/report/summary.js'
 import { newResult } from '../../src/engine/result.js'
 
-const KEY = '-----BEGIN OPENSSH PRIVATE KEY-----\nabc\n-----END OPENSSH PRIVATE KEY-----\n'
 const ctx: RunContext = {
   workspace: '/work/repo',
   sha: 'e4534e6aaaabbbbccccddddeeeeffff000011112',
   now: new Date('2025-10-11T14:30:52Z')
-}
-
-function raw(overrides: Partial<RawInputs> = {}): RawInputs {
-  const r = Object.fromEntries(INPUT_NAMES.map(n => [n, ''])) as RawInputs
-  return {
-    ...r,
-    services: 'api=./api',
-    host: 'example.test',
-    key: KEY,
-    fingerprint: 'SHA256:' + 'A'.repeat(43),
-    ...overrides
-  }
 }
 
 describe('release-command and rollback-command: SERVICE [ARGS...], split as a shell splits words', () => {
@@ -369,7 +357,7 @@ describe('a rollback after a release', () => {
     const out = await backToV1(remote)
     expect(out.problem).toContain('the rollback command of v2 (migrate down) failed: exit 2 after')
     expect(out.problem).toContain(
-      'The rollback stopped before switching: v2 is still in service, its images were not switched back to v1'
+      'The rollback stopped before switching: v2 is still in service and its images were not switched back to v1'
     )
     expect(out.undo).toMatchObject({ command: 'migrate down', exit: 2, output: 'boom' })
     expect(ran.some(l => l.includes(' up -d '))).toBe(false)

@@ -172,10 +172,9 @@ async function runPhases(
     }
 
     if (!failure) {
-      const success = {
-        ...newRecord(attempt.facts, 'success', release, previous, now()),
-        ...(attempt.releaseRun ? { release: attempt.releaseRun } : {})
-      }
+      const success = newRecord(attempt.facts, 'success', release, previous, now(), {
+        release: attempt.releaseRun
+      })
       await phases.run('record', async () => {
         await writeCurrent(remote, o.deployPath, o.version, o.method)
         await appendRecords(remote, o.deployPath, [success])

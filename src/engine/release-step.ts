@@ -130,6 +130,11 @@ export async function runReleaseCommand(
   return run
 }
 
+/** What a rollback whose rollback command failed says after the command's own error. */
+export function stoppedBeforeSwitch(leaving: string, target: string): string {
+  return `The rollback stopped before switching: ${leaving} is still in service and its images were not switched back to ${target}; what its release command did is as the failed rollback command left it. Look at the database before you deploy or roll back again.`
+}
+
 /**
  * Before a rollback from `leaving` (whose release command ran) to `target`: runs the rollback
  * command with `leaving`'s images and stored compose file. Without rollback-command, warns that

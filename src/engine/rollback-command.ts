@@ -20,7 +20,7 @@ import { previousGoodVersion, whyNotRestorable } from '../plan/rollback-target.j
 import { backupRunning } from './backup.js'
 import { readRestorable } from './holdings.js'
 import { putBack, rollBack } from './rollback.js'
-import { OneOffFailed, runRollbackCommand } from './release-step.js'
+import { OneOffFailed, runRollbackCommand, stoppedBeforeSwitch } from './release-step.js'
 import { appendRecords, writeCurrent } from './server-state.js'
 import { withLockedServer } from './session.js'
 import type { SwitchInFlight } from './deploy.js'
@@ -89,9 +89,7 @@ export async function rollbackCommand(
           result.undo = undo
         } catch (e) {
           if (e instanceof OneOffFailed) result.undo = e.run
-          throw new Error(
-            `${errorMessage(e)}\nThe rollback stopped before switching: ${current} is still in service and its images were not switched back to ${target}; what its release command did is as the failed rollback command left it. Look at the database before you deploy or roll back again.`
-          )
+          throw new Error(`${errorMessage(e)}\n${stoppedBeforeSwitch(current, target)}`)
         }
       } else if (!older && releaseRanFor(history, target)) {
         log.warn(
@@ -114,10 +112,9 @@ export async function rollbackCommand(
       })
       result.health = back.health
       if (!back.problem) {
-        const record = {
-          ...newRecord(facts, 'rollback', release, current, ports.now().toISOString()),
-          ...(undo ? { undo } : {})
-        }
+        const record = newRecord(facts, 'rollback', release, current, ports.now().toISOString(), {
+          undo
+        })
         await phases.run('record', async () => {
           await writeCurrent(remote, o.deployPath, target, release.method ?? o.method)
           await appendRecords(remote, o.deployPath, [record])

@@ -9,7 +9,7 @@ import type { HealthReport } from '../health/poller.js'
 import { appendRecords, writeCurrent } from './server-state.js'
 import { restore } from './switch.js'
 import { describeUnhealthy, verify } from './verify.js'
-import { OneOffFailed, runRollbackCommand } from './release-step.js'
+import { OneOffFailed, runRollbackCommand, stoppedBeforeSwitch } from './release-step.js'
 import { errorMessage, type Log, type Phases } from './io.js'
 import type { ReleaseRun } from '../plan/release-command.js'
 
@@ -92,7 +92,7 @@ export async function rollBack(
       return {
         records,
         ...(e instanceof OneOffFailed ? { undo: e.run } : {}),
-        problem: `${errorMessage(e)}\nThe rollback stopped before switching: ${attempt.release.version} is still in service, its images were not switched back to ${target.version}, and what its release command did is as the failed rollback command left it. Look at the database before you deploy or roll back again.`
+        problem: `${errorMessage(e)}\n${stoppedBeforeSwitch(attempt.release.version, target.version)}`
       }
     }
   }
@@ -100,16 +100,14 @@ export async function rollBack(
   await writeCurrent(remote, o.deployPath, target.version, target.method ?? o.method)
   const records = [
     failedRecord(attempt),
-    {
-      ...newRecord(
-        attempt.facts,
-        'rollback',
-        target,
-        attempt.release.version,
-        attempt.now().toISOString()
-      ),
-      ...(undo ? { undo } : {})
-    }
+    newRecord(
+      attempt.facts,
+      'rollback',
+      target,
+      attempt.release.version,
+      attempt.now().toISOString(),
+      { undo }
+    )
   ]
   await appendRecords(remote, o.deployPath, records)
   return { ...outcome, records, ...(undo ? { undo } : {}) }
@@ -128,8 +126,7 @@ export async function keepFailed(
 }
 
 export function failedRecord(f: Attempt): DeployRecord {
-  return {
-    ...newRecord(f.facts, 'failed', f.release, f.previous, f.now().toISOString()),
-    ...(f.releaseRun ? { release: f.releaseRun } : {})
-  }
+  return newRecord(f.facts, 'failed', f.release, f.previous, f.now().toISOString(), {
+    release: f.releaseRun
+  })
 }

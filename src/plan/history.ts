@@ -57,14 +57,16 @@ export function runFacts(
 
 /**
  * A record of `release` made by this run. The commit and method are the release's own when it
- * has them (a rollback puts back an older commit), else the run's.
+ * has them (a rollback puts back an older commit), else the run's. `ran`: the release or rollback
+ * command this run ran for it.
  */
 export function newRecord(
   run: RunFacts,
   status: RecordStatus,
   release: Release,
   previous: string,
-  finishedAt: string
+  finishedAt: string,
+  ran: Pick<DeployRecord, 'release' | 'undo'> = {}
 ): DeployRecord {
   return {
     version: release.version,
@@ -78,7 +80,9 @@ export function newRecord(
     ...(run.actor ? { actor: run.actor } : {}),
     ...(release.services.length > 0 ? { services: release.services } : {}),
     ...(release.images ? { images: release.images } : {}),
-    ...(release.files ? { files: release.files } : {})
+    ...(release.files ? { files: release.files } : {}),
+    ...(ran.release ? { release: ran.release } : {}),
+    ...(ran.undo ? { undo: ran.undo } : {})
   }
 }
 
