@@ -14128,14 +14128,14 @@ var require_SFTP = __commonJS({
         writeUInt32BE(buf, pathLen, p);
         buf.utf8Write(path8, p += 4, pathLen);
         this._requests[reqid] = {
-          cb: (err, names) => {
+          cb: (err, names2) => {
             if (typeof cb !== "function")
               return;
             if (err)
               return cb(err);
-            if (!names || !names.length)
+            if (!names2 || !names2.length)
               return cb(new Error("Response missing link info"));
-            cb(void 0, names[0].filename);
+            cb(void 0, names2[0].filename);
           }
         };
         const isBuffered = sendOrBuffer(this, buf);
@@ -14184,14 +14184,14 @@ var require_SFTP = __commonJS({
         writeUInt32BE(buf, pathLen, p);
         buf.utf8Write(path8, p += 4, pathLen);
         this._requests[reqid] = {
-          cb: (err, names) => {
+          cb: (err, names2) => {
             if (typeof cb !== "function")
               return;
             if (err)
               return cb(err);
-            if (!names || !names.length)
+            if (!names2 || !names2.length)
               return cb(new Error("Response missing path info"));
-            cb(void 0, names[0].filename);
+            cb(void 0, names2[0].filename);
           }
         };
         const isBuffered = sendOrBuffer(this, buf);
@@ -14389,14 +14389,14 @@ var require_SFTP = __commonJS({
         writeUInt32BE(buf, pathLen, p += 20);
         buf.utf8Write(path8, p += 4, pathLen);
         this._requests[reqid] = {
-          cb: (err, names) => {
+          cb: (err, names2) => {
             if (typeof cb !== "function")
               return;
             if (err)
               return cb(err);
-            if (!names || !names.length)
+            if (!names2 || !names2.length)
               return cb(new Error("Response missing expanded path"));
-            cb(void 0, names[0].filename);
+            cb(void 0, names2[0].filename);
           }
         };
         const isBuffered = sendOrBuffer(this, buf);
@@ -14488,14 +14488,14 @@ var require_SFTP = __commonJS({
         buf.utf8Write(username, p, usernameLen);
         p += usernameLen;
         this._requests[reqid] = {
-          cb: (err, names) => {
+          cb: (err, names2) => {
             if (typeof cb !== "function")
               return;
             if (err)
               return cb(err);
-            if (!names || !names.length)
+            if (!names2 || !names2.length)
               return cb(new Error("Response missing home directory"));
-            cb(void 0, names[0].filename);
+            cb(void 0, names2[0].filename);
           }
         };
         const isBuffered = sendOrBuffer(this, buf);
@@ -14636,20 +14636,20 @@ var require_SFTP = __commonJS({
           `SFTP: Outbound: ${isBuffered ? "Buffered" : "Sending"} DATA`
         );
       }
-      name(reqid, names) {
+      name(reqid, names2) {
         if (!this.server)
           throw new Error("Server-only method called in client mode");
-        if (!Array.isArray(names)) {
-          if (typeof names !== "object" || names === null)
+        if (!Array.isArray(names2)) {
+          if (typeof names2 !== "object" || names2 === null)
             throw new Error("names is not an object or array");
-          names = [names];
+          names2 = [names2];
         }
-        const count = names.length;
+        const count = names2.length;
         let namesLen = 0;
         let nameAttrs;
         const attrs = [];
         for (let i = 0; i < count; ++i) {
-          const name = names[i];
+          const name = names2[i];
           const filename = !name || !name.filename || typeof name.filename !== "string" ? "" : name.filename;
           namesLen += 4 + Buffer.byteLength(filename);
           const longname = !name || !name.longname || typeof name.longname !== "string" ? "" : name.longname;
@@ -14681,7 +14681,7 @@ var require_SFTP = __commonJS({
         writeUInt32BE(buf, count, p);
         p += 4;
         for (let i = 0; i < count; ++i) {
-          const name = names[i];
+          const name = names2[i];
           {
             const filename = !name || !name.filename || typeof name.filename !== "string" ? "" : name.filename;
             const len = Buffer.byteLength(filename);
@@ -15311,10 +15311,10 @@ var require_SFTP = __commonJS({
         if (version === void 0)
           return doFatalSFTPError(sftp, "Malformed VERSION packet");
         if (sftp._debug) {
-          const names = Object.keys(extensions);
-          if (names.length) {
+          const names2 = Object.keys(extensions);
+          if (names2.length) {
             sftp._debug(
-              `SFTP: Inbound: Received VERSION (v${version}, exts:${names})`
+              `SFTP: Inbound: Received VERSION (v${version}, exts:${names2})`
             );
           } else {
             sftp._debug(`SFTP: Inbound: Received VERSION (v${version})`);
@@ -15430,24 +15430,24 @@ var require_SFTP = __commonJS({
         }
         const count = bufferParser.readUInt32BE();
         if (count !== void 0) {
-          let names = [];
+          let names2 = [];
           for (let i = 0; i < count; ++i) {
             const filename = bufferParser.readString(true);
             const longname = bufferParser.readString(true);
             const attrs = readAttrs(sftp._biOpt);
             if (attrs === void 0) {
-              names = void 0;
+              names2 = void 0;
               break;
             }
-            names.push({ filename, longname, attrs });
+            names2.push({ filename, longname, attrs });
           }
-          if (names !== void 0) {
+          if (names2 !== void 0) {
             sftp._debug && sftp._debug(
-              `SFTP: Inbound: Received NAME (id:${reqID}, ${names.length})`
+              `SFTP: Inbound: Received NAME (id:${reqID}, ${names2.length})`
             );
             bufferParser.clear();
             if (req && typeof req.cb === "function")
-              req.cb(void 0, names);
+              req.cb(void 0, names2);
             return;
           }
         }
@@ -15594,10 +15594,10 @@ var require_SFTP = __commonJS({
         if (version === void 0)
           return doFatalSFTPError(sftp, "Malformed INIT packet");
         if (sftp._debug) {
-          const names = Object.keys(extensions);
-          if (names.length) {
+          const names2 = Object.keys(extensions);
+          if (names2.length) {
             sftp._debug(
-              `SFTP: Inbound: Received INIT (v${version}, exts:${names})`
+              `SFTP: Inbound: Received INIT (v${version}, exts:${names2})`
             );
           } else {
             sftp._debug(`SFTP: Inbound: Received INIT (v${version})`);
@@ -36231,11 +36231,11 @@ var require_namespace = __commonJS({
       depth = util.checkDepth(depth);
       var ns = this;
       if (nestedJson) {
-        for (var names = Object.keys(nestedJson), i = 0, nested; i < names.length; ++i) {
-          nested = nestedJson[names[i]];
+        for (var names2 = Object.keys(nestedJson), i = 0, nested; i < names2.length; ++i) {
+          nested = nestedJson[names2[i]];
           ns.add(
             // most to least likely
-            (nested.fields !== void 0 ? Type.fromJSON : nested.values !== void 0 ? Enum.fromJSON : nested.methods !== void 0 ? Service.fromJSON : nested.id !== void 0 ? Field.fromJSON : Namespace.fromJSON)(names[i], nested, depth + 1)
+            (nested.fields !== void 0 ? Type.fromJSON : nested.values !== void 0 ? Enum.fromJSON : nested.methods !== void 0 ? Service.fromJSON : nested.id !== void 0 ? Field.fromJSON : Namespace.fromJSON)(names2[i], nested, depth + 1)
           );
         }
       }
@@ -36577,8 +36577,8 @@ var require_service3 = __commonJS({
       depth = util.checkDepth(depth);
       var service = new Service(name, json2.options);
       if (json2.methods)
-        for (var names = Object.keys(json2.methods), i = 0; i < names.length; ++i)
-          service.add(Method.fromJSON(names[i], json2.methods[names[i]]));
+        for (var names2 = Object.keys(json2.methods), i = 0; i < names2.length; ++i)
+          service.add(Method.fromJSON(names2[i], json2.methods[names2[i]]));
       if (json2.nested)
         service.addJSON(json2.nested, depth);
       if (json2.edition)
@@ -37189,8 +37189,8 @@ var require_type = __commonJS({
           if (this._fieldsById)
             return this._fieldsById;
           this._fieldsById = {};
-          for (var names = Object.keys(this.fields), i = 0; i < names.length; ++i) {
-            var field = this.fields[names[i]], id = field.id;
+          for (var names2 = Object.keys(this.fields), i = 0; i < names2.length; ++i) {
+            var field = this.fields[names2[i]], id = field.id;
             if (this._fieldsById[id])
               throw Error("duplicate id " + id + " in " + this);
             this._fieldsById[id] = field;
@@ -37277,20 +37277,20 @@ var require_type = __commonJS({
       var type = new Type(name, json2.options);
       type.extensions = json2.extensions;
       type.reserved = json2.reserved;
-      var names = Object.keys(json2.fields), i = 0;
-      for (; i < names.length; ++i)
+      var names2 = Object.keys(json2.fields), i = 0;
+      for (; i < names2.length; ++i)
         type.add(
-          (typeof json2.fields[names[i]].keyType !== "undefined" ? MapField.fromJSON : Field.fromJSON)(names[i], json2.fields[names[i]])
+          (typeof json2.fields[names2[i]].keyType !== "undefined" ? MapField.fromJSON : Field.fromJSON)(names2[i], json2.fields[names2[i]])
         );
       if (json2.oneofs)
-        for (names = Object.keys(json2.oneofs), i = 0; i < names.length; ++i)
-          type.add(OneOf.fromJSON(names[i], json2.oneofs[names[i]]));
+        for (names2 = Object.keys(json2.oneofs), i = 0; i < names2.length; ++i)
+          type.add(OneOf.fromJSON(names2[i], json2.oneofs[names2[i]]));
       if (json2.nested)
-        for (names = Object.keys(json2.nested), i = 0; i < names.length; ++i) {
-          var nested = json2.nested[names[i]];
+        for (names2 = Object.keys(json2.nested), i = 0; i < names2.length; ++i) {
+          var nested = json2.nested[names2[i]];
           type.add(
             // most to least likely
-            (nested.id !== void 0 ? Field.fromJSON : nested.fields !== void 0 ? Type.fromJSON : nested.values !== void 0 ? Enum.fromJSON : nested.methods !== void 0 ? Service.fromJSON : Namespace.fromJSON)(names[i], nested, depth + 1)
+            (nested.id !== void 0 ? Field.fromJSON : nested.fields !== void 0 ? Type.fromJSON : nested.values !== void 0 ? Enum.fromJSON : nested.methods !== void 0 ? Service.fromJSON : Namespace.fromJSON)(names2[i], nested, depth + 1)
           );
         }
       if (json2.extensions && json2.extensions.length)
@@ -74910,13 +74910,13 @@ var require_headers2 = __commonJS({
           return this.#headersList[kHeadersSortedMap];
         }
         const headers = [];
-        const names = this.#headersList.toSortedArray();
+        const names2 = this.#headersList.toSortedArray();
         const cookies = this.#headersList.cookies;
         if (cookies === null || cookies.length === 1) {
-          return this.#headersList[kHeadersSortedMap] = names;
+          return this.#headersList[kHeadersSortedMap] = names2;
         }
-        for (let i = 0; i < names.length; ++i) {
-          const { 0: name, 1: value2 } = names[i];
+        for (let i = 0; i < names2.length; ++i) {
+          const { 0: name, 1: value2 } = names2[i];
           if (name === "set-cookie") {
             for (let j = 0; j < cookies.length; ++j) {
               headers.push([name, cookies[j]]);
@@ -82712,6 +82712,13 @@ var STATUS_SYMBOL = {
   rollback: "\u21A9"
 };
 
+// src/engine/local-files.ts
+import { existsSync, readFileSync, statSync } from "node:fs";
+import path2 from "node:path";
+
+// src/plan/compose-images.ts
+var import_yaml = __toESM(require_dist(), 1);
+
 // src/plan/images.ts
 function imageRepo(project, service) {
   return `${project}-${service}`;
@@ -82726,70 +82733,6 @@ function latestTag(project, service) {
   return `${imageRepo(project, service)}:latest`;
 }
 var BACKUP_PREFIX = "backup-";
-
-// src/plan/rollback-target.ts
-function chooseRollbackTarget(current, history2) {
-  const last = /* @__PURE__ */ new Map();
-  for (const r of history2) last.set(r.version, r);
-  const good = (v) => {
-    const r = last.get(v);
-    return r === void 0 || r.status !== "failed";
-  };
-  if (current !== "" && good(current)) return current;
-  for (let i = history2.length - 1; i >= 0; i--) {
-    const r = history2[i];
-    if (r && r.status !== "failed" && good(r.version)) return r.version;
-  }
-  return void 0;
-}
-function whyNotRestorable(history2, version, project, services, held) {
-  const last = lastRecordOf(history2, version);
-  if (!last) return "the history does not list it (it was pruned, or never deployed here)";
-  if (last.status === "failed") return "its last record is a failed deploy";
-  const release = releaseOf(history2, version, services);
-  if (release.services.length === 0) return "its services are unknown (give the services input)";
-  if (!held.releases.includes(version)) return "its stored compose file is gone";
-  const missing = release.services.filter((s) => {
-    const tags = held.tagsByRepo[imageRepo(project, s)] ?? [];
-    return !(tags.includes(version) || tags.includes(`${BACKUP_PREFIX}${version}`) || Boolean(release.images?.[s]));
-  });
-  if (missing.length > 0) {
-    return `the server has no image of ${missing.map((s) => imageRepo(project, s)).join(", ")} for it (neither :${version} nor :${BACKUP_PREFIX}${version}) and no digest to pull it again`;
-  }
-  return void 0;
-}
-function restorableVersions(history2, current, project, services, held) {
-  const seen = /* @__PURE__ */ new Set([current]);
-  const out = [];
-  for (let i = history2.length - 1; i >= 0; i--) {
-    const v = history2[i]?.version;
-    if (v === void 0 || seen.has(v)) continue;
-    seen.add(v);
-    if (whyNotRestorable(history2, v, project, services, held) === void 0) out.push(v);
-  }
-  return out;
-}
-function previousGoodVersion(history2, current) {
-  let end = history2.length;
-  for (let i = history2.length - 1; i >= 0; i--) {
-    if (history2[i]?.version === current && history2[i]?.status === "success") {
-      end = i;
-      break;
-    }
-  }
-  for (let i = end - 1; i >= 0; i--) {
-    const r = history2[i];
-    if (r && r.status === "success" && r.version !== current) return r.version;
-  }
-  return void 0;
-}
-
-// src/engine/local-files.ts
-import { existsSync, readFileSync, statSync } from "node:fs";
-import path2 from "node:path";
-
-// src/plan/compose-images.ts
-var import_yaml = __toESM(require_dist(), 1);
 
 // src/plan/compose-vars.ts
 var VERSION_MARK = "\0DEPLOY_VERSION\0";
@@ -84486,7 +84429,7 @@ async function sendTops(x, o, log, load, saved, lower, layerCount, estimate) {
 async function sendWithout(x, o, log, load, archive, { images, sizes }, onServer) {
   const skip = layerFilesToSkip(images, onServer);
   const files = new Set(images.flatMap((i) => i.layers));
-  const size = (names) => [...names].reduce((total2, n) => total2 + (sizes.get(n) ?? 0), 0);
+  const size = (names2) => [...names2].reduce((total2, n) => total2 + (sizes.get(n) ?? 0), 0);
   const total = size(sizes.keys());
   if (skip.length === 0) {
     return { bytes: loaded(await send(load, o, archive, x.refs, total, log), x.refs, log) };
@@ -84575,8 +84518,8 @@ var Progress = class {
   timer;
   start = Date.now();
   line() {
-    const seconds = (Date.now() - this.start) / 1e3;
-    const rate = this.read / seconds;
+    const seconds2 = (Date.now() - this.start) / 1e3;
+    const rate = this.read / seconds2;
     const left = rate > 0 ? Math.max(0, (this.expected - this.read) / rate) : 0;
     return `transfer: ${mib(this.read)} of ~${mib(this.expected)} read, ${mib(this.sent)} sent, ${mib(rate)}/s, about ${Math.ceil(left)} s left`;
   }
@@ -84669,19 +84612,219 @@ function shippingFor(method) {
   return { tar: tar4, registry, local }[method];
 }
 
-// src/engine/backup.ts
-async function backupRunning(remote, o, running, log) {
-  for (const s of running.services) {
-    const source = versionTag(o.project, s, running.version);
-    const fallback = latestTag(o.project, s);
-    const from = await imageExists2(remote, source) ? source : await imageExists2(remote, fallback) ? fallback : void 0;
-    if (!from) {
-      log.warn(`no image of ${s} for the running version ${running.version}: nothing to back up`);
-      continue;
-    }
-    await tagImage(remote, from, backupTag(o.project, s, running.version));
-    log.info(`${from} \u2192 ${backupTag(o.project, s, running.version)}`);
+// node_modules/shlex/shlex.js
+var Shlexer = class {
+  constructor(string) {
+    this.i = 0;
+    this.string = string;
+    this.whitespace = " 	\r\n";
+    this.quotes = `'"`;
+    this.escapes = "\\";
+    this.escapedQuotes = '"';
+    this.ansiCQuotes = true;
+    this.localeQuotes = true;
+    this.debug = false;
   }
+  readChar() {
+    return this.string.charAt(this.i++);
+  }
+  processEscapes(string, quote, isAnsiCQuote) {
+    if (!isAnsiCQuote && !this.escapedQuotes.includes(quote)) {
+      return string;
+    }
+    const anyEscape = "[" + this.escapes.replace(/(.)/g, "\\$1") + "]";
+    if (!isAnsiCQuote && this.escapedQuotes.includes(quote)) {
+      const re = new RegExp(
+        anyEscape + "(" + anyEscape + "|\\" + quote + ")",
+        "g"
+      );
+      return string.replace(re, "$1");
+    }
+    if (isAnsiCQuote) {
+      const patterns = {
+        // Literal characters
+        "([\\\\'\"?])": (x) => x,
+        // Non-printable ASCII characters
+        "a": () => "\x07",
+        "b": () => "\b",
+        "e|E": () => "\x1B",
+        "f": () => "\f",
+        "n": () => "\n",
+        "r": () => "\r",
+        "t": () => "	",
+        "v": () => "\v",
+        // Octal bytes
+        "([0-7]{1,3})": (x) => String.fromCharCode(parseInt(x, 8)),
+        // Hexadecimal bytes
+        "x([0-9a-fA-F]{1,2})": (x) => String.fromCharCode(parseInt(x, 16)),
+        // Unicode code units
+        "u([0-9a-fA-F]{1,4})": (x) => String.fromCharCode(parseInt(x, 16)),
+        "U([0-9a-fA-F]{1,8})": (x) => String.fromCharCode(parseInt(x, 16)),
+        // Control characters
+        // https://en.wikipedia.org/wiki/Control_character#How_control_characters_map_to_keyboards
+        "c(.)": (x) => {
+          if (x === "?") {
+            return "\x7F";
+          } else if (x === "@") {
+            return "\0";
+          } else {
+            return String.fromCharCode(x.charCodeAt(0) & 31);
+          }
+        }
+      };
+      const re = new RegExp(
+        anyEscape + "(" + Object.keys(patterns).join("|") + ")",
+        "g"
+      );
+      return string.replace(re, function(m, p1) {
+        for (const matched in patterns) {
+          const mm = new RegExp("^" + matched + "$").exec(p1);
+          if (mm === null) {
+            continue;
+          }
+          return patterns[matched].apply(null, mm.slice(1));
+        }
+      });
+    }
+    return void 0;
+  }
+  *[Symbol.iterator]() {
+    let inQuote = false;
+    let inDollarQuote = false;
+    let escaped = false;
+    let lastDollar = -2;
+    let token;
+    if (this.debug) {
+      console.log("full input:", ">" + this.string + "<");
+    }
+    while (true) {
+      const pos = this.i;
+      const char = this.readChar();
+      if (this.debug) {
+        console.log(
+          "position:",
+          pos,
+          "input:",
+          ">" + char + "<",
+          "accumulated:",
+          token,
+          "inQuote:",
+          inQuote,
+          "inDollarQuote:",
+          inDollarQuote,
+          "lastDollar:",
+          lastDollar,
+          "escaped:",
+          escaped
+        );
+      }
+      if (char === "") {
+        if (inQuote) {
+          throw new Error("Got EOF while in a quoted string");
+        }
+        if (escaped) {
+          throw new Error("Got EOF while in an escape sequence");
+        }
+        if (token !== void 0) {
+          yield token;
+        }
+        return;
+      }
+      if (escaped) {
+        if (char === "\n") {
+        } else if (inQuote) {
+          token = (token || "") + escaped + char;
+        } else {
+          token = (token || "") + char;
+        }
+        escaped = false;
+        continue;
+      }
+      if (this.escapes.includes(char)) {
+        if (!inQuote || inDollarQuote !== false || this.escapedQuotes.includes(inQuote)) {
+          escaped = char;
+          continue;
+        } else {
+        }
+      }
+      if (inQuote !== false) {
+        if (char === inQuote) {
+          token = this.processEscapes(token, inQuote, inDollarQuote === "'");
+          inQuote = false;
+          inDollarQuote = false;
+          continue;
+        }
+        token = (token || "") + char;
+        continue;
+      }
+      if (this.quotes.includes(char)) {
+        inQuote = char;
+        if (lastDollar === pos - 1) {
+          if (char === "'" && !this.ansiCQuotes) {
+          } else if (char === '"' && !this.localeQuotes) {
+          } else {
+            inDollarQuote = char;
+          }
+        }
+        token = token || "";
+        if (inDollarQuote !== false) {
+          token = token.slice(0, -1);
+        }
+        continue;
+      }
+      if (inQuote === false && char === "$") {
+        lastDollar = pos;
+      }
+      if (this.whitespace.includes(char)) {
+        if (token !== void 0) {
+          yield token;
+        }
+        token = void 0;
+        continue;
+      }
+      token = (token || "") + char;
+    }
+  }
+};
+function split(s) {
+  return Array.from(new Shlexer(s));
+}
+
+// src/plan/release-command.ts
+var SERVICE_NAME = /^[a-zA-Z0-9][a-zA-Z0-9._-]*$/;
+var SHELL_SYNTAX = /^(\||\|\||&|&&|;|;;|<|>|>>|<<|2>|2>&1|&>|\(|\))$/;
+var NO_SHELL = "no shell is started, so pipes, redirections, ';' and '&&' do not work: write SERVICE sh -c '\u2026' to have the container's shell run them";
+function parseOneOff(input, text3) {
+  const trimmed = text3.trim();
+  if (trimmed === "") return void 0;
+  if (/[\r\n]/.test(trimmed)) {
+    throw new InputError(input, "is one line: SERVICE [ARGS...]");
+  }
+  let words;
+  try {
+    words = split(trimmed);
+  } catch {
+    throw new InputError(input, `"${trimmed}" has a quote that is never closed`);
+  }
+  const [service, ...args] = words;
+  if (service === void 0 || service === "") {
+    throw new InputError(input, `"${trimmed}" names no service: write SERVICE [ARGS...]`);
+  }
+  if (!SERVICE_NAME.test(service)) {
+    throw new InputError(
+      input,
+      `"${service}" is not a compose service name: the first word is the service to run (SERVICE [ARGS...])`
+    );
+  }
+  const syntax = args.find((a) => SHELL_SYNTAX.test(a));
+  if (syntax !== void 0) throw new InputError(input, `"${syntax}": ${NO_SHELL}`);
+  return { service, args, text: trimmed };
+}
+function lastLines(text3, count) {
+  return text3.split(/\r?\n/).map((l) => l.trimEnd()).filter((l) => l !== "").slice(-count).map((l) => l.length > 300 ? `${l.slice(0, 300)}\u2026` : l).join("\n");
+}
+function describeRun(run) {
+  return run.timed_out ? `still running after ${run.seconds} s: stopped at release-timeout` : `exit ${run.exit} after ${run.seconds} s`;
 }
 
 // src/engine/switch.ts
@@ -85033,221 +85176,6 @@ async function restore(remote, o, flavor, release, log) {
   );
 }
 
-// node_modules/shlex/shlex.js
-var Shlexer = class {
-  constructor(string) {
-    this.i = 0;
-    this.string = string;
-    this.whitespace = " 	\r\n";
-    this.quotes = `'"`;
-    this.escapes = "\\";
-    this.escapedQuotes = '"';
-    this.ansiCQuotes = true;
-    this.localeQuotes = true;
-    this.debug = false;
-  }
-  readChar() {
-    return this.string.charAt(this.i++);
-  }
-  processEscapes(string, quote, isAnsiCQuote) {
-    if (!isAnsiCQuote && !this.escapedQuotes.includes(quote)) {
-      return string;
-    }
-    const anyEscape = "[" + this.escapes.replace(/(.)/g, "\\$1") + "]";
-    if (!isAnsiCQuote && this.escapedQuotes.includes(quote)) {
-      const re = new RegExp(
-        anyEscape + "(" + anyEscape + "|\\" + quote + ")",
-        "g"
-      );
-      return string.replace(re, "$1");
-    }
-    if (isAnsiCQuote) {
-      const patterns = {
-        // Literal characters
-        "([\\\\'\"?])": (x) => x,
-        // Non-printable ASCII characters
-        "a": () => "\x07",
-        "b": () => "\b",
-        "e|E": () => "\x1B",
-        "f": () => "\f",
-        "n": () => "\n",
-        "r": () => "\r",
-        "t": () => "	",
-        "v": () => "\v",
-        // Octal bytes
-        "([0-7]{1,3})": (x) => String.fromCharCode(parseInt(x, 8)),
-        // Hexadecimal bytes
-        "x([0-9a-fA-F]{1,2})": (x) => String.fromCharCode(parseInt(x, 16)),
-        // Unicode code units
-        "u([0-9a-fA-F]{1,4})": (x) => String.fromCharCode(parseInt(x, 16)),
-        "U([0-9a-fA-F]{1,8})": (x) => String.fromCharCode(parseInt(x, 16)),
-        // Control characters
-        // https://en.wikipedia.org/wiki/Control_character#How_control_characters_map_to_keyboards
-        "c(.)": (x) => {
-          if (x === "?") {
-            return "\x7F";
-          } else if (x === "@") {
-            return "\0";
-          } else {
-            return String.fromCharCode(x.charCodeAt(0) & 31);
-          }
-        }
-      };
-      const re = new RegExp(
-        anyEscape + "(" + Object.keys(patterns).join("|") + ")",
-        "g"
-      );
-      return string.replace(re, function(m, p1) {
-        for (const matched in patterns) {
-          const mm = new RegExp("^" + matched + "$").exec(p1);
-          if (mm === null) {
-            continue;
-          }
-          return patterns[matched].apply(null, mm.slice(1));
-        }
-      });
-    }
-    return void 0;
-  }
-  *[Symbol.iterator]() {
-    let inQuote = false;
-    let inDollarQuote = false;
-    let escaped = false;
-    let lastDollar = -2;
-    let token;
-    if (this.debug) {
-      console.log("full input:", ">" + this.string + "<");
-    }
-    while (true) {
-      const pos = this.i;
-      const char = this.readChar();
-      if (this.debug) {
-        console.log(
-          "position:",
-          pos,
-          "input:",
-          ">" + char + "<",
-          "accumulated:",
-          token,
-          "inQuote:",
-          inQuote,
-          "inDollarQuote:",
-          inDollarQuote,
-          "lastDollar:",
-          lastDollar,
-          "escaped:",
-          escaped
-        );
-      }
-      if (char === "") {
-        if (inQuote) {
-          throw new Error("Got EOF while in a quoted string");
-        }
-        if (escaped) {
-          throw new Error("Got EOF while in an escape sequence");
-        }
-        if (token !== void 0) {
-          yield token;
-        }
-        return;
-      }
-      if (escaped) {
-        if (char === "\n") {
-        } else if (inQuote) {
-          token = (token || "") + escaped + char;
-        } else {
-          token = (token || "") + char;
-        }
-        escaped = false;
-        continue;
-      }
-      if (this.escapes.includes(char)) {
-        if (!inQuote || inDollarQuote !== false || this.escapedQuotes.includes(inQuote)) {
-          escaped = char;
-          continue;
-        } else {
-        }
-      }
-      if (inQuote !== false) {
-        if (char === inQuote) {
-          token = this.processEscapes(token, inQuote, inDollarQuote === "'");
-          inQuote = false;
-          inDollarQuote = false;
-          continue;
-        }
-        token = (token || "") + char;
-        continue;
-      }
-      if (this.quotes.includes(char)) {
-        inQuote = char;
-        if (lastDollar === pos - 1) {
-          if (char === "'" && !this.ansiCQuotes) {
-          } else if (char === '"' && !this.localeQuotes) {
-          } else {
-            inDollarQuote = char;
-          }
-        }
-        token = token || "";
-        if (inDollarQuote !== false) {
-          token = token.slice(0, -1);
-        }
-        continue;
-      }
-      if (inQuote === false && char === "$") {
-        lastDollar = pos;
-      }
-      if (this.whitespace.includes(char)) {
-        if (token !== void 0) {
-          yield token;
-        }
-        token = void 0;
-        continue;
-      }
-      token = (token || "") + char;
-    }
-  }
-};
-function split(s) {
-  return Array.from(new Shlexer(s));
-}
-
-// src/plan/release-command.ts
-var SERVICE_NAME = /^[a-zA-Z0-9][a-zA-Z0-9._-]*$/;
-var SHELL_SYNTAX = /^(\||\|\||&|&&|;|;;|<|>|>>|<<|2>|2>&1|&>|\(|\))$/;
-var NO_SHELL = "no shell is started, so pipes, redirections, ';' and '&&' do not work: write SERVICE sh -c '\u2026' to have the container's shell run them";
-function parseOneOff(input, text3) {
-  const trimmed = text3.trim();
-  if (trimmed === "") return void 0;
-  if (/[\r\n]/.test(trimmed)) {
-    throw new InputError(input, "is one line: SERVICE [ARGS...]");
-  }
-  let words;
-  try {
-    words = split(trimmed);
-  } catch {
-    throw new InputError(input, `"${trimmed}" has a quote that is never closed`);
-  }
-  const [service, ...args] = words;
-  if (service === void 0 || service === "") {
-    throw new InputError(input, `"${trimmed}" names no service: write SERVICE [ARGS...]`);
-  }
-  if (!SERVICE_NAME.test(service)) {
-    throw new InputError(
-      input,
-      `"${service}" is not a compose service name: the first word is the service to run (SERVICE [ARGS...])`
-    );
-  }
-  const syntax = args.find((a) => SHELL_SYNTAX.test(a));
-  if (syntax !== void 0) throw new InputError(input, `"${syntax}": ${NO_SHELL}`);
-  return { service, args, text: trimmed };
-}
-function lastLines(text3, count) {
-  return text3.split(/\r?\n/).map((l) => l.trimEnd()).filter((l) => l !== "").slice(-count).map((l) => l.length > 300 ? `${l.slice(0, 300)}\u2026` : l).join("\n");
-}
-function describeRun(run) {
-  return run.timed_out ? `still running after ${run.seconds} s: stopped at release-timeout` : `exit ${run.exit} after ${run.seconds} s`;
-}
-
 // src/engine/release-step.ts
 var OneOffFailed = class extends Error {
   constructor(run, message) {
@@ -85284,14 +85212,14 @@ async function runOneOff(remote, o, one, log) {
     }
   );
   if (partial !== "") log.info(quoted(partial));
-  const seconds = Math.round((Date.now() - started) / 100) / 10;
-  const timedOut = r.code === 124 || r.code === 137 && seconds >= timeoutSeconds;
+  const seconds2 = Math.round((Date.now() - started) / 100) / 10;
+  const timedOut = r.code === 124 || r.code === 137 && seconds2 >= timeoutSeconds;
   if (r.code !== 0) await remote.run(removeContainer(name));
   const output = lastLines(tail, KEPT_LINES);
   return {
     command: one.command.text,
     exit: r.code,
-    seconds,
+    seconds: seconds2,
     ...timedOut ? { timed_out: true } : {},
     ...output ? { output } : {}
   };
@@ -85356,6 +85284,42 @@ async function runRollbackCommand(remote, o, flavor, leaving, target, log) {
   return run;
 }
 
+// src/engine/server-state.ts
+function reportDamagedLines(state, notice) {
+  if (state.damagedLines.length > 0) {
+    notice(`versions.log: skipped damaged line(s) ${state.damagedLines.join(", ")}`);
+  }
+}
+async function readServerState(remote, deployPath) {
+  const out = await runChecked(remote, readState(deployPath));
+  const [currentVersion = "", currentMethod = "", ...rest] = out.split("\n");
+  const parsed = parseHistory(rest.join("\n"));
+  return {
+    currentVersion: currentVersion.trim(),
+    currentMethod: currentMethod.trim(),
+    history: parsed.records,
+    damagedLines: parsed.damagedLines
+  };
+}
+async function writeCurrent(remote, deployPath, version, method) {
+  const dir = stateDir(deployPath);
+  await runChecked(remote, writeFileAtomic(`${dir}/current_version`), `${version}
+`);
+  await runChecked(remote, writeFileAtomic(`${dir}/current_method`), `${method}
+`);
+}
+async function appendRecords(remote, deployPath, records) {
+  const text3 = records.map((r) => serializeRecord(r) + "\n").join("");
+  await runChecked(remote, appendFile(`${stateDir(deployPath)}/versions.log`), text3);
+}
+async function rewriteHistory(remote, deployPath, records) {
+  await runChecked(
+    remote,
+    writeFileAtomic(`${stateDir(deployPath)}/versions.log`),
+    serializeHistory(records)
+  );
+}
+
 // src/health/poller.ts
 function judgeWith(deps, expected) {
   return deps.judge?.bind(deps) ?? ((s) => judgeContainers(s, expected));
@@ -85400,11 +85364,11 @@ async function waitHealthy(deps, checks, timing, expected = []) {
     }
     if (containers.ready && results.every((r) => r.ok)) return report2(true, containers);
     if (deps.now() - start2 >= timing.timeoutMs) {
-      const seconds = Math.round(timing.timeoutMs / 1e3);
+      const seconds2 = Math.round(timing.timeoutMs / 1e3);
       return report2(
         false,
         containers,
-        `not healthy after ${seconds} s: ${problems(containers).join("; ")}`
+        `not healthy after ${seconds2} s: ${problems(containers).join("; ")}`
       );
     }
     await deps.sleep(timing.intervalMs);
@@ -85445,13 +85409,13 @@ async function settle(deps, checks, expected, passed, timing) {
     const verdict = judge(states);
     const others = changed.filter((c) => !verdict.notReady.some((n) => n.id === c.id));
     const containers = { ...verdict, ready: false, notReady: [...verdict.notReady, ...others] };
-    const seconds = Math.max(1, Math.round(after() / 1e3));
+    const seconds2 = Math.max(1, Math.round(after() / 1e3));
     return {
       ...passed,
       ok: false,
       containers,
       states,
-      reason: `failed ${seconds} s after the checks had passed (healthcheck-monitor): ${problem}`,
+      reason: `failed ${seconds2} s after the checks had passed (healthcheck-monitor): ${problem}`,
       elapsedMs: passed.elapsedMs + after(),
       settle: { ok: false, windowMs: timing.windowMs, watchedMs: after(), passes, problem }
     };
@@ -85567,10 +85531,10 @@ var Phases = class {
     const start2 = Date.now();
     try {
       const value2 = await this.log.group(name, fn);
-      this.timings.push({ name, ms: Date.now() - start2, ok: true });
+      this.timings.push({ name, ms: Date.now() - start2, ok: true, start: start2 });
       return value2;
     } catch (e) {
-      this.timings.push({ name, ms: Date.now() - start2, ok: false });
+      this.timings.push({ name, ms: Date.now() - start2, ok: false, start: start2 });
       throw e;
     }
   }
@@ -85655,179 +85619,26 @@ ${logs || "(no output)"}`);
   return parts.join("\n");
 }
 
-// src/plan/version.ts
-var VERSION_PATTERN = /^[A-Za-z0-9][A-Za-z0-9_.-]{0,127}$/;
-function generateVersion(sha, now) {
-  const short2 = sha.trim().slice(0, 7).toLowerCase();
-  if (!/^[0-9a-f]{7}$/.test(short2)) {
-    throw new Error(`cannot make a version from commit "${sha}": expected a git SHA`);
-  }
-  const p = (n) => String(n).padStart(2, "0");
-  const date = `${now.getUTCFullYear()}${p(now.getUTCMonth() + 1)}${p(now.getUTCDate())}`;
-  const time2 = `${p(now.getUTCHours())}${p(now.getUTCMinutes())}${p(now.getUTCSeconds())}`;
-  return `${short2}-${date}-${time2}`;
-}
-function versionTimestamp(version) {
-  const m = /-(\d{8}-\d{6})$/.exec(version);
-  return m?.[1];
-}
-
-// src/plan/prune.ts
-function orderVersions(versions, history2) {
-  const lastSeen = /* @__PURE__ */ new Map();
-  history2.forEach((r, i) => lastSeen.set(r.version, i));
-  return [...new Set(versions)].sort((a, b) => {
-    const ia = lastSeen.get(a) ?? -1;
-    const ib = lastSeen.get(b) ?? -1;
-    if (ia !== ib) return ib - ia;
-    const ta = versionTimestamp(a) ?? "";
-    const tb = versionTimestamp(b) ?? "";
-    if (ta !== tb) return ta < tb ? 1 : -1;
-    return a < b ? 1 : a > b ? -1 : 0;
-  });
-}
-function planPrune(input) {
-  const history2 = input.history.slice(Math.max(0, input.history.length - input.keepHistory));
-  const protectedSet = new Set(input.protectedVersions.filter((v) => v !== ""));
-  const versionsWithImages = /* @__PURE__ */ new Set();
-  for (const tags of Object.values(input.tagsByRepo)) {
-    for (const tag of tags) {
-      if (tag !== "latest" && !tag.startsWith(BACKUP_PREFIX)) versionsWithImages.add(tag);
-    }
-  }
-  const newest = orderVersions(versionsWithImages, input.history).slice(0, input.keepVersions);
-  const keptVersions = /* @__PURE__ */ new Set([...newest, ...protectedSet]);
-  const successful = new Set(history2.filter((r) => r.status === "success").map((r) => r.version));
-  const keptBackups = /* @__PURE__ */ new Set([...successful, ...protectedSet]);
-  const removeTags = [];
-  const stillPresent = /* @__PURE__ */ new Set();
-  for (const [repo, tags] of Object.entries(input.tagsByRepo)) {
-    for (const tag of tags) {
-      if (tag === "latest") continue;
-      const isBackup = tag.startsWith(BACKUP_PREFIX);
-      const version = isBackup ? tag.slice(BACKUP_PREFIX.length) : tag;
-      const keep = isBackup ? keptBackups.has(version) : keptVersions.has(version);
-      if (keep) stillPresent.add(version);
-      else removeTags.push(`${repo}:${tag}`);
-    }
-  }
-  const pullable = new Set(history2.filter((r) => r.images).map((r) => r.version));
-  const removeReleases2 = input.releases.filter(
-    (v) => !stillPresent.has(v) && !protectedSet.has(v) && !pullable.has(v)
-  );
-  return {
-    removeTags,
-    removeReleases: removeReleases2,
-    history: history2,
-    keptVersions: orderVersions(keptVersions, input.history).filter((v) => versionsWithImages.has(v))
-  };
-}
-
-// src/engine/server-state.ts
-function reportDamagedLines(state, notice) {
-  if (state.damagedLines.length > 0) {
-    notice(`versions.log: skipped damaged line(s) ${state.damagedLines.join(", ")}`);
-  }
-}
-async function readServerState(remote, deployPath) {
-  const out = await runChecked(remote, readState(deployPath));
-  const [currentVersion = "", currentMethod = "", ...rest] = out.split("\n");
-  const parsed = parseHistory(rest.join("\n"));
-  return {
-    currentVersion: currentVersion.trim(),
-    currentMethod: currentMethod.trim(),
-    history: parsed.records,
-    damagedLines: parsed.damagedLines
-  };
-}
-async function writeCurrent(remote, deployPath, version, method) {
-  const dir = stateDir(deployPath);
-  await runChecked(remote, writeFileAtomic(`${dir}/current_version`), `${version}
-`);
-  await runChecked(remote, writeFileAtomic(`${dir}/current_method`), `${method}
-`);
-}
-async function appendRecords(remote, deployPath, records) {
-  const text3 = records.map((r) => serializeRecord(r) + "\n").join("");
-  await runChecked(remote, appendFile(`${stateDir(deployPath)}/versions.log`), text3);
-}
-async function rewriteHistory(remote, deployPath, records) {
-  await runChecked(
-    remote,
-    writeFileAtomic(`${stateDir(deployPath)}/versions.log`),
-    serializeHistory(records)
-  );
-}
-
-// src/engine/holdings.ts
-function knownServices(o, history2) {
-  return [.../* @__PURE__ */ new Set([...serviceNames(o), ...history2.flatMap((r) => r.services ?? [])])];
-}
-async function readHoldings(remote, o, history2) {
-  const tagsByRepo = {};
-  for (const s of o.orchestrator === "swarm" ? [] : knownServices(o, history2)) {
-    const repo = imageRepo(o.project, s);
-    tagsByRepo[repo] = await listTags2(remote, repo);
-  }
-  const releases = (await runChecked(remote, listReleases(o.deployPath))).split("\n").map((s) => s.trim()).filter(Boolean);
-  return { tagsByRepo, releases };
-}
-async function readRestorable(remote, o, history2, current) {
-  const held = await readHoldings(remote, o, history2);
-  return {
-    held,
-    versions: restorableVersions(history2, current, o.project, serviceNames(o), held)
-  };
-}
-
-// src/engine/prune.ts
-async function prune(remote, o, history2, protectedVersions, log) {
-  const { tagsByRepo, releases } = await readHoldings(remote, o, history2);
-  const plan = planPrune({
-    tagsByRepo,
-    releases,
-    history: history2,
-    keepVersions: o.keepVersions,
-    keepHistory: o.keepHistory,
-    protectedVersions
-  });
-  if (plan.removeTags.length > 0) {
-    const r = await remote.run(removeImages(plan.removeTags));
-    if (r.code !== 0) log.warn(`pruning images: ${r.stderr.trim()}`);
-    else log.info(`removed ${plan.removeTags.join(", ")}`);
-  }
-  if (plan.removeReleases.length > 0) {
-    await runChecked(remote, removeReleases(o.deployPath, plan.removeReleases));
-  }
-  if (plan.history.length < history2.length) {
-    await rewriteHistory(remote, o.deployPath, plan.history);
-  }
-  log.info(
-    o.orchestrator === "swarm" ? `history kept: ${plan.history.length} record(s); the images stay in the registry (a swarm prunes none)` : `kept versions: ${plan.keptVersions.join(", ")}`
-  );
-  return plan.history;
-}
-
 // src/engine/rollback.ts
-async function putBack(remote, o, flavor, release, phases, log, names = { restore: "rollback", verify: "verify rollback" }) {
+async function putBack(remote, o, flavor, release, phases, log, names2 = { restore: "rollback", verify: "verify rollback" }) {
   try {
-    const switched = await phases.run(names.restore, () => restore(remote, o, flavor, release, log));
+    const switched = await phases.run(names2.restore, () => restore(remote, o, flavor, release, log));
     if (o.skipHealthcheck) {
       log.warn(
         `health checks skipped (skip-healthcheck: true): ${release.version} was not verified`
       );
       return {};
     }
-    const health = await phases.run(names.verify, () => verify(remote, o, release, log, switched));
+    const health = await phases.run(names2.verify, () => verify(remote, o, release, log, switched));
     if (health.ok) return { health };
     return { health, problem: await describeUnhealthy(remote, o, release.version, health) };
   } catch (e) {
     return { problem: errorMessage(e) };
   }
 }
-async function rollBack(remote, o, attempt, target, flavor, phases, log) {
-  let undo;
-  if (attempt.releaseRun && flavor !== "swarm") {
+async function rollBack(remote, o, attempt, target, flavor, phases, log, undone) {
+  let undo = undone;
+  if (!undo && attempt.releaseRun && flavor !== "swarm") {
     const compose2 = flavor;
     try {
       undo = await phases.run(
@@ -85990,6 +85801,119 @@ function keepLockRenewed(remote, o, token, log) {
   };
 }
 
+// src/config/parse-servers.ts
+var HOST_PATTERN = /^[A-Za-z0-9._:-]{1,253}$/;
+var FINGERPRINT_PATTERN = /^SHA256:[A-Za-z0-9+/]{43}=?$/;
+function serverName(s) {
+  const host = s.host.includes(":") ? `[${s.host}]` : s.host;
+  return s.port === 22 ? host : `${host}:${s.port}`;
+}
+function parseHostName(name, text3) {
+  const host = text3.replace(/^\[(.*)\]$/, "$1");
+  if (!HOST_PATTERN.test(host)) {
+    throw new InputError(name, `"${host}" is not a host name or IP address`);
+  }
+  return host;
+}
+function parseServerLine(name, line, defaultPort) {
+  const bracketed = /^\[([^\]]+)\](?::(\d+))?$/.exec(line);
+  const named = /^([^:[\]]+):(\d+)$/.exec(line);
+  const [hostText, portText] = bracketed ? [bracketed[1] ?? "", bracketed[2]] : named ? [named[1] ?? "", named[2]] : [line, void 0];
+  const where = `"${line}"`;
+  if (!HOST_PATTERN.test(hostText)) {
+    throw new InputError(
+      name,
+      `${where} is not a host name or IP address, optionally with :port (host, host:port, [ipv6]:port)`
+    );
+  }
+  const port = portText === void 0 ? defaultPort : Number(portText);
+  if (!Number.isInteger(port) || port < 1 || port > 65535) {
+    throw new InputError(name, `${where} has a port that is not from 1 to 65535`);
+  }
+  return { host: hostText, port };
+}
+function parseServers(hostText, fingerprintText, defaultPort) {
+  const servers = lines(hostText).map((line) => ({
+    ...parseServerLine("host", line, defaultPort),
+    fingerprints: []
+  }));
+  if (servers.length === 0) {
+    throw new InputError("host", "is required: the server's host name or IP address");
+  }
+  const seen = /* @__PURE__ */ new Set();
+  for (const s of servers) {
+    const key = serverName(s).toLowerCase();
+    if (seen.has(key)) throw new InputError("host", `${serverName(s)} is listed twice`);
+    seen.add(key);
+  }
+  for (const line of lines(fingerprintText)) {
+    const parts = line.split(/\s+/);
+    const fingerprint = parts.length === 1 ? parts[0] : parts[1];
+    if (parts.length > 2 || !FINGERPRINT_PATTERN.test(fingerprint ?? "")) {
+      throw new InputError(
+        "fingerprint",
+        `"${line}" is not an OpenSSH SHA256 fingerprint (SHA256:<43 base64 characters>), optionally after the server it pins: host[:port] SHA256:\u2026`
+      );
+    }
+    const pin = fingerprint ?? "";
+    if (parts.length === 1) {
+      const only = servers.length === 1 ? servers[0] : void 0;
+      if (!only) {
+        throw new InputError(
+          "fingerprint",
+          `"${line}" does not say which of the ${servers.length} servers it pins: write one "host[:port] SHA256:\u2026" line per server`
+        );
+      }
+      only.fingerprints.push(pin);
+      continue;
+    }
+    const { host, port } = parseServerLine("fingerprint", parts[0] ?? "", defaultPort);
+    const server = servers.find((s) => s.host.toLowerCase() === host.toLowerCase() && s.port === port);
+    if (!server) {
+      throw new InputError(
+        "fingerprint",
+        `"${line}" pins ${serverName({ host, port })}, which host does not list (${servers.map(serverName).join(", ")})`
+      );
+    }
+    server.fingerprints.push(pin);
+  }
+  return servers;
+}
+function parseMaxParallel(text3) {
+  if (text3 === "") return 0;
+  if (!/^\d+$/.test(text3) || Number(text3) < 1 || Number(text3) > 1e3) {
+    throw new InputError(
+      "max-parallel",
+      `"${text3}" is not a whole number from 1 to 1000 (empty: every server at once after the first)`
+    );
+  }
+  return Number(text3);
+}
+
+// src/engine/targets.ts
+function targetsOf(o) {
+  const ssh = o.ssh;
+  if (!ssh) return [{ name: "local", o }];
+  const servers = o.servers ?? [];
+  if (servers.length <= 1) return [{ name: serverName(ssh), o }];
+  return servers.map((s) => ({
+    name: serverName(s),
+    o: {
+      ...o,
+      ssh: { ...ssh, host: s.host, port: s.port, fingerprints: s.fingerprints },
+      servers: [s]
+    }
+  }));
+}
+function switchOrder(servers, maxParallel = 0) {
+  const [first, ...rest] = servers;
+  if (first === void 0) return [];
+  const size = maxParallel > 0 ? maxParallel : Math.max(rest.length, 1);
+  const groups = [[first]];
+  for (let i = 0; i < rest.length; i += size) groups.push(rest.slice(i, i + size));
+  return groups;
+}
+
 // src/engine/session.ts
 async function inspectServer(remote, orchestrator, deployPath, log, notice) {
   await checkEngine(remote);
@@ -86002,24 +85926,84 @@ async function inspectServer(remote, orchestrator, deployPath, log, notice) {
   return { state, flavor };
 }
 async function withLockedServer(o, ports, phases, log, notice, work) {
-  const remote = await phases.run("connect", () => ports.connect());
+  return withLockedServers(
+    o,
+    ports,
+    phases,
+    log,
+    notice,
+    ([session]) => work(session)
+  );
+}
+async function withLockedServers(o, ports, phases, log, notice, work) {
+  const targets = targetsOf(o);
+  const held = {};
+  const remember = (name, token) => {
+    if (token) held[name] = token;
+    else delete held[name];
+    ports.checkpoint("lock", Object.keys(held).length > 0 ? JSON.stringify(held) : "");
+  };
+  if (targets.length === 1) {
+    const only = targets[0];
+    const opened2 = await openLocked(only, { log, phases }, ports, remember, notice);
+    try {
+      return await work([opened2.session]);
+    } finally {
+      await opened2.close();
+    }
+  }
+  const own = serverViews(targets, log);
+  const attempts = await phases.run(
+    "connect and lock",
+    () => Promise.allSettled(
+      targets.map((t, i) => openLocked(t, own[i], ports, remember, notice))
+    )
+  );
+  const opened = attempts.flatMap((a) => a.status === "fulfilled" ? [a.value] : []);
+  try {
+    const failed2 = attempts.flatMap(
+      (a, i) => a.status === "rejected" ? [`${targets[i]?.name}: ${errorMessage(a.reason)}`] : []
+    );
+    if (failed2.length > 0) {
+      throw new Error(
+        `${failed2.length} of ${targets.length} servers could not be reached, locked or inspected:
+${failed2.join("\n")}
+No server was changed.`
+      );
+    }
+    return await work(opened.map((x) => x.session));
+  } finally {
+    await Promise.all(opened.map((x) => x.close()));
+  }
+}
+function serverViews(targets, log) {
+  return targets.map((t) => {
+    const own = prefixedLog(log, t.name);
+    return { log: own, phases: new Phases(own) };
+  });
+}
+function prefixedLog(log, name) {
+  const p = `[${name}] `;
+  return {
+    info: (m) => log.info(p + m),
+    warn: (m) => log.warn(p + m),
+    group: (title2, fn) => {
+      log.info(`${p}\u25B6 ${title2}`);
+      return fn();
+    }
+  };
+}
+async function openLocked(t, view, ports, remember, notice) {
+  const { o } = t;
+  const { log, phases } = view;
+  const remote = await phases.run("connect", () => ports.connect(o));
   let lockToken = "";
   let renewal;
-  try {
-    lockToken = await phases.run("lock", () => acquireDeployLock(remote, o, log));
-    ports.checkpoint("lock", lockToken);
-    renewal = keepLockRenewed(remote, o, lockToken, log);
-    const { state, flavor } = await phases.run(
-      "inspect server",
-      () => inspectServer(remote, o.orchestrator, o.deployPath, log, notice)
-    );
-    const lease = renewal;
-    return await work({ remote, state, flavor, lockLost: () => lease.lost });
-  } finally {
+  const close = async () => {
     renewal?.stop();
     if (lockToken) {
       await releaseDeployLock(remote, o.deployPath, lockToken).then((released) => {
-        if (released) ports.checkpoint("lock", "");
+        if (released) remember(t.name, "");
       }).catch(
         (e) => log.warn(
           `could not release the deploy lock now (the post step retries): ${errorMessage(e)}`
@@ -86027,15 +86011,428 @@ async function withLockedServer(o, ports, phases, log, notice, work) {
       );
     }
     remote.close();
+  };
+  try {
+    lockToken = await phases.run("lock", () => acquireDeployLock(remote, o, log));
+    remember(t.name, lockToken);
+    renewal = keepLockRenewed(remote, o, lockToken, log);
+    const { state, flavor } = await phases.run(
+      "inspect server",
+      () => inspectServer(remote, o.orchestrator, o.deployPath, log, notice)
+    );
+    const lease = renewal;
+    const session = {
+      name: t.name,
+      o,
+      log,
+      phases,
+      remote,
+      state,
+      flavor,
+      lockLost: () => lease.lost
+    };
+    return { session, close };
+  } catch (e) {
+    await close();
+    throw e;
   }
 }
-async function withServer(ports, phases, work) {
-  const remote = await phases.run("connect", () => ports.connect());
+async function withServer(o, ports, phases, work) {
+  const remote = await phases.run("connect", () => ports.connect(o));
   try {
     return await work(remote);
   } finally {
     remote.close();
   }
+}
+
+// src/plan/rollback-target.ts
+function chooseRollbackTarget(current, history2) {
+  const last = /* @__PURE__ */ new Map();
+  for (const r of history2) last.set(r.version, r);
+  const good = (v) => {
+    const r = last.get(v);
+    return r === void 0 || r.status !== "failed";
+  };
+  if (current !== "" && good(current)) return current;
+  for (let i = history2.length - 1; i >= 0; i--) {
+    const r = history2[i];
+    if (r && r.status !== "failed" && good(r.version)) return r.version;
+  }
+  return void 0;
+}
+function whyNotRestorable(history2, version, project, services, held) {
+  const last = lastRecordOf(history2, version);
+  if (!last) return "the history does not list it (it was pruned, or never deployed here)";
+  if (last.status === "failed") return "its last record is a failed deploy";
+  const release = releaseOf(history2, version, services);
+  if (release.services.length === 0) return "its services are unknown (give the services input)";
+  if (!held.releases.includes(version)) return "its stored compose file is gone";
+  const missing = release.services.filter((s) => {
+    const tags = held.tagsByRepo[imageRepo(project, s)] ?? [];
+    return !(tags.includes(version) || tags.includes(`${BACKUP_PREFIX}${version}`) || Boolean(release.images?.[s]));
+  });
+  if (missing.length > 0) {
+    return `the server has no image of ${missing.map((s) => imageRepo(project, s)).join(", ")} for it (neither :${version} nor :${BACKUP_PREFIX}${version}) and no digest to pull it again`;
+  }
+  return void 0;
+}
+function restorableVersions(history2, current, project, services, held) {
+  const seen = /* @__PURE__ */ new Set([current]);
+  const out = [];
+  for (let i = history2.length - 1; i >= 0; i--) {
+    const v = history2[i]?.version;
+    if (v === void 0 || seen.has(v)) continue;
+    seen.add(v);
+    if (whyNotRestorable(history2, v, project, services, held) === void 0) out.push(v);
+  }
+  return out;
+}
+function previousGoodVersion(history2, current) {
+  let end = history2.length;
+  for (let i = history2.length - 1; i >= 0; i--) {
+    if (history2[i]?.version === current && history2[i]?.status === "success") {
+      end = i;
+      break;
+    }
+  }
+  for (let i = end - 1; i >= 0; i--) {
+    const r = history2[i];
+    if (r && r.status === "success" && r.version !== current) return r.version;
+  }
+  return void 0;
+}
+
+// src/engine/backup.ts
+async function backupRunning(remote, o, running, log) {
+  for (const s of running.services) {
+    const source = versionTag(o.project, s, running.version);
+    const fallback = latestTag(o.project, s);
+    const from = await imageExists2(remote, source) ? source : await imageExists2(remote, fallback) ? fallback : void 0;
+    if (!from) {
+      log.warn(`no image of ${s} for the running version ${running.version}: nothing to back up`);
+      continue;
+    }
+    await tagImage(remote, from, backupTag(o.project, s, running.version));
+    log.info(`${from} \u2192 ${backupTag(o.project, s, running.version)}`);
+  }
+}
+
+// src/plan/version.ts
+var VERSION_PATTERN = /^[A-Za-z0-9][A-Za-z0-9_.-]{0,127}$/;
+function generateVersion(sha, now) {
+  const short2 = sha.trim().slice(0, 7).toLowerCase();
+  if (!/^[0-9a-f]{7}$/.test(short2)) {
+    throw new Error(`cannot make a version from commit "${sha}": expected a git SHA`);
+  }
+  const p = (n) => String(n).padStart(2, "0");
+  const date = `${now.getUTCFullYear()}${p(now.getUTCMonth() + 1)}${p(now.getUTCDate())}`;
+  const time2 = `${p(now.getUTCHours())}${p(now.getUTCMinutes())}${p(now.getUTCSeconds())}`;
+  return `${short2}-${date}-${time2}`;
+}
+function versionTimestamp(version) {
+  const m = /-(\d{8}-\d{6})$/.exec(version);
+  return m?.[1];
+}
+
+// src/plan/prune.ts
+function orderVersions(versions, history2) {
+  const lastSeen = /* @__PURE__ */ new Map();
+  history2.forEach((r, i) => lastSeen.set(r.version, i));
+  return [...new Set(versions)].sort((a, b) => {
+    const ia = lastSeen.get(a) ?? -1;
+    const ib = lastSeen.get(b) ?? -1;
+    if (ia !== ib) return ib - ia;
+    const ta = versionTimestamp(a) ?? "";
+    const tb = versionTimestamp(b) ?? "";
+    if (ta !== tb) return ta < tb ? 1 : -1;
+    return a < b ? 1 : a > b ? -1 : 0;
+  });
+}
+function planPrune(input) {
+  const history2 = input.history.slice(Math.max(0, input.history.length - input.keepHistory));
+  const protectedSet = new Set(input.protectedVersions.filter((v) => v !== ""));
+  const versionsWithImages = /* @__PURE__ */ new Set();
+  for (const tags of Object.values(input.tagsByRepo)) {
+    for (const tag of tags) {
+      if (tag !== "latest" && !tag.startsWith(BACKUP_PREFIX)) versionsWithImages.add(tag);
+    }
+  }
+  const newest = orderVersions(versionsWithImages, input.history).slice(0, input.keepVersions);
+  const keptVersions = /* @__PURE__ */ new Set([...newest, ...protectedSet]);
+  const successful = new Set(history2.filter((r) => r.status === "success").map((r) => r.version));
+  const keptBackups = /* @__PURE__ */ new Set([...successful, ...protectedSet]);
+  const removeTags = [];
+  const stillPresent = /* @__PURE__ */ new Set();
+  for (const [repo, tags] of Object.entries(input.tagsByRepo)) {
+    for (const tag of tags) {
+      if (tag === "latest") continue;
+      const isBackup = tag.startsWith(BACKUP_PREFIX);
+      const version = isBackup ? tag.slice(BACKUP_PREFIX.length) : tag;
+      const keep = isBackup ? keptBackups.has(version) : keptVersions.has(version);
+      if (keep) stillPresent.add(version);
+      else removeTags.push(`${repo}:${tag}`);
+    }
+  }
+  const pullable = new Set(history2.filter((r) => r.images).map((r) => r.version));
+  const removeReleases2 = input.releases.filter(
+    (v) => !stillPresent.has(v) && !protectedSet.has(v) && !pullable.has(v)
+  );
+  return {
+    removeTags,
+    removeReleases: removeReleases2,
+    history: history2,
+    keptVersions: orderVersions(keptVersions, input.history).filter((v) => versionsWithImages.has(v))
+  };
+}
+
+// src/engine/holdings.ts
+function knownServices(o, history2) {
+  return [.../* @__PURE__ */ new Set([...serviceNames(o), ...history2.flatMap((r) => r.services ?? [])])];
+}
+async function readHoldings(remote, o, history2) {
+  const tagsByRepo = {};
+  for (const s of o.orchestrator === "swarm" ? [] : knownServices(o, history2)) {
+    const repo = imageRepo(o.project, s);
+    tagsByRepo[repo] = await listTags2(remote, repo);
+  }
+  const releases = (await runChecked(remote, listReleases(o.deployPath))).split("\n").map((s) => s.trim()).filter(Boolean);
+  return { tagsByRepo, releases };
+}
+async function readRestorable(remote, o, history2, current) {
+  const held = await readHoldings(remote, o, history2);
+  return {
+    held,
+    versions: restorableVersions(history2, current, o.project, serviceNames(o), held)
+  };
+}
+
+// src/engine/prune.ts
+async function prune(remote, o, history2, protectedVersions, log) {
+  const { tagsByRepo, releases } = await readHoldings(remote, o, history2);
+  const plan = planPrune({
+    tagsByRepo,
+    releases,
+    history: history2,
+    keepVersions: o.keepVersions,
+    keepHistory: o.keepHistory,
+    protectedVersions
+  });
+  if (plan.removeTags.length > 0) {
+    const r = await remote.run(removeImages(plan.removeTags));
+    if (r.code !== 0) log.warn(`pruning images: ${r.stderr.trim()}`);
+    else log.info(`removed ${plan.removeTags.join(", ")}`);
+  }
+  if (plan.removeReleases.length > 0) {
+    await runChecked(remote, removeReleases(o.deployPath, plan.removeReleases));
+  }
+  if (plan.history.length < history2.length) {
+    await rewriteHistory(remote, o.deployPath, plan.history);
+  }
+  log.info(
+    o.orchestrator === "swarm" ? `history kept: ${plan.history.length} record(s); the images stay in the registry (a swarm prunes none)` : `kept versions: ${plan.keptVersions.join(", ")}`
+  );
+  return plan.history;
+}
+
+// src/engine/deploy-steps.ts
+function serverRun(s, release, facts, now) {
+  const previous = s.state.currentVersion;
+  const target = chooseRollbackTarget(previous, s.state.history);
+  return {
+    s,
+    previous,
+    ...target ? { target } : {},
+    history: [...s.state.history],
+    attempt: { release, previous, facts, now },
+    switched: false
+  };
+}
+async function getReady(r, b, docker) {
+  const { remote, phases, log } = r.s;
+  const o = r.s.o;
+  const swarm = r.s.flavor === "swarm";
+  if (r.previous && !swarm) {
+    const running = releaseOf(r.history, r.previous, b.release.services);
+    await phases.run("backup", () => backupRunning(remote, o, running, log));
+  }
+  let delivered;
+  if (b.shipping.deliver && !swarm) {
+    const deliver = b.shipping.deliver;
+    delivered = await phases.run("transfer", () => deliver(remote, o, docker, b.images, log));
+  }
+  if (b.files) {
+    const set = b.files;
+    await phases.run("release files", () => sendReleaseFiles(remote, o, set, log));
+  }
+  return delivered;
+}
+async function cutOver(r, b, notice) {
+  const { remote, phases, log, flavor } = r.s;
+  const o = r.s.o;
+  r.switched = true;
+  let switched;
+  try {
+    switched = await phases.run(
+      "switch",
+      () => switchTo(remote, o, flavor, b.release, b.composeContent)
+    );
+  } catch (e) {
+    return `switching to ${o.version} failed: ${errorMessage(e)}`;
+  }
+  if (o.skipHealthcheck) {
+    notice("health checks skipped (skip-healthcheck: true): the new version was not verified");
+    return void 0;
+  }
+  const health = await phases.run("verify", () => verify(remote, o, b.release, log, switched));
+  r.health = health;
+  if (health.ok) return void 0;
+  return describeUnhealthy(remote, o, o.version, health);
+}
+async function keepNewVersion(r, b, finishedAt) {
+  const { remote, phases, log } = r.s;
+  const o = r.s.o;
+  const success = newRecord(r.attempt.facts, "success", b.release, r.previous, finishedAt, {
+    release: r.attempt.releaseRun
+  });
+  await phases.run("record", async () => {
+    await writeCurrent(remote, o.deployPath, o.version, o.method);
+    await appendRecords(remote, o.deployPath, [success]);
+    r.history.push(success);
+  });
+  await phases.run(
+    "prune",
+    () => prune(remote, o, r.history, [o.version, r.target ?? ""], log).then((kept) => {
+      r.history.splice(0, r.history.length, ...kept);
+    })
+  );
+}
+
+// src/engine/fleet-switch.ts
+async function onEachServer(runs, step) {
+  const settled = await Promise.allSettled(runs.map((r) => step(r)));
+  return settled.flatMap(
+    (x, i) => x.status === "rejected" ? [{ r: runs[i], why: errorMessage(x.reason) }] : []
+  );
+}
+var listed2 = (failures) => failures.map((f) => `${f.r.s.name}: ${f.why}`).join("\n");
+var names = (runs) => runs.map((r) => r.s.name).join(", ");
+var versionsOf = (runs) => runs.map((r) => `${r.s.name} ${r.previous || "none"}`).join(", ");
+var Outcomes = class {
+  constructor(runs, result) {
+    this.runs = runs;
+    for (const r of runs) {
+      this.byRun.set(r, {
+        host: r.s.name,
+        previous: r.previous,
+        version: r.previous,
+        status: "not-switched",
+        phases: r.s.phases.timings
+      });
+    }
+    result.hosts = [...this.byRun.values()];
+  }
+  runs;
+  byRun = /* @__PURE__ */ new Map();
+  mark(r, status2, version, failure) {
+    const outcome = this.byRun.get(r);
+    if (!outcome) return;
+    Object.assign(outcome, { status: status2, version }, failure ? { failure } : {});
+  }
+  of(r) {
+    return this.byRun.get(r);
+  }
+  /** Each server's history joins its outcome, newest first. */
+  close(keepHistory) {
+    for (const r of this.runs) {
+      const outcome = this.byRun.get(r);
+      if (outcome) outcome.history = r.history.slice(-keepHistory).reverse();
+    }
+  }
+};
+async function recordOn(r, records) {
+  await appendRecords(r.s.remote, r.s.o.deployPath, records);
+  r.history.push(...records);
+}
+async function switchInOrder(runs, o, inFlight, cut, ports, log, phases) {
+  const servers = {};
+  for (const [i, group] of switchOrder(runs, o.maxParallel).entries()) {
+    for (const r of group) servers[r.s.name] = { previous: r.previous, target: r.target ?? "" };
+    ports.checkpoint("switching", JSON.stringify({ ...inFlight, servers }));
+    const these = names(group);
+    if (i === 0)
+      log.info(`canary: ${these} goes first, alone; the others follow once it is verified`);
+    const cutOff = await phases.run(
+      i === 0 ? `canary ${these}` : `switch ${these}`,
+      () => Promise.all(group.map(async (r) => ({ r, why: await cut(r) })))
+    );
+    const failed2 = cutOff.flatMap((c) => c.why ? [{ r: c.r, why: c.why }] : []);
+    if (failed2.length > 0) return failed2;
+  }
+  return [];
+}
+async function putSwitchedBack(runs, plan, o, outcomes, result, phases) {
+  const switched = runs.filter((r) => r.switched);
+  const untouched = runs.filter((r) => !r.switched);
+  result.rolledBack = true;
+  let health;
+  await phases.run(
+    "rollback",
+    () => Promise.all(
+      switched.map(async (r, i) => {
+        if (!r.target) {
+          r.history.push(...await keepFailed(r.s.remote, r.s.o, r.attempt).catch(() => []));
+          outcomes.mark(
+            r,
+            "rollback-failed",
+            plan.release.version,
+            "no earlier version to go back to"
+          );
+          return;
+        }
+        const target = {
+          method: r.s.state.currentMethod || o.method,
+          ...releaseOf(r.history, r.target, plan.release.services)
+        };
+        try {
+          const back = await rollBack(
+            r.s.remote,
+            r.s.o,
+            { ...r.attempt, releaseRun: void 0 },
+            target,
+            r.s.flavor,
+            r.s.phases,
+            r.s.log,
+            i === 0 ? plan.undo : void 0
+          );
+          r.history.push(...back.records);
+          if (i === 0) health = back.health;
+          if (back.problem) outcomes.mark(r, "rollback-failed", r.target, back.problem);
+          else outcomes.mark(r, "rolled-back", r.target);
+        } catch (e) {
+          outcomes.mark(r, "rollback-failed", "", errorMessage(e));
+        }
+      })
+    )
+  );
+  result.rollbackHealth = health;
+  const broken = switched.filter((r) => outcomes.of(r)?.status === "rollback-failed");
+  if (broken.length > 0) {
+    result.status = "rollback-failed";
+    result.failure = `${plan.why}
+Putting the servers back FAILED on ${broken.length} of ${switched.length}:
+${broken.map((r) => `${r.s.name}: ${outcomes.of(r)?.failure ?? ""}`).join("\n")}
+The servers may run different versions now: look at each (command: status) before you deploy again.`;
+    return;
+  }
+  result.status = "rolled-back";
+  const checked = o.skipHealthcheck ? "not verified: skip-healthcheck is set" : "each healthy again";
+  result.failure = `${plan.why}
+Every server that was switched is back on the version it ran (${switched.map((r) => `${r.s.name} ${r.target}`).join(", ")}; ${checked}).${untouched.length > 0 ? ` Never switched: ${names(untouched)}.` : ""}`;
+}
+async function recordUntouched(runs, notice) {
+  const unrecorded = await onEachServer(runs, (r) => recordOn(r, [failedRecord(r.attempt)]));
+  for (const f of unrecorded) notice(`${f.r.s.name}: could not record the failed attempt: ${f.why}`);
 }
 
 // src/engine/result.ts
@@ -86077,13 +86474,172 @@ function finisher(result, history2, keepHistory, ports) {
   };
 }
 
+// src/engine/deploy-fleet.ts
+async function deployToServers(b, run) {
+  const { o, release } = b;
+  const { ports, log, result, phases, notice, startedAt } = run;
+  return withLockedServers(o, ports, phases, log, notice, async (sessions) => {
+    const facts = runFacts(o, startedAt);
+    const runs = sessions.map((s) => serverRun(s, release, facts, ports.now));
+    const first = runs[0];
+    result.previousVersion = first.previous;
+    const outcomes = new Outcomes(runs, result);
+    const finish = finisher(result, first.history, o.keepHistory, ports);
+    const done = () => {
+      outcomes.close(o.keepHistory);
+      return finish();
+    };
+    if (runs.some((r) => r.previous !== first.previous)) {
+      notice(`the servers ran different versions before this deploy: ${versionsOf(runs)}`);
+    }
+    const notReady = await phases.run(
+      "get ready",
+      () => onEachServer(runs, async (r) => {
+        const delivered = await getReady(r, b, ports.docker);
+        if (delivered?.bytes !== void 0) {
+          result.transferredBytes = (result.transferredBytes ?? 0) + delivered.bytes;
+        }
+      })
+    );
+    const sent = result.transferredBytes;
+    if (sent !== void 0 && sent > 0) {
+      result.transferNote = `${(sent / 1048576).toFixed(1)} MiB in all, to ${runs.length} servers (each only what it lacked)`;
+    }
+    let stopped = listed2(notReady);
+    for (const f of notReady) outcomes.mark(f.r, "failed", f.r.previous, f.why);
+    if (!stopped && o.releaseCommand && first.s.flavor !== "swarm") {
+      const compose2 = first.s.flavor;
+      try {
+        first.attempt.releaseRun = await first.s.phases.run(
+          "release",
+          () => runReleaseCommand(
+            first.s.remote,
+            first.s.o,
+            compose2,
+            release,
+            first.previous,
+            b.composeContent,
+            first.s.log
+          )
+        );
+        result.release = first.attempt.releaseRun;
+      } catch (e) {
+        if (e instanceof OneOffFailed) first.attempt.releaseRun = result.release = e.run;
+        stopped = `${first.s.name}: ${errorMessage(e)}`;
+        outcomes.mark(first, "failed", first.previous, errorMessage(e));
+      }
+    }
+    if (!stopped) {
+      stopped = listed2(
+        runs.flatMap((r) => {
+          const why2 = r.s.lockLost();
+          return why2 ? [{ r, why: `${why2}; stopped before the switch` }] : [];
+        })
+      );
+    }
+    if (stopped) {
+      result.failure = `${stopped}
+No server was switched: each still runs the version it ran (${versionsOf(runs)}).`;
+      await recordUntouched(runs, notice);
+      return done();
+    }
+    const failed2 = await switchInOrder(
+      runs,
+      o,
+      {
+        version: o.version,
+        previous: first.previous,
+        target: first.target ?? "",
+        startedAt,
+        ...first.attempt.releaseRun ? { released: first.attempt.releaseRun } : {}
+      },
+      (r) => cutOver(r, b, notice),
+      ports,
+      log,
+      phases
+    );
+    result.health = (failed2[0]?.r ?? first).health;
+    if (failed2.length === 0) {
+      const finishedAt = ports.now().toISOString();
+      const unkept = await phases.run(
+        "record",
+        () => onEachServer(runs, (r) => keepNewVersion(r, b, finishedAt))
+      );
+      for (const r of runs) outcomes.mark(r, "success", o.version);
+      if (unkept.length > 0) {
+        notice(
+          `${o.version} is in service on every server, but recording it failed on:
+${listed2(unkept)}`
+        );
+      }
+      result.status = "success";
+      return done();
+    }
+    const why = listed2(failed2);
+    for (const f of failed2) outcomes.mark(f.r, "failed", o.version, f.why);
+    const switched = runs.filter((r) => r.switched);
+    const untouched = runs.filter((r) => !r.switched);
+    await recordUntouched(untouched, notice);
+    if (o.noRollback) {
+      await onEachServer(switched, async (r) => {
+        r.history.push(...await keepFailed(r.s.remote, r.s.o, r.attempt));
+      });
+      for (const r of switched) outcomes.mark(r, "failed", o.version, outcomes.of(r)?.failure);
+      result.failure = `${why}
+no-rollback is set: ${o.version} was left in place for inspection on ${names(switched)}${untouched.length > 0 ? `; ${names(untouched)} still run what they ran` : ""}.`;
+      return done();
+    }
+    log.warn(
+      `${why}
+Putting back every server that was switched: ${switched.map((r) => `${r.s.name} \u2192 ${r.target ?? "nothing (first deploy)"}`).join(", ")}.`
+    );
+    let undo;
+    if (first.attempt.releaseRun && first.target && first.s.flavor !== "swarm") {
+      const compose2 = first.s.flavor;
+      const target = first.target;
+      try {
+        undo = await first.s.phases.run(
+          "rollback command",
+          () => runRollbackCommand(first.s.remote, first.s.o, compose2, release, target, first.s.log)
+        );
+        result.undo = undo;
+      } catch (e) {
+        if (e instanceof OneOffFailed) result.undo = e.run;
+        await onEachServer(switched, async (r) => {
+          r.history.push(...await keepFailed(r.s.remote, r.s.o, r.attempt));
+        });
+        for (const r of switched) outcomes.mark(r, "rollback-failed", o.version, errorMessage(e));
+        result.rolledBack = true;
+        result.status = "rollback-failed";
+        result.failure = `${why}
+The rollback command failed on ${first.s.name}: ${errorMessage(e)}
+No server was switched back: ${o.version} stays in service on ${names(switched)}. Look at the database before you deploy or roll back again.`;
+        return done();
+      }
+    }
+    await putSwitchedBack(
+      runs,
+      { release, why, ...undo ? { undo } : {} },
+      o,
+      outcomes,
+      result,
+      phases
+    );
+    return done();
+  });
+}
+
 // src/engine/deploy.ts
 function deploy(options, ports, log) {
-  return asCommand(options, log, (result, phases) => runPhases(options, ports, log, result, phases));
+  return asCommand(options, log, async (result, phases) => {
+    const startedAt = ports.now().toISOString();
+    const notice = noticeTo(result, log);
+    const built = await buildRelease(options, ports, log, result, phases, notice);
+    const to = targetsOf(built.o).length > 1 ? deployToServers : deployToServer;
+    return to(built, { ports, log, result, phases, notice, startedAt });
+  });
 }
-async function runPhases(options, ports, log, result, phases) {
-  const startedAt = ports.now().toISOString();
-  const notice = noticeTo(result, log);
+async function buildRelease(options, ports, log, result, phases, notice) {
   const shipping = shippingFor(options.method);
   let files;
   await phases.run("validate", async () => {
@@ -86110,40 +86666,35 @@ async function runPhases(options, ports, log, result, phases) {
     images,
     ...files ? { files: files.summary } : {}
   };
-  return withLockedServer(o, ports, phases, log, notice, async (session) => {
-    const { remote, state, flavor } = session;
-    const now = () => ports.now().toISOString();
-    result.previousVersion = state.currentVersion;
-    const previous = state.currentVersion;
-    const target = chooseRollbackTarget(previous, state.history);
-    const history2 = [...state.history];
-    const attempt = { release, previous, facts: runFacts(o, startedAt), now: ports.now };
+  return {
+    o,
+    release,
+    shipping,
+    ...images ? { images } : {},
+    ...files ? { files } : {},
+    composeContent: readFileSync5(o.composeFile, "utf8")
+  };
+}
+async function deployToServer(b, run) {
+  const { o, release } = b;
+  const { ports, log, result, phases, notice, startedAt } = run;
+  return withLockedServers(o, ports, phases, log, notice, async ([one]) => {
+    const session = one;
+    const r = serverRun(session, release, runFacts(o, startedAt), ports.now);
+    const { remote, flavor } = session;
+    const { previous, attempt, history: history2 } = r;
+    const target = r.target;
+    result.previousVersion = previous;
     const finish = finisher(result, history2, o.keepHistory, ports);
-    const composeContent = readFileSync5(o.composeFile, "utf8");
-    const swarm = flavor === "swarm";
     try {
-      if (previous && !swarm) {
-        const running = releaseOf(history2, previous, release.services);
-        await phases.run("backup", () => backupRunning(remote, o, running, log));
-      }
-      if (shipping.deliver && !swarm) {
-        const deliver = shipping.deliver;
-        const delivered = await phases.run(
-          "transfer",
-          () => deliver(remote, o, ports.docker, images, log)
-        );
-        result.transferredBytes = delivered?.bytes;
-        result.transferNote = delivered?.note;
-      }
-      if (files) {
-        const set = files;
-        await phases.run("release files", () => sendReleaseFiles(remote, o, set, log));
-      }
+      const delivered = await getReady(r, b, ports.docker);
+      result.transferredBytes = delivered?.bytes;
+      result.transferNote = delivered?.note;
       if (o.releaseCommand && flavor !== "swarm") {
         const compose2 = flavor;
         attempt.releaseRun = await phases.run(
           "release",
-          () => runReleaseCommand(remote, o, compose2, release, previous, composeContent, log)
+          () => runReleaseCommand(remote, o, compose2, release, previous, b.composeContent, log)
         );
         result.release = attempt.releaseRun;
       }
@@ -86157,8 +86708,8 @@ The running version (${previous || "none"}) was not touched.`;
       try {
         await appendRecords(remote, o.deployPath, [failedRecord2]);
         return finish(failedRecord2);
-      } catch (r) {
-        notice(`could not record the failed attempt: ${errorMessage(r)}`);
+      } catch (r2) {
+        notice(`could not record the failed attempt: ${errorMessage(r2)}`);
         return finish();
       }
     }
@@ -86170,38 +86721,10 @@ The running version (${previous || "none"}) was not touched.`;
       ...attempt.releaseRun ? { released: attempt.releaseRun } : {}
     };
     ports.checkpoint("switching", JSON.stringify(inFlight));
-    let failure;
-    let switched;
-    try {
-      switched = await phases.run(
-        "switch",
-        () => switchTo(remote, o, flavor, release, composeContent)
-      );
-    } catch (e) {
-      failure = `switching to ${o.version} failed: ${errorMessage(e)}`;
-    }
-    if (!failure && o.skipHealthcheck) {
-      notice("health checks skipped (skip-healthcheck: true): the new version was not verified");
-    } else if (!failure) {
-      const health = await phases.run("verify", () => verify(remote, o, release, log, switched));
-      result.health = health;
-      if (!health.ok) failure = await describeUnhealthy(remote, o, o.version, health);
-    }
+    const failure = await cutOver(r, b, notice);
+    result.health = r.health;
     if (!failure) {
-      const success = newRecord(attempt.facts, "success", release, previous, now(), {
-        release: attempt.releaseRun
-      });
-      await phases.run("record", async () => {
-        await writeCurrent(remote, o.deployPath, o.version, o.method);
-        await appendRecords(remote, o.deployPath, [success]);
-        history2.push(success);
-      });
-      await phases.run(
-        "prune",
-        () => prune(remote, o, history2, [o.version, target ?? ""], log).then((kept) => {
-          history2.splice(0, history2.length, ...kept);
-        })
-      );
+      await keepNewVersion(r, b, ports.now().toISOString());
       result.status = "success";
       return finish();
     }
@@ -86219,7 +86742,10 @@ Rolling back to ${target}.`);
       remote,
       o,
       attempt,
-      { method: state.currentMethod || o.method, ...releaseOf(history2, target, release.services) },
+      {
+        method: session.state.currentMethod || o.method,
+        ...releaseOf(history2, target, release.services)
+      },
       flavor,
       phases,
       log
@@ -86240,9 +86766,207 @@ Rolled back to ${target}, which is healthy again.`;
   });
 }
 
+// src/engine/rollback-fleet.ts
+async function decide(o, sessions) {
+  const empty = sessions.filter((s) => !s.state.currentVersion);
+  if (empty.length > 0) {
+    throw new Error(
+      `nothing is deployed in ${o.deployPath} yet on ${empty.map((s) => s.name).join(", ")}: there is nothing to roll back there`
+    );
+  }
+  const looks = await Promise.all(
+    sessions.map((s) => readRestorable(s.remote, s.o, s.state.history, s.state.currentVersion))
+  );
+  const restorable = looks.map((l) => l.versions);
+  const each = (f) => sessions.map((s, i) => `${s.name}: ${f(s, i)}`).join("\n");
+  const wanted = sessions.map(
+    (s) => o.version || previousGoodVersion(s.state.history, s.state.currentVersion) || ""
+  );
+  const target = wanted[0] ?? "";
+  if (wanted.some((w) => w !== target || w === "")) {
+    throw new Error(
+      `the servers do not agree on the version before the one in service:
+${each((s, i) => `${s.state.currentVersion} in service, previous good ${wanted[i] || "none"}`)}
+Name the version to go to (input version).`
+    );
+  }
+  if (sessions.every((s) => s.state.currentVersion === target)) {
+    throw new Error(`${target} is already in service on every server`);
+  }
+  const names2 = serviceNames(o);
+  const refused = sessions.flatMap((s, i) => {
+    if (s.state.currentVersion === target) return [];
+    const why = whyNotRestorable(s.state.history, target, o.project, names2, looks[i].held);
+    return why ? [`${s.name}: ${why}`] : [];
+  });
+  if (refused.length > 0) {
+    throw new Error(
+      `${target} cannot be restored on every server, so no server was changed:
+${refused.join("\n")}
+Versions each server can restore, newest first:
+${each((_, i) => restorable[i]?.join(", ") || "none")}`
+    );
+  }
+  return { target, restorable };
+}
+async function rollbackServers(o, ports, log) {
+  const startedAt = ports.now().toISOString();
+  return asCommand(o, log, (result, phases) => {
+    const notice = noticeTo(result, log);
+    return withLockedServers(o, ports, phases, log, notice, async (sessions) => {
+      const first = sessions[0];
+      result.previousVersion = first.state.currentVersion;
+      const { target, restorable } = await phases.run("find versions", () => decide(o, sessions));
+      result.version = target;
+      result.restorable = (restorable[0] ?? []).filter((v) => restorable.every((r) => r.includes(v)));
+      const names2 = serviceNames(o);
+      const release = releaseOf(first.state.history, target, names2);
+      const facts = runFacts(o, startedAt);
+      const all = sessions.map((s) => {
+        const current2 = s.state.currentVersion;
+        return {
+          s,
+          previous: current2,
+          target: current2,
+          history: [...s.state.history],
+          attempt: {
+            release: releaseOf(s.state.history, target, names2),
+            previous: current2,
+            facts,
+            now: ports.now
+          },
+          switched: false
+        };
+      });
+      const outcomes = new Outcomes(all, result);
+      const finish = finisher(result, all[0].history, o.keepHistory, ports);
+      const done = () => {
+        outcomes.close(o.keepHistory);
+        return finish();
+      };
+      const runs = all.filter((r) => r.previous !== target);
+      for (const r of all) if (r.previous === target) outcomes.mark(r, "success", target);
+      log.info(
+        `rolling back to ${target}: ${runs.map((r) => `${r.s.name} from ${r.previous}`).join(", ")}`
+      );
+      const unready = await phases.run(
+        "backup",
+        () => onEachServer(
+          runs,
+          (r) => r.s.flavor === "swarm" ? Promise.resolve() : r.s.phases.run(
+            "backup",
+            () => backupRunning(r.s.remote, r.s.o, releaseOf(r.history, r.previous, names2), r.s.log)
+          )
+        )
+      );
+      const lost = runs.flatMap((r) => {
+        const why2 = r.s.lockLost();
+        return why2 ? [{ r, why: why2 }] : [];
+      });
+      const stopped = listed2([...unready, ...lost]);
+      if (stopped) throw new Error(`${stopped}
+Stopped before the switch: no server was changed.`);
+      const lead = runs[0];
+      let undo;
+      const current = lead.previous;
+      const older = deployedBefore(lead.history, target, current);
+      if (older && releaseRanFor(lead.history, current) && lead.s.flavor !== "swarm") {
+        const compose2 = lead.s.flavor;
+        try {
+          undo = await lead.s.phases.run(
+            "rollback command",
+            () => runRollbackCommand(
+              lead.s.remote,
+              lead.s.o,
+              compose2,
+              releaseOf(lead.history, current, names2),
+              target,
+              lead.s.log
+            )
+          );
+          result.undo = undo;
+        } catch (e) {
+          if (e instanceof OneOffFailed) result.undo = e.run;
+          throw new Error(
+            `${lead.s.name}: ${errorMessage(e)}
+${stoppedBeforeSwitch(current, target)}`
+          );
+        }
+      }
+      const failed2 = await switchInOrder(
+        runs,
+        o,
+        { command: "rollback", version: target, previous: current, target: current, startedAt },
+        async (r) => {
+          r.switched = true;
+          const back = await putBack(
+            r.s.remote,
+            r.s.o,
+            r.s.flavor,
+            r.attempt.release,
+            r.s.phases,
+            r.s.log,
+            {
+              restore: "switch",
+              verify: "verify"
+            }
+          );
+          r.health = back.health;
+          return back.problem;
+        },
+        ports,
+        log,
+        phases
+      );
+      result.health = (failed2[0]?.r ?? lead).health;
+      if (failed2.length === 0) {
+        const unrecorded = await phases.run(
+          "record",
+          () => onEachServer(runs, async (r) => {
+            const record = newRecord(
+              facts,
+              "rollback",
+              r.attempt.release,
+              r.previous,
+              ports.now().toISOString(),
+              { undo: r === lead ? undo : void 0 }
+            );
+            await writeCurrent(r.s.remote, r.s.o.deployPath, target, release.method ?? o.method);
+            await recordOn(r, [record]);
+          })
+        );
+        for (const r of runs) outcomes.mark(r, "success", target);
+        if (unrecorded.length > 0) {
+          notice(
+            `${target} is in service on every server, but recording it failed on:
+${listed2(unrecorded)}`
+          );
+        }
+        result.status = "success";
+        result.rolledBack = true;
+        return done();
+      }
+      const why = `rolling back to ${target} failed:
+${listed2(failed2)}`;
+      for (const f of failed2) outcomes.mark(f.r, "failed", target, f.why);
+      log.warn(`${why}
+Putting back every server that was switched.`);
+      await putSwitchedBack(runs, { release, why }, o, outcomes, result, phases);
+      result.status = result.status === "rolled-back" ? "failed" : result.status;
+      result.rolledBack = false;
+      if (undo) {
+        result.failure += `
+The rollback command of ${current} ran before the switch: ${current} now runs on what it left (deploy ${current} again to run its release command).`;
+      }
+      return done();
+    });
+  });
+}
+
 // src/engine/rollback-command.ts
-var listed2 = (versions) => versions.length > 0 ? `Versions that can be restored, newest first: ${versions.join(", ")}` : "No version can be restored.";
+var listed3 = (versions) => versions.length > 0 ? `Versions that can be restored, newest first: ${versions.join(", ")}` : "No version can be restored.";
 async function rollbackCommand(o, ports, log) {
+  if (targetsOf(o).length > 1) return rollbackServers(o, ports, log);
   const startedAt = ports.now().toISOString();
   return asCommand(
     o,
@@ -86257,7 +86981,7 @@ async function rollbackCommand(o, ports, log) {
       if (!current) {
         throw new Error(`nothing is deployed in ${o.deployPath} yet: there is nothing to roll back`);
       }
-      const names = serviceNames(o);
+      const names2 = serviceNames(o);
       const { held, versions } = await phases.run(
         "find versions",
         () => readRestorable(remote, o, history2, current)
@@ -86266,17 +86990,17 @@ async function rollbackCommand(o, ports, log) {
       const target = o.version || previousGoodVersion(history2, current);
       if (!target) {
         throw new Error(
-          `no version was recorded as a success before ${current}. ${listed2(result.restorable)}`
+          `no version was recorded as a success before ${current}. ${listed3(result.restorable)}`
         );
       }
       result.version = target;
       if (target === current) {
-        throw new Error(`${target} is already in service. ${listed2(result.restorable)}`);
+        throw new Error(`${target} is already in service. ${listed3(result.restorable)}`);
       }
-      const why = whyNotRestorable(history2, target, o.project, names, held);
-      if (why) throw new Error(`${target} cannot be restored: ${why}. ${listed2(result.restorable)}`);
-      const release = releaseOf(history2, target, names);
-      const running = releaseOf(history2, current, names);
+      const why = whyNotRestorable(history2, target, o.project, names2, held);
+      if (why) throw new Error(`${target} cannot be restored: ${why}. ${listed3(result.restorable)}`);
+      const release = releaseOf(history2, target, names2);
+      const running = releaseOf(history2, current, names2);
       log.info(`rolling back from ${current} to ${target}`);
       if (flavor !== "swarm")
         await phases.run("backup", () => backupRunning(remote, o, running, log));
@@ -86355,7 +87079,7 @@ async function status(o, ports, log) {
   return asCommand(
     o,
     log,
-    (result, phases) => withServer(ports, phases, async (remote) => {
+    (result, phases) => withServer(o, ports, phases, async (remote) => {
       const state = await phases.run("inspect server", async () => {
         await checkEngine(remote);
         return readServerState(remote, o.deployPath);
@@ -86453,7 +87177,7 @@ async function history(o, ports, log) {
   return asCommand(
     o,
     log,
-    (result, phases) => withServer(ports, phases, async (remote) => {
+    (result, phases) => withServer(o, ports, phases, async (remote) => {
       const state = await phases.run("read history", () => readServerState(remote, o.deployPath));
       reportDamagedLines(state, noticeTo(result, log));
       result.version = state.currentVersion;
@@ -86475,7 +87199,7 @@ async function unlock(o, ports, log) {
   return asCommand(
     o,
     log,
-    (result, phases) => withServer(ports, phases, async (remote) => {
+    (result, phases) => withServer(o, ports, phases, async (remote) => {
       const out = await runChecked(remote, readLock(o.deployPath));
       if (out.trim() === "none") {
         result.message = `no deploy lock is held in ${lockDir(o.deployPath)}`;
@@ -86503,10 +87227,67 @@ async function unlock(o, ports, log) {
   );
 }
 
+// src/engine/each-server.ts
+async function onEveryServer(command, o, ports, log) {
+  const targets = targetsOf(o);
+  if (targets.length === 1) return command(o, ports, log);
+  const views = serverViews(targets, log);
+  const answers = await Promise.all(
+    targets.map((t, i) => command(t.o, ports, views[i]?.log ?? log))
+  );
+  const first = answers[0];
+  const result = {
+    ...newResult(o),
+    version: first.version,
+    previousVersion: first.previousVersion,
+    method: first.method,
+    history: first.history,
+    phases: first.phases,
+    notices: answers.flatMap((a, i) => a.notices.map((n) => `${targets[i]?.name}: ${n}`)),
+    ...first.health ? { health: first.health } : {},
+    ...first.containers ? { containers: first.containers } : {},
+    ...first.running ? { running: first.running } : {},
+    ...first.projectDirectory ? { projectDirectory: first.projectDirectory } : {},
+    hosts: answers.map((a, i) => ({
+      host: targets[i]?.name ?? "",
+      previous: a.previousVersion,
+      version: a.version,
+      status: a.status,
+      phases: a.phases,
+      ...a.failure ? { failure: a.failure } : {},
+      ...a.healthy !== void 0 ? { healthy: a.healthy } : {},
+      history: a.history
+    }))
+  };
+  const restorable = answers.map((a) => a.restorable);
+  if (restorable.every((r) => r !== void 0)) {
+    result.restorable = (restorable[0] ?? []).filter((v) => restorable.every((r) => r?.includes(v)));
+  }
+  const problems = answers.flatMap(
+    (a, i) => a.failure ? [`${targets[i]?.name}: ${a.failure}`] : []
+  );
+  if (o.command === "status") {
+    const versions = new Set(answers.map((a) => a.version));
+    if (versions.size > 1) {
+      problems.push(
+        `the servers run different versions: ${answers.map((a, i) => `${targets[i]?.name} ${a.version || "none"}`).join(", ")}`
+      );
+    }
+    result.healthy = problems.length === 0;
+  }
+  if (o.command === "unlock") {
+    result.message = answers.map((a, i) => `${targets[i]?.name}: ${a.message ?? a.failure ?? ""}`).join("\n");
+  }
+  if (problems.length > 0) result.failure = problems.join("\n");
+  result.status = problems.length === 0 ? "success" : "failed";
+  return result;
+}
+
 // src/engine/run-command.ts
 function runCommand(o, ports, log) {
   const commands = { deploy, rollback: rollbackCommand, status, history, unlock };
-  return commands[o.command](o, ports, log);
+  if (o.command === "deploy" || o.command === "rollback") return commands[o.command](o, ports, log);
+  return onEveryServer(commands[o.command], o, ports, log);
 }
 
 // node_modules/@actions/github/lib/context.js
@@ -86821,11 +87602,11 @@ function merge(defaults2, route, options) {
 }
 function addQueryParameters(url, parameters) {
   const separator = /\?/.test(url) ? "&" : "?";
-  const names = Object.keys(parameters);
-  if (names.length === 0) {
+  const names2 = Object.keys(parameters);
+  if (names2.length === 0) {
     return url;
   }
-  return url + separator + names.map((name) => {
+  return url + separator + names2.map((name) => {
     if (name === "q") {
       return "q=" + parameters.q.split("+").map(encodeURIComponent).join("+");
     }
@@ -90718,12 +91499,23 @@ var DeploymentReporter = class {
   /** Before a deploy: its deployment, in progress. Other commands post once they know their target. */
   async started(o) {
     if (o.command !== "deploy" || !o.commit) return;
-    this.deployment = await this.create(o.commit, o.version || "the newest version built", {
-      version: o.version,
-      method: o.method
-    });
+    const servers = targetsOf(o).map((t) => t.name);
+    const on = servers.length > 1 ? ` to ${servers.length} servers: ${servers.join(", ")}` : "";
+    this.deployment = await this.create(
+      o.commit,
+      `${o.version || "the newest version built"}${on}`,
+      {
+        version: o.version,
+        method: o.method,
+        ...servers.length > 1 ? { hosts: servers } : {}
+      }
+    );
     if (this.deployment !== void 0) {
-      await this.status(this.deployment, "in_progress", `deploying ${o.version || "(skip-build)"}`);
+      await this.status(
+        this.deployment,
+        "in_progress",
+        `deploying ${o.version || "(skip-build)"}${on}`
+      );
     }
   }
   /** The deploy's own deployment, while it is in progress (for the post step of a cancelled job). */
@@ -90739,7 +91531,8 @@ var DeploymentReporter = class {
     if (result.command === "deploy") {
       if (this.deployment === void 0) return;
       if (result.status === "success") {
-        await this.status(this.deployment, "success", `${result.version} is live`);
+        const on = result.hosts ? ` on ${result.hosts.map((h) => h.host).join(", ")}` : "";
+        await this.status(this.deployment, "success", `${result.version} is live${on}`);
         return;
       }
       await this.status(this.deployment, "failure", `${result.version || "the deploy"} failed`);
@@ -91003,6 +91796,7 @@ var INPUT_NAMES = [
   "registry-password",
   "host",
   "port",
+  "max-parallel",
   "username",
   "key",
   "passphrase",
@@ -91047,6 +91841,7 @@ var OPTION_NAMES = [
   "key-file"
 ];
 var MULTI_LINE = /* @__PURE__ */ new Set([
+  "host",
   "services",
   "files",
   "build-args",
@@ -91138,7 +91933,14 @@ var OPTION_HELP = [
   [
     "Server",
     {
-      host: { value: "HOST", help: "the server's host name or IP address" },
+      host: {
+        value: "HOST[:PORT]",
+        help: "the server; repeat for several (all get the version, or none)"
+      },
+      "max-parallel": {
+        value: "N",
+        help: "several servers: after the first, how many switch at once"
+      },
       port: { value: "PORT", help: "SSH port" },
       username: { value: "USER", help: "SSH user (needs access to Docker on the server)" },
       key: {
@@ -91148,8 +91950,8 @@ var OPTION_HELP = [
       "key-file": { value: "PATH", help: "read the SSH private key from PATH (instead of --key)" },
       passphrase: { value: "TEXT", help: "the private key's passphrase (a secret)" },
       fingerprint: {
-        value: "SHA256:\u2026",
-        help: "accepted host key (ssh-keyscan -p PORT HOST | ssh-keygen -lf -)"
+        value: "[HOST[:PORT]] SHA256:\u2026",
+        help: "accepted host key (ssh-keyscan -p PORT HOST | ssh-keygen -lf -); several servers: name it"
       },
       "known-hosts": { value: "LINE", help: "an OpenSSH known_hosts line that pins host keys" },
       "insecure-skip-host-key-check": { help: "connect without checking the host key (warns)" },
@@ -91265,9 +92067,9 @@ function optionEntry(name, help) {
 function optionSections() {
   const described = /* @__PURE__ */ new Set();
   const sections = OPTION_HELP.map(([title2, options]) => {
-    const names = Object.keys(options).filter((n) => OPTION_NAMES.includes(n));
-    names.forEach((n) => described.add(n));
-    return [`${title2}:`, ...names.map((n) => optionEntry(n, options[n]))].join("\n");
+    const names2 = Object.keys(options).filter((n) => OPTION_NAMES.includes(n));
+    names2.forEach((n) => described.add(n));
+    return [`${title2}:`, ...names2.map((n) => optionEntry(n, options[n]))].join("\n");
   });
   const others = OPTION_NAMES.filter((n) => !described.has(n));
   if (others.length > 0) {
@@ -91326,16 +92128,8 @@ import path7 from "node:path";
 import path6 from "node:path";
 
 // src/config/parse-ssh.ts
-var HOST_PATTERN = /^[A-Za-z0-9._:-]{1,253}$/;
 var USER_PATTERN = /^[A-Za-z0-9_][A-Za-z0-9_.-]{0,31}$/;
-var FINGERPRINT_PATTERN = /^SHA256:[A-Za-z0-9+/]{43}=?$/;
-function parseHost(name, text3) {
-  const host = text3.replace(/^\[(.*)\]$/, "$1");
-  if (!HOST_PATTERN.test(host)) {
-    throw new InputError(name, `"${host}" is not a host name or IP address`);
-  }
-  return host;
-}
+var FINGERPRINT_PATTERN2 = /^SHA256:[A-Za-z0-9+/]{43}=?$/;
 function parseUsername(name, text3) {
   if (!USER_PATTERN.test(text3)) throw new InputError(name, `"${text3}" is not a valid user name`);
   return text3;
@@ -91352,7 +92146,7 @@ function parsePrivateKey(name, text3) {
 function parseFingerprints(name, text3) {
   const fingerprints = lines(text3);
   for (const f of fingerprints) {
-    if (!FINGERPRINT_PATTERN.test(f)) {
+    if (!FINGERPRINT_PATTERN2.test(f)) {
       throw new InputError(
         name,
         `"${f}" is not an OpenSSH SHA256 fingerprint (SHA256:<43 base64 characters>)`
@@ -91396,7 +92190,7 @@ function parseProxy(raw, target, knownHosts, insecure) {
   const ownKey = given("proxy-key");
   const passphrase = raw["proxy-passphrase"] ?? "";
   const proxy = {
-    host: parseHost("proxy-host", value(raw, "proxy-host")),
+    host: parseHostName("proxy-host", value(raw, "proxy-host")),
     port: parseInteger("proxy-port", value(raw, "proxy-port"), 1, 65535),
     username: parseUsername("proxy-username", value(raw, "proxy-username")),
     privateKey: ownKey ? parsePrivateKey("proxy-key", raw["proxy-key"]) : target.privateKey,
@@ -91408,27 +92202,34 @@ function parseProxy(raw, target, knownHosts, insecure) {
 }
 function parseSsh(raw) {
   const passphrase = raw.passphrase ?? "";
+  const port = parseInteger("port", value(raw, "port"), 1, 65535);
+  const servers = parseServers(value(raw, "host"), value(raw, "fingerprint"), port);
+  const first = servers[0];
   const target = {
-    host: parseHost("host", value(raw, "host")),
-    port: parseInteger("port", value(raw, "port"), 1, 65535),
+    ...first,
     username: parseUsername("username", value(raw, "username")),
     privateKey: parsePrivateKey("key", raw.key ?? ""),
-    passphrase: passphrase === "" ? void 0 : passphrase,
-    fingerprints: parseFingerprints("fingerprint", value(raw, "fingerprint"))
+    passphrase: passphrase === "" ? void 0 : passphrase
   };
   const insecure = parseBoolean(
     "insecure-skip-host-key-check",
     value(raw, "insecure-skip-host-key-check")
   );
   const knownHosts = parseKnownHosts(raw["known-hosts"] ?? "", "known-hosts");
-  if (!insecure) requirePins(target, knownHosts, "fingerprint", "the server's");
+  if (!insecure) {
+    for (const s of servers) {
+      const whose = servers.length === 1 ? "the server's" : `the server ${serverName(s)}'s`;
+      requirePins({ ...target, ...s }, knownHosts, "fingerprint", whose);
+    }
+  }
   const proxy = parseProxy(raw, target, knownHosts, insecure);
   return {
     ...target,
     knownHosts,
     insecureSkipHostKeyCheck: insecure,
     timeoutMs: parseSeconds("timeout", value(raw, "timeout"), 3600),
-    ...proxy ? { proxy } : {}
+    ...proxy ? { proxy } : {},
+    servers
   };
 }
 
@@ -91615,7 +92416,13 @@ function parseOptions(raw, ctx) {
   }
   const skipBuild = parseBoolean("skip-build", value(raw, "skip-build"));
   const version = parseVersion(raw, ctx, command, skipBuild);
-  const ssh = remote ? parseSsh(raw) : void 0;
+  const { servers, ...ssh } = remote ? parseSsh(raw) : { servers: void 0 };
+  if (orchestrator === "swarm" && servers && servers.length > 1) {
+    throw new InputError(
+      "host",
+      `lists ${servers.length} servers, but orchestrator swarm deploys through one manager, which spreads the stack over the nodes: give the manager alone`
+    );
+  }
   const registry2 = parseRegistry(raw, command === "deploy" && method === "registry");
   const workspace = ctx.workspace;
   const keepVersions = parseInteger("keep-versions", value(raw, "keep-versions"), 1, 1e3);
@@ -91641,7 +92448,8 @@ function parseOptions(raw, ctx) {
     ...releaseCommand ? { releaseCommand } : {},
     ...rollbackCommand2 ? { rollbackCommand: rollbackCommand2 } : {},
     releaseTimeoutMs: parseSeconds("release-timeout", value(raw, "release-timeout"), 86400),
-    ...ssh ? { ssh } : {},
+    ...servers ? { ssh, servers } : {},
+    maxParallel: parseMaxParallel(value(raw, "max-parallel")),
     deployPath: parseDeployPath(value(raw, "deploy-path") || `/opt/${project}`),
     healthchecks: parseHealthchecks(value(raw, "healthchecks")),
     healthTimeoutMs: parseSeconds("healthcheck-timeout", value(raw, "healthcheck-timeout"), 86400),
@@ -92120,7 +92928,17 @@ function outputsOf(result) {
     method: result.method,
     history: JSON.stringify(result.history),
     healthy: result.healthy === void 0 ? "" : String(result.healthy),
-    "restorable-versions": result.restorable ? JSON.stringify(result.restorable) : ""
+    "restorable-versions": result.restorable ? JSON.stringify(result.restorable) : "",
+    // Several servers only: one server is the other outputs.
+    hosts: result.hosts ? JSON.stringify(
+      result.hosts.map((h) => ({
+        host: h.host,
+        "previous-version": h.previous,
+        version: h.version,
+        status: h.status,
+        ...h.healthy !== void 0 ? { healthy: h.healthy } : {}
+      }))
+    ) : ""
   };
 }
 
@@ -92183,8 +93001,8 @@ function refusal(e) {
   const quoted2 = /'([^']*)'/.exec(err.message ?? "")?.[1] ?? "";
   const flag = shown(quoted2.split(" ")[0] ?? "");
   if (err.code === "ERR_PARSE_ARGS_UNKNOWN_OPTION") {
-    const names = [...OPTION_NAMES, ...Object.keys(CLI_FLAGS)];
-    const hint = flag ? closest(flag.replace(/^-+/, ""), names) : void 0;
+    const names2 = [...OPTION_NAMES, ...Object.keys(CLI_FLAGS)];
+    const hint = flag ? closest(flag.replace(/^-+/, ""), names2) : void 0;
     return new UsageError(
       `unknown option ${flag || '(an argument that starts with "-")'}${hint ? ` (did you mean --${hint}?)` : ""}. Valid options:
 ${validFlags()}`
@@ -92557,12 +93375,68 @@ function oneOffBlocks(name, run) {
     ...run.output ? [{ kind: "verbatim", text: run.output }] : []
   ];
 }
+var seconds = (ms) => `${(ms / 1e3).toFixed(1)} s`;
+function serverBlocks(r) {
+  const hosts = r.hosts ?? [];
+  if (hosts.length === 0) return [];
+  const blocks = [heading("Servers")];
+  if (r.command === "status" || r.command === "history" || r.command === "unlock") {
+    blocks.push(
+      table(
+        ["Server", "Version", "Result", "Problem"],
+        hosts.map((h) => [
+          h.host,
+          code(h.version),
+          r.command === "status" ? h.healthy ? "\u2714 healthy" : "\u2716 not healthy" : h.status,
+          h.failure ?? ""
+        ])
+      )
+    );
+  } else {
+    blocks.push(
+      table(
+        ["Server", "Before", "After", "Result", "Phases", "Problem"],
+        hosts.map((h) => [
+          h.host,
+          code(h.previous),
+          code(h.version),
+          h.status,
+          h.phases.map((p) => `${p.ok ? "" : "\u2716 "}${p.name} ${seconds(p.ms)}`).join(", "),
+          h.failure ?? ""
+        ])
+      )
+    );
+    const chart = ganttOf(hosts);
+    if (chart) blocks.push({ kind: "mermaid", text: chart });
+  }
+  for (const h of r.command === "history" ? hosts : []) {
+    blocks.push(heading(`History on ${h.host}`));
+    blocks.push(historyTable(h.history ?? []));
+  }
+  return blocks;
+}
+function ganttOf(hosts) {
+  const timed = hosts.filter((h) => h.phases.some((p) => p.start !== void 0));
+  if (timed.length === 0) return "";
+  const clean = (t) => t.replace(/[:#;]/g, " ").trim();
+  const lines2 = ["gantt", "  title Phases per server", "  dateFormat x", "  axisFormat %M:%S"];
+  for (const h of timed) {
+    lines2.push(`  section ${clean(h.host.replace(/:(\d+)$/, " port $1"))}`);
+    for (const p of h.phases) {
+      if (p.start === void 0) continue;
+      const end = p.start + Math.max(p.ms, 1);
+      lines2.push(`  ${clean(p.name)} :${p.ok ? "done" : "crit"}, ${p.start}, ${end}`);
+    }
+  }
+  return lines2.join("\n");
+}
 function summaryBlocks(r) {
   const blocks = [{ kind: "title", text: title(r) }];
   if (r.command === "deploy" || r.command === "rollback") blocks.push(outcomeTable(r));
   if (r.command === "status") blocks.push(...statusBlocks(r));
   if (r.message) blocks.push(text(r.message));
   if (r.failure) blocks.push({ kind: "verbatim", text: r.failure });
+  blocks.push(...serverBlocks(r));
   for (const n of r.notices) blocks.push({ kind: "notice", text: n });
   if (r.release) blocks.push(...oneOffBlocks("Release command", r.release));
   if (r.undo) blocks.push(...oneOffBlocks("Rollback command", r.undo));
@@ -92571,7 +93445,7 @@ function summaryBlocks(r) {
     blocks.push(
       table(
         ["Phase", "Time", "Result"],
-        r.phases.map((p) => [p.name, `${(p.ms / 1e3).toFixed(1)} s`, p.ok ? "ok" : "failed"])
+        r.phases.map((p) => [p.name, seconds(p.ms), p.ok ? "ok" : "failed"])
       )
     );
   }
@@ -92591,7 +93465,7 @@ function summaryBlocks(r) {
     );
   }
   if (r.command !== "unlock") {
-    blocks.push(heading("History"));
+    blocks.push(heading(r.hosts ? `History on ${r.hosts[0]?.host ?? ""}` : "History"));
     blocks.push(historyTable(r.history));
   }
   return blocks;
@@ -92635,10 +93509,12 @@ ${"\u2550".repeat(displayWidth(b.text))}`;
       return b.items.map((i) => `- ${cell(i)}`).join("\n");
     case "notice":
       return `\u26A0 ${b.text}`;
+    case "mermaid":
+      return "";
   }
 }
 function renderText(r) {
-  const blocks = summaryBlocks(r);
+  const blocks = summaryBlocks(r).filter((b) => b.kind !== "mermaid");
   return blocks.map(
     (b, i) => text2(b) + (i === blocks.length - 1 ? "" : b.kind === "heading" ? "\n" : "\n\n")
   ).join("") + "\n";
@@ -92646,7 +93522,9 @@ function renderText(r) {
 
 // src/cli/confirm.ts
 function planOf(o) {
-  const where = o.ssh ? `${o.ssh.username}@${o.ssh.host}:${o.ssh.port}${o.ssh.proxy ? ` via ${o.ssh.proxy.host}` : ""}` : "this machine's Docker engine (method local)";
+  const ssh = o.ssh;
+  const servers = targetsOf(o).map((t) => t.name);
+  const where = !ssh ? "this machine's Docker engine (method local)" : servers.length > 1 ? `${servers.length} servers, all or none, ${servers[0]} first: ${servers.map((s) => `${ssh.username}@${s}`).join(", ")}${ssh.proxy ? ` via ${ssh.proxy.host}` : ""}` : `${ssh.username}@${ssh.host}:${ssh.port}${ssh.proxy ? ` via ${ssh.proxy.host}` : ""}`;
   const version = o.version || (o.command === "rollback" ? "the previous good version (decided on the server)" : "the newest version built on this machine");
   const rows = [
     ["host", where],
@@ -92821,7 +93699,7 @@ ${INTERRUPTED}
       o,
       {
         docker: new import_dockerode.default(),
-        connect: () => connectTo(o, (m) => log.warn(m)),
+        connect: (target) => connectTo(target, (m) => log.warn(m)),
         now: () => /* @__PURE__ */ new Date(),
         checkpoint: () => {
         }

@@ -12280,13 +12280,13 @@ var require_headers = __commonJS({
           return this.#headersList[kHeadersSortedMap];
         }
         const headers = [];
-        const names = this.#headersList.toSortedArray();
+        const names2 = this.#headersList.toSortedArray();
         const cookies = this.#headersList.cookies;
         if (cookies === null || cookies.length === 1) {
-          return this.#headersList[kHeadersSortedMap] = names;
+          return this.#headersList[kHeadersSortedMap] = names2;
         }
-        for (let i = 0; i < names.length; ++i) {
-          const { 0: name, 1: value2 } = names[i];
+        for (let i = 0; i < names2.length; ++i) {
+          const { 0: name, 1: value2 } = names2[i];
           if (name === "set-cookie") {
             for (let j = 0; j < cookies.length; ++j) {
               headers.push([name, cookies[j]]);
@@ -19149,106 +19149,6 @@ var require_undici = __commonJS({
   }
 });
 
-// node_modules/docker-modem/lib/utils.js
-var require_utils2 = __commonJS({
-  "node_modules/docker-modem/lib/utils.js"(exports, module) {
-    var arr = [];
-    var each = arr.forEach;
-    var slice = arr.slice;
-    module.exports.extend = function(obj) {
-      each.call(slice.call(arguments, 1), function(source) {
-        if (source) {
-          for (var prop in source) {
-            obj[prop] = source[prop];
-          }
-        }
-      });
-      return obj;
-    };
-    module.exports.parseJSON = function(s) {
-      try {
-        return JSON.parse(s);
-      } catch (e) {
-        return null;
-      }
-    };
-  }
-});
-
-// node_modules/docker-modem/lib/http.js
-var require_http = __commonJS({
-  "node_modules/docker-modem/lib/http.js"(exports, module) {
-    var nativeHttps = __require("https");
-    var nativeHttp = __require("http");
-    var url = __require("url");
-    var utils = require_utils2();
-    var maxRedirects = module.exports.maxRedirects = 5;
-    var protocols = {
-      https: nativeHttps,
-      http: nativeHttp
-    };
-    for (protocol in protocols) {
-      h = function() {
-      };
-      h.prototype = protocols[protocol];
-      h = new h();
-      h.request = /* @__PURE__ */ (function(h2) {
-        return function(options, callback, redirectOptions) {
-          redirectOptions = redirectOptions || {};
-          var max = typeof options === "object" && "maxRedirects" in options ? options.maxRedirects : exports.maxRedirects;
-          var redirect = utils.extend({
-            count: 0,
-            max,
-            clientRequest: null,
-            userCallback: callback
-          }, redirectOptions);
-          if (redirect.count > redirect.max) {
-            var err = new Error("Max redirects exceeded. To allow more redirects, pass options.maxRedirects property.");
-            redirect.clientRequest.emit("error", err);
-            return redirect.clientRequest;
-          }
-          redirect.count++;
-          var reqUrl;
-          if (typeof options === "string") {
-            reqUrl = options;
-          } else {
-            reqUrl = url.format(utils.extend({
-              protocol
-            }, options));
-          }
-          var clientRequest = Object.getPrototypeOf(h2).request(options, redirectCallback(reqUrl, redirect));
-          if (!redirect.clientRequest) redirect.clientRequest = clientRequest;
-          function redirectCallback(reqUrl2, redirect2) {
-            return function(res) {
-              if (res.statusCode < 300 || res.statusCode > 399) {
-                return redirect2.userCallback(res);
-              }
-              if (!("location" in res.headers)) {
-                return redirect2.userCallback(res);
-              }
-              var redirectUrl = url.resolve(reqUrl2, res.headers.location);
-              var proto = url.parse(redirectUrl).protocol;
-              proto = proto.substr(0, proto.length - 1);
-              return module.exports[proto].get(redirectUrl, redirectCallback(reqUrl2, redirect2), redirect2);
-            };
-          }
-          return clientRequest;
-        };
-      })(h);
-      h.get = /* @__PURE__ */ (function(h2) {
-        return function(options, cb, redirectOptions) {
-          var req = h2.request(options, cb, redirectOptions);
-          req.end();
-          return req;
-        };
-      })(h);
-      module.exports[protocol] = h;
-    }
-    var h;
-    var protocol;
-  }
-});
-
 // node_modules/asn1/lib/ber/errors.js
 var require_errors2 = __commonJS({
   "node_modules/asn1/lib/ber/errors.js"(exports, module) {
@@ -23681,7 +23581,7 @@ var require_constants6 = __commonJS({
 });
 
 // node_modules/ssh2/lib/protocol/utils.js
-var require_utils3 = __commonJS({
+var require_utils2 = __commonJS({
   "node_modules/ssh2/lib/protocol/utils.js"(exports, module) {
     "use strict";
     var Ber = require_lib().Ber;
@@ -24436,7 +24336,7 @@ var require_crypto = __commonJS({
       randomFillSync,
       timingSafeEqual: timingSafeEqual2
     } = __require("crypto");
-    var { readUInt32BE, writeUInt32BE } = require_utils3();
+    var { readUInt32BE, writeUInt32BE } = require_utils2();
     var FastBuffer = Buffer[Symbol.species];
     var MAX_SEQNO = 2 ** 32 - 1;
     var EMPTY_BUFFER = Buffer.alloc(0);
@@ -25775,7 +25675,7 @@ var require_keyParser = __commonJS({
       readString,
       readUInt32BE,
       writeUInt32BE
-    } = require_utils3();
+    } = require_utils2();
     var SYM_HASH_ALGO = /* @__PURE__ */ Symbol("Hash Algorithm");
     var SYM_PRIV_PEM = /* @__PURE__ */ Symbol("Private key PEM");
     var SYM_PUB_PEM = /* @__PURE__ */ Symbol("Public key PEM");
@@ -27005,7 +26905,7 @@ var require_agent2 = __commonJS({
       readUInt32BE,
       writeUInt32BE,
       writeUInt32LE
-    } = require_utils3();
+    } = require_utils2();
     function once(cb) {
       let called = false;
       return (...args) => {
@@ -28052,7 +27952,7 @@ var require_handlers_misc = __commonJS({
       doFatalError,
       sigSSHToASN1,
       writeUInt32BE
-    } = require_utils3();
+    } = require_utils2();
     var {
       CHANNEL_OPEN_FAILURE,
       COMPAT,
@@ -29009,7 +28909,7 @@ var require_kex = __commonJS({
       FastBuffer,
       sigSSHToASN1,
       writeUInt32BE
-    } = require_utils3();
+    } = require_utils2();
     var {
       PacketReader,
       PacketWriter,
@@ -30642,7 +30542,7 @@ var require_Protocol = __commonJS({
       convertSignature,
       sendPacket,
       writeUInt32BE
-    } = require_utils3();
+    } = require_utils2();
     var {
       PacketReader,
       PacketWriter,
@@ -32290,7 +32190,7 @@ var require_SFTP = __commonJS({
       bufferSlice,
       makeBufferParser,
       writeUInt32BE
-    } = require_utils3();
+    } = require_utils2();
     var ATTR = {
       SIZE: 1,
       UIDGID: 2,
@@ -33241,14 +33141,14 @@ var require_SFTP = __commonJS({
         writeUInt32BE(buf, pathLen, p);
         buf.utf8Write(path7, p += 4, pathLen);
         this._requests[reqid] = {
-          cb: (err, names) => {
+          cb: (err, names2) => {
             if (typeof cb !== "function")
               return;
             if (err)
               return cb(err);
-            if (!names || !names.length)
+            if (!names2 || !names2.length)
               return cb(new Error("Response missing link info"));
-            cb(void 0, names[0].filename);
+            cb(void 0, names2[0].filename);
           }
         };
         const isBuffered = sendOrBuffer(this, buf);
@@ -33297,14 +33197,14 @@ var require_SFTP = __commonJS({
         writeUInt32BE(buf, pathLen, p);
         buf.utf8Write(path7, p += 4, pathLen);
         this._requests[reqid] = {
-          cb: (err, names) => {
+          cb: (err, names2) => {
             if (typeof cb !== "function")
               return;
             if (err)
               return cb(err);
-            if (!names || !names.length)
+            if (!names2 || !names2.length)
               return cb(new Error("Response missing path info"));
-            cb(void 0, names[0].filename);
+            cb(void 0, names2[0].filename);
           }
         };
         const isBuffered = sendOrBuffer(this, buf);
@@ -33502,14 +33402,14 @@ var require_SFTP = __commonJS({
         writeUInt32BE(buf, pathLen, p += 20);
         buf.utf8Write(path7, p += 4, pathLen);
         this._requests[reqid] = {
-          cb: (err, names) => {
+          cb: (err, names2) => {
             if (typeof cb !== "function")
               return;
             if (err)
               return cb(err);
-            if (!names || !names.length)
+            if (!names2 || !names2.length)
               return cb(new Error("Response missing expanded path"));
-            cb(void 0, names[0].filename);
+            cb(void 0, names2[0].filename);
           }
         };
         const isBuffered = sendOrBuffer(this, buf);
@@ -33601,14 +33501,14 @@ var require_SFTP = __commonJS({
         buf.utf8Write(username, p, usernameLen);
         p += usernameLen;
         this._requests[reqid] = {
-          cb: (err, names) => {
+          cb: (err, names2) => {
             if (typeof cb !== "function")
               return;
             if (err)
               return cb(err);
-            if (!names || !names.length)
+            if (!names2 || !names2.length)
               return cb(new Error("Response missing home directory"));
-            cb(void 0, names[0].filename);
+            cb(void 0, names2[0].filename);
           }
         };
         const isBuffered = sendOrBuffer(this, buf);
@@ -33749,20 +33649,20 @@ var require_SFTP = __commonJS({
           `SFTP: Outbound: ${isBuffered ? "Buffered" : "Sending"} DATA`
         );
       }
-      name(reqid, names) {
+      name(reqid, names2) {
         if (!this.server)
           throw new Error("Server-only method called in client mode");
-        if (!Array.isArray(names)) {
-          if (typeof names !== "object" || names === null)
+        if (!Array.isArray(names2)) {
+          if (typeof names2 !== "object" || names2 === null)
             throw new Error("names is not an object or array");
-          names = [names];
+          names2 = [names2];
         }
-        const count = names.length;
+        const count = names2.length;
         let namesLen = 0;
         let nameAttrs;
         const attrs = [];
         for (let i = 0; i < count; ++i) {
-          const name = names[i];
+          const name = names2[i];
           const filename = !name || !name.filename || typeof name.filename !== "string" ? "" : name.filename;
           namesLen += 4 + Buffer.byteLength(filename);
           const longname = !name || !name.longname || typeof name.longname !== "string" ? "" : name.longname;
@@ -33794,7 +33694,7 @@ var require_SFTP = __commonJS({
         writeUInt32BE(buf, count, p);
         p += 4;
         for (let i = 0; i < count; ++i) {
-          const name = names[i];
+          const name = names2[i];
           {
             const filename = !name || !name.filename || typeof name.filename !== "string" ? "" : name.filename;
             const len = Buffer.byteLength(filename);
@@ -34424,10 +34324,10 @@ var require_SFTP = __commonJS({
         if (version === void 0)
           return doFatalSFTPError(sftp, "Malformed VERSION packet");
         if (sftp._debug) {
-          const names = Object.keys(extensions);
-          if (names.length) {
+          const names2 = Object.keys(extensions);
+          if (names2.length) {
             sftp._debug(
-              `SFTP: Inbound: Received VERSION (v${version}, exts:${names})`
+              `SFTP: Inbound: Received VERSION (v${version}, exts:${names2})`
             );
           } else {
             sftp._debug(`SFTP: Inbound: Received VERSION (v${version})`);
@@ -34543,24 +34443,24 @@ var require_SFTP = __commonJS({
         }
         const count = bufferParser.readUInt32BE();
         if (count !== void 0) {
-          let names = [];
+          let names2 = [];
           for (let i = 0; i < count; ++i) {
             const filename = bufferParser.readString(true);
             const longname = bufferParser.readString(true);
             const attrs = readAttrs(sftp._biOpt);
             if (attrs === void 0) {
-              names = void 0;
+              names2 = void 0;
               break;
             }
-            names.push({ filename, longname, attrs });
+            names2.push({ filename, longname, attrs });
           }
-          if (names !== void 0) {
+          if (names2 !== void 0) {
             sftp._debug && sftp._debug(
-              `SFTP: Inbound: Received NAME (id:${reqID}, ${names.length})`
+              `SFTP: Inbound: Received NAME (id:${reqID}, ${names2.length})`
             );
             bufferParser.clear();
             if (req && typeof req.cb === "function")
-              req.cb(void 0, names);
+              req.cb(void 0, names2);
             return;
           }
         }
@@ -34707,10 +34607,10 @@ var require_SFTP = __commonJS({
         if (version === void 0)
           return doFatalSFTPError(sftp, "Malformed INIT packet");
         if (sftp._debug) {
-          const names = Object.keys(extensions);
-          if (names.length) {
+          const names2 = Object.keys(extensions);
+          if (names2.length) {
             sftp._debug(
-              `SFTP: Inbound: Received INIT (v${version}, exts:${names})`
+              `SFTP: Inbound: Received INIT (v${version}, exts:${names2})`
             );
           } else {
             sftp._debug(`SFTP: Inbound: Received INIT (v${version})`);
@@ -35338,7 +35238,7 @@ var require_Channel = __commonJS({
     var {
       CHANNEL_EXTENDED_DATATYPE: { STDERR }
     } = require_constants6();
-    var { bufferSlice } = require_utils3();
+    var { bufferSlice } = require_utils2();
     var PACKET_SIZE = 32 * 1024;
     var MAX_WINDOW = 2 * 1024 * 1024;
     var WINDOW_THRESHOLD = MAX_WINDOW / 2;
@@ -35563,7 +35463,7 @@ var require_Channel = __commonJS({
 });
 
 // node_modules/ssh2/lib/utils.js
-var require_utils4 = __commonJS({
+var require_utils3 = __commonJS({
   "node_modules/ssh2/lib/utils.js"(exports, module) {
     "use strict";
     var { SFTP } = require_SFTP();
@@ -35883,7 +35783,7 @@ var require_client2 = __commonJS({
       readUInt32BE,
       sigSSHToASN1,
       writeUInt32BE
-    } = require_utils3();
+    } = require_utils2();
     var { AgentContext, createAgent, isAgent } = require_agent2();
     var {
       Channel,
@@ -35898,7 +35798,7 @@ var require_client2 = __commonJS({
       isWritable,
       onChannelOpenFailure,
       onCHANNEL_CLOSE
-    } = require_utils4();
+    } = require_utils3();
     var bufferParser = makeBufferParser();
     var sigParser = makeBufferParser();
     var RE_OPENSSH = /^OpenSSH_(?:(?![0-4])\d)|(?:\d{2,})/;
@@ -37750,7 +37650,7 @@ var require_server = __commonJS({
     var { parseKey } = require_keyParser();
     var Protocol = require_Protocol();
     var { SFTP } = require_SFTP();
-    var { writeUInt32BE } = require_utils3();
+    var { writeUInt32BE } = require_utils2();
     var {
       Channel,
       MAX_WINDOW,
@@ -37764,7 +37664,7 @@ var require_server = __commonJS({
       isWritable,
       onChannelOpenFailure,
       onCHANNEL_CLOSE
-    } = require_utils4();
+    } = require_utils3();
     var MAX_PENDING_AUTHS = 10;
     var AuthContext = class extends EventEmitter {
       constructor(protocol, username, service, method, cb) {
@@ -39366,6 +39266,106 @@ var require_lib2 = __commonJS({
         }
       }
     };
+  }
+});
+
+// node_modules/docker-modem/lib/utils.js
+var require_utils4 = __commonJS({
+  "node_modules/docker-modem/lib/utils.js"(exports, module) {
+    var arr = [];
+    var each = arr.forEach;
+    var slice = arr.slice;
+    module.exports.extend = function(obj) {
+      each.call(slice.call(arguments, 1), function(source) {
+        if (source) {
+          for (var prop in source) {
+            obj[prop] = source[prop];
+          }
+        }
+      });
+      return obj;
+    };
+    module.exports.parseJSON = function(s) {
+      try {
+        return JSON.parse(s);
+      } catch (e) {
+        return null;
+      }
+    };
+  }
+});
+
+// node_modules/docker-modem/lib/http.js
+var require_http = __commonJS({
+  "node_modules/docker-modem/lib/http.js"(exports, module) {
+    var nativeHttps = __require("https");
+    var nativeHttp = __require("http");
+    var url = __require("url");
+    var utils = require_utils4();
+    var maxRedirects = module.exports.maxRedirects = 5;
+    var protocols = {
+      https: nativeHttps,
+      http: nativeHttp
+    };
+    for (protocol in protocols) {
+      h = function() {
+      };
+      h.prototype = protocols[protocol];
+      h = new h();
+      h.request = /* @__PURE__ */ (function(h2) {
+        return function(options, callback, redirectOptions) {
+          redirectOptions = redirectOptions || {};
+          var max = typeof options === "object" && "maxRedirects" in options ? options.maxRedirects : exports.maxRedirects;
+          var redirect = utils.extend({
+            count: 0,
+            max,
+            clientRequest: null,
+            userCallback: callback
+          }, redirectOptions);
+          if (redirect.count > redirect.max) {
+            var err = new Error("Max redirects exceeded. To allow more redirects, pass options.maxRedirects property.");
+            redirect.clientRequest.emit("error", err);
+            return redirect.clientRequest;
+          }
+          redirect.count++;
+          var reqUrl;
+          if (typeof options === "string") {
+            reqUrl = options;
+          } else {
+            reqUrl = url.format(utils.extend({
+              protocol
+            }, options));
+          }
+          var clientRequest = Object.getPrototypeOf(h2).request(options, redirectCallback(reqUrl, redirect));
+          if (!redirect.clientRequest) redirect.clientRequest = clientRequest;
+          function redirectCallback(reqUrl2, redirect2) {
+            return function(res) {
+              if (res.statusCode < 300 || res.statusCode > 399) {
+                return redirect2.userCallback(res);
+              }
+              if (!("location" in res.headers)) {
+                return redirect2.userCallback(res);
+              }
+              var redirectUrl = url.resolve(reqUrl2, res.headers.location);
+              var proto = url.parse(redirectUrl).protocol;
+              proto = proto.substr(0, proto.length - 1);
+              return module.exports[proto].get(redirectUrl, redirectCallback(reqUrl2, redirect2), redirect2);
+            };
+          }
+          return clientRequest;
+        };
+      })(h);
+      h.get = /* @__PURE__ */ (function(h2) {
+        return function(options, cb, redirectOptions) {
+          var req = h2.request(options, cb, redirectOptions);
+          req.end();
+          return req;
+        };
+      })(h);
+      module.exports[protocol] = h;
+    }
+    var h;
+    var protocol;
   }
 });
 
@@ -42995,7 +42995,7 @@ var require_modem = __commonJS({
     var ssh = require_ssh();
     var HttpDuplex = require_http_duplex();
     var debug2 = require_src()("modem");
-    var utils = require_utils2();
+    var utils = require_utils4();
     var util = __require("util");
     var splitca = require_split_ca();
     var os5 = __require("os");
@@ -55344,11 +55344,11 @@ var require_namespace = __commonJS({
       depth = util.checkDepth(depth);
       var ns = this;
       if (nestedJson) {
-        for (var names = Object.keys(nestedJson), i = 0, nested; i < names.length; ++i) {
-          nested = nestedJson[names[i]];
+        for (var names2 = Object.keys(nestedJson), i = 0, nested; i < names2.length; ++i) {
+          nested = nestedJson[names2[i]];
           ns.add(
             // most to least likely
-            (nested.fields !== void 0 ? Type.fromJSON : nested.values !== void 0 ? Enum.fromJSON : nested.methods !== void 0 ? Service.fromJSON : nested.id !== void 0 ? Field.fromJSON : Namespace.fromJSON)(names[i], nested, depth + 1)
+            (nested.fields !== void 0 ? Type.fromJSON : nested.values !== void 0 ? Enum.fromJSON : nested.methods !== void 0 ? Service.fromJSON : nested.id !== void 0 ? Field.fromJSON : Namespace.fromJSON)(names2[i], nested, depth + 1)
           );
         }
       }
@@ -55690,8 +55690,8 @@ var require_service3 = __commonJS({
       depth = util.checkDepth(depth);
       var service = new Service(name, json.options);
       if (json.methods)
-        for (var names = Object.keys(json.methods), i = 0; i < names.length; ++i)
-          service.add(Method.fromJSON(names[i], json.methods[names[i]]));
+        for (var names2 = Object.keys(json.methods), i = 0; i < names2.length; ++i)
+          service.add(Method.fromJSON(names2[i], json.methods[names2[i]]));
       if (json.nested)
         service.addJSON(json.nested, depth);
       if (json.edition)
@@ -56302,8 +56302,8 @@ var require_type = __commonJS({
           if (this._fieldsById)
             return this._fieldsById;
           this._fieldsById = {};
-          for (var names = Object.keys(this.fields), i = 0; i < names.length; ++i) {
-            var field = this.fields[names[i]], id = field.id;
+          for (var names2 = Object.keys(this.fields), i = 0; i < names2.length; ++i) {
+            var field = this.fields[names2[i]], id = field.id;
             if (this._fieldsById[id])
               throw Error("duplicate id " + id + " in " + this);
             this._fieldsById[id] = field;
@@ -56390,20 +56390,20 @@ var require_type = __commonJS({
       var type = new Type(name, json.options);
       type.extensions = json.extensions;
       type.reserved = json.reserved;
-      var names = Object.keys(json.fields), i = 0;
-      for (; i < names.length; ++i)
+      var names2 = Object.keys(json.fields), i = 0;
+      for (; i < names2.length; ++i)
         type.add(
-          (typeof json.fields[names[i]].keyType !== "undefined" ? MapField.fromJSON : Field.fromJSON)(names[i], json.fields[names[i]])
+          (typeof json.fields[names2[i]].keyType !== "undefined" ? MapField.fromJSON : Field.fromJSON)(names2[i], json.fields[names2[i]])
         );
       if (json.oneofs)
-        for (names = Object.keys(json.oneofs), i = 0; i < names.length; ++i)
-          type.add(OneOf.fromJSON(names[i], json.oneofs[names[i]]));
+        for (names2 = Object.keys(json.oneofs), i = 0; i < names2.length; ++i)
+          type.add(OneOf.fromJSON(names2[i], json.oneofs[names2[i]]));
       if (json.nested)
-        for (names = Object.keys(json.nested), i = 0; i < names.length; ++i) {
-          var nested = json.nested[names[i]];
+        for (names2 = Object.keys(json.nested), i = 0; i < names2.length; ++i) {
+          var nested = json.nested[names2[i]];
           type.add(
             // most to least likely
-            (nested.id !== void 0 ? Field.fromJSON : nested.fields !== void 0 ? Type.fromJSON : nested.values !== void 0 ? Enum.fromJSON : nested.methods !== void 0 ? Service.fromJSON : Namespace.fromJSON)(names[i], nested, depth + 1)
+            (nested.id !== void 0 ? Field.fromJSON : nested.fields !== void 0 ? Type.fromJSON : nested.values !== void 0 ? Enum.fromJSON : nested.methods !== void 0 ? Service.fromJSON : Namespace.fromJSON)(names2[i], nested, depth + 1)
           );
         }
       if (json.extensions && json.extensions.length)
@@ -83057,144 +83057,18 @@ function getState(name) {
   return process.env[`STATE_${name}`] || "";
 }
 
-// src/action/state.ts
-var isPost = () => getState("isPost") === "true";
-function markMainStarted() {
-  saveState("isPost", "true");
-}
-function checkpoint(name, value2) {
-  saveState(name, value2);
-}
-function rememberDeployment(id) {
-  saveState("deployment", id);
-}
-function leftDeployment() {
-  const id = Number(getState("deployment"));
-  return Number.isInteger(id) && id > 0 ? id : void 0;
-}
-function leftovers() {
-  const switching = getState("switching");
-  return {
-    lockToken: getState("lock"),
-    switching: switching ? JSON.parse(switching) : void 0
-  };
-}
+// src/engine/lock.ts
+import { randomUUID as randomUUID2 } from "node:crypto";
+import { hostname } from "node:os";
 
-// src/main.ts
-var import_dockerode = __toESM(require_docker(), 1);
+// src/remote/ssh.ts
+var import_ssh2 = __toESM(require_lib2(), 1);
 
-// src/config/inputs.ts
-var INPUT_NAMES = [
-  "command",
-  "method",
-  "orchestrator",
-  "compression",
-  "version",
-  "project",
-  "services",
-  "compose-file",
-  "files",
-  "release-command",
-  "rollback-command",
-  "release-timeout",
-  "build-args",
-  "skip-build",
-  "registry",
-  "registry-username",
-  "registry-password",
-  "host",
-  "port",
-  "username",
-  "key",
-  "passphrase",
-  "fingerprint",
-  "insecure-skip-host-key-check",
-  "timeout",
-  "deploy-path",
-  "healthchecks",
-  "healthcheck-timeout",
-  "healthcheck-interval",
-  "healthcheck-monitor",
-  "skip-healthcheck",
-  "no-rollback",
-  "force-unlock",
-  "keep-versions",
-  "keep-history",
-  "lock-timeout",
-  "lock-stale-after",
-  "known-hosts",
-  "proxy-host",
-  "proxy-port",
-  "proxy-username",
-  "proxy-key",
-  "proxy-passphrase",
-  "proxy-fingerprint",
-  "environment",
-  "environment-url",
-  "github-token"
-];
-var SECRET_INPUTS = [
-  "key",
-  "passphrase",
-  "proxy-key",
-  "proxy-passphrase",
-  "registry-password",
-  "github-token"
-];
+// src/remote/host-key.ts
+import { createHash } from "node:crypto";
 
-// src/git/head-commit.ts
-import { execFile } from "node:child_process";
-function headCommit(cwd) {
-  return new Promise(
-    (resolve) => execFile(
-      "git",
-      ["rev-parse", "HEAD"],
-      { cwd },
-      (error2, stdout) => resolve(error2 ? "" : stdout.trim())
-    )
-  );
-}
-
-// src/action/inputs.ts
-function getInputs() {
-  const raw = {};
-  for (const name of INPUT_NAMES) raw[name] = getInput(name);
-  return raw;
-}
-async function getRunContext(env = process.env) {
-  const workspace = env.GITHUB_WORKSPACE || process.cwd();
-  const repository = env.GITHUB_REPOSITORY || void 0;
-  const runUrl = env.GITHUB_SERVER_URL && repository && env.GITHUB_RUN_ID ? `${env.GITHUB_SERVER_URL}/${repository}/actions/runs/${env.GITHUB_RUN_ID}` : void 0;
-  return {
-    workspace,
-    sha: env.GITHUB_SHA || await headCommit(workspace),
-    repository,
-    apiUrl: env.GITHUB_API_URL || void 0,
-    runUrl,
-    actor: env.GITHUB_ACTOR || void 0,
-    now: /* @__PURE__ */ new Date()
-  };
-}
-
-// src/action/outputs.ts
-function outputsOf(result) {
-  return {
-    version: result.version,
-    "previous-version": result.previousVersion,
-    status: result.status,
-    "rolled-back": String(result.rolledBack),
-    method: result.method,
-    history: JSON.stringify(result.history),
-    healthy: result.healthy === void 0 ? "" : String(result.healthy),
-    "restorable-versions": result.restorable ? JSON.stringify(result.restorable) : ""
-  };
-}
-function writeOutputs(result) {
-  for (const [name, value2] of Object.entries(outputsOf(result))) setOutput(name, value2);
-}
-
-// src/plan/release-paths.ts
-import path from "node:path";
+// src/remote/known-hosts.ts
+import { createHmac, timingSafeEqual } from "node:crypto";
 
 // src/config/input-error.ts
 var InputError = class extends Error {
@@ -83205,6 +83079,779 @@ var InputError = class extends Error {
   }
   input;
 };
+
+// src/remote/known-hosts.ts
+var BLOB_FIELDS = {
+  "ssh-ed25519": 2,
+  "ecdsa-sha2-nistp256": 3,
+  "ecdsa-sha2-nistp384": 3,
+  "ecdsa-sha2-nistp521": 3,
+  "ssh-rsa": 3,
+  "ssh-dss": 5
+};
+var KEY_TYPES = Object.keys(BLOB_FIELDS);
+var HASHED = /^\|1\|([A-Za-z0-9+/]+={0,2})\|([A-Za-z0-9+/]+={0,2})$/;
+var PATTERN = /^!?(\[[A-Za-z0-9._:*?%-]+\]:\d{1,5}|[A-Za-z0-9._:*?%-]+)$/;
+var BASE64 = /^[A-Za-z0-9+/]+={0,2}$/;
+function knownHostName(host, port) {
+  return port === 22 ? host.toLowerCase() : `[${host.toLowerCase()}]:${port}`;
+}
+function keyTypeOf(blob) {
+  if (blob.length < 4) return "";
+  const n = blob.readUInt32BE(0);
+  return n > 0 && n <= 64 && blob.length >= 4 + n ? blob.toString("latin1", 4, 4 + n) : "";
+}
+function wellFormed(blob, keyType) {
+  let offset = 0;
+  let fields = 0;
+  while (offset + 4 <= blob.length) {
+    offset += 4 + blob.readUInt32BE(offset);
+    fields++;
+  }
+  return offset === blob.length && fields === BLOB_FIELDS[keyType] && keyTypeOf(blob) === keyType;
+}
+function refuse(input, line, message) {
+  throw new InputError(input, `line ${line}: ${message}`);
+}
+function checkHosts(input, n, hosts) {
+  if (hosts.startsWith("|")) {
+    const [, salt = "", hash = ""] = HASHED.exec(hosts) ?? [];
+    if (Buffer.from(salt, "base64").length !== 20 || Buffer.from(hash, "base64").length !== 20) {
+      refuse(
+        input,
+        n,
+        `"${hosts}" is not a hashed host name (|1|<salt>|<hash>, as ssh-keygen -H writes)`
+      );
+    }
+    return;
+  }
+  for (const pattern of hosts.split(",")) {
+    if (!PATTERN.test(pattern)) {
+      refuse(
+        input,
+        n,
+        `"${pattern}" is not a host name, IP address or [host]:port (wildcards * ? and ! allowed)`
+      );
+    }
+  }
+}
+function checkKey(input, n, keyType, key) {
+  if (!Object.hasOwn(BLOB_FIELDS, keyType)) {
+    refuse(
+      input,
+      n,
+      `key type "${keyType}" is not supported; use a line with one of ${KEY_TYPES.join(", ")} (ssh-keyscan prints them)`
+    );
+  }
+  const type = keyType;
+  if (!BASE64.test(key) || !wellFormed(Buffer.from(key, "base64"), type)) {
+    refuse(input, n, `the key is not a valid base64 ${keyType} public key (cut off while copying?)`);
+  }
+}
+function parseLine(input, n, text2) {
+  const fields = text2.split(/[ \t]+/);
+  let revoked = false;
+  if (fields[0]?.startsWith("@")) {
+    const marker = fields.shift();
+    if (marker === "@cert-authority") {
+      refuse(
+        input,
+        n,
+        "@cert-authority is not supported (host certificates cannot be checked); list the host's own key (ssh-keyscan -p PORT HOST) instead"
+      );
+    }
+    if (marker !== "@revoked")
+      refuse(input, n, `unknown marker "${marker}"; only @revoked is supported`);
+    revoked = true;
+  }
+  const [hosts = "", keyType = "", key = ""] = fields;
+  if (key === "") {
+    refuse(
+      input,
+      n,
+      `"${text2}" is not "host[,host2] keytype base64-key" (or "[host]:port keytype key")`
+    );
+  }
+  checkHosts(input, n, hosts);
+  checkKey(input, n, keyType, key);
+  return { line: n, revoked, hosts, keyType, key };
+}
+function parseKnownHosts(text2, input = "known-hosts") {
+  const entries = [];
+  text2.split(/\r?\n/).forEach((raw, i) => {
+    const line = raw.trim();
+    if (line !== "" && !line.startsWith("#")) entries.push(parseLine(input, i + 1, line));
+  });
+  return entries;
+}
+function globMatches(pattern, name) {
+  const source = pattern.toLowerCase().replace(/[.+^${}()|[\]\\]/g, "\\$&").replace(/\*/g, ".*").replace(/\?/g, ".");
+  return new RegExp(`^${source}$`).test(name);
+}
+function hashedMatches(hosts, name) {
+  const m = HASHED.exec(hosts);
+  if (!m) return false;
+  const salt = Buffer.from(m[1] ?? "", "base64");
+  const hash = Buffer.from(m[2] ?? "", "base64");
+  const actual = createHmac("sha1", salt).update(name).digest();
+  return actual.length === hash.length && timingSafeEqual(actual, hash);
+}
+function hostMatches(entry, host, port) {
+  const name = knownHostName(host, port);
+  if (entry.hosts.startsWith("|")) return hashedMatches(entry.hosts, name);
+  let matched = false;
+  for (const pattern of entry.hosts.split(",")) {
+    const negated = pattern.startsWith("!");
+    if (!globMatches(negated ? pattern.slice(1) : pattern, name)) continue;
+    if (negated) return false;
+    matched = true;
+  }
+  return matched;
+}
+function entriesFor(entries, host, port) {
+  return entries.filter((e) => hostMatches(e, host, port));
+}
+function checkKnownHosts(entries, host, port, key) {
+  const mine = entriesFor(entries, host, port);
+  const same = mine.filter((e) => Buffer.from(e.key, "base64").equals(key));
+  if (same.some((e) => e.revoked)) return "revoked";
+  if (same.length > 0) return "accepted";
+  return mine.some((e) => !e.revoked) ? "other-key" : "unknown-host";
+}
+
+// src/remote/host-key.ts
+function fingerprintOf(key) {
+  return `SHA256:${createHash("sha256").update(key).digest("base64").replace(/=+$/, "")}`;
+}
+function fingerprintMatches(key, accepted) {
+  const actual = fingerprintOf(key);
+  return accepted.some((f) => f.replace(/=+$/, "") === actual);
+}
+function describeKey(key) {
+  return `${keyTypeOf(key) || "unknown key type"} ${fingerprintOf(key)}`;
+}
+function listed(entries) {
+  return entries.filter((e) => !e.revoked).map((e) => `${describeKey(Buffer.from(e.key, "base64"))} (line ${e.line})`).join(", ");
+}
+function verifyHostKey(key, pins) {
+  const where = `${pins.host}:${pins.port}`;
+  const verdict = checkKnownHosts(pins.knownHosts, pins.host, pins.port, key);
+  if (verdict === "revoked") {
+    return `the host key of ${where} (${describeKey(key)}) is marked @revoked in known-hosts; refusing to connect`;
+  }
+  if (verdict === "accepted" || fingerprintMatches(key, pins.fingerprints)) return void 0;
+  const expected = [];
+  if (pins.fingerprints.length > 0) {
+    expected.push(`the pinned fingerprint (${pins.fingerprints.join(", ")})`);
+  }
+  const name = knownHostName(pins.host, pins.port);
+  if (verdict === "other-key") {
+    expected.push(
+      `the known-hosts key for ${name}: ${listed(entriesFor(pins.knownHosts, pins.host, pins.port))}`
+    );
+  } else if (pins.knownHosts.length > 0) {
+    expected.push(`a known-hosts line, because none names ${name}`);
+  }
+  if (expected.length === 0) expected.push("pinned: neither fingerprint nor known-hosts is given");
+  return `the host key of ${where} is ${describeKey(key)}, not ${expected.join(" nor ")}; refusing to connect. If the key changed on purpose, update the pins (ssh-keyscan -p PORT HOST from a trusted network); otherwise the connection may be intercepted`;
+}
+var ALGORITHMS = {
+  "ssh-ed25519": ["ssh-ed25519"],
+  "ecdsa-sha2-nistp256": ["ecdsa-sha2-nistp256"],
+  "ecdsa-sha2-nistp384": ["ecdsa-sha2-nistp384"],
+  "ecdsa-sha2-nistp521": ["ecdsa-sha2-nistp521"],
+  "ssh-rsa": ["rsa-sha2-512", "rsa-sha2-256", "ssh-rsa"],
+  "ssh-dss": ["ssh-dss"]
+};
+function hostKeyAlgorithms(pins) {
+  if (pins.fingerprints.length > 0) return void 0;
+  const types = entriesFor(pins.knownHosts, pins.host, pins.port).filter((e) => !e.revoked).map((e) => e.keyType);
+  const algorithms = [...new Set(types.flatMap((t) => ALGORITHMS[t] ?? []))];
+  return algorithms.length > 0 ? algorithms : void 0;
+}
+
+// src/remote/quote.ts
+var SAFE = /^[A-Za-z0-9_@%+=:,./-]+$/;
+function shQuote(arg) {
+  if (arg.includes("\0")) throw new Error("a command argument cannot contain a NUL byte");
+  if (SAFE.test(arg)) return arg;
+  return `'${arg.replace(/'/g, `'\\''`)}'`;
+}
+function shJoin(argv2) {
+  if (argv2.length === 0) throw new Error("empty command");
+  return argv2.map(shQuote).join(" ");
+}
+
+// src/remote/feed.ts
+import { pipeline } from "node:stream/promises";
+async function feed(source, stdin, result) {
+  const piping = pipeline(source, stdin).catch((e) => e);
+  const r = await result.finally(() => source.destroy());
+  const pipeError = await Promise.race([piping, Promise.resolve(void 0)]);
+  if (r.code === 0 && pipeError instanceof Error) {
+    return { ...r, code: 1, stderr: `${r.stderr}
+${pipeError.message}` };
+  }
+  return r;
+}
+
+// src/remote/ssh.ts
+function lastWords(result, lines2 = 10) {
+  return (result.stderr.trim() || result.stdout.trim()).split("\n").slice(-lines2).join("\n");
+}
+var RemoteCommandError = class extends Error {
+  constructor(argv2, result) {
+    const detail = lastWords(result);
+    super(
+      `remote command failed (exit ${result.code}): ${shJoin(argv2)}${detail ? `
+${detail}` : ""}`
+    );
+    this.argv = argv2;
+    this.result = result;
+    this.name = "RemoteCommandError";
+  }
+  argv;
+  result;
+};
+async function runChecked(remote, argv2, stdin) {
+  const result = await remote.run(argv2, stdin);
+  if (result.code !== 0) throw new RemoteCommandError(argv2, result);
+  return result.stdout;
+}
+var MAX_CAPTURE = 8 * 1024 * 1024;
+var LOST_GRACE_MS = 2e3;
+function collect(channel, closed, graceMs = LOST_GRACE_MS, onOutput) {
+  return new Promise((resolve, reject) => {
+    const out = [];
+    const err = [];
+    let size = 0;
+    let code2;
+    let signal;
+    const keep = (list) => (chunk) => {
+      size += chunk.length;
+      if (size <= MAX_CAPTURE) list.push(chunk);
+      onOutput?.(chunk.toString("utf8"));
+    };
+    channel.on("data", keep(out));
+    channel.stderr.on("data", keep(err));
+    channel.on("exit", (c, s) => {
+      code2 = c ?? void 0;
+      signal = s;
+    });
+    channel.on("close", () => {
+      const stderr = Buffer.concat(err).toString("utf8");
+      if (code2 === void 0) {
+        const why = signal ? `killed by signal ${signal}` : "the channel closed before it exited";
+        const result = {
+          code: 255,
+          stdout: Buffer.concat(out).toString("utf8"),
+          stderr: `${stderr}
+${why}`
+        };
+        if (signal) resolve(result);
+        else setTimeout(() => resolve(result), graceMs);
+      } else {
+        resolve({ code: code2, stdout: Buffer.concat(out).toString("utf8"), stderr });
+      }
+    });
+    closed.catch(reject);
+  });
+}
+var describe = (endpoint2) => `${endpoint2.username}@${endpoint2.host}:${endpoint2.port}`;
+async function login(endpoint2, label, options, warn, sock) {
+  const client = new import_ssh2.Client();
+  const { host, port, fingerprints } = endpoint2;
+  const pins = { host, port, fingerprints, knownHosts: options.knownHosts ?? [] };
+  const serverHostKey = hostKeyAlgorithms(pins);
+  let refused = "";
+  await new Promise((resolve, reject) => {
+    client.once("ready", () => resolve());
+    client.once("error", (e) => reject(refused ? new Error(refused) : e));
+    client.once("close", () => reject(new Error("the connection closed during the handshake")));
+    client.connect({
+      host,
+      port,
+      ...sock ? { sock } : {},
+      username: endpoint2.username,
+      privateKey: endpoint2.privateKey,
+      passphrase: endpoint2.passphrase,
+      readyTimeout: options.timeoutMs,
+      keepaliveInterval: Math.max(1e3, Math.floor(options.timeoutMs / 3)),
+      keepaliveCountMax: 3,
+      ...serverHostKey ? { algorithms: { serverHostKey } } : {},
+      hostVerifier: (key) => {
+        if (options.insecureSkipHostKeyCheck) {
+          warn(`host key check skipped: ${label} presented ${describeKey(key)}`);
+          return true;
+        }
+        refused = verifyHostKey(key, pins) ?? "";
+        return refused === "";
+      }
+    });
+  }).catch((e) => {
+    client.on("error", () => void 0);
+    client.end();
+    throw new Error(`cannot connect to ${label} over SSH: ${e.message}`);
+  });
+  return client;
+}
+function forwardTo(proxyClient, options, jumpHost) {
+  return new Promise((resolve, reject) => {
+    const timer = setTimeout(
+      () => reject(new Error(`no answer within ${options.timeoutMs / 1e3} s`)),
+      options.timeoutMs
+    );
+    proxyClient.forwardOut("127.0.0.1", 0, options.host, options.port, (err, channel) => {
+      clearTimeout(timer);
+      if (err) reject(err);
+      else resolve(channel);
+    });
+  }).catch((e) => {
+    throw new Error(
+      `${jumpHost} cannot open a connection to ${options.host}:${options.port}: ${e.message} (does it allow TCP forwarding, and can it reach that address?)`
+    );
+  });
+}
+async function loginAll(options, warn) {
+  const proxy = options.proxy;
+  if (!proxy) return { client: await login(options, describe(options), options, warn) };
+  const jumpHost = `the jump host ${describe(proxy)}`;
+  const proxyClient = await login(proxy, jumpHost, options, warn);
+  try {
+    const sock = await forwardTo(proxyClient, options, jumpHost);
+    const label = `${describe(options)} (through ${jumpHost})`;
+    return { client: await login(options, label, options, warn, sock), proxyClient };
+  } catch (e) {
+    proxyClient.end();
+    throw e;
+  }
+}
+async function connect(options, warn) {
+  let rejectClosed = () => void 0;
+  const closed = new Promise((_, reject) => rejectClosed = reject);
+  closed.catch(() => void 0);
+  let lost;
+  const markClosed = (e) => {
+    lost ??= e;
+    rejectClosed(e);
+  };
+  const { client, proxyClient } = await loginAll(options, warn);
+  let targetClosed = false;
+  client.on("error", (e) => markClosed(new Error(`SSH connection lost: ${e.message}`)));
+  client.on("close", () => {
+    targetClosed = true;
+    markClosed(new Error("SSH connection closed"));
+  });
+  proxyClient?.on(
+    "error",
+    (e) => markClosed(new Error(`SSH connection to the jump host lost: ${e.message}`))
+  );
+  proxyClient?.on("close", () => markClosed(new Error("SSH connection to the jump host closed")));
+  const open2 = (argv2, onOutput) => new Promise((resolve, reject) => {
+    if (lost) return reject(lost);
+    client.exec(
+      shJoin(argv2),
+      (err, channel) => err ? reject(lost ?? err) : resolve({ channel, result: collect(channel, closed, LOST_GRACE_MS, onOutput) })
+    );
+  });
+  return {
+    async run(argv2, stdin) {
+      const { channel, result } = await open2(argv2);
+      channel.end(stdin ?? "");
+      return result;
+    },
+    async watch(argv2, onOutput) {
+      const { channel, result } = await open2(argv2, onOutput);
+      channel.end();
+      return result;
+    },
+    async pipeInto(argv2, source) {
+      const { channel, result } = await open2(argv2);
+      return feed(source, channel, result);
+    },
+    tunnel(host, port) {
+      return new Promise((resolve, reject) => {
+        if (lost) return reject(lost);
+        client.forwardOut(
+          "127.0.0.1",
+          0,
+          host,
+          port,
+          (err, channel) => err ? reject(lost ?? err) : resolve(channel)
+        );
+      });
+    },
+    close() {
+      client.end();
+      if (!proxyClient) return;
+      const endProxy = () => void proxyClient.end();
+      if (targetClosed) return endProxy();
+      client.once("close", endProxy);
+      setTimeout(endProxy, 2e3).unref();
+    }
+  };
+}
+
+// src/remote/commands.ts
+var sh = (script, ...args) => ["sh", "-c", script, "sh", ...args];
+var stateDir = (deployPath) => `${deployPath}/.deploy`;
+var releaseDir = (deployPath, version) => `${stateDir(deployPath)}/releases/${version}`;
+var releaseComposeFile = (deployPath, version) => `${releaseDir(deployPath, version)}/docker-compose.yml`;
+var swarmPinsFile = (deployPath, version) => `${releaseDir(deployPath, version)}/swarm-images.yml`;
+function readState(deployPath) {
+  return sh(
+    'for f in current_version current_method; do printf "%s\\n" "$(cat "$1/$f" 2>/dev/null)"; done; cat "$1/versions.log" 2>/dev/null; true',
+    stateDir(deployPath)
+  );
+}
+function writeFileAtomic(file) {
+  return sh('mkdir -p "$(dirname "$1")" && cat > "$1.tmp.$$" && mv -f "$1.tmp.$$" "$1"', file);
+}
+function readFile(file) {
+  return ["cat", "--", file];
+}
+function appendFile2(file) {
+  return sh('mkdir -p "$(dirname "$1")" && cat >> "$1"', file);
+}
+function extractInto(dir) {
+  return sh('mkdir -p "$1" && tar -x -o -f - -C "$1"', dir);
+}
+function linkServerEnv(deployPath, projectDir) {
+  return sh(
+    'mkdir -p "$2" || exit 1; if [ -e "$1/.env" ]; then ln -sfn "$1/.env" "$2/.env"; elif [ -L "$2/.env" ]; then rm -f "$2/.env"; fi',
+    deployPath,
+    projectDir
+  );
+}
+function listReleases(deployPath) {
+  return sh('ls -1 "$1" 2>/dev/null; true', `${stateDir(deployPath)}/releases`);
+}
+function removeReleases(deployPath, versions) {
+  return ["rm", "-rf", "--", ...versions.map((v) => releaseDir(deployPath, v))];
+}
+function dockerVersion() {
+  return ["docker", "version", "--format", "{{.Server.Version}}"];
+}
+function dockerLoad() {
+  return ["docker", "load"];
+}
+function imageExists(ref) {
+  return ["docker", "image", "inspect", "--format", "{{.Id}}", ref];
+}
+function imageIdsOrMissing(refs) {
+  return sh(
+    'for r in "$@"; do docker image inspect --format "{{.Id}}" "$r" 2>/dev/null || echo missing; done',
+    ...refs
+  );
+}
+var THROWAWAY_DOCKER_CONFIG = [
+  'd=$(mktemp -d "${TMPDIR:-/tmp}/vd-docker-config.XXXXXX") || exit 1',
+  `trap 'rm -rf "$d"' EXIT`,
+  "trap 'exit 129' HUP; trap 'exit 130' INT; trap 'exit 143' TERM",
+  'export DOCKER_CONFIG="$d"'
+];
+var LOGIN_IF_USER = 'if [ -n "$user" ]; then docker login --username "$user" --password-stdin "$host" >/dev/null 2>"$d/err" || { echo "login to $host failed: $(cat "$d/err")" >&2; exit 3; }; fi';
+function registryPull(host, username, refs) {
+  return sh(
+    [
+      ...THROWAWAY_DOCKER_CONFIG,
+      "host=$1; user=$2; shift 2",
+      LOGIN_IF_USER,
+      'for ref in "$@"; do docker pull --quiet "$ref" >/dev/null || { echo "docker pull $ref failed" >&2; exit 4; }; done'
+    ].join("\n"),
+    host,
+    username,
+    ...refs
+  );
+}
+function imageLayers() {
+  return sh(
+    'docker image ls -q --no-trunc | sort -u | { xargs -r docker image inspect --format "{{json .RootFS.Layers}}" 2>/dev/null || true; }'
+  );
+}
+function dockerTag(source, target) {
+  return ["docker", "tag", source, target];
+}
+function listTags(repo) {
+  return ["docker", "image", "ls", "--format", "{{.Tag}}", repo];
+}
+function removeImages(refs) {
+  return ["docker", "image", "rm", ...refs];
+}
+function detectCompose() {
+  return sh(
+    "if docker compose version >/dev/null 2>&1; then echo v2; elif command -v docker-compose >/dev/null 2>&1; then echo v1; else echo none; fi"
+  );
+}
+function compose(target, args) {
+  const base = target.flavor === "v2" ? ["docker", "compose"] : ["docker-compose"];
+  return [
+    "env",
+    `DEPLOY_VERSION=${target.version}`,
+    ...base,
+    "--project-name",
+    target.project,
+    "--file",
+    target.file,
+    "--project-directory",
+    target.projectDirectory,
+    ...args
+  ];
+}
+function composeUp(target) {
+  return compose(target, ["up", "-d", "--no-build", "--remove-orphans"]);
+}
+function composeRunOnce(target, run2) {
+  const env = Object.entries(run2.env).flatMap(([k, v]) => ["-e", `${k}=${v}`]);
+  return [
+    "timeout",
+    "--kill-after=10",
+    String(run2.timeoutSeconds),
+    ...compose(target, [
+      "run",
+      "--rm",
+      "-T",
+      "--name",
+      run2.name,
+      ...run2.withDeps ? [] : ["--no-deps"],
+      ...env,
+      run2.service,
+      ...run2.args
+    ])
+  ];
+}
+function removeContainer(name) {
+  return ["docker", "rm", "--force", name];
+}
+function projectContainers(project) {
+  return ["docker", "ps", "-aq", "--filter", `label=com.docker.compose.project=${project}`];
+}
+function inspectContainers(ids) {
+  return ["docker", "inspect", ...ids];
+}
+function containerLogs(id, lines2) {
+  return ["docker", "logs", "--tail", String(lines2), id];
+}
+function shellCheck(command) {
+  return ["sh", "-c", command];
+}
+var lockDir = (deployPath) => `${stateDir(deployPath)}/lock`;
+function acquireLock(deployPath, info2) {
+  return sh(
+    'mkdir -p "$1" || exit 2; if mkdir "$2" 2>/dev/null; then printf "%s\\n" "$3" > "$2/info" && echo acquired; else echo held; echo $(( $(date +%s) - $(stat -c %Y "$2" 2>/dev/null || date +%s) )); cat "$2/info" 2>/dev/null; fi; true',
+    stateDir(deployPath),
+    lockDir(deployPath),
+    info2
+  );
+}
+function ifLockHolds(deployPath, token, action, done) {
+  return sh(
+    `if grep -qF "$2" "$1/info" 2>/dev/null; then ${action} "$1" && echo ${done}; else echo "not ours"; fi`,
+    lockDir(deployPath),
+    token
+  );
+}
+function readLock(deployPath) {
+  return sh(
+    'if [ -d "$1" ]; then echo held; echo $(( $(date +%s) - $(stat -c %Y "$1" 2>/dev/null || date +%s) )); cat "$1/info" 2>/dev/null || true; else echo none; fi',
+    lockDir(deployPath)
+  );
+}
+function releaseLock(deployPath, token) {
+  return ifLockHolds(deployPath, token, "rm -rf", "released");
+}
+function renewLock(deployPath, token) {
+  return ifLockHolds(deployPath, token, "touch", "renewed");
+}
+function breakLock(deployPath, info2) {
+  return sh(
+    'if [ "$(cat "$1/info" 2>/dev/null)" = "$2" ]; then rm -rf "$1" && echo broken; else echo changed; fi',
+    lockDir(deployPath),
+    info2
+  );
+}
+function swarmRole() {
+  return ["docker", "info", "--format", "{{.Swarm.LocalNodeState}} {{.Swarm.ControlAvailable}}"];
+}
+function stackDeploy(d) {
+  return sh(
+    [
+      ...THROWAWAY_DOCKER_CONFIG,
+      "project=$1; version=$2; registry=$3; host=$4; user=$5; shift 5",
+      LOGIN_IF_USER,
+      "date -u +%Y-%m-%dT%H:%M:%S.%NZ",
+      // Each file becomes `-c <file>`, still one argument each.
+      'n=$#; for f in "$@"; do set -- "$@" -c "$f"; done; shift "$n"',
+      'DEPLOY_VERSION=$version DEPLOY_REGISTRY=$registry docker stack deploy --with-registry-auth --prune "$@" "$project"'
+    ].join("\n"),
+    d.project,
+    d.version,
+    d.registry,
+    d.loginHost,
+    d.username,
+    ...d.files
+  );
+}
+function stackSnapshot(project) {
+  return sh(
+    [
+      "date -u +%Y-%m-%dT%H:%M:%S.%NZ",
+      'ids=$(docker service ls -q --filter "label=com.docker.stack.namespace=$1") || exit 1',
+      '[ -n "$ids" ] || exit 0',
+      "docker service inspect --format 'S {{json .}}' $ids || exit 1",
+      "t=$(docker service ps -q --no-trunc $ids) || exit 1",
+      `[ -z "$t" ] || docker inspect --type task --format 'T {{json .}}' $t`
+    ].join("\n"),
+    project
+  );
+}
+function swarmNodes() {
+  return ["docker", "node", "ls", "--format", "{{.ID}} {{.Hostname}}"];
+}
+function taskLogs(taskId, lines2) {
+  return ["docker", "service", "logs", "--tail", String(lines2), "--raw", "--no-trunc", taskId];
+}
+
+// src/plan/lock.ts
+function parseLockProbe(out) {
+  const [first = "", age = "", ...rest] = out.split("\n");
+  if (first.trim() === "acquired") return { acquired: true };
+  const rawInfo = rest.join("\n").replace(/\n+$/, "");
+  return {
+    acquired: false,
+    ageSeconds: Number(age.trim()) || 0,
+    rawInfo,
+    holder: lockInfo(rawInfo)
+  };
+}
+function lockInfo(raw) {
+  let info2;
+  try {
+    info2 = JSON.parse(raw);
+  } catch {
+    return void 0;
+  }
+  const ours = typeof info2 === "object" && info2 !== null && typeof info2.token === "string" && typeof info2.version === "string";
+  return ours ? info2 : void 0;
+}
+function describeHolder(probe2) {
+  const h = probe2.holder;
+  if (!h) {
+    const why = probe2.rawInfo === "" ? "no info in the lock" : "its info file is not the action's";
+    return `an unknown holder, last changed ${probe2.ageSeconds} s ago (${why})`;
+  }
+  const who = `version ${h.version}${h.actor ? ` by ${h.actor}` : ""}${h.run_url ? ` (${h.run_url})` : ""} on ${h.runner}, since ${h.acquired_at}`;
+  return `${who}; last renewed ${probe2.ageSeconds} s ago`;
+}
+function nextLockStep(probe2, waitedMs, timing) {
+  if (probe2.acquired) return "acquired";
+  if (probe2.ageSeconds * 1e3 >= timing.staleAfterMs) return "break";
+  if (waitedMs >= timing.timeoutMs) return "give-up";
+  return "wait";
+}
+function renewalInterval(staleAfterMs) {
+  return Math.max(1e3, Math.min(6e4, Math.floor(staleAfterMs / 4)));
+}
+
+// src/engine/io.ts
+var Phases = class {
+  constructor(log, timings = []) {
+    this.log = log;
+    this.timings = timings;
+  }
+  log;
+  timings;
+  async run(name, fn) {
+    const start2 = Date.now();
+    try {
+      const value2 = await this.log.group(name, fn);
+      this.timings.push({ name, ms: Date.now() - start2, ok: true, start: start2 });
+      return value2;
+    } catch (e) {
+      this.timings.push({ name, ms: Date.now() - start2, ok: false, start: start2 });
+      throw e;
+    }
+  }
+};
+function errorMessage(e) {
+  return e instanceof Error ? e.message : String(e);
+}
+
+// src/engine/lock.ts
+var POLL_MS = 2e3;
+async function acquireDeployLock(remote, o, log, sleep = (ms) => new Promise((r) => setTimeout(r, ms))) {
+  const info2 = {
+    token: randomUUID2(),
+    version: o.version || o.command,
+    ...o.actor ? { actor: o.actor } : {},
+    ...o.runUrl ? { run_url: o.runUrl } : {},
+    runner: hostname(),
+    acquired_at: (/* @__PURE__ */ new Date()).toISOString()
+  };
+  const text2 = JSON.stringify(info2);
+  const start2 = Date.now();
+  let announced = false;
+  for (; ; ) {
+    const probe2 = parseLockProbe(await runChecked(remote, acquireLock(o.deployPath, text2)));
+    if (probe2.acquired) {
+      log.info(`deploy lock taken (${lockDir(o.deployPath)})`);
+      return info2.token;
+    }
+    const step = nextLockStep(probe2, Date.now() - start2, {
+      timeoutMs: o.lockTimeoutMs,
+      staleAfterMs: o.lockStaleAfterMs
+    });
+    if (step === "break") {
+      log.warn(`breaking an abandoned deploy lock: ${describeHolder(probe2)}`);
+      await runChecked(remote, breakLock(o.deployPath, probe2.rawInfo));
+      continue;
+    }
+    if (step === "give-up") {
+      throw new Error(
+        `another deploy holds the lock ${lockDir(o.deployPath)}: ${describeHolder(probe2)}. Gave up after waiting ${Math.round(o.lockTimeoutMs / 1e3)} s (lock-timeout); a lock older than lock-stale-after is broken automatically.`
+      );
+    }
+    if (!announced) {
+      log.info(`waiting for the deploy lock: ${describeHolder(probe2)}`);
+      announced = true;
+    }
+    await sleep(POLL_MS);
+  }
+}
+async function releaseDeployLock(remote, deployPath, token) {
+  const out = await runChecked(remote, releaseLock(deployPath, token));
+  return out.trim() === "released";
+}
+function keepLockRenewed(remote, o, token, log) {
+  let lost;
+  let busy = false;
+  let stopped = false;
+  const timer = setInterval(() => {
+    if (busy || lost || stopped) return;
+    busy = true;
+    runChecked(remote, renewLock(o.deployPath, token)).then((out) => {
+      if (!stopped && out.trim() !== "renewed") {
+        lost = `the deploy lock ${lockDir(o.deployPath)} is no longer this deploy's: another deploy broke it as abandoned (lock-stale-after)`;
+        log.warn(lost);
+      }
+    }).catch((e) => {
+      if (!stopped) log.warn(`could not renew the deploy lock: ${errorMessage(e)}`);
+    }).finally(() => busy = false);
+  }, renewalInterval(o.lockStaleAfterMs));
+  timer.unref();
+  return {
+    get lost() {
+      return lost;
+    },
+    stop: () => {
+      stopped = true;
+      clearInterval(timer);
+    }
+  };
+}
+
+// src/plan/release-paths.ts
+import path from "node:path";
 
 // src/config/values.ts
 var DEFAULTS = {
@@ -83429,6 +84076,630 @@ function renderHistory(newestFirstRecords) {
   return ["Recent deployments:", ...newestFirstRecords.map((r) => `  ${renderHistoryLine(r)}`)].join(
     "\n"
   );
+}
+
+// src/engine/server-state.ts
+function reportDamagedLines(state, notice) {
+  if (state.damagedLines.length > 0) {
+    notice(`versions.log: skipped damaged line(s) ${state.damagedLines.join(", ")}`);
+  }
+}
+async function readServerState(remote, deployPath) {
+  const out = await runChecked(remote, readState(deployPath));
+  const [currentVersion = "", currentMethod = "", ...rest] = out.split("\n");
+  const parsed = parseHistory(rest.join("\n"));
+  return {
+    currentVersion: currentVersion.trim(),
+    currentMethod: currentMethod.trim(),
+    history: parsed.records,
+    damagedLines: parsed.damagedLines
+  };
+}
+async function writeCurrent(remote, deployPath, version, method) {
+  const dir = stateDir(deployPath);
+  await runChecked(remote, writeFileAtomic(`${dir}/current_version`), `${version}
+`);
+  await runChecked(remote, writeFileAtomic(`${dir}/current_method`), `${method}
+`);
+}
+async function appendRecords(remote, deployPath, records) {
+  const text2 = records.map((r) => serializeRecord(r) + "\n").join("");
+  await runChecked(remote, appendFile2(`${stateDir(deployPath)}/versions.log`), text2);
+}
+async function rewriteHistory(remote, deployPath, records) {
+  await runChecked(
+    remote,
+    writeFileAtomic(`${stateDir(deployPath)}/versions.log`),
+    serializeHistory(records)
+  );
+}
+
+// src/health/containers.ts
+function parseInspect(json) {
+  const items = JSON.parse(json);
+  return items.map((c) => ({
+    id: c.Id ?? "",
+    name: (c.Name ?? "").replace(/^\//, ""),
+    status: c.State?.Restarting ? "restarting" : c.State?.Status ?? "unknown",
+    health: c.State?.Health?.Status,
+    restartCount: c.RestartCount ?? 0,
+    exitCode: c.State?.ExitCode ?? 0,
+    image: c.Image,
+    imageRef: c.Config?.Image,
+    service: c.Config?.Labels?.["com.docker.compose.service"],
+    startedAt: c.State?.StartedAt
+  }));
+}
+var GIVE_UP_AFTER_RESTARTS = 3;
+var shortId = (id) => id.replace(/^sha256:/, "").slice(0, 12);
+var repoOf = (ref) => {
+  const at = ref.indexOf("@");
+  const name = at >= 0 ? ref.slice(0, at) : ref;
+  const colon = name.lastIndexOf(":");
+  return colon > name.lastIndexOf("/") ? name.slice(0, colon) : name;
+};
+function wrongImages(containers, expected) {
+  const problems = [];
+  const suspects = [];
+  for (const e of expected) {
+    const wrong = containers.filter((c) => repoOf(c.imageRef ?? "") === e.repo && c.image !== e.id);
+    for (const c of wrong) {
+      suspects.push(c);
+      problems.push(
+        `${c.name}${c.service ? ` (service ${c.service})` : ""} runs ${c.imageRef ?? "?"} (${shortId(c.image ?? "")}), not ${e.ref} (${shortId(e.id)}): the compose file likely does not use \${DEPLOY_VERSION} for that image (write image: ${e.repo}:\${DEPLOY_VERSION:-latest})`
+      );
+    }
+  }
+  return { problems, suspects };
+}
+function judgeContainers(containers, expected = []) {
+  if (containers.length === 0) {
+    return {
+      ready: false,
+      fatal: false,
+      problems: ["no container of the project is running"],
+      notReady: []
+    };
+  }
+  const images = wrongImages(containers, expected);
+  const unwell = containers.filter(
+    (c) => c.status !== "running" || c.health !== void 0 && c.health !== "healthy"
+  );
+  const fatal = images.problems.length > 0 || unwell.some(
+    (c) => c.status === "exited" || c.status === "dead" || c.health === "unhealthy" || c.restartCount >= GIVE_UP_AFTER_RESTARTS
+  );
+  const problems = unwell.map((c) => {
+    const parts = [`${c.name} is ${c.status}`];
+    if (c.health !== void 0) parts.push(`health ${c.health}`);
+    if (c.status !== "running") parts.push(`exit code ${c.exitCode}`);
+    if (c.restartCount > 0) parts.push(`restarted ${c.restartCount}\xD7`);
+    return parts.join(", ");
+  });
+  const notReady = [...unwell, ...images.suspects.filter((c) => !unwell.includes(c))];
+  return {
+    ready: notReady.length === 0 && images.problems.length === 0,
+    fatal,
+    problems: [...images.problems, ...problems],
+    notReady
+  };
+}
+
+// src/plan/layers.ts
+import { createHash as createHash2 } from "node:crypto";
+function chainIds(diffIds) {
+  const chains = [];
+  for (const diffId of diffIds) {
+    const parent = chains.at(-1);
+    chains.push(
+      parent === void 0 ? diffId : `sha256:${createHash2("sha256").update(`${parent} ${diffId}`).digest("hex")}`
+    );
+  }
+  return chains;
+}
+function chainsOf(images) {
+  return new Set(images.flatMap((diffIds) => chainIds(diffIds)));
+}
+function layerFilesToSkip(images, serverChains) {
+  const needed = /* @__PURE__ */ new Set();
+  const held = /* @__PURE__ */ new Set();
+  for (const image of images) {
+    const chains = image.layers.length === image.diffIds.length ? chainIds(image.diffIds) : [];
+    image.layers.forEach((file, i) => {
+      const chain = chains[i];
+      if (chain !== void 0 && serverChains.has(chain)) held.add(file);
+      else needed.add(file);
+    });
+  }
+  return [...held].filter((file) => !needed.has(file)).sort();
+}
+function heldLowerLayers(images, serverChains) {
+  const lower = /* @__PURE__ */ new Set();
+  const tops = /* @__PURE__ */ new Set();
+  for (const { diffIds } of images) {
+    const chains = chainIds(diffIds);
+    const top = chains.at(-1);
+    if (top === void 0 || serverChains.has(top)) return void 0;
+    if (!chains.slice(0, -1).every((c) => serverChains.has(c))) return void 0;
+    diffIds.slice(0, -1).forEach((d) => lower.add(d));
+    tops.add(diffIds[diffIds.length - 1]);
+  }
+  for (const t of tops) lower.delete(t);
+  return lower.size > 0 ? lower : void 0;
+}
+
+// src/engine/stack.ts
+async function checkEngine(remote) {
+  const r = await remote.run(dockerVersion());
+  if (r.code !== 0) {
+    throw new Error(
+      `the Docker engine on the server does not answer (is dockerd running, and is the SSH user in the docker group?): ${lastWords(r)}`
+    );
+  }
+  return r.stdout.trim();
+}
+async function detectCompose2(remote) {
+  const flavor = (await runChecked(remote, detectCompose())).trim();
+  if (flavor === "v1" || flavor === "v2") return flavor;
+  throw new Error(
+    'neither "docker compose" (v2) nor "docker-compose" (v1) is installed on the server; install one of them'
+  );
+}
+async function checkManager(remote) {
+  const r = await remote.run(swarmRole());
+  const [state = "", manager = ""] = r.stdout.trim().split(" ");
+  if (r.code !== 0 || state !== "active" || manager !== "true") {
+    throw new Error(
+      r.code !== 0 ? `cannot read the swarm state of the server: ${lastWords(r)}` : state !== "active" ? `the server is not part of a swarm (docker info: Swarm ${state || "unknown"}): orchestrator swarm needs host to be a manager of an existing swarm (docker swarm init)` : "the server is a swarm worker, not a manager: point host at a manager node (docker node ls there lists it as Leader or Reachable)"
+    );
+  }
+}
+async function detectFlavor(remote, orchestrator) {
+  if (orchestrator !== "swarm") return detectCompose2(remote);
+  await checkManager(remote);
+  return "swarm";
+}
+async function imageExists2(remote, ref) {
+  return (await remote.run(imageExists(ref))).code === 0;
+}
+async function imageIds(remote, refs) {
+  const out = (await runChecked(remote, imageIdsOrMissing(refs))).split("\n");
+  return refs.map((_, i) => {
+    const id = out[i]?.trim();
+    return id && id !== "missing" ? id : void 0;
+  });
+}
+async function layerChains(remote) {
+  const out = await runChecked(remote, imageLayers());
+  const images = out.split("\n").map((l) => l.trim()).filter((l) => l.startsWith("[")).map((l) => JSON.parse(l));
+  return chainsOf(images.map((l) => l ?? []));
+}
+async function tagImage(remote, source, target) {
+  await runChecked(remote, dockerTag(source, target));
+}
+async function listTags2(remote, repo) {
+  const out = await runChecked(remote, listTags(repo));
+  return out.split("\n").map((t) => t.trim()).filter((t) => t !== "" && t !== "<none>");
+}
+async function uploadFile(remote, file, content) {
+  await runChecked(remote, writeFileAtomic(file), content);
+}
+async function linkServerEnv2(remote, deployPath, projectDir) {
+  await runChecked(remote, linkServerEnv(deployPath, projectDir));
+}
+async function composeUp2(remote, target) {
+  const argv2 = composeUp(target);
+  const r = await remote.run(argv2);
+  if (r.code !== 0) throw new RemoteCommandError(argv2, r);
+}
+async function containerStates(remote, project) {
+  const ids = (await runChecked(remote, projectContainers(project))).split("\n").map((s) => s.trim()).filter(Boolean);
+  if (ids.length === 0) return [];
+  return parseInspect(await runChecked(remote, inspectContainers(ids)));
+}
+async function logsTail(remote, id, lines2) {
+  const r = await remote.run(containerLogs(id, lines2));
+  return `${r.stdout}${r.stderr}`.trimEnd();
+}
+async function serverHasImages(remote, refs, ids) {
+  const onServer = await imageIds(remote, refs);
+  return refs.every((_, i) => ids[i] !== void 0 && onServer[i] === ids[i]);
+}
+
+// src/config/parse-servers.ts
+var HOST_PATTERN = /^[A-Za-z0-9._:-]{1,253}$/;
+var FINGERPRINT_PATTERN = /^SHA256:[A-Za-z0-9+/]{43}=?$/;
+function serverName(s) {
+  const host = s.host.includes(":") ? `[${s.host}]` : s.host;
+  return s.port === 22 ? host : `${host}:${s.port}`;
+}
+function parseHostName(name, text2) {
+  const host = text2.replace(/^\[(.*)\]$/, "$1");
+  if (!HOST_PATTERN.test(host)) {
+    throw new InputError(name, `"${host}" is not a host name or IP address`);
+  }
+  return host;
+}
+function parseServerLine(name, line, defaultPort) {
+  const bracketed = /^\[([^\]]+)\](?::(\d+))?$/.exec(line);
+  const named = /^([^:[\]]+):(\d+)$/.exec(line);
+  const [hostText, portText] = bracketed ? [bracketed[1] ?? "", bracketed[2]] : named ? [named[1] ?? "", named[2]] : [line, void 0];
+  const where = `"${line}"`;
+  if (!HOST_PATTERN.test(hostText)) {
+    throw new InputError(
+      name,
+      `${where} is not a host name or IP address, optionally with :port (host, host:port, [ipv6]:port)`
+    );
+  }
+  const port = portText === void 0 ? defaultPort : Number(portText);
+  if (!Number.isInteger(port) || port < 1 || port > 65535) {
+    throw new InputError(name, `${where} has a port that is not from 1 to 65535`);
+  }
+  return { host: hostText, port };
+}
+function parseServers(hostText, fingerprintText, defaultPort) {
+  const servers = lines(hostText).map((line) => ({
+    ...parseServerLine("host", line, defaultPort),
+    fingerprints: []
+  }));
+  if (servers.length === 0) {
+    throw new InputError("host", "is required: the server's host name or IP address");
+  }
+  const seen = /* @__PURE__ */ new Set();
+  for (const s of servers) {
+    const key = serverName(s).toLowerCase();
+    if (seen.has(key)) throw new InputError("host", `${serverName(s)} is listed twice`);
+    seen.add(key);
+  }
+  for (const line of lines(fingerprintText)) {
+    const parts = line.split(/\s+/);
+    const fingerprint = parts.length === 1 ? parts[0] : parts[1];
+    if (parts.length > 2 || !FINGERPRINT_PATTERN.test(fingerprint ?? "")) {
+      throw new InputError(
+        "fingerprint",
+        `"${line}" is not an OpenSSH SHA256 fingerprint (SHA256:<43 base64 characters>), optionally after the server it pins: host[:port] SHA256:\u2026`
+      );
+    }
+    const pin = fingerprint ?? "";
+    if (parts.length === 1) {
+      const only = servers.length === 1 ? servers[0] : void 0;
+      if (!only) {
+        throw new InputError(
+          "fingerprint",
+          `"${line}" does not say which of the ${servers.length} servers it pins: write one "host[:port] SHA256:\u2026" line per server`
+        );
+      }
+      only.fingerprints.push(pin);
+      continue;
+    }
+    const { host, port } = parseServerLine("fingerprint", parts[0] ?? "", defaultPort);
+    const server = servers.find((s) => s.host.toLowerCase() === host.toLowerCase() && s.port === port);
+    if (!server) {
+      throw new InputError(
+        "fingerprint",
+        `"${line}" pins ${serverName({ host, port })}, which host does not list (${servers.map(serverName).join(", ")})`
+      );
+    }
+    server.fingerprints.push(pin);
+  }
+  return servers;
+}
+function parseMaxParallel(text2) {
+  if (text2 === "") return 0;
+  if (!/^\d+$/.test(text2) || Number(text2) < 1 || Number(text2) > 1e3) {
+    throw new InputError(
+      "max-parallel",
+      `"${text2}" is not a whole number from 1 to 1000 (empty: every server at once after the first)`
+    );
+  }
+  return Number(text2);
+}
+
+// src/engine/targets.ts
+function targetsOf(o) {
+  const ssh = o.ssh;
+  if (!ssh) return [{ name: "local", o }];
+  const servers = o.servers ?? [];
+  if (servers.length <= 1) return [{ name: serverName(ssh), o }];
+  return servers.map((s) => ({
+    name: serverName(s),
+    o: {
+      ...o,
+      ssh: { ...ssh, host: s.host, port: s.port, fingerprints: s.fingerprints },
+      servers: [s]
+    }
+  }));
+}
+function switchOrder(servers, maxParallel = 0) {
+  const [first, ...rest] = servers;
+  if (first === void 0) return [];
+  const size = maxParallel > 0 ? maxParallel : Math.max(rest.length, 1);
+  const groups = [[first]];
+  for (let i = 0; i < rest.length; i += size) groups.push(rest.slice(i, i + size));
+  return groups;
+}
+
+// src/engine/session.ts
+function heldLocks(value2) {
+  if (value2 === "") return {};
+  const parsed = JSON.parse(value2);
+  return typeof parsed === "object" && parsed !== null ? parsed : {};
+}
+async function inspectServer(remote, orchestrator, deployPath, log, notice) {
+  await checkEngine(remote);
+  const flavor = await detectFlavor(remote, orchestrator);
+  const state = await readServerState(remote, deployPath);
+  reportDamagedLines(state, notice);
+  log.info(
+    `running version: ${state.currentVersion || "(none: first deploy)"}; ${flavor === "swarm" ? "a swarm manager" : `compose ${flavor}`}`
+  );
+  return { state, flavor };
+}
+async function withLockedServer(o, ports, phases, log, notice, work) {
+  return withLockedServers(
+    o,
+    ports,
+    phases,
+    log,
+    notice,
+    ([session]) => work(session)
+  );
+}
+async function withLockedServers(o, ports, phases, log, notice, work) {
+  const targets = targetsOf(o);
+  const held = {};
+  const remember = (name, token) => {
+    if (token) held[name] = token;
+    else delete held[name];
+    ports.checkpoint("lock", Object.keys(held).length > 0 ? JSON.stringify(held) : "");
+  };
+  if (targets.length === 1) {
+    const only = targets[0];
+    const opened2 = await openLocked(only, { log, phases }, ports, remember, notice);
+    try {
+      return await work([opened2.session]);
+    } finally {
+      await opened2.close();
+    }
+  }
+  const own = serverViews(targets, log);
+  const attempts = await phases.run(
+    "connect and lock",
+    () => Promise.allSettled(
+      targets.map((t, i) => openLocked(t, own[i], ports, remember, notice))
+    )
+  );
+  const opened = attempts.flatMap((a) => a.status === "fulfilled" ? [a.value] : []);
+  try {
+    const failed2 = attempts.flatMap(
+      (a, i) => a.status === "rejected" ? [`${targets[i]?.name}: ${errorMessage(a.reason)}`] : []
+    );
+    if (failed2.length > 0) {
+      throw new Error(
+        `${failed2.length} of ${targets.length} servers could not be reached, locked or inspected:
+${failed2.join("\n")}
+No server was changed.`
+      );
+    }
+    return await work(opened.map((x) => x.session));
+  } finally {
+    await Promise.all(opened.map((x) => x.close()));
+  }
+}
+function serverViews(targets, log) {
+  return targets.map((t) => {
+    const own = prefixedLog(log, t.name);
+    return { log: own, phases: new Phases(own) };
+  });
+}
+function prefixedLog(log, name) {
+  const p = `[${name}] `;
+  return {
+    info: (m) => log.info(p + m),
+    warn: (m) => log.warn(p + m),
+    group: (title2, fn) => {
+      log.info(`${p}\u25B6 ${title2}`);
+      return fn();
+    }
+  };
+}
+async function openLocked(t, view, ports, remember, notice) {
+  const { o } = t;
+  const { log, phases } = view;
+  const remote = await phases.run("connect", () => ports.connect(o));
+  let lockToken = "";
+  let renewal;
+  const close = async () => {
+    renewal?.stop();
+    if (lockToken) {
+      await releaseDeployLock(remote, o.deployPath, lockToken).then((released) => {
+        if (released) remember(t.name, "");
+      }).catch(
+        (e) => log.warn(
+          `could not release the deploy lock now (the post step retries): ${errorMessage(e)}`
+        )
+      );
+    }
+    remote.close();
+  };
+  try {
+    lockToken = await phases.run("lock", () => acquireDeployLock(remote, o, log));
+    remember(t.name, lockToken);
+    renewal = keepLockRenewed(remote, o, lockToken, log);
+    const { state, flavor } = await phases.run(
+      "inspect server",
+      () => inspectServer(remote, o.orchestrator, o.deployPath, log, notice)
+    );
+    const lease = renewal;
+    const session = {
+      name: t.name,
+      o,
+      log,
+      phases,
+      remote,
+      state,
+      flavor,
+      lockLost: () => lease.lost
+    };
+    return { session, close };
+  } catch (e) {
+    await close();
+    throw e;
+  }
+}
+async function withServer(o, ports, phases, work) {
+  const remote = await phases.run("connect", () => ports.connect(o));
+  try {
+    return await work(remote);
+  } finally {
+    remote.close();
+  }
+}
+
+// src/action/state.ts
+var isPost = () => getState("isPost") === "true";
+function markMainStarted() {
+  saveState("isPost", "true");
+}
+function checkpoint(name, value2) {
+  saveState(name, value2);
+}
+function rememberDeployment(id) {
+  saveState("deployment", id);
+}
+function leftDeployment() {
+  const id = Number(getState("deployment"));
+  return Number.isInteger(id) && id > 0 ? id : void 0;
+}
+function leftovers() {
+  const switching = getState("switching");
+  return {
+    locks: heldLocks(getState("lock")),
+    switching: switching ? JSON.parse(switching) : void 0
+  };
+}
+
+// src/main.ts
+var import_dockerode = __toESM(require_docker(), 1);
+
+// src/config/inputs.ts
+var INPUT_NAMES = [
+  "command",
+  "method",
+  "orchestrator",
+  "compression",
+  "version",
+  "project",
+  "services",
+  "compose-file",
+  "files",
+  "release-command",
+  "rollback-command",
+  "release-timeout",
+  "build-args",
+  "skip-build",
+  "registry",
+  "registry-username",
+  "registry-password",
+  "host",
+  "port",
+  "max-parallel",
+  "username",
+  "key",
+  "passphrase",
+  "fingerprint",
+  "insecure-skip-host-key-check",
+  "timeout",
+  "deploy-path",
+  "healthchecks",
+  "healthcheck-timeout",
+  "healthcheck-interval",
+  "healthcheck-monitor",
+  "skip-healthcheck",
+  "no-rollback",
+  "force-unlock",
+  "keep-versions",
+  "keep-history",
+  "lock-timeout",
+  "lock-stale-after",
+  "known-hosts",
+  "proxy-host",
+  "proxy-port",
+  "proxy-username",
+  "proxy-key",
+  "proxy-passphrase",
+  "proxy-fingerprint",
+  "environment",
+  "environment-url",
+  "github-token"
+];
+var SECRET_INPUTS = [
+  "key",
+  "passphrase",
+  "proxy-key",
+  "proxy-passphrase",
+  "registry-password",
+  "github-token"
+];
+
+// src/git/head-commit.ts
+import { execFile } from "node:child_process";
+function headCommit(cwd) {
+  return new Promise(
+    (resolve) => execFile(
+      "git",
+      ["rev-parse", "HEAD"],
+      { cwd },
+      (error2, stdout) => resolve(error2 ? "" : stdout.trim())
+    )
+  );
+}
+
+// src/action/inputs.ts
+function getInputs() {
+  const raw = {};
+  for (const name of INPUT_NAMES) raw[name] = getInput(name);
+  return raw;
+}
+async function getRunContext(env = process.env) {
+  const workspace = env.GITHUB_WORKSPACE || process.cwd();
+  const repository = env.GITHUB_REPOSITORY || void 0;
+  const runUrl = env.GITHUB_SERVER_URL && repository && env.GITHUB_RUN_ID ? `${env.GITHUB_SERVER_URL}/${repository}/actions/runs/${env.GITHUB_RUN_ID}` : void 0;
+  return {
+    workspace,
+    sha: env.GITHUB_SHA || await headCommit(workspace),
+    repository,
+    apiUrl: env.GITHUB_API_URL || void 0,
+    runUrl,
+    actor: env.GITHUB_ACTOR || void 0,
+    now: /* @__PURE__ */ new Date()
+  };
+}
+
+// src/action/outputs.ts
+function outputsOf(result) {
+  return {
+    version: result.version,
+    "previous-version": result.previousVersion,
+    status: result.status,
+    "rolled-back": String(result.rolledBack),
+    method: result.method,
+    history: JSON.stringify(result.history),
+    healthy: result.healthy === void 0 ? "" : String(result.healthy),
+    "restorable-versions": result.restorable ? JSON.stringify(result.restorable) : "",
+    // Several servers only: one server is the other outputs.
+    hosts: result.hosts ? JSON.stringify(
+      result.hosts.map((h) => ({
+        host: h.host,
+        "previous-version": h.previous,
+        version: h.version,
+        status: h.status,
+        ...h.healthy !== void 0 ? { healthy: h.healthy } : {}
+      }))
+    ) : ""
+  };
+}
+function writeOutputs(result) {
+  for (const [name, value2] of Object.entries(outputsOf(result))) setOutput(name, value2);
 }
 
 // node_modules/shlex/shlex.js
@@ -83807,12 +85078,68 @@ function oneOffBlocks(name, run2) {
     ...run2.output ? [{ kind: "verbatim", text: run2.output }] : []
   ];
 }
+var seconds = (ms) => `${(ms / 1e3).toFixed(1)} s`;
+function serverBlocks(r) {
+  const hosts = r.hosts ?? [];
+  if (hosts.length === 0) return [];
+  const blocks = [heading("Servers")];
+  if (r.command === "status" || r.command === "history" || r.command === "unlock") {
+    blocks.push(
+      table(
+        ["Server", "Version", "Result", "Problem"],
+        hosts.map((h) => [
+          h.host,
+          code(h.version),
+          r.command === "status" ? h.healthy ? "\u2714 healthy" : "\u2716 not healthy" : h.status,
+          h.failure ?? ""
+        ])
+      )
+    );
+  } else {
+    blocks.push(
+      table(
+        ["Server", "Before", "After", "Result", "Phases", "Problem"],
+        hosts.map((h) => [
+          h.host,
+          code(h.previous),
+          code(h.version),
+          h.status,
+          h.phases.map((p) => `${p.ok ? "" : "\u2716 "}${p.name} ${seconds(p.ms)}`).join(", "),
+          h.failure ?? ""
+        ])
+      )
+    );
+    const chart = ganttOf(hosts);
+    if (chart) blocks.push({ kind: "mermaid", text: chart });
+  }
+  for (const h of r.command === "history" ? hosts : []) {
+    blocks.push(heading(`History on ${h.host}`));
+    blocks.push(historyTable(h.history ?? []));
+  }
+  return blocks;
+}
+function ganttOf(hosts) {
+  const timed = hosts.filter((h) => h.phases.some((p) => p.start !== void 0));
+  if (timed.length === 0) return "";
+  const clean = (t) => t.replace(/[:#;]/g, " ").trim();
+  const lines2 = ["gantt", "  title Phases per server", "  dateFormat x", "  axisFormat %M:%S"];
+  for (const h of timed) {
+    lines2.push(`  section ${clean(h.host.replace(/:(\d+)$/, " port $1"))}`);
+    for (const p of h.phases) {
+      if (p.start === void 0) continue;
+      const end = p.start + Math.max(p.ms, 1);
+      lines2.push(`  ${clean(p.name)} :${p.ok ? "done" : "crit"}, ${p.start}, ${end}`);
+    }
+  }
+  return lines2.join("\n");
+}
 function summaryBlocks(r) {
   const blocks = [{ kind: "title", text: title(r) }];
   if (r.command === "deploy" || r.command === "rollback") blocks.push(outcomeTable(r));
   if (r.command === "status") blocks.push(...statusBlocks(r));
   if (r.message) blocks.push(text(r.message));
   if (r.failure) blocks.push({ kind: "verbatim", text: r.failure });
+  blocks.push(...serverBlocks(r));
   for (const n of r.notices) blocks.push({ kind: "notice", text: n });
   if (r.release) blocks.push(...oneOffBlocks("Release command", r.release));
   if (r.undo) blocks.push(...oneOffBlocks("Rollback command", r.undo));
@@ -83821,7 +85148,7 @@ function summaryBlocks(r) {
     blocks.push(
       table(
         ["Phase", "Time", "Result"],
-        r.phases.map((p) => [p.name, `${(p.ms / 1e3).toFixed(1)} s`, p.ok ? "ok" : "failed"])
+        r.phases.map((p) => [p.name, seconds(p.ms), p.ok ? "ok" : "failed"])
       )
     );
   }
@@ -83841,7 +85168,7 @@ function summaryBlocks(r) {
     );
   }
   if (r.command !== "unlock") {
-    blocks.push(heading("History"));
+    blocks.push(heading(r.hosts ? `History on ${r.hosts[0]?.host ?? ""}` : "History"));
     blocks.push(historyTable(r.history));
   }
   return blocks;
@@ -83871,6 +85198,8 @@ function markdown(b) {
       return "```text\n" + b.text + "\n```";
     case "notice":
       return `> \u26A0 ${b.text}`;
+    case "mermaid":
+      return "```mermaid\n" + b.text + "\n```";
   }
 }
 function renderSummary(r) {
@@ -83931,157 +85260,9 @@ function versionTimestamp(version) {
   return m?.[1];
 }
 
-// src/remote/known-hosts.ts
-import { createHmac, timingSafeEqual } from "node:crypto";
-var BLOB_FIELDS = {
-  "ssh-ed25519": 2,
-  "ecdsa-sha2-nistp256": 3,
-  "ecdsa-sha2-nistp384": 3,
-  "ecdsa-sha2-nistp521": 3,
-  "ssh-rsa": 3,
-  "ssh-dss": 5
-};
-var KEY_TYPES = Object.keys(BLOB_FIELDS);
-var HASHED = /^\|1\|([A-Za-z0-9+/]+={0,2})\|([A-Za-z0-9+/]+={0,2})$/;
-var PATTERN = /^!?(\[[A-Za-z0-9._:*?%-]+\]:\d{1,5}|[A-Za-z0-9._:*?%-]+)$/;
-var BASE64 = /^[A-Za-z0-9+/]+={0,2}$/;
-function knownHostName(host, port) {
-  return port === 22 ? host.toLowerCase() : `[${host.toLowerCase()}]:${port}`;
-}
-function keyTypeOf(blob) {
-  if (blob.length < 4) return "";
-  const n = blob.readUInt32BE(0);
-  return n > 0 && n <= 64 && blob.length >= 4 + n ? blob.toString("latin1", 4, 4 + n) : "";
-}
-function wellFormed(blob, keyType) {
-  let offset = 0;
-  let fields = 0;
-  while (offset + 4 <= blob.length) {
-    offset += 4 + blob.readUInt32BE(offset);
-    fields++;
-  }
-  return offset === blob.length && fields === BLOB_FIELDS[keyType] && keyTypeOf(blob) === keyType;
-}
-function refuse(input, line, message) {
-  throw new InputError(input, `line ${line}: ${message}`);
-}
-function checkHosts(input, n, hosts) {
-  if (hosts.startsWith("|")) {
-    const [, salt = "", hash = ""] = HASHED.exec(hosts) ?? [];
-    if (Buffer.from(salt, "base64").length !== 20 || Buffer.from(hash, "base64").length !== 20) {
-      refuse(
-        input,
-        n,
-        `"${hosts}" is not a hashed host name (|1|<salt>|<hash>, as ssh-keygen -H writes)`
-      );
-    }
-    return;
-  }
-  for (const pattern of hosts.split(",")) {
-    if (!PATTERN.test(pattern)) {
-      refuse(
-        input,
-        n,
-        `"${pattern}" is not a host name, IP address or [host]:port (wildcards * ? and ! allowed)`
-      );
-    }
-  }
-}
-function checkKey(input, n, keyType, key) {
-  if (!Object.hasOwn(BLOB_FIELDS, keyType)) {
-    refuse(
-      input,
-      n,
-      `key type "${keyType}" is not supported; use a line with one of ${KEY_TYPES.join(", ")} (ssh-keyscan prints them)`
-    );
-  }
-  const type = keyType;
-  if (!BASE64.test(key) || !wellFormed(Buffer.from(key, "base64"), type)) {
-    refuse(input, n, `the key is not a valid base64 ${keyType} public key (cut off while copying?)`);
-  }
-}
-function parseLine(input, n, text2) {
-  const fields = text2.split(/[ \t]+/);
-  let revoked = false;
-  if (fields[0]?.startsWith("@")) {
-    const marker = fields.shift();
-    if (marker === "@cert-authority") {
-      refuse(
-        input,
-        n,
-        "@cert-authority is not supported (host certificates cannot be checked); list the host's own key (ssh-keyscan -p PORT HOST) instead"
-      );
-    }
-    if (marker !== "@revoked")
-      refuse(input, n, `unknown marker "${marker}"; only @revoked is supported`);
-    revoked = true;
-  }
-  const [hosts = "", keyType = "", key = ""] = fields;
-  if (key === "") {
-    refuse(
-      input,
-      n,
-      `"${text2}" is not "host[,host2] keytype base64-key" (or "[host]:port keytype key")`
-    );
-  }
-  checkHosts(input, n, hosts);
-  checkKey(input, n, keyType, key);
-  return { line: n, revoked, hosts, keyType, key };
-}
-function parseKnownHosts(text2, input = "known-hosts") {
-  const entries = [];
-  text2.split(/\r?\n/).forEach((raw, i) => {
-    const line = raw.trim();
-    if (line !== "" && !line.startsWith("#")) entries.push(parseLine(input, i + 1, line));
-  });
-  return entries;
-}
-function globMatches(pattern, name) {
-  const source = pattern.toLowerCase().replace(/[.+^${}()|[\]\\]/g, "\\$&").replace(/\*/g, ".*").replace(/\?/g, ".");
-  return new RegExp(`^${source}$`).test(name);
-}
-function hashedMatches(hosts, name) {
-  const m = HASHED.exec(hosts);
-  if (!m) return false;
-  const salt = Buffer.from(m[1] ?? "", "base64");
-  const hash = Buffer.from(m[2] ?? "", "base64");
-  const actual = createHmac("sha1", salt).update(name).digest();
-  return actual.length === hash.length && timingSafeEqual(actual, hash);
-}
-function hostMatches(entry, host, port) {
-  const name = knownHostName(host, port);
-  if (entry.hosts.startsWith("|")) return hashedMatches(entry.hosts, name);
-  let matched = false;
-  for (const pattern of entry.hosts.split(",")) {
-    const negated = pattern.startsWith("!");
-    if (!globMatches(negated ? pattern.slice(1) : pattern, name)) continue;
-    if (negated) return false;
-    matched = true;
-  }
-  return matched;
-}
-function entriesFor(entries, host, port) {
-  return entries.filter((e) => hostMatches(e, host, port));
-}
-function checkKnownHosts(entries, host, port, key) {
-  const mine = entriesFor(entries, host, port);
-  const same = mine.filter((e) => Buffer.from(e.key, "base64").equals(key));
-  if (same.some((e) => e.revoked)) return "revoked";
-  if (same.length > 0) return "accepted";
-  return mine.some((e) => !e.revoked) ? "other-key" : "unknown-host";
-}
-
 // src/config/parse-ssh.ts
-var HOST_PATTERN = /^[A-Za-z0-9._:-]{1,253}$/;
 var USER_PATTERN = /^[A-Za-z0-9_][A-Za-z0-9_.-]{0,31}$/;
-var FINGERPRINT_PATTERN = /^SHA256:[A-Za-z0-9+/]{43}=?$/;
-function parseHost(name, text2) {
-  const host = text2.replace(/^\[(.*)\]$/, "$1");
-  if (!HOST_PATTERN.test(host)) {
-    throw new InputError(name, `"${host}" is not a host name or IP address`);
-  }
-  return host;
-}
+var FINGERPRINT_PATTERN2 = /^SHA256:[A-Za-z0-9+/]{43}=?$/;
 function parseUsername(name, text2) {
   if (!USER_PATTERN.test(text2)) throw new InputError(name, `"${text2}" is not a valid user name`);
   return text2;
@@ -84098,7 +85279,7 @@ function parsePrivateKey(name, text2) {
 function parseFingerprints(name, text2) {
   const fingerprints = lines(text2);
   for (const f of fingerprints) {
-    if (!FINGERPRINT_PATTERN.test(f)) {
+    if (!FINGERPRINT_PATTERN2.test(f)) {
       throw new InputError(
         name,
         `"${f}" is not an OpenSSH SHA256 fingerprint (SHA256:<43 base64 characters>)`
@@ -84142,7 +85323,7 @@ function parseProxy(raw, target, knownHosts, insecure) {
   const ownKey = given("proxy-key");
   const passphrase = raw["proxy-passphrase"] ?? "";
   const proxy = {
-    host: parseHost("proxy-host", value(raw, "proxy-host")),
+    host: parseHostName("proxy-host", value(raw, "proxy-host")),
     port: parseInteger("proxy-port", value(raw, "proxy-port"), 1, 65535),
     username: parseUsername("proxy-username", value(raw, "proxy-username")),
     privateKey: ownKey ? parsePrivateKey("proxy-key", raw["proxy-key"]) : target.privateKey,
@@ -84154,27 +85335,34 @@ function parseProxy(raw, target, knownHosts, insecure) {
 }
 function parseSsh(raw) {
   const passphrase = raw.passphrase ?? "";
+  const port = parseInteger("port", value(raw, "port"), 1, 65535);
+  const servers = parseServers(value(raw, "host"), value(raw, "fingerprint"), port);
+  const first = servers[0];
   const target = {
-    host: parseHost("host", value(raw, "host")),
-    port: parseInteger("port", value(raw, "port"), 1, 65535),
+    ...first,
     username: parseUsername("username", value(raw, "username")),
     privateKey: parsePrivateKey("key", raw.key ?? ""),
-    passphrase: passphrase === "" ? void 0 : passphrase,
-    fingerprints: parseFingerprints("fingerprint", value(raw, "fingerprint"))
+    passphrase: passphrase === "" ? void 0 : passphrase
   };
   const insecure = parseBoolean(
     "insecure-skip-host-key-check",
     value(raw, "insecure-skip-host-key-check")
   );
   const knownHosts = parseKnownHosts(raw["known-hosts"] ?? "", "known-hosts");
-  if (!insecure) requirePins(target, knownHosts, "fingerprint", "the server's");
+  if (!insecure) {
+    for (const s of servers) {
+      const whose = servers.length === 1 ? "the server's" : `the server ${serverName(s)}'s`;
+      requirePins({ ...target, ...s }, knownHosts, "fingerprint", whose);
+    }
+  }
   const proxy = parseProxy(raw, target, knownHosts, insecure);
   return {
     ...target,
     knownHosts,
     insecureSkipHostKeyCheck: insecure,
     timeoutMs: parseSeconds("timeout", value(raw, "timeout"), 3600),
-    ...proxy ? { proxy } : {}
+    ...proxy ? { proxy } : {},
+    servers
   };
 }
 
@@ -84361,7 +85549,13 @@ function parseOptions(raw, ctx) {
   }
   const skipBuild = parseBoolean("skip-build", value(raw, "skip-build"));
   const version = parseVersion(raw, ctx, command, skipBuild);
-  const ssh = remote ? parseSsh(raw) : void 0;
+  const { servers, ...ssh } = remote ? parseSsh(raw) : { servers: void 0 };
+  if (orchestrator === "swarm" && servers && servers.length > 1) {
+    throw new InputError(
+      "host",
+      `lists ${servers.length} servers, but orchestrator swarm deploys through one manager, which spreads the stack over the nodes: give the manager alone`
+    );
+  }
   const registry2 = parseRegistry(raw, command === "deploy" && method === "registry");
   const workspace = ctx.workspace;
   const keepVersions = parseInteger("keep-versions", value(raw, "keep-versions"), 1, 1e3);
@@ -84387,7 +85581,8 @@ function parseOptions(raw, ctx) {
     ...releaseCommand ? { releaseCommand } : {},
     ...rollbackCommand2 ? { rollbackCommand: rollbackCommand2 } : {},
     releaseTimeoutMs: parseSeconds("release-timeout", value(raw, "release-timeout"), 86400),
-    ...ssh ? { ssh } : {},
+    ...servers ? { ssh, servers } : {},
+    maxParallel: parseMaxParallel(value(raw, "max-parallel")),
     deployPath: parseDeployPath(value(raw, "deploy-path") || `/opt/${project}`),
     healthchecks: parseHealthchecks(value(raw, "healthchecks")),
     healthTimeoutMs: parseSeconds("healthcheck-timeout", value(raw, "healthcheck-timeout"), 86400),
@@ -84497,6 +85692,13 @@ function parseVersion(raw, ctx, command, skipBuild) {
 // src/engine/deploy.ts
 import { readFileSync as readFileSync5 } from "node:fs";
 
+// src/engine/local-files.ts
+import { existsSync as existsSync2, readFileSync, statSync } from "node:fs";
+import path3 from "node:path";
+
+// src/plan/compose-images.ts
+var import_yaml = __toESM(require_dist(), 1);
+
 // src/plan/images.ts
 function imageRepo(project, service) {
   return `${project}-${service}`;
@@ -84511,70 +85713,6 @@ function latestTag(project, service) {
   return `${imageRepo(project, service)}:latest`;
 }
 var BACKUP_PREFIX = "backup-";
-
-// src/plan/rollback-target.ts
-function chooseRollbackTarget(current, history2) {
-  const last = /* @__PURE__ */ new Map();
-  for (const r of history2) last.set(r.version, r);
-  const good = (v) => {
-    const r = last.get(v);
-    return r === void 0 || r.status !== "failed";
-  };
-  if (current !== "" && good(current)) return current;
-  for (let i = history2.length - 1; i >= 0; i--) {
-    const r = history2[i];
-    if (r && r.status !== "failed" && good(r.version)) return r.version;
-  }
-  return void 0;
-}
-function whyNotRestorable(history2, version, project, services, held) {
-  const last = lastRecordOf(history2, version);
-  if (!last) return "the history does not list it (it was pruned, or never deployed here)";
-  if (last.status === "failed") return "its last record is a failed deploy";
-  const release = releaseOf(history2, version, services);
-  if (release.services.length === 0) return "its services are unknown (give the services input)";
-  if (!held.releases.includes(version)) return "its stored compose file is gone";
-  const missing = release.services.filter((s) => {
-    const tags = held.tagsByRepo[imageRepo(project, s)] ?? [];
-    return !(tags.includes(version) || tags.includes(`${BACKUP_PREFIX}${version}`) || Boolean(release.images?.[s]));
-  });
-  if (missing.length > 0) {
-    return `the server has no image of ${missing.map((s) => imageRepo(project, s)).join(", ")} for it (neither :${version} nor :${BACKUP_PREFIX}${version}) and no digest to pull it again`;
-  }
-  return void 0;
-}
-function restorableVersions(history2, current, project, services, held) {
-  const seen = /* @__PURE__ */ new Set([current]);
-  const out = [];
-  for (let i = history2.length - 1; i >= 0; i--) {
-    const v = history2[i]?.version;
-    if (v === void 0 || seen.has(v)) continue;
-    seen.add(v);
-    if (whyNotRestorable(history2, v, project, services, held) === void 0) out.push(v);
-  }
-  return out;
-}
-function previousGoodVersion(history2, current) {
-  let end = history2.length;
-  for (let i = history2.length - 1; i >= 0; i--) {
-    if (history2[i]?.version === current && history2[i]?.status === "success") {
-      end = i;
-      break;
-    }
-  }
-  for (let i = end - 1; i >= 0; i--) {
-    const r = history2[i];
-    if (r && r.status === "success" && r.version !== current) return r.version;
-  }
-  return void 0;
-}
-
-// src/engine/local-files.ts
-import { existsSync as existsSync2, readFileSync, statSync } from "node:fs";
-import path3 from "node:path";
-
-// src/plan/compose-images.ts
-var import_yaml = __toESM(require_dist(), 1);
 
 // src/plan/compose-vars.ts
 var VERSION_MARK = "\0DEPLOY_VERSION\0";
@@ -84911,505 +86049,6 @@ function checkReleaseServices(o) {
 var import_tar_stream = __toESM(require_tar_stream(), 1);
 import { createReadStream, lstatSync, readdirSync, realpathSync, statSync as statSync2 } from "node:fs";
 import path4 from "node:path";
-
-// src/remote/commands.ts
-var sh = (script, ...args) => ["sh", "-c", script, "sh", ...args];
-var stateDir = (deployPath) => `${deployPath}/.deploy`;
-var releaseDir = (deployPath, version) => `${stateDir(deployPath)}/releases/${version}`;
-var releaseComposeFile = (deployPath, version) => `${releaseDir(deployPath, version)}/docker-compose.yml`;
-var swarmPinsFile = (deployPath, version) => `${releaseDir(deployPath, version)}/swarm-images.yml`;
-function readState(deployPath) {
-  return sh(
-    'for f in current_version current_method; do printf "%s\\n" "$(cat "$1/$f" 2>/dev/null)"; done; cat "$1/versions.log" 2>/dev/null; true',
-    stateDir(deployPath)
-  );
-}
-function writeFileAtomic(file) {
-  return sh('mkdir -p "$(dirname "$1")" && cat > "$1.tmp.$$" && mv -f "$1.tmp.$$" "$1"', file);
-}
-function readFile(file) {
-  return ["cat", "--", file];
-}
-function appendFile2(file) {
-  return sh('mkdir -p "$(dirname "$1")" && cat >> "$1"', file);
-}
-function extractInto(dir) {
-  return sh('mkdir -p "$1" && tar -x -o -f - -C "$1"', dir);
-}
-function linkServerEnv(deployPath, projectDir) {
-  return sh(
-    'mkdir -p "$2" || exit 1; if [ -e "$1/.env" ]; then ln -sfn "$1/.env" "$2/.env"; elif [ -L "$2/.env" ]; then rm -f "$2/.env"; fi',
-    deployPath,
-    projectDir
-  );
-}
-function listReleases(deployPath) {
-  return sh('ls -1 "$1" 2>/dev/null; true', `${stateDir(deployPath)}/releases`);
-}
-function removeReleases(deployPath, versions) {
-  return ["rm", "-rf", "--", ...versions.map((v) => releaseDir(deployPath, v))];
-}
-function dockerVersion() {
-  return ["docker", "version", "--format", "{{.Server.Version}}"];
-}
-function dockerLoad() {
-  return ["docker", "load"];
-}
-function imageExists(ref) {
-  return ["docker", "image", "inspect", "--format", "{{.Id}}", ref];
-}
-function imageIdsOrMissing(refs) {
-  return sh(
-    'for r in "$@"; do docker image inspect --format "{{.Id}}" "$r" 2>/dev/null || echo missing; done',
-    ...refs
-  );
-}
-var THROWAWAY_DOCKER_CONFIG = [
-  'd=$(mktemp -d "${TMPDIR:-/tmp}/vd-docker-config.XXXXXX") || exit 1',
-  `trap 'rm -rf "$d"' EXIT`,
-  "trap 'exit 129' HUP; trap 'exit 130' INT; trap 'exit 143' TERM",
-  'export DOCKER_CONFIG="$d"'
-];
-var LOGIN_IF_USER = 'if [ -n "$user" ]; then docker login --username "$user" --password-stdin "$host" >/dev/null 2>"$d/err" || { echo "login to $host failed: $(cat "$d/err")" >&2; exit 3; }; fi';
-function registryPull(host, username, refs) {
-  return sh(
-    [
-      ...THROWAWAY_DOCKER_CONFIG,
-      "host=$1; user=$2; shift 2",
-      LOGIN_IF_USER,
-      'for ref in "$@"; do docker pull --quiet "$ref" >/dev/null || { echo "docker pull $ref failed" >&2; exit 4; }; done'
-    ].join("\n"),
-    host,
-    username,
-    ...refs
-  );
-}
-function imageLayers() {
-  return sh(
-    'docker image ls -q --no-trunc | sort -u | { xargs -r docker image inspect --format "{{json .RootFS.Layers}}" 2>/dev/null || true; }'
-  );
-}
-function dockerTag(source, target) {
-  return ["docker", "tag", source, target];
-}
-function listTags(repo) {
-  return ["docker", "image", "ls", "--format", "{{.Tag}}", repo];
-}
-function removeImages(refs) {
-  return ["docker", "image", "rm", ...refs];
-}
-function detectCompose() {
-  return sh(
-    "if docker compose version >/dev/null 2>&1; then echo v2; elif command -v docker-compose >/dev/null 2>&1; then echo v1; else echo none; fi"
-  );
-}
-function compose(target, args) {
-  const base = target.flavor === "v2" ? ["docker", "compose"] : ["docker-compose"];
-  return [
-    "env",
-    `DEPLOY_VERSION=${target.version}`,
-    ...base,
-    "--project-name",
-    target.project,
-    "--file",
-    target.file,
-    "--project-directory",
-    target.projectDirectory,
-    ...args
-  ];
-}
-function composeUp(target) {
-  return compose(target, ["up", "-d", "--no-build", "--remove-orphans"]);
-}
-function composeRunOnce(target, run2) {
-  const env = Object.entries(run2.env).flatMap(([k, v]) => ["-e", `${k}=${v}`]);
-  return [
-    "timeout",
-    "--kill-after=10",
-    String(run2.timeoutSeconds),
-    ...compose(target, [
-      "run",
-      "--rm",
-      "-T",
-      "--name",
-      run2.name,
-      ...run2.withDeps ? [] : ["--no-deps"],
-      ...env,
-      run2.service,
-      ...run2.args
-    ])
-  ];
-}
-function removeContainer(name) {
-  return ["docker", "rm", "--force", name];
-}
-function projectContainers(project) {
-  return ["docker", "ps", "-aq", "--filter", `label=com.docker.compose.project=${project}`];
-}
-function inspectContainers(ids) {
-  return ["docker", "inspect", ...ids];
-}
-function containerLogs(id, lines2) {
-  return ["docker", "logs", "--tail", String(lines2), id];
-}
-function shellCheck(command) {
-  return ["sh", "-c", command];
-}
-var lockDir = (deployPath) => `${stateDir(deployPath)}/lock`;
-function acquireLock(deployPath, info2) {
-  return sh(
-    'mkdir -p "$1" || exit 2; if mkdir "$2" 2>/dev/null; then printf "%s\\n" "$3" > "$2/info" && echo acquired; else echo held; echo $(( $(date +%s) - $(stat -c %Y "$2" 2>/dev/null || date +%s) )); cat "$2/info" 2>/dev/null; fi; true',
-    stateDir(deployPath),
-    lockDir(deployPath),
-    info2
-  );
-}
-function ifLockHolds(deployPath, token, action, done) {
-  return sh(
-    `if grep -qF "$2" "$1/info" 2>/dev/null; then ${action} "$1" && echo ${done}; else echo "not ours"; fi`,
-    lockDir(deployPath),
-    token
-  );
-}
-function readLock(deployPath) {
-  return sh(
-    'if [ -d "$1" ]; then echo held; echo $(( $(date +%s) - $(stat -c %Y "$1" 2>/dev/null || date +%s) )); cat "$1/info" 2>/dev/null || true; else echo none; fi',
-    lockDir(deployPath)
-  );
-}
-function releaseLock(deployPath, token) {
-  return ifLockHolds(deployPath, token, "rm -rf", "released");
-}
-function renewLock(deployPath, token) {
-  return ifLockHolds(deployPath, token, "touch", "renewed");
-}
-function breakLock(deployPath, info2) {
-  return sh(
-    'if [ "$(cat "$1/info" 2>/dev/null)" = "$2" ]; then rm -rf "$1" && echo broken; else echo changed; fi',
-    lockDir(deployPath),
-    info2
-  );
-}
-function swarmRole() {
-  return ["docker", "info", "--format", "{{.Swarm.LocalNodeState}} {{.Swarm.ControlAvailable}}"];
-}
-function stackDeploy(d) {
-  return sh(
-    [
-      ...THROWAWAY_DOCKER_CONFIG,
-      "project=$1; version=$2; registry=$3; host=$4; user=$5; shift 5",
-      LOGIN_IF_USER,
-      "date -u +%Y-%m-%dT%H:%M:%S.%NZ",
-      // Each file becomes `-c <file>`, still one argument each.
-      'n=$#; for f in "$@"; do set -- "$@" -c "$f"; done; shift "$n"',
-      'DEPLOY_VERSION=$version DEPLOY_REGISTRY=$registry docker stack deploy --with-registry-auth --prune "$@" "$project"'
-    ].join("\n"),
-    d.project,
-    d.version,
-    d.registry,
-    d.loginHost,
-    d.username,
-    ...d.files
-  );
-}
-function stackSnapshot(project) {
-  return sh(
-    [
-      "date -u +%Y-%m-%dT%H:%M:%S.%NZ",
-      'ids=$(docker service ls -q --filter "label=com.docker.stack.namespace=$1") || exit 1',
-      '[ -n "$ids" ] || exit 0',
-      "docker service inspect --format 'S {{json .}}' $ids || exit 1",
-      "t=$(docker service ps -q --no-trunc $ids) || exit 1",
-      `[ -z "$t" ] || docker inspect --type task --format 'T {{json .}}' $t`
-    ].join("\n"),
-    project
-  );
-}
-function swarmNodes() {
-  return ["docker", "node", "ls", "--format", "{{.ID}} {{.Hostname}}"];
-}
-function taskLogs(taskId, lines2) {
-  return ["docker", "service", "logs", "--tail", String(lines2), "--raw", "--no-trunc", taskId];
-}
-
-// src/remote/ssh.ts
-var import_ssh2 = __toESM(require_lib2(), 1);
-
-// src/remote/host-key.ts
-import { createHash } from "node:crypto";
-function fingerprintOf(key) {
-  return `SHA256:${createHash("sha256").update(key).digest("base64").replace(/=+$/, "")}`;
-}
-function fingerprintMatches(key, accepted) {
-  const actual = fingerprintOf(key);
-  return accepted.some((f) => f.replace(/=+$/, "") === actual);
-}
-function describeKey(key) {
-  return `${keyTypeOf(key) || "unknown key type"} ${fingerprintOf(key)}`;
-}
-function listed(entries) {
-  return entries.filter((e) => !e.revoked).map((e) => `${describeKey(Buffer.from(e.key, "base64"))} (line ${e.line})`).join(", ");
-}
-function verifyHostKey(key, pins) {
-  const where = `${pins.host}:${pins.port}`;
-  const verdict = checkKnownHosts(pins.knownHosts, pins.host, pins.port, key);
-  if (verdict === "revoked") {
-    return `the host key of ${where} (${describeKey(key)}) is marked @revoked in known-hosts; refusing to connect`;
-  }
-  if (verdict === "accepted" || fingerprintMatches(key, pins.fingerprints)) return void 0;
-  const expected = [];
-  if (pins.fingerprints.length > 0) {
-    expected.push(`the pinned fingerprint (${pins.fingerprints.join(", ")})`);
-  }
-  const name = knownHostName(pins.host, pins.port);
-  if (verdict === "other-key") {
-    expected.push(
-      `the known-hosts key for ${name}: ${listed(entriesFor(pins.knownHosts, pins.host, pins.port))}`
-    );
-  } else if (pins.knownHosts.length > 0) {
-    expected.push(`a known-hosts line, because none names ${name}`);
-  }
-  if (expected.length === 0) expected.push("pinned: neither fingerprint nor known-hosts is given");
-  return `the host key of ${where} is ${describeKey(key)}, not ${expected.join(" nor ")}; refusing to connect. If the key changed on purpose, update the pins (ssh-keyscan -p PORT HOST from a trusted network); otherwise the connection may be intercepted`;
-}
-var ALGORITHMS = {
-  "ssh-ed25519": ["ssh-ed25519"],
-  "ecdsa-sha2-nistp256": ["ecdsa-sha2-nistp256"],
-  "ecdsa-sha2-nistp384": ["ecdsa-sha2-nistp384"],
-  "ecdsa-sha2-nistp521": ["ecdsa-sha2-nistp521"],
-  "ssh-rsa": ["rsa-sha2-512", "rsa-sha2-256", "ssh-rsa"],
-  "ssh-dss": ["ssh-dss"]
-};
-function hostKeyAlgorithms(pins) {
-  if (pins.fingerprints.length > 0) return void 0;
-  const types = entriesFor(pins.knownHosts, pins.host, pins.port).filter((e) => !e.revoked).map((e) => e.keyType);
-  const algorithms = [...new Set(types.flatMap((t) => ALGORITHMS[t] ?? []))];
-  return algorithms.length > 0 ? algorithms : void 0;
-}
-
-// src/remote/quote.ts
-var SAFE = /^[A-Za-z0-9_@%+=:,./-]+$/;
-function shQuote(arg) {
-  if (arg.includes("\0")) throw new Error("a command argument cannot contain a NUL byte");
-  if (SAFE.test(arg)) return arg;
-  return `'${arg.replace(/'/g, `'\\''`)}'`;
-}
-function shJoin(argv2) {
-  if (argv2.length === 0) throw new Error("empty command");
-  return argv2.map(shQuote).join(" ");
-}
-
-// src/remote/feed.ts
-import { pipeline } from "node:stream/promises";
-async function feed(source, stdin, result) {
-  const piping = pipeline(source, stdin).catch((e) => e);
-  const r = await result.finally(() => source.destroy());
-  const pipeError = await Promise.race([piping, Promise.resolve(void 0)]);
-  if (r.code === 0 && pipeError instanceof Error) {
-    return { ...r, code: 1, stderr: `${r.stderr}
-${pipeError.message}` };
-  }
-  return r;
-}
-
-// src/remote/ssh.ts
-function lastWords(result, lines2 = 10) {
-  return (result.stderr.trim() || result.stdout.trim()).split("\n").slice(-lines2).join("\n");
-}
-var RemoteCommandError = class extends Error {
-  constructor(argv2, result) {
-    const detail = lastWords(result);
-    super(
-      `remote command failed (exit ${result.code}): ${shJoin(argv2)}${detail ? `
-${detail}` : ""}`
-    );
-    this.argv = argv2;
-    this.result = result;
-    this.name = "RemoteCommandError";
-  }
-  argv;
-  result;
-};
-async function runChecked(remote, argv2, stdin) {
-  const result = await remote.run(argv2, stdin);
-  if (result.code !== 0) throw new RemoteCommandError(argv2, result);
-  return result.stdout;
-}
-var MAX_CAPTURE = 8 * 1024 * 1024;
-var LOST_GRACE_MS = 2e3;
-function collect(channel, closed, graceMs = LOST_GRACE_MS, onOutput) {
-  return new Promise((resolve, reject) => {
-    const out = [];
-    const err = [];
-    let size = 0;
-    let code2;
-    let signal;
-    const keep = (list) => (chunk) => {
-      size += chunk.length;
-      if (size <= MAX_CAPTURE) list.push(chunk);
-      onOutput?.(chunk.toString("utf8"));
-    };
-    channel.on("data", keep(out));
-    channel.stderr.on("data", keep(err));
-    channel.on("exit", (c, s) => {
-      code2 = c ?? void 0;
-      signal = s;
-    });
-    channel.on("close", () => {
-      const stderr = Buffer.concat(err).toString("utf8");
-      if (code2 === void 0) {
-        const why = signal ? `killed by signal ${signal}` : "the channel closed before it exited";
-        const result = {
-          code: 255,
-          stdout: Buffer.concat(out).toString("utf8"),
-          stderr: `${stderr}
-${why}`
-        };
-        if (signal) resolve(result);
-        else setTimeout(() => resolve(result), graceMs);
-      } else {
-        resolve({ code: code2, stdout: Buffer.concat(out).toString("utf8"), stderr });
-      }
-    });
-    closed.catch(reject);
-  });
-}
-var describe = (endpoint2) => `${endpoint2.username}@${endpoint2.host}:${endpoint2.port}`;
-async function login(endpoint2, label, options, warn, sock) {
-  const client = new import_ssh2.Client();
-  const { host, port, fingerprints } = endpoint2;
-  const pins = { host, port, fingerprints, knownHosts: options.knownHosts ?? [] };
-  const serverHostKey = hostKeyAlgorithms(pins);
-  let refused = "";
-  await new Promise((resolve, reject) => {
-    client.once("ready", () => resolve());
-    client.once("error", (e) => reject(refused ? new Error(refused) : e));
-    client.once("close", () => reject(new Error("the connection closed during the handshake")));
-    client.connect({
-      host,
-      port,
-      ...sock ? { sock } : {},
-      username: endpoint2.username,
-      privateKey: endpoint2.privateKey,
-      passphrase: endpoint2.passphrase,
-      readyTimeout: options.timeoutMs,
-      keepaliveInterval: Math.max(1e3, Math.floor(options.timeoutMs / 3)),
-      keepaliveCountMax: 3,
-      ...serverHostKey ? { algorithms: { serverHostKey } } : {},
-      hostVerifier: (key) => {
-        if (options.insecureSkipHostKeyCheck) {
-          warn(`host key check skipped: ${label} presented ${describeKey(key)}`);
-          return true;
-        }
-        refused = verifyHostKey(key, pins) ?? "";
-        return refused === "";
-      }
-    });
-  }).catch((e) => {
-    client.on("error", () => void 0);
-    client.end();
-    throw new Error(`cannot connect to ${label} over SSH: ${e.message}`);
-  });
-  return client;
-}
-function forwardTo(proxyClient, options, jumpHost) {
-  return new Promise((resolve, reject) => {
-    const timer = setTimeout(
-      () => reject(new Error(`no answer within ${options.timeoutMs / 1e3} s`)),
-      options.timeoutMs
-    );
-    proxyClient.forwardOut("127.0.0.1", 0, options.host, options.port, (err, channel) => {
-      clearTimeout(timer);
-      if (err) reject(err);
-      else resolve(channel);
-    });
-  }).catch((e) => {
-    throw new Error(
-      `${jumpHost} cannot open a connection to ${options.host}:${options.port}: ${e.message} (does it allow TCP forwarding, and can it reach that address?)`
-    );
-  });
-}
-async function loginAll(options, warn) {
-  const proxy = options.proxy;
-  if (!proxy) return { client: await login(options, describe(options), options, warn) };
-  const jumpHost = `the jump host ${describe(proxy)}`;
-  const proxyClient = await login(proxy, jumpHost, options, warn);
-  try {
-    const sock = await forwardTo(proxyClient, options, jumpHost);
-    const label = `${describe(options)} (through ${jumpHost})`;
-    return { client: await login(options, label, options, warn, sock), proxyClient };
-  } catch (e) {
-    proxyClient.end();
-    throw e;
-  }
-}
-async function connect(options, warn) {
-  let rejectClosed = () => void 0;
-  const closed = new Promise((_, reject) => rejectClosed = reject);
-  closed.catch(() => void 0);
-  let lost;
-  const markClosed = (e) => {
-    lost ??= e;
-    rejectClosed(e);
-  };
-  const { client, proxyClient } = await loginAll(options, warn);
-  let targetClosed = false;
-  client.on("error", (e) => markClosed(new Error(`SSH connection lost: ${e.message}`)));
-  client.on("close", () => {
-    targetClosed = true;
-    markClosed(new Error("SSH connection closed"));
-  });
-  proxyClient?.on(
-    "error",
-    (e) => markClosed(new Error(`SSH connection to the jump host lost: ${e.message}`))
-  );
-  proxyClient?.on("close", () => markClosed(new Error("SSH connection to the jump host closed")));
-  const open2 = (argv2, onOutput) => new Promise((resolve, reject) => {
-    if (lost) return reject(lost);
-    client.exec(
-      shJoin(argv2),
-      (err, channel) => err ? reject(lost ?? err) : resolve({ channel, result: collect(channel, closed, LOST_GRACE_MS, onOutput) })
-    );
-  });
-  return {
-    async run(argv2, stdin) {
-      const { channel, result } = await open2(argv2);
-      channel.end(stdin ?? "");
-      return result;
-    },
-    async watch(argv2, onOutput) {
-      const { channel, result } = await open2(argv2, onOutput);
-      channel.end();
-      return result;
-    },
-    async pipeInto(argv2, source) {
-      const { channel, result } = await open2(argv2);
-      return feed(source, channel, result);
-    },
-    tunnel(host, port) {
-      return new Promise((resolve, reject) => {
-        if (lost) return reject(lost);
-        client.forwardOut(
-          "127.0.0.1",
-          0,
-          host,
-          port,
-          (err, channel) => err ? reject(lost ?? err) : resolve(channel)
-        );
-      });
-    },
-    close() {
-      client.end();
-      if (!proxyClient) return;
-      const endProxy = () => void proxyClient.end();
-      if (targetClosed) return endProxy();
-      client.once("close", endProxy);
-      setTimeout(endProxy, 2e3).unref();
-    }
-  };
-}
-
-// src/engine/release-files.ts
 var refuse2 = (message) => new InputError("files", message);
 function collectReleaseFiles(o) {
   const root = realpathSync(o.workspace);
@@ -85843,197 +86482,6 @@ function hasConfig(json) {
   }
 }
 
-// src/plan/layers.ts
-import { createHash as createHash2 } from "node:crypto";
-function chainIds(diffIds) {
-  const chains = [];
-  for (const diffId of diffIds) {
-    const parent = chains.at(-1);
-    chains.push(
-      parent === void 0 ? diffId : `sha256:${createHash2("sha256").update(`${parent} ${diffId}`).digest("hex")}`
-    );
-  }
-  return chains;
-}
-function chainsOf(images) {
-  return new Set(images.flatMap((diffIds) => chainIds(diffIds)));
-}
-function layerFilesToSkip(images, serverChains) {
-  const needed = /* @__PURE__ */ new Set();
-  const held = /* @__PURE__ */ new Set();
-  for (const image of images) {
-    const chains = image.layers.length === image.diffIds.length ? chainIds(image.diffIds) : [];
-    image.layers.forEach((file, i) => {
-      const chain = chains[i];
-      if (chain !== void 0 && serverChains.has(chain)) held.add(file);
-      else needed.add(file);
-    });
-  }
-  return [...held].filter((file) => !needed.has(file)).sort();
-}
-function heldLowerLayers(images, serverChains) {
-  const lower = /* @__PURE__ */ new Set();
-  const tops = /* @__PURE__ */ new Set();
-  for (const { diffIds } of images) {
-    const chains = chainIds(diffIds);
-    const top = chains.at(-1);
-    if (top === void 0 || serverChains.has(top)) return void 0;
-    if (!chains.slice(0, -1).every((c) => serverChains.has(c))) return void 0;
-    diffIds.slice(0, -1).forEach((d) => lower.add(d));
-    tops.add(diffIds[diffIds.length - 1]);
-  }
-  for (const t of tops) lower.delete(t);
-  return lower.size > 0 ? lower : void 0;
-}
-
-// src/health/containers.ts
-function parseInspect(json) {
-  const items = JSON.parse(json);
-  return items.map((c) => ({
-    id: c.Id ?? "",
-    name: (c.Name ?? "").replace(/^\//, ""),
-    status: c.State?.Restarting ? "restarting" : c.State?.Status ?? "unknown",
-    health: c.State?.Health?.Status,
-    restartCount: c.RestartCount ?? 0,
-    exitCode: c.State?.ExitCode ?? 0,
-    image: c.Image,
-    imageRef: c.Config?.Image,
-    service: c.Config?.Labels?.["com.docker.compose.service"],
-    startedAt: c.State?.StartedAt
-  }));
-}
-var GIVE_UP_AFTER_RESTARTS = 3;
-var shortId = (id) => id.replace(/^sha256:/, "").slice(0, 12);
-var repoOf = (ref) => {
-  const at = ref.indexOf("@");
-  const name = at >= 0 ? ref.slice(0, at) : ref;
-  const colon = name.lastIndexOf(":");
-  return colon > name.lastIndexOf("/") ? name.slice(0, colon) : name;
-};
-function wrongImages(containers, expected) {
-  const problems = [];
-  const suspects = [];
-  for (const e of expected) {
-    const wrong = containers.filter((c) => repoOf(c.imageRef ?? "") === e.repo && c.image !== e.id);
-    for (const c of wrong) {
-      suspects.push(c);
-      problems.push(
-        `${c.name}${c.service ? ` (service ${c.service})` : ""} runs ${c.imageRef ?? "?"} (${shortId(c.image ?? "")}), not ${e.ref} (${shortId(e.id)}): the compose file likely does not use \${DEPLOY_VERSION} for that image (write image: ${e.repo}:\${DEPLOY_VERSION:-latest})`
-      );
-    }
-  }
-  return { problems, suspects };
-}
-function judgeContainers(containers, expected = []) {
-  if (containers.length === 0) {
-    return {
-      ready: false,
-      fatal: false,
-      problems: ["no container of the project is running"],
-      notReady: []
-    };
-  }
-  const images = wrongImages(containers, expected);
-  const unwell = containers.filter(
-    (c) => c.status !== "running" || c.health !== void 0 && c.health !== "healthy"
-  );
-  const fatal = images.problems.length > 0 || unwell.some(
-    (c) => c.status === "exited" || c.status === "dead" || c.health === "unhealthy" || c.restartCount >= GIVE_UP_AFTER_RESTARTS
-  );
-  const problems = unwell.map((c) => {
-    const parts = [`${c.name} is ${c.status}`];
-    if (c.health !== void 0) parts.push(`health ${c.health}`);
-    if (c.status !== "running") parts.push(`exit code ${c.exitCode}`);
-    if (c.restartCount > 0) parts.push(`restarted ${c.restartCount}\xD7`);
-    return parts.join(", ");
-  });
-  const notReady = [...unwell, ...images.suspects.filter((c) => !unwell.includes(c))];
-  return {
-    ready: notReady.length === 0 && images.problems.length === 0,
-    fatal,
-    problems: [...images.problems, ...problems],
-    notReady
-  };
-}
-
-// src/engine/stack.ts
-async function checkEngine(remote) {
-  const r = await remote.run(dockerVersion());
-  if (r.code !== 0) {
-    throw new Error(
-      `the Docker engine on the server does not answer (is dockerd running, and is the SSH user in the docker group?): ${lastWords(r)}`
-    );
-  }
-  return r.stdout.trim();
-}
-async function detectCompose2(remote) {
-  const flavor = (await runChecked(remote, detectCompose())).trim();
-  if (flavor === "v1" || flavor === "v2") return flavor;
-  throw new Error(
-    'neither "docker compose" (v2) nor "docker-compose" (v1) is installed on the server; install one of them'
-  );
-}
-async function checkManager(remote) {
-  const r = await remote.run(swarmRole());
-  const [state = "", manager = ""] = r.stdout.trim().split(" ");
-  if (r.code !== 0 || state !== "active" || manager !== "true") {
-    throw new Error(
-      r.code !== 0 ? `cannot read the swarm state of the server: ${lastWords(r)}` : state !== "active" ? `the server is not part of a swarm (docker info: Swarm ${state || "unknown"}): orchestrator swarm needs host to be a manager of an existing swarm (docker swarm init)` : "the server is a swarm worker, not a manager: point host at a manager node (docker node ls there lists it as Leader or Reachable)"
-    );
-  }
-}
-async function detectFlavor(remote, orchestrator) {
-  if (orchestrator !== "swarm") return detectCompose2(remote);
-  await checkManager(remote);
-  return "swarm";
-}
-async function imageExists2(remote, ref) {
-  return (await remote.run(imageExists(ref))).code === 0;
-}
-async function imageIds(remote, refs) {
-  const out = (await runChecked(remote, imageIdsOrMissing(refs))).split("\n");
-  return refs.map((_, i) => {
-    const id = out[i]?.trim();
-    return id && id !== "missing" ? id : void 0;
-  });
-}
-async function layerChains(remote) {
-  const out = await runChecked(remote, imageLayers());
-  const images = out.split("\n").map((l) => l.trim()).filter((l) => l.startsWith("[")).map((l) => JSON.parse(l));
-  return chainsOf(images.map((l) => l ?? []));
-}
-async function tagImage(remote, source, target) {
-  await runChecked(remote, dockerTag(source, target));
-}
-async function listTags2(remote, repo) {
-  const out = await runChecked(remote, listTags(repo));
-  return out.split("\n").map((t) => t.trim()).filter((t) => t !== "" && t !== "<none>");
-}
-async function uploadFile(remote, file, content) {
-  await runChecked(remote, writeFileAtomic(file), content);
-}
-async function linkServerEnv2(remote, deployPath, projectDir) {
-  await runChecked(remote, linkServerEnv(deployPath, projectDir));
-}
-async function composeUp2(remote, target) {
-  const argv2 = composeUp(target);
-  const r = await remote.run(argv2);
-  if (r.code !== 0) throw new RemoteCommandError(argv2, r);
-}
-async function containerStates(remote, project) {
-  const ids = (await runChecked(remote, projectContainers(project))).split("\n").map((s) => s.trim()).filter(Boolean);
-  if (ids.length === 0) return [];
-  return parseInspect(await runChecked(remote, inspectContainers(ids)));
-}
-async function logsTail(remote, id, lines2) {
-  const r = await remote.run(containerLogs(id, lines2));
-  return `${r.stdout}${r.stderr}`.trimEnd();
-}
-async function serverHasImages(remote, refs, ids) {
-  const onServer = await imageIds(remote, refs);
-  return refs.every((_, i) => ids[i] !== void 0 && onServer[i] === ids[i]);
-}
-
 // src/engine/transfer.ts
 var GZIP_LEVEL = 1;
 var GZIP_CHUNK = 128 * 1024;
@@ -86129,7 +86577,7 @@ async function sendTops(x, o, log, load, saved, lower, layerCount, estimate) {
 async function sendWithout(x, o, log, load, archive, { images, sizes }, onServer) {
   const skip = layerFilesToSkip(images, onServer);
   const files = new Set(images.flatMap((i) => i.layers));
-  const size = (names) => [...names].reduce((total2, n) => total2 + (sizes.get(n) ?? 0), 0);
+  const size = (names2) => [...names2].reduce((total2, n) => total2 + (sizes.get(n) ?? 0), 0);
   const total = size(sizes.keys());
   if (skip.length === 0) {
     return { bytes: loaded(await send(load, o, archive, x.refs, total, log), x.refs, log) };
@@ -86218,8 +86666,8 @@ var Progress = class {
   timer;
   start = Date.now();
   line() {
-    const seconds = (Date.now() - this.start) / 1e3;
-    const rate = this.read / seconds;
+    const seconds2 = (Date.now() - this.start) / 1e3;
+    const rate = this.read / seconds2;
     const left = rate > 0 ? Math.max(0, (this.expected - this.read) / rate) : 0;
     return `transfer: ${mib(this.read)} of ~${mib(this.expected)} read, ${mib(this.sent)} sent, ${mib(rate)}/s, about ${Math.ceil(left)} s left`;
   }
@@ -86310,21 +86758,6 @@ var registry = {
 var local = {};
 function shippingFor(method) {
   return { tar: tar4, registry, local }[method];
-}
-
-// src/engine/backup.ts
-async function backupRunning(remote, o, running, log) {
-  for (const s of running.services) {
-    const source = versionTag(o.project, s, running.version);
-    const fallback = latestTag(o.project, s);
-    const from = await imageExists2(remote, source) ? source : await imageExists2(remote, fallback) ? fallback : void 0;
-    if (!from) {
-      log.warn(`no image of ${s} for the running version ${running.version}: nothing to back up`);
-      continue;
-    }
-    await tagImage(remote, from, backupTag(o.project, s, running.version));
-    log.info(`${from} \u2192 ${backupTag(o.project, s, running.version)}`);
-  }
 }
 
 // src/engine/switch.ts
@@ -86712,14 +87145,14 @@ async function runOneOff(remote, o, one, log) {
     }
   );
   if (partial !== "") log.info(quoted(partial));
-  const seconds = Math.round((Date.now() - started) / 100) / 10;
-  const timedOut = r.code === 124 || r.code === 137 && seconds >= timeoutSeconds;
+  const seconds2 = Math.round((Date.now() - started) / 100) / 10;
+  const timedOut = r.code === 124 || r.code === 137 && seconds2 >= timeoutSeconds;
   if (r.code !== 0) await remote.run(removeContainer(name));
   const output = lastLines(tail, KEPT_LINES);
   return {
     command: one.command.text,
     exit: r.code,
-    seconds,
+    seconds: seconds2,
     ...timedOut ? { timed_out: true } : {},
     ...output ? { output } : {}
   };
@@ -86828,11 +87261,11 @@ async function waitHealthy(deps, checks, timing, expected = []) {
     }
     if (containers.ready && results.every((r) => r.ok)) return report(true, containers);
     if (deps.now() - start2 >= timing.timeoutMs) {
-      const seconds = Math.round(timing.timeoutMs / 1e3);
+      const seconds2 = Math.round(timing.timeoutMs / 1e3);
       return report(
         false,
         containers,
-        `not healthy after ${seconds} s: ${problems(containers).join("; ")}`
+        `not healthy after ${seconds2} s: ${problems(containers).join("; ")}`
       );
     }
     await deps.sleep(timing.intervalMs);
@@ -86873,13 +87306,13 @@ async function settle(deps, checks, expected, passed, timing) {
     const verdict = judge(states);
     const others = changed.filter((c) => !verdict.notReady.some((n) => n.id === c.id));
     const containers = { ...verdict, ready: false, notReady: [...verdict.notReady, ...others] };
-    const seconds = Math.max(1, Math.round(after() / 1e3));
+    const seconds2 = Math.max(1, Math.round(after() / 1e3));
     return {
       ...passed,
       ok: false,
       containers,
       states,
-      reason: `failed ${seconds} s after the checks had passed (healthcheck-monitor): ${problem}`,
+      reason: `failed ${seconds2} s after the checks had passed (healthcheck-monitor): ${problem}`,
       elapsedMs: passed.elapsedMs + after(),
       settle: { ok: false, windowMs: timing.windowMs, watchedMs: after(), passes, problem }
     };
@@ -86983,30 +87416,6 @@ async function probe(remote, check, timeoutMs) {
   }
 }
 
-// src/engine/io.ts
-var Phases = class {
-  constructor(log, timings = []) {
-    this.log = log;
-    this.timings = timings;
-  }
-  log;
-  timings;
-  async run(name, fn) {
-    const start2 = Date.now();
-    try {
-      const value2 = await this.log.group(name, fn);
-      this.timings.push({ name, ms: Date.now() - start2, ok: true });
-      return value2;
-    } catch (e) {
-      this.timings.push({ name, ms: Date.now() - start2, ok: false });
-      throw e;
-    }
-  }
-};
-function errorMessage(e) {
-  return e instanceof Error ? e.message : String(e);
-}
-
 // src/engine/verify.ts
 var LOG_LINES = 20;
 async function expectedImages(remote, project, release) {
@@ -87083,6 +87492,142 @@ ${logs || "(no output)"}`);
   return parts.join("\n");
 }
 
+// src/engine/rollback.ts
+async function putBack(remote, o, flavor, release, phases, log, names2 = { restore: "rollback", verify: "verify rollback" }) {
+  try {
+    const switched = await phases.run(names2.restore, () => restore(remote, o, flavor, release, log));
+    if (o.skipHealthcheck) {
+      log.warn(
+        `health checks skipped (skip-healthcheck: true): ${release.version} was not verified`
+      );
+      return {};
+    }
+    const health = await phases.run(names2.verify, () => verify(remote, o, release, log, switched));
+    if (health.ok) return { health };
+    return { health, problem: await describeUnhealthy(remote, o, release.version, health) };
+  } catch (e) {
+    return { problem: errorMessage(e) };
+  }
+}
+async function rollBack(remote, o, attempt, target, flavor, phases, log, undone) {
+  let undo = undone;
+  if (!undo && attempt.releaseRun && flavor !== "swarm") {
+    const compose2 = flavor;
+    try {
+      undo = await phases.run(
+        "rollback command",
+        () => runRollbackCommand(remote, o, compose2, attempt.release, target.version, log)
+      );
+    } catch (e) {
+      const records2 = await keepFailed(remote, o, attempt);
+      return {
+        records: records2,
+        ...e instanceof OneOffFailed ? { undo: e.run } : {},
+        problem: `${errorMessage(e)}
+${stoppedBeforeSwitch(attempt.release.version, target.version)}`
+      };
+    }
+  }
+  const outcome = await putBack(remote, o, flavor, target, phases, log);
+  await writeCurrent(remote, o.deployPath, target.version, target.method ?? o.method);
+  const records = [
+    failedRecord(attempt),
+    newRecord(
+      attempt.facts,
+      "rollback",
+      target,
+      attempt.release.version,
+      attempt.now().toISOString(),
+      { undo }
+    )
+  ];
+  await appendRecords(remote, o.deployPath, records);
+  return { ...outcome, records, ...undo ? { undo } : {} };
+}
+async function keepFailed(remote, o, attempt) {
+  await writeCurrent(remote, o.deployPath, attempt.release.version, o.method);
+  const records = [failedRecord(attempt)];
+  await appendRecords(remote, o.deployPath, records);
+  return records;
+}
+function failedRecord(f) {
+  return newRecord(f.facts, "failed", f.release, f.previous, f.now().toISOString(), {
+    release: f.releaseRun
+  });
+}
+
+// src/plan/rollback-target.ts
+function chooseRollbackTarget(current, history2) {
+  const last = /* @__PURE__ */ new Map();
+  for (const r of history2) last.set(r.version, r);
+  const good = (v) => {
+    const r = last.get(v);
+    return r === void 0 || r.status !== "failed";
+  };
+  if (current !== "" && good(current)) return current;
+  for (let i = history2.length - 1; i >= 0; i--) {
+    const r = history2[i];
+    if (r && r.status !== "failed" && good(r.version)) return r.version;
+  }
+  return void 0;
+}
+function whyNotRestorable(history2, version, project, services, held) {
+  const last = lastRecordOf(history2, version);
+  if (!last) return "the history does not list it (it was pruned, or never deployed here)";
+  if (last.status === "failed") return "its last record is a failed deploy";
+  const release = releaseOf(history2, version, services);
+  if (release.services.length === 0) return "its services are unknown (give the services input)";
+  if (!held.releases.includes(version)) return "its stored compose file is gone";
+  const missing = release.services.filter((s) => {
+    const tags = held.tagsByRepo[imageRepo(project, s)] ?? [];
+    return !(tags.includes(version) || tags.includes(`${BACKUP_PREFIX}${version}`) || Boolean(release.images?.[s]));
+  });
+  if (missing.length > 0) {
+    return `the server has no image of ${missing.map((s) => imageRepo(project, s)).join(", ")} for it (neither :${version} nor :${BACKUP_PREFIX}${version}) and no digest to pull it again`;
+  }
+  return void 0;
+}
+function restorableVersions(history2, current, project, services, held) {
+  const seen = /* @__PURE__ */ new Set([current]);
+  const out = [];
+  for (let i = history2.length - 1; i >= 0; i--) {
+    const v = history2[i]?.version;
+    if (v === void 0 || seen.has(v)) continue;
+    seen.add(v);
+    if (whyNotRestorable(history2, v, project, services, held) === void 0) out.push(v);
+  }
+  return out;
+}
+function previousGoodVersion(history2, current) {
+  let end = history2.length;
+  for (let i = history2.length - 1; i >= 0; i--) {
+    if (history2[i]?.version === current && history2[i]?.status === "success") {
+      end = i;
+      break;
+    }
+  }
+  for (let i = end - 1; i >= 0; i--) {
+    const r = history2[i];
+    if (r && r.status === "success" && r.version !== current) return r.version;
+  }
+  return void 0;
+}
+
+// src/engine/backup.ts
+async function backupRunning(remote, o, running, log) {
+  for (const s of running.services) {
+    const source = versionTag(o.project, s, running.version);
+    const fallback = latestTag(o.project, s);
+    const from = await imageExists2(remote, source) ? source : await imageExists2(remote, fallback) ? fallback : void 0;
+    if (!from) {
+      log.warn(`no image of ${s} for the running version ${running.version}: nothing to back up`);
+      continue;
+    }
+    await tagImage(remote, from, backupTag(o.project, s, running.version));
+    log.info(`${from} \u2192 ${backupTag(o.project, s, running.version)}`);
+  }
+}
+
 // src/plan/prune.ts
 function orderVersions(versions, history2) {
   const lastSeen = /* @__PURE__ */ new Map();
@@ -87134,42 +87679,6 @@ function planPrune(input) {
   };
 }
 
-// src/engine/server-state.ts
-function reportDamagedLines(state, notice) {
-  if (state.damagedLines.length > 0) {
-    notice(`versions.log: skipped damaged line(s) ${state.damagedLines.join(", ")}`);
-  }
-}
-async function readServerState(remote, deployPath) {
-  const out = await runChecked(remote, readState(deployPath));
-  const [currentVersion = "", currentMethod = "", ...rest] = out.split("\n");
-  const parsed = parseHistory(rest.join("\n"));
-  return {
-    currentVersion: currentVersion.trim(),
-    currentMethod: currentMethod.trim(),
-    history: parsed.records,
-    damagedLines: parsed.damagedLines
-  };
-}
-async function writeCurrent(remote, deployPath, version, method) {
-  const dir = stateDir(deployPath);
-  await runChecked(remote, writeFileAtomic(`${dir}/current_version`), `${version}
-`);
-  await runChecked(remote, writeFileAtomic(`${dir}/current_method`), `${method}
-`);
-}
-async function appendRecords(remote, deployPath, records) {
-  const text2 = records.map((r) => serializeRecord(r) + "\n").join("");
-  await runChecked(remote, appendFile2(`${stateDir(deployPath)}/versions.log`), text2);
-}
-async function rewriteHistory(remote, deployPath, records) {
-  await runChecked(
-    remote,
-    writeFileAtomic(`${stateDir(deployPath)}/versions.log`),
-    serializeHistory(records)
-  );
-}
-
 // src/engine/holdings.ts
 function knownServices(o, history2) {
   return [.../* @__PURE__ */ new Set([...serviceNames(o), ...history2.flatMap((r) => r.services ?? [])])];
@@ -87219,234 +87728,204 @@ async function prune(remote, o, history2, protectedVersions, log) {
   return plan.history;
 }
 
-// src/engine/rollback.ts
-async function putBack(remote, o, flavor, release, phases, log, names = { restore: "rollback", verify: "verify rollback" }) {
-  try {
-    const switched = await phases.run(names.restore, () => restore(remote, o, flavor, release, log));
-    if (o.skipHealthcheck) {
-      log.warn(
-        `health checks skipped (skip-healthcheck: true): ${release.version} was not verified`
-      );
-      return {};
-    }
-    const health = await phases.run(names.verify, () => verify(remote, o, release, log, switched));
-    if (health.ok) return { health };
-    return { health, problem: await describeUnhealthy(remote, o, release.version, health) };
-  } catch (e) {
-    return { problem: errorMessage(e) };
-  }
-}
-async function rollBack(remote, o, attempt, target, flavor, phases, log) {
-  let undo;
-  if (attempt.releaseRun && flavor !== "swarm") {
-    const compose2 = flavor;
-    try {
-      undo = await phases.run(
-        "rollback command",
-        () => runRollbackCommand(remote, o, compose2, attempt.release, target.version, log)
-      );
-    } catch (e) {
-      const records2 = await keepFailed(remote, o, attempt);
-      return {
-        records: records2,
-        ...e instanceof OneOffFailed ? { undo: e.run } : {},
-        problem: `${errorMessage(e)}
-${stoppedBeforeSwitch(attempt.release.version, target.version)}`
-      };
-    }
-  }
-  const outcome = await putBack(remote, o, flavor, target, phases, log);
-  await writeCurrent(remote, o.deployPath, target.version, target.method ?? o.method);
-  const records = [
-    failedRecord(attempt),
-    newRecord(
-      attempt.facts,
-      "rollback",
-      target,
-      attempt.release.version,
-      attempt.now().toISOString(),
-      { undo }
-    )
-  ];
-  await appendRecords(remote, o.deployPath, records);
-  return { ...outcome, records, ...undo ? { undo } : {} };
-}
-async function keepFailed(remote, o, attempt) {
-  await writeCurrent(remote, o.deployPath, attempt.release.version, o.method);
-  const records = [failedRecord(attempt)];
-  await appendRecords(remote, o.deployPath, records);
-  return records;
-}
-function failedRecord(f) {
-  return newRecord(f.facts, "failed", f.release, f.previous, f.now().toISOString(), {
-    release: f.releaseRun
-  });
-}
-
-// src/engine/lock.ts
-import { randomUUID as randomUUID2 } from "node:crypto";
-import { hostname } from "node:os";
-
-// src/plan/lock.ts
-function parseLockProbe(out) {
-  const [first = "", age = "", ...rest] = out.split("\n");
-  if (first.trim() === "acquired") return { acquired: true };
-  const rawInfo = rest.join("\n").replace(/\n+$/, "");
+// src/engine/deploy-steps.ts
+function serverRun(s, release, facts, now) {
+  const previous = s.state.currentVersion;
+  const target = chooseRollbackTarget(previous, s.state.history);
   return {
-    acquired: false,
-    ageSeconds: Number(age.trim()) || 0,
-    rawInfo,
-    holder: lockInfo(rawInfo)
+    s,
+    previous,
+    ...target ? { target } : {},
+    history: [...s.state.history],
+    attempt: { release, previous, facts, now },
+    switched: false
   };
 }
-function lockInfo(raw) {
-  let info2;
+async function getReady(r, b, docker) {
+  const { remote, phases, log } = r.s;
+  const o = r.s.o;
+  const swarm = r.s.flavor === "swarm";
+  if (r.previous && !swarm) {
+    const running = releaseOf(r.history, r.previous, b.release.services);
+    await phases.run("backup", () => backupRunning(remote, o, running, log));
+  }
+  let delivered;
+  if (b.shipping.deliver && !swarm) {
+    const deliver = b.shipping.deliver;
+    delivered = await phases.run("transfer", () => deliver(remote, o, docker, b.images, log));
+  }
+  if (b.files) {
+    const set = b.files;
+    await phases.run("release files", () => sendReleaseFiles(remote, o, set, log));
+  }
+  return delivered;
+}
+async function cutOver(r, b, notice) {
+  const { remote, phases, log, flavor } = r.s;
+  const o = r.s.o;
+  r.switched = true;
+  let switched;
   try {
-    info2 = JSON.parse(raw);
-  } catch {
+    switched = await phases.run(
+      "switch",
+      () => switchTo(remote, o, flavor, b.release, b.composeContent)
+    );
+  } catch (e) {
+    return `switching to ${o.version} failed: ${errorMessage(e)}`;
+  }
+  if (o.skipHealthcheck) {
+    notice("health checks skipped (skip-healthcheck: true): the new version was not verified");
     return void 0;
   }
-  const ours = typeof info2 === "object" && info2 !== null && typeof info2.token === "string" && typeof info2.version === "string";
-  return ours ? info2 : void 0;
+  const health = await phases.run("verify", () => verify(remote, o, b.release, log, switched));
+  r.health = health;
+  if (health.ok) return void 0;
+  return describeUnhealthy(remote, o, o.version, health);
 }
-function describeHolder(probe2) {
-  const h = probe2.holder;
-  if (!h) {
-    const why = probe2.rawInfo === "" ? "no info in the lock" : "its info file is not the action's";
-    return `an unknown holder, last changed ${probe2.ageSeconds} s ago (${why})`;
-  }
-  const who = `version ${h.version}${h.actor ? ` by ${h.actor}` : ""}${h.run_url ? ` (${h.run_url})` : ""} on ${h.runner}, since ${h.acquired_at}`;
-  return `${who}; last renewed ${probe2.ageSeconds} s ago`;
-}
-function nextLockStep(probe2, waitedMs, timing) {
-  if (probe2.acquired) return "acquired";
-  if (probe2.ageSeconds * 1e3 >= timing.staleAfterMs) return "break";
-  if (waitedMs >= timing.timeoutMs) return "give-up";
-  return "wait";
-}
-function renewalInterval(staleAfterMs) {
-  return Math.max(1e3, Math.min(6e4, Math.floor(staleAfterMs / 4)));
-}
-
-// src/engine/lock.ts
-var POLL_MS = 2e3;
-async function acquireDeployLock(remote, o, log, sleep = (ms) => new Promise((r) => setTimeout(r, ms))) {
-  const info2 = {
-    token: randomUUID2(),
-    version: o.version || o.command,
-    ...o.actor ? { actor: o.actor } : {},
-    ...o.runUrl ? { run_url: o.runUrl } : {},
-    runner: hostname(),
-    acquired_at: (/* @__PURE__ */ new Date()).toISOString()
-  };
-  const text2 = JSON.stringify(info2);
-  const start2 = Date.now();
-  let announced = false;
-  for (; ; ) {
-    const probe2 = parseLockProbe(await runChecked(remote, acquireLock(o.deployPath, text2)));
-    if (probe2.acquired) {
-      log.info(`deploy lock taken (${lockDir(o.deployPath)})`);
-      return info2.token;
-    }
-    const step = nextLockStep(probe2, Date.now() - start2, {
-      timeoutMs: o.lockTimeoutMs,
-      staleAfterMs: o.lockStaleAfterMs
-    });
-    if (step === "break") {
-      log.warn(`breaking an abandoned deploy lock: ${describeHolder(probe2)}`);
-      await runChecked(remote, breakLock(o.deployPath, probe2.rawInfo));
-      continue;
-    }
-    if (step === "give-up") {
-      throw new Error(
-        `another deploy holds the lock ${lockDir(o.deployPath)}: ${describeHolder(probe2)}. Gave up after waiting ${Math.round(o.lockTimeoutMs / 1e3)} s (lock-timeout); a lock older than lock-stale-after is broken automatically.`
-      );
-    }
-    if (!announced) {
-      log.info(`waiting for the deploy lock: ${describeHolder(probe2)}`);
-      announced = true;
-    }
-    await sleep(POLL_MS);
-  }
-}
-async function releaseDeployLock(remote, deployPath, token) {
-  const out = await runChecked(remote, releaseLock(deployPath, token));
-  return out.trim() === "released";
-}
-function keepLockRenewed(remote, o, token, log) {
-  let lost;
-  let busy = false;
-  let stopped = false;
-  const timer = setInterval(() => {
-    if (busy || lost || stopped) return;
-    busy = true;
-    runChecked(remote, renewLock(o.deployPath, token)).then((out) => {
-      if (!stopped && out.trim() !== "renewed") {
-        lost = `the deploy lock ${lockDir(o.deployPath)} is no longer this deploy's: another deploy broke it as abandoned (lock-stale-after)`;
-        log.warn(lost);
-      }
-    }).catch((e) => {
-      if (!stopped) log.warn(`could not renew the deploy lock: ${errorMessage(e)}`);
-    }).finally(() => busy = false);
-  }, renewalInterval(o.lockStaleAfterMs));
-  timer.unref();
-  return {
-    get lost() {
-      return lost;
-    },
-    stop: () => {
-      stopped = true;
-      clearInterval(timer);
-    }
-  };
-}
-
-// src/engine/session.ts
-async function inspectServer(remote, orchestrator, deployPath, log, notice) {
-  await checkEngine(remote);
-  const flavor = await detectFlavor(remote, orchestrator);
-  const state = await readServerState(remote, deployPath);
-  reportDamagedLines(state, notice);
-  log.info(
-    `running version: ${state.currentVersion || "(none: first deploy)"}; ${flavor === "swarm" ? "a swarm manager" : `compose ${flavor}`}`
+async function keepNewVersion(r, b, finishedAt) {
+  const { remote, phases, log } = r.s;
+  const o = r.s.o;
+  const success = newRecord(r.attempt.facts, "success", b.release, r.previous, finishedAt, {
+    release: r.attempt.releaseRun
+  });
+  await phases.run("record", async () => {
+    await writeCurrent(remote, o.deployPath, o.version, o.method);
+    await appendRecords(remote, o.deployPath, [success]);
+    r.history.push(success);
+  });
+  await phases.run(
+    "prune",
+    () => prune(remote, o, r.history, [o.version, r.target ?? ""], log).then((kept) => {
+      r.history.splice(0, r.history.length, ...kept);
+    })
   );
-  return { state, flavor };
 }
-async function withLockedServer(o, ports, phases, log, notice, work) {
-  const remote = await phases.run("connect", () => ports.connect());
-  let lockToken = "";
-  let renewal;
-  try {
-    lockToken = await phases.run("lock", () => acquireDeployLock(remote, o, log));
-    ports.checkpoint("lock", lockToken);
-    renewal = keepLockRenewed(remote, o, lockToken, log);
-    const { state, flavor } = await phases.run(
-      "inspect server",
-      () => inspectServer(remote, o.orchestrator, o.deployPath, log, notice)
-    );
-    const lease = renewal;
-    return await work({ remote, state, flavor, lockLost: () => lease.lost });
-  } finally {
-    renewal?.stop();
-    if (lockToken) {
-      await releaseDeployLock(remote, o.deployPath, lockToken).then((released) => {
-        if (released) ports.checkpoint("lock", "");
-      }).catch(
-        (e) => log.warn(
-          `could not release the deploy lock now (the post step retries): ${errorMessage(e)}`
-        )
-      );
+
+// src/engine/fleet-switch.ts
+async function onEachServer(runs, step) {
+  const settled = await Promise.allSettled(runs.map((r) => step(r)));
+  return settled.flatMap(
+    (x, i) => x.status === "rejected" ? [{ r: runs[i], why: errorMessage(x.reason) }] : []
+  );
+}
+var listed2 = (failures) => failures.map((f) => `${f.r.s.name}: ${f.why}`).join("\n");
+var names = (runs) => runs.map((r) => r.s.name).join(", ");
+var versionsOf = (runs) => runs.map((r) => `${r.s.name} ${r.previous || "none"}`).join(", ");
+var Outcomes = class {
+  constructor(runs, result) {
+    this.runs = runs;
+    for (const r of runs) {
+      this.byRun.set(r, {
+        host: r.s.name,
+        previous: r.previous,
+        version: r.previous,
+        status: "not-switched",
+        phases: r.s.phases.timings
+      });
     }
-    remote.close();
+    result.hosts = [...this.byRun.values()];
   }
+  runs;
+  byRun = /* @__PURE__ */ new Map();
+  mark(r, status2, version, failure) {
+    const outcome = this.byRun.get(r);
+    if (!outcome) return;
+    Object.assign(outcome, { status: status2, version }, failure ? { failure } : {});
+  }
+  of(r) {
+    return this.byRun.get(r);
+  }
+  /** Each server's history joins its outcome, newest first. */
+  close(keepHistory) {
+    for (const r of this.runs) {
+      const outcome = this.byRun.get(r);
+      if (outcome) outcome.history = r.history.slice(-keepHistory).reverse();
+    }
+  }
+};
+async function recordOn(r, records) {
+  await appendRecords(r.s.remote, r.s.o.deployPath, records);
+  r.history.push(...records);
 }
-async function withServer(ports, phases, work) {
-  const remote = await phases.run("connect", () => ports.connect());
-  try {
-    return await work(remote);
-  } finally {
-    remote.close();
+async function switchInOrder(runs, o, inFlight, cut, ports, log, phases) {
+  const servers = {};
+  for (const [i, group2] of switchOrder(runs, o.maxParallel).entries()) {
+    for (const r of group2) servers[r.s.name] = { previous: r.previous, target: r.target ?? "" };
+    ports.checkpoint("switching", JSON.stringify({ ...inFlight, servers }));
+    const these = names(group2);
+    if (i === 0)
+      log.info(`canary: ${these} goes first, alone; the others follow once it is verified`);
+    const cutOff = await phases.run(
+      i === 0 ? `canary ${these}` : `switch ${these}`,
+      () => Promise.all(group2.map(async (r) => ({ r, why: await cut(r) })))
+    );
+    const failed2 = cutOff.flatMap((c) => c.why ? [{ r: c.r, why: c.why }] : []);
+    if (failed2.length > 0) return failed2;
   }
+  return [];
+}
+async function putSwitchedBack(runs, plan, o, outcomes, result, phases) {
+  const switched = runs.filter((r) => r.switched);
+  const untouched = runs.filter((r) => !r.switched);
+  result.rolledBack = true;
+  let health;
+  await phases.run(
+    "rollback",
+    () => Promise.all(
+      switched.map(async (r, i) => {
+        if (!r.target) {
+          r.history.push(...await keepFailed(r.s.remote, r.s.o, r.attempt).catch(() => []));
+          outcomes.mark(
+            r,
+            "rollback-failed",
+            plan.release.version,
+            "no earlier version to go back to"
+          );
+          return;
+        }
+        const target = {
+          method: r.s.state.currentMethod || o.method,
+          ...releaseOf(r.history, r.target, plan.release.services)
+        };
+        try {
+          const back = await rollBack(
+            r.s.remote,
+            r.s.o,
+            { ...r.attempt, releaseRun: void 0 },
+            target,
+            r.s.flavor,
+            r.s.phases,
+            r.s.log,
+            i === 0 ? plan.undo : void 0
+          );
+          r.history.push(...back.records);
+          if (i === 0) health = back.health;
+          if (back.problem) outcomes.mark(r, "rollback-failed", r.target, back.problem);
+          else outcomes.mark(r, "rolled-back", r.target);
+        } catch (e) {
+          outcomes.mark(r, "rollback-failed", "", errorMessage(e));
+        }
+      })
+    )
+  );
+  result.rollbackHealth = health;
+  const broken = switched.filter((r) => outcomes.of(r)?.status === "rollback-failed");
+  if (broken.length > 0) {
+    result.status = "rollback-failed";
+    result.failure = `${plan.why}
+Putting the servers back FAILED on ${broken.length} of ${switched.length}:
+${broken.map((r) => `${r.s.name}: ${outcomes.of(r)?.failure ?? ""}`).join("\n")}
+The servers may run different versions now: look at each (command: status) before you deploy again.`;
+    return;
+  }
+  result.status = "rolled-back";
+  const checked = o.skipHealthcheck ? "not verified: skip-healthcheck is set" : "each healthy again";
+  result.failure = `${plan.why}
+Every server that was switched is back on the version it ran (${switched.map((r) => `${r.s.name} ${r.target}`).join(", ")}; ${checked}).${untouched.length > 0 ? ` Never switched: ${names(untouched)}.` : ""}`;
+}
+async function recordUntouched(runs, notice) {
+  const unrecorded = await onEachServer(runs, (r) => recordOn(r, [failedRecord(r.attempt)]));
+  for (const f of unrecorded) notice(`${f.r.s.name}: could not record the failed attempt: ${f.why}`);
 }
 
 // src/engine/result.ts
@@ -87488,13 +87967,172 @@ function finisher(result, history2, keepHistory, ports) {
   };
 }
 
+// src/engine/deploy-fleet.ts
+async function deployToServers(b, run2) {
+  const { o, release } = b;
+  const { ports, log, result, phases, notice, startedAt } = run2;
+  return withLockedServers(o, ports, phases, log, notice, async (sessions) => {
+    const facts = runFacts(o, startedAt);
+    const runs = sessions.map((s) => serverRun(s, release, facts, ports.now));
+    const first = runs[0];
+    result.previousVersion = first.previous;
+    const outcomes = new Outcomes(runs, result);
+    const finish2 = finisher(result, first.history, o.keepHistory, ports);
+    const done = () => {
+      outcomes.close(o.keepHistory);
+      return finish2();
+    };
+    if (runs.some((r) => r.previous !== first.previous)) {
+      notice(`the servers ran different versions before this deploy: ${versionsOf(runs)}`);
+    }
+    const notReady = await phases.run(
+      "get ready",
+      () => onEachServer(runs, async (r) => {
+        const delivered = await getReady(r, b, ports.docker);
+        if (delivered?.bytes !== void 0) {
+          result.transferredBytes = (result.transferredBytes ?? 0) + delivered.bytes;
+        }
+      })
+    );
+    const sent = result.transferredBytes;
+    if (sent !== void 0 && sent > 0) {
+      result.transferNote = `${(sent / 1048576).toFixed(1)} MiB in all, to ${runs.length} servers (each only what it lacked)`;
+    }
+    let stopped = listed2(notReady);
+    for (const f of notReady) outcomes.mark(f.r, "failed", f.r.previous, f.why);
+    if (!stopped && o.releaseCommand && first.s.flavor !== "swarm") {
+      const compose2 = first.s.flavor;
+      try {
+        first.attempt.releaseRun = await first.s.phases.run(
+          "release",
+          () => runReleaseCommand(
+            first.s.remote,
+            first.s.o,
+            compose2,
+            release,
+            first.previous,
+            b.composeContent,
+            first.s.log
+          )
+        );
+        result.release = first.attempt.releaseRun;
+      } catch (e) {
+        if (e instanceof OneOffFailed) first.attempt.releaseRun = result.release = e.run;
+        stopped = `${first.s.name}: ${errorMessage(e)}`;
+        outcomes.mark(first, "failed", first.previous, errorMessage(e));
+      }
+    }
+    if (!stopped) {
+      stopped = listed2(
+        runs.flatMap((r) => {
+          const why2 = r.s.lockLost();
+          return why2 ? [{ r, why: `${why2}; stopped before the switch` }] : [];
+        })
+      );
+    }
+    if (stopped) {
+      result.failure = `${stopped}
+No server was switched: each still runs the version it ran (${versionsOf(runs)}).`;
+      await recordUntouched(runs, notice);
+      return done();
+    }
+    const failed2 = await switchInOrder(
+      runs,
+      o,
+      {
+        version: o.version,
+        previous: first.previous,
+        target: first.target ?? "",
+        startedAt,
+        ...first.attempt.releaseRun ? { released: first.attempt.releaseRun } : {}
+      },
+      (r) => cutOver(r, b, notice),
+      ports,
+      log,
+      phases
+    );
+    result.health = (failed2[0]?.r ?? first).health;
+    if (failed2.length === 0) {
+      const finishedAt = ports.now().toISOString();
+      const unkept = await phases.run(
+        "record",
+        () => onEachServer(runs, (r) => keepNewVersion(r, b, finishedAt))
+      );
+      for (const r of runs) outcomes.mark(r, "success", o.version);
+      if (unkept.length > 0) {
+        notice(
+          `${o.version} is in service on every server, but recording it failed on:
+${listed2(unkept)}`
+        );
+      }
+      result.status = "success";
+      return done();
+    }
+    const why = listed2(failed2);
+    for (const f of failed2) outcomes.mark(f.r, "failed", o.version, f.why);
+    const switched = runs.filter((r) => r.switched);
+    const untouched = runs.filter((r) => !r.switched);
+    await recordUntouched(untouched, notice);
+    if (o.noRollback) {
+      await onEachServer(switched, async (r) => {
+        r.history.push(...await keepFailed(r.s.remote, r.s.o, r.attempt));
+      });
+      for (const r of switched) outcomes.mark(r, "failed", o.version, outcomes.of(r)?.failure);
+      result.failure = `${why}
+no-rollback is set: ${o.version} was left in place for inspection on ${names(switched)}${untouched.length > 0 ? `; ${names(untouched)} still run what they ran` : ""}.`;
+      return done();
+    }
+    log.warn(
+      `${why}
+Putting back every server that was switched: ${switched.map((r) => `${r.s.name} \u2192 ${r.target ?? "nothing (first deploy)"}`).join(", ")}.`
+    );
+    let undo;
+    if (first.attempt.releaseRun && first.target && first.s.flavor !== "swarm") {
+      const compose2 = first.s.flavor;
+      const target = first.target;
+      try {
+        undo = await first.s.phases.run(
+          "rollback command",
+          () => runRollbackCommand(first.s.remote, first.s.o, compose2, release, target, first.s.log)
+        );
+        result.undo = undo;
+      } catch (e) {
+        if (e instanceof OneOffFailed) result.undo = e.run;
+        await onEachServer(switched, async (r) => {
+          r.history.push(...await keepFailed(r.s.remote, r.s.o, r.attempt));
+        });
+        for (const r of switched) outcomes.mark(r, "rollback-failed", o.version, errorMessage(e));
+        result.rolledBack = true;
+        result.status = "rollback-failed";
+        result.failure = `${why}
+The rollback command failed on ${first.s.name}: ${errorMessage(e)}
+No server was switched back: ${o.version} stays in service on ${names(switched)}. Look at the database before you deploy or roll back again.`;
+        return done();
+      }
+    }
+    await putSwitchedBack(
+      runs,
+      { release, why, ...undo ? { undo } : {} },
+      o,
+      outcomes,
+      result,
+      phases
+    );
+    return done();
+  });
+}
+
 // src/engine/deploy.ts
 function deploy(options, ports, log) {
-  return asCommand(options, log, (result, phases) => runPhases(options, ports, log, result, phases));
+  return asCommand(options, log, async (result, phases) => {
+    const startedAt = ports.now().toISOString();
+    const notice = noticeTo(result, log);
+    const built = await buildRelease(options, ports, log, result, phases, notice);
+    const to = targetsOf(built.o).length > 1 ? deployToServers : deployToServer;
+    return to(built, { ports, log, result, phases, notice, startedAt });
+  });
 }
-async function runPhases(options, ports, log, result, phases) {
-  const startedAt = ports.now().toISOString();
-  const notice = noticeTo(result, log);
+async function buildRelease(options, ports, log, result, phases, notice) {
   const shipping = shippingFor(options.method);
   let files;
   await phases.run("validate", async () => {
@@ -87521,40 +88159,35 @@ async function runPhases(options, ports, log, result, phases) {
     images,
     ...files ? { files: files.summary } : {}
   };
-  return withLockedServer(o, ports, phases, log, notice, async (session) => {
-    const { remote, state, flavor } = session;
-    const now = () => ports.now().toISOString();
-    result.previousVersion = state.currentVersion;
-    const previous = state.currentVersion;
-    const target = chooseRollbackTarget(previous, state.history);
-    const history2 = [...state.history];
-    const attempt = { release, previous, facts: runFacts(o, startedAt), now: ports.now };
+  return {
+    o,
+    release,
+    shipping,
+    ...images ? { images } : {},
+    ...files ? { files } : {},
+    composeContent: readFileSync5(o.composeFile, "utf8")
+  };
+}
+async function deployToServer(b, run2) {
+  const { o, release } = b;
+  const { ports, log, result, phases, notice, startedAt } = run2;
+  return withLockedServers(o, ports, phases, log, notice, async ([one]) => {
+    const session = one;
+    const r = serverRun(session, release, runFacts(o, startedAt), ports.now);
+    const { remote, flavor } = session;
+    const { previous, attempt, history: history2 } = r;
+    const target = r.target;
+    result.previousVersion = previous;
     const finish2 = finisher(result, history2, o.keepHistory, ports);
-    const composeContent = readFileSync5(o.composeFile, "utf8");
-    const swarm = flavor === "swarm";
     try {
-      if (previous && !swarm) {
-        const running = releaseOf(history2, previous, release.services);
-        await phases.run("backup", () => backupRunning(remote, o, running, log));
-      }
-      if (shipping.deliver && !swarm) {
-        const deliver = shipping.deliver;
-        const delivered = await phases.run(
-          "transfer",
-          () => deliver(remote, o, ports.docker, images, log)
-        );
-        result.transferredBytes = delivered?.bytes;
-        result.transferNote = delivered?.note;
-      }
-      if (files) {
-        const set = files;
-        await phases.run("release files", () => sendReleaseFiles(remote, o, set, log));
-      }
+      const delivered = await getReady(r, b, ports.docker);
+      result.transferredBytes = delivered?.bytes;
+      result.transferNote = delivered?.note;
       if (o.releaseCommand && flavor !== "swarm") {
         const compose2 = flavor;
         attempt.releaseRun = await phases.run(
           "release",
-          () => runReleaseCommand(remote, o, compose2, release, previous, composeContent, log)
+          () => runReleaseCommand(remote, o, compose2, release, previous, b.composeContent, log)
         );
         result.release = attempt.releaseRun;
       }
@@ -87568,8 +88201,8 @@ The running version (${previous || "none"}) was not touched.`;
       try {
         await appendRecords(remote, o.deployPath, [failedRecord2]);
         return finish2(failedRecord2);
-      } catch (r) {
-        notice(`could not record the failed attempt: ${errorMessage(r)}`);
+      } catch (r2) {
+        notice(`could not record the failed attempt: ${errorMessage(r2)}`);
         return finish2();
       }
     }
@@ -87581,38 +88214,10 @@ The running version (${previous || "none"}) was not touched.`;
       ...attempt.releaseRun ? { released: attempt.releaseRun } : {}
     };
     ports.checkpoint("switching", JSON.stringify(inFlight));
-    let failure;
-    let switched;
-    try {
-      switched = await phases.run(
-        "switch",
-        () => switchTo(remote, o, flavor, release, composeContent)
-      );
-    } catch (e) {
-      failure = `switching to ${o.version} failed: ${errorMessage(e)}`;
-    }
-    if (!failure && o.skipHealthcheck) {
-      notice("health checks skipped (skip-healthcheck: true): the new version was not verified");
-    } else if (!failure) {
-      const health = await phases.run("verify", () => verify(remote, o, release, log, switched));
-      result.health = health;
-      if (!health.ok) failure = await describeUnhealthy(remote, o, o.version, health);
-    }
+    const failure = await cutOver(r, b, notice);
+    result.health = r.health;
     if (!failure) {
-      const success = newRecord(attempt.facts, "success", release, previous, now(), {
-        release: attempt.releaseRun
-      });
-      await phases.run("record", async () => {
-        await writeCurrent(remote, o.deployPath, o.version, o.method);
-        await appendRecords(remote, o.deployPath, [success]);
-        history2.push(success);
-      });
-      await phases.run(
-        "prune",
-        () => prune(remote, o, history2, [o.version, target ?? ""], log).then((kept) => {
-          history2.splice(0, history2.length, ...kept);
-        })
-      );
+      await keepNewVersion(r, b, ports.now().toISOString());
       result.status = "success";
       return finish2();
     }
@@ -87630,7 +88235,10 @@ Rolling back to ${target}.`);
       remote,
       o,
       attempt,
-      { method: state.currentMethod || o.method, ...releaseOf(history2, target, release.services) },
+      {
+        method: session.state.currentMethod || o.method,
+        ...releaseOf(history2, target, release.services)
+      },
       flavor,
       phases,
       log
@@ -87651,9 +88259,207 @@ Rolled back to ${target}, which is healthy again.`;
   });
 }
 
+// src/engine/rollback-fleet.ts
+async function decide(o, sessions) {
+  const empty = sessions.filter((s) => !s.state.currentVersion);
+  if (empty.length > 0) {
+    throw new Error(
+      `nothing is deployed in ${o.deployPath} yet on ${empty.map((s) => s.name).join(", ")}: there is nothing to roll back there`
+    );
+  }
+  const looks = await Promise.all(
+    sessions.map((s) => readRestorable(s.remote, s.o, s.state.history, s.state.currentVersion))
+  );
+  const restorable = looks.map((l) => l.versions);
+  const each = (f) => sessions.map((s, i) => `${s.name}: ${f(s, i)}`).join("\n");
+  const wanted = sessions.map(
+    (s) => o.version || previousGoodVersion(s.state.history, s.state.currentVersion) || ""
+  );
+  const target = wanted[0] ?? "";
+  if (wanted.some((w) => w !== target || w === "")) {
+    throw new Error(
+      `the servers do not agree on the version before the one in service:
+${each((s, i) => `${s.state.currentVersion} in service, previous good ${wanted[i] || "none"}`)}
+Name the version to go to (input version).`
+    );
+  }
+  if (sessions.every((s) => s.state.currentVersion === target)) {
+    throw new Error(`${target} is already in service on every server`);
+  }
+  const names2 = serviceNames(o);
+  const refused = sessions.flatMap((s, i) => {
+    if (s.state.currentVersion === target) return [];
+    const why = whyNotRestorable(s.state.history, target, o.project, names2, looks[i].held);
+    return why ? [`${s.name}: ${why}`] : [];
+  });
+  if (refused.length > 0) {
+    throw new Error(
+      `${target} cannot be restored on every server, so no server was changed:
+${refused.join("\n")}
+Versions each server can restore, newest first:
+${each((_, i) => restorable[i]?.join(", ") || "none")}`
+    );
+  }
+  return { target, restorable };
+}
+async function rollbackServers(o, ports, log) {
+  const startedAt = ports.now().toISOString();
+  return asCommand(o, log, (result, phases) => {
+    const notice = noticeTo(result, log);
+    return withLockedServers(o, ports, phases, log, notice, async (sessions) => {
+      const first = sessions[0];
+      result.previousVersion = first.state.currentVersion;
+      const { target, restorable } = await phases.run("find versions", () => decide(o, sessions));
+      result.version = target;
+      result.restorable = (restorable[0] ?? []).filter((v) => restorable.every((r) => r.includes(v)));
+      const names2 = serviceNames(o);
+      const release = releaseOf(first.state.history, target, names2);
+      const facts = runFacts(o, startedAt);
+      const all = sessions.map((s) => {
+        const current2 = s.state.currentVersion;
+        return {
+          s,
+          previous: current2,
+          target: current2,
+          history: [...s.state.history],
+          attempt: {
+            release: releaseOf(s.state.history, target, names2),
+            previous: current2,
+            facts,
+            now: ports.now
+          },
+          switched: false
+        };
+      });
+      const outcomes = new Outcomes(all, result);
+      const finish2 = finisher(result, all[0].history, o.keepHistory, ports);
+      const done = () => {
+        outcomes.close(o.keepHistory);
+        return finish2();
+      };
+      const runs = all.filter((r) => r.previous !== target);
+      for (const r of all) if (r.previous === target) outcomes.mark(r, "success", target);
+      log.info(
+        `rolling back to ${target}: ${runs.map((r) => `${r.s.name} from ${r.previous}`).join(", ")}`
+      );
+      const unready = await phases.run(
+        "backup",
+        () => onEachServer(
+          runs,
+          (r) => r.s.flavor === "swarm" ? Promise.resolve() : r.s.phases.run(
+            "backup",
+            () => backupRunning(r.s.remote, r.s.o, releaseOf(r.history, r.previous, names2), r.s.log)
+          )
+        )
+      );
+      const lost = runs.flatMap((r) => {
+        const why2 = r.s.lockLost();
+        return why2 ? [{ r, why: why2 }] : [];
+      });
+      const stopped = listed2([...unready, ...lost]);
+      if (stopped) throw new Error(`${stopped}
+Stopped before the switch: no server was changed.`);
+      const lead = runs[0];
+      let undo;
+      const current = lead.previous;
+      const older = deployedBefore(lead.history, target, current);
+      if (older && releaseRanFor(lead.history, current) && lead.s.flavor !== "swarm") {
+        const compose2 = lead.s.flavor;
+        try {
+          undo = await lead.s.phases.run(
+            "rollback command",
+            () => runRollbackCommand(
+              lead.s.remote,
+              lead.s.o,
+              compose2,
+              releaseOf(lead.history, current, names2),
+              target,
+              lead.s.log
+            )
+          );
+          result.undo = undo;
+        } catch (e) {
+          if (e instanceof OneOffFailed) result.undo = e.run;
+          throw new Error(
+            `${lead.s.name}: ${errorMessage(e)}
+${stoppedBeforeSwitch(current, target)}`
+          );
+        }
+      }
+      const failed2 = await switchInOrder(
+        runs,
+        o,
+        { command: "rollback", version: target, previous: current, target: current, startedAt },
+        async (r) => {
+          r.switched = true;
+          const back = await putBack(
+            r.s.remote,
+            r.s.o,
+            r.s.flavor,
+            r.attempt.release,
+            r.s.phases,
+            r.s.log,
+            {
+              restore: "switch",
+              verify: "verify"
+            }
+          );
+          r.health = back.health;
+          return back.problem;
+        },
+        ports,
+        log,
+        phases
+      );
+      result.health = (failed2[0]?.r ?? lead).health;
+      if (failed2.length === 0) {
+        const unrecorded = await phases.run(
+          "record",
+          () => onEachServer(runs, async (r) => {
+            const record = newRecord(
+              facts,
+              "rollback",
+              r.attempt.release,
+              r.previous,
+              ports.now().toISOString(),
+              { undo: r === lead ? undo : void 0 }
+            );
+            await writeCurrent(r.s.remote, r.s.o.deployPath, target, release.method ?? o.method);
+            await recordOn(r, [record]);
+          })
+        );
+        for (const r of runs) outcomes.mark(r, "success", target);
+        if (unrecorded.length > 0) {
+          notice(
+            `${target} is in service on every server, but recording it failed on:
+${listed2(unrecorded)}`
+          );
+        }
+        result.status = "success";
+        result.rolledBack = true;
+        return done();
+      }
+      const why = `rolling back to ${target} failed:
+${listed2(failed2)}`;
+      for (const f of failed2) outcomes.mark(f.r, "failed", target, f.why);
+      log.warn(`${why}
+Putting back every server that was switched.`);
+      await putSwitchedBack(runs, { release, why }, o, outcomes, result, phases);
+      result.status = result.status === "rolled-back" ? "failed" : result.status;
+      result.rolledBack = false;
+      if (undo) {
+        result.failure += `
+The rollback command of ${current} ran before the switch: ${current} now runs on what it left (deploy ${current} again to run its release command).`;
+      }
+      return done();
+    });
+  });
+}
+
 // src/engine/rollback-command.ts
-var listed2 = (versions) => versions.length > 0 ? `Versions that can be restored, newest first: ${versions.join(", ")}` : "No version can be restored.";
+var listed3 = (versions) => versions.length > 0 ? `Versions that can be restored, newest first: ${versions.join(", ")}` : "No version can be restored.";
 async function rollbackCommand(o, ports, log) {
+  if (targetsOf(o).length > 1) return rollbackServers(o, ports, log);
   const startedAt = ports.now().toISOString();
   return asCommand(
     o,
@@ -87668,7 +88474,7 @@ async function rollbackCommand(o, ports, log) {
       if (!current) {
         throw new Error(`nothing is deployed in ${o.deployPath} yet: there is nothing to roll back`);
       }
-      const names = serviceNames(o);
+      const names2 = serviceNames(o);
       const { held, versions } = await phases.run(
         "find versions",
         () => readRestorable(remote, o, history2, current)
@@ -87677,17 +88483,17 @@ async function rollbackCommand(o, ports, log) {
       const target = o.version || previousGoodVersion(history2, current);
       if (!target) {
         throw new Error(
-          `no version was recorded as a success before ${current}. ${listed2(result.restorable)}`
+          `no version was recorded as a success before ${current}. ${listed3(result.restorable)}`
         );
       }
       result.version = target;
       if (target === current) {
-        throw new Error(`${target} is already in service. ${listed2(result.restorable)}`);
+        throw new Error(`${target} is already in service. ${listed3(result.restorable)}`);
       }
-      const why = whyNotRestorable(history2, target, o.project, names, held);
-      if (why) throw new Error(`${target} cannot be restored: ${why}. ${listed2(result.restorable)}`);
-      const release = releaseOf(history2, target, names);
-      const running = releaseOf(history2, current, names);
+      const why = whyNotRestorable(history2, target, o.project, names2, held);
+      if (why) throw new Error(`${target} cannot be restored: ${why}. ${listed3(result.restorable)}`);
+      const release = releaseOf(history2, target, names2);
+      const running = releaseOf(history2, current, names2);
       log.info(`rolling back from ${current} to ${target}`);
       if (flavor !== "swarm")
         await phases.run("backup", () => backupRunning(remote, o, running, log));
@@ -87766,7 +88572,7 @@ async function status(o, ports, log) {
   return asCommand(
     o,
     log,
-    (result, phases) => withServer(ports, phases, async (remote) => {
+    (result, phases) => withServer(o, ports, phases, async (remote) => {
       const state = await phases.run("inspect server", async () => {
         await checkEngine(remote);
         return readServerState(remote, o.deployPath);
@@ -87864,7 +88670,7 @@ async function history(o, ports, log) {
   return asCommand(
     o,
     log,
-    (result, phases) => withServer(ports, phases, async (remote) => {
+    (result, phases) => withServer(o, ports, phases, async (remote) => {
       const state = await phases.run("read history", () => readServerState(remote, o.deployPath));
       reportDamagedLines(state, noticeTo(result, log));
       result.version = state.currentVersion;
@@ -87886,7 +88692,7 @@ async function unlock(o, ports, log) {
   return asCommand(
     o,
     log,
-    (result, phases) => withServer(ports, phases, async (remote) => {
+    (result, phases) => withServer(o, ports, phases, async (remote) => {
       const out = await runChecked(remote, readLock(o.deployPath));
       if (out.trim() === "none") {
         result.message = `no deploy lock is held in ${lockDir(o.deployPath)}`;
@@ -87914,10 +88720,67 @@ async function unlock(o, ports, log) {
   );
 }
 
+// src/engine/each-server.ts
+async function onEveryServer(command, o, ports, log) {
+  const targets = targetsOf(o);
+  if (targets.length === 1) return command(o, ports, log);
+  const views = serverViews(targets, log);
+  const answers = await Promise.all(
+    targets.map((t, i) => command(t.o, ports, views[i]?.log ?? log))
+  );
+  const first = answers[0];
+  const result = {
+    ...newResult(o),
+    version: first.version,
+    previousVersion: first.previousVersion,
+    method: first.method,
+    history: first.history,
+    phases: first.phases,
+    notices: answers.flatMap((a, i) => a.notices.map((n) => `${targets[i]?.name}: ${n}`)),
+    ...first.health ? { health: first.health } : {},
+    ...first.containers ? { containers: first.containers } : {},
+    ...first.running ? { running: first.running } : {},
+    ...first.projectDirectory ? { projectDirectory: first.projectDirectory } : {},
+    hosts: answers.map((a, i) => ({
+      host: targets[i]?.name ?? "",
+      previous: a.previousVersion,
+      version: a.version,
+      status: a.status,
+      phases: a.phases,
+      ...a.failure ? { failure: a.failure } : {},
+      ...a.healthy !== void 0 ? { healthy: a.healthy } : {},
+      history: a.history
+    }))
+  };
+  const restorable = answers.map((a) => a.restorable);
+  if (restorable.every((r) => r !== void 0)) {
+    result.restorable = (restorable[0] ?? []).filter((v) => restorable.every((r) => r?.includes(v)));
+  }
+  const problems = answers.flatMap(
+    (a, i) => a.failure ? [`${targets[i]?.name}: ${a.failure}`] : []
+  );
+  if (o.command === "status") {
+    const versions = new Set(answers.map((a) => a.version));
+    if (versions.size > 1) {
+      problems.push(
+        `the servers run different versions: ${answers.map((a, i) => `${targets[i]?.name} ${a.version || "none"}`).join(", ")}`
+      );
+    }
+    result.healthy = problems.length === 0;
+  }
+  if (o.command === "unlock") {
+    result.message = answers.map((a, i) => `${targets[i]?.name}: ${a.message ?? a.failure ?? ""}`).join("\n");
+  }
+  if (problems.length > 0) result.failure = problems.join("\n");
+  result.status = problems.length === 0 ? "success" : "failed";
+  return result;
+}
+
 // src/engine/run-command.ts
 function runCommand(o, ports, log) {
   const commands = { deploy, rollback: rollbackCommand, status, history, unlock };
-  return commands[o.command](o, ports, log);
+  if (o.command === "deploy" || o.command === "rollback") return commands[o.command](o, ports, log);
+  return onEveryServer(commands[o.command], o, ports, log);
 }
 
 // node_modules/@actions/github/lib/context.js
@@ -88232,11 +89095,11 @@ function merge(defaults2, route, options) {
 }
 function addQueryParameters(url, parameters) {
   const separator = /\?/.test(url) ? "&" : "?";
-  const names = Object.keys(parameters);
-  if (names.length === 0) {
+  const names2 = Object.keys(parameters);
+  if (names2.length === 0) {
     return url;
   }
-  return url + separator + names.map((name) => {
+  return url + separator + names2.map((name) => {
     if (name === "q") {
       return "q=" + parameters.q.split("+").map(encodeURIComponent).join("+");
     }
@@ -92129,12 +92992,23 @@ var DeploymentReporter = class {
   /** Before a deploy: its deployment, in progress. Other commands post once they know their target. */
   async started(o) {
     if (o.command !== "deploy" || !o.commit) return;
-    this.deployment = await this.create(o.commit, o.version || "the newest version built", {
-      version: o.version,
-      method: o.method
-    });
+    const servers = targetsOf(o).map((t) => t.name);
+    const on = servers.length > 1 ? ` to ${servers.length} servers: ${servers.join(", ")}` : "";
+    this.deployment = await this.create(
+      o.commit,
+      `${o.version || "the newest version built"}${on}`,
+      {
+        version: o.version,
+        method: o.method,
+        ...servers.length > 1 ? { hosts: servers } : {}
+      }
+    );
     if (this.deployment !== void 0) {
-      await this.status(this.deployment, "in_progress", `deploying ${o.version || "(skip-build)"}`);
+      await this.status(
+        this.deployment,
+        "in_progress",
+        `deploying ${o.version || "(skip-build)"}${on}`
+      );
     }
   }
   /** The deploy's own deployment, while it is in progress (for the post step of a cancelled job). */
@@ -92150,7 +93024,8 @@ var DeploymentReporter = class {
     if (result.command === "deploy") {
       if (this.deployment === void 0) return;
       if (result.status === "success") {
-        await this.status(this.deployment, "success", `${result.version} is live`);
+        const on = result.hosts ? ` on ${result.hosts.map((h) => h.host).join(", ")}` : "";
+        await this.status(this.deployment, "success", `${result.version} is live${on}`);
         return;
       }
       await this.status(this.deployment, "failure", `${result.version || "the deploy"} failed`);
@@ -92382,7 +93257,7 @@ async function run() {
       o,
       {
         docker: new import_dockerode.default(),
-        connect: () => connectTo(o, (m) => warning(m)),
+        connect: (target) => connectTo(target, (m) => warning(m)),
         now: () => /* @__PURE__ */ new Date(),
         checkpoint
       },
@@ -92415,12 +93290,49 @@ async function finish(result) {
 }
 
 // src/engine/recover.ts
-async function recoverInterrupted(o, remote, left, log) {
+function leftAnything(left) {
+  return Object.keys(left.locks).length > 0 || left.switching !== void 0;
+}
+function switchOn(s, name, first) {
+  if (!s) return void 0;
+  if (!s.servers) return s;
+  const here = s.servers[name];
+  if (!here) return void 0;
+  return {
+    ...s.command ? { command: s.command } : {},
+    version: s.version,
+    startedAt: s.startedAt,
+    ...here,
+    ...first && s.released ? { released: s.released } : {}
+  };
+}
+async function recoverInterrupted(o, connect2, left, log) {
+  const targets = targetsOf(o);
+  const errors = [];
+  for (const [i, t] of targets.entries()) {
+    const token = left.locks[t.name] ?? "";
+    const switching = switchOn(left.switching, t.name, i === 0);
+    if (!token && !switching) continue;
+    const own = targets.length > 1 ? prefixedLog(log, t.name) : log;
+    try {
+      const remote = await connect2(t.o);
+      try {
+        await recoverServer(t.o, remote, token, switching, own);
+      } finally {
+        remote.close();
+      }
+    } catch (e) {
+      errors.push(targets.length > 1 ? `${t.name}: ${errorMessage(e)}` : errorMessage(e));
+    }
+  }
+  if (errors.length > 0) throw new Error(errors.join("\n"));
+}
+async function recoverServer(o, remote, lockToken, switching, log) {
   try {
-    if (left.switching) await finishSwitch(o, remote, left.switching, log);
+    if (switching) await finishSwitch(o, remote, switching, log);
   } finally {
-    if (left.lockToken) {
-      const released = await releaseDeployLock(remote, o.deployPath, left.lockToken);
+    if (lockToken) {
+      const released = await releaseDeployLock(remote, o.deployPath, lockToken);
       log.info(
         released ? "deploy lock released" : "the deploy lock was no longer ours: left as it is"
       );
@@ -92456,7 +93368,7 @@ async function finishSwitch(o, remote, s, log) {
 async function post() {
   const left = leftovers();
   const deployment = leftDeployment();
-  if (!left.lockToken && !left.switching && deployment === void 0) {
+  if (!leftAnything(left) && deployment === void 0) {
     info("nothing to clean up on the server");
     return;
   }
@@ -92466,14 +93378,16 @@ async function post() {
     registerSecrets(raw);
     const o = parseOptions(raw, await getRunContext());
     try {
-      if (left.lockToken || left.switching) {
-        if (left.lockToken) lockHint = leftLockHint(o.deployPath, o.lockStaleAfterMs);
-        const remote = await connectTo(o, (m) => warning(m));
-        try {
-          await recoverInterrupted(o, remote, left, actionLog);
-        } finally {
-          remote.close();
+      if (leftAnything(left)) {
+        if (Object.keys(left.locks).length > 0) {
+          lockHint = leftLockHint(o.deployPath, o.lockStaleAfterMs);
         }
+        await recoverInterrupted(
+          o,
+          (target) => connectTo(target, (m) => warning(m)),
+          left,
+          actionLog
+        );
       }
     } finally {
       if (deployment !== void 0) await settleInterrupted(o, deployment, actionLog);

@@ -25,7 +25,7 @@
 # no address and no route there. Private addresses exist only inside the lab's namespaces.
 #
 # Usage: scripts/sandbox.sh up | down | env | exec K COMMAND... | swarm on|off | engine K stop|start
-#        | net-state
+#        | sshd K stop|start | net-state
 #   up          install what is missing (as root), start whatever is not running; idempotent
 #   down        stop what the sandbox started and remove the lab's namespaces, LAN and bridges
 #               (hosts leave their swarm first); keeps keys, images and data
@@ -37,6 +37,9 @@
 #   engine K stop|start
 #               stop host K's Docker engine, or start it again (tests of a server whose engine
 #               is down)
+#   sshd K stop|start
+#               stop host K's sshd, or start it again (a server that cannot be reached: its
+#               port still accepts, then closes the connection before any SSH is spoken)
 #   net-state   print the addresses and routes of the machine's own network namespace; `up`
 #               records them in $VD_SANDBOX_DIR/lab/root-net.before when it makes the lab
 #
@@ -183,9 +186,13 @@ case "${1:-}" in
     read_conf
     cmd_engine "${2:-}" "${3:-}"
     ;;
+  sshd)
+    read_conf
+    cmd_sshd "${2:-}" "${3:-}"
+    ;;
   net-state) root_net_state ;;
   *)
-    echo "usage: $0 up|down|env|exec K COMMAND...|swarm on|off|engine K stop|start|net-state" >&2
+    echo "usage: $0 up|down|env|exec K COMMAND...|swarm on|off|engine K stop|start|sshd K stop|start|net-state" >&2
     exit 2
     ;;
 esac

@@ -38,7 +38,7 @@ export async function run(): Promise<void> {
       o,
       {
         docker: new Docker(),
-        connect: () => connectTo(o, m => core.warning(m)),
+        connect: target => connectTo(target, m => core.warning(m)),
         now: () => new Date(),
         checkpoint
       },

@@ -8,7 +8,7 @@ import { actionLog } from './action/log.js'
 import { leftDeployment, leftovers } from './action/state.js'
 import { settleInterrupted } from './github/report.js'
 import { parseOptions } from './config/parse.js'
-import { recoverInterrupted } from './engine/recover.js'
+import { leftAnything, recoverInterrupted } from './engine/recover.js'
 import { errorMessage } from './engine/io.js'
 import { connectTo } from './remote/connect-to.js'
 import { lockDir } from './remote/commands.js'
@@ -17,7 +17,7 @@ import { registerSecrets } from './action/secrets.js'
 export async function post(): Promise<void> {
   const left = leftovers()
   const deployment = leftDeployment()
-  if (!left.lockToken && !left.switching && deployment === undefined) {
+  if (!leftAnything(left) && deployment === undefined) {
     core.info('nothing to clean up on the server')
     return
   }
@@ -27,14 +27,16 @@ export async function post(): Promise<void> {
     registerSecrets(raw)
     const o = parseOptions(raw, await getRunContext())
     try {
-      if (left.lockToken || left.switching) {
-        if (left.lockToken) lockHint = leftLockHint(o.deployPath, o.lockStaleAfterMs)
-        const remote = await connectTo(o, m => core.warning(m))
-        try {
-          await recoverInterrupted(o, remote, left, actionLog)
-        } finally {
-          remote.close()
+      if (leftAnything(left)) {
+        if (Object.keys(left.locks).length > 0) {
+          lockHint = leftLockHint(o.deployPath, o.lockStaleAfterMs)
         }
+        await recoverInterrupted(
+          o,
+          target => connectTo(target, m => core.warning(m)),
+          left,
+          actionLog
+        )
       }
     } finally {
       if (deployment !== undefined) await settleInterrupted(o, deployment, actionLog)

@@ -173,7 +173,10 @@ test('a job cancelled during its health checks: the post step restores the last 
   )
   expect(main.code).not.toBe(0)
   expect(main.log).toContain('cancelled (SIGTERM)')
-  expect(main.state.lock).toMatch(/^[0-9a-f-]{36}$/)
+  // The locks held, by server: this one's token.
+  expect(JSON.parse(main.state.lock ?? '{}')).toEqual({
+    [`${env.sshHost}:${env.sshPort}`]: expect.stringMatching(/^[0-9a-f-]{36}$/)
+  })
   expect(JSON.parse(main.state.switching ?? '{}')).toMatchObject({ version: 'l4', target: 'l3' })
   expect(existsSync(LOCK)).toBe(true)
 

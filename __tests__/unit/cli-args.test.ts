@@ -104,9 +104,11 @@ describe('parseCliArgs', () => {
   test('other bad usage', () => {
     expect(refusal([])).toBe('a command is required: deploy, rollback, status, history, unlock')
     expect(refusal(['depoy'])).toMatch(/^the command "depoy" is unknown \(did you mean deploy\?\)/)
-    expect(refusal(['deploy', '--host', 'a', '--host', 'b'])).toBe(
-      '--host is given 2 times; it takes one value'
+    expect(refusal(['deploy', '--port', '22', '--port', '23'])).toBe(
+      '--port is given 2 times; it takes one value'
     )
+    // Several servers: --host repeats, one server each.
+    expect(parseCliArgs(['deploy', '--host', 'a', '--host', 'b:2222']).flags.host).toBe('a\nb:2222')
     expect(refusal(['deploy', '--no-rollback=false'])).toMatch(/--no-rollback is a switch/)
     expect(refusal(['deploy', '--host'])).toBe('--host needs a value: --host VALUE')
   })

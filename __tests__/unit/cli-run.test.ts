@@ -287,7 +287,8 @@ describe('output', () => {
       method: 'tar',
       history: JSON.stringify(SAMPLES.rolledBack?.history),
       healthy: '',
-      'restorable-versions': ''
+      'restorable-versions': '',
+      hosts: ''
     })
     expect(run.stderr).toBe('reading\nerror: health checks failed: HTTP 503\nRolled back to v1\n')
   })

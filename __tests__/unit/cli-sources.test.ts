@@ -80,9 +80,10 @@ describe('the config file', () => {
     expect(refusal(() => fileSource('command: rollback\n', 'vd.yml'))).toMatch(
       /"command" is not an option \(the command is the first argument\)/
     )
-    expect(refusal(() => fileSource('host: [a, b]\n', 'vd.yml'))).toBe(
-      'vd.yml: "host" must be one value'
+    expect(refusal(() => fileSource('port: [22, 23]\n', 'vd.yml'))).toBe(
+      'vd.yml: "port" must be one value'
     )
+    expect(fileSource('host: [a, b]\n', 'vd.yml').given.host).toBe('a\nb')
     expect(refusal(() => fileSource('services: {api: x}\n', 'vd.yml'))).toBe(
       'vd.yml: "services" must be a value, a block string or a list'
     )

@@ -319,6 +319,7 @@ describe('action.yml', () => {
     expect(Object.keys(action.outputs).sort()).toEqual([
       'healthy',
       'history',
+      'hosts',
       'method',
       'previous-version',
       'restorable-versions',

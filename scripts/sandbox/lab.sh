@@ -372,6 +372,17 @@ cmd_exec() {
 # engine K stop|start: stop host K's engine (its containers stop with it, and come back by their
 # restart policies when it starts again), or start it again; for tests of a server whose engine
 # is down.
+cmd_sshd() {
+  local k=${1:-} dir
+  [[ $k =~ ^[1-9][0-9]*$ ]] && ((k <= LAB_HOSTS)) || die "usage: $0 sshd K stop|start"
+  dir=$(host_dir "$k")
+  case "${2:-}" in
+    stop) stop_pid "$(host_name "$k") sshd" "$dir/ssh/sshd.pid" "$dir/ssh/sshd_config" 10 ;;
+    start) host_sshd_up "$k" ;;
+    *) die "usage: $0 sshd K stop|start" ;;
+  esac
+}
+
 cmd_engine() {
   local k=${1:-} dir
   [[ $k =~ ^[1-9][0-9]*$ ]] && ((k <= LAB_HOSTS)) || die "usage: $0 engine K stop|start"

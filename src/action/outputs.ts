@@ -12,7 +12,19 @@ export function outputsOf(result: CommandResult): Record<string, string> {
     method: result.method,
     history: JSON.stringify(result.history),
     healthy: result.healthy === undefined ? '' : String(result.healthy),
-    'restorable-versions': result.restorable ? JSON.stringify(result.restorable) : ''
+    'restorable-versions': result.restorable ? JSON.stringify(result.restorable) : '',
+    // Several servers only: one server is the other outputs.
+    hosts: result.hosts
+      ? JSON.stringify(
+          result.hosts.map(h => ({
+            host: h.host,
+            'previous-version': h.previous,
+            version: h.version,
+            status: h.status,
+            ...(h.healthy !== undefined ? { healthy: h.healthy } : {})
+          }))
+        )
+      : ''
   }
 }
 

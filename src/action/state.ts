@@ -1,9 +1,10 @@
 // What the main step leaves for the post step (GITHUB_STATE), read back as STATE_* by the runner.
 
 import * as core from '@actions/core'
-import type { SwitchInFlight } from '../engine/deploy.js'
+import type { SwitchInFlight } from '../engine/in-flight.js'
 import type { CheckpointName } from '../engine/session.js'
 import type { Leftovers } from '../engine/recover.js'
+import { heldLocks } from '../engine/session.js'
 
 export const isPost = (): boolean => core.getState('isPost') === 'true'
 
@@ -28,7 +29,7 @@ export function leftDeployment(): number | undefined {
 export function leftovers(): Leftovers {
   const switching = core.getState('switching')
   return {
-    lockToken: core.getState('lock'),
+    locks: heldLocks(core.getState('lock')),
     switching: switching ? (JSON.parse(switching) as SwitchInFlight) : undefined
   }
 }

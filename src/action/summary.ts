@@ -29,6 +29,8 @@ function markdown(b: Block): string {
       return '```text\n' + b.text + '\n```'
     case 'notice':
       return `> ⚠ ${b.text}`
+    case 'mermaid':
+      return '```mermaid\n' + b.text + '\n```'
   }
 }
 

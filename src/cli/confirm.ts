@@ -2,12 +2,17 @@
 // standard input that is not a terminal (automation) skip it.
 
 import type { DeployOptions } from '../config/options.js'
+import { targetsOf } from '../engine/targets.js'
 
 /** The plan in a few lines: command, host, project, version, method, deploy path. */
 export function planOf(o: DeployOptions): string {
-  const where = o.ssh
-    ? `${o.ssh.username}@${o.ssh.host}:${o.ssh.port}${o.ssh.proxy ? ` via ${o.ssh.proxy.host}` : ''}`
-    : "this machine's Docker engine (method local)"
+  const ssh = o.ssh
+  const servers = targetsOf(o).map(t => t.name)
+  const where = !ssh
+    ? "this machine's Docker engine (method local)"
+    : servers.length > 1
+      ? `${servers.length} servers, all or none, ${servers[0]} first: ${servers.map(s => `${ssh.username}@${s}`).join(', ')}${ssh.proxy ? ` via ${ssh.proxy.host}` : ''}`
+      : `${ssh.username}@${ssh.host}:${ssh.port}${ssh.proxy ? ` via ${ssh.proxy.host}` : ''}`
   const version =
     o.version ||
     (o.command === 'rollback'

@@ -76,7 +76,14 @@ const OPTION_HELP: [string, Partial<Record<OptionName, OptionHelp>>][] = [
   [
     'Server',
     {
-      host: { value: 'HOST', help: "the server's host name or IP address" },
+      host: {
+        value: 'HOST[:PORT]',
+        help: 'the server; repeat for several (all get the version, or none)'
+      },
+      'max-parallel': {
+        value: 'N',
+        help: 'several servers: after the first, how many switch at once'
+      },
       port: { value: 'PORT', help: 'SSH port' },
       username: { value: 'USER', help: 'SSH user (needs access to Docker on the server)' },
       key: {
@@ -86,8 +93,8 @@ const OPTION_HELP: [string, Partial<Record<OptionName, OptionHelp>>][] = [
       'key-file': { value: 'PATH', help: 'read the SSH private key from PATH (instead of --key)' },
       passphrase: { value: 'TEXT', help: "the private key's passphrase (a secret)" },
       fingerprint: {
-        value: 'SHA256:…',
-        help: 'accepted host key (ssh-keyscan -p PORT HOST | ssh-keygen -lf -)'
+        value: '[HOST[:PORT]] SHA256:…',
+        help: 'accepted host key (ssh-keyscan -p PORT HOST | ssh-keygen -lf -); several servers: name it'
       },
       'known-hosts': { value: 'LINE', help: 'an OpenSSH known_hosts line that pins host keys' },
       'insecure-skip-host-key-check': { help: 'connect without checking the host key (warns)' },

@@ -63,7 +63,7 @@ const world: CliWorld = {
       o,
       {
         docker: new Docker(),
-        connect: () => connectTo(o, m => log.warn(m)),
+        connect: target => connectTo(target, m => log.warn(m)),
         now: () => new Date(),
         checkpoint: () => {}
       },

@@ -15,6 +15,7 @@ export const OPTION_NAMES: readonly OptionName[] = [
 
 /** Options whose value is a list, one item a line: the flag may be repeated. */
 export const MULTI_LINE: ReadonlySet<OptionName> = new Set<OptionName>([
+  'host',
   'services',
   'files',
   'build-args',

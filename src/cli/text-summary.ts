@@ -50,11 +50,14 @@ function text(b: Block): string {
       return b.items.map(i => `- ${cell(i)}`).join('\n')
     case 'notice':
       return `⚠ ${b.text}`
+    case 'mermaid':
+      return ''
   }
 }
 
 export function renderText(r: CommandResult): string {
-  const blocks = summaryBlocks(r)
+  // A terminal cannot draw a chart: each server's phases are in the Servers table.
+  const blocks = summaryBlocks(r).filter(b => b.kind !== 'mermaid')
   // A heading sits right above what it names; other blocks are a blank line apart.
   return (
     blocks

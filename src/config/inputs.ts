@@ -20,6 +20,7 @@ export const INPUT_NAMES = [
   'registry-password',
   'host',
   'port',
+  'max-parallel',
   'username',
   'key',
   'passphrase',

@@ -39,6 +39,14 @@ export type HealthCheck =
   | { kind: 'tcp'; host: string; port: number; line: string }
   | { kind: 'cmd'; command: string; line: string }
 
+/** One server of the deploy (a line of `host`): where it listens and its host key pins. */
+export interface ServerAddress {
+  host: string
+  port: number
+  /** Accepted host key fingerprints for this server (may be empty: see SshEndpoint). */
+  fingerprints: string[]
+}
+
 /** One SSH server to log in to: the deploy target, or the jump host in front of it. */
 export interface SshEndpoint {
   host: string
@@ -111,8 +119,15 @@ export interface DeployOptions {
   rollbackCommand?: OneOffCommand
   /** How long either may run. */
   releaseTimeoutMs: number
-  /** How to reach the server; absent with method local (the runner's own engine). */
+  /** How to reach the server (the first of `servers`); absent with method local. */
   ssh?: SshOptions
+  /**
+   * Every server of the deploy, in the order of `host` (the first is the canary). Absent or of
+   * one: a single server, `ssh`.
+   */
+  servers?: ServerAddress[]
+  /** After the first server, how many servers switch at once; 0 or absent: all of them. */
+  maxParallel?: number
   deployPath: string
   healthchecks: HealthCheck[]
   healthTimeoutMs: number

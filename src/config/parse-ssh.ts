@@ -1,6 +1,6 @@
-// The SSH inputs: the server, its host key pins (fingerprint, known-hosts) and the jump host.
+// The SSH inputs: the servers, their host key pins (fingerprint, known-hosts) and the jump host.
 
-import type { SshEndpoint, SshOptions } from './options.js'
+import type { ServerAddress, SshEndpoint, SshOptions } from './options.js'
 import { InputError } from './input-error.js'
 import type { InputName, RawInputs } from './inputs.js'
 import { lines, parseBoolean, parseInteger, parseSeconds, value } from './values.js'
@@ -10,18 +10,10 @@ import {
   parseKnownHosts,
   type KnownHost
 } from '../remote/known-hosts.js'
+import { parseHostName, parseServers, serverName } from './parse-servers.js'
 
-const HOST_PATTERN = /^[A-Za-z0-9._:-]{1,253}$/
 const USER_PATTERN = /^[A-Za-z0-9_][A-Za-z0-9_.-]{0,31}$/
 const FINGERPRINT_PATTERN = /^SHA256:[A-Za-z0-9+/]{43}=?$/
-
-function parseHost(name: 'host' | 'proxy-host', text: string): string {
-  const host = text.replace(/^\[(.*)\]$/, '$1')
-  if (!HOST_PATTERN.test(host)) {
-    throw new InputError(name, `"${host}" is not a host name or IP address`)
-  }
-  return host
-}
 
 function parseUsername(name: 'username' | 'proxy-username', text: string): string {
   if (!USER_PATTERN.test(text)) throw new InputError(name, `"${text}" is not a valid user name`)
@@ -38,10 +30,7 @@ function parsePrivateKey(name: 'key' | 'proxy-key', text: string): string {
   return text
 }
 
-export function parseFingerprints(
-  name: 'fingerprint' | 'proxy-fingerprint',
-  text: string
-): string[] {
+export function parseFingerprints(name: 'proxy-fingerprint', text: string): string[] {
   const fingerprints = lines(text)
   for (const f of fingerprints) {
     if (!FINGERPRINT_PATTERN.test(f)) {
@@ -106,7 +95,7 @@ function parseProxy(
   const ownKey = given('proxy-key')
   const passphrase = raw['proxy-passphrase'] ?? ''
   const proxy: SshEndpoint = {
-    host: parseHost('proxy-host', value(raw, 'proxy-host')),
+    host: parseHostName('proxy-host', value(raw, 'proxy-host')),
     port: parseInteger('proxy-port', value(raw, 'proxy-port'), 1, 65535),
     username: parseUsername('proxy-username', value(raw, 'proxy-username')),
     privateKey: ownKey ? parsePrivateKey('proxy-key', raw['proxy-key']) : target.privateKey,
@@ -117,28 +106,39 @@ function parseProxy(
   return proxy
 }
 
-export function parseSsh(raw: RawInputs): SshOptions {
+/**
+ * The SSH options of the first server, with every server of `host` (one a line) and its pins.
+ * Every server's host key must be pinned (fingerprint or known-hosts) unless the check is off.
+ */
+export function parseSsh(raw: RawInputs): SshOptions & { servers: ServerAddress[] } {
   const passphrase = raw.passphrase ?? ''
+  const port = parseInteger('port', value(raw, 'port'), 1, 65535)
+  const servers = parseServers(value(raw, 'host'), value(raw, 'fingerprint'), port)
+  const first = servers[0] as ServerAddress
   const target: SshEndpoint = {
-    host: parseHost('host', value(raw, 'host')),
-    port: parseInteger('port', value(raw, 'port'), 1, 65535),
+    ...first,
     username: parseUsername('username', value(raw, 'username')),
     privateKey: parsePrivateKey('key', raw.key ?? ''),
-    passphrase: passphrase === '' ? undefined : passphrase,
-    fingerprints: parseFingerprints('fingerprint', value(raw, 'fingerprint'))
+    passphrase: passphrase === '' ? undefined : passphrase
   }
   const insecure = parseBoolean(
     'insecure-skip-host-key-check',
     value(raw, 'insecure-skip-host-key-check')
   )
   const knownHosts = parseKnownHosts(raw['known-hosts'] ?? '', 'known-hosts')
-  if (!insecure) requirePins(target, knownHosts, 'fingerprint', "the server's")
+  if (!insecure) {
+    for (const s of servers) {
+      const whose = servers.length === 1 ? "the server's" : `the server ${serverName(s)}'s`
+      requirePins({ ...target, ...s }, knownHosts, 'fingerprint', whose)
+    }
+  }
   const proxy = parseProxy(raw, target, knownHosts, insecure)
   return {
     ...target,
     knownHosts,
     insecureSkipHostKeyCheck: insecure,
     timeoutMs: parseSeconds('timeout', value(raw, 'timeout'), 3600),
-    ...(proxy ? { proxy } : {})
+    ...(proxy ? { proxy } : {}),
+    servers
   }
 }

@@ -7,7 +7,8 @@ import type {
   DeployOptions,
   DeploymentsOptions,
   HealthCheck,
-  ServiceSpec
+  ServiceSpec,
+  SshOptions
 } from './options.js'
 import { COMMANDS, COMPRESSIONS, METHODS, ORCHESTRATORS } from './options.js'
 import { InputError } from './input-error.js'
@@ -15,6 +16,7 @@ import type { InputName, RawInputs, RunContext } from './inputs.js'
 import { generateVersion, VERSION_PATTERN } from '../plan/version.js'
 import { lines, noControlChars, parseBoolean, parseInteger, parseSeconds, value } from './values.js'
 import { parseSsh } from './parse-ssh.js'
+import { parseMaxParallel } from './parse-servers.js'
 import { parseRegistry } from './parse-registry.js'
 import { parseFiles } from '../plan/release-paths.js'
 import { parseOneOff, type OneOffCommand } from '../plan/release-command.js'
@@ -172,7 +174,13 @@ export function parseOptions(raw: RawInputs, ctx: RunContext): DeployOptions {
 
   const skipBuild = parseBoolean('skip-build', value(raw, 'skip-build'))
   const version = parseVersion(raw, ctx, command, skipBuild)
-  const ssh = remote ? parseSsh(raw) : undefined
+  const { servers, ...ssh } = remote ? parseSsh(raw) : { servers: undefined }
+  if (orchestrator === 'swarm' && servers && servers.length > 1) {
+    throw new InputError(
+      'host',
+      `lists ${servers.length} servers, but orchestrator swarm deploys through one manager, which spreads the stack over the nodes: give the manager alone`
+    )
+  }
   const registry = parseRegistry(raw, command === 'deploy' && method === 'registry')
 
   const workspace = ctx.workspace
@@ -200,7 +208,8 @@ export function parseOptions(raw: RawInputs, ctx: RunContext): DeployOptions {
     ...(releaseCommand ? { releaseCommand } : {}),
     ...(rollbackCommand ? { rollbackCommand } : {}),
     releaseTimeoutMs: parseSeconds('release-timeout', value(raw, 'release-timeout'), 86400),
-    ...(ssh ? { ssh } : {}),
+    ...(servers ? { ssh: ssh as SshOptions, servers } : {}),
+    maxParallel: parseMaxParallel(value(raw, 'max-parallel')),
     deployPath: parseDeployPath(value(raw, 'deploy-path') || `/opt/${project}`),
     healthchecks: parseHealthchecks(value(raw, 'healthchecks')),
     healthTimeoutMs: parseSeconds('healthcheck-timeout', value(raw, 'healthcheck-timeout'), 86400),

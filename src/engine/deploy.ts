@@ -2,48 +2,41 @@
 // images built) → (registry: push) → connect → lock → inspect server → backup → transfer →
 // (files) release files → (release-command) release → switch → verify → record → prune; and when
 // the switch or verification fails, the rollback path (rollback.ts), which first runs the
-// rollback command when the release command ran. Each phase lives in its own file beside this
-// one; how images travel is the method's Shipping (shipping.ts), chosen once.
+// rollback command when the release command ran. The steps on a server live in deploy-steps.ts;
+// several servers (deploy-fleet.ts) take the same steps, all or nothing. How images travel is the
+// method's Shipping (shipping.ts), chosen once.
 
 import { readFileSync } from 'node:fs'
 import type { DeployOptions } from '../config/options.js'
 import { serviceNames } from '../config/options.js'
-import { newRecord, releaseOf, runFacts, type Release } from '../plan/history.js'
-import { chooseRollbackTarget } from '../plan/rollback-target.js'
-import type { ReleaseRun } from '../plan/release-command.js'
+import { releaseOf, runFacts, type Release } from '../plan/history.js'
 import {
   checkComposeFile,
   checkLocalFiles,
   checkReleaseServices,
   checkSwarmFile
 } from './local-files.js'
-import { collectReleaseFiles, sendReleaseFiles, type ReleaseFileSet } from './release-files.js'
+import { collectReleaseFiles, type ReleaseFileSet } from './release-files.js'
 import { buildImages } from './build-images.js'
 import { findBuiltVersion } from './find-built.js'
 import { shippingFor } from './shipping.js'
-import { backupRunning } from './backup.js'
-import { switchTo } from './switch.js'
 import { OneOffFailed, runReleaseCommand } from './release-step.js'
-import type { Switched } from './swarm.js'
-import { describeUnhealthy, verify } from './verify.js'
-import { prune } from './prune.js'
-import { failedRecord as failedRecordOf, keepFailed, rollBack, type Attempt } from './rollback.js'
-import { appendRecords, writeCurrent } from './server-state.js'
-import { withLockedServer } from './session.js'
+import { failedRecord as failedRecordOf, keepFailed, rollBack } from './rollback.js'
+import { appendRecords } from './server-state.js'
+import { withLockedServers, type ServerSession } from './session.js'
+import { targetsOf } from './targets.js'
+import type { SwitchInFlight } from './in-flight.js'
+import {
+  cutOver,
+  getReady,
+  keepNewVersion,
+  serverRun,
+  type Built,
+  type DeployRun
+} from './deploy-steps.js'
+import { deployToServers } from './deploy-fleet.js'
 import { asCommand, finisher, noticeTo, type CommandPorts, type CommandResult } from './result.js'
 import { errorMessage, type Log, type Phases } from './io.js'
-
-/** A switch that a killed run left unverified: the post step finishes it. */
-export interface SwitchInFlight {
-  /** deploy (when absent) or rollback */
-  command?: string
-  version: string
-  previous: string
-  target: string
-  startedAt: string
-  /** The deploy's release command ran (how it ended): a rollback first runs the rollback command. */
-  released?: ReleaseRun
-}
 
 export function deploy(
   options: DeployOptions,
@@ -51,21 +44,26 @@ export function deploy(
   log: Log
 ): Promise<CommandResult> {
   // A failure thrown out of the phases left no decision to make (build error, no connection).
-  return asCommand(options, log, (result, phases) => runPhases(options, ports, log, result, phases))
+  return asCommand(options, log, async (result, phases) => {
+    const startedAt = ports.now().toISOString()
+    const notice = noticeTo(result, log)
+    const built = await buildRelease(options, ports, log, result, phases, notice)
+    const to = targetsOf(built.o).length > 1 ? deployToServers : deployToServer
+    return to(built, { ports, log, result, phases, notice, startedAt })
+  })
 }
 
-async function runPhases(
+/** Everything on the runner: validate, build (or find the images built), publish. */
+async function buildRelease(
   options: DeployOptions,
   ports: CommandPorts,
   log: Log,
   result: CommandResult,
-  phases: Phases
-): Promise<CommandResult> {
-  const startedAt = ports.now().toISOString()
-  const notice = noticeTo(result, log)
+  phases: Phases,
+  notice: (m: string) => void
+): Promise<Built> {
   const shipping = shippingFor(options.method)
-
-  // Nothing on the server is touched until the images are built (and pushed).
+  // Nothing on a server is touched until the images are built (and pushed).
   let files: ReleaseFileSet | undefined
   await phases.run('validate', async () => {
     checkLocalFiles(options)
@@ -91,41 +89,36 @@ async function runPhases(
     images,
     ...(files ? { files: files.summary } : {})
   }
+  return {
+    o,
+    release,
+    shipping,
+    ...(images ? { images } : {}),
+    ...(files ? { files } : {}),
+    composeContent: readFileSync(o.composeFile, 'utf8')
+  }
+}
 
-  return withLockedServer(o, ports, phases, log, notice, async session => {
-    const { remote, state, flavor } = session
-    const now = () => ports.now().toISOString()
-    result.previousVersion = state.currentVersion
-    const previous = state.currentVersion
-    const target = chooseRollbackTarget(previous, state.history)
-    const history = [...state.history]
-    const attempt: Attempt = { release, previous, facts: runFacts(o, startedAt), now: ports.now }
+async function deployToServer(b: Built, run: DeployRun): Promise<CommandResult> {
+  const { o, release } = b
+  const { ports, log, result, phases, notice, startedAt } = run
+  return withLockedServers(o, ports, phases, log, notice, async ([one]) => {
+    const session = one as ServerSession
+    const r = serverRun(session, release, runFacts(o, startedAt), ports.now)
+    const { remote, flavor } = session
+    const { previous, attempt, history } = r
+    const target = r.target
+    result.previousVersion = previous
     const finish = finisher(result, history, o.keepHistory, ports)
-    const composeContent = readFileSync(o.composeFile, 'utf8')
 
-    // A swarm's images stay in the registry, pinned by digest: nothing to back up or pull here.
-    const swarm = flavor === 'swarm'
     try {
-      if (previous && !swarm) {
-        const running = releaseOf(history, previous, release.services)
-        await phases.run('backup', () => backupRunning(remote, o, running, log))
-      }
-      if (shipping.deliver && !swarm) {
-        const deliver = shipping.deliver
-        const delivered = await phases.run('transfer', () =>
-          deliver(remote, o, ports.docker, images, log)
-        )
-        result.transferredBytes = delivered?.bytes
-        result.transferNote = delivered?.note
-      }
-      if (files) {
-        const set = files
-        await phases.run('release files', () => sendReleaseFiles(remote, o, set, log))
-      }
+      const delivered = await getReady(r, b, ports.docker)
+      result.transferredBytes = delivered?.bytes
+      result.transferNote = delivered?.note
       if (o.releaseCommand && flavor !== 'swarm') {
         const compose = flavor
         attempt.releaseRun = await phases.run('release', () =>
-          runReleaseCommand(remote, o, compose, release, previous, composeContent, log)
+          runReleaseCommand(remote, o, compose, release, previous, b.composeContent, log)
         )
         result.release = attempt.releaseRun
       }
@@ -154,37 +147,11 @@ async function runPhases(
       ...(attempt.releaseRun ? { released: attempt.releaseRun } : {})
     }
     ports.checkpoint('switching', JSON.stringify(inFlight))
-    let failure: string | undefined
-    let switched: Switched | undefined
-    try {
-      switched = await phases.run('switch', () =>
-        switchTo(remote, o, flavor, release, composeContent)
-      )
-    } catch (e) {
-      failure = `switching to ${o.version} failed: ${errorMessage(e)}`
-    }
-    if (!failure && o.skipHealthcheck) {
-      notice('health checks skipped (skip-healthcheck: true): the new version was not verified')
-    } else if (!failure) {
-      const health = await phases.run('verify', () => verify(remote, o, release, log, switched))
-      result.health = health
-      if (!health.ok) failure = await describeUnhealthy(remote, o, o.version, health)
-    }
+    const failure = await cutOver(r, b, notice)
+    result.health = r.health
 
     if (!failure) {
-      const success = newRecord(attempt.facts, 'success', release, previous, now(), {
-        release: attempt.releaseRun
-      })
-      await phases.run('record', async () => {
-        await writeCurrent(remote, o.deployPath, o.version, o.method)
-        await appendRecords(remote, o.deployPath, [success])
-        history.push(success)
-      })
-      await phases.run('prune', () =>
-        prune(remote, o, history, [o.version, target ?? ''], log).then(kept => {
-          history.splice(0, history.length, ...kept)
-        })
-      )
+      await keepNewVersion(r, b, ports.now().toISOString())
       result.status = 'success'
       return finish()
     }
@@ -204,7 +171,10 @@ async function runPhases(
       remote,
       o,
       attempt,
-      { method: state.currentMethod || o.method, ...releaseOf(history, target, release.services) },
+      {
+        method: session.state.currentMethod || o.method,
+        ...releaseOf(history, target, release.services)
+      },
       flavor,
       phases,
       log

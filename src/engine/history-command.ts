@@ -15,7 +15,7 @@ export async function history(
   log: Log
 ): Promise<CommandResult> {
   return asCommand(o, log, (result, phases) =>
-    withServer(ports, phases, async remote => {
+    withServer(o, ports, phases, async remote => {
       const state = await phases.run('read history', () => readServerState(remote, o.deployPath))
       reportDamagedLines(state, noticeTo(result, log))
       result.version = state.currentVersion

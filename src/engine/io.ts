@@ -11,6 +11,8 @@ export interface PhaseTiming {
   name: string
   ms: number
   ok: boolean
+  /** When it started (ms since the epoch). */
+  start?: number
 }
 
 /** Runs the named phases of a flow, each in its own log group, and keeps their timings. */
@@ -24,10 +26,10 @@ export class Phases {
     const start = Date.now()
     try {
       const value = await this.log.group(name, fn)
-      this.timings.push({ name, ms: Date.now() - start, ok: true })
+      this.timings.push({ name, ms: Date.now() - start, ok: true, start })
       return value
     } catch (e) {
-      this.timings.push({ name, ms: Date.now() - start, ok: false })
+      this.timings.push({ name, ms: Date.now() - start, ok: false, start })
       throw e
     }
   }

@@ -1,33 +1,94 @@
-// The post step's work when the main step was killed (a cancelled job): finish a switch that
-// was never verified by restoring the last good version, then release the deploy lock.
+// The post step's work when the main step was killed (a cancelled job): on each server, finish
+// a switch that was never verified by restoring the last good version, then release the deploy
+// lock. On several servers, every server whose switch began goes back (the rollback command
+// only on the first, as the deploy would have run it).
 
 import type { DeployOptions } from '../config/options.js'
 import { serviceNames } from '../config/options.js'
 import type { Remote } from '../remote/remote.js'
 import { releaseOf, runFacts } from '../plan/history.js'
 import * as stack from './stack.js'
-import type { SwitchInFlight } from './deploy.js'
+import type { SwitchInFlight } from './in-flight.js'
 import { releaseDeployLock } from './lock.js'
 import { keepFailed, rollBack, type Attempt } from './rollback.js'
 import { readServerState } from './server-state.js'
-import { Phases, type Log } from './io.js'
+import { errorMessage, Phases, type Log } from './io.js'
+import { prefixedLog, type HeldLocks } from './session.js'
+import { targetsOf } from './targets.js'
 
 export interface Leftovers {
-  lockToken: string
+  /** The locks held, by server name. */
+  locks: HeldLocks
   switching?: SwitchInFlight
 }
 
+/** Whether a killed run left anything on a server: a lock or a switch in flight. */
+export function leftAnything(left: Leftovers): boolean {
+  return Object.keys(left.locks).length > 0 || left.switching !== undefined
+}
+
+/** What the switch in flight was on the server `name` ('' when it was not switching). */
+function switchOn(
+  s: SwitchInFlight | undefined,
+  name: string,
+  first: boolean
+): SwitchInFlight | undefined {
+  if (!s) return undefined
+  if (!s.servers) return s
+  const here = s.servers[name]
+  if (!here) return undefined
+  return {
+    ...(s.command ? { command: s.command } : {}),
+    version: s.version,
+    startedAt: s.startedAt,
+    ...here,
+    ...(first && s.released ? { released: s.released } : {})
+  }
+}
+
+/**
+ * Every server of `o` that the killed run left something on, one after the other; the first
+ * error is thrown once every server was tried.
+ */
 export async function recoverInterrupted(
   o: DeployOptions,
-  remote: Remote,
+  connect: (target: DeployOptions) => Promise<Remote>,
   left: Leftovers,
   log: Log
 ): Promise<void> {
+  const targets = targetsOf(o)
+  const errors: string[] = []
+  for (const [i, t] of targets.entries()) {
+    const token = left.locks[t.name] ?? ''
+    const switching = switchOn(left.switching, t.name, i === 0)
+    if (!token && !switching) continue
+    const own = targets.length > 1 ? prefixedLog(log, t.name) : log
+    try {
+      const remote = await connect(t.o)
+      try {
+        await recoverServer(t.o, remote, token, switching, own)
+      } finally {
+        remote.close()
+      }
+    } catch (e) {
+      errors.push(targets.length > 1 ? `${t.name}: ${errorMessage(e)}` : errorMessage(e))
+    }
+  }
+  if (errors.length > 0) throw new Error(errors.join('\n'))
+}
+
+async function recoverServer(
+  o: DeployOptions,
+  remote: Remote,
+  lockToken: string,
+  switching: SwitchInFlight | undefined,
+  log: Log
+): Promise<void> {
   try {
-    if (left.switching) await finishSwitch(o, remote, left.switching, log)
+    if (switching) await finishSwitch(o, remote, switching, log)
   } finally {
-    if (left.lockToken) {
-      const released = await releaseDeployLock(remote, o.deployPath, left.lockToken)
+    if (lockToken) {
+      const released = await releaseDeployLock(remote, o.deployPath, lockToken)
       log.info(
         released ? 'deploy lock released' : 'the deploy lock was no longer ours: left as it is'
       )

@@ -16,6 +16,26 @@ export type { CheckpointName } from './session.js'
 
 export type CommandStatus = 'success' | 'failed' | 'rolled-back' | 'rollback-failed'
 
+/** How a command ended on one server of several. */
+export type ServerStatus = 'success' | 'failed' | 'rolled-back' | 'rollback-failed' | 'not-switched'
+
+/** One server of a command on several: where it started, where it ended, how it went. */
+export interface ServerOutcome {
+  host: string
+  /** The version it ran before the command ('' if none). */
+  previous: string
+  /** The version it runs now, as far as the run knows. */
+  version: string
+  status: ServerStatus
+  /** Its own phases, with when each started (the summary's chart). */
+  phases: PhaseTiming[]
+  /** Why it did not end on the new version, or how putting it back went wrong. */
+  failure?: string
+  /** status: whether it is healthy; history: its records, newest first. */
+  healthy?: boolean
+  history?: DeployRecord[]
+}
+
 export interface CommandResult {
   command: Command
   status: CommandStatus
@@ -55,6 +75,8 @@ export interface CommandResult {
   undo?: ReleaseRun
   /** unlock: what was done. */
   message?: string
+  /** Several servers (`host` lists more than one): each one's outcome, in the order of `host`. */
+  hosts?: ServerOutcome[]
 }
 
 export interface CommandPorts extends SessionPorts {

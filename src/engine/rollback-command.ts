@@ -23,7 +23,9 @@ import { putBack, rollBack } from './rollback.js'
 import { OneOffFailed, runRollbackCommand, stoppedBeforeSwitch } from './release-step.js'
 import { appendRecords, writeCurrent } from './server-state.js'
 import { withLockedServer } from './session.js'
-import type { SwitchInFlight } from './deploy.js'
+import { targetsOf } from './targets.js'
+import { rollbackServers } from './rollback-fleet.js'
+import type { SwitchInFlight } from './in-flight.js'
 import { asCommand, finisher, noticeTo, type CommandPorts, type CommandResult } from './result.js'
 import { errorMessage, type Log } from './io.js'
 
@@ -37,6 +39,7 @@ export async function rollbackCommand(
   ports: CommandPorts,
   log: Log
 ): Promise<CommandResult> {
+  if (targetsOf(o).length > 1) return rollbackServers(o, ports, log)
   const startedAt = ports.now().toISOString()
   return asCommand(o, log, (result, phases) =>
     withLockedServer(o, ports, phases, log, noticeTo(result, log), async session => {

@@ -68,8 +68,9 @@ export interface RollbackOutcome extends PutBack {
 
 /**
  * Puts `target` back in place of the attempted version; its method becomes current_method. When
- * the attempt ran a release command, the rollback command runs first; if it fails, nothing is
- * switched back: the attempt stays in service, recorded as failed, and the problem says why.
+ * the attempt ran a release command, the rollback command runs first (unless `undone`: it already
+ * ran, on another server of the deploy); if it fails, nothing is switched back: the attempt stays
+ * in service, recorded as failed, and the problem says why.
  */
 export async function rollBack(
   remote: Remote,
@@ -78,10 +79,11 @@ export async function rollBack(
   target: Release,
   flavor: StackFlavor,
   phases: Phases,
-  log: Log
+  log: Log,
+  undone?: ReleaseRun
 ): Promise<RollbackOutcome> {
-  let undo: ReleaseRun | undefined
-  if (attempt.releaseRun && flavor !== 'swarm') {
+  let undo = undone
+  if (!undo && attempt.releaseRun && flavor !== 'swarm') {
     const compose = flavor
     try {
       undo = await phases.run('rollback command', () =>

@@ -8,6 +8,7 @@ import { history } from './history-command.js'
 import { unlock } from './unlock.js'
 import type { CommandPorts, CommandResult } from './result.js'
 import type { Log } from './io.js'
+import { onEveryServer } from './each-server.js'
 
 export function runCommand(
   o: DeployOptions,
@@ -15,5 +16,7 @@ export function runCommand(
   log: Log
 ): Promise<CommandResult> {
   const commands = { deploy, rollback: rollbackCommand, status, history, unlock }
-  return commands[o.command](o, ports, log)
+  // On several servers, deploy and rollback move them all or none; the others ask each one.
+  if (o.command === 'deploy' || o.command === 'rollback') return commands[o.command](o, ports, log)
+  return onEveryServer(commands[o.command], o, ports, log)
 }

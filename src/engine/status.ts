@@ -38,7 +38,7 @@ export async function status(
   log: Log
 ): Promise<CommandResult> {
   return asCommand(o, log, (result, phases) =>
-    withServer(ports, phases, async remote => {
+    withServer(o, ports, phases, async remote => {
       const state = await phases.run('inspect server', async () => {
         await stack.checkEngine(remote)
         return readServerState(remote, o.deployPath)

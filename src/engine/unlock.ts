@@ -21,7 +21,7 @@ export async function unlock(
   log: Log
 ): Promise<CommandResult> {
   return asCommand(o, log, (result, phases) =>
-    withServer(ports, phases, async remote => {
+    withServer(o, ports, phases, async remote => {
       const out = await runChecked(remote, cmd.readLock(o.deployPath))
       if (out.trim() === 'none') {
         result.message = `no deploy lock is held in ${cmd.lockDir(o.deployPath)}`

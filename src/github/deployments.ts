@@ -3,6 +3,7 @@
 // themselves are a port (api.ts). Never changes the outcome of a command: the first failed call
 // is one warning naming its cause, and nothing more is posted.
 
+import { targetsOf } from '../engine/targets.js'
 import type { DeployOptions, DeploymentsOptions } from '../config/options.js'
 import type { CommandResult } from '../engine/result.js'
 import type { DeployRecord } from '../plan/history.js'
@@ -14,7 +15,7 @@ export interface NewDeployment {
   ref: string
   environment: string
   description: string
-  payload: { version: string; method: string; rollback?: boolean }
+  payload: { version: string; method: string; rollback?: boolean; hosts?: string[] }
   productionEnvironment: boolean
 }
 
@@ -82,12 +83,23 @@ export class DeploymentReporter {
   /** Before a deploy: its deployment, in progress. Other commands post once they know their target. */
   async started(o: DeployOptions): Promise<void> {
     if (o.command !== 'deploy' || !o.commit) return
-    this.deployment = await this.create(o.commit, o.version || 'the newest version built', {
-      version: o.version,
-      method: o.method
-    })
+    const servers = targetsOf(o).map(t => t.name)
+    const on = servers.length > 1 ? ` to ${servers.length} servers: ${servers.join(', ')}` : ''
+    this.deployment = await this.create(
+      o.commit,
+      `${o.version || 'the newest version built'}${on}`,
+      {
+        version: o.version,
+        method: o.method,
+        ...(servers.length > 1 ? { hosts: servers } : {})
+      }
+    )
     if (this.deployment !== undefined) {
-      await this.status(this.deployment, 'in_progress', `deploying ${o.version || '(skip-build)'}`)
+      await this.status(
+        this.deployment,
+        'in_progress',
+        `deploying ${o.version || '(skip-build)'}${on}`
+      )
     }
   }
 
@@ -106,7 +118,8 @@ export class DeploymentReporter {
     if (result.command === 'deploy') {
       if (this.deployment === undefined) return
       if (result.status === 'success') {
-        await this.status(this.deployment, 'success', `${result.version} is live`)
+        const on = result.hosts ? ` on ${result.hosts.map(h => h.host).join(', ')}` : ''
+        await this.status(this.deployment, 'success', `${result.version} is live${on}`)
         return
       }
       await this.status(this.deployment, 'failure', `${result.version || 'the deploy'} failed`)

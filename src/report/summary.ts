@@ -21,6 +21,8 @@ export type Block =
   /** Text kept as it is (an error message). */
   | { kind: 'verbatim'; text: string }
   | { kind: 'notice'; text: string }
+  /** A Mermaid diagram (GitHub renders it in the job summary; the CLI leaves it out). */
+  | { kind: 'mermaid'; text: string }
 
 const DEPLOY_TITLE: Record<CommandResult['status'], string> = {
   success: '✔ Deployed',
@@ -207,12 +209,74 @@ function oneOffBlocks(name: string, run: ReleaseRun): Block[] {
   ]
 }
 
+const seconds = (ms: number) => `${(ms / 1000).toFixed(1)} s`
+
+/** Several servers: a row per server (before, after, result, phases), then a gantt of the phases. */
+function serverBlocks(r: CommandResult): Block[] {
+  const hosts = r.hosts ?? []
+  if (hosts.length === 0) return []
+  const blocks: Block[] = [heading('Servers')]
+  if (r.command === 'status' || r.command === 'history' || r.command === 'unlock') {
+    blocks.push(
+      table(
+        ['Server', 'Version', 'Result', 'Problem'],
+        hosts.map(h => [
+          h.host,
+          code(h.version),
+          r.command === 'status' ? (h.healthy ? '✔ healthy' : '✖ not healthy') : h.status,
+          h.failure ?? ''
+        ])
+      )
+    )
+  } else {
+    blocks.push(
+      table(
+        ['Server', 'Before', 'After', 'Result', 'Phases', 'Problem'],
+        hosts.map(h => [
+          h.host,
+          code(h.previous),
+          code(h.version),
+          h.status,
+          h.phases.map(p => `${p.ok ? '' : '✖ '}${p.name} ${seconds(p.ms)}`).join(', '),
+          h.failure ?? ''
+        ])
+      )
+    )
+    const chart = ganttOf(hosts)
+    if (chart) blocks.push({ kind: 'mermaid', text: chart })
+  }
+  for (const h of r.command === 'history' ? hosts : []) {
+    blocks.push(heading(`History on ${h.host}`))
+    blocks.push(historyTable(h.history ?? []))
+  }
+  return blocks
+}
+
+/** Mermaid gantt text of each server's phases (a section per server); '' without timings. */
+export function ganttOf(hosts: NonNullable<CommandResult['hosts']>): string {
+  const timed = hosts.filter(h => h.phases.some(p => p.start !== undefined))
+  if (timed.length === 0) return ''
+  // Mermaid's gantt reads ':' as the end of a name, '#' and ';' as the end of a line.
+  const clean = (t: string) => t.replace(/[:#;]/g, ' ').trim()
+  const lines = ['gantt', '  title Phases per server', '  dateFormat x', '  axisFormat %M:%S']
+  for (const h of timed) {
+    lines.push(`  section ${clean(h.host.replace(/:(\d+)$/, ' port $1'))}`)
+    for (const p of h.phases) {
+      if (p.start === undefined) continue
+      const end = p.start + Math.max(p.ms, 1)
+      lines.push(`  ${clean(p.name)} :${p.ok ? 'done' : 'crit'}, ${p.start}, ${end}`)
+    }
+  }
+  return lines.join('\n')
+}
+
 export function summaryBlocks(r: CommandResult): Block[] {
   const blocks: Block[] = [{ kind: 'title', text: title(r) }]
   if (r.command === 'deploy' || r.command === 'rollback') blocks.push(outcomeTable(r))
   if (r.command === 'status') blocks.push(...statusBlocks(r))
   if (r.message) blocks.push(text(r.message))
   if (r.failure) blocks.push({ kind: 'verbatim', text: r.failure })
+  blocks.push(...serverBlocks(r))
   for (const n of r.notices) blocks.push({ kind: 'notice', text: n })
   if (r.release) blocks.push(...oneOffBlocks('Release command', r.release))
   if (r.undo) blocks.push(...oneOffBlocks('Rollback command', r.undo))
@@ -221,7 +285,7 @@ export function summaryBlocks(r: CommandResult): Block[] {
     blocks.push(
       table(
         ['Phase', 'Time', 'Result'],
-        r.phases.map(p => [p.name, `${(p.ms / 1000).toFixed(1)} s`, p.ok ? 'ok' : 'failed'])
+        r.phases.map(p => [p.name, seconds(p.ms), p.ok ? 'ok' : 'failed'])
       )
     )
   }
@@ -244,7 +308,7 @@ export function summaryBlocks(r: CommandResult): Block[] {
     )
   }
   if (r.command !== 'unlock') {
-    blocks.push(heading('History'))
+    blocks.push(heading(r.hosts ? `History on ${r.hosts[0]?.host ?? ''}` : 'History'))
     blocks.push(historyTable(r.history))
   }
   return blocks
