@@ -69,7 +69,7 @@ RUNNER_HOST=unix:///var/run/docker.sock
 REPO_ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
 CONF=$D/sandbox.conf # what `up` chose; `env` reads it back
 
-for part in common packages runner registry keys lab swarm env; do
+for part in common packages runner registry keys lab swarm ingress env; do
   # shellcheck source=/dev/null
   source "$REPO_ROOT/scripts/sandbox/$part.sh"
 done
@@ -124,6 +124,7 @@ cmd_up() {
   start_auth_registry
   lab_up
   stage_busybox
+  ensure_ingress_image
   write_if_changed "$CONF" "SSH_PORT=$SSH_PORT
 REGISTRY_PORT=$REGISTRY_PORT
 AUTH_REGISTRY_PORT=$AUTH_REGISTRY_PORT
@@ -139,6 +140,7 @@ LAB_HOSTS=$LAB_HOSTS" || true
     echo "  compose        $(docker compose version --short) (docker compose), $(docker-compose version --short) (docker-compose)"
     echo "  registry       127.0.0.1:$REGISTRY_PORT  (no login)"
     echo "  auth registry  127.0.0.1:$AUTH_REGISTRY_PORT  user $REGISTRY_USER, password in $D/registry-auth/password"
+    echo "  ingress image  $INGRESS_IMAGE on every host (Caddy from Debian's caddy package; users get caddy:2)"
     echo "Connection details: eval \"\$(bash scripts/sandbox.sh env)\"; a command on host K: bash scripts/sandbox.sh exec K docker ps"
   }
 }

@@ -13,6 +13,7 @@ import path from 'node:path'
 import {
   docker,
   ensureSandbox,
+  eventually,
   hasImage,
   hostFetch,
   hostPath,
@@ -66,6 +67,20 @@ function saveThroughSsh(ref: string): Promise<string> {
 }
 
 const sleep = (ms: number) => new Promise(r => setTimeout(r, ms))
+
+/** What `f` returns, or '' when it throws. */
+function safe(f: () => string): string {
+  try {
+    return f()
+  } catch {
+    return ''
+  }
+}
+
+/** A docker command on `host`'s engine whose failure does not matter (clean-up). */
+function spawnSafe(host: LabHost, args: string[]): void {
+  safe(() => docker(host.dockerHost, args))
+}
 
 /** GET a URL on lab host `host`'s own loopback until it answers 200 or `ms` pass; the body. */
 async function getWhenUp(host: LabHost, url: string, ms = 30_000): Promise<string> {
@@ -380,6 +395,119 @@ describe('the sandbox', () => {
       }
     } finally {
       for (const host of env.hosts) rmSync(hostPath(host, `/srv/${mark}`), { force: true })
+    }
+  })
+
+  test("the ingress image (vd-caddy:2, from Debian's caddy package) is on every lab host; its admin API routes a host name to a container and counts the requests in flight", async () => {
+    for (const host of env.hosts) expect(hasImage(host.dockerHost, 'vd-caddy:2')).toBe(true)
+    const host = env.hosts[1] as LabHost
+    const on = (args: string[]) => docker(host.dockerHost, args).trim()
+    const net = `vd-e2e-ingress-${id}`
+    const app = `vd-e2e-app-${id}`
+    const ingress = `vd-e2e-ingress-${id}`
+    const port = 18480
+    /** The admin API, from inside the ingress container (it listens on its own loopback only). */
+    const admin = (path: string, body?: string) =>
+      on([
+        'exec',
+        ingress,
+        'wget',
+        '-q',
+        '-O-',
+        ...(body === undefined
+          ? []
+          : ['--header', 'Content-Type: application/json', '--post-data', body]),
+        `http://127.0.0.1:2019${path}`
+      ])
+    const through = (path: string) =>
+      onHostRun(host, [
+        'curl',
+        '-sS',
+        '-m',
+        '10',
+        '-H',
+        'Host: app.test',
+        `http://127.0.0.1:${port}${path}`
+      ])
+    try {
+      on(['network', 'create', net])
+      // The image has a busybox shell: it serves as the app too (a fast page and a 2 s one).
+      on([
+        'run',
+        '-d',
+        '--name',
+        app,
+        '--network',
+        net,
+        'vd-caddy:2',
+        'sh',
+        '-c',
+        'mkdir -p /www/cgi-bin && echo fast > /www/fast && printf "#!/bin/sh\\necho Content-Type: text/plain\\necho\\nsleep 2\\necho slow\\n" > /www/cgi-bin/slow && chmod +x /www/cgi-bin/slow && exec httpd -f -p 8080 -h /www'
+      ])
+      on([
+        'run',
+        '-d',
+        '--name',
+        ingress,
+        '--network',
+        net,
+        '-p',
+        `127.0.0.1:${port}:80`,
+        'vd-caddy:2'
+      ])
+      expect(await eventually(() => /sandbox ingress/.test(safe(() => through('/'))))).toBe(true)
+      const config = {
+        apps: {
+          http: {
+            servers: {
+              ingress: {
+                listen: [':80'],
+                routes: [
+                  {
+                    '@id': 'vd-probe',
+                    match: [{ host: ['app.test'] }],
+                    handle: [{ handler: 'reverse_proxy', upstreams: [{ dial: `${app}:8080` }] }]
+                  }
+                ]
+              }
+            }
+          }
+        }
+      }
+      admin('/load', JSON.stringify(config))
+      expect(through('/fast')).toBe('fast\n')
+      expect(JSON.parse(admin('/id/vd-probe/handle/0/upstreams'))).toEqual([
+        { dial: `${app}:8080` }
+      ])
+      // A slow request in flight shows in the upstream's count, and is gone once answered.
+      const slow = spawn('nsenter', [
+        `--net=${host.netNs}`,
+        '--',
+        'curl',
+        '-sS',
+        '-m',
+        '10',
+        '-H',
+        'Host: app.test',
+        `http://127.0.0.1:${port}/cgi-bin/slow`
+      ])
+      let answer = ''
+      slow.stdout.on('data', (d: Buffer) => (answer += d.toString()))
+      const done = new Promise(r => slow.on('close', r))
+      const inFlight = () =>
+        (
+          JSON.parse(admin('/reverse_proxy/upstreams')) as {
+            address: string
+            num_requests: number
+          }[]
+        ).find(u => u.address === `${app}:8080`)?.num_requests
+      expect(await eventually(() => inFlight() === 1)).toBe(true)
+      await done
+      expect(answer).toBe('slow\n')
+      expect(inFlight()).toBe(0)
+    } finally {
+      for (const c of [ingress, app]) spawnSafe(host, ['rm', '-f', c])
+      spawnSafe(host, ['network', 'rm', net])
     }
   })
 
