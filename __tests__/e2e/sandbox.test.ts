@@ -398,12 +398,13 @@ describe('the sandbox', () => {
     }
   })
 
-  test("the ingress image (vd-caddy:2, from Debian's caddy package) is on every lab host; its admin API routes a host name to a container and counts the requests in flight", async () => {
+  test("the ingress image (vd-caddy:2, from Debian's caddy package) is on every lab host; driven by its admin API it routes a host name to a container, moves the route without cutting a request in flight, and counts the old upstream's requests while a drain route names it", async () => {
     for (const host of env.hosts) expect(hasImage(host.dockerHost, 'vd-caddy:2')).toBe(true)
     const host = env.hosts[1] as LabHost
     const on = (args: string[]) => docker(host.dockerHost, args).trim()
     const net = `vd-e2e-ingress-${id}`
-    const app = `vd-e2e-app-${id}`
+    const apps = ['a', 'b'].map(n => `vd-e2e-app-${n}-${id}`)
+    const [a = '', b = ''] = apps
     const ingress = `vd-e2e-ingress-${id}`
     const port = 18480
     /** The admin API, from inside the ingress container (it listens on its own loopback only). */
@@ -419,31 +420,65 @@ describe('the sandbox', () => {
           : ['--header', 'Content-Type: application/json', '--post-data', body]),
         `http://127.0.0.1:2019${path}`
       ])
-    const through = (path: string) =>
-      onHostRun(host, [
-        'curl',
-        '-sS',
-        '-m',
-        '10',
-        '-H',
-        'Host: app.test',
-        `http://127.0.0.1:${port}${path}`
-      ])
+    const curl = (path: string) => [
+      'curl',
+      '-sS',
+      '-m',
+      '10',
+      '-H',
+      'Host: app.test',
+      `http://127.0.0.1:${port}${path}`
+    ]
+    const through = (path: string) => onHostRun(host, curl(path))
+    /** The route for app.test to `app`, and (drain) a route that matches nothing naming `old`. */
+    const routes = (app: string, old?: string) => ({
+      apps: {
+        http: {
+          servers: {
+            ingress: {
+              listen: [':80'],
+              routes: [
+                {
+                  '@id': 'vd-probe',
+                  match: [{ host: ['app.test'] }],
+                  handle: [{ handler: 'reverse_proxy', upstreams: [{ dial: `${app}:8080` }] }]
+                },
+                ...(old
+                  ? [
+                      {
+                        '@id': 'vd-probe-drain',
+                        match: [{ host: ['drain.invalid'] }],
+                        handle: [{ handler: 'reverse_proxy', upstreams: [{ dial: `${old}:8080` }] }]
+                      }
+                    ]
+                  : [])
+              ]
+            }
+          }
+        }
+      }
+    })
+    const inFlight = (app: string) =>
+      (
+        JSON.parse(admin('/reverse_proxy/upstreams')) as { address: string; num_requests: number }[]
+      ).find(u => u.address === `${app}:8080`)?.num_requests
     try {
       on(['network', 'create', net])
-      // The image has a busybox shell: it serves as the app too (a fast page and a 2 s one).
-      on([
-        'run',
-        '-d',
-        '--name',
-        app,
-        '--network',
-        net,
-        'vd-caddy:2',
-        'sh',
-        '-c',
-        'mkdir -p /www/cgi-bin && echo fast > /www/fast && printf "#!/bin/sh\\necho Content-Type: text/plain\\necho\\nsleep 2\\necho slow\\n" > /www/cgi-bin/slow && chmod +x /www/cgi-bin/slow && exec httpd -f -p 8080 -h /www'
-      ])
+      // The image has a busybox shell: it serves as the apps too (its name, and a 2 s page).
+      for (const app of apps) {
+        on([
+          'run',
+          '-d',
+          '--name',
+          app,
+          '--network',
+          net,
+          'vd-caddy:2',
+          'sh',
+          '-c',
+          `mkdir -p /www/cgi-bin && echo ${app} > /www/name && printf "#!/bin/sh\\necho Content-Type: text/plain\\necho\\nsleep 2\\necho slow ${app}\\n" > /www/cgi-bin/slow && chmod +x /www/cgi-bin/slow && exec httpd -f -p 8080 -h /www`
+        ])
+      }
       on([
         'run',
         '-d',
@@ -456,57 +491,25 @@ describe('the sandbox', () => {
         'vd-caddy:2'
       ])
       expect(await eventually(() => /sandbox ingress/.test(safe(() => through('/'))))).toBe(true)
-      const config = {
-        apps: {
-          http: {
-            servers: {
-              ingress: {
-                listen: [':80'],
-                routes: [
-                  {
-                    '@id': 'vd-probe',
-                    match: [{ host: ['app.test'] }],
-                    handle: [{ handler: 'reverse_proxy', upstreams: [{ dial: `${app}:8080` }] }]
-                  }
-                ]
-              }
-            }
-          }
-        }
-      }
-      admin('/load', JSON.stringify(config))
-      expect(through('/fast')).toBe('fast\n')
-      expect(JSON.parse(admin('/id/vd-probe/handle/0/upstreams'))).toEqual([
-        { dial: `${app}:8080` }
-      ])
-      // A slow request in flight shows in the upstream's count, and is gone once answered.
-      const slow = spawn('nsenter', [
-        `--net=${host.netNs}`,
-        '--',
-        'curl',
-        '-sS',
-        '-m',
-        '10',
-        '-H',
-        'Host: app.test',
-        `http://127.0.0.1:${port}/cgi-bin/slow`
-      ])
+      admin('/load', JSON.stringify(routes(a)))
+      expect(through('/name')).toBe(`${a}\n`)
+      expect(JSON.parse(admin('/id/vd-probe/handle/0/upstreams'))).toEqual([{ dial: `${a}:8080` }])
+      // A slow request in flight shows in its upstream's count.
+      const slow = spawn('nsenter', [`--net=${host.netNs}`, '--', ...curl('/cgi-bin/slow')])
       let answer = ''
       slow.stdout.on('data', (d: Buffer) => (answer += d.toString()))
       const done = new Promise(r => slow.on('close', r))
-      const inFlight = () =>
-        (
-          JSON.parse(admin('/reverse_proxy/upstreams')) as {
-            address: string
-            num_requests: number
-          }[]
-        ).find(u => u.address === `${app}:8080`)?.num_requests
-      expect(await eventually(() => inFlight() === 1)).toBe(true)
+      expect(await eventually(() => inFlight(a) === 1)).toBe(true)
+      // The route moves to b while it runs: new requests reach b at once; the drain route keeps
+      // a's count in sight (without it, a would vanish from the list with its request running).
+      admin('/load', JSON.stringify(routes(b, a)))
+      expect(through('/name')).toBe(`${b}\n`)
+      expect(inFlight(a)).toBe(1)
       await done
-      expect(answer).toBe('slow\n')
-      expect(inFlight()).toBe(0)
+      expect(answer).toBe(`slow ${a}\n`)
+      expect(inFlight(a)).toBe(0)
     } finally {
-      for (const c of [ingress, app]) spawnSafe(host, ['rm', '-f', c])
+      for (const c of [ingress, ...apps]) spawnSafe(host, ['rm', '-f', c])
       spawnSafe(host, ['network', 'rm', net])
     }
   })
