@@ -86783,7 +86783,14 @@ async function decide(o, sessions) {
     (s) => o.version || previousGoodVersion(s.state.history, s.state.currentVersion) || ""
   );
   const target = wanted[0] ?? "";
-  if (wanted.some((w) => w !== target || w === "")) {
+  const none = sessions.filter((_, i) => wanted[i] === "");
+  if (none.length > 0) {
+    throw new Error(
+      `no version was recorded as a success before the one in service on ${none.map((s) => s.name).join(", ")}. Versions each server can restore, newest first:
+${each((_, i) => restorable[i]?.join(", ") || "none")}`
+    );
+  }
+  if (wanted.some((w) => w !== target)) {
     throw new Error(
       `the servers do not agree on the version before the one in service:
 ${each((s, i) => `${s.state.currentVersion} in service, previous good ${wanted[i] || "none"}`)}

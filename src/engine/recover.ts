@@ -27,7 +27,7 @@ export function leftAnything(left: Leftovers): boolean {
   return Object.keys(left.locks).length > 0 || left.switching !== undefined
 }
 
-/** What the switch in flight was on the server `name` ('' when it was not switching). */
+/** The switch in flight on the server `name`; undefined when its switch had not begun. */
 function switchOn(
   s: SwitchInFlight | undefined,
   name: string,
@@ -47,8 +47,8 @@ function switchOn(
 }
 
 /**
- * Every server of `o` that the killed run left something on, one after the other; the first
- * error is thrown once every server was tried.
+ * Every server of `o` that the killed run left something on, one after the other; once every
+ * server was tried, throws with each one's error.
  */
 export async function recoverInterrupted(
   o: DeployOptions,

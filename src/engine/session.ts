@@ -18,7 +18,7 @@ export interface SessionPorts {
   connect(target: DeployOptions): Promise<Remote>
   /**
    * Keeps what the post step needs if this run is killed: the locks held (JSON, server name →
-   * token, see lockCheckpoint) and a switch in flight.
+   * token, read back by heldLocks) and a switch in flight.
    */
   checkpoint(name: CheckpointName, value: string): void
 }
