@@ -4,6 +4,7 @@ import path from 'node:path'
 import { parseOptions } from '../../src/config/parse.js'
 import type { RawInputs, RunContext } from '../../src/config/inputs.js'
 import { raw } from './raw-inputs.js'
+import { fakeRemote } from './fake-remote.js'
 import type { DeployOptions } from '../../src/config/options.js'
 import { parseOneOff, lastLines, describeRun } from '../../src/plan/release-command.js'
 import {
@@ -279,17 +280,7 @@ describe('a rollback after a release', () => {
       if (line.includes(' run --rm ')) return { code: undoExit, stdout: '', stderr: output }
       return { code: 0, stdout: '', stderr: '' }
     }
-    const remote: Remote = {
-      run: argv => Promise.resolve(answer(argv)),
-      watch: (argv, onOutput) => {
-        const r = answer(argv)
-        onOutput(r.stderr)
-        return Promise.resolve(r)
-      },
-      pipeInto: () => Promise.reject(new Error('not here')),
-      tunnel: () => Promise.reject(new Error('not here')),
-      close: () => undefined
-    }
+    const remote = fakeRemote(answer)
     return { remote, ran }
   }
   const quiet: Log = { info: () => undefined, warn: () => undefined, group: (_n, fn) => fn() }

@@ -18,6 +18,7 @@ import type { Argv } from '../../src/remote/commands.js'
 import { shJoin } from '../../src/remote/quote.js'
 import type { DeployRecord } from '../../src/plan/history.js'
 import { FP, raw } from './raw-inputs.js'
+import { fakeRemote } from './fake-remote.js'
 import { ganttOf } from '../../src/report/summary.js'
 import { planOf } from '../../src/cli/confirm.js'
 
@@ -195,13 +196,7 @@ describe('all or nothing: the way back', () => {
       if (line.includes(' up -d')) return { code: upExit, stdout: '', stderr: 'no' }
       return { code: 0, stdout: '', stderr: '' }
     }
-    const remote: Remote = {
-      run: (argv, stdin) => Promise.resolve(answer(argv, stdin)),
-      watch: argv => Promise.resolve(answer(argv)),
-      pipeInto: () => Promise.reject(new Error('not here')),
-      tunnel: () => Promise.reject(new Error('not here')),
-      close: () => undefined
-    }
+    const remote = fakeRemote(answer)
     return { remote, ran }
   }
 
@@ -335,13 +330,7 @@ describe('the post step of a killed deploy on several servers', () => {
             : ''
         return { code: 0, stdout, stderr: '' }
       }
-      return Promise.resolve({
-        run: argv => Promise.resolve(answer(argv)),
-        watch: argv => Promise.resolve(answer(argv)),
-        pipeInto: () => Promise.reject(new Error('not here')),
-        tunnel: () => Promise.reject(new Error('not here')),
-        close: () => undefined
-      })
+      return Promise.resolve(fakeRemote(answer))
     }
     const locks = heldLocks(JSON.stringify({ a: 'ta', b: 'tb', c: 'tc' }))
     await recoverInterrupted(
