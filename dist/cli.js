@@ -20260,10 +20260,10 @@ var require_lib2 = __commonJS({
 var require_ssh = __commonJS({
   "node_modules/docker-modem/lib/ssh.js"(exports, module) {
     var Client2 = require_lib2().Client;
-    var http2 = __require("http");
+    var http3 = __require("http");
     module.exports = function(opt) {
       var conn = new Client2();
-      var agent = new http2.Agent();
+      var agent = new http3.Agent();
       agent.createConnection = function(options, fn) {
         try {
           conn.once("ready", function() {
@@ -23875,7 +23875,7 @@ var require_split_ca = __commonJS({
 var require_modem = __commonJS({
   "node_modules/docker-modem/lib/modem.js"(exports, module) {
     var querystring = __require("querystring");
-    var http2 = require_http();
+    var http3 = require_http();
     var fs2 = __require("fs");
     var path8 = __require("path");
     var url = __require("url");
@@ -24095,7 +24095,7 @@ var require_modem = __commonJS({
       }) : options;
       var req = null;
       try {
-        req = http2[self2.protocol === "ssh" ? "http" : self2.protocol].request(opts, function() {
+        req = http3[self2.protocol === "ssh" ? "http" : self2.protocol].request(opts, function() {
         });
       } catch (e) {
         callback(e);
@@ -25369,8 +25369,8 @@ var require_extract = __commonJS({
       };
       var onstreamend = function() {
         self2._stream = null;
-        var drain = overflow(self2._header.size);
-        if (drain) self2._parse(drain, ondrain);
+        var drain2 = overflow(self2._header.size);
+        if (drain2) self2._parse(drain2, ondrain);
         else self2._parse(512, onheader);
         if (!self2._locked) oncontinue();
       };
@@ -25890,9 +25890,9 @@ var require_pack = __commonJS({
       this.push(headers.encode(newHeader));
     };
     Pack.prototype._read = function(n) {
-      var drain = this._drain;
+      var drain2 = this._drain;
       this._drain = noop3;
-      drain();
+      drain2();
     };
     module.exports = Pack;
   }
@@ -30428,9 +30428,9 @@ var require_service_config = __commonJS({
       throw new Error("No matching service config found");
     }
     function extractAndSelectServiceConfig(txtRecord, percentage) {
-      for (const record of txtRecord) {
-        if (record.length > 0 && record[0].startsWith("grpc_config=")) {
-          const recordString = record.join("").substring("grpc_config=".length);
+      for (const record2 of txtRecord) {
+        if (record2.length > 0 && record2[0].startsWith("grpc_config=")) {
+          const recordString = record2.join("").substring("grpc_config=".length);
           const recordJson = JSON.parse(recordString);
           return validateAndSelectCanaryConfig(recordJson, percentage);
         }
@@ -44660,7 +44660,7 @@ var require_http_proxy = __commonJS({
     var logging_1 = require_logging();
     var constants_1 = require_constants2();
     var net_1 = __require("net");
-    var http2 = __require("http");
+    var http3 = __require("http");
     var logging = require_logging();
     var subchannel_address_1 = require_subchannel_address();
     var uri_parser_1 = require_uri_parser();
@@ -44841,7 +44841,7 @@ var require_http_proxy = __commonJS({
       const proxyAddressString = (0, subchannel_address_1.subchannelAddressToString)(address);
       trace("Using proxy " + proxyAddressString + " to connect to " + options.path);
       return new Promise((resolve, reject) => {
-        const request2 = http2.request(options);
+        const request2 = http3.request(options);
         request2.once("connect", (res, socket, head) => {
           request2.removeAllListeners();
           socket.removeAllListeners();
@@ -44959,7 +44959,7 @@ var require_subchannel_call = __commonJS({
     "use strict";
     Object.defineProperty(exports, "__esModule", { value: true });
     exports.Http2SubchannelCall = void 0;
-    var http2 = __require("http2");
+    var http22 = __require("http2");
     var os3 = __require("os");
     var constants_1 = require_constants2();
     var metadata_1 = require_metadata();
@@ -45036,7 +45036,7 @@ var require_subchannel_call = __commonJS({
             this.trace("Received server headers:\n" + headersString);
           }
           this.httpStatusCode = headers[":status"];
-          if (flags & http2.constants.NGHTTP2_FLAG_END_STREAM) {
+          if (flags & http22.constants.NGHTTP2_FLAG_END_STREAM) {
             this.handleTrailers(headers);
           } else {
             let metadata;
@@ -45100,7 +45100,7 @@ var require_subchannel_call = __commonJS({
             let code2;
             let details = "";
             switch (http2Stream.rstCode) {
-              case http2.constants.NGHTTP2_NO_ERROR:
+              case http22.constants.NGHTTP2_NO_ERROR:
                 if (this.finalStatus !== null) {
                   return;
                 }
@@ -45113,11 +45113,11 @@ var require_subchannel_call = __commonJS({
                   details = `Received RST_STREAM with code ${http2Stream.rstCode} (Call ended without gRPC status)`;
                 }
                 break;
-              case http2.constants.NGHTTP2_REFUSED_STREAM:
+              case http22.constants.NGHTTP2_REFUSED_STREAM:
                 code2 = constants_1.Status.UNAVAILABLE;
                 details = "Stream refused by server";
                 break;
-              case http2.constants.NGHTTP2_CANCEL:
+              case http22.constants.NGHTTP2_CANCEL:
                 if (this.connectionDropped) {
                   code2 = constants_1.Status.UNAVAILABLE;
                   details = "Connection dropped";
@@ -45126,15 +45126,15 @@ var require_subchannel_call = __commonJS({
                   details = "Call cancelled";
                 }
                 break;
-              case http2.constants.NGHTTP2_ENHANCE_YOUR_CALM:
+              case http22.constants.NGHTTP2_ENHANCE_YOUR_CALM:
                 code2 = constants_1.Status.RESOURCE_EXHAUSTED;
                 details = "Bandwidth exhausted or memory limit exceeded";
                 break;
-              case http2.constants.NGHTTP2_INADEQUATE_SECURITY:
+              case http22.constants.NGHTTP2_INADEQUATE_SECURITY:
                 code2 = constants_1.Status.PERMISSION_DENIED;
                 details = "Protocol not secure enough";
                 break;
-              case http2.constants.NGHTTP2_INTERNAL_ERROR:
+              case http22.constants.NGHTTP2_INTERNAL_ERROR:
                 code2 = constants_1.Status.INTERNAL;
                 if (this.internalError === null) {
                   details = `Received RST_STREAM with code ${http2Stream.rstCode} (Internal server error)`;
@@ -45315,9 +45315,9 @@ var require_subchannel_call = __commonJS({
         } else {
           let code2;
           if (((_a = this.finalStatus) === null || _a === void 0 ? void 0 : _a.code) === constants_1.Status.OK) {
-            code2 = http2.constants.NGHTTP2_NO_ERROR;
+            code2 = http22.constants.NGHTTP2_NO_ERROR;
           } else {
-            code2 = http2.constants.NGHTTP2_CANCEL;
+            code2 = http22.constants.NGHTTP2_CANCEL;
           }
           if (this.traceEnabled) {
             this.trace("close http2 stream with code " + code2);
@@ -45412,7 +45412,7 @@ var require_transport = __commonJS({
     "use strict";
     Object.defineProperty(exports, "__esModule", { value: true });
     exports.Http2SubchannelConnector = void 0;
-    var http2 = __require("http2");
+    var http22 = __require("http2");
     var tls_1 = __require("tls");
     var channelz_1 = require_channelz();
     var constants_1 = require_constants2();
@@ -45427,7 +45427,7 @@ var require_transport = __commonJS({
     var TRACER_NAME = "transport";
     var FLOW_CONTROL_TRACER_NAME = "transport_flowctrl";
     var clientVersion = require_package2().version;
-    var { HTTP2_HEADER_AUTHORITY, HTTP2_HEADER_CONTENT_TYPE, HTTP2_HEADER_METHOD, HTTP2_HEADER_PATH, HTTP2_HEADER_TE, HTTP2_HEADER_USER_AGENT } = http2.constants;
+    var { HTTP2_HEADER_AUTHORITY, HTTP2_HEADER_CONTENT_TYPE, HTTP2_HEADER_METHOD, HTTP2_HEADER_PATH, HTTP2_HEADER_TE, HTTP2_HEADER_USER_AGENT } = http22.constants;
     var KEEPALIVE_TIMEOUT_MS = 2e4;
     var tooManyPingsData = Buffer.from("too_many_pings", "ascii");
     var Http2Transport = class {
@@ -45480,7 +45480,7 @@ var require_transport = __commonJS({
         });
         session.once("goaway", (errorCode, lastStreamID, opaqueData) => {
           let tooManyPings = false;
-          if (errorCode === http2.constants.NGHTTP2_ENHANCE_YOUR_CALM && opaqueData && opaqueData.equals(tooManyPingsData)) {
+          if (errorCode === http22.constants.NGHTTP2_ENHANCE_YOUR_CALM && opaqueData && opaqueData.equals(tooManyPingsData)) {
             tooManyPings = true;
           }
           if (this.traceEnabled) {
@@ -45880,7 +45880,7 @@ var require_transport = __commonJS({
               return secureConnectResult.socket;
             },
             settings: {
-              initialWindowSize: (_d = (_a = options["grpc-node.flow_control_window"]) !== null && _a !== void 0 ? _a : (_c = (_b = http2.getDefaultSettings) === null || _b === void 0 ? void 0 : _b.call(http2)) === null || _c === void 0 ? void 0 : _c.initialWindowSize) !== null && _d !== void 0 ? _d : 65535
+              initialWindowSize: (_d = (_a = options["grpc-node.flow_control_window"]) !== null && _a !== void 0 ? _a : (_c = (_b = http22.getDefaultSettings) === null || _b === void 0 ? void 0 : _b.call(http22)) === null || _c === void 0 ? void 0 : _c.initialWindowSize) !== null && _d !== void 0 ? _d : 65535
             },
             maxSendHeaderBlockLength: Number.MAX_SAFE_INTEGER,
             /* By default, set a very large max session memory limit, to effectively
@@ -45889,8 +45889,8 @@ var require_transport = __commonJS({
              * by disabling the check entirely. */
             maxSessionMemory: (_e = options["grpc-node.max_session_memory"]) !== null && _e !== void 0 ? _e : Number.MAX_SAFE_INTEGER
           };
-          const session = http2.connect(`${scheme}://${targetPath}`, sessionOptions);
-          const defaultWin = (_h = (_g = (_f = http2.getDefaultSettings) === null || _f === void 0 ? void 0 : _f.call(http2)) === null || _g === void 0 ? void 0 : _g.initialWindowSize) !== null && _h !== void 0 ? _h : 65535;
+          const session = http22.connect(`${scheme}://${targetPath}`, sessionOptions);
+          const defaultWin = (_h = (_g = (_f = http22.getDefaultSettings) === null || _f === void 0 ? void 0 : _f.call(http22)) === null || _g === void 0 ? void 0 : _g.initialWindowSize) !== null && _h !== void 0 ? _h : 65535;
           const connWin = options["grpc-node.flow_control_window"];
           this.session = session;
           let errorMessage2 = "Failed to connect";
@@ -46096,7 +46096,7 @@ var require_load_balancing_call = __commonJS({
     var picker_1 = require_picker();
     var logging = require_logging();
     var control_plane_status_1 = require_control_plane_status();
-    var http2 = __require("http2");
+    var http22 = __require("http2");
     var TRACER_NAME = "load_balancing_call";
     var RESOLVED_EMPTY_METADATA = Promise.resolve(void 0);
     var LoadBalancingCall = class {
@@ -46224,7 +46224,7 @@ var require_load_balancing_call = __commonJS({
                   },
                   onReceiveStatus: (status2) => {
                     this.trace("Received status");
-                    if (status2.rstCode === http2.constants.NGHTTP2_REFUSED_STREAM) {
+                    if (status2.rstCode === http22.constants.NGHTTP2_REFUSED_STREAM) {
                       this.outputStatus(status2, "REFUSED");
                     } else {
                       this.outputStatus(status2, "PROCESSED");
@@ -48913,7 +48913,7 @@ var require_server_interceptors = __commonJS({
     exports.getServerInterceptingCall = getServerInterceptingCall;
     var metadata_1 = require_metadata();
     var constants_1 = require_constants2();
-    var http2 = __require("http2");
+    var http22 = __require("http2");
     var error_1 = require_error();
     var zlib = __require("zlib");
     var stream_decoder_1 = require_stream_decoder();
@@ -49221,8 +49221,8 @@ var require_server_interceptors = __commonJS({
       [GRPC_ENCODING_HEADER]: "identity"
     };
     var defaultResponseHeaders = {
-      [http2.constants.HTTP2_HEADER_STATUS]: http2.constants.HTTP_STATUS_OK,
-      [http2.constants.HTTP2_HEADER_CONTENT_TYPE]: "application/grpc+proto"
+      [http22.constants.HTTP2_HEADER_STATUS]: http22.constants.HTTP_STATUS_OK,
+      [http22.constants.HTTP2_HEADER_CONTENT_TYPE]: "application/grpc+proto"
     };
     var defaultResponseOptions = {
       waitForTrailers: true
@@ -49292,9 +49292,9 @@ var require_server_interceptors = __commonJS({
         metadata.remove(GRPC_TIMEOUT_HEADER);
         metadata.remove(GRPC_ENCODING_HEADER);
         metadata.remove(GRPC_ACCEPT_ENCODING_HEADER);
-        metadata.remove(http2.constants.HTTP2_HEADER_ACCEPT_ENCODING);
-        metadata.remove(http2.constants.HTTP2_HEADER_TE);
-        metadata.remove(http2.constants.HTTP2_HEADER_CONTENT_TYPE);
+        metadata.remove(http22.constants.HTTP2_HEADER_ACCEPT_ENCODING);
+        metadata.remove(http22.constants.HTTP2_HEADER_TE);
+        metadata.remove(http22.constants.HTTP2_HEADER_CONTENT_TYPE);
         this.metadata = metadata;
         const socket = (_b = stream.session) === null || _b === void 0 ? void 0 : _b.socket;
         this.connectionInfo = {
@@ -49720,7 +49720,7 @@ var require_server2 = __commonJS({
     };
     Object.defineProperty(exports, "__esModule", { value: true });
     exports.Server = void 0;
-    var http2 = __require("http2");
+    var http22 = __require("http2");
     var util = __require("util");
     var constants_1 = require_constants2();
     var server_call_1 = require_server_call();
@@ -49736,7 +49736,7 @@ var require_server2 = __commonJS({
     var KEEPALIVE_MAX_TIME_MS = ~(1 << 31);
     var KEEPALIVE_TIMEOUT_MS = 2e4;
     var MAX_CONNECTION_IDLE_MS = ~(1 << 31);
-    var { HTTP2_HEADER_PATH } = http2.constants;
+    var { HTTP2_HEADER_PATH } = http22.constants;
     var TRACER_NAME = "server";
     var kMaxAge = Buffer.from("max_age");
     function serverCallTrace(text3) {
@@ -49979,7 +49979,7 @@ var require_server2 = __commonJS({
             const secureServerOptions = Object.assign(Object.assign(Object.assign(Object.assign({}, this.commonServerOptions), constructorOptions), contextOptions), { enableTrace: this.options["grpc-node.tls_enable_trace"] === 1 });
             let areCredentialsValid = contextOptions !== null;
             this.trace("Initial credentials valid: " + areCredentialsValid);
-            http2Server = http2.createSecureServer(secureServerOptions);
+            http2Server = http22.createSecureServer(secureServerOptions);
             http2Server.prependListener("connection", (socket) => {
               if (!areCredentialsValid) {
                 this.trace("Dropped connection from " + JSON.stringify(socket.address()) + " due to unloaded credentials");
@@ -50009,7 +50009,7 @@ var require_server2 = __commonJS({
               credentials._removeWatcher(credsWatcher);
             });
           } else {
-            http2Server = http2.createServer(this.commonServerOptions);
+            http2Server = http22.createServer(this.commonServerOptions);
           }
           http2Server.setTimeout(0, noop3);
           this._setupHandlers(http2Server, credentials._getInterceptors());
@@ -50272,7 +50272,7 @@ var require_server2 = __commonJS({
               }
               (_c = (_b = setTimeout(() => {
                 for (const session of sessionsSet) {
-                  session.destroy(http2.constants.NGHTTP2_CANCEL);
+                  session.destroy(http22.constants.NGHTTP2_CANCEL);
                 }
               }, graceTimeMs)).unref) === null || _c === void 0 ? void 0 : _c.call(_b);
             },
@@ -50395,7 +50395,7 @@ var require_server2 = __commonJS({
           }
           (_c = (_b = setTimeout(() => {
             for (const session of allSessions) {
-              session.destroy(http2.constants.NGHTTP2_CANCEL);
+              session.destroy(http22.constants.NGHTTP2_CANCEL);
             }
           }, graceTimeMs)).unref) === null || _c === void 0 ? void 0 : _c.call(_b);
         }
@@ -50409,7 +50409,7 @@ var require_server2 = __commonJS({
           }
           this.sessions.forEach((channelzInfo, session) => {
             this.closeSession(session);
-            session.destroy(http2.constants.NGHTTP2_CANCEL);
+            session.destroy(http22.constants.NGHTTP2_CANCEL);
           });
           this.sessions.clear();
           (0, channelz_1.unregisterChannelzRef)(this.channelzRef);
@@ -50491,10 +50491,10 @@ var require_server2 = __commonJS({
           return this.channelzRef;
         }
         _verifyContentType(stream, headers) {
-          const contentType = headers[http2.constants.HTTP2_HEADER_CONTENT_TYPE];
+          const contentType = headers[http22.constants.HTTP2_HEADER_CONTENT_TYPE];
           if (typeof contentType !== "string" || !contentType.startsWith("application/grpc")) {
             stream.respond({
-              [http2.constants.HTTP2_HEADER_STATUS]: http2.constants.HTTP_STATUS_UNSUPPORTED_MEDIA_TYPE
+              [http22.constants.HTTP2_HEADER_STATUS]: http22.constants.HTTP_STATUS_UNSUPPORTED_MEDIA_TYPE
             }, { endStream: true });
             return false;
           }
@@ -50511,7 +50511,7 @@ var require_server2 = __commonJS({
         }
         _respondWithError(err, stream, channelzSessionInfo = null) {
           var _b, _c;
-          const trailersToSend = Object.assign({ "grpc-status": (_b = err.code) !== null && _b !== void 0 ? _b : constants_1.Status.INTERNAL, "grpc-message": err.details, [http2.constants.HTTP2_HEADER_STATUS]: http2.constants.HTTP_STATUS_OK, [http2.constants.HTTP2_HEADER_CONTENT_TYPE]: "application/grpc+proto" }, (_c = err.metadata) === null || _c === void 0 ? void 0 : _c.toHttp2Headers());
+          const trailersToSend = Object.assign({ "grpc-status": (_b = err.code) !== null && _b !== void 0 ? _b : constants_1.Status.INTERNAL, "grpc-message": err.details, [http22.constants.HTTP2_HEADER_STATUS]: http22.constants.HTTP_STATUS_OK, [http22.constants.HTTP2_HEADER_CONTENT_TYPE]: "application/grpc+proto" }, (_c = err.metadata) === null || _c === void 0 ? void 0 : _c.toHttp2Headers());
           stream.respond(trailersToSend, { endStream: true });
           this.callTracker.addCallFailed();
           channelzSessionInfo === null || channelzSessionInfo === void 0 ? void 0 : channelzSessionInfo.streamTracker.addCallFailed();
@@ -50646,7 +50646,7 @@ var require_server2 = __commonJS({
                 sessionClosedByServer = true;
                 this.trace("Connection dropped by max connection age: " + ((_b2 = session.socket) === null || _b2 === void 0 ? void 0 : _b2.remoteAddress));
                 try {
-                  session.goaway(http2.constants.NGHTTP2_NO_ERROR, ~(1 << 31), kMaxAge);
+                  session.goaway(http22.constants.NGHTTP2_NO_ERROR, ~(1 << 31), kMaxAge);
                 } catch (e) {
                   session.destroy();
                   return;
@@ -50777,7 +50777,7 @@ var require_server2 = __commonJS({
                 sessionClosedByServer = true;
                 this.channelzTrace.addTrace("CT_INFO", "Connection dropped by max connection age from " + clientAddress);
                 try {
-                  session.goaway(http2.constants.NGHTTP2_NO_ERROR, ~(1 << 31), kMaxAge);
+                  session.goaway(http22.constants.NGHTTP2_NO_ERROR, ~(1 << 31), kMaxAge);
                 } catch (e) {
                   session.destroy();
                   return;
@@ -62671,7 +62671,7 @@ var require_tunnel = __commonJS({
     "use strict";
     var net2 = __require("net");
     var tls2 = __require("tls");
-    var http2 = __require("http");
+    var http3 = __require("http");
     var https = __require("https");
     var events = __require("events");
     var assert = __require("assert");
@@ -62682,12 +62682,12 @@ var require_tunnel = __commonJS({
     exports.httpsOverHttps = httpsOverHttps2;
     function httpOverHttp2(options) {
       var agent = new TunnelingAgent(options);
-      agent.request = http2.request;
+      agent.request = http3.request;
       return agent;
     }
     function httpsOverHttp2(options) {
       var agent = new TunnelingAgent(options);
-      agent.request = http2.request;
+      agent.request = http3.request;
       agent.createSocket = createSecureSocket;
       agent.defaultPort = 443;
       return agent;
@@ -62708,7 +62708,7 @@ var require_tunnel = __commonJS({
       var self2 = this;
       self2.options = options || {};
       self2.proxyOptions = self2.options.proxy || {};
-      self2.maxSockets = self2.options.maxSockets || http2.Agent.defaultMaxSockets;
+      self2.maxSockets = self2.options.maxSockets || http3.Agent.defaultMaxSockets;
       self2.requests = [];
       self2.sockets = [];
       self2.on("free", function onFree(socket, host, port, localAddress) {
@@ -69527,11 +69527,11 @@ var require_client_h2 = __commonJS({
     var kOpenStreams = /* @__PURE__ */ Symbol("open streams");
     var extractBody;
     var h2ExperimentalWarned = false;
-    var http2;
+    var http22;
     try {
-      http2 = __require("node:http2");
+      http22 = __require("node:http2");
     } catch {
-      http2 = { constants: {} };
+      http22 = { constants: {} };
     }
     var {
       constants: {
@@ -69543,7 +69543,7 @@ var require_client_h2 = __commonJS({
         HTTP2_HEADER_EXPECT,
         HTTP2_HEADER_STATUS
       }
-    } = http2;
+    } = http22;
     function parseH2Headers(headers) {
       const result = [];
       for (const [name, value2] of Object.entries(headers)) {
@@ -69569,7 +69569,7 @@ var require_client_h2 = __commonJS({
           code: "UNDICI-H2"
         });
       }
-      const session = http2.connect(client[kUrl], {
+      const session = http22.connect(client[kUrl], {
         createConnection: () => socket,
         peerMaxConcurrentStreams: client[kMaxConcurrentStreams]
       });
@@ -70252,7 +70252,7 @@ var require_client3 = __commonJS({
     "use strict";
     var assert = __require("node:assert");
     var net2 = __require("node:net");
-    var http2 = __require("node:http");
+    var http3 = __require("node:http");
     var util = require_util5();
     var { channels } = require_diagnostics();
     var Request = require_request();
@@ -70441,7 +70441,7 @@ var require_client3 = __commonJS({
         this[kUrl] = util.parseOrigin(url);
         this[kConnector] = connect3;
         this[kPipelining] = pipelining != null ? pipelining : 1;
-        this[kMaxHeadersSize] = maxHeaderSize || http2.maxHeaderSize;
+        this[kMaxHeadersSize] = maxHeaderSize || http3.maxHeaderSize;
         this[kKeepAliveDefaultTimeout] = keepAliveTimeout == null ? 4e3 : keepAliveTimeout;
         this[kKeepAliveMaxTimeout] = keepAliveMaxTimeout == null ? 6e5 : keepAliveMaxTimeout;
         this[kKeepAliveTimeoutThreshold] = keepAliveTimeoutThreshold == null ? 2e3 : keepAliveTimeoutThreshold;
@@ -74424,16 +74424,16 @@ var require_dns = __commonJS({
       setRecords(origin, addresses) {
         const timestamp = Date.now();
         const records = { records: { 4: null, 6: null } };
-        for (const record of addresses) {
-          record.timestamp = timestamp;
-          if (typeof record.ttl === "number") {
-            record.ttl = Math.min(record.ttl, this.#maxTTL);
+        for (const record2 of addresses) {
+          record2.timestamp = timestamp;
+          if (typeof record2.ttl === "number") {
+            record2.ttl = Math.min(record2.ttl, this.#maxTTL);
           } else {
-            record.ttl = this.#maxTTL;
+            record2.ttl = this.#maxTTL;
           }
-          const familyRecords = records.records[record.family] ?? { ips: [] };
-          familyRecords.ips.push(record);
-          records.records[record.family] = familyRecords;
+          const familyRecords = records.records[record2.family] ?? { ips: [] };
+          familyRecords.ips.push(record2);
+          records.records[record2.family] = familyRecords;
         }
         this.#records.set(origin.hostname, records);
       }
@@ -81851,7 +81851,7 @@ var require_lib3 = __commonJS({
     exports.HttpClient = exports.HttpClientResponse = exports.HttpClientError = exports.MediaTypes = exports.Headers = exports.HttpCodes = void 0;
     exports.getProxyUrl = getProxyUrl2;
     exports.isHttps = isHttps;
-    var http2 = __importStar(__require("http"));
+    var http3 = __importStar(__require("http"));
     var https = __importStar(__require("https"));
     var pm = __importStar(require_proxy());
     var tunnel2 = __importStar(require_tunnel2());
@@ -82241,7 +82241,7 @@ var require_lib3 = __commonJS({
         const info = {};
         info.parsedUrl = requestUrl;
         const usingSsl = info.parsedUrl.protocol === "https:";
-        info.httpModule = usingSsl ? https : http2;
+        info.httpModule = usingSsl ? https : http3;
         const defaultPort = usingSsl ? 443 : 80;
         info.options = {};
         info.options.host = info.parsedUrl.hostname;
@@ -82342,7 +82342,7 @@ var require_lib3 = __commonJS({
         const usingSsl = parsedUrl.protocol === "https:";
         let maxSockets = 100;
         if (this.requestOptions) {
-          maxSockets = this.requestOptions.maxSockets || http2.globalAgent.maxSockets;
+          maxSockets = this.requestOptions.maxSockets || http3.globalAgent.maxSockets;
         }
         if (proxyUrl && proxyUrl.hostname) {
           const agentOptions = {
@@ -82364,7 +82364,7 @@ var require_lib3 = __commonJS({
         }
         if (!agent) {
           const options = { keepAlive: this._keepAlive, maxSockets };
-          agent = usingSsl ? new https.Agent(options) : new http2.Agent(options);
+          agent = usingSsl ? new https.Agent(options) : new http3.Agent(options);
           this._agent = agent;
         }
         if (usingSsl && this._ignoreSslError) {
@@ -82483,6 +82483,7 @@ var COMMANDS = ["deploy", "rollback", "status", "history", "unlock"];
 var METHODS = ["tar", "registry", "local"];
 var ORCHESTRATORS = ["compose", "swarm"];
 var COMPRESSIONS = ["gzip", "none"];
+var INGRESSES = ["none", "caddy"];
 function serviceNames(o) {
   return o.services.map((s) => s.name);
 }
@@ -82513,6 +82514,11 @@ var DEFAULTS = {
   "healthcheck-timeout": "60",
   "healthcheck-interval": "2",
   "healthcheck-monitor": "10",
+  ingress: "none",
+  "ingress-image": "caddy:2",
+  "ingress-http-port": "80",
+  "ingress-https-port": "443",
+  "drain-timeout": "30",
   "skip-healthcheck": "false",
   "no-rollback": "false",
   "skip-build": "false",
@@ -82697,8 +82703,8 @@ function parseHistory(text3) {
   });
   return { records, damagedLines };
 }
-function serializeRecord(record) {
-  return JSON.stringify(record);
+function serializeRecord(record2) {
+  return JSON.stringify(record2);
 }
 function serializeHistory(records) {
   return records.map((r) => serializeRecord(r) + "\n").join("");
@@ -83007,6 +83013,122 @@ function pinImages(text3, project, release, registry2) {
   return { text: pins.toString(), images };
 }
 
+// src/plan/stack-plan.ts
+var LABEL = {
+  host: "versioned-deploy.ingress.host",
+  port: "versioned-deploy.ingress.port",
+  path: "versioned-deploy.ingress.path",
+  healthcheck: "versioned-deploy.ingress.healthcheck"
+};
+var HOST_LABEL = /^[a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?$/;
+var PATH_PATTERN = /^\/[A-Za-z0-9._~!$&'()*+,;=:@%/-]*$/;
+function validHostName(name) {
+  if (name.length > 253) return false;
+  const labels = name.split(".");
+  return labels.every((l, i) => HOST_LABEL.test(l) || i === 0 && l === "*" && labels.length > 1);
+}
+function stackPlan(text3) {
+  const bodies = composeServiceBodies(text3);
+  if (typeof bodies === "string") return { services: [], problems: [] };
+  const services = [];
+  const problems = [];
+  for (const [name, body] of bodies) {
+    const b = body ?? {};
+    const plan = servicePlan(name, b, problems);
+    services.push(plan);
+    if (!plan.startFirst) continue;
+    if (Array.isArray(b.ports) && b.ports.length > 0) {
+      problems.push(
+        `service "${name}" is start-first but publishes host ports (ports:): its old and new containers cannot both bind them. Remove ports: and route it through the ingress (labels ${LABEL.host} and ${LABEL.port}), or drop start-first`
+      );
+    }
+    if (b.container_name !== void 0) {
+      problems.push(
+        `service "${name}" is start-first but sets container_name: two containers cannot share one name. Remove container_name, or drop start-first`
+      );
+    }
+  }
+  return { services, problems };
+}
+function servicePlan(name, b, problems) {
+  const deploy2 = record(b.deploy);
+  const order = record(deploy2.update_config).order;
+  const replicas = wholeNumber(deploy2.replicas) ?? wholeNumber(b.scale) ?? 1;
+  const labels = labelsOf(b.labels);
+  const route = routeOf(name, labels, problems);
+  return { name, startFirst: order === "start-first", replicas, ...route ? { route } : {} };
+}
+function routeOf(service, labels, problems) {
+  const host = labels[LABEL.host];
+  const port = labels[LABEL.port];
+  const path8 = labels[LABEL.path];
+  const healthcheck = labels[LABEL.healthcheck];
+  if (host === void 0) {
+    const stray = [LABEL.port, LABEL.path, LABEL.healthcheck].filter((l) => labels[l] !== void 0);
+    if (stray.length > 0) {
+      problems.push(
+        `service "${service}" has ${stray.join(", ")} but no ${LABEL.host}: a route needs the host names it answers for`
+      );
+    }
+    return void 0;
+  }
+  const hosts = host.split(",").map((h) => h.trim().toLowerCase()).filter((h) => h !== "");
+  const before = problems.length;
+  if (hosts.length === 0) {
+    problems.push(`service "${service}": ${LABEL.host} is empty: give one or more host names`);
+  }
+  for (const h of hosts.filter((h2) => !validHostName(h2))) {
+    problems.push(
+      `service "${service}": "${h}" in ${LABEL.host} is not a valid host name (letters, digits and "-" in dot-separated labels, e.g. app.example.com)`
+    );
+  }
+  const portNumber = /^\d{1,5}$/.test(port ?? "") ? Number(port) : 0;
+  if (port === void 0) {
+    problems.push(
+      `service "${service}" has ${LABEL.host} but no ${LABEL.port}: add the container port the ingress sends its traffic to (e.g. "${LABEL.port}=8080")`
+    );
+  } else if (portNumber < 1 || portNumber > 65535) {
+    problems.push(`service "${service}": ${LABEL.port} "${port}" is not a port from 1 to 65535`);
+  }
+  for (const [label, p] of [
+    [LABEL.path, path8],
+    [LABEL.healthcheck, healthcheck]
+  ]) {
+    if (p !== void 0 && !PATH_PATTERN.test(p)) {
+      problems.push(`service "${service}": ${label} "${p}" is not a path starting with "/"`);
+    }
+  }
+  if (problems.length > before) return void 0;
+  return {
+    hosts,
+    port: portNumber,
+    ...path8 !== void 0 && path8 !== "/" ? { path: path8.replace(/\/+$/, "") } : {},
+    ...healthcheck !== void 0 ? { healthcheck } : {}
+  };
+}
+function labelsOf(labels) {
+  if (Array.isArray(labels)) {
+    const out = {};
+    for (const item of labels) {
+      if (typeof item !== "string") continue;
+      const eq = item.indexOf("=");
+      if (eq > 0) out[item.slice(0, eq).trim()] = item.slice(eq + 1).trim();
+      else out[item.trim()] = "";
+    }
+    return out;
+  }
+  return Object.fromEntries(
+    Object.entries(record(labels)).map(([k, v]) => [k, v === null ? "" : String(v).trim()])
+  );
+}
+function record(v) {
+  return typeof v === "object" && v !== null && !Array.isArray(v) ? v : {};
+}
+function wholeNumber(v) {
+  const n = typeof v === "string" ? Number(v) : v;
+  return typeof n === "number" && Number.isInteger(n) && n >= 0 ? n : void 0;
+}
+
 // src/engine/local-files.ts
 function checkLocalFiles(o) {
   if (!existsSync(o.composeFile) || !statSync(o.composeFile).isFile()) {
@@ -83063,6 +83185,26 @@ function checkReleaseServices(o) {
       );
     }
   }
+}
+function checkStackPlan(o) {
+  const name = path2.basename(o.composeFile);
+  const plan = stackPlan(readFileSync(o.composeFile, "utf8"));
+  if (plan.problems.length > 0) {
+    throw new InputError("compose-file", plan.problems.map((p) => `${name}: ${p}`).join("\n"));
+  }
+  const routed = plan.services.filter((s) => s.route);
+  if (o.ingress && o.orchestrator === "compose" && routed.length === 0) {
+    throw new InputError(
+      "ingress",
+      `is caddy, but no service of ${name} has a route: label the services it should serve with ${LABEL.host} (host names) and ${LABEL.port} (the container port), or set ingress none`
+    );
+  }
+  if (!o.ingress && routed.length > 0) {
+    return [
+      `${name}: ${routed.map((s) => s.name).join(", ")} ${routed.length === 1 ? "has" : "have"} ${LABEL.host} labels, but ingress is none: no route is made (set ingress caddy)`
+    ];
+  }
+  return [];
 }
 
 // src/engine/release-files.ts
@@ -84199,7 +84341,12 @@ function parseInspect(json2) {
     image: c.Image,
     imageRef: c.Config?.Image,
     service: c.Config?.Labels?.["com.docker.compose.service"],
-    startedAt: c.State?.StartedAt
+    startedAt: c.State?.StartedAt,
+    ...c.NetworkSettings?.Networks ? {
+      networks: Object.fromEntries(
+        Object.entries(c.NetworkSettings.Networks).map(([n, v]) => [n, v?.IPAddress ?? ""])
+      )
+    } : {}
   }));
 }
 var GIVE_UP_AFTER_RESTARTS = 3;
@@ -84247,12 +84394,12 @@ function judgeContainers(containers, expected = []) {
     if (c.restartCount > 0) parts.push(`restarted ${c.restartCount}\xD7`);
     return parts.join(", ");
   });
-  const notReady = [...unwell, ...images.suspects.filter((c) => !unwell.includes(c))];
+  const notReady2 = [...unwell, ...images.suspects.filter((c) => !unwell.includes(c))];
   return {
-    ready: notReady.length === 0 && images.problems.length === 0,
+    ready: notReady2.length === 0 && images.problems.length === 0,
     fatal,
     problems: [...images.problems, ...problems],
-    notReady
+    notReady: notReady2
   };
 }
 
@@ -84316,13 +84463,18 @@ async function linkServerEnv2(remote, deployPath, projectDir) {
   await runChecked(remote, linkServerEnv(deployPath, projectDir));
 }
 async function composeUp2(remote, target) {
-  const argv = composeUp(target);
+  await composeRun(remote, composeUp(target));
+}
+async function composeRun(remote, argv) {
   const r = await remote.run(argv);
   if (r.code !== 0) throw new RemoteCommandError(argv, r);
 }
 async function containerStates(remote, project) {
   const ids = (await runChecked(remote, projectContainers(project))).split("\n").map((s) => s.trim()).filter(Boolean);
   if (ids.length === 0) return [];
+  return inspectStates(remote, ids);
+}
+async function inspectStates(remote, ids) {
   return parseInspect(await runChecked(remote, inspectContainers(ids)));
 }
 async function logsTail(remote, id, lines2) {
@@ -84900,7 +85052,7 @@ function taskState(service, t) {
 }
 function judgeSwarm(snapshot, expected, since) {
   const problems = [];
-  const notReady = [];
+  const notReady2 = [];
   const states = [];
   let fatal = false;
   const after = (t) => since !== void 0 && time(t) >= time(since);
@@ -84931,7 +85083,7 @@ function judgeSwarm(snapshot, expected, since) {
     if (rollingBack) {
       const live2 = tasks.filter((t) => t.desiredState === "running");
       states.push(...live2.map((t) => taskState(s, t)));
-      notReady.push(...failedNow.map((t) => taskState(s, t)));
+      notReady2.push(...failedNow.map((t) => taskState(s, t)));
       problems.push(
         update.state === "updating" ? `${s.name}: ${failedNow.map((t) => `${taskState(s, t).name} ${t.state}`).join(", ")}; Swarm rolls the update back by itself (failure_action rollback)${says}` : `${s.name}: Swarm is rolling its update back by itself${says}`
       );
@@ -84955,7 +85107,7 @@ function judgeSwarm(snapshot, expected, since) {
     for (const t of failed2) {
       const state = taskState(s, t);
       fatal = true;
-      notReady.push(state);
+      notReady2.push(state);
       problems.push(
         `${state.name} ${t.state}${t.exitCode !== void 0 ? ` (exit code ${t.exitCode})` : ""}${t.error ? `: ${t.error}` : ""}`
       );
@@ -84966,12 +85118,12 @@ function judgeSwarm(snapshot, expected, since) {
       const pending = runs.filter((t) => t.state !== "complete" && !FAILED.has(t.state));
       for (const t of runs.filter((r) => FAILED.has(r.state) && !failed2.includes(r))) {
         fatal = true;
-        notReady.push(taskState(s, t));
+        notReady2.push(taskState(s, t));
         problems.push(`${taskState(s, t).name} ${t.state} (exit code ${t.exitCode ?? "?"})`);
       }
       states.push(...runs.map((t) => taskState(s, t)));
       if (runs.length === 0 || pending.length > 0) {
-        notReady.push(...pending.map((t) => taskState(s, t)));
+        notReady2.push(...pending.map((t) => taskState(s, t)));
         problems.push(`${s.name} has not run to completion yet`);
       }
       continue;
@@ -84983,14 +85135,14 @@ function judgeSwarm(snapshot, expected, since) {
     const others = live.filter((t) => !running.includes(t));
     const updating = update !== void 0 && (update.state === "updating" || update.state === "rollback_started");
     if (running.length < wanted || others.length > 0 || updating) {
-      notReady.push(...others.map((t) => taskState(s, t)));
+      notReady2.push(...others.map((t) => taskState(s, t)));
       const detail = others.map((t) => `${taskState(s, t).name} ${t.state}`).join(", ");
       problems.push(
         `${s.name}: ${running.length}/${wanted} running${updating ? ", update in progress" : ""}${detail ? ` (${detail})` : ""}`
       );
     }
   }
-  return { ready: problems.length === 0, fatal, problems, notReady, states };
+  return { ready: problems.length === 0, fatal, problems, notReady: notReady2, states };
 }
 function countedProbe(result, verdict) {
   if (!result.ok || verdict?.ready) return result;
@@ -85109,16 +85261,610 @@ async function nodeNames(remote) {
   );
 }
 
+// src/plan/caddy-config.ts
+var INGRESS_CONTAINER = "versioned-deploy-ingress";
+var INGRESS_LABEL = "versioned-deploy.ingress";
+var ADMIN_PORT = 2019;
+var SERVER = "versioned-deploy";
+var ROUTES_PATH = `/config/apps/http/servers/${SERVER}/routes`;
+var routeId = (project, service) => `vd.${project}.${service}`;
+var drainId = (project, service) => `vd-drain.${project}.${service}`;
+function initialConfig(ingress) {
+  const https = ingress.httpsPort !== 0;
+  return {
+    admin: { listen: `0.0.0.0:${ADMIN_PORT}` },
+    apps: {
+      http: {
+        servers: {
+          [SERVER]: {
+            listen: [https ? ":443" : ":80"],
+            routes: [],
+            ...https ? {} : { automatic_https: { disable: true } }
+          }
+        }
+      }
+    }
+  };
+}
+function serviceRoute(project, service, route, upstreams) {
+  const path8 = route.path ? { path: [route.path, `${route.path}/*`] } : {};
+  return {
+    "@id": routeId(project, service),
+    match: [{ host: route.hosts, ...path8 }],
+    handle: [{ handler: "reverse_proxy", upstreams: upstreams.map((dial) => ({ dial })) }],
+    terminal: true
+  };
+}
+function drainRoute(project, service, upstreams) {
+  return {
+    "@id": drainId(project, service),
+    match: [{ host: [`${service}.${project}.drain.invalid`] }],
+    handle: [{ handler: "reverse_proxy", upstreams: upstreams.map((dial) => ({ dial })) }],
+    terminal: true
+  };
+}
+function parseUpstreams(json2) {
+  const list = JSON.parse(json2);
+  return new Map((list ?? []).map((u) => [u.address ?? "", u.num_requests ?? 0]));
+}
+function projectRoutes(json2, project) {
+  const routes = JSON.parse(json2) ?? [];
+  const prefix = routeId(project, "");
+  return routes.filter((r) => r["@id"]?.startsWith(prefix)).map((r) => {
+    const m = r.match?.[0];
+    const path8 = m?.path?.[0];
+    return {
+      service: (r["@id"] ?? "").slice(prefix.length),
+      hosts: m?.host ?? [],
+      ...path8 ? { path: path8 } : {},
+      upstreams: (r.handle?.[0]?.upstreams ?? []).map((u) => u.dial)
+    };
+  });
+}
+
+// src/remote/ingress-commands.ts
+function ingressState() {
+  return [
+    "docker",
+    "inspect",
+    "--type",
+    "container",
+    "--format",
+    "{{.State.Running}} {{.Config.Image}}",
+    INGRESS_CONTAINER
+  ];
+}
+function ingressRun(ingress, config) {
+  const ports = [`${ingress.httpPort}:80`, `127.0.0.1:${ADMIN_PORT}:${ADMIN_PORT}`];
+  if (ingress.httpsPort !== 0) ports.push(`${ingress.httpsPort}:443`);
+  return [
+    "docker",
+    "run",
+    "--detach",
+    "--name",
+    INGRESS_CONTAINER,
+    "--restart",
+    "unless-stopped",
+    "--label",
+    `${INGRESS_LABEL}=caddy`,
+    ...ports.flatMap((p) => ["--publish", p]),
+    "--volume",
+    `${INGRESS_CONTAINER}-data:/data`,
+    "--volume",
+    `${INGRESS_CONTAINER}-config:/config`,
+    "--env",
+    `VD_INGRESS_CONFIG=${config}`,
+    "--entrypoint",
+    "sh",
+    ingress.image,
+    "-c",
+    'printf "%s" "$VD_INGRESS_CONFIG" > /config/versioned-deploy.json && exec caddy run --resume --config /config/versioned-deploy.json'
+  ];
+}
+function ingressStart() {
+  return ["docker", "start", INGRESS_CONTAINER];
+}
+function ingressNetworks() {
+  return [
+    "docker",
+    "inspect",
+    "--format",
+    "{{range $name, $_ := .NetworkSettings.Networks}}{{println $name}}{{end}}",
+    INGRESS_CONTAINER
+  ];
+}
+function ingressJoin(network) {
+  return ["docker", "network", "connect", network, INGRESS_CONTAINER];
+}
+function serviceContainers(project, service) {
+  return [
+    "docker",
+    "ps",
+    "-aq",
+    "--no-trunc",
+    "--filter",
+    `label=com.docker.compose.project=${project}`,
+    "--filter",
+    `label=com.docker.compose.service=${service}`
+  ];
+}
+function composeScaleUp(target, service, count) {
+  return compose(target, [
+    "up",
+    "-d",
+    "--no-build",
+    "--no-deps",
+    "--no-recreate",
+    "--scale",
+    `${service}=${count}`,
+    service
+  ]);
+}
+function stopContainers(ids) {
+  return ["docker", "stop", ...ids];
+}
+function removeContainers(ids) {
+  return ["docker", "rm", "--force", ...ids];
+}
+
+// src/health/probes.ts
+import http from "node:http";
+import tls from "node:tls";
+function withTimeout(promise, ms, what) {
+  let timer;
+  const timeout = new Promise((_, reject) => {
+    timer = setTimeout(() => reject(new Error(`${what} timed out after ${ms} ms`)), ms);
+  });
+  return Promise.race([promise, timeout]).finally(() => clearTimeout(timer));
+}
+function textOf(body) {
+  return body.replace(/<[^>]*>/g, " ").replace(/\s+/g, " ").trim().slice(0, 80);
+}
+async function probeHttp(remote, url) {
+  const secure = url.protocol === "https:";
+  const host = url.hostname.replace(/^\[|\]$/g, "");
+  const port = Number(url.port || (secure ? 443 : 80));
+  const tunnel2 = await remote.tunnel(host, port);
+  const socket = secure ? tls.connect({ socket: tunnel2, servername: host }) : tunnel2;
+  try {
+    return await new Promise((resolve, reject) => {
+      const req = http.request(
+        {
+          method: "GET",
+          path: `${url.pathname}${url.search}`,
+          headers: { Host: url.host, "User-Agent": "versioned-deploy", Connection: "close" },
+          createConnection: () => socket
+        },
+        (res) => {
+          let body = "";
+          res.setEncoding("utf8");
+          res.on("data", (chunk) => {
+            if (body.length < 200) body += chunk;
+          });
+          res.on("end", () => {
+            const code2 = res.statusCode ?? 0;
+            resolve({
+              ok: code2 >= 200 && code2 < 400,
+              detail: `HTTP ${code2} ${textOf(body)}`.trim()
+            });
+          });
+          res.on("error", reject);
+        }
+      );
+      req.on("error", reject);
+      req.end();
+    });
+  } finally {
+    socket.destroy();
+    tunnel2.destroy();
+  }
+}
+async function probeTcp(remote, host, port) {
+  const tunnel2 = await remote.tunnel(host, port);
+  tunnel2.destroy();
+  return { ok: true, detail: `connected to ${host}:${port}` };
+}
+async function probeCmd(remote, command) {
+  const r = await remote.run(shellCheck(command));
+  const output = `${r.stdout}${r.stderr}`.trim().split("\n").slice(-3).join(" | ");
+  return { ok: r.code === 0, detail: `exit ${r.code}${output ? `: ${output}` : ""}` };
+}
+async function probe(remote, check, timeoutMs) {
+  try {
+    const attempt = check.kind === "http" ? probeHttp(remote, new URL(check.url)) : check.kind === "tcp" ? probeTcp(remote, check.host, check.port) : probeCmd(remote, check.command);
+    return await withTimeout(attempt, timeoutMs, check.line);
+  } catch (e) {
+    return { ok: false, detail: e.message };
+  }
+}
+
+// src/remote/caddy-admin.ts
+import http2 from "node:http";
+var TIMEOUT_MS = 1e4;
+async function adminRequest(remote, method, path8, body) {
+  const tunnel2 = await remote.tunnel("127.0.0.1", ADMIN_PORT);
+  const payload = body === void 0 ? void 0 : JSON.stringify(body);
+  try {
+    return await new Promise((resolve, reject) => {
+      const req = http2.request(
+        {
+          method,
+          path: path8,
+          headers: {
+            // Caddy accepts admin requests whose Host is the address it listens on.
+            Host: `127.0.0.1:${ADMIN_PORT}`,
+            Connection: "close",
+            ...payload === void 0 ? {} : {
+              "Content-Type": "application/json",
+              "Content-Length": Buffer.byteLength(payload)
+            }
+          },
+          createConnection: () => tunnel2,
+          timeout: TIMEOUT_MS
+        },
+        (res) => {
+          let text3 = "";
+          res.setEncoding("utf8");
+          res.on("data", (chunk) => text3 += chunk);
+          res.on("end", () => resolve({ status: res.statusCode ?? 0, body: text3 }));
+          res.on("error", reject);
+        }
+      );
+      req.on("timeout", () => req.destroy(new Error(`${method} ${path8} timed out`)));
+      req.on("error", reject);
+      req.end(payload);
+    });
+  } finally {
+    tunnel2.destroy();
+  }
+}
+async function admin(remote, method, path8, body) {
+  const r = await adminRequest(remote, method, path8, body);
+  if (r.status < 200 || r.status >= 300) {
+    throw new Error(
+      `the ingress's admin API refused ${method} ${path8}: HTTP ${r.status} ${r.body.trim().slice(0, 300)}`
+    );
+  }
+  return r.body;
+}
+
+// src/engine/io.ts
+var Phases = class {
+  constructor(log, timings = []) {
+    this.log = log;
+    this.timings = timings;
+  }
+  log;
+  timings;
+  async run(name, fn) {
+    const start2 = Date.now();
+    try {
+      const value2 = await this.log.group(name, fn);
+      this.timings.push({ name, ms: Date.now() - start2, ok: true, start: start2 });
+      return value2;
+    } catch (e) {
+      this.timings.push({ name, ms: Date.now() - start2, ok: false, start: start2 });
+      throw e;
+    }
+  }
+};
+function errorMessage(e) {
+  return e instanceof Error ? e.message : String(e);
+}
+
+// src/engine/ingress.ts
+var READY_TIMEOUT_MS = 2e4;
+var POLL_MS = 200;
+var sleep = (ms) => new Promise((r) => setTimeout(r, ms));
+async function ensureIngress(remote, ingress, log) {
+  const state = await remote.run(ingressState());
+  if (state.code !== 0) {
+    log.info(`starting the ingress (${INGRESS_CONTAINER}, ${ingress.image})`);
+    await runChecked(remote, ingressRun(ingress, JSON.stringify(initialConfig(ingress))));
+  } else {
+    const [running = "", image = ""] = state.stdout.trim().split(" ");
+    if (image !== ingress.image) {
+      log.warn(
+        `the ingress runs ${image}, not ingress-image ${ingress.image}: it is shared by every project on the server, so it is kept (remove ${INGRESS_CONTAINER} to change it)`
+      );
+    }
+    if (running !== "true") {
+      log.info(`starting the stopped ingress (${INGRESS_CONTAINER})`);
+      await runChecked(remote, ingressStart());
+    }
+  }
+  const server = await waitForAdmin(remote);
+  if (server === "null") {
+    log.warn(`the ingress had no "${SERVER}" server: loading its initial configuration`);
+    await admin(remote, "POST", "/load", initialConfig(ingress));
+  }
+}
+async function waitForAdmin(remote) {
+  const until = Date.now() + READY_TIMEOUT_MS;
+  let last = "";
+  for (; ; ) {
+    try {
+      const r = await adminRequest(remote, "GET", `/config/apps/http/servers/${SERVER}`);
+      if (r.status === 200) return r.body.trim();
+      last = `HTTP ${r.status} ${r.body.trim().slice(0, 200)}`;
+    } catch (e) {
+      last = errorMessage(e);
+    }
+    if (Date.now() > until) {
+      throw new Error(
+        `the ingress's admin API (127.0.0.1:2019 on the server) did not answer within ${READY_TIMEOUT_MS / 1e3} s: ${last}. See docker logs ${INGRESS_CONTAINER}`
+      );
+    }
+    await sleep(POLL_MS * 2);
+  }
+}
+async function joinNetworks(remote, networks) {
+  const on = new Set(
+    (await runChecked(remote, ingressNetworks())).split("\n").map((n) => n.trim())
+  );
+  for (const network of networks.filter((n) => !on.has(n))) {
+    await runChecked(remote, ingressJoin(network));
+    on.add(network);
+  }
+}
+async function setRoute(remote, project, service, route, upstreams) {
+  const id = routeId(project, service);
+  await putRoute(remote, id, serviceRoute(project, service, route, upstreams), route.path);
+}
+async function setDrainRoute(remote, project, service, upstreams) {
+  const id = drainId(project, service);
+  await putRoute(remote, id, drainRoute(project, service, upstreams));
+}
+async function removeDrainRoute(remote, project, service) {
+  await removeRoute(remote, drainId(project, service));
+}
+async function removeRoute(remote, id) {
+  const r = await adminRequest(remote, "DELETE", `/id/${id}`);
+  if (r.status !== 200 && r.status !== 404) {
+    throw new Error(`the ingress refused to remove route ${id}: HTTP ${r.status} ${r.body.trim()}`);
+  }
+}
+async function putRoute(remote, id, route, path8) {
+  const existing = await adminRequest(remote, "GET", `/id/${id}`);
+  if (existing.status === 200) {
+    await admin(remote, "PATCH", `/id/${id}`, route);
+  } else if (path8) {
+    await admin(remote, "PUT", `${ROUTES_PATH}/0`, route);
+  } else {
+    await admin(remote, "POST", ROUTES_PATH, route);
+  }
+}
+async function inFlight(remote) {
+  return parseUpstreams(await admin(remote, "GET", "/reverse_proxy/upstreams"));
+}
+async function drain(remote, upstreams, timeoutMs) {
+  const until = Date.now() + timeoutMs;
+  for (; ; ) {
+    const counts = await inFlight(remote);
+    const running = upstreams.reduce((n, u) => n + (counts.get(u) ?? 0), 0);
+    if (running === 0 || Date.now() >= until) return running;
+    await sleep(POLL_MS);
+  }
+}
+async function routesOf(remote, project) {
+  if ((await remote.run(ingressState())).code !== 0) return void 0;
+  const r = await adminRequest(remote, "GET", ROUTES_PATH);
+  if (r.status !== 200) return void 0;
+  return projectRoutes(r.body, project);
+}
+async function removeStaleRoutes(remote, project, keep) {
+  const routes = projectRoutes(await admin(remote, "GET", ROUTES_PATH), project);
+  const stale = routes.filter((r) => !keep.includes(r.service)).map((r) => r.service);
+  for (const service of stale) await removeRoute(remote, routeId(project, service));
+  return stale;
+}
+
+// src/engine/start-first.ts
+var LOG_LINES = 15;
+var sleep2 = (ms) => new Promise((r) => setTimeout(r, ms));
+async function switchServices(remote, o, target, release, composeText, log) {
+  const plan = stackPlan(composeText);
+  const routed = o.ingress ? plan.services.filter((s) => s.route) : [];
+  if (o.ingress && routed.length > 0) await ensureIngress(remote, o.ingress, log);
+  let startFirst = plan.services.filter((s) => s.startFirst);
+  if (startFirst.length > 0 && target.flavor === "v1") {
+    log.warn(
+      `${startFirst.map((s) => s.name).join(", ")}: start-first needs "docker compose" (v2); the server has docker-compose v1, so they are recreated stop-first`
+    );
+    startFirst = [];
+  }
+  const expected = await expectedImageIds(remote, o, release, composeText, startFirst);
+  const switches = [];
+  for (const s of startFirst) {
+    switches.push(await switchStartFirst(remote, o, target, s, expected.get(s.name), log));
+  }
+  await composeUp2(remote, target);
+  for (const s of plan.services.filter((s2) => !startFirst.includes(s2))) {
+    switches.push({ service: s.name, strategy: "stop-first", old: [], fresh: [] });
+  }
+  if (o.ingress && routed.length > 0) {
+    for (const s of routed) await routeToRunning(remote, o, s);
+    const stale = await removeStaleRoutes(
+      remote,
+      o.project,
+      routed.map((s) => s.name)
+    );
+    if (stale.length > 0) log.info(`removed the routes of ${stale.join(", ")} (no longer routed)`);
+  }
+  return switches;
+}
+async function expectedImageIds(remote, o, release, composeText, services) {
+  const users = builtImageUsers(composeText, o.project, release.services);
+  const wanted = services.filter((s) => users.has(s.name));
+  const refs = wanted.map((s) => versionTag(o.project, users.get(s.name) ?? "", release.version));
+  const ids = refs.length > 0 ? await imageIds(remote, refs) : [];
+  return new Map(wanted.map((s, i) => [s.name, ids[i] ?? ""]));
+}
+async function serviceStates(remote, project, service) {
+  const ids = (await runChecked(remote, serviceContainers(project, service))).split("\n").map((s) => s.trim()).filter(Boolean);
+  if (ids.length === 0) return [];
+  return inspectStates(remote, ids);
+}
+async function switchStartFirst(remote, o, target, s, expectedId, log) {
+  const old = await serviceStates(remote, o.project, s.name);
+  const report2 = {
+    service: s.name,
+    strategy: "start-first",
+    old: old.map((c) => c.name),
+    fresh: []
+  };
+  if (old.length === 0) return report2;
+  if (expectedId && old.length === s.replicas && old.every((c) => c.status === "running" && c.image === expectedId)) {
+    log.info(`${s.name}: already runs ${target.version}`);
+    return { ...report2, unchanged: true };
+  }
+  log.info(`${s.name}: start-first, ${s.replicas} new container(s) beside ${report2.old.join(", ")}`);
+  await composeRun(remote, composeScaleUp(target, s.name, old.length + s.replicas));
+  const oldIds = new Set(old.map((c) => c.id));
+  const fresh = (await serviceStates(remote, o.project, s.name)).filter((c) => !oldIds.has(c.id));
+  report2.fresh = fresh.map((c) => c.name);
+  try {
+    if (fresh.length === 0) throw new Error("compose started no new container");
+    await waitReady(remote, o, s, fresh, expectedId);
+  } catch (e) {
+    if (fresh.length > 0) await remote.run(removeContainers(fresh.map((c) => c.id)));
+    throw new Error(
+      `${s.name}: the new containers did not become ready: ${errorMessage(e)}. They were removed; ${report2.old.join(", ")} kept serving`
+    );
+  }
+  const route = s.route;
+  if (route && o.ingress) {
+    const running = await serviceStates(remote, o.project, s.name);
+    await joinNetworks(remote, networksOf(running.filter((c) => !oldIds.has(c.id))));
+    const before = old.map((c) => `${c.name}:${route.port}`);
+    await setDrainRoute(remote, o.project, s.name, before);
+    await setRoute(
+      remote,
+      o.project,
+      s.name,
+      route,
+      fresh.map((c) => `${c.name}:${route.port}`)
+    );
+    report2.routeMovedAt = (/* @__PURE__ */ new Date()).toISOString();
+    const started = Date.now();
+    const cut = await drain(remote, before, o.drainTimeoutMs);
+    report2.drainMs = Date.now() - started;
+    if (cut > 0) {
+      report2.cut = cut;
+      log.warn(
+        `${s.name}: ${cut} request(s) still running on the old containers after drain-timeout (${o.drainTimeoutMs / 1e3} s) are cut`
+      );
+    }
+    log.info(
+      `${s.name}: route moved to ${report2.fresh.join(", ")}; the old containers drained in ${report2.drainMs} ms`
+    );
+  }
+  await remote.run(stopContainers(old.map((c) => c.id)));
+  await runChecked(remote, removeContainers(old.map((c) => c.id)));
+  if (route && o.ingress) await removeDrainRoute(remote, o.project, s.name);
+  return report2;
+}
+async function waitReady(remote, o, s, fresh, expectedId) {
+  const until = Date.now() + o.healthTimeoutMs;
+  const interval = Math.min(o.healthIntervalMs, 1e3);
+  let waiting = "";
+  for (; ; ) {
+    const states = await inspectStates(
+      remote,
+      fresh.map((c) => c.id)
+    );
+    waiting = "";
+    for (const c of states) {
+      const fatal = await fatalState(remote, c, expectedId);
+      if (fatal) throw new Error(fatal);
+      const why = await notReady(remote, o, s, c);
+      if (why) {
+        waiting = `${c.name}: ${why}`;
+        break;
+      }
+    }
+    if (waiting === "") return;
+    if (Date.now() >= until) {
+      throw new Error(
+        `not ready within healthcheck-timeout (${o.healthTimeoutMs / 1e3} s): ${waiting}`
+      );
+    }
+    await sleep2(interval);
+  }
+}
+async function fatalState(remote, c, expectedId) {
+  if (expectedId && c.image !== expectedId) {
+    return `${c.name} runs ${c.imageRef ?? "?"} (${c.image ?? "?"}), not the new version's image`;
+  }
+  if (c.status === "exited" || c.status === "dead" || c.restartCount > 0) {
+    const logs = await logsTail(remote, c.id, LOG_LINES);
+    return `${c.name} is ${c.status} (exit code ${c.exitCode}${c.restartCount > 0 ? `, restarted ${c.restartCount}\xD7` : ""})${logs ? `; its last lines:
+${logs}` : ""}`;
+  }
+  if (c.health === "unhealthy") return `${c.name}: its Docker health check says unhealthy`;
+  return void 0;
+}
+async function notReady(remote, o, s, c) {
+  if (c.status !== "running") return c.status;
+  if (c.health !== void 0 && c.health !== "healthy") return `health ${c.health}`;
+  const route = s.route;
+  if (!route) return void 0;
+  const address = Object.values(c.networks ?? {}).find((ip) => ip !== "");
+  if (!address) return "no IP address yet";
+  const timeout = Math.max(2e3, Math.min(1e4, o.healthIntervalMs * 2));
+  if (route.healthcheck) {
+    const url = `http://${address}:${route.port}${route.healthcheck}`;
+    const r2 = await probe(remote, { kind: "http", url, line: url }, timeout);
+    return /^HTTP 2\d\d/.test(r2.detail) ? void 0 : `GET ${route.healthcheck}: ${r2.detail}`;
+  }
+  if (c.health !== void 0) return void 0;
+  const r = await probe(
+    remote,
+    { kind: "tcp", host: address, port: route.port, line: `${address}:${route.port}` },
+    timeout
+  );
+  return r.ok ? void 0 : `port ${route.port}: ${r.detail}`;
+}
+function networksOf(containers) {
+  return [...new Set(containers.flatMap((c) => Object.keys(c.networks ?? {})))].filter(
+    (n) => n !== "host" && n !== "none"
+  );
+}
+async function routeToRunning(remote, o, s) {
+  const route = s.route;
+  if (!route) return;
+  const running = (await serviceStates(remote, o.project, s.name)).filter(
+    (c) => c.status === "running" || c.status === "restarting"
+  );
+  if (running.length === 0) return;
+  await joinNetworks(remote, networksOf(running));
+  await setRoute(
+    remote,
+    o.project,
+    s.name,
+    route,
+    running.map((c) => `${c.name}:${route.port}`)
+  );
+}
+
 // src/engine/switch.ts
-async function switchTo(remote, o, flavor, release, composeContent) {
+async function switchTo(remote, o, flavor, release, composeContent, log) {
   if (flavor === "swarm") {
     return deployStack(remote, o, release, composeContent);
   }
-  await composeUp2(remote, await prepareCompose(remote, o, flavor, release, composeContent));
+  const target = await prepareCompose(remote, o, flavor, release, composeContent);
+  const text3 = composeContent ?? await runChecked(remote, readFile(target.file));
+  const plan = stackPlan(text3);
+  let services;
+  if (plan.services.some((s) => s.startFirst || o.ingress && s.route)) {
+    services = await switchServices(remote, o, target, release, text3, log);
+  } else {
+    await composeUp2(remote, target);
+  }
   for (const s of release.services) {
     await tagImage(remote, versionTag(o.project, s, release.version), latestTag(o.project, s));
   }
-  return void 0;
+  return services ? { since: "", images: {}, services } : void 0;
 }
 async function prepareCompose(remote, o, flavor, release, composeContent) {
   const file = releaseComposeFile(o.deployPath, release.version);
@@ -85172,7 +85918,8 @@ async function restore(remote, o, flavor, release, log) {
     o,
     flavor,
     release,
-    haveRelease ? void 0 : readFileSync4(o.composeFile, "utf8")
+    haveRelease ? void 0 : readFileSync4(o.composeFile, "utf8"),
+    log
   );
 }
 
@@ -85448,103 +86195,8 @@ async function settle(deps, checks, expected, passed, timing) {
   };
 }
 
-// src/health/probes.ts
-import http from "node:http";
-import tls from "node:tls";
-function withTimeout(promise, ms, what) {
-  let timer;
-  const timeout = new Promise((_, reject) => {
-    timer = setTimeout(() => reject(new Error(`${what} timed out after ${ms} ms`)), ms);
-  });
-  return Promise.race([promise, timeout]).finally(() => clearTimeout(timer));
-}
-function textOf(body) {
-  return body.replace(/<[^>]*>/g, " ").replace(/\s+/g, " ").trim().slice(0, 80);
-}
-async function probeHttp(remote, url) {
-  const secure = url.protocol === "https:";
-  const host = url.hostname.replace(/^\[|\]$/g, "");
-  const port = Number(url.port || (secure ? 443 : 80));
-  const tunnel2 = await remote.tunnel(host, port);
-  const socket = secure ? tls.connect({ socket: tunnel2, servername: host }) : tunnel2;
-  try {
-    return await new Promise((resolve, reject) => {
-      const req = http.request(
-        {
-          method: "GET",
-          path: `${url.pathname}${url.search}`,
-          headers: { Host: url.host, "User-Agent": "versioned-deploy", Connection: "close" },
-          createConnection: () => socket
-        },
-        (res) => {
-          let body = "";
-          res.setEncoding("utf8");
-          res.on("data", (chunk) => {
-            if (body.length < 200) body += chunk;
-          });
-          res.on("end", () => {
-            const code2 = res.statusCode ?? 0;
-            resolve({
-              ok: code2 >= 200 && code2 < 400,
-              detail: `HTTP ${code2} ${textOf(body)}`.trim()
-            });
-          });
-          res.on("error", reject);
-        }
-      );
-      req.on("error", reject);
-      req.end();
-    });
-  } finally {
-    socket.destroy();
-    tunnel2.destroy();
-  }
-}
-async function probeTcp(remote, host, port) {
-  const tunnel2 = await remote.tunnel(host, port);
-  tunnel2.destroy();
-  return { ok: true, detail: `connected to ${host}:${port}` };
-}
-async function probeCmd(remote, command) {
-  const r = await remote.run(shellCheck(command));
-  const output = `${r.stdout}${r.stderr}`.trim().split("\n").slice(-3).join(" | ");
-  return { ok: r.code === 0, detail: `exit ${r.code}${output ? `: ${output}` : ""}` };
-}
-async function probe(remote, check, timeoutMs) {
-  try {
-    const attempt = check.kind === "http" ? probeHttp(remote, new URL(check.url)) : check.kind === "tcp" ? probeTcp(remote, check.host, check.port) : probeCmd(remote, check.command);
-    return await withTimeout(attempt, timeoutMs, check.line);
-  } catch (e) {
-    return { ok: false, detail: e.message };
-  }
-}
-
-// src/engine/io.ts
-var Phases = class {
-  constructor(log, timings = []) {
-    this.log = log;
-    this.timings = timings;
-  }
-  log;
-  timings;
-  async run(name, fn) {
-    const start2 = Date.now();
-    try {
-      const value2 = await this.log.group(name, fn);
-      this.timings.push({ name, ms: Date.now() - start2, ok: true, start: start2 });
-      return value2;
-    } catch (e) {
-      this.timings.push({ name, ms: Date.now() - start2, ok: false, start: start2 });
-      throw e;
-    }
-  }
-};
-function errorMessage(e) {
-  return e instanceof Error ? e.message : String(e);
-}
-
 // src/engine/verify.ts
-var LOG_LINES = 20;
+var LOG_LINES2 = 20;
 async function expectedImages(remote, project, release) {
   if (release.services.length === 0) return [];
   const refs = release.services.map((s) => versionTag(project, s, release.version));
@@ -85612,8 +86264,8 @@ async function describeUnhealthy(remote, o, version, health) {
   const parts = [`version ${version} is not healthy: ${health.reason ?? "unknown reason"}`];
   for (const c of suspects) {
     const tail = swarm ? taskLogsTail : logsTail;
-    const logs = await tail(remote, c.id, LOG_LINES).catch((e) => errorMessage(e));
-    parts.push(`--- last ${LOG_LINES} log lines of ${c.name} ---
+    const logs = await tail(remote, c.id, LOG_LINES2).catch((e) => errorMessage(e));
+    parts.push(`--- last ${LOG_LINES2} log lines of ${c.name} ---
 ${logs || "(no output)"}`);
   }
   return parts.join("\n");
@@ -85623,15 +86275,20 @@ ${logs || "(no output)"}`);
 async function putBack(remote, o, flavor, release, phases, log, names2 = { restore: "rollback", verify: "verify rollback" }) {
   try {
     const switched = await phases.run(names2.restore, () => restore(remote, o, flavor, release, log));
+    const services = switched?.services ? { services: switched.services } : {};
     if (o.skipHealthcheck) {
       log.warn(
         `health checks skipped (skip-healthcheck: true): ${release.version} was not verified`
       );
-      return {};
+      return services;
     }
     const health = await phases.run(names2.verify, () => verify(remote, o, release, log, switched));
-    if (health.ok) return { health };
-    return { health, problem: await describeUnhealthy(remote, o, release.version, health) };
+    if (health.ok) return { health, ...services };
+    return {
+      health,
+      ...services,
+      problem: await describeUnhealthy(remote, o, release.version, health)
+    };
   } catch (e) {
     return { problem: errorMessage(e) };
   }
@@ -85729,8 +86386,8 @@ function renewalInterval(staleAfterMs) {
 }
 
 // src/engine/lock.ts
-var POLL_MS = 2e3;
-async function acquireDeployLock(remote, o, log, sleep = (ms) => new Promise((r) => setTimeout(r, ms))) {
+var POLL_MS2 = 2e3;
+async function acquireDeployLock(remote, o, log, sleep3 = (ms) => new Promise((r) => setTimeout(r, ms))) {
   const info = {
     token: randomUUID(),
     version: o.version || o.command,
@@ -85766,7 +86423,7 @@ async function acquireDeployLock(remote, o, log, sleep = (ms) => new Promise((r)
       log.info(`waiting for the deploy lock: ${describeHolder(probe2)}`);
       announced = true;
     }
-    await sleep(POLL_MS);
+    await sleep3(POLL_MS2);
   }
 }
 async function releaseDeployLock(remote, deployPath, token) {
@@ -86275,11 +86932,12 @@ async function cutOver(r, b, notice) {
   try {
     switched = await phases.run(
       "switch",
-      () => switchTo(remote, o, flavor, b.release, b.composeContent)
+      () => switchTo(remote, o, flavor, b.release, b.composeContent, log)
     );
   } catch (e) {
     return `switching to ${o.version} failed: ${errorMessage(e)}`;
   }
+  r.services = switched?.services;
   if (o.skipHealthcheck) {
     notice("health checks skipped (skip-healthcheck: true): the new version was not verified");
     return void 0;
@@ -86354,11 +87012,11 @@ async function recordOn(r, records) {
   await appendRecords(r.s.remote, r.s.o.deployPath, records);
   r.history.push(...records);
 }
-async function switchInOrder(runs, o, inFlight, cut, ports, log, phases) {
+async function switchInOrder(runs, o, inFlight2, cut, ports, log, phases) {
   const servers = {};
   for (const [i, group] of switchOrder(runs, o.maxParallel).entries()) {
     for (const r of group) servers[r.s.name] = { previous: r.previous, target: r.target ?? "" };
-    ports.checkpoint("switching", JSON.stringify({ ...inFlight, servers }));
+    ports.checkpoint("switching", JSON.stringify({ ...inFlight2, servers }));
     const these = names(group);
     if (i === 0)
       log.info(`canary: ${these} goes first, alone; the others follow once it is verified`);
@@ -86436,6 +87094,10 @@ async function recordUntouched(runs, notice) {
 }
 
 // src/engine/result.ts
+function noteSwitches(result, during, services) {
+  if (!services || services.every((s) => s.strategy === "stop-first")) return;
+  (result.switches ??= []).push({ during, services });
+}
 function newResult(o) {
   return {
     command: o.command,
@@ -86492,7 +87154,7 @@ async function deployToServers(b, run) {
     if (runs.some((r) => r.previous !== first.previous)) {
       notice(`the servers ran different versions before this deploy: ${versionsOf(runs)}`);
     }
-    const notReady = await phases.run(
+    const notReady2 = await phases.run(
       "get ready",
       () => onEachServer(runs, async (r) => {
         const delivered = await getReady(r, b, ports.docker);
@@ -86505,8 +87167,8 @@ async function deployToServers(b, run) {
     if (sent !== void 0 && sent > 0) {
       result.transferNote = `${(sent / 1048576).toFixed(1)} MiB in all, to ${runs.length} servers (each only what it lacked)`;
     }
-    let stopped = listed2(notReady);
-    for (const f of notReady) outcomes.mark(f.r, "failed", f.r.previous, f.why);
+    let stopped = listed2(notReady2);
+    for (const f of notReady2) outcomes.mark(f.r, "failed", f.r.previous, f.why);
     if (!stopped && o.releaseCommand && first.s.flavor !== "swarm") {
       const compose2 = first.s.flavor;
       try {
@@ -86647,6 +87309,7 @@ async function buildRelease(options, ports, log, result, phases, notice) {
     for (const warning of checkComposeFile(options)) notice(warning);
     if (options.orchestrator === "swarm") for (const w of checkSwarmFile(options)) notice(w);
     checkReleaseServices(options);
+    for (const warning of checkStackPlan(options)) notice(warning);
     if (options.files.length > 0) files = collectReleaseFiles(options);
   });
   result.files = files?.summary;
@@ -86713,16 +87376,17 @@ The running version (${previous || "none"}) was not touched.`;
         return finish();
       }
     }
-    const inFlight = {
+    const inFlight2 = {
       version: o.version,
       previous,
       target: target ?? "",
       startedAt,
       ...attempt.releaseRun ? { released: attempt.releaseRun } : {}
     };
-    ports.checkpoint("switching", JSON.stringify(inFlight));
+    ports.checkpoint("switching", JSON.stringify(inFlight2));
     const failure = await cutOver(r, b, notice);
     result.health = r.health;
+    noteSwitches(result, "switch", r.services);
     if (!failure) {
       await keepNewVersion(r, b, ports.now().toISOString());
       result.status = "success";
@@ -86751,6 +87415,7 @@ Rolling back to ${target}.`);
       log
     );
     result.rollbackHealth = back.health;
+    noteSwitches(result, "rollback", back.services);
     result.undo = back.undo;
     if (back.problem) {
       result.status = "rollback-failed";
@@ -86930,7 +87595,7 @@ ${stoppedBeforeSwitch(current, target)}`
         const unrecorded = await phases.run(
           "record",
           () => onEachServer(runs, async (r) => {
-            const record = newRecord(
+            const record2 = newRecord(
               facts,
               "rollback",
               r.attempt.release,
@@ -86939,7 +87604,7 @@ ${stoppedBeforeSwitch(current, target)}`
               { undo: r === lead ? undo : void 0 }
             );
             await writeCurrent(r.s.remote, r.s.o.deployPath, target, release.method ?? o.method);
-            await recordOn(r, [record]);
+            await recordOn(r, [record2]);
           })
         );
         for (const r of runs) outcomes.mark(r, "success", target);
@@ -87033,31 +87698,32 @@ ${stoppedBeforeSwitch(current, target)}`);
           `${target} is newer than ${current}: a rollback does not run its release command again (deploy it to run it)`
         );
       }
-      const inFlight = {
+      const inFlight2 = {
         command: "rollback",
         version: target,
         previous: current,
         target: current,
         startedAt
       };
-      ports.checkpoint("switching", JSON.stringify(inFlight));
+      ports.checkpoint("switching", JSON.stringify(inFlight2));
       const facts = runFacts(o, startedAt);
       const back = await putBack(remote, o, flavor, release, phases, log, {
         restore: "switch",
         verify: "verify"
       });
       result.health = back.health;
+      noteSwitches(result, "switch", back.services);
       if (!back.problem) {
-        const record = newRecord(facts, "rollback", release, current, ports.now().toISOString(), {
+        const record2 = newRecord(facts, "rollback", release, current, ports.now().toISOString(), {
           undo
         });
         await phases.run("record", async () => {
           await writeCurrent(remote, o.deployPath, target, release.method ?? o.method);
-          await appendRecords(remote, o.deployPath, [record]);
+          await appendRecords(remote, o.deployPath, [record2]);
         });
         result.status = "success";
         result.rolledBack = true;
-        return finish(record);
+        return finish(record2);
       }
       log.warn(`${back.problem}
 Restoring ${current}.`);
@@ -87071,6 +87737,7 @@ Restoring ${current}.`);
         log
       );
       result.rollbackHealth = restored.health;
+      noteSwitches(result, "rollback", restored.services);
       const undone = undo ? `
 The rollback command of ${current} ran before the switch: ${current} now runs on what it left (deploy ${current} again to run its release command).` : "";
       result.failure = restored.problem ? `rolling back to ${target} failed: ${back.problem}
@@ -87130,6 +87797,15 @@ async function status(o, ports, log) {
           });
           containers = await containerStates(remote, o.project);
           verdict = judgeContainers(containers, expected);
+          result.routes = await routesOf(remote, o.project).catch((e) => {
+            log.warn(`cannot read the ingress's routes: ${errorMessage(e)}`);
+            return void 0;
+          });
+          for (const r of result.routes ?? []) {
+            log.info(
+              `route ${r.hosts.join(", ")}${r.path ?? ""} \u2192 ${r.service}: ${r.upstreams.join(", ")}`
+            );
+          }
         }
         result.containers = containers;
         const checks = [];
@@ -91566,10 +92242,10 @@ var DeploymentReporter = class {
     if (id !== void 0) await this.status(id, "failure", `rollback to ${target.version} failed`);
   }
   /** A deployment of the version that serves again (its own commit), marked success. */
-  async restored(record, description) {
-    const id = await this.create(record.commit, description, {
-      version: record.version,
-      method: record.method,
+  async restored(record2, description) {
+    const id = await this.create(record2.commit, description, {
+      version: record2.version,
+      method: record2.method,
       rollback: true
     });
     if (id !== void 0) await this.status(id, "success", description);
@@ -91613,12 +92289,12 @@ var DeploymentReporter = class {
 };
 
 // src/github/api.ts
-var TIMEOUT_MS = 15e3;
+var TIMEOUT_MS2 = 15e3;
 function deploymentsApi(d) {
   const [owner, repo] = d.repository.split("/");
   if (!d.token || !owner || !repo) return void 0;
   const octokit = getOctokit(d.token, { baseUrl: d.apiUrl });
-  const request2 = () => ({ signal: AbortSignal.timeout(TIMEOUT_MS) });
+  const request2 = () => ({ signal: AbortSignal.timeout(TIMEOUT_MS2) });
   const failed2 = (e) => {
     const status2 = e.status;
     if (typeof status2 === "number" && status2 > 0) {
@@ -91815,6 +92491,11 @@ var INPUT_NAMES = [
   "healthcheck-timeout",
   "healthcheck-interval",
   "healthcheck-monitor",
+  "ingress",
+  "ingress-image",
+  "ingress-http-port",
+  "ingress-https-port",
+  "drain-timeout",
   "skip-healthcheck",
   "no-rollback",
   "force-unlock",
@@ -91994,6 +92675,22 @@ var OPTION_HELP = [
       },
       "skip-healthcheck": { help: "deploy without checking (not recommended)" },
       "no-rollback": { help: "leave a failed version running for inspection" }
+    }
+  ],
+  [
+    "Ingress, start-first switch",
+    {
+      ingress: {
+        value: "none|caddy",
+        help: "a Caddy ingress on the server routes labelled services"
+      },
+      "ingress-image": { value: "IMAGE", help: "the ingress image (default caddy:2)" },
+      "ingress-http-port": { value: "PORT", help: "server port for HTTP (default 80)" },
+      "ingress-https-port": { value: "PORT", help: "server port for HTTPS; 0: HTTP only" },
+      "drain-timeout": {
+        value: "SECONDS",
+        help: "time the old containers get to finish their requests"
+      }
     }
   ],
   [
@@ -92240,6 +92937,45 @@ function parseSsh(raw) {
   };
 }
 
+// src/config/parse-ingress.ts
+var IMAGE_PATTERN = /^[a-z0-9][a-z0-9._/:@-]*$/i;
+function parseIngress(raw, orchestrator) {
+  const kind = value(raw, "ingress");
+  if (!INGRESSES.includes(kind)) {
+    throw new InputError("ingress", `"${kind}" is not one of ${INGRESSES.join(", ")}`);
+  }
+  if (kind === "none") return void 0;
+  if (orchestrator === "swarm") {
+    throw new InputError(
+      "ingress",
+      "caddy is not supported with orchestrator swarm: a swarm routes through its own routing mesh, and honours deploy.update_config.order start-first by itself"
+    );
+  }
+  const image = value(raw, "ingress-image");
+  if (!IMAGE_PATTERN.test(image)) {
+    throw new InputError("ingress-image", `"${image}" is not an image reference (e.g. caddy:2)`);
+  }
+  const httpPort = parsePort("ingress-http-port", value(raw, "ingress-http-port"), 1);
+  const httpsPort = parsePort("ingress-https-port", value(raw, "ingress-https-port"), 0);
+  if (httpsPort === httpPort) {
+    throw new InputError(
+      "ingress-https-port",
+      `${httpsPort} is also ingress-http-port: give two different ports (or 0 for plain HTTP only)`
+    );
+  }
+  return { image, httpPort, httpsPort };
+}
+function parseDrainTimeout(raw) {
+  return parseSeconds("drain-timeout", value(raw, "drain-timeout"), 3600, true);
+}
+function parsePort(name, text3, min) {
+  if (!/^\d{1,5}$/.test(text3) || Number(text3) < min || Number(text3) > 65535) {
+    const zero = min === 0 ? ", or 0 for plain HTTP only" : "";
+    throw new InputError(name, `"${text3}" is not a port: a whole number from 1 to 65535${zero}`);
+  }
+  return Number(text3);
+}
+
 // src/config/parse-registry.ts
 var HOST = /^(?:localhost|[A-Za-z0-9](?:[A-Za-z0-9-]*[A-Za-z0-9])?(?:\.[A-Za-z0-9](?:[A-Za-z0-9-]*[A-Za-z0-9])?)+|\[[0-9A-Fa-f:]+\])(?::\d{1,5})?$/;
 var PATH_COMPONENT = /^[a-z0-9]+(?:(?:[._]|__|-+)[a-z0-9]+)*$/;
@@ -92437,6 +93173,7 @@ function parseOptions(raw, ctx) {
   const servicesText = value(raw, "services");
   const deployments = parseDeployments(raw, ctx);
   const { releaseCommand, rollbackCommand: rollbackCommand2 } = parseReleaseStep(raw, command, orchestrator);
+  const ingress = parseIngress(raw, orchestrator);
   return {
     command,
     method,
@@ -92472,6 +93209,8 @@ function parseOptions(raw, ctx) {
       true
     ),
     skipHealthcheck: parseBoolean("skip-healthcheck", value(raw, "skip-healthcheck")),
+    ...ingress ? { ingress } : {},
+    drainTimeoutMs: parseDrainTimeout(raw),
     noRollback: parseBoolean("no-rollback", value(raw, "no-rollback")),
     keepVersions,
     keepHistory,
@@ -93447,6 +94186,8 @@ function summaryBlocks(r) {
   for (const n of r.notices) blocks.push({ kind: "notice", text: n });
   if (r.release) blocks.push(...oneOffBlocks("Release command", r.release));
   if (r.undo) blocks.push(...oneOffBlocks("Rollback command", r.undo));
+  if (r.switches) blocks.push(...switchBlocks(r.switches));
+  if (r.routes) blocks.push(...routeBlocks(r.routes));
   if (r.phases.length > 0 && r.command !== "history") {
     blocks.push(heading("Phases"));
     blocks.push(
@@ -93476,6 +94217,31 @@ function summaryBlocks(r) {
     blocks.push(historyTable(r.history));
   }
   return blocks;
+}
+function switchBlocks(switches) {
+  return switches.flatMap(({ during, services }) => [
+    heading(during === "switch" ? "Services switched" : "Services switched back (rollback)"),
+    table(
+      ["Service", "Strategy", "Old containers", "New containers", "Route moved", "Drain"],
+      services.map((s) => [
+        s.service,
+        s.strategy,
+        s.strategy === "stop-first" ? "recreated" : s.old.join(", ") || "\u2014",
+        s.unchanged ? "already on this version" : s.fresh.join(", ") || "\u2014",
+        s.routeMovedAt ? s.routeMovedAt.replace("T", " ").replace(/\.\d+Z$/, " UTC") : "\u2014",
+        s.drainMs === void 0 ? "\u2014" : `${seconds(s.drainMs)}${s.cut ? ` (${s.cut} request(s) cut at drain-timeout)` : ""}`
+      ])
+    )
+  ]);
+}
+function routeBlocks(routes) {
+  return [
+    heading("Routes (ingress)"),
+    routes.length === 0 ? text("The ingress has no route of this project.") : table(
+      ["Service", "Host names", "Path", "Upstreams"],
+      routes.map((r) => [r.service, r.hosts.join(", "), r.path ?? "/", r.upstreams.join(", ")])
+    )
+  ];
 }
 
 // src/cli/text-summary.ts

@@ -13,6 +13,7 @@
 //   docs/BENCHMARKS.md (a quick look with small sizes: --out elsewhere)
 import { execFileSync, spawn } from 'node:child_process'
 import { randomFillSync } from 'node:crypto'
+import { writeSection } from './bench-section.mjs'
 import { copyFileSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs'
 import os from 'node:os'
 import path from 'node:path'
@@ -288,6 +289,5 @@ ${table.join('\n')}
 Peak RSS of the action while shipping a ${RSS_MIB} MiB image (no rate limit, first deploy):
 **${rss.rssMiB.toFixed(0)} MiB** (transfer ${rss.seconds.toFixed(1)} s).
 `
-mkdirSync(path.dirname(path.resolve(values.out)), { recursive: true })
-writeFileSync(values.out, text)
+writeSection(values.out, '# Transfer benchmark', text)
 console.log(text)

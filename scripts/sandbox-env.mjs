@@ -120,12 +120,15 @@ export function onHost(host, argv) {
  * GET `url` from inside lab host `host` (its own loopback): the status (0 when nothing
  * answered) and the body, trimmed.
  * @param {LabHost} host @param {string} url @param {number} [timeoutMs]
+ * @param {Record<string, string>} [headers]
  * @returns {Promise<{ status: number, body: string }>}
  */
-export function hostFetch(host, url, timeoutMs = 3000) {
+export function hostFetch(host, url, timeoutMs = 3000, headers = {}) {
   const seconds = String(Math.max(1, Math.ceil(timeoutMs / 1000)))
   const argv = ['nsenter', `--net=${host.netNs}`, '--']
-  argv.push('curl', '-sS', '-m', seconds, '-w', '\n%{http_code}', url)
+  argv.push('curl', '-sS', '-m', seconds, '-w', '\n%{http_code}')
+  for (const [name, v] of Object.entries(headers)) argv.push('-H', `${name}: ${v}`)
+  argv.push(url)
   return new Promise(resolve => {
     execFile(argv[0] ?? '', argv.slice(1), { encoding: 'utf8' }, (error, stdout, stderr) => {
       const at = stdout.lastIndexOf('\n')

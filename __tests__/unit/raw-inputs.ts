@@ -17,3 +17,13 @@ export function raw(overrides: Partial<RawInputs> = {}): RawInputs {
     ...overrides
   }
 }
+
+/** The message of what `f` throws; fails the test when it throws nothing. */
+export function refusal(f: () => unknown): string {
+  try {
+    f()
+  } catch (e) {
+    return (e as Error).message
+  }
+  throw new Error('accepted')
+}

@@ -17,7 +17,7 @@ import type { ExecResult, Remote } from '../../src/remote/remote.js'
 import type { Argv } from '../../src/remote/commands.js'
 import { shJoin } from '../../src/remote/quote.js'
 import type { DeployRecord } from '../../src/plan/history.js'
-import { FP, raw } from './raw-inputs.js'
+import { FP, raw, refusal } from './raw-inputs.js'
 import { fakeRemote } from './fake-remote.js'
 import { ganttOf } from '../../src/report/summary.js'
 import { planOf } from '../../src/cli/confirm.js'
@@ -29,15 +29,6 @@ const ctx: RunContext = {
 }
 const FP2 = 'SHA256:' + 'B'.repeat(43)
 const FP3 = 'SHA256:' + 'C'.repeat(43)
-
-function refusal(f: () => unknown): string {
-  try {
-    f()
-  } catch (e) {
-    return (e as Error).message
-  }
-  throw new Error('accepted')
-}
 
 describe('host: one server a line', () => {
   test('host, host:port, [ipv6]:port and a bare IPv6 address; port is the default port', () => {

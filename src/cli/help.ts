@@ -133,6 +133,22 @@ const OPTION_HELP: [string, Partial<Record<OptionName, OptionHelp>>][] = [
     }
   ],
   [
+    'Ingress, start-first switch',
+    {
+      ingress: {
+        value: 'none|caddy',
+        help: 'a Caddy ingress on the server routes labelled services'
+      },
+      'ingress-image': { value: 'IMAGE', help: 'the ingress image (default caddy:2)' },
+      'ingress-http-port': { value: 'PORT', help: 'server port for HTTP (default 80)' },
+      'ingress-https-port': { value: 'PORT', help: 'server port for HTTPS; 0: HTTP only' },
+      'drain-timeout': {
+        value: 'SECONDS',
+        help: 'time the old containers get to finish their requests'
+      }
+    }
+  ],
+  [
     'History, lock',
     {
       'keep-versions': { value: 'N', help: 'versions whose images stay on the server' },

@@ -39,6 +39,20 @@ export type HealthCheck =
   | { kind: 'tcp'; host: string; port: number; line: string }
   | { kind: 'cmd'; command: string; line: string }
 
+export const INGRESSES = ['none', 'caddy'] as const
+export type IngressKind = (typeof INGRESSES)[number]
+
+/**
+ * `ingress: caddy`: one Caddy container per server, shared by every project deployed there,
+ * routing host names to the services that carry `versioned-deploy.ingress.*` labels.
+ */
+export interface IngressOptions {
+  image: string
+  httpPort: number
+  /** 0: plain HTTP only, no certificates. */
+  httpsPort: number
+}
+
 /** One server of the deploy (a line of `host`): where it listens and its host key pins. */
 export interface ServerAddress {
   host: string
@@ -135,6 +149,10 @@ export interface DeployOptions {
   /** How long to keep watching once every check passed (0: not at all). */
   healthMonitorMs: number
   skipHealthcheck: boolean
+  /** Absent with `ingress: none`: start-first services then switch without a traffic step. */
+  ingress?: IngressOptions
+  /** Start-first: how long the old containers may finish their requests once the route moved. */
+  drainTimeoutMs: number
   noRollback: boolean
   keepVersions: number
   keepHistory: number

@@ -17,6 +17,7 @@ import { generateVersion, VERSION_PATTERN } from '../plan/version.js'
 import { lines, noControlChars, parseBoolean, parseInteger, parseSeconds, value } from './values.js'
 import { parseSsh } from './parse-ssh.js'
 import { parseMaxParallel } from './parse-servers.js'
+import { parseDrainTimeout, parseIngress } from './parse-ingress.js'
 import { parseRegistry } from './parse-registry.js'
 import { parseFiles } from '../plan/release-paths.js'
 import { parseOneOff, type OneOffCommand } from '../plan/release-command.js'
@@ -189,6 +190,7 @@ export function parseOptions(raw: RawInputs, ctx: RunContext): DeployOptions {
   const servicesText = value(raw, 'services')
   const deployments = parseDeployments(raw, ctx)
   const { releaseCommand, rollbackCommand } = parseReleaseStep(raw, command, orchestrator)
+  const ingress = parseIngress(raw, orchestrator)
 
   return {
     command,
@@ -225,6 +227,8 @@ export function parseOptions(raw: RawInputs, ctx: RunContext): DeployOptions {
       true
     ),
     skipHealthcheck: parseBoolean('skip-healthcheck', value(raw, 'skip-healthcheck')),
+    ...(ingress ? { ingress } : {}),
+    drainTimeoutMs: parseDrainTimeout(raw),
     noRollback: parseBoolean('no-rollback', value(raw, 'no-rollback')),
     keepVersions,
     keepHistory,

@@ -13,6 +13,7 @@ import type { Delivery } from './transfer.js'
 import { backupRunning } from './backup.js'
 import { switchTo } from './switch.js'
 import type { Switched } from './swarm.js'
+import type { ServiceSwitch } from './start-first.js'
 import { describeUnhealthy, verify } from './verify.js'
 import { prune } from './prune.js'
 import type { Attempt } from './rollback.js'
@@ -54,6 +55,8 @@ export interface ServerRun {
   /** Its switch began: it may run the new version. */
   switched: boolean
   health?: HealthReport
+  /** How its services were switched (compose). */
+  services?: ServiceSwitch[]
 }
 
 export function serverRun(
@@ -118,11 +121,12 @@ export async function cutOver(
   let switched: Switched | undefined
   try {
     switched = await phases.run('switch', () =>
-      switchTo(remote, o, flavor, b.release, b.composeContent)
+      switchTo(remote, o, flavor, b.release, b.composeContent, log)
     )
   } catch (e) {
     return `switching to ${o.version} failed: ${errorMessage(e)}`
   }
+  r.services = switched?.services
   if (o.skipHealthcheck) {
     notice('health checks skipped (skip-healthcheck: true): the new version was not verified')
     return undefined

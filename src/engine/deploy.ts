@@ -14,6 +14,7 @@ import {
   checkComposeFile,
   checkLocalFiles,
   checkReleaseServices,
+  checkStackPlan,
   checkSwarmFile
 } from './local-files.js'
 import { collectReleaseFiles, type ReleaseFileSet } from './release-files.js'
@@ -35,7 +36,14 @@ import {
   type DeployRun
 } from './deploy-steps.js'
 import { deployToServers } from './deploy-fleet.js'
-import { asCommand, finisher, noticeTo, type CommandPorts, type CommandResult } from './result.js'
+import {
+  asCommand,
+  finisher,
+  noteSwitches,
+  noticeTo,
+  type CommandPorts,
+  type CommandResult
+} from './result.js'
 import { errorMessage, type Log, type Phases } from './io.js'
 
 export function deploy(
@@ -70,6 +78,7 @@ async function buildRelease(
     for (const warning of checkComposeFile(options)) notice(warning)
     if (options.orchestrator === 'swarm') for (const w of checkSwarmFile(options)) notice(w)
     checkReleaseServices(options)
+    for (const warning of checkStackPlan(options)) notice(warning)
     if (options.files.length > 0) files = collectReleaseFiles(options)
   })
   result.files = files?.summary
@@ -149,6 +158,7 @@ async function deployToServer(b: Built, run: DeployRun): Promise<CommandResult> 
     ports.checkpoint('switching', JSON.stringify(inFlight))
     const failure = await cutOver(r, b, notice)
     result.health = r.health
+    noteSwitches(result, 'switch', r.services)
 
     if (!failure) {
       await keepNewVersion(r, b, ports.now().toISOString())
@@ -180,6 +190,7 @@ async function deployToServer(b: Built, run: DeployRun): Promise<CommandResult> 
       log
     )
     result.rollbackHealth = back.health
+    noteSwitches(result, 'rollback', back.services)
     result.undo = back.undo
     if (back.problem) {
       result.status = 'rollback-failed'

@@ -6,6 +6,7 @@ import type { DeployOptions } from '../config/options.js'
 import { InputError } from '../config/input-error.js'
 import { checkComposeImages, composeServiceBodies } from '../plan/compose-images.js'
 import { swarmIgnoredKeys, swarmVersionProblem } from '../plan/swarm-stack.js'
+import { LABEL, stackPlan } from '../plan/stack-plan.js'
 
 export function checkLocalFiles(o: DeployOptions): void {
   if (!existsSync(o.composeFile) || !statSync(o.composeFile).isFile()) {
@@ -78,4 +79,29 @@ export function checkReleaseServices(o: DeployOptions): void {
       )
     }
   }
+}
+
+/**
+ * Refuses what a start-first switch or a route cannot do (each problem names its service), and
+ * `ingress: caddy` with no service to route; returns warnings for labels nothing will read.
+ */
+export function checkStackPlan(o: DeployOptions): string[] {
+  const name = path.basename(o.composeFile)
+  const plan = stackPlan(readFileSync(o.composeFile, 'utf8'))
+  if (plan.problems.length > 0) {
+    throw new InputError('compose-file', plan.problems.map(p => `${name}: ${p}`).join('\n'))
+  }
+  const routed = plan.services.filter(s => s.route)
+  if (o.ingress && o.orchestrator === 'compose' && routed.length === 0) {
+    throw new InputError(
+      'ingress',
+      `is caddy, but no service of ${name} has a route: label the services it should serve with ${LABEL.host} (host names) and ${LABEL.port} (the container port), or set ingress none`
+    )
+  }
+  if (!o.ingress && routed.length > 0) {
+    return [
+      `${name}: ${routed.map(s => s.name).join(', ')} ${routed.length === 1 ? 'has' : 'have'} ${LABEL.host} labels, but ingress is none: no route is made (set ingress caddy)`
+    ]
+  }
+  return []
 }

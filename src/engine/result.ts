@@ -10,6 +10,8 @@ import type { ReleaseRun } from '../plan/release-command.js'
 import type { ContainerState } from '../health/containers.js'
 import type { ServiceStatus } from '../health/swarm.js'
 import type { SessionPorts } from './session.js'
+import type { ServiceSwitch } from './start-first.js'
+import type { RouteView } from '../plan/caddy-config.js'
 import { errorMessage, Phases, type Log, type PhaseTiming } from './io.js'
 
 export type { CheckpointName } from './session.js'
@@ -77,6 +79,20 @@ export interface CommandResult {
   message?: string
   /** Several servers (`host` lists more than one): each one's outcome, in the order of `host`. */
   hosts?: ServerOutcome[]
+  /** How each service was switched (start-first services, the ingress): the switch, then any rollback. */
+  switches?: { during: 'switch' | 'rollback'; services: ServiceSwitch[] }[]
+  /** status with the ingress: the project's routes and their upstreams. */
+  routes?: RouteView[]
+}
+
+/** Adds how the services were switched to the result's account (nothing when not known). */
+export function noteSwitches(
+  result: CommandResult,
+  during: 'switch' | 'rollback',
+  services: ServiceSwitch[] | undefined
+): void {
+  if (!services || services.every(s => s.strategy === 'stop-first')) return
+  ;(result.switches ??= []).push({ during, services })
 }
 
 export interface CommandPorts extends SessionPorts {

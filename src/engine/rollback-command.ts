@@ -26,7 +26,14 @@ import { withLockedServer } from './session.js'
 import { targetsOf } from './targets.js'
 import { rollbackServers } from './rollback-fleet.js'
 import type { SwitchInFlight } from './in-flight.js'
-import { asCommand, finisher, noticeTo, type CommandPorts, type CommandResult } from './result.js'
+import {
+  asCommand,
+  finisher,
+  noteSwitches,
+  noticeTo,
+  type CommandPorts,
+  type CommandResult
+} from './result.js'
 import { errorMessage, type Log } from './io.js'
 
 const listed = (versions: string[]) =>
@@ -114,6 +121,7 @@ export async function rollbackCommand(
         verify: 'verify'
       })
       result.health = back.health
+      noteSwitches(result, 'switch', back.services)
       if (!back.problem) {
         const record = newRecord(facts, 'rollback', release, current, ports.now().toISOString(), {
           undo
@@ -139,6 +147,7 @@ export async function rollbackCommand(
         log
       )
       result.rollbackHealth = restored.health
+      noteSwitches(result, 'rollback', restored.services)
       const undone = undo
         ? `\nThe rollback command of ${current} ran before the switch: ${current} now runs on what it left (deploy ${current} again to run its release command).`
         : ''

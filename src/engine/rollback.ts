@@ -12,6 +12,7 @@ import { describeUnhealthy, verify } from './verify.js'
 import { OneOffFailed, runRollbackCommand, stoppedBeforeSwitch } from './release-step.js'
 import { errorMessage, type Log, type Phases } from './io.js'
 import type { ReleaseRun } from '../plan/release-command.js'
+import type { ServiceSwitch } from './start-first.js'
 
 /** The version that was put in service and is being given up. */
 export interface Attempt {
@@ -28,6 +29,8 @@ export interface PutBack {
   /** Why the version put back is not well; absent when it is healthy. */
   problem?: string
   health?: HealthReport
+  /** How its services were switched back (compose). */
+  services?: ServiceSwitch[]
 }
 
 /**
@@ -45,15 +48,20 @@ export async function putBack(
 ): Promise<PutBack> {
   try {
     const switched = await phases.run(names.restore, () => restore(remote, o, flavor, release, log))
+    const services = switched?.services ? { services: switched.services } : {}
     if (o.skipHealthcheck) {
       log.warn(
         `health checks skipped (skip-healthcheck: true): ${release.version} was not verified`
       )
-      return {}
+      return services
     }
     const health = await phases.run(names.verify, () => verify(remote, o, release, log, switched))
-    if (health.ok) return { health }
-    return { health, problem: await describeUnhealthy(remote, o, release.version, health) }
+    if (health.ok) return { health, ...services }
+    return {
+      health,
+      ...services,
+      problem: await describeUnhealthy(remote, o, release.version, health)
+    }
   } catch (e) {
     return { problem: errorMessage(e) }
   }

@@ -3,7 +3,7 @@
 import type { Remote } from '../remote/remote.js'
 import { RemoteCommandError, lastWords, runChecked } from '../remote/ssh.js'
 import * as cmd from '../remote/commands.js'
-import type { ComposeFlavor, ComposeTarget, StackFlavor } from '../remote/commands.js'
+import type { Argv, ComposeFlavor, ComposeTarget, StackFlavor } from '../remote/commands.js'
 import type { Orchestrator } from '../config/options.js'
 import { parseInspect, type ContainerState } from '../health/containers.js'
 import { chainsOf } from '../plan/layers.js'
@@ -99,7 +99,11 @@ export async function linkServerEnv(
 }
 
 export async function composeUp(remote: Remote, target: ComposeTarget): Promise<void> {
-  const argv = cmd.composeUp(target)
+  await composeRun(remote, cmd.composeUp(target))
+}
+
+/** Runs a compose command; a failure carries its last words. */
+export async function composeRun(remote: Remote, argv: Argv): Promise<void> {
   const r = await remote.run(argv)
   if (r.code !== 0) throw new RemoteCommandError(argv, r)
 }
@@ -110,6 +114,10 @@ export async function containerStates(remote: Remote, project: string): Promise<
     .map(s => s.trim())
     .filter(Boolean)
   if (ids.length === 0) return []
+  return inspectStates(remote, ids)
+}
+
+export async function inspectStates(remote: Remote, ids: string[]): Promise<ContainerState[]> {
   return parseInspect(await runChecked(remote, cmd.inspectContainers(ids)))
 }
 

@@ -29,6 +29,7 @@ import { withServer } from './session.js'
 import { releaseProjectDirectory } from './switch.js'
 import { expectedImages, probeTimeoutMs } from './verify.js'
 import * as stack from './stack.js'
+import { routesOf } from './ingress.js'
 import { asCommand, type CommandPorts, type CommandResult } from './result.js'
 import { errorMessage, type Log } from './io.js'
 
@@ -85,6 +86,15 @@ export async function status(
           })
           containers = await stack.containerStates(remote, o.project)
           verdict = judgeContainers(containers, expected)
+          result.routes = await routesOf(remote, o.project).catch((e: unknown) => {
+            log.warn(`cannot read the ingress's routes: ${errorMessage(e)}`)
+            return undefined
+          })
+          for (const r of result.routes ?? []) {
+            log.info(
+              `route ${r.hosts.join(', ')}${r.path ?? ''} → ${r.service}: ${r.upstreams.join(', ')}`
+            )
+          }
         }
         result.containers = containers
         const checks: CheckResult[] = []

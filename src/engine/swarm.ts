@@ -21,6 +21,7 @@ import {
 import type { ContainerState } from '../health/containers.js'
 import type { ProbeResult } from '../health/probes.js'
 import { uploadFile } from './stack.js'
+import type { ServiceSwitch } from './start-first.js'
 
 /** What a switch leaves for the verification that follows it. */
 export interface Switched {
@@ -28,6 +29,8 @@ export interface Switched {
   since: string
   /** Swarm service name → the image reference it must run. */
   images: Record<string, string>
+  /** Compose: how each service was switched (start-first or stop-first). */
+  services?: ServiceSwitch[]
 }
 
 /**

@@ -13,6 +13,9 @@ import { projectDirectoryOf } from '../plan/release-paths.js'
 import { pullAndTag, type Pull } from './registry-pull.js'
 import * as stack from './stack.js'
 import { deployStack, type Switched } from './swarm.js'
+import { switchServices, type ServiceSwitch } from './start-first.js'
+import { stackPlan } from '../plan/stack-plan.js'
+import { runChecked } from '../remote/ssh.js'
 import type { Log } from './io.js'
 
 /**
@@ -24,16 +27,25 @@ export async function switchTo(
   o: DeployOptions,
   flavor: cmd.StackFlavor,
   release: Release,
-  composeContent: string | undefined
+  composeContent: string | undefined,
+  log: Log
 ): Promise<Switched | undefined> {
   if (flavor === 'swarm') {
     return deployStack(remote, o, release, composeContent)
   }
-  await stack.composeUp(remote, await prepareCompose(remote, o, flavor, release, composeContent))
+  const target = await prepareCompose(remote, o, flavor, release, composeContent)
+  const text = composeContent ?? (await runChecked(remote, cmd.readFile(target.file)))
+  const plan = stackPlan(text)
+  let services: ServiceSwitch[] | undefined
+  if (plan.services.some(s => s.startFirst || (o.ingress && s.route))) {
+    services = await switchServices(remote, o, target, release, text, log)
+  } else {
+    await stack.composeUp(remote, target)
+  }
   for (const s of release.services) {
     await stack.tagImage(remote, versionTag(o.project, s, release.version), latestTag(o.project, s))
   }
-  return undefined
+  return services ? { since: '', images: {}, services } : undefined
 }
 
 /**
@@ -120,6 +132,7 @@ export async function restore(
     o,
     flavor,
     release,
-    haveRelease ? undefined : readFileSync(o.composeFile, 'utf8')
+    haveRelease ? undefined : readFileSync(o.composeFile, 'utf8'),
+    log
   )
 }

@@ -15,6 +15,8 @@ export interface ContainerState {
   service?: string
   /** When it last started: a restart changes it. */
   startedAt?: string
+  /** Its networks, name → its IP address there ('' while it has none). */
+  networks?: Record<string, string>
 }
 
 /** The image a built service must run: `<project>-<service>:<version>` and its ID on the server. */
@@ -49,6 +51,7 @@ interface Inspect {
     StartedAt?: string
     Health?: { Status?: string }
   }
+  NetworkSettings?: { Networks?: Record<string, { IPAddress?: string } | null> | null }
 }
 
 export function parseInspect(json: string): ContainerState[] {
@@ -63,7 +66,14 @@ export function parseInspect(json: string): ContainerState[] {
     image: c.Image,
     imageRef: c.Config?.Image,
     service: c.Config?.Labels?.['com.docker.compose.service'],
-    startedAt: c.State?.StartedAt
+    startedAt: c.State?.StartedAt,
+    ...(c.NetworkSettings?.Networks
+      ? {
+          networks: Object.fromEntries(
+            Object.entries(c.NetworkSettings.Networks).map(([n, v]) => [n, v?.IPAddress ?? ''])
+          )
+        }
+      : {})
   }))
 }
 

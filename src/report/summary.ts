@@ -5,6 +5,7 @@
 
 import type { CommandResult } from '../engine/result.js'
 import type { HealthReport } from '../health/poller.js'
+import type { RouteView } from '../plan/caddy-config.js'
 import { STATUS_SYMBOL, type DeployRecord } from '../plan/history.js'
 import { describeFiles } from '../plan/release-paths.js'
 import { describeRun, type ReleaseRun } from '../plan/release-command.js'
@@ -280,6 +281,8 @@ export function summaryBlocks(r: CommandResult): Block[] {
   for (const n of r.notices) blocks.push({ kind: 'notice', text: n })
   if (r.release) blocks.push(...oneOffBlocks('Release command', r.release))
   if (r.undo) blocks.push(...oneOffBlocks('Rollback command', r.undo))
+  if (r.switches) blocks.push(...switchBlocks(r.switches))
+  if (r.routes) blocks.push(...routeBlocks(r.routes))
   if (r.phases.length > 0 && r.command !== 'history') {
     blocks.push(heading('Phases'))
     blocks.push(
@@ -312,4 +315,37 @@ export function summaryBlocks(r: CommandResult): Block[] {
     blocks.push(historyTable(r.history))
   }
   return blocks
+}
+
+/** How each service was switched: start-first ones with their containers, route and drain. */
+export function switchBlocks(switches: NonNullable<CommandResult['switches']>): Block[] {
+  return switches.flatMap(({ during, services }) => [
+    heading(during === 'switch' ? 'Services switched' : 'Services switched back (rollback)'),
+    table(
+      ['Service', 'Strategy', 'Old containers', 'New containers', 'Route moved', 'Drain'],
+      services.map(s => [
+        s.service,
+        s.strategy,
+        s.strategy === 'stop-first' ? 'recreated' : s.old.join(', ') || '—',
+        s.unchanged ? 'already on this version' : s.fresh.join(', ') || '—',
+        s.routeMovedAt ? s.routeMovedAt.replace('T', ' ').replace(/\.\d+Z$/, ' UTC') : '—',
+        s.drainMs === undefined
+          ? '—'
+          : `${seconds(s.drainMs)}${s.cut ? ` (${s.cut} request(s) cut at drain-timeout)` : ''}`
+      ])
+    )
+  ])
+}
+
+/** status with the ingress: the project's routes and where they send traffic. */
+export function routeBlocks(routes: RouteView[]): Block[] {
+  return [
+    heading('Routes (ingress)'),
+    routes.length === 0
+      ? text('The ingress has no route of this project.')
+      : table(
+          ['Service', 'Host names', 'Path', 'Upstreams'],
+          routes.map(r => [r.service, r.hosts.join(', '), r.path ?? '/', r.upstreams.join(', ')])
+        )
+  ]
 }

@@ -1,0 +1,323 @@
+// Start-first services behind the ingress the action drives (ingress: caddy), end to end on lab
+// host 2, under a steady load through the ingress (a fresh connection per request, 50 a second,
+// plus a 2 s request started every second). The app (scripts/load/zero-app.mjs) serves its
+// version at /version, a 2 s page, and /health unless /srv/vzero-host has `refuse-<version>`.
+// Tests run in order; the lab host, its engine and the ingress are shared between them.
+
+import { copyFileSync, mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs'
+import { runAction, type ActionRun } from '../../scripts/run-action.mjs'
+import {
+  docker,
+  hostFetch,
+  hostPath,
+  nonEmpty,
+  readStateFile,
+  resetProject,
+  type LabHost
+} from './sandbox-env.js'
+import { env, errorOf } from './stack.js'
+import { describeLoad, startLoad, type LoadReport } from './load.js'
+import { DOCKERFILE, SLOW, zeroCompose } from '../../scripts/load/zero-app.mjs'
+
+const PROJECT = 'vzero'
+const OTHER = 'vzero2'
+const HOST = env.hosts[1] as LabHost
+const MARKERS = `/srv/${PROJECT}-host`
+const WS = `${env.dir}/ws-${PROJECT}`
+const HTTP_PORT = 18090
+const INGRESS = 'versioned-deploy-ingress'
+const RUN_ENV = { GITHUB_WORKSPACE: WS, GITHUB_SHA: 'feedface0000111122223333444455556666aaaa' }
+
+/** The stack of `project`, routed for `host`; `order` start-first unless told. */
+const compose = (project: string, host: string, order = 'start-first') =>
+  zeroCompose({ project, host, markers: MARKERS, order })
+
+function inputs(overrides: Record<string, string>): Record<string, string> {
+  return {
+    project: PROJECT,
+    services: 'web=web',
+    host: '127.0.0.1',
+    port: String(HOST.sshPort),
+    fingerprint: HOST.fingerprint,
+    username: env.sshUser,
+    key: readFileSync(env.sshKey, 'utf8'),
+    'deploy-path': `/srv/${PROJECT}`,
+    ingress: 'caddy',
+    'ingress-image': 'vd-caddy:2',
+    'ingress-http-port': String(HTTP_PORT),
+    'ingress-https-port': '0',
+    'drain-timeout': '10',
+    healthchecks: `cmd:curl -fsS -m 3 -H 'Host: zero.test' http://127.0.0.1:${HTTP_PORT}/health`,
+    'healthcheck-interval': '1',
+    'healthcheck-timeout': '8',
+    'healthcheck-monitor': '2',
+    'keep-versions': '10',
+    ...overrides
+  }
+}
+
+const run = (overrides: Record<string, string>) =>
+  runAction(inputs(overrides), RUN_ENV, { timeoutMs: 240_000 })
+
+/** Runs the action while the load runs through the ingress; returns both reports. */
+async function underLoad(
+  overrides: Record<string, string>,
+  host = 'zero.test'
+): Promise<{ r: ActionRun; load: LoadReport }> {
+  const load = await startLoad(HOST, {
+    url: `http://127.0.0.1:${HTTP_PORT}`,
+    host,
+    path: '/version',
+    rate: 50,
+    slowPath: '/cgi-bin/slow',
+    // busybox's CGI answers are not framed: a cut one would end early, without this text.
+    slowExpect: 'slow',
+    slowEveryMs: 1000
+  })
+  try {
+    const r = await run(overrides)
+    // The last requests reach what now serves, so the timeline ends on it.
+    await new Promise(res => setTimeout(res, 1000))
+    return { r, load: await load.stop() }
+  } finally {
+    await load.stop()
+  }
+}
+
+const current = () => readStateFile(`/srv/${PROJECT}`, 'current_version', HOST)?.trim() ?? ''
+const records = () =>
+  nonEmpty(readStateFile(`/srv/${PROJECT}`, 'versions.log', HOST) ?? '').map(l => {
+    const r = JSON.parse(l) as { status: string; version: string }
+    return `${r.status} ${r.version}`
+  })
+const on = (args: string[]) => docker(HOST.dockerHost, args).trim()
+/** The web containers of `project`: name and image tag, sorted. */
+const webContainers = (project = PROJECT) =>
+  nonEmpty(
+    on([
+      'ps',
+      '-a',
+      '--filter',
+      `label=com.docker.compose.project=${project}`,
+      '--format',
+      '{{.Names}} {{.Image}} {{.State}}'
+    ])
+  ).sort()
+const through = async (host: string, path = '/version') =>
+  (await hostFetch(HOST, `http://127.0.0.1:${HTTP_PORT}${path}`, 5000, { Host: host })).body.trim()
+/** The ingress's routes, as its admin API lists them (from inside its container). */
+const routes = () =>
+  JSON.parse(
+    on([
+      'exec',
+      INGRESS,
+      'wget',
+      '-q',
+      '-O-',
+      'http://127.0.0.1:2019/config/apps/http/servers/versioned-deploy/routes'
+    ])
+  ) as { '@id': string; handle: { upstreams: { dial: string }[] }[] }[]
+const upstreamsOf = (id: string) =>
+  routes()
+    .find(r => r['@id'] === id)
+    ?.handle[0]?.upstreams.map(u => u.dial)
+/** The versions that answered, in order, without repeats. */
+const timeline = (load: LoadReport) => load.answers.map(a => a.body)
+
+function expectNoLoss(load: LoadReport) {
+  const what = describeLoad(load)
+  expect([load.failed, load.slow.cut, what]).toEqual([0, 0, what])
+  expect(load.requests).toBeGreaterThan(100)
+  expect(load.slow.completed).toBeGreaterThan(3)
+}
+
+function reset() {
+  for (const project of [PROJECT, OTHER]) resetProject(env, project, `/srv/${project}`, HOST)
+  spawnSafe(['rm', '-f', INGRESS])
+  spawnSafe(['volume', 'rm', `${INGRESS}-data`, `${INGRESS}-config`])
+  rmSync(hostPath(HOST, MARKERS), { recursive: true, force: true })
+  mkdirSync(hostPath(HOST, MARKERS), { recursive: true })
+  rmSync(WS, { recursive: true, force: true })
+}
+
+function spawnSafe(args: string[]) {
+  try {
+    on(args)
+  } catch {
+    // already gone
+  }
+}
+
+beforeAll(() => {
+  reset()
+  mkdirSync(`${WS}/web/bin`, { recursive: true })
+  copyFileSync('examples/stack/bin/busybox', `${WS}/web/bin/busybox`)
+  writeFileSync(`${WS}/web/Dockerfile`, DOCKERFILE)
+  writeFileSync(`${WS}/web/slow`, SLOW, { mode: 0o755 })
+  writeFileSync(`${WS}/docker-compose.yml`, compose(PROJECT, 'zero.test'))
+})
+afterAll(reset)
+
+test('a first deploy starts the ingress on the server and routes the host name to the service', async () => {
+  const r = await run({ version: 'z1' })
+  expect([r.code, r.outputs.status, errorOf(r)]).toEqual([0, 'success', ''])
+  expect(await through('zero.test')).toBe('z1')
+  expect(on(['inspect', '--format', '{{.HostConfig.RestartPolicy.Name}}', INGRESS])).toBe(
+    'unless-stopped'
+  )
+  expect(upstreamsOf(`vd.${PROJECT}.web`)).toEqual([`${PROJECT}-web-1:8080`])
+  expect(webContainers()).toEqual([`${PROJECT}-web-1 ${PROJECT}-web:z1 running`])
+})
+
+test('a redeploy under load drops no request and cuts no request in flight', async () => {
+  const { r, load } = await underLoad({ version: 'z2' })
+  expect([r.code, r.outputs.status, errorOf(r)]).toEqual([0, 'success', ''])
+  expectNoLoss(load)
+  expect(timeline(load)).toEqual(['z1', 'z2'])
+  // One set of containers, on z2, and the route names it alone.
+  const [web] = webContainers()
+  expect(webContainers()).toEqual([
+    expect.stringMatching(new RegExp(` ${PROJECT}-web:z2 running$`))
+  ])
+  expect(upstreamsOf(`vd.${PROJECT}.web`)).toEqual([`${web?.split(' ')[0]}:8080`])
+  expect(upstreamsOf(`vd-drain.${PROJECT}.web`)).toBeUndefined()
+  expect(r.log).toMatch(/web: route moved to vzero-web-\d+; the old containers drained in \d+ ms/)
+  // The summary says how the service was switched: its old and new containers, route and drain.
+  expect(r.summary).toContain('### Services switched')
+  expect(r.summary).toMatch(
+    new RegExp(
+      `\\| web \\| start-first \\| ${PROJECT}-web-1 \\| ${web?.split(' ')[0]} \\| \\d{4}-\\d\\d-\\d\\d [\\d:]+ UTC \\| \\d+\\.\\d s \\|`
+    )
+  )
+})
+
+test('a version that fails its checks after the route moved is rolled back under load without a gap', async () => {
+  writeFileSync(hostPath(HOST, `${MARKERS}/refuse-z3`), '')
+  const { r, load } = await underLoad({ version: 'z3' })
+  expect([r.code, r.outputs.status, r.outputs['rolled-back']]).toEqual([1, 'rolled-back', 'true'])
+  expectNoLoss(load)
+  expect(timeline(load)).toEqual(['z2', 'z3', 'z2'])
+  expect(current()).toBe('z2')
+  expect(records()).toEqual(['success z1', 'success z2', 'failed z3', 'rollback z2'])
+  expect(r.summary).toContain('### Services switched back (rollback)')
+  expect(webContainers()).toEqual([
+    expect.stringMatching(new RegExp(` ${PROJECT}-web:z2 running$`))
+  ])
+  expect(await through('zero.test')).toBe('z2')
+})
+
+test('a rollback by name under load drops no request', async () => {
+  const { r, load } = await underLoad({ command: 'rollback', version: 'z1' })
+  expect([r.code, r.outputs.status, errorOf(r)]).toEqual([0, 'success', ''])
+  expectNoLoss(load)
+  expect(timeline(load)).toEqual(['z2', 'z1'])
+  expect(current()).toBe('z1')
+  expect(webContainers()).toEqual([
+    expect.stringMatching(new RegExp(` ${PROJECT}-web:z1 running$`))
+  ])
+})
+
+test('new containers that never get ready are removed before the route moves: the old ones keep serving', async () => {
+  // Its route's own check fails: /health is what the route checks in this version's file.
+  writeFileSync(hostPath(HOST, `${MARKERS}/refuse-z4`), '')
+  writeFileSync(
+    `${WS}/docker-compose.yml`,
+    compose(PROJECT, 'zero.test').replace('healthcheck: /version', 'healthcheck: /health')
+  )
+  const before = webContainers()
+  const { r, load } = await underLoad({ version: 'z4', 'healthcheck-timeout': '4' })
+  writeFileSync(`${WS}/docker-compose.yml`, compose(PROJECT, 'zero.test'))
+  expect([r.code, r.outputs.status]).toEqual([1, 'rolled-back'])
+  expect(errorOf(r)).toContain('web: the new containers did not become ready')
+  expect(errorOf(r)).toContain('kept serving')
+  expectNoLoss(load)
+  expect(timeline(load)).toEqual(['z1'])
+  expect(webContainers()).toEqual(before)
+  expect(records().slice(-2)).toEqual(['failed z4', 'rollback z1'])
+})
+
+test('two projects share the ingress, each changing only its own routes', async () => {
+  const mine = routes().find(r => r['@id'] === `vd.${PROJECT}.web`)
+  const other = `${WS}-other`
+  rmSync(other, { recursive: true, force: true })
+  mkdirSync(other, { recursive: true })
+  writeFileSync(`${other}/docker-compose.yml`, compose(OTHER, 'other.test'))
+  const r = await runAction(
+    inputs({
+      project: OTHER,
+      'deploy-path': `/srv/${OTHER}`,
+      services: `web=${WS}/web`,
+      'compose-file': `${other}/docker-compose.yml`,
+      version: 'o1',
+      healthchecks: `cmd:curl -fsS -m 3 -H 'Host: other.test' http://127.0.0.1:${HTTP_PORT}/version`
+    }),
+    RUN_ENV,
+    { timeoutMs: 240_000 }
+  )
+  expect([r.code, r.outputs.status, errorOf(r)]).toEqual([0, 'success', ''])
+  expect(await through('other.test')).toBe('o1')
+  expect(await through('zero.test')).toBe('z1')
+  expect(routes().find(r => r['@id'] === `vd.${PROJECT}.web`)).toEqual(mine)
+  expect(nonEmpty(on(['ps', '--filter', `name=^${INGRESS}$`, '--format', '{{.Names}}']))).toEqual([
+    INGRESS
+  ])
+})
+
+test('bad input is refused before any build, naming the service, and the server is unchanged', async () => {
+  const good = compose(PROJECT, 'zero.test')
+  const snapshot = () => ({
+    containers: on(['ps', '-a', '--format', '{{.ID}} {{.Names}} {{.State}}']),
+    routes: routes(),
+    state: [current(), ...records()]
+  })
+  const before = snapshot()
+  const cases: [string, Record<string, string>, string][] = [
+    [
+      good.replace('    volumes:', "    ports: ['127.0.0.1:18091:8080']\n    volumes:"),
+      {},
+      'service "web" is start-first but publishes host ports (ports:)'
+    ],
+    [
+      good.replace('    volumes:', '    container_name: zero-web\n    volumes:'),
+      {},
+      'service "web" is start-first but sets container_name'
+    ],
+    [
+      good.replace('      versioned-deploy.ingress.port: "8080"\n', ''),
+      {},
+      'service "web" has versioned-deploy.ingress.host but no versioned-deploy.ingress.port'
+    ],
+    [
+      good.replace('host: zero.test', 'host: zero_test!'),
+      {},
+      'service "web": "zero_test!" in versioned-deploy.ingress.host is not a valid host name'
+    ],
+    [
+      good.replace(/ {6}versioned-deploy\.ingress\..*\n/g, '').replace('    labels:\n', ''),
+      {},
+      'Input "ingress": is caddy, but no service of docker-compose.yml has a route'
+    ],
+    [good, { 'ingress-http-port': 'eighty' }, 'Input "ingress-http-port": "eighty" is not a port']
+  ]
+  try {
+    for (const [text, overrides, message] of cases) {
+      writeFileSync(`${WS}/docker-compose.yml`, text)
+      const r = await run({ version: 'zbad', ...overrides })
+      expect([r.code, r.outputs.status]).toEqual([1, 'failed'])
+      expect(errorOf(r)).toContain(message)
+      expect(r.log).not.toContain('▶ build')
+      expect(snapshot()).toEqual(before)
+    }
+  } finally {
+    writeFileSync(`${WS}/docker-compose.yml`, good)
+  }
+})
+
+test('the same load against a stop-first switch sees the gap (the control)', async () => {
+  writeFileSync(`${WS}/docker-compose.yml`, compose(PROJECT, 'zero.test', 'stop-first'))
+  const { r, load } = await underLoad({ version: 'z5' })
+  expect([r.code, r.outputs.status, errorOf(r)]).toEqual([0, 'success', ''])
+  expect(load.failed + load.slow.cut).toBeGreaterThan(0)
+  console.log(`stop-first control: ${describeLoad(load)}`)
+  expect(await through('zero.test')).toBe('z5')
+})

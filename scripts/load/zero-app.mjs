@@ -1,0 +1,41 @@
+// The app that the zero-downtime test and benchmark deploy behind the ingress: busybox httpd
+// serving the version baked into its image at /version, a 2 s page at /cgi-bin/slow, and
+// /health unless a file `refuse-<version>` is in the markers folder (bind-mounted): how a
+// version is made to fail its checks.
+
+export const DOCKERFILE = `FROM scratch
+COPY bin/busybox /bin/busybox
+RUN ["/bin/busybox", "--install", "-s", "/bin"]
+COPY slow /www/cgi-bin/slow
+ARG DEPLOY_VERSION
+RUN echo "$DEPLOY_VERSION" > /version && cp /version /www/version
+`
+
+/** The CGI script of /cgi-bin/slow (its build context's `slow`, mode 755). */
+export const SLOW =
+  '#!/bin/sh\necho Content-Type: text/plain\necho\nsleep 2\necho "slow $(cat /version)"\n'
+
+/**
+ * The compose file: `web` of `project`, routed for `host` through the ingress, switched with
+ * `order` (start-first or stop-first).
+ * @param {{ project: string, host: string, markers: string, order?: string }} o
+ * @returns {string}
+ */
+export function zeroCompose({ project, host, markers, order = 'start-first' }) {
+  return `services:
+  web:
+    image: ${project}-web:\${DEPLOY_VERSION:-latest}
+    restart: unless-stopped
+    # httpd ignores SIGTERM: without this, every stop would wait out the 10 s default.
+    stop_grace_period: 1s
+    deploy:
+      update_config:
+        order: ${order}
+    labels:
+      versioned-deploy.ingress.host: ${host}
+      versioned-deploy.ingress.port: "8080"
+      versioned-deploy.ingress.healthcheck: /version
+    volumes: ['${markers}:/host:ro']
+    command: [sh, -c, '{ [ -f /host/refuse-$$(cat /version) ] || echo ok > /www/health; } && exec httpd -f -p 0.0.0.0:8080 -h /www']
+`
+}

@@ -1,0 +1,187 @@
+// The ingress on a server (ingress: caddy): make sure it runs, join it to a project's networks,
+// and change that project's routes through its admin API.
+
+import type { IngressOptions } from '../config/options.js'
+import type { Remote } from '../remote/remote.js'
+import { runChecked } from '../remote/ssh.js'
+import * as icmd from '../remote/ingress-commands.js'
+import { admin, adminRequest } from '../remote/caddy-admin.js'
+import {
+  drainId,
+  drainRoute,
+  initialConfig,
+  parseUpstreams,
+  projectRoutes,
+  routeId,
+  ROUTES_PATH,
+  SERVER,
+  serviceRoute,
+  INGRESS_CONTAINER,
+  type RouteView
+} from '../plan/caddy-config.js'
+import type { IngressRoute } from '../plan/stack-plan.js'
+import { errorMessage, type Log } from './io.js'
+
+const READY_TIMEOUT_MS = 20_000
+const POLL_MS = 200
+
+const sleep = (ms: number) => new Promise(r => setTimeout(r, ms))
+
+/** Makes sure the ingress runs and answers on its admin API, with its HTTP server in place. */
+export async function ensureIngress(
+  remote: Remote,
+  ingress: IngressOptions,
+  log: Log
+): Promise<void> {
+  const state = await remote.run(icmd.ingressState())
+  if (state.code !== 0) {
+    log.info(`starting the ingress (${INGRESS_CONTAINER}, ${ingress.image})`)
+    await runChecked(remote, icmd.ingressRun(ingress, JSON.stringify(initialConfig(ingress))))
+  } else {
+    const [running = '', image = ''] = state.stdout.trim().split(' ')
+    if (image !== ingress.image) {
+      log.warn(
+        `the ingress runs ${image}, not ingress-image ${ingress.image}: it is shared by every project on the server, so it is kept (remove ${INGRESS_CONTAINER} to change it)`
+      )
+    }
+    if (running !== 'true') {
+      log.info(`starting the stopped ingress (${INGRESS_CONTAINER})`)
+      await runChecked(remote, icmd.ingressStart())
+    }
+  }
+  const server = await waitForAdmin(remote)
+  if (server === 'null') {
+    // Its configuration lost our server (replaced by hand): load ours, which has no routes yet.
+    log.warn(`the ingress had no "${SERVER}" server: loading its initial configuration`)
+    await admin(remote, 'POST', '/load', initialConfig(ingress))
+  }
+}
+
+/** Waits until the admin API answers; returns our HTTP server's configuration (`null`: none). */
+async function waitForAdmin(remote: Remote): Promise<string> {
+  const until = Date.now() + READY_TIMEOUT_MS
+  let last = ''
+  for (;;) {
+    try {
+      const r = await adminRequest(remote, 'GET', `/config/apps/http/servers/${SERVER}`)
+      if (r.status === 200) return r.body.trim()
+      last = `HTTP ${r.status} ${r.body.trim().slice(0, 200)}`
+    } catch (e) {
+      last = errorMessage(e)
+    }
+    if (Date.now() > until) {
+      throw new Error(
+        `the ingress's admin API (127.0.0.1:2019 on the server) did not answer within ${READY_TIMEOUT_MS / 1000} s: ${last}. See docker logs ${INGRESS_CONTAINER}`
+      )
+    }
+    await sleep(POLL_MS * 2)
+  }
+}
+
+/** Connects the ingress to each of `networks` it is not on yet. */
+export async function joinNetworks(remote: Remote, networks: string[]): Promise<void> {
+  const on = new Set(
+    (await runChecked(remote, icmd.ingressNetworks())).split('\n').map(n => n.trim())
+  )
+  for (const network of networks.filter(n => !on.has(n))) {
+    await runChecked(remote, icmd.ingressJoin(network))
+    on.add(network)
+  }
+}
+
+/** Points the route of `service` at `upstreams` (`host:port`), adding it when it has none. */
+export async function setRoute(
+  remote: Remote,
+  project: string,
+  service: string,
+  route: IngressRoute,
+  upstreams: string[]
+): Promise<void> {
+  const id = routeId(project, service)
+  await putRoute(remote, id, serviceRoute(project, service, route, upstreams), route.path)
+}
+
+/** Names `upstreams` in the drain route of `service`, so that their requests can be counted. */
+export async function setDrainRoute(
+  remote: Remote,
+  project: string,
+  service: string,
+  upstreams: string[]
+): Promise<void> {
+  const id = drainId(project, service)
+  await putRoute(remote, id, drainRoute(project, service, upstreams))
+}
+
+export async function removeDrainRoute(
+  remote: Remote,
+  project: string,
+  service: string
+): Promise<void> {
+  await removeRoute(remote, drainId(project, service))
+}
+
+/** Removes a route; one already gone is fine. */
+export async function removeRoute(remote: Remote, id: string): Promise<void> {
+  const r = await adminRequest(remote, 'DELETE', `/id/${id}`)
+  if (r.status !== 200 && r.status !== 404) {
+    throw new Error(`the ingress refused to remove route ${id}: HTTP ${r.status} ${r.body.trim()}`)
+  }
+}
+
+/**
+ * Replaces the route `id`, or adds it: a route with a path prefix goes first (it must be tried
+ * before a route of the same host names without one), any other goes last.
+ */
+async function putRoute(remote: Remote, id: string, route: object, path?: string): Promise<void> {
+  const existing = await adminRequest(remote, 'GET', `/id/${id}`)
+  if (existing.status === 200) {
+    await admin(remote, 'PATCH', `/id/${id}`, route)
+  } else if (path) {
+    await admin(remote, 'PUT', `${ROUTES_PATH}/0`, route)
+  } else {
+    await admin(remote, 'POST', ROUTES_PATH, route)
+  }
+}
+
+/** Requests in flight to each upstream that some route names. */
+export async function inFlight(remote: Remote): Promise<Map<string, number>> {
+  return parseUpstreams(await admin(remote, 'GET', '/reverse_proxy/upstreams'))
+}
+
+/**
+ * Waits until no request is in flight to `upstreams`, at most `timeoutMs`; returns how many were
+ * still running then (0: drained).
+ */
+export async function drain(
+  remote: Remote,
+  upstreams: string[],
+  timeoutMs: number
+): Promise<number> {
+  const until = Date.now() + timeoutMs
+  for (;;) {
+    const counts = await inFlight(remote)
+    const running = upstreams.reduce((n, u) => n + (counts.get(u) ?? 0), 0)
+    if (running === 0 || Date.now() >= until) return running
+    await sleep(POLL_MS)
+  }
+}
+
+/** The routes of `project` on the server's ingress; undefined when the server has none. */
+export async function routesOf(remote: Remote, project: string): Promise<RouteView[] | undefined> {
+  if ((await remote.run(icmd.ingressState())).code !== 0) return undefined
+  const r = await adminRequest(remote, 'GET', ROUTES_PATH)
+  if (r.status !== 200) return undefined
+  return projectRoutes(r.body, project)
+}
+
+/** Removes the routes of `project` whose service is not in `keep`. */
+export async function removeStaleRoutes(
+  remote: Remote,
+  project: string,
+  keep: string[]
+): Promise<string[]> {
+  const routes = projectRoutes(await admin(remote, 'GET', ROUTES_PATH), project)
+  const stale = routes.filter(r => !keep.includes(r.service)).map(r => r.service)
+  for (const service of stale) await removeRoute(remote, routeId(project, service))
+  return stale
+}

@@ -1,0 +1,109 @@
+// The ingress's Caddy configuration, as JSON objects for its admin API. Pure.
+//
+// One Caddy per server, shared by every project deployed there: its HTTP server
+// `versioned-deploy` holds the routes, each with the `@id` `vd.<project>.<service>`, so a project
+// changes only its own. While a start-first switch drains the old containers, a second route,
+// `vd-drain.<project>.<service>`, names them under a host name that never matches: Caddy keeps
+// counting their requests in flight only while some route names them.
+
+import type { IngressOptions } from '../config/options.js'
+import type { IngressRoute } from './stack-plan.js'
+
+/** The ingress container's name on every server. */
+export const INGRESS_CONTAINER = 'versioned-deploy-ingress'
+/** The label that marks it (and that pruning leaves alone). */
+export const INGRESS_LABEL = 'versioned-deploy.ingress'
+/** Where its admin API listens: inside the container, published on the server's loopback only. */
+export const ADMIN_PORT = 2019
+/** Caddy's HTTP server that holds the routes. */
+export const SERVER = 'versioned-deploy'
+export const ROUTES_PATH = `/config/apps/http/servers/${SERVER}/routes`
+
+// A project name has no dot, so `vd.<project>.` starts the routes of that project alone.
+export const routeId = (project: string, service: string): string => `vd.${project}.${service}`
+export const drainId = (project: string, service: string): string =>
+  `vd-drain.${project}.${service}`
+
+/** The configuration a new ingress starts with: no routes, the admin API reachable from the host. */
+export function initialConfig(ingress: IngressOptions): object {
+  const https = ingress.httpsPort !== 0
+  return {
+    admin: { listen: `0.0.0.0:${ADMIN_PORT}` },
+    apps: {
+      http: {
+        servers: {
+          [SERVER]: {
+            listen: [https ? ':443' : ':80'],
+            routes: [],
+            ...(https ? {} : { automatic_https: { disable: true } })
+          }
+        }
+      }
+    }
+  }
+}
+
+export interface CaddyRoute {
+  '@id': string
+  match: { host: string[]; path?: string[] }[]
+  handle: { handler: 'reverse_proxy'; upstreams: { dial: string }[] }[]
+  terminal: true
+}
+
+/** The route of a service: its host names (and path prefix) to `upstreams` (`host:port`). */
+export function serviceRoute(
+  project: string,
+  service: string,
+  route: IngressRoute,
+  upstreams: string[]
+): CaddyRoute {
+  const path = route.path ? { path: [route.path, `${route.path}/*`] } : {}
+  return {
+    '@id': routeId(project, service),
+    match: [{ host: route.hosts, ...path }],
+    handle: [{ handler: 'reverse_proxy', upstreams: upstreams.map(dial => ({ dial })) }],
+    terminal: true
+  }
+}
+
+/** A route that matches no request and names `upstreams`, so their in-flight counts stay in sight. */
+export function drainRoute(project: string, service: string, upstreams: string[]): CaddyRoute {
+  return {
+    '@id': drainId(project, service),
+    match: [{ host: [`${service}.${project}.drain.invalid`] }],
+    handle: [{ handler: 'reverse_proxy', upstreams: upstreams.map(dial => ({ dial })) }],
+    terminal: true
+  }
+}
+
+/** What `/reverse_proxy/upstreams` says: address → requests in flight. */
+export function parseUpstreams(json: string): Map<string, number> {
+  const list = JSON.parse(json) as { address?: string; num_requests?: number }[] | null
+  return new Map((list ?? []).map(u => [u.address ?? '', u.num_requests ?? 0]))
+}
+
+/** One route of a project as `status` shows it: the service, host names, path, upstreams. */
+export interface RouteView {
+  service: string
+  hosts: string[]
+  path?: string
+  upstreams: string[]
+}
+
+/** The routes of `project` among the server's routes (drain routes left out). */
+export function projectRoutes(json: string, project: string): RouteView[] {
+  const routes = (JSON.parse(json) ?? []) as Partial<CaddyRoute>[]
+  const prefix = routeId(project, '')
+  return routes
+    .filter(r => r['@id']?.startsWith(prefix))
+    .map(r => {
+      const m = r.match?.[0]
+      const path = m?.path?.[0]
+      return {
+        service: (r['@id'] ?? '').slice(prefix.length),
+        hosts: m?.host ?? [],
+        ...(path ? { path } : {}),
+        upstreams: (r.handle?.[0]?.upstreams ?? []).map(u => u.dial)
+      }
+    })
+}

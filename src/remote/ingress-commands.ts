@@ -1,0 +1,111 @@
+// Builders of the commands that run the ingress container and switch a service start-first.
+// Pure, like commands.ts: each returns an argument list.
+
+import type { IngressOptions } from '../config/options.js'
+import { ADMIN_PORT, INGRESS_CONTAINER, INGRESS_LABEL } from '../plan/caddy-config.js'
+import { compose, type Argv, type ComposeTarget } from './commands.js'
+
+/** Prints `<running> <image>` of the ingress container; fails when there is none. */
+export function ingressState(): Argv {
+  return [
+    'docker',
+    'inspect',
+    '--type',
+    'container',
+    '--format',
+    '{{.State.Running}} {{.Config.Image}}',
+    INGRESS_CONTAINER
+  ]
+}
+
+/**
+ * Starts the ingress: Caddy with `config` (JSON) unless it saved a newer one (`--resume`: the
+ * routes survive a restart), restarted with the server's engine, its admin API published on the
+ * server's loopback only. Its data (certificates) and saved configuration live in volumes.
+ */
+export function ingressRun(ingress: IngressOptions, config: string): Argv {
+  const ports = [`${ingress.httpPort}:80`, `127.0.0.1:${ADMIN_PORT}:${ADMIN_PORT}`]
+  if (ingress.httpsPort !== 0) ports.push(`${ingress.httpsPort}:443`)
+  return [
+    'docker',
+    'run',
+    '--detach',
+    '--name',
+    INGRESS_CONTAINER,
+    '--restart',
+    'unless-stopped',
+    '--label',
+    `${INGRESS_LABEL}=caddy`,
+    ...ports.flatMap(p => ['--publish', p]),
+    '--volume',
+    `${INGRESS_CONTAINER}-data:/data`,
+    '--volume',
+    `${INGRESS_CONTAINER}-config:/config`,
+    '--env',
+    `VD_INGRESS_CONFIG=${config}`,
+    '--entrypoint',
+    'sh',
+    ingress.image,
+    '-c',
+    'printf "%s" "$VD_INGRESS_CONFIG" > /config/versioned-deploy.json && exec caddy run --resume --config /config/versioned-deploy.json'
+  ]
+}
+
+export function ingressStart(): Argv {
+  return ['docker', 'start', INGRESS_CONTAINER]
+}
+
+/** The networks the ingress is on, one a line. */
+export function ingressNetworks(): Argv {
+  return [
+    'docker',
+    'inspect',
+    '--format',
+    '{{range $name, $_ := .NetworkSettings.Networks}}{{println $name}}{{end}}',
+    INGRESS_CONTAINER
+  ]
+}
+
+export function ingressJoin(network: string): Argv {
+  return ['docker', 'network', 'connect', network, INGRESS_CONTAINER]
+}
+
+/** IDs of every container (running or not) of one service of a compose project. */
+export function serviceContainers(project: string, service: string): Argv {
+  return [
+    'docker',
+    'ps',
+    '-aq',
+    '--no-trunc',
+    '--filter',
+    `label=com.docker.compose.project=${project}`,
+    '--filter',
+    `label=com.docker.compose.service=${service}`
+  ]
+}
+
+/**
+ * Starts `count` containers of `service` in all, keeping the ones it has (the old version's):
+ * the new ones run the target's compose file. Its dependencies are left alone.
+ */
+export function composeScaleUp(target: ComposeTarget, service: string, count: number): Argv {
+  return compose(target, [
+    'up',
+    '-d',
+    '--no-build',
+    '--no-deps',
+    '--no-recreate',
+    '--scale',
+    `${service}=${count}`,
+    service
+  ])
+}
+
+/** Stops containers (each within its own stop timeout: stop_grace_period). */
+export function stopContainers(ids: string[]): Argv {
+  return ['docker', 'stop', ...ids]
+}
+
+export function removeContainers(ids: string[]): Argv {
+  return ['docker', 'rm', '--force', ...ids]
+}
