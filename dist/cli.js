@@ -84485,6 +84485,18 @@ async function serverHasImages(remote, refs, ids) {
   const onServer = await imageIds(remote, refs);
   return refs.every((_, i) => ids[i] !== void 0 && onServer[i] === ids[i]);
 }
+async function expectedImages(remote, project, release) {
+  if (release.services.length === 0) return [];
+  const refs = release.services.map((s) => versionTag(project, s, release.version));
+  const ids = await imageIds(remote, refs);
+  const missing = refs.filter((_, i) => ids[i] === void 0);
+  if (missing.length > 0) throw new Error(`the server has no ${missing.join(", ")}`);
+  return release.services.map((s, i) => ({
+    repo: imageRepo(project, s),
+    ref: refs[i] ?? "",
+    id: ids[i] ?? ""
+  }));
+}
 
 // src/engine/transfer.ts
 var GZIP_LEVEL = 1;
@@ -84977,288 +84989,6 @@ function lastLines(text3, count) {
 }
 function describeRun(run) {
   return run.timed_out ? `still running after ${run.seconds} s: stopped at release-timeout` : `exit ${run.exit} after ${run.seconds} s`;
-}
-
-// src/engine/switch.ts
-import { existsSync as existsSync3, readFileSync as readFileSync4 } from "node:fs";
-
-// src/health/swarm.ts
-function parseSnapshot(out) {
-  const lines2 = out.split("\n");
-  const snapshot = { time: (lines2[0] ?? "").trim(), services: [], tasks: [] };
-  for (const line of lines2.slice(1)) {
-    if (line.startsWith("S ")) snapshot.services.push(serviceOf(JSON.parse(line.slice(2))));
-    else if (line.startsWith("T ")) snapshot.tasks.push(taskOf(JSON.parse(line.slice(2))));
-  }
-  snapshot.services.sort((a, b) => a.name.localeCompare(b.name));
-  return snapshot;
-}
-function vanishedMeanwhile(stderr) {
-  const lines2 = stderr.split("\n").filter((l) => l.trim() !== "");
-  return lines2.length > 0 && lines2.every((l) => /\b(task \S+ not found|no such (task|service): \S+)/i.test(l));
-}
-function serviceOf(s) {
-  const mode = s.Spec?.Mode ?? {};
-  const condition = s.Spec?.TaskTemplate?.RestartPolicy?.Condition;
-  const u = s.UpdateStatus;
-  return {
-    id: s.ID ?? "",
-    name: s.Spec?.Name ?? "",
-    image: s.Spec?.TaskTemplate?.ContainerSpec?.Image ?? "",
-    ...mode.Replicated ? { replicas: mode.Replicated.Replicas ?? 1 } : {},
-    oneShot: condition === "none" || Boolean(mode.ReplicatedJob ?? mode.GlobalJob),
-    ...s.Spec?.UpdateConfig?.FailureAction ? { failureAction: s.Spec.UpdateConfig.FailureAction } : {},
-    ...u?.State ? {
-      update: {
-        state: u.State,
-        ...u.StartedAt ? { startedAt: u.StartedAt } : {},
-        ...u.Message ? { message: u.Message } : {}
-      }
-    } : {}
-  };
-}
-function taskOf(t) {
-  return {
-    id: t.ID ?? "",
-    serviceId: t.ServiceID ?? "",
-    ...t.Slot ? { slot: t.Slot } : {},
-    nodeId: t.NodeID ?? "",
-    createdAt: t.CreatedAt ?? "",
-    desiredState: t.DesiredState ?? "",
-    state: t.Status?.State ?? "",
-    image: t.Spec?.ContainerSpec?.Image ?? "",
-    ...t.Status?.ContainerStatus?.ExitCode !== void 0 ? { exitCode: t.Status.ContainerStatus.ExitCode } : {},
-    ...t.Status?.Err ? { error: t.Status.Err } : {}
-  };
-}
-var FAILED = /* @__PURE__ */ new Set(["failed", "rejected", "orphaned"]);
-var ROLLED_BACK = /* @__PURE__ */ new Set(["rollback_started", "rollback_completed"]);
-var STUCK = /* @__PURE__ */ new Set(["paused", "rollback_paused"]);
-var time = (t) => t ? Date.parse(t) : NaN;
-var digestOf = (ref) => ref.slice(ref.indexOf("@") + 1);
-var sameImage = (a, b) => a.includes("@") && b.includes("@") ? digestOf(a) === digestOf(b) : a === b;
-function taskState(service, t) {
-  return {
-    id: t.id,
-    name: `${service.name}.${t.slot ?? t.nodeId.slice(0, 12)}`,
-    status: t.state,
-    restartCount: 0,
-    exitCode: t.exitCode ?? 0,
-    image: t.image,
-    imageRef: t.image,
-    service: service.name,
-    startedAt: t.createdAt
-  };
-}
-function judgeSwarm(snapshot, expected, since) {
-  const problems = [];
-  const notReady2 = [];
-  const states = [];
-  let fatal = false;
-  const after = (t) => since !== void 0 && time(t) >= time(since);
-  if (snapshot.services.length === 0) {
-    return {
-      ready: false,
-      fatal: false,
-      problems: ["no service of the stack exists"],
-      notReady: [],
-      states: []
-    };
-  }
-  for (const missing of Object.keys(expected).filter(
-    (n) => !snapshot.services.some((s) => s.name === n)
-  )) {
-    problems.push(`${missing} is not a service of the stack`);
-    fatal = true;
-  }
-  for (const s of snapshot.services) {
-    const want = expected[s.name];
-    const onVersion = want === void 0 || sameImage(s.image, want);
-    const update = s.update && !s.oneShot && (since === void 0 || after(s.update.startedAt)) ? s.update : void 0;
-    const tasks = snapshot.tasks.filter((t) => t.serviceId === s.id);
-    const current = tasks.filter((t) => sameImage(t.image, s.image));
-    const says = update?.message ? `: ${update.message}` : "";
-    const failedNow = current.filter((t) => FAILED.has(t.state) && after(t.createdAt));
-    const rollingBack = update && swarmRollingBack(s, update.state, failedNow.length > 0);
-    if (rollingBack) {
-      const live2 = tasks.filter((t) => t.desiredState === "running");
-      states.push(...live2.map((t) => taskState(s, t)));
-      notReady2.push(...failedNow.map((t) => taskState(s, t)));
-      problems.push(
-        update.state === "updating" ? `${s.name}: ${failedNow.map((t) => `${taskState(s, t).name} ${t.state}`).join(", ")}; Swarm rolls the update back by itself (failure_action rollback)${says}` : `${s.name}: Swarm is rolling its update back by itself${says}`
-      );
-      continue;
-    }
-    if (update && STUCK.has(update.state)) {
-      fatal = true;
-      problems.push(`${s.name}: Swarm ${update.state.replace("_", " ")} its update${says}`);
-    } else if (update && ROLLED_BACK.has(update.state) && want === void 0) {
-      fatal = true;
-      problems.push(`${s.name}: Swarm rolled its update back by itself${says}`);
-    }
-    if (!onVersion) {
-      fatal = true;
-      problems.push(
-        update && ROLLED_BACK.has(update.state) ? `${s.name}: Swarm rolled it back by itself to ${s.image}${says}` : `${s.name} runs ${s.image}, not ${want ?? ""}`
-      );
-      continue;
-    }
-    const failed2 = failedNow;
-    for (const t of failed2) {
-      const state = taskState(s, t);
-      fatal = true;
-      notReady2.push(state);
-      problems.push(
-        `${state.name} ${t.state}${t.exitCode !== void 0 ? ` (exit code ${t.exitCode})` : ""}${t.error ? `: ${t.error}` : ""}`
-      );
-    }
-    if (s.oneShot) {
-      let runs = current.filter((t) => after(t.createdAt));
-      if (runs.length === 0) runs = newestPerSlot(current);
-      const pending = runs.filter((t) => t.state !== "complete" && !FAILED.has(t.state));
-      for (const t of runs.filter((r) => FAILED.has(r.state) && !failed2.includes(r))) {
-        fatal = true;
-        notReady2.push(taskState(s, t));
-        problems.push(`${taskState(s, t).name} ${t.state} (exit code ${t.exitCode ?? "?"})`);
-      }
-      states.push(...runs.map((t) => taskState(s, t)));
-      if (runs.length === 0 || pending.length > 0) {
-        notReady2.push(...pending.map((t) => taskState(s, t)));
-        problems.push(`${s.name} has not run to completion yet`);
-      }
-      continue;
-    }
-    const live = tasks.filter((t) => t.desiredState === "running");
-    const running = live.filter((t) => t.state === "running" && sameImage(t.image, s.image));
-    states.push(...live.map((t) => taskState(s, t)));
-    const wanted = s.replicas ?? Math.max(1, live.length);
-    const others = live.filter((t) => !running.includes(t));
-    const updating = update !== void 0 && (update.state === "updating" || update.state === "rollback_started");
-    if (running.length < wanted || others.length > 0 || updating) {
-      notReady2.push(...others.map((t) => taskState(s, t)));
-      const detail = others.map((t) => `${taskState(s, t).name} ${t.state}`).join(", ");
-      problems.push(
-        `${s.name}: ${running.length}/${wanted} running${updating ? ", update in progress" : ""}${detail ? ` (${detail})` : ""}`
-      );
-    }
-  }
-  return { ready: problems.length === 0, fatal, problems, notReady: notReady2, states };
-}
-function countedProbe(result, verdict) {
-  if (!result.ok || verdict?.ready) return result;
-  return { ok: false, detail: `${result.detail}, before the stack converged: not counted` };
-}
-function swarmRollingBack(service, state, taskFailed) {
-  if (state === "rollback_started") return true;
-  return state === "updating" && service.failureAction === "rollback" && taskFailed;
-}
-function newestPerSlot(tasks) {
-  const newest = /* @__PURE__ */ new Map();
-  for (const t of tasks) {
-    const key = t.slot !== void 0 ? String(t.slot) : t.nodeId;
-    const seen = newest.get(key);
-    if (!seen || time(t.createdAt) > time(seen.createdAt)) newest.set(key, t);
-  }
-  return [...newest.values()];
-}
-function serviceStatuses(snapshot, nodes, versions) {
-  return snapshot.services.map((s) => {
-    const tasks = snapshot.tasks.filter((t) => t.serviceId === s.id);
-    const live = tasks.filter((t) => t.desiredState === "running");
-    const shown2 = s.oneShot ? newestPerSlot(tasks.filter((t) => sameImage(t.image, s.image))) : live;
-    const done = s.oneShot ? `${shown2.filter((t) => t.state === "complete").length}/${shown2.length}` : `${live.filter((t) => t.state === "running").length}/${s.replicas ?? live.length}`;
-    const version = [...versions].find(([ref]) => sameImage(ref, s.image))?.[1];
-    return {
-      name: s.name,
-      replicas: done,
-      image: s.image,
-      ...version ? { version } : {},
-      tasks: shown2.map(
-        (t) => `${taskState(s, t).name} ${t.state} on ${nodes.get(t.nodeId) ?? t.nodeId.slice(0, 12)}`
-      )
-    };
-  });
-}
-
-// src/engine/swarm.ts
-function registryOf(o, release) {
-  if (o.registry?.url) return o.registry.url;
-  for (const s of release.services) {
-    const ref = release.images?.[s];
-    const at = ref?.lastIndexOf(`/${imageRepo(o.project, s)}@`) ?? -1;
-    if (ref && at > 0) return ref.slice(0, at);
-  }
-  throw new Error(
-    `no registry is known for ${release.version}: give the registry input (a swarm pulls every image from it)`
-  );
-}
-async function deployStack(remote, o, release, composeContent) {
-  const file = releaseComposeFile(o.deployPath, release.version);
-  if (composeContent !== void 0) await uploadFile(remote, file, composeContent);
-  const registry2 = registryOf(o, release);
-  const pins = await pinsOf(remote, o, release, composeContent);
-  const pinsFile = swarmPinsFile(o.deployPath, release.version);
-  await uploadFile(remote, pinsFile, pins.text);
-  const login2 = o.registry?.username && o.registry.host ? o.registry : void 0;
-  const argv = stackDeploy({
-    project: o.project,
-    files: [file, pinsFile],
-    version: release.version,
-    registry: registry2,
-    loginHost: login2?.host ?? "",
-    username: login2?.username ?? ""
-  });
-  const r = await remote.run(argv, login2?.password ?? "");
-  if (r.code !== 0) {
-    throw new Error(`docker stack deploy failed (exit ${r.code}): ${lastWords(r, 8)}`);
-  }
-  const since = r.stdout.split("\n")[0]?.trim() ?? "";
-  return { since, images: pins.images };
-}
-async function pinsOf(remote, o, release, text3) {
-  const compose2 = text3 ?? await runChecked(remote, readFile(releaseComposeFile(o.deployPath, release.version)));
-  return pinImages(compose2, o.project, release, registryOf(o, release));
-}
-async function stackSnapshot2(remote, project) {
-  const argv = stackSnapshot(project);
-  for (let attempt = 1; ; attempt++) {
-    const r = await remote.run(argv);
-    if (r.code === 0) return parseSnapshot(r.stdout);
-    if (attempt >= SNAPSHOT_ATTEMPTS || !vanishedMeanwhile(r.stderr)) {
-      throw new RemoteCommandError(argv, r);
-    }
-  }
-}
-var SNAPSHOT_ATTEMPTS = 5;
-function swarmWatch(remote, project, switched) {
-  let last;
-  return {
-    counted: (probe2) => async (check) => countedProbe(await probe2(check), last),
-    async containers() {
-      const snapshot = await stackSnapshot2(remote, project);
-      last = judgeSwarm(snapshot, switched.images ?? {}, switched.since);
-      return last.states;
-    },
-    judge() {
-      return last ?? {
-        ready: false,
-        fatal: false,
-        problems: ["not looked at yet"],
-        notReady: [],
-        states: []
-      };
-    }
-  };
-}
-async function taskLogsTail(remote, taskId, lines2) {
-  const r = await remote.run(taskLogs(taskId, lines2));
-  return `${r.stdout}${r.stderr}`.trimEnd();
-}
-async function nodeNames(remote) {
-  const out = await runChecked(remote, swarmNodes());
-  return new Map(
-    out.split("\n").map((l) => l.trim().split(" ")).filter((p) => p.length === 2)
-  );
 }
 
 // src/plan/caddy-config.ts
@@ -85847,25 +85577,64 @@ async function routeToRunning(remote, o, s) {
   );
 }
 
-// src/engine/switch.ts
-async function switchTo(remote, o, flavor, release, composeContent, log) {
-  if (flavor === "swarm") {
-    return deployStack(remote, o, release, composeContent);
+// src/engine/compose-stack.ts
+var composeStack = {
+  keepsImages: true,
+  runsOneOffs: true,
+  async switchTo(remote, o, flavor, release, composeContent, log) {
+    if (flavor === "swarm") throw new Error("the compose strategy was given a swarm");
+    const target = await prepareCompose(remote, o, flavor, release, composeContent);
+    const text3 = composeContent ?? await runChecked(remote, readFile(target.file));
+    let services;
+    if (stackPlan(text3).services.some((s) => s.startFirst || o.ingress && s.route)) {
+      services = await switchServices(remote, o, target, release, text3, log);
+    } else {
+      await composeUp2(remote, target);
+    }
+    for (const s of release.services) {
+      await tagImage(
+        remote,
+        versionTag(o.project, s, release.version),
+        latestTag(o.project, s)
+      );
+    }
+    return services ? { since: "", images: {}, services } : void 0;
+  },
+  async watch(remote, o, release) {
+    return {
+      expected: await expectedImages(remote, o.project, release),
+      containers: () => containerStates(remote, o.project)
+    };
+  },
+  suspects: (remote, o) => containerStates(remote, o.project).catch(() => []),
+  logsTail,
+  async look(remote, o, release, _history, log) {
+    const expected = await expectedImages(remote, o.project, release).catch((e) => {
+      log.warn(`cannot read the images of ${release.version}: ${errorMessage(e)}`);
+      return [];
+    });
+    const containers = await containerStates(remote, o.project);
+    const routes = await routesOf(remote, o.project).catch((e) => {
+      log.warn(`cannot read the ingress's routes: ${errorMessage(e)}`);
+      return void 0;
+    });
+    for (const r of routes ?? []) {
+      log.info(
+        `route ${r.hosts.join(", ")}${r.path ?? ""} \u2192 ${r.service}: ${r.upstreams.join(", ")}`
+      );
+    }
+    return {
+      verdict: judgeContainers(containers, expected),
+      containers,
+      ...routes ? { routes } : {}
+    };
+  },
+  home(o, release) {
+    const directory = releaseProjectDirectory(o.deployPath, release);
+    const files = release.files ? ` (the release's own folder: ${describeFiles(release.files)})` : "";
+    return { directory, line: `compose project directory: ${directory}${files}` };
   }
-  const target = await prepareCompose(remote, o, flavor, release, composeContent);
-  const text3 = composeContent ?? await runChecked(remote, readFile(target.file));
-  const plan = stackPlan(text3);
-  let services;
-  if (plan.services.some((s) => s.startFirst || o.ingress && s.route)) {
-    services = await switchServices(remote, o, target, release, text3, log);
-  } else {
-    await composeUp2(remote, target);
-  }
-  for (const s of release.services) {
-    await tagImage(remote, versionTag(o.project, s, release.version), latestTag(o.project, s));
-  }
-  return services ? { since: "", images: {}, services } : void 0;
-}
+};
 async function prepareCompose(remote, o, flavor, release, composeContent) {
   const file = releaseComposeFile(o.deployPath, release.version);
   if (composeContent !== void 0) await uploadFile(remote, file, composeContent);
@@ -85875,52 +85644,6 @@ async function prepareCompose(remote, o, flavor, release, composeContent) {
 }
 function releaseProjectDirectory(deployPath, release) {
   return projectDirectoryOf(deployPath, releaseDir(deployPath, release.version), release.files);
-}
-async function ensureImages(remote, o, release, log) {
-  const pulls = [];
-  for (const s of release.services) {
-    const tag = versionTag(o.project, s, release.version);
-    if (await imageExists2(remote, tag)) continue;
-    const backup = backupTag(o.project, s, release.version);
-    if (await imageExists2(remote, backup)) {
-      await tagImage(remote, backup, tag);
-      log.info(`restored ${tag} from ${backup}`);
-      continue;
-    }
-    const digest = release.images?.[s];
-    if (!digest) {
-      throw new Error(`neither ${tag} nor ${backup} exists on the server: cannot restore ${s}`);
-    }
-    pulls.push({ from: digest, to: tag });
-  }
-  if (pulls.length > 0) {
-    log.info(`pulling ${pulls.length} image(s) of ${release.version} again by digest`);
-    await pullAndTag(remote, o, pulls, log);
-  }
-}
-async function restore(remote, o, flavor, release, log) {
-  if (flavor !== "swarm") await ensureImages(remote, o, release, log);
-  const file = releaseComposeFile(o.deployPath, release.version);
-  const haveRelease = (await remote.run(["test", "-f", file])).code === 0;
-  if (!haveRelease) {
-    if (release.files) {
-      throw new Error(
-        `the folder of ${release.version} (${releaseDir(o.deployPath, release.version)}) is gone: its files cannot be restored`
-      );
-    }
-    if (!existsSync3(o.composeFile)) {
-      throw new Error(`no stored compose file for ${release.version}, and no ${o.composeFile} here`);
-    }
-    log.warn(`no stored compose file for ${release.version}: using this run's ${o.composeFile}`);
-  }
-  return switchTo(
-    remote,
-    o,
-    flavor,
-    release,
-    haveRelease ? void 0 : readFileSync4(o.composeFile, "utf8"),
-    log
-  );
 }
 
 // src/engine/release-step.ts
@@ -86067,6 +85790,394 @@ async function rewriteHistory(remote, deployPath, records) {
   );
 }
 
+// src/engine/switch.ts
+import { existsSync as existsSync3, readFileSync as readFileSync4 } from "node:fs";
+
+// src/health/swarm.ts
+function parseSnapshot(out) {
+  const lines2 = out.split("\n");
+  const snapshot = { time: (lines2[0] ?? "").trim(), services: [], tasks: [] };
+  for (const line of lines2.slice(1)) {
+    if (line.startsWith("S ")) snapshot.services.push(serviceOf(JSON.parse(line.slice(2))));
+    else if (line.startsWith("T ")) snapshot.tasks.push(taskOf(JSON.parse(line.slice(2))));
+  }
+  snapshot.services.sort((a, b) => a.name.localeCompare(b.name));
+  return snapshot;
+}
+function vanishedMeanwhile(stderr) {
+  const lines2 = stderr.split("\n").filter((l) => l.trim() !== "");
+  return lines2.length > 0 && lines2.every((l) => /\b(task \S+ not found|no such (task|service): \S+)/i.test(l));
+}
+function serviceOf(s) {
+  const mode = s.Spec?.Mode ?? {};
+  const condition = s.Spec?.TaskTemplate?.RestartPolicy?.Condition;
+  const u = s.UpdateStatus;
+  return {
+    id: s.ID ?? "",
+    name: s.Spec?.Name ?? "",
+    image: s.Spec?.TaskTemplate?.ContainerSpec?.Image ?? "",
+    ...mode.Replicated ? { replicas: mode.Replicated.Replicas ?? 1 } : {},
+    oneShot: condition === "none" || Boolean(mode.ReplicatedJob ?? mode.GlobalJob),
+    ...s.Spec?.UpdateConfig?.FailureAction ? { failureAction: s.Spec.UpdateConfig.FailureAction } : {},
+    ...u?.State ? {
+      update: {
+        state: u.State,
+        ...u.StartedAt ? { startedAt: u.StartedAt } : {},
+        ...u.Message ? { message: u.Message } : {}
+      }
+    } : {}
+  };
+}
+function taskOf(t) {
+  return {
+    id: t.ID ?? "",
+    serviceId: t.ServiceID ?? "",
+    ...t.Slot ? { slot: t.Slot } : {},
+    nodeId: t.NodeID ?? "",
+    createdAt: t.CreatedAt ?? "",
+    desiredState: t.DesiredState ?? "",
+    state: t.Status?.State ?? "",
+    image: t.Spec?.ContainerSpec?.Image ?? "",
+    ...t.Status?.ContainerStatus?.ExitCode !== void 0 ? { exitCode: t.Status.ContainerStatus.ExitCode } : {},
+    ...t.Status?.Err ? { error: t.Status.Err } : {}
+  };
+}
+var FAILED = /* @__PURE__ */ new Set(["failed", "rejected", "orphaned"]);
+var ROLLED_BACK = /* @__PURE__ */ new Set(["rollback_started", "rollback_completed"]);
+var STUCK = /* @__PURE__ */ new Set(["paused", "rollback_paused"]);
+var time = (t) => t ? Date.parse(t) : NaN;
+var digestOf = (ref) => ref.slice(ref.indexOf("@") + 1);
+var sameImage = (a, b) => a.includes("@") && b.includes("@") ? digestOf(a) === digestOf(b) : a === b;
+function taskState(service, t) {
+  return {
+    id: t.id,
+    name: `${service.name}.${t.slot ?? t.nodeId.slice(0, 12)}`,
+    status: t.state,
+    restartCount: 0,
+    exitCode: t.exitCode ?? 0,
+    image: t.image,
+    imageRef: t.image,
+    service: service.name,
+    startedAt: t.createdAt
+  };
+}
+function judgeSwarm(snapshot, expected, since) {
+  const problems = [];
+  const notReady2 = [];
+  const states = [];
+  let fatal = false;
+  const after = (t) => since !== void 0 && time(t) >= time(since);
+  if (snapshot.services.length === 0) {
+    return {
+      ready: false,
+      fatal: false,
+      problems: ["no service of the stack exists"],
+      notReady: [],
+      states: []
+    };
+  }
+  for (const missing of Object.keys(expected).filter(
+    (n) => !snapshot.services.some((s) => s.name === n)
+  )) {
+    problems.push(`${missing} is not a service of the stack`);
+    fatal = true;
+  }
+  for (const s of snapshot.services) {
+    const want = expected[s.name];
+    const onVersion = want === void 0 || sameImage(s.image, want);
+    const update = s.update && !s.oneShot && (since === void 0 || after(s.update.startedAt)) ? s.update : void 0;
+    const tasks = snapshot.tasks.filter((t) => t.serviceId === s.id);
+    const current = tasks.filter((t) => sameImage(t.image, s.image));
+    const says = update?.message ? `: ${update.message}` : "";
+    const failedNow = current.filter((t) => FAILED.has(t.state) && after(t.createdAt));
+    const rollingBack = update && swarmRollingBack(s, update.state, failedNow.length > 0);
+    if (rollingBack) {
+      const live2 = tasks.filter((t) => t.desiredState === "running");
+      states.push(...live2.map((t) => taskState(s, t)));
+      notReady2.push(...failedNow.map((t) => taskState(s, t)));
+      problems.push(
+        update.state === "updating" ? `${s.name}: ${failedNow.map((t) => `${taskState(s, t).name} ${t.state}`).join(", ")}; Swarm rolls the update back by itself (failure_action rollback)${says}` : `${s.name}: Swarm is rolling its update back by itself${says}`
+      );
+      continue;
+    }
+    if (update && STUCK.has(update.state)) {
+      fatal = true;
+      problems.push(`${s.name}: Swarm ${update.state.replace("_", " ")} its update${says}`);
+    } else if (update && ROLLED_BACK.has(update.state) && want === void 0) {
+      fatal = true;
+      problems.push(`${s.name}: Swarm rolled its update back by itself${says}`);
+    }
+    if (!onVersion) {
+      fatal = true;
+      problems.push(
+        update && ROLLED_BACK.has(update.state) ? `${s.name}: Swarm rolled it back by itself to ${s.image}${says}` : `${s.name} runs ${s.image}, not ${want ?? ""}`
+      );
+      continue;
+    }
+    const failed2 = failedNow;
+    for (const t of failed2) {
+      const state = taskState(s, t);
+      fatal = true;
+      notReady2.push(state);
+      problems.push(
+        `${state.name} ${t.state}${t.exitCode !== void 0 ? ` (exit code ${t.exitCode})` : ""}${t.error ? `: ${t.error}` : ""}`
+      );
+    }
+    if (s.oneShot) {
+      let runs = current.filter((t) => after(t.createdAt));
+      if (runs.length === 0) runs = newestPerSlot(current);
+      const pending = runs.filter((t) => t.state !== "complete" && !FAILED.has(t.state));
+      for (const t of runs.filter((r) => FAILED.has(r.state) && !failed2.includes(r))) {
+        fatal = true;
+        notReady2.push(taskState(s, t));
+        problems.push(`${taskState(s, t).name} ${t.state} (exit code ${t.exitCode ?? "?"})`);
+      }
+      states.push(...runs.map((t) => taskState(s, t)));
+      if (runs.length === 0 || pending.length > 0) {
+        notReady2.push(...pending.map((t) => taskState(s, t)));
+        problems.push(`${s.name} has not run to completion yet`);
+      }
+      continue;
+    }
+    const live = tasks.filter((t) => t.desiredState === "running");
+    const running = live.filter((t) => t.state === "running" && sameImage(t.image, s.image));
+    states.push(...live.map((t) => taskState(s, t)));
+    const wanted = s.replicas ?? Math.max(1, live.length);
+    const others = live.filter((t) => !running.includes(t));
+    const updating = update !== void 0 && (update.state === "updating" || update.state === "rollback_started");
+    if (running.length < wanted || others.length > 0 || updating) {
+      notReady2.push(...others.map((t) => taskState(s, t)));
+      const detail = others.map((t) => `${taskState(s, t).name} ${t.state}`).join(", ");
+      problems.push(
+        `${s.name}: ${running.length}/${wanted} running${updating ? ", update in progress" : ""}${detail ? ` (${detail})` : ""}`
+      );
+    }
+  }
+  return { ready: problems.length === 0, fatal, problems, notReady: notReady2, states };
+}
+function countedProbe(result, verdict) {
+  if (!result.ok || verdict?.ready) return result;
+  return { ok: false, detail: `${result.detail}, before the stack converged: not counted` };
+}
+function swarmRollingBack(service, state, taskFailed) {
+  if (state === "rollback_started") return true;
+  return state === "updating" && service.failureAction === "rollback" && taskFailed;
+}
+function newestPerSlot(tasks) {
+  const newest = /* @__PURE__ */ new Map();
+  for (const t of tasks) {
+    const key = t.slot !== void 0 ? String(t.slot) : t.nodeId;
+    const seen = newest.get(key);
+    if (!seen || time(t.createdAt) > time(seen.createdAt)) newest.set(key, t);
+  }
+  return [...newest.values()];
+}
+function serviceStatuses(snapshot, nodes, versions) {
+  return snapshot.services.map((s) => {
+    const tasks = snapshot.tasks.filter((t) => t.serviceId === s.id);
+    const live = tasks.filter((t) => t.desiredState === "running");
+    const shown2 = s.oneShot ? newestPerSlot(tasks.filter((t) => sameImage(t.image, s.image))) : live;
+    const done = s.oneShot ? `${shown2.filter((t) => t.state === "complete").length}/${shown2.length}` : `${live.filter((t) => t.state === "running").length}/${s.replicas ?? live.length}`;
+    const version = [...versions].find(([ref]) => sameImage(ref, s.image))?.[1];
+    return {
+      name: s.name,
+      replicas: done,
+      image: s.image,
+      ...version ? { version } : {},
+      tasks: shown2.map(
+        (t) => `${taskState(s, t).name} ${t.state} on ${nodes.get(t.nodeId) ?? t.nodeId.slice(0, 12)}`
+      )
+    };
+  });
+}
+
+// src/engine/swarm.ts
+function registryOf(o, release) {
+  if (o.registry?.url) return o.registry.url;
+  for (const s of release.services) {
+    const ref = release.images?.[s];
+    const at = ref?.lastIndexOf(`/${imageRepo(o.project, s)}@`) ?? -1;
+    if (ref && at > 0) return ref.slice(0, at);
+  }
+  throw new Error(
+    `no registry is known for ${release.version}: give the registry input (a swarm pulls every image from it)`
+  );
+}
+async function deployStack(remote, o, release, composeContent) {
+  const file = releaseComposeFile(o.deployPath, release.version);
+  if (composeContent !== void 0) await uploadFile(remote, file, composeContent);
+  const registry2 = registryOf(o, release);
+  const pins = await pinsOf(remote, o, release, composeContent);
+  const pinsFile = swarmPinsFile(o.deployPath, release.version);
+  await uploadFile(remote, pinsFile, pins.text);
+  const login2 = o.registry?.username && o.registry.host ? o.registry : void 0;
+  const argv = stackDeploy({
+    project: o.project,
+    files: [file, pinsFile],
+    version: release.version,
+    registry: registry2,
+    loginHost: login2?.host ?? "",
+    username: login2?.username ?? ""
+  });
+  const r = await remote.run(argv, login2?.password ?? "");
+  if (r.code !== 0) {
+    throw new Error(`docker stack deploy failed (exit ${r.code}): ${lastWords(r, 8)}`);
+  }
+  const since = r.stdout.split("\n")[0]?.trim() ?? "";
+  return { since, images: pins.images };
+}
+async function pinsOf(remote, o, release, text3) {
+  const compose2 = text3 ?? await runChecked(remote, readFile(releaseComposeFile(o.deployPath, release.version)));
+  return pinImages(compose2, o.project, release, registryOf(o, release));
+}
+async function stackSnapshot2(remote, project) {
+  const argv = stackSnapshot(project);
+  for (let attempt = 1; ; attempt++) {
+    const r = await remote.run(argv);
+    if (r.code === 0) return parseSnapshot(r.stdout);
+    if (attempt >= SNAPSHOT_ATTEMPTS || !vanishedMeanwhile(r.stderr)) {
+      throw new RemoteCommandError(argv, r);
+    }
+  }
+}
+var SNAPSHOT_ATTEMPTS = 5;
+function swarmWatch(remote, project, switched) {
+  let last;
+  return {
+    counted: (probe2) => async (check) => countedProbe(await probe2(check), last),
+    async containers() {
+      const snapshot = await stackSnapshot2(remote, project);
+      last = judgeSwarm(snapshot, switched.images ?? {}, switched.since);
+      return last.states;
+    },
+    judge() {
+      return last ?? {
+        ready: false,
+        fatal: false,
+        problems: ["not looked at yet"],
+        notReady: [],
+        states: []
+      };
+    }
+  };
+}
+async function taskLogsTail(remote, taskId, lines2) {
+  const r = await remote.run(taskLogs(taskId, lines2));
+  return `${r.stdout}${r.stderr}`.trimEnd();
+}
+async function nodeNames(remote) {
+  const out = await runChecked(remote, swarmNodes());
+  return new Map(
+    out.split("\n").map((l) => l.trim().split(" ")).filter((p) => p.length === 2)
+  );
+}
+
+// src/engine/swarm-stack.ts
+var swarmStack = {
+  keepsImages: false,
+  // A stack has no one-off container to run a release command in.
+  runsOneOffs: false,
+  switchTo: (remote, o, _flavor, release, composeContent) => deployStack(remote, o, release, composeContent),
+  watch(remote, o, _release, switched) {
+    const watch = swarmWatch(remote, o.project, switched ?? {});
+    return Promise.resolve({
+      expected: [],
+      containers: () => watch.containers(),
+      judge: () => watch.judge(),
+      probe: (probe2) => watch.counted(probe2)
+    });
+  },
+  suspects: (_remote, _o, health) => Promise.resolve(health.states),
+  logsTail: taskLogsTail,
+  /**
+   * The stack as it is: its services (replicas, the version each runs, the node of every task)
+   * judged against the digests the version in service pinned.
+   */
+  async look(remote, o, release, history2, log) {
+    const pinned = await pinsOf(remote, o, release).then((pins) => pins.images).catch((e) => {
+      log.warn(`cannot read the images ${release.version} pinned: ${errorMessage(e)}`);
+      return {};
+    });
+    const snapshot = await stackSnapshot2(remote, o.project);
+    const nodes = await nodeNames(remote);
+    const versions = /* @__PURE__ */ new Map();
+    for (const r of history2)
+      for (const ref of Object.values(r.images ?? {})) versions.set(ref, r.version);
+    const services = serviceStatuses(snapshot, nodes, versions);
+    for (const s of services) {
+      log.info(
+        `${s.name}: ${s.replicas} ${s.version ?? s.image}; ${s.tasks.join("; ") || "no task"}`
+      );
+    }
+    const verdict = judgeSwarm(snapshot, pinned);
+    return { verdict, containers: verdict.states, services };
+  },
+  // A stack is deployed from its release folder (stored file and digest pins), not a directory.
+  home(o, release) {
+    const directory = releaseDir(o.deployPath, release.version);
+    return { directory, line: `stack files: ${directory}/ (docker-compose.yml, swarm-images.yml)` };
+  }
+};
+
+// src/engine/stack-strategy.ts
+function stackStrategy(orchestrator) {
+  return orchestrator === "swarm" ? swarmStack : composeStack;
+}
+function oneOffFlavor(flavor) {
+  return flavor === "swarm" ? void 0 : flavor;
+}
+
+// src/engine/switch.ts
+async function switchTo(remote, o, flavor, release, composeContent, log) {
+  return stackStrategy(o.orchestrator).switchTo(remote, o, flavor, release, composeContent, log);
+}
+async function ensureImages(remote, o, release, log) {
+  const pulls = [];
+  for (const s of release.services) {
+    const tag = versionTag(o.project, s, release.version);
+    if (await imageExists2(remote, tag)) continue;
+    const backup = backupTag(o.project, s, release.version);
+    if (await imageExists2(remote, backup)) {
+      await tagImage(remote, backup, tag);
+      log.info(`restored ${tag} from ${backup}`);
+      continue;
+    }
+    const digest = release.images?.[s];
+    if (!digest) {
+      throw new Error(`neither ${tag} nor ${backup} exists on the server: cannot restore ${s}`);
+    }
+    pulls.push({ from: digest, to: tag });
+  }
+  if (pulls.length > 0) {
+    log.info(`pulling ${pulls.length} image(s) of ${release.version} again by digest`);
+    await pullAndTag(remote, o, pulls, log);
+  }
+}
+async function restore(remote, o, flavor, release, log) {
+  if (stackStrategy(o.orchestrator).keepsImages) await ensureImages(remote, o, release, log);
+  const file = releaseComposeFile(o.deployPath, release.version);
+  const haveRelease = (await remote.run(["test", "-f", file])).code === 0;
+  if (!haveRelease) {
+    if (release.files) {
+      throw new Error(
+        `the folder of ${release.version} (${releaseDir(o.deployPath, release.version)}) is gone: its files cannot be restored`
+      );
+    }
+    if (!existsSync3(o.composeFile)) {
+      throw new Error(`no stored compose file for ${release.version}, and no ${o.composeFile} here`);
+    }
+    log.warn(`no stored compose file for ${release.version}: using this run's ${o.composeFile}`);
+  }
+  return switchTo(
+    remote,
+    o,
+    flavor,
+    release,
+    haveRelease ? void 0 : readFileSync4(o.composeFile, "utf8"),
+    log
+  );
+}
+
 // src/health/poller.ts
 function judgeWith(deps, expected) {
   return deps.judge?.bind(deps) ?? ((s) => judgeContainers(s, expected));
@@ -86197,44 +86308,30 @@ async function settle(deps, checks, expected, passed, timing) {
 
 // src/engine/verify.ts
 var LOG_LINES2 = 20;
-async function expectedImages(remote, project, release) {
-  if (release.services.length === 0) return [];
-  const refs = release.services.map((s) => versionTag(project, s, release.version));
-  const ids = await imageIds(remote, refs);
-  const missing = refs.filter((_, i) => ids[i] === void 0);
-  if (missing.length > 0) throw new Error(`the server has no ${missing.join(", ")}`);
-  return release.services.map((s, i) => ({
-    repo: imageRepo(project, s),
-    ref: refs[i] ?? "",
-    id: ids[i] ?? ""
-  }));
-}
 function probeTimeoutMs(o) {
   return Math.max(2e3, Math.min(1e4, o.healthIntervalMs * 2));
 }
 async function verify(remote, o, release, log, switched) {
   const version = release.version;
-  const deps = {
-    containers: () => containerStates(remote, o.project),
-    probe: (check) => probe(remote, check, probeTimeoutMs(o)),
-    sleep: (ms) => new Promise((r) => setTimeout(r, ms)),
-    now: () => Date.now()
-  };
-  if (o.orchestrator === "swarm") {
-    const watch = swarmWatch(remote, o.project, switched ?? {});
-    deps.containers = () => watch.containers();
-    deps.judge = () => watch.judge();
-    deps.probe = watch.counted(deps.probe);
-  }
-  let expected = [];
+  const strategy = stackStrategy(o.orchestrator);
+  let watch;
   try {
-    if (o.orchestrator !== "swarm") expected = await expectedImages(remote, o.project, release);
+    watch = await strategy.watch(remote, o, release, switched);
   } catch (e) {
     const reason = `cannot read the image IDs of ${version} on the server: ${errorMessage(e)}`;
     log.warn(reason);
     const containers = { ready: false, fatal: true, problems: [reason], notReady: [] };
     return { ok: false, checks: [], containers, reason, elapsedMs: 0, states: [] };
   }
+  const plainProbe = (check) => probe(remote, check, probeTimeoutMs(o));
+  const deps = {
+    containers: watch.containers,
+    ...watch.judge ? { judge: watch.judge } : {},
+    probe: watch.probe ? watch.probe(plainProbe) : plainProbe,
+    sleep: (ms) => new Promise((r) => setTimeout(r, ms)),
+    now: () => Date.now()
+  };
+  const expected = watch.expected;
   let report2 = await waitHealthy(
     deps,
     o.healthchecks,
@@ -86257,14 +86354,12 @@ async function verify(remote, o, release, log, switched) {
   return report2;
 }
 async function describeUnhealthy(remote, o, version, health) {
-  const swarm = o.orchestrator === "swarm";
+  const strategy = stackStrategy(o.orchestrator);
   let suspects = health.containers.notReady;
-  if (suspects.length === 0)
-    suspects = swarm ? health.states : await containerStates(remote, o.project).catch(() => []);
+  if (suspects.length === 0) suspects = await strategy.suspects(remote, o, health);
   const parts = [`version ${version} is not healthy: ${health.reason ?? "unknown reason"}`];
   for (const c of suspects) {
-    const tail = swarm ? taskLogsTail : logsTail;
-    const logs = await tail(remote, c.id, LOG_LINES2).catch((e) => errorMessage(e));
+    const logs = await strategy.logsTail(remote, c.id, LOG_LINES2).catch((e) => errorMessage(e));
     parts.push(`--- last ${LOG_LINES2} log lines of ${c.name} ---
 ${logs || "(no output)"}`);
   }
@@ -86295,8 +86390,8 @@ async function putBack(remote, o, flavor, release, phases, log, names2 = { resto
 }
 async function rollBack(remote, o, attempt, target, flavor, phases, log, undone) {
   let undo = undone;
-  if (!undo && attempt.releaseRun && flavor !== "swarm") {
-    const compose2 = flavor;
+  const compose2 = oneOffFlavor(flavor);
+  if (!undo && attempt.releaseRun && compose2) {
     try {
       undo = await phases.run(
         "rollback command",
@@ -86849,7 +86944,7 @@ function knownServices(o, history2) {
 }
 async function readHoldings(remote, o, history2) {
   const tagsByRepo = {};
-  for (const s of o.orchestrator === "swarm" ? [] : knownServices(o, history2)) {
+  for (const s of stackStrategy(o.orchestrator).keepsImages ? knownServices(o, history2) : []) {
     const repo = imageRepo(o.project, s);
     tagsByRepo[repo] = await listTags2(remote, repo);
   }
@@ -86887,7 +86982,7 @@ async function prune(remote, o, history2, protectedVersions, log) {
     await rewriteHistory(remote, o.deployPath, plan.history);
   }
   log.info(
-    o.orchestrator === "swarm" ? `history kept: ${plan.history.length} record(s); the images stay in the registry (a swarm prunes none)` : `kept versions: ${plan.keptVersions.join(", ")}`
+    stackStrategy(o.orchestrator).keepsImages ? `kept versions: ${plan.keptVersions.join(", ")}` : `history kept: ${plan.history.length} record(s); the images stay in the registry (a swarm prunes none)`
   );
   return plan.history;
 }
@@ -86908,13 +87003,13 @@ function serverRun(s, release, facts, now) {
 async function getReady(r, b, docker) {
   const { remote, phases, log } = r.s;
   const o = r.s.o;
-  const swarm = r.s.flavor === "swarm";
-  if (r.previous && !swarm) {
+  const keepsImages = stackStrategy(o.orchestrator).keepsImages;
+  if (r.previous && keepsImages) {
     const running = releaseOf(r.history, r.previous, b.release.services);
     await phases.run("backup", () => backupRunning(remote, o, running, log));
   }
   let delivered;
-  if (b.shipping.deliver && !swarm) {
+  if (b.shipping.deliver && keepsImages) {
     const deliver = b.shipping.deliver;
     delivered = await phases.run("transfer", () => deliver(remote, o, docker, b.images, log));
   }
@@ -87169,8 +87264,8 @@ async function deployToServers(b, run) {
     }
     let stopped = listed2(notReady2);
     for (const f of notReady2) outcomes.mark(f.r, "failed", f.r.previous, f.why);
-    if (!stopped && o.releaseCommand && first.s.flavor !== "swarm") {
-      const compose2 = first.s.flavor;
+    const compose2 = oneOffFlavor(first.s.flavor);
+    if (!stopped && o.releaseCommand && compose2) {
       try {
         first.attempt.releaseRun = await first.s.phases.run(
           "release",
@@ -87256,8 +87351,7 @@ no-rollback is set: ${o.version} was left in place for inspection on ${names(swi
 Putting back every server that was switched: ${switched.map((r) => `${r.s.name} \u2192 ${r.target ?? "nothing (first deploy)"}`).join(", ")}.`
     );
     let undo;
-    if (first.attempt.releaseRun && first.target && first.s.flavor !== "swarm") {
-      const compose2 = first.s.flavor;
+    if (first.attempt.releaseRun && first.target && compose2) {
       const target = first.target;
       try {
         undo = await first.s.phases.run(
@@ -87353,8 +87447,8 @@ async function deployToServer(b, run) {
       const delivered = await getReady(r, b, ports.docker);
       result.transferredBytes = delivered?.bytes;
       result.transferNote = delivered?.note;
-      if (o.releaseCommand && flavor !== "swarm") {
-        const compose2 = flavor;
+      const compose2 = oneOffFlavor(flavor);
+      if (o.releaseCommand && compose2) {
         attempt.releaseRun = await phases.run(
           "release",
           () => runReleaseCommand(remote, o, compose2, release, previous, b.composeContent, log)
@@ -87525,7 +87619,7 @@ async function rollbackServers(o, ports, log) {
         "backup",
         () => onEachServer(
           runs,
-          (r) => r.s.flavor === "swarm" ? Promise.resolve() : r.s.phases.run(
+          (r) => !stackStrategy(r.s.o.orchestrator).keepsImages ? Promise.resolve() : r.s.phases.run(
             "backup",
             () => backupRunning(r.s.remote, r.s.o, releaseOf(r.history, r.previous, names2), r.s.log)
           )
@@ -87542,8 +87636,8 @@ Stopped before the switch: no server was changed.`);
       let undo;
       const current = lead.previous;
       const older = deployedBefore(lead.history, target, current);
-      if (older && releaseRanFor(lead.history, current) && lead.s.flavor !== "swarm") {
-        const compose2 = lead.s.flavor;
+      const compose2 = oneOffFlavor(lead.s.flavor);
+      if (older && releaseRanFor(lead.history, current) && compose2) {
         try {
           undo = await lead.s.phases.run(
             "rollback command",
@@ -87674,14 +87768,14 @@ async function rollbackCommand(o, ports, log) {
       const release = releaseOf(history2, target, names2);
       const running = releaseOf(history2, current, names2);
       log.info(`rolling back from ${current} to ${target}`);
-      if (flavor !== "swarm")
+      if (stackStrategy(o.orchestrator).keepsImages)
         await phases.run("backup", () => backupRunning(remote, o, running, log));
       const lost = session.lockLost();
       if (lost) throw new Error(`${lost}; stopped before the switch`);
       let undo;
       const older = deployedBefore(history2, target, current);
-      if (older && releaseRanFor(history2, current) && flavor !== "swarm") {
-        const compose2 = flavor;
+      const compose2 = oneOffFlavor(flavor);
+      if (older && releaseRanFor(history2, current) && compose2) {
         try {
           undo = await phases.run(
             "rollback command",
@@ -87770,43 +87864,23 @@ async function status(o, ports, log) {
         return result;
       }
       const release = releaseOf(state.history, current, serviceNames(o));
-      result.projectDirectory = releaseProjectDirectory(o.deployPath, release);
+      const strategy = stackStrategy(o.orchestrator);
+      const home = strategy.home(o, release);
+      result.projectDirectory = home.directory;
       log.info(
         `in service: ${current} (${state.currentMethod || "method unknown"}), ${result.running ? `deployed ${result.running.finished_at} from ${result.running.commit.slice(0, 7)}${result.running.actor ? ` by ${result.running.actor}` : ""}` : "not in the history"}`
       );
-      if (o.orchestrator === "swarm") {
-        result.projectDirectory = releaseDir(o.deployPath, current);
-        log.info(`stack files: ${result.projectDirectory}/ (docker-compose.yml, swarm-images.yml)`);
-      } else {
-        log.info(
-          `compose project directory: ${result.projectDirectory}${release.files ? ` (the release's own folder: ${describeFiles(release.files)})` : ""}`
-        );
-      }
+      log.info(home.line);
       await phases.run("check", async () => {
-        let verdict;
-        let containers;
-        if (o.orchestrator === "swarm") {
-          const look = await lookAtSwarm(remote, o, release, state.history, log);
-          verdict = look.verdict;
-          containers = look.verdict.states;
-          result.services = look.services;
-        } else {
-          const expected = await expectedImages(remote, o.project, release).catch((e) => {
-            log.warn(`cannot read the images of ${current}: ${errorMessage(e)}`);
-            return [];
-          });
-          containers = await containerStates(remote, o.project);
-          verdict = judgeContainers(containers, expected);
-          result.routes = await routesOf(remote, o.project).catch((e) => {
-            log.warn(`cannot read the ingress's routes: ${errorMessage(e)}`);
-            return void 0;
-          });
-          for (const r of result.routes ?? []) {
-            log.info(
-              `route ${r.hosts.join(", ")}${r.path ?? ""} \u2192 ${r.service}: ${r.upstreams.join(", ")}`
-            );
-          }
-        }
+        const { verdict, containers, services, routes } = await strategy.look(
+          remote,
+          o,
+          release,
+          state.history,
+          log
+        );
+        if (services) result.services = services;
+        if (routes) result.routes = routes;
         result.containers = containers;
         const checks = [];
         for (const check of o.healthchecks) {
@@ -87837,22 +87911,6 @@ async function status(o, ports, log) {
       return result;
     })
   ).then((result) => ({ ...result, healthy: result.healthy ?? false }));
-}
-async function lookAtSwarm(remote, o, release, history2, log) {
-  const pinned = await pinsOf(remote, o, release).then((pins) => pins.images).catch((e) => {
-    log.warn(`cannot read the images ${release.version} pinned: ${errorMessage(e)}`);
-    return {};
-  });
-  const snapshot = await stackSnapshot2(remote, o.project);
-  const nodes = await nodeNames(remote);
-  const versions = /* @__PURE__ */ new Map();
-  for (const r of history2)
-    for (const ref of Object.values(r.images ?? {})) versions.set(ref, r.version);
-  const services = serviceStatuses(snapshot, nodes, versions);
-  for (const s of services) {
-    log.info(`${s.name}: ${s.replicas} ${s.version ?? s.image}; ${s.tasks.join("; ") || "no task"}`);
-  }
-  return { verdict: judgeSwarm(snapshot, pinned), services };
 }
 
 // src/engine/history-command.ts

@@ -5,8 +5,8 @@
 // serving its version at /version, a 2 s CGI at /cgi-bin/slow, and /health unless a file
 // `refuse-<version>` is in /srv/vbench-host (bind-mounted): how a version is made to fail.
 //
-// Under a steady load through the ingress (scripts/load/ingress-load.mjs inside host 3's network
-// namespace: 50 fast requests a second, each on a fresh connection, plus a 2 s request started
+// Under a steady load through the ingress (scripts/load/ingress-load.mjs inside host 1's network
+// namespace, to host 3 over the lab's LAN: 50 fast requests a second, each on a fresh connection, plus a 2 s request started
 // every second), after a first deploy b1 (start-first, no load):
 //   - a start-first redeploy b2;
 //   - a version b3 that fails its checks after the route moved (rolled back to b2);
@@ -40,6 +40,12 @@ const env = readSandboxEnv()
 const HOST = (() => {
   const host = env.hosts[2]
   if (!host) throw new Error('the sandbox has no lab host 3: run scripts/sandbox.sh up')
+  return host
+})()
+/** Where the load comes from: lab host 1. */
+const CLIENT = (() => {
+  const host = env.hosts[0]
+  if (!host) throw new Error('the sandbox has no lab host 1: run scripts/sandbox.sh up')
   return host
 })()
 const PROJECT = 'vbench'
@@ -164,19 +170,20 @@ function cleanUp() {
  */
 
 /**
- * Starts the load inside host 3's network namespace; resolves once it said ready, to a function
+ * Starts the load inside host 1's network namespace, to host 3 over the lab's LAN (the clients of
+ * a server are other machines); resolves once it said ready, to a function
  * that stops it and resolves its report. The load stops by itself after LOAD_MAX_MS anyway.
  * @returns {Promise<() => Promise<LoadReport>>}
  */
 async function startLoad() {
   const script = path.join(REPO_ROOT, 'scripts', 'load', 'ingress-load.mjs')
   const args = [
-    `--net=${HOST.netNs}`,
+    `--net=${CLIENT.netNs}`,
     '--',
     process.execPath,
     script,
     '--url',
-    `http://127.0.0.1:${HTTP_PORT}`,
+    `http://${HOST.lanAddress}:${HTTP_PORT}`,
     '--host',
     ROUTE_HOST,
     '--path',
@@ -430,7 +437,7 @@ port ${HTTP_PORT}, no HTTPS). The stack is one service \`web\` (busybox httpd: \
 \`/cgi-bin/slow\`), routed by its labels, \`stop_grace_period: 1s\`, checked by \`healthchecks\` through the
 ingress (settle window 2 s).
 
-The load (scripts/load/ingress-load.mjs, inside host 3's network namespace, through the ingress
+The load (scripts/load/ingress-load.mjs, inside host 1's network namespace, to host 3 over the lab's LAN, through the ingress
 with \`Host: ${ROUTE_HOST}\`): ${RATE} fast requests a second to \`/version\`, each on a fresh connection, plus a
 2 s request to \`/cgi-bin/slow\` started every ${SLOW_EVERY_MS / 1000} s; it runs from before the action starts until 1 s
 after it ended. A fast request fails on a connection error, a non-2xx status or a cut body; the

@@ -1,6 +1,6 @@
 // Start-first services behind the ingress the action drives (ingress: caddy), end to end on lab
-// host 2, under a steady load through the ingress (a fresh connection per request, 50 a second,
-// plus a 2 s request started every second). The app (scripts/load/zero-app.mjs) serves its
+// host 2, under a steady load through the ingress from host 1 over the lab's LAN (a fresh
+// connection per request, 50 a second, plus a 2 s request started every second). The app (scripts/load/zero-app.mjs) serves its
 // version at /version, a 2 s page, and /health unless /srv/vzero-host has `refuse-<version>`.
 // Tests run in order; the lab host, its engine and the ingress are shared between them.
 
@@ -22,6 +22,8 @@ import { DOCKERFILE, SLOW, zeroCompose } from '../../scripts/load/zero-app.mjs'
 const PROJECT = 'vzero'
 const OTHER = 'vzero2'
 const HOST = env.hosts[1] as LabHost
+/** Where the load comes from. */
+const CLIENT = env.hosts[0] as LabHost
 const MARKERS = `/srv/${PROJECT}-host`
 const WS = `${env.dir}/ws-${PROJECT}`
 const HTTP_PORT = 18090
@@ -61,11 +63,20 @@ const run = (overrides: Record<string, string>) =>
 
 /** Runs the action while the load runs through the ingress; returns both reports. */
 async function underLoad(
-  overrides: Record<string, string>,
-  host = 'zero.test'
+  overrides: Record<string, string>
 ): Promise<{ r: ActionRun; load: LoadReport }> {
-  const load = await startLoad(HOST, {
-    url: `http://127.0.0.1:${HTTP_PORT}`,
+  const { result, load } = await withLoad(() => run(overrides))
+  return { r: result, load }
+}
+
+/** Runs `body` while the load runs through the ingress; returns what it gave and the report. */
+async function withLoad<T>(
+  body: () => Promise<T>,
+  host = 'zero.test'
+): Promise<{ result: T; load: LoadReport }> {
+  // From host 1, over the lab's LAN: the clients of a server are other machines.
+  const load = await startLoad(CLIENT, {
+    url: `http://${HOST.lanAddress}:${HTTP_PORT}`,
     host,
     path: '/version',
     rate: 50,
@@ -75,10 +86,10 @@ async function underLoad(
     slowEveryMs: 1000
   })
   try {
-    const r = await run(overrides)
+    const result = await body()
     // The last requests reach what now serves, so the timeline ends on it.
     await new Promise(res => setTimeout(res, 1000))
-    return { r, load: await load.stop() }
+    return { result, load: await load.stop() }
   } finally {
     await load.stop()
   }
@@ -212,6 +223,31 @@ test('a rollback by name under load drops no request', async () => {
   expectNoLoss(load)
   expect(timeline(load)).toEqual(['z2', 'z1'])
   expect(current()).toBe('z1')
+  expect(webContainers()).toEqual([
+    expect.stringMatching(new RegExp(` ${PROJECT}-web:z1 running$`))
+  ])
+})
+
+test('a job cancelled after the route moved: the post step moves it back under load without a gap', async () => {
+  const { result, load } = await withLoad(async () => {
+    const main = await runAction(inputs({ version: 'z6' }), RUN_ENV, {
+      timeoutMs: 240_000,
+      killWhen: log => log.includes('::group::verify')
+    })
+    const post = await runAction(inputs({ version: 'z6' }), RUN_ENV, {
+      timeoutMs: 240_000,
+      state: main.state
+    })
+    return { main, post }
+  })
+  expect(result.main.code).not.toBe(0)
+  expect(result.main.log).toContain('cancelled (SIGTERM)')
+  expect([result.post.code, errorOf(result.post)]).toEqual([0, ''])
+  expect(result.post.log).toContain('the deploy of z6 was interrupted before it was verified')
+  expectNoLoss(load)
+  expect(timeline(load)).toEqual(['z1', 'z6', 'z1'])
+  expect(current()).toBe('z1')
+  expect(records().slice(-2)).toEqual(['failed z6', 'rollback z1'])
   expect(webContainers()).toEqual([
     expect.stringMatching(new RegExp(` ${PROJECT}-web:z1 running$`))
   ])

@@ -18,6 +18,8 @@ import * as icmd from '../../src/remote/ingress-commands.js'
 import { shJoin } from '../../src/remote/quote.js'
 import { checkStackPlan } from '../../src/engine/local-files.js'
 import { raw, refusal } from './raw-inputs.js'
+import { routeBlocks, switchBlocks } from '../../src/report/summary.js'
+import { oneOffFlavor, stackStrategy } from '../../src/engine/stack-strategy.js'
 
 const ctx: RunContext = {
   workspace: '/work/repo',
@@ -328,5 +330,124 @@ describe('the commands', () => {
     [icmd.removeContainers(['a']), 'docker rm --force a']
   ])('%#: %s', (argv, expected) => {
     expect(shJoin(argv)).toBe(expected)
+  })
+})
+
+describe('where people look', () => {
+  test('the summary: each service switched, with its containers, route and drain', () => {
+    const blocks = switchBlocks([
+      {
+        during: 'switch',
+        services: [
+          {
+            service: 'web',
+            strategy: 'start-first',
+            old: ['shop-web-1'],
+            fresh: ['shop-web-2'],
+            routeMovedAt: '2026-12-06T15:01:02.345Z',
+            drainMs: 1870
+          },
+          {
+            service: 'worker',
+            strategy: 'start-first',
+            old: ['shop-worker-1'],
+            fresh: [],
+            unchanged: true
+          },
+          { service: 'db', strategy: 'stop-first', old: [], fresh: [] }
+        ]
+      },
+      {
+        during: 'rollback',
+        services: [
+          {
+            service: 'web',
+            strategy: 'start-first',
+            old: ['shop-web-2'],
+            fresh: ['shop-web-3'],
+            routeMovedAt: '2026-12-06T15:01:20.000Z',
+            drainMs: 30000,
+            cut: 2
+          }
+        ]
+      }
+    ])
+    expect(blocks).toEqual([
+      { kind: 'heading', text: 'Services switched' },
+      {
+        kind: 'table',
+        head: ['Service', 'Strategy', 'Old containers', 'New containers', 'Route moved', 'Drain'],
+        rows: [
+          ['web', 'start-first', 'shop-web-1', 'shop-web-2', '2026-12-06 15:01:02 UTC', '1.9 s'],
+          ['worker', 'start-first', 'shop-worker-1', 'already on this version', '—', '—'],
+          ['db', 'stop-first', 'recreated', '—', '—', '—']
+        ]
+      },
+      { kind: 'heading', text: 'Services switched back (rollback)' },
+      {
+        kind: 'table',
+        head: ['Service', 'Strategy', 'Old containers', 'New containers', 'Route moved', 'Drain'],
+        rows: [
+          [
+            'web',
+            'start-first',
+            'shop-web-2',
+            'shop-web-3',
+            '2026-12-06 15:01:20 UTC',
+            '30.0 s (2 request(s) cut at drain-timeout)'
+          ]
+        ]
+      }
+    ])
+  })
+
+  test('status: the routes of the project', () => {
+    expect(
+      routeBlocks([
+        { service: 'api', hosts: ['a.test', 'b.test'], path: '/api', upstreams: ['shop-api-2:80'] }
+      ])
+    ).toEqual([
+      { kind: 'heading', text: 'Routes (ingress)' },
+      {
+        kind: 'table',
+        head: ['Service', 'Host names', 'Path', 'Upstreams'],
+        rows: [['api', 'a.test, b.test', '/api', 'shop-api-2:80']]
+      }
+    ])
+    expect(routeBlocks([])[1]).toEqual({
+      kind: 'text',
+      text: 'The ingress has no route of this project.'
+    })
+  })
+})
+
+describe('the stack strategies', () => {
+  test('compose keeps images and runs one-offs; a swarm does neither', () => {
+    expect([stackStrategy('compose').keepsImages, stackStrategy('compose').runsOneOffs]).toEqual([
+      true,
+      true
+    ])
+    expect([stackStrategy('swarm').keepsImages, stackStrategy('swarm').runsOneOffs]).toEqual([
+      false,
+      false
+    ])
+    expect([oneOffFlavor('v2'), oneOffFlavor('v1'), oneOffFlavor('swarm')]).toEqual([
+      'v2',
+      'v1',
+      undefined
+    ])
+  })
+
+  test('where a release runs from', () => {
+    const o = parseOptions(raw({ 'deploy-path': '/srv/shop' }), ctx)
+    const release = { version: 'v3', services: ['api'] }
+    expect(stackStrategy('compose').home(o, release)).toEqual({
+      directory: '/srv/shop',
+      line: 'compose project directory: /srv/shop'
+    })
+    expect(stackStrategy('swarm').home(o, release)).toEqual({
+      directory: '/srv/shop/.deploy/releases/v3',
+      line: 'stack files: /srv/shop/.deploy/releases/v3/ (docker-compose.yml, swarm-images.yml)'
+    })
   })
 })

@@ -32,6 +32,7 @@ import {
 } from './fleet-switch.js'
 import { finisher, type CommandResult } from './result.js'
 import { errorMessage } from './io.js'
+import { oneOffFlavor } from './stack-strategy.js'
 
 export async function deployToServers(b: Built, run: DeployRun): Promise<CommandResult> {
   const { o, release } = b
@@ -67,8 +68,8 @@ export async function deployToServers(b: Built, run: DeployRun): Promise<Command
     }
     let stopped = listed(notReady)
     for (const f of notReady) outcomes.mark(f.r, 'failed', f.r.previous, f.why)
-    if (!stopped && o.releaseCommand && first.s.flavor !== 'swarm') {
-      const compose = first.s.flavor
+    const compose = oneOffFlavor(first.s.flavor)
+    if (!stopped && o.releaseCommand && compose) {
       try {
         first.attempt.releaseRun = await first.s.phases.run('release', () =>
           runReleaseCommand(
@@ -157,8 +158,7 @@ export async function deployToServers(b: Built, run: DeployRun): Promise<Command
     )
     // What the release command did is undone once, on the first server, before any goes back.
     let undo: ReleaseRun | undefined
-    if (first.attempt.releaseRun && first.target && first.s.flavor !== 'swarm') {
-      const compose = first.s.flavor
+    if (first.attempt.releaseRun && first.target && compose) {
       const target = first.target
       try {
         undo = await first.s.phases.run('rollback command', () =>

@@ -21,6 +21,7 @@ import { appendRecords, writeCurrent } from './server-state.js'
 import type { ServerSession } from './session.js'
 import type { CommandPorts, CommandResult } from './result.js'
 import { errorMessage, type Log, type Phases } from './io.js'
+import { stackStrategy } from './stack-strategy.js'
 
 /** What the runner built and published for this deploy: the same for every server. */
 export interface Built {
@@ -89,13 +90,13 @@ export async function getReady(
 ): Promise<Delivery | undefined> {
   const { remote, phases, log } = r.s
   const o = r.s.o
-  const swarm = r.s.flavor === 'swarm'
-  if (r.previous && !swarm) {
+  const keepsImages = stackStrategy(o.orchestrator).keepsImages
+  if (r.previous && keepsImages) {
     const running = releaseOf(r.history, r.previous, b.release.services)
     await phases.run('backup', () => backupRunning(remote, o, running, log))
   }
   let delivered: Delivery | undefined
-  if (b.shipping.deliver && !swarm) {
+  if (b.shipping.deliver && keepsImages) {
     const deliver = b.shipping.deliver
     delivered = await phases.run('transfer', () => deliver(remote, o, docker, b.images, log))
   }

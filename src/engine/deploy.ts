@@ -45,6 +45,7 @@ import {
   type CommandResult
 } from './result.js'
 import { errorMessage, type Log, type Phases } from './io.js'
+import { oneOffFlavor } from './stack-strategy.js'
 
 export function deploy(
   options: DeployOptions,
@@ -124,8 +125,8 @@ async function deployToServer(b: Built, run: DeployRun): Promise<CommandResult> 
       const delivered = await getReady(r, b, ports.docker)
       result.transferredBytes = delivered?.bytes
       result.transferNote = delivered?.note
-      if (o.releaseCommand && flavor !== 'swarm') {
-        const compose = flavor
+      const compose = oneOffFlavor(flavor)
+      if (o.releaseCommand && compose) {
         attempt.releaseRun = await phases.run('release', () =>
           runReleaseCommand(remote, o, compose, release, previous, b.composeContent, log)
         )

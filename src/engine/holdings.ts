@@ -9,6 +9,7 @@ import type { DeployRecord } from '../plan/history.js'
 import { imageRepo } from '../plan/images.js'
 import { restorableVersions, type ServerHoldings } from '../plan/rollback-target.js'
 import * as stack from './stack.js'
+import { stackStrategy } from './stack-strategy.js'
 
 /** The services of this run and of every version the history lists. */
 export function knownServices(o: DeployOptions, history: readonly DeployRecord[]): string[] {
@@ -23,7 +24,7 @@ export async function readHoldings(
   const tagsByRepo: Record<string, string[]> = {}
   // A swarm's images are in the registry, pulled by digest on every node: the manager's tags
   // neither restore a version nor are pruned.
-  for (const s of o.orchestrator === 'swarm' ? [] : knownServices(o, history)) {
+  for (const s of stackStrategy(o.orchestrator).keepsImages ? knownServices(o, history) : []) {
     const repo = imageRepo(o.project, s)
     tagsByRepo[repo] = await stack.listTags(remote, repo)
   }

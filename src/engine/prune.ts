@@ -9,6 +9,7 @@ import { planPrune } from '../plan/prune.js'
 import { rewriteHistory } from './server-state.js'
 import { readHoldings } from './holdings.js'
 import type { Log } from './io.js'
+import { stackStrategy } from './stack-strategy.js'
 
 /** Returns the history that stays (oldest first). */
 export async function prune(
@@ -39,9 +40,9 @@ export async function prune(
     await rewriteHistory(remote, o.deployPath, plan.history)
   }
   log.info(
-    o.orchestrator === 'swarm'
-      ? `history kept: ${plan.history.length} record(s); the images stay in the registry (a swarm prunes none)`
-      : `kept versions: ${plan.keptVersions.join(', ')}`
+    stackStrategy(o.orchestrator).keepsImages
+      ? `kept versions: ${plan.keptVersions.join(', ')}`
+      : `history kept: ${plan.history.length} record(s); the images stay in the registry (a swarm prunes none)`
   )
   return plan.history
 }

@@ -13,7 +13,7 @@ import {
   type OneOffCommand,
   type ReleaseRun
 } from '../plan/release-command.js'
-import { prepareCompose } from './switch.js'
+import { prepareCompose } from './compose-stack.js'
 import type { Log } from './io.js'
 
 /** A release or rollback command that did not exit 0: what it did is in `run`. */

@@ -35,6 +35,8 @@ import {
   type CommandResult
 } from './result.js'
 import { errorMessage, type Log } from './io.js'
+import { stackStrategy } from './stack-strategy.js'
+import { oneOffFlavor } from './stack-strategy.js'
 
 const listed = (versions: string[]) =>
   versions.length > 0
@@ -82,7 +84,7 @@ export async function rollbackCommand(
       const release = releaseOf(history, target, names)
       const running = releaseOf(history, current, names)
       log.info(`rolling back from ${current} to ${target}`)
-      if (flavor !== 'swarm')
+      if (stackStrategy(o.orchestrator).keepsImages)
         await phases.run('backup', () => backupRunning(remote, o, running, log))
       const lost = session.lockLost()
       if (lost) throw new Error(`${lost}; stopped before the switch`)
@@ -90,8 +92,8 @@ export async function rollbackCommand(
       // Going back past the release of the version in service: its own code undoes it first.
       let undo: ReleaseRun | undefined
       const older = deployedBefore(history, target, current)
-      if (older && releaseRanFor(history, current) && flavor !== 'swarm') {
-        const compose = flavor
+      const compose = oneOffFlavor(flavor)
+      if (older && releaseRanFor(history, current) && compose) {
         try {
           undo = await phases.run('rollback command', () =>
             runRollbackCommand(remote, o, compose, running, target, log)

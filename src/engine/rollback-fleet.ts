@@ -28,6 +28,8 @@ import {
 } from './fleet-switch.js'
 import { asCommand, finisher, noticeTo, type CommandPorts, type CommandResult } from './result.js'
 import { errorMessage, type Log } from './io.js'
+import { stackStrategy } from './stack-strategy.js'
+import { oneOffFlavor } from './stack-strategy.js'
 
 /** What each server can go back to, and the one version they would all go to. */
 interface Decision {
@@ -130,7 +132,7 @@ export async function rollbackServers(
       )
       const unready = await phases.run('backup', () =>
         onEachServer(runs, r =>
-          r.s.flavor === 'swarm'
+          !stackStrategy(r.s.o.orchestrator).keepsImages
             ? Promise.resolve()
             : r.s.phases.run('backup', () =>
                 backupRunning(r.s.remote, r.s.o, releaseOf(r.history, r.previous, names), r.s.log)
@@ -149,8 +151,8 @@ export async function rollbackServers(
       let undo: ReleaseRun | undefined
       const current = lead.previous
       const older = deployedBefore(lead.history, target, current)
-      if (older && releaseRanFor(lead.history, current) && lead.s.flavor !== 'swarm') {
-        const compose = lead.s.flavor
+      const compose = oneOffFlavor(lead.s.flavor)
+      if (older && releaseRanFor(lead.history, current) && compose) {
         try {
           undo = await lead.s.phases.run('rollback command', () =>
             runRollbackCommand(

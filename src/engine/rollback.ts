@@ -13,6 +13,7 @@ import { OneOffFailed, runRollbackCommand, stoppedBeforeSwitch } from './release
 import { errorMessage, type Log, type Phases } from './io.js'
 import type { ReleaseRun } from '../plan/release-command.js'
 import type { ServiceSwitch } from './start-first.js'
+import { oneOffFlavor } from './stack-strategy.js'
 
 /** The version that was put in service and is being given up. */
 export interface Attempt {
@@ -91,8 +92,8 @@ export async function rollBack(
   undone?: ReleaseRun
 ): Promise<RollbackOutcome> {
   let undo = undone
-  if (!undo && attempt.releaseRun && flavor !== 'swarm') {
-    const compose = flavor
+  const compose = oneOffFlavor(flavor)
+  if (!undo && attempt.releaseRun && compose) {
     try {
       undo = await phases.run('rollback command', () =>
         runRollbackCommand(remote, o, compose, attempt.release, target.version, log)

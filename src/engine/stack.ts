@@ -7,6 +7,9 @@ import type { Argv, ComposeFlavor, ComposeTarget, StackFlavor } from '../remote/
 import type { Orchestrator } from '../config/options.js'
 import { parseInspect, type ContainerState } from '../health/containers.js'
 import { chainsOf } from '../plan/layers.js'
+import type { Release } from '../plan/history.js'
+import { imageRepo, versionTag } from '../plan/images.js'
+import type { ExpectedImage } from '../health/containers.js'
 
 export async function checkEngine(remote: Remote): Promise<string> {
   const r = await remote.run(cmd.dockerVersion())
@@ -134,4 +137,22 @@ export async function serverHasImages(
 ): Promise<boolean> {
   const onServer = await imageIds(remote, refs)
   return refs.every((_, i) => ids[i] !== undefined && onServer[i] === ids[i])
+}
+
+/** The image each built service must run for `version`: its version tag's ID on the server. */
+export async function expectedImages(
+  remote: Remote,
+  project: string,
+  release: Release
+): Promise<ExpectedImage[]> {
+  if (release.services.length === 0) return []
+  const refs = release.services.map(s => versionTag(project, s, release.version))
+  const ids = await imageIds(remote, refs)
+  const missing = refs.filter((_, i) => ids[i] === undefined)
+  if (missing.length > 0) throw new Error(`the server has no ${missing.join(', ')}`)
+  return release.services.map((s, i) => ({
+    repo: imageRepo(project, s),
+    ref: refs[i] ?? '',
+    id: ids[i] ?? ''
+  }))
 }

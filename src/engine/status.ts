@@ -5,33 +5,16 @@
 import type { DeployOptions } from '../config/options.js'
 import { serviceNames } from '../config/options.js'
 import { lastRecordOf, newestFirst, releaseOf } from '../plan/history.js'
-import { describeFiles } from '../plan/release-paths.js'
-import {
-  judgeContainers,
-  type ContainerState,
-  type ContainersVerdict
-} from '../health/containers.js'
-import {
-  judgeSwarm,
-  serviceStatuses,
-  type ServiceStatus,
-  type SwarmVerdict
-} from '../health/swarm.js'
-import type { DeployRecord, Release } from '../plan/history.js'
-import type { Remote } from '../remote/remote.js'
-import { nodeNames, pinsOf, stackSnapshot } from './swarm.js'
-import { releaseDir } from '../remote/commands.js'
 import { probe } from '../health/probes.js'
 import type { CheckResult } from '../health/poller.js'
 import { readRestorable } from './holdings.js'
 import { readServerState } from './server-state.js'
 import { withServer } from './session.js'
-import { releaseProjectDirectory } from './switch.js'
-import { expectedImages, probeTimeoutMs } from './verify.js'
+import { stackStrategy } from './stack-strategy.js'
+import { probeTimeoutMs } from './verify.js'
 import * as stack from './stack.js'
-import { routesOf } from './ingress.js'
 import { asCommand, type CommandPorts, type CommandResult } from './result.js'
-import { errorMessage, type Log } from './io.js'
+import type { Log } from './io.js'
 
 export async function status(
   o: DeployOptions,
@@ -56,46 +39,25 @@ export async function status(
         return result
       }
       const release = releaseOf(state.history, current, serviceNames(o))
-      result.projectDirectory = releaseProjectDirectory(o.deployPath, release)
+      const strategy = stackStrategy(o.orchestrator)
+      const home = strategy.home(o, release)
+      result.projectDirectory = home.directory
       log.info(
         `in service: ${current} (${state.currentMethod || 'method unknown'}), ${result.running ? `deployed ${result.running.finished_at} from ${result.running.commit.slice(0, 7)}${result.running.actor ? ` by ${result.running.actor}` : ''}` : 'not in the history'}`
       )
 
-      if (o.orchestrator === 'swarm') {
-        // A stack is deployed from its release folder (stored file and digest pins), not a directory.
-        result.projectDirectory = releaseDir(o.deployPath, current)
-        log.info(`stack files: ${result.projectDirectory}/ (docker-compose.yml, swarm-images.yml)`)
-      } else {
-        log.info(
-          `compose project directory: ${result.projectDirectory}${release.files ? ` (the release's own folder: ${describeFiles(release.files)})` : ''}`
-        )
-      }
+      log.info(home.line)
 
       await phases.run('check', async () => {
-        let verdict: ContainersVerdict
-        let containers: ContainerState[]
-        if (o.orchestrator === 'swarm') {
-          const look = await lookAtSwarm(remote, o, release, state.history, log)
-          verdict = look.verdict
-          containers = look.verdict.states
-          result.services = look.services
-        } else {
-          const expected = await expectedImages(remote, o.project, release).catch(e => {
-            log.warn(`cannot read the images of ${current}: ${errorMessage(e)}`)
-            return []
-          })
-          containers = await stack.containerStates(remote, o.project)
-          verdict = judgeContainers(containers, expected)
-          result.routes = await routesOf(remote, o.project).catch((e: unknown) => {
-            log.warn(`cannot read the ingress's routes: ${errorMessage(e)}`)
-            return undefined
-          })
-          for (const r of result.routes ?? []) {
-            log.info(
-              `route ${r.hosts.join(', ')}${r.path ?? ''} → ${r.service}: ${r.upstreams.join(', ')}`
-            )
-          }
-        }
+        const { verdict, containers, services, routes } = await strategy.look(
+          remote,
+          o,
+          release,
+          state.history,
+          log
+        )
+        if (services) result.services = services
+        if (routes) result.routes = routes
         result.containers = containers
         const checks: CheckResult[] = []
         for (const check of o.healthchecks) {
@@ -128,33 +90,4 @@ export async function status(
       return result
     })
   ).then(result => ({ ...result, healthy: result.healthy ?? false }))
-}
-
-/**
- * A swarm stack as it is: its services (replicas, the version each runs, the node of every task)
- * judged against the digests the version in service pinned.
- */
-async function lookAtSwarm(
-  remote: Remote,
-  o: DeployOptions,
-  release: Release,
-  history: DeployRecord[],
-  log: Log
-): Promise<{ verdict: SwarmVerdict; services: ServiceStatus[] }> {
-  const pinned = await pinsOf(remote, o, release)
-    .then(pins => pins.images)
-    .catch(e => {
-      log.warn(`cannot read the images ${release.version} pinned: ${errorMessage(e)}`)
-      return {}
-    })
-  const snapshot = await stackSnapshot(remote, o.project)
-  const nodes = await nodeNames(remote)
-  const versions = new Map<string, string>()
-  for (const r of history)
-    for (const ref of Object.values(r.images ?? {})) versions.set(ref, r.version)
-  const services = serviceStatuses(snapshot, nodes, versions)
-  for (const s of services) {
-    log.info(`${s.name}: ${s.replicas} ${s.version ?? s.image}; ${s.tasks.join('; ') || 'no task'}`)
-  }
-  return { verdict: judgeSwarm(snapshot, pinned), services }
 }

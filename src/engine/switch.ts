@@ -1,26 +1,24 @@
-// Putting a version in service: its compose file, `compose up`, and the `latest` tags (on a
-// swarm: `docker stack deploy`, swarm.ts). Also used to bring back an earlier version: its images
-// (from backups or the registry if need be), its own stored compose file and, when it carried
-// files, its own folder as compose's project directory.
+// Putting a version in service, the way the stack's strategy does it (stack-strategy.ts). Also
+// used to bring back an earlier version: its images (from backups or the registry if need be), its
+// own stored compose file and, when it carried files, its own folder as compose's project
+// directory.
 
 import { existsSync, readFileSync } from 'node:fs'
 import type { DeployOptions } from '../config/options.js'
 import type { Remote } from '../remote/remote.js'
 import * as cmd from '../remote/commands.js'
 import type { Release } from '../plan/history.js'
-import { backupTag, latestTag, versionTag } from '../plan/images.js'
-import { projectDirectoryOf } from '../plan/release-paths.js'
+import { backupTag, versionTag } from '../plan/images.js'
 import { pullAndTag, type Pull } from './registry-pull.js'
 import * as stack from './stack.js'
-import { deployStack, type Switched } from './swarm.js'
-import { switchServices, type ServiceSwitch } from './start-first.js'
-import { stackPlan } from '../plan/stack-plan.js'
-import { runChecked } from '../remote/ssh.js'
+import type { Switched } from './swarm.js'
+import { stackStrategy } from './stack-strategy.js'
 import type { Log } from './io.js'
 
 /**
- * Runs `release` with its compose file (uploaded first when given), then points `latest` at it.
- * On a swarm, returns what the verification needs to know of the stack deploy.
+ * Puts `release` in service with its compose file (uploaded first when given), the way the
+ * orchestrator's strategy does it. On a swarm, returns what the verification needs to know of the
+ * stack deploy; with compose, how each service was switched, when one was start-first or routed.
  */
 export async function switchTo(
   remote: Remote,
@@ -30,46 +28,7 @@ export async function switchTo(
   composeContent: string | undefined,
   log: Log
 ): Promise<Switched | undefined> {
-  if (flavor === 'swarm') {
-    return deployStack(remote, o, release, composeContent)
-  }
-  const target = await prepareCompose(remote, o, flavor, release, composeContent)
-  const text = composeContent ?? (await runChecked(remote, cmd.readFile(target.file)))
-  const plan = stackPlan(text)
-  let services: ServiceSwitch[] | undefined
-  if (plan.services.some(s => s.startFirst || (o.ingress && s.route))) {
-    services = await switchServices(remote, o, target, release, text, log)
-  } else {
-    await stack.composeUp(remote, target)
-  }
-  for (const s of release.services) {
-    await stack.tagImage(remote, versionTag(o.project, s, release.version), latestTag(o.project, s))
-  }
-  return services ? { since: '', images: {}, services } : undefined
-}
-
-/**
- * How compose runs `release` on the server: its stored compose file (uploaded first when
- * `composeContent` is given) in its project directory, which gets the server's `.env`.
- */
-export async function prepareCompose(
-  remote: Remote,
-  o: DeployOptions,
-  flavor: cmd.ComposeFlavor,
-  release: Release,
-  composeContent: string | undefined
-): Promise<cmd.ComposeTarget> {
-  const file = cmd.releaseComposeFile(o.deployPath, release.version)
-  if (composeContent !== undefined) await stack.uploadFile(remote, file, composeContent)
-  const projectDirectory = releaseProjectDirectory(o.deployPath, release)
-  // The server's secrets (.env in deploy-path) reach every release that has its own folder.
-  if (release.files) await stack.linkServerEnv(remote, o.deployPath, projectDirectory)
-  return { flavor, project: o.project, file, projectDirectory, version: release.version }
-}
-
-/** Where compose runs `release`: its own folder when it carried files, else deploy-path. */
-export function releaseProjectDirectory(deployPath: string, release: Release): string {
-  return projectDirectoryOf(deployPath, cmd.releaseDir(deployPath, release.version), release.files)
+  return stackStrategy(o.orchestrator).switchTo(remote, o, flavor, release, composeContent, log)
 }
 
 /**
@@ -113,7 +72,7 @@ export async function restore(
   log: Log
 ): Promise<Switched | undefined> {
   // A swarm's nodes pull the images by the digests the stack deploy pins.
-  if (flavor !== 'swarm') await ensureImages(remote, o, release, log)
+  if (stackStrategy(o.orchestrator).keepsImages) await ensureImages(remote, o, release, log)
   const file = cmd.releaseComposeFile(o.deployPath, release.version)
   const haveRelease = (await remote.run(['test', '-f', file])).code === 0
   if (!haveRelease) {

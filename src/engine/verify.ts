@@ -1,38 +1,19 @@
 // The verify phase: containers running and healthy on this version's images, every health check
 // passing, within the timeout; then the settle window (healthcheck-monitor), watched the same way.
-// On a swarm, the containers are the stack's tasks, converged on the images the switch pinned.
+// What it watches is the stack strategy's (stack-strategy.ts): compose's containers on the
+// version's image IDs, or a swarm's tasks converged on the images the switch pinned.
 
 import type { DeployOptions } from '../config/options.js'
 import type { Remote } from '../remote/remote.js'
-import { imageRepo, versionTag } from '../plan/images.js'
 import type { Release } from '../plan/history.js'
-import type { ExpectedImage } from '../health/containers.js'
 import { waitHealthy, type HealthReport, type PollerDeps } from '../health/poller.js'
 import { settle } from '../health/settle.js'
 import { probe } from '../health/probes.js'
-import * as stack from './stack.js'
-import { swarmWatch, taskLogsTail, type Switched } from './swarm.js'
+import type { Switched } from './swarm.js'
+import { stackStrategy, type StackWatch } from './stack-strategy.js'
 import { errorMessage, type Log } from './io.js'
 
 const LOG_LINES = 20
-
-/** The image each built service must run for `version`: its version tag's ID on the server. */
-export async function expectedImages(
-  remote: Remote,
-  project: string,
-  release: Release
-): Promise<ExpectedImage[]> {
-  if (release.services.length === 0) return []
-  const refs = release.services.map(s => versionTag(project, s, release.version))
-  const ids = await stack.imageIds(remote, refs)
-  const missing = refs.filter((_, i) => ids[i] === undefined)
-  if (missing.length > 0) throw new Error(`the server has no ${missing.join(', ')}`)
-  return release.services.map((s, i) => ({
-    repo: imageRepo(project, s),
-    ref: refs[i] ?? '',
-    id: ids[i] ?? ''
-  }))
-}
 
 /** How long one attempt of a health check may take. */
 export function probeTimeoutMs(o: Pick<DeployOptions, 'healthIntervalMs'>): number {
@@ -51,21 +32,10 @@ export async function verify(
   switched?: Switched
 ): Promise<HealthReport> {
   const version = release.version
-  const deps: PollerDeps = {
-    containers: () => stack.containerStates(remote, o.project),
-    probe: check => probe(remote, check, probeTimeoutMs(o)),
-    sleep: ms => new Promise(r => setTimeout(r, ms)),
-    now: () => Date.now()
-  }
-  if (o.orchestrator === 'swarm') {
-    const watch = swarmWatch(remote, o.project, switched ?? {})
-    deps.containers = () => watch.containers()
-    deps.judge = () => watch.judge()
-    deps.probe = watch.counted(deps.probe)
-  }
-  let expected: ExpectedImage[] = []
+  const strategy = stackStrategy(o.orchestrator)
+  let watch: StackWatch
   try {
-    if (o.orchestrator !== 'swarm') expected = await expectedImages(remote, o.project, release)
+    watch = await strategy.watch(remote, o, release, switched)
   } catch (e) {
     // The transfer or the restore made sure of the tags: a lost connection, or a tag removed
     // meanwhile, gets here. Fail the verification.
@@ -74,6 +44,15 @@ export async function verify(
     const containers = { ready: false, fatal: true, problems: [reason], notReady: [] }
     return { ok: false, checks: [], containers, reason, elapsedMs: 0, states: [] }
   }
+  const plainProbe: PollerDeps['probe'] = check => probe(remote, check, probeTimeoutMs(o))
+  const deps: PollerDeps = {
+    containers: watch.containers,
+    ...(watch.judge ? { judge: watch.judge } : {}),
+    probe: watch.probe ? watch.probe(plainProbe) : plainProbe,
+    sleep: ms => new Promise(r => setTimeout(r, ms)),
+    now: () => Date.now()
+  }
+  const expected = watch.expected
   let report = await waitHealthy(
     deps,
     o.healthchecks,
@@ -105,16 +84,14 @@ export async function describeUnhealthy(
   version: string,
   health: HealthReport
 ): Promise<string> {
-  const swarm = o.orchestrator === 'swarm'
+  const strategy = stackStrategy(o.orchestrator)
   let suspects = health.containers.notReady
-  if (suspects.length === 0)
-    suspects = swarm
-      ? health.states
-      : await stack.containerStates(remote, o.project).catch(() => [])
+  if (suspects.length === 0) suspects = await strategy.suspects(remote, o, health)
   const parts = [`version ${version} is not healthy: ${health.reason ?? 'unknown reason'}`]
   for (const c of suspects) {
-    const tail = swarm ? taskLogsTail : stack.logsTail
-    const logs = await tail(remote, c.id, LOG_LINES).catch(e => errorMessage(e))
+    const logs = await strategy
+      .logsTail(remote, c.id, LOG_LINES)
+      .catch((e: unknown) => errorMessage(e))
     parts.push(`--- last ${LOG_LINES} log lines of ${c.name} ---\n${logs || '(no output)'}`)
   }
   return parts.join('\n')
