@@ -85016,12 +85016,19 @@ function initialConfig(ingress) {
     }
   };
 }
+var RETRY_DIALS = { try_duration: 1e9, try_interval: 1e8 };
 function serviceRoute(project, service, route, upstreams) {
   const path8 = route.path ? { path: [route.path, `${route.path}/*`] } : {};
   return {
     "@id": routeId(project, service),
     match: [{ host: route.hosts, ...path8 }],
-    handle: [{ handler: "reverse_proxy", upstreams: upstreams.map((dial) => ({ dial })) }],
+    handle: [
+      {
+        handler: "reverse_proxy",
+        upstreams: upstreams.map((dial) => ({ dial })),
+        load_balancing: RETRY_DIALS
+      }
+    ],
     terminal: true
   };
 }
@@ -85051,6 +85058,19 @@ function projectRoutes(json2, project) {
     };
   });
 }
+function sameJson(a, b) {
+  return canonical(a) === canonical(b);
+}
+function canonical(v) {
+  if (Array.isArray(v)) return `[${v.map(canonical).join(",")}]`;
+  if (typeof v === "object" && v !== null) {
+    const entries = Object.entries(v).sort(
+      ([x], [y]) => x < y ? -1 : x > y ? 1 : 0
+    );
+    return `{${entries.map(([k, x]) => `${JSON.stringify(k)}:${canonical(x)}`).join(",")}}`;
+  }
+  return JSON.stringify(v);
+}
 
 // src/remote/ingress-commands.ts
 function ingressState() {
@@ -85064,7 +85084,7 @@ function ingressState() {
     INGRESS_CONTAINER
   ];
 }
-function ingressRun(ingress, config) {
+function ingressRun(ingress, config, migrateRequests = true) {
   const ports = [`${ingress.httpPort}:80`, `127.0.0.1:${ADMIN_PORT}:${ADMIN_PORT}`];
   if (ingress.httpsPort !== 0) ports.push(`${ingress.httpsPort}:443`);
   return [
@@ -85077,6 +85097,7 @@ function ingressRun(ingress, config) {
     "unless-stopped",
     "--label",
     `${INGRESS_LABEL}=caddy`,
+    ...migrateRequests ? ["--sysctl", `${MIGRATE_REQUESTS}=1`] : [],
     ...ports.flatMap((p) => ["--publish", p]),
     "--volume",
     `${INGRESS_CONTAINER}-data:/data`,
@@ -85091,6 +85112,7 @@ function ingressRun(ingress, config) {
     'printf "%s" "$VD_INGRESS_CONFIG" > /config/versioned-deploy.json && exec caddy run --resume --config /config/versioned-deploy.json'
   ];
 }
+var MIGRATE_REQUESTS = "net.ipv4.tcp_migrate_req";
 function ingressStart() {
   return ["docker", "start", INGRESS_CONTAINER];
 }
@@ -85290,7 +85312,7 @@ async function ensureIngress(remote, ingress, log) {
   const state = await remote.run(ingressState());
   if (state.code !== 0) {
     log.info(`starting the ingress (${INGRESS_CONTAINER}, ${ingress.image})`);
-    await runChecked(remote, ingressRun(ingress, JSON.stringify(initialConfig(ingress))));
+    await startIngress(remote, ingress, log);
   } else {
     const [running = "", image = ""] = state.stdout.trim().split(" ");
     if (image !== ingress.image) {
@@ -85308,6 +85330,18 @@ async function ensureIngress(remote, ingress, log) {
     log.warn(`the ingress had no "${SERVER}" server: loading its initial configuration`);
     await admin(remote, "POST", "/load", initialConfig(ingress));
   }
+}
+async function startIngress(remote, ingress, log) {
+  const config = JSON.stringify(initialConfig(ingress));
+  const argv = ingressRun(ingress, config);
+  const r = await remote.run(argv);
+  if (r.code === 0) return;
+  if (!r.stderr.includes(MIGRATE_REQUESTS)) throw new RemoteCommandError(argv, r);
+  log.warn(
+    `the server's kernel has no ${MIGRATE_REQUESTS} (Linux 5.14 and later): each route change reloads Caddy, which may then reset a connection still waiting to be accepted`
+  );
+  await remote.run(removeContainers([INGRESS_CONTAINER]));
+  await runChecked(remote, ingressRun(ingress, config, false));
 }
 async function waitForAdmin(remote) {
   const until = Date.now() + READY_TIMEOUT_MS;
@@ -85357,6 +85391,7 @@ async function removeRoute(remote, id) {
 async function putRoute(remote, id, route, path8) {
   const existing = await adminRequest(remote, "GET", `/id/${id}`);
   if (existing.status === 200) {
+    if (sameJson(JSON.parse(existing.body), route)) return;
     await admin(remote, "PATCH", `/id/${id}`, route);
   } else if (path8) {
     await admin(remote, "PUT", `${ROUTES_PATH}/0`, route);

@@ -12,6 +12,7 @@ import {
   initialConfig,
   parseUpstreams,
   projectRoutes,
+  sameJson,
   serviceRoute
 } from '../../src/plan/caddy-config.js'
 import * as icmd from '../../src/remote/ingress-commands.js'
@@ -254,7 +255,14 @@ describe('the Caddy configuration', () => {
     expect(serviceRoute('shop', 'api', route, ['shop-api-2:8080'])).toEqual({
       '@id': 'vd.shop.api',
       match: [{ host: ['a.test'], path: ['/api', '/api/*'] }],
-      handle: [{ handler: 'reverse_proxy', upstreams: [{ dial: 'shop-api-2:8080' }] }],
+      handle: [
+        {
+          handler: 'reverse_proxy',
+          upstreams: [{ dial: 'shop-api-2:8080' }],
+          // A dial that fails is tried again for a second, every 100 ms.
+          load_balancing: { try_duration: 1_000_000_000, try_interval: 100_000_000 }
+        }
+      ],
       terminal: true
     })
     expect(drainRoute('shop', 'api', ['shop-api-1:8080'])).toEqual({
@@ -277,6 +285,20 @@ describe('the Caddy configuration', () => {
     expect(projectRoutes('null', 'shop')).toEqual([])
   })
 
+  test('a route read back from Caddy (keys sorted, numbers as Go writes them) is the same route', () => {
+    const route = serviceRoute('shop', 'api', { hosts: ['a.test'], port: 80 }, ['shop-api-1:80'])
+    const stored = JSON.parse(
+      '{"@id":"vd.shop.api","handle":[{"handler":"reverse_proxy","load_balancing":{"try_duration":1e+09,"try_interval":1e+08},"upstreams":[{"dial":"shop-api-1:80"}]}],"match":[{"host":["a.test"]}],"terminal":true}'
+    ) as unknown
+    expect(sameJson(stored, route)).toBe(true)
+    expect(
+      sameJson(
+        stored,
+        serviceRoute('shop', 'api', { hosts: ['a.test'], port: 80 }, ['shop-api-2:80'])
+      )
+    ).toBe(false)
+  })
+
   test('in-flight counts', () => {
     expect(
       parseUpstreams('[{"address":"a:80","num_requests":2,"fails":0},{"address":"b:80"}]')
@@ -293,10 +315,10 @@ describe('the commands', () => {
   test.each([
     [
       icmd.ingressRun({ image: 'caddy:2', httpPort: 80, httpsPort: 443 }, '{"a":1}'),
-      `docker run --detach --name versioned-deploy-ingress --restart unless-stopped --label versioned-deploy.ingress=caddy --publish 80:80 --publish 127.0.0.1:2019:2019 --publish 443:443 --volume versioned-deploy-ingress-data:/data --volume versioned-deploy-ingress-config:/config --env 'VD_INGRESS_CONFIG={"a":1}' --entrypoint sh caddy:2 -c 'printf "%s" "$VD_INGRESS_CONFIG" > /config/versioned-deploy.json && exec caddy run --resume --config /config/versioned-deploy.json'`
+      `docker run --detach --name versioned-deploy-ingress --restart unless-stopped --label versioned-deploy.ingress=caddy --sysctl net.ipv4.tcp_migrate_req=1 --publish 80:80 --publish 127.0.0.1:2019:2019 --publish 443:443 --volume versioned-deploy-ingress-data:/data --volume versioned-deploy-ingress-config:/config --env 'VD_INGRESS_CONFIG={"a":1}' --entrypoint sh caddy:2 -c 'printf "%s" "$VD_INGRESS_CONFIG" > /config/versioned-deploy.json && exec caddy run --resume --config /config/versioned-deploy.json'`
     ],
     [
-      icmd.ingressRun({ image: 'caddy:2', httpPort: 8080, httpsPort: 0 }, '{}'),
+      icmd.ingressRun({ image: 'caddy:2', httpPort: 8080, httpsPort: 0 }, '{}', false),
       `docker run --detach --name versioned-deploy-ingress --restart unless-stopped --label versioned-deploy.ingress=caddy --publish 8080:80 --publish 127.0.0.1:2019:2019 --volume versioned-deploy-ingress-data:/data --volume versioned-deploy-ingress-config:/config --env 'VD_INGRESS_CONFIG={}' --entrypoint sh caddy:2 -c 'printf "%s" "$VD_INGRESS_CONFIG" > /config/versioned-deploy.json && exec caddy run --resume --config /config/versioned-deploy.json'`
     ],
     [

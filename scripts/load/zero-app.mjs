@@ -1,7 +1,7 @@
-// The app that the zero-downtime test and benchmark deploy behind the ingress: busybox httpd
-// serving the version baked into its image at /version, a 2 s page at /cgi-bin/slow, and
+// The app that the zero-downtime test and benchmark deploy behind the ingress: `web`, busybox
+// httpd serving the version baked into its image at /version, a 2 s page at /cgi-bin/slow, and
 // /health unless a file `refuse-<version>` is in the markers folder (bind-mounted): how a
-// version is made to fail its checks.
+// version is made to fail its checks. With `worker`, a start-first service without a route too.
 
 export const DOCKERFILE = `FROM scratch
 COPY bin/busybox /bin/busybox
@@ -17,11 +17,21 @@ export const SLOW =
 
 /**
  * The compose file: `web` of `project`, routed for `host` through the ingress, switched with
- * `order` (start-first or stop-first).
- * @param {{ project: string, host: string, markers: string, order?: string }} o
+ * `order` (start-first or stop-first); with `worker`, a start-first `worker` (no route, no port)
+ * of the same image.
+ * @param {{ project: string, host: string, markers: string, order?: string, worker?: boolean }} o
  * @returns {string}
  */
-export function zeroCompose({ project, host, markers, order = 'start-first' }) {
+export function zeroCompose({ project, host, markers, order = 'start-first', worker = false }) {
+  const workerService = `  worker:
+    image: ${project}-web:\${DEPLOY_VERSION:-latest}
+    restart: unless-stopped
+    stop_grace_period: 1s
+    deploy:
+      update_config:
+        order: start-first
+    command: [sh, -c, 'exec sleep 86400']
+`
   return `services:
   web:
     image: ${project}-web:\${DEPLOY_VERSION:-latest}
@@ -37,5 +47,5 @@ export function zeroCompose({ project, host, markers, order = 'start-first' }) {
       versioned-deploy.ingress.healthcheck: /version
     volumes: ['${markers}:/host:ro']
     command: [sh, -c, '{ [ -f /host/refuse-$$(cat /version) ] || echo ok > /www/health; } && exec httpd -f -p 0.0.0.0:8080 -h /www']
-`
+${worker ? workerService : ''}`
 }

@@ -3,7 +3,7 @@
 
 import type { IngressOptions } from '../config/options.js'
 import type { Remote } from '../remote/remote.js'
-import { runChecked } from '../remote/ssh.js'
+import { RemoteCommandError, runChecked } from '../remote/ssh.js'
 import * as icmd from '../remote/ingress-commands.js'
 import { admin, adminRequest } from '../remote/caddy-admin.js'
 import {
@@ -14,6 +14,7 @@ import {
   projectRoutes,
   routeId,
   ROUTES_PATH,
+  sameJson,
   SERVER,
   serviceRoute,
   INGRESS_CONTAINER,
@@ -36,7 +37,7 @@ export async function ensureIngress(
   const state = await remote.run(icmd.ingressState())
   if (state.code !== 0) {
     log.info(`starting the ingress (${INGRESS_CONTAINER}, ${ingress.image})`)
-    await runChecked(remote, icmd.ingressRun(ingress, JSON.stringify(initialConfig(ingress))))
+    await startIngress(remote, ingress, log)
   } else {
     const [running = '', image = ''] = state.stdout.trim().split(' ')
     if (image !== ingress.image) {
@@ -55,6 +56,24 @@ export async function ensureIngress(
     log.warn(`the ingress had no "${SERVER}" server: loading its initial configuration`)
     await admin(remote, 'POST', '/load', initialConfig(ingress))
   }
+}
+
+/**
+ * Runs the ingress container; on a kernel without net.ipv4.tcp_migrate_req (before Linux 5.14),
+ * without it, with a warning.
+ */
+async function startIngress(remote: Remote, ingress: IngressOptions, log: Log): Promise<void> {
+  const config = JSON.stringify(initialConfig(ingress))
+  const argv = icmd.ingressRun(ingress, config)
+  const r = await remote.run(argv)
+  if (r.code === 0) return
+  if (!r.stderr.includes(icmd.MIGRATE_REQUESTS)) throw new RemoteCommandError(argv, r)
+  log.warn(
+    `the server's kernel has no ${icmd.MIGRATE_REQUESTS} (Linux 5.14 and later): each route change reloads Caddy, which may then reset a connection still waiting to be accepted`
+  )
+  // The failed run left the container created.
+  await remote.run(icmd.removeContainers([INGRESS_CONTAINER]))
+  await runChecked(remote, icmd.ingressRun(ingress, config, false))
 }
 
 /** Waits until the admin API answers; returns our HTTP server's configuration (`null`: none). */
@@ -135,6 +154,8 @@ export async function removeRoute(remote: Remote, id: string): Promise<void> {
 async function putRoute(remote: Remote, id: string, route: object, path?: string): Promise<void> {
   const existing = await adminRequest(remote, 'GET', `/id/${id}`)
   if (existing.status === 200) {
+    // Every change reloads Caddy's configuration: one that changes nothing is not sent.
+    if (sameJson(JSON.parse(existing.body), route)) return
     await admin(remote, 'PATCH', `/id/${id}`, route)
   } else if (path) {
     await admin(remote, 'PUT', `${ROUTES_PATH}/0`, route)

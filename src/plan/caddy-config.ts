@@ -46,9 +46,20 @@ export function initialConfig(ingress: IngressOptions): object {
 export interface CaddyRoute {
   '@id': string
   match: { host: string[]; path?: string[] }[]
-  handle: { handler: 'reverse_proxy'; upstreams: { dial: string }[] }[]
+  handle: {
+    handler: 'reverse_proxy'
+    upstreams: { dial: string }[]
+    load_balancing?: { try_duration: number; try_interval: number }
+  }[]
   terminal: true
 }
+
+/**
+ * A request whose upstream cannot be reached (refused, or its name not resolved for a moment) is
+ * tried again for up to a second before it fails: nothing reached the upstream, so it is safe.
+ * Durations in nanoseconds, as Caddy stores them.
+ */
+const RETRY_DIALS = { try_duration: 1_000_000_000, try_interval: 100_000_000 }
 
 /** The route of a service: its host names (and path prefix) to `upstreams` (`host:port`). */
 export function serviceRoute(
@@ -61,7 +72,13 @@ export function serviceRoute(
   return {
     '@id': routeId(project, service),
     match: [{ host: route.hosts, ...path }],
-    handle: [{ handler: 'reverse_proxy', upstreams: upstreams.map(dial => ({ dial })) }],
+    handle: [
+      {
+        handler: 'reverse_proxy',
+        upstreams: upstreams.map(dial => ({ dial })),
+        load_balancing: RETRY_DIALS
+      }
+    ],
     terminal: true
   }
 }
@@ -106,4 +123,20 @@ export function projectRoutes(json: string, project: string): RouteView[] {
         upstreams: (r.handle?.[0]?.upstreams ?? []).map(u => u.dial)
       }
     })
+}
+
+/** Whether two JSON values are the same, whatever the order of their keys. */
+export function sameJson(a: unknown, b: unknown): boolean {
+  return canonical(a) === canonical(b)
+}
+
+function canonical(v: unknown): string {
+  if (Array.isArray(v)) return `[${v.map(canonical).join(',')}]`
+  if (typeof v === 'object' && v !== null) {
+    const entries = Object.entries(v as Record<string, unknown>).sort(([x], [y]) =>
+      x < y ? -1 : x > y ? 1 : 0
+    )
+    return `{${entries.map(([k, x]) => `${JSON.stringify(k)}:${canonical(x)}`).join(',')}}`
+  }
+  return JSON.stringify(v)
 }

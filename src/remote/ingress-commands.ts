@@ -22,8 +22,13 @@ export function ingressState(): Argv {
  * Starts the ingress: Caddy with `config` (JSON) unless it saved a newer one (`--resume`: the
  * routes survive a restart), restarted with the server's engine, its admin API published on the
  * server's loopback only. Its data (certificates) and saved configuration live in volumes.
+ *
+ * `migrateRequests`: every configuration change makes Caddy open a new listening socket beside
+ * the old one (SO_REUSEPORT) and close the old; the connections waiting in the old one's accept
+ * queue would be reset. With net.ipv4.tcp_migrate_req (Linux 5.14+) the kernel hands them to the
+ * new socket instead.
  */
-export function ingressRun(ingress: IngressOptions, config: string): Argv {
+export function ingressRun(ingress: IngressOptions, config: string, migrateRequests = true): Argv {
   const ports = [`${ingress.httpPort}:80`, `127.0.0.1:${ADMIN_PORT}:${ADMIN_PORT}`]
   if (ingress.httpsPort !== 0) ports.push(`${ingress.httpsPort}:443`)
   return [
@@ -36,6 +41,7 @@ export function ingressRun(ingress: IngressOptions, config: string): Argv {
     'unless-stopped',
     '--label',
     `${INGRESS_LABEL}=caddy`,
+    ...(migrateRequests ? ['--sysctl', `${MIGRATE_REQUESTS}=1`] : []),
     ...ports.flatMap(p => ['--publish', p]),
     '--volume',
     `${INGRESS_CONTAINER}-data:/data`,
@@ -50,6 +56,9 @@ export function ingressRun(ingress: IngressOptions, config: string): Argv {
     'printf "%s" "$VD_INGRESS_CONFIG" > /config/versioned-deploy.json && exec caddy run --resume --config /config/versioned-deploy.json'
   ]
 }
+
+/** The kernel setting that keeps a listener's waiting connections when Caddy reloads. */
+export const MIGRATE_REQUESTS = 'net.ipv4.tcp_migrate_req'
 
 export function ingressStart(): Argv {
   return ['docker', 'start', INGRESS_CONTAINER]
