@@ -85429,8 +85429,7 @@ var LOG_LINES = 15;
 var sleep2 = (ms) => new Promise((r) => setTimeout(r, ms));
 async function switchServices(remote, o, target, release, composeText, log) {
   const plan = stackPlan(composeText);
-  const routed = o.ingress ? plan.services.filter((s) => s.route) : [];
-  if (o.ingress && routed.length > 0) await ensureIngress(remote, o.ingress, log);
+  const routed = await routing(remote, o, plan.services, log) ? plan.services.filter((s) => s.route) : [];
   let startFirst = plan.services.filter((s) => s.startFirst);
   if (startFirst.length > 0 && target.flavor === "v1") {
     log.warn(
@@ -85441,13 +85440,14 @@ async function switchServices(remote, o, target, release, composeText, log) {
   const expected = await expectedImageIds(remote, o, release, composeText, startFirst);
   const switches = [];
   for (const s of startFirst) {
-    switches.push(await switchStartFirst(remote, o, target, s, expected.get(s.name), log));
+    const expectedId = expected.get(s.name);
+    switches.push(await switchStartFirst(remote, o, target, s, expectedId, routed.includes(s), log));
   }
   await composeUp2(remote, target);
   for (const s of plan.services.filter((s2) => !startFirst.includes(s2))) {
     switches.push({ service: s.name, strategy: "stop-first", old: [], fresh: [] });
   }
-  if (o.ingress && routed.length > 0) {
+  if (routed.length > 0) {
     for (const s of routed) await routeToRunning(remote, o, s);
     const stale = await removeStaleRoutes(
       remote,
@@ -85457,6 +85457,19 @@ async function switchServices(remote, o, target, release, composeText, log) {
     if (stale.length > 0) log.info(`removed the routes of ${stale.join(", ")} (no longer routed)`);
   }
   return switches;
+}
+async function routing(remote, o, services, log) {
+  if (!services.some((s) => s.route)) return false;
+  if (o.ingress) {
+    await ensureIngress(remote, o.ingress, log);
+    return true;
+  }
+  const routes = await routesOf(remote, o.project).catch(() => void 0);
+  if (!routes || routes.length === 0) return false;
+  log.warn(
+    `ingress is none, but the server's ingress routes ${o.project} (${routes.map((r) => r.service).join(", ")}): the switch moves those routes as ingress caddy would. Set ingress: caddy in this job too`
+  );
+  return true;
 }
 async function expectedImageIds(remote, o, release, composeText, services) {
   const users = builtImageUsers(composeText, o.project, release.services);
@@ -85470,7 +85483,7 @@ async function serviceStates(remote, project, service) {
   if (ids.length === 0) return [];
   return inspectStates(remote, ids);
 }
-async function switchStartFirst(remote, o, target, s, expectedId, log) {
+async function switchStartFirst(remote, o, target, s, expectedId, routed, log) {
   const old = await serviceStates(remote, o.project, s.name);
   const report2 = {
     service: s.name,
@@ -85497,8 +85510,8 @@ async function switchStartFirst(remote, o, target, s, expectedId, log) {
       `${s.name}: the new containers did not become ready: ${errorMessage(e)}. They were removed; ${report2.old.join(", ")} kept serving`
     );
   }
-  const route = s.route;
-  if (route && o.ingress) {
+  const route = routed ? s.route : void 0;
+  if (route) {
     const running = await serviceStates(remote, o.project, s.name);
     await joinNetworks(remote, networksOf(running.filter((c) => !oldIds.has(c.id))));
     const before = old.map((c) => `${c.name}:${route.port}`);
@@ -85526,7 +85539,7 @@ async function switchStartFirst(remote, o, target, s, expectedId, log) {
   }
   await remote.run(stopContainers(old.map((c) => c.id)));
   await runChecked(remote, removeContainers(old.map((c) => c.id)));
-  if (route && o.ingress) await removeDrainRoute(remote, o.project, s.name);
+  if (route) await removeDrainRoute(remote, o.project, s.name);
   return report2;
 }
 async function waitReady(remote, o, s, fresh, expectedId) {
@@ -85621,7 +85634,7 @@ var composeStack = {
     const target = await prepareCompose(remote, o, flavor, release, composeContent);
     const text3 = composeContent ?? await runChecked(remote, readFile(target.file));
     let services;
-    if (stackPlan(text3).services.some((s) => s.startFirst || o.ingress && s.route)) {
+    if (stackPlan(text3).services.some((s) => s.startFirst || s.route)) {
       services = await switchServices(remote, o, target, release, text3, log);
     } else {
       await composeUp2(remote, target);

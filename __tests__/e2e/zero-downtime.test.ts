@@ -230,9 +230,14 @@ test('a version that fails its checks after the route moved is rolled back under
   expect(await through('zero.test')).toBe('z2')
 })
 
-test('a rollback by name under load drops no request', async () => {
-  const { r, load } = await underLoad({ command: 'rollback', version: 'z1' })
+test('a rollback by name under load drops no request, even from a job that left out the ingress input', async () => {
+  // A rollback job written without `ingress`: the server's ingress routes the project, so the
+  // switch still moves the route (instead of leaving it on removed containers) and says so.
+  const { r, load } = await underLoad({ command: 'rollback', version: 'z1', ingress: 'none' })
   expect([r.code, r.outputs.status, errorOf(r)]).toEqual([0, 'success', ''])
+  expect(r.log).toContain(
+    `ingress is none, but the server's ingress routes ${PROJECT} (web): the switch moves those routes`
+  )
   expectNoLoss(load)
   expect(timeline(load)).toEqual(['z2', 'z1'])
   expect(current()).toBe('z1')

@@ -27,7 +27,8 @@ export const composeStack: StackStrategy = {
     const target = await prepareCompose(remote, o, flavor, release, composeContent)
     const text = composeContent ?? (await runChecked(remote, cmd.readFile(target.file)))
     let services: ServiceSwitch[] | undefined
-    if (stackPlan(text).services.some(s => s.startFirst || (o.ingress && s.route))) {
+    // Routed services go through the ingress even without the input: see switchServices.
+    if (stackPlan(text).services.some(s => s.startFirst || s.route)) {
       services = await switchServices(remote, o, target, release, text, log)
     } else {
       await stack.composeUp(remote, target)

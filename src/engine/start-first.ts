@@ -20,6 +20,7 @@ import {
   joinNetworks,
   removeDrainRoute,
   removeStaleRoutes,
+  routesOf,
   setDrainRoute,
   setRoute
 } from './ingress.js'
@@ -59,8 +60,9 @@ export async function switchServices(
   log: Log
 ): Promise<ServiceSwitch[]> {
   const plan = stackPlan(composeText)
-  const routed = o.ingress ? plan.services.filter(s => s.route) : []
-  if (o.ingress && routed.length > 0) await ensureIngress(remote, o.ingress, log)
+  const routed = (await routing(remote, o, plan.services, log))
+    ? plan.services.filter(s => s.route)
+    : []
   let startFirst = plan.services.filter(s => s.startFirst)
   if (startFirst.length > 0 && target.flavor === 'v1') {
     log.warn(
@@ -71,13 +73,14 @@ export async function switchServices(
   const expected = await expectedImageIds(remote, o, release, composeText, startFirst)
   const switches: ServiceSwitch[] = []
   for (const s of startFirst) {
-    switches.push(await switchStartFirst(remote, o, target, s, expected.get(s.name), log))
+    const expectedId = expected.get(s.name)
+    switches.push(await switchStartFirst(remote, o, target, s, expectedId, routed.includes(s), log))
   }
   await stack.composeUp(remote, target)
   for (const s of plan.services.filter(s => !startFirst.includes(s))) {
     switches.push({ service: s.name, strategy: 'stop-first', old: [], fresh: [] })
   }
-  if (o.ingress && routed.length > 0) {
+  if (routed.length > 0) {
     for (const s of routed) await routeToRunning(remote, o, s)
     const stale = await removeStaleRoutes(
       remote,
@@ -87,6 +90,30 @@ export async function switchServices(
     if (stale.length > 0) log.info(`removed the routes of ${stale.join(', ')} (no longer routed)`)
   }
   return switches
+}
+
+/**
+ * Whether the switch drives the ingress: with `ingress: caddy` (made sure of first), or when the
+ * server's ingress already routes this project, so that a job that left the input out (a
+ * rollback job, say) still moves the routes instead of leaving them on removed containers.
+ */
+async function routing(
+  remote: Remote,
+  o: DeployOptions,
+  services: ServicePlan[],
+  log: Log
+): Promise<boolean> {
+  if (!services.some(s => s.route)) return false
+  if (o.ingress) {
+    await ensureIngress(remote, o.ingress, log)
+    return true
+  }
+  const routes = await routesOf(remote, o.project).catch(() => undefined)
+  if (!routes || routes.length === 0) return false
+  log.warn(
+    `ingress is none, but the server's ingress routes ${o.project} (${routes.map(r => r.service).join(', ')}): the switch moves those routes as ingress caddy would. Set ingress: caddy in this job too`
+  )
+  return true
 }
 
 /** The image ID each start-first service must run, where it runs a built image. */
@@ -124,6 +151,7 @@ async function switchStartFirst(
   target: ComposeTarget,
   s: ServicePlan,
   expectedId: string | undefined,
+  routed: boolean,
   log: Log
 ): Promise<ServiceSwitch> {
   const old = await serviceStates(remote, o.project, s.name)
@@ -157,8 +185,8 @@ async function switchStartFirst(
       `${s.name}: the new containers did not become ready: ${errorMessage(e)}. They were removed; ${report.old.join(', ')} kept serving`
     )
   }
-  const route = s.route
-  if (route && o.ingress) {
+  const route = routed ? s.route : undefined
+  if (route) {
     const running = await serviceStates(remote, o.project, s.name)
     await joinNetworks(remote, networksOf(running.filter(c => !oldIds.has(c.id))))
     const before = old.map(c => `${c.name}:${route.port}`)
@@ -187,7 +215,7 @@ async function switchStartFirst(
   }
   await remote.run(icmd.stopContainers(old.map(c => c.id)))
   await runChecked(remote, icmd.removeContainers(old.map(c => c.id)))
-  if (route && o.ingress) await removeDrainRoute(remote, o.project, s.name)
+  if (route) await removeDrainRoute(remote, o.project, s.name)
   return report
 }
 
