@@ -83661,7 +83661,7 @@ function releaseLock(deployPath, token) {
   return ifLockHolds(deployPath, token, "rm -rf", "released");
 }
 function renewLock(deployPath, token) {
-  return ifLockHolds(deployPath, token, "touch", "renewed");
+  return ifLockHolds(deployPath, token, "touch -c", "renewed");
 }
 function breakLock(deployPath, info2) {
   return sh(

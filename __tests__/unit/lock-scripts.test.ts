@@ -87,3 +87,20 @@ test('breakLock: what readLock read is what breakLock compares, whatever the inf
     expect(existsSync(lock)).toBe(false)
   }
 })
+
+test('renewLock: a lock released between its check and its touch is not made again', () => {
+  // A `grep` that finds the token, then lets the deploy release its lock (the race: a renewal
+  // still running when the deploy ended). `touch` alone would leave a file where the lock was.
+  const bin = path.join(deployPath, 'bin')
+  mkdirSync(bin)
+  writeFileSync(path.join(bin, 'grep'), `#!/bin/sh\nrm -rf '${lock}'\nexit 0\n`, { mode: 0o755 })
+  mkdirSync(lock, { recursive: true })
+  writeFileSync(`${lock}/info`, '{"token":"t"}\n')
+  const [file = '', ...args] = cmd.renewLock(deployPath, 't')
+  const r = spawnSync(file, args, {
+    encoding: 'utf8',
+    env: { ...process.env, PATH: `${bin}:${process.env.PATH ?? ''}` }
+  })
+  expect(r.status).toBe(0)
+  expect(existsSync(lock)).toBe(false)
+})

@@ -88,7 +88,7 @@ describe('deploy lock decisions', () => {
     ])
     expect(breakLock('/opt/app', 'x').slice(3)).toEqual(['sh', '/opt/app/.deploy/lock', 'x'])
     expect(shJoin(renewLock('/opt/app', "it's"))).toBe(
-      `sh -c 'if grep -qF "$2" "$1/info" 2>/dev/null; then touch "$1" && echo renewed; else echo "not ours"; fi' sh /opt/app/.deploy/lock 'it'\\''s'`
+      `sh -c 'if grep -qF "$2" "$1/info" 2>/dev/null; then touch -c "$1" && echo renewed; else echo "not ours"; fi' sh /opt/app/.deploy/lock 'it'\\''s'`
     )
   })
 

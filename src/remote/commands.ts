@@ -290,10 +290,12 @@ export function releaseLock(deployPath: string, token: string): Argv {
 
 /**
  * Renews the lock's age (the lock directory's time) when it still holds `token`, so a long
- * deploy is never judged abandoned. Prints `renewed` or `not ours`.
+ * deploy is never judged abandoned. Prints `renewed` or `not ours`. `touch -c` creates nothing:
+ * a renewal still running when the deploy released its lock must not leave a file in its place
+ * (which every later deploy would take for a lock without a holder).
  */
 export function renewLock(deployPath: string, token: string): Argv {
-  return ifLockHolds(deployPath, token, 'touch', 'renewed')
+  return ifLockHolds(deployPath, token, 'touch -c', 'renewed')
 }
 
 /** Breaks an abandoned lock, only if it still holds exactly what was judged stale. */
