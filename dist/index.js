@@ -84319,7 +84319,10 @@ async function composeRun(remote, argv2) {
   if (r.code !== 0) throw new RemoteCommandError(argv2, r);
 }
 async function containerStates(remote, project) {
-  const ids = (await runChecked(remote, projectContainers(project))).split("\n").map((s) => s.trim()).filter(Boolean);
+  return listedStates(remote, projectContainers(project));
+}
+async function listedStates(remote, list) {
+  const ids = (await runChecked(remote, list)).split("\n").map((s) => s.trim()).filter(Boolean);
   if (ids.length === 0) return [];
   return inspectStates(remote, ids);
 }
@@ -87410,8 +87413,7 @@ async function removeStaleRoutes(remote, project, keep) {
 // src/engine/start-first.ts
 var LOG_LINES = 15;
 var sleep2 = (ms) => new Promise((r) => setTimeout(r, ms));
-async function switchServices(remote, o, target, release, composeText, log) {
-  const plan = stackPlan(composeText);
+async function switchServices(remote, o, target, release, composeText, plan, log) {
   const routed = await routing(remote, o, plan.services, log) ? plan.services.filter((s) => s.route) : [];
   let startFirst = plan.services.filter((s) => s.startFirst);
   if (startFirst.length > 0 && target.flavor === "v1") {
@@ -87461,11 +87463,7 @@ async function expectedImageIds(remote, o, release, composeText, services) {
   const ids = refs.length > 0 ? await imageIds(remote, refs) : [];
   return new Map(wanted.map((s, i) => [s.name, ids[i] ?? ""]));
 }
-async function serviceStates(remote, project, service) {
-  const ids = (await runChecked(remote, serviceContainers(project, service))).split("\n").map((s) => s.trim()).filter(Boolean);
-  if (ids.length === 0) return [];
-  return inspectStates(remote, ids);
-}
+var serviceStates = (remote, project, service) => listedStates(remote, serviceContainers(project, service));
 async function switchStartFirst(remote, o, target, s, expectedId, routed, log) {
   const old = await serviceStates(remote, o.project, s.name);
   const report = {
@@ -87495,8 +87493,7 @@ async function switchStartFirst(remote, o, target, s, expectedId, routed, log) {
   }
   const route = routed ? s.route : void 0;
   if (route) {
-    const running = await serviceStates(remote, o.project, s.name);
-    await joinNetworks(remote, networksOf(running.filter((c) => !oldIds.has(c.id))));
+    await joinNetworks(remote, networksOf(fresh));
     const before = old.map((c) => `${c.name}:${route.port}`);
     await setDrainRoute(remote, o.project, s.name, before);
     await setRoute(
@@ -87617,8 +87614,9 @@ var composeStack = {
     const target = await prepareCompose(remote, o, flavor, release, composeContent);
     const text2 = composeContent ?? await runChecked(remote, readFile(target.file));
     let services;
-    if (stackPlan(text2).services.some((s) => s.startFirst || s.route)) {
-      services = await switchServices(remote, o, target, release, text2, log);
+    const plan = stackPlan(text2);
+    if (plan.services.some((s) => s.startFirst || s.route)) {
+      services = await switchServices(remote, o, target, release, text2, plan, log);
     } else {
       await composeUp2(remote, target);
     }

@@ -28,8 +28,9 @@ export const composeStack: StackStrategy = {
     const text = composeContent ?? (await runChecked(remote, cmd.readFile(target.file)))
     let services: ServiceSwitch[] | undefined
     // Routed services go through the ingress even without the input: see switchServices.
-    if (stackPlan(text).services.some(s => s.startFirst || s.route)) {
-      services = await switchServices(remote, o, target, release, text, log)
+    const plan = stackPlan(text)
+    if (plan.services.some(s => s.startFirst || s.route)) {
+      services = await switchServices(remote, o, target, release, text, plan, log)
     } else {
       await stack.composeUp(remote, target)
     }

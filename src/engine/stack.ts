@@ -112,7 +112,12 @@ export async function composeRun(remote: Remote, argv: Argv): Promise<void> {
 }
 
 export async function containerStates(remote: Remote, project: string): Promise<ContainerState[]> {
-  const ids = (await runChecked(remote, cmd.projectContainers(project)))
+  return listedStates(remote, cmd.projectContainers(project))
+}
+
+/** The states of the containers whose IDs `list` prints, one a line. */
+export async function listedStates(remote: Remote, list: Argv): Promise<ContainerState[]> {
+  const ids = (await runChecked(remote, list))
     .split('\n')
     .map(s => s.trim())
     .filter(Boolean)

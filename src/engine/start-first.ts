@@ -10,7 +10,7 @@ import * as icmd from '../remote/ingress-commands.js'
 import type { Release } from '../plan/history.js'
 import { versionTag } from '../plan/images.js'
 import { builtImageUsers } from '../plan/compose-images.js'
-import { stackPlan, type ServicePlan } from '../plan/stack-plan.js'
+import type { ServicePlan, StackPlan } from '../plan/stack-plan.js'
 import type { ContainerState } from '../health/containers.js'
 import { probe } from '../health/probes.js'
 import * as stack from './stack.js'
@@ -57,9 +57,9 @@ export async function switchServices(
   target: ComposeTarget,
   release: Release,
   composeText: string,
+  plan: StackPlan,
   log: Log
 ): Promise<ServiceSwitch[]> {
-  const plan = stackPlan(composeText)
   const routed = (await routing(remote, o, plan.services, log))
     ? plan.services.filter(s => s.route)
     : []
@@ -131,18 +131,9 @@ async function expectedImageIds(
   return new Map(wanted.map((s, i) => [s.name, ids[i] ?? '']))
 }
 
-async function serviceStates(
-  remote: Remote,
-  project: string,
-  service: string
-): Promise<ContainerState[]> {
-  const ids = (await runChecked(remote, icmd.serviceContainers(project, service)))
-    .split('\n')
-    .map(s => s.trim())
-    .filter(Boolean)
-  if (ids.length === 0) return []
-  return stack.inspectStates(remote, ids)
-}
+/** Every container (running or not) of one service of the project. */
+const serviceStates = (remote: Remote, project: string, service: string) =>
+  stack.listedStates(remote, icmd.serviceContainers(project, service))
 
 /** One start-first service: new containers beside the old, then the traffic, then the old go. */
 async function switchStartFirst(
@@ -187,8 +178,7 @@ async function switchStartFirst(
   }
   const route = routed ? s.route : undefined
   if (route) {
-    const running = await serviceStates(remote, o.project, s.name)
-    await joinNetworks(remote, networksOf(running.filter(c => !oldIds.has(c.id))))
+    await joinNetworks(remote, networksOf(fresh))
     const before = old.map(c => `${c.name}:${route.port}`)
     // The drain route first: the old containers stay in Caddy's pool, their requests counted.
     await setDrainRoute(remote, o.project, s.name, before)
