@@ -7882,7 +7882,7 @@ var require_agent = __commonJS({
   "node_modules/ssh2/lib/agent.js"(exports, module) {
     "use strict";
     var { Socket } = __require("net");
-    var { Duplex } = __require("stream");
+    var { Duplex: Duplex2 } = __require("stream");
     var { resolve } = __require("path");
     var { readFile: readFile2 } = __require("fs");
     var { execFile: execFile2, spawn: spawn2 } = __require("child_process");
@@ -8035,7 +8035,7 @@ var require_agent = __commonJS({
           stream.proc = void 0;
         }
       }
-      class PageantSocket extends Duplex {
+      class PageantSocket extends Duplex2 {
         constructor() {
           super();
           this.proc = void 0;
@@ -8268,7 +8268,7 @@ var require_agent = __commonJS({
       const SYM_MSGLEN = /* @__PURE__ */ Symbol("Agent Protocol Current Message Length");
       const SYM_CLOSED = /* @__PURE__ */ Symbol("Agent Protocol Closed");
       const SYM_ENDED = /* @__PURE__ */ Symbol("Agent Protocol Ended");
-      return class AgentProtocol extends Duplex {
+      return class AgentProtocol extends Duplex2 {
         /*
             Notes:
               - `constraint` type consists of:
@@ -20831,7 +20831,7 @@ var require_stream_writable = __commonJS({
         onCorkedFinish(_this, state);
       };
     }
-    var Duplex;
+    var Duplex2;
     Writable.WritableState = WritableState;
     var internalUtil = {
       deprecate: require_node()
@@ -20863,9 +20863,9 @@ var require_stream_writable = __commonJS({
     function nop() {
     }
     function WritableState(options, stream, isDuplex) {
-      Duplex = Duplex || require_stream_duplex();
+      Duplex2 = Duplex2 || require_stream_duplex();
       options = options || {};
-      if (typeof isDuplex !== "boolean") isDuplex = stream instanceof Duplex;
+      if (typeof isDuplex !== "boolean") isDuplex = stream instanceof Duplex2;
       this.objectMode = !!options.objectMode;
       if (isDuplex) this.objectMode = this.objectMode || !!options.writableObjectMode;
       this.highWaterMark = getHighWaterMark(this, options, "writableHighWaterMark", isDuplex);
@@ -20933,8 +20933,8 @@ var require_stream_writable = __commonJS({
       };
     }
     function Writable(options) {
-      Duplex = Duplex || require_stream_duplex();
-      var isDuplex = this instanceof Duplex;
+      Duplex2 = Duplex2 || require_stream_duplex();
+      var isDuplex = this instanceof Duplex2;
       if (!isDuplex && !realHasInstance.call(Writable, this)) return new Writable(options);
       this._writableState = new WritableState(options, this, isDuplex);
       this.writable = true;
@@ -21298,22 +21298,22 @@ var require_stream_duplex = __commonJS({
       for (var key in obj) keys2.push(key);
       return keys2;
     };
-    module.exports = Duplex;
+    module.exports = Duplex2;
     var Readable = require_stream_readable();
     var Writable = require_stream_writable();
-    require_inherits()(Duplex, Readable);
+    require_inherits()(Duplex2, Readable);
     {
       keys = objectKeys(Writable.prototype);
       for (v = 0; v < keys.length; v++) {
         method = keys[v];
-        if (!Duplex.prototype[method]) Duplex.prototype[method] = Writable.prototype[method];
+        if (!Duplex2.prototype[method]) Duplex2.prototype[method] = Writable.prototype[method];
       }
     }
     var keys;
     var method;
     var v;
-    function Duplex(options) {
-      if (!(this instanceof Duplex)) return new Duplex(options);
+    function Duplex2(options) {
+      if (!(this instanceof Duplex2)) return new Duplex2(options);
       Readable.call(this, options);
       Writable.call(this, options);
       this.allowHalfOpen = true;
@@ -21326,7 +21326,7 @@ var require_stream_duplex = __commonJS({
         }
       }
     }
-    Object.defineProperty(Duplex.prototype, "writableHighWaterMark", {
+    Object.defineProperty(Duplex2.prototype, "writableHighWaterMark", {
       // making it explicit this property is not enumerable
       // because otherwise some prototype manipulation in
       // userland will fail
@@ -21335,7 +21335,7 @@ var require_stream_duplex = __commonJS({
         return this._writableState.highWaterMark;
       }
     });
-    Object.defineProperty(Duplex.prototype, "writableBuffer", {
+    Object.defineProperty(Duplex2.prototype, "writableBuffer", {
       // making it explicit this property is not enumerable
       // because otherwise some prototype manipulation in
       // userland will fail
@@ -21344,7 +21344,7 @@ var require_stream_duplex = __commonJS({
         return this._writableState && this._writableState.getBuffer();
       }
     });
-    Object.defineProperty(Duplex.prototype, "writableLength", {
+    Object.defineProperty(Duplex2.prototype, "writableLength", {
       // making it explicit this property is not enumerable
       // because otherwise some prototype manipulation in
       // userland will fail
@@ -21360,7 +21360,7 @@ var require_stream_duplex = __commonJS({
     function onEndNT(self2) {
       self2.end();
     }
-    Object.defineProperty(Duplex.prototype, "destroyed", {
+    Object.defineProperty(Duplex2.prototype, "destroyed", {
       // making it explicit this property is not enumerable
       // because otherwise some prototype manipulation in
       // userland will fail
@@ -22076,7 +22076,7 @@ var require_stream_readable = __commonJS({
   "node_modules/readable-stream/lib/_stream_readable.js"(exports, module) {
     "use strict";
     module.exports = Readable;
-    var Duplex;
+    var Duplex2;
     Readable.ReadableState = ReadableState;
     var EE = __require("events").EventEmitter;
     var EElistenerCount = function EElistenerCount2(emitter, type) {
@@ -22122,9 +22122,9 @@ var require_stream_readable = __commonJS({
       else emitter._events[event] = [fn, emitter._events[event]];
     }
     function ReadableState(options, stream, isDuplex) {
-      Duplex = Duplex || require_stream_duplex();
+      Duplex2 = Duplex2 || require_stream_duplex();
       options = options || {};
-      if (typeof isDuplex !== "boolean") isDuplex = stream instanceof Duplex;
+      if (typeof isDuplex !== "boolean") isDuplex = stream instanceof Duplex2;
       this.objectMode = !!options.objectMode;
       if (isDuplex) this.objectMode = this.objectMode || !!options.readableObjectMode;
       this.highWaterMark = getHighWaterMark(this, options, "readableHighWaterMark", isDuplex);
@@ -22157,9 +22157,9 @@ var require_stream_readable = __commonJS({
       }
     }
     function Readable(options) {
-      Duplex = Duplex || require_stream_duplex();
+      Duplex2 = Duplex2 || require_stream_duplex();
       if (!(this instanceof Readable)) return new Readable(options);
-      var isDuplex = this instanceof Duplex;
+      var isDuplex = this instanceof Duplex2;
       this._readableState = new ReadableState(options, this, isDuplex);
       this.readable = true;
       if (options) {
@@ -22814,8 +22814,8 @@ var require_stream_transform = __commonJS({
     var ERR_MULTIPLE_CALLBACK = _require$codes.ERR_MULTIPLE_CALLBACK;
     var ERR_TRANSFORM_ALREADY_TRANSFORMING = _require$codes.ERR_TRANSFORM_ALREADY_TRANSFORMING;
     var ERR_TRANSFORM_WITH_LENGTH_0 = _require$codes.ERR_TRANSFORM_WITH_LENGTH_0;
-    var Duplex = require_stream_duplex();
-    require_inherits()(Transform2, Duplex);
+    var Duplex2 = require_stream_duplex();
+    require_inherits()(Transform2, Duplex2);
     function afterTransform(er, data) {
       var ts = this._transformState;
       ts.transforming = false;
@@ -22836,7 +22836,7 @@ var require_stream_transform = __commonJS({
     }
     function Transform2(options) {
       if (!(this instanceof Transform2)) return new Transform2(options);
-      Duplex.call(this, options);
+      Duplex2.call(this, options);
       this._transformState = {
         afterTransform: afterTransform.bind(this),
         needTransform: false,
@@ -22865,7 +22865,7 @@ var require_stream_transform = __commonJS({
     }
     Transform2.prototype.push = function(chunk, encoding) {
       this._transformState.needTransform = false;
-      return Duplex.prototype.push.call(this, chunk, encoding);
+      return Duplex2.prototype.push.call(this, chunk, encoding);
     };
     Transform2.prototype._transform = function(chunk, encoding, cb) {
       cb(new ERR_METHOD_NOT_IMPLEMENTED("_transform()"));
@@ -22890,7 +22890,7 @@ var require_stream_transform = __commonJS({
       }
     };
     Transform2.prototype._destroy = function(err, cb) {
-      Duplex.prototype._destroy.call(this, err, function(err2) {
+      Duplex2.prototype._destroy.call(this, err, function(err2) {
         cb(err2);
       });
     };
@@ -72840,7 +72840,7 @@ var require_api_pipeline = __commonJS({
     "use strict";
     var {
       Readable,
-      Duplex,
+      Duplex: Duplex2,
       PassThrough: PassThrough2
     } = __require("node:stream");
     var {
@@ -72911,7 +72911,7 @@ var require_api_pipeline = __commonJS({
         this.context = null;
         this.onInfo = onInfo || null;
         this.req = new PipelineRequest().on("error", util.nop);
-        this.ret = new Duplex({
+        this.ret = new Duplex2({
           readableObjectMode: opts.objectMode,
           autoDestroy: true,
           read: () => {
@@ -83828,6 +83828,17 @@ async function connect(options, warn) {
       const { channel, result } = await open2(argv);
       return feed(source, channel, result);
     },
+    converse(argv) {
+      return new Promise((resolve, reject) => {
+        if (lost) return reject(lost);
+        client.exec(shJoin(argv), (err, channel) => {
+          if (err) return reject(lost ?? err);
+          let stderr = "";
+          channel.stderr.on("data", (chunk) => stderr += chunk.toString("utf8"));
+          resolve({ io: channel, stderr: () => stderr });
+        });
+      });
+    },
     tunnel(host, port) {
       return new Promise((resolve, reject) => {
         if (lost) return reject(lost);
@@ -84997,7 +85008,9 @@ function describeRun(run) {
 // src/plan/caddy-config.ts
 var INGRESS_CONTAINER = "versioned-deploy-ingress";
 var INGRESS_LABEL = "versioned-deploy.ingress";
+var INGRESS_NETWORK = "versioned-deploy-ingress";
 var ADMIN_PORT = 2019;
+var ADMIN_LISTEN = `127.0.0.1:${ADMIN_PORT}`;
 var SERVER = "versioned-deploy";
 var ROUTES_PATH = `/config/apps/http/servers/${SERVER}/routes`;
 var routeId = (project, service) => `vd.${project}.${service}`;
@@ -85005,7 +85018,7 @@ var drainId = (project, service) => `vd-drain.${project}.${service}`;
 function initialConfig(ingress) {
   const https = ingress.httpsPort !== 0;
   return {
-    admin: { listen: `0.0.0.0:${ADMIN_PORT}` },
+    admin: { listen: ADMIN_LISTEN },
     apps: {
       http: {
         servers: {
@@ -85061,6 +85074,27 @@ function projectRoutes(json2, project) {
     };
   });
 }
+function adminOnLoopback(listen) {
+  return listen === void 0 || listen === ADMIN_LISTEN || listen === `localhost:${ADMIN_PORT}`;
+}
+function networksToLeave(routesJson, members) {
+  const routes = JSON.parse(routesJson) ?? [];
+  const named = new Set(
+    routes.flatMap(
+      (r) => (r.handle ?? []).flatMap((h) => (h.upstreams ?? []).map((u) => u.dial.replace(/:\d+$/, "")))
+    )
+  );
+  return [...members].filter(([network, names2]) => network !== INGRESS_NETWORK && !names2.some((n) => named.has(n))).map(([network]) => network);
+}
+function parseNetworkMembers(text3) {
+  const lines2 = text3.split("\n").filter((l) => l.trim() !== "");
+  return new Map(
+    lines2.map((l) => {
+      const [network = "", ...names2] = l.trim().split(/\s+/);
+      return [network, names2];
+    })
+  );
+}
 function sameJson(a, b) {
   return canonical(a) === canonical(b);
 }
@@ -85083,12 +85117,25 @@ function ingressState() {
     "--type",
     "container",
     "--format",
-    "{{.State.Running}} {{.Config.Image}}",
+    `{{.State.Running}} {{.Config.Image}} {{index .Config.Labels "${ADMIN_LABEL}"}}`,
     INGRESS_CONTAINER
   ];
 }
+var ADMIN_LABEL = `${INGRESS_LABEL}.admin`;
+function ingressAdminPipe() {
+  return ["docker", "exec", "-i", INGRESS_CONTAINER, "nc", "127.0.0.1", String(ADMIN_PORT)];
+}
+function ingressNetworkEnsure() {
+  return [
+    "sh",
+    "-c",
+    'docker network inspect "$1" >/dev/null 2>&1 || docker network create "$1" >/dev/null || docker network inspect "$1" >/dev/null',
+    "sh",
+    INGRESS_NETWORK
+  ];
+}
 function ingressRun(ingress, config, migrateRequests = true) {
-  const ports = [`${ingress.httpPort}:80`, `127.0.0.1:${ADMIN_PORT}:${ADMIN_PORT}`];
+  const ports = [`${ingress.httpPort}:80`];
   if (ingress.httpsPort !== 0) ports.push(`${ingress.httpsPort}:443`);
   return [
     "docker",
@@ -85100,6 +85147,10 @@ function ingressRun(ingress, config, migrateRequests = true) {
     "unless-stopped",
     "--label",
     `${INGRESS_LABEL}=caddy`,
+    "--label",
+    `${ADMIN_LABEL}=loopback`,
+    "--network",
+    INGRESS_NETWORK,
     ...migrateRequests ? ["--sysctl", `${MIGRATE_REQUESTS}=1`] : [],
     ...ports.flatMap((p) => ["--publish", p]),
     "--volume",
@@ -85130,6 +85181,19 @@ function ingressNetworks() {
 }
 function ingressJoin(network) {
   return ["docker", "network", "connect", network, INGRESS_CONTAINER];
+}
+function ingressLeave(network) {
+  return ["docker", "network", "disconnect", network, INGRESS_CONTAINER];
+}
+function networkMembers(networks) {
+  return [
+    "docker",
+    "network",
+    "inspect",
+    "--format",
+    "{{.Name}}{{range .Containers}} {{.Name}}{{end}}",
+    ...networks
+  ];
 }
 function serviceContainers(project, service) {
   return [
@@ -85237,7 +85301,7 @@ async function probe(remote, check, timeoutMs) {
 import http2 from "node:http";
 var TIMEOUT_MS = 1e4;
 async function adminRequest(remote, method, path8, body) {
-  const tunnel2 = await remote.tunnel("127.0.0.1", ADMIN_PORT);
+  const pipe = await remote.converse(ingressAdminPipe());
   const payload = body === void 0 ? void 0 : JSON.stringify(body);
   try {
     return await new Promise((resolve, reject) => {
@@ -85254,7 +85318,7 @@ async function adminRequest(remote, method, path8, body) {
               "Content-Length": Buffer.byteLength(payload)
             }
           },
-          createConnection: () => tunnel2,
+          createConnection: () => pipe.io,
           timeout: TIMEOUT_MS
         },
         (res) => {
@@ -85266,11 +85330,14 @@ async function adminRequest(remote, method, path8, body) {
         }
       );
       req.on("timeout", () => req.destroy(new Error(`${method} ${path8} timed out`)));
-      req.on("error", reject);
+      req.on("error", (e) => {
+        const said = pipe.stderr().trim().split("\n").slice(-3).join("\n");
+        reject(said ? new Error(`${e.message}: ${said}`) : e);
+      });
       req.end(payload);
     });
   } finally {
-    tunnel2.destroy();
+    pipe.io.destroy();
   }
 }
 async function admin(remote, method, path8, body) {
@@ -85312,6 +85379,7 @@ var READY_TIMEOUT_MS = 2e4;
 var POLL_MS = 200;
 var sleep = (ms) => new Promise((r) => setTimeout(r, ms));
 async function ensureIngress(remote, ingress, log) {
+  await runChecked(remote, ingressNetworkEnsure());
   const state = await remote.run(ingressState());
   if (state.code !== 0) {
     log.info(`starting the ingress (${INGRESS_CONTAINER}, ${ingress.image})`);
@@ -85333,6 +85401,31 @@ async function ensureIngress(remote, ingress, log) {
     log.warn(`the ingress had no "${SERVER}" server: loading its initial configuration`);
     await admin(remote, "POST", "/load", initialConfig(ingress));
   }
+  await adminToLoopback(remote, log);
+  await joinNetworks(remote, [INGRESS_NETWORK]);
+}
+async function adminToLoopback(remote, log) {
+  const listen = JSON.parse(await admin(remote, "GET", "/config/admin"))?.listen;
+  if (adminOnLoopback(listen)) return;
+  log.warn(
+    `the ingress's admin API listened on ${listen}, where containers on its networks could reach it: it now listens on the ingress container's own loopback (${ADMIN_LISTEN})`
+  );
+  await admin(remote, "PATCH", "/config/admin/listen", ADMIN_LISTEN);
+}
+async function leaveUnusedNetworks(remote, log) {
+  const on = (await runChecked(remote, ingressNetworks())).split("\n").map((n) => n.trim()).filter((n) => n !== "");
+  if (!on.includes(INGRESS_NETWORK)) return [];
+  const others = on.filter((n) => n !== INGRESS_NETWORK);
+  if (others.length === 0) return [];
+  const members = parseNetworkMembers(await runChecked(remote, networkMembers(others)));
+  const leave = networksToLeave(await admin(remote, "GET", ROUTES_PATH), members);
+  const left = [];
+  for (const network of leave) {
+    const r = await remote.run(ingressLeave(network));
+    if (r.code === 0) left.push(network);
+    else log.warn(`the ingress could not leave network ${network}: ${r.stderr.trim()}`);
+  }
+  return left;
 }
 async function startIngress(remote, ingress, log) {
   const config = JSON.stringify(initialConfig(ingress));
@@ -85359,7 +85452,7 @@ async function waitForAdmin(remote) {
     }
     if (Date.now() > until) {
       throw new Error(
-        `the ingress's admin API (127.0.0.1:2019 on the server) did not answer within ${READY_TIMEOUT_MS / 1e3} s: ${last}. See docker logs ${INGRESS_CONTAINER}`
+        `the ingress's admin API (${ADMIN_LISTEN} inside ${INGRESS_CONTAINER}) did not answer within ${READY_TIMEOUT_MS / 1e3} s: ${last}. See docker logs ${INGRESS_CONTAINER}`
       );
     }
     await sleep(POLL_MS * 2);
@@ -85457,6 +85550,8 @@ async function switchServices(remote, o, target, release, composeText, plan, log
       routed.map((s) => s.name)
     );
     if (stale.length > 0) log.info(`removed the routes of ${stale.join(", ")} (no longer routed)`);
+    const left = await leaveUnusedNetworks(remote, log);
+    if (left.length > 0) log.info(`the ingress left ${left.join(", ")} (no route needs them)`);
   }
   return switches;
 }
@@ -92461,6 +92556,7 @@ async function runReported(o, ports, log, remember) {
 // src/remote/local.ts
 import { spawn } from "node:child_process";
 import net from "node:net";
+import { Duplex } from "node:stream";
 var MAX_CAPTURE2 = 8 * 1024 * 1024;
 function start(argv, onOutput) {
   const [file, ...args] = argv;
@@ -92506,6 +92602,15 @@ function localRemote() {
     async pipeInto(argv, source) {
       const { child, result } = start(argv);
       return feed(source, child.stdin, result);
+    },
+    async converse(argv) {
+      const { child } = start(argv);
+      let stderr = "";
+      child.stderr.on("data", (chunk) => stderr += chunk.toString("utf8"));
+      return {
+        io: Duplex.from({ readable: child.stdout, writable: child.stdin }),
+        stderr: () => stderr
+      };
     },
     tunnel(host, port) {
       return new Promise((resolve, reject) => {

@@ -317,6 +317,136 @@ test('two projects share the ingress, each changing only its own routes', async 
   ])
 })
 
+/** The networks the ingress is on, sorted. */
+const ingressNetworks = () =>
+  nonEmpty(
+    on([
+      'inspect',
+      '--format',
+      '{{range $n, $_ := .NetworkSettings.Networks}}{{println $n}}{{end}}',
+      INGRESS
+    ])
+  ).sort()
+
+/**
+ * What a container on `network` (a plain `docker run`, not the action's) gets when it speaks
+ * HTTP to each of the ingress's addresses at `port`: the first line of each answer ('' for none).
+ */
+function answersFrom(network: string, port: number, path: string): string[] {
+  const addresses = nonEmpty(
+    on([
+      'inspect',
+      '--format',
+      '{{range .NetworkSettings.Networks}}{{println .IPAddress}}{{end}}',
+      INGRESS
+    ])
+  )
+  const script =
+    'for a; do l=$(printf "GET $P HTTP/1.0\r\nHost: 127.0.0.1:$PORT\r\n\r\n" | nc -w 3 "$a" "$PORT" 2>/dev/null | head -n 1 | tr -d "\r"); echo "$l|$a"; done'
+  const out = on([
+    'run',
+    '--rm',
+    '--network',
+    network,
+    '--env',
+    `P=${path}`,
+    '--env',
+    `PORT=${port}`,
+    '--entrypoint',
+    'sh',
+    'vd-caddy:2',
+    '-c',
+    script,
+    'sh',
+    ...addresses
+  ])
+  expect(nonEmpty(out)).toHaveLength(addresses.length)
+  return nonEmpty(out).map(l => l.split('|')[0] ?? '')
+}
+
+/**
+ * Nothing answers on the admin port from an app's network or from the default bridge, where the
+ * ingress's HTTP port does answer (the probe works); inside the ingress, nothing listens beyond
+ * its loopback but the HTTP port.
+ */
+function expectAdminClosed(appNetwork: string) {
+  for (const network of [appNetwork, 'bridge']) {
+    expect(answersFrom(network, 2019, '/config/').filter(a => a !== '')).toEqual([])
+  }
+  expect(answersFrom(appNetwork, 80, '/').some(a => a.startsWith('HTTP/1.'))).toBe(true)
+  const listening = nonEmpty(on(['exec', INGRESS, 'netstat', '-ltn']))
+    .filter(l => l.startsWith('tcp'))
+    .map(l => l.split(/\s+/)[3] ?? '')
+  expect(listening.length).toBeGreaterThan(0)
+  expect(listening.filter(a => !a.startsWith('127.0.0.1:') && !/:(80|443)$/.test(a))).toEqual([])
+}
+
+test("no container reaches the ingress's admin API, and the ingress is on no network no route needs", () => {
+  expectAdminClosed(`${PROJECT}_default`)
+  expect(ingressNetworks()).toEqual([`${PROJECT}_default`, `${OTHER}_default`, INGRESS].sort())
+  // The admin API still answers the action, inside the container.
+  expect(routes().map(r => r['@id'])).toEqual(
+    expect.arrayContaining([`vd.${PROJECT}.web`, `vd.${OTHER}.web`])
+  )
+})
+
+test('an ingress an earlier release started (admin API on every address, default bridge) is closed and moved off the bridge by the next deploy', async () => {
+  const config = {
+    admin: { listen: '0.0.0.0:2019' },
+    apps: {
+      http: {
+        servers: {
+          'versioned-deploy': {
+            listen: [':80'],
+            routes: routes(),
+            automatic_https: { disable: true }
+          }
+        }
+      }
+    }
+  }
+  on(['rm', '-f', INGRESS])
+  // As 0.x ran it: the admin API published on the server's loopback, the default bridge only.
+  on([
+    'run',
+    '--detach',
+    '--name',
+    INGRESS,
+    '--restart',
+    'unless-stopped',
+    '--label',
+    'versioned-deploy.ingress=caddy',
+    '--publish',
+    `${HTTP_PORT}:80`,
+    '--publish',
+    '127.0.0.1:2019:2019',
+    '--env',
+    `VD_INGRESS_CONFIG=${JSON.stringify(config)}`,
+    '--entrypoint',
+    'sh',
+    'vd-caddy:2',
+    '-c',
+    'printf "%s" "$VD_INGRESS_CONFIG" > /tmp/c.json && exec caddy run --config /tmp/c.json'
+  ])
+  for (const project of [PROJECT, OTHER]) on(['network', 'connect', `${project}_default`, INGRESS])
+  // The hole, as it was: a plain container on the default bridge reads every project's routes.
+  let open: string[] = []
+  for (let i = 0; i < 20 && !open.some(a => a.startsWith('HTTP/1.0 200')); i++) {
+    await new Promise(res => setTimeout(res, 200))
+    open = answersFrom('bridge', 2019, '/config/').filter(a => a !== '')
+  }
+  expect(open).toEqual(['HTTP/1.0 200 OK'])
+
+  const { r, load } = await underLoad({ version: 'z7' })
+  expect([r.code, r.outputs.status, errorOf(r)]).toEqual([0, 'success', ''])
+  expectNoLoss(load)
+  expect(r.log).toMatch(/the ingress's admin API listened on 0\.0\.0\.0:2019/)
+  expectAdminClosed(`${PROJECT}_default`)
+  expect(ingressNetworks()).toEqual([`${PROJECT}_default`, `${OTHER}_default`, INGRESS].sort())
+  expect(await through('zero.test')).toBe('z7')
+  expect(await through('other.test')).toBe('o1')
+})
+
 test('bad input is refused before any build, naming the service, and the server is unchanged', async () => {
   const good = compose(PROJECT, 'zero.test')
   const snapshot = () => ({

@@ -13,6 +13,7 @@ export function fakeRemote(answer: (argv: Argv, stdin?: string) => ExecResult): 
       return Promise.resolve(r)
     },
     pipeInto: () => Promise.reject(new Error('not here')),
+    converse: () => Promise.reject(new Error('not here')),
     tunnel: () => Promise.reject(new Error('not here')),
     close: () => undefined
   }

@@ -8,8 +8,11 @@ import { parseOptions } from '../../src/config/parse.js'
 import type { RunContext } from '../../src/config/inputs.js'
 import { stackPlan, validHostName, labelsOf } from '../../src/plan/stack-plan.js'
 import {
+  adminOnLoopback,
   drainRoute,
   initialConfig,
+  networksToLeave,
+  parseNetworkMembers,
   parseUpstreams,
   projectRoutes,
   sameJson,
@@ -229,9 +232,9 @@ describe('the stack plan', () => {
 })
 
 describe('the Caddy configuration', () => {
-  test('a new ingress: the admin API for the host, one HTTP server without routes', () => {
+  test("a new ingress: the admin API on the container's own loopback, one HTTP server without routes", () => {
     expect(initialConfig({ image: 'caddy:2', httpPort: 80, httpsPort: 0 })).toEqual({
-      admin: { listen: '0.0.0.0:2019' },
+      admin: { listen: '127.0.0.1:2019' },
       apps: {
         http: {
           servers: {
@@ -245,7 +248,7 @@ describe('the Caddy configuration', () => {
       }
     })
     expect(initialConfig({ image: 'caddy:2', httpPort: 80, httpsPort: 443 })).toEqual({
-      admin: { listen: '0.0.0.0:2019' },
+      admin: { listen: '127.0.0.1:2019' },
       apps: { http: { servers: { 'versioned-deploy': { listen: [':443'], routes: [] } } } }
     })
   })
@@ -299,6 +302,44 @@ describe('the Caddy configuration', () => {
     ).toBe(false)
   })
 
+  test("an admin API that listens beyond the container's loopback is one to move", () => {
+    expect(adminOnLoopback('127.0.0.1:2019')).toBe(true)
+    expect(adminOnLoopback('localhost:2019')).toBe(true)
+    // Caddy's own default: localhost:2019.
+    expect(adminOnLoopback(undefined)).toBe(true)
+    expect(adminOnLoopback('0.0.0.0:2019')).toBe(false)
+    expect(adminOnLoopback(':2019')).toBe(false)
+    expect(adminOnLoopback('172.17.0.2:2019')).toBe(false)
+  })
+
+  test('the networks the ingress leaves: those where no route of any project names a container', () => {
+    const routes = JSON.stringify([
+      serviceRoute('shop', 'api', { hosts: ['a.test'], port: 80 }, ['shop-api-2:80']),
+      serviceRoute('blog', 'web', { hosts: ['b.test'], port: 80 }, ['blog-web-1:8080']),
+      drainRoute('blog', 'web', ['blog-web-0:8080'])
+    ])
+    const members = parseNetworkMembers(
+      [
+        'versioned-deploy-ingress versioned-deploy-ingress',
+        'bridge versioned-deploy-ingress tenant-x',
+        'shop_default versioned-deploy-ingress shop-api-2 shop-db-1',
+        'shop_old versioned-deploy-ingress shop-api-1',
+        'blog_front versioned-deploy-ingress blog-web-0',
+        'blog_default versioned-deploy-ingress blog-web-1',
+        'empty_net versioned-deploy-ingress',
+        ''
+      ].join('\n')
+    )
+    expect(members.get('shop_default')).toEqual([
+      'versioned-deploy-ingress',
+      'shop-api-2',
+      'shop-db-1'
+    ])
+    // Its own network stays; a network of a container still draining stays.
+    expect(networksToLeave(routes, members)).toEqual(['bridge', 'shop_old', 'empty_net'])
+    expect(networksToLeave('null', new Map([['bridge', []]]))).toEqual(['bridge'])
+  })
+
   test('in-flight counts', () => {
     expect(
       parseUpstreams('[{"address":"a:80","num_requests":2,"fails":0},{"address":"b:80"}]')
@@ -315,15 +356,25 @@ describe('the commands', () => {
   test.each([
     [
       icmd.ingressRun({ image: 'caddy:2', httpPort: 80, httpsPort: 443 }, '{"a":1}'),
-      `docker run --detach --name versioned-deploy-ingress --restart unless-stopped --label versioned-deploy.ingress=caddy --sysctl net.ipv4.tcp_migrate_req=1 --publish 80:80 --publish 127.0.0.1:2019:2019 --publish 443:443 --volume versioned-deploy-ingress-data:/data --volume versioned-deploy-ingress-config:/config --env 'VD_INGRESS_CONFIG={"a":1}' --entrypoint sh caddy:2 -c 'printf "%s" "$VD_INGRESS_CONFIG" > /config/versioned-deploy.json && exec caddy run --resume --config /config/versioned-deploy.json'`
+      `docker run --detach --name versioned-deploy-ingress --restart unless-stopped --label versioned-deploy.ingress=caddy --label versioned-deploy.ingress.admin=loopback --network versioned-deploy-ingress --sysctl net.ipv4.tcp_migrate_req=1 --publish 80:80 --publish 443:443 --volume versioned-deploy-ingress-data:/data --volume versioned-deploy-ingress-config:/config --env 'VD_INGRESS_CONFIG={"a":1}' --entrypoint sh caddy:2 -c 'printf "%s" "$VD_INGRESS_CONFIG" > /config/versioned-deploy.json && exec caddy run --resume --config /config/versioned-deploy.json'`
     ],
     [
       icmd.ingressRun({ image: 'caddy:2', httpPort: 8080, httpsPort: 0 }, '{}', false),
-      `docker run --detach --name versioned-deploy-ingress --restart unless-stopped --label versioned-deploy.ingress=caddy --publish 8080:80 --publish 127.0.0.1:2019:2019 --volume versioned-deploy-ingress-data:/data --volume versioned-deploy-ingress-config:/config --env 'VD_INGRESS_CONFIG={}' --entrypoint sh caddy:2 -c 'printf "%s" "$VD_INGRESS_CONFIG" > /config/versioned-deploy.json && exec caddy run --resume --config /config/versioned-deploy.json'`
+      `docker run --detach --name versioned-deploy-ingress --restart unless-stopped --label versioned-deploy.ingress=caddy --label versioned-deploy.ingress.admin=loopback --network versioned-deploy-ingress --publish 8080:80 --volume versioned-deploy-ingress-data:/data --volume versioned-deploy-ingress-config:/config --env 'VD_INGRESS_CONFIG={}' --entrypoint sh caddy:2 -c 'printf "%s" "$VD_INGRESS_CONFIG" > /config/versioned-deploy.json && exec caddy run --resume --config /config/versioned-deploy.json'`
     ],
     [
       icmd.ingressState(),
-      `docker inspect --type container --format '{{.State.Running}} {{.Config.Image}}' versioned-deploy-ingress`
+      `docker inspect --type container --format '{{.State.Running}} {{.Config.Image}} {{index .Config.Labels "versioned-deploy.ingress.admin"}}' versioned-deploy-ingress`
+    ],
+    [icmd.ingressAdminPipe(), 'docker exec -i versioned-deploy-ingress nc 127.0.0.1 2019'],
+    [
+      icmd.ingressNetworkEnsure(),
+      `sh -c 'docker network inspect "$1" >/dev/null 2>&1 || docker network create "$1" >/dev/null || docker network inspect "$1" >/dev/null' sh versioned-deploy-ingress`
+    ],
+    [icmd.ingressLeave('bridge'), 'docker network disconnect bridge versioned-deploy-ingress'],
+    [
+      icmd.networkMembers(['bridge', 'shop_default']),
+      `docker network inspect --format '{{.Name}}{{range .Containers}} {{.Name}}{{end}}' bridge shop_default`
     ],
     [icmd.ingressStart(), 'docker start versioned-deploy-ingress'],
     [

@@ -375,6 +375,7 @@ describe('health checks on a swarm count once the stack has converged', () => {
         }),
       watch: () => Promise.reject(new Error('not here')),
       pipeInto: () => Promise.reject(new Error('not here')),
+      converse: () => Promise.reject(new Error('not here')),
       tunnel: () => Promise.reject(new Error('not here')),
       close: () => undefined
     }
@@ -439,6 +440,7 @@ describe('a task Swarm removed between listing and inspecting it', () => {
       },
       watch: () => Promise.reject(new Error('not here')),
       pipeInto: () => Promise.reject(new Error('not here')),
+      converse: () => Promise.reject(new Error('not here')),
       tunnel: () => Promise.reject(new Error('not here')),
       close: () => undefined
     }

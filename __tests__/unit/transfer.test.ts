@@ -97,6 +97,7 @@ function server(layers: string[], loads: number[], tagged = 'repo-app:v2') {
         ? { code, stdout: `Loaded image: ${tagged}\n`, stderr: '' }
         : { code, stdout: '', stderr: 'layer not found' }
     },
+    converse: () => Promise.reject(new Error('no tunnels here')),
     tunnel: () => Promise.reject(new Error('no tunnels here')),
     close: () => undefined
   }

@@ -7,9 +7,14 @@ import { RemoteCommandError, runChecked } from '../remote/ssh.js'
 import * as icmd from '../remote/ingress-commands.js'
 import { admin, adminRequest } from '../remote/caddy-admin.js'
 import {
+  ADMIN_LISTEN,
+  adminOnLoopback,
   drainId,
   drainRoute,
   initialConfig,
+  INGRESS_NETWORK,
+  networksToLeave,
+  parseNetworkMembers,
   parseUpstreams,
   projectRoutes,
   routeId,
@@ -28,12 +33,17 @@ const POLL_MS = 200
 
 const sleep = (ms: number) => new Promise(r => setTimeout(r, ms))
 
-/** Makes sure the ingress runs and answers on its admin API, with its HTTP server in place. */
+/**
+ * Makes sure the ingress runs and answers on its admin API, with its HTTP server in place, its
+ * admin API on its own loopback and its own network joined (an ingress an earlier release made
+ * had its admin API open to the containers on its networks, and sat on the default bridge).
+ */
 export async function ensureIngress(
   remote: Remote,
   ingress: IngressOptions,
   log: Log
 ): Promise<void> {
+  await runChecked(remote, icmd.ingressNetworkEnsure())
   const state = await remote.run(icmd.ingressState())
   if (state.code !== 0) {
     log.info(`starting the ingress (${INGRESS_CONTAINER}, ${ingress.image})`)
@@ -56,6 +66,46 @@ export async function ensureIngress(
     log.warn(`the ingress had no "${SERVER}" server: loading its initial configuration`)
     await admin(remote, 'POST', '/load', initialConfig(ingress))
   }
+  await adminToLoopback(remote, log)
+  await joinNetworks(remote, [INGRESS_NETWORK])
+}
+
+/**
+ * Moves the admin API to the container's loopback when it listens elsewhere: an ingress made by
+ * an earlier release, or one whose saved configuration (resumed from its volume) says so.
+ */
+async function adminToLoopback(remote: Remote, log: Log): Promise<void> {
+  const listen = (JSON.parse(await admin(remote, 'GET', '/config/admin')) as { listen?: string })
+    ?.listen
+  if (adminOnLoopback(listen)) return
+  log.warn(
+    `the ingress's admin API listened on ${listen}, where containers on its networks could reach it: it now listens on the ingress container's own loopback (${ADMIN_LISTEN})`
+  )
+  await admin(remote, 'PATCH', '/config/admin/listen', ADMIN_LISTEN)
+}
+
+/**
+ * Takes the ingress off every network on which no route of any project names a container (the
+ * default bridge included), keeping its own. Returns the networks it left.
+ */
+export async function leaveUnusedNetworks(remote: Remote, log: Log): Promise<string[]> {
+  const on = (await runChecked(remote, icmd.ingressNetworks()))
+    .split('\n')
+    .map(n => n.trim())
+    .filter(n => n !== '')
+  // Off its own network, leaving the others could take its published ports with them.
+  if (!on.includes(INGRESS_NETWORK)) return []
+  const others = on.filter(n => n !== INGRESS_NETWORK)
+  if (others.length === 0) return []
+  const members = parseNetworkMembers(await runChecked(remote, icmd.networkMembers(others)))
+  const leave = networksToLeave(await admin(remote, 'GET', ROUTES_PATH), members)
+  const left: string[] = []
+  for (const network of leave) {
+    const r = await remote.run(icmd.ingressLeave(network))
+    if (r.code === 0) left.push(network)
+    else log.warn(`the ingress could not leave network ${network}: ${r.stderr.trim()}`)
+  }
+  return left
 }
 
 /**
@@ -90,7 +140,7 @@ async function waitForAdmin(remote: Remote): Promise<string> {
     }
     if (Date.now() > until) {
       throw new Error(
-        `the ingress's admin API (127.0.0.1:2019 on the server) did not answer within ${READY_TIMEOUT_MS / 1000} s: ${last}. See docker logs ${INGRESS_CONTAINER}`
+        `the ingress's admin API (${ADMIN_LISTEN} inside ${INGRESS_CONTAINER}) did not answer within ${READY_TIMEOUT_MS / 1000} s: ${last}. See docker logs ${INGRESS_CONTAINER}`
       )
     }
     await sleep(POLL_MS * 2)

@@ -18,6 +18,7 @@ import {
   drain,
   ensureIngress,
   joinNetworks,
+  leaveUnusedNetworks,
   removeDrainRoute,
   removeStaleRoutes,
   routesOf,
@@ -88,6 +89,8 @@ export async function switchServices(
       routed.map(s => s.name)
     )
     if (stale.length > 0) log.info(`removed the routes of ${stale.join(', ')} (no longer routed)`)
+    const left = await leaveUnusedNetworks(remote, log)
+    if (left.length > 0) log.info(`the ingress left ${left.join(', ')} (no route needs them)`)
   }
   return switches
 }

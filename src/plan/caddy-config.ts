@@ -13,8 +13,14 @@ import type { IngressRoute } from './stack-plan.js'
 export const INGRESS_CONTAINER = 'versioned-deploy-ingress'
 /** The label that marks it (and that pruning leaves alone). */
 export const INGRESS_LABEL = 'versioned-deploy.ingress'
-/** Where its admin API listens: inside the container, published on the server's loopback only. */
+/** The network of its own that the ingress is made on: nothing else is meant to join it. */
+export const INGRESS_NETWORK = 'versioned-deploy-ingress'
+/**
+ * Where its admin API listens: the container's own loopback, which no other container and no
+ * network reaches (the action talks to it through `docker exec`). Not published.
+ */
 export const ADMIN_PORT = 2019
+export const ADMIN_LISTEN = `127.0.0.1:${ADMIN_PORT}`
 /** Caddy's HTTP server that holds the routes. */
 export const SERVER = 'versioned-deploy'
 export const ROUTES_PATH = `/config/apps/http/servers/${SERVER}/routes`
@@ -24,11 +30,11 @@ export const routeId = (project: string, service: string): string => `vd.${proje
 export const drainId = (project: string, service: string): string =>
   `vd-drain.${project}.${service}`
 
-/** The configuration a new ingress starts with: no routes, the admin API reachable from the host. */
+/** The configuration a new ingress starts with: no routes, the admin API on its own loopback. */
 export function initialConfig(ingress: IngressOptions): object {
   const https = ingress.httpsPort !== 0
   return {
-    admin: { listen: `0.0.0.0:${ADMIN_PORT}` },
+    admin: { listen: ADMIN_LISTEN },
     apps: {
       http: {
         servers: {
@@ -123,6 +129,42 @@ export function projectRoutes(json: string, project: string): RouteView[] {
         upstreams: (r.handle?.[0]?.upstreams ?? []).map(u => u.dial)
       }
     })
+}
+
+/**
+ * Whether the admin API listens where no container reaches it: the container's loopback (an
+ * unset address is Caddy's default, localhost:2019).
+ */
+export function adminOnLoopback(listen: string | undefined): boolean {
+  return listen === undefined || listen === ADMIN_LISTEN || listen === `localhost:${ADMIN_PORT}`
+}
+
+/**
+ * The networks the ingress can leave: those (other than its own) on which no container that
+ * some route of any project names runs. `routesJson` is every route on the server; `members`
+ * maps each network the ingress is on to the names of the containers on it.
+ */
+export function networksToLeave(routesJson: string, members: Map<string, string[]>): string[] {
+  const routes = (JSON.parse(routesJson) ?? []) as Partial<CaddyRoute>[]
+  const named = new Set(
+    routes.flatMap(r =>
+      (r.handle ?? []).flatMap(h => (h.upstreams ?? []).map(u => u.dial.replace(/:\d+$/, '')))
+    )
+  )
+  return [...members]
+    .filter(([network, names]) => network !== INGRESS_NETWORK && !names.some(n => named.has(n)))
+    .map(([network]) => network)
+}
+
+/** What networkMembers prints: a line a network, its name then its containers' names. */
+export function parseNetworkMembers(text: string): Map<string, string[]> {
+  const lines = text.split('\n').filter(l => l.trim() !== '')
+  return new Map(
+    lines.map(l => {
+      const [network = '', ...names] = l.trim().split(/\s+/)
+      return [network, names]
+    })
+  )
 }
 
 /** Whether two JSON values are the same, whatever the order of their keys. */

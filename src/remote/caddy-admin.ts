@@ -1,9 +1,12 @@
-// Caddy's admin API on the server, reached through a tunnel from the server's side (it listens
-// on the server's loopback only). Moves bytes; what to ask is decided in engine/ingress.ts.
+// Caddy's admin API on the server. It listens on the ingress container's own loopback, where no
+// other container and no network reaches it: each request is one `docker exec -i … nc` on the
+// server, over the run's SSH connection, that carries the HTTP exchange. Moves bytes; what to ask
+// is decided in engine/ingress.ts.
 
 import http from 'node:http'
 import type { Remote } from './remote.js'
 import { ADMIN_PORT } from '../plan/caddy-config.js'
+import { ingressAdminPipe } from './ingress-commands.js'
 
 export interface AdminReply {
   status: number
@@ -19,7 +22,7 @@ export async function adminRequest(
   path: string,
   body?: unknown
 ): Promise<AdminReply> {
-  const tunnel = await remote.tunnel('127.0.0.1', ADMIN_PORT)
+  const pipe = await remote.converse(ingressAdminPipe())
   const payload = body === undefined ? undefined : JSON.stringify(body)
   try {
     return await new Promise<AdminReply>((resolve, reject) => {
@@ -38,7 +41,7 @@ export async function adminRequest(
                   'Content-Length': Buffer.byteLength(payload)
                 })
           },
-          createConnection: () => tunnel as never,
+          createConnection: () => pipe.io as never,
           timeout: TIMEOUT_MS
         },
         res => {
@@ -50,11 +53,15 @@ export async function adminRequest(
         }
       )
       req.on('timeout', () => req.destroy(new Error(`${method} ${path} timed out`)))
-      req.on('error', reject)
+      // No answer at all: the pipe's own error says why (no such container, no nc in its image).
+      req.on('error', (e: Error) => {
+        const said = pipe.stderr().trim().split('\n').slice(-3).join('\n')
+        reject(said ? new Error(`${e.message}: ${said}`) : e)
+      })
       req.end(payload)
     })
   } finally {
-    tunnel.destroy()
+    pipe.io.destroy()
   }
 }
 

@@ -2,10 +2,18 @@
 // Pure, like commands.ts: each returns an argument list.
 
 import type { IngressOptions } from '../config/options.js'
-import { ADMIN_PORT, INGRESS_CONTAINER, INGRESS_LABEL } from '../plan/caddy-config.js'
+import {
+  ADMIN_PORT,
+  INGRESS_CONTAINER,
+  INGRESS_LABEL,
+  INGRESS_NETWORK
+} from '../plan/caddy-config.js'
 import { compose, type Argv, type ComposeTarget } from './commands.js'
 
-/** Prints `<running> <image>` of the ingress container; fails when there is none. */
+/**
+ * Prints `<running> <image> <admin>` of the ingress container (`<admin>`: its ADMIN_LABEL,
+ * empty for one an earlier release started); fails when there is none.
+ */
 export function ingressState(): Argv {
   return [
     'docker',
@@ -13,8 +21,33 @@ export function ingressState(): Argv {
     '--type',
     'container',
     '--format',
-    '{{.State.Running}} {{.Config.Image}}',
+    `{{.State.Running}} {{.Config.Image}} {{index .Config.Labels "${ADMIN_LABEL}"}}`,
     INGRESS_CONTAINER
+  ]
+}
+
+/** The label that says where the ingress's admin API listens: `loopback`, its own only. */
+export const ADMIN_LABEL = `${INGRESS_LABEL}.admin`
+
+/**
+ * A pipe to the admin API: `nc` inside the ingress container, to its own loopback. The image
+ * needs `nc` (busybox has it: caddy:2 is Alpine's).
+ */
+export function ingressAdminPipe(): Argv {
+  return ['docker', 'exec', '-i', INGRESS_CONTAINER, 'nc', '127.0.0.1', String(ADMIN_PORT)]
+}
+
+/**
+ * Makes the ingress's own network unless it exists (another project's deploy may make it at the
+ * same moment: its "already exists" is fine).
+ */
+export function ingressNetworkEnsure(): Argv {
+  return [
+    'sh',
+    '-c',
+    'docker network inspect "$1" >/dev/null 2>&1 || docker network create "$1" >/dev/null || docker network inspect "$1" >/dev/null',
+    'sh',
+    INGRESS_NETWORK
   ]
 }
 
@@ -29,7 +62,7 @@ export function ingressState(): Argv {
  * new socket instead.
  */
 export function ingressRun(ingress: IngressOptions, config: string, migrateRequests = true): Argv {
-  const ports = [`${ingress.httpPort}:80`, `127.0.0.1:${ADMIN_PORT}:${ADMIN_PORT}`]
+  const ports = [`${ingress.httpPort}:80`]
   if (ingress.httpsPort !== 0) ports.push(`${ingress.httpsPort}:443`)
   return [
     'docker',
@@ -41,6 +74,10 @@ export function ingressRun(ingress: IngressOptions, config: string, migrateReque
     'unless-stopped',
     '--label',
     `${INGRESS_LABEL}=caddy`,
+    '--label',
+    `${ADMIN_LABEL}=loopback`,
+    '--network',
+    INGRESS_NETWORK,
     ...(migrateRequests ? ['--sysctl', `${MIGRATE_REQUESTS}=1`] : []),
     ...ports.flatMap(p => ['--publish', p]),
     '--volume',
@@ -77,6 +114,22 @@ export function ingressNetworks(): Argv {
 
 export function ingressJoin(network: string): Argv {
   return ['docker', 'network', 'connect', network, INGRESS_CONTAINER]
+}
+
+export function ingressLeave(network: string): Argv {
+  return ['docker', 'network', 'disconnect', network, INGRESS_CONTAINER]
+}
+
+/** For each of `networks`, a line: its name, then the names of the containers on it. */
+export function networkMembers(networks: string[]): Argv {
+  return [
+    'docker',
+    'network',
+    'inspect',
+    '--format',
+    '{{.Name}}{{range .Containers}} {{.Name}}{{end}}',
+    ...networks
+  ]
 }
 
 /** IDs of every container (running or not) of one service of a compose project. */

@@ -4,7 +4,7 @@
 
 import { spawn } from 'node:child_process'
 import net from 'node:net'
-import type { Duplex, Readable } from 'node:stream'
+import { Duplex, type Readable } from 'node:stream'
 import type { Argv } from './commands.js'
 import type { ExecResult, Remote } from './remote.js'
 import { feed } from './feed.js'
@@ -56,6 +56,15 @@ export function localRemote(): Remote {
     async pipeInto(argv, source: Readable) {
       const { child, result } = start(argv)
       return feed(source, child.stdin, result)
+    },
+    async converse(argv) {
+      const { child } = start(argv)
+      let stderr = ''
+      child.stderr.on('data', (chunk: Buffer) => (stderr += chunk.toString('utf8')))
+      return {
+        io: Duplex.from({ readable: child.stdout, writable: child.stdin }),
+        stderr: () => stderr
+      }
     },
     tunnel(host, port) {
       return new Promise<Duplex>((resolve, reject) => {

@@ -10,6 +10,13 @@ export interface ExecResult {
   stderr: string
 }
 
+/** A running command whose standard input and output are one stream (a pipe to a program). */
+export interface ExecStream {
+  io: Duplex
+  /** What the command wrote to its standard error so far. */
+  stderr(): string
+}
+
 export interface Remote {
   /** Runs a command; resolves with its exit code, never rejects on a non-zero exit. */
   run(argv: Argv, stdin?: string): Promise<ExecResult>
@@ -17,6 +24,11 @@ export interface Remote {
   watch(argv: Argv, onOutput: (text: string) => void): Promise<ExecResult>
   /** Streams `source` into the command's standard input, honouring backpressure. */
   pipeInto(argv: Argv, source: Readable): Promise<ExecResult>
+  /**
+   * Starts a command and hands back its standard input and output as one stream, for a
+   * conversation with it (an HTTP exchange through `docker exec … nc`).
+   */
+  converse(argv: Argv): Promise<ExecStream>
   /** A TCP connection opened from the server's side to host:port. */
   tunnel(host: string, port: number): Promise<Duplex>
   close(): void

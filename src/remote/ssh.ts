@@ -247,6 +247,17 @@ export async function connect(options: SshOptions, warn: Warn): Promise<Remote> 
       const { channel, result } = await open(argv)
       return feed(source, channel, result)
     },
+    converse(argv) {
+      return new Promise((resolve, reject) => {
+        if (lost) return reject(lost)
+        client.exec(shJoin(argv), (err, channel) => {
+          if (err) return reject(lost ?? err)
+          let stderr = ''
+          channel.stderr.on('data', (chunk: Buffer) => (stderr += chunk.toString('utf8')))
+          resolve({ io: channel, stderr: () => stderr })
+        })
+      })
+    },
     tunnel(host, port) {
       return new Promise((resolve, reject) => {
         if (lost) return reject(lost)
