@@ -1,8 +1,10 @@
 import {
+  cacheLine,
   parseBuilder,
   parseBuildNetwork,
   parseBuildSecrets,
-  parseCacheEntries
+  parseCacheEntries,
+  secretEnvironment
 } from '../../src/config/parse-build.js'
 import { refusal } from './raw-inputs.js'
 
@@ -141,5 +143,27 @@ describe('cache-from and cache-to', () => {
     ).toBe(
       `Input "cache-from": a line of type s3 has secret_access_key=…, which would put a credential in the build's command line: leave it out; buildx reads it from AWS_SECRET_ACCESS_KEY in the job's environment`
     )
+  })
+})
+
+describe('cacheLine', () => {
+  test.each([
+    ['type=gha', 'type=gha,scope=web'],
+    ['type=gha,mode=max', 'type=gha,mode=max,scope=web'],
+    ['type=gha,scope=shared', 'type=gha,scope=shared'],
+    ['ghcr.io/acme/web:cache', 'type=registry,ref=ghcr.io/acme/web:cache'],
+    ['type=local, dest=/tmp/c', 'type=local,dest=/tmp/c']
+  ])('%s is %s for service web', (line, expected) => {
+    const [entry] = parseCacheEntries('cache-to', line)
+    expect(entry && cacheLine(entry, 'web')).toBe(expected)
+  })
+})
+
+describe('secretEnvironment', () => {
+  test('each value under its own variable', () => {
+    expect(secretEnvironment(parseBuildSecrets('a=1\nb=2'))).toEqual({
+      VERSIONED_DEPLOY_BUILD_SECRET_1: '1',
+      VERSIONED_DEPLOY_BUILD_SECRET_2: '2'
+    })
   })
 })

@@ -163,3 +163,21 @@ function parseCacheLine(name: 'cache-from' | 'cache-to', line: string): CacheEnt
   }
   return { type, attrs }
 }
+
+/**
+ * A cache line for one service's build. A `type=gha` line without `scope=` gets the service's
+ * name: without it every service of the stack would share buildx's default scope, `buildkit`,
+ * and each build would overwrite the cache of the one before.
+ */
+export function cacheLine(entry: CacheEntry, service: string): string {
+  const attrs =
+    entry.type === 'gha' && !entry.attrs.some(([k]) => k === 'scope')
+      ? [...entry.attrs, ['scope', service]]
+      : entry.attrs
+  return [`type=${entry.type}`, ...attrs.map(([k, v]) => `${k}=${v}`)].join(',')
+}
+
+/** The environment that carries the secrets' values to the buildx process: variable → value. */
+export function secretEnvironment(secrets: readonly BuildSecret[]): Record<string, string> {
+  return Object.fromEntries(secrets.map(s => [s.env, s.value]))
+}
