@@ -53,8 +53,8 @@ describe('build-secrets', () => {
   // The refusals name the line by its number: the line may be a pasted secret value.
   test.each([
     [
-      'tok=a\nghp_pastedvalue',
-      'Input "build-secrets": line 2 has no "=": write each secret as id=value (the id the Dockerfile mounts with --mount=type=secret,id=…)'
+      'tok=a\n\n# the token\nghp_pastedvalue',
+      'Input "build-secrets": line 4 has no "=": write each secret as id=value (the id the Dockerfile mounts with --mount=type=secret,id=…)'
     ],
     [
       '=ghp_value',

@@ -63,12 +63,14 @@ export function parseBuilder(text: string): string | undefined {
 }
 
 /**
- * `build-secrets`: one `id=value` a line. A refusal never quotes the line, which may be the
- * value itself; it says which line (1 is the first non-empty one).
+ * `build-secrets`: one `id=value` a line (empty lines and `#` comments skipped). A refusal never
+ * quotes the line, which may be the value itself: it gives the line's number in the input.
  */
 export function parseBuildSecrets(text: string): BuildSecret[] {
   const secrets: BuildSecret[] = []
-  lines(text).forEach((line, i) => {
+  text.split(/\r?\n/).forEach((raw, i) => {
+    const line = raw.trim()
+    if (line === '' || line.startsWith('#')) return
     const eq = line.indexOf('=')
     const where = `line ${i + 1}`
     if (eq < 0) {
