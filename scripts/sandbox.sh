@@ -4,7 +4,9 @@
 #
 #   runner    the default Docker engine (unix:///var/run/docker.sock), where the action builds
 #             images; reused when one answers, else started here (--bridge=none, no iptables:
-#             it never gets a bridge network and never joins a swarm)
+#             it never gets a bridge network and never joins a swarm). Buildx (`docker buildx`,
+#             from Debian trixie's docker-buildx package) builds with the engine's own BuildKit
+#             (the `docker` driver); build steps need `--network host` (there is no bridge)
 #   lab       $VD_LAB_HOSTS server hosts (default 3), each in namespaces of its own: its own
 #             hostname (host1, host2, …), loopback, /srv, Docker engine with ordinary bridge
 #             networking, sshd and host key; on a private LAN that exists only inside the lab's
@@ -63,8 +65,9 @@ DEPLOY_USER=deploy
 # The group of the lab engines' sockets: the sandbox's "docker group" (not the machine's own
 # docker group, which would open the runner's engine to the deploy user too).
 DOCKER_GROUP=vd-docker
-# Compose v2 for every docker CLI on this machine, the lab hosts' included.
+# Compose v2 and Buildx for every docker CLI on this machine, the lab hosts' included.
 COMPOSE_PLUGIN=/usr/local/lib/docker/cli-plugins/docker-compose
+BUILDX_PLUGIN=/usr/local/lib/docker/cli-plugins/docker-buildx
 RUNNER_HOST=unix:///var/run/docker.sock
 REPO_ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
 CONF=$D/sandbox.conf # what `up` chose; `env` reads it back
@@ -116,6 +119,7 @@ cmd_up() {
   ((EUID == 0)) || die "up needs root (sudo bash scripts/sandbox.sh up)"
   prepare_dirs
   ensure_compose_v2
+  ensure_buildx
   ensure_deploy_user
   retire_single_server
   client_keys
@@ -138,6 +142,7 @@ LAB_HOSTS=$LAB_HOSTS" || true
     done
     echo "  keys           root $D/ssh/id_ed25519, $DEPLOY_USER $D/ssh/id_ed25519_$DEPLOY_USER (group $DOCKER_GROUP)"
     echo "  compose        $(docker compose version --short) (docker compose), $(docker-compose version --short) (docker-compose)"
+    echo "  buildx         $(docker buildx version | cut -d' ' -f2) (docker buildx; builder: the runner engine's BuildKit, docker driver)"
     echo "  registry       127.0.0.1:$REGISTRY_PORT  (no login)"
     echo "  auth registry  127.0.0.1:$AUTH_REGISTRY_PORT  user $REGISTRY_USER, password in $D/registry-auth/password"
     echo "  ingress image  $INGRESS_IMAGE on every host (Caddy from Debian's caddy package; users get caddy:2)"

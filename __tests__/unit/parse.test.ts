@@ -2,7 +2,7 @@ import { readFileSync } from 'node:fs'
 import { parse as parseYaml } from 'yaml'
 import { parseOptions, DEFAULTS, parseHealthchecks, parseServices } from '../../src/config/parse.js'
 import { INPUT_NAMES, type RawInputs, type RunContext } from '../../src/config/inputs.js'
-import { FP, raw } from './raw-inputs.js'
+import { FP, raw, refusal } from './raw-inputs.js'
 
 const ctx: RunContext = {
   workspace: '/work/repo',
@@ -298,6 +298,25 @@ describe('line parsers', () => {
     expect(parseServices('db=./db:docker/Dockerfile', '/w')).toEqual([
       { name: 'db', context: '/w/db', dockerfile: 'docker/Dockerfile' }
     ])
+  })
+  test.each([
+    ['web=.:Dockerfile@runtime', { context: '/w', dockerfile: 'Dockerfile', target: 'runtime' }],
+    ['web=./web@build-1', { context: '/w/web', dockerfile: 'Dockerfile', target: 'build-1' }],
+    ['web=./pkgs/@scope/ui', { context: '/w/pkgs/@scope/ui', dockerfile: 'Dockerfile' }],
+    [
+      'web=./pkgs/@scope/ui:ui.Dockerfile@prod',
+      { context: '/w/pkgs/@scope/ui', dockerfile: 'ui.Dockerfile', target: 'prod' }
+    ]
+  ])('a stage after the last "@": %s', (line, spec) => {
+    expect(parseServices(line, '/w')).toStrictEqual([{ name: 'web', ...spec }])
+  })
+  test('an "@" without a stage is refused', () => {
+    expect(refusal(() => parseServices('web=.:Dockerfile@', '/w'))).toBe(
+      'Input "services": "web=.:Dockerfile@" ends with "@": name the Dockerfile stage after it'
+    )
+    expect(refusal(() => parseServices('web', '/w'))).toBe(
+      'Input "services": "web" is not "service=build-context", "service=build-context:Dockerfile" or either with "@target" (a stage of the Dockerfile)'
+    )
   })
 })
 

@@ -1,6 +1,6 @@
 # shellcheck shell=bash
-# What the sandbox needs on the machine: Debian packages, Compose v2 as the Docker CLI plugin,
-# the non-root deploy user, and the static busybox the example images are built from.
+# What the sandbox needs on the machine: Debian packages, Compose v2 and Buildx as Docker CLI
+# plugins, the non-root deploy user, and the static busybox the example images are built from.
 
 ensure_packages() {
   local missing=()
@@ -42,17 +42,15 @@ ensure_packages() {
   ((rc == 0)) || die "apt-get failed (exit $rc)"
 }
 
-# Compose v2 as the Docker CLI plugin (`docker compose`), taken from Debian trixie's
-# docker-compose package (2.x; its binary runs on bookworm). The package is fetched with
-# `apt-get download` through a private apt configuration under $D/apt (its own sources list,
-# lists and cache; the machine's apt sources stay untouched) and unpacked, not installed:
-# installing it would replace bookworm's docker-compose, Compose v1, which stays reachable as
-# /usr/bin/docker-compose.
-ensure_compose_v2() {
-  if [[ -x $COMPOSE_PLUGIN ]] && "$COMPOSE_PLUGIN" version >/dev/null 2>&1; then
-    return 0
-  fi
-  local apt=$D/apt
+# install_trixie_cli_plugin PACKAGE VERSION PLUGIN: install the Docker CLI plugin PLUGIN (a path in
+# the cli-plugins folder) from Debian trixie's PACKAGE, whose version must match the glob VERSION.
+# The package is fetched with `apt-get download` through a private apt configuration under $D/apt
+# (its own sources list, lists and cache; the machine's apt sources stay untouched) and unpacked,
+# not installed: installing would mix trixie's packages into bookworm (docker-compose would
+# replace bookworm's Compose v1). Trixie's plugins are Go programs that need no more than
+# bookworm's libc, so they run here.
+install_trixie_cli_plugin() {
+  local package=$1 version=$2 plugin=$3 apt=$D/apt
   mkdir -p "$apt"/{lists/partial,cache/archives/partial,preferences.d,deb}
   write_if_changed "$apt/sources.list" \
     'deb [signed-by=/usr/share/keyrings/debian-archive-keyring.gpg] http://deb.debian.org/debian trixie main' ||
@@ -61,20 +59,48 @@ ensure_compose_v2() {
     -o "Dir::Etc::Preferences=$apt/preferences" -o "Dir::Etc::PreferencesParts=$apt/preferences.d"
     -o "Dir::State::Lists=$apt/lists" -o "Dir::Cache=$apt/cache" -o Acquire::Languages=none
     -o APT::Sandbox::User=root)
-  log "compose v2: fetching Debian trixie's docker-compose package (private apt setup in $apt)"
-  apt-get "${opts[@]}" update >"$apt/apt.log" 2>&1 ||
-    die "apt-get update with $apt/sources.list failed: $(tail -n 5 "$apt/apt.log")"
-  rm -f "$apt"/deb/*.deb
-  (cd "$apt/deb" && apt-get "${opts[@]}" download docker-compose) >>"$apt/apt.log" 2>&1 ||
-    die "apt-get download docker-compose (trixie) failed: $(tail -n 5 "$apt/apt.log")"
+  log "$package: fetching Debian trixie's package (private apt setup in $apt)"
+  # Once a run: a second plugin installed by the same `up` reuses the lists.
+  if [[ -z ${TRIXIE_LISTS_UPDATED:-} ]]; then
+    apt-get "${opts[@]}" update >"$apt/apt.log" 2>&1 ||
+      die "apt-get update with $apt/sources.list failed: $(tail -n 5 "$apt/apt.log")"
+    TRIXIE_LISTS_UPDATED=1
+  fi
+  local debs=$apt/deb/$package
+  rm -rf "$debs"
+  mkdir -p "$debs"
+  (cd "$debs" && apt-get "${opts[@]}" download "$package") >>"$apt/apt.log" 2>&1 ||
+    die "apt-get download $package (trixie) failed: $(tail -n 5 "$apt/apt.log")"
   local deb
-  deb=$(find "$apt/deb" -maxdepth 1 -name 'docker-compose_2.*.deb' | head -n 1)
-  [[ -n $deb ]] || die "trixie's docker-compose is not Compose v2: $(ls "$apt/deb")"
-  rm -rf "$apt/unpacked"
-  dpkg-deb -x "$deb" "$apt/unpacked"
-  install -D -m 0755 "$apt/unpacked/usr/libexec/docker/cli-plugins/docker-compose" "$COMPOSE_PLUGIN"
-  rm -rf "$apt/unpacked"
+  deb=$(find "$debs" -maxdepth 1 -name "${package}_${version}_*.deb" | head -n 1)
+  [[ -n $deb ]] || die "trixie's $package is not version $version: $(ls "$debs")"
+  local unpacked=$apt/unpacked/$package
+  rm -rf "$unpacked"
+  mkdir -p "$unpacked"
+  dpkg-deb -x "$deb" "$unpacked"
+  install -D -m 0755 "$unpacked/usr/libexec/docker/cli-plugins/${plugin##*/}" "$plugin"
+  rm -rf "$unpacked" "$debs"
+}
+
+# Compose v2 as the Docker CLI plugin (`docker compose`), from trixie's docker-compose (2.x);
+# bookworm's docker-compose, Compose v1, stays reachable as /usr/bin/docker-compose.
+ensure_compose_v2() {
+  if [[ -x $COMPOSE_PLUGIN ]] && "$COMPOSE_PLUGIN" version >/dev/null 2>&1; then
+    return 0
+  fi
+  install_trixie_cli_plugin docker-compose '2.*' "$COMPOSE_PLUGIN"
   log "compose v2: $("$COMPOSE_PLUGIN" version) installed as $COMPOSE_PLUGIN"
+}
+
+# Buildx as the Docker CLI plugin (`docker buildx`), from trixie's docker-buildx (0.13): the
+# action builds with BuildKit through it. Its builder is the runner engine's own BuildKit (the
+# `docker` driver): neither bookworm nor trixie packages buildkitd for a builder of its own.
+ensure_buildx() {
+  if [[ -x $BUILDX_PLUGIN ]] && "$BUILDX_PLUGIN" version >/dev/null 2>&1; then
+    return 0
+  fi
+  install_trixie_cli_plugin docker-buildx '0.*' "$BUILDX_PLUGIN"
+  log "buildx: $("$BUILDX_PLUGIN" version) installed as $BUILDX_PLUGIN"
 }
 
 # The non-root deploy user: home under the sandbox's folder, in the group of the lab hosts'

@@ -32,6 +32,8 @@ export interface ServiceSpec {
   context: string
   /** Dockerfile path relative to the context. */
   dockerfile: string
+  /** The Dockerfile stage to build (`@target`); absent: the last stage. */
+  target?: string
 }
 
 export type HealthCheck =

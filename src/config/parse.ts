@@ -27,6 +27,8 @@ export { DEFAULTS } from './values.js'
 const PROJECT_PATTERN = /^[a-z0-9][a-z0-9_-]{0,62}$/
 const SERVICE_PATTERN = /^[a-z0-9][a-z0-9_.-]{0,62}$/
 const BUILD_ARG_PATTERN = /^[A-Za-z_][A-Za-z0-9_]*$/
+// A Dockerfile stage name, as the `AS` of a `FROM` line allows it.
+const STAGE_PATTERN = /^[A-Za-z][A-Za-z0-9_.-]*$/
 const DEPLOY_PATH_PATTERN = /^\/[A-Za-z0-9._/@+-]*$/
 
 export function parseServices(text: string, workspace: string): ServiceSpec[] {
@@ -35,23 +37,29 @@ export function parseServices(text: string, workspace: string): ServiceSpec[] {
     if (!m) {
       throw new InputError(
         'services',
-        `"${line}" is not "service=build-context" or "service=build-context:Dockerfile"`
+        `"${line}" is not "service=build-context", "service=build-context:Dockerfile" or either with "@target" (a stage of the Dockerfile)`
       )
     }
-    const [, name = '', target = ''] = m
+    const [, name = '', build = ''] = m
     if (!SERVICE_PATTERN.test(name)) {
       throw new InputError(
         'services',
         `service name "${name}" must be lowercase letters, digits, ".", "_" or "-" (start with a letter or digit)`
       )
     }
-    const colon = target.lastIndexOf(':')
-    const context = colon > 0 ? target.slice(0, colon) : target
-    const dockerfile = colon > 0 ? target.slice(colon + 1) : 'Dockerfile'
+    const { where, stage } = splitStage(line, build)
+    const colon = where.lastIndexOf(':')
+    const context = colon > 0 ? where.slice(0, colon) : where
+    const dockerfile = colon > 0 ? where.slice(colon + 1) : 'Dockerfile'
     if (context === '' || dockerfile === '') {
       throw new InputError('services', `"${line}" has an empty build context or Dockerfile`)
     }
-    return { name, context: path.resolve(workspace, context), dockerfile }
+    return {
+      name,
+      context: path.resolve(workspace, context),
+      dockerfile,
+      ...(stage ? { target: stage } : {})
+    }
   })
   if (specs.length === 0) {
     throw new InputError('services', 'is required: one "service=build-context" a line')
@@ -62,6 +70,20 @@ export function parseServices(text: string, workspace: string): ServiceSpec[] {
     seen.add(s.name)
   }
   return specs
+}
+
+/**
+ * `context[:Dockerfile]@stage` into its parts. Only the last `@` counts, and only when a stage name
+ * follows it: a folder may have an `@` in its name (`./pkgs/@scope/app`).
+ */
+function splitStage(line: string, build: string): { where: string; stage?: string } {
+  const at = build.lastIndexOf('@')
+  if (at < 0) return { where: build }
+  const stage = build.slice(at + 1)
+  if (stage === '') {
+    throw new InputError('services', `"${line}" ends with "@": name the Dockerfile stage after it`)
+  }
+  return STAGE_PATTERN.test(stage) ? { where: build.slice(0, at), stage } : { where: build }
 }
 
 export function parseBuildArgs(text: string): Record<string, string> {

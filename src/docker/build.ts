@@ -10,6 +10,8 @@ export interface BuildRequest {
   dockerfile: string
   tag: string
   buildArgs: Record<string, string>
+  /** The Dockerfile stage to build (the Engine API's `target`); absent: the last one. */
+  target?: string
 }
 
 interface BuildEvent extends ProgressEvent {
@@ -37,6 +39,7 @@ export async function buildImage(
     t: request.tag,
     dockerfile: request.dockerfile,
     buildargs: request.buildArgs,
+    ...(request.target !== undefined ? { target: request.target } : {}),
     rm: true,
     forcerm: true
   })

@@ -64,19 +64,30 @@ export function classifyImage(image: string, registry?: string): ImageUse {
   }
 }
 
-/** The compose file's `services:` as name → body (a mapping, or undefined); or why it has none. */
-export function composeServiceBodies(
-  text: string
-): Map<string, Record<string, unknown> | undefined> | string {
+/** A YAML mapping as a record; anything else as an empty one. */
+export function record(v: unknown): Record<string, unknown> {
+  return typeof v === 'object' && v !== null && !Array.isArray(v)
+    ? (v as Record<string, unknown>)
+    : {}
+}
+
+/** The compose file's top level as plain data; or why it does not parse. */
+export function composeRoot(text: string): Record<string, unknown> | string {
   const doc = parseDocument(text, { merge: true, prettyErrors: true })
   if (doc.errors.length > 0) {
     return `not valid YAML: ${doc.errors[0]?.message.split('\n')[0] ?? 'parse error'}`
   }
   const root: unknown = doc.toJS({ maxAliasCount: 1000 })
-  const services =
-    typeof root === 'object' && root !== null
-      ? (root as Record<string, unknown>).services
-      : undefined
+  return typeof root === 'object' && root !== null ? (root as Record<string, unknown>) : {}
+}
+
+/** The compose file's `services:` as name → body (a mapping, or undefined); or why it has none. */
+export function composeServiceBodies(
+  text: string
+): Map<string, Record<string, unknown> | undefined> | string {
+  const root = composeRoot(text)
+  if (typeof root === 'string') return root
+  const services = root.services
   if (typeof services !== 'object' || services === null || Array.isArray(services)) {
     return 'no "services:" mapping: a compose file lists its services under services:'
   }

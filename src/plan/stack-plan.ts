@@ -5,7 +5,7 @@
 // traffic once healthy, and the old ones stop after. The others are recreated (stop-first).
 // Labels `versioned-deploy.ingress.*` give a service a route in the ingress (ingress: caddy).
 
-import { composeServiceBodies } from './compose-images.js'
+import { composeServiceBodies, record } from './compose-images.js'
 
 export const LABEL = {
   host: 'versioned-deploy.ingress.host',
@@ -154,12 +154,6 @@ export function labelsOf(labels: unknown): Record<string, string> {
   return Object.fromEntries(
     Object.entries(record(labels)).map(([k, v]) => [k, v === null ? '' : String(v).trim()])
   )
-}
-
-function record(v: unknown): Record<string, unknown> {
-  return typeof v === 'object' && v !== null && !Array.isArray(v)
-    ? (v as Record<string, unknown>)
-    : {}
 }
 
 function wholeNumber(v: unknown): number | undefined {
