@@ -82848,13 +82848,21 @@ function classifyImage(image, registry2) {
     reason: tag === "" ? "has no tag (so it runs :latest)" : `is pinned to the fixed tag :${tag}`
   };
 }
-function composeServiceBodies(text3) {
+function record(v) {
+  return typeof v === "object" && v !== null && !Array.isArray(v) ? v : {};
+}
+function composeRoot(text3) {
   const doc = (0, import_yaml.parseDocument)(text3, { merge: true, prettyErrors: true });
   if (doc.errors.length > 0) {
     return `not valid YAML: ${doc.errors[0]?.message.split("\n")[0] ?? "parse error"}`;
   }
   const root = doc.toJS({ maxAliasCount: 1e3 });
-  const services = typeof root === "object" && root !== null ? root.services : void 0;
+  return typeof root === "object" && root !== null ? root : {};
+}
+function composeServiceBodies(text3) {
+  const root = composeRoot(text3);
+  if (typeof root === "string") return root;
+  const services = root.services;
   if (typeof services !== "object" || services === null || Array.isArray(services)) {
     return 'no "services:" mapping: a compose file lists its services under services:';
   }
@@ -83120,9 +83128,6 @@ function labelsOf(labels) {
   return Object.fromEntries(
     Object.entries(record(labels)).map(([k, v]) => [k, v === null ? "" : String(v).trim()])
   );
-}
-function record(v) {
-  return typeof v === "object" && v !== null && !Array.isArray(v) ? v : {};
 }
 function wholeNumber(v) {
   const n = typeof v === "string" ? Number(v) : v;
@@ -84031,6 +84036,7 @@ async function buildImage(docker, request2, log) {
     t: request2.tag,
     dockerfile: request2.dockerfile,
     buildargs: request2.buildArgs,
+    ...request2.target !== void 0 ? { target: request2.target } : {},
     rm: true,
     forcerm: true
   });
@@ -85077,13 +85083,16 @@ function projectRoutes(json2, project) {
 function adminOnLoopback(listen) {
   return listen === void 0 || listen === ADMIN_LISTEN || listen === `localhost:${ADMIN_PORT}`;
 }
-function networksToLeave(routesJson, members) {
+function routedContainers(routesJson) {
   const routes = JSON.parse(routesJson) ?? [];
-  const named = new Set(
+  return new Set(
     routes.flatMap(
       (r) => (r.handle ?? []).flatMap((h) => (h.upstreams ?? []).map((u) => u.dial.replace(/:\d+$/, "")))
     )
   );
+}
+function networksToLeave(routesJson, members) {
+  const named = routedContainers(routesJson);
   return [...members].filter(([network, names2]) => network !== INGRESS_NETWORK && !names2.some((n) => named.has(n))).map(([network]) => network);
 }
 function parseNetworkMembers(text3) {
@@ -85184,6 +85193,17 @@ function ingressJoin(network) {
 }
 function ingressLeave(network) {
   return ["docker", "network", "disconnect", network, INGRESS_CONTAINER];
+}
+function containerNetworks(containers) {
+  return [
+    "docker",
+    "inspect",
+    "--type",
+    "container",
+    "--format",
+    "{{range $name, $_ := .NetworkSettings.Networks}}{{println $name}}{{end}}",
+    ...containers
+  ];
 }
 function networkMembers(networks) {
   return [
@@ -85397,12 +85417,12 @@ async function ensureIngress(remote, ingress, log) {
     }
   }
   const server = await waitForAdmin(remote);
+  if (state.code !== 0) await joinRoutedNetworks(remote);
   if (server === "null") {
     log.warn(`the ingress had no "${SERVER}" server: loading its initial configuration`);
     await admin(remote, "POST", "/load", initialConfig(ingress));
   }
   await adminToLoopback(remote, log);
-  await joinNetworks(remote, [INGRESS_NETWORK]);
 }
 async function adminToLoopback(remote, log) {
   const listen = JSON.parse(await admin(remote, "GET", "/config/admin"))?.listen;
@@ -85413,12 +85433,19 @@ async function adminToLoopback(remote, log) {
   await admin(remote, "PATCH", "/config/admin/listen", ADMIN_LISTEN);
 }
 async function leaveUnusedNetworks(remote, log) {
-  const on = (await runChecked(remote, ingressNetworks())).split("\n").map((n) => n.trim()).filter((n) => n !== "");
-  if (!on.includes(INGRESS_NETWORK)) return [];
-  const others = on.filter((n) => n !== INGRESS_NETWORK);
+  const [, , adminLabel = ""] = (await runChecked(remote, ingressState())).trim().split(" ");
+  const own = adminLabel === "loopback" ? INGRESS_NETWORK : "bridge";
+  const others = (await runChecked(remote, ingressNetworks())).split("\n").map((n) => n.trim()).filter((n) => n !== "" && n !== own);
+  if (own === "bridge") {
+    log.warn(
+      `the ingress was started by an earlier release on the default bridge network, where its published ports hang: it stays there until it is made again (docker rm -f ${INGRESS_CONTAINER} at a quiet moment; the next deploy starts it on its own network, ${INGRESS_NETWORK}, with every route)`
+    );
+  }
   if (others.length === 0) return [];
   const members = parseNetworkMembers(await runChecked(remote, networkMembers(others)));
-  const leave = networksToLeave(await admin(remote, "GET", ROUTES_PATH), members);
+  const leave = networksToLeave(await admin(remote, "GET", ROUTES_PATH), members).filter(
+    (n) => n !== own
+  );
   const left = [];
   for (const network of leave) {
     const r = await remote.run(ingressLeave(network));
@@ -85457,6 +85484,15 @@ async function waitForAdmin(remote) {
     }
     await sleep(POLL_MS * 2);
   }
+}
+async function joinRoutedNetworks(remote) {
+  const names2 = [...routedContainers(await admin(remote, "GET", ROUTES_PATH))];
+  if (names2.length === 0) return;
+  const r = await remote.run(containerNetworks(names2));
+  const networks = [...new Set(r.stdout.split("\n").map((n) => n.trim()))].filter(
+    (n) => n !== "" && n !== "host" && n !== "none"
+  );
+  await joinNetworks(remote, networks);
 }
 async function joinNetworks(remote, networks) {
   const on = new Set(
@@ -93238,6 +93274,7 @@ function parseRegistry(raw, required) {
 var PROJECT_PATTERN = /^[a-z0-9][a-z0-9_-]{0,62}$/;
 var SERVICE_PATTERN = /^[a-z0-9][a-z0-9_.-]{0,62}$/;
 var BUILD_ARG_PATTERN = /^[A-Za-z_][A-Za-z0-9_]*$/;
+var STAGE_PATTERN = /^[A-Za-z][A-Za-z0-9_.-]*$/;
 var DEPLOY_PATH_PATTERN = /^\/[A-Za-z0-9._/@+-]*$/;
 function parseServices(text3, workspace) {
   const specs = lines(text3).map((line) => {
@@ -93245,23 +93282,29 @@ function parseServices(text3, workspace) {
     if (!m) {
       throw new InputError(
         "services",
-        `"${line}" is not "service=build-context" or "service=build-context:Dockerfile"`
+        `"${line}" is not "service=build-context", "service=build-context:Dockerfile" or either with "@target" (a stage of the Dockerfile)`
       );
     }
-    const [, name = "", target = ""] = m;
+    const [, name = "", build = ""] = m;
     if (!SERVICE_PATTERN.test(name)) {
       throw new InputError(
         "services",
         `service name "${name}" must be lowercase letters, digits, ".", "_" or "-" (start with a letter or digit)`
       );
     }
-    const colon = target.lastIndexOf(":");
-    const context3 = colon > 0 ? target.slice(0, colon) : target;
-    const dockerfile = colon > 0 ? target.slice(colon + 1) : "Dockerfile";
+    const { where, stage } = splitStage(line, build);
+    const colon = where.lastIndexOf(":");
+    const context3 = colon > 0 ? where.slice(0, colon) : where;
+    const dockerfile = colon > 0 ? where.slice(colon + 1) : "Dockerfile";
     if (context3 === "" || dockerfile === "") {
       throw new InputError("services", `"${line}" has an empty build context or Dockerfile`);
     }
-    return { name, context: path6.resolve(workspace, context3), dockerfile };
+    return {
+      name,
+      context: path6.resolve(workspace, context3),
+      dockerfile,
+      ...stage ? { target: stage } : {}
+    };
   });
   if (specs.length === 0) {
     throw new InputError("services", 'is required: one "service=build-context" a line');
@@ -93272,6 +93315,15 @@ function parseServices(text3, workspace) {
     seen.add(s.name);
   }
   return specs;
+}
+function splitStage(line, build) {
+  const at = build.lastIndexOf("@");
+  if (at < 0) return { where: build };
+  const stage = build.slice(at + 1);
+  if (stage === "") {
+    throw new InputError("services", `"${line}" ends with "@": name the Dockerfile stage after it`);
+  }
+  return STAGE_PATTERN.test(stage) ? { where: build.slice(0, at), stage } : { where: build };
 }
 function parseBuildArgs(text3) {
   const args = {};

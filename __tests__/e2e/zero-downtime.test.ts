@@ -330,7 +330,8 @@ const ingressNetworks = () =>
 
 /**
  * What a container on `network` (a plain `docker run`, not the action's) gets when it speaks
- * HTTP to each of the ingress's addresses at `port`: the first line of each answer ('' for none).
+ * HTTP to each of the ingress's addresses at `port`: the first line of each answer ('' for none),
+ * in no particular order (the addresses are tried at once).
  */
 function answersFrom(network: string, port: number, path: string): string[] {
   const addresses = nonEmpty(
@@ -342,7 +343,7 @@ function answersFrom(network: string, port: number, path: string): string[] {
     ])
   )
   const script =
-    'for a; do l=$(printf "GET $P HTTP/1.0\r\nHost: 127.0.0.1:$PORT\r\n\r\n" | nc -w 3 "$a" "$PORT" 2>/dev/null | head -n 1 | tr -d "\r"); echo "$l|$a"; done'
+    'for a; do (l=$(printf "GET $P HTTP/1.0\r\nHost: 127.0.0.1:$PORT\r\n\r\n" | nc -w 3 "$a" "$PORT" 2>/dev/null | head -n 1 | tr -d "\r"); echo "$l|$a") & done; wait'
   const out = on([
     'run',
     '--rm',
@@ -378,7 +379,8 @@ function expectAdminClosed(appNetwork: string) {
     .filter(l => l.startsWith('tcp'))
     .map(l => l.split(/\s+/)[3] ?? '')
   expect(listening.length).toBeGreaterThan(0)
-  expect(listening.filter(a => !a.startsWith('127.0.0.1:') && !/:(80|443)$/.test(a))).toEqual([])
+  // 127.0.0.11 is the engine's DNS server of the container's networks, on its loopback too.
+  expect(listening.filter(a => !a.startsWith('127.') && !/:(80|443)$/.test(a))).toEqual([])
 }
 
 test("no container reaches the ingress's admin API, and the ingress is on no network no route needs", () => {
@@ -390,7 +392,7 @@ test("no container reaches the ingress's admin API, and the ingress is on no net
   )
 })
 
-test('an ingress an earlier release started (admin API on every address, default bridge) is closed and moved off the bridge by the next deploy', async () => {
+test('an ingress an earlier release started (admin API on every address, default bridge) has its admin API closed by the next deploy, without a dropped request', async () => {
   const config = {
     admin: { listen: '0.0.0.0:2019' },
     apps: {
@@ -406,7 +408,7 @@ test('an ingress an earlier release started (admin API on every address, default
     }
   }
   on(['rm', '-f', INGRESS])
-  // As 0.x ran it: the admin API published on the server's loopback, the default bridge only.
+  // As 0.x ran it: the admin API published on the server's loopback, on the default bridge.
   on([
     'run',
     '--detach',
@@ -420,13 +422,17 @@ test('an ingress an earlier release started (admin API on every address, default
     `${HTTP_PORT}:80`,
     '--publish',
     '127.0.0.1:2019:2019',
+    '--volume',
+    `${INGRESS}-data:/data`,
+    '--volume',
+    `${INGRESS}-config:/config`,
     '--env',
     `VD_INGRESS_CONFIG=${JSON.stringify(config)}`,
     '--entrypoint',
     'sh',
     'vd-caddy:2',
     '-c',
-    'printf "%s" "$VD_INGRESS_CONFIG" > /tmp/c.json && exec caddy run --config /tmp/c.json'
+    'printf "%s" "$VD_INGRESS_CONFIG" > /config/versioned-deploy.json && exec caddy run --config /config/versioned-deploy.json'
   ])
   for (const project of [PROJECT, OTHER]) on(['network', 'connect', `${project}_default`, INGRESS])
   // The hole, as it was: a plain container on the default bridge reads every project's routes.
@@ -441,9 +447,21 @@ test('an ingress an earlier release started (admin API on every address, default
   expect([r.code, r.outputs.status, errorOf(r)]).toEqual([0, 'success', ''])
   expectNoLoss(load)
   expect(r.log).toMatch(/the ingress's admin API listened on 0\.0\.0\.0:2019/)
+  // Its published ports hang on the bridge: it stays there (leaving would cut requests) and says how to move.
+  expect(r.log).toMatch(/started by an earlier release on the default bridge network/)
+  expectAdminClosed(`${PROJECT}_default`)
+  expect(ingressNetworks()).toEqual(['bridge', `${PROJECT}_default`, `${OTHER}_default`].sort())
+  expect(await through('zero.test')).toBe('z7')
+  expect(await through('other.test')).toBe('o1')
+
+  // Made again, as the warning says: on its own network, with every project's routes and networks.
+  on(['rm', '-f', INGRESS])
+  const again = await run({ version: 'z8' })
+  expect([again.code, again.outputs.status, errorOf(again)]).toEqual([0, 'success', ''])
+  expect(again.log).not.toMatch(/earlier release/)
   expectAdminClosed(`${PROJECT}_default`)
   expect(ingressNetworks()).toEqual([`${PROJECT}_default`, `${OTHER}_default`, INGRESS].sort())
-  expect(await through('zero.test')).toBe('z7')
+  expect(await through('zero.test')).toBe('z8')
   expect(await through('other.test')).toBe('o1')
 })
 

@@ -15,6 +15,7 @@ import {
   parseNetworkMembers,
   parseUpstreams,
   projectRoutes,
+  routedContainers,
   sameJson,
   serviceRoute
 } from '../../src/plan/caddy-config.js'
@@ -337,6 +338,7 @@ describe('the Caddy configuration', () => {
     ])
     // Its own network stays; a network of a container still draining stays.
     expect(networksToLeave(routes, members)).toEqual(['bridge', 'shop_old', 'empty_net'])
+    expect([...routedContainers(routes)]).toEqual(['shop-api-2', 'blog-web-1', 'blog-web-0'])
     expect(networksToLeave('null', new Map([['bridge', []]]))).toEqual(['bridge'])
   })
 
@@ -372,6 +374,10 @@ describe('the commands', () => {
       `sh -c 'docker network inspect "$1" >/dev/null 2>&1 || docker network create "$1" >/dev/null || docker network inspect "$1" >/dev/null' sh versioned-deploy-ingress`
     ],
     [icmd.ingressLeave('bridge'), 'docker network disconnect bridge versioned-deploy-ingress'],
+    [
+      icmd.containerNetworks(['shop-api-1', 'blog-web-1']),
+      `docker inspect --type container --format '{{range $name, $_ := .NetworkSettings.Networks}}{{println $name}}{{end}}' shop-api-1 blog-web-1`
+    ],
     [
       icmd.networkMembers(['bridge', 'shop_default']),
       `docker network inspect --format '{{.Name}}{{range .Containers}} {{.Name}}{{end}}' bridge shop_default`

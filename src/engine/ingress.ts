@@ -17,6 +17,7 @@ import {
   parseNetworkMembers,
   parseUpstreams,
   projectRoutes,
+  routedContainers,
   routeId,
   ROUTES_PATH,
   sameJson,
@@ -34,9 +35,9 @@ const POLL_MS = 200
 const sleep = (ms: number) => new Promise(r => setTimeout(r, ms))
 
 /**
- * Makes sure the ingress runs and answers on its admin API, with its HTTP server in place, its
- * admin API on its own loopback and its own network joined (an ingress an earlier release made
- * had its admin API open to the containers on its networks, and sat on the default bridge).
+ * Makes sure the ingress runs and answers on its admin API, with its HTTP server in place and its
+ * admin API on its own loopback (an ingress an earlier release made had it open to the containers
+ * on its networks).
  */
 export async function ensureIngress(
   remote: Remote,
@@ -61,13 +62,13 @@ export async function ensureIngress(
     }
   }
   const server = await waitForAdmin(remote)
+  if (state.code !== 0) await joinRoutedNetworks(remote)
   if (server === 'null') {
     // Its configuration lost our server (replaced by hand): load ours, which has no routes yet.
     log.warn(`the ingress had no "${SERVER}" server: loading its initial configuration`)
     await admin(remote, 'POST', '/load', initialConfig(ingress))
   }
   await adminToLoopback(remote, log)
-  await joinNetworks(remote, [INGRESS_NETWORK])
 }
 
 /**
@@ -86,19 +87,27 @@ async function adminToLoopback(remote: Remote, log: Log): Promise<void> {
 
 /**
  * Takes the ingress off every network on which no route of any project names a container (the
- * default bridge included), keeping its own. Returns the networks it left.
+ * default bridge included), keeping the one its published ports hang on: its own, or, for an
+ * ingress an earlier release started, the default bridge (leaving that would move its ports, a
+ * moment with no answer). Returns the networks it left.
  */
 export async function leaveUnusedNetworks(remote: Remote, log: Log): Promise<string[]> {
-  const on = (await runChecked(remote, icmd.ingressNetworks()))
+  const [, , adminLabel = ''] = (await runChecked(remote, icmd.ingressState())).trim().split(' ')
+  const own = adminLabel === 'loopback' ? INGRESS_NETWORK : 'bridge'
+  const others = (await runChecked(remote, icmd.ingressNetworks()))
     .split('\n')
     .map(n => n.trim())
-    .filter(n => n !== '')
-  // Off its own network, leaving the others could take its published ports with them.
-  if (!on.includes(INGRESS_NETWORK)) return []
-  const others = on.filter(n => n !== INGRESS_NETWORK)
+    .filter(n => n !== '' && n !== own)
+  if (own === 'bridge') {
+    log.warn(
+      `the ingress was started by an earlier release on the default bridge network, where its published ports hang: it stays there until it is made again (docker rm -f ${INGRESS_CONTAINER} at a quiet moment; the next deploy starts it on its own network, ${INGRESS_NETWORK}, with every route)`
+    )
+  }
   if (others.length === 0) return []
   const members = parseNetworkMembers(await runChecked(remote, icmd.networkMembers(others)))
-  const leave = networksToLeave(await admin(remote, 'GET', ROUTES_PATH), members)
+  const leave = networksToLeave(await admin(remote, 'GET', ROUTES_PATH), members).filter(
+    n => n !== own
+  )
   const left: string[] = []
   for (const network of leave) {
     const r = await remote.run(icmd.ingressLeave(network))
@@ -145,6 +154,21 @@ async function waitForAdmin(remote: Remote): Promise<string> {
     }
     await sleep(POLL_MS * 2)
   }
+}
+
+/**
+ * A new ingress resumes the routes its volume saved (every project's): it joins the networks of
+ * the containers they name, so that it does not wait for each project's next deploy to reach them.
+ */
+async function joinRoutedNetworks(remote: Remote): Promise<void> {
+  const names = [...routedContainers(await admin(remote, 'GET', ROUTES_PATH))]
+  if (names.length === 0) return
+  // A container gone since is left out: inspect prints the others and fails.
+  const r = await remote.run(icmd.containerNetworks(names))
+  const networks = [...new Set(r.stdout.split('\n').map(n => n.trim()))].filter(
+    n => n !== '' && n !== 'host' && n !== 'none'
+  )
+  await joinNetworks(remote, networks)
 }
 
 /** Connects the ingress to each of `networks` it is not on yet. */

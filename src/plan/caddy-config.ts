@@ -139,18 +139,23 @@ export function adminOnLoopback(listen: string | undefined): boolean {
   return listen === undefined || listen === ADMIN_LISTEN || listen === `localhost:${ADMIN_PORT}`
 }
 
+/** The containers (upstream host names) that some route names, drain routes included. */
+export function routedContainers(routesJson: string): Set<string> {
+  const routes = (JSON.parse(routesJson) ?? []) as Partial<CaddyRoute>[]
+  return new Set(
+    routes.flatMap(r =>
+      (r.handle ?? []).flatMap(h => (h.upstreams ?? []).map(u => u.dial.replace(/:\d+$/, '')))
+    )
+  )
+}
+
 /**
  * The networks the ingress can leave: those (other than its own) on which no container that
  * some route of any project names runs. `routesJson` is every route on the server; `members`
  * maps each network the ingress is on to the names of the containers on it.
  */
 export function networksToLeave(routesJson: string, members: Map<string, string[]>): string[] {
-  const routes = (JSON.parse(routesJson) ?? []) as Partial<CaddyRoute>[]
-  const named = new Set(
-    routes.flatMap(r =>
-      (r.handle ?? []).flatMap(h => (h.upstreams ?? []).map(u => u.dial.replace(/:\d+$/, '')))
-    )
-  )
+  const named = routedContainers(routesJson)
   return [...members]
     .filter(([network, names]) => network !== INGRESS_NETWORK && !names.some(n => named.has(n)))
     .map(([network]) => network)

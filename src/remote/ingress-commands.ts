@@ -120,6 +120,19 @@ export function ingressLeave(network: string): Argv {
   return ['docker', 'network', 'disconnect', network, INGRESS_CONTAINER]
 }
 
+/** The networks of each of `containers`, one a line (a container gone is left out, and fails). */
+export function containerNetworks(containers: string[]): Argv {
+  return [
+    'docker',
+    'inspect',
+    '--type',
+    'container',
+    '--format',
+    '{{range $name, $_ := .NetworkSettings.Networks}}{{println $name}}{{end}}',
+    ...containers
+  ]
+}
+
 /** For each of `networks`, a line: its name, then the names of the containers on it. */
 export function networkMembers(networks: string[]): Argv {
   return [
