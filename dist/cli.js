@@ -7885,7 +7885,7 @@ var require_agent = __commonJS({
     var { Duplex: Duplex2 } = __require("stream");
     var { resolve } = __require("path");
     var { readFile: readFile2 } = __require("fs");
-    var { execFile: execFile2, spawn: spawn2 } = __require("child_process");
+    var { execFile: execFile2, spawn: spawn3 } = __require("child_process");
     var { isParsedKey, parseKey } = require_keyParser();
     var {
       makeBufferParser,
@@ -8062,7 +8062,7 @@ var require_agent = __commonJS({
             return cb(new Error("Unexpected multiple agent requests"));
           this.buffer = null;
           let error;
-          const proc = this.proc = spawn2(EXEPATH, [data.length]);
+          const proc = this.proc = spawn3(EXEPATH, [data.length]);
           proc.stdout.on("data", (data2) => {
             this.push(data2);
           });
@@ -8185,11 +8185,11 @@ var require_agent = __commonJS({
       };
     })();
     var WINDOWS_PIPE_REGEX = /^[/\\][/\\]\.[/\\]pipe[/\\].+/;
-    function createAgent(path8) {
-      if (process.platform === "win32" && !WINDOWS_PIPE_REGEX.test(path8)) {
-        return path8 === "pageant" ? new PageantAgent() : new CygwinAgent(path8);
+    function createAgent(path9) {
+      if (process.platform === "win32" && !WINDOWS_PIPE_REGEX.test(path9)) {
+        return path9 === "pageant" ? new PageantAgent() : new CygwinAgent(path9);
       }
-      return new OpenSSHAgent(path8);
+      return new OpenSSHAgent(path9);
     }
     var AgentProtocol = (() => {
       const SSH_AGENTC_REQUEST_IDENTITIES = 11;
@@ -8843,13 +8843,13 @@ var require_zlib = __commonJS({
         }
         if (buffers.push === void 0)
           return buffers;
-        const output = Buffer.allocUnsafe(nread);
+        const output2 = Buffer.allocUnsafe(nread);
         for (let i = 0, p = 0; i < buffers.length; ++i) {
           const buf = buffers[i];
-          output.set(buf, p);
+          output2.set(buf, p);
           p += buf.length;
         }
-        return output;
+        return output2;
       }
     };
     var ZlibPacketWriter = class {
@@ -8868,13 +8868,13 @@ var require_zlib = __commonJS({
       }
       finalize(payload, force) {
         if (this._protocol._kexinit === void 0 || force) {
-          const output = this._zlib.writeSync(payload, true);
-          const packet = this._protocol._cipher.allocPacket(output.totalLen);
-          if (output.push === void 0) {
-            packet.set(output, 5);
+          const output2 = this._zlib.writeSync(payload, true);
+          const packet = this._protocol._cipher.allocPacket(output2.totalLen);
+          if (output2.push === void 0) {
+            packet.set(output2, 5);
           } else {
-            for (let i = 0, p = 5; i < output.length; ++i) {
-              const chunk = output[i];
+            for (let i = 0, p = 5; i < output2.length; ++i) {
+              const chunk = output2[i];
               packet.set(chunk, p);
               p += chunk.length;
             }
@@ -13433,17 +13433,17 @@ var require_SFTP = __commonJS({
       // ===========================================================================
       // Client-specific ===========================================================
       // ===========================================================================
-      createReadStream(path8, options) {
+      createReadStream(path9, options) {
         if (this.server)
           throw new Error("Client-only method called in server mode");
-        return new ReadStream(this, path8, options);
+        return new ReadStream(this, path9, options);
       }
-      createWriteStream(path8, options) {
+      createWriteStream(path9, options) {
         if (this.server)
           throw new Error("Client-only method called in server mode");
-        return new WriteStream(this, path8, options);
+        return new WriteStream(this, path9, options);
       }
-      open(path8, flags_, attrs, cb) {
+      open(path9, flags_, attrs, cb) {
         if (this.server)
           throw new Error("Client-only method called in server mode");
         if (typeof attrs === "function") {
@@ -13462,7 +13462,7 @@ var require_SFTP = __commonJS({
           attrsFlags = attrs.flags;
           attrsLen = attrs.nb;
         }
-        const pathLen = Buffer.byteLength(path8);
+        const pathLen = Buffer.byteLength(path9);
         let p = 9;
         const buf = Buffer.allocUnsafe(4 + 1 + 4 + 4 + pathLen + 4 + 4 + attrsLen);
         writeUInt32BE(buf, buf.length - 4, 0);
@@ -13470,7 +13470,7 @@ var require_SFTP = __commonJS({
         const reqid = this._writeReqid = this._writeReqid + 1 & MAX_REQID;
         writeUInt32BE(buf, reqid, 5);
         writeUInt32BE(buf, pathLen, p);
-        buf.utf8Write(path8, p += 4, pathLen);
+        buf.utf8Write(path9, p += 4, pathLen);
         writeUInt32BE(buf, flags, p += pathLen);
         writeUInt32BE(buf, attrsFlags, p += 4);
         if (attrsLen) {
@@ -13601,7 +13601,7 @@ var require_SFTP = __commonJS({
           throw new Error("Client-only method called in server mode");
         fastXfer(fs2, this, localPath, remotePath, opts, cb);
       }
-      readFile(path8, options, callback_) {
+      readFile(path9, options, callback_) {
         if (this.server)
           throw new Error("Client-only method called in server mode");
         let callback;
@@ -13674,13 +13674,13 @@ var require_SFTP = __commonJS({
             return callback && callback(er, buffer);
           });
         };
-        this.open(path8, flag, 438, (er, handle_) => {
+        this.open(path9, flag, 438, (er, handle_) => {
           if (er)
             return callback && callback(er);
           handle = handle_;
           const tryStat = (er2, st) => {
             if (er2) {
-              this.stat(path8, (er_, st_) => {
+              this.stat(path9, (er_, st_) => {
                 if (er_) {
                   return this.close(handle, () => {
                     callback && callback(er2);
@@ -13701,7 +13701,7 @@ var require_SFTP = __commonJS({
           this.fstat(handle, tryStat);
         });
       }
-      writeFile(path8, data, options, callback_) {
+      writeFile(path9, data, options, callback_) {
         if (this.server)
           throw new Error("Client-only method called in server mode");
         let callback;
@@ -13720,7 +13720,7 @@ var require_SFTP = __commonJS({
         if (options.encoding && !Buffer.isEncoding(options.encoding))
           throw new Error(`Unknown encoding: ${options.encoding}`);
         const flag = options.flag || "w";
-        this.open(path8, flag, options.mode, (openErr, handle) => {
+        this.open(path9, flag, options.mode, (openErr, handle) => {
           if (openErr) {
             callback && callback(openErr);
           } else {
@@ -13729,7 +13729,7 @@ var require_SFTP = __commonJS({
             if (position === null) {
               const tryStat = (er, st) => {
                 if (er) {
-                  this.stat(path8, (er_, st_) => {
+                  this.stat(path9, (er_, st_) => {
                     if (er_) {
                       return this.close(handle, () => {
                         callback && callback(er);
@@ -13748,7 +13748,7 @@ var require_SFTP = __commonJS({
           }
         });
       }
-      appendFile(path8, data, options, callback_) {
+      appendFile(path9, data, options, callback_) {
         if (this.server)
           throw new Error("Client-only method called in server mode");
         let callback;
@@ -13766,12 +13766,12 @@ var require_SFTP = __commonJS({
           throw new TypeError("Bad arguments");
         if (!options.flag)
           options = Object.assign({ flag: "a" }, options);
-        this.writeFile(path8, data, options, callback);
+        this.writeFile(path9, data, options, callback);
       }
-      exists(path8, cb) {
+      exists(path9, cb) {
         if (this.server)
           throw new Error("Client-only method called in server mode");
-        this.stat(path8, (err) => {
+        this.stat(path9, (err) => {
           cb && cb(err ? false : true);
         });
       }
@@ -13814,7 +13814,7 @@ var require_SFTP = __commonJS({
           `SFTP: Outbound: ${isBuffered ? "Buffered" : "Sending"} RENAME`
         );
       }
-      mkdir(path8, attrs, cb) {
+      mkdir(path9, attrs, cb) {
         if (this.server)
           throw new Error("Client-only method called in server mode");
         let flags = 0;
@@ -13828,7 +13828,7 @@ var require_SFTP = __commonJS({
           flags = attrs.flags;
           attrsLen = attrs.nb;
         }
-        const pathLen = Buffer.byteLength(path8);
+        const pathLen = Buffer.byteLength(path9);
         let p = 9;
         const buf = Buffer.allocUnsafe(4 + 1 + 4 + 4 + pathLen + 4 + attrsLen);
         writeUInt32BE(buf, buf.length - 4, 0);
@@ -13836,7 +13836,7 @@ var require_SFTP = __commonJS({
         const reqid = this._writeReqid = this._writeReqid + 1 & MAX_REQID;
         writeUInt32BE(buf, reqid, 5);
         writeUInt32BE(buf, pathLen, p);
-        buf.utf8Write(path8, p += 4, pathLen);
+        buf.utf8Write(path9, p += 4, pathLen);
         writeUInt32BE(buf, flags, p += pathLen);
         if (attrsLen) {
           p += 4;
@@ -13852,10 +13852,10 @@ var require_SFTP = __commonJS({
           `SFTP: Outbound: ${isBuffered ? "Buffered" : "Sending"} MKDIR`
         );
       }
-      rmdir(path8, cb) {
+      rmdir(path9, cb) {
         if (this.server)
           throw new Error("Client-only method called in server mode");
-        const pathLen = Buffer.byteLength(path8);
+        const pathLen = Buffer.byteLength(path9);
         let p = 9;
         const buf = Buffer.allocUnsafe(4 + 1 + 4 + 4 + pathLen);
         writeUInt32BE(buf, buf.length - 4, 0);
@@ -13863,7 +13863,7 @@ var require_SFTP = __commonJS({
         const reqid = this._writeReqid = this._writeReqid + 1 & MAX_REQID;
         writeUInt32BE(buf, reqid, 5);
         writeUInt32BE(buf, pathLen, p);
-        buf.utf8Write(path8, p += 4, pathLen);
+        buf.utf8Write(path9, p += 4, pathLen);
         this._requests[reqid] = { cb };
         const isBuffered = sendOrBuffer(this, buf);
         this._debug && this._debug(
@@ -13953,10 +13953,10 @@ var require_SFTP = __commonJS({
           `SFTP: Outbound: ${isBuffered ? "Buffered" : "Sending"} FSTAT`
         );
       }
-      stat(path8, cb) {
+      stat(path9, cb) {
         if (this.server)
           throw new Error("Client-only method called in server mode");
-        const pathLen = Buffer.byteLength(path8);
+        const pathLen = Buffer.byteLength(path9);
         let p = 9;
         const buf = Buffer.allocUnsafe(4 + 1 + 4 + 4 + pathLen);
         writeUInt32BE(buf, buf.length - 4, 0);
@@ -13964,17 +13964,17 @@ var require_SFTP = __commonJS({
         const reqid = this._writeReqid = this._writeReqid + 1 & MAX_REQID;
         writeUInt32BE(buf, reqid, 5);
         writeUInt32BE(buf, pathLen, p);
-        buf.utf8Write(path8, p += 4, pathLen);
+        buf.utf8Write(path9, p += 4, pathLen);
         this._requests[reqid] = { cb };
         const isBuffered = sendOrBuffer(this, buf);
         this._debug && this._debug(
           `SFTP: Outbound: ${isBuffered ? "Buffered" : "Sending"} STAT`
         );
       }
-      lstat(path8, cb) {
+      lstat(path9, cb) {
         if (this.server)
           throw new Error("Client-only method called in server mode");
-        const pathLen = Buffer.byteLength(path8);
+        const pathLen = Buffer.byteLength(path9);
         let p = 9;
         const buf = Buffer.allocUnsafe(4 + 1 + 4 + 4 + pathLen);
         writeUInt32BE(buf, buf.length - 4, 0);
@@ -13982,17 +13982,17 @@ var require_SFTP = __commonJS({
         const reqid = this._writeReqid = this._writeReqid + 1 & MAX_REQID;
         writeUInt32BE(buf, reqid, 5);
         writeUInt32BE(buf, pathLen, p);
-        buf.utf8Write(path8, p += 4, pathLen);
+        buf.utf8Write(path9, p += 4, pathLen);
         this._requests[reqid] = { cb };
         const isBuffered = sendOrBuffer(this, buf);
         this._debug && this._debug(
           `SFTP: Outbound: ${isBuffered ? "Buffered" : "Sending"} LSTAT`
         );
       }
-      opendir(path8, cb) {
+      opendir(path9, cb) {
         if (this.server)
           throw new Error("Client-only method called in server mode");
-        const pathLen = Buffer.byteLength(path8);
+        const pathLen = Buffer.byteLength(path9);
         let p = 9;
         const buf = Buffer.allocUnsafe(4 + 1 + 4 + 4 + pathLen);
         writeUInt32BE(buf, buf.length - 4, 0);
@@ -14000,14 +14000,14 @@ var require_SFTP = __commonJS({
         const reqid = this._writeReqid = this._writeReqid + 1 & MAX_REQID;
         writeUInt32BE(buf, reqid, 5);
         writeUInt32BE(buf, pathLen, p);
-        buf.utf8Write(path8, p += 4, pathLen);
+        buf.utf8Write(path9, p += 4, pathLen);
         this._requests[reqid] = { cb };
         const isBuffered = sendOrBuffer(this, buf);
         this._debug && this._debug(
           `SFTP: Outbound: ${isBuffered ? "Buffered" : "Sending"} OPENDIR`
         );
       }
-      setstat(path8, attrs, cb) {
+      setstat(path9, attrs, cb) {
         if (this.server)
           throw new Error("Client-only method called in server mode");
         let flags = 0;
@@ -14019,7 +14019,7 @@ var require_SFTP = __commonJS({
         } else if (typeof attrs === "function") {
           cb = attrs;
         }
-        const pathLen = Buffer.byteLength(path8);
+        const pathLen = Buffer.byteLength(path9);
         let p = 9;
         const buf = Buffer.allocUnsafe(4 + 1 + 4 + 4 + pathLen + 4 + attrsLen);
         writeUInt32BE(buf, buf.length - 4, 0);
@@ -14027,7 +14027,7 @@ var require_SFTP = __commonJS({
         const reqid = this._writeReqid = this._writeReqid + 1 & MAX_REQID;
         writeUInt32BE(buf, reqid, 5);
         writeUInt32BE(buf, pathLen, p);
-        buf.utf8Write(path8, p += 4, pathLen);
+        buf.utf8Write(path9, p += 4, pathLen);
         writeUInt32BE(buf, flags, p += pathLen);
         if (attrsLen) {
           p += 4;
@@ -14087,8 +14087,8 @@ var require_SFTP = __commonJS({
           mtime: toUnixTimestamp(mtime)
         }, cb);
       }
-      utimes(path8, atime, mtime, cb) {
-        return this.setstat(path8, {
+      utimes(path9, atime, mtime, cb) {
+        return this.setstat(path9, {
           atime: toUnixTimestamp(atime),
           mtime: toUnixTimestamp(mtime)
         }, cb);
@@ -14099,8 +14099,8 @@ var require_SFTP = __commonJS({
           gid
         }, cb);
       }
-      chown(path8, uid, gid, cb) {
-        return this.setstat(path8, {
+      chown(path9, uid, gid, cb) {
+        return this.setstat(path9, {
           uid,
           gid
         }, cb);
@@ -14110,15 +14110,15 @@ var require_SFTP = __commonJS({
           mode
         }, cb);
       }
-      chmod(path8, mode, cb) {
-        return this.setstat(path8, {
+      chmod(path9, mode, cb) {
+        return this.setstat(path9, {
           mode
         }, cb);
       }
-      readlink(path8, cb) {
+      readlink(path9, cb) {
         if (this.server)
           throw new Error("Client-only method called in server mode");
-        const pathLen = Buffer.byteLength(path8);
+        const pathLen = Buffer.byteLength(path9);
         let p = 9;
         const buf = Buffer.allocUnsafe(4 + 1 + 4 + 4 + pathLen);
         writeUInt32BE(buf, buf.length - 4, 0);
@@ -14126,7 +14126,7 @@ var require_SFTP = __commonJS({
         const reqid = this._writeReqid = this._writeReqid + 1 & MAX_REQID;
         writeUInt32BE(buf, reqid, 5);
         writeUInt32BE(buf, pathLen, p);
-        buf.utf8Write(path8, p += 4, pathLen);
+        buf.utf8Write(path9, p += 4, pathLen);
         this._requests[reqid] = {
           cb: (err, names2) => {
             if (typeof cb !== "function")
@@ -14171,10 +14171,10 @@ var require_SFTP = __commonJS({
           `SFTP: Outbound: ${isBuffered ? "Buffered" : "Sending"} SYMLINK`
         );
       }
-      realpath(path8, cb) {
+      realpath(path9, cb) {
         if (this.server)
           throw new Error("Client-only method called in server mode");
-        const pathLen = Buffer.byteLength(path8);
+        const pathLen = Buffer.byteLength(path9);
         let p = 9;
         const buf = Buffer.allocUnsafe(4 + 1 + 4 + 4 + pathLen);
         writeUInt32BE(buf, buf.length - 4, 0);
@@ -14182,7 +14182,7 @@ var require_SFTP = __commonJS({
         const reqid = this._writeReqid = this._writeReqid + 1 & MAX_REQID;
         writeUInt32BE(buf, reqid, 5);
         writeUInt32BE(buf, pathLen, p);
-        buf.utf8Write(path8, p += 4, pathLen);
+        buf.utf8Write(path9, p += 4, pathLen);
         this._requests[reqid] = {
           cb: (err, names2) => {
             if (typeof cb !== "function")
@@ -14227,13 +14227,13 @@ var require_SFTP = __commonJS({
           this._debug(`SFTP: Outbound: ${which2} posix-rename@openssh.com`);
         }
       }
-      ext_openssh_statvfs(path8, cb) {
+      ext_openssh_statvfs(path9, cb) {
         if (this.server)
           throw new Error("Client-only method called in server mode");
         const ext = this._extensions["statvfs@openssh.com"];
         if (!ext || ext !== "2")
           throw new Error("Server does not support this extended request");
-        const pathLen = Buffer.byteLength(path8);
+        const pathLen = Buffer.byteLength(path9);
         let p = 9;
         const buf = Buffer.allocUnsafe(4 + 1 + 4 + 4 + 19 + 4 + pathLen);
         writeUInt32BE(buf, buf.length - 4, 0);
@@ -14243,7 +14243,7 @@ var require_SFTP = __commonJS({
         writeUInt32BE(buf, 19, p);
         buf.utf8Write("statvfs@openssh.com", p += 4, 19);
         writeUInt32BE(buf, pathLen, p += 19);
-        buf.utf8Write(path8, p += 4, pathLen);
+        buf.utf8Write(path9, p += 4, pathLen);
         this._requests[reqid] = { extended: "statvfs@openssh.com", cb };
         const isBuffered = sendOrBuffer(this, buf);
         if (this._debug) {
@@ -14329,7 +14329,7 @@ var require_SFTP = __commonJS({
           `SFTP: Outbound: ${isBuffered ? "Buffered" : "Sending"} fsync@openssh.com`
         );
       }
-      ext_openssh_lsetstat(path8, attrs, cb) {
+      ext_openssh_lsetstat(path9, attrs, cb) {
         if (this.server)
           throw new Error("Client-only method called in server mode");
         const ext = this._extensions["lsetstat@openssh.com"];
@@ -14344,7 +14344,7 @@ var require_SFTP = __commonJS({
         } else if (typeof attrs === "function") {
           cb = attrs;
         }
-        const pathLen = Buffer.byteLength(path8);
+        const pathLen = Buffer.byteLength(path9);
         let p = 9;
         const buf = Buffer.allocUnsafe(4 + 1 + 4 + 4 + 20 + 4 + pathLen + 4 + attrsLen);
         writeUInt32BE(buf, buf.length - 4, 0);
@@ -14354,7 +14354,7 @@ var require_SFTP = __commonJS({
         writeUInt32BE(buf, 20, p);
         buf.utf8Write("lsetstat@openssh.com", p += 4, 20);
         writeUInt32BE(buf, pathLen, p += 20);
-        buf.utf8Write(path8, p += 4, pathLen);
+        buf.utf8Write(path9, p += 4, pathLen);
         writeUInt32BE(buf, flags, p += pathLen);
         if (attrsLen) {
           p += 4;
@@ -14371,13 +14371,13 @@ var require_SFTP = __commonJS({
           this._debug(`SFTP: Outbound: ${status2} lsetstat@openssh.com`);
         }
       }
-      ext_openssh_expandPath(path8, cb) {
+      ext_openssh_expandPath(path9, cb) {
         if (this.server)
           throw new Error("Client-only method called in server mode");
         const ext = this._extensions["expand-path@openssh.com"];
         if (ext !== "1")
           throw new Error("Server does not support this extended request");
-        const pathLen = Buffer.byteLength(path8);
+        const pathLen = Buffer.byteLength(path9);
         let p = 9;
         const buf = Buffer.allocUnsafe(4 + 1 + 4 + 4 + 23 + 4 + pathLen);
         writeUInt32BE(buf, buf.length - 4, 0);
@@ -14387,7 +14387,7 @@ var require_SFTP = __commonJS({
         writeUInt32BE(buf, 23, p);
         buf.utf8Write("expand-path@openssh.com", p += 4, 23);
         writeUInt32BE(buf, pathLen, p += 20);
-        buf.utf8Write(path8, p += 4, pathLen);
+        buf.utf8Write(path9, p += 4, pathLen);
         this._requests[reqid] = {
           cb: (err, names2) => {
             if (typeof cb !== "function")
@@ -15665,12 +15665,12 @@ var require_SFTP = __commonJS({
       [REQUEST.LSTAT]: (sftp, payload) => {
         bufferParser.init(payload, 1);
         const reqID = bufferParser.readUInt32BE();
-        const path8 = bufferParser.readString(true);
+        const path9 = bufferParser.readString(true);
         bufferParser.clear();
-        if (path8 === void 0)
+        if (path9 === void 0)
           return doFatalSFTPError(sftp, "Malformed LSTAT packet");
         sftp._debug && sftp._debug(`SFTP: Inbound: Received LSTAT (id:${reqID})`);
-        if (!sftp.emit("LSTAT", reqID, path8)) {
+        if (!sftp.emit("LSTAT", reqID, path9)) {
           sftp.status(reqID, STATUS_CODE.OP_UNSUPPORTED);
         }
       },
@@ -15689,13 +15689,13 @@ var require_SFTP = __commonJS({
       [REQUEST.SETSTAT]: (sftp, payload) => {
         bufferParser.init(payload, 1);
         const reqID = bufferParser.readUInt32BE();
-        const path8 = bufferParser.readString(true);
+        const path9 = bufferParser.readString(true);
         const attrs = readAttrs(sftp._biOpt);
         bufferParser.clear();
         if (attrs === void 0)
           return doFatalSFTPError(sftp, "Malformed SETSTAT packet");
         sftp._debug && sftp._debug(`SFTP: Inbound: Received SETSTAT (id:${reqID})`);
-        if (!sftp.emit("SETSTAT", reqID, path8, attrs)) {
+        if (!sftp.emit("SETSTAT", reqID, path9, attrs)) {
           sftp.status(reqID, STATUS_CODE.OP_UNSUPPORTED);
         }
       },
@@ -15717,12 +15717,12 @@ var require_SFTP = __commonJS({
       [REQUEST.OPENDIR]: (sftp, payload) => {
         bufferParser.init(payload, 1);
         const reqID = bufferParser.readUInt32BE();
-        const path8 = bufferParser.readString(true);
+        const path9 = bufferParser.readString(true);
         bufferParser.clear();
-        if (path8 === void 0)
+        if (path9 === void 0)
           return doFatalSFTPError(sftp, "Malformed OPENDIR packet");
         sftp._debug && sftp._debug(`SFTP: Inbound: Received OPENDIR (id:${reqID})`);
-        if (!sftp.emit("OPENDIR", reqID, path8)) {
+        if (!sftp.emit("OPENDIR", reqID, path9)) {
           sftp.status(reqID, STATUS_CODE.OP_UNSUPPORTED);
         }
       },
@@ -15741,63 +15741,63 @@ var require_SFTP = __commonJS({
       [REQUEST.REMOVE]: (sftp, payload) => {
         bufferParser.init(payload, 1);
         const reqID = bufferParser.readUInt32BE();
-        const path8 = bufferParser.readString(true);
+        const path9 = bufferParser.readString(true);
         bufferParser.clear();
-        if (path8 === void 0)
+        if (path9 === void 0)
           return doFatalSFTPError(sftp, "Malformed REMOVE packet");
         sftp._debug && sftp._debug(`SFTP: Inbound: Received REMOVE (id:${reqID})`);
-        if (!sftp.emit("REMOVE", reqID, path8)) {
+        if (!sftp.emit("REMOVE", reqID, path9)) {
           sftp.status(reqID, STATUS_CODE.OP_UNSUPPORTED);
         }
       },
       [REQUEST.MKDIR]: (sftp, payload) => {
         bufferParser.init(payload, 1);
         const reqID = bufferParser.readUInt32BE();
-        const path8 = bufferParser.readString(true);
+        const path9 = bufferParser.readString(true);
         const attrs = readAttrs(sftp._biOpt);
         bufferParser.clear();
         if (attrs === void 0)
           return doFatalSFTPError(sftp, "Malformed MKDIR packet");
         sftp._debug && sftp._debug(`SFTP: Inbound: Received MKDIR (id:${reqID})`);
-        if (!sftp.emit("MKDIR", reqID, path8, attrs)) {
+        if (!sftp.emit("MKDIR", reqID, path9, attrs)) {
           sftp.status(reqID, STATUS_CODE.OP_UNSUPPORTED);
         }
       },
       [REQUEST.RMDIR]: (sftp, payload) => {
         bufferParser.init(payload, 1);
         const reqID = bufferParser.readUInt32BE();
-        const path8 = bufferParser.readString(true);
+        const path9 = bufferParser.readString(true);
         bufferParser.clear();
-        if (path8 === void 0)
+        if (path9 === void 0)
           return doFatalSFTPError(sftp, "Malformed RMDIR packet");
         sftp._debug && sftp._debug(`SFTP: Inbound: Received RMDIR (id:${reqID})`);
-        if (!sftp.emit("RMDIR", reqID, path8)) {
+        if (!sftp.emit("RMDIR", reqID, path9)) {
           sftp.status(reqID, STATUS_CODE.OP_UNSUPPORTED);
         }
       },
       [REQUEST.REALPATH]: (sftp, payload) => {
         bufferParser.init(payload, 1);
         const reqID = bufferParser.readUInt32BE();
-        const path8 = bufferParser.readString(true);
+        const path9 = bufferParser.readString(true);
         bufferParser.clear();
-        if (path8 === void 0)
+        if (path9 === void 0)
           return doFatalSFTPError(sftp, "Malformed REALPATH packet");
         sftp._debug && sftp._debug(
           `SFTP: Inbound: Received REALPATH (id:${reqID})`
         );
-        if (!sftp.emit("REALPATH", reqID, path8)) {
+        if (!sftp.emit("REALPATH", reqID, path9)) {
           sftp.status(reqID, STATUS_CODE.OP_UNSUPPORTED);
         }
       },
       [REQUEST.STAT]: (sftp, payload) => {
         bufferParser.init(payload, 1);
         const reqID = bufferParser.readUInt32BE();
-        const path8 = bufferParser.readString(true);
+        const path9 = bufferParser.readString(true);
         bufferParser.clear();
-        if (path8 === void 0)
+        if (path9 === void 0)
           return doFatalSFTPError(sftp, "Malformed STAT packet");
         sftp._debug && sftp._debug(`SFTP: Inbound: Received STAT (id:${reqID})`);
-        if (!sftp.emit("STAT", reqID, path8)) {
+        if (!sftp.emit("STAT", reqID, path9)) {
           sftp.status(reqID, STATUS_CODE.OP_UNSUPPORTED);
         }
       },
@@ -15817,14 +15817,14 @@ var require_SFTP = __commonJS({
       [REQUEST.READLINK]: (sftp, payload) => {
         bufferParser.init(payload, 1);
         const reqID = bufferParser.readUInt32BE();
-        const path8 = bufferParser.readString(true);
+        const path9 = bufferParser.readString(true);
         bufferParser.clear();
-        if (path8 === void 0)
+        if (path9 === void 0)
           return doFatalSFTPError(sftp, "Malformed READLINK packet");
         sftp._debug && sftp._debug(
           `SFTP: Inbound: Received READLINK (id:${reqID})`
         );
-        if (!sftp.emit("READLINK", reqID, path8)) {
+        if (!sftp.emit("READLINK", reqID, path9)) {
           sftp.status(reqID, STATUS_CODE.OP_UNSUPPORTED);
         }
       },
@@ -15895,7 +15895,7 @@ var require_SFTP = __commonJS({
     function roundUpToMultipleOf8(n) {
       return n + 7 & ~7;
     }
-    function ReadStream(sftp, path8, options) {
+    function ReadStream(sftp, path9, options) {
       if (options === void 0)
         options = {};
       else if (typeof options === "string")
@@ -15909,7 +15909,7 @@ var require_SFTP = __commonJS({
       options.emitClose = false;
       options.autoDestroy = false;
       ReadableStream2.call(this, options);
-      this.path = path8;
+      this.path = path9;
       this.flags = options.flags === void 0 ? "r" : options.flags;
       this.mode = options.mode === void 0 ? 438 : options.mode;
       this.start = options.start;
@@ -16040,7 +16040,7 @@ var require_SFTP = __commonJS({
       },
       configurable: true
     });
-    function WriteStream(sftp, path8, options) {
+    function WriteStream(sftp, path9, options) {
       if (options === void 0)
         options = {};
       else if (typeof options === "string")
@@ -16052,7 +16052,7 @@ var require_SFTP = __commonJS({
       options.emitClose = false;
       options.autoDestroy = false;
       WritableStream.call(this, options);
-      this.path = path8;
+      this.path = path9;
       this.flags = options.flags === void 0 ? "w" : options.flags;
       this.mode = options.mode === void 0 ? 438 : options.mode;
       this.start = options.start;
@@ -23877,7 +23877,7 @@ var require_modem = __commonJS({
     var querystring = __require("querystring");
     var http3 = require_http();
     var fs2 = __require("fs");
-    var path8 = __require("path");
+    var path9 = __require("path");
     var url = __require("url");
     var ssh = require_ssh();
     var HttpDuplex = require_http_duplex();
@@ -23926,9 +23926,9 @@ var require_modem = __commonJS({
         }
         opts.host = host.hostname;
         if (process.env.DOCKER_CERT_PATH) {
-          opts.ca = splitca(path8.join(process.env.DOCKER_CERT_PATH, "ca.pem"));
-          opts.cert = fs2.readFileSync(path8.join(process.env.DOCKER_CERT_PATH, "cert.pem"));
-          opts.key = fs2.readFileSync(path8.join(process.env.DOCKER_CERT_PATH, "key.pem"));
+          opts.ca = splitca(path9.join(process.env.DOCKER_CERT_PATH, "ca.pem"));
+          opts.cert = fs2.readFileSync(path9.join(process.env.DOCKER_CERT_PATH, "cert.pem"));
+          opts.key = fs2.readFileSync(path9.join(process.env.DOCKER_CERT_PATH, "key.pem"));
         }
         if (process.env.DOCKER_CLIENT_TIMEOUT) {
           opts.timeout = parseInt(process.env.DOCKER_CLIENT_TIMEOUT, 10);
@@ -23938,7 +23938,7 @@ var require_modem = __commonJS({
     };
     var findDefaultUnixSocket = function() {
       return new Promise(function(resolve) {
-        var userDockerSocket = path8.join(os3.homedir(), ".docker", "run", "docker.sock");
+        var userDockerSocket = path9.join(os3.homedir(), ".docker", "run", "docker.sock");
         fs2.access(userDockerSocket, function(err) {
           if (err) resolve("/var/run/docker.sock");
           else resolve(userDockerSocket);
@@ -24032,7 +24032,7 @@ var require_modem = __commonJS({
       }
       if (options.file) {
         if (typeof options.file === "string") {
-          data = fs2.createReadStream(path8.resolve(options.file));
+          data = fs2.createReadStream(path9.resolve(options.file));
         } else {
           data = options.file;
         }
@@ -24286,7 +24286,7 @@ var require_modem = __commonJS({
     };
     Modem.prototype.followProgress = function(streama, onFinished, onProgress) {
       var buf = "";
-      var output = [];
+      var output2 = [];
       var finished = false;
       streama.on("data", onStreamEvent);
       streama.on("error", onStreamError);
@@ -24310,7 +24310,7 @@ var require_modem = __commonJS({
           if (line[line.length - 1] == "\r") line = line.substr(0, line.length - 1);
           if (line.length > 0) {
             var obj = JSON.parse(line);
-            output.push(obj);
+            output2.push(obj);
             if (onProgress) {
               onProgress(obj);
             }
@@ -24324,10 +24324,10 @@ var require_modem = __commonJS({
         streama.removeListener("error", onStreamError);
         streama.removeListener("end", onStreamEnd);
         streama.removeListener("close", onStreamEnd);
-        onFinished(err, output);
+        onFinished(err, output2);
       }
       function onStreamEnd() {
-        if (!finished) onFinished(null, output);
+        if (!finished) onFinished(null, output2);
         finished = true;
       }
     };
@@ -24350,7 +24350,7 @@ var require_modem = __commonJS({
 var require_ignore = __commonJS({
   "node_modules/@balena/dockerignore/ignore.js"(exports, module) {
     "use strict";
-    var path8 = __require("path");
+    var path9 = __require("path");
     var factory = (options) => new IgnoreBase(options);
     factory.default = factory;
     module.exports = factory;
@@ -24359,22 +24359,22 @@ var require_ignore = __commonJS({
     }
     var REGEX_TRAILING_SLASH = /(?<=.)\/$/;
     var REGEX_TRAILING_BACKSLASH = /(?<=.)\\$/;
-    var REGEX_TRAILING_PATH_SEP = path8.sep === "\\" ? REGEX_TRAILING_BACKSLASH : REGEX_TRAILING_SLASH;
+    var REGEX_TRAILING_PATH_SEP = path9.sep === "\\" ? REGEX_TRAILING_BACKSLASH : REGEX_TRAILING_SLASH;
     var KEY_IGNORE = typeof Symbol !== "undefined" ? /* @__PURE__ */ Symbol.for("dockerignore") : "dockerignore";
     function cleanPath(file) {
-      return path8.normalize(file).replace(REGEX_TRAILING_PATH_SEP, "");
+      return path9.normalize(file).replace(REGEX_TRAILING_PATH_SEP, "");
     }
     function toSlash(file) {
-      if (path8.sep === "/") {
+      if (path9.sep === "/") {
         return file;
       }
       return file.replace(/\\/g, "/");
     }
     function fromSlash(file) {
-      if (path8.sep === "/") {
+      if (path9.sep === "/") {
         return file;
       }
-      return file.replace(/\//g, path8.sep);
+      return file.replace(/\//g, path9.sep);
     }
     var IgnoreBase = class {
       constructor({
@@ -24423,13 +24423,13 @@ var require_ignore = __commonJS({
         return pattern && typeof pattern === "string" && pattern.indexOf("#") !== 0 && pattern.trim() !== "";
       }
       filter(paths) {
-        return make_array(paths).filter((path9) => this._filter(path9));
+        return make_array(paths).filter((path10) => this._filter(path10));
       }
       createFilter() {
-        return (path9) => this._filter(path9);
+        return (path10) => this._filter(path10);
       }
-      ignores(path9) {
-        return !this._filter(path9);
+      ignores(path10) {
+        return !this._filter(path10);
       }
       // https://github.com/moby/moby/blob/v19.03.8/builder/dockerignore/dockerignore.go#L41-L53
       // https://github.com/moby/moby/blob/v19.03.8/pkg/fileutils/fileutils.go#L29-L55
@@ -24468,36 +24468,36 @@ var require_ignore = __commonJS({
           origin,
           pattern,
           // https://github.com/moby/moby/blob/v19.03.8/pkg/fileutils/fileutils.go#L54
-          dirs: pattern.split(path8.sep),
+          dirs: pattern.split(path9.sep),
           negative
         };
       }
       // @returns `Boolean` true if the `path` is NOT ignored
-      _filter(path9) {
-        if (!path9) {
+      _filter(path10) {
+        if (!path10) {
           return false;
         }
-        if (path9 in this._cache) {
-          return this._cache[path9];
+        if (path10 in this._cache) {
+          return this._cache[path10];
         }
-        return this._cache[path9] = this._test(path9);
+        return this._cache[path10] = this._test(path10);
       }
       // @returns {Boolean} true if a file is NOT ignored
       // https://github.com/moby/moby/blob/v19.03.8/pkg/fileutils/fileutils.go#L62
       _test(file) {
         file = fromSlash(file);
-        const parentPath = cleanPath(path8.dirname(file));
-        const parentPathDirs = parentPath.split(path8.sep);
+        const parentPath = cleanPath(path9.dirname(file));
+        const parentPathDirs = parentPath.split(path9.sep);
         let matched = false;
         this._rules.forEach((rule) => {
           let match = this._match(file, rule);
           if (!match && parentPath !== ".") {
             if (rule.dirs.includes("**")) {
               for (let i = rule.dirs.filter((x) => x !== "**").length; i <= parentPathDirs.length; i++) {
-                match = match || this._match(parentPathDirs.slice(0, i).join(path8.sep), rule);
+                match = match || this._match(parentPathDirs.slice(0, i).join(path9.sep), rule);
               }
             } else if (rule.dirs.length <= parentPathDirs.length) {
-              match = this._match(parentPathDirs.slice(0, rule.dirs.length).join(path8.sep), rule);
+              match = this._match(parentPathDirs.slice(0, rule.dirs.length).join(path9.sep), rule);
             }
           }
           if (match) {
@@ -24516,13 +24516,13 @@ var require_ignore = __commonJS({
           return rule;
         }
         let regStr = "^";
-        let escapedSlash = path8.sep === "\\" ? "\\\\" : path8.sep;
+        let escapedSlash = path9.sep === "\\" ? "\\\\" : path9.sep;
         for (let i = 0; i < rule.pattern.length; i++) {
           const ch = rule.pattern[i];
           if (ch === "*") {
             if (rule.pattern[i + 1] === "*") {
               i++;
-              if (rule.pattern[i + 1] === path8.sep) {
+              if (rule.pattern[i + 1] === path9.sep) {
                 i++;
               }
               if (rule.pattern[i + 1] === void 0) {
@@ -24538,7 +24538,7 @@ var require_ignore = __commonJS({
           } else if (ch === "." || ch === "$") {
             regStr += `\\${ch}`;
           } else if (ch === "\\") {
-            if (path8.sep === "\\") {
+            if (path9.sep === "\\") {
               regStr += escapedSlash;
               continue;
             }
@@ -24565,46 +24565,46 @@ var require_chownr = __commonJS({
   "node_modules/chownr/chownr.js"(exports, module) {
     "use strict";
     var fs2 = __require("fs");
-    var path8 = __require("path");
+    var path9 = __require("path");
     var LCHOWN = fs2.lchown ? "lchown" : "chown";
     var LCHOWNSYNC = fs2.lchownSync ? "lchownSync" : "chownSync";
     var needEISDIRHandled = fs2.lchown && !process.version.match(/v1[1-9]+\./) && !process.version.match(/v10\.[6-9]/);
-    var lchownSync = (path9, uid, gid) => {
+    var lchownSync = (path10, uid, gid) => {
       try {
-        return fs2[LCHOWNSYNC](path9, uid, gid);
+        return fs2[LCHOWNSYNC](path10, uid, gid);
       } catch (er) {
         if (er.code !== "ENOENT")
           throw er;
       }
     };
-    var chownSync = (path9, uid, gid) => {
+    var chownSync = (path10, uid, gid) => {
       try {
-        return fs2.chownSync(path9, uid, gid);
+        return fs2.chownSync(path10, uid, gid);
       } catch (er) {
         if (er.code !== "ENOENT")
           throw er;
       }
     };
-    var handleEISDIR = needEISDIRHandled ? (path9, uid, gid, cb) => (er) => {
+    var handleEISDIR = needEISDIRHandled ? (path10, uid, gid, cb) => (er) => {
       if (!er || er.code !== "EISDIR")
         cb(er);
       else
-        fs2.chown(path9, uid, gid, cb);
+        fs2.chown(path10, uid, gid, cb);
     } : (_, __, ___, cb) => cb;
-    var handleEISDirSync = needEISDIRHandled ? (path9, uid, gid) => {
+    var handleEISDirSync = needEISDIRHandled ? (path10, uid, gid) => {
       try {
-        return lchownSync(path9, uid, gid);
+        return lchownSync(path10, uid, gid);
       } catch (er) {
         if (er.code !== "EISDIR")
           throw er;
-        chownSync(path9, uid, gid);
+        chownSync(path10, uid, gid);
       }
-    } : (path9, uid, gid) => lchownSync(path9, uid, gid);
+    } : (path10, uid, gid) => lchownSync(path10, uid, gid);
     var nodeVersion = process.version;
-    var readdir2 = (path9, options, cb) => fs2.readdir(path9, options, cb);
-    var readdirSync3 = (path9, options) => fs2.readdirSync(path9, options);
+    var readdir2 = (path10, options, cb) => fs2.readdir(path10, options, cb);
+    var readdirSync3 = (path10, options) => fs2.readdirSync(path10, options);
     if (/^v4\./.test(nodeVersion))
-      readdir2 = (path9, options, cb) => fs2.readdir(path9, cb);
+      readdir2 = (path10, options, cb) => fs2.readdir(path10, cb);
     var chown = (cpath, uid, gid, cb) => {
       fs2[LCHOWN](cpath, uid, gid, handleEISDIR(cpath, uid, gid, (er) => {
         cb(er && er.code !== "ENOENT" ? er : null);
@@ -24612,21 +24612,21 @@ var require_chownr = __commonJS({
     };
     var chownrKid = (p, child, uid, gid, cb) => {
       if (typeof child === "string")
-        return fs2.lstat(path8.resolve(p, child), (er, stats) => {
+        return fs2.lstat(path9.resolve(p, child), (er, stats) => {
           if (er)
             return cb(er.code !== "ENOENT" ? er : null);
           stats.name = child;
           chownrKid(p, stats, uid, gid, cb);
         });
       if (child.isDirectory()) {
-        chownr(path8.resolve(p, child.name), uid, gid, (er) => {
+        chownr(path9.resolve(p, child.name), uid, gid, (er) => {
           if (er)
             return cb(er);
-          const cpath = path8.resolve(p, child.name);
+          const cpath = path9.resolve(p, child.name);
           chown(cpath, uid, gid, cb);
         });
       } else {
-        const cpath = path8.resolve(p, child.name);
+        const cpath = path9.resolve(p, child.name);
         chown(cpath, uid, gid, cb);
       }
     };
@@ -24656,7 +24656,7 @@ var require_chownr = __commonJS({
     var chownrKidSync = (p, child, uid, gid) => {
       if (typeof child === "string") {
         try {
-          const stats = fs2.lstatSync(path8.resolve(p, child));
+          const stats = fs2.lstatSync(path9.resolve(p, child));
           stats.name = child;
           child = stats;
         } catch (er) {
@@ -24667,8 +24667,8 @@ var require_chownr = __commonJS({
         }
       }
       if (child.isDirectory())
-        chownrSync(path8.resolve(p, child.name), uid, gid);
-      handleEISDirSync(path8.resolve(p, child.name), uid, gid);
+        chownrSync(path9.resolve(p, child.name), uid, gid);
+      handleEISDirSync(path9.resolve(p, child.name), uid, gid);
     };
     var chownrSync = (p, uid, gid) => {
       let children;
@@ -25984,7 +25984,7 @@ var require_pump = __commonJS({
 // node_modules/mkdirp-classic/index.js
 var require_mkdirp_classic = __commonJS({
   "node_modules/mkdirp-classic/index.js"(exports, module) {
-    var path8 = __require("path");
+    var path9 = __require("path");
     var fs2 = __require("fs");
     var _0777 = parseInt("0777", 8);
     module.exports = mkdirP.mkdirp = mkdirP.mkdirP = mkdirP;
@@ -26003,7 +26003,7 @@ var require_mkdirp_classic = __commonJS({
       if (!made) made = null;
       var cb = f || function() {
       };
-      p = path8.resolve(p);
+      p = path9.resolve(p);
       xfs.mkdir(p, mode, function(er) {
         if (!er) {
           made = made || p;
@@ -26011,7 +26011,7 @@ var require_mkdirp_classic = __commonJS({
         }
         switch (er.code) {
           case "ENOENT":
-            mkdirP(path8.dirname(p), opts, function(er2, made2) {
+            mkdirP(path9.dirname(p), opts, function(er2, made2) {
               if (er2) cb(er2, made2);
               else mkdirP(p, opts, cb, made2);
             });
@@ -26038,14 +26038,14 @@ var require_mkdirp_classic = __commonJS({
         mode = _0777 & ~process.umask();
       }
       if (!made) made = null;
-      p = path8.resolve(p);
+      p = path9.resolve(p);
       try {
         xfs.mkdirSync(p, mode);
         made = made || p;
       } catch (err0) {
         switch (err0.code) {
           case "ENOENT":
-            made = sync(path8.dirname(p), opts, made);
+            made = sync(path9.dirname(p), opts, made);
             sync(p, opts, made);
             break;
           // In the case of any other error, just see if there's a dir
@@ -26075,7 +26075,7 @@ var require_tar_fs = __commonJS({
     var pump = require_pump();
     var mkdirp = require_mkdirp_classic();
     var fs2 = __require("fs");
-    var path8 = __require("path");
+    var path9 = __require("path");
     var os3 = __require("os");
     var win32 = os3.platform() === "win32";
     var DOTDOT_LEADING = 1;
@@ -26091,12 +26091,12 @@ var require_tar_fs = __commonJS({
     var statAll = function(fs3, stat2, cwd, ignore, entries, sort) {
       var queue = entries || ["."];
       for (var i = 0; i < queue.length; i++) {
-        if (!inCwd(path8.resolve(cwd, queue[i]), cwd)) throw new Error(queue[i] + " is not a valid path");
+        if (!inCwd(path9.resolve(cwd, queue[i]), cwd)) throw new Error(queue[i] + " is not a valid path");
       }
       return function loop(callback) {
         if (!queue.length) return callback();
         var next = queue.shift();
-        var nextAbs = path8.join(cwd, next);
+        var nextAbs = path9.join(cwd, next);
         stat2.call(fs3, nextAbs, function(err, stat3) {
           if (err) return callback(err);
           if (!stat3.isDirectory()) return callback(null, next, stat3);
@@ -26104,7 +26104,7 @@ var require_tar_fs = __commonJS({
             if (err2) return callback(err2);
             if (sort) files.sort();
             for (var i2 = 0; i2 < files.length; i2++) {
-              if (!ignore(path8.join(cwd, next, files[i2]))) queue.push(path8.join(next, files[i2]));
+              if (!ignore(path9.join(cwd, next, files[i2]))) queue.push(path9.join(next, files[i2]));
             }
             callback(null, next, stat3);
           });
@@ -26115,7 +26115,7 @@ var require_tar_fs = __commonJS({
       return function(header) {
         header.name = header.name.split("/").slice(level).join("/");
         var linkname = header.linkname;
-        if (linkname && (header.type === "link" || path8.isAbsolute(linkname))) {
+        if (linkname && (header.type === "link" || path9.isAbsolute(linkname))) {
           header.linkname = linkname.split("/").slice(level).join("/");
         }
         return map(header);
@@ -26145,7 +26145,7 @@ var require_tar_fs = __commonJS({
         fmode |= parseInt(222, 8);
       }
       var onsymlink = function(filename, header) {
-        xfs.readlink(path8.join(cwd, filename), function(err, linkname) {
+        xfs.readlink(path9.join(cwd, filename), function(err, linkname) {
           if (err) return pack.destroy(err);
           header.linkname = normalize(linkname);
           pack.entry(header, onnextentry);
@@ -26186,7 +26186,7 @@ var require_tar_fs = __commonJS({
         }
         var entry2 = pack.entry(header, onnextentry);
         if (!entry2) return;
-        var rs = mapStream(xfs.createReadStream(path8.join(cwd, filename), { start: 0, end: header.size > 0 ? header.size - 1 : header.size }), header);
+        var rs = mapStream(xfs.createReadStream(path9.join(cwd, filename), { start: 0, end: header.size > 0 ? header.size - 1 : header.size }), header);
         rs.on("error", function(err2) {
           entry2.destroy(err2);
         });
@@ -26268,7 +26268,7 @@ var require_tar_fs = __commonJS({
       extract.on("entry", function(header, stream, next) {
         header = map(header) || header;
         header.name = normalize(header.name);
-        var name = path8.join(cwd, path8.join("/", header.name));
+        var name = path9.join(cwd, path9.join("/", header.name));
         if (ignore(name, header)) {
           stream.resume();
           return next();
@@ -26276,7 +26276,7 @@ var require_tar_fs = __commonJS({
         if (!validPath(header.name, DOTDOT_NONE)) {
           return next(new Error(JSON.stringify(header.name) + " is not a valid path"));
         }
-        var isRoot = path8.join(name, ".") === path8.join(cwd, ".");
+        var isRoot = path9.join(name, ".") === path9.join(cwd, ".");
         var stat2 = function(err) {
           if (err) return next(err);
           if (isRoot) return next();
@@ -26306,9 +26306,9 @@ var require_tar_fs = __commonJS({
         var onsymlink = function() {
           if (win32) return next();
           if (!validPath(header.linkname, DOTDOT_LEADING)) return next(new Error(name + " is not a valid symlink"));
-          var dst = path8.resolve(path8.dirname(name), header.linkname);
+          var dst = path9.resolve(path9.dirname(name), header.linkname);
           if (!inCwd(dst, cwd)) return next(new Error(name + " is not a valid symlink"));
-          validateNotSymlink(xfs, dst, path8.resolve(cwd), function(err, valid) {
+          validateNotSymlink(xfs, dst, path9.resolve(cwd), function(err, valid) {
             if (err) return next(err);
             if (!valid) return next(new Error(name + " is not a valid symlink"));
             xfs.unlink(name, function() {
@@ -26319,7 +26319,7 @@ var require_tar_fs = __commonJS({
         var onlink = function() {
           if (win32) return next();
           if (!validPath(header.linkname, DOTDOT_NONE)) return next(new Error(name + " is not a valid hardlink"));
-          var srcpath = path8.join(cwd, path8.join("/", header.linkname));
+          var srcpath = path9.join(cwd, path9.join("/", header.linkname));
           xfs.realpath(srcpath, function(err, dst) {
             if (err || !inCwd(dst, cwd)) return next(new Error(name + " is not a valid hardlink"));
             xfs.unlink(name, function() {
@@ -26351,8 +26351,8 @@ var require_tar_fs = __commonJS({
             });
           }
         };
-        var dir = isRoot ? path8.join(cwd, ".") : path8.dirname(name);
-        validate(xfs, dir, path8.join(cwd, "."), function(err, valid) {
+        var dir = isRoot ? path9.join(cwd, ".") : path9.dirname(name);
+        validate(xfs, dir, path9.join(cwd, "."), function(err, valid) {
           if (err) return next(err);
           if (!valid) return next(new Error(dir + " is not a valid path"));
           if (header.type === "directory") return ondirectory();
@@ -26384,16 +26384,16 @@ var require_tar_fs = __commonJS({
       if (name === root) return cb(null, true);
       fs3.lstat(name, function(err, st) {
         if (err && err.code !== "ENOENT") return cb(err);
-        if (err || st.isDirectory()) return validate(fs3, path8.join(name, ".."), root, cb);
+        if (err || st.isDirectory()) return validate(fs3, path9.join(name, ".."), root, cb);
         cb(null, false);
       });
     }
     function validateNotSymlink(fs3, name, root, cb) {
       if (name === root) return cb(null, true);
-      if (!name.startsWith(root + path8.sep)) return cb(null, false);
+      if (!name.startsWith(root + path9.sep)) return cb(null, false);
       fs3.lstat(name, function(err, st) {
         if (err && err.code !== "ENOENT" && err.code !== "EPERM") return cb(err);
-        if (err || !st.isSymbolicLink()) return validateNotSymlink(fs3, path8.join(name, ".."), root, cb);
+        if (err || !st.isSymbolicLink()) return validateNotSymlink(fs3, path9.join(name, ".."), root, cb);
         cb(null, false);
       });
     }
@@ -26424,8 +26424,8 @@ var require_tar_fs = __commonJS({
       });
     }
     function inCwd(dst, cwd) {
-      cwd = path8.resolve(cwd);
-      return cwd === dst || dst.startsWith(cwd + path8.sep);
+      cwd = path9.resolve(cwd);
+      return cwd === dst || dst.startsWith(cwd + path9.sep);
     }
   }
 });
@@ -26435,7 +26435,7 @@ var require_util = __commonJS({
   "node_modules/dockerode/lib/util.js"(exports, module) {
     var DockerIgnore = require_ignore();
     var fs2 = __require("fs");
-    var path8 = __require("path");
+    var path9 = __require("path");
     var tar5 = require_tar_fs();
     var zlib = __require("zlib");
     var arr = [];
@@ -26487,14 +26487,14 @@ var require_util = __commonJS({
     };
     module.exports.prepareBuildContext = function(file, next) {
       if (file && file.context) {
-        fs2.readFile(path8.join(file.context, ".dockerignore"), (err, data) => {
+        fs2.readFile(path9.join(file.context, ".dockerignore"), (err, data) => {
           let ignoreFn;
           let filterFn;
           if (!err) {
             const dockerIgnore = DockerIgnore({ ignorecase: false }).add(data.toString());
             filterFn = dockerIgnore.createFilter();
-            ignoreFn = (path9) => {
-              return !filterFn(path9);
+            ignoreFn = (path10) => {
+              return !filterFn(path10);
             };
           }
           const entries = file.src.slice() || [];
@@ -29468,19 +29468,19 @@ var require_uri_parser = __commonJS({
       };
     }
     var NUMBER_REGEX = /^\d+$/;
-    function splitHostPort(path8) {
-      if (path8.startsWith("[")) {
-        const hostEnd = path8.indexOf("]");
+    function splitHostPort(path9) {
+      if (path9.startsWith("[")) {
+        const hostEnd = path9.indexOf("]");
         if (hostEnd === -1) {
           return null;
         }
-        const host = path8.substring(1, hostEnd);
+        const host = path9.substring(1, hostEnd);
         if (host.indexOf(":") === -1) {
           return null;
         }
-        if (path8.length > hostEnd + 1) {
-          if (path8[hostEnd + 1] === ":") {
-            const portString = path8.substring(hostEnd + 2);
+        if (path9.length > hostEnd + 1) {
+          if (path9[hostEnd + 1] === ":") {
+            const portString = path9.substring(hostEnd + 2);
             if (NUMBER_REGEX.test(portString)) {
               return {
                 host,
@@ -29498,7 +29498,7 @@ var require_uri_parser = __commonJS({
           };
         }
       } else {
-        const splitPath = path8.split(":");
+        const splitPath = path9.split(":");
         if (splitPath.length === 2) {
           if (NUMBER_REGEX.test(splitPath[1])) {
             return {
@@ -29510,7 +29510,7 @@ var require_uri_parser = __commonJS({
           }
         } else {
           return {
-            host: path8
+            host: path9
           };
         }
       }
@@ -32546,14 +32546,14 @@ var require_client_interceptors = __commonJS({
       }
     };
     exports.InterceptingCall = InterceptingCall;
-    function getCall(channel, path8, options) {
+    function getCall(channel, path9, options) {
       var _a, _b;
       const deadline = (_a = options.deadline) !== null && _a !== void 0 ? _a : Infinity;
       const host = options.host;
       const parent = (_b = options.parent) !== null && _b !== void 0 ? _b : null;
       const propagateFlags = options.propagate_flags;
       const credentials = options.credentials;
-      const call = channel.createCall(path8, deadline, host, parent, propagateFlags);
+      const call = channel.createCall(path9, deadline, host, parent, propagateFlags);
       if (credentials) {
         call.setCredentials(credentials);
       }
@@ -33123,9 +33123,9 @@ var require_make_client = __commonJS({
       ServiceClientImpl.serviceName = serviceName;
       return ServiceClientImpl;
     }
-    function partial(fn, path8, serialize, deserialize) {
+    function partial(fn, path9, serialize, deserialize) {
       return function(...args) {
-        return fn.call(this, path8, serialize, deserialize, ...args);
+        return fn.call(this, path9, serialize, deserialize, ...args);
       };
     }
     function isProtobufTypeDefinition(obj) {
@@ -36076,15 +36076,15 @@ var require_fetch = __commonJS({
 var require_path = __commonJS({
   "node_modules/@protobufjs/path/index.js"(exports) {
     "use strict";
-    var path8 = exports;
+    var path9 = exports;
     var isAbsolute = (
       /**
        * Tests if the specified path is absolute.
        * @param {string} path Path to test
        * @returns {boolean} `true` if path is absolute
        */
-      path8.isAbsolute = function isAbsolute2(path9) {
-        return /^(?:\/|\w+:)/.test(path9);
+      path9.isAbsolute = function isAbsolute2(path10) {
+        return /^(?:\/|\w+:)/.test(path10);
       }
     );
     var normalize = (
@@ -36093,9 +36093,9 @@ var require_path = __commonJS({
        * @param {string} path Path to normalize
        * @returns {string} Normalized path
        */
-      path8.normalize = function normalize2(path9) {
-        path9 = path9.replace(/\\/g, "/").replace(/\/{2,}/g, "/");
-        var parts = path9.split("/"), absolute = isAbsolute(path9), prefix = "";
+      path9.normalize = function normalize2(path10) {
+        path10 = path10.replace(/\\/g, "/").replace(/\/{2,}/g, "/");
+        var parts = path10.split("/"), absolute = isAbsolute(path10), prefix = "";
         if (absolute)
           prefix = parts.shift() + "/";
         for (var i = 0; i < parts.length; ) {
@@ -36114,7 +36114,7 @@ var require_path = __commonJS({
         return prefix + parts.join("/");
       }
     );
-    path8.resolve = function resolve(originPath, includePath, alreadyNormalized) {
+    path9.resolve = function resolve(originPath, includePath, alreadyNormalized) {
       if (!alreadyNormalized)
         includePath = normalize(includePath);
       if (isAbsolute(includePath))
@@ -36298,18 +36298,18 @@ var require_namespace = __commonJS({
       object.onRemove(this);
       return clearCache(this);
     };
-    Namespace.prototype.define = function define2(path8, json2) {
-      if (util.isString(path8))
-        path8 = path8.split(".");
-      else if (!Array.isArray(path8))
+    Namespace.prototype.define = function define2(path9, json2) {
+      if (util.isString(path9))
+        path9 = path9.split(".");
+      else if (!Array.isArray(path9))
         throw TypeError("illegal path");
-      if (path8 && path8.length && path8[0] === "")
+      if (path9 && path9.length && path9[0] === "")
         throw Error("path must be relative");
-      if (path8.length > util.recursionLimit)
+      if (path9.length > util.recursionLimit)
         throw Error("max depth exceeded");
       var ptr = this;
-      while (path8.length > 0) {
-        var part = path8.shift();
+      while (path9.length > 0) {
+        var part = path9.shift();
         if (ptr.nested && ptr.nested[part]) {
           ptr = ptr.nested[part];
           if (!(ptr instanceof Namespace))
@@ -36344,26 +36344,26 @@ var require_namespace = __commonJS({
       });
       return this;
     };
-    Namespace.prototype.lookup = function lookup(path8, filterTypes, parentAlreadyChecked) {
+    Namespace.prototype.lookup = function lookup(path9, filterTypes, parentAlreadyChecked) {
       if (typeof filterTypes === "boolean") {
         parentAlreadyChecked = filterTypes;
         filterTypes = void 0;
       } else if (filterTypes && !Array.isArray(filterTypes))
         filterTypes = [filterTypes];
-      if (util.isString(path8) && path8.length) {
-        if (path8 === ".")
+      if (util.isString(path9) && path9.length) {
+        if (path9 === ".")
           return this.root;
-        path8 = path8.split(".");
-      } else if (!path8.length)
+        path9 = path9.split(".");
+      } else if (!path9.length)
         return this;
-      var flatPath = path8.join(".");
-      if (path8[0] === "")
-        return this.root.lookup(path8.slice(1), filterTypes);
+      var flatPath = path9.join(".");
+      if (path9[0] === "")
+        return this.root.lookup(path9.slice(1), filterTypes);
       var found = this.root._fullyQualifiedObjects && this.root._fullyQualifiedObjects["." + flatPath];
       if (found && (!filterTypes || filterTypes.indexOf(found.constructor) > -1)) {
         return found;
       }
-      found = this._lookupImpl(path8, flatPath);
+      found = this._lookupImpl(path9, flatPath);
       if (found && (!filterTypes || filterTypes.indexOf(found.constructor) > -1)) {
         return found;
       }
@@ -36371,7 +36371,7 @@ var require_namespace = __commonJS({
         return null;
       var current = this;
       while (current.parent) {
-        found = current.parent._lookupImpl(path8, flatPath);
+        found = current.parent._lookupImpl(path9, flatPath);
         if (found && (!filterTypes || filterTypes.indexOf(found.constructor) > -1)) {
           return found;
         }
@@ -36379,22 +36379,22 @@ var require_namespace = __commonJS({
       }
       return null;
     };
-    Namespace.prototype._lookupImpl = function lookup(path8, flatPath) {
+    Namespace.prototype._lookupImpl = function lookup(path9, flatPath) {
       if (Object.prototype.hasOwnProperty.call(this._lookupCache, flatPath)) {
         return this._lookupCache[flatPath];
       }
-      var found = this.get(path8[0]);
+      var found = this.get(path9[0]);
       var exact = null;
       if (found) {
-        if (path8.length === 1) {
+        if (path9.length === 1) {
           exact = found;
         } else if (found instanceof Namespace) {
-          path8 = path8.slice(1);
-          exact = found._lookupImpl(path8, path8.join("."));
+          path9 = path9.slice(1);
+          exact = found._lookupImpl(path9, path9.join("."));
         }
       } else {
         for (var i = 0; i < this.nestedArray.length; ++i)
-          if (this._nestedArray[i] instanceof Namespace && (found = this._nestedArray[i]._lookupImpl(path8, flatPath))) {
+          if (this._nestedArray[i] instanceof Namespace && (found = this._nestedArray[i]._lookupImpl(path9, flatPath))) {
             exact = found;
             break;
           }
@@ -36402,28 +36402,28 @@ var require_namespace = __commonJS({
       this._lookupCache[flatPath] = exact;
       return exact;
     };
-    Namespace.prototype.lookupType = function lookupType(path8) {
-      var found = this.lookup(path8, [Type]);
+    Namespace.prototype.lookupType = function lookupType(path9) {
+      var found = this.lookup(path9, [Type]);
       if (!found)
-        throw Error("no such type: " + path8);
+        throw Error("no such type: " + path9);
       return found;
     };
-    Namespace.prototype.lookupEnum = function lookupEnum(path8) {
-      var found = this.lookup(path8, [Enum]);
+    Namespace.prototype.lookupEnum = function lookupEnum(path9) {
+      var found = this.lookup(path9, [Enum]);
       if (!found)
-        throw Error("no such Enum '" + path8 + "' in " + this);
+        throw Error("no such Enum '" + path9 + "' in " + this);
       return found;
     };
-    Namespace.prototype.lookupTypeOrEnum = function lookupTypeOrEnum(path8) {
-      var found = this.lookup(path8, [Type, Enum]);
+    Namespace.prototype.lookupTypeOrEnum = function lookupTypeOrEnum(path9) {
+      var found = this.lookup(path9, [Type, Enum]);
       if (!found)
-        throw Error("no such Type or Enum '" + path8 + "' in " + this);
+        throw Error("no such Type or Enum '" + path9 + "' in " + this);
       return found;
     };
-    Namespace.prototype.lookupService = function lookupService(path8) {
-      var found = this.lookup(path8, [Service]);
+    Namespace.prototype.lookupService = function lookupService(path9) {
+      var found = this.lookup(path9, [Service]);
       if (!found)
-        throw Error("no such Service '" + path8 + "' in " + this);
+        throw Error("no such Service '" + path9 + "' in " + this);
       return found;
     };
     Namespace._configure = function(Type_, Service_, Enum_) {
@@ -37840,13 +37840,13 @@ var require_util2 = __commonJS({
       Object.defineProperty(object, "$type", { value: enm, enumerable: false });
       return enm;
     };
-    util.setProperty = function setProperty(dst, path8, value2, ifNotSet) {
-      function setProp(dst2, path9, value3) {
-        var part = path9.shift();
+    util.setProperty = function setProperty(dst, path9, value2, ifNotSet) {
+      function setProp(dst2, path10, value3) {
+        var part = path10.shift();
         if (util.isUnsafeProperty(part))
           return dst2;
-        if (path9.length > 0) {
-          dst2[part] = setProp(dst2[part] || {}, path9, value3);
+        if (path10.length > 0) {
+          dst2[part] = setProp(dst2[part] || {}, path10, value3);
         } else {
           var prevValue = dst2[part];
           if (prevValue && ifNotSet)
@@ -37859,12 +37859,12 @@ var require_util2 = __commonJS({
       }
       if (typeof dst !== "object")
         throw TypeError("dst must be an object");
-      if (!path8)
+      if (!path9)
         throw TypeError("path must be specified");
-      path8 = path8.split(".");
-      if (path8.length > util.recursionLimit)
+      path9 = path9.split(".");
+      if (path9.length > util.recursionLimit)
         throw Error("max depth exceeded");
-      return setProp(dst, path8, value2);
+      return setProp(dst, path9, value2);
     };
     Object.defineProperty(util, "decorateRoot", {
       get: function() {
@@ -38410,12 +38410,12 @@ var require_object = __commonJS({
        */
       fullName: {
         get: function() {
-          var path8 = [this.name], ptr = this.parent;
+          var path9 = [this.name], ptr = this.parent;
           while (ptr) {
-            path8.unshift(ptr.name);
+            path9.unshift(ptr.name);
             ptr = ptr.parent;
           }
-          return path8.join(".");
+          return path9.join(".");
         }
       }
     });
@@ -42453,16 +42453,16 @@ var require_util3 = __commonJS({
     Object.defineProperty(exports, "__esModule", { value: true });
     exports.addCommonProtos = exports.loadProtosWithOptionsSync = exports.loadProtosWithOptions = void 0;
     var fs2 = __require("fs");
-    var path8 = __require("path");
+    var path9 = __require("path");
     var Protobuf = require_protobufjs();
     function addIncludePathResolver(root, includePaths) {
       const originalResolvePath = root.resolvePath;
       root.resolvePath = (origin, target) => {
-        if (path8.isAbsolute(target)) {
+        if (path9.isAbsolute(target)) {
           return target;
         }
         for (const directory of includePaths) {
-          const fullPath = path8.join(directory, target);
+          const fullPath = path9.join(directory, target);
           try {
             fs2.accessSync(fullPath, fs2.constants.R_OK);
             return fullPath;
@@ -43371,11 +43371,11 @@ var require_compression_filter = __commonJS({
         if (compress) {
           messageBuffer = await this.compressMessage(messageBuffer);
         }
-        const output = Buffer.allocUnsafe(messageBuffer.length + 5);
-        output.writeUInt8(compress ? 1 : 0, 0);
-        output.writeUInt32BE(messageBuffer.length, 1);
-        messageBuffer.copy(output, 5);
-        return output;
+        const output2 = Buffer.allocUnsafe(messageBuffer.length + 5);
+        output2.writeUInt8(compress ? 1 : 0, 0);
+        output2.writeUInt32BE(messageBuffer.length, 1);
+        messageBuffer.copy(output2, 5);
+        return output2;
       }
       /**
        * @param data Framed message, possibly compressed
@@ -43395,11 +43395,11 @@ var require_compression_filter = __commonJS({
         return message;
       }
       async writeMessage(message, compress) {
-        const output = Buffer.allocUnsafe(message.length + 5);
-        output.writeUInt8(0, 0);
-        output.writeUInt32BE(message.length, 1);
-        message.copy(output, 5);
-        return output;
+        const output2 = Buffer.allocUnsafe(message.length + 5);
+        output2.writeUInt8(0, 0);
+        output2.writeUInt32BE(message.length, 1);
+        message.copy(output2, 5);
+        return output2;
       }
       decompressMessage(message) {
         return Promise.reject(new Error('Received compressed message but "grpc-encoding" header was identity'));
@@ -43412,11 +43412,11 @@ var require_compression_filter = __commonJS({
       }
       compressMessage(message) {
         return new Promise((resolve, reject) => {
-          zlib.deflate(message, (err, output) => {
+          zlib.deflate(message, (err, output2) => {
             if (err) {
               reject(err);
             } else {
-              resolve(output);
+              resolve(output2);
             }
           });
         });
@@ -43458,11 +43458,11 @@ var require_compression_filter = __commonJS({
       }
       compressMessage(message) {
         return new Promise((resolve, reject) => {
-          zlib.gzip(message, (err, output) => {
+          zlib.gzip(message, (err, output2) => {
             if (err) {
               reject(err);
             } else {
-              resolve(output);
+              resolve(output2);
             }
           });
         });
@@ -48075,9 +48075,9 @@ var require_server_call = __commonJS({
       return status2;
     }
     var ServerUnaryCallImpl = class extends events_1.EventEmitter {
-      constructor(path8, call, metadata, request2) {
+      constructor(path9, call, metadata, request2) {
         super();
-        this.path = path8;
+        this.path = path9;
         this.call = call;
         this.metadata = metadata;
         this.request = request2;
@@ -48107,9 +48107,9 @@ var require_server_call = __commonJS({
     };
     exports.ServerUnaryCallImpl = ServerUnaryCallImpl;
     var ServerReadableStreamImpl = class extends stream_1.Readable {
-      constructor(path8, call, metadata) {
+      constructor(path9, call, metadata) {
         super({ objectMode: true });
-        this.path = path8;
+        this.path = path9;
         this.call = call;
         this.metadata = metadata;
         this.cancelled = false;
@@ -48141,9 +48141,9 @@ var require_server_call = __commonJS({
     };
     exports.ServerReadableStreamImpl = ServerReadableStreamImpl;
     var ServerWritableStreamImpl = class extends stream_1.Writable {
-      constructor(path8, call, metadata, request2) {
+      constructor(path9, call, metadata, request2) {
         super({ objectMode: true });
-        this.path = path8;
+        this.path = path9;
         this.call = call;
         this.metadata = metadata;
         this.request = request2;
@@ -48197,9 +48197,9 @@ var require_server_call = __commonJS({
     };
     exports.ServerWritableStreamImpl = ServerWritableStreamImpl;
     var ServerDuplexStreamImpl = class extends stream_1.Duplex {
-      constructor(path8, call, metadata) {
+      constructor(path9, call, metadata) {
         super({ objectMode: true });
-        this.path = path8;
+        this.path = path9;
         this.call = call;
         this.metadata = metadata;
         this.pendingStatus = {
@@ -49369,11 +49369,11 @@ var require_server_interceptors = __commonJS({
       serializeMessage(value2) {
         const messageBuffer = this.handler.serialize(value2);
         const byteLength = messageBuffer.byteLength;
-        const output = Buffer.allocUnsafe(byteLength + 5);
-        output.writeUInt8(0, 0);
-        output.writeUInt32BE(byteLength, 1);
-        messageBuffer.copy(output, 5);
-        return output;
+        const output2 = Buffer.allocUnsafe(byteLength + 5);
+        output2.writeUInt8(0, 0);
+        output2.writeUInt32BE(byteLength, 1);
+        messageBuffer.copy(output2, 5);
+        return output2;
       }
       decompressMessage(message, encoding) {
         const messageContents = message.subarray(5);
@@ -50500,11 +50500,11 @@ var require_server2 = __commonJS({
           }
           return true;
         }
-        _retrieveHandler(path8) {
-          serverCallTrace("Received call to method " + path8 + " at address " + this.serverAddressString);
-          const handler2 = this.handlers.get(path8);
+        _retrieveHandler(path9) {
+          serverCallTrace("Received call to method " + path9 + " at address " + this.serverAddressString);
+          const handler2 = this.handlers.get(path9);
           if (handler2 === void 0) {
-            serverCallTrace("No handler registered for method " + path8 + ". Sending UNIMPLEMENTED status.");
+            serverCallTrace("No handler registered for method " + path9 + ". Sending UNIMPLEMENTED status.");
             return null;
           }
           return handler2;
@@ -50528,10 +50528,10 @@ var require_server2 = __commonJS({
             channelzSessionInfo === null || channelzSessionInfo === void 0 ? void 0 : channelzSessionInfo.streamTracker.addCallFailed();
             return;
           }
-          const path8 = headers[HTTP2_HEADER_PATH];
-          const handler2 = this._retrieveHandler(path8);
+          const path9 = headers[HTTP2_HEADER_PATH];
+          const handler2 = this._retrieveHandler(path9);
           if (!handler2) {
-            this._respondWithError(getUnimplementedStatusResponse(path8), stream, channelzSessionInfo);
+            this._respondWithError(getUnimplementedStatusResponse(path9), stream, channelzSessionInfo);
             return;
           }
           const callEventTracker = {
@@ -50581,10 +50581,10 @@ var require_server2 = __commonJS({
           if (this._verifyContentType(stream, headers) !== true) {
             return;
           }
-          const path8 = headers[HTTP2_HEADER_PATH];
-          const handler2 = this._retrieveHandler(path8);
+          const path9 = headers[HTTP2_HEADER_PATH];
+          const handler2 = this._retrieveHandler(path9);
           if (!handler2) {
-            this._respondWithError(getUnimplementedStatusResponse(path8), stream, null);
+            this._respondWithError(getUnimplementedStatusResponse(path9), stream, null);
             return;
           }
           const call = (0, server_interceptors_1.getServerInterceptingCall)([...extraInterceptors, ...this.interceptors], stream, headers, null, handler2, this.options);
@@ -51892,13 +51892,13 @@ var require_resolver_uds = __commonJS({
         this.listener = listener;
         this.hasReturnedResult = false;
         this.endpoints = [];
-        let path8;
+        let path9;
         if (target.authority === "") {
-          path8 = "/" + target.path;
+          path9 = "/" + target.path;
         } else {
-          path8 = target.path;
+          path9 = target.path;
         }
-        this.endpoints = [{ addresses: [{ path: path8 }] }];
+        this.endpoints = [{ addresses: [{ path: path9 }] }];
       }
       updateResolution() {
         if (!this.hasReturnedResult) {
@@ -51958,12 +51958,12 @@ var require_resolver_ip = __commonJS({
           return;
         }
         const pathList = target.path.split(",");
-        for (const path8 of pathList) {
-          const hostPort = (0, uri_parser_1.splitHostPort)(path8);
+        for (const path9 of pathList) {
+          const hostPort = (0, uri_parser_1.splitHostPort)(path9);
           if (hostPort === null) {
             this.error = {
               code: constants_1.Status.UNAVAILABLE,
-              details: `Failed to parse ${target.scheme} address ${path8}`,
+              details: `Failed to parse ${target.scheme} address ${path9}`,
               metadata: new metadata_1.Metadata()
             };
             return;
@@ -51971,7 +51971,7 @@ var require_resolver_ip = __commonJS({
           if (target.scheme === IPV4_SCHEME && !(0, net_1.isIPv4)(hostPort.host) || target.scheme === IPV6_SCHEME && !(0, net_1.isIPv6)(hostPort.host)) {
             this.error = {
               code: constants_1.Status.UNAVAILABLE,
-              details: `Failed to parse ${target.scheme} address ${path8}`,
+              details: `Failed to parse ${target.scheme} address ${path9}`,
               metadata: new metadata_1.Metadata()
             };
             return;
@@ -53327,16 +53327,16 @@ var require_util4 = __commonJS({
     Object.defineProperty(exports, "__esModule", { value: true });
     exports.addCommonProtos = exports.loadProtosWithOptionsSync = exports.loadProtosWithOptions = void 0;
     var fs2 = __require("fs");
-    var path8 = __require("path");
+    var path9 = __require("path");
     var Protobuf = require_protobufjs();
     function addIncludePathResolver(root, includePaths) {
       const originalResolvePath = root.resolvePath;
       root.resolvePath = (origin, target) => {
-        if (path8.isAbsolute(target)) {
+        if (path9.isAbsolute(target)) {
           return target;
         }
         for (const directory of includePaths) {
-          const fullPath = path8.join(directory, target);
+          const fullPath = path9.join(directory, target);
           try {
             fs2.accessSync(fullPath, fs2.constants.R_OK);
             return fullPath;
@@ -53583,7 +53583,7 @@ var require_session = __commonJS({
   "node_modules/dockerode/lib/session.js"(exports, module) {
     var grpc = require_src4();
     var protoLoader = require_src5();
-    var path8 = __require("path");
+    var path9 = __require("path");
     var crypto = __require("crypto");
     function withSession(docker, auth2, handler2) {
       const sessionId = crypto.randomUUID();
@@ -53610,7 +53610,7 @@ var require_session = __commonJS({
         const injector = server.createConnectionInjector(creds);
         injector.injectConnection(socket);
         const pkg = protoLoader.loadSync(
-          path8.resolve(__dirname, "proto", "auth.proto")
+          path9.resolve(__dirname, "proto", "auth.proto")
         );
         const service = grpc.loadPackageDefinition(pkg);
         server.addService(service.moby.filesync.v1.Auth.service, {
@@ -53640,7 +53640,7 @@ var require_session = __commonJS({
 var require_buildkit = __commonJS({
   "node_modules/dockerode/lib/buildkit.js"(exports, module) {
     var protobuf = require_protobufjs();
-    var path8 = __require("path");
+    var path9 = __require("path");
     var BUILDKIT_TRACE_ID = "moby.buildkit.trace";
     var BUILDKIT_IMAGE_ID = "moby.image.id";
     var PROTO_TYPE = "moby.buildkit.v1.StatusResponse";
@@ -53650,7 +53650,7 @@ var require_buildkit = __commonJS({
     function loadProto() {
       if (StatusResponse) return StatusResponse;
       var root = protobuf.loadSync(
-        path8.resolve(__dirname, "proto", "buildkit_status.proto")
+        path9.resolve(__dirname, "proto", "buildkit_status.proto")
       );
       StatusResponse = root.lookupType(PROTO_TYPE);
       return StatusResponse;
@@ -53748,7 +53748,7 @@ var require_buildkit = __commonJS({
     }
     function followProgress2(stream, onFinished, onProgress) {
       var buffer = "";
-      var output = [];
+      var output2 = [];
       var finished = false;
       stream.on("data", onStreamEvent);
       stream.on("error", onStreamError);
@@ -53769,17 +53769,17 @@ var require_buildkit = __commonJS({
           if (result.isBuildKit) {
             result.logs.forEach(function(log) {
               var event = { stream: log + "\n" };
-              output.push(event);
+              output2.push(event);
               if (onProgress) onProgress(event);
             });
           } else if (result.raw) {
-            output.push(result.raw);
+            output2.push(result.raw);
             if (onProgress) onProgress(result.raw);
           }
         } catch (e) {
           try {
             var json2 = JSON.parse(line);
-            output.push(json2);
+            output2.push(json2);
             if (onProgress) onProgress(json2);
           } catch (e2) {
           }
@@ -53791,7 +53791,7 @@ var require_buildkit = __commonJS({
         stream.removeListener("error", onStreamError);
         stream.removeListener("end", onStreamEnd);
         stream.removeListener("close", onStreamEnd);
-        if (onFinished) onFinished(err, output);
+        if (onFinished) onFinished(err, output2);
       }
       function onStreamEnd() {
         if (finished) return;
@@ -53803,7 +53803,7 @@ var require_buildkit = __commonJS({
         stream.removeListener("error", onStreamError);
         stream.removeListener("end", onStreamEnd);
         stream.removeListener("close", onStreamEnd);
-        if (onFinished) onFinished(null, output);
+        if (onFinished) onFinished(null, output2);
       }
     }
     module.exports = {
@@ -55331,17 +55331,17 @@ var require_visit = __commonJS({
     visit.BREAK = BREAK;
     visit.SKIP = SKIP;
     visit.REMOVE = REMOVE;
-    function visit_(key, node, visitor, path8) {
-      const ctrl = callVisitor(key, node, visitor, path8);
+    function visit_(key, node, visitor, path9) {
+      const ctrl = callVisitor(key, node, visitor, path9);
       if (identity.isNode(ctrl) || identity.isPair(ctrl)) {
-        replaceNode(key, path8, ctrl);
-        return visit_(key, ctrl, visitor, path8);
+        replaceNode(key, path9, ctrl);
+        return visit_(key, ctrl, visitor, path9);
       }
       if (typeof ctrl !== "symbol") {
         if (identity.isCollection(node)) {
-          path8 = Object.freeze(path8.concat(node));
+          path9 = Object.freeze(path9.concat(node));
           for (let i = 0; i < node.items.length; ++i) {
-            const ci = visit_(i, node.items[i], visitor, path8);
+            const ci = visit_(i, node.items[i], visitor, path9);
             if (typeof ci === "number")
               i = ci - 1;
             else if (ci === BREAK)
@@ -55352,13 +55352,13 @@ var require_visit = __commonJS({
             }
           }
         } else if (identity.isPair(node)) {
-          path8 = Object.freeze(path8.concat(node));
-          const ck = visit_("key", node.key, visitor, path8);
+          path9 = Object.freeze(path9.concat(node));
+          const ck = visit_("key", node.key, visitor, path9);
           if (ck === BREAK)
             return BREAK;
           else if (ck === REMOVE)
             node.key = null;
-          const cv = visit_("value", node.value, visitor, path8);
+          const cv = visit_("value", node.value, visitor, path9);
           if (cv === BREAK)
             return BREAK;
           else if (cv === REMOVE)
@@ -55379,17 +55379,17 @@ var require_visit = __commonJS({
     visitAsync.BREAK = BREAK;
     visitAsync.SKIP = SKIP;
     visitAsync.REMOVE = REMOVE;
-    async function visitAsync_(key, node, visitor, path8) {
-      const ctrl = await callVisitor(key, node, visitor, path8);
+    async function visitAsync_(key, node, visitor, path9) {
+      const ctrl = await callVisitor(key, node, visitor, path9);
       if (identity.isNode(ctrl) || identity.isPair(ctrl)) {
-        replaceNode(key, path8, ctrl);
-        return visitAsync_(key, ctrl, visitor, path8);
+        replaceNode(key, path9, ctrl);
+        return visitAsync_(key, ctrl, visitor, path9);
       }
       if (typeof ctrl !== "symbol") {
         if (identity.isCollection(node)) {
-          path8 = Object.freeze(path8.concat(node));
+          path9 = Object.freeze(path9.concat(node));
           for (let i = 0; i < node.items.length; ++i) {
-            const ci = await visitAsync_(i, node.items[i], visitor, path8);
+            const ci = await visitAsync_(i, node.items[i], visitor, path9);
             if (typeof ci === "number")
               i = ci - 1;
             else if (ci === BREAK)
@@ -55400,13 +55400,13 @@ var require_visit = __commonJS({
             }
           }
         } else if (identity.isPair(node)) {
-          path8 = Object.freeze(path8.concat(node));
-          const ck = await visitAsync_("key", node.key, visitor, path8);
+          path9 = Object.freeze(path9.concat(node));
+          const ck = await visitAsync_("key", node.key, visitor, path9);
           if (ck === BREAK)
             return BREAK;
           else if (ck === REMOVE)
             node.key = null;
-          const cv = await visitAsync_("value", node.value, visitor, path8);
+          const cv = await visitAsync_("value", node.value, visitor, path9);
           if (cv === BREAK)
             return BREAK;
           else if (cv === REMOVE)
@@ -55433,23 +55433,23 @@ var require_visit = __commonJS({
       }
       return visitor;
     }
-    function callVisitor(key, node, visitor, path8) {
+    function callVisitor(key, node, visitor, path9) {
       if (typeof visitor === "function")
-        return visitor(key, node, path8);
+        return visitor(key, node, path9);
       if (identity.isMap(node))
-        return visitor.Map?.(key, node, path8);
+        return visitor.Map?.(key, node, path9);
       if (identity.isSeq(node))
-        return visitor.Seq?.(key, node, path8);
+        return visitor.Seq?.(key, node, path9);
       if (identity.isPair(node))
-        return visitor.Pair?.(key, node, path8);
+        return visitor.Pair?.(key, node, path9);
       if (identity.isScalar(node))
-        return visitor.Scalar?.(key, node, path8);
+        return visitor.Scalar?.(key, node, path9);
       if (identity.isAlias(node))
-        return visitor.Alias?.(key, node, path8);
+        return visitor.Alias?.(key, node, path9);
       return void 0;
     }
-    function replaceNode(key, path8, node) {
-      const parent = path8[path8.length - 1];
+    function replaceNode(key, path9, node) {
+      const parent = path9[path9.length - 1];
       if (identity.isCollection(parent)) {
         parent.items[key] = node;
       } else if (identity.isPair(parent)) {
@@ -56061,10 +56061,10 @@ var require_Collection = __commonJS({
     var createNode = require_createNode();
     var identity = require_identity();
     var Node = require_Node();
-    function collectionFromPath(schema, path8, value2) {
+    function collectionFromPath(schema, path9, value2) {
       let v = value2;
-      for (let i = path8.length - 1; i >= 0; --i) {
-        const k = path8[i];
+      for (let i = path9.length - 1; i >= 0; --i) {
+        const k = path9[i];
         if (typeof k === "number" && Number.isInteger(k) && k >= 0) {
           const a = [];
           a[k] = v;
@@ -56083,7 +56083,7 @@ var require_Collection = __commonJS({
         sourceObjects: /* @__PURE__ */ new Map()
       });
     }
-    var isEmptyPath = (path8) => path8 == null || typeof path8 === "object" && !!path8[Symbol.iterator]().next().done;
+    var isEmptyPath = (path9) => path9 == null || typeof path9 === "object" && !!path9[Symbol.iterator]().next().done;
     var Collection2 = class extends Node.NodeBase {
       constructor(type, schema) {
         super(type);
@@ -56113,11 +56113,11 @@ var require_Collection = __commonJS({
        * be a Pair instance or a `{ key, value }` object, which may not have a key
        * that already exists in the map.
        */
-      addIn(path8, value2) {
-        if (isEmptyPath(path8))
+      addIn(path9, value2) {
+        if (isEmptyPath(path9))
           this.add(value2);
         else {
-          const [key, ...rest] = path8;
+          const [key, ...rest] = path9;
           const node = this.get(key, true);
           if (identity.isCollection(node))
             node.addIn(rest, value2);
@@ -56131,8 +56131,8 @@ var require_Collection = __commonJS({
        * Removes a value from the collection.
        * @returns `true` if the item was found and removed.
        */
-      deleteIn(path8) {
-        const [key, ...rest] = path8;
+      deleteIn(path9) {
+        const [key, ...rest] = path9;
         if (rest.length === 0)
           return this.delete(key);
         const node = this.get(key, true);
@@ -56146,8 +56146,8 @@ var require_Collection = __commonJS({
        * scalar values from their surrounding node; to disable set `keepScalar` to
        * `true` (collections are always returned intact).
        */
-      getIn(path8, keepScalar) {
-        const [key, ...rest] = path8;
+      getIn(path9, keepScalar) {
+        const [key, ...rest] = path9;
         const node = this.get(key, true);
         if (rest.length === 0)
           return !keepScalar && identity.isScalar(node) ? node.value : node;
@@ -56165,8 +56165,8 @@ var require_Collection = __commonJS({
       /**
        * Checks if the collection includes a value with the key `key`.
        */
-      hasIn(path8) {
-        const [key, ...rest] = path8;
+      hasIn(path9) {
+        const [key, ...rest] = path9;
         if (rest.length === 0)
           return this.has(key);
         const node = this.get(key, true);
@@ -56176,8 +56176,8 @@ var require_Collection = __commonJS({
        * Sets a value in this collection. For `!!set`, `value` needs to be a
        * boolean to add/remove the item from the set.
        */
-      setIn(path8, value2) {
-        const [key, ...rest] = path8;
+      setIn(path9, value2) {
+        const [key, ...rest] = path9;
         if (rest.length === 0) {
           this.set(key, value2);
         } else {
@@ -58692,9 +58692,9 @@ var require_Document = __commonJS({
           this.contents.add(value2);
       }
       /** Adds a value to the document. */
-      addIn(path8, value2) {
+      addIn(path9, value2) {
         if (assertCollection(this.contents))
-          this.contents.addIn(path8, value2);
+          this.contents.addIn(path9, value2);
       }
       /**
        * Create a new `Alias` node, ensuring that the target `node` has the required anchor.
@@ -58769,14 +58769,14 @@ var require_Document = __commonJS({
        * Removes a value from the document.
        * @returns `true` if the item was found and removed.
        */
-      deleteIn(path8) {
-        if (Collection2.isEmptyPath(path8)) {
+      deleteIn(path9) {
+        if (Collection2.isEmptyPath(path9)) {
           if (this.contents == null)
             return false;
           this.contents = null;
           return true;
         }
-        return assertCollection(this.contents) ? this.contents.deleteIn(path8) : false;
+        return assertCollection(this.contents) ? this.contents.deleteIn(path9) : false;
       }
       /**
        * Returns item at `key`, or `undefined` if not found. By default unwraps
@@ -58791,10 +58791,10 @@ var require_Document = __commonJS({
        * scalar values from their surrounding node; to disable set `keepScalar` to
        * `true` (collections are always returned intact).
        */
-      getIn(path8, keepScalar) {
-        if (Collection2.isEmptyPath(path8))
+      getIn(path9, keepScalar) {
+        if (Collection2.isEmptyPath(path9))
           return !keepScalar && identity.isScalar(this.contents) ? this.contents.value : this.contents;
-        return identity.isCollection(this.contents) ? this.contents.getIn(path8, keepScalar) : void 0;
+        return identity.isCollection(this.contents) ? this.contents.getIn(path9, keepScalar) : void 0;
       }
       /**
        * Checks if the document includes a value with the key `key`.
@@ -58805,10 +58805,10 @@ var require_Document = __commonJS({
       /**
        * Checks if the document includes a value at `path`.
        */
-      hasIn(path8) {
-        if (Collection2.isEmptyPath(path8))
+      hasIn(path9) {
+        if (Collection2.isEmptyPath(path9))
           return this.contents !== void 0;
-        return identity.isCollection(this.contents) ? this.contents.hasIn(path8) : false;
+        return identity.isCollection(this.contents) ? this.contents.hasIn(path9) : false;
       }
       /**
        * Sets a value in this document. For `!!set`, `value` needs to be a
@@ -58825,13 +58825,13 @@ var require_Document = __commonJS({
        * Sets a value in this document. For `!!set`, `value` needs to be a
        * boolean to add/remove the item from the set.
        */
-      setIn(path8, value2) {
-        if (Collection2.isEmptyPath(path8)) {
+      setIn(path9, value2) {
+        if (Collection2.isEmptyPath(path9)) {
           this.contents = value2;
         } else if (this.contents == null) {
-          this.contents = Collection2.collectionFromPath(this.schema, Array.from(path8), value2);
+          this.contents = Collection2.collectionFromPath(this.schema, Array.from(path9), value2);
         } else if (assertCollection(this.contents)) {
-          this.contents.setIn(path8, value2);
+          this.contents.setIn(path9, value2);
         }
       }
       /**
@@ -60792,9 +60792,9 @@ var require_cst_visit = __commonJS({
     visit.BREAK = BREAK;
     visit.SKIP = SKIP;
     visit.REMOVE = REMOVE;
-    visit.itemAtPath = (cst, path8) => {
+    visit.itemAtPath = (cst, path9) => {
       let item = cst;
-      for (const [field, index] of path8) {
+      for (const [field, index] of path9) {
         const tok = item?.[field];
         if (tok && "items" in tok) {
           item = tok.items[index];
@@ -60803,23 +60803,23 @@ var require_cst_visit = __commonJS({
       }
       return item;
     };
-    visit.parentCollection = (cst, path8) => {
-      const parent = visit.itemAtPath(cst, path8.slice(0, -1));
-      const field = path8[path8.length - 1][0];
+    visit.parentCollection = (cst, path9) => {
+      const parent = visit.itemAtPath(cst, path9.slice(0, -1));
+      const field = path9[path9.length - 1][0];
       const coll = parent?.[field];
       if (coll && "items" in coll)
         return coll;
       throw new Error("Parent collection not found");
     };
-    function _visit(path8, item, visitor) {
-      let ctrl = visitor(item, path8);
+    function _visit(path9, item, visitor) {
+      let ctrl = visitor(item, path9);
       if (typeof ctrl === "symbol")
         return ctrl;
       for (const field of ["key", "value"]) {
         const token = item[field];
         if (token && "items" in token) {
           for (let i = 0; i < token.items.length; ++i) {
-            const ci = _visit(Object.freeze(path8.concat([[field, i]])), token.items[i], visitor);
+            const ci = _visit(Object.freeze(path9.concat([[field, i]])), token.items[i], visitor);
             if (typeof ci === "number")
               i = ci - 1;
             else if (ci === BREAK)
@@ -60830,10 +60830,10 @@ var require_cst_visit = __commonJS({
             }
           }
           if (typeof ctrl === "function" && field === "key")
-            ctrl = ctrl(item, path8);
+            ctrl = ctrl(item, path9);
         }
       }
-      return typeof ctrl === "function" ? ctrl(item, path8) : ctrl;
+      return typeof ctrl === "function" ? ctrl(item, path9) : ctrl;
     }
     exports.visit = visit;
   }
@@ -63704,14 +63704,14 @@ var require_util5 = __commonJS({
         }
         const port = url.port != null ? url.port : url.protocol === "https:" ? 443 : 80;
         let origin = url.origin != null ? url.origin : `${url.protocol || ""}//${url.hostname || ""}:${port}`;
-        let path8 = url.path != null ? url.path : `${url.pathname || ""}${url.search || ""}`;
+        let path9 = url.path != null ? url.path : `${url.pathname || ""}${url.search || ""}`;
         if (origin[origin.length - 1] === "/") {
           origin = origin.slice(0, origin.length - 1);
         }
-        if (path8 && path8[0] !== "/") {
-          path8 = `/${path8}`;
+        if (path9 && path9[0] !== "/") {
+          path9 = `/${path9}`;
         }
-        return new URL(`${origin}${path8}`);
+        return new URL(`${origin}${path9}`);
       }
       if (!isHttpOrHttpsPrefixed(url.origin || url.protocol)) {
         throw new InvalidArgumentError("Invalid URL protocol: the URL must start with `http:` or `https:`.");
@@ -64162,39 +64162,39 @@ var require_diagnostics = __commonJS({
       });
       diagnosticsChannel.channel("undici:client:sendHeaders").subscribe((evt) => {
         const {
-          request: { method, path: path8, origin }
+          request: { method, path: path9, origin }
         } = evt;
-        debuglog("sending request to %s %s/%s", method, origin, path8);
+        debuglog("sending request to %s %s/%s", method, origin, path9);
       });
       diagnosticsChannel.channel("undici:request:headers").subscribe((evt) => {
         const {
-          request: { method, path: path8, origin },
+          request: { method, path: path9, origin },
           response: { statusCode }
         } = evt;
         debuglog(
           "received response to %s %s/%s - HTTP %d",
           method,
           origin,
-          path8,
+          path9,
           statusCode
         );
       });
       diagnosticsChannel.channel("undici:request:trailers").subscribe((evt) => {
         const {
-          request: { method, path: path8, origin }
+          request: { method, path: path9, origin }
         } = evt;
-        debuglog("trailers received from %s %s/%s", method, origin, path8);
+        debuglog("trailers received from %s %s/%s", method, origin, path9);
       });
       diagnosticsChannel.channel("undici:request:error").subscribe((evt) => {
         const {
-          request: { method, path: path8, origin },
+          request: { method, path: path9, origin },
           error
         } = evt;
         debuglog(
           "request to %s %s/%s errored - %s",
           method,
           origin,
-          path8,
+          path9,
           error.message
         );
       });
@@ -64243,9 +64243,9 @@ var require_diagnostics = __commonJS({
         });
         diagnosticsChannel.channel("undici:client:sendHeaders").subscribe((evt) => {
           const {
-            request: { method, path: path8, origin }
+            request: { method, path: path9, origin }
           } = evt;
-          debuglog("sending request to %s %s/%s", method, origin, path8);
+          debuglog("sending request to %s %s/%s", method, origin, path9);
         });
       }
       diagnosticsChannel.channel("undici:websocket:open").subscribe((evt) => {
@@ -64308,7 +64308,7 @@ var require_request = __commonJS({
     var kHandler = /* @__PURE__ */ Symbol("handler");
     var Request = class {
       constructor(origin, {
-        path: path8,
+        path: path9,
         method,
         body,
         headers,
@@ -64323,11 +64323,11 @@ var require_request = __commonJS({
         expectContinue,
         servername
       }, handler2) {
-        if (typeof path8 !== "string") {
+        if (typeof path9 !== "string") {
           throw new InvalidArgumentError("path must be a string");
-        } else if (path8[0] !== "/" && !(path8.startsWith("http://") || path8.startsWith("https://")) && method !== "CONNECT") {
+        } else if (path9[0] !== "/" && !(path9.startsWith("http://") || path9.startsWith("https://")) && method !== "CONNECT") {
           throw new InvalidArgumentError("path must be an absolute URL or start with a slash");
-        } else if (invalidPathRegex.test(path8)) {
+        } else if (invalidPathRegex.test(path9)) {
           throw new InvalidArgumentError("invalid request path");
         }
         if (typeof method !== "string") {
@@ -64393,7 +64393,7 @@ var require_request = __commonJS({
         this.completed = false;
         this.aborted = false;
         this.upgrade = upgrade || null;
-        this.path = query ? buildURL(path8, query) : path8;
+        this.path = query ? buildURL(path9, query) : path9;
         this.origin = origin;
         this.idempotent = idempotent == null ? method === "HEAD" || method === "GET" : idempotent;
         this.blocking = blocking == null ? false : blocking;
@@ -66023,20 +66023,20 @@ var require_data_url = __commonJS({
     }
     function percentDecode(input) {
       const length = input.length;
-      const output = new Uint8Array(length);
+      const output2 = new Uint8Array(length);
       let j = 0;
       for (let i = 0; i < length; ++i) {
         const byte = input[i];
         if (byte !== 37) {
-          output[j++] = byte;
+          output2[j++] = byte;
         } else if (byte === 37 && !(isHexCharByte(input[i + 1]) && isHexCharByte(input[i + 2]))) {
-          output[j++] = 37;
+          output2[j++] = 37;
         } else {
-          output[j++] = hexByteToNumber(input[i + 1]) << 4 | hexByteToNumber(input[i + 2]);
+          output2[j++] = hexByteToNumber(input[i + 1]) << 4 | hexByteToNumber(input[i + 2]);
           i += 2;
         }
       }
-      return length === j ? output : output.subarray(0, j);
+      return length === j ? output2 : output2.subarray(0, j);
     }
     function parseMIMEType(input) {
       input = removeHTTPWhitespace(input, true, true);
@@ -67500,8 +67500,8 @@ var require_util6 = __commonJS({
       if (buffer[0] === 239 && buffer[1] === 187 && buffer[2] === 191) {
         buffer = buffer.subarray(3);
       }
-      const output = textDecoder.decode(buffer);
-      return output;
+      const output2 = textDecoder.decode(buffer);
+      return output2;
     }
     var EnvironmentSettingsObjectBase = class {
       get baseUrl() {
@@ -67759,8 +67759,8 @@ var require_formdata = __commonJS({
         }, { __proto__: null });
         options.depth ??= depth;
         options.colors ??= true;
-        const output = nodeUtil.formatWithOptions(options, state);
-        return `FormData ${output.slice(output.indexOf("]") + 2)}`;
+        const output2 = nodeUtil.formatWithOptions(options, state);
+        return `FormData ${output2.slice(output2.indexOf("]") + 2)}`;
       }
     };
     iteratorMixin("FormData", FormData, kState, "name", "value");
@@ -69086,7 +69086,7 @@ var require_client_h1 = __commonJS({
       return method !== "GET" && method !== "HEAD" && method !== "OPTIONS" && method !== "TRACE" && method !== "CONNECT";
     }
     function writeH1(client, request2) {
-      const { method, path: path8, host, upgrade, blocking, reset } = request2;
+      const { method, path: path9, host, upgrade, blocking, reset } = request2;
       let { body, headers, contentLength } = request2;
       const expectsPayload = method === "PUT" || method === "POST" || method === "PATCH" || method === "QUERY" || method === "PROPFIND" || method === "PROPPATCH";
       if (util.isFormDataLike(body)) {
@@ -69167,7 +69167,7 @@ var require_client_h1 = __commonJS({
       if (blocking) {
         socket[kBlocking] = true;
       }
-      let header = `${method} ${path8} HTTP/1.1\r
+      let header = `${method} ${path9} HTTP/1.1\r
 `;
       if (typeof host === "string") {
         header += `host: ${host}\r
@@ -69696,7 +69696,7 @@ var require_client_h2 = __commonJS({
     }
     function writeH2(client, request2) {
       const session = client[kHTTP2Session];
-      const { method, path: path8, host, upgrade, expectContinue, signal, headers: reqHeaders } = request2;
+      const { method, path: path9, host, upgrade, expectContinue, signal, headers: reqHeaders } = request2;
       let { body } = request2;
       if (upgrade) {
         util.errorRequest(client, request2, new Error("Upgrade not supported for H2"));
@@ -69793,7 +69793,7 @@ var require_client_h2 = __commonJS({
         });
         return true;
       }
-      headers[HTTP2_HEADER_PATH] = path8;
+      headers[HTTP2_HEADER_PATH] = path9;
       headers[HTTP2_HEADER_SCHEME] = "https";
       const expectsPayload = method === "PUT" || method === "POST" || method === "PATCH";
       if (body && typeof body.read === "function") {
@@ -70146,9 +70146,9 @@ var require_redirect_handler = __commonJS({
           return this.handler.onHeaders(statusCode, headers, resume, statusText);
         }
         const { origin, pathname, search } = util.parseURL(new URL(this.location, this.opts.origin && new URL(this.opts.path, this.opts.origin)));
-        const path8 = search ? `${pathname}${search}` : pathname;
+        const path9 = search ? `${pathname}${search}` : pathname;
         this.opts.headers = cleanRequestHeaders(this.opts.headers, statusCode === 303, this.opts.origin !== origin);
-        this.opts.path = path8;
+        this.opts.path = path9;
         this.opts.origin = origin;
         this.opts.maxRedirections = 0;
         this.opts.query = null;
@@ -71387,10 +71387,10 @@ var require_proxy_agent = __commonJS({
         };
         const {
           origin,
-          path: path8 = "/",
+          path: path9 = "/",
           headers = {}
         } = opts;
-        opts.path = origin + path8;
+        opts.path = origin + path9;
         if (!("host" in headers) && !("Host" in headers)) {
           const { host } = new URL2(origin);
           headers.host = host;
@@ -73362,20 +73362,20 @@ var require_mock_utils = __commonJS({
       }
       return true;
     }
-    function safeUrl(path8) {
-      if (typeof path8 !== "string") {
-        return path8;
+    function safeUrl(path9) {
+      if (typeof path9 !== "string") {
+        return path9;
       }
-      const pathSegments = path8.split("?");
+      const pathSegments = path9.split("?");
       if (pathSegments.length !== 2) {
-        return path8;
+        return path9;
       }
       const qp = new URLSearchParams(pathSegments.pop());
       qp.sort();
       return [...pathSegments, qp.toString()].join("?");
     }
-    function matchKey(mockDispatch2, { path: path8, method, body, headers }) {
-      const pathMatch = matchValue(mockDispatch2.path, path8);
+    function matchKey(mockDispatch2, { path: path9, method, body, headers }) {
+      const pathMatch = matchValue(mockDispatch2.path, path9);
       const methodMatch = matchValue(mockDispatch2.method, method);
       const bodyMatch = typeof mockDispatch2.body !== "undefined" ? matchValue(mockDispatch2.body, body) : true;
       const headersMatch = matchHeaders(mockDispatch2, headers);
@@ -73397,7 +73397,7 @@ var require_mock_utils = __commonJS({
     function getMockDispatch(mockDispatches, key) {
       const basePath = key.query ? buildURL(key.path, key.query) : key.path;
       const resolvedPath = typeof basePath === "string" ? safeUrl(basePath) : basePath;
-      let matchedMockDispatches = mockDispatches.filter(({ consumed }) => !consumed).filter(({ path: path8 }) => matchValue(safeUrl(path8), resolvedPath));
+      let matchedMockDispatches = mockDispatches.filter(({ consumed }) => !consumed).filter(({ path: path9 }) => matchValue(safeUrl(path9), resolvedPath));
       if (matchedMockDispatches.length === 0) {
         throw new MockNotMatchedError(`Mock dispatch not matched for path '${resolvedPath}'`);
       }
@@ -73435,9 +73435,9 @@ var require_mock_utils = __commonJS({
       }
     }
     function buildKey(opts) {
-      const { path: path8, method, body, headers, query } = opts;
+      const { path: path9, method, body, headers, query } = opts;
       return {
-        path: path8,
+        path: path9,
         method,
         body,
         headers,
@@ -73900,10 +73900,10 @@ var require_pending_interceptors_formatter = __commonJS({
       }
       format(pendingInterceptors) {
         const withPrettyHeaders = pendingInterceptors.map(
-          ({ method, path: path8, data: { statusCode }, persist, times, timesInvoked, origin }) => ({
+          ({ method, path: path9, data: { statusCode }, persist, times, timesInvoked, origin }) => ({
             Method: method,
             Origin: origin,
-            Path: path8,
+            Path: path9,
             "Status code": statusCode,
             Persistent: persist ? PERSISTENT : NOT_PERSISTENT,
             Invocations: timesInvoked,
@@ -78782,9 +78782,9 @@ var require_util10 = __commonJS({
         }
       }
     }
-    function validateCookiePath(path8) {
-      for (let i = 0; i < path8.length; ++i) {
-        const code2 = path8.charCodeAt(i);
+    function validateCookiePath(path9) {
+      for (let i = 0; i < path9.length; ++i) {
+        const code2 = path9.charCodeAt(i);
         if (code2 < 32 || // exclude CTLs (0-31)
         code2 > 126 || // exclude DEL and non-ascii
         code2 === 59) {
@@ -80342,10 +80342,10 @@ var require_receiver = __commonJS({
           this.#fragmentsBytes = 0;
           return fragments.shift();
         }
-        const output = Buffer.concat(fragments, this.#fragmentsBytes);
+        const output2 = Buffer.concat(fragments, this.#fragmentsBytes);
         this.#fragments = [];
         this.#fragmentsBytes = 0;
-        return output;
+        return output2;
       }
       parseCloseBody(data) {
         assert(data.length !== 1);
@@ -81704,11 +81704,11 @@ var require_undici = __commonJS({
           if (typeof opts.path !== "string") {
             throw new InvalidArgumentError("invalid opts.path");
           }
-          let path8 = opts.path;
+          let path9 = opts.path;
           if (!opts.path.startsWith("/")) {
-            path8 = `/${path8}`;
+            path9 = `/${path9}`;
           }
-          url = new URL(util.parseOrigin(url).origin + path8);
+          url = new URL(util.parseOrigin(url).origin + path9);
         } else {
           if (!opts) {
             opts = typeof url === "object" ? url : {};
@@ -81930,12 +81930,12 @@ var require_lib3 = __commonJS({
       readBody() {
         return __awaiter3(this, void 0, void 0, function* () {
           return new Promise((resolve) => __awaiter3(this, void 0, void 0, function* () {
-            let output = Buffer.alloc(0);
+            let output2 = Buffer.alloc(0);
             this.message.on("data", (chunk) => {
-              output = Buffer.concat([output, chunk]);
+              output2 = Buffer.concat([output2, chunk]);
             });
             this.message.on("end", () => {
-              resolve(output.toString());
+              resolve(output2.toString());
             });
           }));
         });
@@ -82507,6 +82507,7 @@ var DEFAULTS = {
   method: "tar",
   orchestrator: "compose",
   compression: "gzip",
+  "build-network": "default",
   "compose-file": "docker-compose.yml",
   port: "22",
   username: "root",
@@ -83069,7 +83070,7 @@ function servicePlan(name, b, problems) {
 function routeOf(service, labels, problems) {
   const host = labels[LABEL.host];
   const port = labels[LABEL.port];
-  const path8 = labels[LABEL.path];
+  const path9 = labels[LABEL.path];
   const healthcheck = labels[LABEL.healthcheck];
   if (host === void 0) {
     const stray = [LABEL.port, LABEL.path, LABEL.healthcheck].filter((l) => labels[l] !== void 0);
@@ -83099,7 +83100,7 @@ function routeOf(service, labels, problems) {
     problems.push(`service "${service}": ${LABEL.port} "${port}" is not a port from 1 to 65535`);
   }
   for (const [label, p] of [
-    [LABEL.path, path8],
+    [LABEL.path, path9],
     [LABEL.healthcheck, healthcheck]
   ]) {
     if (p !== void 0 && !PATH_PATTERN.test(p)) {
@@ -83110,7 +83111,7 @@ function routeOf(service, labels, problems) {
   return {
     hosts,
     port: portNumber,
-    ...path8 !== void 0 && path8 !== "/" ? { path: path8.replace(/\/+$/, "") } : {},
+    ...path9 !== void 0 && path9 !== "/" ? { path: path9.replace(/\/+$/, "") } : {},
     ...healthcheck !== void 0 ? { healthcheck } : {}
   };
 }
@@ -83971,8 +83972,146 @@ async function sendReleaseFiles(remote, o, set, log) {
 }
 
 // src/engine/build-images.ts
-import { readFileSync as readFileSync3 } from "node:fs";
-import path5 from "node:path";
+import { mkdtempSync, readFileSync as readFileSync3, rmSync } from "node:fs";
+import { tmpdir } from "node:os";
+import path6 from "node:path";
+
+// src/config/parse-build.ts
+var BUILD_NETWORKS = ["default", "host", "none"];
+var CACHE_TYPES = ["registry", "local", "inline", "gha", "s3", "azblob"];
+var REQUIRED = {
+  registry: { from: ["ref"], to: ["ref"] },
+  local: { from: ["src"], to: ["dest"] },
+  s3: { from: ["region", "bucket"], to: ["region", "bucket"] },
+  azblob: { from: ["name"], to: ["name"] }
+};
+var CREDENTIALS = {
+  token: "ACTIONS_RUNTIME_TOKEN",
+  access_key_id: "AWS_ACCESS_KEY_ID",
+  secret_access_key: "AWS_SECRET_ACCESS_KEY",
+  session_token: "AWS_SESSION_TOKEN"
+};
+var BUILDER_PATTERN = /^[A-Za-z0-9][A-Za-z0-9_.+-]{0,127}$/;
+var SECRET_ID_PATTERN = /^[A-Za-z0-9][A-Za-z0-9_.-]{0,127}$/;
+var SECRET_ENV_PREFIX = "VERSIONED_DEPLOY_BUILD_SECRET_";
+function parseBuilder(text3) {
+  const builder = text3.trim();
+  if (builder === "") return void 0;
+  if (!BUILDER_PATTERN.test(builder)) {
+    throw new InputError(
+      "builder",
+      `"${builder}" is not a builder name (letters, digits and . _ + -, starting with a letter or digit): see docker buildx ls`
+    );
+  }
+  return builder;
+}
+function parseBuildSecrets(text3) {
+  const secrets = [];
+  text3.split(/\r?\n/).forEach((raw, i) => {
+    const line = raw.trim();
+    if (line === "" || line.startsWith("#")) return;
+    const eq = line.indexOf("=");
+    const where = `line ${i + 1}`;
+    if (eq < 0) {
+      throw new InputError(
+        "build-secrets",
+        `${where} has no "=": write each secret as id=value (the id the Dockerfile mounts with --mount=type=secret,id=\u2026)`
+      );
+    }
+    const id = line.slice(0, eq).trim();
+    const value2 = line.slice(eq + 1).trim();
+    if (!SECRET_ID_PATTERN.test(id)) {
+      throw new InputError(
+        "build-secrets",
+        `${where}: the id before "=" must be letters, digits and . _ - (starting with a letter or digit)`
+      );
+    }
+    if (value2 === "") {
+      throw new InputError(
+        "build-secrets",
+        `${where}: secret "${id}" has an empty value (is the secret it comes from defined for this repository and environment?)`
+      );
+    }
+    if (secrets.some((s) => s.id === id)) {
+      throw new InputError("build-secrets", `secret "${id}" is given twice`);
+    }
+    secrets.push({ id, value: value2, env: `${SECRET_ENV_PREFIX}${secrets.length + 1}` });
+  });
+  return secrets;
+}
+function parseBuildNetwork(text3) {
+  const network = text3.trim() || "default";
+  if (BUILD_NETWORKS.includes(network)) return network;
+  throw new InputError(
+    "build-network",
+    `"${network}" is not one of ${BUILD_NETWORKS.join(", ")} (the network of the Dockerfile's RUN steps)`
+  );
+}
+function parseCacheEntries(name, text3) {
+  return lines(text3).map((line) => parseCacheLine(name, line));
+}
+function parseCacheLine(name, line) {
+  if (!line.includes("=")) {
+    if (/[\s,]/.test(line)) {
+      throw new InputError(name, `"${line}" is not type=\u2026,key=value,\u2026 nor an image reference`);
+    }
+    return { type: "registry", attrs: [["ref", line]] };
+  }
+  const fields = line.split(",").map((f) => {
+    const eq = f.indexOf("=");
+    return [eq > 0 ? f.slice(0, eq).trim() : "", f.slice(eq + 1).trim()];
+  });
+  const type = fields.find(([k]) => k === "type")?.[1] ?? "";
+  const credential = fields.find(([k]) => CREDENTIALS[k] !== void 0)?.[0];
+  if (credential !== void 0) {
+    const instead = type === "azblob" ? "the builder reads the storage account key from its own environment" : `buildx reads it from ${CREDENTIALS[credential]} in the job's environment`;
+    throw new InputError(
+      name,
+      `a line of type ${type || "(none)"} has ${credential}=\u2026, which would put a credential in the build's command line: leave it out; ${instead}`
+    );
+  }
+  const bad = line.split(",").find((_, i) => !/^[a-z][a-z0-9_-]*$/.test(fields[i]?.[0] ?? ""));
+  if (bad !== void 0) throw new InputError(name, `"${line}": "${bad}" is not key=value`);
+  if (!CACHE_TYPES.includes(type)) {
+    throw new InputError(
+      name,
+      `"${line}" has ${type === "" ? "no type=" : `type "${type}"`}: use one of ${CACHE_TYPES.join(", ")}`
+    );
+  }
+  const way = name === "cache-from" ? "from" : "to";
+  if (type === "inline" && way === "from") {
+    throw new InputError(
+      name,
+      `"${line}": an inline cache is read from the image it was pushed with: write type=registry,ref=<that image>`
+    );
+  }
+  const attrs = fields.filter(([k]) => k !== "type");
+  const missing = (REQUIRED[type]?.[way] ?? []).filter((k) => !attrs.some(([a]) => a === k));
+  if (missing.length > 0) {
+    throw new InputError(name, `"${line}" needs ${missing.map((k) => `${k}=\u2026`).join(" and ")}`);
+  }
+  return { type, attrs };
+}
+function cacheLine(entry2, service) {
+  const attrs = entry2.type === "gha" && !entry2.attrs.some(([k]) => k === "scope") ? [...entry2.attrs, ["scope", service]] : entry2.attrs;
+  return [`type=${entry2.type}`, ...attrs.map(([k, v]) => `${k}=${v}`)].join(",");
+}
+function secretEnvironment(secrets) {
+  return Object.fromEntries(secrets.map((s) => [s.env, s.value]));
+}
+function parseBuildOptions(raw) {
+  const builder = parseBuilder(value(raw, "builder"));
+  return {
+    ...builder !== void 0 ? { builder } : {},
+    secrets: parseBuildSecrets(value(raw, "build-secrets")),
+    network: parseBuildNetwork(value(raw, "build-network")),
+    cacheFrom: parseCacheEntries("cache-from", value(raw, "cache-from")),
+    cacheTo: parseCacheEntries("cache-to", value(raw, "cache-to"))
+  };
+}
+function buildSecretValues(text3) {
+  return text3.split(/\r?\n/).map((l) => l.trim()).filter((l) => l !== "" && !l.startsWith("#") && l.includes("=")).map((l) => l.slice(l.indexOf("=") + 1).trim()).filter((v) => v !== "");
+}
 
 // src/docker/build-context.ts
 var import_dockerignore = __toESM(require_ignore(), 1);
@@ -84037,6 +84176,7 @@ async function buildImage(docker, request2, log) {
     dockerfile: request2.dockerfile,
     buildargs: request2.buildArgs,
     ...request2.target !== void 0 ? { target: request2.target } : {},
+    ...request2.network !== void 0 && request2.network !== "default" ? { networkmode: request2.network } : {},
     rm: true,
     forcerm: true
   });
@@ -84055,7 +84195,104 @@ async function buildImage(docker, request2, log) {
   return imageId;
 }
 
+// src/docker/buildx.ts
+import { spawn } from "node:child_process";
+var MAX_OUTPUT = 1024 * 1024;
+var TAIL_LINES = 25;
+function runDocker(args, env, onLine = () => void 0) {
+  return new Promise((resolve) => {
+    const child = spawn("docker", args, { env, stdio: ["ignore", "pipe", "pipe"] });
+    let output2 = "";
+    const tail = [];
+    const reader = () => {
+      let partial = "";
+      return {
+        data(chunk) {
+          const text3 = partial + chunk.toString("utf8");
+          const lines2 = text3.split(/\r?\n/);
+          partial = lines2.pop() ?? "";
+          for (const line of lines2) take(line);
+        },
+        end() {
+          if (partial !== "") take(partial);
+          partial = "";
+        }
+      };
+    };
+    const take = (line) => {
+      if (output2.length < MAX_OUTPUT) output2 += `${line}
+`;
+      tail.push(line);
+      if (tail.length > TAIL_LINES) tail.shift();
+      onLine(line);
+    };
+    const out = reader();
+    const err = reader();
+    child.stdout.on("data", out.data);
+    child.stderr.on("data", err.data);
+    child.on("error", (e) => resolve({ code: 127, output: e.message, tail: [e.message] }));
+    child.on("close", (code2, signal) => {
+      out.end();
+      err.end();
+      resolve({ code: code2 ?? (signal ? 128 : 255), output: output2, tail });
+    });
+  });
+}
+
+// src/docker/buildx-commands.ts
+function buildxBuild(b) {
+  const args = ["buildx", "build"];
+  if (b.builder !== void 0) args.push("--builder", b.builder);
+  args.push("--progress", b.progress, "--file", b.dockerfile, "--tag", b.tag);
+  if (b.target !== void 0) args.push("--target", b.target);
+  const buildArgs = {
+    ...b.buildArgs,
+    ...b.sourceDateEpoch !== void 0 ? { SOURCE_DATE_EPOCH: String(b.sourceDateEpoch) } : {}
+  };
+  for (const [name, value2] of Object.entries(buildArgs))
+    args.push("--build-arg", `${name}=${value2}`);
+  for (const s of b.secrets) {
+    args.push("--secret", "env" in s ? `id=${s.id},env=${s.env}` : `id=${s.id},src=${s.file}`);
+  }
+  if (b.network !== "default") args.push("--network", b.network);
+  for (const line of b.cacheFrom) args.push("--cache-from", line);
+  for (const line of b.cacheTo) args.push("--cache-to", line);
+  args.push("--output", output(b), "--metadata-file", b.metadataFile, b.context);
+  return args;
+}
+function output(b) {
+  const exporter = b.output === "load" ? "type=docker" : "type=image,push=true";
+  return b.rewriteTimestamp ? `${exporter},rewrite-timestamp=true` : exporter;
+}
+var buildxVersion = () => ["buildx", "version"];
+function buildxInspect(builder) {
+  return builder === void 0 ? ["buildx", "inspect"] : ["buildx", "inspect", builder];
+}
+
+// src/docker/buildx-detect.ts
+function parseBuildxVersion(output2) {
+  return /^\S+\s+v?(\d+\.\d+\.\d+)/m.exec(output2)?.[1];
+}
+function parseBuildxInspect(output2) {
+  const field = (label) => label.exec(output2)?.[1]?.trim() ?? "";
+  const name = field(/^Name:\s*(.+)$/m);
+  const driver = field(/^Driver:\s*(.+)$/m);
+  if (name === "" || driver === "") return void 0;
+  return { name, driver, buildkit: field(/^(?:BuildKit version|Buildkit):\s*(.+)$/m) };
+}
+function buildkitAtLeast(version, major, minor) {
+  const m = /^v?(\d+)\.(\d+)/.exec(version);
+  if (!m) return false;
+  const [have, haveMinor] = [Number(m[1]), Number(m[2])];
+  return have > major || have === major && haveMinor >= minor;
+}
+var rewritesTimestamps = (b) => buildkitAtLeast(b.buildkit, 0, 13);
+function exportsCache(b, type) {
+  return b.driver !== "docker" || type === "inline";
+}
+
 // src/docker/dockerfile.ts
+import path5 from "node:path";
 function declaresArg(dockerfile, name) {
   const text3 = dockerfile.replace(/\\\r?\n/g, " ");
   return text3.split(/\r?\n/).some((line) => {
@@ -84063,25 +84300,205 @@ function declaresArg(dockerfile, name) {
     return m?.[1]?.split(/\s+/).some((a) => a.split("=")[0] === name) ?? false;
   });
 }
+var BUILDKIT_ONLY = [
+  [/^#\s*syntax\s*=/i, "# syntax="],
+  [/^RUN\s+(?:--\S+\s+)*--mount[=\s]/i, "RUN --mount"],
+  [/^RUN\s+(?:--\S+\s+)*--network[=\s]/i, "RUN --network"],
+  [/^RUN\s+(?:--\S+\s+)*--security[=\s]/i, "RUN --security"],
+  [/^(?:COPY|ADD)\s+(?:--\S+\s+)*--link\b/i, "COPY --link"],
+  [/^(?:COPY|ADD)\s+(?:--\S+\s+)*--exclude[=\s]/i, "COPY --exclude"],
+  [/^(?:COPY|ADD)\s+(?:--\S+\s+)*--parents\b/i, "COPY --parents"],
+  [
+    /^(?:RUN|COPY)\s.*<<-?\s*["']?[A-Za-z_][A-Za-z0-9_]*["']?\s*(?:$|[\s|&;>])/i,
+    "a heredoc (<<EOF)"
+  ]
+];
+function needsBuildKit(dockerfile) {
+  const lines2 = dockerfile.split(/\r?\n/);
+  for (let i = 0; i < lines2.length; i++) {
+    const text3 = (lines2[i] ?? "").trim();
+    const directive = BUILDKIT_ONLY[0];
+    if (text3.startsWith("#")) {
+      if (directive && directive[0].test(text3) && !lines2.slice(0, i).some(isInstruction)) {
+        return { line: i + 1, feature: directive[1] };
+      }
+      continue;
+    }
+    for (const [pattern, feature] of BUILDKIT_ONLY.slice(1)) {
+      if (pattern.test(text3)) return { line: i + 1, feature };
+    }
+  }
+  return void 0;
+}
+var isInstruction = (line) => {
+  const t = line.trim();
+  return t !== "" && !t.startsWith("#");
+};
+function secretMounts(dockerfile) {
+  const ids = /* @__PURE__ */ new Set();
+  for (const m of dockerfile.matchAll(/--mount=(\S+)/g)) {
+    const fields = new Map(
+      (m[1] ?? "").split(",").map((f) => [f.split("=")[0] ?? "", f.split("=")[1] ?? ""])
+    );
+    if (fields.get("type") !== "secret") continue;
+    const id = fields.get("id") || path5.posix.basename(fields.get("target") ?? fields.get("dst") ?? "");
+    if (id) ids.add(id);
+  }
+  return [...ids];
+}
 
 // src/engine/build-images.ts
+var BUILDX_HELP = "install buildx on the runner (docker/setup-buildx-action, or the docker-buildx-plugin package), as GitHub-hosted runners have it";
 async function buildImages(o, docker, log) {
-  for (const s of o.services) {
-    const tag = versionTag(o.project, s.name, o.version);
-    log.info(`building ${tag} from ${s.context} (${s.dockerfile})`);
-    const dockerfile = readFileSync3(path5.resolve(s.context, s.dockerfile), "utf8");
-    const version = declaresArg(dockerfile, "DEPLOY_VERSION") ? { DEPLOY_VERSION: o.version } : {};
-    await buildImage(
-      docker,
-      {
-        context: s.context,
-        dockerfile: s.dockerfile,
-        tag,
-        buildArgs: { ...o.buildArgs, ...version }
-      },
-      (line) => log.info(line)
+  const builder = await findBuilder(o, log);
+  if (builder) {
+    await buildAllWithBuildx(o, docker, builder, log);
+  } else {
+    refuseWhatNeedsBuildKit(o);
+    for (const s of o.services) await buildLegacy(o, docker, s, log);
+  }
+}
+async function findBuilder(o, log) {
+  const version = await runDocker(buildxVersion(), process.env);
+  const buildx = version.code === 0 ? parseBuildxVersion(version.output) : void 0;
+  if (!buildx) {
+    if (o.build.builder !== void 0) {
+      throw new InputError(
+        "builder",
+        `is "${o.build.builder}", but the runner has no docker buildx: ${BUILDX_HELP}`
+      );
+    }
+    log.info(
+      "no docker buildx on the runner: the engine's legacy builder builds the images, one after another"
+    );
+    return void 0;
+  }
+  const inspect = await runDocker(buildxInspect(o.build.builder), process.env);
+  const builder = inspect.code === 0 ? parseBuildxInspect(inspect.output) : void 0;
+  if (!builder) {
+    const said = inspect.tail.filter((l) => l.trim() !== "").slice(-3).join(" ");
+    if (o.build.builder !== void 0) {
+      throw new InputError(
+        "builder",
+        `"${o.build.builder}" is not a buildx builder of this runner (docker buildx ls): ${said}`
+      );
+    }
+    throw new Error(`docker buildx ${buildx} has no builder to use: ${said}`);
+  }
+  for (const entry2 of o.build.cacheTo) {
+    if (!exportsCache(builder, entry2.type)) {
+      throw new InputError(
+        "cache-to",
+        `type=${entry2.type}: the builder ${builder.name} (driver ${builder.driver}, the engine's own) exports only type=inline cache; create a builder that exports it (docker/setup-buildx-action does; or docker buildx create --driver docker-container --use) and name it in builder`
+      );
+    }
+  }
+  log.info(
+    `building with BuildKit: docker buildx ${buildx}, builder ${builder.name} (driver ${builder.driver}${builder.buildkit ? `, BuildKit ${builder.buildkit}` : ""})`
+  );
+  return builder;
+}
+async function buildAllWithBuildx(o, docker, builder, log) {
+  const dir = mkdtempSync(path6.join(tmpdir(), "vd-buildx-"));
+  const env = { ...process.env, ...secretEnvironment(o.build.secrets) };
+  try {
+    const results = await Promise.allSettled(
+      o.services.map(async (s) => {
+        const tag = versionTag(o.project, s.name, o.version);
+        const started = Date.now();
+        const argv = buildxBuild({
+          tag,
+          context: s.context,
+          dockerfile: path6.resolve(s.context, s.dockerfile),
+          ...s.target !== void 0 ? { target: s.target } : {},
+          buildArgs: buildArgsFor(o, s),
+          secrets: o.build.secrets.map(({ id, env: env2 }) => ({ id, env: env2 })),
+          network: o.build.network,
+          ...o.build.builder !== void 0 ? { builder: o.build.builder } : {},
+          cacheFrom: o.build.cacheFrom.map((e) => cacheLine(e, s.name)),
+          cacheTo: o.build.cacheTo.map((e) => cacheLine(e, s.name)),
+          output: "load",
+          rewriteTimestamp: rewritesTimestamps(builder),
+          progress: "plain",
+          metadataFile: path6.join(dir, `${s.name}.json`)
+        });
+        warnMissingSecrets(o, s, log);
+        log.info(
+          `[${s.name}] building ${tag} from ${s.context} (${s.dockerfile}${s.target ? `, stage ${s.target}` : ""})`
+        );
+        const r = await runDocker(argv, env, (line) => {
+          if (line.trim() !== "") log.info(`[${s.name}] ${line}`);
+        });
+        if (r.code !== 0) {
+          throw new Error(
+            `building ${tag} failed (docker buildx build exited ${r.code}):
+${r.tail.join("\n")}`
+          );
+        }
+        await docker.getImage(tag).inspect();
+        log.info(`[${s.name}] built ${tag} in ${((Date.now() - started) / 1e3).toFixed(1)} s`);
+      })
+    );
+    const failed2 = results.flatMap((r) => r.status === "rejected" ? [r.reason] : []);
+    if (failed2.length > 0) throw failed2[0];
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+}
+function warnMissingSecrets(o, s, log) {
+  const given = new Set(o.build.secrets.map((x) => x.id));
+  const dockerfile = readFileSync3(path6.resolve(s.context, s.dockerfile), "utf8");
+  for (const id of secretMounts(dockerfile).filter((id2) => !given.has(id2))) {
+    log.warn(
+      `the Dockerfile of "${s.name}" mounts the secret "${id}", which build-secrets does not give: BuildKit runs that step without it`
     );
   }
+}
+function buildArgsFor(o, s) {
+  const dockerfile = readFileSync3(path6.resolve(s.context, s.dockerfile), "utf8");
+  const version = declaresArg(dockerfile, "DEPLOY_VERSION") ? { DEPLOY_VERSION: o.version } : {};
+  return { ...o.buildArgs, ...version };
+}
+function refuseWhatNeedsBuildKit(o) {
+  const given = [
+    ["build-secrets", o.build.secrets.length > 0],
+    ["cache-from", o.build.cacheFrom.length > 0],
+    ["cache-to", o.build.cacheTo.length > 0]
+  ];
+  for (const [name, set] of given) {
+    if (set)
+      throw new InputError(
+        name,
+        `needs docker buildx on the runner, which it does not have: ${BUILDX_HELP}`
+      );
+  }
+  for (const s of o.services) {
+    const file = path6.resolve(s.context, s.dockerfile);
+    const found = needsBuildKit(readFileSync3(file, "utf8"));
+    if (found) {
+      throw new InputError(
+        "services",
+        `the Dockerfile of "${s.name}" (${file}, line ${found.line}) uses ${found.feature}, which needs BuildKit, and the runner has no docker buildx: ${BUILDX_HELP}`
+      );
+    }
+  }
+}
+async function buildLegacy(o, docker, s, log) {
+  const tag = versionTag(o.project, s.name, o.version);
+  log.info(`building ${tag} from ${s.context} (${s.dockerfile})`);
+  await buildImage(
+    docker,
+    {
+      context: s.context,
+      dockerfile: s.dockerfile,
+      ...s.target !== void 0 ? { target: s.target } : {},
+      network: o.build.network,
+      tag,
+      buildArgs: buildArgsFor(o, s)
+    },
+    // Behind the service's name: a line of the build never reads as a workflow command.
+    (line) => log.info(`[${s.name}] ${line}`)
+  );
 }
 
 // src/plan/built-versions.ts
@@ -85040,10 +85457,10 @@ function initialConfig(ingress) {
 }
 var RETRY_DIALS = { try_duration: 1e9, try_interval: 1e8 };
 function serviceRoute(project, service, route, upstreams) {
-  const path8 = route.path ? { path: [route.path, `${route.path}/*`] } : {};
+  const path9 = route.path ? { path: [route.path, `${route.path}/*`] } : {};
   return {
     "@id": routeId(project, service),
-    match: [{ host: route.hosts, ...path8 }],
+    match: [{ host: route.hosts, ...path9 }],
     handle: [
       {
         handler: "reverse_proxy",
@@ -85071,11 +85488,11 @@ function projectRoutes(json2, project) {
   const prefix = routeId(project, "");
   return routes.filter((r) => r["@id"]?.startsWith(prefix)).map((r) => {
     const m = r.match?.[0];
-    const path8 = m?.path?.[0];
+    const path9 = m?.path?.[0];
     return {
       service: (r["@id"] ?? "").slice(prefix.length),
       hosts: m?.host ?? [],
-      ...path8 ? { path: path8 } : {},
+      ...path9 ? { path: path9 } : {},
       upstreams: (r.handle?.[0]?.upstreams ?? []).map((u) => u.dial)
     };
   });
@@ -85305,8 +85722,8 @@ async function probeTcp(remote, host, port) {
 }
 async function probeCmd(remote, command) {
   const r = await remote.run(shellCheck(command));
-  const output = `${r.stdout}${r.stderr}`.trim().split("\n").slice(-3).join(" | ");
-  return { ok: r.code === 0, detail: `exit ${r.code}${output ? `: ${output}` : ""}` };
+  const output2 = `${r.stdout}${r.stderr}`.trim().split("\n").slice(-3).join(" | ");
+  return { ok: r.code === 0, detail: `exit ${r.code}${output2 ? `: ${output2}` : ""}` };
 }
 async function probe(remote, check, timeoutMs) {
   try {
@@ -85320,7 +85737,7 @@ async function probe(remote, check, timeoutMs) {
 // src/remote/caddy-admin.ts
 import http2 from "node:http";
 var TIMEOUT_MS = 1e4;
-async function adminRequest(remote, method, path8, body) {
+async function adminRequest(remote, method, path9, body) {
   const pipe = await remote.converse(ingressAdminPipe());
   const payload = body === void 0 ? void 0 : JSON.stringify(body);
   try {
@@ -85328,7 +85745,7 @@ async function adminRequest(remote, method, path8, body) {
       const req = http2.request(
         {
           method,
-          path: path8,
+          path: path9,
           headers: {
             // Caddy accepts admin requests whose Host is the address it listens on.
             Host: `127.0.0.1:${ADMIN_PORT}`,
@@ -85349,7 +85766,7 @@ async function adminRequest(remote, method, path8, body) {
           res.on("error", reject);
         }
       );
-      req.on("timeout", () => req.destroy(new Error(`${method} ${path8} timed out`)));
+      req.on("timeout", () => req.destroy(new Error(`${method} ${path9} timed out`)));
       req.on("error", (e) => {
         const said = pipe.stderr().trim().split("\n").slice(-3).join("\n");
         reject(said ? new Error(`${e.message}: ${said}`) : e);
@@ -85360,11 +85777,11 @@ async function adminRequest(remote, method, path8, body) {
     pipe.io.destroy();
   }
 }
-async function admin(remote, method, path8, body) {
-  const r = await adminRequest(remote, method, path8, body);
+async function admin(remote, method, path9, body) {
+  const r = await adminRequest(remote, method, path9, body);
   if (r.status < 200 || r.status >= 300) {
     throw new Error(
-      `the ingress's admin API refused ${method} ${path8}: HTTP ${r.status} ${r.body.trim().slice(0, 300)}`
+      `the ingress's admin API refused ${method} ${path9}: HTTP ${r.status} ${r.body.trim().slice(0, 300)}`
     );
   }
   return r.body;
@@ -85520,12 +85937,12 @@ async function removeRoute(remote, id) {
     throw new Error(`the ingress refused to remove route ${id}: HTTP ${r.status} ${r.body.trim()}`);
   }
 }
-async function putRoute(remote, id, route, path8) {
+async function putRoute(remote, id, route, path9) {
   const existing = await adminRequest(remote, "GET", `/id/${id}`);
   if (existing.status === 200) {
     if (sameJson(JSON.parse(existing.body), route)) return;
     await admin(remote, "PATCH", `/id/${id}`, route);
-  } else if (path8) {
+  } else if (path9) {
     await admin(remote, "PUT", `${ROUTES_PATH}/0`, route);
   } else {
     await admin(remote, "POST", ROUTES_PATH, route);
@@ -85862,13 +86279,13 @@ async function runOneOff(remote, o, one, log) {
   const seconds2 = Math.round((Date.now() - started) / 100) / 10;
   const timedOut = r.code === 124 || r.code === 137 && seconds2 >= timeoutSeconds;
   if (r.code !== 0) await remote.run(removeContainer(name));
-  const output = lastLines(tail, KEPT_LINES);
+  const output2 = lastLines(tail, KEPT_LINES);
   return {
     command: one.command.text,
     exit: r.code,
     seconds: seconds2,
     ...timedOut ? { timed_out: true } : {},
-    ...output ? { output } : {}
+    ...output2 ? { output: output2 } : {}
   };
 }
 var quoted = (line) => `  | ${line}`;
@@ -88222,8 +88639,8 @@ var Context = class {
       if (existsSync4(process.env.GITHUB_EVENT_PATH)) {
         this.payload = JSON.parse(readFileSync6(process.env.GITHUB_EVENT_PATH, { encoding: "utf8" }));
       } else {
-        const path8 = process.env.GITHUB_EVENT_PATH;
-        process.stdout.write(`GITHUB_EVENT_PATH ${path8} does not exist${EOL}`);
+        const path9 = process.env.GITHUB_EVENT_PATH;
+        process.stdout.write(`GITHUB_EVENT_PATH ${path9} does not exist${EOL}`);
       }
     }
     this.eventName = process.env.GITHUB_EVENT_NAME;
@@ -92590,14 +93007,14 @@ async function runReported(o, ports, log, remember) {
 }
 
 // src/remote/local.ts
-import { spawn } from "node:child_process";
+import { spawn as spawn2 } from "node:child_process";
 import net from "node:net";
 import { Duplex } from "node:stream";
 var MAX_CAPTURE2 = 8 * 1024 * 1024;
 function start(argv, onOutput) {
   const [file, ...args] = argv;
   if (!file) throw new Error("empty command");
-  const child = spawn(file, args, { stdio: ["pipe", "pipe", "pipe"] });
+  const child = spawn2(file, args, { stdio: ["pipe", "pipe", "pipe"] });
   const result = new Promise((resolve) => {
     const out = [];
     const err = [];
@@ -92718,6 +93135,11 @@ var INPUT_NAMES = [
   "rollback-command",
   "release-timeout",
   "build-args",
+  "builder",
+  "build-secrets",
+  "build-network",
+  "cache-from",
+  "cache-to",
   "skip-build",
   "registry",
   "registry-username",
@@ -92765,6 +93187,7 @@ var SECRET_INPUTS = [
   "proxy-key",
   "proxy-passphrase",
   "registry-password",
+  "build-secrets",
   "github-token"
 ];
 
@@ -92778,6 +93201,9 @@ var MULTI_LINE = /* @__PURE__ */ new Set([
   "services",
   "files",
   "build-args",
+  "build-secrets",
+  "cache-from",
+  "cache-to",
   "healthchecks",
   "fingerprint",
   "proxy-fingerprint",
@@ -92859,6 +93285,23 @@ var OPTION_HELP = [
       "release-timeout": { value: "SECONDS", help: "the most either command may run" },
       files: { value: "PATH", help: "a file or folder the release needs, shipped with it" },
       "build-args": { value: "KEY=VALUE", help: "a build argument" },
+      builder: {
+        value: "NAME",
+        help: "the buildx builder (docker buildx ls); default: the current one"
+      },
+      "build-secrets": {
+        value: "ID=VALUE",
+        help: "a build secret (RUN --mount=type=secret,id=ID), passed to buildx in its environment"
+      },
+      "build-network": { value: "NETWORK", help: "the RUN steps' network: default, host or none" },
+      "cache-from": {
+        value: "LINE",
+        help: "build cache to read, a buildx line (type=registry,ref=\u2026)"
+      },
+      "cache-to": {
+        value: "LINE",
+        help: "build cache to write, a buildx line (type=local,dest=\u2026)"
+      },
       "skip-build": { help: "ship images already built on this machine for --version" },
       "deploy-path": { value: "PATH", help: "directory on the server" }
     }
@@ -93071,10 +93514,10 @@ function commandHelp(command) {
 }
 
 // src/cli/run.ts
-import path7 from "node:path";
+import path8 from "node:path";
 
 // src/config/parse.ts
-import path6 from "node:path";
+import path7 from "node:path";
 
 // src/config/parse-ssh.ts
 var USER_PATTERN = /^[A-Za-z0-9_][A-Za-z0-9_.-]{0,31}$/;
@@ -93244,8 +93687,8 @@ function parseRegistry(raw, required) {
     }
     return void 0;
   }
-  const [host = "", ...path8] = url.split("/");
-  if (!HOST.test(host) || !path8.every((p) => PATH_COMPONENT.test(p))) {
+  const [host = "", ...path9] = url.split("/");
+  if (!HOST.test(host) || !path9.every((p) => PATH_COMPONENT.test(p))) {
     throw new InputError(
       "registry",
       `"${url}" is not a registry reference: host[:port][/path], e.g. ghcr.io/acme or registry.example.com:5000 (the host needs a dot, a port or "localhost"; path parts in lowercase)`
@@ -93301,7 +93744,7 @@ function parseServices(text3, workspace) {
     }
     return {
       name,
-      context: path6.resolve(workspace, context3),
+      context: path7.resolve(workspace, context3),
       dockerfile,
       ...stage ? { target: stage } : {}
     };
@@ -93381,7 +93824,7 @@ function parseDeployPath(text3) {
   return p.replace(/\/{2,}/g, "/");
 }
 function defaultProject(ctx) {
-  const name = ctx.repository?.split("/").pop() || path6.basename(ctx.workspace);
+  const name = ctx.repository?.split("/").pop() || path7.basename(ctx.workspace);
   return name.toLowerCase().replace(/[^a-z0-9_-]+/g, "-").replace(/^[-_]+/, "").slice(0, 63);
 }
 function parseOptions(raw, ctx) {
@@ -93446,10 +93889,11 @@ function parseOptions(raw, ctx) {
     skipBuild,
     ...registry2 ? { registry: registry2 } : {},
     forceUnlock: parseBoolean("force-unlock", value(raw, "force-unlock")),
-    composeFile: path6.resolve(workspace, value(raw, "compose-file")),
+    composeFile: path7.resolve(workspace, value(raw, "compose-file")),
     workspace,
     files: command === "deploy" ? parseFiles(value(raw, "files")) : [],
     buildArgs: parseBuildArgs(value(raw, "build-args")),
+    build: parseBuildOptions(raw),
     ...releaseCommand ? { releaseCommand } : {},
     ...rollbackCommand2 ? { rollbackCommand: rollbackCommand2 } : {},
     releaseTimeoutMs: parseSeconds("release-timeout", value(raw, "release-timeout"), 86400),
@@ -94114,7 +94558,8 @@ function maskOf(secrets) {
 }
 function secretsOf(sources, keyText = "") {
   const values = sources.flatMap((g) => SECRET_INPUTS.map((name) => g[name] ?? ""));
-  return [...values, keyText].filter((v) => v.trim() !== "");
+  const built = sources.flatMap((g) => buildSecretValues(g["build-secrets"] ?? ""));
+  return [...values, ...built, keyText].filter((v) => v.trim() !== "");
 }
 
 // src/cli/sources.ts
@@ -94182,15 +94627,15 @@ function mergeSources(sources) {
     (s) => s.given.key !== void 0 || s.given["key-file"] !== void 0
   );
   if (keySource) {
-    const { key, "key-file": path8 } = keySource.given;
-    if (key !== void 0 && path8 !== void 0) {
+    const { key, "key-file": path9 } = keySource.given;
+    if (key !== void 0 && path9 !== void 0) {
       throw new UsageError(
         `${keySource.where("key")} and ${keySource.where("key-file")} are both given: give one`
       );
     }
-    if (path8 !== void 0) keyFile = { path: path8, where: keySource.where("key-file") };
+    if (path9 !== void 0) keyFile = { path: path9, where: keySource.where("key-file") };
     else raw.key = key ?? "";
-    origin.key = keySource.where(path8 !== void 0 ? "key-file" : "key");
+    origin.key = keySource.where(path9 !== void 0 ? "key-file" : "key");
   }
   return { raw, origin, ...keyFile ? { keyFile } : {} };
 }
@@ -94584,7 +95029,7 @@ function exitCodeOf(r) {
 }
 function pathIn(world2, file) {
   const home = world2.env.HOME;
-  return home && file.startsWith("~/") ? path7.join(home, file.slice(2)) : path7.resolve(world2.cwd, file);
+  return home && file.startsWith("~/") ? path8.join(home, file.slice(2)) : path8.resolve(world2.cwd, file);
 }
 function configSource(args, world2) {
   const file = args.config ?? DEFAULT_CONFIG_FILE;

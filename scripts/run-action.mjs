@@ -56,8 +56,11 @@ export async function runAction(inputs, env = {}, options = {}) {
     GITHUB_STATE: path.join(dir, 'state')
   }
   for (const f of Object.values(files)) writeFileSync(f, '')
+  // The sandbox's runner engine has no bridge network (--bridge=none): builds run their RUN
+  // steps on the host's network unless a test says otherwise.
+  const withDefaults = { 'build-network': 'host', ...inputs }
   const inputEnv = Object.fromEntries(
-    Object.entries(inputs).map(([k, v]) => [`INPUT_${k.replace(/ /g, '_').toUpperCase()}`, v])
+    Object.entries(withDefaults).map(([k, v]) => [`INPUT_${k.replace(/ /g, '_').toUpperCase()}`, v])
   )
   const [command, ...args] = [
     ...(options.wrapper ?? []),

@@ -13,7 +13,8 @@ import {
   nonEmpty,
   readStateFile,
   resetProject,
-  sandboxEnv
+  sandboxEnv,
+  type LabHost
 } from './sandbox-env.js'
 import { exampleStackInputs } from '../../scripts/sandbox-env.mjs'
 import type { ActionRun } from '../../scripts/run-action.mjs'
@@ -46,6 +47,17 @@ export function stackInputs(overrides: Record<string, string> = {}): Record<stri
     // A short settle window keeps the suites fast; the truthful-success tests use 10 s.
     'healthcheck-monitor': '2',
     ...overrides
+  }
+}
+
+/** Inputs that log in to lab host `host` as root over its SSH bridge, pinning its host key. */
+export function loginTo(host: LabHost): Record<string, string> {
+  return {
+    host: '127.0.0.1',
+    port: String(host.sshPort),
+    fingerprint: host.fingerprint,
+    username: env.sshUser,
+    key: readFileSync(env.sshKey, 'utf8')
   }
 }
 

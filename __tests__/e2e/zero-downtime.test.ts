@@ -4,7 +4,7 @@
 // version at /version, a 2 s page, and /health unless /srv/vzero-host has `refuse-<version>`.
 // Tests run in order; the lab host, its engine and the ingress are shared between them.
 
-import { copyFileSync, mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs'
+import { copyFileSync, mkdirSync, rmSync, writeFileSync } from 'node:fs'
 import { runAction, type ActionRun } from '../../scripts/run-action.mjs'
 import {
   docker,
@@ -15,7 +15,7 @@ import {
   resetProject,
   type LabHost
 } from './sandbox-env.js'
-import { env, errorOf } from './stack.js'
+import { env, errorOf, loginTo } from './stack.js'
 import { describeLoad, startLoad, type LoadReport } from './load.js'
 import { DOCKERFILE, SLOW, zeroCompose } from '../../scripts/load/zero-app.mjs'
 
@@ -38,11 +38,7 @@ function inputs(overrides: Record<string, string>): Record<string, string> {
   return {
     project: PROJECT,
     services: 'web=web',
-    host: '127.0.0.1',
-    port: String(HOST.sshPort),
-    fingerprint: HOST.fingerprint,
-    username: env.sshUser,
-    key: readFileSync(env.sshKey, 'utf8'),
+    ...loginTo(HOST),
     'deploy-path': `/srv/${PROJECT}`,
     ingress: 'caddy',
     'ingress-image': 'vd-caddy:2',

@@ -1,4 +1,5 @@
 import {
+  buildSecretValues,
   cacheLine,
   parseBuilder,
   parseBuildNetwork,
@@ -6,7 +7,15 @@ import {
   parseCacheEntries,
   secretEnvironment
 } from '../../src/config/parse-build.js'
-import { refusal } from './raw-inputs.js'
+import { raw, refusal } from './raw-inputs.js'
+import { parseOptions } from '../../src/config/parse.js'
+import type { RunContext } from '../../src/config/inputs.js'
+
+const ctx: RunContext = {
+  workspace: '/work/repo',
+  sha: 'e4534e6aaaabbbbccccddddeeeeffff000011112',
+  now: new Date('2025-10-11T14:30:52Z')
+}
 
 describe('builder', () => {
   test.each([
@@ -165,5 +174,52 @@ describe('secretEnvironment', () => {
       VERSIONED_DEPLOY_BUILD_SECRET_1: '1',
       VERSIONED_DEPLOY_BUILD_SECRET_2: '2'
     })
+  })
+})
+
+describe('the build inputs of a run', () => {
+  test('defaults: no builder, no secret, the builder network, no cache', () => {
+    expect(parseOptions(raw(), ctx).build).toEqual({
+      secrets: [],
+      network: 'default',
+      cacheFrom: [],
+      cacheTo: []
+    })
+  })
+
+  test('all given', () => {
+    const o = parseOptions(
+      raw({
+        builder: 'ci',
+        'build-secrets': 'npm=tok-1\ngh = tok 2',
+        'build-network': 'host',
+        'cache-from': 'type=gha',
+        'cache-to': 'type=gha,mode=max'
+      }),
+      ctx
+    )
+    expect(o.build).toEqual({
+      builder: 'ci',
+      secrets: [
+        { id: 'npm', value: 'tok-1', env: 'VERSIONED_DEPLOY_BUILD_SECRET_1' },
+        { id: 'gh', value: 'tok 2', env: 'VERSIONED_DEPLOY_BUILD_SECRET_2' }
+      ],
+      network: 'host',
+      cacheFrom: [{ type: 'gha', attrs: [] }],
+      cacheTo: [{ type: 'gha', attrs: [['mode', 'max']] }]
+    })
+  })
+
+  test('a bad one is refused naming the input, and never quotes a secret', () => {
+    const message = refusal(() => parseOptions(raw({ 'build-secrets': 'tok-without-id' }), ctx))
+    expect(message).toMatch(/^Input "build-secrets": line 1 has no "="/)
+    expect(message).not.toContain('tok-without-id')
+  })
+
+  test("the values to mask: each line's value alone, whatever its length", () => {
+    expect(buildSecretValues('npm=abc\n# a comment=no\n\n gh = a=b \nbroken')).toEqual([
+      'abc',
+      'a=b'
+    ])
   })
 })

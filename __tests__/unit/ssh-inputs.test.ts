@@ -184,7 +184,7 @@ describe('refusals name the input and say what is allowed', () => {
 
 test('the secrets to mask are inputs, and every key and passphrase is one', () => {
   for (const name of SECRET_INPUTS) expect(INPUT_NAMES).toContain(name)
-  expect(INPUT_NAMES.filter(n => /key$|passphrase$|password$|token$/.test(n)).sort()).toEqual(
-    [...SECRET_INPUTS].sort()
-  )
+  expect(
+    INPUT_NAMES.filter(n => /key$|passphrase$|password$|token$|secrets$/.test(n)).sort()
+  ).toEqual([...SECRET_INPUTS].sort())
 })

@@ -2,6 +2,7 @@
 
 import * as core from '@actions/core'
 import { SECRET_INPUTS, type RawInputs } from '../config/inputs.js'
+import { buildSecretValues } from '../config/parse-build.js'
 
 export function registerSecrets(raw: RawInputs): void {
   for (const name of SECRET_INPUTS) {
@@ -12,4 +13,6 @@ export function registerSecrets(raw: RawInputs): void {
     for (const line of secret.split(/\r?\n/))
       if (line.trim().length >= 8) core.setSecret(line.trim())
   }
+  // A build secret's value alone (a line is `id=value`), whatever its length.
+  for (const v of buildSecretValues(raw['build-secrets'] ?? '')) core.setSecret(v)
 }

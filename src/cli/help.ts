@@ -69,6 +69,23 @@ const OPTION_HELP: [string, Partial<Record<OptionName, OptionHelp>>][] = [
       'release-timeout': { value: 'SECONDS', help: 'the most either command may run' },
       files: { value: 'PATH', help: 'a file or folder the release needs, shipped with it' },
       'build-args': { value: 'KEY=VALUE', help: 'a build argument' },
+      builder: {
+        value: 'NAME',
+        help: 'the buildx builder (docker buildx ls); default: the current one'
+      },
+      'build-secrets': {
+        value: 'ID=VALUE',
+        help: 'a build secret (RUN --mount=type=secret,id=ID), passed to buildx in its environment'
+      },
+      'build-network': { value: 'NETWORK', help: "the RUN steps' network: default, host or none" },
+      'cache-from': {
+        value: 'LINE',
+        help: 'build cache to read, a buildx line (type=registry,ref=…)'
+      },
+      'cache-to': {
+        value: 'LINE',
+        help: 'build cache to write, a buildx line (type=local,dest=…)'
+      },
       'skip-build': { help: 'ship images already built on this machine for --version' },
       'deploy-path': { value: 'PATH', help: 'directory on the server' }
     }

@@ -3,6 +3,7 @@
 
 import { SECRET_INPUTS } from '../config/inputs.js'
 import type { Given } from './args.js'
+import { buildSecretValues } from '../config/parse-build.js'
 
 export type Mask = (text: string) => string
 
@@ -24,5 +25,7 @@ export function maskOf(secrets: readonly string[]): Mask {
 /** The secret inputs' values in every source (flags, environment, file), and a key file's text. */
 export function secretsOf(sources: readonly Given[], keyText = ''): string[] {
   const values = sources.flatMap(g => SECRET_INPUTS.map(name => g[name] ?? ''))
-  return [...values, keyText].filter(v => v.trim() !== '')
+  // A build secret's value alone (a line is `id=value`).
+  const built = sources.flatMap(g => buildSecretValues(g['build-secrets'] ?? ''))
+  return [...values, ...built, keyText].filter(v => v.trim() !== '')
 }

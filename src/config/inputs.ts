@@ -14,6 +14,11 @@ export const INPUT_NAMES = [
   'rollback-command',
   'release-timeout',
   'build-args',
+  'builder',
+  'build-secrets',
+  'build-network',
+  'cache-from',
+  'cache-to',
   'skip-build',
   'registry',
   'registry-username',
@@ -69,6 +74,7 @@ export const SECRET_INPUTS = [
   'proxy-key',
   'proxy-passphrase',
   'registry-password',
+  'build-secrets',
   'github-token'
 ] as const satisfies readonly InputName[]
 

@@ -3,6 +3,7 @@
 
 import type { KnownHost } from '../remote/known-hosts.js'
 import type { OneOffCommand } from '../plan/release-command.js'
+import type { BuildNetwork, BuildSecret, CacheEntry } from './parse-build.js'
 
 export const COMMANDS = ['deploy', 'rollback', 'status', 'history', 'unlock'] as const
 export type Command = (typeof COMMANDS)[number]
@@ -34,6 +35,16 @@ export interface ServiceSpec {
   dockerfile: string
   /** The Dockerfile stage to build (`@target`); absent: the last stage. */
   target?: string
+}
+
+/** How images are built with BuildKit (`docker buildx`); the legacy builder takes none of it. */
+export interface BuildOptions {
+  /** The buildx builder; absent: buildx's current one. */
+  builder?: string
+  secrets: BuildSecret[]
+  network: BuildNetwork
+  cacheFrom: CacheEntry[]
+  cacheTo: CacheEntry[]
 }
 
 export type HealthCheck =
@@ -129,6 +140,7 @@ export interface DeployOptions {
   /** Files and folders shipped with the release (workspace-relative, checked by parseFiles). */
   files: string[]
   buildArgs: Record<string, string>
+  build: BuildOptions
   /** deploy: a compose service of the new version run once, before the switch (migrations). */
   releaseCommand?: OneOffCommand
   /** Run with the images of the version being left, before a rollback undoes its release. */

@@ -3,7 +3,9 @@
 // refusal names its input.
 
 import { InputError } from './input-error.js'
-import { lines } from './values.js'
+import type { BuildOptions } from './options.js'
+import type { RawInputs } from './inputs.js'
+import { lines, value } from './values.js'
 
 export const BUILD_NETWORKS = ['default', 'host', 'none'] as const
 /** The network of the build's RUN steps (`docker buildx build --network`). */
@@ -182,4 +184,26 @@ export function cacheLine(entry: CacheEntry, service: string): string {
 /** The environment that carries the secrets' values to the buildx process: variable → value. */
 export function secretEnvironment(secrets: readonly BuildSecret[]): Record<string, string> {
   return Object.fromEntries(secrets.map(s => [s.env, s.value]))
+}
+
+/** The build inputs of a run, parsed. */
+export function parseBuildOptions(raw: RawInputs): BuildOptions {
+  const builder = parseBuilder(value(raw, 'builder'))
+  return {
+    ...(builder !== undefined ? { builder } : {}),
+    secrets: parseBuildSecrets(value(raw, 'build-secrets')),
+    network: parseBuildNetwork(value(raw, 'build-network')),
+    cacheFrom: parseCacheEntries('cache-from', value(raw, 'cache-from')),
+    cacheTo: parseCacheEntries('cache-to', value(raw, 'cache-to'))
+  }
+}
+
+/** The values of `build-secrets` (what follows each line's first `=`), to be masked. */
+export function buildSecretValues(text: string): string[] {
+  return text
+    .split(/\r?\n/)
+    .map(l => l.trim())
+    .filter(l => l !== '' && !l.startsWith('#') && l.includes('='))
+    .map(l => l.slice(l.indexOf('=') + 1).trim())
+    .filter(v => v !== '')
 }

@@ -1,6 +1,7 @@
 // Turns the raw inputs into typed options, or refuses with an InputError that names the input.
 // Pure: reads no environment and touches nothing; runs before any connection is made.
 
+import { parseBuildOptions } from './parse-build.js'
 import path from 'node:path'
 import type {
   Command,
@@ -229,6 +230,7 @@ export function parseOptions(raw: RawInputs, ctx: RunContext): DeployOptions {
     workspace,
     files: command === 'deploy' ? parseFiles(value(raw, 'files')) : [],
     buildArgs: parseBuildArgs(value(raw, 'build-args')),
+    build: parseBuildOptions(raw),
     ...(releaseCommand ? { releaseCommand } : {}),
     ...(rollbackCommand ? { rollbackCommand } : {}),
     releaseTimeoutMs: parseSeconds('release-timeout', value(raw, 'release-timeout'), 86400),

@@ -8,6 +8,7 @@ export const DEFAULTS = {
   method: 'tar',
   orchestrator: 'compose',
   compression: 'gzip',
+  'build-network': 'default',
   'compose-file': 'docker-compose.yml',
   port: '22',
   username: 'root',

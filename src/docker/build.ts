@@ -12,6 +12,8 @@ export interface BuildRequest {
   buildArgs: Record<string, string>
   /** The Dockerfile stage to build (the Engine API's `target`); absent: the last one. */
   target?: string
+  /** The network of RUN steps: `default` (the engine's), `host` or `none`. */
+  network?: string
 }
 
 interface BuildEvent extends ProgressEvent {
@@ -40,6 +42,9 @@ export async function buildImage(
     dockerfile: request.dockerfile,
     buildargs: request.buildArgs,
     ...(request.target !== undefined ? { target: request.target } : {}),
+    ...(request.network !== undefined && request.network !== 'default'
+      ? { networkmode: request.network }
+      : {}),
     rm: true,
     forcerm: true
   })
