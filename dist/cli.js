@@ -266,7 +266,7 @@ var require_reader = __commonJS({
     var ASN1 = require_types();
     var errors = require_errors();
     var newInvalidAsn1Error = errors.newInvalidAsn1Error;
-    function Reader(data) {
+    function Reader2(data) {
       if (!data || !Buffer2.isBuffer(data))
         throw new TypeError("data must be a node Buffer");
       this._buf = data;
@@ -274,29 +274,29 @@ var require_reader = __commonJS({
       this._len = 0;
       this._offset = 0;
     }
-    Object.defineProperty(Reader.prototype, "length", {
+    Object.defineProperty(Reader2.prototype, "length", {
       enumerable: true,
       get: function() {
         return this._len;
       }
     });
-    Object.defineProperty(Reader.prototype, "offset", {
+    Object.defineProperty(Reader2.prototype, "offset", {
       enumerable: true,
       get: function() {
         return this._offset;
       }
     });
-    Object.defineProperty(Reader.prototype, "remain", {
+    Object.defineProperty(Reader2.prototype, "remain", {
       get: function() {
         return this._size - this._offset;
       }
     });
-    Object.defineProperty(Reader.prototype, "buffer", {
+    Object.defineProperty(Reader2.prototype, "buffer", {
       get: function() {
         return this._buf.slice(this._offset);
       }
     });
-    Reader.prototype.readByte = function(peek) {
+    Reader2.prototype.readByte = function(peek) {
       if (this._size - this._offset < 1)
         return null;
       var b = this._buf[this._offset] & 255;
@@ -304,10 +304,10 @@ var require_reader = __commonJS({
         this._offset += 1;
       return b;
     };
-    Reader.prototype.peek = function() {
+    Reader2.prototype.peek = function() {
       return this.readByte(true);
     };
-    Reader.prototype.readLength = function(offset) {
+    Reader2.prototype.readLength = function(offset) {
       if (offset === void 0)
         offset = this._offset;
       if (offset >= this._size)
@@ -331,7 +331,7 @@ var require_reader = __commonJS({
       }
       return offset;
     };
-    Reader.prototype.readSequence = function(tag) {
+    Reader2.prototype.readSequence = function(tag) {
       var seq = this.peek();
       if (seq === null)
         return null;
@@ -343,16 +343,16 @@ var require_reader = __commonJS({
       this._offset = o;
       return seq;
     };
-    Reader.prototype.readInt = function() {
+    Reader2.prototype.readInt = function() {
       return this._readTag(ASN1.Integer);
     };
-    Reader.prototype.readBoolean = function() {
+    Reader2.prototype.readBoolean = function() {
       return this._readTag(ASN1.Boolean) === 0 ? false : true;
     };
-    Reader.prototype.readEnumeration = function() {
+    Reader2.prototype.readEnumeration = function() {
       return this._readTag(ASN1.Enumeration);
     };
-    Reader.prototype.readString = function(tag, retbuf) {
+    Reader2.prototype.readString = function(tag, retbuf) {
       if (!tag)
         tag = ASN1.OctetString;
       var b = this.peek();
@@ -372,7 +372,7 @@ var require_reader = __commonJS({
       this._offset += this.length;
       return retbuf ? str : str.toString("utf8");
     };
-    Reader.prototype.readOID = function(tag) {
+    Reader2.prototype.readOID = function(tag) {
       if (!tag)
         tag = ASN1.OID;
       var b = this.readString(tag, true);
@@ -394,7 +394,7 @@ var require_reader = __commonJS({
       values.unshift(value2 / 40 >> 0);
       return values.join(".");
     };
-    Reader.prototype._readTag = function(tag) {
+    Reader2.prototype._readTag = function(tag) {
       assert.ok(tag !== void 0);
       var b = this.peek();
       if (b === null)
@@ -419,7 +419,7 @@ var require_reader = __commonJS({
         value2 -= 1 << i * 8;
       return value2 >> 0;
     };
-    module.exports = Reader;
+    module.exports = Reader2;
   }
 });
 
@@ -671,10 +671,10 @@ var require_ber = __commonJS({
   "node_modules/asn1/lib/ber/index.js"(exports, module) {
     var errors = require_errors();
     var types = require_types();
-    var Reader = require_reader();
+    var Reader2 = require_reader();
     var Writer = require_writer();
     module.exports = {
-      Reader,
+      Reader: Reader2,
       Writer
     };
     for (t in types) {
@@ -7885,7 +7885,7 @@ var require_agent = __commonJS({
     var { Duplex: Duplex2 } = __require("stream");
     var { resolve } = __require("path");
     var { readFile: readFile2 } = __require("fs");
-    var { execFile: execFile2, spawn: spawn3 } = __require("child_process");
+    var { execFile: execFile3, spawn: spawn3 } = __require("child_process");
     var { isParsedKey, parseKey } = require_keyParser();
     var {
       makeBufferParser,
@@ -8106,7 +8106,7 @@ var require_agent = __commonJS({
             if (err) {
               if (triedCygpath)
                 return cb(new Error("Invalid cygwin unix socket path"));
-              execFile2("cygpath", ["-w", socketPath], (err2, stdout, stderr) => {
+              execFile3("cygpath", ["-w", socketPath], (err2, stdout, stderr) => {
                 if (err2 || stdout.length === 0)
                   return cb(new Error("Invalid cygwin unix socket path"));
                 triedCygpath = true;
@@ -8185,11 +8185,11 @@ var require_agent = __commonJS({
       };
     })();
     var WINDOWS_PIPE_REGEX = /^[/\\][/\\]\.[/\\]pipe[/\\].+/;
-    function createAgent(path9) {
-      if (process.platform === "win32" && !WINDOWS_PIPE_REGEX.test(path9)) {
-        return path9 === "pageant" ? new PageantAgent() : new CygwinAgent(path9);
+    function createAgent(path10) {
+      if (process.platform === "win32" && !WINDOWS_PIPE_REGEX.test(path10)) {
+        return path10 === "pageant" ? new PageantAgent() : new CygwinAgent(path10);
       }
-      return new OpenSSHAgent(path9);
+      return new OpenSSHAgent(path10);
     }
     var AgentProtocol = (() => {
       const SSH_AGENTC_REQUEST_IDENTITIES = 11;
@@ -13433,17 +13433,17 @@ var require_SFTP = __commonJS({
       // ===========================================================================
       // Client-specific ===========================================================
       // ===========================================================================
-      createReadStream(path9, options) {
+      createReadStream(path10, options) {
         if (this.server)
           throw new Error("Client-only method called in server mode");
-        return new ReadStream(this, path9, options);
+        return new ReadStream(this, path10, options);
       }
-      createWriteStream(path9, options) {
+      createWriteStream(path10, options) {
         if (this.server)
           throw new Error("Client-only method called in server mode");
-        return new WriteStream(this, path9, options);
+        return new WriteStream(this, path10, options);
       }
-      open(path9, flags_, attrs, cb) {
+      open(path10, flags_, attrs, cb) {
         if (this.server)
           throw new Error("Client-only method called in server mode");
         if (typeof attrs === "function") {
@@ -13462,7 +13462,7 @@ var require_SFTP = __commonJS({
           attrsFlags = attrs.flags;
           attrsLen = attrs.nb;
         }
-        const pathLen = Buffer.byteLength(path9);
+        const pathLen = Buffer.byteLength(path10);
         let p = 9;
         const buf = Buffer.allocUnsafe(4 + 1 + 4 + 4 + pathLen + 4 + 4 + attrsLen);
         writeUInt32BE(buf, buf.length - 4, 0);
@@ -13470,7 +13470,7 @@ var require_SFTP = __commonJS({
         const reqid = this._writeReqid = this._writeReqid + 1 & MAX_REQID;
         writeUInt32BE(buf, reqid, 5);
         writeUInt32BE(buf, pathLen, p);
-        buf.utf8Write(path9, p += 4, pathLen);
+        buf.utf8Write(path10, p += 4, pathLen);
         writeUInt32BE(buf, flags, p += pathLen);
         writeUInt32BE(buf, attrsFlags, p += 4);
         if (attrsLen) {
@@ -13601,7 +13601,7 @@ var require_SFTP = __commonJS({
           throw new Error("Client-only method called in server mode");
         fastXfer(fs2, this, localPath, remotePath, opts, cb);
       }
-      readFile(path9, options, callback_) {
+      readFile(path10, options, callback_) {
         if (this.server)
           throw new Error("Client-only method called in server mode");
         let callback;
@@ -13674,13 +13674,13 @@ var require_SFTP = __commonJS({
             return callback && callback(er, buffer);
           });
         };
-        this.open(path9, flag, 438, (er, handle_) => {
+        this.open(path10, flag, 438, (er, handle_) => {
           if (er)
             return callback && callback(er);
           handle = handle_;
           const tryStat = (er2, st) => {
             if (er2) {
-              this.stat(path9, (er_, st_) => {
+              this.stat(path10, (er_, st_) => {
                 if (er_) {
                   return this.close(handle, () => {
                     callback && callback(er2);
@@ -13701,7 +13701,7 @@ var require_SFTP = __commonJS({
           this.fstat(handle, tryStat);
         });
       }
-      writeFile(path9, data, options, callback_) {
+      writeFile(path10, data, options, callback_) {
         if (this.server)
           throw new Error("Client-only method called in server mode");
         let callback;
@@ -13720,7 +13720,7 @@ var require_SFTP = __commonJS({
         if (options.encoding && !Buffer.isEncoding(options.encoding))
           throw new Error(`Unknown encoding: ${options.encoding}`);
         const flag = options.flag || "w";
-        this.open(path9, flag, options.mode, (openErr, handle) => {
+        this.open(path10, flag, options.mode, (openErr, handle) => {
           if (openErr) {
             callback && callback(openErr);
           } else {
@@ -13729,7 +13729,7 @@ var require_SFTP = __commonJS({
             if (position === null) {
               const tryStat = (er, st) => {
                 if (er) {
-                  this.stat(path9, (er_, st_) => {
+                  this.stat(path10, (er_, st_) => {
                     if (er_) {
                       return this.close(handle, () => {
                         callback && callback(er);
@@ -13748,7 +13748,7 @@ var require_SFTP = __commonJS({
           }
         });
       }
-      appendFile(path9, data, options, callback_) {
+      appendFile(path10, data, options, callback_) {
         if (this.server)
           throw new Error("Client-only method called in server mode");
         let callback;
@@ -13766,12 +13766,12 @@ var require_SFTP = __commonJS({
           throw new TypeError("Bad arguments");
         if (!options.flag)
           options = Object.assign({ flag: "a" }, options);
-        this.writeFile(path9, data, options, callback);
+        this.writeFile(path10, data, options, callback);
       }
-      exists(path9, cb) {
+      exists(path10, cb) {
         if (this.server)
           throw new Error("Client-only method called in server mode");
-        this.stat(path9, (err) => {
+        this.stat(path10, (err) => {
           cb && cb(err ? false : true);
         });
       }
@@ -13814,7 +13814,7 @@ var require_SFTP = __commonJS({
           `SFTP: Outbound: ${isBuffered ? "Buffered" : "Sending"} RENAME`
         );
       }
-      mkdir(path9, attrs, cb) {
+      mkdir(path10, attrs, cb) {
         if (this.server)
           throw new Error("Client-only method called in server mode");
         let flags = 0;
@@ -13828,7 +13828,7 @@ var require_SFTP = __commonJS({
           flags = attrs.flags;
           attrsLen = attrs.nb;
         }
-        const pathLen = Buffer.byteLength(path9);
+        const pathLen = Buffer.byteLength(path10);
         let p = 9;
         const buf = Buffer.allocUnsafe(4 + 1 + 4 + 4 + pathLen + 4 + attrsLen);
         writeUInt32BE(buf, buf.length - 4, 0);
@@ -13836,7 +13836,7 @@ var require_SFTP = __commonJS({
         const reqid = this._writeReqid = this._writeReqid + 1 & MAX_REQID;
         writeUInt32BE(buf, reqid, 5);
         writeUInt32BE(buf, pathLen, p);
-        buf.utf8Write(path9, p += 4, pathLen);
+        buf.utf8Write(path10, p += 4, pathLen);
         writeUInt32BE(buf, flags, p += pathLen);
         if (attrsLen) {
           p += 4;
@@ -13852,10 +13852,10 @@ var require_SFTP = __commonJS({
           `SFTP: Outbound: ${isBuffered ? "Buffered" : "Sending"} MKDIR`
         );
       }
-      rmdir(path9, cb) {
+      rmdir(path10, cb) {
         if (this.server)
           throw new Error("Client-only method called in server mode");
-        const pathLen = Buffer.byteLength(path9);
+        const pathLen = Buffer.byteLength(path10);
         let p = 9;
         const buf = Buffer.allocUnsafe(4 + 1 + 4 + 4 + pathLen);
         writeUInt32BE(buf, buf.length - 4, 0);
@@ -13863,7 +13863,7 @@ var require_SFTP = __commonJS({
         const reqid = this._writeReqid = this._writeReqid + 1 & MAX_REQID;
         writeUInt32BE(buf, reqid, 5);
         writeUInt32BE(buf, pathLen, p);
-        buf.utf8Write(path9, p += 4, pathLen);
+        buf.utf8Write(path10, p += 4, pathLen);
         this._requests[reqid] = { cb };
         const isBuffered = sendOrBuffer(this, buf);
         this._debug && this._debug(
@@ -13953,10 +13953,10 @@ var require_SFTP = __commonJS({
           `SFTP: Outbound: ${isBuffered ? "Buffered" : "Sending"} FSTAT`
         );
       }
-      stat(path9, cb) {
+      stat(path10, cb) {
         if (this.server)
           throw new Error("Client-only method called in server mode");
-        const pathLen = Buffer.byteLength(path9);
+        const pathLen = Buffer.byteLength(path10);
         let p = 9;
         const buf = Buffer.allocUnsafe(4 + 1 + 4 + 4 + pathLen);
         writeUInt32BE(buf, buf.length - 4, 0);
@@ -13964,17 +13964,17 @@ var require_SFTP = __commonJS({
         const reqid = this._writeReqid = this._writeReqid + 1 & MAX_REQID;
         writeUInt32BE(buf, reqid, 5);
         writeUInt32BE(buf, pathLen, p);
-        buf.utf8Write(path9, p += 4, pathLen);
+        buf.utf8Write(path10, p += 4, pathLen);
         this._requests[reqid] = { cb };
         const isBuffered = sendOrBuffer(this, buf);
         this._debug && this._debug(
           `SFTP: Outbound: ${isBuffered ? "Buffered" : "Sending"} STAT`
         );
       }
-      lstat(path9, cb) {
+      lstat(path10, cb) {
         if (this.server)
           throw new Error("Client-only method called in server mode");
-        const pathLen = Buffer.byteLength(path9);
+        const pathLen = Buffer.byteLength(path10);
         let p = 9;
         const buf = Buffer.allocUnsafe(4 + 1 + 4 + 4 + pathLen);
         writeUInt32BE(buf, buf.length - 4, 0);
@@ -13982,17 +13982,17 @@ var require_SFTP = __commonJS({
         const reqid = this._writeReqid = this._writeReqid + 1 & MAX_REQID;
         writeUInt32BE(buf, reqid, 5);
         writeUInt32BE(buf, pathLen, p);
-        buf.utf8Write(path9, p += 4, pathLen);
+        buf.utf8Write(path10, p += 4, pathLen);
         this._requests[reqid] = { cb };
         const isBuffered = sendOrBuffer(this, buf);
         this._debug && this._debug(
           `SFTP: Outbound: ${isBuffered ? "Buffered" : "Sending"} LSTAT`
         );
       }
-      opendir(path9, cb) {
+      opendir(path10, cb) {
         if (this.server)
           throw new Error("Client-only method called in server mode");
-        const pathLen = Buffer.byteLength(path9);
+        const pathLen = Buffer.byteLength(path10);
         let p = 9;
         const buf = Buffer.allocUnsafe(4 + 1 + 4 + 4 + pathLen);
         writeUInt32BE(buf, buf.length - 4, 0);
@@ -14000,14 +14000,14 @@ var require_SFTP = __commonJS({
         const reqid = this._writeReqid = this._writeReqid + 1 & MAX_REQID;
         writeUInt32BE(buf, reqid, 5);
         writeUInt32BE(buf, pathLen, p);
-        buf.utf8Write(path9, p += 4, pathLen);
+        buf.utf8Write(path10, p += 4, pathLen);
         this._requests[reqid] = { cb };
         const isBuffered = sendOrBuffer(this, buf);
         this._debug && this._debug(
           `SFTP: Outbound: ${isBuffered ? "Buffered" : "Sending"} OPENDIR`
         );
       }
-      setstat(path9, attrs, cb) {
+      setstat(path10, attrs, cb) {
         if (this.server)
           throw new Error("Client-only method called in server mode");
         let flags = 0;
@@ -14019,7 +14019,7 @@ var require_SFTP = __commonJS({
         } else if (typeof attrs === "function") {
           cb = attrs;
         }
-        const pathLen = Buffer.byteLength(path9);
+        const pathLen = Buffer.byteLength(path10);
         let p = 9;
         const buf = Buffer.allocUnsafe(4 + 1 + 4 + 4 + pathLen + 4 + attrsLen);
         writeUInt32BE(buf, buf.length - 4, 0);
@@ -14027,7 +14027,7 @@ var require_SFTP = __commonJS({
         const reqid = this._writeReqid = this._writeReqid + 1 & MAX_REQID;
         writeUInt32BE(buf, reqid, 5);
         writeUInt32BE(buf, pathLen, p);
-        buf.utf8Write(path9, p += 4, pathLen);
+        buf.utf8Write(path10, p += 4, pathLen);
         writeUInt32BE(buf, flags, p += pathLen);
         if (attrsLen) {
           p += 4;
@@ -14087,8 +14087,8 @@ var require_SFTP = __commonJS({
           mtime: toUnixTimestamp(mtime)
         }, cb);
       }
-      utimes(path9, atime, mtime, cb) {
-        return this.setstat(path9, {
+      utimes(path10, atime, mtime, cb) {
+        return this.setstat(path10, {
           atime: toUnixTimestamp(atime),
           mtime: toUnixTimestamp(mtime)
         }, cb);
@@ -14099,8 +14099,8 @@ var require_SFTP = __commonJS({
           gid
         }, cb);
       }
-      chown(path9, uid, gid, cb) {
-        return this.setstat(path9, {
+      chown(path10, uid, gid, cb) {
+        return this.setstat(path10, {
           uid,
           gid
         }, cb);
@@ -14110,15 +14110,15 @@ var require_SFTP = __commonJS({
           mode
         }, cb);
       }
-      chmod(path9, mode, cb) {
-        return this.setstat(path9, {
+      chmod(path10, mode, cb) {
+        return this.setstat(path10, {
           mode
         }, cb);
       }
-      readlink(path9, cb) {
+      readlink(path10, cb) {
         if (this.server)
           throw new Error("Client-only method called in server mode");
-        const pathLen = Buffer.byteLength(path9);
+        const pathLen = Buffer.byteLength(path10);
         let p = 9;
         const buf = Buffer.allocUnsafe(4 + 1 + 4 + 4 + pathLen);
         writeUInt32BE(buf, buf.length - 4, 0);
@@ -14126,7 +14126,7 @@ var require_SFTP = __commonJS({
         const reqid = this._writeReqid = this._writeReqid + 1 & MAX_REQID;
         writeUInt32BE(buf, reqid, 5);
         writeUInt32BE(buf, pathLen, p);
-        buf.utf8Write(path9, p += 4, pathLen);
+        buf.utf8Write(path10, p += 4, pathLen);
         this._requests[reqid] = {
           cb: (err, names2) => {
             if (typeof cb !== "function")
@@ -14171,10 +14171,10 @@ var require_SFTP = __commonJS({
           `SFTP: Outbound: ${isBuffered ? "Buffered" : "Sending"} SYMLINK`
         );
       }
-      realpath(path9, cb) {
+      realpath(path10, cb) {
         if (this.server)
           throw new Error("Client-only method called in server mode");
-        const pathLen = Buffer.byteLength(path9);
+        const pathLen = Buffer.byteLength(path10);
         let p = 9;
         const buf = Buffer.allocUnsafe(4 + 1 + 4 + 4 + pathLen);
         writeUInt32BE(buf, buf.length - 4, 0);
@@ -14182,7 +14182,7 @@ var require_SFTP = __commonJS({
         const reqid = this._writeReqid = this._writeReqid + 1 & MAX_REQID;
         writeUInt32BE(buf, reqid, 5);
         writeUInt32BE(buf, pathLen, p);
-        buf.utf8Write(path9, p += 4, pathLen);
+        buf.utf8Write(path10, p += 4, pathLen);
         this._requests[reqid] = {
           cb: (err, names2) => {
             if (typeof cb !== "function")
@@ -14227,13 +14227,13 @@ var require_SFTP = __commonJS({
           this._debug(`SFTP: Outbound: ${which2} posix-rename@openssh.com`);
         }
       }
-      ext_openssh_statvfs(path9, cb) {
+      ext_openssh_statvfs(path10, cb) {
         if (this.server)
           throw new Error("Client-only method called in server mode");
         const ext = this._extensions["statvfs@openssh.com"];
         if (!ext || ext !== "2")
           throw new Error("Server does not support this extended request");
-        const pathLen = Buffer.byteLength(path9);
+        const pathLen = Buffer.byteLength(path10);
         let p = 9;
         const buf = Buffer.allocUnsafe(4 + 1 + 4 + 4 + 19 + 4 + pathLen);
         writeUInt32BE(buf, buf.length - 4, 0);
@@ -14243,7 +14243,7 @@ var require_SFTP = __commonJS({
         writeUInt32BE(buf, 19, p);
         buf.utf8Write("statvfs@openssh.com", p += 4, 19);
         writeUInt32BE(buf, pathLen, p += 19);
-        buf.utf8Write(path9, p += 4, pathLen);
+        buf.utf8Write(path10, p += 4, pathLen);
         this._requests[reqid] = { extended: "statvfs@openssh.com", cb };
         const isBuffered = sendOrBuffer(this, buf);
         if (this._debug) {
@@ -14329,7 +14329,7 @@ var require_SFTP = __commonJS({
           `SFTP: Outbound: ${isBuffered ? "Buffered" : "Sending"} fsync@openssh.com`
         );
       }
-      ext_openssh_lsetstat(path9, attrs, cb) {
+      ext_openssh_lsetstat(path10, attrs, cb) {
         if (this.server)
           throw new Error("Client-only method called in server mode");
         const ext = this._extensions["lsetstat@openssh.com"];
@@ -14344,7 +14344,7 @@ var require_SFTP = __commonJS({
         } else if (typeof attrs === "function") {
           cb = attrs;
         }
-        const pathLen = Buffer.byteLength(path9);
+        const pathLen = Buffer.byteLength(path10);
         let p = 9;
         const buf = Buffer.allocUnsafe(4 + 1 + 4 + 4 + 20 + 4 + pathLen + 4 + attrsLen);
         writeUInt32BE(buf, buf.length - 4, 0);
@@ -14354,7 +14354,7 @@ var require_SFTP = __commonJS({
         writeUInt32BE(buf, 20, p);
         buf.utf8Write("lsetstat@openssh.com", p += 4, 20);
         writeUInt32BE(buf, pathLen, p += 20);
-        buf.utf8Write(path9, p += 4, pathLen);
+        buf.utf8Write(path10, p += 4, pathLen);
         writeUInt32BE(buf, flags, p += pathLen);
         if (attrsLen) {
           p += 4;
@@ -14371,13 +14371,13 @@ var require_SFTP = __commonJS({
           this._debug(`SFTP: Outbound: ${status2} lsetstat@openssh.com`);
         }
       }
-      ext_openssh_expandPath(path9, cb) {
+      ext_openssh_expandPath(path10, cb) {
         if (this.server)
           throw new Error("Client-only method called in server mode");
         const ext = this._extensions["expand-path@openssh.com"];
         if (ext !== "1")
           throw new Error("Server does not support this extended request");
-        const pathLen = Buffer.byteLength(path9);
+        const pathLen = Buffer.byteLength(path10);
         let p = 9;
         const buf = Buffer.allocUnsafe(4 + 1 + 4 + 4 + 23 + 4 + pathLen);
         writeUInt32BE(buf, buf.length - 4, 0);
@@ -14387,7 +14387,7 @@ var require_SFTP = __commonJS({
         writeUInt32BE(buf, 23, p);
         buf.utf8Write("expand-path@openssh.com", p += 4, 23);
         writeUInt32BE(buf, pathLen, p += 20);
-        buf.utf8Write(path9, p += 4, pathLen);
+        buf.utf8Write(path10, p += 4, pathLen);
         this._requests[reqid] = {
           cb: (err, names2) => {
             if (typeof cb !== "function")
@@ -15665,12 +15665,12 @@ var require_SFTP = __commonJS({
       [REQUEST.LSTAT]: (sftp, payload) => {
         bufferParser.init(payload, 1);
         const reqID = bufferParser.readUInt32BE();
-        const path9 = bufferParser.readString(true);
+        const path10 = bufferParser.readString(true);
         bufferParser.clear();
-        if (path9 === void 0)
+        if (path10 === void 0)
           return doFatalSFTPError(sftp, "Malformed LSTAT packet");
         sftp._debug && sftp._debug(`SFTP: Inbound: Received LSTAT (id:${reqID})`);
-        if (!sftp.emit("LSTAT", reqID, path9)) {
+        if (!sftp.emit("LSTAT", reqID, path10)) {
           sftp.status(reqID, STATUS_CODE.OP_UNSUPPORTED);
         }
       },
@@ -15689,13 +15689,13 @@ var require_SFTP = __commonJS({
       [REQUEST.SETSTAT]: (sftp, payload) => {
         bufferParser.init(payload, 1);
         const reqID = bufferParser.readUInt32BE();
-        const path9 = bufferParser.readString(true);
+        const path10 = bufferParser.readString(true);
         const attrs = readAttrs(sftp._biOpt);
         bufferParser.clear();
         if (attrs === void 0)
           return doFatalSFTPError(sftp, "Malformed SETSTAT packet");
         sftp._debug && sftp._debug(`SFTP: Inbound: Received SETSTAT (id:${reqID})`);
-        if (!sftp.emit("SETSTAT", reqID, path9, attrs)) {
+        if (!sftp.emit("SETSTAT", reqID, path10, attrs)) {
           sftp.status(reqID, STATUS_CODE.OP_UNSUPPORTED);
         }
       },
@@ -15717,12 +15717,12 @@ var require_SFTP = __commonJS({
       [REQUEST.OPENDIR]: (sftp, payload) => {
         bufferParser.init(payload, 1);
         const reqID = bufferParser.readUInt32BE();
-        const path9 = bufferParser.readString(true);
+        const path10 = bufferParser.readString(true);
         bufferParser.clear();
-        if (path9 === void 0)
+        if (path10 === void 0)
           return doFatalSFTPError(sftp, "Malformed OPENDIR packet");
         sftp._debug && sftp._debug(`SFTP: Inbound: Received OPENDIR (id:${reqID})`);
-        if (!sftp.emit("OPENDIR", reqID, path9)) {
+        if (!sftp.emit("OPENDIR", reqID, path10)) {
           sftp.status(reqID, STATUS_CODE.OP_UNSUPPORTED);
         }
       },
@@ -15741,63 +15741,63 @@ var require_SFTP = __commonJS({
       [REQUEST.REMOVE]: (sftp, payload) => {
         bufferParser.init(payload, 1);
         const reqID = bufferParser.readUInt32BE();
-        const path9 = bufferParser.readString(true);
+        const path10 = bufferParser.readString(true);
         bufferParser.clear();
-        if (path9 === void 0)
+        if (path10 === void 0)
           return doFatalSFTPError(sftp, "Malformed REMOVE packet");
         sftp._debug && sftp._debug(`SFTP: Inbound: Received REMOVE (id:${reqID})`);
-        if (!sftp.emit("REMOVE", reqID, path9)) {
+        if (!sftp.emit("REMOVE", reqID, path10)) {
           sftp.status(reqID, STATUS_CODE.OP_UNSUPPORTED);
         }
       },
       [REQUEST.MKDIR]: (sftp, payload) => {
         bufferParser.init(payload, 1);
         const reqID = bufferParser.readUInt32BE();
-        const path9 = bufferParser.readString(true);
+        const path10 = bufferParser.readString(true);
         const attrs = readAttrs(sftp._biOpt);
         bufferParser.clear();
         if (attrs === void 0)
           return doFatalSFTPError(sftp, "Malformed MKDIR packet");
         sftp._debug && sftp._debug(`SFTP: Inbound: Received MKDIR (id:${reqID})`);
-        if (!sftp.emit("MKDIR", reqID, path9, attrs)) {
+        if (!sftp.emit("MKDIR", reqID, path10, attrs)) {
           sftp.status(reqID, STATUS_CODE.OP_UNSUPPORTED);
         }
       },
       [REQUEST.RMDIR]: (sftp, payload) => {
         bufferParser.init(payload, 1);
         const reqID = bufferParser.readUInt32BE();
-        const path9 = bufferParser.readString(true);
+        const path10 = bufferParser.readString(true);
         bufferParser.clear();
-        if (path9 === void 0)
+        if (path10 === void 0)
           return doFatalSFTPError(sftp, "Malformed RMDIR packet");
         sftp._debug && sftp._debug(`SFTP: Inbound: Received RMDIR (id:${reqID})`);
-        if (!sftp.emit("RMDIR", reqID, path9)) {
+        if (!sftp.emit("RMDIR", reqID, path10)) {
           sftp.status(reqID, STATUS_CODE.OP_UNSUPPORTED);
         }
       },
       [REQUEST.REALPATH]: (sftp, payload) => {
         bufferParser.init(payload, 1);
         const reqID = bufferParser.readUInt32BE();
-        const path9 = bufferParser.readString(true);
+        const path10 = bufferParser.readString(true);
         bufferParser.clear();
-        if (path9 === void 0)
+        if (path10 === void 0)
           return doFatalSFTPError(sftp, "Malformed REALPATH packet");
         sftp._debug && sftp._debug(
           `SFTP: Inbound: Received REALPATH (id:${reqID})`
         );
-        if (!sftp.emit("REALPATH", reqID, path9)) {
+        if (!sftp.emit("REALPATH", reqID, path10)) {
           sftp.status(reqID, STATUS_CODE.OP_UNSUPPORTED);
         }
       },
       [REQUEST.STAT]: (sftp, payload) => {
         bufferParser.init(payload, 1);
         const reqID = bufferParser.readUInt32BE();
-        const path9 = bufferParser.readString(true);
+        const path10 = bufferParser.readString(true);
         bufferParser.clear();
-        if (path9 === void 0)
+        if (path10 === void 0)
           return doFatalSFTPError(sftp, "Malformed STAT packet");
         sftp._debug && sftp._debug(`SFTP: Inbound: Received STAT (id:${reqID})`);
-        if (!sftp.emit("STAT", reqID, path9)) {
+        if (!sftp.emit("STAT", reqID, path10)) {
           sftp.status(reqID, STATUS_CODE.OP_UNSUPPORTED);
         }
       },
@@ -15817,14 +15817,14 @@ var require_SFTP = __commonJS({
       [REQUEST.READLINK]: (sftp, payload) => {
         bufferParser.init(payload, 1);
         const reqID = bufferParser.readUInt32BE();
-        const path9 = bufferParser.readString(true);
+        const path10 = bufferParser.readString(true);
         bufferParser.clear();
-        if (path9 === void 0)
+        if (path10 === void 0)
           return doFatalSFTPError(sftp, "Malformed READLINK packet");
         sftp._debug && sftp._debug(
           `SFTP: Inbound: Received READLINK (id:${reqID})`
         );
-        if (!sftp.emit("READLINK", reqID, path9)) {
+        if (!sftp.emit("READLINK", reqID, path10)) {
           sftp.status(reqID, STATUS_CODE.OP_UNSUPPORTED);
         }
       },
@@ -15895,7 +15895,7 @@ var require_SFTP = __commonJS({
     function roundUpToMultipleOf8(n) {
       return n + 7 & ~7;
     }
-    function ReadStream(sftp, path9, options) {
+    function ReadStream(sftp, path10, options) {
       if (options === void 0)
         options = {};
       else if (typeof options === "string")
@@ -15909,7 +15909,7 @@ var require_SFTP = __commonJS({
       options.emitClose = false;
       options.autoDestroy = false;
       ReadableStream2.call(this, options);
-      this.path = path9;
+      this.path = path10;
       this.flags = options.flags === void 0 ? "r" : options.flags;
       this.mode = options.mode === void 0 ? 438 : options.mode;
       this.start = options.start;
@@ -16040,7 +16040,7 @@ var require_SFTP = __commonJS({
       },
       configurable: true
     });
-    function WriteStream(sftp, path9, options) {
+    function WriteStream(sftp, path10, options) {
       if (options === void 0)
         options = {};
       else if (typeof options === "string")
@@ -16052,7 +16052,7 @@ var require_SFTP = __commonJS({
       options.emitClose = false;
       options.autoDestroy = false;
       WritableStream.call(this, options);
-      this.path = path9;
+      this.path = path10;
       this.flags = options.flags === void 0 ? "w" : options.flags;
       this.mode = options.mode === void 0 ? 438 : options.mode;
       this.start = options.start;
@@ -23877,7 +23877,7 @@ var require_modem = __commonJS({
     var querystring = __require("querystring");
     var http3 = require_http();
     var fs2 = __require("fs");
-    var path9 = __require("path");
+    var path10 = __require("path");
     var url = __require("url");
     var ssh = require_ssh();
     var HttpDuplex = require_http_duplex();
@@ -23926,9 +23926,9 @@ var require_modem = __commonJS({
         }
         opts.host = host.hostname;
         if (process.env.DOCKER_CERT_PATH) {
-          opts.ca = splitca(path9.join(process.env.DOCKER_CERT_PATH, "ca.pem"));
-          opts.cert = fs2.readFileSync(path9.join(process.env.DOCKER_CERT_PATH, "cert.pem"));
-          opts.key = fs2.readFileSync(path9.join(process.env.DOCKER_CERT_PATH, "key.pem"));
+          opts.ca = splitca(path10.join(process.env.DOCKER_CERT_PATH, "ca.pem"));
+          opts.cert = fs2.readFileSync(path10.join(process.env.DOCKER_CERT_PATH, "cert.pem"));
+          opts.key = fs2.readFileSync(path10.join(process.env.DOCKER_CERT_PATH, "key.pem"));
         }
         if (process.env.DOCKER_CLIENT_TIMEOUT) {
           opts.timeout = parseInt(process.env.DOCKER_CLIENT_TIMEOUT, 10);
@@ -23938,7 +23938,7 @@ var require_modem = __commonJS({
     };
     var findDefaultUnixSocket = function() {
       return new Promise(function(resolve) {
-        var userDockerSocket = path9.join(os3.homedir(), ".docker", "run", "docker.sock");
+        var userDockerSocket = path10.join(os3.homedir(), ".docker", "run", "docker.sock");
         fs2.access(userDockerSocket, function(err) {
           if (err) resolve("/var/run/docker.sock");
           else resolve(userDockerSocket);
@@ -24032,7 +24032,7 @@ var require_modem = __commonJS({
       }
       if (options.file) {
         if (typeof options.file === "string") {
-          data = fs2.createReadStream(path9.resolve(options.file));
+          data = fs2.createReadStream(path10.resolve(options.file));
         } else {
           data = options.file;
         }
@@ -24350,7 +24350,7 @@ var require_modem = __commonJS({
 var require_ignore = __commonJS({
   "node_modules/@balena/dockerignore/ignore.js"(exports, module) {
     "use strict";
-    var path9 = __require("path");
+    var path10 = __require("path");
     var factory = (options) => new IgnoreBase(options);
     factory.default = factory;
     module.exports = factory;
@@ -24359,22 +24359,22 @@ var require_ignore = __commonJS({
     }
     var REGEX_TRAILING_SLASH = /(?<=.)\/$/;
     var REGEX_TRAILING_BACKSLASH = /(?<=.)\\$/;
-    var REGEX_TRAILING_PATH_SEP = path9.sep === "\\" ? REGEX_TRAILING_BACKSLASH : REGEX_TRAILING_SLASH;
+    var REGEX_TRAILING_PATH_SEP = path10.sep === "\\" ? REGEX_TRAILING_BACKSLASH : REGEX_TRAILING_SLASH;
     var KEY_IGNORE = typeof Symbol !== "undefined" ? /* @__PURE__ */ Symbol.for("dockerignore") : "dockerignore";
     function cleanPath(file) {
-      return path9.normalize(file).replace(REGEX_TRAILING_PATH_SEP, "");
+      return path10.normalize(file).replace(REGEX_TRAILING_PATH_SEP, "");
     }
     function toSlash(file) {
-      if (path9.sep === "/") {
+      if (path10.sep === "/") {
         return file;
       }
       return file.replace(/\\/g, "/");
     }
     function fromSlash(file) {
-      if (path9.sep === "/") {
+      if (path10.sep === "/") {
         return file;
       }
-      return file.replace(/\//g, path9.sep);
+      return file.replace(/\//g, path10.sep);
     }
     var IgnoreBase = class {
       constructor({
@@ -24423,13 +24423,13 @@ var require_ignore = __commonJS({
         return pattern && typeof pattern === "string" && pattern.indexOf("#") !== 0 && pattern.trim() !== "";
       }
       filter(paths) {
-        return make_array(paths).filter((path10) => this._filter(path10));
+        return make_array(paths).filter((path11) => this._filter(path11));
       }
       createFilter() {
-        return (path10) => this._filter(path10);
+        return (path11) => this._filter(path11);
       }
-      ignores(path10) {
-        return !this._filter(path10);
+      ignores(path11) {
+        return !this._filter(path11);
       }
       // https://github.com/moby/moby/blob/v19.03.8/builder/dockerignore/dockerignore.go#L41-L53
       // https://github.com/moby/moby/blob/v19.03.8/pkg/fileutils/fileutils.go#L29-L55
@@ -24468,36 +24468,36 @@ var require_ignore = __commonJS({
           origin,
           pattern,
           // https://github.com/moby/moby/blob/v19.03.8/pkg/fileutils/fileutils.go#L54
-          dirs: pattern.split(path9.sep),
+          dirs: pattern.split(path10.sep),
           negative
         };
       }
       // @returns `Boolean` true if the `path` is NOT ignored
-      _filter(path10) {
-        if (!path10) {
+      _filter(path11) {
+        if (!path11) {
           return false;
         }
-        if (path10 in this._cache) {
-          return this._cache[path10];
+        if (path11 in this._cache) {
+          return this._cache[path11];
         }
-        return this._cache[path10] = this._test(path10);
+        return this._cache[path11] = this._test(path11);
       }
       // @returns {Boolean} true if a file is NOT ignored
       // https://github.com/moby/moby/blob/v19.03.8/pkg/fileutils/fileutils.go#L62
       _test(file) {
         file = fromSlash(file);
-        const parentPath = cleanPath(path9.dirname(file));
-        const parentPathDirs = parentPath.split(path9.sep);
+        const parentPath = cleanPath(path10.dirname(file));
+        const parentPathDirs = parentPath.split(path10.sep);
         let matched = false;
         this._rules.forEach((rule) => {
           let match = this._match(file, rule);
           if (!match && parentPath !== ".") {
             if (rule.dirs.includes("**")) {
               for (let i = rule.dirs.filter((x) => x !== "**").length; i <= parentPathDirs.length; i++) {
-                match = match || this._match(parentPathDirs.slice(0, i).join(path9.sep), rule);
+                match = match || this._match(parentPathDirs.slice(0, i).join(path10.sep), rule);
               }
             } else if (rule.dirs.length <= parentPathDirs.length) {
-              match = this._match(parentPathDirs.slice(0, rule.dirs.length).join(path9.sep), rule);
+              match = this._match(parentPathDirs.slice(0, rule.dirs.length).join(path10.sep), rule);
             }
           }
           if (match) {
@@ -24516,13 +24516,13 @@ var require_ignore = __commonJS({
           return rule;
         }
         let regStr = "^";
-        let escapedSlash = path9.sep === "\\" ? "\\\\" : path9.sep;
+        let escapedSlash = path10.sep === "\\" ? "\\\\" : path10.sep;
         for (let i = 0; i < rule.pattern.length; i++) {
           const ch = rule.pattern[i];
           if (ch === "*") {
             if (rule.pattern[i + 1] === "*") {
               i++;
-              if (rule.pattern[i + 1] === path9.sep) {
+              if (rule.pattern[i + 1] === path10.sep) {
                 i++;
               }
               if (rule.pattern[i + 1] === void 0) {
@@ -24538,7 +24538,7 @@ var require_ignore = __commonJS({
           } else if (ch === "." || ch === "$") {
             regStr += `\\${ch}`;
           } else if (ch === "\\") {
-            if (path9.sep === "\\") {
+            if (path10.sep === "\\") {
               regStr += escapedSlash;
               continue;
             }
@@ -24565,46 +24565,46 @@ var require_chownr = __commonJS({
   "node_modules/chownr/chownr.js"(exports, module) {
     "use strict";
     var fs2 = __require("fs");
-    var path9 = __require("path");
+    var path10 = __require("path");
     var LCHOWN = fs2.lchown ? "lchown" : "chown";
     var LCHOWNSYNC = fs2.lchownSync ? "lchownSync" : "chownSync";
     var needEISDIRHandled = fs2.lchown && !process.version.match(/v1[1-9]+\./) && !process.version.match(/v10\.[6-9]/);
-    var lchownSync = (path10, uid, gid) => {
+    var lchownSync = (path11, uid, gid) => {
       try {
-        return fs2[LCHOWNSYNC](path10, uid, gid);
+        return fs2[LCHOWNSYNC](path11, uid, gid);
       } catch (er) {
         if (er.code !== "ENOENT")
           throw er;
       }
     };
-    var chownSync = (path10, uid, gid) => {
+    var chownSync = (path11, uid, gid) => {
       try {
-        return fs2.chownSync(path10, uid, gid);
+        return fs2.chownSync(path11, uid, gid);
       } catch (er) {
         if (er.code !== "ENOENT")
           throw er;
       }
     };
-    var handleEISDIR = needEISDIRHandled ? (path10, uid, gid, cb) => (er) => {
+    var handleEISDIR = needEISDIRHandled ? (path11, uid, gid, cb) => (er) => {
       if (!er || er.code !== "EISDIR")
         cb(er);
       else
-        fs2.chown(path10, uid, gid, cb);
+        fs2.chown(path11, uid, gid, cb);
     } : (_, __, ___, cb) => cb;
-    var handleEISDirSync = needEISDIRHandled ? (path10, uid, gid) => {
+    var handleEISDirSync = needEISDIRHandled ? (path11, uid, gid) => {
       try {
-        return lchownSync(path10, uid, gid);
+        return lchownSync(path11, uid, gid);
       } catch (er) {
         if (er.code !== "EISDIR")
           throw er;
-        chownSync(path10, uid, gid);
+        chownSync(path11, uid, gid);
       }
-    } : (path10, uid, gid) => lchownSync(path10, uid, gid);
+    } : (path11, uid, gid) => lchownSync(path11, uid, gid);
     var nodeVersion = process.version;
-    var readdir2 = (path10, options, cb) => fs2.readdir(path10, options, cb);
-    var readdirSync3 = (path10, options) => fs2.readdirSync(path10, options);
+    var readdir2 = (path11, options, cb) => fs2.readdir(path11, options, cb);
+    var readdirSync3 = (path11, options) => fs2.readdirSync(path11, options);
     if (/^v4\./.test(nodeVersion))
-      readdir2 = (path10, options, cb) => fs2.readdir(path10, cb);
+      readdir2 = (path11, options, cb) => fs2.readdir(path11, cb);
     var chown = (cpath, uid, gid, cb) => {
       fs2[LCHOWN](cpath, uid, gid, handleEISDIR(cpath, uid, gid, (er) => {
         cb(er && er.code !== "ENOENT" ? er : null);
@@ -24612,21 +24612,21 @@ var require_chownr = __commonJS({
     };
     var chownrKid = (p, child, uid, gid, cb) => {
       if (typeof child === "string")
-        return fs2.lstat(path9.resolve(p, child), (er, stats) => {
+        return fs2.lstat(path10.resolve(p, child), (er, stats) => {
           if (er)
             return cb(er.code !== "ENOENT" ? er : null);
           stats.name = child;
           chownrKid(p, stats, uid, gid, cb);
         });
       if (child.isDirectory()) {
-        chownr(path9.resolve(p, child.name), uid, gid, (er) => {
+        chownr(path10.resolve(p, child.name), uid, gid, (er) => {
           if (er)
             return cb(er);
-          const cpath = path9.resolve(p, child.name);
+          const cpath = path10.resolve(p, child.name);
           chown(cpath, uid, gid, cb);
         });
       } else {
-        const cpath = path9.resolve(p, child.name);
+        const cpath = path10.resolve(p, child.name);
         chown(cpath, uid, gid, cb);
       }
     };
@@ -24656,7 +24656,7 @@ var require_chownr = __commonJS({
     var chownrKidSync = (p, child, uid, gid) => {
       if (typeof child === "string") {
         try {
-          const stats = fs2.lstatSync(path9.resolve(p, child));
+          const stats = fs2.lstatSync(path10.resolve(p, child));
           stats.name = child;
           child = stats;
         } catch (er) {
@@ -24667,8 +24667,8 @@ var require_chownr = __commonJS({
         }
       }
       if (child.isDirectory())
-        chownrSync(path9.resolve(p, child.name), uid, gid);
-      handleEISDirSync(path9.resolve(p, child.name), uid, gid);
+        chownrSync(path10.resolve(p, child.name), uid, gid);
+      handleEISDirSync(path10.resolve(p, child.name), uid, gid);
     };
     var chownrSync = (p, uid, gid) => {
       let children;
@@ -25984,7 +25984,7 @@ var require_pump = __commonJS({
 // node_modules/mkdirp-classic/index.js
 var require_mkdirp_classic = __commonJS({
   "node_modules/mkdirp-classic/index.js"(exports, module) {
-    var path9 = __require("path");
+    var path10 = __require("path");
     var fs2 = __require("fs");
     var _0777 = parseInt("0777", 8);
     module.exports = mkdirP.mkdirp = mkdirP.mkdirP = mkdirP;
@@ -26003,7 +26003,7 @@ var require_mkdirp_classic = __commonJS({
       if (!made) made = null;
       var cb = f || function() {
       };
-      p = path9.resolve(p);
+      p = path10.resolve(p);
       xfs.mkdir(p, mode, function(er) {
         if (!er) {
           made = made || p;
@@ -26011,7 +26011,7 @@ var require_mkdirp_classic = __commonJS({
         }
         switch (er.code) {
           case "ENOENT":
-            mkdirP(path9.dirname(p), opts, function(er2, made2) {
+            mkdirP(path10.dirname(p), opts, function(er2, made2) {
               if (er2) cb(er2, made2);
               else mkdirP(p, opts, cb, made2);
             });
@@ -26038,14 +26038,14 @@ var require_mkdirp_classic = __commonJS({
         mode = _0777 & ~process.umask();
       }
       if (!made) made = null;
-      p = path9.resolve(p);
+      p = path10.resolve(p);
       try {
         xfs.mkdirSync(p, mode);
         made = made || p;
       } catch (err0) {
         switch (err0.code) {
           case "ENOENT":
-            made = sync(path9.dirname(p), opts, made);
+            made = sync(path10.dirname(p), opts, made);
             sync(p, opts, made);
             break;
           // In the case of any other error, just see if there's a dir
@@ -26075,7 +26075,7 @@ var require_tar_fs = __commonJS({
     var pump = require_pump();
     var mkdirp = require_mkdirp_classic();
     var fs2 = __require("fs");
-    var path9 = __require("path");
+    var path10 = __require("path");
     var os3 = __require("os");
     var win32 = os3.platform() === "win32";
     var DOTDOT_LEADING = 1;
@@ -26091,12 +26091,12 @@ var require_tar_fs = __commonJS({
     var statAll = function(fs3, stat2, cwd, ignore, entries, sort) {
       var queue = entries || ["."];
       for (var i = 0; i < queue.length; i++) {
-        if (!inCwd(path9.resolve(cwd, queue[i]), cwd)) throw new Error(queue[i] + " is not a valid path");
+        if (!inCwd(path10.resolve(cwd, queue[i]), cwd)) throw new Error(queue[i] + " is not a valid path");
       }
       return function loop(callback) {
         if (!queue.length) return callback();
         var next = queue.shift();
-        var nextAbs = path9.join(cwd, next);
+        var nextAbs = path10.join(cwd, next);
         stat2.call(fs3, nextAbs, function(err, stat3) {
           if (err) return callback(err);
           if (!stat3.isDirectory()) return callback(null, next, stat3);
@@ -26104,7 +26104,7 @@ var require_tar_fs = __commonJS({
             if (err2) return callback(err2);
             if (sort) files.sort();
             for (var i2 = 0; i2 < files.length; i2++) {
-              if (!ignore(path9.join(cwd, next, files[i2]))) queue.push(path9.join(next, files[i2]));
+              if (!ignore(path10.join(cwd, next, files[i2]))) queue.push(path10.join(next, files[i2]));
             }
             callback(null, next, stat3);
           });
@@ -26115,7 +26115,7 @@ var require_tar_fs = __commonJS({
       return function(header) {
         header.name = header.name.split("/").slice(level).join("/");
         var linkname = header.linkname;
-        if (linkname && (header.type === "link" || path9.isAbsolute(linkname))) {
+        if (linkname && (header.type === "link" || path10.isAbsolute(linkname))) {
           header.linkname = linkname.split("/").slice(level).join("/");
         }
         return map(header);
@@ -26145,7 +26145,7 @@ var require_tar_fs = __commonJS({
         fmode |= parseInt(222, 8);
       }
       var onsymlink = function(filename, header) {
-        xfs.readlink(path9.join(cwd, filename), function(err, linkname) {
+        xfs.readlink(path10.join(cwd, filename), function(err, linkname) {
           if (err) return pack.destroy(err);
           header.linkname = normalize(linkname);
           pack.entry(header, onnextentry);
@@ -26186,7 +26186,7 @@ var require_tar_fs = __commonJS({
         }
         var entry2 = pack.entry(header, onnextentry);
         if (!entry2) return;
-        var rs = mapStream(xfs.createReadStream(path9.join(cwd, filename), { start: 0, end: header.size > 0 ? header.size - 1 : header.size }), header);
+        var rs = mapStream(xfs.createReadStream(path10.join(cwd, filename), { start: 0, end: header.size > 0 ? header.size - 1 : header.size }), header);
         rs.on("error", function(err2) {
           entry2.destroy(err2);
         });
@@ -26268,7 +26268,7 @@ var require_tar_fs = __commonJS({
       extract.on("entry", function(header, stream, next) {
         header = map(header) || header;
         header.name = normalize(header.name);
-        var name = path9.join(cwd, path9.join("/", header.name));
+        var name = path10.join(cwd, path10.join("/", header.name));
         if (ignore(name, header)) {
           stream.resume();
           return next();
@@ -26276,7 +26276,7 @@ var require_tar_fs = __commonJS({
         if (!validPath(header.name, DOTDOT_NONE)) {
           return next(new Error(JSON.stringify(header.name) + " is not a valid path"));
         }
-        var isRoot = path9.join(name, ".") === path9.join(cwd, ".");
+        var isRoot = path10.join(name, ".") === path10.join(cwd, ".");
         var stat2 = function(err) {
           if (err) return next(err);
           if (isRoot) return next();
@@ -26306,9 +26306,9 @@ var require_tar_fs = __commonJS({
         var onsymlink = function() {
           if (win32) return next();
           if (!validPath(header.linkname, DOTDOT_LEADING)) return next(new Error(name + " is not a valid symlink"));
-          var dst = path9.resolve(path9.dirname(name), header.linkname);
+          var dst = path10.resolve(path10.dirname(name), header.linkname);
           if (!inCwd(dst, cwd)) return next(new Error(name + " is not a valid symlink"));
-          validateNotSymlink(xfs, dst, path9.resolve(cwd), function(err, valid) {
+          validateNotSymlink(xfs, dst, path10.resolve(cwd), function(err, valid) {
             if (err) return next(err);
             if (!valid) return next(new Error(name + " is not a valid symlink"));
             xfs.unlink(name, function() {
@@ -26319,7 +26319,7 @@ var require_tar_fs = __commonJS({
         var onlink = function() {
           if (win32) return next();
           if (!validPath(header.linkname, DOTDOT_NONE)) return next(new Error(name + " is not a valid hardlink"));
-          var srcpath = path9.join(cwd, path9.join("/", header.linkname));
+          var srcpath = path10.join(cwd, path10.join("/", header.linkname));
           xfs.realpath(srcpath, function(err, dst) {
             if (err || !inCwd(dst, cwd)) return next(new Error(name + " is not a valid hardlink"));
             xfs.unlink(name, function() {
@@ -26351,8 +26351,8 @@ var require_tar_fs = __commonJS({
             });
           }
         };
-        var dir = isRoot ? path9.join(cwd, ".") : path9.dirname(name);
-        validate(xfs, dir, path9.join(cwd, "."), function(err, valid) {
+        var dir = isRoot ? path10.join(cwd, ".") : path10.dirname(name);
+        validate(xfs, dir, path10.join(cwd, "."), function(err, valid) {
           if (err) return next(err);
           if (!valid) return next(new Error(dir + " is not a valid path"));
           if (header.type === "directory") return ondirectory();
@@ -26384,16 +26384,16 @@ var require_tar_fs = __commonJS({
       if (name === root) return cb(null, true);
       fs3.lstat(name, function(err, st) {
         if (err && err.code !== "ENOENT") return cb(err);
-        if (err || st.isDirectory()) return validate(fs3, path9.join(name, ".."), root, cb);
+        if (err || st.isDirectory()) return validate(fs3, path10.join(name, ".."), root, cb);
         cb(null, false);
       });
     }
     function validateNotSymlink(fs3, name, root, cb) {
       if (name === root) return cb(null, true);
-      if (!name.startsWith(root + path9.sep)) return cb(null, false);
+      if (!name.startsWith(root + path10.sep)) return cb(null, false);
       fs3.lstat(name, function(err, st) {
         if (err && err.code !== "ENOENT" && err.code !== "EPERM") return cb(err);
-        if (err || !st.isSymbolicLink()) return validateNotSymlink(fs3, path9.join(name, ".."), root, cb);
+        if (err || !st.isSymbolicLink()) return validateNotSymlink(fs3, path10.join(name, ".."), root, cb);
         cb(null, false);
       });
     }
@@ -26424,8 +26424,8 @@ var require_tar_fs = __commonJS({
       });
     }
     function inCwd(dst, cwd) {
-      cwd = path9.resolve(cwd);
-      return cwd === dst || dst.startsWith(cwd + path9.sep);
+      cwd = path10.resolve(cwd);
+      return cwd === dst || dst.startsWith(cwd + path10.sep);
     }
   }
 });
@@ -26435,7 +26435,7 @@ var require_util = __commonJS({
   "node_modules/dockerode/lib/util.js"(exports, module) {
     var DockerIgnore = require_ignore();
     var fs2 = __require("fs");
-    var path9 = __require("path");
+    var path10 = __require("path");
     var tar5 = require_tar_fs();
     var zlib = __require("zlib");
     var arr = [];
@@ -26487,14 +26487,14 @@ var require_util = __commonJS({
     };
     module.exports.prepareBuildContext = function(file, next) {
       if (file && file.context) {
-        fs2.readFile(path9.join(file.context, ".dockerignore"), (err, data) => {
+        fs2.readFile(path10.join(file.context, ".dockerignore"), (err, data) => {
           let ignoreFn;
           let filterFn;
           if (!err) {
             const dockerIgnore = DockerIgnore({ ignorecase: false }).add(data.toString());
             filterFn = dockerIgnore.createFilter();
-            ignoreFn = (path10) => {
-              return !filterFn(path10);
+            ignoreFn = (path11) => {
+              return !filterFn(path11);
             };
           }
           const entries = file.src.slice() || [];
@@ -29468,19 +29468,19 @@ var require_uri_parser = __commonJS({
       };
     }
     var NUMBER_REGEX = /^\d+$/;
-    function splitHostPort(path9) {
-      if (path9.startsWith("[")) {
-        const hostEnd = path9.indexOf("]");
+    function splitHostPort(path10) {
+      if (path10.startsWith("[")) {
+        const hostEnd = path10.indexOf("]");
         if (hostEnd === -1) {
           return null;
         }
-        const host = path9.substring(1, hostEnd);
+        const host = path10.substring(1, hostEnd);
         if (host.indexOf(":") === -1) {
           return null;
         }
-        if (path9.length > hostEnd + 1) {
-          if (path9[hostEnd + 1] === ":") {
-            const portString = path9.substring(hostEnd + 2);
+        if (path10.length > hostEnd + 1) {
+          if (path10[hostEnd + 1] === ":") {
+            const portString = path10.substring(hostEnd + 2);
             if (NUMBER_REGEX.test(portString)) {
               return {
                 host,
@@ -29498,7 +29498,7 @@ var require_uri_parser = __commonJS({
           };
         }
       } else {
-        const splitPath = path9.split(":");
+        const splitPath = path10.split(":");
         if (splitPath.length === 2) {
           if (NUMBER_REGEX.test(splitPath[1])) {
             return {
@@ -29510,7 +29510,7 @@ var require_uri_parser = __commonJS({
           }
         } else {
           return {
-            host: path9
+            host: path10
           };
         }
       }
@@ -32546,14 +32546,14 @@ var require_client_interceptors = __commonJS({
       }
     };
     exports.InterceptingCall = InterceptingCall;
-    function getCall(channel, path9, options) {
+    function getCall(channel, path10, options) {
       var _a, _b;
       const deadline = (_a = options.deadline) !== null && _a !== void 0 ? _a : Infinity;
       const host = options.host;
       const parent = (_b = options.parent) !== null && _b !== void 0 ? _b : null;
       const propagateFlags = options.propagate_flags;
       const credentials = options.credentials;
-      const call = channel.createCall(path9, deadline, host, parent, propagateFlags);
+      const call = channel.createCall(path10, deadline, host, parent, propagateFlags);
       if (credentials) {
         call.setCredentials(credentials);
       }
@@ -33123,9 +33123,9 @@ var require_make_client = __commonJS({
       ServiceClientImpl.serviceName = serviceName;
       return ServiceClientImpl;
     }
-    function partial(fn, path9, serialize, deserialize) {
+    function partial(fn, path10, serialize, deserialize) {
       return function(...args) {
-        return fn.call(this, path9, serialize, deserialize, ...args);
+        return fn.call(this, path10, serialize, deserialize, ...args);
       };
     }
     function isProtobufTypeDefinition(obj) {
@@ -35551,7 +35551,7 @@ var require_writer_buffer = __commonJS({
 var require_reader2 = __commonJS({
   "node_modules/protobufjs/src/reader.js"(exports, module) {
     "use strict";
-    module.exports = Reader;
+    module.exports = Reader2;
     var util = require_minimal();
     var BufferReader;
     var LongBits = util.LongBits;
@@ -35559,29 +35559,29 @@ var require_reader2 = __commonJS({
     function indexOutOfRange(reader, writeLength) {
       return RangeError("index out of range: " + reader.pos + " + " + (writeLength || 1) + " > " + reader.len);
     }
-    function Reader(buffer) {
+    function Reader2(buffer) {
       this.buf = buffer;
       this.pos = 0;
       this.len = buffer.length;
     }
     var create_array = typeof Uint8Array !== "undefined" ? function create_typed_array(buffer) {
       if (buffer instanceof Uint8Array || Array.isArray(buffer))
-        return new Reader(buffer);
+        return new Reader2(buffer);
       throw Error("illegal buffer");
     } : function create_array2(buffer) {
       if (Array.isArray(buffer))
-        return new Reader(buffer);
+        return new Reader2(buffer);
       throw Error("illegal buffer");
     };
     var create = function create2() {
       return util.Buffer ? function create_buffer_setup(buffer) {
-        return (Reader.create = function create_buffer(buffer2) {
+        return (Reader2.create = function create_buffer(buffer2) {
           return util.Buffer.isBuffer(buffer2) ? new BufferReader(buffer2) : create_array(buffer2);
         })(buffer);
       } : create_array;
     };
-    Reader.create = create();
-    Reader.prototype._slice = util.Array.prototype.subarray || /* istanbul ignore next */
+    Reader2.create = create();
+    Reader2.prototype._slice = util.Array.prototype.subarray || /* istanbul ignore next */
     util.Array.prototype.slice;
     function readVarint32NearEnd(reader) {
       var value2 = 0;
@@ -35595,7 +35595,7 @@ var require_reader2 = __commonJS({
       }
       throw indexOutOfRange(reader);
     }
-    Reader.prototype.uint32 = /* @__PURE__ */ (function read_uint32_setup() {
+    Reader2.prototype.uint32 = /* @__PURE__ */ (function read_uint32_setup() {
       var value2 = 4294967295;
       return function read_uint32() {
         if (this.len - this.pos < 5) {
@@ -35621,10 +35621,10 @@ var require_reader2 = __commonJS({
         return value2;
       };
     })();
-    Reader.prototype.int32 = function read_int32() {
+    Reader2.prototype.int32 = function read_int32() {
       return this.uint32() | 0;
     };
-    Reader.prototype.sint32 = function read_sint32() {
+    Reader2.prototype.sint32 = function read_sint32() {
       var value2 = this.uint32();
       return value2 >>> 1 ^ -(value2 & 1) | 0;
     };
@@ -35670,18 +35670,18 @@ var require_reader2 = __commonJS({
       }
       throw Error("invalid varint encoding");
     }
-    Reader.prototype.bool = function read_bool() {
+    Reader2.prototype.bool = function read_bool() {
       return this.uint32() !== 0;
     };
     function readFixed32_end(buf, end) {
       return (buf[end - 4] | buf[end - 3] << 8 | buf[end - 2] << 16 | buf[end - 1] << 24) >>> 0;
     }
-    Reader.prototype.fixed32 = function read_fixed32() {
+    Reader2.prototype.fixed32 = function read_fixed32() {
       if (this.pos + 4 > this.len)
         throw indexOutOfRange(this, 4);
       return readFixed32_end(this.buf, this.pos += 4);
     };
-    Reader.prototype.sfixed32 = function read_sfixed32() {
+    Reader2.prototype.sfixed32 = function read_sfixed32() {
       if (this.pos + 4 > this.len)
         throw indexOutOfRange(this, 4);
       return readFixed32_end(this.buf, this.pos += 4) | 0;
@@ -35691,21 +35691,21 @@ var require_reader2 = __commonJS({
         throw indexOutOfRange(this, 8);
       return new LongBits(readFixed32_end(this.buf, this.pos += 4), readFixed32_end(this.buf, this.pos += 4));
     }
-    Reader.prototype.float = function read_float() {
+    Reader2.prototype.float = function read_float() {
       if (this.pos + 4 > this.len)
         throw indexOutOfRange(this, 4);
       var value2 = util.float.readFloatLE(this.buf, this.pos);
       this.pos += 4;
       return value2;
     };
-    Reader.prototype.double = function read_double() {
+    Reader2.prototype.double = function read_double() {
       if (this.pos + 8 > this.len)
         throw indexOutOfRange(this, 4);
       var value2 = util.float.readDoubleLE(this.buf, this.pos);
       this.pos += 8;
       return value2;
     };
-    Reader.prototype.bytes = function read_bytes() {
+    Reader2.prototype.bytes = function read_bytes() {
       var length = this.uint32(), start2 = this.pos, end = this.pos + length;
       if (end > this.len)
         throw indexOutOfRange(this, length);
@@ -35718,11 +35718,11 @@ var require_reader2 = __commonJS({
       }
       return this._slice.call(this.buf, start2, end);
     };
-    Reader.prototype.string = function read_string() {
+    Reader2.prototype.string = function read_string() {
       var bytes = this.bytes();
       return utf8.read(bytes, 0, bytes.length);
     };
-    Reader.prototype.skip = function skip(length) {
+    Reader2.prototype.skip = function skip(length) {
       if (typeof length === "number") {
         if (this.pos + length > this.len)
           throw indexOutOfRange(this, length);
@@ -35735,10 +35735,10 @@ var require_reader2 = __commonJS({
       }
       return this;
     };
-    Reader.recursionLimit = util.recursionLimit;
-    Reader.prototype.skipType = function(wireType, depth) {
+    Reader2.recursionLimit = util.recursionLimit;
+    Reader2.prototype.skipType = function(wireType, depth) {
       if (depth === void 0) depth = 0;
-      if (depth > Reader.recursionLimit)
+      if (depth > Reader2.recursionLimit)
         throw Error("maximum nesting depth exceeded");
       switch (wireType) {
         case 0:
@@ -35764,15 +35764,15 @@ var require_reader2 = __commonJS({
       }
       return this;
     };
-    Reader._configure = function(BufferReader_) {
+    Reader2._configure = function(BufferReader_) {
       BufferReader = BufferReader_;
-      Reader.create = create();
+      Reader2.create = create();
       BufferReader._configure();
       var fn = util.Long ? "toLong" : (
         /* istanbul ignore next */
         "toNumber"
       );
-      util.merge(Reader.prototype, {
+      util.merge(Reader2.prototype, {
         int64: function read_int64() {
           return readLongVarint.call(this)[fn](false);
         },
@@ -35798,11 +35798,11 @@ var require_reader_buffer = __commonJS({
   "node_modules/protobufjs/src/reader_buffer.js"(exports, module) {
     "use strict";
     module.exports = BufferReader;
-    var Reader = require_reader2();
-    (BufferReader.prototype = Object.create(Reader.prototype)).constructor = BufferReader;
+    var Reader2 = require_reader2();
+    (BufferReader.prototype = Object.create(Reader2.prototype)).constructor = BufferReader;
     var util = require_minimal();
     function BufferReader(buffer) {
-      Reader.call(this, buffer);
+      Reader2.call(this, buffer);
     }
     BufferReader._configure = function() {
       if (util.Buffer)
@@ -36076,15 +36076,15 @@ var require_fetch = __commonJS({
 var require_path = __commonJS({
   "node_modules/@protobufjs/path/index.js"(exports) {
     "use strict";
-    var path9 = exports;
+    var path10 = exports;
     var isAbsolute = (
       /**
        * Tests if the specified path is absolute.
        * @param {string} path Path to test
        * @returns {boolean} `true` if path is absolute
        */
-      path9.isAbsolute = function isAbsolute2(path10) {
-        return /^(?:\/|\w+:)/.test(path10);
+      path10.isAbsolute = function isAbsolute2(path11) {
+        return /^(?:\/|\w+:)/.test(path11);
       }
     );
     var normalize = (
@@ -36093,9 +36093,9 @@ var require_path = __commonJS({
        * @param {string} path Path to normalize
        * @returns {string} Normalized path
        */
-      path9.normalize = function normalize2(path10) {
-        path10 = path10.replace(/\\/g, "/").replace(/\/{2,}/g, "/");
-        var parts = path10.split("/"), absolute = isAbsolute(path10), prefix = "";
+      path10.normalize = function normalize2(path11) {
+        path11 = path11.replace(/\\/g, "/").replace(/\/{2,}/g, "/");
+        var parts = path11.split("/"), absolute = isAbsolute(path11), prefix = "";
         if (absolute)
           prefix = parts.shift() + "/";
         for (var i = 0; i < parts.length; ) {
@@ -36114,7 +36114,7 @@ var require_path = __commonJS({
         return prefix + parts.join("/");
       }
     );
-    path9.resolve = function resolve(originPath, includePath, alreadyNormalized) {
+    path10.resolve = function resolve(originPath, includePath, alreadyNormalized) {
       if (!alreadyNormalized)
         includePath = normalize(includePath);
       if (isAbsolute(includePath))
@@ -36298,18 +36298,18 @@ var require_namespace = __commonJS({
       object.onRemove(this);
       return clearCache(this);
     };
-    Namespace.prototype.define = function define2(path9, json2) {
-      if (util.isString(path9))
-        path9 = path9.split(".");
-      else if (!Array.isArray(path9))
+    Namespace.prototype.define = function define2(path10, json2) {
+      if (util.isString(path10))
+        path10 = path10.split(".");
+      else if (!Array.isArray(path10))
         throw TypeError("illegal path");
-      if (path9 && path9.length && path9[0] === "")
+      if (path10 && path10.length && path10[0] === "")
         throw Error("path must be relative");
-      if (path9.length > util.recursionLimit)
+      if (path10.length > util.recursionLimit)
         throw Error("max depth exceeded");
       var ptr = this;
-      while (path9.length > 0) {
-        var part = path9.shift();
+      while (path10.length > 0) {
+        var part = path10.shift();
         if (ptr.nested && ptr.nested[part]) {
           ptr = ptr.nested[part];
           if (!(ptr instanceof Namespace))
@@ -36344,26 +36344,26 @@ var require_namespace = __commonJS({
       });
       return this;
     };
-    Namespace.prototype.lookup = function lookup(path9, filterTypes, parentAlreadyChecked) {
+    Namespace.prototype.lookup = function lookup(path10, filterTypes, parentAlreadyChecked) {
       if (typeof filterTypes === "boolean") {
         parentAlreadyChecked = filterTypes;
         filterTypes = void 0;
       } else if (filterTypes && !Array.isArray(filterTypes))
         filterTypes = [filterTypes];
-      if (util.isString(path9) && path9.length) {
-        if (path9 === ".")
+      if (util.isString(path10) && path10.length) {
+        if (path10 === ".")
           return this.root;
-        path9 = path9.split(".");
-      } else if (!path9.length)
+        path10 = path10.split(".");
+      } else if (!path10.length)
         return this;
-      var flatPath = path9.join(".");
-      if (path9[0] === "")
-        return this.root.lookup(path9.slice(1), filterTypes);
+      var flatPath = path10.join(".");
+      if (path10[0] === "")
+        return this.root.lookup(path10.slice(1), filterTypes);
       var found = this.root._fullyQualifiedObjects && this.root._fullyQualifiedObjects["." + flatPath];
       if (found && (!filterTypes || filterTypes.indexOf(found.constructor) > -1)) {
         return found;
       }
-      found = this._lookupImpl(path9, flatPath);
+      found = this._lookupImpl(path10, flatPath);
       if (found && (!filterTypes || filterTypes.indexOf(found.constructor) > -1)) {
         return found;
       }
@@ -36371,7 +36371,7 @@ var require_namespace = __commonJS({
         return null;
       var current = this;
       while (current.parent) {
-        found = current.parent._lookupImpl(path9, flatPath);
+        found = current.parent._lookupImpl(path10, flatPath);
         if (found && (!filterTypes || filterTypes.indexOf(found.constructor) > -1)) {
           return found;
         }
@@ -36379,22 +36379,22 @@ var require_namespace = __commonJS({
       }
       return null;
     };
-    Namespace.prototype._lookupImpl = function lookup(path9, flatPath) {
+    Namespace.prototype._lookupImpl = function lookup(path10, flatPath) {
       if (Object.prototype.hasOwnProperty.call(this._lookupCache, flatPath)) {
         return this._lookupCache[flatPath];
       }
-      var found = this.get(path9[0]);
+      var found = this.get(path10[0]);
       var exact = null;
       if (found) {
-        if (path9.length === 1) {
+        if (path10.length === 1) {
           exact = found;
         } else if (found instanceof Namespace) {
-          path9 = path9.slice(1);
-          exact = found._lookupImpl(path9, path9.join("."));
+          path10 = path10.slice(1);
+          exact = found._lookupImpl(path10, path10.join("."));
         }
       } else {
         for (var i = 0; i < this.nestedArray.length; ++i)
-          if (this._nestedArray[i] instanceof Namespace && (found = this._nestedArray[i]._lookupImpl(path9, flatPath))) {
+          if (this._nestedArray[i] instanceof Namespace && (found = this._nestedArray[i]._lookupImpl(path10, flatPath))) {
             exact = found;
             break;
           }
@@ -36402,28 +36402,28 @@ var require_namespace = __commonJS({
       this._lookupCache[flatPath] = exact;
       return exact;
     };
-    Namespace.prototype.lookupType = function lookupType(path9) {
-      var found = this.lookup(path9, [Type]);
+    Namespace.prototype.lookupType = function lookupType(path10) {
+      var found = this.lookup(path10, [Type]);
       if (!found)
-        throw Error("no such type: " + path9);
+        throw Error("no such type: " + path10);
       return found;
     };
-    Namespace.prototype.lookupEnum = function lookupEnum(path9) {
-      var found = this.lookup(path9, [Enum]);
+    Namespace.prototype.lookupEnum = function lookupEnum(path10) {
+      var found = this.lookup(path10, [Enum]);
       if (!found)
-        throw Error("no such Enum '" + path9 + "' in " + this);
+        throw Error("no such Enum '" + path10 + "' in " + this);
       return found;
     };
-    Namespace.prototype.lookupTypeOrEnum = function lookupTypeOrEnum(path9) {
-      var found = this.lookup(path9, [Type, Enum]);
+    Namespace.prototype.lookupTypeOrEnum = function lookupTypeOrEnum(path10) {
+      var found = this.lookup(path10, [Type, Enum]);
       if (!found)
-        throw Error("no such Type or Enum '" + path9 + "' in " + this);
+        throw Error("no such Type or Enum '" + path10 + "' in " + this);
       return found;
     };
-    Namespace.prototype.lookupService = function lookupService(path9) {
-      var found = this.lookup(path9, [Service]);
+    Namespace.prototype.lookupService = function lookupService(path10) {
+      var found = this.lookup(path10, [Service]);
       if (!found)
-        throw Error("no such Service '" + path9 + "' in " + this);
+        throw Error("no such Service '" + path10 + "' in " + this);
       return found;
     };
     Namespace._configure = function(Type_, Service_, Enum_) {
@@ -37156,7 +37156,7 @@ var require_type = __commonJS({
     var MapField = require_mapfield();
     var Service = require_service3();
     var Message = require_message();
-    var Reader = require_reader2();
+    var Reader2 = require_reader2();
     var Writer = require_writer2();
     var util = require_util2();
     var encoder = require_encoder();
@@ -37439,7 +37439,7 @@ var require_type = __commonJS({
         util
       });
       this.decode = decoder(this)({
-        Reader,
+        Reader: Reader2,
         types,
         util
       });
@@ -37475,8 +37475,8 @@ var require_type = __commonJS({
       return this.setup().decode(reader, length, end, depth);
     };
     Type.prototype.decodeDelimited = function decodeDelimited(reader) {
-      if (!(reader instanceof Reader))
-        reader = Reader.create(reader);
+      if (!(reader instanceof Reader2))
+        reader = Reader2.create(reader);
       return this.decode(reader, reader.uint32());
     };
     Type.prototype.verify = function verify_setup(message, depth) {
@@ -37840,13 +37840,13 @@ var require_util2 = __commonJS({
       Object.defineProperty(object, "$type", { value: enm, enumerable: false });
       return enm;
     };
-    util.setProperty = function setProperty(dst, path9, value2, ifNotSet) {
-      function setProp(dst2, path10, value3) {
-        var part = path10.shift();
+    util.setProperty = function setProperty(dst, path10, value2, ifNotSet) {
+      function setProp(dst2, path11, value3) {
+        var part = path11.shift();
         if (util.isUnsafeProperty(part))
           return dst2;
-        if (path10.length > 0) {
-          dst2[part] = setProp(dst2[part] || {}, path10, value3);
+        if (path11.length > 0) {
+          dst2[part] = setProp(dst2[part] || {}, path11, value3);
         } else {
           var prevValue = dst2[part];
           if (prevValue && ifNotSet)
@@ -37859,12 +37859,12 @@ var require_util2 = __commonJS({
       }
       if (typeof dst !== "object")
         throw TypeError("dst must be an object");
-      if (!path9)
+      if (!path10)
         throw TypeError("path must be specified");
-      path9 = path9.split(".");
-      if (path9.length > util.recursionLimit)
+      path10 = path10.split(".");
+      if (path10.length > util.recursionLimit)
         throw Error("max depth exceeded");
-      return setProp(dst, path9, value2);
+      return setProp(dst, path10, value2);
     };
     Object.defineProperty(util, "decorateRoot", {
       get: function() {
@@ -38410,12 +38410,12 @@ var require_object = __commonJS({
        */
       fullName: {
         get: function() {
-          var path9 = [this.name], ptr = this.parent;
+          var path10 = [this.name], ptr = this.parent;
           while (ptr) {
-            path9.unshift(ptr.name);
+            path10.unshift(ptr.name);
             ptr = ptr.parent;
           }
-          return path9.join(".");
+          return path10.join(".");
         }
       }
     });
@@ -42453,16 +42453,16 @@ var require_util3 = __commonJS({
     Object.defineProperty(exports, "__esModule", { value: true });
     exports.addCommonProtos = exports.loadProtosWithOptionsSync = exports.loadProtosWithOptions = void 0;
     var fs2 = __require("fs");
-    var path9 = __require("path");
+    var path10 = __require("path");
     var Protobuf = require_protobufjs();
     function addIncludePathResolver(root, includePaths) {
       const originalResolvePath = root.resolvePath;
       root.resolvePath = (origin, target) => {
-        if (path9.isAbsolute(target)) {
+        if (path10.isAbsolute(target)) {
           return target;
         }
         for (const directory of includePaths) {
-          const fullPath = path9.join(directory, target);
+          const fullPath = path10.join(directory, target);
           try {
             fs2.accessSync(fullPath, fs2.constants.R_OK);
             return fullPath;
@@ -48075,9 +48075,9 @@ var require_server_call = __commonJS({
       return status2;
     }
     var ServerUnaryCallImpl = class extends events_1.EventEmitter {
-      constructor(path9, call, metadata, request2) {
+      constructor(path10, call, metadata, request2) {
         super();
-        this.path = path9;
+        this.path = path10;
         this.call = call;
         this.metadata = metadata;
         this.request = request2;
@@ -48107,9 +48107,9 @@ var require_server_call = __commonJS({
     };
     exports.ServerUnaryCallImpl = ServerUnaryCallImpl;
     var ServerReadableStreamImpl = class extends stream_1.Readable {
-      constructor(path9, call, metadata) {
+      constructor(path10, call, metadata) {
         super({ objectMode: true });
-        this.path = path9;
+        this.path = path10;
         this.call = call;
         this.metadata = metadata;
         this.cancelled = false;
@@ -48141,9 +48141,9 @@ var require_server_call = __commonJS({
     };
     exports.ServerReadableStreamImpl = ServerReadableStreamImpl;
     var ServerWritableStreamImpl = class extends stream_1.Writable {
-      constructor(path9, call, metadata, request2) {
+      constructor(path10, call, metadata, request2) {
         super({ objectMode: true });
-        this.path = path9;
+        this.path = path10;
         this.call = call;
         this.metadata = metadata;
         this.request = request2;
@@ -48197,9 +48197,9 @@ var require_server_call = __commonJS({
     };
     exports.ServerWritableStreamImpl = ServerWritableStreamImpl;
     var ServerDuplexStreamImpl = class extends stream_1.Duplex {
-      constructor(path9, call, metadata) {
+      constructor(path10, call, metadata) {
         super({ objectMode: true });
-        this.path = path9;
+        this.path = path10;
         this.call = call;
         this.metadata = metadata;
         this.pendingStatus = {
@@ -50500,11 +50500,11 @@ var require_server2 = __commonJS({
           }
           return true;
         }
-        _retrieveHandler(path9) {
-          serverCallTrace("Received call to method " + path9 + " at address " + this.serverAddressString);
-          const handler2 = this.handlers.get(path9);
+        _retrieveHandler(path10) {
+          serverCallTrace("Received call to method " + path10 + " at address " + this.serverAddressString);
+          const handler2 = this.handlers.get(path10);
           if (handler2 === void 0) {
-            serverCallTrace("No handler registered for method " + path9 + ". Sending UNIMPLEMENTED status.");
+            serverCallTrace("No handler registered for method " + path10 + ". Sending UNIMPLEMENTED status.");
             return null;
           }
           return handler2;
@@ -50528,10 +50528,10 @@ var require_server2 = __commonJS({
             channelzSessionInfo === null || channelzSessionInfo === void 0 ? void 0 : channelzSessionInfo.streamTracker.addCallFailed();
             return;
           }
-          const path9 = headers[HTTP2_HEADER_PATH];
-          const handler2 = this._retrieveHandler(path9);
+          const path10 = headers[HTTP2_HEADER_PATH];
+          const handler2 = this._retrieveHandler(path10);
           if (!handler2) {
-            this._respondWithError(getUnimplementedStatusResponse(path9), stream, channelzSessionInfo);
+            this._respondWithError(getUnimplementedStatusResponse(path10), stream, channelzSessionInfo);
             return;
           }
           const callEventTracker = {
@@ -50581,10 +50581,10 @@ var require_server2 = __commonJS({
           if (this._verifyContentType(stream, headers) !== true) {
             return;
           }
-          const path9 = headers[HTTP2_HEADER_PATH];
-          const handler2 = this._retrieveHandler(path9);
+          const path10 = headers[HTTP2_HEADER_PATH];
+          const handler2 = this._retrieveHandler(path10);
           if (!handler2) {
-            this._respondWithError(getUnimplementedStatusResponse(path9), stream, null);
+            this._respondWithError(getUnimplementedStatusResponse(path10), stream, null);
             return;
           }
           const call = (0, server_interceptors_1.getServerInterceptingCall)([...extraInterceptors, ...this.interceptors], stream, headers, null, handler2, this.options);
@@ -51892,13 +51892,13 @@ var require_resolver_uds = __commonJS({
         this.listener = listener;
         this.hasReturnedResult = false;
         this.endpoints = [];
-        let path9;
+        let path10;
         if (target.authority === "") {
-          path9 = "/" + target.path;
+          path10 = "/" + target.path;
         } else {
-          path9 = target.path;
+          path10 = target.path;
         }
-        this.endpoints = [{ addresses: [{ path: path9 }] }];
+        this.endpoints = [{ addresses: [{ path: path10 }] }];
       }
       updateResolution() {
         if (!this.hasReturnedResult) {
@@ -51958,12 +51958,12 @@ var require_resolver_ip = __commonJS({
           return;
         }
         const pathList = target.path.split(",");
-        for (const path9 of pathList) {
-          const hostPort = (0, uri_parser_1.splitHostPort)(path9);
+        for (const path10 of pathList) {
+          const hostPort = (0, uri_parser_1.splitHostPort)(path10);
           if (hostPort === null) {
             this.error = {
               code: constants_1.Status.UNAVAILABLE,
-              details: `Failed to parse ${target.scheme} address ${path9}`,
+              details: `Failed to parse ${target.scheme} address ${path10}`,
               metadata: new metadata_1.Metadata()
             };
             return;
@@ -51971,7 +51971,7 @@ var require_resolver_ip = __commonJS({
           if (target.scheme === IPV4_SCHEME && !(0, net_1.isIPv4)(hostPort.host) || target.scheme === IPV6_SCHEME && !(0, net_1.isIPv6)(hostPort.host)) {
             this.error = {
               code: constants_1.Status.UNAVAILABLE,
-              details: `Failed to parse ${target.scheme} address ${path9}`,
+              details: `Failed to parse ${target.scheme} address ${path10}`,
               metadata: new metadata_1.Metadata()
             };
             return;
@@ -53327,16 +53327,16 @@ var require_util4 = __commonJS({
     Object.defineProperty(exports, "__esModule", { value: true });
     exports.addCommonProtos = exports.loadProtosWithOptionsSync = exports.loadProtosWithOptions = void 0;
     var fs2 = __require("fs");
-    var path9 = __require("path");
+    var path10 = __require("path");
     var Protobuf = require_protobufjs();
     function addIncludePathResolver(root, includePaths) {
       const originalResolvePath = root.resolvePath;
       root.resolvePath = (origin, target) => {
-        if (path9.isAbsolute(target)) {
+        if (path10.isAbsolute(target)) {
           return target;
         }
         for (const directory of includePaths) {
-          const fullPath = path9.join(directory, target);
+          const fullPath = path10.join(directory, target);
           try {
             fs2.accessSync(fullPath, fs2.constants.R_OK);
             return fullPath;
@@ -53583,7 +53583,7 @@ var require_session = __commonJS({
   "node_modules/dockerode/lib/session.js"(exports, module) {
     var grpc = require_src4();
     var protoLoader = require_src5();
-    var path9 = __require("path");
+    var path10 = __require("path");
     var crypto = __require("crypto");
     function withSession(docker, auth2, handler2) {
       const sessionId = crypto.randomUUID();
@@ -53610,7 +53610,7 @@ var require_session = __commonJS({
         const injector = server.createConnectionInjector(creds);
         injector.injectConnection(socket);
         const pkg = protoLoader.loadSync(
-          path9.resolve(__dirname, "proto", "auth.proto")
+          path10.resolve(__dirname, "proto", "auth.proto")
         );
         const service = grpc.loadPackageDefinition(pkg);
         server.addService(service.moby.filesync.v1.Auth.service, {
@@ -53640,7 +53640,7 @@ var require_session = __commonJS({
 var require_buildkit = __commonJS({
   "node_modules/dockerode/lib/buildkit.js"(exports, module) {
     var protobuf = require_protobufjs();
-    var path9 = __require("path");
+    var path10 = __require("path");
     var BUILDKIT_TRACE_ID = "moby.buildkit.trace";
     var BUILDKIT_IMAGE_ID = "moby.image.id";
     var PROTO_TYPE = "moby.buildkit.v1.StatusResponse";
@@ -53650,7 +53650,7 @@ var require_buildkit = __commonJS({
     function loadProto() {
       if (StatusResponse) return StatusResponse;
       var root = protobuf.loadSync(
-        path9.resolve(__dirname, "proto", "buildkit_status.proto")
+        path10.resolve(__dirname, "proto", "buildkit_status.proto")
       );
       StatusResponse = root.lookupType(PROTO_TYPE);
       return StatusResponse;
@@ -55331,17 +55331,17 @@ var require_visit = __commonJS({
     visit.BREAK = BREAK;
     visit.SKIP = SKIP;
     visit.REMOVE = REMOVE;
-    function visit_(key, node, visitor, path9) {
-      const ctrl = callVisitor(key, node, visitor, path9);
+    function visit_(key, node, visitor, path10) {
+      const ctrl = callVisitor(key, node, visitor, path10);
       if (identity.isNode(ctrl) || identity.isPair(ctrl)) {
-        replaceNode(key, path9, ctrl);
-        return visit_(key, ctrl, visitor, path9);
+        replaceNode(key, path10, ctrl);
+        return visit_(key, ctrl, visitor, path10);
       }
       if (typeof ctrl !== "symbol") {
         if (identity.isCollection(node)) {
-          path9 = Object.freeze(path9.concat(node));
+          path10 = Object.freeze(path10.concat(node));
           for (let i = 0; i < node.items.length; ++i) {
-            const ci = visit_(i, node.items[i], visitor, path9);
+            const ci = visit_(i, node.items[i], visitor, path10);
             if (typeof ci === "number")
               i = ci - 1;
             else if (ci === BREAK)
@@ -55352,13 +55352,13 @@ var require_visit = __commonJS({
             }
           }
         } else if (identity.isPair(node)) {
-          path9 = Object.freeze(path9.concat(node));
-          const ck = visit_("key", node.key, visitor, path9);
+          path10 = Object.freeze(path10.concat(node));
+          const ck = visit_("key", node.key, visitor, path10);
           if (ck === BREAK)
             return BREAK;
           else if (ck === REMOVE)
             node.key = null;
-          const cv = visit_("value", node.value, visitor, path9);
+          const cv = visit_("value", node.value, visitor, path10);
           if (cv === BREAK)
             return BREAK;
           else if (cv === REMOVE)
@@ -55379,17 +55379,17 @@ var require_visit = __commonJS({
     visitAsync.BREAK = BREAK;
     visitAsync.SKIP = SKIP;
     visitAsync.REMOVE = REMOVE;
-    async function visitAsync_(key, node, visitor, path9) {
-      const ctrl = await callVisitor(key, node, visitor, path9);
+    async function visitAsync_(key, node, visitor, path10) {
+      const ctrl = await callVisitor(key, node, visitor, path10);
       if (identity.isNode(ctrl) || identity.isPair(ctrl)) {
-        replaceNode(key, path9, ctrl);
-        return visitAsync_(key, ctrl, visitor, path9);
+        replaceNode(key, path10, ctrl);
+        return visitAsync_(key, ctrl, visitor, path10);
       }
       if (typeof ctrl !== "symbol") {
         if (identity.isCollection(node)) {
-          path9 = Object.freeze(path9.concat(node));
+          path10 = Object.freeze(path10.concat(node));
           for (let i = 0; i < node.items.length; ++i) {
-            const ci = await visitAsync_(i, node.items[i], visitor, path9);
+            const ci = await visitAsync_(i, node.items[i], visitor, path10);
             if (typeof ci === "number")
               i = ci - 1;
             else if (ci === BREAK)
@@ -55400,13 +55400,13 @@ var require_visit = __commonJS({
             }
           }
         } else if (identity.isPair(node)) {
-          path9 = Object.freeze(path9.concat(node));
-          const ck = await visitAsync_("key", node.key, visitor, path9);
+          path10 = Object.freeze(path10.concat(node));
+          const ck = await visitAsync_("key", node.key, visitor, path10);
           if (ck === BREAK)
             return BREAK;
           else if (ck === REMOVE)
             node.key = null;
-          const cv = await visitAsync_("value", node.value, visitor, path9);
+          const cv = await visitAsync_("value", node.value, visitor, path10);
           if (cv === BREAK)
             return BREAK;
           else if (cv === REMOVE)
@@ -55433,23 +55433,23 @@ var require_visit = __commonJS({
       }
       return visitor;
     }
-    function callVisitor(key, node, visitor, path9) {
+    function callVisitor(key, node, visitor, path10) {
       if (typeof visitor === "function")
-        return visitor(key, node, path9);
+        return visitor(key, node, path10);
       if (identity.isMap(node))
-        return visitor.Map?.(key, node, path9);
+        return visitor.Map?.(key, node, path10);
       if (identity.isSeq(node))
-        return visitor.Seq?.(key, node, path9);
+        return visitor.Seq?.(key, node, path10);
       if (identity.isPair(node))
-        return visitor.Pair?.(key, node, path9);
+        return visitor.Pair?.(key, node, path10);
       if (identity.isScalar(node))
-        return visitor.Scalar?.(key, node, path9);
+        return visitor.Scalar?.(key, node, path10);
       if (identity.isAlias(node))
-        return visitor.Alias?.(key, node, path9);
+        return visitor.Alias?.(key, node, path10);
       return void 0;
     }
-    function replaceNode(key, path9, node) {
-      const parent = path9[path9.length - 1];
+    function replaceNode(key, path10, node) {
+      const parent = path10[path10.length - 1];
       if (identity.isCollection(parent)) {
         parent.items[key] = node;
       } else if (identity.isPair(parent)) {
@@ -56061,10 +56061,10 @@ var require_Collection = __commonJS({
     var createNode = require_createNode();
     var identity = require_identity();
     var Node = require_Node();
-    function collectionFromPath(schema, path9, value2) {
+    function collectionFromPath(schema, path10, value2) {
       let v = value2;
-      for (let i = path9.length - 1; i >= 0; --i) {
-        const k = path9[i];
+      for (let i = path10.length - 1; i >= 0; --i) {
+        const k = path10[i];
         if (typeof k === "number" && Number.isInteger(k) && k >= 0) {
           const a = [];
           a[k] = v;
@@ -56083,7 +56083,7 @@ var require_Collection = __commonJS({
         sourceObjects: /* @__PURE__ */ new Map()
       });
     }
-    var isEmptyPath = (path9) => path9 == null || typeof path9 === "object" && !!path9[Symbol.iterator]().next().done;
+    var isEmptyPath = (path10) => path10 == null || typeof path10 === "object" && !!path10[Symbol.iterator]().next().done;
     var Collection2 = class extends Node.NodeBase {
       constructor(type, schema) {
         super(type);
@@ -56113,11 +56113,11 @@ var require_Collection = __commonJS({
        * be a Pair instance or a `{ key, value }` object, which may not have a key
        * that already exists in the map.
        */
-      addIn(path9, value2) {
-        if (isEmptyPath(path9))
+      addIn(path10, value2) {
+        if (isEmptyPath(path10))
           this.add(value2);
         else {
-          const [key, ...rest] = path9;
+          const [key, ...rest] = path10;
           const node = this.get(key, true);
           if (identity.isCollection(node))
             node.addIn(rest, value2);
@@ -56131,8 +56131,8 @@ var require_Collection = __commonJS({
        * Removes a value from the collection.
        * @returns `true` if the item was found and removed.
        */
-      deleteIn(path9) {
-        const [key, ...rest] = path9;
+      deleteIn(path10) {
+        const [key, ...rest] = path10;
         if (rest.length === 0)
           return this.delete(key);
         const node = this.get(key, true);
@@ -56146,8 +56146,8 @@ var require_Collection = __commonJS({
        * scalar values from their surrounding node; to disable set `keepScalar` to
        * `true` (collections are always returned intact).
        */
-      getIn(path9, keepScalar) {
-        const [key, ...rest] = path9;
+      getIn(path10, keepScalar) {
+        const [key, ...rest] = path10;
         const node = this.get(key, true);
         if (rest.length === 0)
           return !keepScalar && identity.isScalar(node) ? node.value : node;
@@ -56165,8 +56165,8 @@ var require_Collection = __commonJS({
       /**
        * Checks if the collection includes a value with the key `key`.
        */
-      hasIn(path9) {
-        const [key, ...rest] = path9;
+      hasIn(path10) {
+        const [key, ...rest] = path10;
         if (rest.length === 0)
           return this.has(key);
         const node = this.get(key, true);
@@ -56176,8 +56176,8 @@ var require_Collection = __commonJS({
        * Sets a value in this collection. For `!!set`, `value` needs to be a
        * boolean to add/remove the item from the set.
        */
-      setIn(path9, value2) {
-        const [key, ...rest] = path9;
+      setIn(path10, value2) {
+        const [key, ...rest] = path10;
         if (rest.length === 0) {
           this.set(key, value2);
         } else {
@@ -58692,9 +58692,9 @@ var require_Document = __commonJS({
           this.contents.add(value2);
       }
       /** Adds a value to the document. */
-      addIn(path9, value2) {
+      addIn(path10, value2) {
         if (assertCollection(this.contents))
-          this.contents.addIn(path9, value2);
+          this.contents.addIn(path10, value2);
       }
       /**
        * Create a new `Alias` node, ensuring that the target `node` has the required anchor.
@@ -58769,14 +58769,14 @@ var require_Document = __commonJS({
        * Removes a value from the document.
        * @returns `true` if the item was found and removed.
        */
-      deleteIn(path9) {
-        if (Collection2.isEmptyPath(path9)) {
+      deleteIn(path10) {
+        if (Collection2.isEmptyPath(path10)) {
           if (this.contents == null)
             return false;
           this.contents = null;
           return true;
         }
-        return assertCollection(this.contents) ? this.contents.deleteIn(path9) : false;
+        return assertCollection(this.contents) ? this.contents.deleteIn(path10) : false;
       }
       /**
        * Returns item at `key`, or `undefined` if not found. By default unwraps
@@ -58791,10 +58791,10 @@ var require_Document = __commonJS({
        * scalar values from their surrounding node; to disable set `keepScalar` to
        * `true` (collections are always returned intact).
        */
-      getIn(path9, keepScalar) {
-        if (Collection2.isEmptyPath(path9))
+      getIn(path10, keepScalar) {
+        if (Collection2.isEmptyPath(path10))
           return !keepScalar && identity.isScalar(this.contents) ? this.contents.value : this.contents;
-        return identity.isCollection(this.contents) ? this.contents.getIn(path9, keepScalar) : void 0;
+        return identity.isCollection(this.contents) ? this.contents.getIn(path10, keepScalar) : void 0;
       }
       /**
        * Checks if the document includes a value with the key `key`.
@@ -58805,10 +58805,10 @@ var require_Document = __commonJS({
       /**
        * Checks if the document includes a value at `path`.
        */
-      hasIn(path9) {
-        if (Collection2.isEmptyPath(path9))
+      hasIn(path10) {
+        if (Collection2.isEmptyPath(path10))
           return this.contents !== void 0;
-        return identity.isCollection(this.contents) ? this.contents.hasIn(path9) : false;
+        return identity.isCollection(this.contents) ? this.contents.hasIn(path10) : false;
       }
       /**
        * Sets a value in this document. For `!!set`, `value` needs to be a
@@ -58825,13 +58825,13 @@ var require_Document = __commonJS({
        * Sets a value in this document. For `!!set`, `value` needs to be a
        * boolean to add/remove the item from the set.
        */
-      setIn(path9, value2) {
-        if (Collection2.isEmptyPath(path9)) {
+      setIn(path10, value2) {
+        if (Collection2.isEmptyPath(path10)) {
           this.contents = value2;
         } else if (this.contents == null) {
-          this.contents = Collection2.collectionFromPath(this.schema, Array.from(path9), value2);
+          this.contents = Collection2.collectionFromPath(this.schema, Array.from(path10), value2);
         } else if (assertCollection(this.contents)) {
-          this.contents.setIn(path9, value2);
+          this.contents.setIn(path10, value2);
         }
       }
       /**
@@ -60792,9 +60792,9 @@ var require_cst_visit = __commonJS({
     visit.BREAK = BREAK;
     visit.SKIP = SKIP;
     visit.REMOVE = REMOVE;
-    visit.itemAtPath = (cst, path9) => {
+    visit.itemAtPath = (cst, path10) => {
       let item = cst;
-      for (const [field, index] of path9) {
+      for (const [field, index] of path10) {
         const tok = item?.[field];
         if (tok && "items" in tok) {
           item = tok.items[index];
@@ -60803,23 +60803,23 @@ var require_cst_visit = __commonJS({
       }
       return item;
     };
-    visit.parentCollection = (cst, path9) => {
-      const parent = visit.itemAtPath(cst, path9.slice(0, -1));
-      const field = path9[path9.length - 1][0];
+    visit.parentCollection = (cst, path10) => {
+      const parent = visit.itemAtPath(cst, path10.slice(0, -1));
+      const field = path10[path10.length - 1][0];
       const coll = parent?.[field];
       if (coll && "items" in coll)
         return coll;
       throw new Error("Parent collection not found");
     };
-    function _visit(path9, item, visitor) {
-      let ctrl = visitor(item, path9);
+    function _visit(path10, item, visitor) {
+      let ctrl = visitor(item, path10);
       if (typeof ctrl === "symbol")
         return ctrl;
       for (const field of ["key", "value"]) {
         const token = item[field];
         if (token && "items" in token) {
           for (let i = 0; i < token.items.length; ++i) {
-            const ci = _visit(Object.freeze(path9.concat([[field, i]])), token.items[i], visitor);
+            const ci = _visit(Object.freeze(path10.concat([[field, i]])), token.items[i], visitor);
             if (typeof ci === "number")
               i = ci - 1;
             else if (ci === BREAK)
@@ -60830,10 +60830,10 @@ var require_cst_visit = __commonJS({
             }
           }
           if (typeof ctrl === "function" && field === "key")
-            ctrl = ctrl(item, path9);
+            ctrl = ctrl(item, path10);
         }
       }
-      return typeof ctrl === "function" ? ctrl(item, path9) : ctrl;
+      return typeof ctrl === "function" ? ctrl(item, path10) : ctrl;
     }
     exports.visit = visit;
   }
@@ -63704,14 +63704,14 @@ var require_util5 = __commonJS({
         }
         const port = url.port != null ? url.port : url.protocol === "https:" ? 443 : 80;
         let origin = url.origin != null ? url.origin : `${url.protocol || ""}//${url.hostname || ""}:${port}`;
-        let path9 = url.path != null ? url.path : `${url.pathname || ""}${url.search || ""}`;
+        let path10 = url.path != null ? url.path : `${url.pathname || ""}${url.search || ""}`;
         if (origin[origin.length - 1] === "/") {
           origin = origin.slice(0, origin.length - 1);
         }
-        if (path9 && path9[0] !== "/") {
-          path9 = `/${path9}`;
+        if (path10 && path10[0] !== "/") {
+          path10 = `/${path10}`;
         }
-        return new URL(`${origin}${path9}`);
+        return new URL(`${origin}${path10}`);
       }
       if (!isHttpOrHttpsPrefixed(url.origin || url.protocol)) {
         throw new InvalidArgumentError("Invalid URL protocol: the URL must start with `http:` or `https:`.");
@@ -64162,39 +64162,39 @@ var require_diagnostics = __commonJS({
       });
       diagnosticsChannel.channel("undici:client:sendHeaders").subscribe((evt) => {
         const {
-          request: { method, path: path9, origin }
+          request: { method, path: path10, origin }
         } = evt;
-        debuglog("sending request to %s %s/%s", method, origin, path9);
+        debuglog("sending request to %s %s/%s", method, origin, path10);
       });
       diagnosticsChannel.channel("undici:request:headers").subscribe((evt) => {
         const {
-          request: { method, path: path9, origin },
+          request: { method, path: path10, origin },
           response: { statusCode }
         } = evt;
         debuglog(
           "received response to %s %s/%s - HTTP %d",
           method,
           origin,
-          path9,
+          path10,
           statusCode
         );
       });
       diagnosticsChannel.channel("undici:request:trailers").subscribe((evt) => {
         const {
-          request: { method, path: path9, origin }
+          request: { method, path: path10, origin }
         } = evt;
-        debuglog("trailers received from %s %s/%s", method, origin, path9);
+        debuglog("trailers received from %s %s/%s", method, origin, path10);
       });
       diagnosticsChannel.channel("undici:request:error").subscribe((evt) => {
         const {
-          request: { method, path: path9, origin },
+          request: { method, path: path10, origin },
           error
         } = evt;
         debuglog(
           "request to %s %s/%s errored - %s",
           method,
           origin,
-          path9,
+          path10,
           error.message
         );
       });
@@ -64243,9 +64243,9 @@ var require_diagnostics = __commonJS({
         });
         diagnosticsChannel.channel("undici:client:sendHeaders").subscribe((evt) => {
           const {
-            request: { method, path: path9, origin }
+            request: { method, path: path10, origin }
           } = evt;
-          debuglog("sending request to %s %s/%s", method, origin, path9);
+          debuglog("sending request to %s %s/%s", method, origin, path10);
         });
       }
       diagnosticsChannel.channel("undici:websocket:open").subscribe((evt) => {
@@ -64308,7 +64308,7 @@ var require_request = __commonJS({
     var kHandler = /* @__PURE__ */ Symbol("handler");
     var Request = class {
       constructor(origin, {
-        path: path9,
+        path: path10,
         method,
         body,
         headers,
@@ -64323,11 +64323,11 @@ var require_request = __commonJS({
         expectContinue,
         servername
       }, handler2) {
-        if (typeof path9 !== "string") {
+        if (typeof path10 !== "string") {
           throw new InvalidArgumentError("path must be a string");
-        } else if (path9[0] !== "/" && !(path9.startsWith("http://") || path9.startsWith("https://")) && method !== "CONNECT") {
+        } else if (path10[0] !== "/" && !(path10.startsWith("http://") || path10.startsWith("https://")) && method !== "CONNECT") {
           throw new InvalidArgumentError("path must be an absolute URL or start with a slash");
-        } else if (invalidPathRegex.test(path9)) {
+        } else if (invalidPathRegex.test(path10)) {
           throw new InvalidArgumentError("invalid request path");
         }
         if (typeof method !== "string") {
@@ -64393,7 +64393,7 @@ var require_request = __commonJS({
         this.completed = false;
         this.aborted = false;
         this.upgrade = upgrade || null;
-        this.path = query ? buildURL(path9, query) : path9;
+        this.path = query ? buildURL(path10, query) : path10;
         this.origin = origin;
         this.idempotent = idempotent == null ? method === "HEAD" || method === "GET" : idempotent;
         this.blocking = blocking == null ? false : blocking;
@@ -69086,7 +69086,7 @@ var require_client_h1 = __commonJS({
       return method !== "GET" && method !== "HEAD" && method !== "OPTIONS" && method !== "TRACE" && method !== "CONNECT";
     }
     function writeH1(client, request2) {
-      const { method, path: path9, host, upgrade, blocking, reset } = request2;
+      const { method, path: path10, host, upgrade, blocking, reset } = request2;
       let { body, headers, contentLength } = request2;
       const expectsPayload = method === "PUT" || method === "POST" || method === "PATCH" || method === "QUERY" || method === "PROPFIND" || method === "PROPPATCH";
       if (util.isFormDataLike(body)) {
@@ -69167,7 +69167,7 @@ var require_client_h1 = __commonJS({
       if (blocking) {
         socket[kBlocking] = true;
       }
-      let header = `${method} ${path9} HTTP/1.1\r
+      let header = `${method} ${path10} HTTP/1.1\r
 `;
       if (typeof host === "string") {
         header += `host: ${host}\r
@@ -69696,7 +69696,7 @@ var require_client_h2 = __commonJS({
     }
     function writeH2(client, request2) {
       const session = client[kHTTP2Session];
-      const { method, path: path9, host, upgrade, expectContinue, signal, headers: reqHeaders } = request2;
+      const { method, path: path10, host, upgrade, expectContinue, signal, headers: reqHeaders } = request2;
       let { body } = request2;
       if (upgrade) {
         util.errorRequest(client, request2, new Error("Upgrade not supported for H2"));
@@ -69793,7 +69793,7 @@ var require_client_h2 = __commonJS({
         });
         return true;
       }
-      headers[HTTP2_HEADER_PATH] = path9;
+      headers[HTTP2_HEADER_PATH] = path10;
       headers[HTTP2_HEADER_SCHEME] = "https";
       const expectsPayload = method === "PUT" || method === "POST" || method === "PATCH";
       if (body && typeof body.read === "function") {
@@ -70146,9 +70146,9 @@ var require_redirect_handler = __commonJS({
           return this.handler.onHeaders(statusCode, headers, resume, statusText);
         }
         const { origin, pathname, search } = util.parseURL(new URL(this.location, this.opts.origin && new URL(this.opts.path, this.opts.origin)));
-        const path9 = search ? `${pathname}${search}` : pathname;
+        const path10 = search ? `${pathname}${search}` : pathname;
         this.opts.headers = cleanRequestHeaders(this.opts.headers, statusCode === 303, this.opts.origin !== origin);
-        this.opts.path = path9;
+        this.opts.path = path10;
         this.opts.origin = origin;
         this.opts.maxRedirections = 0;
         this.opts.query = null;
@@ -71387,10 +71387,10 @@ var require_proxy_agent = __commonJS({
         };
         const {
           origin,
-          path: path9 = "/",
+          path: path10 = "/",
           headers = {}
         } = opts;
-        opts.path = origin + path9;
+        opts.path = origin + path10;
         if (!("host" in headers) && !("Host" in headers)) {
           const { host } = new URL2(origin);
           headers.host = host;
@@ -73362,20 +73362,20 @@ var require_mock_utils = __commonJS({
       }
       return true;
     }
-    function safeUrl(path9) {
-      if (typeof path9 !== "string") {
-        return path9;
+    function safeUrl(path10) {
+      if (typeof path10 !== "string") {
+        return path10;
       }
-      const pathSegments = path9.split("?");
+      const pathSegments = path10.split("?");
       if (pathSegments.length !== 2) {
-        return path9;
+        return path10;
       }
       const qp = new URLSearchParams(pathSegments.pop());
       qp.sort();
       return [...pathSegments, qp.toString()].join("?");
     }
-    function matchKey(mockDispatch2, { path: path9, method, body, headers }) {
-      const pathMatch = matchValue(mockDispatch2.path, path9);
+    function matchKey(mockDispatch2, { path: path10, method, body, headers }) {
+      const pathMatch = matchValue(mockDispatch2.path, path10);
       const methodMatch = matchValue(mockDispatch2.method, method);
       const bodyMatch = typeof mockDispatch2.body !== "undefined" ? matchValue(mockDispatch2.body, body) : true;
       const headersMatch = matchHeaders(mockDispatch2, headers);
@@ -73397,7 +73397,7 @@ var require_mock_utils = __commonJS({
     function getMockDispatch(mockDispatches, key) {
       const basePath = key.query ? buildURL(key.path, key.query) : key.path;
       const resolvedPath = typeof basePath === "string" ? safeUrl(basePath) : basePath;
-      let matchedMockDispatches = mockDispatches.filter(({ consumed }) => !consumed).filter(({ path: path9 }) => matchValue(safeUrl(path9), resolvedPath));
+      let matchedMockDispatches = mockDispatches.filter(({ consumed }) => !consumed).filter(({ path: path10 }) => matchValue(safeUrl(path10), resolvedPath));
       if (matchedMockDispatches.length === 0) {
         throw new MockNotMatchedError(`Mock dispatch not matched for path '${resolvedPath}'`);
       }
@@ -73435,9 +73435,9 @@ var require_mock_utils = __commonJS({
       }
     }
     function buildKey(opts) {
-      const { path: path9, method, body, headers, query } = opts;
+      const { path: path10, method, body, headers, query } = opts;
       return {
-        path: path9,
+        path: path10,
         method,
         body,
         headers,
@@ -73900,10 +73900,10 @@ var require_pending_interceptors_formatter = __commonJS({
       }
       format(pendingInterceptors) {
         const withPrettyHeaders = pendingInterceptors.map(
-          ({ method, path: path9, data: { statusCode }, persist, times, timesInvoked, origin }) => ({
+          ({ method, path: path10, data: { statusCode }, persist, times, timesInvoked, origin }) => ({
             Method: method,
             Origin: origin,
-            Path: path9,
+            Path: path10,
             "Status code": statusCode,
             Persistent: persist ? PERSISTENT : NOT_PERSISTENT,
             Invocations: timesInvoked,
@@ -78782,9 +78782,9 @@ var require_util10 = __commonJS({
         }
       }
     }
-    function validateCookiePath(path9) {
-      for (let i = 0; i < path9.length; ++i) {
-        const code2 = path9.charCodeAt(i);
+    function validateCookiePath(path10) {
+      for (let i = 0; i < path10.length; ++i) {
+        const code2 = path10.charCodeAt(i);
         if (code2 < 32 || // exclude CTLs (0-31)
         code2 > 126 || // exclude DEL and non-ascii
         code2 === 59) {
@@ -81704,11 +81704,11 @@ var require_undici = __commonJS({
           if (typeof opts.path !== "string") {
             throw new InvalidArgumentError("invalid opts.path");
           }
-          let path9 = opts.path;
+          let path10 = opts.path;
           if (!opts.path.startsWith("/")) {
-            path9 = `/${path9}`;
+            path10 = `/${path10}`;
           }
-          url = new URL(util.parseOrigin(url).origin + path9);
+          url = new URL(util.parseOrigin(url).origin + path10);
         } else {
           if (!opts) {
             opts = typeof url === "object" ? url : {};
@@ -82721,6 +82721,9 @@ var STATUS_SYMBOL = {
 
 // src/engine/local-files.ts
 import { existsSync, readFileSync, statSync } from "node:fs";
+import path3 from "node:path";
+
+// src/plan/compose-build.ts
 import path2 from "node:path";
 
 // src/plan/compose-images.ts
@@ -82948,6 +82951,161 @@ function checkComposeImages(text3, project, builtServices, registry2) {
   return { problems, warnings };
 }
 
+// src/plan/compose-build.ts
+var SUPPORTED = [
+  "context",
+  "dockerfile",
+  "target",
+  "args",
+  "secrets",
+  "cache_from",
+  "cache_to",
+  "network"
+];
+var REMOTE_CONTEXT = /^(?:[a-z][a-z0-9+.-]*:\/\/|git@)/i;
+function composeBuilds(text3, composeFile, project, version, vars) {
+  const root = composeRoot(text3);
+  const bodies = composeServiceBodies(text3);
+  if (typeof root === "string" || typeof bodies === "string") {
+    return {
+      builds: [],
+      problems: [typeof bodies === "string" ? bodies : String(root)],
+      warnings: []
+    };
+  }
+  const dir = path2.dirname(composeFile);
+  const declared = record(root.secrets);
+  const plan = { builds: [], problems: [], warnings: [] };
+  for (const [service, body] of bodies) {
+    const build = body?.build;
+    if (build === void 0 || build === null) continue;
+    const key = `services.${service}.build`;
+    const before = plan.problems.length;
+    const read = new Reader(key, version, vars, plan.problems);
+    const b = typeof build === "string" ? { context: build } : record(build);
+    for (const k of Object.keys(b).filter((k2) => !SUPPORTED.includes(k2))) {
+      plan.warnings.push(`${key}.${k} is not supported by the action and is left out of the build`);
+    }
+    const contextText = read.text("context", b.context ?? ".");
+    if (contextText !== void 0 && REMOTE_CONTEXT.test(contextText)) {
+      plan.problems.push(
+        `${key}.context "${contextText}" is a remote context, which the action does not build: check the code out in the job and give its folder`
+      );
+      continue;
+    }
+    const context3 = path2.resolve(dir, contextText ?? ".");
+    const dockerfile = path2.resolve(
+      context3,
+      read.text("dockerfile", b.dockerfile ?? "Dockerfile") ?? ""
+    );
+    const target = b.target === void 0 ? void 0 : read.text("target", b.target);
+    const network = b.network === void 0 ? void 0 : read.text("network", b.network);
+    const request2 = {
+      service,
+      tag: versionTag(project, service, version),
+      context: context3,
+      dockerfile,
+      ...target ? { target } : {},
+      args: read.args(b.args),
+      secrets: buildSecrets(key, b.secrets, declared, dir, vars, read, plan.problems),
+      cacheFrom: read.list("cache_from", b.cache_from),
+      cacheTo: read.list("cache_to", b.cache_to),
+      ...network ? { network } : {}
+    };
+    if (plan.problems.length === before) plan.builds.push(request2);
+  }
+  return plan;
+}
+var Reader = class {
+  constructor(key, version, vars, problems) {
+    this.key = key;
+    this.version = version;
+    this.vars = vars;
+    this.problems = problems;
+  }
+  key;
+  version;
+  vars;
+  problems;
+  text(name, value2) {
+    const where = `${this.key}.${name}`;
+    if (typeof value2 !== "string" && typeof value2 !== "number" && typeof value2 !== "boolean") {
+      this.problems.push(`${where} is not a string`);
+      return void 0;
+    }
+    try {
+      const resolved = interpolate(String(value2), this.vars);
+      if (resolved.unknown.length > 0) {
+        this.problems.push(
+          `${where} uses ${resolved.unknown.map((v) => `$${v}`).join(", ")}, which the job's environment does not set (defaults of unset variables are not applied here): set it in the job's env, or write the value`
+        );
+        return void 0;
+      }
+      return resolved.text.split(VERSION_MARK).join(this.version);
+    } catch (e) {
+      if (!(e instanceof InterpolationError)) throw e;
+      this.problems.push(`${where}: ${e.message}`);
+      return void 0;
+    }
+  }
+  /** `args:` as a mapping or a list of `KEY=value`; a KEY alone takes the variable's value. */
+  args(args) {
+    const out = {};
+    const entries = Array.isArray(args) ? args.map((item) => {
+      const s = String(item);
+      const eq = s.indexOf("=");
+      return eq < 0 ? [s, null] : [s.slice(0, eq), s.slice(eq + 1)];
+    }) : Object.entries(record(args));
+    for (const [name, value2] of entries) {
+      if (value2 === null || value2 === void 0) {
+        const fromEnv = name === "DEPLOY_VERSION" ? this.version : this.vars[name];
+        if (fromEnv !== void 0) out[name] = fromEnv;
+        continue;
+      }
+      const text3 = this.text(`args.${name}`, value2);
+      if (text3 !== void 0) out[name] = text3;
+    }
+    return out;
+  }
+  list(name, value2) {
+    if (value2 === void 0 || value2 === null) return [];
+    const items = Array.isArray(value2) ? value2 : [value2];
+    return items.flatMap((item, i) => this.text(`${name}[${i}]`, item) ?? []);
+  }
+};
+function buildSecrets(key, secrets, declared, dir, vars, read, problems) {
+  if (secrets === void 0 || secrets === null) return [];
+  const out = [];
+  (Array.isArray(secrets) ? secrets : [secrets]).forEach((item, i) => {
+    const long = record(item);
+    const source = typeof item === "string" ? item : String(long.source ?? "");
+    const id = typeof item === "string" ? item : String(long.target ?? source);
+    const top = declared[source];
+    if (source === "" || top === void 0) {
+      problems.push(
+        `${key}.secrets[${i}] names the secret "${source}", which the top-level secrets: does not declare: declare it there with file: or environment:`
+      );
+      return;
+    }
+    const decl = record(top);
+    if (typeof decl.environment === "string") {
+      if (vars[decl.environment] === void 0) {
+        problems.push(
+          `secrets.${source} (used by ${key}) comes from $${decl.environment}, which the job's environment does not set`
+        );
+      } else out.push({ id, env: decl.environment });
+    } else if (decl.file !== void 0) {
+      const file = read.text(`secrets[${i}] (secrets.${source}.file)`, decl.file);
+      if (file !== void 0) out.push({ id, file: path2.resolve(dir, file) });
+    } else {
+      problems.push(
+        `secrets.${source} (used by ${key}) has neither file: nor environment:, so the build cannot read it: give one of them`
+      );
+    }
+  });
+  return out;
+}
+
 // src/plan/swarm-stack.ts
 var import_yaml2 = __toESM(require_dist(), 1);
 var IGNORED = {
@@ -83070,7 +83228,7 @@ function servicePlan(name, b, problems) {
 function routeOf(service, labels, problems) {
   const host = labels[LABEL.host];
   const port = labels[LABEL.port];
-  const path9 = labels[LABEL.path];
+  const path10 = labels[LABEL.path];
   const healthcheck = labels[LABEL.healthcheck];
   if (host === void 0) {
     const stray = [LABEL.port, LABEL.path, LABEL.healthcheck].filter((l) => labels[l] !== void 0);
@@ -83100,7 +83258,7 @@ function routeOf(service, labels, problems) {
     problems.push(`service "${service}": ${LABEL.port} "${port}" is not a port from 1 to 65535`);
   }
   for (const [label, p] of [
-    [LABEL.path, path9],
+    [LABEL.path, path10],
     [LABEL.healthcheck, healthcheck]
   ]) {
     if (p !== void 0 && !PATH_PATTERN.test(p)) {
@@ -83111,7 +83269,7 @@ function routeOf(service, labels, problems) {
   return {
     hosts,
     port: portNumber,
-    ...path9 !== void 0 && path9 !== "/" ? { path: path9.replace(/\/+$/, "") } : {},
+    ...path10 !== void 0 && path10 !== "/" ? { path: path10.replace(/\/+$/, "") } : {},
     ...healthcheck !== void 0 ? { healthcheck } : {}
   };
 }
@@ -83136,6 +83294,50 @@ function wholeNumber(v) {
 }
 
 // src/engine/local-files.ts
+function composeServices2(o, environment, notice) {
+  const name = path3.basename(o.composeFile);
+  const vars = Object.fromEntries(
+    Object.entries(environment).filter((e) => (e[1] ?? "") !== "")
+  );
+  const plan = composeBuilds(
+    readFileSync(o.composeFile, "utf8"),
+    o.composeFile,
+    o.project,
+    o.version,
+    vars
+  );
+  if (plan.problems.length > 0) {
+    throw new InputError("compose-file", `${name}: ${plan.problems.join("; ")}`);
+  }
+  for (const w of plan.warnings) notice(`${name}: ${w}`);
+  if (plan.builds.length === 0) {
+    throw new InputError(
+      "services",
+      `is required: one "service=build-context" a line, unless services of ${name} have a build: section`
+    );
+  }
+  const bad = plan.builds.find((b) => !SERVICE_NAME.test(b.service));
+  if (bad) {
+    throw new InputError(
+      "compose-file",
+      `${name}: service "${bad.service}" has a build: section, but its image would be ${o.project}-${bad.service}, and image names are lowercase letters, digits and . _ -: rename the service, or list what to build in services`
+    );
+  }
+  return plan.builds.map((b) => ({
+    name: b.service,
+    context: b.context,
+    dockerfile: path3.relative(b.context, b.dockerfile),
+    ...b.target !== void 0 ? { target: b.target } : {},
+    compose: {
+      args: b.args,
+      secrets: b.secrets,
+      cacheFrom: b.cacheFrom,
+      cacheTo: b.cacheTo,
+      ...b.network !== void 0 ? { network: b.network } : {}
+    }
+  }));
+}
+var SERVICE_NAME = /^[a-z0-9][a-z0-9_.-]{0,62}$/;
 function checkLocalFiles(o) {
   if (!existsSync(o.composeFile) || !statSync(o.composeFile).isFile()) {
     throw new InputError("compose-file", `${o.composeFile} does not exist or is not a file`);
@@ -83147,7 +83349,7 @@ function checkLocalFiles(o) {
         `build context of "${s.name}" (${s.context}) is not a folder`
       );
     }
-    const dockerfile = path2.resolve(s.context, s.dockerfile);
+    const dockerfile = path3.resolve(s.context, s.dockerfile);
     if (!existsSync(dockerfile)) {
       throw new InputError("services", `Dockerfile of "${s.name}" (${dockerfile}) does not exist`);
     }
@@ -83163,14 +83365,14 @@ function checkComposeFile(o) {
   if (verdict.problems.length > 0) {
     throw new InputError(
       "compose-file",
-      verdict.problems.map((p) => `${path2.basename(o.composeFile)}: ${p}`).join("\n")
+      verdict.problems.map((p) => `${path3.basename(o.composeFile)}: ${p}`).join("\n")
     );
   }
   return verdict.warnings;
 }
 function checkSwarmFile(o) {
   const text3 = readFileSync(o.composeFile, "utf8");
-  const name = path2.basename(o.composeFile);
+  const name = path3.basename(o.composeFile);
   const problem = swarmVersionProblem(text3);
   if (problem) throw new InputError("compose-file", `${name}: ${problem}`);
   return swarmIgnoredKeys(text3).map((w) => `${name}: ${w}`);
@@ -83187,13 +83389,13 @@ function checkReleaseServices(o) {
     if (command && !services.has(command.service)) {
       throw new InputError(
         input,
-        `"${command.service}" is not a service of ${path2.basename(o.composeFile)} (it has ${[...services.keys()].join(", ")}): the first word names the compose service to run`
+        `"${command.service}" is not a service of ${path3.basename(o.composeFile)} (it has ${[...services.keys()].join(", ")}): the first word names the compose service to run`
       );
     }
   }
 }
 function checkStackPlan(o) {
-  const name = path2.basename(o.composeFile);
+  const name = path3.basename(o.composeFile);
   const plan = stackPlan(readFileSync(o.composeFile, "utf8"));
   if (plan.problems.length > 0) {
     throw new InputError("compose-file", plan.problems.map((p) => `${name}: ${p}`).join("\n"));
@@ -83216,7 +83418,7 @@ function checkStackPlan(o) {
 // src/engine/release-files.ts
 var import_tar_stream = __toESM(require_tar_stream(), 1);
 import { createReadStream, lstatSync, readdirSync, realpathSync, statSync as statSync2 } from "node:fs";
-import path3 from "node:path";
+import path4 from "node:path";
 
 // src/remote/commands.ts
 var sh = (script, ...args) => ["sh", "-c", script, "sh", ...args];
@@ -83882,7 +84084,7 @@ function collectReleaseFiles(o) {
       entries.set(rel, { rel, source: real, kind: "dir", size: 0, mode: 493 });
       for (const name of readdirSync(real).sort()) {
         const child = `${rel}/${name}`;
-        add(child, resolveInside(root, path3.join(real, name), child, given), given, [
+        add(child, resolveInside(root, path4.join(real, name), child, given), given, [
           ...ancestors,
           real
         ]);
@@ -83896,7 +84098,7 @@ function collectReleaseFiles(o) {
     entries.set(rel, { rel, source: real, kind: "file", size: st.size, mode: fileMode(st.mode) });
   };
   for (const rel of o.files) {
-    const abs = path3.join(o.workspace, rel);
+    const abs = path4.join(o.workspace, rel);
     try {
       lstatSync(abs);
     } catch {
@@ -83906,7 +84108,7 @@ function collectReleaseFiles(o) {
   }
   const list = [...entries.values()];
   for (const e of list) {
-    for (let p = path3.posix.dirname(e.rel); p !== "."; p = path3.posix.dirname(p)) {
+    for (let p = path4.posix.dirname(e.rel); p !== "."; p = path4.posix.dirname(p)) {
       if (!entries.has(p)) entries.set(p, { rel: p, source: "", kind: "dir", size: 0, mode: 493 });
     }
   }
@@ -83972,9 +84174,8 @@ async function sendReleaseFiles(remote, o, set, log) {
 }
 
 // src/engine/build-images.ts
-import { mkdtempSync, readFileSync as readFileSync3, rmSync } from "node:fs";
-import { tmpdir } from "node:os";
-import path6 from "node:path";
+import { readFileSync as readFileSync3 } from "node:fs";
+import path7 from "node:path";
 
 // src/config/parse-build.ts
 var BUILD_NETWORKS = ["default", "host", "none"];
@@ -84099,10 +84300,11 @@ function cacheLine(entry2, service) {
 function secretEnvironment(secrets) {
   return Object.fromEntries(secrets.map((s) => [s.env, s.value]));
 }
-function parseBuildOptions(raw) {
+function parseBuildOptions(raw, sourceDateEpoch2) {
   const builder = parseBuilder(value(raw, "builder"));
   return {
     ...builder !== void 0 ? { builder } : {},
+    ...sourceDateEpoch2 !== void 0 ? { sourceDateEpoch: sourceDateEpoch2 } : {},
     secrets: parseBuildSecrets(value(raw, "build-secrets")),
     network: parseBuildNetwork(value(raw, "build-network")),
     cacheFrom: parseCacheEntries("cache-from", value(raw, "cache-from")),
@@ -84117,11 +84319,11 @@ function buildSecretValues(text3) {
 var import_dockerignore = __toESM(require_ignore(), 1);
 var import_tar_fs = __toESM(require_tar_fs(), 1);
 import { readdirSync as readdirSync2, readFileSync as readFileSync2, existsSync as existsSync2 } from "node:fs";
-import path4 from "node:path";
+import path5 from "node:path";
 var dockerignore = import_dockerignore.default;
 function walk(root, dir = "") {
   const files = [];
-  for (const entry2 of readdirSync2(path4.join(root, dir), { withFileTypes: true })) {
+  for (const entry2 of readdirSync2(path5.join(root, dir), { withFileTypes: true })) {
     const rel = dir === "" ? entry2.name : `${dir}/${entry2.name}`;
     if (entry2.isDirectory()) files.push(...walk(root, rel));
     else files.push(rel);
@@ -84129,9 +84331,9 @@ function walk(root, dir = "") {
   return files;
 }
 function contextFiles(context3, dockerfile) {
-  const ignoreFile = path4.join(context3, ".dockerignore");
+  const ignoreFile = path5.join(context3, ".dockerignore");
   const all = walk(context3);
-  const dockerfileRel = path4.posix.normalize(dockerfile.split(path4.sep).join("/"));
+  const dockerfileRel = path5.posix.normalize(dockerfile.split(path5.sep).join("/"));
   let kept = all;
   if (existsSync2(ignoreFile)) {
     const filter = dockerignore({ ignorecase: false }).add(readFileSync2(ignoreFile, "utf8")).createFilter();
@@ -84139,8 +84341,11 @@ function contextFiles(context3, dockerfile) {
   }
   return kept.sort();
 }
-function packContext(context3, dockerfile) {
-  return import_tar_fs.default.pack(context3, { entries: contextFiles(context3, dockerfile) });
+function packContext(context3, dockerfile, fileTime) {
+  const entries = contextFiles(context3, dockerfile);
+  if (fileTime === void 0) return import_tar_fs.default.pack(context3, { entries });
+  const mtime = new Date(fileTime * 1e3);
+  return import_tar_fs.default.pack(context3, { entries, map: (header) => ({ ...header, mtime }) });
 }
 
 // src/docker/progress.ts
@@ -84171,15 +84376,18 @@ var BuildError = class extends Error {
   step;
 };
 async function buildImage(docker, request2, log) {
-  const stream = await docker.buildImage(packContext(request2.context, request2.dockerfile), {
-    t: request2.tag,
-    dockerfile: request2.dockerfile,
-    buildargs: request2.buildArgs,
-    ...request2.target !== void 0 ? { target: request2.target } : {},
-    ...request2.network !== void 0 && request2.network !== "default" ? { networkmode: request2.network } : {},
-    rm: true,
-    forcerm: true
-  });
+  const stream = await docker.buildImage(
+    packContext(request2.context, request2.dockerfile, request2.fileTime),
+    {
+      t: request2.tag,
+      dockerfile: request2.dockerfile,
+      buildargs: request2.buildArgs,
+      ...request2.target !== void 0 ? { target: request2.target } : {},
+      ...request2.network !== void 0 && request2.network !== "default" ? { networkmode: request2.network } : {},
+      rm: true,
+      forcerm: true
+    }
+  );
   let step = "";
   let imageId = "";
   const error = await followProgress(docker, stream, (event) => {
@@ -84257,7 +84465,9 @@ function buildxBuild(b) {
   if (b.network !== "default") args.push("--network", b.network);
   for (const line of b.cacheFrom) args.push("--cache-from", line);
   for (const line of b.cacheTo) args.push("--cache-to", line);
-  args.push("--output", output(b), "--metadata-file", b.metadataFile, b.context);
+  args.push("--output", output(b));
+  if (b.metadataFile !== void 0) args.push("--metadata-file", b.metadataFile);
+  args.push(b.context);
   return args;
 }
 function output(b) {
@@ -84292,7 +84502,7 @@ function exportsCache(b, type) {
 }
 
 // src/docker/dockerfile.ts
-import path5 from "node:path";
+import path6 from "node:path";
 function declaresArg(dockerfile, name) {
   const text3 = dockerfile.replace(/\\\r?\n/g, " ");
   return text3.split(/\r?\n/).some((line) => {
@@ -84341,7 +84551,7 @@ function secretMounts(dockerfile) {
       (m[1] ?? "").split(",").map((f) => [f.split("=")[0] ?? "", f.split("=")[1] ?? ""])
     );
     if (fields.get("type") !== "secret") continue;
-    const id = fields.get("id") || path5.posix.basename(fields.get("target") ?? fields.get("dst") ?? "");
+    const id = fields.get("id") || path6.posix.basename(fields.get("target") ?? fields.get("dst") ?? "");
     if (id) ids.add(id);
   }
   return [...ids];
@@ -84349,17 +84559,25 @@ function secretMounts(dockerfile) {
 
 // src/engine/build-images.ts
 var BUILDX_HELP = "install buildx on the runner (docker/setup-buildx-action, or the docker-buildx-plugin package), as GitHub-hosted runners have it";
-async function buildImages(o, docker, log) {
-  const builder = await findBuilder(o, log);
+async function buildImages(o, docker, environment, log) {
+  const builder = await findBuilder(o, environment, log);
   if (builder) {
-    await buildAllWithBuildx(o, docker, builder, log);
-  } else {
-    refuseWhatNeedsBuildKit(o);
-    for (const s of o.services) await buildLegacy(o, docker, s, log);
+    return {
+      builder: `BuildKit (builder ${builder.name}, driver ${builder.driver}), side by side`,
+      services: await buildAllWithBuildx(o, docker, builder, environment, log)
+    };
   }
+  refuseWhatNeedsBuildKit(o);
+  const services = [];
+  for (const s of o.services) {
+    const started = Date.now();
+    await buildLegacy(o, docker, s, log);
+    services.push({ service: s.name, ms: Date.now() - started });
+  }
+  return { builder: "the engine's legacy builder, one after another", services };
 }
-async function findBuilder(o, log) {
-  const version = await runDocker(buildxVersion(), process.env);
+async function findBuilder(o, environment, log) {
+  const version = await runDocker(buildxVersion(), environment);
   const buildx = version.code === 0 ? parseBuildxVersion(version.output) : void 0;
   if (!buildx) {
     if (o.build.builder !== void 0) {
@@ -84373,7 +84591,7 @@ async function findBuilder(o, log) {
     );
     return void 0;
   }
-  const inspect = await runDocker(buildxInspect(o.build.builder), process.env);
+  const inspect = await runDocker(buildxInspect(o.build.builder), environment);
   const builder = inspect.code === 0 ? parseBuildxInspect(inspect.output) : void 0;
   if (!builder) {
     const said = inspect.tail.filter((l) => l.trim() !== "").slice(-3).join(" ");
@@ -84385,11 +84603,15 @@ async function findBuilder(o, log) {
     }
     throw new Error(`docker buildx ${buildx} has no builder to use: ${said}`);
   }
-  for (const entry2 of o.build.cacheTo) {
-    if (!exportsCache(builder, entry2.type)) {
+  const cacheTypes = [
+    ...o.build.cacheTo.map((e) => e.type),
+    ...o.services.flatMap((s) => (s.compose?.cacheTo ?? []).map(cacheType))
+  ];
+  for (const type of cacheTypes) {
+    if (!exportsCache(builder, type)) {
       throw new InputError(
         "cache-to",
-        `type=${entry2.type}: the builder ${builder.name} (driver ${builder.driver}, the engine's own) exports only type=inline cache; create a builder that exports it (docker/setup-buildx-action does; or docker buildx create --driver docker-container --use) and name it in builder`
+        `type=${type}: the builder ${builder.name} (driver ${builder.driver}, the engine's own) exports only type=inline cache; create a builder that exports it (docker/setup-buildx-action does; or docker buildx create --driver docker-container --use) and name it in builder`
       );
     }
   }
@@ -84398,56 +84620,62 @@ async function findBuilder(o, log) {
   );
   return builder;
 }
-async function buildAllWithBuildx(o, docker, builder, log) {
-  const dir = mkdtempSync(path6.join(tmpdir(), "vd-buildx-"));
-  const env = { ...process.env, ...secretEnvironment(o.build.secrets) };
-  try {
-    const results = await Promise.allSettled(
-      o.services.map(async (s) => {
-        const tag = versionTag(o.project, s.name, o.version);
-        const started = Date.now();
-        const argv = buildxBuild({
-          tag,
-          context: s.context,
-          dockerfile: path6.resolve(s.context, s.dockerfile),
-          ...s.target !== void 0 ? { target: s.target } : {},
-          buildArgs: buildArgsFor(o, s),
-          secrets: o.build.secrets.map(({ id, env: env2 }) => ({ id, env: env2 })),
-          network: o.build.network,
-          ...o.build.builder !== void 0 ? { builder: o.build.builder } : {},
-          cacheFrom: o.build.cacheFrom.map((e) => cacheLine(e, s.name)),
-          cacheTo: o.build.cacheTo.map((e) => cacheLine(e, s.name)),
-          output: "load",
-          rewriteTimestamp: rewritesTimestamps(builder),
-          progress: "plain",
-          metadataFile: path6.join(dir, `${s.name}.json`)
-        });
-        warnMissingSecrets(o, s, log);
-        log.info(
-          `[${s.name}] building ${tag} from ${s.context} (${s.dockerfile}${s.target ? `, stage ${s.target}` : ""})`
-        );
-        const r = await runDocker(argv, env, (line) => {
-          if (line.trim() !== "") log.info(`[${s.name}] ${line}`);
-        });
-        if (r.code !== 0) {
-          throw new Error(
-            `building ${tag} failed (docker buildx build exited ${r.code}):
+async function buildAllWithBuildx(o, docker, builder, environment, log) {
+  const env = { ...environment, ...secretEnvironment(o.build.secrets) };
+  const results = await Promise.allSettled(
+    o.services.map(async (s) => {
+      const tag = versionTag(o.project, s.name, o.version);
+      const started = Date.now();
+      const argv = buildxBuild({
+        tag,
+        context: s.context,
+        dockerfile: path7.resolve(s.context, s.dockerfile),
+        ...s.target !== void 0 ? { target: s.target } : {},
+        buildArgs: buildArgsFor(o, s),
+        secrets: [
+          ...o.build.secrets.map(({ id, env: env2 }) => ({ id, env: env2 })),
+          ...s.compose?.secrets ?? []
+        ],
+        network: s.compose?.network ?? o.build.network,
+        ...o.build.builder !== void 0 ? { builder: o.build.builder } : {},
+        cacheFrom: [
+          ...o.build.cacheFrom.map((e) => cacheLine(e, s.name)),
+          ...s.compose?.cacheFrom ?? []
+        ],
+        cacheTo: [...o.build.cacheTo.map((e) => cacheLine(e, s.name)), ...s.compose?.cacheTo ?? []],
+        output: "load",
+        ...o.build.sourceDateEpoch !== void 0 ? {
+          sourceDateEpoch: o.build.sourceDateEpoch,
+          rewriteTimestamp: rewritesTimestamps(builder)
+        } : {},
+        progress: "plain"
+      });
+      warnMissingSecrets(o, s, log);
+      log.info(
+        `[${s.name}] building ${tag} from ${s.context} (${s.dockerfile}${s.target ? `, stage ${s.target}` : ""})`
+      );
+      const r = await runDocker(argv, env, (line) => {
+        if (line.trim() !== "") log.info(`[${s.name}] ${line}`);
+      });
+      if (r.code !== 0) {
+        throw new Error(
+          `building ${tag} failed (docker buildx build exited ${r.code}):
 ${r.tail.join("\n")}`
-          );
-        }
-        await docker.getImage(tag).inspect();
-        log.info(`[${s.name}] built ${tag} in ${((Date.now() - started) / 1e3).toFixed(1)} s`);
-      })
-    );
-    const failed2 = results.flatMap((r) => r.status === "rejected" ? [r.reason] : []);
-    if (failed2.length > 0) throw failed2[0];
-  } finally {
-    rmSync(dir, { recursive: true, force: true });
-  }
+        );
+      }
+      await docker.getImage(tag).inspect();
+      const ms = Date.now() - started;
+      log.info(`[${s.name}] built ${tag} in ${(ms / 1e3).toFixed(1)} s`);
+      return { service: s.name, ms };
+    })
+  );
+  const failed2 = results.flatMap((r) => r.status === "rejected" ? [r.reason] : []);
+  if (failed2.length > 0) throw failed2[0];
+  return results.flatMap((r) => r.status === "fulfilled" ? [r.value] : []);
 }
 function warnMissingSecrets(o, s, log) {
-  const given = new Set(o.build.secrets.map((x) => x.id));
-  const dockerfile = readFileSync3(path6.resolve(s.context, s.dockerfile), "utf8");
+  const given = new Set([...o.build.secrets, ...s.compose?.secrets ?? []].map((x) => x.id));
+  const dockerfile = readFileSync3(path7.resolve(s.context, s.dockerfile), "utf8");
   for (const id of secretMounts(dockerfile).filter((id2) => !given.has(id2))) {
     log.warn(
       `the Dockerfile of "${s.name}" mounts the secret "${id}", which build-secrets does not give: BuildKit runs that step without it`
@@ -84455,9 +84683,12 @@ function warnMissingSecrets(o, s, log) {
   }
 }
 function buildArgsFor(o, s) {
-  const dockerfile = readFileSync3(path6.resolve(s.context, s.dockerfile), "utf8");
+  const dockerfile = readFileSync3(path7.resolve(s.context, s.dockerfile), "utf8");
   const version = declaresArg(dockerfile, "DEPLOY_VERSION") ? { DEPLOY_VERSION: o.version } : {};
-  return { ...o.buildArgs, ...version };
+  return { ...s.compose?.args, ...o.buildArgs, ...version };
+}
+function cacheType(line) {
+  return /(?:^|,)type=([^,]+)/.exec(line)?.[1] ?? "registry";
 }
 function refuseWhatNeedsBuildKit(o) {
   const given = [
@@ -84473,7 +84704,16 @@ function refuseWhatNeedsBuildKit(o) {
       );
   }
   for (const s of o.services) {
-    const file = path6.resolve(s.context, s.dockerfile);
+    const c = s.compose;
+    if (c && (c.secrets.length > 0 || c.cacheFrom.length > 0 || c.cacheTo.length > 0)) {
+      throw new InputError(
+        "compose-file",
+        `services.${s.name}.build has secrets or cache_from/cache_to, which need docker buildx on the runner, which it does not have: ${BUILDX_HELP}`
+      );
+    }
+  }
+  for (const s of o.services) {
+    const file = path7.resolve(s.context, s.dockerfile);
     const found = needsBuildKit(readFileSync3(file, "utf8"));
     if (found) {
       throw new InputError(
@@ -84492,7 +84732,8 @@ async function buildLegacy(o, docker, s, log) {
       context: s.context,
       dockerfile: s.dockerfile,
       ...s.target !== void 0 ? { target: s.target } : {},
-      network: o.build.network,
+      network: s.compose?.network ?? o.build.network,
+      ...o.build.sourceDateEpoch !== void 0 ? { fileTime: o.build.sourceDateEpoch } : {},
       tag,
       buildArgs: buildArgsFor(o, s)
     },
@@ -85392,7 +85633,7 @@ function split(s) {
 }
 
 // src/plan/release-command.ts
-var SERVICE_NAME = /^[a-zA-Z0-9][a-zA-Z0-9._-]*$/;
+var SERVICE_NAME2 = /^[a-zA-Z0-9][a-zA-Z0-9._-]*$/;
 var SHELL_SYNTAX = /^(\||\|\||&|&&|;|;;|<|>|>>|<<|2>|2>&1|&>|\(|\))$/;
 var NO_SHELL = "no shell is started, so pipes, redirections, ';' and '&&' do not work: write SERVICE sh -c '\u2026' to have the container's shell run them";
 function parseOneOff(input, text3) {
@@ -85411,7 +85652,7 @@ function parseOneOff(input, text3) {
   if (service === void 0 || service === "") {
     throw new InputError(input, `"${trimmed}" names no service: write SERVICE [ARGS...]`);
   }
-  if (!SERVICE_NAME.test(service)) {
+  if (!SERVICE_NAME2.test(service)) {
     throw new InputError(
       input,
       `"${service}" is not a compose service name: the first word is the service to run (SERVICE [ARGS...])`
@@ -85457,10 +85698,10 @@ function initialConfig(ingress) {
 }
 var RETRY_DIALS = { try_duration: 1e9, try_interval: 1e8 };
 function serviceRoute(project, service, route, upstreams) {
-  const path9 = route.path ? { path: [route.path, `${route.path}/*`] } : {};
+  const path10 = route.path ? { path: [route.path, `${route.path}/*`] } : {};
   return {
     "@id": routeId(project, service),
-    match: [{ host: route.hosts, ...path9 }],
+    match: [{ host: route.hosts, ...path10 }],
     handle: [
       {
         handler: "reverse_proxy",
@@ -85488,11 +85729,11 @@ function projectRoutes(json2, project) {
   const prefix = routeId(project, "");
   return routes.filter((r) => r["@id"]?.startsWith(prefix)).map((r) => {
     const m = r.match?.[0];
-    const path9 = m?.path?.[0];
+    const path10 = m?.path?.[0];
     return {
       service: (r["@id"] ?? "").slice(prefix.length),
       hosts: m?.host ?? [],
-      ...path9 ? { path: path9 } : {},
+      ...path10 ? { path: path10 } : {},
       upstreams: (r.handle?.[0]?.upstreams ?? []).map((u) => u.dial)
     };
   });
@@ -85737,7 +85978,7 @@ async function probe(remote, check, timeoutMs) {
 // src/remote/caddy-admin.ts
 import http2 from "node:http";
 var TIMEOUT_MS = 1e4;
-async function adminRequest(remote, method, path9, body) {
+async function adminRequest(remote, method, path10, body) {
   const pipe = await remote.converse(ingressAdminPipe());
   const payload = body === void 0 ? void 0 : JSON.stringify(body);
   try {
@@ -85745,7 +85986,7 @@ async function adminRequest(remote, method, path9, body) {
       const req = http2.request(
         {
           method,
-          path: path9,
+          path: path10,
           headers: {
             // Caddy accepts admin requests whose Host is the address it listens on.
             Host: `127.0.0.1:${ADMIN_PORT}`,
@@ -85766,7 +86007,7 @@ async function adminRequest(remote, method, path9, body) {
           res.on("error", reject);
         }
       );
-      req.on("timeout", () => req.destroy(new Error(`${method} ${path9} timed out`)));
+      req.on("timeout", () => req.destroy(new Error(`${method} ${path10} timed out`)));
       req.on("error", (e) => {
         const said = pipe.stderr().trim().split("\n").slice(-3).join("\n");
         reject(said ? new Error(`${e.message}: ${said}`) : e);
@@ -85777,11 +86018,11 @@ async function adminRequest(remote, method, path9, body) {
     pipe.io.destroy();
   }
 }
-async function admin(remote, method, path9, body) {
-  const r = await adminRequest(remote, method, path9, body);
+async function admin(remote, method, path10, body) {
+  const r = await adminRequest(remote, method, path10, body);
   if (r.status < 200 || r.status >= 300) {
     throw new Error(
-      `the ingress's admin API refused ${method} ${path9}: HTTP ${r.status} ${r.body.trim().slice(0, 300)}`
+      `the ingress's admin API refused ${method} ${path10}: HTTP ${r.status} ${r.body.trim().slice(0, 300)}`
     );
   }
   return r.body;
@@ -85937,12 +86178,12 @@ async function removeRoute(remote, id) {
     throw new Error(`the ingress refused to remove route ${id}: HTTP ${r.status} ${r.body.trim()}`);
   }
 }
-async function putRoute(remote, id, route, path9) {
+async function putRoute(remote, id, route, path10) {
   const existing = await adminRequest(remote, "GET", `/id/${id}`);
   if (existing.status === 200) {
     if (sameJson(JSON.parse(existing.body), route)) return;
     await admin(remote, "PATCH", `/id/${id}`, route);
-  } else if (path9) {
+  } else if (path10) {
     await admin(remote, "PUT", `${ROUTES_PATH}/0`, route);
   } else {
     await admin(remote, "POST", ROUTES_PATH, route);
@@ -87989,11 +88230,16 @@ function deploy(options, ports, log) {
     return to(built, { ports, log, result, phases, notice, startedAt });
   });
 }
-async function buildRelease(options, ports, log, result, phases, notice) {
-  const shipping = shippingFor(options.method);
+async function buildRelease(given, ports, log, result, phases, notice) {
+  const shipping = shippingFor(given.method);
   let files;
+  let options = given;
   await phases.run("validate", async () => {
     checkLocalFiles(options);
+    if (options.services.length === 0) {
+      options = { ...options, services: composeServices2(options, ports.environment, notice) };
+      checkLocalFiles(options);
+    }
     for (const warning of checkComposeFile(options)) notice(warning);
     if (options.orchestrator === "swarm") for (const w of checkSwarmFile(options)) notice(w);
     checkReleaseServices(options);
@@ -88008,7 +88254,10 @@ async function buildRelease(options, ports, log, result, phases, notice) {
     o = { ...o, version };
     result.version = version;
   } else {
-    await phases.run("build", () => buildImages(o, ports.docker, log));
+    result.build = await phases.run(
+      "build",
+      () => buildImages(o, ports.docker, ports.environment, log)
+    );
   }
   const images = await shipping.publish?.(o, ports.docker, phases, log);
   const release = {
@@ -88639,8 +88888,8 @@ var Context = class {
       if (existsSync4(process.env.GITHUB_EVENT_PATH)) {
         this.payload = JSON.parse(readFileSync6(process.env.GITHUB_EVENT_PATH, { encoding: "utf8" }));
       } else {
-        const path9 = process.env.GITHUB_EVENT_PATH;
-        process.stdout.write(`GITHUB_EVENT_PATH ${path9} does not exist${EOL}`);
+        const path10 = process.env.GITHUB_EVENT_PATH;
+        process.stdout.write(`GITHUB_EVENT_PATH ${path10} does not exist${EOL}`);
       }
     }
     this.eventName = process.env.GITHUB_EVENT_NAME;
@@ -93101,6 +93350,23 @@ function headCommit(cwd) {
   );
 }
 
+// src/git/commit-time.ts
+import { execFile as execFile2 } from "node:child_process";
+function commitTime(cwd, sha) {
+  if (!/^[0-9a-f]{7,64}$/i.test(sha)) return Promise.resolve(void 0);
+  return new Promise(
+    (resolve) => execFile2("git", ["log", "-1", "--format=%ct", sha, "--"], { cwd }, (error, stdout) => {
+      const seconds2 = Number(stdout.trim());
+      resolve(!error && Number.isInteger(seconds2) && seconds2 > 0 ? seconds2 : void 0);
+    })
+  );
+}
+async function sourceDateEpoch(env, cwd, sha) {
+  const given = Number(env.SOURCE_DATE_EPOCH ?? "");
+  if (env.SOURCE_DATE_EPOCH && Number.isInteger(given) && given >= 0) return given;
+  return commitTime(cwd, sha);
+}
+
 // src/cli/context.ts
 function user(env) {
   try {
@@ -93110,9 +93376,12 @@ function user(env) {
   }
 }
 async function cliRunContext(cwd, env) {
+  const sha = await headCommit(cwd);
+  const epoch = await sourceDateEpoch(env, cwd, sha);
   return {
     workspace: cwd,
-    sha: await headCommit(cwd),
+    sha,
+    ...epoch !== void 0 ? { sourceDateEpoch: epoch } : {},
     repository: env.GITHUB_REPOSITORY || void 0,
     apiUrl: env.GITHUB_API_URL || void 0,
     actor: user(env),
@@ -93514,10 +93783,10 @@ function commandHelp(command) {
 }
 
 // src/cli/run.ts
-import path8 from "node:path";
+import path9 from "node:path";
 
 // src/config/parse.ts
-import path7 from "node:path";
+import path8 from "node:path";
 
 // src/config/parse-ssh.ts
 var USER_PATTERN = /^[A-Za-z0-9_][A-Za-z0-9_.-]{0,31}$/;
@@ -93687,8 +93956,8 @@ function parseRegistry(raw, required) {
     }
     return void 0;
   }
-  const [host = "", ...path9] = url.split("/");
-  if (!HOST.test(host) || !path9.every((p) => PATH_COMPONENT.test(p))) {
+  const [host = "", ...path10] = url.split("/");
+  if (!HOST.test(host) || !path10.every((p) => PATH_COMPONENT.test(p))) {
     throw new InputError(
       "registry",
       `"${url}" is not a registry reference: host[:port][/path], e.g. ghcr.io/acme or registry.example.com:5000 (the host needs a dot, a port or "localhost"; path parts in lowercase)`
@@ -93744,7 +94013,7 @@ function parseServices(text3, workspace) {
     }
     return {
       name,
-      context: path7.resolve(workspace, context3),
+      context: path8.resolve(workspace, context3),
       dockerfile,
       ...stage ? { target: stage } : {}
     };
@@ -93824,7 +94093,7 @@ function parseDeployPath(text3) {
   return p.replace(/\/{2,}/g, "/");
 }
 function defaultProject(ctx) {
-  const name = ctx.repository?.split("/").pop() || path7.basename(ctx.workspace);
+  const name = ctx.repository?.split("/").pop() || path8.basename(ctx.workspace);
   return name.toLowerCase().replace(/[^a-z0-9_-]+/g, "-").replace(/^[-_]+/, "").slice(0, 63);
 }
 function parseOptions(raw, ctx) {
@@ -93844,7 +94113,6 @@ function parseOptions(raw, ctx) {
   const compression = oneOf("compression", value(raw, "compression"), COMPRESSIONS);
   const remote = method !== "local";
   const required = [];
-  if (command === "deploy") required.push(["services", 'one "service=build-context" a line']);
   if (remote) {
     required.push(
       ["host", "the server's host name or IP address (or use method local)"],
@@ -93889,11 +94157,11 @@ function parseOptions(raw, ctx) {
     skipBuild,
     ...registry2 ? { registry: registry2 } : {},
     forceUnlock: parseBoolean("force-unlock", value(raw, "force-unlock")),
-    composeFile: path7.resolve(workspace, value(raw, "compose-file")),
+    composeFile: path8.resolve(workspace, value(raw, "compose-file")),
     workspace,
     files: command === "deploy" ? parseFiles(value(raw, "files")) : [],
     buildArgs: parseBuildArgs(value(raw, "build-args")),
-    build: parseBuildOptions(raw),
+    build: parseBuildOptions(raw, ctx.sourceDateEpoch),
     ...releaseCommand ? { releaseCommand } : {},
     ...rollbackCommand2 ? { rollbackCommand: rollbackCommand2 } : {},
     releaseTimeoutMs: parseSeconds("release-timeout", value(raw, "release-timeout"), 86400),
@@ -94627,15 +94895,15 @@ function mergeSources(sources) {
     (s) => s.given.key !== void 0 || s.given["key-file"] !== void 0
   );
   if (keySource) {
-    const { key, "key-file": path9 } = keySource.given;
-    if (key !== void 0 && path9 !== void 0) {
+    const { key, "key-file": path10 } = keySource.given;
+    if (key !== void 0 && path10 !== void 0) {
       throw new UsageError(
         `${keySource.where("key")} and ${keySource.where("key-file")} are both given: give one`
       );
     }
-    if (path9 !== void 0) keyFile = { path: path9, where: keySource.where("key-file") };
+    if (path10 !== void 0) keyFile = { path: path10, where: keySource.where("key-file") };
     else raw.key = key ?? "";
-    origin.key = keySource.where(path9 !== void 0 ? "key-file" : "key");
+    origin.key = keySource.where(path10 !== void 0 ? "key-file" : "key");
   }
   return { raw, origin, ...keyFile ? { keyFile } : {} };
 }
@@ -94903,6 +95171,15 @@ function summaryBlocks(r) {
       )
     );
   }
+  if (r.build && r.build.services.length > 0) {
+    blocks.push(heading(`Builds: ${r.build.builder}`));
+    blocks.push(
+      table(
+        ["Service", "Time"],
+        r.build.services.map((b) => [b.service, seconds(b.ms)])
+      )
+    );
+  }
   const rollbackTitle = r.command === "rollback" ? "Health checks after restoring" : "Health checks after rollback";
   for (const [name, health] of [
     ["Health checks", r.health],
@@ -95029,7 +95306,7 @@ function exitCodeOf(r) {
 }
 function pathIn(world2, file) {
   const home = world2.env.HOME;
-  return home && file.startsWith("~/") ? path8.join(home, file.slice(2)) : path8.resolve(world2.cwd, file);
+  return home && file.startsWith("~/") ? path9.join(home, file.slice(2)) : path9.resolve(world2.cwd, file);
 }
 function configSource(args, world2) {
   const file = args.config ?? DEFAULT_CONFIG_FILE;
@@ -95178,6 +95455,7 @@ ${INTERRUPTED}
       o,
       {
         docker: new import_dockerode.default(),
+        environment: process.env,
         connect: (target) => connectTo(target, (m) => log.warn(m)),
         now: () => /* @__PURE__ */ new Date(),
         checkpoint: () => {

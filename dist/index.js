@@ -1074,14 +1074,14 @@ var require_util = __commonJS({
         }
         const port = url.port != null ? url.port : url.protocol === "https:" ? 443 : 80;
         let origin = url.origin != null ? url.origin : `${url.protocol || ""}//${url.hostname || ""}:${port}`;
-        let path8 = url.path != null ? url.path : `${url.pathname || ""}${url.search || ""}`;
+        let path9 = url.path != null ? url.path : `${url.pathname || ""}${url.search || ""}`;
         if (origin[origin.length - 1] === "/") {
           origin = origin.slice(0, origin.length - 1);
         }
-        if (path8 && path8[0] !== "/") {
-          path8 = `/${path8}`;
+        if (path9 && path9[0] !== "/") {
+          path9 = `/${path9}`;
         }
-        return new URL(`${origin}${path8}`);
+        return new URL(`${origin}${path9}`);
       }
       if (!isHttpOrHttpsPrefixed(url.origin || url.protocol)) {
         throw new InvalidArgumentError("Invalid URL protocol: the URL must start with `http:` or `https:`.");
@@ -1532,39 +1532,39 @@ var require_diagnostics = __commonJS({
       });
       diagnosticsChannel.channel("undici:client:sendHeaders").subscribe((evt) => {
         const {
-          request: { method, path: path8, origin }
+          request: { method, path: path9, origin }
         } = evt;
-        debuglog("sending request to %s %s/%s", method, origin, path8);
+        debuglog("sending request to %s %s/%s", method, origin, path9);
       });
       diagnosticsChannel.channel("undici:request:headers").subscribe((evt) => {
         const {
-          request: { method, path: path8, origin },
+          request: { method, path: path9, origin },
           response: { statusCode }
         } = evt;
         debuglog(
           "received response to %s %s/%s - HTTP %d",
           method,
           origin,
-          path8,
+          path9,
           statusCode
         );
       });
       diagnosticsChannel.channel("undici:request:trailers").subscribe((evt) => {
         const {
-          request: { method, path: path8, origin }
+          request: { method, path: path9, origin }
         } = evt;
-        debuglog("trailers received from %s %s/%s", method, origin, path8);
+        debuglog("trailers received from %s %s/%s", method, origin, path9);
       });
       diagnosticsChannel.channel("undici:request:error").subscribe((evt) => {
         const {
-          request: { method, path: path8, origin },
+          request: { method, path: path9, origin },
           error: error2
         } = evt;
         debuglog(
           "request to %s %s/%s errored - %s",
           method,
           origin,
-          path8,
+          path9,
           error2.message
         );
       });
@@ -1613,9 +1613,9 @@ var require_diagnostics = __commonJS({
         });
         diagnosticsChannel.channel("undici:client:sendHeaders").subscribe((evt) => {
           const {
-            request: { method, path: path8, origin }
+            request: { method, path: path9, origin }
           } = evt;
-          debuglog("sending request to %s %s/%s", method, origin, path8);
+          debuglog("sending request to %s %s/%s", method, origin, path9);
         });
       }
       diagnosticsChannel.channel("undici:websocket:open").subscribe((evt) => {
@@ -1678,7 +1678,7 @@ var require_request = __commonJS({
     var kHandler = /* @__PURE__ */ Symbol("handler");
     var Request = class {
       constructor(origin, {
-        path: path8,
+        path: path9,
         method,
         body,
         headers,
@@ -1693,11 +1693,11 @@ var require_request = __commonJS({
         expectContinue,
         servername
       }, handler2) {
-        if (typeof path8 !== "string") {
+        if (typeof path9 !== "string") {
           throw new InvalidArgumentError("path must be a string");
-        } else if (path8[0] !== "/" && !(path8.startsWith("http://") || path8.startsWith("https://")) && method !== "CONNECT") {
+        } else if (path9[0] !== "/" && !(path9.startsWith("http://") || path9.startsWith("https://")) && method !== "CONNECT") {
           throw new InvalidArgumentError("path must be an absolute URL or start with a slash");
-        } else if (invalidPathRegex.test(path8)) {
+        } else if (invalidPathRegex.test(path9)) {
           throw new InvalidArgumentError("invalid request path");
         }
         if (typeof method !== "string") {
@@ -1763,7 +1763,7 @@ var require_request = __commonJS({
         this.completed = false;
         this.aborted = false;
         this.upgrade = upgrade || null;
-        this.path = query ? buildURL(path8, query) : path8;
+        this.path = query ? buildURL(path9, query) : path9;
         this.origin = origin;
         this.idempotent = idempotent == null ? method === "HEAD" || method === "GET" : idempotent;
         this.blocking = blocking == null ? false : blocking;
@@ -6456,7 +6456,7 @@ var require_client_h1 = __commonJS({
       return method !== "GET" && method !== "HEAD" && method !== "OPTIONS" && method !== "TRACE" && method !== "CONNECT";
     }
     function writeH1(client, request2) {
-      const { method, path: path8, host, upgrade, blocking, reset } = request2;
+      const { method, path: path9, host, upgrade, blocking, reset } = request2;
       let { body, headers, contentLength } = request2;
       const expectsPayload = method === "PUT" || method === "POST" || method === "PATCH" || method === "QUERY" || method === "PROPFIND" || method === "PROPPATCH";
       if (util.isFormDataLike(body)) {
@@ -6537,7 +6537,7 @@ var require_client_h1 = __commonJS({
       if (blocking) {
         socket[kBlocking] = true;
       }
-      let header = `${method} ${path8} HTTP/1.1\r
+      let header = `${method} ${path9} HTTP/1.1\r
 `;
       if (typeof host === "string") {
         header += `host: ${host}\r
@@ -7066,7 +7066,7 @@ var require_client_h2 = __commonJS({
     }
     function writeH2(client, request2) {
       const session = client[kHTTP2Session];
-      const { method, path: path8, host, upgrade, expectContinue, signal, headers: reqHeaders } = request2;
+      const { method, path: path9, host, upgrade, expectContinue, signal, headers: reqHeaders } = request2;
       let { body } = request2;
       if (upgrade) {
         util.errorRequest(client, request2, new Error("Upgrade not supported for H2"));
@@ -7163,7 +7163,7 @@ var require_client_h2 = __commonJS({
         });
         return true;
       }
-      headers[HTTP2_HEADER_PATH] = path8;
+      headers[HTTP2_HEADER_PATH] = path9;
       headers[HTTP2_HEADER_SCHEME] = "https";
       const expectsPayload = method === "PUT" || method === "POST" || method === "PATCH";
       if (body && typeof body.read === "function") {
@@ -7516,9 +7516,9 @@ var require_redirect_handler = __commonJS({
           return this.handler.onHeaders(statusCode, headers, resume, statusText);
         }
         const { origin, pathname, search } = util.parseURL(new URL(this.location, this.opts.origin && new URL(this.opts.path, this.opts.origin)));
-        const path8 = search ? `${pathname}${search}` : pathname;
+        const path9 = search ? `${pathname}${search}` : pathname;
         this.opts.headers = cleanRequestHeaders(this.opts.headers, statusCode === 303, this.opts.origin !== origin);
-        this.opts.path = path8;
+        this.opts.path = path9;
         this.opts.origin = origin;
         this.opts.maxRedirections = 0;
         this.opts.query = null;
@@ -8757,10 +8757,10 @@ var require_proxy_agent = __commonJS({
         };
         const {
           origin,
-          path: path8 = "/",
+          path: path9 = "/",
           headers = {}
         } = opts;
-        opts.path = origin + path8;
+        opts.path = origin + path9;
         if (!("host" in headers) && !("Host" in headers)) {
           const { host } = new URL2(origin);
           headers.host = host;
@@ -10732,20 +10732,20 @@ var require_mock_utils = __commonJS({
       }
       return true;
     }
-    function safeUrl(path8) {
-      if (typeof path8 !== "string") {
-        return path8;
+    function safeUrl(path9) {
+      if (typeof path9 !== "string") {
+        return path9;
       }
-      const pathSegments = path8.split("?");
+      const pathSegments = path9.split("?");
       if (pathSegments.length !== 2) {
-        return path8;
+        return path9;
       }
       const qp = new URLSearchParams(pathSegments.pop());
       qp.sort();
       return [...pathSegments, qp.toString()].join("?");
     }
-    function matchKey(mockDispatch2, { path: path8, method, body, headers }) {
-      const pathMatch = matchValue(mockDispatch2.path, path8);
+    function matchKey(mockDispatch2, { path: path9, method, body, headers }) {
+      const pathMatch = matchValue(mockDispatch2.path, path9);
       const methodMatch = matchValue(mockDispatch2.method, method);
       const bodyMatch = typeof mockDispatch2.body !== "undefined" ? matchValue(mockDispatch2.body, body) : true;
       const headersMatch = matchHeaders(mockDispatch2, headers);
@@ -10767,7 +10767,7 @@ var require_mock_utils = __commonJS({
     function getMockDispatch(mockDispatches, key) {
       const basePath = key.query ? buildURL(key.path, key.query) : key.path;
       const resolvedPath = typeof basePath === "string" ? safeUrl(basePath) : basePath;
-      let matchedMockDispatches = mockDispatches.filter(({ consumed }) => !consumed).filter(({ path: path8 }) => matchValue(safeUrl(path8), resolvedPath));
+      let matchedMockDispatches = mockDispatches.filter(({ consumed }) => !consumed).filter(({ path: path9 }) => matchValue(safeUrl(path9), resolvedPath));
       if (matchedMockDispatches.length === 0) {
         throw new MockNotMatchedError(`Mock dispatch not matched for path '${resolvedPath}'`);
       }
@@ -10805,9 +10805,9 @@ var require_mock_utils = __commonJS({
       }
     }
     function buildKey(opts) {
-      const { path: path8, method, body, headers, query } = opts;
+      const { path: path9, method, body, headers, query } = opts;
       return {
-        path: path8,
+        path: path9,
         method,
         body,
         headers,
@@ -11270,10 +11270,10 @@ var require_pending_interceptors_formatter = __commonJS({
       }
       format(pendingInterceptors) {
         const withPrettyHeaders = pendingInterceptors.map(
-          ({ method, path: path8, data: { statusCode }, persist, times, timesInvoked, origin }) => ({
+          ({ method, path: path9, data: { statusCode }, persist, times, timesInvoked, origin }) => ({
             Method: method,
             Origin: origin,
-            Path: path8,
+            Path: path9,
             "Status code": statusCode,
             Persistent: persist ? PERSISTENT : NOT_PERSISTENT,
             Invocations: timesInvoked,
@@ -16152,9 +16152,9 @@ var require_util6 = __commonJS({
         }
       }
     }
-    function validateCookiePath(path8) {
-      for (let i = 0; i < path8.length; ++i) {
-        const code2 = path8.charCodeAt(i);
+    function validateCookiePath(path9) {
+      for (let i = 0; i < path9.length; ++i) {
+        const code2 = path9.charCodeAt(i);
         if (code2 < 32 || // exclude CTLs (0-31)
         code2 > 126 || // exclude DEL and non-ascii
         code2 === 59) {
@@ -19074,11 +19074,11 @@ var require_undici = __commonJS({
           if (typeof opts.path !== "string") {
             throw new InvalidArgumentError("invalid opts.path");
           }
-          let path8 = opts.path;
+          let path9 = opts.path;
           if (!opts.path.startsWith("/")) {
-            path8 = `/${path8}`;
+            path9 = `/${path9}`;
           }
-          url = new URL(util.parseOrigin(url).origin + path8);
+          url = new URL(util.parseOrigin(url).origin + path9);
         } else {
           if (!opts) {
             opts = typeof url === "object" ? url : {};
@@ -19279,7 +19279,7 @@ var require_reader = __commonJS({
     var ASN1 = require_types();
     var errors = require_errors2();
     var newInvalidAsn1Error = errors.newInvalidAsn1Error;
-    function Reader(data) {
+    function Reader2(data) {
       if (!data || !Buffer2.isBuffer(data))
         throw new TypeError("data must be a node Buffer");
       this._buf = data;
@@ -19287,29 +19287,29 @@ var require_reader = __commonJS({
       this._len = 0;
       this._offset = 0;
     }
-    Object.defineProperty(Reader.prototype, "length", {
+    Object.defineProperty(Reader2.prototype, "length", {
       enumerable: true,
       get: function() {
         return this._len;
       }
     });
-    Object.defineProperty(Reader.prototype, "offset", {
+    Object.defineProperty(Reader2.prototype, "offset", {
       enumerable: true,
       get: function() {
         return this._offset;
       }
     });
-    Object.defineProperty(Reader.prototype, "remain", {
+    Object.defineProperty(Reader2.prototype, "remain", {
       get: function() {
         return this._size - this._offset;
       }
     });
-    Object.defineProperty(Reader.prototype, "buffer", {
+    Object.defineProperty(Reader2.prototype, "buffer", {
       get: function() {
         return this._buf.slice(this._offset);
       }
     });
-    Reader.prototype.readByte = function(peek) {
+    Reader2.prototype.readByte = function(peek) {
       if (this._size - this._offset < 1)
         return null;
       var b = this._buf[this._offset] & 255;
@@ -19317,10 +19317,10 @@ var require_reader = __commonJS({
         this._offset += 1;
       return b;
     };
-    Reader.prototype.peek = function() {
+    Reader2.prototype.peek = function() {
       return this.readByte(true);
     };
-    Reader.prototype.readLength = function(offset) {
+    Reader2.prototype.readLength = function(offset) {
       if (offset === void 0)
         offset = this._offset;
       if (offset >= this._size)
@@ -19344,7 +19344,7 @@ var require_reader = __commonJS({
       }
       return offset;
     };
-    Reader.prototype.readSequence = function(tag) {
+    Reader2.prototype.readSequence = function(tag) {
       var seq = this.peek();
       if (seq === null)
         return null;
@@ -19356,16 +19356,16 @@ var require_reader = __commonJS({
       this._offset = o;
       return seq;
     };
-    Reader.prototype.readInt = function() {
+    Reader2.prototype.readInt = function() {
       return this._readTag(ASN1.Integer);
     };
-    Reader.prototype.readBoolean = function() {
+    Reader2.prototype.readBoolean = function() {
       return this._readTag(ASN1.Boolean) === 0 ? false : true;
     };
-    Reader.prototype.readEnumeration = function() {
+    Reader2.prototype.readEnumeration = function() {
       return this._readTag(ASN1.Enumeration);
     };
-    Reader.prototype.readString = function(tag, retbuf) {
+    Reader2.prototype.readString = function(tag, retbuf) {
       if (!tag)
         tag = ASN1.OctetString;
       var b = this.peek();
@@ -19385,7 +19385,7 @@ var require_reader = __commonJS({
       this._offset += this.length;
       return retbuf ? str : str.toString("utf8");
     };
-    Reader.prototype.readOID = function(tag) {
+    Reader2.prototype.readOID = function(tag) {
       if (!tag)
         tag = ASN1.OID;
       var b = this.readString(tag, true);
@@ -19407,7 +19407,7 @@ var require_reader = __commonJS({
       values.unshift(value2 / 40 >> 0);
       return values.join(".");
     };
-    Reader.prototype._readTag = function(tag) {
+    Reader2.prototype._readTag = function(tag) {
       assert.ok(tag !== void 0);
       var b = this.peek();
       if (b === null)
@@ -19432,7 +19432,7 @@ var require_reader = __commonJS({
         value2 -= 1 << i * 8;
       return value2 >> 0;
     };
-    module.exports = Reader;
+    module.exports = Reader2;
   }
 });
 
@@ -19684,10 +19684,10 @@ var require_ber = __commonJS({
   "node_modules/asn1/lib/ber/index.js"(exports, module) {
     var errors = require_errors2();
     var types = require_types();
-    var Reader = require_reader();
+    var Reader2 = require_reader();
     var Writer = require_writer();
     module.exports = {
-      Reader,
+      Reader: Reader2,
       Writer
     };
     for (t in types) {
@@ -26898,7 +26898,7 @@ var require_agent2 = __commonJS({
     var { Duplex: Duplex2 } = __require("stream");
     var { resolve } = __require("path");
     var { readFile: readFile2 } = __require("fs");
-    var { execFile: execFile2, spawn: spawn3 } = __require("child_process");
+    var { execFile: execFile3, spawn: spawn3 } = __require("child_process");
     var { isParsedKey, parseKey } = require_keyParser();
     var {
       makeBufferParser,
@@ -27119,7 +27119,7 @@ var require_agent2 = __commonJS({
             if (err) {
               if (triedCygpath)
                 return cb(new Error("Invalid cygwin unix socket path"));
-              execFile2("cygpath", ["-w", socketPath], (err2, stdout, stderr) => {
+              execFile3("cygpath", ["-w", socketPath], (err2, stdout, stderr) => {
                 if (err2 || stdout.length === 0)
                   return cb(new Error("Invalid cygwin unix socket path"));
                 triedCygpath = true;
@@ -27198,11 +27198,11 @@ var require_agent2 = __commonJS({
       };
     })();
     var WINDOWS_PIPE_REGEX = /^[/\\][/\\]\.[/\\]pipe[/\\].+/;
-    function createAgent(path8) {
-      if (process.platform === "win32" && !WINDOWS_PIPE_REGEX.test(path8)) {
-        return path8 === "pageant" ? new PageantAgent() : new CygwinAgent(path8);
+    function createAgent(path9) {
+      if (process.platform === "win32" && !WINDOWS_PIPE_REGEX.test(path9)) {
+        return path9 === "pageant" ? new PageantAgent() : new CygwinAgent(path9);
       }
-      return new OpenSSHAgent(path8);
+      return new OpenSSHAgent(path9);
     }
     var AgentProtocol = (() => {
       const SSH_AGENTC_REQUEST_IDENTITIES = 11;
@@ -32446,17 +32446,17 @@ var require_SFTP = __commonJS({
       // ===========================================================================
       // Client-specific ===========================================================
       // ===========================================================================
-      createReadStream(path8, options) {
+      createReadStream(path9, options) {
         if (this.server)
           throw new Error("Client-only method called in server mode");
-        return new ReadStream(this, path8, options);
+        return new ReadStream(this, path9, options);
       }
-      createWriteStream(path8, options) {
+      createWriteStream(path9, options) {
         if (this.server)
           throw new Error("Client-only method called in server mode");
-        return new WriteStream(this, path8, options);
+        return new WriteStream(this, path9, options);
       }
-      open(path8, flags_, attrs, cb) {
+      open(path9, flags_, attrs, cb) {
         if (this.server)
           throw new Error("Client-only method called in server mode");
         if (typeof attrs === "function") {
@@ -32475,7 +32475,7 @@ var require_SFTP = __commonJS({
           attrsFlags = attrs.flags;
           attrsLen = attrs.nb;
         }
-        const pathLen = Buffer.byteLength(path8);
+        const pathLen = Buffer.byteLength(path9);
         let p = 9;
         const buf = Buffer.allocUnsafe(4 + 1 + 4 + 4 + pathLen + 4 + 4 + attrsLen);
         writeUInt32BE(buf, buf.length - 4, 0);
@@ -32483,7 +32483,7 @@ var require_SFTP = __commonJS({
         const reqid = this._writeReqid = this._writeReqid + 1 & MAX_REQID;
         writeUInt32BE(buf, reqid, 5);
         writeUInt32BE(buf, pathLen, p);
-        buf.utf8Write(path8, p += 4, pathLen);
+        buf.utf8Write(path9, p += 4, pathLen);
         writeUInt32BE(buf, flags, p += pathLen);
         writeUInt32BE(buf, attrsFlags, p += 4);
         if (attrsLen) {
@@ -32614,7 +32614,7 @@ var require_SFTP = __commonJS({
           throw new Error("Client-only method called in server mode");
         fastXfer(fs3, this, localPath, remotePath, opts, cb);
       }
-      readFile(path8, options, callback_) {
+      readFile(path9, options, callback_) {
         if (this.server)
           throw new Error("Client-only method called in server mode");
         let callback;
@@ -32687,13 +32687,13 @@ var require_SFTP = __commonJS({
             return callback && callback(er, buffer);
           });
         };
-        this.open(path8, flag, 438, (er, handle_) => {
+        this.open(path9, flag, 438, (er, handle_) => {
           if (er)
             return callback && callback(er);
           handle = handle_;
           const tryStat = (er2, st) => {
             if (er2) {
-              this.stat(path8, (er_, st_) => {
+              this.stat(path9, (er_, st_) => {
                 if (er_) {
                   return this.close(handle, () => {
                     callback && callback(er2);
@@ -32714,7 +32714,7 @@ var require_SFTP = __commonJS({
           this.fstat(handle, tryStat);
         });
       }
-      writeFile(path8, data, options, callback_) {
+      writeFile(path9, data, options, callback_) {
         if (this.server)
           throw new Error("Client-only method called in server mode");
         let callback;
@@ -32733,7 +32733,7 @@ var require_SFTP = __commonJS({
         if (options.encoding && !Buffer.isEncoding(options.encoding))
           throw new Error(`Unknown encoding: ${options.encoding}`);
         const flag = options.flag || "w";
-        this.open(path8, flag, options.mode, (openErr, handle) => {
+        this.open(path9, flag, options.mode, (openErr, handle) => {
           if (openErr) {
             callback && callback(openErr);
           } else {
@@ -32742,7 +32742,7 @@ var require_SFTP = __commonJS({
             if (position === null) {
               const tryStat = (er, st) => {
                 if (er) {
-                  this.stat(path8, (er_, st_) => {
+                  this.stat(path9, (er_, st_) => {
                     if (er_) {
                       return this.close(handle, () => {
                         callback && callback(er);
@@ -32761,7 +32761,7 @@ var require_SFTP = __commonJS({
           }
         });
       }
-      appendFile(path8, data, options, callback_) {
+      appendFile(path9, data, options, callback_) {
         if (this.server)
           throw new Error("Client-only method called in server mode");
         let callback;
@@ -32779,12 +32779,12 @@ var require_SFTP = __commonJS({
           throw new TypeError("Bad arguments");
         if (!options.flag)
           options = Object.assign({ flag: "a" }, options);
-        this.writeFile(path8, data, options, callback);
+        this.writeFile(path9, data, options, callback);
       }
-      exists(path8, cb) {
+      exists(path9, cb) {
         if (this.server)
           throw new Error("Client-only method called in server mode");
-        this.stat(path8, (err) => {
+        this.stat(path9, (err) => {
           cb && cb(err ? false : true);
         });
       }
@@ -32827,7 +32827,7 @@ var require_SFTP = __commonJS({
           `SFTP: Outbound: ${isBuffered ? "Buffered" : "Sending"} RENAME`
         );
       }
-      mkdir(path8, attrs, cb) {
+      mkdir(path9, attrs, cb) {
         if (this.server)
           throw new Error("Client-only method called in server mode");
         let flags = 0;
@@ -32841,7 +32841,7 @@ var require_SFTP = __commonJS({
           flags = attrs.flags;
           attrsLen = attrs.nb;
         }
-        const pathLen = Buffer.byteLength(path8);
+        const pathLen = Buffer.byteLength(path9);
         let p = 9;
         const buf = Buffer.allocUnsafe(4 + 1 + 4 + 4 + pathLen + 4 + attrsLen);
         writeUInt32BE(buf, buf.length - 4, 0);
@@ -32849,7 +32849,7 @@ var require_SFTP = __commonJS({
         const reqid = this._writeReqid = this._writeReqid + 1 & MAX_REQID;
         writeUInt32BE(buf, reqid, 5);
         writeUInt32BE(buf, pathLen, p);
-        buf.utf8Write(path8, p += 4, pathLen);
+        buf.utf8Write(path9, p += 4, pathLen);
         writeUInt32BE(buf, flags, p += pathLen);
         if (attrsLen) {
           p += 4;
@@ -32865,10 +32865,10 @@ var require_SFTP = __commonJS({
           `SFTP: Outbound: ${isBuffered ? "Buffered" : "Sending"} MKDIR`
         );
       }
-      rmdir(path8, cb) {
+      rmdir(path9, cb) {
         if (this.server)
           throw new Error("Client-only method called in server mode");
-        const pathLen = Buffer.byteLength(path8);
+        const pathLen = Buffer.byteLength(path9);
         let p = 9;
         const buf = Buffer.allocUnsafe(4 + 1 + 4 + 4 + pathLen);
         writeUInt32BE(buf, buf.length - 4, 0);
@@ -32876,7 +32876,7 @@ var require_SFTP = __commonJS({
         const reqid = this._writeReqid = this._writeReqid + 1 & MAX_REQID;
         writeUInt32BE(buf, reqid, 5);
         writeUInt32BE(buf, pathLen, p);
-        buf.utf8Write(path8, p += 4, pathLen);
+        buf.utf8Write(path9, p += 4, pathLen);
         this._requests[reqid] = { cb };
         const isBuffered = sendOrBuffer(this, buf);
         this._debug && this._debug(
@@ -32966,10 +32966,10 @@ var require_SFTP = __commonJS({
           `SFTP: Outbound: ${isBuffered ? "Buffered" : "Sending"} FSTAT`
         );
       }
-      stat(path8, cb) {
+      stat(path9, cb) {
         if (this.server)
           throw new Error("Client-only method called in server mode");
-        const pathLen = Buffer.byteLength(path8);
+        const pathLen = Buffer.byteLength(path9);
         let p = 9;
         const buf = Buffer.allocUnsafe(4 + 1 + 4 + 4 + pathLen);
         writeUInt32BE(buf, buf.length - 4, 0);
@@ -32977,17 +32977,17 @@ var require_SFTP = __commonJS({
         const reqid = this._writeReqid = this._writeReqid + 1 & MAX_REQID;
         writeUInt32BE(buf, reqid, 5);
         writeUInt32BE(buf, pathLen, p);
-        buf.utf8Write(path8, p += 4, pathLen);
+        buf.utf8Write(path9, p += 4, pathLen);
         this._requests[reqid] = { cb };
         const isBuffered = sendOrBuffer(this, buf);
         this._debug && this._debug(
           `SFTP: Outbound: ${isBuffered ? "Buffered" : "Sending"} STAT`
         );
       }
-      lstat(path8, cb) {
+      lstat(path9, cb) {
         if (this.server)
           throw new Error("Client-only method called in server mode");
-        const pathLen = Buffer.byteLength(path8);
+        const pathLen = Buffer.byteLength(path9);
         let p = 9;
         const buf = Buffer.allocUnsafe(4 + 1 + 4 + 4 + pathLen);
         writeUInt32BE(buf, buf.length - 4, 0);
@@ -32995,17 +32995,17 @@ var require_SFTP = __commonJS({
         const reqid = this._writeReqid = this._writeReqid + 1 & MAX_REQID;
         writeUInt32BE(buf, reqid, 5);
         writeUInt32BE(buf, pathLen, p);
-        buf.utf8Write(path8, p += 4, pathLen);
+        buf.utf8Write(path9, p += 4, pathLen);
         this._requests[reqid] = { cb };
         const isBuffered = sendOrBuffer(this, buf);
         this._debug && this._debug(
           `SFTP: Outbound: ${isBuffered ? "Buffered" : "Sending"} LSTAT`
         );
       }
-      opendir(path8, cb) {
+      opendir(path9, cb) {
         if (this.server)
           throw new Error("Client-only method called in server mode");
-        const pathLen = Buffer.byteLength(path8);
+        const pathLen = Buffer.byteLength(path9);
         let p = 9;
         const buf = Buffer.allocUnsafe(4 + 1 + 4 + 4 + pathLen);
         writeUInt32BE(buf, buf.length - 4, 0);
@@ -33013,14 +33013,14 @@ var require_SFTP = __commonJS({
         const reqid = this._writeReqid = this._writeReqid + 1 & MAX_REQID;
         writeUInt32BE(buf, reqid, 5);
         writeUInt32BE(buf, pathLen, p);
-        buf.utf8Write(path8, p += 4, pathLen);
+        buf.utf8Write(path9, p += 4, pathLen);
         this._requests[reqid] = { cb };
         const isBuffered = sendOrBuffer(this, buf);
         this._debug && this._debug(
           `SFTP: Outbound: ${isBuffered ? "Buffered" : "Sending"} OPENDIR`
         );
       }
-      setstat(path8, attrs, cb) {
+      setstat(path9, attrs, cb) {
         if (this.server)
           throw new Error("Client-only method called in server mode");
         let flags = 0;
@@ -33032,7 +33032,7 @@ var require_SFTP = __commonJS({
         } else if (typeof attrs === "function") {
           cb = attrs;
         }
-        const pathLen = Buffer.byteLength(path8);
+        const pathLen = Buffer.byteLength(path9);
         let p = 9;
         const buf = Buffer.allocUnsafe(4 + 1 + 4 + 4 + pathLen + 4 + attrsLen);
         writeUInt32BE(buf, buf.length - 4, 0);
@@ -33040,7 +33040,7 @@ var require_SFTP = __commonJS({
         const reqid = this._writeReqid = this._writeReqid + 1 & MAX_REQID;
         writeUInt32BE(buf, reqid, 5);
         writeUInt32BE(buf, pathLen, p);
-        buf.utf8Write(path8, p += 4, pathLen);
+        buf.utf8Write(path9, p += 4, pathLen);
         writeUInt32BE(buf, flags, p += pathLen);
         if (attrsLen) {
           p += 4;
@@ -33100,8 +33100,8 @@ var require_SFTP = __commonJS({
           mtime: toUnixTimestamp(mtime)
         }, cb);
       }
-      utimes(path8, atime, mtime, cb) {
-        return this.setstat(path8, {
+      utimes(path9, atime, mtime, cb) {
+        return this.setstat(path9, {
           atime: toUnixTimestamp(atime),
           mtime: toUnixTimestamp(mtime)
         }, cb);
@@ -33112,8 +33112,8 @@ var require_SFTP = __commonJS({
           gid
         }, cb);
       }
-      chown(path8, uid, gid, cb) {
-        return this.setstat(path8, {
+      chown(path9, uid, gid, cb) {
+        return this.setstat(path9, {
           uid,
           gid
         }, cb);
@@ -33123,15 +33123,15 @@ var require_SFTP = __commonJS({
           mode
         }, cb);
       }
-      chmod(path8, mode, cb) {
-        return this.setstat(path8, {
+      chmod(path9, mode, cb) {
+        return this.setstat(path9, {
           mode
         }, cb);
       }
-      readlink(path8, cb) {
+      readlink(path9, cb) {
         if (this.server)
           throw new Error("Client-only method called in server mode");
-        const pathLen = Buffer.byteLength(path8);
+        const pathLen = Buffer.byteLength(path9);
         let p = 9;
         const buf = Buffer.allocUnsafe(4 + 1 + 4 + 4 + pathLen);
         writeUInt32BE(buf, buf.length - 4, 0);
@@ -33139,7 +33139,7 @@ var require_SFTP = __commonJS({
         const reqid = this._writeReqid = this._writeReqid + 1 & MAX_REQID;
         writeUInt32BE(buf, reqid, 5);
         writeUInt32BE(buf, pathLen, p);
-        buf.utf8Write(path8, p += 4, pathLen);
+        buf.utf8Write(path9, p += 4, pathLen);
         this._requests[reqid] = {
           cb: (err, names2) => {
             if (typeof cb !== "function")
@@ -33184,10 +33184,10 @@ var require_SFTP = __commonJS({
           `SFTP: Outbound: ${isBuffered ? "Buffered" : "Sending"} SYMLINK`
         );
       }
-      realpath(path8, cb) {
+      realpath(path9, cb) {
         if (this.server)
           throw new Error("Client-only method called in server mode");
-        const pathLen = Buffer.byteLength(path8);
+        const pathLen = Buffer.byteLength(path9);
         let p = 9;
         const buf = Buffer.allocUnsafe(4 + 1 + 4 + 4 + pathLen);
         writeUInt32BE(buf, buf.length - 4, 0);
@@ -33195,7 +33195,7 @@ var require_SFTP = __commonJS({
         const reqid = this._writeReqid = this._writeReqid + 1 & MAX_REQID;
         writeUInt32BE(buf, reqid, 5);
         writeUInt32BE(buf, pathLen, p);
-        buf.utf8Write(path8, p += 4, pathLen);
+        buf.utf8Write(path9, p += 4, pathLen);
         this._requests[reqid] = {
           cb: (err, names2) => {
             if (typeof cb !== "function")
@@ -33240,13 +33240,13 @@ var require_SFTP = __commonJS({
           this._debug(`SFTP: Outbound: ${which2} posix-rename@openssh.com`);
         }
       }
-      ext_openssh_statvfs(path8, cb) {
+      ext_openssh_statvfs(path9, cb) {
         if (this.server)
           throw new Error("Client-only method called in server mode");
         const ext = this._extensions["statvfs@openssh.com"];
         if (!ext || ext !== "2")
           throw new Error("Server does not support this extended request");
-        const pathLen = Buffer.byteLength(path8);
+        const pathLen = Buffer.byteLength(path9);
         let p = 9;
         const buf = Buffer.allocUnsafe(4 + 1 + 4 + 4 + 19 + 4 + pathLen);
         writeUInt32BE(buf, buf.length - 4, 0);
@@ -33256,7 +33256,7 @@ var require_SFTP = __commonJS({
         writeUInt32BE(buf, 19, p);
         buf.utf8Write("statvfs@openssh.com", p += 4, 19);
         writeUInt32BE(buf, pathLen, p += 19);
-        buf.utf8Write(path8, p += 4, pathLen);
+        buf.utf8Write(path9, p += 4, pathLen);
         this._requests[reqid] = { extended: "statvfs@openssh.com", cb };
         const isBuffered = sendOrBuffer(this, buf);
         if (this._debug) {
@@ -33342,7 +33342,7 @@ var require_SFTP = __commonJS({
           `SFTP: Outbound: ${isBuffered ? "Buffered" : "Sending"} fsync@openssh.com`
         );
       }
-      ext_openssh_lsetstat(path8, attrs, cb) {
+      ext_openssh_lsetstat(path9, attrs, cb) {
         if (this.server)
           throw new Error("Client-only method called in server mode");
         const ext = this._extensions["lsetstat@openssh.com"];
@@ -33357,7 +33357,7 @@ var require_SFTP = __commonJS({
         } else if (typeof attrs === "function") {
           cb = attrs;
         }
-        const pathLen = Buffer.byteLength(path8);
+        const pathLen = Buffer.byteLength(path9);
         let p = 9;
         const buf = Buffer.allocUnsafe(4 + 1 + 4 + 4 + 20 + 4 + pathLen + 4 + attrsLen);
         writeUInt32BE(buf, buf.length - 4, 0);
@@ -33367,7 +33367,7 @@ var require_SFTP = __commonJS({
         writeUInt32BE(buf, 20, p);
         buf.utf8Write("lsetstat@openssh.com", p += 4, 20);
         writeUInt32BE(buf, pathLen, p += 20);
-        buf.utf8Write(path8, p += 4, pathLen);
+        buf.utf8Write(path9, p += 4, pathLen);
         writeUInt32BE(buf, flags, p += pathLen);
         if (attrsLen) {
           p += 4;
@@ -33384,13 +33384,13 @@ var require_SFTP = __commonJS({
           this._debug(`SFTP: Outbound: ${status2} lsetstat@openssh.com`);
         }
       }
-      ext_openssh_expandPath(path8, cb) {
+      ext_openssh_expandPath(path9, cb) {
         if (this.server)
           throw new Error("Client-only method called in server mode");
         const ext = this._extensions["expand-path@openssh.com"];
         if (ext !== "1")
           throw new Error("Server does not support this extended request");
-        const pathLen = Buffer.byteLength(path8);
+        const pathLen = Buffer.byteLength(path9);
         let p = 9;
         const buf = Buffer.allocUnsafe(4 + 1 + 4 + 4 + 23 + 4 + pathLen);
         writeUInt32BE(buf, buf.length - 4, 0);
@@ -33400,7 +33400,7 @@ var require_SFTP = __commonJS({
         writeUInt32BE(buf, 23, p);
         buf.utf8Write("expand-path@openssh.com", p += 4, 23);
         writeUInt32BE(buf, pathLen, p += 20);
-        buf.utf8Write(path8, p += 4, pathLen);
+        buf.utf8Write(path9, p += 4, pathLen);
         this._requests[reqid] = {
           cb: (err, names2) => {
             if (typeof cb !== "function")
@@ -34678,12 +34678,12 @@ var require_SFTP = __commonJS({
       [REQUEST.LSTAT]: (sftp, payload) => {
         bufferParser.init(payload, 1);
         const reqID = bufferParser.readUInt32BE();
-        const path8 = bufferParser.readString(true);
+        const path9 = bufferParser.readString(true);
         bufferParser.clear();
-        if (path8 === void 0)
+        if (path9 === void 0)
           return doFatalSFTPError(sftp, "Malformed LSTAT packet");
         sftp._debug && sftp._debug(`SFTP: Inbound: Received LSTAT (id:${reqID})`);
-        if (!sftp.emit("LSTAT", reqID, path8)) {
+        if (!sftp.emit("LSTAT", reqID, path9)) {
           sftp.status(reqID, STATUS_CODE.OP_UNSUPPORTED);
         }
       },
@@ -34702,13 +34702,13 @@ var require_SFTP = __commonJS({
       [REQUEST.SETSTAT]: (sftp, payload) => {
         bufferParser.init(payload, 1);
         const reqID = bufferParser.readUInt32BE();
-        const path8 = bufferParser.readString(true);
+        const path9 = bufferParser.readString(true);
         const attrs = readAttrs(sftp._biOpt);
         bufferParser.clear();
         if (attrs === void 0)
           return doFatalSFTPError(sftp, "Malformed SETSTAT packet");
         sftp._debug && sftp._debug(`SFTP: Inbound: Received SETSTAT (id:${reqID})`);
-        if (!sftp.emit("SETSTAT", reqID, path8, attrs)) {
+        if (!sftp.emit("SETSTAT", reqID, path9, attrs)) {
           sftp.status(reqID, STATUS_CODE.OP_UNSUPPORTED);
         }
       },
@@ -34730,12 +34730,12 @@ var require_SFTP = __commonJS({
       [REQUEST.OPENDIR]: (sftp, payload) => {
         bufferParser.init(payload, 1);
         const reqID = bufferParser.readUInt32BE();
-        const path8 = bufferParser.readString(true);
+        const path9 = bufferParser.readString(true);
         bufferParser.clear();
-        if (path8 === void 0)
+        if (path9 === void 0)
           return doFatalSFTPError(sftp, "Malformed OPENDIR packet");
         sftp._debug && sftp._debug(`SFTP: Inbound: Received OPENDIR (id:${reqID})`);
-        if (!sftp.emit("OPENDIR", reqID, path8)) {
+        if (!sftp.emit("OPENDIR", reqID, path9)) {
           sftp.status(reqID, STATUS_CODE.OP_UNSUPPORTED);
         }
       },
@@ -34754,63 +34754,63 @@ var require_SFTP = __commonJS({
       [REQUEST.REMOVE]: (sftp, payload) => {
         bufferParser.init(payload, 1);
         const reqID = bufferParser.readUInt32BE();
-        const path8 = bufferParser.readString(true);
+        const path9 = bufferParser.readString(true);
         bufferParser.clear();
-        if (path8 === void 0)
+        if (path9 === void 0)
           return doFatalSFTPError(sftp, "Malformed REMOVE packet");
         sftp._debug && sftp._debug(`SFTP: Inbound: Received REMOVE (id:${reqID})`);
-        if (!sftp.emit("REMOVE", reqID, path8)) {
+        if (!sftp.emit("REMOVE", reqID, path9)) {
           sftp.status(reqID, STATUS_CODE.OP_UNSUPPORTED);
         }
       },
       [REQUEST.MKDIR]: (sftp, payload) => {
         bufferParser.init(payload, 1);
         const reqID = bufferParser.readUInt32BE();
-        const path8 = bufferParser.readString(true);
+        const path9 = bufferParser.readString(true);
         const attrs = readAttrs(sftp._biOpt);
         bufferParser.clear();
         if (attrs === void 0)
           return doFatalSFTPError(sftp, "Malformed MKDIR packet");
         sftp._debug && sftp._debug(`SFTP: Inbound: Received MKDIR (id:${reqID})`);
-        if (!sftp.emit("MKDIR", reqID, path8, attrs)) {
+        if (!sftp.emit("MKDIR", reqID, path9, attrs)) {
           sftp.status(reqID, STATUS_CODE.OP_UNSUPPORTED);
         }
       },
       [REQUEST.RMDIR]: (sftp, payload) => {
         bufferParser.init(payload, 1);
         const reqID = bufferParser.readUInt32BE();
-        const path8 = bufferParser.readString(true);
+        const path9 = bufferParser.readString(true);
         bufferParser.clear();
-        if (path8 === void 0)
+        if (path9 === void 0)
           return doFatalSFTPError(sftp, "Malformed RMDIR packet");
         sftp._debug && sftp._debug(`SFTP: Inbound: Received RMDIR (id:${reqID})`);
-        if (!sftp.emit("RMDIR", reqID, path8)) {
+        if (!sftp.emit("RMDIR", reqID, path9)) {
           sftp.status(reqID, STATUS_CODE.OP_UNSUPPORTED);
         }
       },
       [REQUEST.REALPATH]: (sftp, payload) => {
         bufferParser.init(payload, 1);
         const reqID = bufferParser.readUInt32BE();
-        const path8 = bufferParser.readString(true);
+        const path9 = bufferParser.readString(true);
         bufferParser.clear();
-        if (path8 === void 0)
+        if (path9 === void 0)
           return doFatalSFTPError(sftp, "Malformed REALPATH packet");
         sftp._debug && sftp._debug(
           `SFTP: Inbound: Received REALPATH (id:${reqID})`
         );
-        if (!sftp.emit("REALPATH", reqID, path8)) {
+        if (!sftp.emit("REALPATH", reqID, path9)) {
           sftp.status(reqID, STATUS_CODE.OP_UNSUPPORTED);
         }
       },
       [REQUEST.STAT]: (sftp, payload) => {
         bufferParser.init(payload, 1);
         const reqID = bufferParser.readUInt32BE();
-        const path8 = bufferParser.readString(true);
+        const path9 = bufferParser.readString(true);
         bufferParser.clear();
-        if (path8 === void 0)
+        if (path9 === void 0)
           return doFatalSFTPError(sftp, "Malformed STAT packet");
         sftp._debug && sftp._debug(`SFTP: Inbound: Received STAT (id:${reqID})`);
-        if (!sftp.emit("STAT", reqID, path8)) {
+        if (!sftp.emit("STAT", reqID, path9)) {
           sftp.status(reqID, STATUS_CODE.OP_UNSUPPORTED);
         }
       },
@@ -34830,14 +34830,14 @@ var require_SFTP = __commonJS({
       [REQUEST.READLINK]: (sftp, payload) => {
         bufferParser.init(payload, 1);
         const reqID = bufferParser.readUInt32BE();
-        const path8 = bufferParser.readString(true);
+        const path9 = bufferParser.readString(true);
         bufferParser.clear();
-        if (path8 === void 0)
+        if (path9 === void 0)
           return doFatalSFTPError(sftp, "Malformed READLINK packet");
         sftp._debug && sftp._debug(
           `SFTP: Inbound: Received READLINK (id:${reqID})`
         );
-        if (!sftp.emit("READLINK", reqID, path8)) {
+        if (!sftp.emit("READLINK", reqID, path9)) {
           sftp.status(reqID, STATUS_CODE.OP_UNSUPPORTED);
         }
       },
@@ -34908,7 +34908,7 @@ var require_SFTP = __commonJS({
     function roundUpToMultipleOf8(n) {
       return n + 7 & ~7;
     }
-    function ReadStream(sftp, path8, options) {
+    function ReadStream(sftp, path9, options) {
       if (options === void 0)
         options = {};
       else if (typeof options === "string")
@@ -34922,7 +34922,7 @@ var require_SFTP = __commonJS({
       options.emitClose = false;
       options.autoDestroy = false;
       ReadableStream2.call(this, options);
-      this.path = path8;
+      this.path = path9;
       this.flags = options.flags === void 0 ? "r" : options.flags;
       this.mode = options.mode === void 0 ? 438 : options.mode;
       this.start = options.start;
@@ -35053,7 +35053,7 @@ var require_SFTP = __commonJS({
       },
       configurable: true
     });
-    function WriteStream(sftp, path8, options) {
+    function WriteStream(sftp, path9, options) {
       if (options === void 0)
         options = {};
       else if (typeof options === "string")
@@ -35065,7 +35065,7 @@ var require_SFTP = __commonJS({
       options.emitClose = false;
       options.autoDestroy = false;
       WritableStream.call(this, options);
-      this.path = path8;
+      this.path = path9;
       this.flags = options.flags === void 0 ? "w" : options.flags;
       this.mode = options.mode === void 0 ? 438 : options.mode;
       this.start = options.start;
@@ -42990,7 +42990,7 @@ var require_modem = __commonJS({
     var querystring = __require("querystring");
     var http3 = require_http();
     var fs3 = __require("fs");
-    var path8 = __require("path");
+    var path9 = __require("path");
     var url = __require("url");
     var ssh = require_ssh();
     var HttpDuplex = require_http_duplex();
@@ -43039,9 +43039,9 @@ var require_modem = __commonJS({
         }
         opts.host = host.hostname;
         if (process.env.DOCKER_CERT_PATH) {
-          opts.ca = splitca(path8.join(process.env.DOCKER_CERT_PATH, "ca.pem"));
-          opts.cert = fs3.readFileSync(path8.join(process.env.DOCKER_CERT_PATH, "cert.pem"));
-          opts.key = fs3.readFileSync(path8.join(process.env.DOCKER_CERT_PATH, "key.pem"));
+          opts.ca = splitca(path9.join(process.env.DOCKER_CERT_PATH, "ca.pem"));
+          opts.cert = fs3.readFileSync(path9.join(process.env.DOCKER_CERT_PATH, "cert.pem"));
+          opts.key = fs3.readFileSync(path9.join(process.env.DOCKER_CERT_PATH, "key.pem"));
         }
         if (process.env.DOCKER_CLIENT_TIMEOUT) {
           opts.timeout = parseInt(process.env.DOCKER_CLIENT_TIMEOUT, 10);
@@ -43051,7 +43051,7 @@ var require_modem = __commonJS({
     };
     var findDefaultUnixSocket = function() {
       return new Promise(function(resolve) {
-        var userDockerSocket = path8.join(os5.homedir(), ".docker", "run", "docker.sock");
+        var userDockerSocket = path9.join(os5.homedir(), ".docker", "run", "docker.sock");
         fs3.access(userDockerSocket, function(err) {
           if (err) resolve("/var/run/docker.sock");
           else resolve(userDockerSocket);
@@ -43145,7 +43145,7 @@ var require_modem = __commonJS({
       }
       if (options.file) {
         if (typeof options.file === "string") {
-          data = fs3.createReadStream(path8.resolve(options.file));
+          data = fs3.createReadStream(path9.resolve(options.file));
         } else {
           data = options.file;
         }
@@ -43463,7 +43463,7 @@ var require_modem = __commonJS({
 var require_ignore = __commonJS({
   "node_modules/@balena/dockerignore/ignore.js"(exports, module) {
     "use strict";
-    var path8 = __require("path");
+    var path9 = __require("path");
     var factory = (options) => new IgnoreBase(options);
     factory.default = factory;
     module.exports = factory;
@@ -43472,22 +43472,22 @@ var require_ignore = __commonJS({
     }
     var REGEX_TRAILING_SLASH = /(?<=.)\/$/;
     var REGEX_TRAILING_BACKSLASH = /(?<=.)\\$/;
-    var REGEX_TRAILING_PATH_SEP = path8.sep === "\\" ? REGEX_TRAILING_BACKSLASH : REGEX_TRAILING_SLASH;
+    var REGEX_TRAILING_PATH_SEP = path9.sep === "\\" ? REGEX_TRAILING_BACKSLASH : REGEX_TRAILING_SLASH;
     var KEY_IGNORE = typeof Symbol !== "undefined" ? /* @__PURE__ */ Symbol.for("dockerignore") : "dockerignore";
     function cleanPath(file) {
-      return path8.normalize(file).replace(REGEX_TRAILING_PATH_SEP, "");
+      return path9.normalize(file).replace(REGEX_TRAILING_PATH_SEP, "");
     }
     function toSlash(file) {
-      if (path8.sep === "/") {
+      if (path9.sep === "/") {
         return file;
       }
       return file.replace(/\\/g, "/");
     }
     function fromSlash(file) {
-      if (path8.sep === "/") {
+      if (path9.sep === "/") {
         return file;
       }
-      return file.replace(/\//g, path8.sep);
+      return file.replace(/\//g, path9.sep);
     }
     var IgnoreBase = class {
       constructor({
@@ -43536,13 +43536,13 @@ var require_ignore = __commonJS({
         return pattern && typeof pattern === "string" && pattern.indexOf("#") !== 0 && pattern.trim() !== "";
       }
       filter(paths) {
-        return make_array(paths).filter((path9) => this._filter(path9));
+        return make_array(paths).filter((path10) => this._filter(path10));
       }
       createFilter() {
-        return (path9) => this._filter(path9);
+        return (path10) => this._filter(path10);
       }
-      ignores(path9) {
-        return !this._filter(path9);
+      ignores(path10) {
+        return !this._filter(path10);
       }
       // https://github.com/moby/moby/blob/v19.03.8/builder/dockerignore/dockerignore.go#L41-L53
       // https://github.com/moby/moby/blob/v19.03.8/pkg/fileutils/fileutils.go#L29-L55
@@ -43581,36 +43581,36 @@ var require_ignore = __commonJS({
           origin,
           pattern,
           // https://github.com/moby/moby/blob/v19.03.8/pkg/fileutils/fileutils.go#L54
-          dirs: pattern.split(path8.sep),
+          dirs: pattern.split(path9.sep),
           negative
         };
       }
       // @returns `Boolean` true if the `path` is NOT ignored
-      _filter(path9) {
-        if (!path9) {
+      _filter(path10) {
+        if (!path10) {
           return false;
         }
-        if (path9 in this._cache) {
-          return this._cache[path9];
+        if (path10 in this._cache) {
+          return this._cache[path10];
         }
-        return this._cache[path9] = this._test(path9);
+        return this._cache[path10] = this._test(path10);
       }
       // @returns {Boolean} true if a file is NOT ignored
       // https://github.com/moby/moby/blob/v19.03.8/pkg/fileutils/fileutils.go#L62
       _test(file) {
         file = fromSlash(file);
-        const parentPath = cleanPath(path8.dirname(file));
-        const parentPathDirs = parentPath.split(path8.sep);
+        const parentPath = cleanPath(path9.dirname(file));
+        const parentPathDirs = parentPath.split(path9.sep);
         let matched = false;
         this._rules.forEach((rule) => {
           let match = this._match(file, rule);
           if (!match && parentPath !== ".") {
             if (rule.dirs.includes("**")) {
               for (let i = rule.dirs.filter((x) => x !== "**").length; i <= parentPathDirs.length; i++) {
-                match = match || this._match(parentPathDirs.slice(0, i).join(path8.sep), rule);
+                match = match || this._match(parentPathDirs.slice(0, i).join(path9.sep), rule);
               }
             } else if (rule.dirs.length <= parentPathDirs.length) {
-              match = this._match(parentPathDirs.slice(0, rule.dirs.length).join(path8.sep), rule);
+              match = this._match(parentPathDirs.slice(0, rule.dirs.length).join(path9.sep), rule);
             }
           }
           if (match) {
@@ -43629,13 +43629,13 @@ var require_ignore = __commonJS({
           return rule;
         }
         let regStr = "^";
-        let escapedSlash = path8.sep === "\\" ? "\\\\" : path8.sep;
+        let escapedSlash = path9.sep === "\\" ? "\\\\" : path9.sep;
         for (let i = 0; i < rule.pattern.length; i++) {
           const ch = rule.pattern[i];
           if (ch === "*") {
             if (rule.pattern[i + 1] === "*") {
               i++;
-              if (rule.pattern[i + 1] === path8.sep) {
+              if (rule.pattern[i + 1] === path9.sep) {
                 i++;
               }
               if (rule.pattern[i + 1] === void 0) {
@@ -43651,7 +43651,7 @@ var require_ignore = __commonJS({
           } else if (ch === "." || ch === "$") {
             regStr += `\\${ch}`;
           } else if (ch === "\\") {
-            if (path8.sep === "\\") {
+            if (path9.sep === "\\") {
               regStr += escapedSlash;
               continue;
             }
@@ -43678,46 +43678,46 @@ var require_chownr = __commonJS({
   "node_modules/chownr/chownr.js"(exports, module) {
     "use strict";
     var fs3 = __require("fs");
-    var path8 = __require("path");
+    var path9 = __require("path");
     var LCHOWN = fs3.lchown ? "lchown" : "chown";
     var LCHOWNSYNC = fs3.lchownSync ? "lchownSync" : "chownSync";
     var needEISDIRHandled = fs3.lchown && !process.version.match(/v1[1-9]+\./) && !process.version.match(/v10\.[6-9]/);
-    var lchownSync = (path9, uid, gid) => {
+    var lchownSync = (path10, uid, gid) => {
       try {
-        return fs3[LCHOWNSYNC](path9, uid, gid);
+        return fs3[LCHOWNSYNC](path10, uid, gid);
       } catch (er) {
         if (er.code !== "ENOENT")
           throw er;
       }
     };
-    var chownSync = (path9, uid, gid) => {
+    var chownSync = (path10, uid, gid) => {
       try {
-        return fs3.chownSync(path9, uid, gid);
+        return fs3.chownSync(path10, uid, gid);
       } catch (er) {
         if (er.code !== "ENOENT")
           throw er;
       }
     };
-    var handleEISDIR = needEISDIRHandled ? (path9, uid, gid, cb) => (er) => {
+    var handleEISDIR = needEISDIRHandled ? (path10, uid, gid, cb) => (er) => {
       if (!er || er.code !== "EISDIR")
         cb(er);
       else
-        fs3.chown(path9, uid, gid, cb);
+        fs3.chown(path10, uid, gid, cb);
     } : (_, __, ___, cb) => cb;
-    var handleEISDirSync = needEISDIRHandled ? (path9, uid, gid) => {
+    var handleEISDirSync = needEISDIRHandled ? (path10, uid, gid) => {
       try {
-        return lchownSync(path9, uid, gid);
+        return lchownSync(path10, uid, gid);
       } catch (er) {
         if (er.code !== "EISDIR")
           throw er;
-        chownSync(path9, uid, gid);
+        chownSync(path10, uid, gid);
       }
-    } : (path9, uid, gid) => lchownSync(path9, uid, gid);
+    } : (path10, uid, gid) => lchownSync(path10, uid, gid);
     var nodeVersion = process.version;
-    var readdir2 = (path9, options, cb) => fs3.readdir(path9, options, cb);
-    var readdirSync3 = (path9, options) => fs3.readdirSync(path9, options);
+    var readdir2 = (path10, options, cb) => fs3.readdir(path10, options, cb);
+    var readdirSync3 = (path10, options) => fs3.readdirSync(path10, options);
     if (/^v4\./.test(nodeVersion))
-      readdir2 = (path9, options, cb) => fs3.readdir(path9, cb);
+      readdir2 = (path10, options, cb) => fs3.readdir(path10, cb);
     var chown = (cpath, uid, gid, cb) => {
       fs3[LCHOWN](cpath, uid, gid, handleEISDIR(cpath, uid, gid, (er) => {
         cb(er && er.code !== "ENOENT" ? er : null);
@@ -43725,21 +43725,21 @@ var require_chownr = __commonJS({
     };
     var chownrKid = (p, child, uid, gid, cb) => {
       if (typeof child === "string")
-        return fs3.lstat(path8.resolve(p, child), (er, stats) => {
+        return fs3.lstat(path9.resolve(p, child), (er, stats) => {
           if (er)
             return cb(er.code !== "ENOENT" ? er : null);
           stats.name = child;
           chownrKid(p, stats, uid, gid, cb);
         });
       if (child.isDirectory()) {
-        chownr(path8.resolve(p, child.name), uid, gid, (er) => {
+        chownr(path9.resolve(p, child.name), uid, gid, (er) => {
           if (er)
             return cb(er);
-          const cpath = path8.resolve(p, child.name);
+          const cpath = path9.resolve(p, child.name);
           chown(cpath, uid, gid, cb);
         });
       } else {
-        const cpath = path8.resolve(p, child.name);
+        const cpath = path9.resolve(p, child.name);
         chown(cpath, uid, gid, cb);
       }
     };
@@ -43769,7 +43769,7 @@ var require_chownr = __commonJS({
     var chownrKidSync = (p, child, uid, gid) => {
       if (typeof child === "string") {
         try {
-          const stats = fs3.lstatSync(path8.resolve(p, child));
+          const stats = fs3.lstatSync(path9.resolve(p, child));
           stats.name = child;
           child = stats;
         } catch (er) {
@@ -43780,8 +43780,8 @@ var require_chownr = __commonJS({
         }
       }
       if (child.isDirectory())
-        chownrSync(path8.resolve(p, child.name), uid, gid);
-      handleEISDirSync(path8.resolve(p, child.name), uid, gid);
+        chownrSync(path9.resolve(p, child.name), uid, gid);
+      handleEISDirSync(path9.resolve(p, child.name), uid, gid);
     };
     var chownrSync = (p, uid, gid) => {
       let children;
@@ -45097,7 +45097,7 @@ var require_pump = __commonJS({
 // node_modules/mkdirp-classic/index.js
 var require_mkdirp_classic = __commonJS({
   "node_modules/mkdirp-classic/index.js"(exports, module) {
-    var path8 = __require("path");
+    var path9 = __require("path");
     var fs3 = __require("fs");
     var _0777 = parseInt("0777", 8);
     module.exports = mkdirP.mkdirp = mkdirP.mkdirP = mkdirP;
@@ -45116,7 +45116,7 @@ var require_mkdirp_classic = __commonJS({
       if (!made) made = null;
       var cb = f || function() {
       };
-      p = path8.resolve(p);
+      p = path9.resolve(p);
       xfs.mkdir(p, mode, function(er) {
         if (!er) {
           made = made || p;
@@ -45124,7 +45124,7 @@ var require_mkdirp_classic = __commonJS({
         }
         switch (er.code) {
           case "ENOENT":
-            mkdirP(path8.dirname(p), opts, function(er2, made2) {
+            mkdirP(path9.dirname(p), opts, function(er2, made2) {
               if (er2) cb(er2, made2);
               else mkdirP(p, opts, cb, made2);
             });
@@ -45151,14 +45151,14 @@ var require_mkdirp_classic = __commonJS({
         mode = _0777 & ~process.umask();
       }
       if (!made) made = null;
-      p = path8.resolve(p);
+      p = path9.resolve(p);
       try {
         xfs.mkdirSync(p, mode);
         made = made || p;
       } catch (err0) {
         switch (err0.code) {
           case "ENOENT":
-            made = sync(path8.dirname(p), opts, made);
+            made = sync(path9.dirname(p), opts, made);
             sync(p, opts, made);
             break;
           // In the case of any other error, just see if there's a dir
@@ -45188,7 +45188,7 @@ var require_tar_fs = __commonJS({
     var pump = require_pump();
     var mkdirp = require_mkdirp_classic();
     var fs3 = __require("fs");
-    var path8 = __require("path");
+    var path9 = __require("path");
     var os5 = __require("os");
     var win32 = os5.platform() === "win32";
     var DOTDOT_LEADING = 1;
@@ -45204,12 +45204,12 @@ var require_tar_fs = __commonJS({
     var statAll = function(fs4, stat2, cwd, ignore, entries, sort) {
       var queue = entries || ["."];
       for (var i = 0; i < queue.length; i++) {
-        if (!inCwd(path8.resolve(cwd, queue[i]), cwd)) throw new Error(queue[i] + " is not a valid path");
+        if (!inCwd(path9.resolve(cwd, queue[i]), cwd)) throw new Error(queue[i] + " is not a valid path");
       }
       return function loop(callback) {
         if (!queue.length) return callback();
         var next = queue.shift();
-        var nextAbs = path8.join(cwd, next);
+        var nextAbs = path9.join(cwd, next);
         stat2.call(fs4, nextAbs, function(err, stat3) {
           if (err) return callback(err);
           if (!stat3.isDirectory()) return callback(null, next, stat3);
@@ -45217,7 +45217,7 @@ var require_tar_fs = __commonJS({
             if (err2) return callback(err2);
             if (sort) files.sort();
             for (var i2 = 0; i2 < files.length; i2++) {
-              if (!ignore(path8.join(cwd, next, files[i2]))) queue.push(path8.join(next, files[i2]));
+              if (!ignore(path9.join(cwd, next, files[i2]))) queue.push(path9.join(next, files[i2]));
             }
             callback(null, next, stat3);
           });
@@ -45228,7 +45228,7 @@ var require_tar_fs = __commonJS({
       return function(header) {
         header.name = header.name.split("/").slice(level).join("/");
         var linkname = header.linkname;
-        if (linkname && (header.type === "link" || path8.isAbsolute(linkname))) {
+        if (linkname && (header.type === "link" || path9.isAbsolute(linkname))) {
           header.linkname = linkname.split("/").slice(level).join("/");
         }
         return map(header);
@@ -45258,7 +45258,7 @@ var require_tar_fs = __commonJS({
         fmode |= parseInt(222, 8);
       }
       var onsymlink = function(filename, header) {
-        xfs.readlink(path8.join(cwd, filename), function(err, linkname) {
+        xfs.readlink(path9.join(cwd, filename), function(err, linkname) {
           if (err) return pack.destroy(err);
           header.linkname = normalize(linkname);
           pack.entry(header, onnextentry);
@@ -45299,7 +45299,7 @@ var require_tar_fs = __commonJS({
         }
         var entry = pack.entry(header, onnextentry);
         if (!entry) return;
-        var rs = mapStream(xfs.createReadStream(path8.join(cwd, filename), { start: 0, end: header.size > 0 ? header.size - 1 : header.size }), header);
+        var rs = mapStream(xfs.createReadStream(path9.join(cwd, filename), { start: 0, end: header.size > 0 ? header.size - 1 : header.size }), header);
         rs.on("error", function(err2) {
           entry.destroy(err2);
         });
@@ -45381,7 +45381,7 @@ var require_tar_fs = __commonJS({
       extract.on("entry", function(header, stream, next) {
         header = map(header) || header;
         header.name = normalize(header.name);
-        var name = path8.join(cwd, path8.join("/", header.name));
+        var name = path9.join(cwd, path9.join("/", header.name));
         if (ignore(name, header)) {
           stream.resume();
           return next();
@@ -45389,7 +45389,7 @@ var require_tar_fs = __commonJS({
         if (!validPath(header.name, DOTDOT_NONE)) {
           return next(new Error(JSON.stringify(header.name) + " is not a valid path"));
         }
-        var isRoot = path8.join(name, ".") === path8.join(cwd, ".");
+        var isRoot = path9.join(name, ".") === path9.join(cwd, ".");
         var stat2 = function(err) {
           if (err) return next(err);
           if (isRoot) return next();
@@ -45419,9 +45419,9 @@ var require_tar_fs = __commonJS({
         var onsymlink = function() {
           if (win32) return next();
           if (!validPath(header.linkname, DOTDOT_LEADING)) return next(new Error(name + " is not a valid symlink"));
-          var dst = path8.resolve(path8.dirname(name), header.linkname);
+          var dst = path9.resolve(path9.dirname(name), header.linkname);
           if (!inCwd(dst, cwd)) return next(new Error(name + " is not a valid symlink"));
-          validateNotSymlink(xfs, dst, path8.resolve(cwd), function(err, valid) {
+          validateNotSymlink(xfs, dst, path9.resolve(cwd), function(err, valid) {
             if (err) return next(err);
             if (!valid) return next(new Error(name + " is not a valid symlink"));
             xfs.unlink(name, function() {
@@ -45432,7 +45432,7 @@ var require_tar_fs = __commonJS({
         var onlink = function() {
           if (win32) return next();
           if (!validPath(header.linkname, DOTDOT_NONE)) return next(new Error(name + " is not a valid hardlink"));
-          var srcpath = path8.join(cwd, path8.join("/", header.linkname));
+          var srcpath = path9.join(cwd, path9.join("/", header.linkname));
           xfs.realpath(srcpath, function(err, dst) {
             if (err || !inCwd(dst, cwd)) return next(new Error(name + " is not a valid hardlink"));
             xfs.unlink(name, function() {
@@ -45464,8 +45464,8 @@ var require_tar_fs = __commonJS({
             });
           }
         };
-        var dir = isRoot ? path8.join(cwd, ".") : path8.dirname(name);
-        validate(xfs, dir, path8.join(cwd, "."), function(err, valid) {
+        var dir = isRoot ? path9.join(cwd, ".") : path9.dirname(name);
+        validate(xfs, dir, path9.join(cwd, "."), function(err, valid) {
           if (err) return next(err);
           if (!valid) return next(new Error(dir + " is not a valid path"));
           if (header.type === "directory") return ondirectory();
@@ -45497,16 +45497,16 @@ var require_tar_fs = __commonJS({
       if (name === root) return cb(null, true);
       fs4.lstat(name, function(err, st) {
         if (err && err.code !== "ENOENT") return cb(err);
-        if (err || st.isDirectory()) return validate(fs4, path8.join(name, ".."), root, cb);
+        if (err || st.isDirectory()) return validate(fs4, path9.join(name, ".."), root, cb);
         cb(null, false);
       });
     }
     function validateNotSymlink(fs4, name, root, cb) {
       if (name === root) return cb(null, true);
-      if (!name.startsWith(root + path8.sep)) return cb(null, false);
+      if (!name.startsWith(root + path9.sep)) return cb(null, false);
       fs4.lstat(name, function(err, st) {
         if (err && err.code !== "ENOENT" && err.code !== "EPERM") return cb(err);
-        if (err || !st.isSymbolicLink()) return validateNotSymlink(fs4, path8.join(name, ".."), root, cb);
+        if (err || !st.isSymbolicLink()) return validateNotSymlink(fs4, path9.join(name, ".."), root, cb);
         cb(null, false);
       });
     }
@@ -45537,8 +45537,8 @@ var require_tar_fs = __commonJS({
       });
     }
     function inCwd(dst, cwd) {
-      cwd = path8.resolve(cwd);
-      return cwd === dst || dst.startsWith(cwd + path8.sep);
+      cwd = path9.resolve(cwd);
+      return cwd === dst || dst.startsWith(cwd + path9.sep);
     }
   }
 });
@@ -45548,7 +45548,7 @@ var require_util9 = __commonJS({
   "node_modules/dockerode/lib/util.js"(exports, module) {
     var DockerIgnore = require_ignore();
     var fs3 = __require("fs");
-    var path8 = __require("path");
+    var path9 = __require("path");
     var tar5 = require_tar_fs();
     var zlib = __require("zlib");
     var arr = [];
@@ -45600,14 +45600,14 @@ var require_util9 = __commonJS({
     };
     module.exports.prepareBuildContext = function(file, next) {
       if (file && file.context) {
-        fs3.readFile(path8.join(file.context, ".dockerignore"), (err, data) => {
+        fs3.readFile(path9.join(file.context, ".dockerignore"), (err, data) => {
           let ignoreFn;
           let filterFn;
           if (!err) {
             const dockerIgnore = DockerIgnore({ ignorecase: false }).add(data.toString());
             filterFn = dockerIgnore.createFilter();
-            ignoreFn = (path9) => {
-              return !filterFn(path9);
+            ignoreFn = (path10) => {
+              return !filterFn(path10);
             };
           }
           const entries = file.src.slice() || [];
@@ -48581,19 +48581,19 @@ var require_uri_parser = __commonJS({
       };
     }
     var NUMBER_REGEX = /^\d+$/;
-    function splitHostPort(path8) {
-      if (path8.startsWith("[")) {
-        const hostEnd = path8.indexOf("]");
+    function splitHostPort(path9) {
+      if (path9.startsWith("[")) {
+        const hostEnd = path9.indexOf("]");
         if (hostEnd === -1) {
           return null;
         }
-        const host = path8.substring(1, hostEnd);
+        const host = path9.substring(1, hostEnd);
         if (host.indexOf(":") === -1) {
           return null;
         }
-        if (path8.length > hostEnd + 1) {
-          if (path8[hostEnd + 1] === ":") {
-            const portString = path8.substring(hostEnd + 2);
+        if (path9.length > hostEnd + 1) {
+          if (path9[hostEnd + 1] === ":") {
+            const portString = path9.substring(hostEnd + 2);
             if (NUMBER_REGEX.test(portString)) {
               return {
                 host,
@@ -48611,7 +48611,7 @@ var require_uri_parser = __commonJS({
           };
         }
       } else {
-        const splitPath = path8.split(":");
+        const splitPath = path9.split(":");
         if (splitPath.length === 2) {
           if (NUMBER_REGEX.test(splitPath[1])) {
             return {
@@ -48623,7 +48623,7 @@ var require_uri_parser = __commonJS({
           }
         } else {
           return {
-            host: path8
+            host: path9
           };
         }
       }
@@ -51659,14 +51659,14 @@ var require_client_interceptors = __commonJS({
       }
     };
     exports.InterceptingCall = InterceptingCall;
-    function getCall(channel, path8, options) {
+    function getCall(channel, path9, options) {
       var _a, _b;
       const deadline = (_a = options.deadline) !== null && _a !== void 0 ? _a : Infinity;
       const host = options.host;
       const parent = (_b = options.parent) !== null && _b !== void 0 ? _b : null;
       const propagateFlags = options.propagate_flags;
       const credentials = options.credentials;
-      const call = channel.createCall(path8, deadline, host, parent, propagateFlags);
+      const call = channel.createCall(path9, deadline, host, parent, propagateFlags);
       if (credentials) {
         call.setCredentials(credentials);
       }
@@ -52236,9 +52236,9 @@ var require_make_client = __commonJS({
       ServiceClientImpl.serviceName = serviceName;
       return ServiceClientImpl;
     }
-    function partial(fn, path8, serialize, deserialize) {
+    function partial(fn, path9, serialize, deserialize) {
       return function(...args) {
-        return fn.call(this, path8, serialize, deserialize, ...args);
+        return fn.call(this, path9, serialize, deserialize, ...args);
       };
     }
     function isProtobufTypeDefinition(obj) {
@@ -54664,7 +54664,7 @@ var require_writer_buffer = __commonJS({
 var require_reader2 = __commonJS({
   "node_modules/protobufjs/src/reader.js"(exports, module) {
     "use strict";
-    module.exports = Reader;
+    module.exports = Reader2;
     var util = require_minimal();
     var BufferReader;
     var LongBits = util.LongBits;
@@ -54672,29 +54672,29 @@ var require_reader2 = __commonJS({
     function indexOutOfRange(reader, writeLength) {
       return RangeError("index out of range: " + reader.pos + " + " + (writeLength || 1) + " > " + reader.len);
     }
-    function Reader(buffer) {
+    function Reader2(buffer) {
       this.buf = buffer;
       this.pos = 0;
       this.len = buffer.length;
     }
     var create_array = typeof Uint8Array !== "undefined" ? function create_typed_array(buffer) {
       if (buffer instanceof Uint8Array || Array.isArray(buffer))
-        return new Reader(buffer);
+        return new Reader2(buffer);
       throw Error("illegal buffer");
     } : function create_array2(buffer) {
       if (Array.isArray(buffer))
-        return new Reader(buffer);
+        return new Reader2(buffer);
       throw Error("illegal buffer");
     };
     var create = function create2() {
       return util.Buffer ? function create_buffer_setup(buffer) {
-        return (Reader.create = function create_buffer(buffer2) {
+        return (Reader2.create = function create_buffer(buffer2) {
           return util.Buffer.isBuffer(buffer2) ? new BufferReader(buffer2) : create_array(buffer2);
         })(buffer);
       } : create_array;
     };
-    Reader.create = create();
-    Reader.prototype._slice = util.Array.prototype.subarray || /* istanbul ignore next */
+    Reader2.create = create();
+    Reader2.prototype._slice = util.Array.prototype.subarray || /* istanbul ignore next */
     util.Array.prototype.slice;
     function readVarint32NearEnd(reader) {
       var value2 = 0;
@@ -54708,7 +54708,7 @@ var require_reader2 = __commonJS({
       }
       throw indexOutOfRange(reader);
     }
-    Reader.prototype.uint32 = /* @__PURE__ */ (function read_uint32_setup() {
+    Reader2.prototype.uint32 = /* @__PURE__ */ (function read_uint32_setup() {
       var value2 = 4294967295;
       return function read_uint32() {
         if (this.len - this.pos < 5) {
@@ -54734,10 +54734,10 @@ var require_reader2 = __commonJS({
         return value2;
       };
     })();
-    Reader.prototype.int32 = function read_int32() {
+    Reader2.prototype.int32 = function read_int32() {
       return this.uint32() | 0;
     };
-    Reader.prototype.sint32 = function read_sint32() {
+    Reader2.prototype.sint32 = function read_sint32() {
       var value2 = this.uint32();
       return value2 >>> 1 ^ -(value2 & 1) | 0;
     };
@@ -54783,18 +54783,18 @@ var require_reader2 = __commonJS({
       }
       throw Error("invalid varint encoding");
     }
-    Reader.prototype.bool = function read_bool() {
+    Reader2.prototype.bool = function read_bool() {
       return this.uint32() !== 0;
     };
     function readFixed32_end(buf, end) {
       return (buf[end - 4] | buf[end - 3] << 8 | buf[end - 2] << 16 | buf[end - 1] << 24) >>> 0;
     }
-    Reader.prototype.fixed32 = function read_fixed32() {
+    Reader2.prototype.fixed32 = function read_fixed32() {
       if (this.pos + 4 > this.len)
         throw indexOutOfRange(this, 4);
       return readFixed32_end(this.buf, this.pos += 4);
     };
-    Reader.prototype.sfixed32 = function read_sfixed32() {
+    Reader2.prototype.sfixed32 = function read_sfixed32() {
       if (this.pos + 4 > this.len)
         throw indexOutOfRange(this, 4);
       return readFixed32_end(this.buf, this.pos += 4) | 0;
@@ -54804,21 +54804,21 @@ var require_reader2 = __commonJS({
         throw indexOutOfRange(this, 8);
       return new LongBits(readFixed32_end(this.buf, this.pos += 4), readFixed32_end(this.buf, this.pos += 4));
     }
-    Reader.prototype.float = function read_float() {
+    Reader2.prototype.float = function read_float() {
       if (this.pos + 4 > this.len)
         throw indexOutOfRange(this, 4);
       var value2 = util.float.readFloatLE(this.buf, this.pos);
       this.pos += 4;
       return value2;
     };
-    Reader.prototype.double = function read_double() {
+    Reader2.prototype.double = function read_double() {
       if (this.pos + 8 > this.len)
         throw indexOutOfRange(this, 4);
       var value2 = util.float.readDoubleLE(this.buf, this.pos);
       this.pos += 8;
       return value2;
     };
-    Reader.prototype.bytes = function read_bytes() {
+    Reader2.prototype.bytes = function read_bytes() {
       var length = this.uint32(), start2 = this.pos, end = this.pos + length;
       if (end > this.len)
         throw indexOutOfRange(this, length);
@@ -54831,11 +54831,11 @@ var require_reader2 = __commonJS({
       }
       return this._slice.call(this.buf, start2, end);
     };
-    Reader.prototype.string = function read_string() {
+    Reader2.prototype.string = function read_string() {
       var bytes = this.bytes();
       return utf8.read(bytes, 0, bytes.length);
     };
-    Reader.prototype.skip = function skip(length) {
+    Reader2.prototype.skip = function skip(length) {
       if (typeof length === "number") {
         if (this.pos + length > this.len)
           throw indexOutOfRange(this, length);
@@ -54848,10 +54848,10 @@ var require_reader2 = __commonJS({
       }
       return this;
     };
-    Reader.recursionLimit = util.recursionLimit;
-    Reader.prototype.skipType = function(wireType, depth) {
+    Reader2.recursionLimit = util.recursionLimit;
+    Reader2.prototype.skipType = function(wireType, depth) {
       if (depth === void 0) depth = 0;
-      if (depth > Reader.recursionLimit)
+      if (depth > Reader2.recursionLimit)
         throw Error("maximum nesting depth exceeded");
       switch (wireType) {
         case 0:
@@ -54877,15 +54877,15 @@ var require_reader2 = __commonJS({
       }
       return this;
     };
-    Reader._configure = function(BufferReader_) {
+    Reader2._configure = function(BufferReader_) {
       BufferReader = BufferReader_;
-      Reader.create = create();
+      Reader2.create = create();
       BufferReader._configure();
       var fn = util.Long ? "toLong" : (
         /* istanbul ignore next */
         "toNumber"
       );
-      util.merge(Reader.prototype, {
+      util.merge(Reader2.prototype, {
         int64: function read_int64() {
           return readLongVarint.call(this)[fn](false);
         },
@@ -54911,11 +54911,11 @@ var require_reader_buffer = __commonJS({
   "node_modules/protobufjs/src/reader_buffer.js"(exports, module) {
     "use strict";
     module.exports = BufferReader;
-    var Reader = require_reader2();
-    (BufferReader.prototype = Object.create(Reader.prototype)).constructor = BufferReader;
+    var Reader2 = require_reader2();
+    (BufferReader.prototype = Object.create(Reader2.prototype)).constructor = BufferReader;
     var util = require_minimal();
     function BufferReader(buffer) {
-      Reader.call(this, buffer);
+      Reader2.call(this, buffer);
     }
     BufferReader._configure = function() {
       if (util.Buffer)
@@ -55189,15 +55189,15 @@ var require_fetch2 = __commonJS({
 var require_path = __commonJS({
   "node_modules/@protobufjs/path/index.js"(exports) {
     "use strict";
-    var path8 = exports;
+    var path9 = exports;
     var isAbsolute = (
       /**
        * Tests if the specified path is absolute.
        * @param {string} path Path to test
        * @returns {boolean} `true` if path is absolute
        */
-      path8.isAbsolute = function isAbsolute2(path9) {
-        return /^(?:\/|\w+:)/.test(path9);
+      path9.isAbsolute = function isAbsolute2(path10) {
+        return /^(?:\/|\w+:)/.test(path10);
       }
     );
     var normalize = (
@@ -55206,9 +55206,9 @@ var require_path = __commonJS({
        * @param {string} path Path to normalize
        * @returns {string} Normalized path
        */
-      path8.normalize = function normalize2(path9) {
-        path9 = path9.replace(/\\/g, "/").replace(/\/{2,}/g, "/");
-        var parts = path9.split("/"), absolute = isAbsolute(path9), prefix = "";
+      path9.normalize = function normalize2(path10) {
+        path10 = path10.replace(/\\/g, "/").replace(/\/{2,}/g, "/");
+        var parts = path10.split("/"), absolute = isAbsolute(path10), prefix = "";
         if (absolute)
           prefix = parts.shift() + "/";
         for (var i = 0; i < parts.length; ) {
@@ -55227,7 +55227,7 @@ var require_path = __commonJS({
         return prefix + parts.join("/");
       }
     );
-    path8.resolve = function resolve(originPath, includePath, alreadyNormalized) {
+    path9.resolve = function resolve(originPath, includePath, alreadyNormalized) {
       if (!alreadyNormalized)
         includePath = normalize(includePath);
       if (isAbsolute(includePath))
@@ -55411,18 +55411,18 @@ var require_namespace = __commonJS({
       object.onRemove(this);
       return clearCache(this);
     };
-    Namespace.prototype.define = function define2(path8, json) {
-      if (util.isString(path8))
-        path8 = path8.split(".");
-      else if (!Array.isArray(path8))
+    Namespace.prototype.define = function define2(path9, json) {
+      if (util.isString(path9))
+        path9 = path9.split(".");
+      else if (!Array.isArray(path9))
         throw TypeError("illegal path");
-      if (path8 && path8.length && path8[0] === "")
+      if (path9 && path9.length && path9[0] === "")
         throw Error("path must be relative");
-      if (path8.length > util.recursionLimit)
+      if (path9.length > util.recursionLimit)
         throw Error("max depth exceeded");
       var ptr = this;
-      while (path8.length > 0) {
-        var part = path8.shift();
+      while (path9.length > 0) {
+        var part = path9.shift();
         if (ptr.nested && ptr.nested[part]) {
           ptr = ptr.nested[part];
           if (!(ptr instanceof Namespace))
@@ -55457,26 +55457,26 @@ var require_namespace = __commonJS({
       });
       return this;
     };
-    Namespace.prototype.lookup = function lookup(path8, filterTypes, parentAlreadyChecked) {
+    Namespace.prototype.lookup = function lookup(path9, filterTypes, parentAlreadyChecked) {
       if (typeof filterTypes === "boolean") {
         parentAlreadyChecked = filterTypes;
         filterTypes = void 0;
       } else if (filterTypes && !Array.isArray(filterTypes))
         filterTypes = [filterTypes];
-      if (util.isString(path8) && path8.length) {
-        if (path8 === ".")
+      if (util.isString(path9) && path9.length) {
+        if (path9 === ".")
           return this.root;
-        path8 = path8.split(".");
-      } else if (!path8.length)
+        path9 = path9.split(".");
+      } else if (!path9.length)
         return this;
-      var flatPath = path8.join(".");
-      if (path8[0] === "")
-        return this.root.lookup(path8.slice(1), filterTypes);
+      var flatPath = path9.join(".");
+      if (path9[0] === "")
+        return this.root.lookup(path9.slice(1), filterTypes);
       var found = this.root._fullyQualifiedObjects && this.root._fullyQualifiedObjects["." + flatPath];
       if (found && (!filterTypes || filterTypes.indexOf(found.constructor) > -1)) {
         return found;
       }
-      found = this._lookupImpl(path8, flatPath);
+      found = this._lookupImpl(path9, flatPath);
       if (found && (!filterTypes || filterTypes.indexOf(found.constructor) > -1)) {
         return found;
       }
@@ -55484,7 +55484,7 @@ var require_namespace = __commonJS({
         return null;
       var current = this;
       while (current.parent) {
-        found = current.parent._lookupImpl(path8, flatPath);
+        found = current.parent._lookupImpl(path9, flatPath);
         if (found && (!filterTypes || filterTypes.indexOf(found.constructor) > -1)) {
           return found;
         }
@@ -55492,22 +55492,22 @@ var require_namespace = __commonJS({
       }
       return null;
     };
-    Namespace.prototype._lookupImpl = function lookup(path8, flatPath) {
+    Namespace.prototype._lookupImpl = function lookup(path9, flatPath) {
       if (Object.prototype.hasOwnProperty.call(this._lookupCache, flatPath)) {
         return this._lookupCache[flatPath];
       }
-      var found = this.get(path8[0]);
+      var found = this.get(path9[0]);
       var exact = null;
       if (found) {
-        if (path8.length === 1) {
+        if (path9.length === 1) {
           exact = found;
         } else if (found instanceof Namespace) {
-          path8 = path8.slice(1);
-          exact = found._lookupImpl(path8, path8.join("."));
+          path9 = path9.slice(1);
+          exact = found._lookupImpl(path9, path9.join("."));
         }
       } else {
         for (var i = 0; i < this.nestedArray.length; ++i)
-          if (this._nestedArray[i] instanceof Namespace && (found = this._nestedArray[i]._lookupImpl(path8, flatPath))) {
+          if (this._nestedArray[i] instanceof Namespace && (found = this._nestedArray[i]._lookupImpl(path9, flatPath))) {
             exact = found;
             break;
           }
@@ -55515,28 +55515,28 @@ var require_namespace = __commonJS({
       this._lookupCache[flatPath] = exact;
       return exact;
     };
-    Namespace.prototype.lookupType = function lookupType(path8) {
-      var found = this.lookup(path8, [Type]);
+    Namespace.prototype.lookupType = function lookupType(path9) {
+      var found = this.lookup(path9, [Type]);
       if (!found)
-        throw Error("no such type: " + path8);
+        throw Error("no such type: " + path9);
       return found;
     };
-    Namespace.prototype.lookupEnum = function lookupEnum(path8) {
-      var found = this.lookup(path8, [Enum]);
+    Namespace.prototype.lookupEnum = function lookupEnum(path9) {
+      var found = this.lookup(path9, [Enum]);
       if (!found)
-        throw Error("no such Enum '" + path8 + "' in " + this);
+        throw Error("no such Enum '" + path9 + "' in " + this);
       return found;
     };
-    Namespace.prototype.lookupTypeOrEnum = function lookupTypeOrEnum(path8) {
-      var found = this.lookup(path8, [Type, Enum]);
+    Namespace.prototype.lookupTypeOrEnum = function lookupTypeOrEnum(path9) {
+      var found = this.lookup(path9, [Type, Enum]);
       if (!found)
-        throw Error("no such Type or Enum '" + path8 + "' in " + this);
+        throw Error("no such Type or Enum '" + path9 + "' in " + this);
       return found;
     };
-    Namespace.prototype.lookupService = function lookupService(path8) {
-      var found = this.lookup(path8, [Service]);
+    Namespace.prototype.lookupService = function lookupService(path9) {
+      var found = this.lookup(path9, [Service]);
       if (!found)
-        throw Error("no such Service '" + path8 + "' in " + this);
+        throw Error("no such Service '" + path9 + "' in " + this);
       return found;
     };
     Namespace._configure = function(Type_, Service_, Enum_) {
@@ -56269,7 +56269,7 @@ var require_type = __commonJS({
     var MapField = require_mapfield();
     var Service = require_service3();
     var Message = require_message();
-    var Reader = require_reader2();
+    var Reader2 = require_reader2();
     var Writer = require_writer2();
     var util = require_util10();
     var encoder = require_encoder();
@@ -56552,7 +56552,7 @@ var require_type = __commonJS({
         util
       });
       this.decode = decoder(this)({
-        Reader,
+        Reader: Reader2,
         types,
         util
       });
@@ -56588,8 +56588,8 @@ var require_type = __commonJS({
       return this.setup().decode(reader, length, end, depth);
     };
     Type.prototype.decodeDelimited = function decodeDelimited(reader) {
-      if (!(reader instanceof Reader))
-        reader = Reader.create(reader);
+      if (!(reader instanceof Reader2))
+        reader = Reader2.create(reader);
       return this.decode(reader, reader.uint32());
     };
     Type.prototype.verify = function verify_setup(message, depth) {
@@ -56953,13 +56953,13 @@ var require_util10 = __commonJS({
       Object.defineProperty(object, "$type", { value: enm, enumerable: false });
       return enm;
     };
-    util.setProperty = function setProperty(dst, path8, value2, ifNotSet) {
-      function setProp(dst2, path9, value3) {
-        var part = path9.shift();
+    util.setProperty = function setProperty(dst, path9, value2, ifNotSet) {
+      function setProp(dst2, path10, value3) {
+        var part = path10.shift();
         if (util.isUnsafeProperty(part))
           return dst2;
-        if (path9.length > 0) {
-          dst2[part] = setProp(dst2[part] || {}, path9, value3);
+        if (path10.length > 0) {
+          dst2[part] = setProp(dst2[part] || {}, path10, value3);
         } else {
           var prevValue = dst2[part];
           if (prevValue && ifNotSet)
@@ -56972,12 +56972,12 @@ var require_util10 = __commonJS({
       }
       if (typeof dst !== "object")
         throw TypeError("dst must be an object");
-      if (!path8)
+      if (!path9)
         throw TypeError("path must be specified");
-      path8 = path8.split(".");
-      if (path8.length > util.recursionLimit)
+      path9 = path9.split(".");
+      if (path9.length > util.recursionLimit)
         throw Error("max depth exceeded");
-      return setProp(dst, path8, value2);
+      return setProp(dst, path9, value2);
     };
     Object.defineProperty(util, "decorateRoot", {
       get: function() {
@@ -57523,12 +57523,12 @@ var require_object = __commonJS({
        */
       fullName: {
         get: function() {
-          var path8 = [this.name], ptr = this.parent;
+          var path9 = [this.name], ptr = this.parent;
           while (ptr) {
-            path8.unshift(ptr.name);
+            path9.unshift(ptr.name);
             ptr = ptr.parent;
           }
-          return path8.join(".");
+          return path9.join(".");
         }
       }
     });
@@ -61566,16 +61566,16 @@ var require_util11 = __commonJS({
     Object.defineProperty(exports, "__esModule", { value: true });
     exports.addCommonProtos = exports.loadProtosWithOptionsSync = exports.loadProtosWithOptions = void 0;
     var fs3 = __require("fs");
-    var path8 = __require("path");
+    var path9 = __require("path");
     var Protobuf = require_protobufjs();
     function addIncludePathResolver(root, includePaths) {
       const originalResolvePath = root.resolvePath;
       root.resolvePath = (origin, target) => {
-        if (path8.isAbsolute(target)) {
+        if (path9.isAbsolute(target)) {
           return target;
         }
         for (const directory of includePaths) {
-          const fullPath = path8.join(directory, target);
+          const fullPath = path9.join(directory, target);
           try {
             fs3.accessSync(fullPath, fs3.constants.R_OK);
             return fullPath;
@@ -67188,9 +67188,9 @@ var require_server_call = __commonJS({
       return status2;
     }
     var ServerUnaryCallImpl = class extends events_1.EventEmitter {
-      constructor(path8, call, metadata, request2) {
+      constructor(path9, call, metadata, request2) {
         super();
-        this.path = path8;
+        this.path = path9;
         this.call = call;
         this.metadata = metadata;
         this.request = request2;
@@ -67220,9 +67220,9 @@ var require_server_call = __commonJS({
     };
     exports.ServerUnaryCallImpl = ServerUnaryCallImpl;
     var ServerReadableStreamImpl = class extends stream_1.Readable {
-      constructor(path8, call, metadata) {
+      constructor(path9, call, metadata) {
         super({ objectMode: true });
-        this.path = path8;
+        this.path = path9;
         this.call = call;
         this.metadata = metadata;
         this.cancelled = false;
@@ -67254,9 +67254,9 @@ var require_server_call = __commonJS({
     };
     exports.ServerReadableStreamImpl = ServerReadableStreamImpl;
     var ServerWritableStreamImpl = class extends stream_1.Writable {
-      constructor(path8, call, metadata, request2) {
+      constructor(path9, call, metadata, request2) {
         super({ objectMode: true });
-        this.path = path8;
+        this.path = path9;
         this.call = call;
         this.metadata = metadata;
         this.request = request2;
@@ -67310,9 +67310,9 @@ var require_server_call = __commonJS({
     };
     exports.ServerWritableStreamImpl = ServerWritableStreamImpl;
     var ServerDuplexStreamImpl = class extends stream_1.Duplex {
-      constructor(path8, call, metadata) {
+      constructor(path9, call, metadata) {
         super({ objectMode: true });
-        this.path = path8;
+        this.path = path9;
         this.call = call;
         this.metadata = metadata;
         this.pendingStatus = {
@@ -69613,11 +69613,11 @@ var require_server2 = __commonJS({
           }
           return true;
         }
-        _retrieveHandler(path8) {
-          serverCallTrace("Received call to method " + path8 + " at address " + this.serverAddressString);
-          const handler2 = this.handlers.get(path8);
+        _retrieveHandler(path9) {
+          serverCallTrace("Received call to method " + path9 + " at address " + this.serverAddressString);
+          const handler2 = this.handlers.get(path9);
           if (handler2 === void 0) {
-            serverCallTrace("No handler registered for method " + path8 + ". Sending UNIMPLEMENTED status.");
+            serverCallTrace("No handler registered for method " + path9 + ". Sending UNIMPLEMENTED status.");
             return null;
           }
           return handler2;
@@ -69641,10 +69641,10 @@ var require_server2 = __commonJS({
             channelzSessionInfo === null || channelzSessionInfo === void 0 ? void 0 : channelzSessionInfo.streamTracker.addCallFailed();
             return;
           }
-          const path8 = headers[HTTP2_HEADER_PATH];
-          const handler2 = this._retrieveHandler(path8);
+          const path9 = headers[HTTP2_HEADER_PATH];
+          const handler2 = this._retrieveHandler(path9);
           if (!handler2) {
-            this._respondWithError(getUnimplementedStatusResponse(path8), stream, channelzSessionInfo);
+            this._respondWithError(getUnimplementedStatusResponse(path9), stream, channelzSessionInfo);
             return;
           }
           const callEventTracker = {
@@ -69694,10 +69694,10 @@ var require_server2 = __commonJS({
           if (this._verifyContentType(stream, headers) !== true) {
             return;
           }
-          const path8 = headers[HTTP2_HEADER_PATH];
-          const handler2 = this._retrieveHandler(path8);
+          const path9 = headers[HTTP2_HEADER_PATH];
+          const handler2 = this._retrieveHandler(path9);
           if (!handler2) {
-            this._respondWithError(getUnimplementedStatusResponse(path8), stream, null);
+            this._respondWithError(getUnimplementedStatusResponse(path9), stream, null);
             return;
           }
           const call = (0, server_interceptors_1.getServerInterceptingCall)([...extraInterceptors, ...this.interceptors], stream, headers, null, handler2, this.options);
@@ -71005,13 +71005,13 @@ var require_resolver_uds = __commonJS({
         this.listener = listener;
         this.hasReturnedResult = false;
         this.endpoints = [];
-        let path8;
+        let path9;
         if (target.authority === "") {
-          path8 = "/" + target.path;
+          path9 = "/" + target.path;
         } else {
-          path8 = target.path;
+          path9 = target.path;
         }
-        this.endpoints = [{ addresses: [{ path: path8 }] }];
+        this.endpoints = [{ addresses: [{ path: path9 }] }];
       }
       updateResolution() {
         if (!this.hasReturnedResult) {
@@ -71071,12 +71071,12 @@ var require_resolver_ip = __commonJS({
           return;
         }
         const pathList = target.path.split(",");
-        for (const path8 of pathList) {
-          const hostPort = (0, uri_parser_1.splitHostPort)(path8);
+        for (const path9 of pathList) {
+          const hostPort = (0, uri_parser_1.splitHostPort)(path9);
           if (hostPort === null) {
             this.error = {
               code: constants_1.Status.UNAVAILABLE,
-              details: `Failed to parse ${target.scheme} address ${path8}`,
+              details: `Failed to parse ${target.scheme} address ${path9}`,
               metadata: new metadata_1.Metadata()
             };
             return;
@@ -71084,7 +71084,7 @@ var require_resolver_ip = __commonJS({
           if (target.scheme === IPV4_SCHEME && !(0, net_1.isIPv4)(hostPort.host) || target.scheme === IPV6_SCHEME && !(0, net_1.isIPv6)(hostPort.host)) {
             this.error = {
               code: constants_1.Status.UNAVAILABLE,
-              details: `Failed to parse ${target.scheme} address ${path8}`,
+              details: `Failed to parse ${target.scheme} address ${path9}`,
               metadata: new metadata_1.Metadata()
             };
             return;
@@ -72440,16 +72440,16 @@ var require_util12 = __commonJS({
     Object.defineProperty(exports, "__esModule", { value: true });
     exports.addCommonProtos = exports.loadProtosWithOptionsSync = exports.loadProtosWithOptions = void 0;
     var fs3 = __require("fs");
-    var path8 = __require("path");
+    var path9 = __require("path");
     var Protobuf = require_protobufjs();
     function addIncludePathResolver(root, includePaths) {
       const originalResolvePath = root.resolvePath;
       root.resolvePath = (origin, target) => {
-        if (path8.isAbsolute(target)) {
+        if (path9.isAbsolute(target)) {
           return target;
         }
         for (const directory of includePaths) {
-          const fullPath = path8.join(directory, target);
+          const fullPath = path9.join(directory, target);
           try {
             fs3.accessSync(fullPath, fs3.constants.R_OK);
             return fullPath;
@@ -72696,7 +72696,7 @@ var require_session = __commonJS({
   "node_modules/dockerode/lib/session.js"(exports, module) {
     var grpc = require_src4();
     var protoLoader = require_src5();
-    var path8 = __require("path");
+    var path9 = __require("path");
     var crypto2 = __require("crypto");
     function withSession(docker, auth2, handler2) {
       const sessionId = crypto2.randomUUID();
@@ -72723,7 +72723,7 @@ var require_session = __commonJS({
         const injector = server.createConnectionInjector(creds);
         injector.injectConnection(socket);
         const pkg = protoLoader.loadSync(
-          path8.resolve(__dirname, "proto", "auth.proto")
+          path9.resolve(__dirname, "proto", "auth.proto")
         );
         const service = grpc.loadPackageDefinition(pkg);
         server.addService(service.moby.filesync.v1.Auth.service, {
@@ -72753,7 +72753,7 @@ var require_session = __commonJS({
 var require_buildkit = __commonJS({
   "node_modules/dockerode/lib/buildkit.js"(exports, module) {
     var protobuf = require_protobufjs();
-    var path8 = __require("path");
+    var path9 = __require("path");
     var BUILDKIT_TRACE_ID = "moby.buildkit.trace";
     var BUILDKIT_IMAGE_ID = "moby.image.id";
     var PROTO_TYPE = "moby.buildkit.v1.StatusResponse";
@@ -72763,7 +72763,7 @@ var require_buildkit = __commonJS({
     function loadProto() {
       if (StatusResponse) return StatusResponse;
       var root = protobuf.loadSync(
-        path8.resolve(__dirname, "proto", "buildkit_status.proto")
+        path9.resolve(__dirname, "proto", "buildkit_status.proto")
       );
       StatusResponse = root.lookupType(PROTO_TYPE);
       return StatusResponse;
@@ -74444,17 +74444,17 @@ var require_visit = __commonJS({
     visit.BREAK = BREAK;
     visit.SKIP = SKIP;
     visit.REMOVE = REMOVE;
-    function visit_(key, node, visitor, path8) {
-      const ctrl = callVisitor(key, node, visitor, path8);
+    function visit_(key, node, visitor, path9) {
+      const ctrl = callVisitor(key, node, visitor, path9);
       if (identity.isNode(ctrl) || identity.isPair(ctrl)) {
-        replaceNode(key, path8, ctrl);
-        return visit_(key, ctrl, visitor, path8);
+        replaceNode(key, path9, ctrl);
+        return visit_(key, ctrl, visitor, path9);
       }
       if (typeof ctrl !== "symbol") {
         if (identity.isCollection(node)) {
-          path8 = Object.freeze(path8.concat(node));
+          path9 = Object.freeze(path9.concat(node));
           for (let i = 0; i < node.items.length; ++i) {
-            const ci = visit_(i, node.items[i], visitor, path8);
+            const ci = visit_(i, node.items[i], visitor, path9);
             if (typeof ci === "number")
               i = ci - 1;
             else if (ci === BREAK)
@@ -74465,13 +74465,13 @@ var require_visit = __commonJS({
             }
           }
         } else if (identity.isPair(node)) {
-          path8 = Object.freeze(path8.concat(node));
-          const ck = visit_("key", node.key, visitor, path8);
+          path9 = Object.freeze(path9.concat(node));
+          const ck = visit_("key", node.key, visitor, path9);
           if (ck === BREAK)
             return BREAK;
           else if (ck === REMOVE)
             node.key = null;
-          const cv = visit_("value", node.value, visitor, path8);
+          const cv = visit_("value", node.value, visitor, path9);
           if (cv === BREAK)
             return BREAK;
           else if (cv === REMOVE)
@@ -74492,17 +74492,17 @@ var require_visit = __commonJS({
     visitAsync.BREAK = BREAK;
     visitAsync.SKIP = SKIP;
     visitAsync.REMOVE = REMOVE;
-    async function visitAsync_(key, node, visitor, path8) {
-      const ctrl = await callVisitor(key, node, visitor, path8);
+    async function visitAsync_(key, node, visitor, path9) {
+      const ctrl = await callVisitor(key, node, visitor, path9);
       if (identity.isNode(ctrl) || identity.isPair(ctrl)) {
-        replaceNode(key, path8, ctrl);
-        return visitAsync_(key, ctrl, visitor, path8);
+        replaceNode(key, path9, ctrl);
+        return visitAsync_(key, ctrl, visitor, path9);
       }
       if (typeof ctrl !== "symbol") {
         if (identity.isCollection(node)) {
-          path8 = Object.freeze(path8.concat(node));
+          path9 = Object.freeze(path9.concat(node));
           for (let i = 0; i < node.items.length; ++i) {
-            const ci = await visitAsync_(i, node.items[i], visitor, path8);
+            const ci = await visitAsync_(i, node.items[i], visitor, path9);
             if (typeof ci === "number")
               i = ci - 1;
             else if (ci === BREAK)
@@ -74513,13 +74513,13 @@ var require_visit = __commonJS({
             }
           }
         } else if (identity.isPair(node)) {
-          path8 = Object.freeze(path8.concat(node));
-          const ck = await visitAsync_("key", node.key, visitor, path8);
+          path9 = Object.freeze(path9.concat(node));
+          const ck = await visitAsync_("key", node.key, visitor, path9);
           if (ck === BREAK)
             return BREAK;
           else if (ck === REMOVE)
             node.key = null;
-          const cv = await visitAsync_("value", node.value, visitor, path8);
+          const cv = await visitAsync_("value", node.value, visitor, path9);
           if (cv === BREAK)
             return BREAK;
           else if (cv === REMOVE)
@@ -74546,23 +74546,23 @@ var require_visit = __commonJS({
       }
       return visitor;
     }
-    function callVisitor(key, node, visitor, path8) {
+    function callVisitor(key, node, visitor, path9) {
       if (typeof visitor === "function")
-        return visitor(key, node, path8);
+        return visitor(key, node, path9);
       if (identity.isMap(node))
-        return visitor.Map?.(key, node, path8);
+        return visitor.Map?.(key, node, path9);
       if (identity.isSeq(node))
-        return visitor.Seq?.(key, node, path8);
+        return visitor.Seq?.(key, node, path9);
       if (identity.isPair(node))
-        return visitor.Pair?.(key, node, path8);
+        return visitor.Pair?.(key, node, path9);
       if (identity.isScalar(node))
-        return visitor.Scalar?.(key, node, path8);
+        return visitor.Scalar?.(key, node, path9);
       if (identity.isAlias(node))
-        return visitor.Alias?.(key, node, path8);
+        return visitor.Alias?.(key, node, path9);
       return void 0;
     }
-    function replaceNode(key, path8, node) {
-      const parent = path8[path8.length - 1];
+    function replaceNode(key, path9, node) {
+      const parent = path9[path9.length - 1];
       if (identity.isCollection(parent)) {
         parent.items[key] = node;
       } else if (identity.isPair(parent)) {
@@ -75174,10 +75174,10 @@ var require_Collection = __commonJS({
     var createNode = require_createNode();
     var identity = require_identity();
     var Node = require_Node();
-    function collectionFromPath(schema, path8, value2) {
+    function collectionFromPath(schema, path9, value2) {
       let v = value2;
-      for (let i = path8.length - 1; i >= 0; --i) {
-        const k = path8[i];
+      for (let i = path9.length - 1; i >= 0; --i) {
+        const k = path9[i];
         if (typeof k === "number" && Number.isInteger(k) && k >= 0) {
           const a = [];
           a[k] = v;
@@ -75196,7 +75196,7 @@ var require_Collection = __commonJS({
         sourceObjects: /* @__PURE__ */ new Map()
       });
     }
-    var isEmptyPath = (path8) => path8 == null || typeof path8 === "object" && !!path8[Symbol.iterator]().next().done;
+    var isEmptyPath = (path9) => path9 == null || typeof path9 === "object" && !!path9[Symbol.iterator]().next().done;
     var Collection2 = class extends Node.NodeBase {
       constructor(type, schema) {
         super(type);
@@ -75226,11 +75226,11 @@ var require_Collection = __commonJS({
        * be a Pair instance or a `{ key, value }` object, which may not have a key
        * that already exists in the map.
        */
-      addIn(path8, value2) {
-        if (isEmptyPath(path8))
+      addIn(path9, value2) {
+        if (isEmptyPath(path9))
           this.add(value2);
         else {
-          const [key, ...rest] = path8;
+          const [key, ...rest] = path9;
           const node = this.get(key, true);
           if (identity.isCollection(node))
             node.addIn(rest, value2);
@@ -75244,8 +75244,8 @@ var require_Collection = __commonJS({
        * Removes a value from the collection.
        * @returns `true` if the item was found and removed.
        */
-      deleteIn(path8) {
-        const [key, ...rest] = path8;
+      deleteIn(path9) {
+        const [key, ...rest] = path9;
         if (rest.length === 0)
           return this.delete(key);
         const node = this.get(key, true);
@@ -75259,8 +75259,8 @@ var require_Collection = __commonJS({
        * scalar values from their surrounding node; to disable set `keepScalar` to
        * `true` (collections are always returned intact).
        */
-      getIn(path8, keepScalar) {
-        const [key, ...rest] = path8;
+      getIn(path9, keepScalar) {
+        const [key, ...rest] = path9;
         const node = this.get(key, true);
         if (rest.length === 0)
           return !keepScalar && identity.isScalar(node) ? node.value : node;
@@ -75278,8 +75278,8 @@ var require_Collection = __commonJS({
       /**
        * Checks if the collection includes a value with the key `key`.
        */
-      hasIn(path8) {
-        const [key, ...rest] = path8;
+      hasIn(path9) {
+        const [key, ...rest] = path9;
         if (rest.length === 0)
           return this.has(key);
         const node = this.get(key, true);
@@ -75289,8 +75289,8 @@ var require_Collection = __commonJS({
        * Sets a value in this collection. For `!!set`, `value` needs to be a
        * boolean to add/remove the item from the set.
        */
-      setIn(path8, value2) {
-        const [key, ...rest] = path8;
+      setIn(path9, value2) {
+        const [key, ...rest] = path9;
         if (rest.length === 0) {
           this.set(key, value2);
         } else {
@@ -77805,9 +77805,9 @@ var require_Document = __commonJS({
           this.contents.add(value2);
       }
       /** Adds a value to the document. */
-      addIn(path8, value2) {
+      addIn(path9, value2) {
         if (assertCollection(this.contents))
-          this.contents.addIn(path8, value2);
+          this.contents.addIn(path9, value2);
       }
       /**
        * Create a new `Alias` node, ensuring that the target `node` has the required anchor.
@@ -77882,14 +77882,14 @@ var require_Document = __commonJS({
        * Removes a value from the document.
        * @returns `true` if the item was found and removed.
        */
-      deleteIn(path8) {
-        if (Collection2.isEmptyPath(path8)) {
+      deleteIn(path9) {
+        if (Collection2.isEmptyPath(path9)) {
           if (this.contents == null)
             return false;
           this.contents = null;
           return true;
         }
-        return assertCollection(this.contents) ? this.contents.deleteIn(path8) : false;
+        return assertCollection(this.contents) ? this.contents.deleteIn(path9) : false;
       }
       /**
        * Returns item at `key`, or `undefined` if not found. By default unwraps
@@ -77904,10 +77904,10 @@ var require_Document = __commonJS({
        * scalar values from their surrounding node; to disable set `keepScalar` to
        * `true` (collections are always returned intact).
        */
-      getIn(path8, keepScalar) {
-        if (Collection2.isEmptyPath(path8))
+      getIn(path9, keepScalar) {
+        if (Collection2.isEmptyPath(path9))
           return !keepScalar && identity.isScalar(this.contents) ? this.contents.value : this.contents;
-        return identity.isCollection(this.contents) ? this.contents.getIn(path8, keepScalar) : void 0;
+        return identity.isCollection(this.contents) ? this.contents.getIn(path9, keepScalar) : void 0;
       }
       /**
        * Checks if the document includes a value with the key `key`.
@@ -77918,10 +77918,10 @@ var require_Document = __commonJS({
       /**
        * Checks if the document includes a value at `path`.
        */
-      hasIn(path8) {
-        if (Collection2.isEmptyPath(path8))
+      hasIn(path9) {
+        if (Collection2.isEmptyPath(path9))
           return this.contents !== void 0;
-        return identity.isCollection(this.contents) ? this.contents.hasIn(path8) : false;
+        return identity.isCollection(this.contents) ? this.contents.hasIn(path9) : false;
       }
       /**
        * Sets a value in this document. For `!!set`, `value` needs to be a
@@ -77938,13 +77938,13 @@ var require_Document = __commonJS({
        * Sets a value in this document. For `!!set`, `value` needs to be a
        * boolean to add/remove the item from the set.
        */
-      setIn(path8, value2) {
-        if (Collection2.isEmptyPath(path8)) {
+      setIn(path9, value2) {
+        if (Collection2.isEmptyPath(path9)) {
           this.contents = value2;
         } else if (this.contents == null) {
-          this.contents = Collection2.collectionFromPath(this.schema, Array.from(path8), value2);
+          this.contents = Collection2.collectionFromPath(this.schema, Array.from(path9), value2);
         } else if (assertCollection(this.contents)) {
-          this.contents.setIn(path8, value2);
+          this.contents.setIn(path9, value2);
         }
       }
       /**
@@ -79905,9 +79905,9 @@ var require_cst_visit = __commonJS({
     visit.BREAK = BREAK;
     visit.SKIP = SKIP;
     visit.REMOVE = REMOVE;
-    visit.itemAtPath = (cst, path8) => {
+    visit.itemAtPath = (cst, path9) => {
       let item = cst;
-      for (const [field, index] of path8) {
+      for (const [field, index] of path9) {
         const tok = item?.[field];
         if (tok && "items" in tok) {
           item = tok.items[index];
@@ -79916,23 +79916,23 @@ var require_cst_visit = __commonJS({
       }
       return item;
     };
-    visit.parentCollection = (cst, path8) => {
-      const parent = visit.itemAtPath(cst, path8.slice(0, -1));
-      const field = path8[path8.length - 1][0];
+    visit.parentCollection = (cst, path9) => {
+      const parent = visit.itemAtPath(cst, path9.slice(0, -1));
+      const field = path9[path9.length - 1][0];
       const coll = parent?.[field];
       if (coll && "items" in coll)
         return coll;
       throw new Error("Parent collection not found");
     };
-    function _visit(path8, item, visitor) {
-      let ctrl = visitor(item, path8);
+    function _visit(path9, item, visitor) {
+      let ctrl = visitor(item, path9);
       if (typeof ctrl === "symbol")
         return ctrl;
       for (const field of ["key", "value"]) {
         const token = item[field];
         if (token && "items" in token) {
           for (let i = 0; i < token.items.length; ++i) {
-            const ci = _visit(Object.freeze(path8.concat([[field, i]])), token.items[i], visitor);
+            const ci = _visit(Object.freeze(path9.concat([[field, i]])), token.items[i], visitor);
             if (typeof ci === "number")
               i = ci - 1;
             else if (ci === BREAK)
@@ -79943,10 +79943,10 @@ var require_cst_visit = __commonJS({
             }
           }
           if (typeof ctrl === "function" && field === "key")
-            ctrl = ctrl(item, path8);
+            ctrl = ctrl(item, path9);
         }
       }
-      return typeof ctrl === "function" ? ctrl(item, path8) : ctrl;
+      return typeof ctrl === "function" ? ctrl(item, path9) : ctrl;
     }
     exports.visit = visit;
   }
@@ -84722,6 +84722,23 @@ function headCommit(cwd) {
   );
 }
 
+// src/git/commit-time.ts
+import { execFile as execFile2 } from "node:child_process";
+function commitTime(cwd, sha) {
+  if (!/^[0-9a-f]{7,64}$/i.test(sha)) return Promise.resolve(void 0);
+  return new Promise(
+    (resolve) => execFile2("git", ["log", "-1", "--format=%ct", sha, "--"], { cwd }, (error2, stdout) => {
+      const seconds2 = Number(stdout.trim());
+      resolve(!error2 && Number.isInteger(seconds2) && seconds2 > 0 ? seconds2 : void 0);
+    })
+  );
+}
+async function sourceDateEpoch(env, cwd, sha) {
+  const given = Number(env.SOURCE_DATE_EPOCH ?? "");
+  if (env.SOURCE_DATE_EPOCH && Number.isInteger(given) && given >= 0) return given;
+  return commitTime(cwd, sha);
+}
+
 // src/action/inputs.ts
 function getInputs() {
   const raw = {};
@@ -84732,9 +84749,12 @@ async function getRunContext(env = process.env) {
   const workspace = env.GITHUB_WORKSPACE || process.cwd();
   const repository = env.GITHUB_REPOSITORY || void 0;
   const runUrl = env.GITHUB_SERVER_URL && repository && env.GITHUB_RUN_ID ? `${env.GITHUB_SERVER_URL}/${repository}/actions/runs/${env.GITHUB_RUN_ID}` : void 0;
+  const sha = env.GITHUB_SHA || await headCommit(workspace);
+  const epoch = await sourceDateEpoch(env, workspace, sha);
   return {
     workspace,
-    sha: env.GITHUB_SHA || await headCommit(workspace),
+    sha,
+    ...epoch !== void 0 ? { sourceDateEpoch: epoch } : {},
     repository,
     apiUrl: env.GITHUB_API_URL || void 0,
     runUrl,
@@ -85222,6 +85242,15 @@ function summaryBlocks(r) {
       )
     );
   }
+  if (r.build && r.build.services.length > 0) {
+    blocks.push(heading(`Builds: ${r.build.builder}`));
+    blocks.push(
+      table(
+        ["Service", "Time"],
+        r.build.services.map((b) => [b.service, seconds(b.ms)])
+      )
+    );
+  }
   const rollbackTitle = r.command === "rollback" ? "Health checks after restoring" : "Health checks after rollback";
   for (const [name, health] of [
     ["Health checks", r.health],
@@ -85438,10 +85467,11 @@ function cacheLine(entry, service) {
 function secretEnvironment(secrets) {
   return Object.fromEntries(secrets.map((s) => [s.env, s.value]));
 }
-function parseBuildOptions(raw) {
+function parseBuildOptions(raw, sourceDateEpoch2) {
   const builder = parseBuilder(value(raw, "builder"));
   return {
     ...builder !== void 0 ? { builder } : {},
+    ...sourceDateEpoch2 !== void 0 ? { sourceDateEpoch: sourceDateEpoch2 } : {},
     secrets: parseBuildSecrets(value(raw, "build-secrets")),
     network: parseBuildNetwork(value(raw, "build-network")),
     cacheFrom: parseCacheEntries("cache-from", value(raw, "cache-from")),
@@ -85662,8 +85692,8 @@ function parseRegistry(raw, required) {
     }
     return void 0;
   }
-  const [host = "", ...path8] = url.split("/");
-  if (!HOST.test(host) || !path8.every((p) => PATH_COMPONENT.test(p))) {
+  const [host = "", ...path9] = url.split("/");
+  if (!HOST.test(host) || !path9.every((p) => PATH_COMPONENT.test(p))) {
     throw new InputError(
       "registry",
       `"${url}" is not a registry reference: host[:port][/path], e.g. ghcr.io/acme or registry.example.com:5000 (the host needs a dot, a port or "localhost"; path parts in lowercase)`
@@ -85819,7 +85849,6 @@ function parseOptions(raw, ctx) {
   const compression = oneOf("compression", value(raw, "compression"), COMPRESSIONS);
   const remote = method !== "local";
   const required = [];
-  if (command === "deploy") required.push(["services", 'one "service=build-context" a line']);
   if (remote) {
     required.push(
       ["host", "the server's host name or IP address (or use method local)"],
@@ -85868,7 +85897,7 @@ function parseOptions(raw, ctx) {
     workspace,
     files: command === "deploy" ? parseFiles(value(raw, "files")) : [],
     buildArgs: parseBuildArgs(value(raw, "build-args")),
-    build: parseBuildOptions(raw),
+    build: parseBuildOptions(raw, ctx.sourceDateEpoch),
     ...releaseCommand ? { releaseCommand } : {},
     ...rollbackCommand2 ? { rollbackCommand: rollbackCommand2 } : {},
     releaseTimeoutMs: parseSeconds("release-timeout", value(raw, "release-timeout"), 86400),
@@ -85987,6 +86016,9 @@ import { readFileSync as readFileSync5 } from "node:fs";
 
 // src/engine/local-files.ts
 import { existsSync as existsSync2, readFileSync, statSync } from "node:fs";
+import path4 from "node:path";
+
+// src/plan/compose-build.ts
 import path3 from "node:path";
 
 // src/plan/compose-images.ts
@@ -86199,6 +86231,161 @@ function checkComposeImages(text2, project, builtServices, registry2) {
   return { problems, warnings };
 }
 
+// src/plan/compose-build.ts
+var SUPPORTED = [
+  "context",
+  "dockerfile",
+  "target",
+  "args",
+  "secrets",
+  "cache_from",
+  "cache_to",
+  "network"
+];
+var REMOTE_CONTEXT = /^(?:[a-z][a-z0-9+.-]*:\/\/|git@)/i;
+function composeBuilds(text2, composeFile, project, version, vars) {
+  const root = composeRoot(text2);
+  const bodies = composeServiceBodies(text2);
+  if (typeof root === "string" || typeof bodies === "string") {
+    return {
+      builds: [],
+      problems: [typeof bodies === "string" ? bodies : String(root)],
+      warnings: []
+    };
+  }
+  const dir = path3.dirname(composeFile);
+  const declared = record(root.secrets);
+  const plan = { builds: [], problems: [], warnings: [] };
+  for (const [service, body] of bodies) {
+    const build = body?.build;
+    if (build === void 0 || build === null) continue;
+    const key = `services.${service}.build`;
+    const before = plan.problems.length;
+    const read = new Reader(key, version, vars, plan.problems);
+    const b = typeof build === "string" ? { context: build } : record(build);
+    for (const k of Object.keys(b).filter((k2) => !SUPPORTED.includes(k2))) {
+      plan.warnings.push(`${key}.${k} is not supported by the action and is left out of the build`);
+    }
+    const contextText = read.text("context", b.context ?? ".");
+    if (contextText !== void 0 && REMOTE_CONTEXT.test(contextText)) {
+      plan.problems.push(
+        `${key}.context "${contextText}" is a remote context, which the action does not build: check the code out in the job and give its folder`
+      );
+      continue;
+    }
+    const context3 = path3.resolve(dir, contextText ?? ".");
+    const dockerfile = path3.resolve(
+      context3,
+      read.text("dockerfile", b.dockerfile ?? "Dockerfile") ?? ""
+    );
+    const target = b.target === void 0 ? void 0 : read.text("target", b.target);
+    const network = b.network === void 0 ? void 0 : read.text("network", b.network);
+    const request2 = {
+      service,
+      tag: versionTag(project, service, version),
+      context: context3,
+      dockerfile,
+      ...target ? { target } : {},
+      args: read.args(b.args),
+      secrets: buildSecrets(key, b.secrets, declared, dir, vars, read, plan.problems),
+      cacheFrom: read.list("cache_from", b.cache_from),
+      cacheTo: read.list("cache_to", b.cache_to),
+      ...network ? { network } : {}
+    };
+    if (plan.problems.length === before) plan.builds.push(request2);
+  }
+  return plan;
+}
+var Reader = class {
+  constructor(key, version, vars, problems) {
+    this.key = key;
+    this.version = version;
+    this.vars = vars;
+    this.problems = problems;
+  }
+  key;
+  version;
+  vars;
+  problems;
+  text(name, value2) {
+    const where = `${this.key}.${name}`;
+    if (typeof value2 !== "string" && typeof value2 !== "number" && typeof value2 !== "boolean") {
+      this.problems.push(`${where} is not a string`);
+      return void 0;
+    }
+    try {
+      const resolved = interpolate(String(value2), this.vars);
+      if (resolved.unknown.length > 0) {
+        this.problems.push(
+          `${where} uses ${resolved.unknown.map((v) => `$${v}`).join(", ")}, which the job's environment does not set (defaults of unset variables are not applied here): set it in the job's env, or write the value`
+        );
+        return void 0;
+      }
+      return resolved.text.split(VERSION_MARK).join(this.version);
+    } catch (e) {
+      if (!(e instanceof InterpolationError)) throw e;
+      this.problems.push(`${where}: ${e.message}`);
+      return void 0;
+    }
+  }
+  /** `args:` as a mapping or a list of `KEY=value`; a KEY alone takes the variable's value. */
+  args(args) {
+    const out = {};
+    const entries = Array.isArray(args) ? args.map((item) => {
+      const s = String(item);
+      const eq = s.indexOf("=");
+      return eq < 0 ? [s, null] : [s.slice(0, eq), s.slice(eq + 1)];
+    }) : Object.entries(record(args));
+    for (const [name, value2] of entries) {
+      if (value2 === null || value2 === void 0) {
+        const fromEnv = name === "DEPLOY_VERSION" ? this.version : this.vars[name];
+        if (fromEnv !== void 0) out[name] = fromEnv;
+        continue;
+      }
+      const text2 = this.text(`args.${name}`, value2);
+      if (text2 !== void 0) out[name] = text2;
+    }
+    return out;
+  }
+  list(name, value2) {
+    if (value2 === void 0 || value2 === null) return [];
+    const items = Array.isArray(value2) ? value2 : [value2];
+    return items.flatMap((item, i) => this.text(`${name}[${i}]`, item) ?? []);
+  }
+};
+function buildSecrets(key, secrets, declared, dir, vars, read, problems) {
+  if (secrets === void 0 || secrets === null) return [];
+  const out = [];
+  (Array.isArray(secrets) ? secrets : [secrets]).forEach((item, i) => {
+    const long = record(item);
+    const source = typeof item === "string" ? item : String(long.source ?? "");
+    const id = typeof item === "string" ? item : String(long.target ?? source);
+    const top = declared[source];
+    if (source === "" || top === void 0) {
+      problems.push(
+        `${key}.secrets[${i}] names the secret "${source}", which the top-level secrets: does not declare: declare it there with file: or environment:`
+      );
+      return;
+    }
+    const decl = record(top);
+    if (typeof decl.environment === "string") {
+      if (vars[decl.environment] === void 0) {
+        problems.push(
+          `secrets.${source} (used by ${key}) comes from $${decl.environment}, which the job's environment does not set`
+        );
+      } else out.push({ id, env: decl.environment });
+    } else if (decl.file !== void 0) {
+      const file = read.text(`secrets[${i}] (secrets.${source}.file)`, decl.file);
+      if (file !== void 0) out.push({ id, file: path3.resolve(dir, file) });
+    } else {
+      problems.push(
+        `secrets.${source} (used by ${key}) has neither file: nor environment:, so the build cannot read it: give one of them`
+      );
+    }
+  });
+  return out;
+}
+
 // src/plan/swarm-stack.ts
 var import_yaml2 = __toESM(require_dist(), 1);
 var IGNORED = {
@@ -86321,7 +86508,7 @@ function servicePlan(name, b, problems) {
 function routeOf(service, labels, problems) {
   const host = labels[LABEL.host];
   const port = labels[LABEL.port];
-  const path8 = labels[LABEL.path];
+  const path9 = labels[LABEL.path];
   const healthcheck = labels[LABEL.healthcheck];
   if (host === void 0) {
     const stray = [LABEL.port, LABEL.path, LABEL.healthcheck].filter((l) => labels[l] !== void 0);
@@ -86351,7 +86538,7 @@ function routeOf(service, labels, problems) {
     problems.push(`service "${service}": ${LABEL.port} "${port}" is not a port from 1 to 65535`);
   }
   for (const [label, p] of [
-    [LABEL.path, path8],
+    [LABEL.path, path9],
     [LABEL.healthcheck, healthcheck]
   ]) {
     if (p !== void 0 && !PATH_PATTERN.test(p)) {
@@ -86362,7 +86549,7 @@ function routeOf(service, labels, problems) {
   return {
     hosts,
     port: portNumber,
-    ...path8 !== void 0 && path8 !== "/" ? { path: path8.replace(/\/+$/, "") } : {},
+    ...path9 !== void 0 && path9 !== "/" ? { path: path9.replace(/\/+$/, "") } : {},
     ...healthcheck !== void 0 ? { healthcheck } : {}
   };
 }
@@ -86387,6 +86574,50 @@ function wholeNumber(v) {
 }
 
 // src/engine/local-files.ts
+function composeServices2(o, environment, notice) {
+  const name = path4.basename(o.composeFile);
+  const vars = Object.fromEntries(
+    Object.entries(environment).filter((e) => (e[1] ?? "") !== "")
+  );
+  const plan = composeBuilds(
+    readFileSync(o.composeFile, "utf8"),
+    o.composeFile,
+    o.project,
+    o.version,
+    vars
+  );
+  if (plan.problems.length > 0) {
+    throw new InputError("compose-file", `${name}: ${plan.problems.join("; ")}`);
+  }
+  for (const w of plan.warnings) notice(`${name}: ${w}`);
+  if (plan.builds.length === 0) {
+    throw new InputError(
+      "services",
+      `is required: one "service=build-context" a line, unless services of ${name} have a build: section`
+    );
+  }
+  const bad = plan.builds.find((b) => !SERVICE_NAME2.test(b.service));
+  if (bad) {
+    throw new InputError(
+      "compose-file",
+      `${name}: service "${bad.service}" has a build: section, but its image would be ${o.project}-${bad.service}, and image names are lowercase letters, digits and . _ -: rename the service, or list what to build in services`
+    );
+  }
+  return plan.builds.map((b) => ({
+    name: b.service,
+    context: b.context,
+    dockerfile: path4.relative(b.context, b.dockerfile),
+    ...b.target !== void 0 ? { target: b.target } : {},
+    compose: {
+      args: b.args,
+      secrets: b.secrets,
+      cacheFrom: b.cacheFrom,
+      cacheTo: b.cacheTo,
+      ...b.network !== void 0 ? { network: b.network } : {}
+    }
+  }));
+}
+var SERVICE_NAME2 = /^[a-z0-9][a-z0-9_.-]{0,62}$/;
 function checkLocalFiles(o) {
   if (!existsSync2(o.composeFile) || !statSync(o.composeFile).isFile()) {
     throw new InputError("compose-file", `${o.composeFile} does not exist or is not a file`);
@@ -86398,7 +86629,7 @@ function checkLocalFiles(o) {
         `build context of "${s.name}" (${s.context}) is not a folder`
       );
     }
-    const dockerfile = path3.resolve(s.context, s.dockerfile);
+    const dockerfile = path4.resolve(s.context, s.dockerfile);
     if (!existsSync2(dockerfile)) {
       throw new InputError("services", `Dockerfile of "${s.name}" (${dockerfile}) does not exist`);
     }
@@ -86414,14 +86645,14 @@ function checkComposeFile(o) {
   if (verdict.problems.length > 0) {
     throw new InputError(
       "compose-file",
-      verdict.problems.map((p) => `${path3.basename(o.composeFile)}: ${p}`).join("\n")
+      verdict.problems.map((p) => `${path4.basename(o.composeFile)}: ${p}`).join("\n")
     );
   }
   return verdict.warnings;
 }
 function checkSwarmFile(o) {
   const text2 = readFileSync(o.composeFile, "utf8");
-  const name = path3.basename(o.composeFile);
+  const name = path4.basename(o.composeFile);
   const problem = swarmVersionProblem(text2);
   if (problem) throw new InputError("compose-file", `${name}: ${problem}`);
   return swarmIgnoredKeys(text2).map((w) => `${name}: ${w}`);
@@ -86438,13 +86669,13 @@ function checkReleaseServices(o) {
     if (command && !services.has(command.service)) {
       throw new InputError(
         input,
-        `"${command.service}" is not a service of ${path3.basename(o.composeFile)} (it has ${[...services.keys()].join(", ")}): the first word names the compose service to run`
+        `"${command.service}" is not a service of ${path4.basename(o.composeFile)} (it has ${[...services.keys()].join(", ")}): the first word names the compose service to run`
       );
     }
   }
 }
 function checkStackPlan(o) {
-  const name = path3.basename(o.composeFile);
+  const name = path4.basename(o.composeFile);
   const plan = stackPlan(readFileSync(o.composeFile, "utf8"));
   if (plan.problems.length > 0) {
     throw new InputError("compose-file", plan.problems.map((p) => `${name}: ${p}`).join("\n"));
@@ -86467,7 +86698,7 @@ function checkStackPlan(o) {
 // src/engine/release-files.ts
 var import_tar_stream = __toESM(require_tar_stream(), 1);
 import { createReadStream, lstatSync, readdirSync, realpathSync, statSync as statSync2 } from "node:fs";
-import path4 from "node:path";
+import path5 from "node:path";
 var refuse2 = (message) => new InputError("files", message);
 function collectReleaseFiles(o) {
   const root = realpathSync(o.workspace);
@@ -86481,7 +86712,7 @@ function collectReleaseFiles(o) {
       entries.set(rel, { rel, source: real, kind: "dir", size: 0, mode: 493 });
       for (const name of readdirSync(real).sort()) {
         const child = `${rel}/${name}`;
-        add(child, resolveInside(root, path4.join(real, name), child, given), given, [
+        add(child, resolveInside(root, path5.join(real, name), child, given), given, [
           ...ancestors,
           real
         ]);
@@ -86495,7 +86726,7 @@ function collectReleaseFiles(o) {
     entries.set(rel, { rel, source: real, kind: "file", size: st.size, mode: fileMode(st.mode) });
   };
   for (const rel of o.files) {
-    const abs = path4.join(o.workspace, rel);
+    const abs = path5.join(o.workspace, rel);
     try {
       lstatSync(abs);
     } catch {
@@ -86505,7 +86736,7 @@ function collectReleaseFiles(o) {
   }
   const list = [...entries.values()];
   for (const e of list) {
-    for (let p = path4.posix.dirname(e.rel); p !== "."; p = path4.posix.dirname(p)) {
+    for (let p = path5.posix.dirname(e.rel); p !== "."; p = path5.posix.dirname(p)) {
       if (!entries.has(p)) entries.set(p, { rel: p, source: "", kind: "dir", size: 0, mode: 493 });
     }
   }
@@ -86571,19 +86802,18 @@ async function sendReleaseFiles(remote, o, set, log) {
 }
 
 // src/engine/build-images.ts
-import { mkdtempSync, readFileSync as readFileSync3, rmSync } from "node:fs";
-import { tmpdir } from "node:os";
-import path7 from "node:path";
+import { readFileSync as readFileSync3 } from "node:fs";
+import path8 from "node:path";
 
 // src/docker/build-context.ts
 var import_dockerignore = __toESM(require_ignore(), 1);
 var import_tar_fs = __toESM(require_tar_fs(), 1);
 import { readdirSync as readdirSync2, readFileSync as readFileSync2, existsSync as existsSync3 } from "node:fs";
-import path5 from "node:path";
+import path6 from "node:path";
 var dockerignore = import_dockerignore.default;
 function walk(root, dir = "") {
   const files = [];
-  for (const entry of readdirSync2(path5.join(root, dir), { withFileTypes: true })) {
+  for (const entry of readdirSync2(path6.join(root, dir), { withFileTypes: true })) {
     const rel = dir === "" ? entry.name : `${dir}/${entry.name}`;
     if (entry.isDirectory()) files.push(...walk(root, rel));
     else files.push(rel);
@@ -86591,9 +86821,9 @@ function walk(root, dir = "") {
   return files;
 }
 function contextFiles(context3, dockerfile) {
-  const ignoreFile = path5.join(context3, ".dockerignore");
+  const ignoreFile = path6.join(context3, ".dockerignore");
   const all = walk(context3);
-  const dockerfileRel = path5.posix.normalize(dockerfile.split(path5.sep).join("/"));
+  const dockerfileRel = path6.posix.normalize(dockerfile.split(path6.sep).join("/"));
   let kept = all;
   if (existsSync3(ignoreFile)) {
     const filter = dockerignore({ ignorecase: false }).add(readFileSync2(ignoreFile, "utf8")).createFilter();
@@ -86601,8 +86831,11 @@ function contextFiles(context3, dockerfile) {
   }
   return kept.sort();
 }
-function packContext(context3, dockerfile) {
-  return import_tar_fs.default.pack(context3, { entries: contextFiles(context3, dockerfile) });
+function packContext(context3, dockerfile, fileTime) {
+  const entries = contextFiles(context3, dockerfile);
+  if (fileTime === void 0) return import_tar_fs.default.pack(context3, { entries });
+  const mtime = new Date(fileTime * 1e3);
+  return import_tar_fs.default.pack(context3, { entries, map: (header) => ({ ...header, mtime }) });
 }
 
 // src/docker/progress.ts
@@ -86633,15 +86866,18 @@ var BuildError = class extends Error {
   step;
 };
 async function buildImage(docker, request2, log) {
-  const stream = await docker.buildImage(packContext(request2.context, request2.dockerfile), {
-    t: request2.tag,
-    dockerfile: request2.dockerfile,
-    buildargs: request2.buildArgs,
-    ...request2.target !== void 0 ? { target: request2.target } : {},
-    ...request2.network !== void 0 && request2.network !== "default" ? { networkmode: request2.network } : {},
-    rm: true,
-    forcerm: true
-  });
+  const stream = await docker.buildImage(
+    packContext(request2.context, request2.dockerfile, request2.fileTime),
+    {
+      t: request2.tag,
+      dockerfile: request2.dockerfile,
+      buildargs: request2.buildArgs,
+      ...request2.target !== void 0 ? { target: request2.target } : {},
+      ...request2.network !== void 0 && request2.network !== "default" ? { networkmode: request2.network } : {},
+      rm: true,
+      forcerm: true
+    }
+  );
   let step = "";
   let imageId = "";
   const error2 = await followProgress(docker, stream, (event) => {
@@ -86719,7 +86955,9 @@ function buildxBuild(b) {
   if (b.network !== "default") args.push("--network", b.network);
   for (const line of b.cacheFrom) args.push("--cache-from", line);
   for (const line of b.cacheTo) args.push("--cache-to", line);
-  args.push("--output", output(b), "--metadata-file", b.metadataFile, b.context);
+  args.push("--output", output(b));
+  if (b.metadataFile !== void 0) args.push("--metadata-file", b.metadataFile);
+  args.push(b.context);
   return args;
 }
 function output(b) {
@@ -86754,7 +86992,7 @@ function exportsCache(b, type) {
 }
 
 // src/docker/dockerfile.ts
-import path6 from "node:path";
+import path7 from "node:path";
 function declaresArg(dockerfile, name) {
   const text2 = dockerfile.replace(/\\\r?\n/g, " ");
   return text2.split(/\r?\n/).some((line) => {
@@ -86803,7 +87041,7 @@ function secretMounts(dockerfile) {
       (m[1] ?? "").split(",").map((f) => [f.split("=")[0] ?? "", f.split("=")[1] ?? ""])
     );
     if (fields.get("type") !== "secret") continue;
-    const id = fields.get("id") || path6.posix.basename(fields.get("target") ?? fields.get("dst") ?? "");
+    const id = fields.get("id") || path7.posix.basename(fields.get("target") ?? fields.get("dst") ?? "");
     if (id) ids.add(id);
   }
   return [...ids];
@@ -86811,17 +87049,25 @@ function secretMounts(dockerfile) {
 
 // src/engine/build-images.ts
 var BUILDX_HELP = "install buildx on the runner (docker/setup-buildx-action, or the docker-buildx-plugin package), as GitHub-hosted runners have it";
-async function buildImages(o, docker, log) {
-  const builder = await findBuilder(o, log);
+async function buildImages(o, docker, environment, log) {
+  const builder = await findBuilder(o, environment, log);
   if (builder) {
-    await buildAllWithBuildx(o, docker, builder, log);
-  } else {
-    refuseWhatNeedsBuildKit(o);
-    for (const s of o.services) await buildLegacy(o, docker, s, log);
+    return {
+      builder: `BuildKit (builder ${builder.name}, driver ${builder.driver}), side by side`,
+      services: await buildAllWithBuildx(o, docker, builder, environment, log)
+    };
   }
+  refuseWhatNeedsBuildKit(o);
+  const services = [];
+  for (const s of o.services) {
+    const started = Date.now();
+    await buildLegacy(o, docker, s, log);
+    services.push({ service: s.name, ms: Date.now() - started });
+  }
+  return { builder: "the engine's legacy builder, one after another", services };
 }
-async function findBuilder(o, log) {
-  const version = await runDocker(buildxVersion(), process.env);
+async function findBuilder(o, environment, log) {
+  const version = await runDocker(buildxVersion(), environment);
   const buildx = version.code === 0 ? parseBuildxVersion(version.output) : void 0;
   if (!buildx) {
     if (o.build.builder !== void 0) {
@@ -86835,7 +87081,7 @@ async function findBuilder(o, log) {
     );
     return void 0;
   }
-  const inspect = await runDocker(buildxInspect(o.build.builder), process.env);
+  const inspect = await runDocker(buildxInspect(o.build.builder), environment);
   const builder = inspect.code === 0 ? parseBuildxInspect(inspect.output) : void 0;
   if (!builder) {
     const said = inspect.tail.filter((l) => l.trim() !== "").slice(-3).join(" ");
@@ -86847,11 +87093,15 @@ async function findBuilder(o, log) {
     }
     throw new Error(`docker buildx ${buildx} has no builder to use: ${said}`);
   }
-  for (const entry of o.build.cacheTo) {
-    if (!exportsCache(builder, entry.type)) {
+  const cacheTypes = [
+    ...o.build.cacheTo.map((e) => e.type),
+    ...o.services.flatMap((s) => (s.compose?.cacheTo ?? []).map(cacheType))
+  ];
+  for (const type of cacheTypes) {
+    if (!exportsCache(builder, type)) {
       throw new InputError(
         "cache-to",
-        `type=${entry.type}: the builder ${builder.name} (driver ${builder.driver}, the engine's own) exports only type=inline cache; create a builder that exports it (docker/setup-buildx-action does; or docker buildx create --driver docker-container --use) and name it in builder`
+        `type=${type}: the builder ${builder.name} (driver ${builder.driver}, the engine's own) exports only type=inline cache; create a builder that exports it (docker/setup-buildx-action does; or docker buildx create --driver docker-container --use) and name it in builder`
       );
     }
   }
@@ -86860,56 +87110,62 @@ async function findBuilder(o, log) {
   );
   return builder;
 }
-async function buildAllWithBuildx(o, docker, builder, log) {
-  const dir = mkdtempSync(path7.join(tmpdir(), "vd-buildx-"));
-  const env = { ...process.env, ...secretEnvironment(o.build.secrets) };
-  try {
-    const results = await Promise.allSettled(
-      o.services.map(async (s) => {
-        const tag = versionTag(o.project, s.name, o.version);
-        const started = Date.now();
-        const argv2 = buildxBuild({
-          tag,
-          context: s.context,
-          dockerfile: path7.resolve(s.context, s.dockerfile),
-          ...s.target !== void 0 ? { target: s.target } : {},
-          buildArgs: buildArgsFor(o, s),
-          secrets: o.build.secrets.map(({ id, env: env2 }) => ({ id, env: env2 })),
-          network: o.build.network,
-          ...o.build.builder !== void 0 ? { builder: o.build.builder } : {},
-          cacheFrom: o.build.cacheFrom.map((e) => cacheLine(e, s.name)),
-          cacheTo: o.build.cacheTo.map((e) => cacheLine(e, s.name)),
-          output: "load",
-          rewriteTimestamp: rewritesTimestamps(builder),
-          progress: "plain",
-          metadataFile: path7.join(dir, `${s.name}.json`)
-        });
-        warnMissingSecrets(o, s, log);
-        log.info(
-          `[${s.name}] building ${tag} from ${s.context} (${s.dockerfile}${s.target ? `, stage ${s.target}` : ""})`
-        );
-        const r = await runDocker(argv2, env, (line) => {
-          if (line.trim() !== "") log.info(`[${s.name}] ${line}`);
-        });
-        if (r.code !== 0) {
-          throw new Error(
-            `building ${tag} failed (docker buildx build exited ${r.code}):
+async function buildAllWithBuildx(o, docker, builder, environment, log) {
+  const env = { ...environment, ...secretEnvironment(o.build.secrets) };
+  const results = await Promise.allSettled(
+    o.services.map(async (s) => {
+      const tag = versionTag(o.project, s.name, o.version);
+      const started = Date.now();
+      const argv2 = buildxBuild({
+        tag,
+        context: s.context,
+        dockerfile: path8.resolve(s.context, s.dockerfile),
+        ...s.target !== void 0 ? { target: s.target } : {},
+        buildArgs: buildArgsFor(o, s),
+        secrets: [
+          ...o.build.secrets.map(({ id, env: env2 }) => ({ id, env: env2 })),
+          ...s.compose?.secrets ?? []
+        ],
+        network: s.compose?.network ?? o.build.network,
+        ...o.build.builder !== void 0 ? { builder: o.build.builder } : {},
+        cacheFrom: [
+          ...o.build.cacheFrom.map((e) => cacheLine(e, s.name)),
+          ...s.compose?.cacheFrom ?? []
+        ],
+        cacheTo: [...o.build.cacheTo.map((e) => cacheLine(e, s.name)), ...s.compose?.cacheTo ?? []],
+        output: "load",
+        ...o.build.sourceDateEpoch !== void 0 ? {
+          sourceDateEpoch: o.build.sourceDateEpoch,
+          rewriteTimestamp: rewritesTimestamps(builder)
+        } : {},
+        progress: "plain"
+      });
+      warnMissingSecrets(o, s, log);
+      log.info(
+        `[${s.name}] building ${tag} from ${s.context} (${s.dockerfile}${s.target ? `, stage ${s.target}` : ""})`
+      );
+      const r = await runDocker(argv2, env, (line) => {
+        if (line.trim() !== "") log.info(`[${s.name}] ${line}`);
+      });
+      if (r.code !== 0) {
+        throw new Error(
+          `building ${tag} failed (docker buildx build exited ${r.code}):
 ${r.tail.join("\n")}`
-          );
-        }
-        await docker.getImage(tag).inspect();
-        log.info(`[${s.name}] built ${tag} in ${((Date.now() - started) / 1e3).toFixed(1)} s`);
-      })
-    );
-    const failed2 = results.flatMap((r) => r.status === "rejected" ? [r.reason] : []);
-    if (failed2.length > 0) throw failed2[0];
-  } finally {
-    rmSync(dir, { recursive: true, force: true });
-  }
+        );
+      }
+      await docker.getImage(tag).inspect();
+      const ms = Date.now() - started;
+      log.info(`[${s.name}] built ${tag} in ${(ms / 1e3).toFixed(1)} s`);
+      return { service: s.name, ms };
+    })
+  );
+  const failed2 = results.flatMap((r) => r.status === "rejected" ? [r.reason] : []);
+  if (failed2.length > 0) throw failed2[0];
+  return results.flatMap((r) => r.status === "fulfilled" ? [r.value] : []);
 }
 function warnMissingSecrets(o, s, log) {
-  const given = new Set(o.build.secrets.map((x) => x.id));
-  const dockerfile = readFileSync3(path7.resolve(s.context, s.dockerfile), "utf8");
+  const given = new Set([...o.build.secrets, ...s.compose?.secrets ?? []].map((x) => x.id));
+  const dockerfile = readFileSync3(path8.resolve(s.context, s.dockerfile), "utf8");
   for (const id of secretMounts(dockerfile).filter((id2) => !given.has(id2))) {
     log.warn(
       `the Dockerfile of "${s.name}" mounts the secret "${id}", which build-secrets does not give: BuildKit runs that step without it`
@@ -86917,9 +87173,12 @@ function warnMissingSecrets(o, s, log) {
   }
 }
 function buildArgsFor(o, s) {
-  const dockerfile = readFileSync3(path7.resolve(s.context, s.dockerfile), "utf8");
+  const dockerfile = readFileSync3(path8.resolve(s.context, s.dockerfile), "utf8");
   const version = declaresArg(dockerfile, "DEPLOY_VERSION") ? { DEPLOY_VERSION: o.version } : {};
-  return { ...o.buildArgs, ...version };
+  return { ...s.compose?.args, ...o.buildArgs, ...version };
+}
+function cacheType(line) {
+  return /(?:^|,)type=([^,]+)/.exec(line)?.[1] ?? "registry";
 }
 function refuseWhatNeedsBuildKit(o) {
   const given = [
@@ -86935,7 +87194,16 @@ function refuseWhatNeedsBuildKit(o) {
       );
   }
   for (const s of o.services) {
-    const file = path7.resolve(s.context, s.dockerfile);
+    const c = s.compose;
+    if (c && (c.secrets.length > 0 || c.cacheFrom.length > 0 || c.cacheTo.length > 0)) {
+      throw new InputError(
+        "compose-file",
+        `services.${s.name}.build has secrets or cache_from/cache_to, which need docker buildx on the runner, which it does not have: ${BUILDX_HELP}`
+      );
+    }
+  }
+  for (const s of o.services) {
+    const file = path8.resolve(s.context, s.dockerfile);
     const found = needsBuildKit(readFileSync3(file, "utf8"));
     if (found) {
       throw new InputError(
@@ -86954,7 +87222,8 @@ async function buildLegacy(o, docker, s, log) {
       context: s.context,
       dockerfile: s.dockerfile,
       ...s.target !== void 0 ? { target: s.target } : {},
-      network: o.build.network,
+      network: s.compose?.network ?? o.build.network,
+      ...o.build.sourceDateEpoch !== void 0 ? { fileTime: o.build.sourceDateEpoch } : {},
       tag,
       buildArgs: buildArgsFor(o, s)
     },
@@ -87488,10 +87757,10 @@ function initialConfig(ingress) {
 }
 var RETRY_DIALS = { try_duration: 1e9, try_interval: 1e8 };
 function serviceRoute(project, service, route, upstreams) {
-  const path8 = route.path ? { path: [route.path, `${route.path}/*`] } : {};
+  const path9 = route.path ? { path: [route.path, `${route.path}/*`] } : {};
   return {
     "@id": routeId(project, service),
-    match: [{ host: route.hosts, ...path8 }],
+    match: [{ host: route.hosts, ...path9 }],
     handle: [
       {
         handler: "reverse_proxy",
@@ -87519,11 +87788,11 @@ function projectRoutes(json, project) {
   const prefix = routeId(project, "");
   return routes.filter((r) => r["@id"]?.startsWith(prefix)).map((r) => {
     const m = r.match?.[0];
-    const path8 = m?.path?.[0];
+    const path9 = m?.path?.[0];
     return {
       service: (r["@id"] ?? "").slice(prefix.length),
       hosts: m?.host ?? [],
-      ...path8 ? { path: path8 } : {},
+      ...path9 ? { path: path9 } : {},
       upstreams: (r.handle?.[0]?.upstreams ?? []).map((u) => u.dial)
     };
   });
@@ -87768,7 +88037,7 @@ async function probe(remote, check, timeoutMs) {
 // src/remote/caddy-admin.ts
 import http2 from "node:http";
 var TIMEOUT_MS = 1e4;
-async function adminRequest(remote, method, path8, body) {
+async function adminRequest(remote, method, path9, body) {
   const pipe = await remote.converse(ingressAdminPipe());
   const payload = body === void 0 ? void 0 : JSON.stringify(body);
   try {
@@ -87776,7 +88045,7 @@ async function adminRequest(remote, method, path8, body) {
       const req = http2.request(
         {
           method,
-          path: path8,
+          path: path9,
           headers: {
             // Caddy accepts admin requests whose Host is the address it listens on.
             Host: `127.0.0.1:${ADMIN_PORT}`,
@@ -87797,7 +88066,7 @@ async function adminRequest(remote, method, path8, body) {
           res.on("error", reject);
         }
       );
-      req.on("timeout", () => req.destroy(new Error(`${method} ${path8} timed out`)));
+      req.on("timeout", () => req.destroy(new Error(`${method} ${path9} timed out`)));
       req.on("error", (e) => {
         const said = pipe.stderr().trim().split("\n").slice(-3).join("\n");
         reject(said ? new Error(`${e.message}: ${said}`) : e);
@@ -87808,11 +88077,11 @@ async function adminRequest(remote, method, path8, body) {
     pipe.io.destroy();
   }
 }
-async function admin(remote, method, path8, body) {
-  const r = await adminRequest(remote, method, path8, body);
+async function admin(remote, method, path9, body) {
+  const r = await adminRequest(remote, method, path9, body);
   if (r.status < 200 || r.status >= 300) {
     throw new Error(
-      `the ingress's admin API refused ${method} ${path8}: HTTP ${r.status} ${r.body.trim().slice(0, 300)}`
+      `the ingress's admin API refused ${method} ${path9}: HTTP ${r.status} ${r.body.trim().slice(0, 300)}`
     );
   }
   return r.body;
@@ -87944,12 +88213,12 @@ async function removeRoute(remote, id) {
     throw new Error(`the ingress refused to remove route ${id}: HTTP ${r.status} ${r.body.trim()}`);
   }
 }
-async function putRoute(remote, id, route, path8) {
+async function putRoute(remote, id, route, path9) {
   const existing = await adminRequest(remote, "GET", `/id/${id}`);
   if (existing.status === 200) {
     if (sameJson(JSON.parse(existing.body), route)) return;
     await admin(remote, "PATCH", `/id/${id}`, route);
-  } else if (path8) {
+  } else if (path9) {
     await admin(remote, "PUT", `${ROUTES_PATH}/0`, route);
   } else {
     await admin(remote, "POST", ROUTES_PATH, route);
@@ -89580,11 +89849,16 @@ function deploy(options, ports, log) {
     return to(built, { ports, log, result, phases, notice, startedAt });
   });
 }
-async function buildRelease(options, ports, log, result, phases, notice) {
-  const shipping = shippingFor(options.method);
+async function buildRelease(given, ports, log, result, phases, notice) {
+  const shipping = shippingFor(given.method);
   let files;
+  let options = given;
   await phases.run("validate", async () => {
     checkLocalFiles(options);
+    if (options.services.length === 0) {
+      options = { ...options, services: composeServices2(options, ports.environment, notice) };
+      checkLocalFiles(options);
+    }
     for (const warning2 of checkComposeFile(options)) notice(warning2);
     if (options.orchestrator === "swarm") for (const w of checkSwarmFile(options)) notice(w);
     checkReleaseServices(options);
@@ -89599,7 +89873,10 @@ async function buildRelease(options, ports, log, result, phases, notice) {
     o = { ...o, version };
     result.version = version;
   } else {
-    await phases.run("build", () => buildImages(o, ports.docker, log));
+    result.build = await phases.run(
+      "build",
+      () => buildImages(o, ports.docker, ports.environment, log)
+    );
   }
   const images = await shipping.publish?.(o, ports.docker, phases, log);
   const release = {
@@ -90230,8 +90507,8 @@ var Context = class {
       if (existsSync5(process.env.GITHUB_EVENT_PATH)) {
         this.payload = JSON.parse(readFileSync6(process.env.GITHUB_EVENT_PATH, { encoding: "utf8" }));
       } else {
-        const path8 = process.env.GITHUB_EVENT_PATH;
-        process.stdout.write(`GITHUB_EVENT_PATH ${path8} does not exist${EOL5}`);
+        const path9 = process.env.GITHUB_EVENT_PATH;
+        process.stdout.write(`GITHUB_EVENT_PATH ${path9} does not exist${EOL5}`);
       }
     }
     this.eventName = process.env.GITHUB_EVENT_NAME;
@@ -94700,6 +94977,7 @@ async function run() {
       o,
       {
         docker: new import_dockerode.default(),
+        environment: process.env,
         connect: (target) => connectTo(target, (m) => warning(m)),
         now: () => /* @__PURE__ */ new Date(),
         checkpoint

@@ -38,6 +38,7 @@ export async function run(): Promise<void> {
       o,
       {
         docker: new Docker(),
+        environment: process.env,
         connect: target => connectTo(target, m => core.warning(m)),
         now: () => new Date(),
         checkpoint

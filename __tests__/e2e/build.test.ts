@@ -215,6 +215,58 @@ test('BuildKit: services build side by side (their RUN steps overlap in time)', 
     expect(lastStart).toBeLessThan(firstEnd)
     for (const n of names)
       expect(r.log).toMatch(new RegExp(`^\\[${n}\\] built ${PROJECT}-${n}:b4 in [\\d.]+ s$`, 'm'))
+    // The summary's build rows: the builder, and each service's time.
+    expect(r.summary).toMatch(/### Builds: BuildKit \(builder \S+, driver docker\), side by side/)
+    for (const n of ['app', ...names])
+      expect(r.summary).toMatch(new RegExp(`^\\| ${n} \\| \\d+\\.\\d s \\|$`, 'm'))
+  } finally {
+    writeFileSync(`${WS}/docker-compose.yml`, compose(['app']))
+  }
+})
+
+test("services left empty: the compose file's build: sections are built (a target, args) and deployed", async () => {
+  writeFileSync(
+    `${WS}/app/Dockerfile.stages`,
+    `FROM scratch AS tools
+COPY bin/busybox /bin/busybox
+RUN ["/bin/busybox", "--install", "-s", "/bin"]
+
+FROM tools AS runtime
+ARG NOTE
+ARG DEPLOY_VERSION
+RUN mkdir -p /www && echo runtime > /www/flavor && echo "$NOTE" > /www/note && echo "$DEPLOY_VERSION" > /www/version
+CMD ["httpd", "-f", "-p", "8080", "-h", "/www"]
+
+FROM runtime AS debug
+RUN echo debug > /www/flavor
+`
+  )
+  writeFileSync(
+    `${WS}/docker-compose.yml`,
+    `services:
+  app:
+    image: ${PROJECT}-app:\${DEPLOY_VERSION:-latest}
+    build:
+      context: ./app
+      dockerfile: Dockerfile.stages
+      target: runtime
+      args:
+        NOTE: from-compose
+    restart: unless-stopped
+    stop_grace_period: 1s
+    ports: ['127.0.0.1:${PORT}:8080']
+`
+  )
+  try {
+    const r = await run({ version: 'b45', services: '' })
+    expect([r.code, r.outputs.status, errorOf(r)]).toEqual([0, 'success', ''])
+    expect(r.log).toMatch(
+      /\[app\] building vbuild-app:b45 from \S+\/app \(Dockerfile.stages, stage runtime\)/
+    )
+    expect(await served('/version')).toBe('b45')
+    // The last stage is debug: runtime was built because the compose file says so.
+    expect(await served('/flavor')).toBe('runtime')
+    expect(await served('/note')).toBe('from-compose')
   } finally {
     writeFileSync(`${WS}/docker-compose.yml`, compose(['app']))
   }

@@ -23,7 +23,7 @@ test.each(nodes)('dist/index.js starts under %s and exits with a clear message',
     timeout: 30000
   })
   expect([version, r.status]).toEqual([version, 1])
-  expect(r.stdout).toContain('::error::Input "services": is required')
+  expect(r.stdout).toContain('::error::Input "host": is required')
   expect(r.stderr).not.toMatch(/ReferenceError|SyntaxError|Cannot find module/)
 })
 
@@ -49,7 +49,7 @@ test.each(nodes)('dist/index.js restarts under %s with a small young generation'
     timeout: 30000
   })
   const starts = [...r.stdout.matchAll(/^flags:(.*):(\d+)$/gm)]
-  expect(r.stdout.match(/::error::Input "services"/g)).toHaveLength(1)
+  expect(r.stdout.match(/::error::Input "host"/g)).toHaveLength(1)
   if (canExecve.stdout.trim() !== 'function') {
     expect(starts.map(m => m[1])).toEqual(['[]'])
     return
@@ -71,5 +71,5 @@ test('a size the user chose in NODE_OPTIONS is kept: no restart', () => {
     timeout: 30000
   })
   expect(r.stdout.match(/^flags:[^:]*/gm)).toEqual(['flags:[]'])
-  expect(r.stdout).toContain('::error::Input "services": is required')
+  expect(r.stdout).toContain('::error::Input "host": is required')
 })

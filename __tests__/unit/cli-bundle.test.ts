@@ -46,7 +46,7 @@ describe.each(nodes)('under %s', node => {
   })
 
   test('a missing required option and a bad config file: 2', () => {
-    expect(cli(node, ['deploy', '--version', 'v1']).stderr).toMatch(/--services: is required/)
+    expect(cli(node, ['deploy', '--version', 'v1']).stderr).toMatch(/--host: is required/)
     const dir = mkdtempSync(path.join(tmpdir(), 'vd-cli-'))
     writeFileSync(path.join(dir, 'versioned-deploy.yml'), 'host: [x\n')
     const r = cli(node, ['status'], dir)

@@ -104,8 +104,8 @@ describe('bad usage: exit 2, what is wrong and what is allowed, and the engine n
     [['deploy', '--hots', 'x'], /unknown option --hots \(did you mean --host\?\)\. Valid options:/],
     [['depoy'], /the command "depoy" is unknown/],
     [
-      ['deploy', ...SERVER],
-      /--services: is required: one "service=build-context" a line \(give --services, VERSIONED_DEPLOY_SERVICES, or "services:" in the config file\)/
+      ['deploy', '--services', 'api=./api'],
+      /--host: is required: the server's host name or IP address \(or use method local\) \(give --host, VERSIONED_DEPLOY_HOST, or "host:" in the config file\)/
     ],
     [['status', '--port', '2222', '--fingerprint', FP, '--key-file', 'id'], /--host: is required/],
     [

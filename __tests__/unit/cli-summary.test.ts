@@ -122,3 +122,29 @@ describe('text (the CLI)', () => {
     expect(renderText(sample('unlock'))).toMatch(/^🔓 Deploy lock\n═{14}\n/)
   })
 })
+
+test("the build's row per service, with the builder that built them", () => {
+  const r = {
+    ...sample('deployed'),
+    build: {
+      builder: 'BuildKit (builder default, driver docker), side by side',
+      services: [
+        { service: 'api', ms: 3100 },
+        { service: 'web', ms: 2950 }
+      ]
+    }
+  }
+  expect(renderSummary(r)).toContain(
+    [
+      '### Builds: BuildKit (builder default, driver docker), side by side',
+      '',
+      '| Service | Time |',
+      '| --- | --- |',
+      '| api | 3.1 s |',
+      '| web | 3.0 s |'
+    ].join('\n')
+  )
+  expect(renderText(r)).toMatch(
+    /Builds: BuildKit \(builder default, driver docker\), side by side\nService +Time\n/
+  )
+})

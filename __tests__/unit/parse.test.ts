@@ -139,7 +139,6 @@ describe('parseOptions', () => {
     [{ version: 'a\nb' }, 'version', /must match/],
     [{ project: 'Shop' }, 'project', /lowercase/],
     [{ project: 'a b' }, 'project', /lowercase/],
-    [{ services: '' }, 'services', /required/],
     [{ services: 'api' }, 'services', /service=build-context/],
     [{ services: 'API=./api' }, 'services', /lowercase/],
     [{ services: '`id`=./api' }, 'services', /lowercase/],

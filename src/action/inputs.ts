@@ -3,6 +3,7 @@
 import * as core from '@actions/core'
 import { INPUT_NAMES, type RawInputs, type RunContext } from '../config/inputs.js'
 import { headCommit } from '../git/head-commit.js'
+import { sourceDateEpoch } from '../git/commit-time.js'
 
 export function getInputs(): RawInputs {
   const raw = {} as RawInputs
@@ -17,9 +18,12 @@ export async function getRunContext(env: NodeJS.ProcessEnv = process.env): Promi
     env.GITHUB_SERVER_URL && repository && env.GITHUB_RUN_ID
       ? `${env.GITHUB_SERVER_URL}/${repository}/actions/runs/${env.GITHUB_RUN_ID}`
       : undefined
+  const sha = env.GITHUB_SHA || (await headCommit(workspace))
+  const epoch = await sourceDateEpoch(env, workspace, sha)
   return {
     workspace,
-    sha: env.GITHUB_SHA || (await headCommit(workspace)),
+    sha,
+    ...(epoch !== undefined ? { sourceDateEpoch: epoch } : {}),
     repository,
     apiUrl: env.GITHUB_API_URL || undefined,
     runUrl,

@@ -5,6 +5,7 @@
 import os from 'node:os'
 import type { RunContext } from '../config/inputs.js'
 import { headCommit } from '../git/head-commit.js'
+import { sourceDateEpoch } from '../git/commit-time.js'
 
 function user(env: NodeJS.ProcessEnv): string | undefined {
   try {
@@ -15,9 +16,12 @@ function user(env: NodeJS.ProcessEnv): string | undefined {
 }
 
 export async function cliRunContext(cwd: string, env: NodeJS.ProcessEnv): Promise<RunContext> {
+  const sha = await headCommit(cwd)
+  const epoch = await sourceDateEpoch(env, cwd, sha)
   return {
     workspace: cwd,
-    sha: await headCommit(cwd),
+    sha,
+    ...(epoch !== undefined ? { sourceDateEpoch: epoch } : {}),
     repository: env.GITHUB_REPOSITORY || undefined,
     apiUrl: env.GITHUB_API_URL || undefined,
     actor: user(env),

@@ -63,6 +63,7 @@ const world: CliWorld = {
       o,
       {
         docker: new Docker(),
+        environment: process.env,
         connect: target => connectTo(target, m => log.warn(m)),
         now: () => new Date(),
         checkpoint: () => {}

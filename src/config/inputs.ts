@@ -90,4 +90,6 @@ export interface RunContext {
   runUrl?: string
   actor?: string
   now: Date
+  /** SOURCE_DATE_EPOCH: the job's, or the commit's time (seconds); unknown outside a clone. */
+  sourceDateEpoch?: number
 }

@@ -4,6 +4,7 @@
 import type { KnownHost } from '../remote/known-hosts.js'
 import type { OneOffCommand } from '../plan/release-command.js'
 import type { BuildNetwork, BuildSecret, CacheEntry } from './parse-build.js'
+import type { ComposeBuildSecret } from '../plan/compose-build.js'
 
 export const COMMANDS = ['deploy', 'rollback', 'status', 'history', 'unlock'] as const
 export type Command = (typeof COMMANDS)[number]
@@ -35,6 +36,17 @@ export interface ServiceSpec {
   dockerfile: string
   /** The Dockerfile stage to build (`@target`); absent: the last stage. */
   target?: string
+  /** What the compose file's `build:` section adds, for a service read from it. */
+  compose?: ComposeBuildExtras
+}
+
+/** A compose `build:` section's args, secrets, cache lines and network. */
+export interface ComposeBuildExtras {
+  args: Record<string, string>
+  secrets: ComposeBuildSecret[]
+  cacheFrom: string[]
+  cacheTo: string[]
+  network?: string
 }
 
 /** How images are built with BuildKit (`docker buildx`); the legacy builder takes none of it. */
@@ -45,6 +57,11 @@ export interface BuildOptions {
   network: BuildNetwork
   cacheFrom: CacheEntry[]
   cacheTo: CacheEntry[]
+  /**
+   * SOURCE_DATE_EPOCH (the commit's time): what reproducible layers are stamped with (BuildKit
+   * 0.13+ rewrites their timestamps; the legacy builder's context carries it as every file's time).
+   */
+  sourceDateEpoch?: number
 }
 
 export type HealthCheck =
@@ -126,7 +143,10 @@ export interface DeployOptions {
    */
   version: string
   project: string
-  /** The images to build; may be empty for commands other than deploy. */
+  /**
+   * The images to build; may be empty for commands other than deploy, and for a deploy whose
+   * compose file has `build:` sections (read in the validate phase).
+   */
   services: ServiceSpec[]
   /** Ship images already built on the runner instead of building them. */
   skipBuild: boolean

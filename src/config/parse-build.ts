@@ -187,10 +187,11 @@ export function secretEnvironment(secrets: readonly BuildSecret[]): Record<strin
 }
 
 /** The build inputs of a run, parsed. */
-export function parseBuildOptions(raw: RawInputs): BuildOptions {
+export function parseBuildOptions(raw: RawInputs, sourceDateEpoch?: number): BuildOptions {
   const builder = parseBuilder(value(raw, 'builder'))
   return {
     ...(builder !== undefined ? { builder } : {}),
+    ...(sourceDateEpoch !== undefined ? { sourceDateEpoch } : {}),
     secrets: parseBuildSecrets(value(raw, 'build-secrets')),
     network: parseBuildNetwork(value(raw, 'build-network')),
     cacheFrom: parseCacheEntries('cache-from', value(raw, 'cache-from')),

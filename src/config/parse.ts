@@ -177,7 +177,6 @@ export function parseOptions(raw: RawInputs, ctx: RunContext): DeployOptions {
   const compression = oneOf('compression', value(raw, 'compression'), COMPRESSIONS)
   const remote = method !== 'local'
   const required: [InputName, string][] = []
-  if (command === 'deploy') required.push(['services', 'one "service=build-context" a line'])
   if (remote) {
     required.push(
       ['host', "the server's host name or IP address (or use method local)"],
@@ -230,7 +229,7 @@ export function parseOptions(raw: RawInputs, ctx: RunContext): DeployOptions {
     workspace,
     files: command === 'deploy' ? parseFiles(value(raw, 'files')) : [],
     buildArgs: parseBuildArgs(value(raw, 'build-args')),
-    build: parseBuildOptions(raw),
+    build: parseBuildOptions(raw, ctx.sourceDateEpoch),
     ...(releaseCommand ? { releaseCommand } : {}),
     ...(rollbackCommand ? { rollbackCommand } : {}),
     releaseTimeoutMs: parseSeconds('release-timeout', value(raw, 'release-timeout'), 86400),

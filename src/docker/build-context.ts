@@ -35,6 +35,13 @@ export function contextFiles(context: string, dockerfile: string): string[] {
   return kept.sort()
 }
 
-export function packContext(context: string, dockerfile: string): Readable {
-  return tar.pack(context, { entries: contextFiles(context, dockerfile) })
+/**
+ * The context as a tar stream; with `fileTime` (seconds) every entry carries that time instead of
+ * its checkout's, so that a fresh clone's COPY layers are the same as the last clone's.
+ */
+export function packContext(context: string, dockerfile: string, fileTime?: number): Readable {
+  const entries = contextFiles(context, dockerfile)
+  if (fileTime === undefined) return tar.pack(context, { entries })
+  const mtime = new Date(fileTime * 1000)
+  return tar.pack(context, { entries, map: header => ({ ...header, mtime }) })
 }

@@ -14,6 +14,8 @@ export interface BuildRequest {
   target?: string
   /** The network of RUN steps: `default` (the engine's), `host` or `none`. */
   network?: string
+  /** Every file of the context carries this time (seconds): COPY layers the same from any clone. */
+  fileTime?: number
 }
 
 interface BuildEvent extends ProgressEvent {
@@ -37,17 +39,20 @@ export async function buildImage(
   request: BuildRequest,
   log: (line: string) => void
 ): Promise<string> {
-  const stream = await docker.buildImage(packContext(request.context, request.dockerfile), {
-    t: request.tag,
-    dockerfile: request.dockerfile,
-    buildargs: request.buildArgs,
-    ...(request.target !== undefined ? { target: request.target } : {}),
-    ...(request.network !== undefined && request.network !== 'default'
-      ? { networkmode: request.network }
-      : {}),
-    rm: true,
-    forcerm: true
-  })
+  const stream = await docker.buildImage(
+    packContext(request.context, request.dockerfile, request.fileTime),
+    {
+      t: request.tag,
+      dockerfile: request.dockerfile,
+      buildargs: request.buildArgs,
+      ...(request.target !== undefined ? { target: request.target } : {}),
+      ...(request.network !== undefined && request.network !== 'default'
+        ? { networkmode: request.network }
+        : {}),
+      rm: true,
+      forcerm: true
+    }
+  )
   let step = ''
   let imageId = ''
   const error = await followProgress<BuildEvent>(docker, stream, event => {

@@ -37,8 +37,8 @@ export interface BuildxBuild {
    */
   rewriteTimestamp?: boolean
   progress: BuildxProgress
-  /** Where buildx writes the result: `containerimage.digest` is the image ID. */
-  metadataFile: string
+  /** Where buildx writes the result (`containerimage.digest`); absent: nowhere. */
+  metadataFile?: string
 }
 
 export function buildxBuild(b: BuildxBuild): string[] {
@@ -58,7 +58,9 @@ export function buildxBuild(b: BuildxBuild): string[] {
   if (b.network !== 'default') args.push('--network', b.network)
   for (const line of b.cacheFrom) args.push('--cache-from', line)
   for (const line of b.cacheTo) args.push('--cache-to', line)
-  args.push('--output', output(b), '--metadata-file', b.metadataFile, b.context)
+  args.push('--output', output(b))
+  if (b.metadataFile !== undefined) args.push('--metadata-file', b.metadataFile)
+  args.push(b.context)
   return args
 }
 

@@ -3,8 +3,7 @@
 // engine's legacy builder builds them one after another, and what only BuildKit can build is
 // refused before anything else happens.
 
-import { mkdtempSync, readFileSync, rmSync } from 'node:fs'
-import { tmpdir } from 'node:os'
+import { readFileSync } from 'node:fs'
 import path from 'node:path'
 import type Docker from 'dockerode'
 import type { DeployOptions, ServiceSpec } from '../config/options.js'
@@ -23,23 +22,42 @@ import {
 import { declaresArg, needsBuildKit, secretMounts } from '../docker/dockerfile.js'
 import { versionTag } from '../plan/images.js'
 import type { Log } from './io.js'
+import type { BuildReport } from './result.js'
 
 const BUILDX_HELP =
   'install buildx on the runner (docker/setup-buildx-action, or the docker-buildx-plugin package), as GitHub-hosted runners have it'
 
-export async function buildImages(o: DeployOptions, docker: Docker, log: Log): Promise<void> {
-  const builder = await findBuilder(o, log)
+/** `environment`: the runner's, which buildx runs with (the secrets' variables added). */
+export async function buildImages(
+  o: DeployOptions,
+  docker: Docker,
+  environment: NodeJS.ProcessEnv,
+  log: Log
+): Promise<BuildReport> {
+  const builder = await findBuilder(o, environment, log)
   if (builder) {
-    await buildAllWithBuildx(o, docker, builder, log)
-  } else {
-    refuseWhatNeedsBuildKit(o)
-    for (const s of o.services) await buildLegacy(o, docker, s, log)
+    return {
+      builder: `BuildKit (builder ${builder.name}, driver ${builder.driver}), side by side`,
+      services: await buildAllWithBuildx(o, docker, builder, environment, log)
+    }
   }
+  refuseWhatNeedsBuildKit(o)
+  const services: BuildReport['services'] = []
+  for (const s of o.services) {
+    const started = Date.now()
+    await buildLegacy(o, docker, s, log)
+    services.push({ service: s.name, ms: Date.now() - started })
+  }
+  return { builder: "the engine's legacy builder, one after another", services }
 }
 
 /** The buildx builder to use, or undefined when the runner has no `docker buildx`. */
-async function findBuilder(o: DeployOptions, log: Log): Promise<Builder | undefined> {
-  const version = await runDocker(buildxVersion(), process.env)
+async function findBuilder(
+  o: DeployOptions,
+  environment: NodeJS.ProcessEnv,
+  log: Log
+): Promise<Builder | undefined> {
+  const version = await runDocker(buildxVersion(), environment)
   const buildx = version.code === 0 ? parseBuildxVersion(version.output) : undefined
   if (!buildx) {
     if (o.build.builder !== undefined) {
@@ -53,7 +71,7 @@ async function findBuilder(o: DeployOptions, log: Log): Promise<Builder | undefi
     )
     return undefined
   }
-  const inspect = await runDocker(buildxInspect(o.build.builder), process.env)
+  const inspect = await runDocker(buildxInspect(o.build.builder), environment)
   const builder = inspect.code === 0 ? parseBuildxInspect(inspect.output) : undefined
   if (!builder) {
     const said = inspect.tail
@@ -68,11 +86,15 @@ async function findBuilder(o: DeployOptions, log: Log): Promise<Builder | undefi
     }
     throw new Error(`docker buildx ${buildx} has no builder to use: ${said}`)
   }
-  for (const entry of o.build.cacheTo) {
-    if (!exportsCache(builder, entry.type)) {
+  const cacheTypes = [
+    ...o.build.cacheTo.map(e => e.type),
+    ...o.services.flatMap(s => (s.compose?.cacheTo ?? []).map(cacheType))
+  ]
+  for (const type of cacheTypes) {
+    if (!exportsCache(builder, type)) {
       throw new InputError(
         'cache-to',
-        `type=${entry.type}: the builder ${builder.name} (driver ${builder.driver}, the engine's own) exports only type=inline cache; create a builder that exports it (docker/setup-buildx-action does; or docker buildx create --driver docker-container --use) and name it in builder`
+        `type=${type}: the builder ${builder.name} (driver ${builder.driver}, the engine's own) exports only type=inline cache; create a builder that exports it (docker/setup-buildx-action does; or docker buildx create --driver docker-container --use) and name it in builder`
       )
     }
   }
@@ -87,54 +109,63 @@ async function buildAllWithBuildx(
   o: DeployOptions,
   docker: Docker,
   builder: Builder,
+  environment: NodeJS.ProcessEnv,
   log: Log
-): Promise<void> {
-  const dir = mkdtempSync(path.join(tmpdir(), 'vd-buildx-'))
+): Promise<BuildReport['services']> {
   // The secrets' values ride in the environment of buildx alone.
-  const env = { ...process.env, ...secretEnvironment(o.build.secrets) }
-  try {
-    const results = await Promise.allSettled(
-      o.services.map(async s => {
-        const tag = versionTag(o.project, s.name, o.version)
-        const started = Date.now()
-        const argv = buildxBuild({
-          tag,
-          context: s.context,
-          dockerfile: path.resolve(s.context, s.dockerfile),
-          ...(s.target !== undefined ? { target: s.target } : {}),
-          buildArgs: buildArgsFor(o, s),
-          secrets: o.build.secrets.map(({ id, env }) => ({ id, env })),
-          network: o.build.network,
-          ...(o.build.builder !== undefined ? { builder: o.build.builder } : {}),
-          cacheFrom: o.build.cacheFrom.map(e => cacheLine(e, s.name)),
-          cacheTo: o.build.cacheTo.map(e => cacheLine(e, s.name)),
-          output: 'load',
-          rewriteTimestamp: rewritesTimestamps(builder),
-          progress: 'plain',
-          metadataFile: path.join(dir, `${s.name}.json`)
-        })
-        warnMissingSecrets(o, s, log)
-        log.info(
-          `[${s.name}] building ${tag} from ${s.context} (${s.dockerfile}${s.target ? `, stage ${s.target}` : ''})`
-        )
-        const r = await runDocker(argv, env, line => {
-          if (line.trim() !== '') log.info(`[${s.name}] ${line}`)
-        })
-        if (r.code !== 0) {
-          throw new Error(
-            `building ${tag} failed (docker buildx build exited ${r.code}):\n${r.tail.join('\n')}`
-          )
-        }
-        // --load put it in the engine: the transfer reads it from there.
-        await docker.getImage(tag).inspect()
-        log.info(`[${s.name}] built ${tag} in ${((Date.now() - started) / 1000).toFixed(1)} s`)
+  const env = { ...environment, ...secretEnvironment(o.build.secrets) }
+  const results = await Promise.allSettled(
+    o.services.map(async s => {
+      const tag = versionTag(o.project, s.name, o.version)
+      const started = Date.now()
+      const argv = buildxBuild({
+        tag,
+        context: s.context,
+        dockerfile: path.resolve(s.context, s.dockerfile),
+        ...(s.target !== undefined ? { target: s.target } : {}),
+        buildArgs: buildArgsFor(o, s),
+        secrets: [
+          ...o.build.secrets.map(({ id, env }) => ({ id, env })),
+          ...(s.compose?.secrets ?? [])
+        ],
+        network: s.compose?.network ?? o.build.network,
+        ...(o.build.builder !== undefined ? { builder: o.build.builder } : {}),
+        cacheFrom: [
+          ...o.build.cacheFrom.map(e => cacheLine(e, s.name)),
+          ...(s.compose?.cacheFrom ?? [])
+        ],
+        cacheTo: [...o.build.cacheTo.map(e => cacheLine(e, s.name)), ...(s.compose?.cacheTo ?? [])],
+        output: 'load',
+        ...(o.build.sourceDateEpoch !== undefined
+          ? {
+              sourceDateEpoch: o.build.sourceDateEpoch,
+              rewriteTimestamp: rewritesTimestamps(builder)
+            }
+          : {}),
+        progress: 'plain'
       })
-    )
-    const failed = results.flatMap(r => (r.status === 'rejected' ? [r.reason as unknown] : []))
-    if (failed.length > 0) throw failed[0]
-  } finally {
-    rmSync(dir, { recursive: true, force: true })
-  }
+      warnMissingSecrets(o, s, log)
+      log.info(
+        `[${s.name}] building ${tag} from ${s.context} (${s.dockerfile}${s.target ? `, stage ${s.target}` : ''})`
+      )
+      const r = await runDocker(argv, env, line => {
+        if (line.trim() !== '') log.info(`[${s.name}] ${line}`)
+      })
+      if (r.code !== 0) {
+        throw new Error(
+          `building ${tag} failed (docker buildx build exited ${r.code}):\n${r.tail.join('\n')}`
+        )
+      }
+      // --load put it in the engine: the transfer reads it from there.
+      await docker.getImage(tag).inspect()
+      const ms = Date.now() - started
+      log.info(`[${s.name}] built ${tag} in ${(ms / 1000).toFixed(1)} s`)
+      return { service: s.name, ms }
+    })
+  )
+  const failed = results.flatMap(r => (r.status === 'rejected' ? [r.reason as unknown] : []))
+  if (failed.length > 0) throw failed[0]
+  return results.flatMap(r => (r.status === 'fulfilled' ? [r.value] : []))
 }
 
 /**
@@ -142,7 +173,7 @@ async function buildAllWithBuildx(
  * fails on a missing file, or worse, works without it. Say which secret is missing first.
  */
 function warnMissingSecrets(o: DeployOptions, s: ServiceSpec, log: Log): void {
-  const given = new Set(o.build.secrets.map(x => x.id))
+  const given = new Set([...o.build.secrets, ...(s.compose?.secrets ?? [])].map(x => x.id))
   const dockerfile = readFileSync(path.resolve(s.context, s.dockerfile), 'utf8')
   for (const id of secretMounts(dockerfile).filter(id => !given.has(id))) {
     log.warn(
@@ -159,7 +190,13 @@ function buildArgsFor(o: DeployOptions, s: ServiceSpec): Record<string, string> 
   const version: Record<string, string> = declaresArg(dockerfile, 'DEPLOY_VERSION')
     ? { DEPLOY_VERSION: o.version }
     : {}
-  return { ...o.buildArgs, ...version }
+  // The job's build-args win over a compose file's, as docker compose build --build-arg does.
+  return { ...s.compose?.args, ...o.buildArgs, ...version }
+}
+
+/** The type of a buildx cache line (`type=…`; a bare reference is a registry one). */
+function cacheType(line: string): string {
+  return /(?:^|,)type=([^,]+)/.exec(line)?.[1] ?? 'registry'
 }
 
 /**
@@ -178,6 +215,15 @@ function refuseWhatNeedsBuildKit(o: DeployOptions): void {
         name,
         `needs docker buildx on the runner, which it does not have: ${BUILDX_HELP}`
       )
+  }
+  for (const s of o.services) {
+    const c = s.compose
+    if (c && (c.secrets.length > 0 || c.cacheFrom.length > 0 || c.cacheTo.length > 0)) {
+      throw new InputError(
+        'compose-file',
+        `services.${s.name}.build has secrets or cache_from/cache_to, which need docker buildx on the runner, which it does not have: ${BUILDX_HELP}`
+      )
+    }
   }
   for (const s of o.services) {
     const file = path.resolve(s.context, s.dockerfile)
@@ -205,7 +251,8 @@ async function buildLegacy(
       context: s.context,
       dockerfile: s.dockerfile,
       ...(s.target !== undefined ? { target: s.target } : {}),
-      network: o.build.network,
+      network: s.compose?.network ?? o.build.network,
+      ...(o.build.sourceDateEpoch !== undefined ? { fileTime: o.build.sourceDateEpoch } : {}),
       tag,
       buildArgs: buildArgsFor(o, s)
     },

@@ -13,6 +13,7 @@ import { releaseOf, runFacts, type Release } from '../plan/history.js'
 import {
   checkComposeFile,
   checkLocalFiles,
+  composeServices,
   checkReleaseServices,
   checkStackPlan,
   checkSwarmFile
@@ -64,18 +65,23 @@ export function deploy(
 
 /** Everything on the runner: validate, build (or find the images built), publish. */
 async function buildRelease(
-  options: DeployOptions,
+  given: DeployOptions,
   ports: CommandPorts,
   log: Log,
   result: CommandResult,
   phases: Phases,
   notice: (m: string) => void
 ): Promise<Built> {
-  const shipping = shippingFor(options.method)
+  const shipping = shippingFor(given.method)
   // Nothing on a server is touched until the images are built (and pushed).
   let files: ReleaseFileSet | undefined
+  let options = given
   await phases.run('validate', async () => {
     checkLocalFiles(options)
+    if (options.services.length === 0) {
+      options = { ...options, services: composeServices(options, ports.environment, notice) }
+      checkLocalFiles(options)
+    }
     for (const warning of checkComposeFile(options)) notice(warning)
     if (options.orchestrator === 'swarm') for (const w of checkSwarmFile(options)) notice(w)
     checkReleaseServices(options)
@@ -90,7 +96,9 @@ async function buildRelease(
     o = { ...o, version }
     result.version = version
   } else {
-    await phases.run('build', () => buildImages(o, ports.docker, log))
+    result.build = await phases.run('build', () =>
+      buildImages(o, ports.docker, ports.environment, log)
+    )
   }
   const images = await shipping.publish?.(o, ports.docker, phases, log)
   const release: Release = {

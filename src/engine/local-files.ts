@@ -2,11 +2,69 @@
 
 import { existsSync, readFileSync, statSync } from 'node:fs'
 import path from 'node:path'
-import type { DeployOptions } from '../config/options.js'
+import type { DeployOptions, ServiceSpec } from '../config/options.js'
+import { composeBuilds } from '../plan/compose-build.js'
 import { InputError } from '../config/input-error.js'
 import { checkComposeImages, composeServiceBodies } from '../plan/compose-images.js'
 import { swarmIgnoredKeys, swarmVersionProblem } from '../plan/swarm-stack.js'
 import { LABEL, stackPlan } from '../plan/stack-plan.js'
+
+/**
+ * The services to build when the `services` input is empty: the compose file's services with a
+ * `build:` section. Refuses a section it cannot build (naming its key) and a deploy with neither.
+ * `vars`: the job's environment, as compose would read it.
+ */
+export function composeServices(
+  o: DeployOptions,
+  environment: Readonly<Record<string, string | undefined>>,
+  notice: (m: string) => void
+): ServiceSpec[] {
+  const name = path.basename(o.composeFile)
+  // As compose: an empty variable counts as unset.
+  const vars = Object.fromEntries(
+    Object.entries(environment).filter((e): e is [string, string] => (e[1] ?? '') !== '')
+  )
+  const plan = composeBuilds(
+    readFileSync(o.composeFile, 'utf8'),
+    o.composeFile,
+    o.project,
+    o.version,
+    vars
+  )
+  if (plan.problems.length > 0) {
+    throw new InputError('compose-file', `${name}: ${plan.problems.join('; ')}`)
+  }
+  for (const w of plan.warnings) notice(`${name}: ${w}`)
+  if (plan.builds.length === 0) {
+    throw new InputError(
+      'services',
+      `is required: one "service=build-context" a line, unless services of ${name} have a build: section`
+    )
+  }
+  const bad = plan.builds.find(b => !SERVICE_NAME.test(b.service))
+  if (bad) {
+    throw new InputError(
+      'compose-file',
+      `${name}: service "${bad.service}" has a build: section, but its image would be ${o.project}-${bad.service}, and image names are lowercase letters, digits and . _ -: rename the service, or list what to build in services`
+    )
+  }
+  return plan.builds.map(b => ({
+    name: b.service,
+    context: b.context,
+    dockerfile: path.relative(b.context, b.dockerfile),
+    ...(b.target !== undefined ? { target: b.target } : {}),
+    compose: {
+      args: b.args,
+      secrets: b.secrets,
+      cacheFrom: b.cacheFrom,
+      cacheTo: b.cacheTo,
+      ...(b.network !== undefined ? { network: b.network } : {})
+    }
+  }))
+}
+
+// The names the services input takes (an image name's part).
+const SERVICE_NAME = /^[a-z0-9][a-z0-9_.-]{0,62}$/
 
 export function checkLocalFiles(o: DeployOptions): void {
   if (!existsSync(o.composeFile) || !statSync(o.composeFile).isFile()) {

@@ -38,6 +38,12 @@ export interface ServerOutcome {
   history?: DeployRecord[]
 }
 
+/** The build phase: the builder, and each service's time (built side by side with BuildKit). */
+export interface BuildReport {
+  builder: string
+  services: { service: string; ms: number }[]
+}
+
 export interface CommandResult {
   command: Command
   status: CommandStatus
@@ -51,6 +57,8 @@ export interface CommandResult {
   phases: PhaseTiming[]
   health?: HealthReport
   rollbackHealth?: HealthReport
+  /** deploy: how the images were built, and each service's build time. */
+  build?: BuildReport
   transferredBytes?: number
   /** What the transfer sent against the images' size, and which layers it left out. */
   transferNote?: string
@@ -98,6 +106,11 @@ export function noteSwitches(
 export interface CommandPorts extends SessionPorts {
   /** The runner's Docker engine. */
   docker: Docker
+  /**
+   * The runner's environment: what `docker buildx` runs with, and the variables a compose file's
+   * `build:` section reads.
+   */
+  environment: NodeJS.ProcessEnv
   now(): Date
 }
 

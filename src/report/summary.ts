@@ -292,6 +292,15 @@ export function summaryBlocks(r: CommandResult): Block[] {
       )
     )
   }
+  if (r.build && r.build.services.length > 0) {
+    blocks.push(heading(`Builds: ${r.build.builder}`))
+    blocks.push(
+      table(
+        ['Service', 'Time'],
+        r.build.services.map(b => [b.service, seconds(b.ms)])
+      )
+    )
+  }
   const rollbackTitle =
     r.command === 'rollback' ? 'Health checks after restoring' : 'Health checks after rollback'
   for (const [name, health] of [
