@@ -86937,6 +86937,19 @@ function runDocker(args, env, onLine = () => void 0) {
   });
 }
 
+// src/docker/buildx-progress.ts
+function failedStep(lines2) {
+  for (let i = lines2.length - 1; i >= 0; i--) {
+    const m = /^#(\d+) ERROR: (.*)$/.exec(lines2[i] ?? "");
+    if (!m) continue;
+    const [, id, error2 = ""] = m;
+    const title2 = lines2.map((l) => new RegExp(`^#${id} \\[[^\\]]*\\] (.+)$`).exec(l)?.[1]).find((t) => t !== void 0);
+    const other = lines2.map((l) => new RegExp(`^#${id} (.+)$`).exec(l)?.[1]).find((t) => t);
+    return { step: title2 ?? other ?? `#${id}`, error: error2 };
+  }
+  return void 0;
+}
+
 // src/docker/buildx-commands.ts
 function buildxBuild(b) {
   const args = ["buildx", "build"];
@@ -87144,12 +87157,15 @@ async function buildAllWithBuildx(o, docker, builder, environment, log) {
       log.info(
         `[${s.name}] building ${tag} from ${s.context} (${s.dockerfile}${s.target ? `, stage ${s.target}` : ""})`
       );
+      const lines2 = [];
       const r = await runDocker(argv2, env, (line) => {
+        lines2.push(line);
         if (line.trim() !== "") log.info(`[${s.name}] ${line}`);
       });
       if (r.code !== 0) {
+        const failed3 = failedStep(lines2);
         throw new Error(
-          `building ${tag} failed (docker buildx build exited ${r.code}):
+          failed3 ? `building ${tag} failed at "${failed3.step}": ${failed3.error}` : `building ${tag} failed (docker buildx build exited ${r.code}):
 ${r.tail.join("\n")}`
         );
       }

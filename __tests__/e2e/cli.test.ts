@@ -124,6 +124,8 @@ test('a deploy with its options from versioned-deploy.yml (key-file included): 0
       'healthcheck-interval: 1',
       'healthcheck-timeout: 40',
       'healthcheck-monitor: 2',
+      // The sandbox's runner engine has no bridge network.
+      'build-network: host',
       ''
     ].join('\n')
   )

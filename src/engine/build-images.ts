@@ -11,6 +11,7 @@ import { InputError } from '../config/input-error.js'
 import { cacheLine, secretEnvironment } from '../config/parse-build.js'
 import { buildImage } from '../docker/build.js'
 import { runDocker } from '../docker/buildx.js'
+import { failedStep } from '../docker/buildx-progress.js'
 import { buildxBuild, buildxInspect, buildxVersion } from '../docker/buildx-commands.js'
 import {
   exportsCache,
@@ -148,12 +149,17 @@ async function buildAllWithBuildx(
       log.info(
         `[${s.name}] building ${tag} from ${s.context} (${s.dockerfile}${s.target ? `, stage ${s.target}` : ''})`
       )
+      const lines: string[] = []
       const r = await runDocker(argv, env, line => {
+        lines.push(line)
         if (line.trim() !== '') log.info(`[${s.name}] ${line}`)
       })
       if (r.code !== 0) {
+        const failed = failedStep(lines)
         throw new Error(
-          `building ${tag} failed (docker buildx build exited ${r.code}):\n${r.tail.join('\n')}`
+          failed
+            ? `building ${tag} failed at "${failed.step}": ${failed.error}`
+            : `building ${tag} failed (docker buildx build exited ${r.code}):\n${r.tail.join('\n')}`
         )
       }
       // --load put it in the engine: the transfer reads it from there.
