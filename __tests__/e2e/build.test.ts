@@ -8,6 +8,7 @@ import { tmpdir } from 'node:os'
 import path from 'node:path'
 import { runAction, type ActionRun } from '../../scripts/run-action.mjs'
 import {
+  clearBuildCache,
   docker,
   hostFetch,
   nonEmpty,
@@ -124,10 +125,7 @@ function reset() {
   resetProject(env, PROJECT, `/srv/${PROJECT}`, HOST)
   rmSync(WS, { recursive: true, force: true })
   // The cache mount's content lives in the runner's BuildKit cache.
-  spawnSync('docker', ['buildx', 'prune', '--force', '--all'], {
-    env: { ...process.env, DOCKER_HOST: env.runnerDockerHost },
-    encoding: 'utf8'
-  })
+  clearBuildCache(env.runnerDockerHost)
 }
 
 beforeAll(() => {

@@ -153,6 +153,11 @@ export function clearProject(host: string, project: string): void {
   if (refs.length > 0) on(['image', 'rm', '-f', ...refs])
 }
 
+/** Empties the build cache of the engine at `host` (BuildKit's: it outlives the images). */
+export function clearBuildCache(host: string): void {
+  docker(host, ['builder', 'prune', '--all', '--force'])
+}
+
 /** Lab host 1: the server of the single-server suites. */
 export function firstHost(env: SandboxEnv): LabHost {
   const host = env.hosts[0]
