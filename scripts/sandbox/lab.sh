@@ -216,7 +216,11 @@ SetEnv SHLVL=1 PATH=$dir/shim:/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:
 # The machine's 127.0.0.1:PORT → host K's 127.0.0.1:22. For each connection socat starts a
 # socat inside the host that connects to sshd from the client's own port (socat passes it as
 # SOCAT_PEERPORT): sshd's log and its sessions' SSH_CLIENT name the port the client used on this
-# machine, as they would for a direct connection. It binds 127.0.0.1:PORT, not 0.0.0.0:PORT: the
+# machine, as they would for a direct connection. When that port is taken inside the host (one of
+# its own connections holds it: the two namespaces share the ephemeral range; seen once in CI as
+# "bind: Address already in use", which closed the client's connection before the handshake),
+# the inner socat connects from a port of its own instead. (socat takes '…' as its own quotes:
+# \' reaches sh as a quote.) It binds 127.0.0.1:PORT, not 0.0.0.0:PORT: the
 # same port number may be in use on another of the host's addresses (its engine's proxies
 # connect to containers from the bridge's address), which would refuse the connection.
 host_ssh_bridge_up() {
@@ -230,7 +234,7 @@ host_ssh_bridge_up() {
   fi
   keep_running "$(host_name "$k") ssh bridge" "$LAB/ssh-$k.pid" "$LAB/bridges.log" \
     socat "TCP-LISTEN:$port,bind=127.0.0.1,fork,reuseaddr,backlog=128" \
-    "SYSTEM:exec nsenter --net=/run/netns/$(host_netns "$k") socat STDIO TCP\\:127.0.0.1\\:22\\,bind=127.0.0.1\\:\$SOCAT_PEERPORT\\,reuseaddr"
+    "SYSTEM:exec nsenter --net=/run/netns/$(host_netns "$k") sh -c \\'socat STDIO TCP\\:127.0.0.1\\:22\\,bind=127.0.0.1\\:\$SOCAT_PEERPORT\\,reuseaddr || exec socat STDIO TCP\\:127.0.0.1\\:22\\'"
 }
 
 # The machine's registries, offered on unix sockets for the hosts (once).
