@@ -82721,7 +82721,7 @@ var STATUS_SYMBOL = {
 
 // src/engine/local-files.ts
 import { existsSync, readFileSync, statSync } from "node:fs";
-import path3 from "node:path";
+import path4 from "node:path";
 
 // src/plan/compose-build.ts
 import path2 from "node:path";
@@ -83106,6 +83106,1095 @@ function buildSecrets(key, secrets, declared, dir, vars, read, problems) {
   return out;
 }
 
+// src/config/parse-build.ts
+var BUILD_NETWORKS = ["default", "host", "none"];
+var CACHE_TYPES = ["registry", "local", "inline", "gha", "s3", "azblob"];
+var REQUIRED = {
+  registry: { from: ["ref"], to: ["ref"] },
+  local: { from: ["src"], to: ["dest"] },
+  s3: { from: ["region", "bucket"], to: ["region", "bucket"] },
+  azblob: { from: ["name"], to: ["name"] }
+};
+var CREDENTIALS = {
+  token: "ACTIONS_RUNTIME_TOKEN",
+  access_key_id: "AWS_ACCESS_KEY_ID",
+  secret_access_key: "AWS_SECRET_ACCESS_KEY",
+  session_token: "AWS_SESSION_TOKEN"
+};
+var BUILDER_PATTERN = /^[A-Za-z0-9][A-Za-z0-9_.+-]{0,127}$/;
+var SECRET_ID_PATTERN = /^[A-Za-z0-9][A-Za-z0-9_.-]{0,127}$/;
+var SECRET_ENV_PREFIX = "VERSIONED_DEPLOY_BUILD_SECRET_";
+function parseBuilder(text3) {
+  const builder = text3.trim();
+  if (builder === "") return void 0;
+  if (!BUILDER_PATTERN.test(builder)) {
+    throw new InputError(
+      "builder",
+      `"${builder}" is not a builder name (letters, digits and . _ + -, starting with a letter or digit): see docker buildx ls`
+    );
+  }
+  return builder;
+}
+function parseBuildSecrets(text3) {
+  const secrets = [];
+  text3.split(/\r?\n/).forEach((raw, i) => {
+    const line = raw.trim();
+    if (line === "" || line.startsWith("#")) return;
+    const eq = line.indexOf("=");
+    const where = `line ${i + 1}`;
+    if (eq < 0) {
+      throw new InputError(
+        "build-secrets",
+        `${where} has no "=": write each secret as id=value (the id the Dockerfile mounts with --mount=type=secret,id=\u2026)`
+      );
+    }
+    const id = line.slice(0, eq).trim();
+    const value2 = line.slice(eq + 1).trim();
+    if (!SECRET_ID_PATTERN.test(id)) {
+      throw new InputError(
+        "build-secrets",
+        `${where}: the id before "=" must be letters, digits and . _ - (starting with a letter or digit)`
+      );
+    }
+    if (value2 === "") {
+      throw new InputError(
+        "build-secrets",
+        `${where}: secret "${id}" has an empty value (is the secret it comes from defined for this repository and environment?)`
+      );
+    }
+    if (secrets.some((s) => s.id === id)) {
+      throw new InputError("build-secrets", `secret "${id}" is given twice`);
+    }
+    secrets.push({ id, value: value2, env: `${SECRET_ENV_PREFIX}${secrets.length + 1}` });
+  });
+  return secrets;
+}
+function parseBuildNetwork(text3) {
+  const network = text3.trim() || "default";
+  if (BUILD_NETWORKS.includes(network)) return network;
+  throw new InputError(
+    "build-network",
+    `"${network}" is not one of ${BUILD_NETWORKS.join(", ")} (the network of the Dockerfile's RUN steps)`
+  );
+}
+function parseCacheEntries(name, text3) {
+  return lines(text3).map((line) => parseCacheLine(name, line));
+}
+function parseCacheLine(name, line) {
+  if (!line.includes("=")) {
+    if (/[\s,]/.test(line)) {
+      throw new InputError(name, `"${line}" is not type=\u2026,key=value,\u2026 nor an image reference`);
+    }
+    return { type: "registry", attrs: [["ref", line]] };
+  }
+  const fields = line.split(",").map((f) => {
+    const eq = f.indexOf("=");
+    return [eq > 0 ? f.slice(0, eq).trim() : "", f.slice(eq + 1).trim()];
+  });
+  const type = fields.find(([k]) => k === "type")?.[1] ?? "";
+  const credential = fields.find(([k]) => CREDENTIALS[k] !== void 0)?.[0];
+  if (credential !== void 0) {
+    const instead = type === "azblob" ? "the builder reads the storage account key from its own environment" : `buildx reads it from ${CREDENTIALS[credential]} in the job's environment`;
+    throw new InputError(
+      name,
+      `a line of type ${type || "(none)"} has ${credential}=\u2026, which would put a credential in the build's command line: leave it out; ${instead}`
+    );
+  }
+  const bad = line.split(",").find((_, i) => !/^[a-z][a-z0-9_-]*$/.test(fields[i]?.[0] ?? ""));
+  if (bad !== void 0) throw new InputError(name, `"${line}": "${bad}" is not key=value`);
+  if (!CACHE_TYPES.includes(type)) {
+    throw new InputError(
+      name,
+      `"${line}" has ${type === "" ? "no type=" : `type "${type}"`}: use one of ${CACHE_TYPES.join(", ")}`
+    );
+  }
+  const way = name === "cache-from" ? "from" : "to";
+  if (type === "inline" && way === "from") {
+    throw new InputError(
+      name,
+      `"${line}": an inline cache is read from the image it was pushed with: write type=registry,ref=<that image>`
+    );
+  }
+  const attrs = fields.filter(([k]) => k !== "type");
+  const missing = (REQUIRED[type]?.[way] ?? []).filter((k) => !attrs.some(([a]) => a === k));
+  if (missing.length > 0) {
+    throw new InputError(name, `"${line}" needs ${missing.map((k) => `${k}=\u2026`).join(" and ")}`);
+  }
+  return { type, attrs };
+}
+function cacheLine(entry2, service) {
+  const attrs = entry2.type === "gha" && !entry2.attrs.some(([k]) => k === "scope") ? [...entry2.attrs, ["scope", service]] : entry2.attrs;
+  return [`type=${entry2.type}`, ...attrs.map(([k, v]) => `${k}=${v}`)].join(",");
+}
+function secretEnvironment(secrets) {
+  return Object.fromEntries(secrets.map((s) => [s.env, s.value]));
+}
+function parseBuildOptions(raw, sourceDateEpoch2) {
+  const builder = parseBuilder(value(raw, "builder"));
+  return {
+    ...builder !== void 0 ? { builder } : {},
+    ...sourceDateEpoch2 !== void 0 ? { sourceDateEpoch: sourceDateEpoch2 } : {},
+    secrets: parseBuildSecrets(value(raw, "build-secrets")),
+    network: parseBuildNetwork(value(raw, "build-network")),
+    cacheFrom: parseCacheEntries("cache-from", value(raw, "cache-from")),
+    cacheTo: parseCacheEntries("cache-to", value(raw, "cache-to"))
+  };
+}
+function buildSecretValues(text3) {
+  return text3.split(/\r?\n/).map((l) => l.trim()).filter((l) => l !== "" && !l.startsWith("#") && l.includes("=")).map((l) => l.slice(l.indexOf("=") + 1).trim()).filter((v) => v !== "");
+}
+
+// src/config/parse.ts
+import path3 from "node:path";
+
+// src/plan/version.ts
+var VERSION_PATTERN = /^[A-Za-z0-9][A-Za-z0-9_.-]{0,127}$/;
+function generateVersion(sha, now) {
+  const short2 = sha.trim().slice(0, 7).toLowerCase();
+  if (!/^[0-9a-f]{7}$/.test(short2)) {
+    throw new Error(`cannot make a version from commit "${sha}": expected a git SHA`);
+  }
+  const p = (n) => String(n).padStart(2, "0");
+  const date = `${now.getUTCFullYear()}${p(now.getUTCMonth() + 1)}${p(now.getUTCDate())}`;
+  const time2 = `${p(now.getUTCHours())}${p(now.getUTCMinutes())}${p(now.getUTCSeconds())}`;
+  return `${short2}-${date}-${time2}`;
+}
+function versionTimestamp(version) {
+  const m = /-(\d{8}-\d{6})$/.exec(version);
+  return m?.[1];
+}
+
+// src/remote/known-hosts.ts
+import { createHmac, timingSafeEqual } from "node:crypto";
+var BLOB_FIELDS = {
+  "ssh-ed25519": 2,
+  "ecdsa-sha2-nistp256": 3,
+  "ecdsa-sha2-nistp384": 3,
+  "ecdsa-sha2-nistp521": 3,
+  "ssh-rsa": 3,
+  "ssh-dss": 5
+};
+var KEY_TYPES = Object.keys(BLOB_FIELDS);
+var HASHED = /^\|1\|([A-Za-z0-9+/]+={0,2})\|([A-Za-z0-9+/]+={0,2})$/;
+var PATTERN = /^!?(\[[A-Za-z0-9._:*?%-]+\]:\d{1,5}|[A-Za-z0-9._:*?%-]+)$/;
+var BASE64 = /^[A-Za-z0-9+/]+={0,2}$/;
+function knownHostName(host, port) {
+  return port === 22 ? host.toLowerCase() : `[${host.toLowerCase()}]:${port}`;
+}
+function keyTypeOf(blob) {
+  if (blob.length < 4) return "";
+  const n = blob.readUInt32BE(0);
+  return n > 0 && n <= 64 && blob.length >= 4 + n ? blob.toString("latin1", 4, 4 + n) : "";
+}
+function wellFormed(blob, keyType) {
+  let offset = 0;
+  let fields = 0;
+  while (offset + 4 <= blob.length) {
+    offset += 4 + blob.readUInt32BE(offset);
+    fields++;
+  }
+  return offset === blob.length && fields === BLOB_FIELDS[keyType] && keyTypeOf(blob) === keyType;
+}
+function refuse(input, line, message) {
+  throw new InputError(input, `line ${line}: ${message}`);
+}
+function checkHosts(input, n, hosts) {
+  if (hosts.startsWith("|")) {
+    const [, salt = "", hash = ""] = HASHED.exec(hosts) ?? [];
+    if (Buffer.from(salt, "base64").length !== 20 || Buffer.from(hash, "base64").length !== 20) {
+      refuse(
+        input,
+        n,
+        `"${hosts}" is not a hashed host name (|1|<salt>|<hash>, as ssh-keygen -H writes)`
+      );
+    }
+    return;
+  }
+  for (const pattern of hosts.split(",")) {
+    if (!PATTERN.test(pattern)) {
+      refuse(
+        input,
+        n,
+        `"${pattern}" is not a host name, IP address or [host]:port (wildcards * ? and ! allowed)`
+      );
+    }
+  }
+}
+function checkKey(input, n, keyType, key) {
+  if (!Object.hasOwn(BLOB_FIELDS, keyType)) {
+    refuse(
+      input,
+      n,
+      `key type "${keyType}" is not supported; use a line with one of ${KEY_TYPES.join(", ")} (ssh-keyscan prints them)`
+    );
+  }
+  const type = keyType;
+  if (!BASE64.test(key) || !wellFormed(Buffer.from(key, "base64"), type)) {
+    refuse(input, n, `the key is not a valid base64 ${keyType} public key (cut off while copying?)`);
+  }
+}
+function parseLine(input, n, text3) {
+  const fields = text3.split(/[ \t]+/);
+  let revoked = false;
+  if (fields[0]?.startsWith("@")) {
+    const marker = fields.shift();
+    if (marker === "@cert-authority") {
+      refuse(
+        input,
+        n,
+        "@cert-authority is not supported (host certificates cannot be checked); list the host's own key (ssh-keyscan -p PORT HOST) instead"
+      );
+    }
+    if (marker !== "@revoked")
+      refuse(input, n, `unknown marker "${marker}"; only @revoked is supported`);
+    revoked = true;
+  }
+  const [hosts = "", keyType = "", key = ""] = fields;
+  if (key === "") {
+    refuse(
+      input,
+      n,
+      `"${text3}" is not "host[,host2] keytype base64-key" (or "[host]:port keytype key")`
+    );
+  }
+  checkHosts(input, n, hosts);
+  checkKey(input, n, keyType, key);
+  return { line: n, revoked, hosts, keyType, key };
+}
+function parseKnownHosts(text3, input = "known-hosts") {
+  const entries = [];
+  text3.split(/\r?\n/).forEach((raw, i) => {
+    const line = raw.trim();
+    if (line !== "" && !line.startsWith("#")) entries.push(parseLine(input, i + 1, line));
+  });
+  return entries;
+}
+function globMatches(pattern, name) {
+  const source = pattern.toLowerCase().replace(/[.+^${}()|[\]\\]/g, "\\$&").replace(/\*/g, ".*").replace(/\?/g, ".");
+  return new RegExp(`^${source}$`).test(name);
+}
+function hashedMatches(hosts, name) {
+  const m = HASHED.exec(hosts);
+  if (!m) return false;
+  const salt = Buffer.from(m[1] ?? "", "base64");
+  const hash = Buffer.from(m[2] ?? "", "base64");
+  const actual = createHmac("sha1", salt).update(name).digest();
+  return actual.length === hash.length && timingSafeEqual(actual, hash);
+}
+function hostMatches(entry2, host, port) {
+  const name = knownHostName(host, port);
+  if (entry2.hosts.startsWith("|")) return hashedMatches(entry2.hosts, name);
+  let matched = false;
+  for (const pattern of entry2.hosts.split(",")) {
+    const negated = pattern.startsWith("!");
+    if (!globMatches(negated ? pattern.slice(1) : pattern, name)) continue;
+    if (negated) return false;
+    matched = true;
+  }
+  return matched;
+}
+function entriesFor(entries, host, port) {
+  return entries.filter((e) => hostMatches(e, host, port));
+}
+function checkKnownHosts(entries, host, port, key) {
+  const mine = entriesFor(entries, host, port);
+  const same = mine.filter((e) => Buffer.from(e.key, "base64").equals(key));
+  if (same.some((e) => e.revoked)) return "revoked";
+  if (same.length > 0) return "accepted";
+  return mine.some((e) => !e.revoked) ? "other-key" : "unknown-host";
+}
+
+// src/config/parse-servers.ts
+var HOST_PATTERN = /^[A-Za-z0-9._:-]{1,253}$/;
+var FINGERPRINT_PATTERN = /^SHA256:[A-Za-z0-9+/]{43}=?$/;
+function serverName(s) {
+  const host = s.host.includes(":") ? `[${s.host}]` : s.host;
+  return s.port === 22 ? host : `${host}:${s.port}`;
+}
+function parseHostName(name, text3) {
+  const host = text3.replace(/^\[(.*)\]$/, "$1");
+  if (!HOST_PATTERN.test(host)) {
+    throw new InputError(name, `"${host}" is not a host name or IP address`);
+  }
+  return host;
+}
+function parseServerLine(name, line, defaultPort) {
+  const bracketed = /^\[([^\]]+)\](?::(\d+))?$/.exec(line);
+  const named = /^([^:[\]]+):(\d+)$/.exec(line);
+  const [hostText, portText] = bracketed ? [bracketed[1] ?? "", bracketed[2]] : named ? [named[1] ?? "", named[2]] : [line, void 0];
+  const where = `"${line}"`;
+  if (!HOST_PATTERN.test(hostText)) {
+    throw new InputError(
+      name,
+      `${where} is not a host name or IP address, optionally with :port (host, host:port, [ipv6]:port)`
+    );
+  }
+  const port = portText === void 0 ? defaultPort : Number(portText);
+  if (!Number.isInteger(port) || port < 1 || port > 65535) {
+    throw new InputError(name, `${where} has a port that is not from 1 to 65535`);
+  }
+  return { host: hostText, port };
+}
+function parseServers(hostText, fingerprintText, defaultPort) {
+  const servers = lines(hostText).map((line) => ({
+    ...parseServerLine("host", line, defaultPort),
+    fingerprints: []
+  }));
+  if (servers.length === 0) {
+    throw new InputError("host", "is required: the server's host name or IP address");
+  }
+  const seen = /* @__PURE__ */ new Set();
+  for (const s of servers) {
+    const key = serverName(s).toLowerCase();
+    if (seen.has(key)) throw new InputError("host", `${serverName(s)} is listed twice`);
+    seen.add(key);
+  }
+  for (const line of lines(fingerprintText)) {
+    const parts = line.split(/\s+/);
+    const fingerprint = parts.length === 1 ? parts[0] : parts[1];
+    if (parts.length > 2 || !FINGERPRINT_PATTERN.test(fingerprint ?? "")) {
+      throw new InputError(
+        "fingerprint",
+        `"${line}" is not an OpenSSH SHA256 fingerprint (SHA256:<43 base64 characters>), optionally after the server it pins: host[:port] SHA256:\u2026`
+      );
+    }
+    const pin = fingerprint ?? "";
+    if (parts.length === 1) {
+      const only = servers.length === 1 ? servers[0] : void 0;
+      if (!only) {
+        throw new InputError(
+          "fingerprint",
+          `"${line}" does not say which of the ${servers.length} servers it pins: write one "host[:port] SHA256:\u2026" line per server`
+        );
+      }
+      only.fingerprints.push(pin);
+      continue;
+    }
+    const { host, port } = parseServerLine("fingerprint", parts[0] ?? "", defaultPort);
+    const server = servers.find((s) => s.host.toLowerCase() === host.toLowerCase() && s.port === port);
+    if (!server) {
+      throw new InputError(
+        "fingerprint",
+        `"${line}" pins ${serverName({ host, port })}, which host does not list (${servers.map(serverName).join(", ")})`
+      );
+    }
+    server.fingerprints.push(pin);
+  }
+  return servers;
+}
+function parseMaxParallel(text3) {
+  if (text3 === "") return 0;
+  if (!/^\d+$/.test(text3) || Number(text3) < 1 || Number(text3) > 1e3) {
+    throw new InputError(
+      "max-parallel",
+      `"${text3}" is not a whole number from 1 to 1000 (empty: every server at once after the first)`
+    );
+  }
+  return Number(text3);
+}
+
+// src/config/parse-ssh.ts
+var USER_PATTERN = /^[A-Za-z0-9_][A-Za-z0-9_.-]{0,31}$/;
+var FINGERPRINT_PATTERN2 = /^SHA256:[A-Za-z0-9+/]{43}=?$/;
+function parseUsername(name, text3) {
+  if (!USER_PATTERN.test(text3)) throw new InputError(name, `"${text3}" is not a valid user name`);
+  return text3;
+}
+function parsePrivateKey(name, text3) {
+  if (!/PRIVATE KEY-----/.test(text3)) {
+    throw new InputError(
+      name,
+      "must be the private key text (-----BEGIN \u2026 PRIVATE KEY-----), not a path or a public key"
+    );
+  }
+  return text3;
+}
+function parseFingerprints(name, text3) {
+  const fingerprints = lines(text3);
+  for (const f of fingerprints) {
+    if (!FINGERPRINT_PATTERN2.test(f)) {
+      throw new InputError(
+        name,
+        `"${f}" is not an OpenSSH SHA256 fingerprint (SHA256:<43 base64 characters>)`
+      );
+    }
+  }
+  return fingerprints;
+}
+function requirePins(endpoint2, knownHosts, input, whose) {
+  const { host, port } = endpoint2;
+  if (endpoint2.fingerprints.length > 0) return;
+  if (entriesFor(knownHosts, host, port).some((e) => !e.revoked)) return;
+  const keyscan = `ssh-keyscan -p ${port} ${host}`;
+  if (knownHosts.length === 0) {
+    throw new InputError(
+      input,
+      `is required to pin ${whose} host key (or give known-hosts). Get it with: ${keyscan} | ssh-keygen -lf - (take the SHA256:\u2026 part), or put the lines of ${keyscan} in known-hosts`
+    );
+  }
+  throw new InputError(
+    "known-hosts",
+    `has no line for ${knownHostName(host, port)} (${whose} host; OpenSSH writes [host]:port for ports other than 22): add the lines of ${keyscan}, or give ${input}`
+  );
+}
+function parseProxy(raw, target, knownHosts, insecure) {
+  const given = (name) => (raw[name] ?? "").trim() !== "";
+  if (value(raw, "proxy-host") === "") {
+    for (const name of ["proxy-key", "proxy-passphrase", "proxy-fingerprint"]) {
+      if (given(name)) {
+        throw new InputError(name, "is set but proxy-host is empty: set proxy-host, or remove it");
+      }
+    }
+    return void 0;
+  }
+  if (given("proxy-passphrase") && !given("proxy-key")) {
+    throw new InputError(
+      "proxy-passphrase",
+      "is set but proxy-key is empty (the jump host then uses key and passphrase): set proxy-key, or remove it"
+    );
+  }
+  const ownKey = given("proxy-key");
+  const passphrase = raw["proxy-passphrase"] ?? "";
+  const proxy = {
+    host: parseHostName("proxy-host", value(raw, "proxy-host")),
+    port: parseInteger("proxy-port", value(raw, "proxy-port"), 1, 65535),
+    username: parseUsername("proxy-username", value(raw, "proxy-username")),
+    privateKey: ownKey ? parsePrivateKey("proxy-key", raw["proxy-key"]) : target.privateKey,
+    passphrase: ownKey ? passphrase || void 0 : target.passphrase,
+    fingerprints: parseFingerprints("proxy-fingerprint", value(raw, "proxy-fingerprint"))
+  };
+  if (!insecure) requirePins(proxy, knownHosts, "proxy-fingerprint", "the jump host's");
+  return proxy;
+}
+function parseSsh(raw) {
+  const passphrase = raw.passphrase ?? "";
+  const port = parseInteger("port", value(raw, "port"), 1, 65535);
+  const servers = parseServers(value(raw, "host"), value(raw, "fingerprint"), port);
+  const first = servers[0];
+  const target = {
+    ...first,
+    username: parseUsername("username", value(raw, "username")),
+    privateKey: parsePrivateKey("key", raw.key ?? ""),
+    passphrase: passphrase === "" ? void 0 : passphrase
+  };
+  const insecure = parseBoolean(
+    "insecure-skip-host-key-check",
+    value(raw, "insecure-skip-host-key-check")
+  );
+  const knownHosts = parseKnownHosts(raw["known-hosts"] ?? "", "known-hosts");
+  if (!insecure) {
+    for (const s of servers) {
+      const whose = servers.length === 1 ? "the server's" : `the server ${serverName(s)}'s`;
+      requirePins({ ...target, ...s }, knownHosts, "fingerprint", whose);
+    }
+  }
+  const proxy = parseProxy(raw, target, knownHosts, insecure);
+  return {
+    ...target,
+    knownHosts,
+    insecureSkipHostKeyCheck: insecure,
+    timeoutMs: parseSeconds("timeout", value(raw, "timeout"), 3600),
+    ...proxy ? { proxy } : {},
+    servers
+  };
+}
+
+// src/config/parse-ingress.ts
+var IMAGE_PATTERN = /^[a-z0-9][a-z0-9._/:@-]*$/i;
+function parseIngress(raw, orchestrator) {
+  const kind = value(raw, "ingress");
+  if (!INGRESSES.includes(kind)) {
+    throw new InputError("ingress", `"${kind}" is not one of ${INGRESSES.join(", ")}`);
+  }
+  if (kind === "none") return void 0;
+  if (orchestrator === "swarm") {
+    throw new InputError(
+      "ingress",
+      "caddy is not supported with orchestrator swarm: a swarm routes through its own routing mesh, and honours deploy.update_config.order start-first by itself"
+    );
+  }
+  const image = value(raw, "ingress-image");
+  if (!IMAGE_PATTERN.test(image)) {
+    throw new InputError("ingress-image", `"${image}" is not an image reference (e.g. caddy:2)`);
+  }
+  const httpPort = parsePort("ingress-http-port", value(raw, "ingress-http-port"), 1);
+  const httpsPort = parsePort("ingress-https-port", value(raw, "ingress-https-port"), 0);
+  if (httpsPort === httpPort) {
+    throw new InputError(
+      "ingress-https-port",
+      `${httpsPort} is also ingress-http-port: give two different ports (or 0 for plain HTTP only)`
+    );
+  }
+  return { image, httpPort, httpsPort };
+}
+function parseDrainTimeout(raw) {
+  return parseSeconds("drain-timeout", value(raw, "drain-timeout"), 3600, true);
+}
+function parsePort(name, text3, min) {
+  if (!/^\d{1,5}$/.test(text3) || Number(text3) < min || Number(text3) > 65535) {
+    const zero = min === 0 ? ", or 0 for plain HTTP only" : "";
+    throw new InputError(name, `"${text3}" is not a port: a whole number from 1 to 65535${zero}`);
+  }
+  return Number(text3);
+}
+
+// src/config/parse-registry.ts
+var HOST = /^(?:localhost|[A-Za-z0-9](?:[A-Za-z0-9-]*[A-Za-z0-9])?(?:\.[A-Za-z0-9](?:[A-Za-z0-9-]*[A-Za-z0-9])?)+|\[[0-9A-Fa-f:]+\])(?::\d{1,5})?$/;
+var PATH_COMPONENT = /^[a-z0-9]+(?:(?:[._]|__|-+)[a-z0-9]+)*$/;
+var USER = /^[A-Za-z0-9._@+-]{1,255}$/;
+function parseRegistry(raw, required) {
+  const url = value(raw, "registry").replace(/\/+$/, "");
+  const username = value(raw, "registry-username");
+  const password = (raw["registry-password"] ?? "").trim();
+  if (url === "") {
+    if (required) {
+      throw new InputError(
+        "registry",
+        "is required with method registry: host[:port][/path] where images are pushed, e.g. ghcr.io/acme"
+      );
+    }
+    if (username || password) {
+      throw new InputError(
+        username ? "registry-username" : "registry-password",
+        "is set but registry is empty: set registry (host[:port][/path]), or remove it"
+      );
+    }
+    return void 0;
+  }
+  const [host = "", ...path10] = url.split("/");
+  if (!HOST.test(host) || !path10.every((p) => PATH_COMPONENT.test(p))) {
+    throw new InputError(
+      "registry",
+      `"${url}" is not a registry reference: host[:port][/path], e.g. ghcr.io/acme or registry.example.com:5000 (the host needs a dot, a port or "localhost"; path parts in lowercase)`
+    );
+  }
+  if (username === "" !== (password === "")) {
+    throw new InputError(
+      username ? "registry-password" : "registry-username",
+      "is required with the other: give registry-username and registry-password together (or neither, for anonymous pulls)"
+    );
+  }
+  if (username && !USER.test(username)) {
+    throw new InputError(
+      "registry-username",
+      `"${username}" is not a registry user name (letters, digits and . _ @ + -)`
+    );
+  }
+  return {
+    url,
+    host,
+    ...username ? { username, password } : {}
+  };
+}
+
+// node_modules/shlex/shlex.js
+var Shlexer = class {
+  constructor(string) {
+    this.i = 0;
+    this.string = string;
+    this.whitespace = " 	\r\n";
+    this.quotes = `'"`;
+    this.escapes = "\\";
+    this.escapedQuotes = '"';
+    this.ansiCQuotes = true;
+    this.localeQuotes = true;
+    this.debug = false;
+  }
+  readChar() {
+    return this.string.charAt(this.i++);
+  }
+  processEscapes(string, quote, isAnsiCQuote) {
+    if (!isAnsiCQuote && !this.escapedQuotes.includes(quote)) {
+      return string;
+    }
+    const anyEscape = "[" + this.escapes.replace(/(.)/g, "\\$1") + "]";
+    if (!isAnsiCQuote && this.escapedQuotes.includes(quote)) {
+      const re = new RegExp(
+        anyEscape + "(" + anyEscape + "|\\" + quote + ")",
+        "g"
+      );
+      return string.replace(re, "$1");
+    }
+    if (isAnsiCQuote) {
+      const patterns = {
+        // Literal characters
+        "([\\\\'\"?])": (x) => x,
+        // Non-printable ASCII characters
+        "a": () => "\x07",
+        "b": () => "\b",
+        "e|E": () => "\x1B",
+        "f": () => "\f",
+        "n": () => "\n",
+        "r": () => "\r",
+        "t": () => "	",
+        "v": () => "\v",
+        // Octal bytes
+        "([0-7]{1,3})": (x) => String.fromCharCode(parseInt(x, 8)),
+        // Hexadecimal bytes
+        "x([0-9a-fA-F]{1,2})": (x) => String.fromCharCode(parseInt(x, 16)),
+        // Unicode code units
+        "u([0-9a-fA-F]{1,4})": (x) => String.fromCharCode(parseInt(x, 16)),
+        "U([0-9a-fA-F]{1,8})": (x) => String.fromCharCode(parseInt(x, 16)),
+        // Control characters
+        // https://en.wikipedia.org/wiki/Control_character#How_control_characters_map_to_keyboards
+        "c(.)": (x) => {
+          if (x === "?") {
+            return "\x7F";
+          } else if (x === "@") {
+            return "\0";
+          } else {
+            return String.fromCharCode(x.charCodeAt(0) & 31);
+          }
+        }
+      };
+      const re = new RegExp(
+        anyEscape + "(" + Object.keys(patterns).join("|") + ")",
+        "g"
+      );
+      return string.replace(re, function(m, p1) {
+        for (const matched in patterns) {
+          const mm = new RegExp("^" + matched + "$").exec(p1);
+          if (mm === null) {
+            continue;
+          }
+          return patterns[matched].apply(null, mm.slice(1));
+        }
+      });
+    }
+    return void 0;
+  }
+  *[Symbol.iterator]() {
+    let inQuote = false;
+    let inDollarQuote = false;
+    let escaped = false;
+    let lastDollar = -2;
+    let token;
+    if (this.debug) {
+      console.log("full input:", ">" + this.string + "<");
+    }
+    while (true) {
+      const pos = this.i;
+      const char = this.readChar();
+      if (this.debug) {
+        console.log(
+          "position:",
+          pos,
+          "input:",
+          ">" + char + "<",
+          "accumulated:",
+          token,
+          "inQuote:",
+          inQuote,
+          "inDollarQuote:",
+          inDollarQuote,
+          "lastDollar:",
+          lastDollar,
+          "escaped:",
+          escaped
+        );
+      }
+      if (char === "") {
+        if (inQuote) {
+          throw new Error("Got EOF while in a quoted string");
+        }
+        if (escaped) {
+          throw new Error("Got EOF while in an escape sequence");
+        }
+        if (token !== void 0) {
+          yield token;
+        }
+        return;
+      }
+      if (escaped) {
+        if (char === "\n") {
+        } else if (inQuote) {
+          token = (token || "") + escaped + char;
+        } else {
+          token = (token || "") + char;
+        }
+        escaped = false;
+        continue;
+      }
+      if (this.escapes.includes(char)) {
+        if (!inQuote || inDollarQuote !== false || this.escapedQuotes.includes(inQuote)) {
+          escaped = char;
+          continue;
+        } else {
+        }
+      }
+      if (inQuote !== false) {
+        if (char === inQuote) {
+          token = this.processEscapes(token, inQuote, inDollarQuote === "'");
+          inQuote = false;
+          inDollarQuote = false;
+          continue;
+        }
+        token = (token || "") + char;
+        continue;
+      }
+      if (this.quotes.includes(char)) {
+        inQuote = char;
+        if (lastDollar === pos - 1) {
+          if (char === "'" && !this.ansiCQuotes) {
+          } else if (char === '"' && !this.localeQuotes) {
+          } else {
+            inDollarQuote = char;
+          }
+        }
+        token = token || "";
+        if (inDollarQuote !== false) {
+          token = token.slice(0, -1);
+        }
+        continue;
+      }
+      if (inQuote === false && char === "$") {
+        lastDollar = pos;
+      }
+      if (this.whitespace.includes(char)) {
+        if (token !== void 0) {
+          yield token;
+        }
+        token = void 0;
+        continue;
+      }
+      token = (token || "") + char;
+    }
+  }
+};
+function split(s) {
+  return Array.from(new Shlexer(s));
+}
+
+// src/plan/release-command.ts
+var SERVICE_NAME = /^[a-zA-Z0-9][a-zA-Z0-9._-]*$/;
+var SHELL_SYNTAX = /^(\||\|\||&|&&|;|;;|<|>|>>|<<|2>|2>&1|&>|\(|\))$/;
+var NO_SHELL = "no shell is started, so pipes, redirections, ';' and '&&' do not work: write SERVICE sh -c '\u2026' to have the container's shell run them";
+function parseOneOff(input, text3) {
+  const trimmed = text3.trim();
+  if (trimmed === "") return void 0;
+  if (/[\r\n]/.test(trimmed)) {
+    throw new InputError(input, "is one line: SERVICE [ARGS...]");
+  }
+  let words;
+  try {
+    words = split(trimmed);
+  } catch {
+    throw new InputError(input, `"${trimmed}" has a quote that is never closed`);
+  }
+  const [service, ...args] = words;
+  if (service === void 0 || service === "") {
+    throw new InputError(input, `"${trimmed}" names no service: write SERVICE [ARGS...]`);
+  }
+  if (!SERVICE_NAME.test(service)) {
+    throw new InputError(
+      input,
+      `"${service}" is not a compose service name: the first word is the service to run (SERVICE [ARGS...])`
+    );
+  }
+  const syntax = args.find((a) => SHELL_SYNTAX.test(a));
+  if (syntax !== void 0) throw new InputError(input, `"${syntax}": ${NO_SHELL}`);
+  return { service, args, text: trimmed };
+}
+function lastLines(text3, count) {
+  return text3.split(/\r?\n/).map((l) => l.trimEnd()).filter((l) => l !== "").slice(-count).map((l) => l.length > 300 ? `${l.slice(0, 300)}\u2026` : l).join("\n");
+}
+function describeRun(run) {
+  return run.timed_out ? `still running after ${run.seconds} s: stopped at release-timeout` : `exit ${run.exit} after ${run.seconds} s`;
+}
+
+// src/config/parse.ts
+var PROJECT_PATTERN = /^[a-z0-9][a-z0-9_-]{0,62}$/;
+var SERVICE_PATTERN = /^[a-z0-9][a-z0-9_.-]{0,62}$/;
+var BUILD_ARG_PATTERN = /^[A-Za-z_][A-Za-z0-9_]*$/;
+var STAGE_PATTERN = /^[A-Za-z][A-Za-z0-9_.-]*$/;
+var DEPLOY_PATH_PATTERN = /^\/[A-Za-z0-9._/@+-]*$/;
+function parseServices(text3, workspace) {
+  const specs = lines(text3).map((line) => {
+    const m = /^([^=\s]+)\s*=\s*(.+)$/.exec(line);
+    if (!m) {
+      throw new InputError(
+        "services",
+        `"${line}" is not "service=build-context", "service=build-context:Dockerfile" or either with "@target" (a stage of the Dockerfile)`
+      );
+    }
+    const [, name = "", build = ""] = m;
+    if (!SERVICE_PATTERN.test(name)) {
+      throw new InputError(
+        "services",
+        `service name "${name}" must be lowercase letters, digits, ".", "_" or "-" (start with a letter or digit)`
+      );
+    }
+    const { where, stage } = splitStage(line, build);
+    const colon = where.lastIndexOf(":");
+    const context3 = colon > 0 ? where.slice(0, colon) : where;
+    const dockerfile = colon > 0 ? where.slice(colon + 1) : "Dockerfile";
+    if (context3 === "" || dockerfile === "") {
+      throw new InputError("services", `"${line}" has an empty build context or Dockerfile`);
+    }
+    return {
+      name,
+      context: path3.resolve(workspace, context3),
+      dockerfile,
+      ...stage ? { target: stage } : {}
+    };
+  });
+  if (specs.length === 0) {
+    throw new InputError("services", 'is required: one "service=build-context" a line');
+  }
+  const seen = /* @__PURE__ */ new Set();
+  for (const s of specs) {
+    if (seen.has(s.name)) throw new InputError("services", `service "${s.name}" is listed twice`);
+    seen.add(s.name);
+  }
+  return specs;
+}
+function splitStage(line, build) {
+  const at = build.lastIndexOf("@");
+  if (at < 0) return { where: build };
+  const stage = build.slice(at + 1);
+  if (stage === "") {
+    throw new InputError("services", `"${line}" ends with "@": name the Dockerfile stage after it`);
+  }
+  return STAGE_PATTERN.test(stage) ? { where: build.slice(0, at), stage } : { where: build };
+}
+function parseBuildArgs(text3) {
+  const args = {};
+  for (const line of lines(text3)) {
+    const eq = line.indexOf("=");
+    const key = eq > 0 ? line.slice(0, eq).trim() : "";
+    if (!BUILD_ARG_PATTERN.test(key)) {
+      throw new InputError("build-args", `"${line}" is not KEY=value (KEY: letters, digits, "_")`);
+    }
+    args[key] = line.slice(eq + 1).trim();
+  }
+  return args;
+}
+function parseHealthchecks(text3) {
+  return lines(text3).map((line) => {
+    if (/^cmd:/i.test(line)) {
+      const command = line.slice(4).trim();
+      if (command === "") throw new InputError("healthchecks", `"${line}" has no command`);
+      return { kind: "cmd", command, line };
+    }
+    let url;
+    try {
+      url = new URL(line);
+    } catch {
+      throw new InputError(
+        "healthchecks",
+        `"${line}" is not http://\u2026, https://\u2026, tcp://host:port or "cmd: <command>"`
+      );
+    }
+    if (url.protocol === "http:" || url.protocol === "https:") {
+      return { kind: "http", url: url.toString(), line };
+    }
+    if (url.protocol === "tcp:" && url.hostname !== "" && url.port !== "") {
+      return {
+        kind: "tcp",
+        host: url.hostname.replace(/^\[|\]$/g, ""),
+        port: Number(url.port),
+        line
+      };
+    }
+    throw new InputError(
+      "healthchecks",
+      `"${line}" is not http://\u2026, https://\u2026, tcp://host:port or "cmd: <command>"`
+    );
+  });
+}
+function parseDeployPath(text3) {
+  const p = text3.replace(/\/+$/, "");
+  if (!DEPLOY_PATH_PATTERN.test(p) || p === "" || p.split("/").some((s) => s === ".." || s === ".")) {
+    throw new InputError(
+      "deploy-path",
+      `"${text3}" must be an absolute path of letters, digits and . _ - @ + /, without ".." and not "/"`
+    );
+  }
+  return p.replace(/\/{2,}/g, "/");
+}
+function defaultProject(ctx) {
+  const name = ctx.repository?.split("/").pop() || path3.basename(ctx.workspace);
+  return name.toLowerCase().replace(/[^a-z0-9_-]+/g, "-").replace(/^[-_]+/, "").slice(0, 63);
+}
+function parseOptions(raw, ctx) {
+  for (const [name, text3] of Object.entries(raw)) {
+    if (name !== "key" && name !== "proxy-key")
+      noControlChars(name, text3.replace(/\r?\n/g, ""));
+  }
+  const command = oneOf("command", value(raw, "command"), COMMANDS);
+  const method = oneOf("method", value(raw, "method"), METHODS);
+  const orchestrator = oneOf("orchestrator", value(raw, "orchestrator"), ORCHESTRATORS);
+  if (orchestrator === "swarm" && method !== "registry" && (command === "deploy" || command === "rollback")) {
+    throw new InputError(
+      "method",
+      `"${method}" cannot deploy to a swarm: every node pulls the images, so orchestrator swarm needs method registry (and the registry input)`
+    );
+  }
+  const compression = oneOf("compression", value(raw, "compression"), COMPRESSIONS);
+  const remote = method !== "local";
+  const required = [];
+  if (remote) {
+    required.push(
+      ["host", "the server's host name or IP address (or use method local)"],
+      ["key", "the SSH private key text"]
+    );
+  }
+  for (const [name, what] of required) {
+    if (value(raw, name) === "") throw new InputError(name, `is required: ${what}`);
+  }
+  const project = value(raw, "project") || defaultProject(ctx);
+  if (!PROJECT_PATTERN.test(project)) {
+    throw new InputError(
+      "project",
+      `"${project}" must be lowercase letters, digits, "_" or "-", starting with a letter or digit (at most 63)`
+    );
+  }
+  const skipBuild = parseBoolean("skip-build", value(raw, "skip-build"));
+  const version = parseVersion(raw, ctx, command, skipBuild);
+  const { servers, ...ssh } = remote ? parseSsh(raw) : { servers: void 0 };
+  if (orchestrator === "swarm" && servers && servers.length > 1) {
+    throw new InputError(
+      "host",
+      `lists ${servers.length} servers, but orchestrator swarm deploys through one manager, which spreads the stack over the nodes: give the manager alone`
+    );
+  }
+  const registry2 = parseRegistry(raw, command === "deploy" && method === "registry");
+  const workspace = ctx.workspace;
+  const keepVersions = parseInteger("keep-versions", value(raw, "keep-versions"), 1, 1e3);
+  const keepHistory = parseInteger("keep-history", value(raw, "keep-history"), 1, 1e5);
+  const servicesText = value(raw, "services");
+  const deployments = parseDeployments(raw, ctx);
+  const { releaseCommand, rollbackCommand: rollbackCommand2 } = parseReleaseStep(raw, command, orchestrator);
+  const ingress = parseIngress(raw, orchestrator);
+  return {
+    command,
+    method,
+    orchestrator,
+    compression,
+    version,
+    project,
+    services: servicesText === "" ? [] : parseServices(servicesText, workspace),
+    skipBuild,
+    ...registry2 ? { registry: registry2 } : {},
+    forceUnlock: parseBoolean("force-unlock", value(raw, "force-unlock")),
+    composeFile: path3.resolve(workspace, value(raw, "compose-file")),
+    workspace,
+    files: command === "deploy" ? parseFiles(value(raw, "files")) : [],
+    buildArgs: parseBuildArgs(value(raw, "build-args")),
+    build: parseBuildOptions(raw, ctx.sourceDateEpoch),
+    ...releaseCommand ? { releaseCommand } : {},
+    ...rollbackCommand2 ? { rollbackCommand: rollbackCommand2 } : {},
+    releaseTimeoutMs: parseSeconds("release-timeout", value(raw, "release-timeout"), 86400),
+    ...servers ? { ssh, servers } : {},
+    maxParallel: parseMaxParallel(value(raw, "max-parallel")),
+    deployPath: parseDeployPath(value(raw, "deploy-path") || `/opt/${project}`),
+    healthchecks: parseHealthchecks(value(raw, "healthchecks")),
+    healthTimeoutMs: parseSeconds("healthcheck-timeout", value(raw, "healthcheck-timeout"), 86400),
+    healthIntervalMs: parseSeconds(
+      "healthcheck-interval",
+      value(raw, "healthcheck-interval"),
+      3600
+    ),
+    healthMonitorMs: parseSeconds(
+      "healthcheck-monitor",
+      value(raw, "healthcheck-monitor"),
+      3600,
+      true
+    ),
+    skipHealthcheck: parseBoolean("skip-healthcheck", value(raw, "skip-healthcheck")),
+    ...ingress ? { ingress } : {},
+    drainTimeoutMs: parseDrainTimeout(raw),
+    noRollback: parseBoolean("no-rollback", value(raw, "no-rollback")),
+    keepVersions,
+    keepHistory,
+    lockTimeoutMs: parseSeconds("lock-timeout", value(raw, "lock-timeout"), 86400),
+    lockStaleAfterMs: parseSeconds("lock-stale-after", value(raw, "lock-stale-after"), 604800),
+    ...deployments ? { deployments } : {},
+    commit: ctx.sha,
+    runUrl: ctx.runUrl,
+    actor: ctx.actor
+  };
+}
+function parseReleaseStep(raw, command, orchestrator) {
+  const releaseCommand = command === "deploy" ? parseOneOff("release-command", value(raw, "release-command")) : void 0;
+  const rollbackCommand2 = parseOneOff("rollback-command", value(raw, "rollback-command"));
+  if (orchestrator === "swarm") {
+    const given = value(raw, "release-command") !== "" ? "release-command" : "rollback-command";
+    if (value(raw, given) !== "") {
+      throw new InputError(
+        given,
+        "is not supported with orchestrator swarm: a stack has no one-off container to run it in. Run migrations from a job of their own (a one-shot service with restart_policy condition none), or deploy with orchestrator compose"
+      );
+    }
+  }
+  return {
+    ...releaseCommand ? { releaseCommand } : {},
+    ...rollbackCommand2 ? { rollbackCommand: rollbackCommand2 } : {}
+  };
+}
+var DEFAULT_API_URL = "https://api.github.com";
+function parseDeployments(raw, ctx) {
+  const environment = value(raw, "environment");
+  const environmentUrl = value(raw, "environment-url");
+  if (environment === "") {
+    if (environmentUrl !== "") {
+      throw new InputError(
+        "environment-url",
+        "is set but environment is empty: name the environment too"
+      );
+    }
+    return void 0;
+  }
+  if (environment.length > 255) {
+    throw new InputError("environment", "is longer than 255 characters, the most GitHub allows");
+  }
+  if (environmentUrl !== "") {
+    let url;
+    try {
+      url = new URL(environmentUrl);
+    } catch {
+      url = void 0;
+    }
+    if (!url || url.protocol !== "https:" && url.protocol !== "http:") {
+      throw new InputError(
+        "environment-url",
+        `"${environmentUrl}" is not an http:// or https:// URL`
+      );
+    }
+  }
+  return {
+    environment,
+    ...environmentUrl ? { environmentUrl } : {},
+    token: value(raw, "github-token"),
+    repository: ctx.repository ?? "",
+    apiUrl: (ctx.apiUrl || DEFAULT_API_URL).replace(/\/+$/, "")
+  };
+}
+function oneOf(name, text3, allowed) {
+  if (allowed.includes(text3)) return text3;
+  throw new InputError(name, `"${text3}" is not one of ${allowed.join(", ")}`);
+}
+function parseVersion(raw, ctx, command, skipBuild) {
+  const given = value(raw, "version");
+  if (given === "") {
+    if (command !== "deploy" || skipBuild) return "";
+    if (!/^[0-9a-fA-F]{7,}$/.test(ctx.sha)) {
+      throw new InputError(
+        "version",
+        "is empty and no commit is known to make one from (no GITHUB_SHA, and the working directory is not a git repository): give a version"
+      );
+    }
+    return generateVersion(ctx.sha, ctx.now);
+  }
+  if (!VERSION_PATTERN.test(given) || given === "latest" || given.startsWith("backup-")) {
+    throw new InputError(
+      "version",
+      `"${given}" must match ${VERSION_PATTERN.source} and not be "latest" or start with "backup-"`
+    );
+  }
+  return given;
+}
+
 // src/plan/swarm-stack.ts
 var import_yaml2 = __toESM(require_dist(), 1);
 var IGNORED = {
@@ -83295,7 +84384,7 @@ function wholeNumber(v) {
 
 // src/engine/local-files.ts
 function composeServices2(o, environment, notice) {
-  const name = path3.basename(o.composeFile);
+  const name = path4.basename(o.composeFile);
   const vars = Object.fromEntries(
     Object.entries(environment).filter((e) => (e[1] ?? "") !== "")
   );
@@ -83316,7 +84405,7 @@ function composeServices2(o, environment, notice) {
       `is required: one "service=build-context" a line, unless services of ${name} have a build: section`
     );
   }
-  const bad = plan.builds.find((b) => !SERVICE_NAME.test(b.service));
+  const bad = plan.builds.find((b) => !SERVICE_PATTERN.test(b.service));
   if (bad) {
     throw new InputError(
       "compose-file",
@@ -83326,7 +84415,7 @@ function composeServices2(o, environment, notice) {
   return plan.builds.map((b) => ({
     name: b.service,
     context: b.context,
-    dockerfile: path3.relative(b.context, b.dockerfile),
+    dockerfile: path4.relative(b.context, b.dockerfile),
     ...b.target !== void 0 ? { target: b.target } : {},
     compose: {
       args: b.args,
@@ -83337,7 +84426,6 @@ function composeServices2(o, environment, notice) {
     }
   }));
 }
-var SERVICE_NAME = /^[a-z0-9][a-z0-9_.-]{0,62}$/;
 function checkLocalFiles(o) {
   if (!existsSync(o.composeFile) || !statSync(o.composeFile).isFile()) {
     throw new InputError("compose-file", `${o.composeFile} does not exist or is not a file`);
@@ -83349,7 +84437,7 @@ function checkLocalFiles(o) {
         `build context of "${s.name}" (${s.context}) is not a folder`
       );
     }
-    const dockerfile = path3.resolve(s.context, s.dockerfile);
+    const dockerfile = path4.resolve(s.context, s.dockerfile);
     if (!existsSync(dockerfile)) {
       throw new InputError("services", `Dockerfile of "${s.name}" (${dockerfile}) does not exist`);
     }
@@ -83365,14 +84453,14 @@ function checkComposeFile(o) {
   if (verdict.problems.length > 0) {
     throw new InputError(
       "compose-file",
-      verdict.problems.map((p) => `${path3.basename(o.composeFile)}: ${p}`).join("\n")
+      verdict.problems.map((p) => `${path4.basename(o.composeFile)}: ${p}`).join("\n")
     );
   }
   return verdict.warnings;
 }
 function checkSwarmFile(o) {
   const text3 = readFileSync(o.composeFile, "utf8");
-  const name = path3.basename(o.composeFile);
+  const name = path4.basename(o.composeFile);
   const problem = swarmVersionProblem(text3);
   if (problem) throw new InputError("compose-file", `${name}: ${problem}`);
   return swarmIgnoredKeys(text3).map((w) => `${name}: ${w}`);
@@ -83389,13 +84477,13 @@ function checkReleaseServices(o) {
     if (command && !services.has(command.service)) {
       throw new InputError(
         input,
-        `"${command.service}" is not a service of ${path3.basename(o.composeFile)} (it has ${[...services.keys()].join(", ")}): the first word names the compose service to run`
+        `"${command.service}" is not a service of ${path4.basename(o.composeFile)} (it has ${[...services.keys()].join(", ")}): the first word names the compose service to run`
       );
     }
   }
 }
 function checkStackPlan(o) {
-  const name = path3.basename(o.composeFile);
+  const name = path4.basename(o.composeFile);
   const plan = stackPlan(readFileSync(o.composeFile, "utf8"));
   if (plan.problems.length > 0) {
     throw new InputError("compose-file", plan.problems.map((p) => `${name}: ${p}`).join("\n"));
@@ -83418,7 +84506,7 @@ function checkStackPlan(o) {
 // src/engine/release-files.ts
 var import_tar_stream = __toESM(require_tar_stream(), 1);
 import { createReadStream, lstatSync, readdirSync, realpathSync, statSync as statSync2 } from "node:fs";
-import path4 from "node:path";
+import path5 from "node:path";
 
 // src/remote/commands.ts
 var sh = (script, ...args) => ["sh", "-c", script, "sh", ...args];
@@ -83645,148 +84733,6 @@ var import_ssh2 = __toESM(require_lib2(), 1);
 
 // src/remote/host-key.ts
 import { createHash } from "node:crypto";
-
-// src/remote/known-hosts.ts
-import { createHmac, timingSafeEqual } from "node:crypto";
-var BLOB_FIELDS = {
-  "ssh-ed25519": 2,
-  "ecdsa-sha2-nistp256": 3,
-  "ecdsa-sha2-nistp384": 3,
-  "ecdsa-sha2-nistp521": 3,
-  "ssh-rsa": 3,
-  "ssh-dss": 5
-};
-var KEY_TYPES = Object.keys(BLOB_FIELDS);
-var HASHED = /^\|1\|([A-Za-z0-9+/]+={0,2})\|([A-Za-z0-9+/]+={0,2})$/;
-var PATTERN = /^!?(\[[A-Za-z0-9._:*?%-]+\]:\d{1,5}|[A-Za-z0-9._:*?%-]+)$/;
-var BASE64 = /^[A-Za-z0-9+/]+={0,2}$/;
-function knownHostName(host, port) {
-  return port === 22 ? host.toLowerCase() : `[${host.toLowerCase()}]:${port}`;
-}
-function keyTypeOf(blob) {
-  if (blob.length < 4) return "";
-  const n = blob.readUInt32BE(0);
-  return n > 0 && n <= 64 && blob.length >= 4 + n ? blob.toString("latin1", 4, 4 + n) : "";
-}
-function wellFormed(blob, keyType) {
-  let offset = 0;
-  let fields = 0;
-  while (offset + 4 <= blob.length) {
-    offset += 4 + blob.readUInt32BE(offset);
-    fields++;
-  }
-  return offset === blob.length && fields === BLOB_FIELDS[keyType] && keyTypeOf(blob) === keyType;
-}
-function refuse(input, line, message) {
-  throw new InputError(input, `line ${line}: ${message}`);
-}
-function checkHosts(input, n, hosts) {
-  if (hosts.startsWith("|")) {
-    const [, salt = "", hash = ""] = HASHED.exec(hosts) ?? [];
-    if (Buffer.from(salt, "base64").length !== 20 || Buffer.from(hash, "base64").length !== 20) {
-      refuse(
-        input,
-        n,
-        `"${hosts}" is not a hashed host name (|1|<salt>|<hash>, as ssh-keygen -H writes)`
-      );
-    }
-    return;
-  }
-  for (const pattern of hosts.split(",")) {
-    if (!PATTERN.test(pattern)) {
-      refuse(
-        input,
-        n,
-        `"${pattern}" is not a host name, IP address or [host]:port (wildcards * ? and ! allowed)`
-      );
-    }
-  }
-}
-function checkKey(input, n, keyType, key) {
-  if (!Object.hasOwn(BLOB_FIELDS, keyType)) {
-    refuse(
-      input,
-      n,
-      `key type "${keyType}" is not supported; use a line with one of ${KEY_TYPES.join(", ")} (ssh-keyscan prints them)`
-    );
-  }
-  const type = keyType;
-  if (!BASE64.test(key) || !wellFormed(Buffer.from(key, "base64"), type)) {
-    refuse(input, n, `the key is not a valid base64 ${keyType} public key (cut off while copying?)`);
-  }
-}
-function parseLine(input, n, text3) {
-  const fields = text3.split(/[ \t]+/);
-  let revoked = false;
-  if (fields[0]?.startsWith("@")) {
-    const marker = fields.shift();
-    if (marker === "@cert-authority") {
-      refuse(
-        input,
-        n,
-        "@cert-authority is not supported (host certificates cannot be checked); list the host's own key (ssh-keyscan -p PORT HOST) instead"
-      );
-    }
-    if (marker !== "@revoked")
-      refuse(input, n, `unknown marker "${marker}"; only @revoked is supported`);
-    revoked = true;
-  }
-  const [hosts = "", keyType = "", key = ""] = fields;
-  if (key === "") {
-    refuse(
-      input,
-      n,
-      `"${text3}" is not "host[,host2] keytype base64-key" (or "[host]:port keytype key")`
-    );
-  }
-  checkHosts(input, n, hosts);
-  checkKey(input, n, keyType, key);
-  return { line: n, revoked, hosts, keyType, key };
-}
-function parseKnownHosts(text3, input = "known-hosts") {
-  const entries = [];
-  text3.split(/\r?\n/).forEach((raw, i) => {
-    const line = raw.trim();
-    if (line !== "" && !line.startsWith("#")) entries.push(parseLine(input, i + 1, line));
-  });
-  return entries;
-}
-function globMatches(pattern, name) {
-  const source = pattern.toLowerCase().replace(/[.+^${}()|[\]\\]/g, "\\$&").replace(/\*/g, ".*").replace(/\?/g, ".");
-  return new RegExp(`^${source}$`).test(name);
-}
-function hashedMatches(hosts, name) {
-  const m = HASHED.exec(hosts);
-  if (!m) return false;
-  const salt = Buffer.from(m[1] ?? "", "base64");
-  const hash = Buffer.from(m[2] ?? "", "base64");
-  const actual = createHmac("sha1", salt).update(name).digest();
-  return actual.length === hash.length && timingSafeEqual(actual, hash);
-}
-function hostMatches(entry2, host, port) {
-  const name = knownHostName(host, port);
-  if (entry2.hosts.startsWith("|")) return hashedMatches(entry2.hosts, name);
-  let matched = false;
-  for (const pattern of entry2.hosts.split(",")) {
-    const negated = pattern.startsWith("!");
-    if (!globMatches(negated ? pattern.slice(1) : pattern, name)) continue;
-    if (negated) return false;
-    matched = true;
-  }
-  return matched;
-}
-function entriesFor(entries, host, port) {
-  return entries.filter((e) => hostMatches(e, host, port));
-}
-function checkKnownHosts(entries, host, port, key) {
-  const mine = entriesFor(entries, host, port);
-  const same = mine.filter((e) => Buffer.from(e.key, "base64").equals(key));
-  if (same.some((e) => e.revoked)) return "revoked";
-  if (same.length > 0) return "accepted";
-  return mine.some((e) => !e.revoked) ? "other-key" : "unknown-host";
-}
-
-// src/remote/host-key.ts
 function fingerprintOf(key) {
   return `SHA256:${createHash("sha256").update(key).digest("base64").replace(/=+$/, "")}`;
 }
@@ -84084,7 +85030,7 @@ function collectReleaseFiles(o) {
       entries.set(rel, { rel, source: real, kind: "dir", size: 0, mode: 493 });
       for (const name of readdirSync(real).sort()) {
         const child = `${rel}/${name}`;
-        add(child, resolveInside(root, path4.join(real, name), child, given), given, [
+        add(child, resolveInside(root, path5.join(real, name), child, given), given, [
           ...ancestors,
           real
         ]);
@@ -84098,7 +85044,7 @@ function collectReleaseFiles(o) {
     entries.set(rel, { rel, source: real, kind: "file", size: st.size, mode: fileMode(st.mode) });
   };
   for (const rel of o.files) {
-    const abs = path4.join(o.workspace, rel);
+    const abs = path5.join(o.workspace, rel);
     try {
       lstatSync(abs);
     } catch {
@@ -84108,7 +85054,7 @@ function collectReleaseFiles(o) {
   }
   const list = [...entries.values()];
   for (const e of list) {
-    for (let p = path4.posix.dirname(e.rel); p !== "."; p = path4.posix.dirname(p)) {
+    for (let p = path5.posix.dirname(e.rel); p !== "."; p = path5.posix.dirname(p)) {
       if (!entries.has(p)) entries.set(p, { rel: p, source: "", kind: "dir", size: 0, mode: 493 });
     }
   }
@@ -84175,155 +85121,17 @@ async function sendReleaseFiles(remote, o, set, log) {
 
 // src/engine/build-images.ts
 import { readFileSync as readFileSync3 } from "node:fs";
-import path7 from "node:path";
-
-// src/config/parse-build.ts
-var BUILD_NETWORKS = ["default", "host", "none"];
-var CACHE_TYPES = ["registry", "local", "inline", "gha", "s3", "azblob"];
-var REQUIRED = {
-  registry: { from: ["ref"], to: ["ref"] },
-  local: { from: ["src"], to: ["dest"] },
-  s3: { from: ["region", "bucket"], to: ["region", "bucket"] },
-  azblob: { from: ["name"], to: ["name"] }
-};
-var CREDENTIALS = {
-  token: "ACTIONS_RUNTIME_TOKEN",
-  access_key_id: "AWS_ACCESS_KEY_ID",
-  secret_access_key: "AWS_SECRET_ACCESS_KEY",
-  session_token: "AWS_SESSION_TOKEN"
-};
-var BUILDER_PATTERN = /^[A-Za-z0-9][A-Za-z0-9_.+-]{0,127}$/;
-var SECRET_ID_PATTERN = /^[A-Za-z0-9][A-Za-z0-9_.-]{0,127}$/;
-var SECRET_ENV_PREFIX = "VERSIONED_DEPLOY_BUILD_SECRET_";
-function parseBuilder(text3) {
-  const builder = text3.trim();
-  if (builder === "") return void 0;
-  if (!BUILDER_PATTERN.test(builder)) {
-    throw new InputError(
-      "builder",
-      `"${builder}" is not a builder name (letters, digits and . _ + -, starting with a letter or digit): see docker buildx ls`
-    );
-  }
-  return builder;
-}
-function parseBuildSecrets(text3) {
-  const secrets = [];
-  text3.split(/\r?\n/).forEach((raw, i) => {
-    const line = raw.trim();
-    if (line === "" || line.startsWith("#")) return;
-    const eq = line.indexOf("=");
-    const where = `line ${i + 1}`;
-    if (eq < 0) {
-      throw new InputError(
-        "build-secrets",
-        `${where} has no "=": write each secret as id=value (the id the Dockerfile mounts with --mount=type=secret,id=\u2026)`
-      );
-    }
-    const id = line.slice(0, eq).trim();
-    const value2 = line.slice(eq + 1).trim();
-    if (!SECRET_ID_PATTERN.test(id)) {
-      throw new InputError(
-        "build-secrets",
-        `${where}: the id before "=" must be letters, digits and . _ - (starting with a letter or digit)`
-      );
-    }
-    if (value2 === "") {
-      throw new InputError(
-        "build-secrets",
-        `${where}: secret "${id}" has an empty value (is the secret it comes from defined for this repository and environment?)`
-      );
-    }
-    if (secrets.some((s) => s.id === id)) {
-      throw new InputError("build-secrets", `secret "${id}" is given twice`);
-    }
-    secrets.push({ id, value: value2, env: `${SECRET_ENV_PREFIX}${secrets.length + 1}` });
-  });
-  return secrets;
-}
-function parseBuildNetwork(text3) {
-  const network = text3.trim() || "default";
-  if (BUILD_NETWORKS.includes(network)) return network;
-  throw new InputError(
-    "build-network",
-    `"${network}" is not one of ${BUILD_NETWORKS.join(", ")} (the network of the Dockerfile's RUN steps)`
-  );
-}
-function parseCacheEntries(name, text3) {
-  return lines(text3).map((line) => parseCacheLine(name, line));
-}
-function parseCacheLine(name, line) {
-  if (!line.includes("=")) {
-    if (/[\s,]/.test(line)) {
-      throw new InputError(name, `"${line}" is not type=\u2026,key=value,\u2026 nor an image reference`);
-    }
-    return { type: "registry", attrs: [["ref", line]] };
-  }
-  const fields = line.split(",").map((f) => {
-    const eq = f.indexOf("=");
-    return [eq > 0 ? f.slice(0, eq).trim() : "", f.slice(eq + 1).trim()];
-  });
-  const type = fields.find(([k]) => k === "type")?.[1] ?? "";
-  const credential = fields.find(([k]) => CREDENTIALS[k] !== void 0)?.[0];
-  if (credential !== void 0) {
-    const instead = type === "azblob" ? "the builder reads the storage account key from its own environment" : `buildx reads it from ${CREDENTIALS[credential]} in the job's environment`;
-    throw new InputError(
-      name,
-      `a line of type ${type || "(none)"} has ${credential}=\u2026, which would put a credential in the build's command line: leave it out; ${instead}`
-    );
-  }
-  const bad = line.split(",").find((_, i) => !/^[a-z][a-z0-9_-]*$/.test(fields[i]?.[0] ?? ""));
-  if (bad !== void 0) throw new InputError(name, `"${line}": "${bad}" is not key=value`);
-  if (!CACHE_TYPES.includes(type)) {
-    throw new InputError(
-      name,
-      `"${line}" has ${type === "" ? "no type=" : `type "${type}"`}: use one of ${CACHE_TYPES.join(", ")}`
-    );
-  }
-  const way = name === "cache-from" ? "from" : "to";
-  if (type === "inline" && way === "from") {
-    throw new InputError(
-      name,
-      `"${line}": an inline cache is read from the image it was pushed with: write type=registry,ref=<that image>`
-    );
-  }
-  const attrs = fields.filter(([k]) => k !== "type");
-  const missing = (REQUIRED[type]?.[way] ?? []).filter((k) => !attrs.some(([a]) => a === k));
-  if (missing.length > 0) {
-    throw new InputError(name, `"${line}" needs ${missing.map((k) => `${k}=\u2026`).join(" and ")}`);
-  }
-  return { type, attrs };
-}
-function cacheLine(entry2, service) {
-  const attrs = entry2.type === "gha" && !entry2.attrs.some(([k]) => k === "scope") ? [...entry2.attrs, ["scope", service]] : entry2.attrs;
-  return [`type=${entry2.type}`, ...attrs.map(([k, v]) => `${k}=${v}`)].join(",");
-}
-function secretEnvironment(secrets) {
-  return Object.fromEntries(secrets.map((s) => [s.env, s.value]));
-}
-function parseBuildOptions(raw, sourceDateEpoch2) {
-  const builder = parseBuilder(value(raw, "builder"));
-  return {
-    ...builder !== void 0 ? { builder } : {},
-    ...sourceDateEpoch2 !== void 0 ? { sourceDateEpoch: sourceDateEpoch2 } : {},
-    secrets: parseBuildSecrets(value(raw, "build-secrets")),
-    network: parseBuildNetwork(value(raw, "build-network")),
-    cacheFrom: parseCacheEntries("cache-from", value(raw, "cache-from")),
-    cacheTo: parseCacheEntries("cache-to", value(raw, "cache-to"))
-  };
-}
-function buildSecretValues(text3) {
-  return text3.split(/\r?\n/).map((l) => l.trim()).filter((l) => l !== "" && !l.startsWith("#") && l.includes("=")).map((l) => l.slice(l.indexOf("=") + 1).trim()).filter((v) => v !== "");
-}
+import path8 from "node:path";
 
 // src/docker/build-context.ts
 var import_dockerignore = __toESM(require_ignore(), 1);
 var import_tar_fs = __toESM(require_tar_fs(), 1);
 import { readdirSync as readdirSync2, readFileSync as readFileSync2, existsSync as existsSync2 } from "node:fs";
-import path5 from "node:path";
+import path6 from "node:path";
 var dockerignore = import_dockerignore.default;
 function walk(root, dir = "") {
   const files = [];
-  for (const entry2 of readdirSync2(path5.join(root, dir), { withFileTypes: true })) {
+  for (const entry2 of readdirSync2(path6.join(root, dir), { withFileTypes: true })) {
     const rel = dir === "" ? entry2.name : `${dir}/${entry2.name}`;
     if (entry2.isDirectory()) files.push(...walk(root, rel));
     else files.push(rel);
@@ -84331,9 +85139,9 @@ function walk(root, dir = "") {
   return files;
 }
 function contextFiles(context3, dockerfile) {
-  const ignoreFile = path5.join(context3, ".dockerignore");
+  const ignoreFile = path6.join(context3, ".dockerignore");
   const all = walk(context3);
-  const dockerfileRel = path5.posix.normalize(dockerfile.split(path5.sep).join("/"));
+  const dockerfileRel = path6.posix.normalize(dockerfile.split(path6.sep).join("/"));
   let kept = all;
   if (existsSync2(ignoreFile)) {
     const filter = dockerignore({ ignorecase: false }).add(readFileSync2(ignoreFile, "utf8")).createFilter();
@@ -84515,7 +85323,7 @@ function exportsCache(b, type) {
 }
 
 // src/docker/dockerfile.ts
-import path6 from "node:path";
+import path7 from "node:path";
 function declaresArg(dockerfile, name) {
   const text3 = dockerfile.replace(/\\\r?\n/g, " ");
   return text3.split(/\r?\n/).some((line) => {
@@ -84564,7 +85372,7 @@ function secretMounts(dockerfile) {
       (m[1] ?? "").split(",").map((f) => [f.split("=")[0] ?? "", f.split("=")[1] ?? ""])
     );
     if (fields.get("type") !== "secret") continue;
-    const id = fields.get("id") || path6.posix.basename(fields.get("target") ?? fields.get("dst") ?? "");
+    const id = fields.get("id") || path7.posix.basename(fields.get("target") ?? fields.get("dst") ?? "");
     if (id) ids.add(id);
   }
   return [...ids];
@@ -84639,12 +85447,13 @@ async function buildAllWithBuildx(o, docker, builder, environment, log) {
     o.services.map(async (s) => {
       const tag = versionTag(o.project, s.name, o.version);
       const started = Date.now();
+      const dockerfile = dockerfileOf(s);
       const argv = buildxBuild({
         tag,
         context: s.context,
-        dockerfile: path7.resolve(s.context, s.dockerfile),
+        dockerfile: path8.resolve(s.context, s.dockerfile),
         ...s.target !== void 0 ? { target: s.target } : {},
-        buildArgs: buildArgsFor(o, s),
+        buildArgs: buildArgsFor(o, s, dockerfile),
         secrets: [
           ...o.build.secrets.map(({ id, env: env2 }) => ({ id, env: env2 })),
           ...s.compose?.secrets ?? []
@@ -84663,7 +85472,7 @@ async function buildAllWithBuildx(o, docker, builder, environment, log) {
         } : {},
         progress: "plain"
       });
-      warnMissingSecrets(o, s, log);
+      warnMissingSecrets(o, s, dockerfile, log);
       log.info(
         `[${s.name}] building ${tag} from ${s.context} (${s.dockerfile}${s.target ? `, stage ${s.target}` : ""})`
       );
@@ -84689,17 +85498,16 @@ ${r.tail.join("\n")}`
   if (failed2.length > 0) throw failed2[0];
   return results.flatMap((r) => r.status === "fulfilled" ? [r.value] : []);
 }
-function warnMissingSecrets(o, s, log) {
+function warnMissingSecrets(o, s, dockerfile, log) {
   const given = new Set([...o.build.secrets, ...s.compose?.secrets ?? []].map((x) => x.id));
-  const dockerfile = readFileSync3(path7.resolve(s.context, s.dockerfile), "utf8");
   for (const id of secretMounts(dockerfile).filter((id2) => !given.has(id2))) {
     log.warn(
       `the Dockerfile of "${s.name}" mounts the secret "${id}", which build-secrets does not give: BuildKit runs that step without it`
     );
   }
 }
-function buildArgsFor(o, s) {
-  const dockerfile = readFileSync3(path7.resolve(s.context, s.dockerfile), "utf8");
+var dockerfileOf = (s) => readFileSync3(path8.resolve(s.context, s.dockerfile), "utf8");
+function buildArgsFor(o, s, dockerfile) {
   const version = declaresArg(dockerfile, "DEPLOY_VERSION") ? { DEPLOY_VERSION: o.version } : {};
   return { ...s.compose?.args, ...o.buildArgs, ...version };
 }
@@ -84729,8 +85537,8 @@ function refuseWhatNeedsBuildKit(o) {
     }
   }
   for (const s of o.services) {
-    const file = path7.resolve(s.context, s.dockerfile);
-    const found = needsBuildKit(readFileSync3(file, "utf8"));
+    const file = path8.resolve(s.context, s.dockerfile);
+    const found = needsBuildKit(dockerfileOf(s));
     if (found) {
       throw new InputError(
         "services",
@@ -84751,7 +85559,7 @@ async function buildLegacy(o, docker, s, log) {
       network: s.compose?.network ?? o.build.network,
       ...o.build.sourceDateEpoch !== void 0 ? { fileTime: o.build.sourceDateEpoch } : {},
       tag,
-      buildArgs: buildArgsFor(o, s)
+      buildArgs: buildArgsFor(o, s, dockerfileOf(s))
     },
     // Behind the service's name: a line of the build never reads as a workflow command.
     (line) => log.info(`[${s.name}] ${line}`)
@@ -85470,221 +86278,6 @@ function shippingFor(method) {
   return { tar: tar4, registry, local }[method];
 }
 
-// node_modules/shlex/shlex.js
-var Shlexer = class {
-  constructor(string) {
-    this.i = 0;
-    this.string = string;
-    this.whitespace = " 	\r\n";
-    this.quotes = `'"`;
-    this.escapes = "\\";
-    this.escapedQuotes = '"';
-    this.ansiCQuotes = true;
-    this.localeQuotes = true;
-    this.debug = false;
-  }
-  readChar() {
-    return this.string.charAt(this.i++);
-  }
-  processEscapes(string, quote, isAnsiCQuote) {
-    if (!isAnsiCQuote && !this.escapedQuotes.includes(quote)) {
-      return string;
-    }
-    const anyEscape = "[" + this.escapes.replace(/(.)/g, "\\$1") + "]";
-    if (!isAnsiCQuote && this.escapedQuotes.includes(quote)) {
-      const re = new RegExp(
-        anyEscape + "(" + anyEscape + "|\\" + quote + ")",
-        "g"
-      );
-      return string.replace(re, "$1");
-    }
-    if (isAnsiCQuote) {
-      const patterns = {
-        // Literal characters
-        "([\\\\'\"?])": (x) => x,
-        // Non-printable ASCII characters
-        "a": () => "\x07",
-        "b": () => "\b",
-        "e|E": () => "\x1B",
-        "f": () => "\f",
-        "n": () => "\n",
-        "r": () => "\r",
-        "t": () => "	",
-        "v": () => "\v",
-        // Octal bytes
-        "([0-7]{1,3})": (x) => String.fromCharCode(parseInt(x, 8)),
-        // Hexadecimal bytes
-        "x([0-9a-fA-F]{1,2})": (x) => String.fromCharCode(parseInt(x, 16)),
-        // Unicode code units
-        "u([0-9a-fA-F]{1,4})": (x) => String.fromCharCode(parseInt(x, 16)),
-        "U([0-9a-fA-F]{1,8})": (x) => String.fromCharCode(parseInt(x, 16)),
-        // Control characters
-        // https://en.wikipedia.org/wiki/Control_character#How_control_characters_map_to_keyboards
-        "c(.)": (x) => {
-          if (x === "?") {
-            return "\x7F";
-          } else if (x === "@") {
-            return "\0";
-          } else {
-            return String.fromCharCode(x.charCodeAt(0) & 31);
-          }
-        }
-      };
-      const re = new RegExp(
-        anyEscape + "(" + Object.keys(patterns).join("|") + ")",
-        "g"
-      );
-      return string.replace(re, function(m, p1) {
-        for (const matched in patterns) {
-          const mm = new RegExp("^" + matched + "$").exec(p1);
-          if (mm === null) {
-            continue;
-          }
-          return patterns[matched].apply(null, mm.slice(1));
-        }
-      });
-    }
-    return void 0;
-  }
-  *[Symbol.iterator]() {
-    let inQuote = false;
-    let inDollarQuote = false;
-    let escaped = false;
-    let lastDollar = -2;
-    let token;
-    if (this.debug) {
-      console.log("full input:", ">" + this.string + "<");
-    }
-    while (true) {
-      const pos = this.i;
-      const char = this.readChar();
-      if (this.debug) {
-        console.log(
-          "position:",
-          pos,
-          "input:",
-          ">" + char + "<",
-          "accumulated:",
-          token,
-          "inQuote:",
-          inQuote,
-          "inDollarQuote:",
-          inDollarQuote,
-          "lastDollar:",
-          lastDollar,
-          "escaped:",
-          escaped
-        );
-      }
-      if (char === "") {
-        if (inQuote) {
-          throw new Error("Got EOF while in a quoted string");
-        }
-        if (escaped) {
-          throw new Error("Got EOF while in an escape sequence");
-        }
-        if (token !== void 0) {
-          yield token;
-        }
-        return;
-      }
-      if (escaped) {
-        if (char === "\n") {
-        } else if (inQuote) {
-          token = (token || "") + escaped + char;
-        } else {
-          token = (token || "") + char;
-        }
-        escaped = false;
-        continue;
-      }
-      if (this.escapes.includes(char)) {
-        if (!inQuote || inDollarQuote !== false || this.escapedQuotes.includes(inQuote)) {
-          escaped = char;
-          continue;
-        } else {
-        }
-      }
-      if (inQuote !== false) {
-        if (char === inQuote) {
-          token = this.processEscapes(token, inQuote, inDollarQuote === "'");
-          inQuote = false;
-          inDollarQuote = false;
-          continue;
-        }
-        token = (token || "") + char;
-        continue;
-      }
-      if (this.quotes.includes(char)) {
-        inQuote = char;
-        if (lastDollar === pos - 1) {
-          if (char === "'" && !this.ansiCQuotes) {
-          } else if (char === '"' && !this.localeQuotes) {
-          } else {
-            inDollarQuote = char;
-          }
-        }
-        token = token || "";
-        if (inDollarQuote !== false) {
-          token = token.slice(0, -1);
-        }
-        continue;
-      }
-      if (inQuote === false && char === "$") {
-        lastDollar = pos;
-      }
-      if (this.whitespace.includes(char)) {
-        if (token !== void 0) {
-          yield token;
-        }
-        token = void 0;
-        continue;
-      }
-      token = (token || "") + char;
-    }
-  }
-};
-function split(s) {
-  return Array.from(new Shlexer(s));
-}
-
-// src/plan/release-command.ts
-var SERVICE_NAME2 = /^[a-zA-Z0-9][a-zA-Z0-9._-]*$/;
-var SHELL_SYNTAX = /^(\||\|\||&|&&|;|;;|<|>|>>|<<|2>|2>&1|&>|\(|\))$/;
-var NO_SHELL = "no shell is started, so pipes, redirections, ';' and '&&' do not work: write SERVICE sh -c '\u2026' to have the container's shell run them";
-function parseOneOff(input, text3) {
-  const trimmed = text3.trim();
-  if (trimmed === "") return void 0;
-  if (/[\r\n]/.test(trimmed)) {
-    throw new InputError(input, "is one line: SERVICE [ARGS...]");
-  }
-  let words;
-  try {
-    words = split(trimmed);
-  } catch {
-    throw new InputError(input, `"${trimmed}" has a quote that is never closed`);
-  }
-  const [service, ...args] = words;
-  if (service === void 0 || service === "") {
-    throw new InputError(input, `"${trimmed}" names no service: write SERVICE [ARGS...]`);
-  }
-  if (!SERVICE_NAME2.test(service)) {
-    throw new InputError(
-      input,
-      `"${service}" is not a compose service name: the first word is the service to run (SERVICE [ARGS...])`
-    );
-  }
-  const syntax = args.find((a) => SHELL_SYNTAX.test(a));
-  if (syntax !== void 0) throw new InputError(input, `"${syntax}": ${NO_SHELL}`);
-  return { service, args, text: trimmed };
-}
-function lastLines(text3, count) {
-  return text3.split(/\r?\n/).map((l) => l.trimEnd()).filter((l) => l !== "").slice(-count).map((l) => l.length > 300 ? `${l.slice(0, 300)}\u2026` : l).join("\n");
-}
-function describeRun(run) {
-  return run.timed_out ? `still running after ${run.seconds} s: stopped at release-timeout` : `exit ${run.exit} after ${run.seconds} s`;
-}
-
 // src/plan/caddy-config.ts
 var INGRESS_CONTAINER = "versioned-deploy-ingress";
 var INGRESS_LABEL = "versioned-deploy.ingress";
@@ -85778,32 +86371,24 @@ function parseNetworkMembers(text3) {
     })
   );
 }
-function sameJson(a, b) {
-  return canonical(a) === canonical(b);
-}
-function canonical(v) {
-  if (Array.isArray(v)) return `[${v.map(canonical).join(",")}]`;
-  if (typeof v === "object" && v !== null) {
-    const entries = Object.entries(v).sort(
-      ([x], [y]) => x < y ? -1 : x > y ? 1 : 0
-    );
-    return `{${entries.map(([k, x]) => `${JSON.stringify(k)}:${canonical(x)}`).join(",")}}`;
-  }
-  return JSON.stringify(v);
-}
 
 // src/remote/ingress-commands.ts
 function ingressState() {
-  return [
-    "docker",
-    "inspect",
-    "--type",
-    "container",
-    "--format",
+  return inspectContainers2(
     `{{.State.Running}} {{.Config.Image}} {{index .Config.Labels "${ADMIN_LABEL}"}}`,
-    INGRESS_CONTAINER
-  ];
+    [INGRESS_CONTAINER]
+  );
 }
+var inspectContainers2 = (format, containers) => [
+  "docker",
+  "inspect",
+  "--type",
+  "container",
+  "--format",
+  format,
+  ...containers
+];
+var NETWORK_NAMES = "{{range $name, $_ := .NetworkSettings.Networks}}{{println $name}}{{end}}";
 var ADMIN_LABEL = `${INGRESS_LABEL}.admin`;
 function ingressAdminPipe() {
   return ["docker", "exec", "-i", INGRESS_CONTAINER, "nc", "127.0.0.1", String(ADMIN_PORT)];
@@ -85854,13 +86439,7 @@ function ingressStart() {
   return ["docker", "start", INGRESS_CONTAINER];
 }
 function ingressNetworks() {
-  return [
-    "docker",
-    "inspect",
-    "--format",
-    "{{range $name, $_ := .NetworkSettings.Networks}}{{println $name}}{{end}}",
-    INGRESS_CONTAINER
-  ];
+  return ["docker", "inspect", "--format", NETWORK_NAMES, INGRESS_CONTAINER];
 }
 function ingressJoin(network) {
   return ["docker", "network", "connect", network, INGRESS_CONTAINER];
@@ -85869,15 +86448,7 @@ function ingressLeave(network) {
   return ["docker", "network", "disconnect", network, INGRESS_CONTAINER];
 }
 function containerNetworks(containers) {
-  return [
-    "docker",
-    "inspect",
-    "--type",
-    "container",
-    "--format",
-    "{{range $name, $_ := .NetworkSettings.Networks}}{{println $name}}{{end}}",
-    ...containers
-  ];
+  return inspectContainers2(NETWORK_NAMES, containers);
 }
 function networkMembers(networks) {
   return [
@@ -86042,6 +86613,21 @@ async function admin(remote, method, path10, body) {
     );
   }
   return r.body;
+}
+
+// src/plan/same-json.ts
+function sameJson(a, b) {
+  return canonical(a) === canonical(b);
+}
+function canonical(v) {
+  if (Array.isArray(v)) return `[${v.map(canonical).join(",")}]`;
+  if (typeof v === "object" && v !== null) {
+    const entries = Object.entries(v).sort(
+      ([x], [y]) => x < y ? -1 : x > y ? 1 : 0
+    );
+    return `{${entries.map(([k, x]) => `${JSON.stringify(k)}:${canonical(x)}`).join(",")}}`;
+  }
+  return JSON.stringify(v);
 }
 
 // src/engine/io.ts
@@ -87404,95 +87990,6 @@ function keepLockRenewed(remote, o, token, log) {
   };
 }
 
-// src/config/parse-servers.ts
-var HOST_PATTERN = /^[A-Za-z0-9._:-]{1,253}$/;
-var FINGERPRINT_PATTERN = /^SHA256:[A-Za-z0-9+/]{43}=?$/;
-function serverName(s) {
-  const host = s.host.includes(":") ? `[${s.host}]` : s.host;
-  return s.port === 22 ? host : `${host}:${s.port}`;
-}
-function parseHostName(name, text3) {
-  const host = text3.replace(/^\[(.*)\]$/, "$1");
-  if (!HOST_PATTERN.test(host)) {
-    throw new InputError(name, `"${host}" is not a host name or IP address`);
-  }
-  return host;
-}
-function parseServerLine(name, line, defaultPort) {
-  const bracketed = /^\[([^\]]+)\](?::(\d+))?$/.exec(line);
-  const named = /^([^:[\]]+):(\d+)$/.exec(line);
-  const [hostText, portText] = bracketed ? [bracketed[1] ?? "", bracketed[2]] : named ? [named[1] ?? "", named[2]] : [line, void 0];
-  const where = `"${line}"`;
-  if (!HOST_PATTERN.test(hostText)) {
-    throw new InputError(
-      name,
-      `${where} is not a host name or IP address, optionally with :port (host, host:port, [ipv6]:port)`
-    );
-  }
-  const port = portText === void 0 ? defaultPort : Number(portText);
-  if (!Number.isInteger(port) || port < 1 || port > 65535) {
-    throw new InputError(name, `${where} has a port that is not from 1 to 65535`);
-  }
-  return { host: hostText, port };
-}
-function parseServers(hostText, fingerprintText, defaultPort) {
-  const servers = lines(hostText).map((line) => ({
-    ...parseServerLine("host", line, defaultPort),
-    fingerprints: []
-  }));
-  if (servers.length === 0) {
-    throw new InputError("host", "is required: the server's host name or IP address");
-  }
-  const seen = /* @__PURE__ */ new Set();
-  for (const s of servers) {
-    const key = serverName(s).toLowerCase();
-    if (seen.has(key)) throw new InputError("host", `${serverName(s)} is listed twice`);
-    seen.add(key);
-  }
-  for (const line of lines(fingerprintText)) {
-    const parts = line.split(/\s+/);
-    const fingerprint = parts.length === 1 ? parts[0] : parts[1];
-    if (parts.length > 2 || !FINGERPRINT_PATTERN.test(fingerprint ?? "")) {
-      throw new InputError(
-        "fingerprint",
-        `"${line}" is not an OpenSSH SHA256 fingerprint (SHA256:<43 base64 characters>), optionally after the server it pins: host[:port] SHA256:\u2026`
-      );
-    }
-    const pin = fingerprint ?? "";
-    if (parts.length === 1) {
-      const only = servers.length === 1 ? servers[0] : void 0;
-      if (!only) {
-        throw new InputError(
-          "fingerprint",
-          `"${line}" does not say which of the ${servers.length} servers it pins: write one "host[:port] SHA256:\u2026" line per server`
-        );
-      }
-      only.fingerprints.push(pin);
-      continue;
-    }
-    const { host, port } = parseServerLine("fingerprint", parts[0] ?? "", defaultPort);
-    const server = servers.find((s) => s.host.toLowerCase() === host.toLowerCase() && s.port === port);
-    if (!server) {
-      throw new InputError(
-        "fingerprint",
-        `"${line}" pins ${serverName({ host, port })}, which host does not list (${servers.map(serverName).join(", ")})`
-      );
-    }
-    server.fingerprints.push(pin);
-  }
-  return servers;
-}
-function parseMaxParallel(text3) {
-  if (text3 === "") return 0;
-  if (!/^\d+$/.test(text3) || Number(text3) < 1 || Number(text3) > 1e3) {
-    throw new InputError(
-      "max-parallel",
-      `"${text3}" is not a whole number from 1 to 1000 (empty: every server at once after the first)`
-    );
-  }
-  return Number(text3);
-}
-
 // src/engine/targets.ts
 function targetsOf(o) {
   const ssh = o.ssh;
@@ -87719,23 +88216,6 @@ async function backupRunning(remote, o, running, log) {
     await tagImage(remote, from, backupTag(o.project, s, running.version));
     log.info(`${from} \u2192 ${backupTag(o.project, s, running.version)}`);
   }
-}
-
-// src/plan/version.ts
-var VERSION_PATTERN = /^[A-Za-z0-9][A-Za-z0-9_.-]{0,127}$/;
-function generateVersion(sha, now) {
-  const short2 = sha.trim().slice(0, 7).toLowerCase();
-  if (!/^[0-9a-f]{7}$/.test(short2)) {
-    throw new Error(`cannot make a version from commit "${sha}": expected a git SHA`);
-  }
-  const p = (n) => String(n).padStart(2, "0");
-  const date = `${now.getUTCFullYear()}${p(now.getUTCMonth() + 1)}${p(now.getUTCDate())}`;
-  const time2 = `${p(now.getUTCHours())}${p(now.getUTCMinutes())}${p(now.getUTCSeconds())}`;
-  return `${short2}-${date}-${time2}`;
-}
-function versionTimestamp(version) {
-  const m = /-(\d{8}-\d{6})$/.exec(version);
-  return m?.[1];
 }
 
 // src/plan/prune.ts
@@ -93800,496 +94280,6 @@ function commandHelp(command) {
 
 // src/cli/run.ts
 import path9 from "node:path";
-
-// src/config/parse.ts
-import path8 from "node:path";
-
-// src/config/parse-ssh.ts
-var USER_PATTERN = /^[A-Za-z0-9_][A-Za-z0-9_.-]{0,31}$/;
-var FINGERPRINT_PATTERN2 = /^SHA256:[A-Za-z0-9+/]{43}=?$/;
-function parseUsername(name, text3) {
-  if (!USER_PATTERN.test(text3)) throw new InputError(name, `"${text3}" is not a valid user name`);
-  return text3;
-}
-function parsePrivateKey(name, text3) {
-  if (!/PRIVATE KEY-----/.test(text3)) {
-    throw new InputError(
-      name,
-      "must be the private key text (-----BEGIN \u2026 PRIVATE KEY-----), not a path or a public key"
-    );
-  }
-  return text3;
-}
-function parseFingerprints(name, text3) {
-  const fingerprints = lines(text3);
-  for (const f of fingerprints) {
-    if (!FINGERPRINT_PATTERN2.test(f)) {
-      throw new InputError(
-        name,
-        `"${f}" is not an OpenSSH SHA256 fingerprint (SHA256:<43 base64 characters>)`
-      );
-    }
-  }
-  return fingerprints;
-}
-function requirePins(endpoint2, knownHosts, input, whose) {
-  const { host, port } = endpoint2;
-  if (endpoint2.fingerprints.length > 0) return;
-  if (entriesFor(knownHosts, host, port).some((e) => !e.revoked)) return;
-  const keyscan = `ssh-keyscan -p ${port} ${host}`;
-  if (knownHosts.length === 0) {
-    throw new InputError(
-      input,
-      `is required to pin ${whose} host key (or give known-hosts). Get it with: ${keyscan} | ssh-keygen -lf - (take the SHA256:\u2026 part), or put the lines of ${keyscan} in known-hosts`
-    );
-  }
-  throw new InputError(
-    "known-hosts",
-    `has no line for ${knownHostName(host, port)} (${whose} host; OpenSSH writes [host]:port for ports other than 22): add the lines of ${keyscan}, or give ${input}`
-  );
-}
-function parseProxy(raw, target, knownHosts, insecure) {
-  const given = (name) => (raw[name] ?? "").trim() !== "";
-  if (value(raw, "proxy-host") === "") {
-    for (const name of ["proxy-key", "proxy-passphrase", "proxy-fingerprint"]) {
-      if (given(name)) {
-        throw new InputError(name, "is set but proxy-host is empty: set proxy-host, or remove it");
-      }
-    }
-    return void 0;
-  }
-  if (given("proxy-passphrase") && !given("proxy-key")) {
-    throw new InputError(
-      "proxy-passphrase",
-      "is set but proxy-key is empty (the jump host then uses key and passphrase): set proxy-key, or remove it"
-    );
-  }
-  const ownKey = given("proxy-key");
-  const passphrase = raw["proxy-passphrase"] ?? "";
-  const proxy = {
-    host: parseHostName("proxy-host", value(raw, "proxy-host")),
-    port: parseInteger("proxy-port", value(raw, "proxy-port"), 1, 65535),
-    username: parseUsername("proxy-username", value(raw, "proxy-username")),
-    privateKey: ownKey ? parsePrivateKey("proxy-key", raw["proxy-key"]) : target.privateKey,
-    passphrase: ownKey ? passphrase || void 0 : target.passphrase,
-    fingerprints: parseFingerprints("proxy-fingerprint", value(raw, "proxy-fingerprint"))
-  };
-  if (!insecure) requirePins(proxy, knownHosts, "proxy-fingerprint", "the jump host's");
-  return proxy;
-}
-function parseSsh(raw) {
-  const passphrase = raw.passphrase ?? "";
-  const port = parseInteger("port", value(raw, "port"), 1, 65535);
-  const servers = parseServers(value(raw, "host"), value(raw, "fingerprint"), port);
-  const first = servers[0];
-  const target = {
-    ...first,
-    username: parseUsername("username", value(raw, "username")),
-    privateKey: parsePrivateKey("key", raw.key ?? ""),
-    passphrase: passphrase === "" ? void 0 : passphrase
-  };
-  const insecure = parseBoolean(
-    "insecure-skip-host-key-check",
-    value(raw, "insecure-skip-host-key-check")
-  );
-  const knownHosts = parseKnownHosts(raw["known-hosts"] ?? "", "known-hosts");
-  if (!insecure) {
-    for (const s of servers) {
-      const whose = servers.length === 1 ? "the server's" : `the server ${serverName(s)}'s`;
-      requirePins({ ...target, ...s }, knownHosts, "fingerprint", whose);
-    }
-  }
-  const proxy = parseProxy(raw, target, knownHosts, insecure);
-  return {
-    ...target,
-    knownHosts,
-    insecureSkipHostKeyCheck: insecure,
-    timeoutMs: parseSeconds("timeout", value(raw, "timeout"), 3600),
-    ...proxy ? { proxy } : {},
-    servers
-  };
-}
-
-// src/config/parse-ingress.ts
-var IMAGE_PATTERN = /^[a-z0-9][a-z0-9._/:@-]*$/i;
-function parseIngress(raw, orchestrator) {
-  const kind = value(raw, "ingress");
-  if (!INGRESSES.includes(kind)) {
-    throw new InputError("ingress", `"${kind}" is not one of ${INGRESSES.join(", ")}`);
-  }
-  if (kind === "none") return void 0;
-  if (orchestrator === "swarm") {
-    throw new InputError(
-      "ingress",
-      "caddy is not supported with orchestrator swarm: a swarm routes through its own routing mesh, and honours deploy.update_config.order start-first by itself"
-    );
-  }
-  const image = value(raw, "ingress-image");
-  if (!IMAGE_PATTERN.test(image)) {
-    throw new InputError("ingress-image", `"${image}" is not an image reference (e.g. caddy:2)`);
-  }
-  const httpPort = parsePort("ingress-http-port", value(raw, "ingress-http-port"), 1);
-  const httpsPort = parsePort("ingress-https-port", value(raw, "ingress-https-port"), 0);
-  if (httpsPort === httpPort) {
-    throw new InputError(
-      "ingress-https-port",
-      `${httpsPort} is also ingress-http-port: give two different ports (or 0 for plain HTTP only)`
-    );
-  }
-  return { image, httpPort, httpsPort };
-}
-function parseDrainTimeout(raw) {
-  return parseSeconds("drain-timeout", value(raw, "drain-timeout"), 3600, true);
-}
-function parsePort(name, text3, min) {
-  if (!/^\d{1,5}$/.test(text3) || Number(text3) < min || Number(text3) > 65535) {
-    const zero = min === 0 ? ", or 0 for plain HTTP only" : "";
-    throw new InputError(name, `"${text3}" is not a port: a whole number from 1 to 65535${zero}`);
-  }
-  return Number(text3);
-}
-
-// src/config/parse-registry.ts
-var HOST = /^(?:localhost|[A-Za-z0-9](?:[A-Za-z0-9-]*[A-Za-z0-9])?(?:\.[A-Za-z0-9](?:[A-Za-z0-9-]*[A-Za-z0-9])?)+|\[[0-9A-Fa-f:]+\])(?::\d{1,5})?$/;
-var PATH_COMPONENT = /^[a-z0-9]+(?:(?:[._]|__|-+)[a-z0-9]+)*$/;
-var USER = /^[A-Za-z0-9._@+-]{1,255}$/;
-function parseRegistry(raw, required) {
-  const url = value(raw, "registry").replace(/\/+$/, "");
-  const username = value(raw, "registry-username");
-  const password = (raw["registry-password"] ?? "").trim();
-  if (url === "") {
-    if (required) {
-      throw new InputError(
-        "registry",
-        "is required with method registry: host[:port][/path] where images are pushed, e.g. ghcr.io/acme"
-      );
-    }
-    if (username || password) {
-      throw new InputError(
-        username ? "registry-username" : "registry-password",
-        "is set but registry is empty: set registry (host[:port][/path]), or remove it"
-      );
-    }
-    return void 0;
-  }
-  const [host = "", ...path10] = url.split("/");
-  if (!HOST.test(host) || !path10.every((p) => PATH_COMPONENT.test(p))) {
-    throw new InputError(
-      "registry",
-      `"${url}" is not a registry reference: host[:port][/path], e.g. ghcr.io/acme or registry.example.com:5000 (the host needs a dot, a port or "localhost"; path parts in lowercase)`
-    );
-  }
-  if (username === "" !== (password === "")) {
-    throw new InputError(
-      username ? "registry-password" : "registry-username",
-      "is required with the other: give registry-username and registry-password together (or neither, for anonymous pulls)"
-    );
-  }
-  if (username && !USER.test(username)) {
-    throw new InputError(
-      "registry-username",
-      `"${username}" is not a registry user name (letters, digits and . _ @ + -)`
-    );
-  }
-  return {
-    url,
-    host,
-    ...username ? { username, password } : {}
-  };
-}
-
-// src/config/parse.ts
-var PROJECT_PATTERN = /^[a-z0-9][a-z0-9_-]{0,62}$/;
-var SERVICE_PATTERN = /^[a-z0-9][a-z0-9_.-]{0,62}$/;
-var BUILD_ARG_PATTERN = /^[A-Za-z_][A-Za-z0-9_]*$/;
-var STAGE_PATTERN = /^[A-Za-z][A-Za-z0-9_.-]*$/;
-var DEPLOY_PATH_PATTERN = /^\/[A-Za-z0-9._/@+-]*$/;
-function parseServices(text3, workspace) {
-  const specs = lines(text3).map((line) => {
-    const m = /^([^=\s]+)\s*=\s*(.+)$/.exec(line);
-    if (!m) {
-      throw new InputError(
-        "services",
-        `"${line}" is not "service=build-context", "service=build-context:Dockerfile" or either with "@target" (a stage of the Dockerfile)`
-      );
-    }
-    const [, name = "", build = ""] = m;
-    if (!SERVICE_PATTERN.test(name)) {
-      throw new InputError(
-        "services",
-        `service name "${name}" must be lowercase letters, digits, ".", "_" or "-" (start with a letter or digit)`
-      );
-    }
-    const { where, stage } = splitStage(line, build);
-    const colon = where.lastIndexOf(":");
-    const context3 = colon > 0 ? where.slice(0, colon) : where;
-    const dockerfile = colon > 0 ? where.slice(colon + 1) : "Dockerfile";
-    if (context3 === "" || dockerfile === "") {
-      throw new InputError("services", `"${line}" has an empty build context or Dockerfile`);
-    }
-    return {
-      name,
-      context: path8.resolve(workspace, context3),
-      dockerfile,
-      ...stage ? { target: stage } : {}
-    };
-  });
-  if (specs.length === 0) {
-    throw new InputError("services", 'is required: one "service=build-context" a line');
-  }
-  const seen = /* @__PURE__ */ new Set();
-  for (const s of specs) {
-    if (seen.has(s.name)) throw new InputError("services", `service "${s.name}" is listed twice`);
-    seen.add(s.name);
-  }
-  return specs;
-}
-function splitStage(line, build) {
-  const at = build.lastIndexOf("@");
-  if (at < 0) return { where: build };
-  const stage = build.slice(at + 1);
-  if (stage === "") {
-    throw new InputError("services", `"${line}" ends with "@": name the Dockerfile stage after it`);
-  }
-  return STAGE_PATTERN.test(stage) ? { where: build.slice(0, at), stage } : { where: build };
-}
-function parseBuildArgs(text3) {
-  const args = {};
-  for (const line of lines(text3)) {
-    const eq = line.indexOf("=");
-    const key = eq > 0 ? line.slice(0, eq).trim() : "";
-    if (!BUILD_ARG_PATTERN.test(key)) {
-      throw new InputError("build-args", `"${line}" is not KEY=value (KEY: letters, digits, "_")`);
-    }
-    args[key] = line.slice(eq + 1).trim();
-  }
-  return args;
-}
-function parseHealthchecks(text3) {
-  return lines(text3).map((line) => {
-    if (/^cmd:/i.test(line)) {
-      const command = line.slice(4).trim();
-      if (command === "") throw new InputError("healthchecks", `"${line}" has no command`);
-      return { kind: "cmd", command, line };
-    }
-    let url;
-    try {
-      url = new URL(line);
-    } catch {
-      throw new InputError(
-        "healthchecks",
-        `"${line}" is not http://\u2026, https://\u2026, tcp://host:port or "cmd: <command>"`
-      );
-    }
-    if (url.protocol === "http:" || url.protocol === "https:") {
-      return { kind: "http", url: url.toString(), line };
-    }
-    if (url.protocol === "tcp:" && url.hostname !== "" && url.port !== "") {
-      return {
-        kind: "tcp",
-        host: url.hostname.replace(/^\[|\]$/g, ""),
-        port: Number(url.port),
-        line
-      };
-    }
-    throw new InputError(
-      "healthchecks",
-      `"${line}" is not http://\u2026, https://\u2026, tcp://host:port or "cmd: <command>"`
-    );
-  });
-}
-function parseDeployPath(text3) {
-  const p = text3.replace(/\/+$/, "");
-  if (!DEPLOY_PATH_PATTERN.test(p) || p === "" || p.split("/").some((s) => s === ".." || s === ".")) {
-    throw new InputError(
-      "deploy-path",
-      `"${text3}" must be an absolute path of letters, digits and . _ - @ + /, without ".." and not "/"`
-    );
-  }
-  return p.replace(/\/{2,}/g, "/");
-}
-function defaultProject(ctx) {
-  const name = ctx.repository?.split("/").pop() || path8.basename(ctx.workspace);
-  return name.toLowerCase().replace(/[^a-z0-9_-]+/g, "-").replace(/^[-_]+/, "").slice(0, 63);
-}
-function parseOptions(raw, ctx) {
-  for (const [name, text3] of Object.entries(raw)) {
-    if (name !== "key" && name !== "proxy-key")
-      noControlChars(name, text3.replace(/\r?\n/g, ""));
-  }
-  const command = oneOf("command", value(raw, "command"), COMMANDS);
-  const method = oneOf("method", value(raw, "method"), METHODS);
-  const orchestrator = oneOf("orchestrator", value(raw, "orchestrator"), ORCHESTRATORS);
-  if (orchestrator === "swarm" && method !== "registry" && (command === "deploy" || command === "rollback")) {
-    throw new InputError(
-      "method",
-      `"${method}" cannot deploy to a swarm: every node pulls the images, so orchestrator swarm needs method registry (and the registry input)`
-    );
-  }
-  const compression = oneOf("compression", value(raw, "compression"), COMPRESSIONS);
-  const remote = method !== "local";
-  const required = [];
-  if (remote) {
-    required.push(
-      ["host", "the server's host name or IP address (or use method local)"],
-      ["key", "the SSH private key text"]
-    );
-  }
-  for (const [name, what] of required) {
-    if (value(raw, name) === "") throw new InputError(name, `is required: ${what}`);
-  }
-  const project = value(raw, "project") || defaultProject(ctx);
-  if (!PROJECT_PATTERN.test(project)) {
-    throw new InputError(
-      "project",
-      `"${project}" must be lowercase letters, digits, "_" or "-", starting with a letter or digit (at most 63)`
-    );
-  }
-  const skipBuild = parseBoolean("skip-build", value(raw, "skip-build"));
-  const version = parseVersion(raw, ctx, command, skipBuild);
-  const { servers, ...ssh } = remote ? parseSsh(raw) : { servers: void 0 };
-  if (orchestrator === "swarm" && servers && servers.length > 1) {
-    throw new InputError(
-      "host",
-      `lists ${servers.length} servers, but orchestrator swarm deploys through one manager, which spreads the stack over the nodes: give the manager alone`
-    );
-  }
-  const registry2 = parseRegistry(raw, command === "deploy" && method === "registry");
-  const workspace = ctx.workspace;
-  const keepVersions = parseInteger("keep-versions", value(raw, "keep-versions"), 1, 1e3);
-  const keepHistory = parseInteger("keep-history", value(raw, "keep-history"), 1, 1e5);
-  const servicesText = value(raw, "services");
-  const deployments = parseDeployments(raw, ctx);
-  const { releaseCommand, rollbackCommand: rollbackCommand2 } = parseReleaseStep(raw, command, orchestrator);
-  const ingress = parseIngress(raw, orchestrator);
-  return {
-    command,
-    method,
-    orchestrator,
-    compression,
-    version,
-    project,
-    services: servicesText === "" ? [] : parseServices(servicesText, workspace),
-    skipBuild,
-    ...registry2 ? { registry: registry2 } : {},
-    forceUnlock: parseBoolean("force-unlock", value(raw, "force-unlock")),
-    composeFile: path8.resolve(workspace, value(raw, "compose-file")),
-    workspace,
-    files: command === "deploy" ? parseFiles(value(raw, "files")) : [],
-    buildArgs: parseBuildArgs(value(raw, "build-args")),
-    build: parseBuildOptions(raw, ctx.sourceDateEpoch),
-    ...releaseCommand ? { releaseCommand } : {},
-    ...rollbackCommand2 ? { rollbackCommand: rollbackCommand2 } : {},
-    releaseTimeoutMs: parseSeconds("release-timeout", value(raw, "release-timeout"), 86400),
-    ...servers ? { ssh, servers } : {},
-    maxParallel: parseMaxParallel(value(raw, "max-parallel")),
-    deployPath: parseDeployPath(value(raw, "deploy-path") || `/opt/${project}`),
-    healthchecks: parseHealthchecks(value(raw, "healthchecks")),
-    healthTimeoutMs: parseSeconds("healthcheck-timeout", value(raw, "healthcheck-timeout"), 86400),
-    healthIntervalMs: parseSeconds(
-      "healthcheck-interval",
-      value(raw, "healthcheck-interval"),
-      3600
-    ),
-    healthMonitorMs: parseSeconds(
-      "healthcheck-monitor",
-      value(raw, "healthcheck-monitor"),
-      3600,
-      true
-    ),
-    skipHealthcheck: parseBoolean("skip-healthcheck", value(raw, "skip-healthcheck")),
-    ...ingress ? { ingress } : {},
-    drainTimeoutMs: parseDrainTimeout(raw),
-    noRollback: parseBoolean("no-rollback", value(raw, "no-rollback")),
-    keepVersions,
-    keepHistory,
-    lockTimeoutMs: parseSeconds("lock-timeout", value(raw, "lock-timeout"), 86400),
-    lockStaleAfterMs: parseSeconds("lock-stale-after", value(raw, "lock-stale-after"), 604800),
-    ...deployments ? { deployments } : {},
-    commit: ctx.sha,
-    runUrl: ctx.runUrl,
-    actor: ctx.actor
-  };
-}
-function parseReleaseStep(raw, command, orchestrator) {
-  const releaseCommand = command === "deploy" ? parseOneOff("release-command", value(raw, "release-command")) : void 0;
-  const rollbackCommand2 = parseOneOff("rollback-command", value(raw, "rollback-command"));
-  if (orchestrator === "swarm") {
-    const given = value(raw, "release-command") !== "" ? "release-command" : "rollback-command";
-    if (value(raw, given) !== "") {
-      throw new InputError(
-        given,
-        "is not supported with orchestrator swarm: a stack has no one-off container to run it in. Run migrations from a job of their own (a one-shot service with restart_policy condition none), or deploy with orchestrator compose"
-      );
-    }
-  }
-  return {
-    ...releaseCommand ? { releaseCommand } : {},
-    ...rollbackCommand2 ? { rollbackCommand: rollbackCommand2 } : {}
-  };
-}
-var DEFAULT_API_URL = "https://api.github.com";
-function parseDeployments(raw, ctx) {
-  const environment = value(raw, "environment");
-  const environmentUrl = value(raw, "environment-url");
-  if (environment === "") {
-    if (environmentUrl !== "") {
-      throw new InputError(
-        "environment-url",
-        "is set but environment is empty: name the environment too"
-      );
-    }
-    return void 0;
-  }
-  if (environment.length > 255) {
-    throw new InputError("environment", "is longer than 255 characters, the most GitHub allows");
-  }
-  if (environmentUrl !== "") {
-    let url;
-    try {
-      url = new URL(environmentUrl);
-    } catch {
-      url = void 0;
-    }
-    if (!url || url.protocol !== "https:" && url.protocol !== "http:") {
-      throw new InputError(
-        "environment-url",
-        `"${environmentUrl}" is not an http:// or https:// URL`
-      );
-    }
-  }
-  return {
-    environment,
-    ...environmentUrl ? { environmentUrl } : {},
-    token: value(raw, "github-token"),
-    repository: ctx.repository ?? "",
-    apiUrl: (ctx.apiUrl || DEFAULT_API_URL).replace(/\/+$/, "")
-  };
-}
-function oneOf(name, text3, allowed) {
-  if (allowed.includes(text3)) return text3;
-  throw new InputError(name, `"${text3}" is not one of ${allowed.join(", ")}`);
-}
-function parseVersion(raw, ctx, command, skipBuild) {
-  const given = value(raw, "version");
-  if (given === "") {
-    if (command !== "deploy" || skipBuild) return "";
-    if (!/^[0-9a-fA-F]{7,}$/.test(ctx.sha)) {
-      throw new InputError(
-        "version",
-        "is empty and no commit is known to make one from (no GITHUB_SHA, and the working directory is not a git repository): give a version"
-      );
-    }
-    return generateVersion(ctx.sha, ctx.now);
-  }
-  if (!VERSION_PATTERN.test(given) || given === "latest" || given.startsWith("backup-")) {
-    throw new InputError(
-      "version",
-      `"${given}" must match ${VERSION_PATTERN.source} and not be "latest" or start with "backup-"`
-    );
-  }
-  return given;
-}
 
 // node_modules/@actions/http-client/lib/index.js
 var tunnel = __toESM(require_tunnel2(), 1);

@@ -86596,7 +86596,7 @@ function composeServices2(o, environment, notice) {
       `is required: one "service=build-context" a line, unless services of ${name} have a build: section`
     );
   }
-  const bad = plan.builds.find((b) => !SERVICE_NAME2.test(b.service));
+  const bad = plan.builds.find((b) => !SERVICE_PATTERN.test(b.service));
   if (bad) {
     throw new InputError(
       "compose-file",
@@ -86617,7 +86617,6 @@ function composeServices2(o, environment, notice) {
     }
   }));
 }
-var SERVICE_NAME2 = /^[a-z0-9][a-z0-9_.-]{0,62}$/;
 function checkLocalFiles(o) {
   if (!existsSync2(o.composeFile) || !statSync(o.composeFile).isFile()) {
     throw new InputError("compose-file", `${o.composeFile} does not exist or is not a file`);
@@ -87129,12 +87128,13 @@ async function buildAllWithBuildx(o, docker, builder, environment, log) {
     o.services.map(async (s) => {
       const tag = versionTag(o.project, s.name, o.version);
       const started = Date.now();
+      const dockerfile = dockerfileOf(s);
       const argv2 = buildxBuild({
         tag,
         context: s.context,
         dockerfile: path8.resolve(s.context, s.dockerfile),
         ...s.target !== void 0 ? { target: s.target } : {},
-        buildArgs: buildArgsFor(o, s),
+        buildArgs: buildArgsFor(o, s, dockerfile),
         secrets: [
           ...o.build.secrets.map(({ id, env: env2 }) => ({ id, env: env2 })),
           ...s.compose?.secrets ?? []
@@ -87153,7 +87153,7 @@ async function buildAllWithBuildx(o, docker, builder, environment, log) {
         } : {},
         progress: "plain"
       });
-      warnMissingSecrets(o, s, log);
+      warnMissingSecrets(o, s, dockerfile, log);
       log.info(
         `[${s.name}] building ${tag} from ${s.context} (${s.dockerfile}${s.target ? `, stage ${s.target}` : ""})`
       );
@@ -87179,17 +87179,16 @@ ${r.tail.join("\n")}`
   if (failed2.length > 0) throw failed2[0];
   return results.flatMap((r) => r.status === "fulfilled" ? [r.value] : []);
 }
-function warnMissingSecrets(o, s, log) {
+function warnMissingSecrets(o, s, dockerfile, log) {
   const given = new Set([...o.build.secrets, ...s.compose?.secrets ?? []].map((x) => x.id));
-  const dockerfile = readFileSync3(path8.resolve(s.context, s.dockerfile), "utf8");
   for (const id of secretMounts(dockerfile).filter((id2) => !given.has(id2))) {
     log.warn(
       `the Dockerfile of "${s.name}" mounts the secret "${id}", which build-secrets does not give: BuildKit runs that step without it`
     );
   }
 }
-function buildArgsFor(o, s) {
-  const dockerfile = readFileSync3(path8.resolve(s.context, s.dockerfile), "utf8");
+var dockerfileOf = (s) => readFileSync3(path8.resolve(s.context, s.dockerfile), "utf8");
+function buildArgsFor(o, s, dockerfile) {
   const version = declaresArg(dockerfile, "DEPLOY_VERSION") ? { DEPLOY_VERSION: o.version } : {};
   return { ...s.compose?.args, ...o.buildArgs, ...version };
 }
@@ -87220,7 +87219,7 @@ function refuseWhatNeedsBuildKit(o) {
   }
   for (const s of o.services) {
     const file = path8.resolve(s.context, s.dockerfile);
-    const found = needsBuildKit(readFileSync3(file, "utf8"));
+    const found = needsBuildKit(dockerfileOf(s));
     if (found) {
       throw new InputError(
         "services",
@@ -87241,7 +87240,7 @@ async function buildLegacy(o, docker, s, log) {
       network: s.compose?.network ?? o.build.network,
       ...o.build.sourceDateEpoch !== void 0 ? { fileTime: o.build.sourceDateEpoch } : {},
       tag,
-      buildArgs: buildArgsFor(o, s)
+      buildArgs: buildArgsFor(o, s, dockerfileOf(s))
     },
     // Behind the service's name: a line of the build never reads as a workflow command.
     (line) => log.info(`[${s.name}] ${line}`)
@@ -87837,32 +87836,24 @@ function parseNetworkMembers(text2) {
     })
   );
 }
-function sameJson(a, b) {
-  return canonical(a) === canonical(b);
-}
-function canonical(v) {
-  if (Array.isArray(v)) return `[${v.map(canonical).join(",")}]`;
-  if (typeof v === "object" && v !== null) {
-    const entries = Object.entries(v).sort(
-      ([x], [y]) => x < y ? -1 : x > y ? 1 : 0
-    );
-    return `{${entries.map(([k, x]) => `${JSON.stringify(k)}:${canonical(x)}`).join(",")}}`;
-  }
-  return JSON.stringify(v);
-}
 
 // src/remote/ingress-commands.ts
 function ingressState() {
-  return [
-    "docker",
-    "inspect",
-    "--type",
-    "container",
-    "--format",
+  return inspectContainers2(
     `{{.State.Running}} {{.Config.Image}} {{index .Config.Labels "${ADMIN_LABEL}"}}`,
-    INGRESS_CONTAINER
-  ];
+    [INGRESS_CONTAINER]
+  );
 }
+var inspectContainers2 = (format, containers) => [
+  "docker",
+  "inspect",
+  "--type",
+  "container",
+  "--format",
+  format,
+  ...containers
+];
+var NETWORK_NAMES = "{{range $name, $_ := .NetworkSettings.Networks}}{{println $name}}{{end}}";
 var ADMIN_LABEL = `${INGRESS_LABEL}.admin`;
 function ingressAdminPipe() {
   return ["docker", "exec", "-i", INGRESS_CONTAINER, "nc", "127.0.0.1", String(ADMIN_PORT)];
@@ -87913,13 +87904,7 @@ function ingressStart() {
   return ["docker", "start", INGRESS_CONTAINER];
 }
 function ingressNetworks() {
-  return [
-    "docker",
-    "inspect",
-    "--format",
-    "{{range $name, $_ := .NetworkSettings.Networks}}{{println $name}}{{end}}",
-    INGRESS_CONTAINER
-  ];
+  return ["docker", "inspect", "--format", NETWORK_NAMES, INGRESS_CONTAINER];
 }
 function ingressJoin(network) {
   return ["docker", "network", "connect", network, INGRESS_CONTAINER];
@@ -87928,15 +87913,7 @@ function ingressLeave(network) {
   return ["docker", "network", "disconnect", network, INGRESS_CONTAINER];
 }
 function containerNetworks(containers) {
-  return [
-    "docker",
-    "inspect",
-    "--type",
-    "container",
-    "--format",
-    "{{range $name, $_ := .NetworkSettings.Networks}}{{println $name}}{{end}}",
-    ...containers
-  ];
+  return inspectContainers2(NETWORK_NAMES, containers);
 }
 function networkMembers(networks) {
   return [
@@ -88101,6 +88078,21 @@ async function admin(remote, method, path9, body) {
     );
   }
   return r.body;
+}
+
+// src/plan/same-json.ts
+function sameJson(a, b) {
+  return canonical(a) === canonical(b);
+}
+function canonical(v) {
+  if (Array.isArray(v)) return `[${v.map(canonical).join(",")}]`;
+  if (typeof v === "object" && v !== null) {
+    const entries = Object.entries(v).sort(
+      ([x], [y]) => x < y ? -1 : x > y ? 1 : 0
+    );
+    return `{${entries.map(([k, x]) => `${JSON.stringify(k)}:${canonical(x)}`).join(",")}}`;
+  }
+  return JSON.stringify(v);
 }
 
 // src/engine/ingress.ts

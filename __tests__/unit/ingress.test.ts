@@ -16,9 +16,9 @@ import {
   parseUpstreams,
   projectRoutes,
   routedContainers,
-  sameJson,
   serviceRoute
 } from '../../src/plan/caddy-config.js'
+import { sameJson } from '../../src/plan/same-json.js'
 import * as icmd from '../../src/remote/ingress-commands.js'
 import { shJoin } from '../../src/remote/quote.js'
 import { checkStackPlan } from '../../src/engine/local-files.js'

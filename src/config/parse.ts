@@ -26,7 +26,8 @@ import { parseOneOff, type OneOffCommand } from '../plan/release-command.js'
 export { DEFAULTS } from './values.js'
 
 const PROJECT_PATTERN = /^[a-z0-9][a-z0-9_-]{0,62}$/
-const SERVICE_PATTERN = /^[a-z0-9][a-z0-9_.-]{0,62}$/
+/** A service's name: the part of its image name after `<project>-`. */
+export const SERVICE_PATTERN = /^[a-z0-9][a-z0-9_.-]{0,62}$/
 const BUILD_ARG_PATTERN = /^[A-Za-z_][A-Za-z0-9_]*$/
 // A Dockerfile stage name, as the `AS` of a `FROM` line allows it.
 const STAGE_PATTERN = /^[A-Za-z][A-Za-z0-9_.-]*$/

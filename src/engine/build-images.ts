@@ -119,12 +119,13 @@ async function buildAllWithBuildx(
     o.services.map(async s => {
       const tag = versionTag(o.project, s.name, o.version)
       const started = Date.now()
+      const dockerfile = dockerfileOf(s)
       const argv = buildxBuild({
         tag,
         context: s.context,
         dockerfile: path.resolve(s.context, s.dockerfile),
         ...(s.target !== undefined ? { target: s.target } : {}),
-        buildArgs: buildArgsFor(o, s),
+        buildArgs: buildArgsFor(o, s, dockerfile),
         secrets: [
           ...o.build.secrets.map(({ id, env }) => ({ id, env })),
           ...(s.compose?.secrets ?? [])
@@ -145,7 +146,7 @@ async function buildAllWithBuildx(
           : {}),
         progress: 'plain'
       })
-      warnMissingSecrets(o, s, log)
+      warnMissingSecrets(o, s, dockerfile, log)
       log.info(
         `[${s.name}] building ${tag} from ${s.context} (${s.dockerfile}${s.target ? `, stage ${s.target}` : ''})`
       )
@@ -178,9 +179,8 @@ async function buildAllWithBuildx(
  * BuildKit runs a step whose secret was not given without the mount, and says nothing: the step
  * fails on a missing file, or worse, works without it. Say which secret is missing first.
  */
-function warnMissingSecrets(o: DeployOptions, s: ServiceSpec, log: Log): void {
+function warnMissingSecrets(o: DeployOptions, s: ServiceSpec, dockerfile: string, log: Log): void {
   const given = new Set([...o.build.secrets, ...(s.compose?.secrets ?? [])].map(x => x.id))
-  const dockerfile = readFileSync(path.resolve(s.context, s.dockerfile), 'utf8')
   for (const id of secretMounts(dockerfile).filter(id => !given.has(id))) {
     log.warn(
       `the Dockerfile of "${s.name}" mounts the secret "${id}", which build-secrets does not give: BuildKit runs that step without it`
@@ -188,11 +188,18 @@ function warnMissingSecrets(o: DeployOptions, s: ServiceSpec, log: Log): void {
   }
 }
 
+/** The text of a service's Dockerfile. */
+const dockerfileOf = (s: ServiceSpec): string =>
+  readFileSync(path.resolve(s.context, s.dockerfile), 'utf8')
+
 /** The build arguments of one service: build-args, and DEPLOY_VERSION where it is declared. */
-function buildArgsFor(o: DeployOptions, s: ServiceSpec): Record<string, string> {
+function buildArgsFor(
+  o: DeployOptions,
+  s: ServiceSpec,
+  dockerfile: string
+): Record<string, string> {
   // DEPLOY_VERSION lets an image know its own version (e.g. to serve it); passed only where
   // the Dockerfile declares it, so the builder does not warn that it was not consumed.
-  const dockerfile = readFileSync(path.resolve(s.context, s.dockerfile), 'utf8')
   const version: Record<string, string> = declaresArg(dockerfile, 'DEPLOY_VERSION')
     ? { DEPLOY_VERSION: o.version }
     : {}
@@ -233,7 +240,7 @@ function refuseWhatNeedsBuildKit(o: DeployOptions): void {
   }
   for (const s of o.services) {
     const file = path.resolve(s.context, s.dockerfile)
-    const found = needsBuildKit(readFileSync(file, 'utf8'))
+    const found = needsBuildKit(dockerfileOf(s))
     if (found) {
       throw new InputError(
         'services',
@@ -260,7 +267,7 @@ async function buildLegacy(
       network: s.compose?.network ?? o.build.network,
       ...(o.build.sourceDateEpoch !== undefined ? { fileTime: o.build.sourceDateEpoch } : {}),
       tag,
-      buildArgs: buildArgsFor(o, s)
+      buildArgs: buildArgsFor(o, s, dockerfileOf(s))
     },
     // Behind the service's name: a line of the build never reads as a workflow command.
     line => log.info(`[${s.name}] ${line}`)

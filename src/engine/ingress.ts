@@ -20,13 +20,13 @@ import {
   routedContainers,
   routeId,
   ROUTES_PATH,
-  sameJson,
   SERVER,
   serviceRoute,
   INGRESS_CONTAINER,
   type RouteView
 } from '../plan/caddy-config.js'
 import type { IngressRoute } from '../plan/stack-plan.js'
+import { sameJson } from '../plan/same-json.js'
 import { errorMessage, type Log } from './io.js'
 
 const READY_TIMEOUT_MS = 20_000

@@ -5,6 +5,7 @@ import path from 'node:path'
 import type { DeployOptions, ServiceSpec } from '../config/options.js'
 import { composeBuilds } from '../plan/compose-build.js'
 import { InputError } from '../config/input-error.js'
+import { SERVICE_PATTERN } from '../config/parse.js'
 import { checkComposeImages, composeServiceBodies } from '../plan/compose-images.js'
 import { swarmIgnoredKeys, swarmVersionProblem } from '../plan/swarm-stack.js'
 import { LABEL, stackPlan } from '../plan/stack-plan.js'
@@ -41,7 +42,7 @@ export function composeServices(
       `is required: one "service=build-context" a line, unless services of ${name} have a build: section`
     )
   }
-  const bad = plan.builds.find(b => !SERVICE_NAME.test(b.service))
+  const bad = plan.builds.find(b => !SERVICE_PATTERN.test(b.service))
   if (bad) {
     throw new InputError(
       'compose-file',
@@ -62,9 +63,6 @@ export function composeServices(
     }
   }))
 }
-
-// The names the services input takes (an image name's part).
-const SERVICE_NAME = /^[a-z0-9][a-z0-9_.-]{0,62}$/
 
 export function checkLocalFiles(o: DeployOptions): void {
   if (!existsSync(o.composeFile) || !statSync(o.composeFile).isFile()) {

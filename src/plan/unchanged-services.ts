@@ -8,6 +8,7 @@ import { posix } from 'node:path'
 import { builtImageUsers, composeRoot, record } from './compose-images.js'
 import { interpolate, InterpolationError, VERSION_MARK } from './compose-vars.js'
 import { versionTag } from './images.js'
+import { sameJson } from './same-json.js'
 
 /** One version as the switch sees it: its stored compose file and where compose runs it. */
 export interface ComposeVersion {
@@ -53,7 +54,7 @@ export function unchangedServices(q: UnchangedQuestion): UnchangedAnswer {
   })
   const running = parse(q.running)
   if (!next || !running) return all('a compose file does not parse')
-  const shared = SHARED.find(k => canonical(running.root[k]) !== canonical(next.root[k]))
+  const shared = SHARED.find(k => !sameJson(running.root[k], next.root[k]))
   if (shared) return all(`the top-level ${shared}: section differs`)
 
   const reasons = new Map<string, string>()
@@ -115,13 +116,11 @@ function difference(
   const before = running.services[name]
   const after = next.services[name]
   if (!before || !after) return 'it is new in this version'
-  if (canonical(before) !== canonical(after)) return 'its definition differs'
+  if (!sameJson(before, after)) return 'its definition differs'
   const was = builtUser(q.project, q.running, name)
   const is = builtUser(q.project, q.next, name)
   if (was === undefined && is === undefined) {
-    return canonical(running.images[name]) === canonical(next.images[name])
-      ? undefined
-      : 'its image differs'
+    return sameJson(running.images[name], next.images[name]) ? undefined : 'its image differs'
   }
   if (was !== is) return 'its image differs'
   const oldRef = versionTag(q.project, was ?? '', q.running.version)
@@ -240,14 +239,5 @@ function withFilePaths(section: unknown, dir: string): unknown {
         ? [k, { ...m, file: inDir(dir, m.file) }]
         : [k, d]
     })
-  )
-}
-
-/** JSON with mapping keys sorted: compose reads mappings, not their order. */
-function canonical(v: unknown): string {
-  return JSON.stringify(v, (_k, x: unknown) =>
-    typeof x === 'object' && x !== null && !Array.isArray(x)
-      ? Object.fromEntries(Object.entries(x).sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0)))
-      : x
   )
 }

@@ -15,16 +15,25 @@ import { compose, type Argv, type ComposeTarget } from './commands.js'
  * empty for one an earlier release started); fails when there is none.
  */
 export function ingressState(): Argv {
-  return [
-    'docker',
-    'inspect',
-    '--type',
-    'container',
-    '--format',
+  return inspectContainers(
     `{{.State.Running}} {{.Config.Image}} {{index .Config.Labels "${ADMIN_LABEL}"}}`,
-    INGRESS_CONTAINER
-  ]
+    [INGRESS_CONTAINER]
+  )
 }
+
+/** `docker inspect` of containers (only: not of an image of the same name), with `format`. */
+const inspectContainers = (format: string, containers: string[]): Argv => [
+  'docker',
+  'inspect',
+  '--type',
+  'container',
+  '--format',
+  format,
+  ...containers
+]
+
+/** A container's networks, one a line. */
+const NETWORK_NAMES = '{{range $name, $_ := .NetworkSettings.Networks}}{{println $name}}{{end}}'
 
 /** The label that says where the ingress's admin API listens: `loopback`, its own only. */
 export const ADMIN_LABEL = `${INGRESS_LABEL}.admin`
@@ -103,13 +112,7 @@ export function ingressStart(): Argv {
 
 /** The networks the ingress is on, one a line. */
 export function ingressNetworks(): Argv {
-  return [
-    'docker',
-    'inspect',
-    '--format',
-    '{{range $name, $_ := .NetworkSettings.Networks}}{{println $name}}{{end}}',
-    INGRESS_CONTAINER
-  ]
+  return ['docker', 'inspect', '--format', NETWORK_NAMES, INGRESS_CONTAINER]
 }
 
 export function ingressJoin(network: string): Argv {
@@ -122,15 +125,7 @@ export function ingressLeave(network: string): Argv {
 
 /** The networks of each of `containers`, one a line (a container gone is left out, and fails). */
 export function containerNetworks(containers: string[]): Argv {
-  return [
-    'docker',
-    'inspect',
-    '--type',
-    'container',
-    '--format',
-    '{{range $name, $_ := .NetworkSettings.Networks}}{{println $name}}{{end}}',
-    ...containers
-  ]
+  return inspectContainers(NETWORK_NAMES, containers)
 }
 
 /** For each of `networks`, a line: its name, then the names of the containers on it. */
