@@ -82475,19 +82475,6 @@ var import_dockerode = __toESM(require_docker(), 1);
 import { readFileSync as readFileSync7 } from "node:fs";
 import readline from "node:readline";
 
-// src/engine/deploy.ts
-import { readFileSync as readFileSync5 } from "node:fs";
-
-// src/config/options.ts
-var COMMANDS = ["deploy", "rollback", "status", "history", "unlock"];
-var METHODS = ["tar", "registry", "local"];
-var ORCHESTRATORS = ["compose", "swarm"];
-var COMPRESSIONS = ["gzip", "none"];
-var INGRESSES = ["none", "caddy"];
-function serviceNames(o) {
-  return o.services.map((s) => s.name);
-}
-
 // src/plan/release-paths.ts
 import path from "node:path";
 
@@ -82718,6 +82705,19 @@ var STATUS_SYMBOL = {
   failed: "\u2716",
   rollback: "\u21A9"
 };
+
+// src/engine/build-release.ts
+import { readFileSync as readFileSync4 } from "node:fs";
+
+// src/config/options.ts
+var COMMANDS = ["deploy", "rollback", "status", "history", "unlock"];
+var METHODS = ["tar", "registry", "local"];
+var ORCHESTRATORS = ["compose", "swarm"];
+var COMPRESSIONS = ["gzip", "none"];
+var INGRESSES = ["none", "caddy"];
+function serviceNames(o) {
+  return o.services.map((s) => s.name);
+}
 
 // src/engine/local-files.ts
 import { existsSync, readFileSync, statSync } from "node:fs";
@@ -86278,6 +86278,53 @@ function shippingFor(method) {
   return { tar: tar4, registry, local }[method];
 }
 
+// src/engine/build-release.ts
+async function buildRelease(given, ports, log, result, phases, notice) {
+  const shipping = shippingFor(given.method);
+  let files;
+  let options = given;
+  await phases.run("validate", async () => {
+    checkLocalFiles(options);
+    if (options.services.length === 0) {
+      options = { ...options, services: composeServices2(options, ports.environment, notice) };
+      checkLocalFiles(options);
+    }
+    for (const warning of checkComposeFile(options)) notice(warning);
+    if (options.orchestrator === "swarm") for (const w of checkSwarmFile(options)) notice(w);
+    checkReleaseServices(options);
+    for (const warning of checkStackPlan(options)) notice(warning);
+    if (options.files.length > 0) files = collectReleaseFiles(options);
+  });
+  result.files = files?.summary;
+  await shipping.prepare?.(options, ports.docker, phases);
+  let o = options;
+  if (o.skipBuild) {
+    const version = await phases.run("find images", () => findBuiltVersion(o, ports.docker, log));
+    o = { ...o, version };
+    result.version = version;
+  } else {
+    result.build = await phases.run(
+      "build",
+      () => buildImages(o, ports.docker, ports.environment, log)
+    );
+  }
+  const images = await shipping.publish?.(o, ports.docker, phases, log);
+  const release = {
+    version: o.version,
+    services: serviceNames(o),
+    images,
+    ...files ? { files: files.summary } : {}
+  };
+  return {
+    o,
+    release,
+    shipping,
+    ...images ? { images } : {},
+    ...files ? { files } : {},
+    composeContent: readFileSync4(o.composeFile, "utf8")
+  };
+}
+
 // src/plan/caddy-config.ts
 var INGRESS_CONTAINER = "versioned-deploy-ingress";
 var INGRESS_LABEL = "versioned-deploy.ingress";
@@ -87228,7 +87275,7 @@ async function rewriteHistory(remote, deployPath, records) {
 }
 
 // src/engine/switch.ts
-import { existsSync as existsSync3, readFileSync as readFileSync4 } from "node:fs";
+import { existsSync as existsSync3, readFileSync as readFileSync5 } from "node:fs";
 
 // src/health/swarm.ts
 function parseSnapshot(out) {
@@ -87610,7 +87657,7 @@ async function restore(remote, o, flavor, release, log) {
     o,
     flavor,
     release,
-    haveRelease ? void 0 : readFileSync4(o.composeFile, "utf8"),
+    haveRelease ? void 0 : readFileSync5(o.composeFile, "utf8"),
     log
   );
 }
@@ -88025,16 +88072,6 @@ async function inspectServer(remote, orchestrator, deployPath, log, notice) {
   );
   return { state, flavor };
 }
-async function withLockedServer(o, ports, phases, log, notice, work) {
-  return withLockedServers(
-    o,
-    ports,
-    phases,
-    log,
-    notice,
-    ([session]) => work(session)
-  );
-}
 async function withLockedServers(o, ports, phases, log, notice, work) {
   const targets = targetsOf(o);
   const held = {};
@@ -88392,16 +88429,13 @@ async function keepNewVersion(r, b, finishedAt) {
   );
 }
 
-// src/engine/fleet-switch.ts
+// src/engine/fleet.ts
 async function onEachServer(runs, step) {
   const settled = await Promise.allSettled(runs.map((r) => step(r)));
   return settled.flatMap(
     (x, i) => x.status === "rejected" ? [{ r: runs[i], why: errorMessage(x.reason) }] : []
   );
 }
-var listed2 = (failures) => failures.map((f) => `${f.r.s.name}: ${f.why}`).join("\n");
-var names = (runs) => runs.map((r) => r.s.name).join(", ");
-var versionsOf = (runs) => runs.map((r) => `${r.s.name} ${r.previous || "none"}`).join(", ");
 var Outcomes = class {
   constructor(runs, result) {
     this.runs = runs;
@@ -88414,7 +88448,7 @@ var Outcomes = class {
         phases: r.s.phases.timings
       });
     }
-    result.hosts = [...this.byRun.values()];
+    if (runs.length > 1) result.hosts = [...this.byRun.values()];
   }
   runs;
   byRun = /* @__PURE__ */ new Map();
@@ -88434,90 +88468,53 @@ var Outcomes = class {
     }
   }
 };
-async function recordOn(r, records) {
-  await appendRecords(r.s.remote, r.s.o.deployPath, records);
-  r.history.push(...records);
-}
-async function switchInOrder(runs, o, inFlight2, cut, ports, log, phases) {
-  const servers = {};
-  for (const [i, group] of switchOrder(runs, o.maxParallel).entries()) {
-    for (const r of group) servers[r.s.name] = { previous: r.previous, target: r.target ?? "" };
-    ports.checkpoint("switching", JSON.stringify({ ...inFlight2, servers }));
-    const these = names(group);
-    if (i === 0)
-      log.info(`canary: ${these} goes first, alone; the others follow once it is verified`);
-    const cutOff = await phases.run(
-      i === 0 ? `canary ${these}` : `switch ${these}`,
-      () => Promise.all(group.map(async (r) => ({ r, why: await cut(r) })))
-    );
-    const failed2 = cutOff.flatMap((c) => c.why ? [{ r: c.r, why: c.why }] : []);
-    if (failed2.length > 0) return failed2;
+var Fleet = class _Fleet {
+  constructor(runs, outcomes, phases, one) {
+    this.runs = runs;
+    this.outcomes = outcomes;
+    this.phases = phases;
+    this.one = one;
   }
-  return [];
-}
-async function putSwitchedBack(runs, plan, o, outcomes, result, phases) {
-  const switched = runs.filter((r) => r.switched);
-  const untouched = runs.filter((r) => !r.switched);
-  result.rolledBack = true;
-  let health;
-  await phases.run(
-    "rollback",
-    () => Promise.all(
-      switched.map(async (r, i) => {
-        if (!r.target) {
-          r.history.push(...await keepFailed(r.s.remote, r.s.o, r.attempt).catch(() => []));
-          outcomes.mark(
-            r,
-            "rollback-failed",
-            plan.release.version,
-            "no earlier version to go back to"
-          );
-          return;
-        }
-        const target = {
-          method: r.s.state.currentMethod || o.method,
-          ...releaseOf(r.history, r.target, plan.release.services)
-        };
-        try {
-          const back = await rollBack(
-            r.s.remote,
-            r.s.o,
-            { ...r.attempt, releaseRun: void 0 },
-            target,
-            r.s.flavor,
-            r.s.phases,
-            r.s.log,
-            i === 0 ? plan.undo : void 0
-          );
-          r.history.push(...back.records);
-          if (i === 0) health = back.health;
-          if (back.problem) outcomes.mark(r, "rollback-failed", r.target, back.problem);
-          else outcomes.mark(r, "rolled-back", r.target);
-        } catch (e) {
-          outcomes.mark(r, "rollback-failed", "", errorMessage(e));
-        }
-      })
-    )
-  );
-  result.rollbackHealth = health;
-  const broken = switched.filter((r) => outcomes.of(r)?.status === "rollback-failed");
-  if (broken.length > 0) {
-    result.status = "rollback-failed";
-    result.failure = `${plan.why}
-Putting the servers back FAILED on ${broken.length} of ${switched.length}:
-${broken.map((r) => `${r.s.name}: ${outcomes.of(r)?.failure ?? ""}`).join("\n")}
-The servers may run different versions now: look at each (command: status) before you deploy again.`;
-    return;
+  runs;
+  outcomes;
+  phases;
+  one;
+  /** Every server of the command; several: their outcomes are the result's hosts. */
+  static of(runs, result, phases) {
+    return new _Fleet(runs, new Outcomes(runs, result), phases, runs.length === 1);
   }
-  result.status = "rolled-back";
-  const checked = o.skipHealthcheck ? "not verified: skip-healthcheck is set" : "each healthy again";
-  result.failure = `${plan.why}
-Every server that was switched is back on the version it ran (${switched.map((r) => `${r.s.name} ${r.target}`).join(", ")}; ${checked}).${untouched.length > 0 ? ` Never switched: ${names(untouched)}.` : ""}`;
-}
-async function recordUntouched(runs, notice) {
-  const unrecorded = await onEachServer(runs, (r) => recordOn(r, [failedRecord(r.attempt)]));
-  for (const f of unrecorded) notice(`${f.r.s.name}: could not record the failed attempt: ${f.why}`);
-}
+  /** The same command's servers, narrowed to `runs` (their outcomes stay with the others'). */
+  only(runs) {
+    return new _Fleet(runs, this.outcomes, this.phases, this.one);
+  }
+  get first() {
+    return this.runs[0];
+  }
+  /** Several servers: `fn` inside the phase `name`; one: `fn` alone (its steps are the phases). */
+  step(name, fn) {
+    return this.one ? fn() : this.phases.run(name, fn);
+  }
+  /** `step` on each of `runs` at once (see step); the servers where it threw, with why. */
+  onEach(name, runs, step) {
+    return this.step(name, () => onEachServer(runs, step));
+  }
+  /** `why`, naming the server when there are several. */
+  tell(r, why) {
+    return this.one ? why : `${r.s.name}: ${why}`;
+  }
+  /** One line per failure (see tell). */
+  told(failures) {
+    return failures.map((f) => this.tell(f.r, f.why)).join("\n");
+  }
+  mark(r, status2, version, failure) {
+    this.outcomes.mark(r, status2, version, failure);
+  }
+  close(keepHistory) {
+    this.outcomes.close(keepHistory);
+  }
+};
+var names = (runs) => runs.map((r) => r.s.name).join(", ");
+var versionsOf = (runs) => runs.map((r) => `${r.s.name} ${r.previous || "none"}`).join(", ");
 
 // src/engine/result.ts
 function noteSwitches(result, during, services) {
@@ -88562,41 +88559,134 @@ function finisher(result, history2, keepHistory, ports) {
   };
 }
 
-// src/engine/deploy-fleet.ts
+// src/engine/fleet-switch.ts
+async function recordOn(r, records) {
+  await appendRecords(r.s.remote, r.s.o.deployPath, records);
+  r.history.push(...records);
+}
+async function switchInOrder(fleet, o, inFlight2, cut, ports, log) {
+  const servers = {};
+  for (const [i, group] of switchOrder(fleet.runs, o.maxParallel).entries()) {
+    for (const r of group) servers[r.s.name] = { previous: r.previous, target: r.target ?? "" };
+    ports.checkpoint("switching", JSON.stringify(fleet.one ? inFlight2 : { ...inFlight2, servers }));
+    const these = names(group);
+    if (i === 0 && !fleet.one)
+      log.info(`canary: ${these} goes first, alone; the others follow once it is verified`);
+    const cutOff = await fleet.step(
+      i === 0 ? `canary ${these}` : `switch ${these}`,
+      () => Promise.all(group.map(async (r) => ({ r, why: await cut(r) })))
+    );
+    const failed2 = cutOff.flatMap((c) => c.why ? [{ r: c.r, why: c.why }] : []);
+    if (failed2.length > 0) return failed2;
+  }
+  return [];
+}
+async function putSwitchedBack(fleet, plan, o, result) {
+  const switched = fleet.runs.filter((r) => r.switched);
+  const untouched = fleet.runs.filter((r) => !r.switched);
+  const lead = switched[0];
+  result.rolledBack = true;
+  await fleet.onEach("rollback", switched, async (r) => {
+    if (!r.target) {
+      r.history.push(...await keepFailed(r.s.remote, r.s.o, r.attempt).catch(() => []));
+      fleet.mark(r, "rollback-failed", plan.release.version, "no earlier version to go back to");
+      return;
+    }
+    const target = {
+      method: r.s.state.currentMethod || o.method,
+      ...releaseOf(r.history, r.target, plan.services ?? plan.release.services)
+    };
+    try {
+      const back = await rollBack(
+        r.s.remote,
+        r.s.o,
+        r.attempt,
+        target,
+        r.s.flavor,
+        r.s.phases,
+        r.s.log,
+        r === lead ? plan.undo : void 0
+      );
+      r.history.push(...back.records);
+      if (r === lead) {
+        result.rollbackHealth = back.health;
+        noteSwitches(result, "rollback", back.services);
+      }
+      if (back.problem) fleet.mark(r, "rollback-failed", r.target, back.problem);
+      else fleet.mark(r, "rolled-back", r.target);
+    } catch (e) {
+      fleet.mark(r, "rollback-failed", "", errorMessage(e));
+    }
+  });
+  const problem = (r) => fleet.outcomes.of(r)?.failure ?? "";
+  const broken = switched.filter((r) => fleet.outcomes.of(r)?.status === "rollback-failed");
+  result.status = broken.length > 0 ? "rollback-failed" : "rolled-back";
+  if (fleet.one) {
+    result.failure = plan.toldByOne(lead && broken.includes(lead) ? problem(lead) : void 0);
+    return;
+  }
+  if (broken.length > 0) {
+    result.failure = `${plan.why}
+Putting the servers back FAILED on ${broken.length} of ${switched.length}:
+${broken.map((r) => `${r.s.name}: ${problem(r)}`).join("\n")}
+The servers may run different versions now: look at each (command: status) before you deploy again.`;
+    return;
+  }
+  const checked = o.skipHealthcheck ? "not verified: skip-healthcheck is set" : "each healthy again";
+  result.failure = `${plan.why}
+Every server that was switched is back on the version it ran (${switched.map((r) => `${r.s.name} ${r.target}`).join(", ")}; ${checked}).${untouched.length > 0 ? ` Never switched: ${names(untouched)}.` : ""}`;
+}
+async function recordUntouched(fleet, runs, notice) {
+  const unrecorded = await onEachServer(runs, (r) => recordOn(r, [failedRecord(r.attempt)]));
+  for (const f of unrecorded) {
+    notice(fleet.tell(f.r, `could not record the failed attempt: ${f.why}`));
+  }
+}
+
+// src/engine/deploy.ts
+function deploy(options, ports, log) {
+  return asCommand(options, log, async (result, phases) => {
+    const startedAt = ports.now().toISOString();
+    const notice = noticeTo(result, log);
+    const built = await buildRelease(options, ports, log, result, phases, notice);
+    return deployToServers(built, { ports, log, result, phases, notice, startedAt });
+  });
+}
 async function deployToServers(b, run) {
   const { o, release } = b;
   const { ports, log, result, phases, notice, startedAt } = run;
   return withLockedServers(o, ports, phases, log, notice, async (sessions) => {
     const facts = runFacts(o, startedAt);
-    const runs = sessions.map((s) => serverRun(s, release, facts, ports.now));
-    const first = runs[0];
+    const fleet = Fleet.of(
+      sessions.map((s) => serverRun(s, release, facts, ports.now)),
+      result,
+      phases
+    );
+    const { runs, first } = fleet;
     result.previousVersion = first.previous;
-    const outcomes = new Outcomes(runs, result);
     const finish = finisher(result, first.history, o.keepHistory, ports);
     const done = () => {
-      outcomes.close(o.keepHistory);
+      fleet.close(o.keepHistory);
       return finish();
     };
     if (runs.some((r) => r.previous !== first.previous)) {
       notice(`the servers ran different versions before this deploy: ${versionsOf(runs)}`);
     }
-    const notReady2 = await phases.run(
-      "get ready",
-      () => onEachServer(runs, async (r) => {
-        const delivered = await getReady(r, b, ports.docker);
-        if (delivered?.bytes !== void 0) {
-          result.transferredBytes = (result.transferredBytes ?? 0) + delivered.bytes;
-        }
-      })
-    );
+    const notes = [];
+    let stopped = await fleet.onEach("get ready", runs, async (r) => {
+      const delivered = await getReady(r, b, ports.docker);
+      if (delivered?.bytes !== void 0) {
+        result.transferredBytes = (result.transferredBytes ?? 0) + delivered.bytes;
+      }
+      if (delivered?.note) notes.push(delivered.note);
+    });
     const sent = result.transferredBytes;
-    if (sent !== void 0 && sent > 0) {
+    if (fleet.one) result.transferNote = notes[0];
+    else if (sent !== void 0 && sent > 0) {
       result.transferNote = `${(sent / 1048576).toFixed(1)} MiB in all, to ${runs.length} servers (each only what it lacked)`;
     }
-    let stopped = listed2(notReady2);
-    for (const f of notReady2) outcomes.mark(f.r, "failed", f.r.previous, f.why);
     const compose2 = oneOffFlavor(first.s.flavor);
-    if (!stopped && o.releaseCommand && compose2) {
+    if (stopped.length === 0 && o.releaseCommand && compose2) {
       try {
         first.attempt.releaseRun = await first.s.phases.run(
           "release",
@@ -88613,26 +88703,25 @@ async function deployToServers(b, run) {
         result.release = first.attempt.releaseRun;
       } catch (e) {
         if (e instanceof OneOffFailed) first.attempt.releaseRun = result.release = e.run;
-        stopped = `${first.s.name}: ${errorMessage(e)}`;
-        outcomes.mark(first, "failed", first.previous, errorMessage(e));
+        stopped = [{ r: first, why: errorMessage(e) }];
       }
     }
-    if (!stopped) {
-      stopped = listed2(
-        runs.flatMap((r) => {
-          const why2 = r.s.lockLost();
-          return why2 ? [{ r, why: `${why2}; stopped before the switch` }] : [];
-        })
-      );
+    if (stopped.length === 0) {
+      stopped = runs.flatMap((r) => {
+        const why2 = r.s.lockLost();
+        return why2 ? [{ r, why: `${why2}; stopped before the switch` }] : [];
+      });
     }
-    if (stopped) {
-      result.failure = `${stopped}
+    if (stopped.length > 0) {
+      for (const f of stopped) fleet.mark(f.r, "failed", f.r.previous, f.why);
+      result.failure = fleet.one ? `${fleet.told(stopped)}
+The running version (${first.previous || "none"}) was not touched.` : `${fleet.told(stopped)}
 No server was switched: each still runs the version it ran (${versionsOf(runs)}).`;
-      await recordUntouched(runs, notice);
+      await recordUntouched(fleet, runs, notice);
       return done();
     }
     const failed2 = await switchInOrder(
-      runs,
+      fleet,
       o,
       {
         version: o.version,
@@ -88643,47 +88732,52 @@ No server was switched: each still runs the version it ran (${versionsOf(runs)})
       },
       (r) => cutOver(r, b, notice),
       ports,
-      log,
-      phases
+      log
     );
     result.health = (failed2[0]?.r ?? first).health;
+    noteSwitches(result, "switch", first.services);
     if (failed2.length === 0) {
       const finishedAt = ports.now().toISOString();
-      const unkept = await phases.run(
-        "record",
-        () => onEachServer(runs, (r) => keepNewVersion(r, b, finishedAt))
-      );
-      for (const r of runs) outcomes.mark(r, "success", o.version);
+      const unkept = await fleet.onEach("record", runs, (r) => keepNewVersion(r, b, finishedAt));
+      if (fleet.one && unkept[0]) throw new Error(unkept[0].why);
+      for (const r of runs) fleet.mark(r, "success", o.version);
       if (unkept.length > 0) {
         notice(
           `${o.version} is in service on every server, but recording it failed on:
-${listed2(unkept)}`
+${fleet.told(unkept)}`
         );
       }
       result.status = "success";
       return done();
     }
-    const why = listed2(failed2);
-    for (const f of failed2) outcomes.mark(f.r, "failed", o.version, f.why);
+    const why = fleet.told(failed2);
+    for (const f of failed2) fleet.mark(f.r, "failed", o.version, f.why);
     const switched = runs.filter((r) => r.switched);
     const untouched = runs.filter((r) => !r.switched);
-    await recordUntouched(untouched, notice);
-    if (o.noRollback) {
-      await onEachServer(switched, async (r) => {
+    await recordUntouched(fleet, untouched, notice);
+    const firstDeploy = switched.every((r) => !r.target);
+    if (o.noRollback || firstDeploy) {
+      const unrecorded = await onEachServer(switched, async (r) => {
         r.history.push(...await keepFailed(r.s.remote, r.s.o, r.attempt));
       });
-      for (const r of switched) outcomes.mark(r, "failed", o.version, outcomes.of(r)?.failure);
+      for (const f of unrecorded) {
+        notice(fleet.tell(f.r, `could not record the failed attempt: ${f.why}`));
+      }
+      for (const r of switched) fleet.mark(r, "failed", o.version, fleet.outcomes.of(r)?.failure);
+      const left = o.noRollback ? fleet.one ? `no-rollback is set: the failed version ${o.version} was left in place for inspection` : `no-rollback is set: ${o.version} was left in place for inspection on ${names(switched)}` : fleet.one ? "there is no previous version to roll back to (first deploy): the failed version was left in place" : `there is no previous version to roll back to on ${names(switched)} (first deploy): ${o.version} was left in place there`;
+      const others = untouched.length > 0 ? `; ${names(untouched)} still run what they ran` : "";
       result.failure = `${why}
-no-rollback is set: ${o.version} was left in place for inspection on ${names(switched)}${untouched.length > 0 ? `; ${names(untouched)} still run what they ran` : ""}.`;
+${left}${others}.`;
       return done();
     }
+    const target = first.target ?? "";
     log.warn(
-      `${why}
+      fleet.one ? `${why}
+Rolling back to ${target}.` : `${why}
 Putting back every server that was switched: ${switched.map((r) => `${r.s.name} \u2192 ${r.target ?? "nothing (first deploy)"}`).join(", ")}.`
     );
     let undo;
     if (first.attempt.releaseRun && first.target && compose2) {
-      const target = first.target;
       try {
         undo = await first.s.phases.run(
           "rollback command",
@@ -88692,191 +88786,50 @@ Putting back every server that was switched: ${switched.map((r) => `${r.s.name} 
         result.undo = undo;
       } catch (e) {
         if (e instanceof OneOffFailed) result.undo = e.run;
-        await onEachServer(switched, async (r) => {
+        const unrecorded = await onEachServer(switched, async (r) => {
           r.history.push(...await keepFailed(r.s.remote, r.s.o, r.attempt));
         });
-        for (const r of switched) outcomes.mark(r, "rollback-failed", o.version, errorMessage(e));
+        for (const f of unrecorded) {
+          notice(fleet.tell(f.r, `could not record the failed attempt: ${f.why}`));
+        }
+        for (const r of switched) fleet.mark(r, "rollback-failed", o.version, errorMessage(e));
         result.rolledBack = true;
         result.status = "rollback-failed";
-        result.failure = `${why}
+        result.failure = fleet.one ? `${why}
+The rollback to ${target} failed too: ${errorMessage(e)}
+${stoppedBeforeSwitch(o.version, target)}` : `${why}
 The rollback command failed on ${first.s.name}: ${errorMessage(e)}
 No server was switched back: ${o.version} stays in service on ${names(switched)}. Look at the database before you deploy or roll back again.`;
         return done();
       }
     }
     await putSwitchedBack(
-      runs,
-      { release, why, ...undo ? { undo } : {} },
+      fleet,
+      {
+        release,
+        why,
+        ...undo ? { undo } : {},
+        toldByOne: (problem) => problem ? `${why}
+The rollback to ${target} failed too: ${problem}` : o.skipHealthcheck ? `${why}
+Rolled back to ${target} (not verified: skip-healthcheck is set).` : `${why}
+Rolled back to ${target}, which is healthy again.`
+      },
       o,
-      outcomes,
-      result,
-      phases
+      result
     );
     return done();
   });
 }
 
-// src/engine/deploy.ts
-function deploy(options, ports, log) {
-  return asCommand(options, log, async (result, phases) => {
-    const startedAt = ports.now().toISOString();
-    const notice = noticeTo(result, log);
-    const built = await buildRelease(options, ports, log, result, phases, notice);
-    const to = targetsOf(built.o).length > 1 ? deployToServers : deployToServer;
-    return to(built, { ports, log, result, phases, notice, startedAt });
-  });
-}
-async function buildRelease(given, ports, log, result, phases, notice) {
-  const shipping = shippingFor(given.method);
-  let files;
-  let options = given;
-  await phases.run("validate", async () => {
-    checkLocalFiles(options);
-    if (options.services.length === 0) {
-      options = { ...options, services: composeServices2(options, ports.environment, notice) };
-      checkLocalFiles(options);
-    }
-    for (const warning of checkComposeFile(options)) notice(warning);
-    if (options.orchestrator === "swarm") for (const w of checkSwarmFile(options)) notice(w);
-    checkReleaseServices(options);
-    for (const warning of checkStackPlan(options)) notice(warning);
-    if (options.files.length > 0) files = collectReleaseFiles(options);
-  });
-  result.files = files?.summary;
-  await shipping.prepare?.(options, ports.docker, phases);
-  let o = options;
-  if (o.skipBuild) {
-    const version = await phases.run("find images", () => findBuiltVersion(o, ports.docker, log));
-    o = { ...o, version };
-    result.version = version;
-  } else {
-    result.build = await phases.run(
-      "build",
-      () => buildImages(o, ports.docker, ports.environment, log)
-    );
-  }
-  const images = await shipping.publish?.(o, ports.docker, phases, log);
-  const release = {
-    version: o.version,
-    services: serviceNames(o),
-    images,
-    ...files ? { files: files.summary } : {}
-  };
-  return {
-    o,
-    release,
-    shipping,
-    ...images ? { images } : {},
-    ...files ? { files } : {},
-    composeContent: readFileSync5(o.composeFile, "utf8")
-  };
-}
-async function deployToServer(b, run) {
-  const { o, release } = b;
-  const { ports, log, result, phases, notice, startedAt } = run;
-  return withLockedServers(o, ports, phases, log, notice, async ([one]) => {
-    const session = one;
-    const r = serverRun(session, release, runFacts(o, startedAt), ports.now);
-    const { remote, flavor } = session;
-    const { previous, attempt, history: history2 } = r;
-    const target = r.target;
-    result.previousVersion = previous;
-    const finish = finisher(result, history2, o.keepHistory, ports);
-    try {
-      const delivered = await getReady(r, b, ports.docker);
-      result.transferredBytes = delivered?.bytes;
-      result.transferNote = delivered?.note;
-      const compose2 = oneOffFlavor(flavor);
-      if (o.releaseCommand && compose2) {
-        attempt.releaseRun = await phases.run(
-          "release",
-          () => runReleaseCommand(remote, o, compose2, release, previous, b.composeContent, log)
-        );
-        result.release = attempt.releaseRun;
-      }
-      const lost = session.lockLost();
-      if (lost) throw new Error(`${lost}; stopped before the switch`);
-    } catch (e) {
-      result.failure = `${errorMessage(e)}
-The running version (${previous || "none"}) was not touched.`;
-      if (e instanceof OneOffFailed) attempt.releaseRun = result.release = e.run;
-      const failedRecord2 = failedRecord(attempt);
-      try {
-        await appendRecords(remote, o.deployPath, [failedRecord2]);
-        return finish(failedRecord2);
-      } catch (r2) {
-        notice(`could not record the failed attempt: ${errorMessage(r2)}`);
-        return finish();
-      }
-    }
-    const inFlight2 = {
-      version: o.version,
-      previous,
-      target: target ?? "",
-      startedAt,
-      ...attempt.releaseRun ? { released: attempt.releaseRun } : {}
-    };
-    ports.checkpoint("switching", JSON.stringify(inFlight2));
-    const failure = await cutOver(r, b, notice);
-    result.health = r.health;
-    noteSwitches(result, "switch", r.services);
-    if (!failure) {
-      await keepNewVersion(r, b, ports.now().toISOString());
-      result.status = "success";
-      return finish();
-    }
-    if (o.noRollback || !target) {
-      const records = await keepFailed(remote, o, attempt);
-      const why = o.noRollback ? `no-rollback is set: the failed version ${o.version} was left in place for inspection` : "there is no previous version to roll back to (first deploy): the failed version was left in place";
-      result.failure = `${failure}
-${why}.`;
-      return finish(...records);
-    }
-    log.warn(`${failure}
-Rolling back to ${target}.`);
-    result.rolledBack = true;
-    const back = await rollBack(
-      remote,
-      o,
-      attempt,
-      {
-        method: session.state.currentMethod || o.method,
-        ...releaseOf(history2, target, release.services)
-      },
-      flavor,
-      phases,
-      log
-    );
-    result.rollbackHealth = back.health;
-    noteSwitches(result, "rollback", back.services);
-    result.undo = back.undo;
-    if (back.problem) {
-      result.status = "rollback-failed";
-      result.failure = `${failure}
-The rollback to ${target} failed too: ${back.problem}`;
-    } else {
-      result.status = "rolled-back";
-      result.failure = o.skipHealthcheck ? `${failure}
-Rolled back to ${target} (not verified: skip-healthcheck is set).` : `${failure}
-Rolled back to ${target}, which is healthy again.`;
-    }
-    return finish(...back.records);
-  });
-}
-
-// src/engine/rollback-fleet.ts
-async function decide(o, sessions) {
-  const empty = sessions.filter((s) => !s.state.currentVersion);
-  if (empty.length > 0) {
-    throw new Error(
-      `nothing is deployed in ${o.deployPath} yet on ${empty.map((s) => s.name).join(", ")}: there is nothing to roll back there`
-    );
-  }
-  const looks = await Promise.all(
-    sessions.map((s) => readRestorable(s.remote, s.o, s.state.history, s.state.currentVersion))
-  );
+// src/engine/rollback-command.ts
+var restorableList = (versions) => versions.length > 0 ? `Versions that can be restored, newest first: ${versions.join(", ")}` : "No version can be restored.";
+function decide(o, sessions, looks, result) {
+  const one = sessions.length === 1;
   const restorable = looks.map((l) => l.versions);
+  result.restorable = (restorable[0] ?? []).filter((v) => restorable.every((r) => r.includes(v)));
   const each = (f) => sessions.map((s, i) => `${s.name}: ${f(s, i)}`).join("\n");
+  const listed2 = one ? restorableList(result.restorable) : `Versions each server can restore, newest first:
+${each((_, i) => restorable[i]?.join(", ") || "none")}`;
   const wanted = sessions.map(
     (s) => o.version || previousGoodVersion(s.state.history, s.state.currentVersion) || ""
   );
@@ -88884,8 +88837,7 @@ async function decide(o, sessions) {
   const none = sessions.filter((_, i) => wanted[i] === "");
   if (none.length > 0) {
     throw new Error(
-      `no version was recorded as a success before the one in service on ${none.map((s) => s.name).join(", ")}. Versions each server can restore, newest first:
-${each((_, i) => restorable[i]?.join(", ") || "none")}`
+      one ? `no version was recorded as a success before ${sessions[0]?.state.currentVersion}. ${listed2}` : `no version was recorded as a success before the one in service on ${none.map((s) => s.name).join(", ")}. ${listed2}`
     );
   }
   if (wanted.some((w) => w !== target)) {
@@ -88895,37 +88847,50 @@ ${each((s, i) => `${s.state.currentVersion} in service, previous good ${wanted[i
 Name the version to go to (input version).`
     );
   }
+  result.version = target;
   if (sessions.every((s) => s.state.currentVersion === target)) {
-    throw new Error(`${target} is already in service on every server`);
+    throw new Error(
+      one ? `${target} is already in service. ${listed2}` : `${target} is already in service on every server`
+    );
   }
-  const names2 = serviceNames(o);
+  const services = serviceNames(o);
   const refused = sessions.flatMap((s, i) => {
     if (s.state.currentVersion === target) return [];
-    const why = whyNotRestorable(s.state.history, target, o.project, names2, looks[i].held);
-    return why ? [`${s.name}: ${why}`] : [];
+    const why = whyNotRestorable(s.state.history, target, o.project, services, looks[i].held);
+    return why ? [{ s, why }] : [];
   });
   if (refused.length > 0) {
     throw new Error(
-      `${target} cannot be restored on every server, so no server was changed:
-${refused.join("\n")}
-Versions each server can restore, newest first:
-${each((_, i) => restorable[i]?.join(", ") || "none")}`
+      one ? `${target} cannot be restored: ${refused[0]?.why}. ${listed2}` : `${target} cannot be restored on every server, so no server was changed:
+${refused.map((x) => `${x.s.name}: ${x.why}`).join("\n")}
+${listed2}`
     );
   }
-  return { target, restorable };
+  return target;
 }
-async function rollbackServers(o, ports, log) {
+async function rollbackCommand(o, ports, log) {
   const startedAt = ports.now().toISOString();
   return asCommand(o, log, (result, phases) => {
     const notice = noticeTo(result, log);
     return withLockedServers(o, ports, phases, log, notice, async (sessions) => {
-      const first = sessions[0];
-      result.previousVersion = first.state.currentVersion;
-      const { target, restorable } = await phases.run("find versions", () => decide(o, sessions));
-      result.version = target;
-      result.restorable = (restorable[0] ?? []).filter((v) => restorable.every((r) => r.includes(v)));
-      const names2 = serviceNames(o);
-      const release = releaseOf(first.state.history, target, names2);
+      const lead = sessions[0];
+      result.previousVersion = lead.state.currentVersion;
+      result.history = newestFirst(lead.state.history, o.keepHistory);
+      const empty = sessions.filter((s) => !s.state.currentVersion);
+      if (empty.length > 0) {
+        throw new Error(
+          sessions.length === 1 ? `nothing is deployed in ${o.deployPath} yet: there is nothing to roll back` : `nothing is deployed in ${o.deployPath} yet on ${empty.map((s) => s.name).join(", ")}: there is nothing to roll back there`
+        );
+      }
+      const looks = await phases.run(
+        "find versions",
+        () => Promise.all(
+          sessions.map((s) => readRestorable(s.remote, s.o, s.state.history, s.state.currentVersion))
+        )
+      );
+      const target = decide(o, sessions, looks, result);
+      const services = serviceNames(o);
+      const release = releaseOf(lead.state.history, target, services);
       const facts = runFacts(o, startedAt);
       const all = sessions.map((s) => {
         const current2 = s.state.currentVersion;
@@ -88935,7 +88900,7 @@ async function rollbackServers(o, ports, log) {
           target: current2,
           history: [...s.state.history],
           attempt: {
-            release: releaseOf(s.state.history, target, names2),
+            release: releaseOf(s.state.history, target, services),
             previous: current2,
             facts,
             now: ports.now
@@ -88943,63 +88908,69 @@ async function rollbackServers(o, ports, log) {
           switched: false
         };
       });
-      const outcomes = new Outcomes(all, result);
       const finish = finisher(result, all[0].history, o.keepHistory, ports);
+      const every = Fleet.of(all, result, phases);
       const done = () => {
-        outcomes.close(o.keepHistory);
+        every.close(o.keepHistory);
         return finish();
       };
-      const runs = all.filter((r) => r.previous !== target);
-      for (const r of all) if (r.previous === target) outcomes.mark(r, "success", target);
+      for (const r of all) if (r.previous === target) every.mark(r, "success", target);
+      const fleet = every.only(all.filter((r) => r.previous !== target));
+      const { runs, first } = fleet;
+      const current = first.previous;
       log.info(
-        `rolling back to ${target}: ${runs.map((r) => `${r.s.name} from ${r.previous}`).join(", ")}`
+        fleet.one ? `rolling back from ${current} to ${target}` : `rolling back to ${target}: ${runs.map((r) => `${r.s.name} from ${r.previous}`).join(", ")}`
       );
-      const unready = await phases.run(
+      const unready = await fleet.onEach(
         "backup",
-        () => onEachServer(
-          runs,
-          (r) => !stackStrategy(r.s.o.orchestrator).keepsImages ? Promise.resolve() : r.s.phases.run(
-            "backup",
-            () => backupRunning(r.s.remote, r.s.o, releaseOf(r.history, r.previous, names2), r.s.log)
-          )
+        runs,
+        (r) => !stackStrategy(r.s.o.orchestrator).keepsImages ? Promise.resolve() : r.s.phases.run(
+          "backup",
+          () => backupRunning(r.s.remote, r.s.o, releaseOf(r.history, r.previous, services), r.s.log)
         )
       );
       const lost = runs.flatMap((r) => {
         const why2 = r.s.lockLost();
-        return why2 ? [{ r, why: why2 }] : [];
+        return why2 ? [{ r, why: `${why2}; stopped before the switch` }] : [];
       });
-      const stopped = listed2([...unready, ...lost]);
-      if (stopped) throw new Error(`${stopped}
-Stopped before the switch: no server was changed.`);
-      const lead = runs[0];
+      const stopped = [...unready, ...lost];
+      if (stopped.length > 0) {
+        throw new Error(
+          fleet.one ? fleet.told(stopped) : `${fleet.told(stopped)}
+Stopped before the switch: no server was changed.`
+        );
+      }
       let undo;
-      const current = lead.previous;
-      const older = deployedBefore(lead.history, target, current);
-      const compose2 = oneOffFlavor(lead.s.flavor);
-      if (older && releaseRanFor(lead.history, current) && compose2) {
+      const older = deployedBefore(first.history, target, current);
+      const compose2 = oneOffFlavor(first.s.flavor);
+      if (older && releaseRanFor(first.history, current) && compose2) {
         try {
-          undo = await lead.s.phases.run(
+          undo = await first.s.phases.run(
             "rollback command",
             () => runRollbackCommand(
-              lead.s.remote,
-              lead.s.o,
+              first.s.remote,
+              first.s.o,
               compose2,
-              releaseOf(lead.history, current, names2),
+              releaseOf(first.history, current, services),
               target,
-              lead.s.log
+              first.s.log
             )
           );
           result.undo = undo;
         } catch (e) {
           if (e instanceof OneOffFailed) result.undo = e.run;
           throw new Error(
-            `${lead.s.name}: ${errorMessage(e)}
-${stoppedBeforeSwitch(current, target)}`
+            fleet.tell(first, `${errorMessage(e)}
+${stoppedBeforeSwitch(current, target)}`)
           );
         }
+      } else if (!older && releaseRanFor(first.history, target)) {
+        log.warn(
+          `${target} is newer than ${current}: a rollback does not run its release command again (deploy it to run it)`
+        );
       }
       const failed2 = await switchInOrder(
-        runs,
+        fleet,
         o,
         { command: "rollback", version: target, previous: current, target: current, startedAt },
         async (r) => {
@@ -89011,174 +88982,75 @@ ${stoppedBeforeSwitch(current, target)}`
             r.attempt.release,
             r.s.phases,
             r.s.log,
-            {
-              restore: "switch",
-              verify: "verify"
-            }
+            { restore: "switch", verify: "verify" }
           );
           r.health = back.health;
+          r.services = back.services;
           return back.problem;
         },
         ports,
-        log,
-        phases
+        log
       );
-      result.health = (failed2[0]?.r ?? lead).health;
+      result.health = (failed2[0]?.r ?? first).health;
+      noteSwitches(result, "switch", first.services);
       if (failed2.length === 0) {
-        const unrecorded = await phases.run(
+        const unrecorded = await fleet.onEach(
           "record",
-          () => onEachServer(runs, async (r) => {
+          runs,
+          (r) => r.s.phases.run("record", async () => {
             const record2 = newRecord(
               facts,
               "rollback",
               r.attempt.release,
               r.previous,
               ports.now().toISOString(),
-              { undo: r === lead ? undo : void 0 }
+              { undo: r === first ? undo : void 0 }
             );
             await writeCurrent(r.s.remote, r.s.o.deployPath, target, release.method ?? o.method);
             await recordOn(r, [record2]);
           })
         );
-        for (const r of runs) outcomes.mark(r, "success", target);
+        if (fleet.one && unrecorded[0]) throw new Error(unrecorded[0].why);
+        for (const r of runs) fleet.mark(r, "success", target);
         if (unrecorded.length > 0) {
           notice(
             `${target} is in service on every server, but recording it failed on:
-${listed2(unrecorded)}`
+${fleet.told(unrecorded)}`
           );
         }
         result.status = "success";
         result.rolledBack = true;
         return done();
       }
-      const why = `rolling back to ${target} failed:
-${listed2(failed2)}`;
-      for (const f of failed2) outcomes.mark(f.r, "failed", target, f.why);
-      log.warn(`${why}
-Putting back every server that was switched.`);
-      await putSwitchedBack(runs, { release, why }, o, outcomes, result, phases);
+      const why = fleet.one ? `rolling back to ${target} failed: ${fleet.told(failed2)}` : `rolling back to ${target} failed:
+${fleet.told(failed2)}`;
+      for (const f of failed2) fleet.mark(f.r, "failed", target, f.why);
+      log.warn(
+        fleet.one ? `${fleet.told(failed2)}
+Restoring ${current}.` : `${why}
+Putting back every server that was switched.`
+      );
+      const undone = undo ? `
+The rollback command of ${current} ran before the switch: ${current} now runs on what it left (deploy ${current} again to run its release command).` : "";
+      await putSwitchedBack(
+        fleet,
+        {
+          release,
+          why,
+          services,
+          toldByOne: (problem) => problem ? `${why}
+Restoring ${current} failed too: ${problem}${undone}` : `${why}
+${current} is back in service.${undone}`
+        },
+        o,
+        result
+      );
       result.status = result.status === "rolled-back" ? "failed" : result.status;
       result.rolledBack = false;
-      if (undo) {
-        result.failure += `
-The rollback command of ${current} ran before the switch: ${current} now runs on what it left (deploy ${current} again to run its release command).`;
-      }
+      if (!fleet.one) result.failure += undone;
       return done();
     });
   });
-}
-
-// src/engine/rollback-command.ts
-var listed3 = (versions) => versions.length > 0 ? `Versions that can be restored, newest first: ${versions.join(", ")}` : "No version can be restored.";
-async function rollbackCommand(o, ports, log) {
-  if (targetsOf(o).length > 1) return rollbackServers(o, ports, log);
-  const startedAt = ports.now().toISOString();
-  return asCommand(
-    o,
-    log,
-    (result, phases) => withLockedServer(o, ports, phases, log, noticeTo(result, log), async (session) => {
-      const { remote, state, flavor } = session;
-      const current = state.currentVersion;
-      const history2 = [...state.history];
-      result.previousVersion = current;
-      result.history = newestFirst(history2, o.keepHistory);
-      const finish = finisher(result, history2, o.keepHistory, ports);
-      if (!current) {
-        throw new Error(`nothing is deployed in ${o.deployPath} yet: there is nothing to roll back`);
-      }
-      const names2 = serviceNames(o);
-      const { held, versions } = await phases.run(
-        "find versions",
-        () => readRestorable(remote, o, history2, current)
-      );
-      result.restorable = versions;
-      const target = o.version || previousGoodVersion(history2, current);
-      if (!target) {
-        throw new Error(
-          `no version was recorded as a success before ${current}. ${listed3(result.restorable)}`
-        );
-      }
-      result.version = target;
-      if (target === current) {
-        throw new Error(`${target} is already in service. ${listed3(result.restorable)}`);
-      }
-      const why = whyNotRestorable(history2, target, o.project, names2, held);
-      if (why) throw new Error(`${target} cannot be restored: ${why}. ${listed3(result.restorable)}`);
-      const release = releaseOf(history2, target, names2);
-      const running = releaseOf(history2, current, names2);
-      log.info(`rolling back from ${current} to ${target}`);
-      if (stackStrategy(o.orchestrator).keepsImages)
-        await phases.run("backup", () => backupRunning(remote, o, running, log));
-      const lost = session.lockLost();
-      if (lost) throw new Error(`${lost}; stopped before the switch`);
-      let undo;
-      const older = deployedBefore(history2, target, current);
-      const compose2 = oneOffFlavor(flavor);
-      if (older && releaseRanFor(history2, current) && compose2) {
-        try {
-          undo = await phases.run(
-            "rollback command",
-            () => runRollbackCommand(remote, o, compose2, running, target, log)
-          );
-          result.undo = undo;
-        } catch (e) {
-          if (e instanceof OneOffFailed) result.undo = e.run;
-          throw new Error(`${errorMessage(e)}
-${stoppedBeforeSwitch(current, target)}`);
-        }
-      } else if (!older && releaseRanFor(history2, target)) {
-        log.warn(
-          `${target} is newer than ${current}: a rollback does not run its release command again (deploy it to run it)`
-        );
-      }
-      const inFlight2 = {
-        command: "rollback",
-        version: target,
-        previous: current,
-        target: current,
-        startedAt
-      };
-      ports.checkpoint("switching", JSON.stringify(inFlight2));
-      const facts = runFacts(o, startedAt);
-      const back = await putBack(remote, o, flavor, release, phases, log, {
-        restore: "switch",
-        verify: "verify"
-      });
-      result.health = back.health;
-      noteSwitches(result, "switch", back.services);
-      if (!back.problem) {
-        const record2 = newRecord(facts, "rollback", release, current, ports.now().toISOString(), {
-          undo
-        });
-        await phases.run("record", async () => {
-          await writeCurrent(remote, o.deployPath, target, release.method ?? o.method);
-          await appendRecords(remote, o.deployPath, [record2]);
-        });
-        result.status = "success";
-        result.rolledBack = true;
-        return finish(record2);
-      }
-      log.warn(`${back.problem}
-Restoring ${current}.`);
-      const restored = await rollBack(
-        remote,
-        o,
-        { release, previous: current, facts, now: ports.now },
-        { method: state.currentMethod || o.method, ...running },
-        flavor,
-        phases,
-        log
-      );
-      result.rollbackHealth = restored.health;
-      noteSwitches(result, "rollback", restored.services);
-      const undone = undo ? `
-The rollback command of ${current} ran before the switch: ${current} now runs on what it left (deploy ${current} again to run its release command).` : "";
-      result.failure = restored.problem ? `rolling back to ${target} failed: ${back.problem}
-Restoring ${current} failed too: ${restored.problem}${undone}` : `rolling back to ${target} failed: ${back.problem}
-${current} is back in service.${undone}`;
-      return finish(...restored.records);
-    })
-  );
 }
 
 // src/engine/status.ts

@@ -7,7 +7,9 @@ import { parseServers, serverName } from '../../src/config/parse-servers.js'
 import type { RunContext } from '../../src/config/inputs.js'
 import type { DeployOptions } from '../../src/config/options.js'
 import { switchOrder, targetsOf } from '../../src/engine/targets.js'
-import { Outcomes, putSwitchedBack, recordUntouched } from '../../src/engine/fleet-switch.js'
+import { putSwitchedBack, recordUntouched, switchInOrder } from '../../src/engine/fleet-switch.js'
+import type { SwitchInFlight } from '../../src/engine/in-flight.js'
+import { Fleet } from '../../src/engine/fleet.js'
 import type { ServerRun } from '../../src/engine/deploy-steps.js'
 import { recoverInterrupted } from '../../src/engine/recover.js'
 import { heldLocks, type ServerSession } from '../../src/engine/session.js'
@@ -235,17 +237,15 @@ describe('all or nothing: the way back', () => {
     runs[0]!.switched = true
     runs[1]!.switched = true
     const result = newResult(options())
-    const outcomes = new Outcomes(runs, result)
-    await recordUntouched([runs[2]!], () => undefined)
+    const fleet = Fleet.of(runs, result, new Phases(quiet))
+    await recordUntouched(fleet, [runs[2]!], () => undefined)
     await putSwitchedBack(
-      runs,
-      { release: runs[0]!.attempt.release, why: 'b: its checks failed' },
+      fleet,
+      { release: runs[0]!.attempt.release, why: 'b: its checks failed', toldByOne: () => 'one' },
       options(),
-      outcomes,
-      result,
-      new Phases(quiet)
+      result
     )
-    outcomes.close(10)
+    fleet.close(10)
     expect(result.status).toBe('rolled-back')
     expect(result.rolledBack).toBe(true)
     expect(result.hosts?.map(h => [h.host, h.status, h.version])).toEqual([
@@ -272,19 +272,85 @@ describe('all or nothing: the way back', () => {
     )
   })
 
+  /** One server, switched, put back by the fleet's way back; `upExit`: how its `up` ends. */
+  async function putBackOne(upExit: number) {
+    const one = server(upExit)
+    const [run] = runsOn([one.remote])
+    run!.switched = true
+    const result = newResult(options())
+    const phases = new Phases(quiet)
+    const fleet = Fleet.of([run!], result, phases)
+    await putSwitchedBack(
+      fleet,
+      {
+        release: run!.attempt.release,
+        why: 'its checks failed',
+        toldByOne: problem => `its checks failed; back: ${problem ?? 'well'}`
+      },
+      options(),
+      result
+    )
+    fleet.close(10)
+    return { result, phases, ran: one.ran, own: run!.s.phases }
+  }
+
+  test('one server is a fleet of one: put back, told as one server tells it, no hosts', async () => {
+    const { result, phases, ran, own } = await putBackOne(0)
+    expect(result.status).toBe('rolled-back')
+    expect(result.failure).toBe('its checks failed; back: well')
+    expect(result.hosts).toBeUndefined()
+    expect(appended(ran)).toEqual(['failed v2', 'rollback v1'])
+    // No fleet phase around the way back: the server's own phases are the command's.
+    expect(phases.timings.map(t => t.name)).toEqual([])
+    expect(own.timings.map(t => t.name)).toEqual(['rollback'])
+  })
+
+  test('one server that cannot be put back: rollback-failed, told with why', async () => {
+    const { result } = await putBackOne(1)
+    expect(result.status).toBe('rollback-failed')
+    expect(result.failure).toMatch(/^its checks failed; back: (?!well)/)
+    expect(result.hosts).toBeUndefined()
+  })
+
+  test('the switch in order: one server has no canary phase and a checkpoint of its own', async () => {
+    const checkpoints: string[] = []
+    const ports = { checkpoint: (_: string, v: string) => void checkpoints.push(v) }
+    const inFlight = { version: 'v2', previous: 'v1', target: 'v1', startedAt: 't0' }
+    const cutAll = (r: ServerRun) => {
+      r.switched = true
+      return Promise.resolve(r.s.name === 'b' ? 'b broke' : undefined)
+    }
+    const lone = newResult(options())
+    const onePhases = new Phases(quiet)
+    const [run] = runsOn([server().remote])
+    const oneFleet = Fleet.of([run!], lone, onePhases)
+    expect(await switchInOrder(oneFleet, options(), inFlight, cutAll, ports, quiet)).toEqual([])
+    expect(checkpoints.map(c => JSON.parse(c) as unknown)).toEqual([inFlight])
+    expect(onePhases.timings).toEqual([])
+
+    checkpoints.length = 0
+    const phases = new Phases(quiet)
+    const runs = runsOn([server().remote, server().remote, server().remote])
+    const fleet = Fleet.of(runs, newResult(options()), phases)
+    const failed = await switchInOrder(fleet, options(), inFlight, cutAll, ports, quiet)
+    expect(failed.map(f => `${f.r.s.name}: ${f.why}`)).toEqual(['b: b broke'])
+    expect(phases.timings.map(t => t.name)).toEqual(['canary a', 'switch b, c'])
+    expect(
+      checkpoints.map(c => Object.keys((JSON.parse(c) as SwitchInFlight).servers ?? {}))
+    ).toEqual([['a'], ['a', 'b', 'c']])
+  })
+
   test('a server that cannot be put back is named, loudly: rollback-failed', async () => {
     const servers = [server(), server(1), server()]
     const runs = runsOn(servers.map(s => s.remote))
     for (const r of runs) r.switched = true
     const result = newResult(options())
-    const outcomes = new Outcomes(runs, result)
+    const fleet = Fleet.of(runs, result, new Phases(quiet))
     await putSwitchedBack(
-      runs,
-      { release: runs[0]!.attempt.release, why: 'c: its checks failed' },
+      fleet,
+      { release: runs[0]!.attempt.release, why: 'c: its checks failed', toldByOne: () => 'one' },
       options(),
-      outcomes,
-      result,
-      new Phases(quiet)
+      result
     )
     expect(result.status).toBe('rollback-failed')
     expect(result.hosts?.map(h => [h.host, h.status])).toEqual([
