@@ -82706,7 +82706,7 @@ var STATUS_SYMBOL = {
   rollback: "\u21A9"
 };
 
-// src/engine/build-release.ts
+// src/engine/runner/build-release.ts
 import { readFileSync as readFileSync4 } from "node:fs";
 
 // src/config/options.ts
@@ -82719,7 +82719,7 @@ function serviceNames(o) {
   return o.services.map((s) => s.name);
 }
 
-// src/engine/local-files.ts
+// src/engine/runner/local-files.ts
 import { existsSync, readFileSync, statSync } from "node:fs";
 import path4 from "node:path";
 
@@ -84382,7 +84382,7 @@ function wholeNumber(v) {
   return typeof n === "number" && Number.isInteger(n) && n >= 0 ? n : void 0;
 }
 
-// src/engine/local-files.ts
+// src/engine/runner/local-files.ts
 function composeServices2(o, environment, notice) {
   const name = path4.basename(o.composeFile);
   const vars = Object.fromEntries(
@@ -84503,7 +84503,7 @@ function checkStackPlan(o) {
   return [];
 }
 
-// src/engine/release-files.ts
+// src/engine/steps/release-files.ts
 var import_tar_stream = __toESM(require_tar_stream(), 1);
 import { createReadStream, lstatSync, readdirSync, realpathSync, statSync as statSync2 } from "node:fs";
 import path5 from "node:path";
@@ -85016,7 +85016,7 @@ async function connect(options, warn) {
   };
 }
 
-// src/engine/release-files.ts
+// src/engine/steps/release-files.ts
 var refuse2 = (message) => new InputError("files", message);
 function collectReleaseFiles(o) {
   const root = realpathSync(o.workspace);
@@ -85119,7 +85119,7 @@ async function sendReleaseFiles(remote, o, set, log) {
   log.info(`sent ${describeFiles(set.summary)} to ${folder}`);
 }
 
-// src/engine/build-images.ts
+// src/engine/runner/build-images.ts
 import { readFileSync as readFileSync3 } from "node:fs";
 import path8 from "node:path";
 
@@ -85378,7 +85378,7 @@ function secretMounts(dockerfile) {
   return [...ids];
 }
 
-// src/engine/build-images.ts
+// src/engine/runner/build-images.ts
 var BUILDX_HELP = "install buildx on the runner (docker/setup-buildx-action, or the docker-buildx-plugin package), as GitHub-hosted runners have it";
 async function buildImages(o, docker, environment, log) {
   const builder = await findBuilder(o, environment, log);
@@ -85603,7 +85603,7 @@ async function tagsOf(docker, repo) {
   return tags;
 }
 
-// src/engine/find-built.ts
+// src/engine/runner/find-built.ts
 async function findBuiltVersion(o, docker, log) {
   const built = /* @__PURE__ */ new Map();
   for (const s of o.services) built.set(s.name, await tagsOf(docker, imageRepo(o.project, s.name)));
@@ -85662,7 +85662,7 @@ async function push(docker, target, tag, auth2, log) {
   return digest;
 }
 
-// src/engine/transfer.ts
+// src/engine/shipping/transfer.ts
 import { createGzip } from "node:zlib";
 import { PassThrough, Transform } from "node:stream";
 
@@ -85902,7 +85902,7 @@ function judgeContainers(containers, expected = []) {
   };
 }
 
-// src/engine/stack.ts
+// src/engine/stack/stack.ts
 async function checkEngine(remote) {
   const r = await remote.run(dockerVersion());
   if (r.code !== 0) {
@@ -86000,7 +86000,7 @@ async function expectedImages(remote, project, release) {
   }));
 }
 
-// src/engine/transfer.ts
+// src/engine/shipping/transfer.ts
 var GZIP_LEVEL = 1;
 var GZIP_CHUNK = 128 * 1024;
 var PROGRESS_EVERY_MS = 5e3;
@@ -86194,7 +86194,7 @@ var Progress = class {
   }
 };
 
-// src/engine/registry-pull.ts
+// src/engine/shipping/registry-pull.ts
 var hostOf = (ref) => ref.split("/")[0] ?? "";
 async function pullAndTag(remote, o, pulls, log) {
   const byHost = /* @__PURE__ */ new Map();
@@ -86220,7 +86220,7 @@ async function pullAndTag(remote, o, pulls, log) {
   }
 }
 
-// src/engine/shipping.ts
+// src/engine/shipping/shipping.ts
 async function unlessPresent(remote, o, docker, log, send2) {
   const refs = o.services.map((s) => versionTag(o.project, s.name, o.version));
   const ids = await Promise.all(refs.map((ref) => localImageId(docker, ref)));
@@ -86278,7 +86278,7 @@ function shippingFor(method) {
   return { tar: tar4, registry, local }[method];
 }
 
-// src/engine/build-release.ts
+// src/engine/runner/build-release.ts
 async function buildRelease(given, ports, log, result, phases, notice) {
   const shipping = shippingFor(given.method);
   let files;
@@ -86701,7 +86701,7 @@ function errorMessage(e) {
   return e instanceof Error ? e.message : String(e);
 }
 
-// src/engine/ingress.ts
+// src/engine/stack/ingress.ts
 var READY_TIMEOUT_MS = 2e4;
 var POLL_MS = 200;
 var sleep = (ms) => new Promise((r) => setTimeout(r, ms));
@@ -86863,7 +86863,7 @@ async function removeStaleRoutes(remote, project, keep) {
   return stale;
 }
 
-// src/engine/start-first.ts
+// src/engine/stack/start-first.ts
 var LOG_LINES = 15;
 var sleep2 = (ms) => new Promise((r) => setTimeout(r, ms));
 async function switchServices(remote, o, target, release, composeText, plan, log) {
@@ -87060,7 +87060,7 @@ async function routeToRunning(remote, o, s) {
   );
 }
 
-// src/engine/compose-stack.ts
+// src/engine/stack/compose-stack.ts
 var composeStack = {
   keepsImages: true,
   runsOneOffs: true,
@@ -87130,7 +87130,7 @@ function releaseProjectDirectory(deployPath, release) {
   return projectDirectoryOf(deployPath, releaseDir(deployPath, release.version), release.files);
 }
 
-// src/engine/release-step.ts
+// src/engine/steps/release-step.ts
 var OneOffFailed = class extends Error {
   constructor(run, message) {
     super(message);
@@ -87238,7 +87238,7 @@ async function runRollbackCommand(remote, o, flavor, leaving, target, log) {
   return run;
 }
 
-// src/engine/server-state.ts
+// src/engine/server/server-state.ts
 function reportDamagedLines(state, notice) {
   if (state.damagedLines.length > 0) {
     notice(`versions.log: skipped damaged line(s) ${state.damagedLines.join(", ")}`);
@@ -87274,7 +87274,7 @@ async function rewriteHistory(remote, deployPath, records) {
   );
 }
 
-// src/engine/switch.ts
+// src/engine/steps/switch.ts
 import { existsSync as existsSync3, readFileSync as readFileSync5 } from "node:fs";
 
 // src/health/swarm.ts
@@ -87475,7 +87475,7 @@ function serviceStatuses(snapshot, nodes, versions) {
   });
 }
 
-// src/engine/swarm.ts
+// src/engine/stack/swarm.ts
 function registryOf(o, release) {
   if (o.registry?.url) return o.registry.url;
   for (const s of release.services) {
@@ -87556,7 +87556,7 @@ async function nodeNames(remote) {
   );
 }
 
-// src/engine/swarm-stack.ts
+// src/engine/stack/swarm-stack.ts
 var swarmStack = {
   keepsImages: false,
   // A stack has no one-off container to run a release command in.
@@ -87603,7 +87603,7 @@ var swarmStack = {
   }
 };
 
-// src/engine/stack-strategy.ts
+// src/engine/stack/stack-strategy.ts
 function stackStrategy(orchestrator) {
   return orchestrator === "swarm" ? swarmStack : composeStack;
 }
@@ -87611,7 +87611,7 @@ function oneOffFlavor(flavor) {
   return flavor === "swarm" ? void 0 : flavor;
 }
 
-// src/engine/switch.ts
+// src/engine/steps/switch.ts
 async function switchTo(remote, o, flavor, release, composeContent, log) {
   return stackStrategy(o.orchestrator).switchTo(remote, o, flavor, release, composeContent, log);
 }
@@ -87790,7 +87790,7 @@ async function settle(deps, checks, expected, passed, timing) {
   };
 }
 
-// src/engine/verify.ts
+// src/engine/steps/verify.ts
 var LOG_LINES2 = 20;
 function probeTimeoutMs(o) {
   return Math.max(2e3, Math.min(1e4, o.healthIntervalMs * 2));
@@ -87850,7 +87850,7 @@ ${logs || "(no output)"}`);
   return parts.join("\n");
 }
 
-// src/engine/rollback.ts
+// src/engine/steps/rollback.ts
 async function putBack(remote, o, flavor, release, phases, log, names2 = { restore: "rollback", verify: "verify rollback" }) {
   try {
     const switched = await phases.run(names2.restore, () => restore(remote, o, flavor, release, log));
@@ -87919,7 +87919,7 @@ function failedRecord(f) {
   });
 }
 
-// src/engine/lock.ts
+// src/engine/server/lock.ts
 import { randomUUID } from "node:crypto";
 import { hostname } from "node:os";
 
@@ -87964,7 +87964,7 @@ function renewalInterval(staleAfterMs) {
   return Math.max(1e3, Math.min(6e4, Math.floor(staleAfterMs / 4)));
 }
 
-// src/engine/lock.ts
+// src/engine/server/lock.ts
 var POLL_MS2 = 2e3;
 async function acquireDeployLock(remote, o, log, sleep3 = (ms) => new Promise((r) => setTimeout(r, ms))) {
   const info = {
@@ -88037,7 +88037,7 @@ function keepLockRenewed(remote, o, token, log) {
   };
 }
 
-// src/engine/targets.ts
+// src/engine/fleet/targets.ts
 function targetsOf(o) {
   const ssh = o.ssh;
   if (!ssh) return [{ name: "local", o }];
@@ -88061,7 +88061,7 @@ function switchOrder(servers, maxParallel = 0) {
   return groups;
 }
 
-// src/engine/session.ts
+// src/engine/server/session.ts
 async function inspectServer(remote, orchestrator, deployPath, log, notice) {
   await checkEngine(remote);
   const flavor = await detectFlavor(remote, orchestrator);
@@ -88240,7 +88240,7 @@ function previousGoodVersion(history2, current) {
   return void 0;
 }
 
-// src/engine/backup.ts
+// src/engine/steps/backup.ts
 async function backupRunning(remote, o, running, log) {
   for (const s of running.services) {
     const source = versionTag(o.project, s, running.version);
@@ -88306,7 +88306,7 @@ function planPrune(input) {
   };
 }
 
-// src/engine/holdings.ts
+// src/engine/server/holdings.ts
 function knownServices(o, history2) {
   return [.../* @__PURE__ */ new Set([...serviceNames(o), ...history2.flatMap((r) => r.services ?? [])])];
 }
@@ -88327,7 +88327,7 @@ async function readRestorable(remote, o, history2, current) {
   };
 }
 
-// src/engine/prune.ts
+// src/engine/steps/prune.ts
 async function prune(remote, o, history2, protectedVersions, log) {
   const { tagsByRepo, releases } = await readHoldings(remote, o, history2);
   const plan = planPrune({
@@ -88355,7 +88355,7 @@ async function prune(remote, o, history2, protectedVersions, log) {
   return plan.history;
 }
 
-// src/engine/deploy-steps.ts
+// src/engine/steps/deploy-steps.ts
 function serverRun(s, release, facts, now) {
   const previous = s.state.currentVersion;
   const target = chooseRollbackTarget(previous, s.state.history);
@@ -88429,7 +88429,7 @@ async function keepNewVersion(r, b, finishedAt) {
   );
 }
 
-// src/engine/fleet.ts
+// src/engine/fleet/fleet.ts
 async function onEachServer(runs, step) {
   const settled = await Promise.allSettled(runs.map((r) => step(r)));
   return settled.flatMap(
@@ -88516,7 +88516,7 @@ var Fleet = class _Fleet {
 var names = (runs) => runs.map((r) => r.s.name).join(", ");
 var versionsOf = (runs) => runs.map((r) => `${r.s.name} ${r.previous || "none"}`).join(", ");
 
-// src/engine/result.ts
+// src/engine/commands/result.ts
 function noteSwitches(result, during, services) {
   if (!services || services.every((s) => s.strategy === "stop-first")) return;
   (result.switches ??= []).push({ during, services });
@@ -88559,7 +88559,7 @@ function finisher(result, history2, keepHistory, ports) {
   };
 }
 
-// src/engine/fleet-switch.ts
+// src/engine/fleet/fleet-switch.ts
 async function recordOn(r, records) {
   await appendRecords(r.s.remote, r.s.o.deployPath, records);
   r.history.push(...records);
@@ -88643,7 +88643,7 @@ async function recordUntouched(fleet, runs, notice) {
   }
 }
 
-// src/engine/deploy.ts
+// src/engine/commands/deploy.ts
 function deploy(options, ports, log) {
   return asCommand(options, log, async (result, phases) => {
     const startedAt = ports.now().toISOString();
@@ -88821,7 +88821,7 @@ Rolled back to ${target}, which is healthy again.`
   });
 }
 
-// src/engine/rollback-command.ts
+// src/engine/commands/rollback-command.ts
 var restorableList = (versions) => versions.length > 0 ? `Versions that can be restored, newest first: ${versions.join(", ")}` : "No version can be restored.";
 function decide(o, sessions, looks, result) {
   const one = sessions.length === 1;
@@ -89053,7 +89053,7 @@ ${current} is back in service.${undone}`
   });
 }
 
-// src/engine/status.ts
+// src/engine/commands/status.ts
 async function status(o, ports, log) {
   return asCommand(
     o,
@@ -89124,7 +89124,7 @@ async function status(o, ports, log) {
   ).then((result) => ({ ...result, healthy: result.healthy ?? false }));
 }
 
-// src/engine/history-command.ts
+// src/engine/commands/history-command.ts
 async function history(o, ports, log) {
   return asCommand(
     o,
@@ -89145,7 +89145,7 @@ async function history(o, ports, log) {
   );
 }
 
-// src/engine/unlock.ts
+// src/engine/commands/unlock.ts
 var RECENT_SECONDS = 120;
 async function unlock(o, ports, log) {
   return asCommand(
@@ -89179,7 +89179,7 @@ async function unlock(o, ports, log) {
   );
 }
 
-// src/engine/each-server.ts
+// src/engine/commands/each-server.ts
 async function onEveryServer(command, o, ports, log) {
   const targets = targetsOf(o);
   if (targets.length === 1) return command(o, ports, log);
@@ -89235,7 +89235,7 @@ async function onEveryServer(command, o, ports, log) {
   return result;
 }
 
-// src/engine/run-command.ts
+// src/engine/commands/run-command.ts
 function runCommand(o, ports, log) {
   const commands = { deploy, rollback: rollbackCommand, status, history, unlock };
   if (o.command === "deploy" || o.command === "rollback") return commands[o.command](o, ports, log);

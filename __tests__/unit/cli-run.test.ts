@@ -2,7 +2,7 @@
 // engine gets, what is printed, and the exit code out. The engine is a stand-in.
 
 import type { DeployOptions } from '../../src/config/options.js'
-import type { CommandResult } from '../../src/engine/result.js'
+import type { CommandResult } from '../../src/engine/commands/result.js'
 import type { Log } from '../../src/engine/io.js'
 import { runCli, type CliWorld } from '../../src/cli/run.js'
 import { SAMPLES } from './cli-samples.js'

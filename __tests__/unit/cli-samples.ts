@@ -2,7 +2,7 @@
 // summary tests (Markdown for the action, text for the CLI).
 
 import type { DeployOptions } from '../../src/config/options.js'
-import { newResult, type CommandResult } from '../../src/engine/result.js'
+import { newResult, type CommandResult } from '../../src/engine/commands/result.js'
 import type { HealthReport } from '../../src/health/poller.js'
 import type { DeployRecord } from '../../src/plan/history.js'
 

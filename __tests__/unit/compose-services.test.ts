@@ -6,7 +6,7 @@ import { tmpdir } from 'node:os'
 import path from 'node:path'
 import { parseOptions } from '../../src/config/parse.js'
 import type { RunContext } from '../../src/config/inputs.js'
-import { composeServices } from '../../src/engine/local-files.js'
+import { composeServices } from '../../src/engine/runner/local-files.js'
 import { raw, refusal } from './raw-inputs.js'
 
 const ctx: RunContext = {

@@ -1,5 +1,5 @@
 import type { DeployOptions, DeploymentsOptions } from '../../src/config/options.js'
-import type { CommandResult } from '../../src/engine/result.js'
+import type { CommandResult } from '../../src/engine/commands/result.js'
 import type { DeployRecord } from '../../src/plan/history.js'
 import {
   ApiError,

@@ -21,10 +21,10 @@ import {
 import { sameJson } from '../../src/plan/same-json.js'
 import * as icmd from '../../src/remote/ingress-commands.js'
 import { shJoin } from '../../src/remote/quote.js'
-import { checkStackPlan } from '../../src/engine/local-files.js'
+import { checkStackPlan } from '../../src/engine/runner/local-files.js'
 import { raw, refusal } from './raw-inputs.js'
 import { routeBlocks, switchBlocks } from '../../src/report/summary.js'
-import { oneOffFlavor, stackStrategy } from '../../src/engine/stack-strategy.js'
+import { oneOffFlavor, stackStrategy } from '../../src/engine/stack/stack-strategy.js'
 
 const ctx: RunContext = {
   workspace: '/work/repo',

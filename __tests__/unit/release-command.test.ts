@@ -13,15 +13,15 @@ import {
   renderHistoryLine,
   type DeployRecord
 } from '../../src/plan/history.js'
-import { checkReleaseServices } from '../../src/engine/local-files.js'
-import { rollBack, type Attempt } from '../../src/engine/rollback.js'
+import { checkReleaseServices } from '../../src/engine/runner/local-files.js'
+import { rollBack, type Attempt } from '../../src/engine/steps/rollback.js'
 import { Phases, type Log } from '../../src/engine/io.js'
 import type { ExecResult, Remote } from '../../src/remote/remote.js'
 import type { Argv } from '../../src/remote/commands.js'
 import * as cmd from '../../src/remote/commands.js'
 import { shJoin } from '../../src/remote/quote.js'
 import { summaryBlocks } from '../../src/report/summary.js'
-import { newResult } from '../../src/engine/result.js'
+import { newResult } from '../../src/engine/commands/result.js'
 
 const ctx: RunContext = {
   workspace: '/work/repo',

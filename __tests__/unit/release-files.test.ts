@@ -3,7 +3,7 @@ import { tmpdir } from 'node:os'
 import path from 'node:path'
 import tar from 'tar-stream'
 import type { Readable } from 'node:stream'
-import { collectReleaseFiles, packFiles } from '../../src/engine/release-files.js'
+import { collectReleaseFiles, packFiles } from '../../src/engine/steps/release-files.js'
 
 let root: string
 let ws: string

@@ -15,7 +15,7 @@ import { checkComposeImages } from '../../src/plan/compose-images.js'
 import { shJoin } from '../../src/remote/quote.js'
 import * as cmd from '../../src/remote/commands.js'
 import type { Remote } from '../../src/remote/remote.js'
-import { stackSnapshot, swarmWatch } from '../../src/engine/swarm.js'
+import { stackSnapshot, swarmWatch } from '../../src/engine/stack/swarm.js'
 import type { ProbeResult } from '../../src/health/probes.js'
 import { waitHealthy } from '../../src/health/poller.js'
 

@@ -1,7 +1,7 @@
 // The step's outputs, as action.yml declares them.
 
 import * as core from '@actions/core'
-import type { CommandResult } from '../engine/result.js'
+import type { CommandResult } from '../engine/commands/result.js'
 
 export function outputsOf(result: CommandResult): Record<string, string> {
   return {

@@ -1,10 +1,10 @@
 // What the main step leaves for the post step (GITHUB_STATE), read back as STATE_* by the runner.
 
 import * as core from '@actions/core'
-import type { SwitchInFlight } from '../engine/in-flight.js'
-import type { CheckpointName } from '../engine/session.js'
-import type { Leftovers } from '../engine/recover.js'
-import { heldLocks } from '../engine/session.js'
+import type { SwitchInFlight } from '../engine/server/in-flight.js'
+import type { CheckpointName } from '../engine/server/session.js'
+import type { Leftovers } from '../engine/commands/recover.js'
+import { heldLocks } from '../engine/server/session.js'
 
 export const isPost = (): boolean => core.getState('isPost') === 'true'
 

@@ -2,7 +2,7 @@
 // core.summary.
 
 import * as core from '@actions/core'
-import type { CommandResult } from '../engine/result.js'
+import type { CommandResult } from '../engine/commands/result.js'
 import { summaryBlocks, type Block, type Cell } from '../report/summary.js'
 
 const escape = (text: string) => text.replace(/\|/g, '\\|').replace(/\n/g, ' ')

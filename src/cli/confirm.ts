@@ -2,7 +2,7 @@
 // standard input that is not a terminal (automation) skip it.
 
 import type { DeployOptions } from '../config/options.js'
-import { targetsOf } from '../engine/targets.js'
+import { targetsOf } from '../engine/fleet/targets.js'
 
 /** The plan in a few lines: command, host, project, version, method, deploy path. */
 export function planOf(o: DeployOptions): string {

@@ -1,7 +1,7 @@
 // The summary's blocks (src/report/summary.ts) as plain text: the tables the action writes to
 // the job summary, aligned in columns for a terminal.
 
-import type { CommandResult } from '../engine/result.js'
+import type { CommandResult } from '../engine/commands/result.js'
 import { summaryBlocks, type Block, type Cell } from '../report/summary.js'
 
 const cell = (c: Cell) => (typeof c === 'string' ? c : c.code || '—').replace(/\n/g, ' ')

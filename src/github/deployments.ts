@@ -3,9 +3,9 @@
 // themselves are a port (api.ts). Never changes the outcome of a command: the first failed call
 // is one warning naming its cause, and nothing more is posted.
 
-import { targetsOf } from '../engine/targets.js'
+import { targetsOf } from '../engine/fleet/targets.js'
 import type { DeployOptions, DeploymentsOptions } from '../config/options.js'
-import type { CommandResult } from '../engine/result.js'
+import type { CommandResult } from '../engine/commands/result.js'
 import type { DeployRecord } from '../plan/history.js'
 
 export type DeploymentState = 'in_progress' | 'success' | 'failure' | 'error'

@@ -2,8 +2,8 @@
 // entry the action and the CLI both call.
 
 import type { DeployOptions } from '../config/options.js'
-import { runCommand } from '../engine/run-command.js'
-import type { CommandPorts, CommandResult } from '../engine/result.js'
+import { runCommand } from '../engine/commands/run-command.js'
+import type { CommandPorts, CommandResult } from '../engine/commands/result.js'
 import type { Log } from '../engine/io.js'
 import { deploymentsApi } from './api.js'
 import { DeploymentReporter } from './deployments.js'

@@ -3,7 +3,7 @@
 // action renders the blocks as the job summary's Markdown, the CLI as text. Never carries
 // secrets: it is built only from the result, which holds no key material.
 
-import type { CommandResult } from '../engine/result.js'
+import type { CommandResult } from '../engine/commands/result.js'
 import type { HealthReport } from '../health/poller.js'
 import type { RouteView } from '../plan/caddy-config.js'
 import { STATUS_SYMBOL, type DeployRecord } from '../plan/history.js'
