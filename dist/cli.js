@@ -82714,6 +82714,7 @@ var COMMANDS = ["deploy", "rollback", "status", "history", "unlock"];
 var METHODS = ["tar", "registry", "local"];
 var ORCHESTRATORS = ["compose", "swarm"];
 var COMPRESSIONS = ["gzip", "none"];
+var BUILD_NETWORKS = ["default", "host", "none"];
 var INGRESSES = ["none", "caddy"];
 function serviceNames(o) {
   return o.services.map((s) => s.name);
@@ -83107,7 +83108,6 @@ function buildSecrets(key, secrets, declared, dir, vars, read, problems) {
 }
 
 // src/config/parse-build.ts
-var BUILD_NETWORKS = ["default", "host", "none"];
 var CACHE_TYPES = ["registry", "local", "inline", "gha", "s3", "azblob"];
 var REQUIRED = {
   registry: { from: ["ref"], to: ["ref"] },
@@ -87603,12 +87603,9 @@ var swarmStack = {
   }
 };
 
-// src/engine/stack/stack-strategy.ts
+// src/engine/stack/choose-strategy.ts
 function stackStrategy(orchestrator) {
   return orchestrator === "swarm" ? swarmStack : composeStack;
-}
-function oneOffFlavor(flavor) {
-  return flavor === "swarm" ? void 0 : flavor;
 }
 
 // src/engine/steps/switch.ts
@@ -87848,6 +87845,11 @@ async function describeUnhealthy(remote, o, version, health) {
 ${logs || "(no output)"}`);
   }
   return parts.join("\n");
+}
+
+// src/engine/stack/stack-strategy.ts
+function oneOffFlavor(flavor) {
+  return flavor === "swarm" ? void 0 : flavor;
 }
 
 // src/engine/steps/rollback.ts

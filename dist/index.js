@@ -85334,8 +85334,18 @@ var actionLog = {
   group: (name, fn) => group(name, fn)
 };
 
-// src/config/parse-build.ts
+// src/config/options.ts
+var COMMANDS = ["deploy", "rollback", "status", "history", "unlock"];
+var METHODS = ["tar", "registry", "local"];
+var ORCHESTRATORS = ["compose", "swarm"];
+var COMPRESSIONS = ["gzip", "none"];
 var BUILD_NETWORKS = ["default", "host", "none"];
+var INGRESSES = ["none", "caddy"];
+function serviceNames(o) {
+  return o.services.map((s) => s.name);
+}
+
+// src/config/parse-build.ts
 var CACHE_TYPES = ["registry", "local", "inline", "gha", "s3", "azblob"];
 var REQUIRED = {
   registry: { from: ["ref"], to: ["ref"] },
@@ -85486,16 +85496,6 @@ function registerSecrets(raw) {
 
 // src/config/parse.ts
 import path2 from "node:path";
-
-// src/config/options.ts
-var COMMANDS = ["deploy", "rollback", "status", "history", "unlock"];
-var METHODS = ["tar", "registry", "local"];
-var ORCHESTRATORS = ["compose", "swarm"];
-var COMPRESSIONS = ["gzip", "none"];
-var INGRESSES = ["none", "caddy"];
-function serviceNames(o) {
-  return o.services.map((s) => s.name);
-}
 
 // src/plan/version.ts
 var VERSION_PATTERN = /^[A-Za-z0-9][A-Za-z0-9_.-]{0,127}$/;
@@ -88998,12 +88998,9 @@ var swarmStack = {
   }
 };
 
-// src/engine/stack/stack-strategy.ts
+// src/engine/stack/choose-strategy.ts
 function stackStrategy(orchestrator) {
   return orchestrator === "swarm" ? swarmStack : composeStack;
-}
-function oneOffFlavor(flavor) {
-  return flavor === "swarm" ? void 0 : flavor;
 }
 
 // src/engine/steps/switch.ts
@@ -89243,6 +89240,11 @@ async function describeUnhealthy(remote, o, version, health) {
 ${logs || "(no output)"}`);
   }
   return parts.join("\n");
+}
+
+// src/engine/stack/stack-strategy.ts
+function oneOffFlavor(flavor) {
+  return flavor === "swarm" ? void 0 : flavor;
 }
 
 // src/engine/steps/rollback.ts

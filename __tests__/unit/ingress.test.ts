@@ -24,7 +24,8 @@ import { shJoin } from '../../src/remote/quote.js'
 import { checkStackPlan } from '../../src/engine/runner/local-files.js'
 import { raw, refusal } from './raw-inputs.js'
 import { routeBlocks, switchBlocks } from '../../src/report/summary.js'
-import { oneOffFlavor, stackStrategy } from '../../src/engine/stack/stack-strategy.js'
+import { oneOffFlavor } from '../../src/engine/stack/stack-strategy.js'
+import { stackStrategy } from '../../src/engine/stack/choose-strategy.js'
 
 const ctx: RunContext = {
   workspace: '/work/repo',

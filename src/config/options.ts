@@ -3,7 +3,6 @@
 
 import type { KnownHost } from '../remote/known-hosts.js'
 import type { OneOffCommand } from '../plan/release-command.js'
-import type { BuildNetwork, BuildSecret, CacheEntry } from './parse-build.js'
 import type { ComposeBuildSecret } from '../plan/compose-build.js'
 
 export const COMMANDS = ['deploy', 'rollback', 'status', 'history', 'unlock'] as const
@@ -47,6 +46,26 @@ export interface ComposeBuildExtras {
   cacheFrom: string[]
   cacheTo: string[]
   network?: string
+}
+
+export const BUILD_NETWORKS = ['default', 'host', 'none'] as const
+/** The network of the build's RUN steps (`docker buildx build --network`). */
+export type BuildNetwork = (typeof BUILD_NETWORKS)[number]
+
+/** A `build-secrets` line: mounted in RUN steps as `--mount=type=secret,id=<id>`. */
+export interface BuildSecret {
+  id: string
+  /** Masked before anything runs; reaches buildx only through the variable `env`. */
+  value: string
+  /** The environment variable of the buildx process that carries the value. */
+  env: string
+}
+
+/** A `cache-from` or `cache-to` line in buildx's syntax: `type=…,key=value,…`. */
+export interface CacheEntry {
+  type: string
+  /** The line's other `key=value` fields, in their order. */
+  attrs: [string, string][]
 }
 
 /** How images are built with BuildKit (`docker buildx`); the legacy builder takes none of it. */

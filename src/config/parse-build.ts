@@ -3,29 +3,15 @@
 // refusal names its input.
 
 import { InputError } from './input-error.js'
-import type { BuildOptions } from './options.js'
+import {
+  BUILD_NETWORKS,
+  type BuildNetwork,
+  type BuildOptions,
+  type BuildSecret,
+  type CacheEntry
+} from './options.js'
 import type { RawInputs } from './inputs.js'
 import { lines, value } from './values.js'
-
-export const BUILD_NETWORKS = ['default', 'host', 'none'] as const
-/** The network of the build's RUN steps (`docker buildx build --network`). */
-export type BuildNetwork = (typeof BUILD_NETWORKS)[number]
-
-/** A `build-secrets` line: mounted in RUN steps as `--mount=type=secret,id=<id>`. */
-export interface BuildSecret {
-  id: string
-  /** Masked before anything runs; reaches buildx only through the variable `env`. */
-  value: string
-  /** The environment variable of the buildx process that carries the value. */
-  env: string
-}
-
-/** A `cache-from` or `cache-to` line in buildx's syntax: `type=…,key=value,…`. */
-export interface CacheEntry {
-  type: string
-  /** The line's other `key=value` fields, in their order. */
-  attrs: [string, string][]
-}
 
 const CACHE_TYPES = ['registry', 'local', 'inline', 'gha', 's3', 'azblob'] as const
 // What each cache type cannot go without, on the way in (from) and out (to).

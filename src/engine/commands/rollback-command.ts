@@ -38,7 +38,8 @@ import {
   type CommandResult
 } from './result.js'
 import { errorMessage, type Log } from '../io.js'
-import { oneOffFlavor, stackStrategy } from '../stack/stack-strategy.js'
+import { oneOffFlavor } from '../stack/stack-strategy.js'
+import { stackStrategy } from '../stack/choose-strategy.js'
 
 const restorableList = (versions: string[]) =>
   versions.length > 0

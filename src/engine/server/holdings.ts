@@ -9,7 +9,7 @@ import type { DeployRecord } from '../../plan/history.js'
 import { imageRepo } from '../../plan/images.js'
 import { restorableVersions, type ServerHoldings } from '../../plan/rollback-target.js'
 import * as stack from '../stack/stack.js'
-import { stackStrategy } from '../stack/stack-strategy.js'
+import { stackStrategy } from '../stack/choose-strategy.js'
 
 /** The services of this run and of every version the history lists. */
 export function knownServices(o: DeployOptions, history: readonly DeployRecord[]): string[] {

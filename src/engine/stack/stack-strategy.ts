@@ -2,10 +2,10 @@
 //
 // How a stack runs on the server, one implementation per orchestrator: compose on one host
 // (compose-stack.ts: each service stop-first, or start-first behind the ingress) and a Docker
-// Swarm through its manager (swarm-stack.ts). The phases (switch, verify, status, prune,
+// Swarm through its manager (swarm-stack.ts), picked by choose-strategy.ts. The phases (switch, verify, status, prune,
 // holdings) ask the strategy, never which orchestrator it is.
 
-import type { DeployOptions, Orchestrator } from '../../config/options.js'
+import type { DeployOptions } from '../../config/options.js'
 import type { Remote } from '../../remote/remote.js'
 import type { ComposeFlavor, StackFlavor } from '../../remote/commands.js'
 import type { DeployRecord, Release } from '../../plan/history.js'
@@ -15,8 +15,6 @@ import type { HealthReport, PollerDeps } from '../../health/poller.js'
 import type { ServiceStatus } from '../../health/swarm.js'
 import type { Switched } from './swarm.js'
 import type { Log } from '../io.js'
-import { composeStack } from './compose-stack.js'
-import { swarmStack } from './swarm-stack.js'
 
 /** What verify watches once a version is switched. */
 export interface StackWatch {
@@ -75,10 +73,6 @@ export interface StackStrategy {
   ): Promise<StackLook>
   /** Where `release` runs from, and a line saying so. */
   home(o: DeployOptions, release: Release): { directory: string; line: string }
-}
-
-export function stackStrategy(orchestrator: Orchestrator): StackStrategy {
-  return orchestrator === 'swarm' ? swarmStack : composeStack
 }
 
 /**

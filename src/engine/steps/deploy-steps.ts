@@ -23,7 +23,7 @@ import { appendRecords, writeCurrent } from '../server/server-state.js'
 import type { ServerSession } from '../server/session.js'
 import type { CommandPorts, CommandResult } from '../commands/result.js'
 import { errorMessage, type Log, type Phases } from '../io.js'
-import { stackStrategy } from '../stack/stack-strategy.js'
+import { stackStrategy } from '../stack/choose-strategy.js'
 
 /** What the runner built and published for this deploy: the same for every server. */
 export interface Built {

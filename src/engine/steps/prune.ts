@@ -9,7 +9,7 @@ import { planPrune } from '../../plan/prune.js'
 import { rewriteHistory } from '../server/server-state.js'
 import { readHoldings } from '../server/holdings.js'
 import type { Log } from '../io.js'
-import { stackStrategy } from '../stack/stack-strategy.js'
+import { stackStrategy } from '../stack/choose-strategy.js'
 
 /** Returns the history that stays (oldest first). */
 export async function prune(

@@ -12,7 +12,7 @@ import { backupTag, versionTag } from '../../plan/images.js'
 import { pullAndTag, type Pull } from '../shipping/registry-pull.js'
 import * as stack from '../stack/stack.js'
 import type { Switched } from '../stack/swarm.js'
-import { stackStrategy } from '../stack/stack-strategy.js'
+import { stackStrategy } from '../stack/choose-strategy.js'
 import type { Log } from '../io.js'
 
 /**

@@ -10,7 +10,8 @@ import { waitHealthy, type HealthReport, type PollerDeps } from '../../health/po
 import { settle } from '../../health/settle.js'
 import { probe } from '../../health/probes.js'
 import type { Switched } from '../stack/swarm.js'
-import { stackStrategy, type StackWatch } from '../stack/stack-strategy.js'
+import type { StackWatch } from '../stack/stack-strategy.js'
+import { stackStrategy } from '../stack/choose-strategy.js'
 import { errorMessage, type Log } from '../io.js'
 
 const LOG_LINES = 20
