@@ -83540,6 +83540,27 @@ function listReleases(deployPath) {
 function removeReleases(deployPath, versions) {
   return ["rm", "-rf", "--", ...versions.map((v) => releaseDir(deployPath, v))];
 }
+function removeReleasesThroughEngine(deployPath, versions, image) {
+  return [
+    "docker",
+    "run",
+    "--rm",
+    "--pull",
+    "never",
+    "--network",
+    "none",
+    "--user",
+    "0:0",
+    "--entrypoint",
+    "rm",
+    "--mount",
+    `type=bind,source=${stateDir(deployPath)}/releases,target=/releases`,
+    image,
+    "-rf",
+    "--",
+    ...versions.map((v) => `/releases/${v}`)
+  ];
+}
 function dockerVersion() {
   return ["docker", "version", "--format", "{{.Server.Version}}"];
 }
@@ -83832,6 +83853,14 @@ async function acquireDeployLock(remote, o, log, sleep3 = (ms) => new Promise((r
 async function releaseDeployLock(remote, deployPath, token) {
   const out = await runChecked(remote, releaseLock(deployPath, token));
   return out.trim() === "released";
+}
+async function holdDeployLock(remote, o, token, log) {
+  if (token) {
+    const renewed = await runChecked(remote, renewLock(o.deployPath, token));
+    if (renewed.trim() === "renewed") return { token, retaken: false };
+    log.warn("the deploy lock is no longer this run's: taking it again before changing anything");
+  }
+  return { token: await acquireDeployLock(remote, o, log), retaken: true };
 }
 function keepLockRenewed(remote, o, token, log) {
   let lost;
@@ -89428,12 +89457,12 @@ function planPrune(input) {
     }
   }
   const pullable = new Set(history2.filter((r) => r.images).map((r) => r.version));
-  const removeReleases2 = input.releases.filter(
+  const removeReleases3 = input.releases.filter(
     (v) => !stillPresent.has(v) && !protectedSet.has(v) && !pullable.has(v)
   );
   return {
     removeTags,
-    removeReleases: removeReleases2,
+    removeReleases: removeReleases3,
     history: history2,
     keptVersions: orderVersions(keptVersions, input.history).filter((v) => versionsWithImages.has(v))
   };
@@ -89461,7 +89490,7 @@ async function readRestorable(remote, o, history2, current) {
 }
 
 // src/engine/steps/prune.ts
-async function prune(remote, o, history2, protectedVersions, log) {
+async function prune(remote, o, history2, protectedVersions, log, notice = (m) => log.warn(m)) {
   const { tagsByRepo, releases } = await readHoldings(remote, o, history2);
   const plan = planPrune({
     tagsByRepo,
@@ -89477,7 +89506,7 @@ async function prune(remote, o, history2, protectedVersions, log) {
     else log.info(`removed ${plan.removeTags.join(", ")}`);
   }
   if (plan.removeReleases.length > 0) {
-    await runChecked(remote, removeReleases(o.deployPath, plan.removeReleases));
+    await removeReleases2(remote, o, plan.removeReleases, log, notice);
   }
   if (plan.history.length < history2.length) {
     await rewriteHistory(remote, o.deployPath, plan.history);
@@ -89487,6 +89516,35 @@ async function prune(remote, o, history2, protectedVersions, log) {
   );
   return plan.history;
 }
+async function removeReleases2(remote, o, versions, log, notice) {
+  const plain = await remote.run(removeReleases(o.deployPath, versions));
+  if (plain.code === 0) return;
+  const stuck = async () => {
+    const listed2 = (await runChecked(remote, listReleases(o.deployPath))).split("\n");
+    return versions.filter((v) => listed2.includes(v));
+  };
+  let left = await stuck();
+  const images = stackStrategy(o.orchestrator).keepsImages ? serviceNames(o).map((s) => versionTag(o.project, s, o.version)) : [];
+  for (const image of images) {
+    if (left.length === 0) break;
+    const r = await remote.run(removeReleasesThroughEngine(o.deployPath, left, image));
+    if (r.code !== 0) continue;
+    await remote.run(removeReleases(o.deployPath, left));
+    const removed = left;
+    left = await stuck();
+    if (left.length === 0) {
+      log.info(
+        `removed the release folders of ${removed.join(", ")} through the engine (they held files written as root)`
+      );
+    }
+  }
+  if (left.length > 0) {
+    notice(
+      `could not remove the release folders of ${left.join(", ")}: ${lastLine(plain.stderr)}. They hold files the deploy user cannot delete${images.length > 0 ? ", and no image in service could remove them through the engine" : ""}; remove them as root: rm -rf ${left.map((v) => releaseDir(o.deployPath, v)).join(" ")}`
+    );
+  }
+}
+var lastLine = (text2) => text2.trim().split("\n").pop() ?? "";
 
 // src/engine/steps/deploy-steps.ts
 function serverRun(s, release, facts, now) {
@@ -89543,23 +89601,32 @@ async function cutOver(r, b, notice) {
   if (health.ok) return void 0;
   return describeUnhealthy(remote, o, o.version, health);
 }
-async function keepNewVersion(r, b, finishedAt) {
-  const { remote, phases, log } = r.s;
-  const o = r.s.o;
-  const success = newRecord(r.attempt.facts, "success", b.release, r.previous, finishedAt, {
+function successRecord(r, b, finishedAt) {
+  return newRecord(r.attempt.facts, "success", b.release, r.previous, finishedAt, {
     release: r.attempt.releaseRun
   });
+}
+async function keepNewVersion(r, b, finishedAt, notice) {
+  const { remote, phases, log } = r.s;
+  const o = r.s.o;
+  const success = successRecord(r, b, finishedAt);
   await phases.run("record", async () => {
     await writeCurrent(remote, o.deployPath, o.version, o.method);
     await appendRecords(remote, o.deployPath, [success]);
     r.history.push(success);
   });
-  await phases.run(
-    "prune",
-    () => prune(remote, o, r.history, [o.version, r.target ?? ""], log).then((kept) => {
-      r.history.splice(0, r.history.length, ...kept);
-    })
-  );
+  try {
+    await phases.run(
+      "prune",
+      () => prune(remote, o, r.history, [o.version, r.target ?? ""], log, notice).then((kept) => {
+        r.history.splice(0, r.history.length, ...kept);
+      })
+    );
+  } catch (e) {
+    notice(
+      `pruning failed (${o.version} stays in service; the next deploy prunes again): ${errorMessage(e)}`
+    );
+  }
 }
 
 // src/engine/fleet/fleet.ts
@@ -89697,11 +89764,18 @@ async function recordOn(r, records) {
   await appendRecords(r.s.remote, r.s.o.deployPath, records);
   r.history.push(...records);
 }
+function inFlightOn(fleet, runs, inFlight2) {
+  if (fleet.one) return JSON.stringify(inFlight2);
+  const servers = Object.fromEntries(
+    runs.map((r) => [r.s.name, { previous: r.previous, target: r.target ?? "" }])
+  );
+  return JSON.stringify({ ...inFlight2, servers });
+}
 async function switchInOrder(fleet, o, inFlight2, cut, ports, log) {
-  const servers = {};
+  const begun = [];
   for (const [i, group2] of switchOrder(fleet.runs, o.maxParallel).entries()) {
-    for (const r of group2) servers[r.s.name] = { previous: r.previous, target: r.target ?? "" };
-    ports.checkpoint("switching", JSON.stringify(fleet.one ? inFlight2 : { ...inFlight2, servers }));
+    begun.push(...group2);
+    ports.checkpoint("switching", inFlightOn(fleet, begun, inFlight2));
     const these = names(group2);
     if (i === 0 && !fleet.one)
       log.info(`canary: ${these} goes first, alone; the others follow once it is verified`);
@@ -89774,6 +89848,18 @@ async function recordUntouched(fleet, runs, notice) {
   for (const f of unrecorded) {
     notice(fleet.tell(f.r, `could not record the failed attempt: ${f.why}`));
   }
+}
+async function recordVerified(fleet, verified, record2, ports, notice) {
+  ports.checkpoint("switching", inFlightOn(fleet, fleet.runs, verified));
+  const unkept = await fleet.onEach("record", fleet.runs, record2);
+  if (unkept.length > 0) {
+    notice(
+      `${verified.version} is in service${fleet.one ? "" : " on every server"} and passed its checks, but recording it failed${fleet.one ? "" : " on"}:
+${fleet.told(unkept)}
+It stays in service; the post step writes the record (current_version and versions.log).`
+    );
+  }
+  return unkept.map((f) => f.r);
 }
 
 // src/engine/commands/deploy.ts
@@ -89853,35 +89939,31 @@ No server was switched: each still runs the version it ran (${versionsOf(runs)})
       await recordUntouched(fleet, runs, notice);
       return done();
     }
-    const failed2 = await switchInOrder(
-      fleet,
-      o,
-      {
-        version: o.version,
-        previous: first.previous,
-        target: first.target ?? "",
-        startedAt,
-        ...first.attempt.releaseRun ? { released: first.attempt.releaseRun } : {}
-      },
-      (r) => cutOver(r, b, notice),
-      ports,
-      log
-    );
+    const inFlight2 = {
+      version: o.version,
+      previous: first.previous,
+      target: first.target ?? "",
+      startedAt,
+      ...first.attempt.releaseRun ? { released: first.attempt.releaseRun } : {}
+    };
+    const failed2 = await switchInOrder(fleet, o, inFlight2, (r) => cutOver(r, b, notice), ports, log);
     result.health = (failed2[0]?.r ?? first).health;
     noteSwitches(result, "switch", first.services);
     if (failed2.length === 0) {
       const finishedAt = ports.now().toISOString();
-      const unkept = await fleet.onEach("record", runs, (r) => keepNewVersion(r, b, finishedAt));
-      if (fleet.one && unkept[0]) throw new Error(unkept[0].why);
+      const verified = { ...inFlight2, verified: successRecord(first, b, finishedAt) };
+      const unkept = await recordVerified(
+        fleet,
+        verified,
+        (r) => keepNewVersion(r, b, finishedAt, (m) => notice(fleet.tell(r, m))),
+        ports,
+        notice
+      );
       for (const r of runs) fleet.mark(r, "success", o.version);
-      if (unkept.length > 0) {
-        notice(
-          `${o.version} is in service on every server, but recording it failed on:
-${fleet.told(unkept)}`
-        );
-      }
       result.status = "success";
-      return done();
+      done();
+      if (unkept.length > 0) ports.checkpoint("switching", inFlightOn(fleet, unkept, verified));
+      return result;
     }
     const why = fleet.told(failed2);
     for (const f of failed2) fleet.mark(f.r, "failed", o.version, f.why);
@@ -90102,10 +90184,17 @@ ${stoppedBeforeSwitch(current, target)}`)
           `${target} is newer than ${current}: a rollback does not run its release command again (deploy it to run it)`
         );
       }
+      const inFlight2 = {
+        command: "rollback",
+        version: target,
+        previous: current,
+        target: current,
+        startedAt
+      };
       const failed2 = await switchInOrder(
         fleet,
         o,
-        { command: "rollback", version: target, previous: current, target: current, startedAt },
+        inFlight2,
         async (r) => {
           r.switched = true;
           const back = await putBack(
@@ -90127,33 +90216,29 @@ ${stoppedBeforeSwitch(current, target)}`)
       result.health = (failed2[0]?.r ?? first).health;
       noteSwitches(result, "switch", first.services);
       if (failed2.length === 0) {
-        const unrecorded = await fleet.onEach(
-          "record",
-          runs,
+        const finishedAt = ports.now().toISOString();
+        const recordOf = (r) => newRecord(facts, "rollback", r.attempt.release, r.previous, finishedAt, {
+          undo: r === first ? undo : void 0
+        });
+        const verified = { ...inFlight2, verified: recordOf(first) };
+        const unrecorded = await recordVerified(
+          fleet,
+          verified,
           (r) => r.s.phases.run("record", async () => {
-            const record2 = newRecord(
-              facts,
-              "rollback",
-              r.attempt.release,
-              r.previous,
-              ports.now().toISOString(),
-              { undo: r === first ? undo : void 0 }
-            );
             await writeCurrent(r.s.remote, r.s.o.deployPath, target, release.method ?? o.method);
-            await recordOn(r, [record2]);
-          })
+            await recordOn(r, [recordOf(r)]);
+          }),
+          ports,
+          notice
         );
-        if (fleet.one && unrecorded[0]) throw new Error(unrecorded[0].why);
         for (const r of runs) fleet.mark(r, "success", target);
-        if (unrecorded.length > 0) {
-          notice(
-            `${target} is in service on every server, but recording it failed on:
-${fleet.told(unrecorded)}`
-          );
-        }
         result.status = "success";
         result.rolledBack = true;
-        return done();
+        done();
+        if (unrecorded.length > 0) {
+          ports.checkpoint("switching", inFlightOn(fleet, unrecorded, verified));
+        }
+        return result;
       }
       const why = fleet.one ? `rolling back to ${target} failed: ${fleet.told(failed2)}` : `rolling back to ${target} failed:
 ${fleet.told(failed2)}`;
@@ -94906,7 +94991,8 @@ function switchOn(s, name, first) {
     version: s.version,
     startedAt: s.startedAt,
     ...here,
-    ...first && s.released ? { released: s.released } : {}
+    ...first && s.released ? { released: s.released } : {},
+    ...s.verified ? { verified: s.verified } : {}
   };
 }
 async function recoverInterrupted(o, connect2, left, log) {
@@ -94931,19 +95017,34 @@ async function recoverInterrupted(o, connect2, left, log) {
   if (errors.length > 0) throw new Error(errors.join("\n"));
 }
 async function recoverServer(o, remote, lockToken, switching, log) {
+  if (!switching) {
+    if (lockToken) await letGo(remote, o, lockToken, log);
+    return;
+  }
+  const { token, retaken } = await holdDeployLock(remote, o, lockToken, log);
   try {
-    if (switching) await finishSwitch(o, remote, switching, log);
+    await finishSwitch(o, remote, switching, retaken, log);
   } finally {
-    if (lockToken) {
-      const released = await releaseDeployLock(remote, o.deployPath, lockToken);
-      log.info(
-        released ? "deploy lock released" : "the deploy lock was no longer ours: left as it is"
-      );
-    }
+    await letGo(remote, o, token, log);
   }
 }
-async function finishSwitch(o, remote, s, log) {
-  const { history: history2 } = await readServerState(remote, o.deployPath);
+async function letGo(remote, o, token, log) {
+  const released = await releaseDeployLock(remote, o.deployPath, token);
+  log.info(released ? "deploy lock released" : "the deploy lock was no longer ours: left as it is");
+}
+async function finishSwitch(o, remote, s, retaken, log) {
+  const { history: history2, currentVersion } = await readServerState(remote, o.deployPath);
+  const since = retaken ? history2.find((r) => r.started_at !== s.startedAt && r.finished_at > s.startedAt) : void 0;
+  if (since) {
+    log.warn(
+      `another run changed the server since this one started (${since.status} ${since.version} at ${since.finished_at}): ${s.version}'s switch is left as that run left it`
+    );
+    return;
+  }
+  if (s.verified) {
+    await finishRecord(o, remote, s, s.verified, { history: history2, currentVersion }, log);
+    return;
+  }
   const attempt = {
     release: releaseOf(history2, s.version, serviceNames(o)),
     previous: s.previous,
@@ -94959,12 +95060,34 @@ async function finishSwitch(o, remote, s, log) {
     log.warn(`no earlier version to restore: ${s.version} stays in place, recorded as failed`);
     return;
   }
+  if (o.noRollback) {
+    await keepFailed(remote, o, attempt);
+    log.warn(
+      `no-rollback is set: ${s.version} stays in place for inspection, recorded as failed (${s.target} was not restored)`
+    );
+    return;
+  }
   const flavor = await detectFlavor(remote, o.orchestrator);
   const target = { method: o.method, ...releaseOf(history2, s.target, serviceNames(o)) };
   const back = await rollBack(remote, o, attempt, target, flavor, new Phases(log), log);
   if (back.problem)
     throw new Error(`restoring ${s.target} after the interruption failed: ${back.problem}`);
   log.info(`restored ${s.target}: the interrupted version ${s.version} is recorded as failed`);
+}
+async function finishRecord(o, remote, s, verified, state, log) {
+  const record2 = { ...verified, previous: s.previous };
+  const recorded = state.history.some(
+    (r) => r.version === record2.version && r.status === record2.status && r.started_at === record2.started_at
+  );
+  if (recorded && state.currentVersion === record2.version) {
+    log.info(`${record2.version} passed its checks and is recorded: nothing left to do`);
+    return;
+  }
+  if (!recorded) await appendRecords(remote, o.deployPath, [record2]);
+  await writeCurrent(remote, o.deployPath, record2.version, record2.method);
+  log.info(
+    `${record2.version} passed its checks before the run stopped: it stays in service, now recorded`
+  );
 }
 
 // src/post.ts

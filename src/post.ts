@@ -1,6 +1,7 @@
-// The action's post step (post-if: always()): when the main step was cancelled or crashed,
-// finish an unverified switch, release the deploy lock, and mark a GitHub deployment it left in
-// progress failed. Otherwise it does nothing.
+// The action's post step (post-if: always()): when the main step was cancelled or crashed, or
+// could not record a version that passed its checks, finish the switch it left (record a verified
+// one, undo one never verified), release the deploy lock, and mark a GitHub deployment it left
+// in progress failed. Otherwise it does nothing.
 
 import * as core from '@actions/core'
 import { getInputs, getRunContext } from './action/inputs.js'

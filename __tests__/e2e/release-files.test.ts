@@ -192,3 +192,88 @@ test('a files entry with ".." is refused before any build, and the server is unt
   expect(existsSync(`${RELEASES_DIR}/f4`)).toBe(false)
   expect(await served()).toBe('first text')
 })
+
+describe('pruning release folders that a container wrote into as root (issue 30, point 4)', () => {
+  // The app bind-mounts `./data` from its release folder (compose's project directory) and
+  // writes into it as root, as a database or an upload folder would. The non-root deploy user
+  // cannot delete what it wrote; pruning must neither fail the deploy nor leave the folders.
+  const ROOTY = 'vrooty'
+  const ROOTY_PATH = `/srv/${ROOTY}`
+  const ROOTY_RELEASES = hostPath(HOST, `${ROOTY_PATH}/.deploy/releases`)
+  const ROOTY_WS = `${env.dir}/ws-${ROOTY}`
+  const ROOTY_PORT = 18292
+  const resetRooty = () => {
+    resetProject(env, ROOTY, ROOTY_PATH, HOST)
+    rmSync(ROOTY_WS, { recursive: true, force: true })
+  }
+  beforeAll(() => {
+    resetRooty()
+    mkdirSync(`${ROOTY_WS}/app/bin`, { recursive: true })
+    mkdirSync(`${ROOTY_WS}/deploy/conf`, { recursive: true })
+    copyFileSync('examples/stack/bin/busybox', `${ROOTY_WS}/app/bin/busybox`)
+    writeFileSync(
+      `${ROOTY_WS}/app/Dockerfile`,
+      `FROM scratch
+COPY bin/busybox /bin/busybox
+RUN ["/bin/busybox", "--install", "-s", "/bin"]
+CMD ["sh", "-c", "date > /data/written-as-root && mkdir -p /www && echo ok > /www/health && exec httpd -f -p 0.0.0.0:${ROOTY_PORT} -h /www"]
+`
+    )
+    writeFileSync(
+      `${ROOTY_WS}/deploy/docker-compose.yml`,
+      `services:
+  web:
+    image: ${ROOTY}-web:\${DEPLOY_VERSION:-latest}
+    ports: ['127.0.0.1:${ROOTY_PORT}:${ROOTY_PORT}']
+    volumes:
+      - ./data:/data
+`
+    )
+    writeFileSync(`${ROOTY_WS}/deploy/conf/app.conf`, 'x=1\n')
+    mkdirSync(hostPath(HOST, ROOTY_PATH), { recursive: true })
+    chown(hostPath(HOST, ROOTY_PATH))
+  })
+  afterAll(resetRooty)
+
+  test('five deploys with keep-versions 2: each succeeds, the pruned folders are gone', async () => {
+    let engine = 0
+    for (const version of ['p1', 'p2', 'p3', 'p4', 'p5']) {
+      const r = await runAction(
+        {
+          project: ROOTY,
+          services: 'web=app',
+          'compose-file': 'deploy/docker-compose.yml',
+          files: 'deploy/conf',
+          host: env.sshHost,
+          port: String(HOST.sshPort),
+          fingerprint: HOST.fingerprint,
+          ...asDeployUser(),
+          'deploy-path': ROOTY_PATH,
+          healthchecks: `http://127.0.0.1:${ROOTY_PORT}/health`,
+          'healthcheck-interval': '1',
+          'healthcheck-timeout': '8',
+          'healthcheck-monitor': '0',
+          'keep-versions': '2',
+          version
+        },
+        { GITHUB_WORKSPACE: ROOTY_WS, GITHUB_SHA: 'f11e5000aaaabbbbccccddddeeeeffff00002222' },
+        { timeoutMs: 180_000 }
+      )
+      expect([version, r.code, r.outputs.status, errorOf(r)]).toEqual([version, 0, 'success', ''])
+      // What the container wrote belongs to root, in the release folder the deploy user owns.
+      const written = `${ROOTY_RELEASES}/${version}/deploy/data/written-as-root`
+      expect([version, lstatSync(written).uid]).toEqual([version, 0])
+      expect(r.log).not.toContain('could not remove the release folders')
+      if (r.log.includes('through the engine (they held files written as root)')) engine++
+    }
+    // Every prune met a folder the deploy user could not remove, and the engine removed it.
+    expect(engine).toBeGreaterThanOrEqual(2)
+    expect(['p1', 'p2', 'p3', 'p4', 'p5'].map(v => existsSync(`${ROOTY_RELEASES}/${v}`))).toEqual([
+      false,
+      false,
+      false,
+      true,
+      true
+    ])
+  })
+})

@@ -388,7 +388,9 @@ describe('the post step of a killed deploy on several servers', () => {
           ? 'v2'
           : line.includes(`rm -rf`)
             ? 'released'
-            : ''
+            : line.includes('touch -c')
+              ? 'renewed'
+              : ''
         return { code: 0, stdout, stderr: '' }
       }
       return Promise.resolve(fakeRemote(answer))

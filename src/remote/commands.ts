@@ -79,6 +79,37 @@ export function removeReleases(deployPath: string, versions: string[]): Argv {
   return ['rm', '-rf', '--', ...versions.map(v => releaseDir(deployPath, v))]
 }
 
+/**
+ * Removes release folders through the engine, as root in a throwaway container of `image` (one
+ * of the project's own, which has `rm`): what a container wrote as root into a release folder
+ * (a bind mount under it) the deploy user cannot delete. No network, no pull, only `rm`.
+ */
+export function removeReleasesThroughEngine(
+  deployPath: string,
+  versions: string[],
+  image: string
+): Argv {
+  return [
+    'docker',
+    'run',
+    '--rm',
+    '--pull',
+    'never',
+    '--network',
+    'none',
+    '--user',
+    '0:0',
+    '--entrypoint',
+    'rm',
+    '--mount',
+    `type=bind,source=${stateDir(deployPath)}/releases,target=/releases`,
+    image,
+    '-rf',
+    '--',
+    ...versions.map(v => `/releases/${v}`)
+  ]
+}
+
 export function dockerVersion(): Argv {
   return ['docker', 'version', '--format', '{{.Server.Version}}']
 }

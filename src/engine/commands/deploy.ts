@@ -25,11 +25,19 @@ import {
   getReady,
   keepNewVersion,
   serverRun,
+  successRecord,
   type Built,
   type DeployRun
 } from '../steps/deploy-steps.js'
 import { Fleet, names, onEachServer, versionsOf, type Failure } from '../fleet/fleet.js'
-import { putSwitchedBack, recordUntouched, switchInOrder } from '../fleet/fleet-switch.js'
+import {
+  inFlightOn,
+  putSwitchedBack,
+  recordUntouched,
+  recordVerified,
+  switchInOrder
+} from '../fleet/fleet-switch.js'
+import type { SwitchInFlight } from '../server/in-flight.js'
 import {
   asCommand,
   finisher,
@@ -127,37 +135,33 @@ async function deployToServers(b: Built, run: DeployRun): Promise<CommandResult>
       return done()
     }
 
-    const failed = await switchInOrder(
-      fleet,
-      o,
-      {
-        version: o.version,
-        previous: first.previous,
-        target: first.target ?? '',
-        startedAt,
-        ...(first.attempt.releaseRun ? { released: first.attempt.releaseRun } : {})
-      },
-      r => cutOver(r, b, notice),
-      ports,
-      log
-    )
+    const inFlight: SwitchInFlight = {
+      version: o.version,
+      previous: first.previous,
+      target: first.target ?? '',
+      startedAt,
+      ...(first.attempt.releaseRun ? { released: first.attempt.releaseRun } : {})
+    }
+    const failed = await switchInOrder(fleet, o, inFlight, r => cutOver(r, b, notice), ports, log)
     result.health = (failed[0]?.r ?? first).health
     noteSwitches(result, 'switch', first.services)
 
     if (failed.length === 0) {
+      // A verified version is never undone by bookkeeping.
       const finishedAt = ports.now().toISOString()
-      const unkept = await fleet.onEach('record', runs, r => keepNewVersion(r, b, finishedAt))
-      // One server: a record that failed fails the deploy, as it always did (issue 30 point 4).
-      if (fleet.one && unkept[0]) throw new Error(unkept[0].why)
+      const verified = { ...inFlight, verified: successRecord(first, b, finishedAt) }
+      const unkept = await recordVerified(
+        fleet,
+        verified,
+        r => keepNewVersion(r, b, finishedAt, m => notice(fleet.tell(r, m))),
+        ports,
+        notice
+      )
       for (const r of runs) fleet.mark(r, 'success', o.version)
-      if (unkept.length > 0) {
-        // Every server runs the new version, verified; only its record or pruning is missing.
-        notice(
-          `${o.version} is in service on every server, but recording it failed on:\n${fleet.told(unkept)}`
-        )
-      }
       result.status = 'success'
-      return done()
+      done()
+      if (unkept.length > 0) ports.checkpoint('switching', inFlightOn(fleet, unkept, verified))
+      return result
     }
 
     // All or nothing: every server that was switched goes back; the others keep what they ran.

@@ -28,7 +28,14 @@ import { writeCurrent } from '../server/server-state.js'
 import { withLockedServers, type ServerSession } from '../server/session.js'
 import type { ServerRun } from '../steps/deploy-steps.js'
 import { Fleet, type Failure } from '../fleet/fleet.js'
-import { putSwitchedBack, recordOn, switchInOrder } from '../fleet/fleet-switch.js'
+import {
+  inFlightOn,
+  putSwitchedBack,
+  recordOn,
+  recordVerified,
+  switchInOrder
+} from '../fleet/fleet-switch.js'
+import type { SwitchInFlight } from '../server/in-flight.js'
 import {
   asCommand,
   finisher,
@@ -218,10 +225,17 @@ export async function rollbackCommand(
         )
       }
 
+      const inFlight: SwitchInFlight = {
+        command: 'rollback',
+        version: target,
+        previous: current,
+        target: current,
+        startedAt
+      }
       const failed = await switchInOrder(
         fleet,
         o,
-        { command: 'rollback', version: target, previous: current, target: current, startedAt },
+        inFlight,
         async r => {
           r.switched = true
           const back = await putBack(
@@ -243,31 +257,32 @@ export async function rollbackCommand(
       result.health = (failed[0]?.r ?? first).health
       noteSwitches(result, 'switch', first.services)
       if (failed.length === 0) {
-        const unrecorded = await fleet.onEach('record', runs, r =>
-          r.s.phases.run('record', async () => {
-            const record = newRecord(
-              facts,
-              'rollback',
-              r.attempt.release,
-              r.previous,
-              ports.now().toISOString(),
-              { undo: r === first ? undo : undefined }
-            )
-            await writeCurrent(r.s.remote, r.s.o.deployPath, target, release.method ?? o.method)
-            await recordOn(r, [record])
+        // A verified version is never undone by bookkeeping.
+        const finishedAt = ports.now().toISOString()
+        const recordOf = (r: ServerRun) =>
+          newRecord(facts, 'rollback', r.attempt.release, r.previous, finishedAt, {
+            undo: r === first ? undo : undefined
           })
+        const verified = { ...inFlight, verified: recordOf(first) }
+        const unrecorded = await recordVerified(
+          fleet,
+          verified,
+          r =>
+            r.s.phases.run('record', async () => {
+              await writeCurrent(r.s.remote, r.s.o.deployPath, target, release.method ?? o.method)
+              await recordOn(r, [recordOf(r)])
+            }),
+          ports,
+          notice
         )
-        // One server: a record that failed fails the rollback, as it always did (issue 30 point 4).
-        if (fleet.one && unrecorded[0]) throw new Error(unrecorded[0].why)
         for (const r of runs) fleet.mark(r, 'success', target)
-        if (unrecorded.length > 0) {
-          notice(
-            `${target} is in service on every server, but recording it failed on:\n${fleet.told(unrecorded)}`
-          )
-        }
         result.status = 'success'
         result.rolledBack = true
-        return done()
+        done()
+        if (unrecorded.length > 0) {
+          ports.checkpoint('switching', inFlightOn(fleet, unrecorded, verified))
+        }
+        return result
       }
 
       // The target is not well somewhere: every server switched goes back to what it ran.

@@ -23,6 +23,18 @@ export async function recordOn(r: ServerRun, records: DeployRecord[]): Promise<v
 }
 
 /**
+ * The `switching` checkpoint for `runs`, servers of `fleet` whose switch began (one server: its
+ * own, without names), so that a killed run's post step finishes what they were doing.
+ */
+export function inFlightOn(fleet: Fleet, runs: ServerRun[], inFlight: SwitchInFlight): string {
+  if (fleet.one) return JSON.stringify(inFlight)
+  const servers = Object.fromEntries(
+    runs.map(r => [r.s.name, { previous: r.previous, target: r.target ?? '' }])
+  )
+  return JSON.stringify({ ...inFlight, servers })
+}
+
+/**
  * Cuts the servers over in order: the first alone, then groups of max-parallel; stops after the
  * first group where a server failed. Before each group, the `switching` checkpoint lists every
  * server whose switch began (one server: the checkpoint is that server's), so that a killed
@@ -36,10 +48,10 @@ export async function switchInOrder(
   ports: Pick<SessionPorts, 'checkpoint'>,
   log: Log
 ): Promise<Failure[]> {
-  const servers: NonNullable<SwitchInFlight['servers']> = {}
+  const begun: ServerRun[] = []
   for (const [i, group] of switchOrder(fleet.runs, o.maxParallel).entries()) {
-    for (const r of group) servers[r.s.name] = { previous: r.previous, target: r.target ?? '' }
-    ports.checkpoint('switching', JSON.stringify(fleet.one ? inFlight : { ...inFlight, servers }))
+    begun.push(...group)
+    ports.checkpoint('switching', inFlightOn(fleet, begun, inFlight))
     const these = names(group)
     if (i === 0 && !fleet.one)
       log.info(`canary: ${these} goes first, alone; the others follow once it is verified`)
@@ -142,4 +154,27 @@ export async function recordUntouched(
   for (const f of unrecorded) {
     notice(fleet.tell(f.r, `could not record the failed attempt: ${f.why}`))
   }
+}
+
+/**
+ * Once every server passed its checks (or skip-healthcheck waived them), the version stays: the
+ * checkpoint says so first, so that a killed run's post step only records it, never rolls it
+ * back. Then `record` runs on each server. Where it failed, a notice says so; the caller keeps
+ * the checkpoint for those servers (see inFlightOn) after the command ends, for the post step.
+ */
+export async function recordVerified(
+  fleet: Fleet,
+  verified: SwitchInFlight,
+  record: (r: ServerRun) => Promise<void>,
+  ports: Pick<SessionPorts, 'checkpoint'>,
+  notice: (m: string) => void
+): Promise<ServerRun[]> {
+  ports.checkpoint('switching', inFlightOn(fleet, fleet.runs, verified))
+  const unkept = await fleet.onEach('record', fleet.runs, record)
+  if (unkept.length > 0) {
+    notice(
+      `${verified.version} is in service${fleet.one ? '' : ' on every server'} and passed its checks, but recording it failed${fleet.one ? '' : ' on'}:\n${fleet.told(unkept)}\nIt stays in service; the post step writes the record (current_version and versions.log).`
+    )
+  }
+  return unkept.map(f => f.r)
 }

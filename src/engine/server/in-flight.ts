@@ -1,6 +1,7 @@
 // What a run keeps for its post step while a switch is in flight (the `switching` checkpoint).
 
 import type { ReleaseRun } from '../../plan/release-command.js'
+import type { DeployRecord } from '../../plan/history.js'
 
 /** A switch that a killed run left unverified: the post step finishes it. */
 export interface SwitchInFlight {
@@ -17,4 +18,10 @@ export interface SwitchInFlight {
    * back to. Absent: the one server, with `previous` and `target` above.
    */
   servers?: Record<string, { previous: string; target: string }>
+  /**
+   * The switch passed its checks (or skip-healthcheck waived them): the version stays. What is
+   * left is bookkeeping: the post step appends this record (with each server's own `previous`)
+   * and sets current_version, and never rolls back.
+   */
+  verified?: DeployRecord
 }

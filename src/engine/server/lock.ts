@@ -73,6 +73,25 @@ export async function releaseDeployLock(
   return out.trim() === 'released'
 }
 
+/**
+ * The deploy lock for a run that may have held it (`token`, '' if none): still this run's when
+ * renewing it with the token works, or else taken again (waiting as a deploy does, and then
+ * `retaken`: another run may have changed the server meanwhile). Returns the token held.
+ */
+export async function holdDeployLock(
+  remote: Remote,
+  o: DeployOptions,
+  token: string,
+  log: Log
+): Promise<{ token: string; retaken: boolean }> {
+  if (token) {
+    const renewed = await runChecked(remote, cmd.renewLock(o.deployPath, token))
+    if (renewed.trim() === 'renewed') return { token, retaken: false }
+    log.warn("the deploy lock is no longer this run's: taking it again before changing anything")
+  }
+  return { token: await acquireDeployLock(remote, o, log), retaken: true }
+}
+
 export interface LockRenewal {
   /** Set when the lock was found to be someone else's: a waiter judged this deploy abandoned. */
   readonly lost: string | undefined

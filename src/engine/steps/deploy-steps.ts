@@ -140,21 +140,41 @@ export async function cutOver(
   return describeUnhealthy(remote, o, o.version, health)
 }
 
-/** Records the new version as current and a success, then prunes what is no longer kept. */
-export async function keepNewVersion(r: ServerRun, b: Built, finishedAt: string): Promise<void> {
-  const { remote, phases, log } = r.s
-  const o = r.s.o
-  const success = newRecord(r.attempt.facts, 'success', b.release, r.previous, finishedAt, {
+/** The record a verified deploy leaves on the server of `r`: a success, after what it ran. */
+export function successRecord(r: ServerRun, b: Built, finishedAt: string): DeployRecord {
+  return newRecord(r.attempt.facts, 'success', b.release, r.previous, finishedAt, {
     release: r.attempt.releaseRun
   })
+}
+
+/**
+ * Records the new version as current and a success (throws when it cannot), then prunes what
+ * is no longer kept. A verified version is never undone by bookkeeping: what pruning cannot do
+ * is a `notice`, and the next deploy prunes again.
+ */
+export async function keepNewVersion(
+  r: ServerRun,
+  b: Built,
+  finishedAt: string,
+  notice: (m: string) => void
+): Promise<void> {
+  const { remote, phases, log } = r.s
+  const o = r.s.o
+  const success = successRecord(r, b, finishedAt)
   await phases.run('record', async () => {
     await writeCurrent(remote, o.deployPath, o.version, o.method)
     await appendRecords(remote, o.deployPath, [success])
     r.history.push(success)
   })
-  await phases.run('prune', () =>
-    prune(remote, o, r.history, [o.version, r.target ?? ''], log).then(kept => {
-      r.history.splice(0, r.history.length, ...kept)
-    })
-  )
+  try {
+    await phases.run('prune', () =>
+      prune(remote, o, r.history, [o.version, r.target ?? ''], log, notice).then(kept => {
+        r.history.splice(0, r.history.length, ...kept)
+      })
+    )
+  } catch (e) {
+    notice(
+      `pruning failed (${o.version} stays in service; the next deploy prunes again): ${errorMessage(e)}`
+    )
+  }
 }
