@@ -82706,6 +82706,988 @@ var STATUS_SYMBOL = {
   rollback: "\u21A9"
 };
 
+// src/plan/version-clash.ts
+function versionClash(version, current, history2) {
+  if (version === current) return { kind: "in-service" };
+  const good = [...history2].reverse().find((r) => r.version === version && (r.status === "success" || r.status === "rollback"));
+  return good ? { kind: "succeeded", at: good.finished_at } : void 0;
+}
+function sameImages(built, held) {
+  const services = Object.keys(built);
+  return services.length > 0 && services.every((s) => built[s] !== void 0 && built[s] === held[s]) && Object.keys(held).every((s) => s in built);
+}
+function clashRefusal(version, clash, where) {
+  const was = clash.kind === "in-service" ? `${version} is the version in service${where}` : `${version} was deployed successfully before${where} (${clash.at})`;
+  return `${was}, with other images than this run's: deploying it again under the same name would move its tags to the new images and leave no way back to it. Nothing was changed on the server. Deploy under a new version name (leave version empty for <sha7>-<time>), or roll back to ${version} by name (command: rollback).`;
+}
+
+// src/plan/images.ts
+function imageRepo(project, service) {
+  return `${project}-${service}`;
+}
+function versionTag(project, service, version) {
+  return `${imageRepo(project, service)}:${version}`;
+}
+function backupTag(project, service, version) {
+  return `${imageRepo(project, service)}:backup-${version}`;
+}
+function latestTag(project, service) {
+  return `${imageRepo(project, service)}:latest`;
+}
+var BACKUP_PREFIX = "backup-";
+
+// src/docker/images.ts
+async function localImageId(docker, ref) {
+  try {
+    return String((await docker.getImage(ref).inspect()).Id);
+  } catch {
+    return void 0;
+  }
+}
+async function imageLayers(docker, ref) {
+  const image = await docker.getImage(ref).inspect();
+  return { diffIds: image.RootFS?.Layers ?? [], size: Number(image.Size ?? 0) };
+}
+async function tagsOf(docker, repo) {
+  const images = await docker.listImages({ filters: JSON.stringify({ reference: [repo] }) });
+  const tags = /* @__PURE__ */ new Map();
+  for (const image of images) {
+    for (const ref of image.RepoTags ?? []) {
+      if (ref.startsWith(`${repo}:`)) tags.set(ref.slice(repo.length + 1), image.Created);
+    }
+  }
+  return tags;
+}
+
+// src/remote/ssh.ts
+var import_ssh2 = __toESM(require_lib2(), 1);
+
+// src/remote/host-key.ts
+import { createHash } from "node:crypto";
+
+// src/remote/known-hosts.ts
+import { createHmac, timingSafeEqual } from "node:crypto";
+var BLOB_FIELDS = {
+  "ssh-ed25519": 2,
+  "ecdsa-sha2-nistp256": 3,
+  "ecdsa-sha2-nistp384": 3,
+  "ecdsa-sha2-nistp521": 3,
+  "ssh-rsa": 3,
+  "ssh-dss": 5
+};
+var KEY_TYPES = Object.keys(BLOB_FIELDS);
+var HASHED = /^\|1\|([A-Za-z0-9+/]+={0,2})\|([A-Za-z0-9+/]+={0,2})$/;
+var PATTERN = /^!?(\[[A-Za-z0-9._:*?%-]+\]:\d{1,5}|[A-Za-z0-9._:*?%-]+)$/;
+var BASE64 = /^[A-Za-z0-9+/]+={0,2}$/;
+function knownHostName(host, port) {
+  return port === 22 ? host.toLowerCase() : `[${host.toLowerCase()}]:${port}`;
+}
+function keyTypeOf(blob) {
+  if (blob.length < 4) return "";
+  const n = blob.readUInt32BE(0);
+  return n > 0 && n <= 64 && blob.length >= 4 + n ? blob.toString("latin1", 4, 4 + n) : "";
+}
+function wellFormed(blob, keyType) {
+  let offset = 0;
+  let fields = 0;
+  while (offset + 4 <= blob.length) {
+    offset += 4 + blob.readUInt32BE(offset);
+    fields++;
+  }
+  return offset === blob.length && fields === BLOB_FIELDS[keyType] && keyTypeOf(blob) === keyType;
+}
+function refuse(input, line, message) {
+  throw new InputError(input, `line ${line}: ${message}`);
+}
+function checkHosts(input, n, hosts) {
+  if (hosts.startsWith("|")) {
+    const [, salt = "", hash = ""] = HASHED.exec(hosts) ?? [];
+    if (Buffer.from(salt, "base64").length !== 20 || Buffer.from(hash, "base64").length !== 20) {
+      refuse(
+        input,
+        n,
+        `"${hosts}" is not a hashed host name (|1|<salt>|<hash>, as ssh-keygen -H writes)`
+      );
+    }
+    return;
+  }
+  for (const pattern of hosts.split(",")) {
+    if (!PATTERN.test(pattern)) {
+      refuse(
+        input,
+        n,
+        `"${pattern}" is not a host name, IP address or [host]:port (wildcards * ? and ! allowed)`
+      );
+    }
+  }
+}
+function checkKey(input, n, keyType, key) {
+  if (!Object.hasOwn(BLOB_FIELDS, keyType)) {
+    refuse(
+      input,
+      n,
+      `key type "${keyType}" is not supported; use a line with one of ${KEY_TYPES.join(", ")} (ssh-keyscan prints them)`
+    );
+  }
+  const type = keyType;
+  if (!BASE64.test(key) || !wellFormed(Buffer.from(key, "base64"), type)) {
+    refuse(input, n, `the key is not a valid base64 ${keyType} public key (cut off while copying?)`);
+  }
+}
+function parseLine(input, n, text3) {
+  const fields = text3.split(/[ \t]+/);
+  let revoked = false;
+  if (fields[0]?.startsWith("@")) {
+    const marker = fields.shift();
+    if (marker === "@cert-authority") {
+      refuse(
+        input,
+        n,
+        "@cert-authority is not supported (host certificates cannot be checked); list the host's own key (ssh-keyscan -p PORT HOST) instead"
+      );
+    }
+    if (marker !== "@revoked")
+      refuse(input, n, `unknown marker "${marker}"; only @revoked is supported`);
+    revoked = true;
+  }
+  const [hosts = "", keyType = "", key = ""] = fields;
+  if (key === "") {
+    refuse(
+      input,
+      n,
+      `"${text3}" is not "host[,host2] keytype base64-key" (or "[host]:port keytype key")`
+    );
+  }
+  checkHosts(input, n, hosts);
+  checkKey(input, n, keyType, key);
+  return { line: n, revoked, hosts, keyType, key };
+}
+function parseKnownHosts(text3, input = "known-hosts") {
+  const entries = [];
+  text3.split(/\r?\n/).forEach((raw, i) => {
+    const line = raw.trim();
+    if (line !== "" && !line.startsWith("#")) entries.push(parseLine(input, i + 1, line));
+  });
+  return entries;
+}
+function globMatches(pattern, name) {
+  const source = pattern.toLowerCase().replace(/[.+^${}()|[\]\\]/g, "\\$&").replace(/\*/g, ".*").replace(/\?/g, ".");
+  return new RegExp(`^${source}$`).test(name);
+}
+function hashedMatches(hosts, name) {
+  const m = HASHED.exec(hosts);
+  if (!m) return false;
+  const salt = Buffer.from(m[1] ?? "", "base64");
+  const hash = Buffer.from(m[2] ?? "", "base64");
+  const actual = createHmac("sha1", salt).update(name).digest();
+  return actual.length === hash.length && timingSafeEqual(actual, hash);
+}
+function hostMatches(entry2, host, port) {
+  const name = knownHostName(host, port);
+  if (entry2.hosts.startsWith("|")) return hashedMatches(entry2.hosts, name);
+  let matched = false;
+  for (const pattern of entry2.hosts.split(",")) {
+    const negated = pattern.startsWith("!");
+    if (!globMatches(negated ? pattern.slice(1) : pattern, name)) continue;
+    if (negated) return false;
+    matched = true;
+  }
+  return matched;
+}
+function entriesFor(entries, host, port) {
+  return entries.filter((e) => hostMatches(e, host, port));
+}
+function checkKnownHosts(entries, host, port, key) {
+  const mine = entriesFor(entries, host, port);
+  const same = mine.filter((e) => Buffer.from(e.key, "base64").equals(key));
+  if (same.some((e) => e.revoked)) return "revoked";
+  if (same.length > 0) return "accepted";
+  return mine.some((e) => !e.revoked) ? "other-key" : "unknown-host";
+}
+
+// src/remote/host-key.ts
+function fingerprintOf(key) {
+  return `SHA256:${createHash("sha256").update(key).digest("base64").replace(/=+$/, "")}`;
+}
+function fingerprintMatches(key, accepted) {
+  const actual = fingerprintOf(key);
+  return accepted.some((f) => f.replace(/=+$/, "") === actual);
+}
+function describeKey(key) {
+  return `${keyTypeOf(key) || "unknown key type"} ${fingerprintOf(key)}`;
+}
+function listed(entries) {
+  return entries.filter((e) => !e.revoked).map((e) => `${describeKey(Buffer.from(e.key, "base64"))} (line ${e.line})`).join(", ");
+}
+function verifyHostKey(key, pins) {
+  const where = `${pins.host}:${pins.port}`;
+  const verdict = checkKnownHosts(pins.knownHosts, pins.host, pins.port, key);
+  if (verdict === "revoked") {
+    return `the host key of ${where} (${describeKey(key)}) is marked @revoked in known-hosts; refusing to connect`;
+  }
+  if (verdict === "accepted" || fingerprintMatches(key, pins.fingerprints)) return void 0;
+  const expected = [];
+  if (pins.fingerprints.length > 0) {
+    expected.push(`the pinned fingerprint (${pins.fingerprints.join(", ")})`);
+  }
+  const name = knownHostName(pins.host, pins.port);
+  if (verdict === "other-key") {
+    expected.push(
+      `the known-hosts key for ${name}: ${listed(entriesFor(pins.knownHosts, pins.host, pins.port))}`
+    );
+  } else if (pins.knownHosts.length > 0) {
+    expected.push(`a known-hosts line, because none names ${name}`);
+  }
+  if (expected.length === 0) expected.push("pinned: neither fingerprint nor known-hosts is given");
+  return `the host key of ${where} is ${describeKey(key)}, not ${expected.join(" nor ")}; refusing to connect. If the key changed on purpose, update the pins (ssh-keyscan -p PORT HOST from a trusted network); otherwise the connection may be intercepted`;
+}
+var ALGORITHMS = {
+  "ssh-ed25519": ["ssh-ed25519"],
+  "ecdsa-sha2-nistp256": ["ecdsa-sha2-nistp256"],
+  "ecdsa-sha2-nistp384": ["ecdsa-sha2-nistp384"],
+  "ecdsa-sha2-nistp521": ["ecdsa-sha2-nistp521"],
+  "ssh-rsa": ["rsa-sha2-512", "rsa-sha2-256", "ssh-rsa"],
+  "ssh-dss": ["ssh-dss"]
+};
+function hostKeyAlgorithms(pins) {
+  if (pins.fingerprints.length > 0) return void 0;
+  const types = entriesFor(pins.knownHosts, pins.host, pins.port).filter((e) => !e.revoked).map((e) => e.keyType);
+  const algorithms = [...new Set(types.flatMap((t) => ALGORITHMS[t] ?? []))];
+  return algorithms.length > 0 ? algorithms : void 0;
+}
+
+// src/remote/quote.ts
+var SAFE = /^[A-Za-z0-9_@%+=:,./-]+$/;
+function shQuote(arg) {
+  if (arg.includes("\0")) throw new Error("a command argument cannot contain a NUL byte");
+  if (SAFE.test(arg)) return arg;
+  return `'${arg.replace(/'/g, `'\\''`)}'`;
+}
+function shJoin(argv) {
+  if (argv.length === 0) throw new Error("empty command");
+  return argv.map(shQuote).join(" ");
+}
+
+// src/remote/feed.ts
+import { pipeline } from "node:stream/promises";
+async function feed(source, stdin, result) {
+  const piping = pipeline(source, stdin).catch((e) => e);
+  const r = await result.finally(() => source.destroy());
+  const pipeError = await Promise.race([piping, Promise.resolve(void 0)]);
+  if (r.code === 0 && pipeError instanceof Error) {
+    return { ...r, code: 1, stderr: `${r.stderr}
+${pipeError.message}` };
+  }
+  return r;
+}
+
+// src/remote/ssh.ts
+function lastWords(result, lines2 = 10) {
+  return (result.stderr.trim() || result.stdout.trim()).split("\n").slice(-lines2).join("\n");
+}
+var RemoteCommandError = class extends Error {
+  constructor(argv, result) {
+    const detail = lastWords(result);
+    super(
+      `remote command failed (exit ${result.code}): ${shJoin(argv)}${detail ? `
+${detail}` : ""}`
+    );
+    this.argv = argv;
+    this.result = result;
+    this.name = "RemoteCommandError";
+  }
+  argv;
+  result;
+};
+async function runChecked(remote, argv, stdin) {
+  const result = await remote.run(argv, stdin);
+  if (result.code !== 0) throw new RemoteCommandError(argv, result);
+  return result.stdout;
+}
+var MAX_CAPTURE = 8 * 1024 * 1024;
+var LOST_GRACE_MS = 2e3;
+function collect(channel, closed, graceMs = LOST_GRACE_MS, onOutput) {
+  return new Promise((resolve, reject) => {
+    const out = [];
+    const err = [];
+    let size = 0;
+    let code2;
+    let signal;
+    const keep = (list) => (chunk) => {
+      size += chunk.length;
+      if (size <= MAX_CAPTURE) list.push(chunk);
+      onOutput?.(chunk.toString("utf8"));
+    };
+    channel.on("data", keep(out));
+    channel.stderr.on("data", keep(err));
+    channel.on("exit", (c, s) => {
+      code2 = c ?? void 0;
+      signal = s;
+    });
+    channel.on("close", () => {
+      const stderr = Buffer.concat(err).toString("utf8");
+      if (code2 === void 0) {
+        const why = signal ? `killed by signal ${signal}` : "the channel closed before it exited";
+        const result = {
+          code: 255,
+          stdout: Buffer.concat(out).toString("utf8"),
+          stderr: `${stderr}
+${why}`
+        };
+        if (signal) resolve(result);
+        else setTimeout(() => resolve(result), graceMs);
+      } else {
+        resolve({ code: code2, stdout: Buffer.concat(out).toString("utf8"), stderr });
+      }
+    });
+    closed.catch(reject);
+  });
+}
+var describe = (endpoint2) => `${endpoint2.username}@${endpoint2.host}:${endpoint2.port}`;
+async function login(endpoint2, label, options, warn, sock) {
+  const client = new import_ssh2.Client();
+  const { host, port, fingerprints } = endpoint2;
+  const pins = { host, port, fingerprints, knownHosts: options.knownHosts ?? [] };
+  const serverHostKey = hostKeyAlgorithms(pins);
+  let refused = "";
+  await new Promise((resolve, reject) => {
+    client.once("ready", () => resolve());
+    client.once("error", (e) => reject(refused ? new Error(refused) : e));
+    client.once("close", () => reject(new Error("the connection closed during the handshake")));
+    client.connect({
+      host,
+      port,
+      ...sock ? { sock } : {},
+      username: endpoint2.username,
+      privateKey: endpoint2.privateKey,
+      passphrase: endpoint2.passphrase,
+      readyTimeout: options.timeoutMs,
+      keepaliveInterval: Math.max(1e3, Math.floor(options.timeoutMs / 3)),
+      keepaliveCountMax: 3,
+      ...serverHostKey ? { algorithms: { serverHostKey } } : {},
+      hostVerifier: (key) => {
+        if (options.insecureSkipHostKeyCheck) {
+          warn(`host key check skipped: ${label} presented ${describeKey(key)}`);
+          return true;
+        }
+        refused = verifyHostKey(key, pins) ?? "";
+        return refused === "";
+      }
+    });
+  }).catch((e) => {
+    client.on("error", () => void 0);
+    client.end();
+    throw new Error(`cannot connect to ${label} over SSH: ${e.message}`);
+  });
+  return client;
+}
+function forwardTo(proxyClient, options, jumpHost) {
+  return new Promise((resolve, reject) => {
+    const timer = setTimeout(
+      () => reject(new Error(`no answer within ${options.timeoutMs / 1e3} s`)),
+      options.timeoutMs
+    );
+    proxyClient.forwardOut("127.0.0.1", 0, options.host, options.port, (err, channel) => {
+      clearTimeout(timer);
+      if (err) reject(err);
+      else resolve(channel);
+    });
+  }).catch((e) => {
+    throw new Error(
+      `${jumpHost} cannot open a connection to ${options.host}:${options.port}: ${e.message} (does it allow TCP forwarding, and can it reach that address?)`
+    );
+  });
+}
+async function loginAll(options, warn) {
+  const proxy = options.proxy;
+  if (!proxy) return { client: await login(options, describe(options), options, warn) };
+  const jumpHost = `the jump host ${describe(proxy)}`;
+  const proxyClient = await login(proxy, jumpHost, options, warn);
+  try {
+    const sock = await forwardTo(proxyClient, options, jumpHost);
+    const label = `${describe(options)} (through ${jumpHost})`;
+    return { client: await login(options, label, options, warn, sock), proxyClient };
+  } catch (e) {
+    proxyClient.end();
+    throw e;
+  }
+}
+async function connect(options, warn) {
+  let rejectClosed = () => void 0;
+  const closed = new Promise((_, reject) => rejectClosed = reject);
+  closed.catch(() => void 0);
+  let lost;
+  const markClosed = (e) => {
+    lost ??= e;
+    rejectClosed(e);
+  };
+  const { client, proxyClient } = await loginAll(options, warn);
+  let targetClosed = false;
+  client.on("error", (e) => markClosed(new Error(`SSH connection lost: ${e.message}`)));
+  client.on("close", () => {
+    targetClosed = true;
+    markClosed(new Error("SSH connection closed"));
+  });
+  proxyClient?.on(
+    "error",
+    (e) => markClosed(new Error(`SSH connection to the jump host lost: ${e.message}`))
+  );
+  proxyClient?.on("close", () => markClosed(new Error("SSH connection to the jump host closed")));
+  const open2 = (argv, onOutput) => new Promise((resolve, reject) => {
+    if (lost) return reject(lost);
+    client.exec(
+      shJoin(argv),
+      (err, channel) => err ? reject(lost ?? err) : resolve({ channel, result: collect(channel, closed, LOST_GRACE_MS, onOutput) })
+    );
+  });
+  return {
+    async run(argv, stdin) {
+      const { channel, result } = await open2(argv);
+      channel.end(stdin ?? "");
+      return result;
+    },
+    async watch(argv, onOutput) {
+      const { channel, result } = await open2(argv, onOutput);
+      channel.end();
+      return result;
+    },
+    async pipeInto(argv, source) {
+      const { channel, result } = await open2(argv);
+      return feed(source, channel, result);
+    },
+    converse(argv) {
+      return new Promise((resolve, reject) => {
+        if (lost) return reject(lost);
+        client.exec(shJoin(argv), (err, channel) => {
+          if (err) return reject(lost ?? err);
+          let stderr = "";
+          channel.stderr.on("data", (chunk) => stderr += chunk.toString("utf8"));
+          resolve({ io: channel, stderr: () => stderr });
+        });
+      });
+    },
+    tunnel(host, port) {
+      return new Promise((resolve, reject) => {
+        if (lost) return reject(lost);
+        client.forwardOut(
+          "127.0.0.1",
+          0,
+          host,
+          port,
+          (err, channel) => err ? reject(lost ?? err) : resolve(channel)
+        );
+      });
+    },
+    close() {
+      client.end();
+      if (!proxyClient) return;
+      const endProxy = () => void proxyClient.end();
+      if (targetClosed) return endProxy();
+      client.once("close", endProxy);
+      setTimeout(endProxy, 2e3).unref();
+    }
+  };
+}
+
+// src/remote/commands.ts
+var sh = (script, ...args) => ["sh", "-c", script, "sh", ...args];
+var stateDir = (deployPath) => `${deployPath}/.deploy`;
+var releaseDir = (deployPath, version) => `${stateDir(deployPath)}/releases/${version}`;
+var releaseComposeFile = (deployPath, version) => `${releaseDir(deployPath, version)}/docker-compose.yml`;
+var swarmPinsFile = (deployPath, version) => `${releaseDir(deployPath, version)}/swarm-images.yml`;
+function readState(deployPath) {
+  return sh(
+    'for f in current_version current_method; do printf "%s\\n" "$(cat "$1/$f" 2>/dev/null)"; done; cat "$1/versions.log" 2>/dev/null; true',
+    stateDir(deployPath)
+  );
+}
+function writeFileAtomic(file) {
+  return sh('mkdir -p "$(dirname "$1")" && cat > "$1.tmp.$$" && mv -f "$1.tmp.$$" "$1"', file);
+}
+function readFile(file) {
+  return ["cat", "--", file];
+}
+function appendFile(file) {
+  return sh('mkdir -p "$(dirname "$1")" && cat >> "$1"', file);
+}
+function extractInto(dir) {
+  return sh('mkdir -p "$1" && tar -x -o -f - -C "$1"', dir);
+}
+function linkServerEnv(deployPath, projectDir) {
+  return sh(
+    'mkdir -p "$2" || exit 1; if [ -e "$1/.env" ]; then ln -sfn "$1/.env" "$2/.env"; elif [ -L "$2/.env" ]; then rm -f "$2/.env"; fi',
+    deployPath,
+    projectDir
+  );
+}
+function listReleases(deployPath) {
+  return sh('ls -1 "$1" 2>/dev/null; true', `${stateDir(deployPath)}/releases`);
+}
+function removeReleases(deployPath, versions) {
+  return ["rm", "-rf", "--", ...versions.map((v) => releaseDir(deployPath, v))];
+}
+function removeReleasesThroughEngine(deployPath, versions, image) {
+  return [
+    "docker",
+    "run",
+    "--rm",
+    "--pull",
+    "never",
+    "--network",
+    "none",
+    "--user",
+    "0:0",
+    "--entrypoint",
+    "rm",
+    "--mount",
+    `type=bind,source=${stateDir(deployPath)}/releases,target=/releases`,
+    image,
+    "-rf",
+    "--",
+    ...versions.map((v) => `/releases/${v}`)
+  ];
+}
+function dockerVersion() {
+  return ["docker", "version", "--format", "{{.Server.Version}}"];
+}
+function dockerLoad() {
+  return ["docker", "load"];
+}
+function imageExists(ref) {
+  return ["docker", "image", "inspect", "--format", "{{.Id}}", ref];
+}
+function imageIdsOrMissing(refs) {
+  return sh(
+    'for r in "$@"; do docker image inspect --format "{{.Id}}" "$r" 2>/dev/null || echo missing; done',
+    ...refs
+  );
+}
+var THROWAWAY_DOCKER_CONFIG = [
+  'd=$(mktemp -d "${TMPDIR:-/tmp}/vd-docker-config.XXXXXX") || exit 1',
+  `trap 'rm -rf "$d"' EXIT`,
+  "trap 'exit 129' HUP; trap 'exit 130' INT; trap 'exit 143' TERM",
+  'export DOCKER_CONFIG="$d"'
+];
+var LOGIN_IF_USER = 'if [ -n "$user" ]; then docker login --username "$user" --password-stdin "$host" >/dev/null 2>"$d/err" || { echo "login to $host failed: $(cat "$d/err")" >&2; exit 3; }; fi';
+function registryPull(host, username, refs) {
+  return sh(
+    [
+      ...THROWAWAY_DOCKER_CONFIG,
+      "host=$1; user=$2; shift 2",
+      LOGIN_IF_USER,
+      'for ref in "$@"; do docker pull --quiet "$ref" >/dev/null || { echo "docker pull $ref failed" >&2; exit 4; }; done'
+    ].join("\n"),
+    host,
+    username,
+    ...refs
+  );
+}
+function imageLayers2() {
+  return sh(
+    'docker image ls -q --no-trunc | sort -u | { xargs -r docker image inspect --format "{{json .RootFS.Layers}}" 2>/dev/null || true; }'
+  );
+}
+function dockerTag(source, target) {
+  return ["docker", "tag", source, target];
+}
+function listTags(repo) {
+  return ["docker", "image", "ls", "--format", "{{.Tag}}", repo];
+}
+function removeImages(refs) {
+  return ["docker", "image", "rm", ...refs];
+}
+function detectCompose() {
+  return sh(
+    "if docker compose version >/dev/null 2>&1; then echo v2; elif command -v docker-compose >/dev/null 2>&1; then echo v1; else echo none; fi"
+  );
+}
+function compose(target, args) {
+  const base = target.flavor === "v2" ? ["docker", "compose"] : ["docker-compose"];
+  return [
+    "env",
+    `DEPLOY_VERSION=${target.version}`,
+    ...base,
+    "--project-name",
+    target.project,
+    "--file",
+    target.file,
+    "--project-directory",
+    target.projectDirectory,
+    ...args
+  ];
+}
+function composeUp(target) {
+  return compose(target, ["up", "-d", "--no-build", "--remove-orphans"]);
+}
+function composeRunOnce(target, run) {
+  const env = Object.entries(run.env).flatMap(([k, v]) => ["-e", `${k}=${v}`]);
+  return [
+    "timeout",
+    "--kill-after=10",
+    String(run.timeoutSeconds),
+    ...compose(target, [
+      "run",
+      "--rm",
+      "-T",
+      "--name",
+      run.name,
+      ...run.withDeps ? [] : ["--no-deps"],
+      ...env,
+      run.service,
+      ...run.args
+    ])
+  ];
+}
+function removeContainer(name) {
+  return ["docker", "rm", "--force", name];
+}
+function projectContainers(project) {
+  return ["docker", "ps", "-aq", "--filter", `label=com.docker.compose.project=${project}`];
+}
+function inspectContainers(ids) {
+  return ["docker", "inspect", ...ids];
+}
+function containerLogs(id, lines2) {
+  return ["docker", "logs", "--tail", String(lines2), id];
+}
+function shellCheck(command) {
+  return ["sh", "-c", command];
+}
+var lockDir = (deployPath) => `${stateDir(deployPath)}/lock`;
+function acquireLock(deployPath, info) {
+  return sh(
+    'mkdir -p "$1" || exit 2; if mkdir "$2" 2>/dev/null; then printf "%s\\n" "$3" > "$2/info" && echo acquired; else echo held; echo $(( $(date +%s) - $(stat -c %Y "$2" 2>/dev/null || date +%s) )); cat "$2/info" 2>/dev/null; fi; true',
+    stateDir(deployPath),
+    lockDir(deployPath),
+    info
+  );
+}
+function ifLockHolds(deployPath, token, action, done) {
+  return sh(
+    `if grep -qF "$2" "$1/info" 2>/dev/null; then ${action} "$1" && echo ${done}; else echo "not ours"; fi`,
+    lockDir(deployPath),
+    token
+  );
+}
+function readLock(deployPath) {
+  return sh(
+    'if [ -d "$1" ]; then echo held; echo $(( $(date +%s) - $(stat -c %Y "$1" 2>/dev/null || date +%s) )); cat "$1/info" 2>/dev/null || true; else echo none; fi',
+    lockDir(deployPath)
+  );
+}
+function releaseLock(deployPath, token) {
+  return ifLockHolds(deployPath, token, "rm -rf", "released");
+}
+function renewLock(deployPath, token) {
+  return ifLockHolds(deployPath, token, "touch -c", "renewed");
+}
+function breakLock(deployPath, info) {
+  return sh(
+    'if [ "$(cat "$1/info" 2>/dev/null)" = "$2" ]; then rm -rf "$1" && echo broken; else echo changed; fi',
+    lockDir(deployPath),
+    info
+  );
+}
+function swarmRole() {
+  return ["docker", "info", "--format", "{{.Swarm.LocalNodeState}} {{.Swarm.ControlAvailable}}"];
+}
+function stackDeploy(d) {
+  return sh(
+    [
+      ...THROWAWAY_DOCKER_CONFIG,
+      "project=$1; version=$2; registry=$3; host=$4; user=$5; shift 5",
+      LOGIN_IF_USER,
+      "date -u +%Y-%m-%dT%H:%M:%S.%NZ",
+      // Each file becomes `-c <file>`, still one argument each.
+      'n=$#; for f in "$@"; do set -- "$@" -c "$f"; done; shift "$n"',
+      'DEPLOY_VERSION=$version DEPLOY_REGISTRY=$registry docker stack deploy --with-registry-auth --prune "$@" "$project"'
+    ].join("\n"),
+    d.project,
+    d.version,
+    d.registry,
+    d.loginHost,
+    d.username,
+    ...d.files
+  );
+}
+function stackSnapshot(project) {
+  return sh(
+    [
+      "date -u +%Y-%m-%dT%H:%M:%S.%NZ",
+      'ids=$(docker service ls -q --filter "label=com.docker.stack.namespace=$1") || exit 1',
+      '[ -n "$ids" ] || exit 0',
+      "docker service inspect --format 'S {{json .}}' $ids || exit 1",
+      "t=$(docker service ps -q --no-trunc $ids) || exit 1",
+      `[ -z "$t" ] || docker inspect --type task --format 'T {{json .}}' $t`
+    ].join("\n"),
+    project
+  );
+}
+function swarmNodes() {
+  return ["docker", "node", "ls", "--format", "{{.ID}} {{.Hostname}}"];
+}
+function taskLogs(taskId, lines2) {
+  return ["docker", "service", "logs", "--tail", String(lines2), "--raw", "--no-trunc", taskId];
+}
+
+// src/health/containers.ts
+function parseInspect(json2) {
+  const items = JSON.parse(json2);
+  return items.map((c) => ({
+    id: c.Id ?? "",
+    name: (c.Name ?? "").replace(/^\//, ""),
+    status: c.State?.Restarting ? "restarting" : c.State?.Status ?? "unknown",
+    health: c.State?.Health?.Status,
+    restartCount: c.RestartCount ?? 0,
+    exitCode: c.State?.ExitCode ?? 0,
+    image: c.Image,
+    imageRef: c.Config?.Image,
+    service: c.Config?.Labels?.["com.docker.compose.service"],
+    startedAt: c.State?.StartedAt,
+    ...c.NetworkSettings?.Networks ? {
+      networks: Object.fromEntries(
+        Object.entries(c.NetworkSettings.Networks).map(([n, v]) => [n, v?.IPAddress ?? ""])
+      )
+    } : {}
+  }));
+}
+var GIVE_UP_AFTER_RESTARTS = 3;
+var shortId = (id) => id.replace(/^sha256:/, "").slice(0, 12);
+var repoOf = (ref) => {
+  const at = ref.indexOf("@");
+  const name = at >= 0 ? ref.slice(0, at) : ref;
+  const colon = name.lastIndexOf(":");
+  return colon > name.lastIndexOf("/") ? name.slice(0, colon) : name;
+};
+function wrongImages(containers, expected) {
+  const problems = [];
+  const suspects = [];
+  for (const e of expected) {
+    const wrong = containers.filter((c) => repoOf(c.imageRef ?? "") === e.repo && c.image !== e.id);
+    for (const c of wrong) {
+      suspects.push(c);
+      problems.push(
+        `${c.name}${c.service ? ` (service ${c.service})` : ""} runs ${c.imageRef ?? "?"} (${shortId(c.image ?? "")}), not ${e.ref} (${shortId(e.id)}): the compose file likely does not use \${DEPLOY_VERSION} for that image (write image: ${e.repo}:\${DEPLOY_VERSION:-latest})`
+      );
+    }
+  }
+  return { problems, suspects };
+}
+function judgeContainers(containers, expected = []) {
+  if (containers.length === 0) {
+    return {
+      ready: false,
+      fatal: false,
+      problems: ["no container of the project is running"],
+      notReady: []
+    };
+  }
+  const images = wrongImages(containers, expected);
+  const unwell = containers.filter(
+    (c) => c.status !== "running" || c.health !== void 0 && c.health !== "healthy"
+  );
+  const fatal = images.problems.length > 0 || unwell.some(
+    (c) => c.status === "exited" || c.status === "dead" || c.health === "unhealthy" || c.restartCount >= GIVE_UP_AFTER_RESTARTS
+  );
+  const problems = unwell.map((c) => {
+    const parts = [`${c.name} is ${c.status}`];
+    if (c.health !== void 0) parts.push(`health ${c.health}`);
+    if (c.status !== "running") parts.push(`exit code ${c.exitCode}`);
+    if (c.restartCount > 0) parts.push(`restarted ${c.restartCount}\xD7`);
+    return parts.join(", ");
+  });
+  const notReady2 = [...unwell, ...images.suspects.filter((c) => !unwell.includes(c))];
+  return {
+    ready: notReady2.length === 0 && images.problems.length === 0,
+    fatal,
+    problems: [...images.problems, ...problems],
+    notReady: notReady2
+  };
+}
+
+// src/plan/layers.ts
+import { createHash as createHash2 } from "node:crypto";
+function chainIds(diffIds) {
+  const chains = [];
+  for (const diffId of diffIds) {
+    const parent = chains.at(-1);
+    chains.push(
+      parent === void 0 ? diffId : `sha256:${createHash2("sha256").update(`${parent} ${diffId}`).digest("hex")}`
+    );
+  }
+  return chains;
+}
+function chainsOf(images) {
+  return new Set(images.flatMap((diffIds) => chainIds(diffIds)));
+}
+function layerFilesToSkip(images, serverChains) {
+  const needed = /* @__PURE__ */ new Set();
+  const held = /* @__PURE__ */ new Set();
+  for (const image of images) {
+    const chains = image.layers.length === image.diffIds.length ? chainIds(image.diffIds) : [];
+    image.layers.forEach((file, i) => {
+      const chain = chains[i];
+      if (chain !== void 0 && serverChains.has(chain)) held.add(file);
+      else needed.add(file);
+    });
+  }
+  return [...held].filter((file) => !needed.has(file)).sort();
+}
+function heldLowerLayers(images, serverChains) {
+  const lower = /* @__PURE__ */ new Set();
+  const tops = /* @__PURE__ */ new Set();
+  for (const { diffIds } of images) {
+    const chains = chainIds(diffIds);
+    const top = chains.at(-1);
+    if (top === void 0 || serverChains.has(top)) return void 0;
+    if (!chains.slice(0, -1).every((c) => serverChains.has(c))) return void 0;
+    diffIds.slice(0, -1).forEach((d) => lower.add(d));
+    tops.add(diffIds[diffIds.length - 1]);
+  }
+  for (const t of tops) lower.delete(t);
+  return lower.size > 0 ? lower : void 0;
+}
+
+// src/engine/stack/stack.ts
+async function checkEngine(remote) {
+  const r = await remote.run(dockerVersion());
+  if (r.code !== 0) {
+    throw new Error(
+      `the Docker engine on the server does not answer (is dockerd running, and is the SSH user in the docker group?): ${lastWords(r)}`
+    );
+  }
+  return r.stdout.trim();
+}
+async function detectCompose2(remote) {
+  const flavor = (await runChecked(remote, detectCompose())).trim();
+  if (flavor === "v1" || flavor === "v2") return flavor;
+  throw new Error(
+    'neither "docker compose" (v2) nor "docker-compose" (v1) is installed on the server; install one of them'
+  );
+}
+async function checkManager(remote) {
+  const r = await remote.run(swarmRole());
+  const [state = "", manager = ""] = r.stdout.trim().split(" ");
+  if (r.code !== 0 || state !== "active" || manager !== "true") {
+    throw new Error(
+      r.code !== 0 ? `cannot read the swarm state of the server: ${lastWords(r)}` : state !== "active" ? `the server is not part of a swarm (docker info: Swarm ${state || "unknown"}): orchestrator swarm needs host to be a manager of an existing swarm (docker swarm init)` : "the server is a swarm worker, not a manager: point host at a manager node (docker node ls there lists it as Leader or Reachable)"
+    );
+  }
+}
+async function detectFlavor(remote, orchestrator) {
+  if (orchestrator !== "swarm") return detectCompose2(remote);
+  await checkManager(remote);
+  return "swarm";
+}
+async function imageExists2(remote, ref) {
+  return (await remote.run(imageExists(ref))).code === 0;
+}
+async function imageIds(remote, refs) {
+  const out = (await runChecked(remote, imageIdsOrMissing(refs))).split("\n");
+  return refs.map((_, i) => {
+    const id = out[i]?.trim();
+    return id && id !== "missing" ? id : void 0;
+  });
+}
+async function layerChains(remote) {
+  const out = await runChecked(remote, imageLayers2());
+  const images = out.split("\n").map((l) => l.trim()).filter((l) => l.startsWith("[")).map((l) => JSON.parse(l));
+  return chainsOf(images.map((l) => l ?? []));
+}
+async function tagImage(remote, source, target) {
+  await runChecked(remote, dockerTag(source, target));
+}
+async function listTags2(remote, repo) {
+  const out = await runChecked(remote, listTags(repo));
+  return out.split("\n").map((t) => t.trim()).filter((t) => t !== "" && t !== "<none>");
+}
+async function uploadFile(remote, file, content) {
+  await runChecked(remote, writeFileAtomic(file), content);
+}
+async function linkServerEnv2(remote, deployPath, projectDir) {
+  await runChecked(remote, linkServerEnv(deployPath, projectDir));
+}
+async function composeUp2(remote, target) {
+  await composeRun(remote, composeUp(target));
+}
+async function composeRun(remote, argv) {
+  const r = await remote.run(argv);
+  if (r.code !== 0) throw new RemoteCommandError(argv, r);
+}
+async function containerStates(remote, project) {
+  return listedStates(remote, projectContainers(project));
+}
+async function listedStates(remote, list) {
+  const ids = (await runChecked(remote, list)).split("\n").map((s) => s.trim()).filter(Boolean);
+  if (ids.length === 0) return [];
+  return inspectStates(remote, ids);
+}
+async function inspectStates(remote, ids) {
+  return parseInspect(await runChecked(remote, inspectContainers(ids)));
+}
+async function logsTail(remote, id, lines2) {
+  const r = await remote.run(containerLogs(id, lines2));
+  return `${r.stdout}${r.stderr}`.trimEnd();
+}
+async function serverHasImages(remote, refs, ids) {
+  const onServer = await imageIds(remote, refs);
+  return refs.every((_, i) => ids[i] !== void 0 && onServer[i] === ids[i]);
+}
+async function expectedImages(remote, project, release) {
+  if (release.services.length === 0) return [];
+  const refs = release.services.map((s) => versionTag(project, s, release.version));
+  const ids = await imageIds(remote, refs);
+  const missing = refs.filter((_, i) => ids[i] === void 0);
+  if (missing.length > 0) throw new Error(`the server has no ${missing.join(", ")}`);
+  return release.services.map((s, i) => ({
+    repo: imageRepo(project, s),
+    ref: refs[i] ?? "",
+    id: ids[i] ?? ""
+  }));
+}
+
+// src/engine/steps/version-name.ts
+async function checkVersionName(r, b, docker, where) {
+  const { version, services } = b.release;
+  const clash = versionClash(version, r.previous, r.history);
+  if (!clash) return void 0;
+  const o = r.s.o;
+  let built;
+  let held;
+  if (b.release.images) {
+    built = b.release.images;
+    held = releaseOf(r.history, version, services).images ?? {};
+  } else {
+    built = await byService(services, (s) => localImageId(docker, versionTag(o.project, s, version)));
+    held = await heldImages(r, services, version, clash);
+  }
+  if (!sameImages(built, held)) throw new InputError("version", clashRefusal(version, clash, where));
+  return clash;
+}
+async function heldImages(r, services, version, clash) {
+  const { remote, o } = r.s;
+  if (clash.kind === "in-service") {
+    const running = await containerStates(remote, o.project);
+    return byService(
+      services,
+      (s) => Promise.resolve(running.find((c) => c.service === s && c.image)?.image)
+    );
+  }
+  const backups = await imageIds(
+    remote,
+    services.map((s) => backupTag(o.project, s, version))
+  );
+  const tagged = o.method === "local" ? [] : await imageIds(
+    remote,
+    services.map((s) => versionTag(o.project, s, version))
+  );
+  return byService(services, (_, i) => Promise.resolve(backups[i] ?? tagged[i]));
+}
+async function byService(services, of) {
+  const ids = await Promise.all(services.map(of));
+  return Object.fromEntries(services.map((s, i) => [s, ids[i]]));
+}
+
 // src/engine/runner/build-release.ts
 import { readFileSync as readFileSync4 } from "node:fs";
 
@@ -82729,21 +83711,6 @@ import path2 from "node:path";
 
 // src/plan/compose-images.ts
 var import_yaml = __toESM(require_dist(), 1);
-
-// src/plan/images.ts
-function imageRepo(project, service) {
-  return `${project}-${service}`;
-}
-function versionTag(project, service, version) {
-  return `${imageRepo(project, service)}:${version}`;
-}
-function backupTag(project, service, version) {
-  return `${imageRepo(project, service)}:backup-${version}`;
-}
-function latestTag(project, service) {
-  return `${imageRepo(project, service)}:latest`;
-}
-var BACKUP_PREFIX = "backup-";
 
 // src/plan/compose-vars.ts
 var VERSION_MARK = "\0DEPLOY_VERSION\0";
@@ -83262,146 +84229,6 @@ function generateVersion(sha, now) {
 function versionTimestamp(version) {
   const m = /-(\d{8}-\d{6})$/.exec(version);
   return m?.[1];
-}
-
-// src/remote/known-hosts.ts
-import { createHmac, timingSafeEqual } from "node:crypto";
-var BLOB_FIELDS = {
-  "ssh-ed25519": 2,
-  "ecdsa-sha2-nistp256": 3,
-  "ecdsa-sha2-nistp384": 3,
-  "ecdsa-sha2-nistp521": 3,
-  "ssh-rsa": 3,
-  "ssh-dss": 5
-};
-var KEY_TYPES = Object.keys(BLOB_FIELDS);
-var HASHED = /^\|1\|([A-Za-z0-9+/]+={0,2})\|([A-Za-z0-9+/]+={0,2})$/;
-var PATTERN = /^!?(\[[A-Za-z0-9._:*?%-]+\]:\d{1,5}|[A-Za-z0-9._:*?%-]+)$/;
-var BASE64 = /^[A-Za-z0-9+/]+={0,2}$/;
-function knownHostName(host, port) {
-  return port === 22 ? host.toLowerCase() : `[${host.toLowerCase()}]:${port}`;
-}
-function keyTypeOf(blob) {
-  if (blob.length < 4) return "";
-  const n = blob.readUInt32BE(0);
-  return n > 0 && n <= 64 && blob.length >= 4 + n ? blob.toString("latin1", 4, 4 + n) : "";
-}
-function wellFormed(blob, keyType) {
-  let offset = 0;
-  let fields = 0;
-  while (offset + 4 <= blob.length) {
-    offset += 4 + blob.readUInt32BE(offset);
-    fields++;
-  }
-  return offset === blob.length && fields === BLOB_FIELDS[keyType] && keyTypeOf(blob) === keyType;
-}
-function refuse(input, line, message) {
-  throw new InputError(input, `line ${line}: ${message}`);
-}
-function checkHosts(input, n, hosts) {
-  if (hosts.startsWith("|")) {
-    const [, salt = "", hash = ""] = HASHED.exec(hosts) ?? [];
-    if (Buffer.from(salt, "base64").length !== 20 || Buffer.from(hash, "base64").length !== 20) {
-      refuse(
-        input,
-        n,
-        `"${hosts}" is not a hashed host name (|1|<salt>|<hash>, as ssh-keygen -H writes)`
-      );
-    }
-    return;
-  }
-  for (const pattern of hosts.split(",")) {
-    if (!PATTERN.test(pattern)) {
-      refuse(
-        input,
-        n,
-        `"${pattern}" is not a host name, IP address or [host]:port (wildcards * ? and ! allowed)`
-      );
-    }
-  }
-}
-function checkKey(input, n, keyType, key) {
-  if (!Object.hasOwn(BLOB_FIELDS, keyType)) {
-    refuse(
-      input,
-      n,
-      `key type "${keyType}" is not supported; use a line with one of ${KEY_TYPES.join(", ")} (ssh-keyscan prints them)`
-    );
-  }
-  const type = keyType;
-  if (!BASE64.test(key) || !wellFormed(Buffer.from(key, "base64"), type)) {
-    refuse(input, n, `the key is not a valid base64 ${keyType} public key (cut off while copying?)`);
-  }
-}
-function parseLine(input, n, text3) {
-  const fields = text3.split(/[ \t]+/);
-  let revoked = false;
-  if (fields[0]?.startsWith("@")) {
-    const marker = fields.shift();
-    if (marker === "@cert-authority") {
-      refuse(
-        input,
-        n,
-        "@cert-authority is not supported (host certificates cannot be checked); list the host's own key (ssh-keyscan -p PORT HOST) instead"
-      );
-    }
-    if (marker !== "@revoked")
-      refuse(input, n, `unknown marker "${marker}"; only @revoked is supported`);
-    revoked = true;
-  }
-  const [hosts = "", keyType = "", key = ""] = fields;
-  if (key === "") {
-    refuse(
-      input,
-      n,
-      `"${text3}" is not "host[,host2] keytype base64-key" (or "[host]:port keytype key")`
-    );
-  }
-  checkHosts(input, n, hosts);
-  checkKey(input, n, keyType, key);
-  return { line: n, revoked, hosts, keyType, key };
-}
-function parseKnownHosts(text3, input = "known-hosts") {
-  const entries = [];
-  text3.split(/\r?\n/).forEach((raw, i) => {
-    const line = raw.trim();
-    if (line !== "" && !line.startsWith("#")) entries.push(parseLine(input, i + 1, line));
-  });
-  return entries;
-}
-function globMatches(pattern, name) {
-  const source = pattern.toLowerCase().replace(/[.+^${}()|[\]\\]/g, "\\$&").replace(/\*/g, ".*").replace(/\?/g, ".");
-  return new RegExp(`^${source}$`).test(name);
-}
-function hashedMatches(hosts, name) {
-  const m = HASHED.exec(hosts);
-  if (!m) return false;
-  const salt = Buffer.from(m[1] ?? "", "base64");
-  const hash = Buffer.from(m[2] ?? "", "base64");
-  const actual = createHmac("sha1", salt).update(name).digest();
-  return actual.length === hash.length && timingSafeEqual(actual, hash);
-}
-function hostMatches(entry2, host, port) {
-  const name = knownHostName(host, port);
-  if (entry2.hosts.startsWith("|")) return hashedMatches(entry2.hosts, name);
-  let matched = false;
-  for (const pattern of entry2.hosts.split(",")) {
-    const negated = pattern.startsWith("!");
-    if (!globMatches(negated ? pattern.slice(1) : pattern, name)) continue;
-    if (negated) return false;
-    matched = true;
-  }
-  return matched;
-}
-function entriesFor(entries, host, port) {
-  return entries.filter((e) => hostMatches(e, host, port));
-}
-function checkKnownHosts(entries, host, port, key) {
-  const mine = entriesFor(entries, host, port);
-  const same = mine.filter((e) => Buffer.from(e.key, "base64").equals(key));
-  if (same.some((e) => e.revoked)) return "revoked";
-  if (same.length > 0) return "accepted";
-  return mine.some((e) => !e.revoked) ? "other-key" : "unknown-host";
 }
 
 // src/config/parse-servers.ts
@@ -84507,537 +85334,6 @@ function checkStackPlan(o) {
 var import_tar_stream = __toESM(require_tar_stream(), 1);
 import { createReadStream, lstatSync, readdirSync, realpathSync, statSync as statSync2 } from "node:fs";
 import path5 from "node:path";
-
-// src/remote/commands.ts
-var sh = (script, ...args) => ["sh", "-c", script, "sh", ...args];
-var stateDir = (deployPath) => `${deployPath}/.deploy`;
-var releaseDir = (deployPath, version) => `${stateDir(deployPath)}/releases/${version}`;
-var releaseComposeFile = (deployPath, version) => `${releaseDir(deployPath, version)}/docker-compose.yml`;
-var swarmPinsFile = (deployPath, version) => `${releaseDir(deployPath, version)}/swarm-images.yml`;
-function readState(deployPath) {
-  return sh(
-    'for f in current_version current_method; do printf "%s\\n" "$(cat "$1/$f" 2>/dev/null)"; done; cat "$1/versions.log" 2>/dev/null; true',
-    stateDir(deployPath)
-  );
-}
-function writeFileAtomic(file) {
-  return sh('mkdir -p "$(dirname "$1")" && cat > "$1.tmp.$$" && mv -f "$1.tmp.$$" "$1"', file);
-}
-function readFile(file) {
-  return ["cat", "--", file];
-}
-function appendFile(file) {
-  return sh('mkdir -p "$(dirname "$1")" && cat >> "$1"', file);
-}
-function extractInto(dir) {
-  return sh('mkdir -p "$1" && tar -x -o -f - -C "$1"', dir);
-}
-function linkServerEnv(deployPath, projectDir) {
-  return sh(
-    'mkdir -p "$2" || exit 1; if [ -e "$1/.env" ]; then ln -sfn "$1/.env" "$2/.env"; elif [ -L "$2/.env" ]; then rm -f "$2/.env"; fi',
-    deployPath,
-    projectDir
-  );
-}
-function listReleases(deployPath) {
-  return sh('ls -1 "$1" 2>/dev/null; true', `${stateDir(deployPath)}/releases`);
-}
-function removeReleases(deployPath, versions) {
-  return ["rm", "-rf", "--", ...versions.map((v) => releaseDir(deployPath, v))];
-}
-function removeReleasesThroughEngine(deployPath, versions, image) {
-  return [
-    "docker",
-    "run",
-    "--rm",
-    "--pull",
-    "never",
-    "--network",
-    "none",
-    "--user",
-    "0:0",
-    "--entrypoint",
-    "rm",
-    "--mount",
-    `type=bind,source=${stateDir(deployPath)}/releases,target=/releases`,
-    image,
-    "-rf",
-    "--",
-    ...versions.map((v) => `/releases/${v}`)
-  ];
-}
-function dockerVersion() {
-  return ["docker", "version", "--format", "{{.Server.Version}}"];
-}
-function dockerLoad() {
-  return ["docker", "load"];
-}
-function imageExists(ref) {
-  return ["docker", "image", "inspect", "--format", "{{.Id}}", ref];
-}
-function imageIdsOrMissing(refs) {
-  return sh(
-    'for r in "$@"; do docker image inspect --format "{{.Id}}" "$r" 2>/dev/null || echo missing; done',
-    ...refs
-  );
-}
-var THROWAWAY_DOCKER_CONFIG = [
-  'd=$(mktemp -d "${TMPDIR:-/tmp}/vd-docker-config.XXXXXX") || exit 1',
-  `trap 'rm -rf "$d"' EXIT`,
-  "trap 'exit 129' HUP; trap 'exit 130' INT; trap 'exit 143' TERM",
-  'export DOCKER_CONFIG="$d"'
-];
-var LOGIN_IF_USER = 'if [ -n "$user" ]; then docker login --username "$user" --password-stdin "$host" >/dev/null 2>"$d/err" || { echo "login to $host failed: $(cat "$d/err")" >&2; exit 3; }; fi';
-function registryPull(host, username, refs) {
-  return sh(
-    [
-      ...THROWAWAY_DOCKER_CONFIG,
-      "host=$1; user=$2; shift 2",
-      LOGIN_IF_USER,
-      'for ref in "$@"; do docker pull --quiet "$ref" >/dev/null || { echo "docker pull $ref failed" >&2; exit 4; }; done'
-    ].join("\n"),
-    host,
-    username,
-    ...refs
-  );
-}
-function imageLayers() {
-  return sh(
-    'docker image ls -q --no-trunc | sort -u | { xargs -r docker image inspect --format "{{json .RootFS.Layers}}" 2>/dev/null || true; }'
-  );
-}
-function dockerTag(source, target) {
-  return ["docker", "tag", source, target];
-}
-function listTags(repo) {
-  return ["docker", "image", "ls", "--format", "{{.Tag}}", repo];
-}
-function removeImages(refs) {
-  return ["docker", "image", "rm", ...refs];
-}
-function detectCompose() {
-  return sh(
-    "if docker compose version >/dev/null 2>&1; then echo v2; elif command -v docker-compose >/dev/null 2>&1; then echo v1; else echo none; fi"
-  );
-}
-function compose(target, args) {
-  const base = target.flavor === "v2" ? ["docker", "compose"] : ["docker-compose"];
-  return [
-    "env",
-    `DEPLOY_VERSION=${target.version}`,
-    ...base,
-    "--project-name",
-    target.project,
-    "--file",
-    target.file,
-    "--project-directory",
-    target.projectDirectory,
-    ...args
-  ];
-}
-function composeUp(target) {
-  return compose(target, ["up", "-d", "--no-build", "--remove-orphans"]);
-}
-function composeRunOnce(target, run) {
-  const env = Object.entries(run.env).flatMap(([k, v]) => ["-e", `${k}=${v}`]);
-  return [
-    "timeout",
-    "--kill-after=10",
-    String(run.timeoutSeconds),
-    ...compose(target, [
-      "run",
-      "--rm",
-      "-T",
-      "--name",
-      run.name,
-      ...run.withDeps ? [] : ["--no-deps"],
-      ...env,
-      run.service,
-      ...run.args
-    ])
-  ];
-}
-function removeContainer(name) {
-  return ["docker", "rm", "--force", name];
-}
-function projectContainers(project) {
-  return ["docker", "ps", "-aq", "--filter", `label=com.docker.compose.project=${project}`];
-}
-function inspectContainers(ids) {
-  return ["docker", "inspect", ...ids];
-}
-function containerLogs(id, lines2) {
-  return ["docker", "logs", "--tail", String(lines2), id];
-}
-function shellCheck(command) {
-  return ["sh", "-c", command];
-}
-var lockDir = (deployPath) => `${stateDir(deployPath)}/lock`;
-function acquireLock(deployPath, info) {
-  return sh(
-    'mkdir -p "$1" || exit 2; if mkdir "$2" 2>/dev/null; then printf "%s\\n" "$3" > "$2/info" && echo acquired; else echo held; echo $(( $(date +%s) - $(stat -c %Y "$2" 2>/dev/null || date +%s) )); cat "$2/info" 2>/dev/null; fi; true',
-    stateDir(deployPath),
-    lockDir(deployPath),
-    info
-  );
-}
-function ifLockHolds(deployPath, token, action, done) {
-  return sh(
-    `if grep -qF "$2" "$1/info" 2>/dev/null; then ${action} "$1" && echo ${done}; else echo "not ours"; fi`,
-    lockDir(deployPath),
-    token
-  );
-}
-function readLock(deployPath) {
-  return sh(
-    'if [ -d "$1" ]; then echo held; echo $(( $(date +%s) - $(stat -c %Y "$1" 2>/dev/null || date +%s) )); cat "$1/info" 2>/dev/null || true; else echo none; fi',
-    lockDir(deployPath)
-  );
-}
-function releaseLock(deployPath, token) {
-  return ifLockHolds(deployPath, token, "rm -rf", "released");
-}
-function renewLock(deployPath, token) {
-  return ifLockHolds(deployPath, token, "touch -c", "renewed");
-}
-function breakLock(deployPath, info) {
-  return sh(
-    'if [ "$(cat "$1/info" 2>/dev/null)" = "$2" ]; then rm -rf "$1" && echo broken; else echo changed; fi',
-    lockDir(deployPath),
-    info
-  );
-}
-function swarmRole() {
-  return ["docker", "info", "--format", "{{.Swarm.LocalNodeState}} {{.Swarm.ControlAvailable}}"];
-}
-function stackDeploy(d) {
-  return sh(
-    [
-      ...THROWAWAY_DOCKER_CONFIG,
-      "project=$1; version=$2; registry=$3; host=$4; user=$5; shift 5",
-      LOGIN_IF_USER,
-      "date -u +%Y-%m-%dT%H:%M:%S.%NZ",
-      // Each file becomes `-c <file>`, still one argument each.
-      'n=$#; for f in "$@"; do set -- "$@" -c "$f"; done; shift "$n"',
-      'DEPLOY_VERSION=$version DEPLOY_REGISTRY=$registry docker stack deploy --with-registry-auth --prune "$@" "$project"'
-    ].join("\n"),
-    d.project,
-    d.version,
-    d.registry,
-    d.loginHost,
-    d.username,
-    ...d.files
-  );
-}
-function stackSnapshot(project) {
-  return sh(
-    [
-      "date -u +%Y-%m-%dT%H:%M:%S.%NZ",
-      'ids=$(docker service ls -q --filter "label=com.docker.stack.namespace=$1") || exit 1',
-      '[ -n "$ids" ] || exit 0',
-      "docker service inspect --format 'S {{json .}}' $ids || exit 1",
-      "t=$(docker service ps -q --no-trunc $ids) || exit 1",
-      `[ -z "$t" ] || docker inspect --type task --format 'T {{json .}}' $t`
-    ].join("\n"),
-    project
-  );
-}
-function swarmNodes() {
-  return ["docker", "node", "ls", "--format", "{{.ID}} {{.Hostname}}"];
-}
-function taskLogs(taskId, lines2) {
-  return ["docker", "service", "logs", "--tail", String(lines2), "--raw", "--no-trunc", taskId];
-}
-
-// src/remote/ssh.ts
-var import_ssh2 = __toESM(require_lib2(), 1);
-
-// src/remote/host-key.ts
-import { createHash } from "node:crypto";
-function fingerprintOf(key) {
-  return `SHA256:${createHash("sha256").update(key).digest("base64").replace(/=+$/, "")}`;
-}
-function fingerprintMatches(key, accepted) {
-  const actual = fingerprintOf(key);
-  return accepted.some((f) => f.replace(/=+$/, "") === actual);
-}
-function describeKey(key) {
-  return `${keyTypeOf(key) || "unknown key type"} ${fingerprintOf(key)}`;
-}
-function listed(entries) {
-  return entries.filter((e) => !e.revoked).map((e) => `${describeKey(Buffer.from(e.key, "base64"))} (line ${e.line})`).join(", ");
-}
-function verifyHostKey(key, pins) {
-  const where = `${pins.host}:${pins.port}`;
-  const verdict = checkKnownHosts(pins.knownHosts, pins.host, pins.port, key);
-  if (verdict === "revoked") {
-    return `the host key of ${where} (${describeKey(key)}) is marked @revoked in known-hosts; refusing to connect`;
-  }
-  if (verdict === "accepted" || fingerprintMatches(key, pins.fingerprints)) return void 0;
-  const expected = [];
-  if (pins.fingerprints.length > 0) {
-    expected.push(`the pinned fingerprint (${pins.fingerprints.join(", ")})`);
-  }
-  const name = knownHostName(pins.host, pins.port);
-  if (verdict === "other-key") {
-    expected.push(
-      `the known-hosts key for ${name}: ${listed(entriesFor(pins.knownHosts, pins.host, pins.port))}`
-    );
-  } else if (pins.knownHosts.length > 0) {
-    expected.push(`a known-hosts line, because none names ${name}`);
-  }
-  if (expected.length === 0) expected.push("pinned: neither fingerprint nor known-hosts is given");
-  return `the host key of ${where} is ${describeKey(key)}, not ${expected.join(" nor ")}; refusing to connect. If the key changed on purpose, update the pins (ssh-keyscan -p PORT HOST from a trusted network); otherwise the connection may be intercepted`;
-}
-var ALGORITHMS = {
-  "ssh-ed25519": ["ssh-ed25519"],
-  "ecdsa-sha2-nistp256": ["ecdsa-sha2-nistp256"],
-  "ecdsa-sha2-nistp384": ["ecdsa-sha2-nistp384"],
-  "ecdsa-sha2-nistp521": ["ecdsa-sha2-nistp521"],
-  "ssh-rsa": ["rsa-sha2-512", "rsa-sha2-256", "ssh-rsa"],
-  "ssh-dss": ["ssh-dss"]
-};
-function hostKeyAlgorithms(pins) {
-  if (pins.fingerprints.length > 0) return void 0;
-  const types = entriesFor(pins.knownHosts, pins.host, pins.port).filter((e) => !e.revoked).map((e) => e.keyType);
-  const algorithms = [...new Set(types.flatMap((t) => ALGORITHMS[t] ?? []))];
-  return algorithms.length > 0 ? algorithms : void 0;
-}
-
-// src/remote/quote.ts
-var SAFE = /^[A-Za-z0-9_@%+=:,./-]+$/;
-function shQuote(arg) {
-  if (arg.includes("\0")) throw new Error("a command argument cannot contain a NUL byte");
-  if (SAFE.test(arg)) return arg;
-  return `'${arg.replace(/'/g, `'\\''`)}'`;
-}
-function shJoin(argv) {
-  if (argv.length === 0) throw new Error("empty command");
-  return argv.map(shQuote).join(" ");
-}
-
-// src/remote/feed.ts
-import { pipeline } from "node:stream/promises";
-async function feed(source, stdin, result) {
-  const piping = pipeline(source, stdin).catch((e) => e);
-  const r = await result.finally(() => source.destroy());
-  const pipeError = await Promise.race([piping, Promise.resolve(void 0)]);
-  if (r.code === 0 && pipeError instanceof Error) {
-    return { ...r, code: 1, stderr: `${r.stderr}
-${pipeError.message}` };
-  }
-  return r;
-}
-
-// src/remote/ssh.ts
-function lastWords(result, lines2 = 10) {
-  return (result.stderr.trim() || result.stdout.trim()).split("\n").slice(-lines2).join("\n");
-}
-var RemoteCommandError = class extends Error {
-  constructor(argv, result) {
-    const detail = lastWords(result);
-    super(
-      `remote command failed (exit ${result.code}): ${shJoin(argv)}${detail ? `
-${detail}` : ""}`
-    );
-    this.argv = argv;
-    this.result = result;
-    this.name = "RemoteCommandError";
-  }
-  argv;
-  result;
-};
-async function runChecked(remote, argv, stdin) {
-  const result = await remote.run(argv, stdin);
-  if (result.code !== 0) throw new RemoteCommandError(argv, result);
-  return result.stdout;
-}
-var MAX_CAPTURE = 8 * 1024 * 1024;
-var LOST_GRACE_MS = 2e3;
-function collect(channel, closed, graceMs = LOST_GRACE_MS, onOutput) {
-  return new Promise((resolve, reject) => {
-    const out = [];
-    const err = [];
-    let size = 0;
-    let code2;
-    let signal;
-    const keep = (list) => (chunk) => {
-      size += chunk.length;
-      if (size <= MAX_CAPTURE) list.push(chunk);
-      onOutput?.(chunk.toString("utf8"));
-    };
-    channel.on("data", keep(out));
-    channel.stderr.on("data", keep(err));
-    channel.on("exit", (c, s) => {
-      code2 = c ?? void 0;
-      signal = s;
-    });
-    channel.on("close", () => {
-      const stderr = Buffer.concat(err).toString("utf8");
-      if (code2 === void 0) {
-        const why = signal ? `killed by signal ${signal}` : "the channel closed before it exited";
-        const result = {
-          code: 255,
-          stdout: Buffer.concat(out).toString("utf8"),
-          stderr: `${stderr}
-${why}`
-        };
-        if (signal) resolve(result);
-        else setTimeout(() => resolve(result), graceMs);
-      } else {
-        resolve({ code: code2, stdout: Buffer.concat(out).toString("utf8"), stderr });
-      }
-    });
-    closed.catch(reject);
-  });
-}
-var describe = (endpoint2) => `${endpoint2.username}@${endpoint2.host}:${endpoint2.port}`;
-async function login(endpoint2, label, options, warn, sock) {
-  const client = new import_ssh2.Client();
-  const { host, port, fingerprints } = endpoint2;
-  const pins = { host, port, fingerprints, knownHosts: options.knownHosts ?? [] };
-  const serverHostKey = hostKeyAlgorithms(pins);
-  let refused = "";
-  await new Promise((resolve, reject) => {
-    client.once("ready", () => resolve());
-    client.once("error", (e) => reject(refused ? new Error(refused) : e));
-    client.once("close", () => reject(new Error("the connection closed during the handshake")));
-    client.connect({
-      host,
-      port,
-      ...sock ? { sock } : {},
-      username: endpoint2.username,
-      privateKey: endpoint2.privateKey,
-      passphrase: endpoint2.passphrase,
-      readyTimeout: options.timeoutMs,
-      keepaliveInterval: Math.max(1e3, Math.floor(options.timeoutMs / 3)),
-      keepaliveCountMax: 3,
-      ...serverHostKey ? { algorithms: { serverHostKey } } : {},
-      hostVerifier: (key) => {
-        if (options.insecureSkipHostKeyCheck) {
-          warn(`host key check skipped: ${label} presented ${describeKey(key)}`);
-          return true;
-        }
-        refused = verifyHostKey(key, pins) ?? "";
-        return refused === "";
-      }
-    });
-  }).catch((e) => {
-    client.on("error", () => void 0);
-    client.end();
-    throw new Error(`cannot connect to ${label} over SSH: ${e.message}`);
-  });
-  return client;
-}
-function forwardTo(proxyClient, options, jumpHost) {
-  return new Promise((resolve, reject) => {
-    const timer = setTimeout(
-      () => reject(new Error(`no answer within ${options.timeoutMs / 1e3} s`)),
-      options.timeoutMs
-    );
-    proxyClient.forwardOut("127.0.0.1", 0, options.host, options.port, (err, channel) => {
-      clearTimeout(timer);
-      if (err) reject(err);
-      else resolve(channel);
-    });
-  }).catch((e) => {
-    throw new Error(
-      `${jumpHost} cannot open a connection to ${options.host}:${options.port}: ${e.message} (does it allow TCP forwarding, and can it reach that address?)`
-    );
-  });
-}
-async function loginAll(options, warn) {
-  const proxy = options.proxy;
-  if (!proxy) return { client: await login(options, describe(options), options, warn) };
-  const jumpHost = `the jump host ${describe(proxy)}`;
-  const proxyClient = await login(proxy, jumpHost, options, warn);
-  try {
-    const sock = await forwardTo(proxyClient, options, jumpHost);
-    const label = `${describe(options)} (through ${jumpHost})`;
-    return { client: await login(options, label, options, warn, sock), proxyClient };
-  } catch (e) {
-    proxyClient.end();
-    throw e;
-  }
-}
-async function connect(options, warn) {
-  let rejectClosed = () => void 0;
-  const closed = new Promise((_, reject) => rejectClosed = reject);
-  closed.catch(() => void 0);
-  let lost;
-  const markClosed = (e) => {
-    lost ??= e;
-    rejectClosed(e);
-  };
-  const { client, proxyClient } = await loginAll(options, warn);
-  let targetClosed = false;
-  client.on("error", (e) => markClosed(new Error(`SSH connection lost: ${e.message}`)));
-  client.on("close", () => {
-    targetClosed = true;
-    markClosed(new Error("SSH connection closed"));
-  });
-  proxyClient?.on(
-    "error",
-    (e) => markClosed(new Error(`SSH connection to the jump host lost: ${e.message}`))
-  );
-  proxyClient?.on("close", () => markClosed(new Error("SSH connection to the jump host closed")));
-  const open2 = (argv, onOutput) => new Promise((resolve, reject) => {
-    if (lost) return reject(lost);
-    client.exec(
-      shJoin(argv),
-      (err, channel) => err ? reject(lost ?? err) : resolve({ channel, result: collect(channel, closed, LOST_GRACE_MS, onOutput) })
-    );
-  });
-  return {
-    async run(argv, stdin) {
-      const { channel, result } = await open2(argv);
-      channel.end(stdin ?? "");
-      return result;
-    },
-    async watch(argv, onOutput) {
-      const { channel, result } = await open2(argv, onOutput);
-      channel.end();
-      return result;
-    },
-    async pipeInto(argv, source) {
-      const { channel, result } = await open2(argv);
-      return feed(source, channel, result);
-    },
-    converse(argv) {
-      return new Promise((resolve, reject) => {
-        if (lost) return reject(lost);
-        client.exec(shJoin(argv), (err, channel) => {
-          if (err) return reject(lost ?? err);
-          let stderr = "";
-          channel.stderr.on("data", (chunk) => stderr += chunk.toString("utf8"));
-          resolve({ io: channel, stderr: () => stderr });
-        });
-      });
-    },
-    tunnel(host, port) {
-      return new Promise((resolve, reject) => {
-        if (lost) return reject(lost);
-        client.forwardOut(
-          "127.0.0.1",
-          0,
-          host,
-          port,
-          (err, channel) => err ? reject(lost ?? err) : resolve(channel)
-        );
-      });
-    },
-    close() {
-      client.end();
-      if (!proxyClient) return;
-      const endProxy = () => void proxyClient.end();
-      if (targetClosed) return endProxy();
-      client.once("close", endProxy);
-      setTimeout(endProxy, 2e3).unref();
-    }
-  };
-}
-
-// src/engine/steps/release-files.ts
 var refuse2 = (message) => new InputError("files", message);
 function collectReleaseFiles(o) {
   const root = realpathSync(o.workspace);
@@ -85601,29 +85897,6 @@ function servicesWithout(built, version) {
   return [...built].filter(([, tags]) => !tags.has(version)).map(([service]) => service);
 }
 
-// src/docker/images.ts
-async function localImageId(docker, ref) {
-  try {
-    return String((await docker.getImage(ref).inspect()).Id);
-  } catch {
-    return void 0;
-  }
-}
-async function imageLayers2(docker, ref) {
-  const image = await docker.getImage(ref).inspect();
-  return { diffIds: image.RootFS?.Layers ?? [], size: Number(image.Size ?? 0) };
-}
-async function tagsOf(docker, repo) {
-  const images = await docker.listImages({ filters: JSON.stringify({ reference: [repo] }) });
-  const tags = /* @__PURE__ */ new Map();
-  for (const image of images) {
-    for (const ref of image.RepoTags ?? []) {
-      if (ref.startsWith(`${repo}:`)) tags.set(ref.slice(repo.length + 1), image.Created);
-    }
-  }
-  return tags;
-}
-
 // src/engine/runner/find-built.ts
 async function findBuiltVersion(o, docker, log) {
   const built = /* @__PURE__ */ new Map();
@@ -85805,222 +86078,6 @@ function hasConfig(json2) {
   }
 }
 
-// src/plan/layers.ts
-import { createHash as createHash2 } from "node:crypto";
-function chainIds(diffIds) {
-  const chains = [];
-  for (const diffId of diffIds) {
-    const parent = chains.at(-1);
-    chains.push(
-      parent === void 0 ? diffId : `sha256:${createHash2("sha256").update(`${parent} ${diffId}`).digest("hex")}`
-    );
-  }
-  return chains;
-}
-function chainsOf(images) {
-  return new Set(images.flatMap((diffIds) => chainIds(diffIds)));
-}
-function layerFilesToSkip(images, serverChains) {
-  const needed = /* @__PURE__ */ new Set();
-  const held = /* @__PURE__ */ new Set();
-  for (const image of images) {
-    const chains = image.layers.length === image.diffIds.length ? chainIds(image.diffIds) : [];
-    image.layers.forEach((file, i) => {
-      const chain = chains[i];
-      if (chain !== void 0 && serverChains.has(chain)) held.add(file);
-      else needed.add(file);
-    });
-  }
-  return [...held].filter((file) => !needed.has(file)).sort();
-}
-function heldLowerLayers(images, serverChains) {
-  const lower = /* @__PURE__ */ new Set();
-  const tops = /* @__PURE__ */ new Set();
-  for (const { diffIds } of images) {
-    const chains = chainIds(diffIds);
-    const top = chains.at(-1);
-    if (top === void 0 || serverChains.has(top)) return void 0;
-    if (!chains.slice(0, -1).every((c) => serverChains.has(c))) return void 0;
-    diffIds.slice(0, -1).forEach((d) => lower.add(d));
-    tops.add(diffIds[diffIds.length - 1]);
-  }
-  for (const t of tops) lower.delete(t);
-  return lower.size > 0 ? lower : void 0;
-}
-
-// src/health/containers.ts
-function parseInspect(json2) {
-  const items = JSON.parse(json2);
-  return items.map((c) => ({
-    id: c.Id ?? "",
-    name: (c.Name ?? "").replace(/^\//, ""),
-    status: c.State?.Restarting ? "restarting" : c.State?.Status ?? "unknown",
-    health: c.State?.Health?.Status,
-    restartCount: c.RestartCount ?? 0,
-    exitCode: c.State?.ExitCode ?? 0,
-    image: c.Image,
-    imageRef: c.Config?.Image,
-    service: c.Config?.Labels?.["com.docker.compose.service"],
-    startedAt: c.State?.StartedAt,
-    ...c.NetworkSettings?.Networks ? {
-      networks: Object.fromEntries(
-        Object.entries(c.NetworkSettings.Networks).map(([n, v]) => [n, v?.IPAddress ?? ""])
-      )
-    } : {}
-  }));
-}
-var GIVE_UP_AFTER_RESTARTS = 3;
-var shortId = (id) => id.replace(/^sha256:/, "").slice(0, 12);
-var repoOf = (ref) => {
-  const at = ref.indexOf("@");
-  const name = at >= 0 ? ref.slice(0, at) : ref;
-  const colon = name.lastIndexOf(":");
-  return colon > name.lastIndexOf("/") ? name.slice(0, colon) : name;
-};
-function wrongImages(containers, expected) {
-  const problems = [];
-  const suspects = [];
-  for (const e of expected) {
-    const wrong = containers.filter((c) => repoOf(c.imageRef ?? "") === e.repo && c.image !== e.id);
-    for (const c of wrong) {
-      suspects.push(c);
-      problems.push(
-        `${c.name}${c.service ? ` (service ${c.service})` : ""} runs ${c.imageRef ?? "?"} (${shortId(c.image ?? "")}), not ${e.ref} (${shortId(e.id)}): the compose file likely does not use \${DEPLOY_VERSION} for that image (write image: ${e.repo}:\${DEPLOY_VERSION:-latest})`
-      );
-    }
-  }
-  return { problems, suspects };
-}
-function judgeContainers(containers, expected = []) {
-  if (containers.length === 0) {
-    return {
-      ready: false,
-      fatal: false,
-      problems: ["no container of the project is running"],
-      notReady: []
-    };
-  }
-  const images = wrongImages(containers, expected);
-  const unwell = containers.filter(
-    (c) => c.status !== "running" || c.health !== void 0 && c.health !== "healthy"
-  );
-  const fatal = images.problems.length > 0 || unwell.some(
-    (c) => c.status === "exited" || c.status === "dead" || c.health === "unhealthy" || c.restartCount >= GIVE_UP_AFTER_RESTARTS
-  );
-  const problems = unwell.map((c) => {
-    const parts = [`${c.name} is ${c.status}`];
-    if (c.health !== void 0) parts.push(`health ${c.health}`);
-    if (c.status !== "running") parts.push(`exit code ${c.exitCode}`);
-    if (c.restartCount > 0) parts.push(`restarted ${c.restartCount}\xD7`);
-    return parts.join(", ");
-  });
-  const notReady2 = [...unwell, ...images.suspects.filter((c) => !unwell.includes(c))];
-  return {
-    ready: notReady2.length === 0 && images.problems.length === 0,
-    fatal,
-    problems: [...images.problems, ...problems],
-    notReady: notReady2
-  };
-}
-
-// src/engine/stack/stack.ts
-async function checkEngine(remote) {
-  const r = await remote.run(dockerVersion());
-  if (r.code !== 0) {
-    throw new Error(
-      `the Docker engine on the server does not answer (is dockerd running, and is the SSH user in the docker group?): ${lastWords(r)}`
-    );
-  }
-  return r.stdout.trim();
-}
-async function detectCompose2(remote) {
-  const flavor = (await runChecked(remote, detectCompose())).trim();
-  if (flavor === "v1" || flavor === "v2") return flavor;
-  throw new Error(
-    'neither "docker compose" (v2) nor "docker-compose" (v1) is installed on the server; install one of them'
-  );
-}
-async function checkManager(remote) {
-  const r = await remote.run(swarmRole());
-  const [state = "", manager = ""] = r.stdout.trim().split(" ");
-  if (r.code !== 0 || state !== "active" || manager !== "true") {
-    throw new Error(
-      r.code !== 0 ? `cannot read the swarm state of the server: ${lastWords(r)}` : state !== "active" ? `the server is not part of a swarm (docker info: Swarm ${state || "unknown"}): orchestrator swarm needs host to be a manager of an existing swarm (docker swarm init)` : "the server is a swarm worker, not a manager: point host at a manager node (docker node ls there lists it as Leader or Reachable)"
-    );
-  }
-}
-async function detectFlavor(remote, orchestrator) {
-  if (orchestrator !== "swarm") return detectCompose2(remote);
-  await checkManager(remote);
-  return "swarm";
-}
-async function imageExists2(remote, ref) {
-  return (await remote.run(imageExists(ref))).code === 0;
-}
-async function imageIds(remote, refs) {
-  const out = (await runChecked(remote, imageIdsOrMissing(refs))).split("\n");
-  return refs.map((_, i) => {
-    const id = out[i]?.trim();
-    return id && id !== "missing" ? id : void 0;
-  });
-}
-async function layerChains(remote) {
-  const out = await runChecked(remote, imageLayers());
-  const images = out.split("\n").map((l) => l.trim()).filter((l) => l.startsWith("[")).map((l) => JSON.parse(l));
-  return chainsOf(images.map((l) => l ?? []));
-}
-async function tagImage(remote, source, target) {
-  await runChecked(remote, dockerTag(source, target));
-}
-async function listTags2(remote, repo) {
-  const out = await runChecked(remote, listTags(repo));
-  return out.split("\n").map((t) => t.trim()).filter((t) => t !== "" && t !== "<none>");
-}
-async function uploadFile(remote, file, content) {
-  await runChecked(remote, writeFileAtomic(file), content);
-}
-async function linkServerEnv2(remote, deployPath, projectDir) {
-  await runChecked(remote, linkServerEnv(deployPath, projectDir));
-}
-async function composeUp2(remote, target) {
-  await composeRun(remote, composeUp(target));
-}
-async function composeRun(remote, argv) {
-  const r = await remote.run(argv);
-  if (r.code !== 0) throw new RemoteCommandError(argv, r);
-}
-async function containerStates(remote, project) {
-  return listedStates(remote, projectContainers(project));
-}
-async function listedStates(remote, list) {
-  const ids = (await runChecked(remote, list)).split("\n").map((s) => s.trim()).filter(Boolean);
-  if (ids.length === 0) return [];
-  return inspectStates(remote, ids);
-}
-async function inspectStates(remote, ids) {
-  return parseInspect(await runChecked(remote, inspectContainers(ids)));
-}
-async function logsTail(remote, id, lines2) {
-  const r = await remote.run(containerLogs(id, lines2));
-  return `${r.stdout}${r.stderr}`.trimEnd();
-}
-async function serverHasImages(remote, refs, ids) {
-  const onServer = await imageIds(remote, refs);
-  return refs.every((_, i) => ids[i] !== void 0 && onServer[i] === ids[i]);
-}
-async function expectedImages(remote, project, release) {
-  if (release.services.length === 0) return [];
-  const refs = release.services.map((s) => versionTag(project, s, release.version));
-  const ids = await imageIds(remote, refs);
-  const missing = refs.filter((_, i) => ids[i] === void 0);
-  if (missing.length > 0) throw new Error(`the server has no ${missing.join(", ")}`);
-  return release.services.map((s, i) => ({
-    repo: imageRepo(project, s),
-    ref: refs[i] ?? "",
-    id: ids[i] ?? ""
-  }));
-}
-
 // src/engine/shipping/transfer.ts
 var GZIP_LEVEL = 1;
 var GZIP_CHUNK = 128 * 1024;
@@ -86082,7 +86139,7 @@ async function exchange(x, o, docker, remote, log) {
   const saving = x.save();
   const load = x.load();
   const [layers, onServer] = await Promise.all([
-    Promise.all(x.refs.map((ref) => imageLayers2(docker, ref))),
+    Promise.all(x.refs.map((ref) => imageLayers(docker, ref))),
     layerChains(remote)
   ]);
   const estimate = sum(layers.map((l) => l.size));
@@ -88265,16 +88322,18 @@ function previousGoodVersion(history2, current) {
 
 // src/engine/steps/backup.ts
 async function backupRunning(remote, o, running, log) {
+  const containers = await containerStates(remote, o.project);
   for (const s of running.services) {
     const source = versionTag(o.project, s, running.version);
     const fallback = latestTag(o.project, s);
-    const from = await imageExists2(remote, source) ? source : await imageExists2(remote, fallback) ? fallback : void 0;
+    const from = containers.find((c) => c.service === s && c.status === "running" && c.image)?.image ?? (await imageExists2(remote, source) ? source : await imageExists2(remote, fallback) ? fallback : void 0);
     if (!from) {
       log.warn(`no image of ${s} for the running version ${running.version}: nothing to back up`);
       continue;
     }
     await tagImage(remote, from, backupTag(o.project, s, running.version));
-    log.info(`${from} \u2192 ${backupTag(o.project, s, running.version)}`);
+    const what = from.startsWith("sha256:") ? `${source} as it runs (${from.slice(0, 19)})` : from;
+    log.info(`${what} \u2192 ${backupTag(o.project, s, running.version)}`);
   }
 }
 
@@ -88752,6 +88811,19 @@ async function deployToServers(b, run) {
     if (runs.some((r) => r.previous !== first.previous)) {
       notice(`the servers ran different versions before this deploy: ${versionsOf(runs)}`);
     }
+    if (runs.some((r) => versionClash(o.version, r.previous, r.history))) {
+      const clashes = await phases.run(
+        "check version",
+        () => Promise.all(
+          runs.map((r) => checkVersionName(r, b, ports.docker, fleet.one ? "" : ` on ${r.s.name}`))
+        )
+      );
+      if (clashes.every((c) => c?.kind === "in-service")) {
+        await recordSameVersion(fleet, b, ports.now().toISOString(), log);
+        result.status = "success";
+        return done();
+      }
+    }
     const notes = [];
     let stopped = await fleet.onEach("get ready", runs, async (r) => {
       const delivered = await getReady(r, b, ports.docker);
@@ -88895,6 +88967,17 @@ Rolled back to ${target}, which is healthy again.`
     );
     return done();
   });
+}
+async function recordSameVersion(fleet, b, finishedAt, log) {
+  log.info(
+    `${b.release.version} is in service with these very images: nothing to ship or restart; recording the redeploy`
+  );
+  const unrecorded = await fleet.onEach(
+    "record",
+    fleet.runs,
+    (r) => r.s.phases.run("record", () => recordOn(r, [successRecord(r, b, finishedAt)]))
+  );
+  if (unrecorded.length > 0) throw new Error(fleet.told(unrecorded));
 }
 
 // src/engine/commands/rollback-command.ts

@@ -86030,6 +86030,86 @@ function parseVersion(raw, ctx, command, skipBuild) {
   return given;
 }
 
+// src/plan/version-clash.ts
+function versionClash(version, current, history2) {
+  if (version === current) return { kind: "in-service" };
+  const good = [...history2].reverse().find((r) => r.version === version && (r.status === "success" || r.status === "rollback"));
+  return good ? { kind: "succeeded", at: good.finished_at } : void 0;
+}
+function sameImages(built, held) {
+  const services = Object.keys(built);
+  return services.length > 0 && services.every((s) => built[s] !== void 0 && built[s] === held[s]) && Object.keys(held).every((s) => s in built);
+}
+function clashRefusal(version, clash, where) {
+  const was = clash.kind === "in-service" ? `${version} is the version in service${where}` : `${version} was deployed successfully before${where} (${clash.at})`;
+  return `${was}, with other images than this run's: deploying it again under the same name would move its tags to the new images and leave no way back to it. Nothing was changed on the server. Deploy under a new version name (leave version empty for <sha7>-<time>), or roll back to ${version} by name (command: rollback).`;
+}
+
+// src/docker/images.ts
+async function localImageId(docker, ref) {
+  try {
+    return String((await docker.getImage(ref).inspect()).Id);
+  } catch {
+    return void 0;
+  }
+}
+async function imageLayers2(docker, ref) {
+  const image = await docker.getImage(ref).inspect();
+  return { diffIds: image.RootFS?.Layers ?? [], size: Number(image.Size ?? 0) };
+}
+async function tagsOf(docker, repo) {
+  const images = await docker.listImages({ filters: JSON.stringify({ reference: [repo] }) });
+  const tags = /* @__PURE__ */ new Map();
+  for (const image of images) {
+    for (const ref of image.RepoTags ?? []) {
+      if (ref.startsWith(`${repo}:`)) tags.set(ref.slice(repo.length + 1), image.Created);
+    }
+  }
+  return tags;
+}
+
+// src/engine/steps/version-name.ts
+async function checkVersionName(r, b, docker, where) {
+  const { version, services } = b.release;
+  const clash = versionClash(version, r.previous, r.history);
+  if (!clash) return void 0;
+  const o = r.s.o;
+  let built;
+  let held;
+  if (b.release.images) {
+    built = b.release.images;
+    held = releaseOf(r.history, version, services).images ?? {};
+  } else {
+    built = await byService(services, (s) => localImageId(docker, versionTag(o.project, s, version)));
+    held = await heldImages(r, services, version, clash);
+  }
+  if (!sameImages(built, held)) throw new InputError("version", clashRefusal(version, clash, where));
+  return clash;
+}
+async function heldImages(r, services, version, clash) {
+  const { remote, o } = r.s;
+  if (clash.kind === "in-service") {
+    const running = await containerStates(remote, o.project);
+    return byService(
+      services,
+      (s) => Promise.resolve(running.find((c) => c.service === s && c.image)?.image)
+    );
+  }
+  const backups = await imageIds(
+    remote,
+    services.map((s) => backupTag(o.project, s, version))
+  );
+  const tagged = o.method === "local" ? [] : await imageIds(
+    remote,
+    services.map((s) => versionTag(o.project, s, version))
+  );
+  return byService(services, (_, i) => Promise.resolve(backups[i] ?? tagged[i]));
+}
+async function byService(services, of) {
+  const ids = await Promise.all(services.map(of));
+  return Object.fromEntries(services.map((s, i) => [s, ids[i]]));
+}
+
 // src/engine/runner/build-release.ts
 import { readFileSync as readFileSync4 } from "node:fs";
 
@@ -87278,29 +87358,6 @@ function newestBuiltVersion(built) {
 }
 function servicesWithout(built, version) {
   return [...built].filter(([, tags]) => !tags.has(version)).map(([service]) => service);
-}
-
-// src/docker/images.ts
-async function localImageId(docker, ref) {
-  try {
-    return String((await docker.getImage(ref).inspect()).Id);
-  } catch {
-    return void 0;
-  }
-}
-async function imageLayers2(docker, ref) {
-  const image = await docker.getImage(ref).inspect();
-  return { diffIds: image.RootFS?.Layers ?? [], size: Number(image.Size ?? 0) };
-}
-async function tagsOf(docker, repo) {
-  const images = await docker.listImages({ filters: JSON.stringify({ reference: [repo] }) });
-  const tags = /* @__PURE__ */ new Map();
-  for (const image of images) {
-    for (const ref of image.RepoTags ?? []) {
-      if (ref.startsWith(`${repo}:`)) tags.set(ref.slice(repo.length + 1), image.Created);
-    }
-  }
-  return tags;
 }
 
 // src/engine/runner/find-built.ts
@@ -89404,16 +89461,18 @@ function previousGoodVersion(history2, current) {
 
 // src/engine/steps/backup.ts
 async function backupRunning(remote, o, running, log) {
+  const containers = await containerStates(remote, o.project);
   for (const s of running.services) {
     const source = versionTag(o.project, s, running.version);
     const fallback = latestTag(o.project, s);
-    const from = await imageExists2(remote, source) ? source : await imageExists2(remote, fallback) ? fallback : void 0;
+    const from = containers.find((c) => c.service === s && c.status === "running" && c.image)?.image ?? (await imageExists2(remote, source) ? source : await imageExists2(remote, fallback) ? fallback : void 0);
     if (!from) {
       log.warn(`no image of ${s} for the running version ${running.version}: nothing to back up`);
       continue;
     }
     await tagImage(remote, from, backupTag(o.project, s, running.version));
-    log.info(`${from} \u2192 ${backupTag(o.project, s, running.version)}`);
+    const what = from.startsWith("sha256:") ? `${source} as it runs (${from.slice(0, 19)})` : from;
+    log.info(`${what} \u2192 ${backupTag(o.project, s, running.version)}`);
   }
 }
 
@@ -89891,6 +89950,19 @@ async function deployToServers(b, run2) {
     if (runs.some((r) => r.previous !== first.previous)) {
       notice(`the servers ran different versions before this deploy: ${versionsOf(runs)}`);
     }
+    if (runs.some((r) => versionClash(o.version, r.previous, r.history))) {
+      const clashes = await phases.run(
+        "check version",
+        () => Promise.all(
+          runs.map((r) => checkVersionName(r, b, ports.docker, fleet.one ? "" : ` on ${r.s.name}`))
+        )
+      );
+      if (clashes.every((c) => c?.kind === "in-service")) {
+        await recordSameVersion(fleet, b, ports.now().toISOString(), log);
+        result.status = "success";
+        return done();
+      }
+    }
     const notes = [];
     let stopped = await fleet.onEach("get ready", runs, async (r) => {
       const delivered = await getReady(r, b, ports.docker);
@@ -90034,6 +90106,17 @@ Rolled back to ${target}, which is healthy again.`
     );
     return done();
   });
+}
+async function recordSameVersion(fleet, b, finishedAt, log) {
+  log.info(
+    `${b.release.version} is in service with these very images: nothing to ship or restart; recording the redeploy`
+  );
+  const unrecorded = await fleet.onEach(
+    "record",
+    fleet.runs,
+    (r) => r.s.phases.run("record", () => recordOn(r, [successRecord(r, b, finishedAt)]))
+  );
+  if (unrecorded.length > 0) throw new Error(fleet.told(unrecorded));
 }
 
 // src/engine/commands/rollback-command.ts

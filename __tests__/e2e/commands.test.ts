@@ -206,3 +206,53 @@ describe('command: rollback to a version that fails its checks', () => {
     expect(run.summary).toContain('### Health checks after restoring')
   })
 })
+
+describe('a version name is an identity (issue 30, point 2)', () => {
+  test('the version in service again with other images: refused, nothing changed, it keeps serving', async () => {
+    expect(stateFile('current_version')).toBe('c3\n')
+    const before = serverSnapshot()
+    const run = await runAction(stackInputs({ version: 'c3', 'build-args': 'VARIANT=broken' }))
+    expect([run.code, run.outputs.status]).toEqual([1, 'failed'])
+    expect(errorOf(run)).toContain(
+      'Input "version": c3 is the version in service, with other images than this run\'s'
+    )
+    expect(run.log).not.toContain('::group::transfer')
+    expect(run.log).not.toContain('::group::backup')
+    expect(serverSnapshot()).toEqual(before)
+    expect(await liveVersions()).toEqual({ api: 'c3', web: 'c3', db: 'c3' })
+  })
+
+  test('an earlier success again with other images: refused the same way', async () => {
+    const before = serverSnapshot()
+    const run = await runAction(stackInputs({ version: 'c2', 'build-args': 'VARIANT=broken' }))
+    expect(run.code).toBe(1)
+    expect(errorOf(run)).toMatch(
+      /Input "version": c2 was deployed successfully before \(\S+\), with other images/
+    )
+    expect(serverSnapshot()).toEqual(before)
+  })
+
+  test('the version in service with its very images: nothing ships or restarts, the redeploy is recorded', async () => {
+    const before = serverSnapshot()
+    const run = await runAction(stackInputs({ version: 'c3' }))
+    expect([run.code, run.outputs.status, errorOf(run)]).toEqual([0, 'success', ''])
+    expect(run.log).toContain('c3 is in service with these very images: nothing to ship or restart')
+    expect(run.log).not.toContain('::group::transfer')
+    const after = serverSnapshot()
+    expect([after.containers, after.images, after.current]).toEqual([
+      before.containers,
+      before.images,
+      before.current
+    ])
+    expect(logRecords().at(-1)).toMatchObject({ version: 'c3', status: 'success', previous: 'c3' })
+  })
+
+  test('a version recorded only as failed may be deployed again', async () => {
+    const failed = await runAction(
+      stackInputs({ version: 'c5', 'build-args': 'VARIANT=broken', 'healthcheck-timeout': '10' })
+    )
+    expect([failed.code, failed.outputs.status]).toEqual([1, 'rolled-back'])
+    await deploy('c5')
+    expect(await liveVersions()).toEqual({ api: 'c5', web: 'c5', db: 'c5' })
+  })
+})

@@ -195,7 +195,8 @@ test('a files entry with ".." is refused before any build, and the server is unt
 
 describe('pruning release folders that a container wrote into as root (issue 30, point 4)', () => {
   // The app bind-mounts `./data` from its release folder (compose's project directory) and
-  // writes into it as root, as a database or an upload folder would. The non-root deploy user
+  // makes a folder of its own there as root, as a database does (`data` itself is the deploy
+  // user's: compose made it; what the root-owned `db` holds only root can delete). The non-root deploy user
   // cannot delete what it wrote; pruning must neither fail the deploy nor leave the folders.
   const ROOTY = 'vrooty'
   const ROOTY_PATH = `/srv/${ROOTY}`
@@ -216,7 +217,7 @@ describe('pruning release folders that a container wrote into as root (issue 30,
       `FROM scratch
 COPY bin/busybox /bin/busybox
 RUN ["/bin/busybox", "--install", "-s", "/bin"]
-CMD ["sh", "-c", "date > /data/written-as-root && mkdir -p /www && echo ok > /www/health && exec httpd -f -p 0.0.0.0:${ROOTY_PORT} -h /www"]
+CMD ["sh", "-c", "mkdir -p /data/db && date > /data/db/written-as-root && mkdir -p /www && echo ok > /www/health && exec httpd -f -p 0.0.0.0:${ROOTY_PORT} -h /www"]
 `
     )
     writeFileSync(
@@ -261,7 +262,7 @@ CMD ["sh", "-c", "date > /data/written-as-root && mkdir -p /www && echo ok > /ww
       )
       expect([version, r.code, r.outputs.status, errorOf(r)]).toEqual([version, 0, 'success', ''])
       // What the container wrote belongs to root, in the release folder the deploy user owns.
-      const written = `${ROOTY_RELEASES}/${version}/deploy/data/written-as-root`
+      const written = `${ROOTY_RELEASES}/${version}/deploy/data/db/written-as-root`
       expect([version, lstatSync(written).uid]).toEqual([version, 0])
       expect(r.log).not.toContain('could not remove the release folders')
       if (r.log.includes('through the engine (they held files written as root)')) engine++

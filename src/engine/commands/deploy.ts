@@ -10,6 +10,8 @@
 
 import type { DeployOptions } from '../../config/options.js'
 import { runFacts } from '../../plan/history.js'
+import { versionClash } from '../../plan/version-clash.js'
+import { checkVersionName } from '../steps/version-name.js'
 import type { ReleaseRun } from '../../plan/release-command.js'
 import { buildRelease } from '../runner/build-release.js'
 import {
@@ -33,6 +35,7 @@ import { Fleet, names, onEachServer, versionsOf, type Failure } from '../fleet/f
 import {
   inFlightOn,
   putSwitchedBack,
+  recordOn,
   recordUntouched,
   recordVerified,
   switchInOrder
@@ -83,6 +86,20 @@ async function deployToServers(b: Built, run: DeployRun): Promise<CommandResult>
     }
     if (runs.some(r => r.previous !== first.previous)) {
       notice(`the servers ran different versions before this deploy: ${versionsOf(runs)}`)
+    }
+
+    // A version name is an identity: one a server knows is refused unless its images are these.
+    if (runs.some(r => versionClash(o.version, r.previous, r.history))) {
+      const clashes = await phases.run('check version', () =>
+        Promise.all(
+          runs.map(r => checkVersionName(r, b, ports.docker, fleet.one ? '' : ` on ${r.s.name}`))
+        )
+      )
+      if (clashes.every(c => c?.kind === 'in-service')) {
+        await recordSameVersion(fleet, b, ports.now().toISOString(), log)
+        result.status = 'success'
+        return done()
+      }
     }
 
     // Ready everywhere before any server switches; the release command once, on the first.
@@ -241,4 +258,23 @@ async function deployToServers(b: Built, run: DeployRun): Promise<CommandResult>
     )
     return done()
   })
+}
+
+/**
+ * A redeploy of the version in service with its very images: nothing ships, nothing restarts;
+ * each server's history records it again.
+ */
+async function recordSameVersion(
+  fleet: Fleet,
+  b: Built,
+  finishedAt: string,
+  log: Log
+): Promise<void> {
+  log.info(
+    `${b.release.version} is in service with these very images: nothing to ship or restart; recording the redeploy`
+  )
+  const unrecorded = await fleet.onEach('record', fleet.runs, r =>
+    r.s.phases.run('record', () => recordOn(r, [successRecord(r, b, finishedAt)]))
+  )
+  if (unrecorded.length > 0) throw new Error(fleet.told(unrecorded))
 }
