@@ -87316,6 +87316,124 @@ async function runRollbackCommand(remote, o, flavor, leaving, target, log) {
   return run;
 }
 
+// src/engine/server/lock.ts
+import { randomUUID } from "node:crypto";
+import { hostname } from "node:os";
+
+// src/plan/lock.ts
+function parseLockProbe(out) {
+  const [first = "", age = "", ...rest] = out.split("\n");
+  if (first.trim() === "acquired") return { acquired: true };
+  const rawInfo = rest.join("\n").replace(/\n+$/, "");
+  return {
+    acquired: false,
+    ageSeconds: Number(age.trim()) || 0,
+    rawInfo,
+    holder: lockInfo(rawInfo)
+  };
+}
+function lockInfo(raw) {
+  let info;
+  try {
+    info = JSON.parse(raw);
+  } catch {
+    return void 0;
+  }
+  const ours = typeof info === "object" && info !== null && typeof info.token === "string" && typeof info.version === "string";
+  return ours ? info : void 0;
+}
+function describeHolder(probe2) {
+  const h = probe2.holder;
+  if (!h) {
+    const why = probe2.rawInfo === "" ? "no info in the lock" : "its info file is not the action's";
+    return `an unknown holder, last changed ${probe2.ageSeconds} s ago (${why})`;
+  }
+  const who = `version ${h.version}${h.actor ? ` by ${h.actor}` : ""}${h.run_url ? ` (${h.run_url})` : ""} on ${h.runner}, since ${h.acquired_at}`;
+  return `${who}; last renewed ${probe2.ageSeconds} s ago`;
+}
+function nextLockStep(probe2, waitedMs, timing) {
+  if (probe2.acquired) return "acquired";
+  if (probe2.ageSeconds * 1e3 >= timing.staleAfterMs) return "break";
+  if (waitedMs >= timing.timeoutMs) return "give-up";
+  return "wait";
+}
+function renewalInterval(staleAfterMs) {
+  return Math.max(1e3, Math.min(6e4, Math.floor(staleAfterMs / 4)));
+}
+
+// src/engine/server/lock.ts
+var POLL_MS2 = 2e3;
+async function acquireDeployLock(remote, o, log, sleep3 = (ms) => new Promise((r) => setTimeout(r, ms))) {
+  const info = {
+    token: randomUUID(),
+    version: o.version || o.command,
+    ...o.actor ? { actor: o.actor } : {},
+    ...o.runUrl ? { run_url: o.runUrl } : {},
+    runner: hostname(),
+    acquired_at: (/* @__PURE__ */ new Date()).toISOString()
+  };
+  const text3 = JSON.stringify(info);
+  const start2 = Date.now();
+  let announced = false;
+  for (; ; ) {
+    const probe2 = parseLockProbe(await runChecked(remote, acquireLock(o.deployPath, text3)));
+    if (probe2.acquired) {
+      log.info(`deploy lock taken (${lockDir(o.deployPath)})`);
+      return info.token;
+    }
+    const step = nextLockStep(probe2, Date.now() - start2, {
+      timeoutMs: o.lockTimeoutMs,
+      staleAfterMs: o.lockStaleAfterMs
+    });
+    if (step === "break") {
+      log.warn(`breaking an abandoned deploy lock: ${describeHolder(probe2)}`);
+      await runChecked(remote, breakLock(o.deployPath, probe2.rawInfo));
+      continue;
+    }
+    if (step === "give-up") {
+      throw new Error(
+        `another deploy holds the lock ${lockDir(o.deployPath)}: ${describeHolder(probe2)}. Gave up after waiting ${Math.round(o.lockTimeoutMs / 1e3)} s (lock-timeout); a lock older than lock-stale-after is broken automatically.`
+      );
+    }
+    if (!announced) {
+      log.info(`waiting for the deploy lock: ${describeHolder(probe2)}`);
+      announced = true;
+    }
+    await sleep3(POLL_MS2);
+  }
+}
+async function releaseDeployLock(remote, deployPath, token) {
+  const out = await runChecked(remote, releaseLock(deployPath, token));
+  return out.trim() === "released";
+}
+function keepLockRenewed(remote, o, token, log) {
+  let lost;
+  let busy = false;
+  let stopped = false;
+  const timer = setInterval(() => {
+    if (busy || lost || stopped) return;
+    busy = true;
+    runChecked(remote, renewLock(o.deployPath, token)).then((out) => {
+      if (!stopped && out.trim() !== "renewed") {
+        lost = `the deploy lock ${lockDir(o.deployPath)} is no longer this deploy's: another deploy broke it as abandoned (lock-stale-after)`;
+        log.warn(lost);
+      }
+    }).catch((e) => {
+      if (!stopped) log.warn(`could not renew the deploy lock: ${errorMessage(e)}`);
+    }).finally(() => busy = false);
+  }, renewalInterval(o.lockStaleAfterMs));
+  timer.unref();
+  return {
+    get lost() {
+      return lost;
+    },
+    stop: () => {
+      stopped = true;
+      clearInterval(timer);
+    }
+  };
+}
+
 // src/engine/server/server-state.ts
 function reportDamagedLines(state, notice) {
   if (state.damagedLines.length > 0) {
@@ -87350,6 +87468,273 @@ async function rewriteHistory(remote, deployPath, records) {
     writeFileAtomic(`${stateDir(deployPath)}/versions.log`),
     serializeHistory(records)
   );
+}
+
+// src/engine/fleet/targets.ts
+function targetsOf(o) {
+  const ssh = o.ssh;
+  if (!ssh) return [{ name: "local", o }];
+  const servers = o.servers ?? [];
+  if (servers.length <= 1) return [{ name: serverName(ssh), o }];
+  return servers.map((s) => ({
+    name: serverName(s),
+    o: {
+      ...o,
+      ssh: { ...ssh, host: s.host, port: s.port, fingerprints: s.fingerprints },
+      servers: [s]
+    }
+  }));
+}
+function switchOrder(servers, maxParallel = 0) {
+  const [first, ...rest] = servers;
+  if (first === void 0) return [];
+  const size = maxParallel > 0 ? maxParallel : Math.max(rest.length, 1);
+  const groups = [[first]];
+  for (let i = 0; i < rest.length; i += size) groups.push(rest.slice(i, i + size));
+  return groups;
+}
+
+// src/engine/server/session.ts
+async function inspectServer(remote, orchestrator, deployPath, log, notice) {
+  await checkEngine(remote);
+  const flavor = await detectFlavor(remote, orchestrator);
+  const state = await readServerState(remote, deployPath);
+  reportDamagedLines(state, notice);
+  log.info(
+    `running version: ${state.currentVersion || "(none: first deploy)"}; ${flavor === "swarm" ? "a swarm manager" : `compose ${flavor}`}`
+  );
+  return { state, flavor };
+}
+async function withLockedServers(o, ports, phases, log, notice, work) {
+  const targets = targetsOf(o);
+  const held = {};
+  const remember = (name, token) => {
+    if (token) held[name] = token;
+    else delete held[name];
+    ports.checkpoint("lock", Object.keys(held).length > 0 ? JSON.stringify(held) : "");
+  };
+  if (targets.length === 1) {
+    const only = targets[0];
+    const opened2 = await openLocked(only, { log, phases }, ports, remember, notice);
+    try {
+      return await work([opened2.session]);
+    } finally {
+      await opened2.close();
+    }
+  }
+  const own = serverViews(targets, log);
+  const attempts = await phases.run(
+    "connect and lock",
+    () => Promise.allSettled(
+      targets.map((t, i) => openLocked(t, own[i], ports, remember, notice))
+    )
+  );
+  const opened = attempts.flatMap((a) => a.status === "fulfilled" ? [a.value] : []);
+  try {
+    const failed2 = attempts.flatMap(
+      (a, i) => a.status === "rejected" ? [`${targets[i]?.name}: ${errorMessage(a.reason)}`] : []
+    );
+    if (failed2.length > 0) {
+      throw new Error(
+        `${failed2.length} of ${targets.length} servers could not be reached, locked or inspected:
+${failed2.join("\n")}
+No server was changed.`
+      );
+    }
+    return await work(opened.map((x) => x.session));
+  } finally {
+    await Promise.all(opened.map((x) => x.close()));
+  }
+}
+function serverViews(targets, log) {
+  return targets.map((t) => {
+    const own = prefixedLog(log, t.name);
+    return { log: own, phases: new Phases(own) };
+  });
+}
+function prefixedLog(log, name) {
+  const p = `[${name}] `;
+  return {
+    info: (m) => log.info(p + m),
+    warn: (m) => log.warn(p + m),
+    group: (title2, fn) => {
+      log.info(`${p}\u25B6 ${title2}`);
+      return fn();
+    }
+  };
+}
+async function openLocked(t, view, ports, remember, notice) {
+  const { o } = t;
+  const { log, phases } = view;
+  let remote = await phases.run("connect", () => ports.connect(o));
+  let lockToken = "";
+  let renewal;
+  const close = async () => {
+    renewal?.stop();
+    if (lockToken) {
+      await releaseDeployLock(remote, o.deployPath, lockToken).then((released) => {
+        if (released) remember(t.name, "");
+      }).catch(
+        (e) => log.warn(
+          `could not release the deploy lock now (the post step retries): ${errorMessage(e)}`
+        )
+      );
+    }
+    remote.close();
+  };
+  try {
+    lockToken = await phases.run("lock", () => acquireDeployLock(remote, o, log));
+    remember(t.name, lockToken);
+    renewal = keepLockRenewed(remote, o, lockToken, log);
+    const { state, flavor } = await phases.run(
+      "inspect server",
+      () => inspectServer(remote, o.orchestrator, o.deployPath, log, notice)
+    );
+    const reconnect = async () => {
+      renewal?.stop();
+      remote.close();
+      remote = await connectAgain(ports, o, log);
+      const held = await runChecked(remote, renewLock(o.deployPath, lockToken));
+      if (held.trim() !== "renewed") {
+        throw new Error(
+          `connected again, but the deploy lock ${lockDir(o.deployPath)} is no longer this run's: nothing more is done there`
+        );
+      }
+      renewal = keepLockRenewed(remote, o, lockToken, log);
+      log.info("connected again; the deploy lock is still this run's");
+    };
+    const session = {
+      name: t.name,
+      o,
+      log,
+      phases,
+      get remote() {
+        return remote;
+      },
+      state,
+      flavor,
+      lockLost: () => renewal?.lost,
+      reconnectIfLost: async () => {
+        const answer = await remote.run(["true"]).catch((e) => errorMessage(e));
+        if (typeof answer !== "string" && answer.code === 0) return;
+        log.warn(
+          `the connection to the server was lost (${typeof answer === "string" ? answer : `exit ${answer.code}`}): connecting again`
+        );
+        await reconnect();
+      }
+    };
+    return { session, close };
+  } catch (e) {
+    await close();
+    throw e;
+  }
+}
+async function withServer(o, ports, phases, work) {
+  const remote = await phases.run("connect", () => ports.connect(o));
+  try {
+    return await work(remote);
+  } finally {
+    remote.close();
+  }
+}
+var RECONNECT_TRIES = 3;
+var RECONNECT_PAUSE_MS = 2e3;
+async function connectAgain(ports, o, log) {
+  let last;
+  for (let i = 1; i <= RECONNECT_TRIES; i++) {
+    try {
+      return await ports.connect(o);
+    } catch (e) {
+      last = e;
+      log.warn(`connecting again (${i} of ${RECONNECT_TRIES}) failed: ${errorMessage(e)}`);
+      if (i < RECONNECT_TRIES) await new Promise((r) => setTimeout(r, RECONNECT_PAUSE_MS));
+    }
+  }
+  throw new Error(
+    `the connection was lost and could not be made again (${RECONNECT_TRIES} tries): ${errorMessage(last)}`
+  );
+}
+
+// src/plan/rollback-target.ts
+function chooseRollbackTarget(current, history2) {
+  const last = /* @__PURE__ */ new Map();
+  for (const r of history2) last.set(r.version, r);
+  const good = (v) => {
+    const r = last.get(v);
+    return r === void 0 || r.status !== "failed";
+  };
+  if (current !== "" && good(current)) return current;
+  for (let i = history2.length - 1; i >= 0; i--) {
+    const r = history2[i];
+    if (r && r.status !== "failed" && good(r.version)) return r.version;
+  }
+  return void 0;
+}
+function whyNotRestorable(history2, version, project, services, held) {
+  const last = lastRecordOf(history2, version);
+  if (!last) return "the history does not list it (it was pruned, or never deployed here)";
+  if (last.status === "failed") return "its last record is a failed deploy";
+  const release = releaseOf(history2, version, services);
+  if (release.services.length === 0) return "its services are unknown (give the services input)";
+  if (!held.releases.includes(version)) return "its stored compose file is gone";
+  const missing = release.services.filter((s) => {
+    const tags = held.tagsByRepo[imageRepo(project, s)] ?? [];
+    return !(tags.includes(version) || tags.includes(`${BACKUP_PREFIX}${version}`) || Boolean(release.images?.[s]));
+  });
+  if (missing.length > 0) {
+    return `the server has no image of ${missing.map((s) => imageRepo(project, s)).join(", ")} for it (neither :${version} nor :${BACKUP_PREFIX}${version}) and no digest to pull it again`;
+  }
+  return void 0;
+}
+function restorableVersions(history2, current, project, services, held) {
+  const seen = /* @__PURE__ */ new Set([current]);
+  const out = [];
+  for (let i = history2.length - 1; i >= 0; i--) {
+    const v = history2[i]?.version;
+    if (v === void 0 || seen.has(v)) continue;
+    seen.add(v);
+    if (whyNotRestorable(history2, v, project, services, held) === void 0) out.push(v);
+  }
+  return out;
+}
+function previousGoodVersion(history2, current) {
+  let end = history2.length;
+  for (let i = history2.length - 1; i >= 0; i--) {
+    if (history2[i]?.version === current && history2[i]?.status === "success") {
+      end = i;
+      break;
+    }
+  }
+  for (let i = end - 1; i >= 0; i--) {
+    const r = history2[i];
+    if (r && r.status === "success" && r.version !== current) return r.version;
+  }
+  return void 0;
+}
+
+// src/engine/steps/backup.ts
+async function backupRunning(remote, o, running, log) {
+  const containers = await containerStates(remote, o.project);
+  for (const s of running.services) {
+    const source = versionTag(o.project, s, running.version);
+    const fallback = latestTag(o.project, s);
+    const [tagged, latest] = await imageIds(remote, [source, fallback]);
+    const id = tagged ?? latest;
+    if (!id) {
+      log.warn(`no image of ${s} for the running version ${running.version}: nothing to back up`);
+      continue;
+    }
+    const runs = containers.find((c) => c.service === s && c.status === "running" && c.image)?.image;
+    if (runs && runs !== id) {
+      log.warn(
+        `${s}'s containers run ${runs.slice(0, 19)}, not ${tagged ? source : fallback} (${id.slice(0, 19)}): the server's containers have drifted from the version in service`
+      );
+    }
+    await tagImage(remote, id, backupTag(o.project, s, running.version));
+    log.info(
+      `${tagged ? source : fallback} (${id.slice(0, 19)}) \u2192 ${backupTag(o.project, s, running.version)}`
+    );
+  }
 }
 
 // src/engine/steps/switch.ts
@@ -87925,418 +88310,6 @@ ${logs || "(no output)"}`);
   return parts.join("\n");
 }
 
-// src/engine/stack/stack-strategy.ts
-function oneOffFlavor(flavor) {
-  return flavor === "swarm" ? void 0 : flavor;
-}
-
-// src/engine/steps/rollback.ts
-async function putBack(remote, o, flavor, release, phases, log, names2 = { restore: "rollback", verify: "verify rollback" }) {
-  try {
-    const switched = await phases.run(names2.restore, () => restore(remote, o, flavor, release, log));
-    const services = switched?.services ? { services: switched.services } : {};
-    if (o.skipHealthcheck) {
-      log.warn(
-        `health checks skipped (skip-healthcheck: true): ${release.version} was not verified`
-      );
-      return services;
-    }
-    const health = await phases.run(names2.verify, () => verify(remote, o, release, log, switched));
-    if (health.ok) return { health, ...services };
-    return {
-      health,
-      ...services,
-      problem: await describeUnhealthy(remote, o, release.version, health)
-    };
-  } catch (e) {
-    return { problem: errorMessage(e) };
-  }
-}
-async function rollBack(remote, o, attempt, target, flavor, phases, log, undone) {
-  let undo = undone;
-  const compose2 = oneOffFlavor(flavor);
-  if (!undo && attempt.releaseRun && compose2) {
-    try {
-      undo = await phases.run(
-        "rollback command",
-        () => runRollbackCommand(remote, o, compose2, attempt.release, target.version, log)
-      );
-    } catch (e) {
-      const records2 = await keepFailed(remote, o, attempt);
-      return {
-        records: records2,
-        ...e instanceof OneOffFailed ? { undo: e.run } : {},
-        problem: `${errorMessage(e)}
-${stoppedBeforeSwitch(attempt.release.version, target.version)}`
-      };
-    }
-  }
-  const outcome = await putBack(remote, o, flavor, target, phases, log);
-  await writeCurrent(remote, o.deployPath, target.version, target.method ?? o.method);
-  const records = [
-    failedRecord(attempt),
-    newRecord(
-      attempt.facts,
-      "rollback",
-      target,
-      attempt.release.version,
-      attempt.now().toISOString(),
-      { undo }
-    )
-  ];
-  await appendRecords(remote, o.deployPath, records);
-  return { ...outcome, records, ...undo ? { undo } : {} };
-}
-async function keepFailed(remote, o, attempt) {
-  await writeCurrent(remote, o.deployPath, attempt.release.version, o.method);
-  const records = [failedRecord(attempt)];
-  await appendRecords(remote, o.deployPath, records);
-  return records;
-}
-function failedRecord(f) {
-  return newRecord(f.facts, "failed", f.release, f.previous, f.now().toISOString(), {
-    release: f.releaseRun
-  });
-}
-
-// src/engine/server/lock.ts
-import { randomUUID } from "node:crypto";
-import { hostname } from "node:os";
-
-// src/plan/lock.ts
-function parseLockProbe(out) {
-  const [first = "", age = "", ...rest] = out.split("\n");
-  if (first.trim() === "acquired") return { acquired: true };
-  const rawInfo = rest.join("\n").replace(/\n+$/, "");
-  return {
-    acquired: false,
-    ageSeconds: Number(age.trim()) || 0,
-    rawInfo,
-    holder: lockInfo(rawInfo)
-  };
-}
-function lockInfo(raw) {
-  let info;
-  try {
-    info = JSON.parse(raw);
-  } catch {
-    return void 0;
-  }
-  const ours = typeof info === "object" && info !== null && typeof info.token === "string" && typeof info.version === "string";
-  return ours ? info : void 0;
-}
-function describeHolder(probe2) {
-  const h = probe2.holder;
-  if (!h) {
-    const why = probe2.rawInfo === "" ? "no info in the lock" : "its info file is not the action's";
-    return `an unknown holder, last changed ${probe2.ageSeconds} s ago (${why})`;
-  }
-  const who = `version ${h.version}${h.actor ? ` by ${h.actor}` : ""}${h.run_url ? ` (${h.run_url})` : ""} on ${h.runner}, since ${h.acquired_at}`;
-  return `${who}; last renewed ${probe2.ageSeconds} s ago`;
-}
-function nextLockStep(probe2, waitedMs, timing) {
-  if (probe2.acquired) return "acquired";
-  if (probe2.ageSeconds * 1e3 >= timing.staleAfterMs) return "break";
-  if (waitedMs >= timing.timeoutMs) return "give-up";
-  return "wait";
-}
-function renewalInterval(staleAfterMs) {
-  return Math.max(1e3, Math.min(6e4, Math.floor(staleAfterMs / 4)));
-}
-
-// src/engine/server/lock.ts
-var POLL_MS2 = 2e3;
-async function acquireDeployLock(remote, o, log, sleep3 = (ms) => new Promise((r) => setTimeout(r, ms))) {
-  const info = {
-    token: randomUUID(),
-    version: o.version || o.command,
-    ...o.actor ? { actor: o.actor } : {},
-    ...o.runUrl ? { run_url: o.runUrl } : {},
-    runner: hostname(),
-    acquired_at: (/* @__PURE__ */ new Date()).toISOString()
-  };
-  const text3 = JSON.stringify(info);
-  const start2 = Date.now();
-  let announced = false;
-  for (; ; ) {
-    const probe2 = parseLockProbe(await runChecked(remote, acquireLock(o.deployPath, text3)));
-    if (probe2.acquired) {
-      log.info(`deploy lock taken (${lockDir(o.deployPath)})`);
-      return info.token;
-    }
-    const step = nextLockStep(probe2, Date.now() - start2, {
-      timeoutMs: o.lockTimeoutMs,
-      staleAfterMs: o.lockStaleAfterMs
-    });
-    if (step === "break") {
-      log.warn(`breaking an abandoned deploy lock: ${describeHolder(probe2)}`);
-      await runChecked(remote, breakLock(o.deployPath, probe2.rawInfo));
-      continue;
-    }
-    if (step === "give-up") {
-      throw new Error(
-        `another deploy holds the lock ${lockDir(o.deployPath)}: ${describeHolder(probe2)}. Gave up after waiting ${Math.round(o.lockTimeoutMs / 1e3)} s (lock-timeout); a lock older than lock-stale-after is broken automatically.`
-      );
-    }
-    if (!announced) {
-      log.info(`waiting for the deploy lock: ${describeHolder(probe2)}`);
-      announced = true;
-    }
-    await sleep3(POLL_MS2);
-  }
-}
-async function releaseDeployLock(remote, deployPath, token) {
-  const out = await runChecked(remote, releaseLock(deployPath, token));
-  return out.trim() === "released";
-}
-function keepLockRenewed(remote, o, token, log) {
-  let lost;
-  let busy = false;
-  let stopped = false;
-  const timer = setInterval(() => {
-    if (busy || lost || stopped) return;
-    busy = true;
-    runChecked(remote, renewLock(o.deployPath, token)).then((out) => {
-      if (!stopped && out.trim() !== "renewed") {
-        lost = `the deploy lock ${lockDir(o.deployPath)} is no longer this deploy's: another deploy broke it as abandoned (lock-stale-after)`;
-        log.warn(lost);
-      }
-    }).catch((e) => {
-      if (!stopped) log.warn(`could not renew the deploy lock: ${errorMessage(e)}`);
-    }).finally(() => busy = false);
-  }, renewalInterval(o.lockStaleAfterMs));
-  timer.unref();
-  return {
-    get lost() {
-      return lost;
-    },
-    stop: () => {
-      stopped = true;
-      clearInterval(timer);
-    }
-  };
-}
-
-// src/engine/fleet/targets.ts
-function targetsOf(o) {
-  const ssh = o.ssh;
-  if (!ssh) return [{ name: "local", o }];
-  const servers = o.servers ?? [];
-  if (servers.length <= 1) return [{ name: serverName(ssh), o }];
-  return servers.map((s) => ({
-    name: serverName(s),
-    o: {
-      ...o,
-      ssh: { ...ssh, host: s.host, port: s.port, fingerprints: s.fingerprints },
-      servers: [s]
-    }
-  }));
-}
-function switchOrder(servers, maxParallel = 0) {
-  const [first, ...rest] = servers;
-  if (first === void 0) return [];
-  const size = maxParallel > 0 ? maxParallel : Math.max(rest.length, 1);
-  const groups = [[first]];
-  for (let i = 0; i < rest.length; i += size) groups.push(rest.slice(i, i + size));
-  return groups;
-}
-
-// src/engine/server/session.ts
-async function inspectServer(remote, orchestrator, deployPath, log, notice) {
-  await checkEngine(remote);
-  const flavor = await detectFlavor(remote, orchestrator);
-  const state = await readServerState(remote, deployPath);
-  reportDamagedLines(state, notice);
-  log.info(
-    `running version: ${state.currentVersion || "(none: first deploy)"}; ${flavor === "swarm" ? "a swarm manager" : `compose ${flavor}`}`
-  );
-  return { state, flavor };
-}
-async function withLockedServers(o, ports, phases, log, notice, work) {
-  const targets = targetsOf(o);
-  const held = {};
-  const remember = (name, token) => {
-    if (token) held[name] = token;
-    else delete held[name];
-    ports.checkpoint("lock", Object.keys(held).length > 0 ? JSON.stringify(held) : "");
-  };
-  if (targets.length === 1) {
-    const only = targets[0];
-    const opened2 = await openLocked(only, { log, phases }, ports, remember, notice);
-    try {
-      return await work([opened2.session]);
-    } finally {
-      await opened2.close();
-    }
-  }
-  const own = serverViews(targets, log);
-  const attempts = await phases.run(
-    "connect and lock",
-    () => Promise.allSettled(
-      targets.map((t, i) => openLocked(t, own[i], ports, remember, notice))
-    )
-  );
-  const opened = attempts.flatMap((a) => a.status === "fulfilled" ? [a.value] : []);
-  try {
-    const failed2 = attempts.flatMap(
-      (a, i) => a.status === "rejected" ? [`${targets[i]?.name}: ${errorMessage(a.reason)}`] : []
-    );
-    if (failed2.length > 0) {
-      throw new Error(
-        `${failed2.length} of ${targets.length} servers could not be reached, locked or inspected:
-${failed2.join("\n")}
-No server was changed.`
-      );
-    }
-    return await work(opened.map((x) => x.session));
-  } finally {
-    await Promise.all(opened.map((x) => x.close()));
-  }
-}
-function serverViews(targets, log) {
-  return targets.map((t) => {
-    const own = prefixedLog(log, t.name);
-    return { log: own, phases: new Phases(own) };
-  });
-}
-function prefixedLog(log, name) {
-  const p = `[${name}] `;
-  return {
-    info: (m) => log.info(p + m),
-    warn: (m) => log.warn(p + m),
-    group: (title2, fn) => {
-      log.info(`${p}\u25B6 ${title2}`);
-      return fn();
-    }
-  };
-}
-async function openLocked(t, view, ports, remember, notice) {
-  const { o } = t;
-  const { log, phases } = view;
-  const remote = await phases.run("connect", () => ports.connect(o));
-  let lockToken = "";
-  let renewal;
-  const close = async () => {
-    renewal?.stop();
-    if (lockToken) {
-      await releaseDeployLock(remote, o.deployPath, lockToken).then((released) => {
-        if (released) remember(t.name, "");
-      }).catch(
-        (e) => log.warn(
-          `could not release the deploy lock now (the post step retries): ${errorMessage(e)}`
-        )
-      );
-    }
-    remote.close();
-  };
-  try {
-    lockToken = await phases.run("lock", () => acquireDeployLock(remote, o, log));
-    remember(t.name, lockToken);
-    renewal = keepLockRenewed(remote, o, lockToken, log);
-    const { state, flavor } = await phases.run(
-      "inspect server",
-      () => inspectServer(remote, o.orchestrator, o.deployPath, log, notice)
-    );
-    const lease = renewal;
-    const session = {
-      name: t.name,
-      o,
-      log,
-      phases,
-      remote,
-      state,
-      flavor,
-      lockLost: () => lease.lost
-    };
-    return { session, close };
-  } catch (e) {
-    await close();
-    throw e;
-  }
-}
-async function withServer(o, ports, phases, work) {
-  const remote = await phases.run("connect", () => ports.connect(o));
-  try {
-    return await work(remote);
-  } finally {
-    remote.close();
-  }
-}
-
-// src/plan/rollback-target.ts
-function chooseRollbackTarget(current, history2) {
-  const last = /* @__PURE__ */ new Map();
-  for (const r of history2) last.set(r.version, r);
-  const good = (v) => {
-    const r = last.get(v);
-    return r === void 0 || r.status !== "failed";
-  };
-  if (current !== "" && good(current)) return current;
-  for (let i = history2.length - 1; i >= 0; i--) {
-    const r = history2[i];
-    if (r && r.status !== "failed" && good(r.version)) return r.version;
-  }
-  return void 0;
-}
-function whyNotRestorable(history2, version, project, services, held) {
-  const last = lastRecordOf(history2, version);
-  if (!last) return "the history does not list it (it was pruned, or never deployed here)";
-  if (last.status === "failed") return "its last record is a failed deploy";
-  const release = releaseOf(history2, version, services);
-  if (release.services.length === 0) return "its services are unknown (give the services input)";
-  if (!held.releases.includes(version)) return "its stored compose file is gone";
-  const missing = release.services.filter((s) => {
-    const tags = held.tagsByRepo[imageRepo(project, s)] ?? [];
-    return !(tags.includes(version) || tags.includes(`${BACKUP_PREFIX}${version}`) || Boolean(release.images?.[s]));
-  });
-  if (missing.length > 0) {
-    return `the server has no image of ${missing.map((s) => imageRepo(project, s)).join(", ")} for it (neither :${version} nor :${BACKUP_PREFIX}${version}) and no digest to pull it again`;
-  }
-  return void 0;
-}
-function restorableVersions(history2, current, project, services, held) {
-  const seen = /* @__PURE__ */ new Set([current]);
-  const out = [];
-  for (let i = history2.length - 1; i >= 0; i--) {
-    const v = history2[i]?.version;
-    if (v === void 0 || seen.has(v)) continue;
-    seen.add(v);
-    if (whyNotRestorable(history2, v, project, services, held) === void 0) out.push(v);
-  }
-  return out;
-}
-function previousGoodVersion(history2, current) {
-  let end = history2.length;
-  for (let i = history2.length - 1; i >= 0; i--) {
-    if (history2[i]?.version === current && history2[i]?.status === "success") {
-      end = i;
-      break;
-    }
-  }
-  for (let i = end - 1; i >= 0; i--) {
-    const r = history2[i];
-    if (r && r.status === "success" && r.version !== current) return r.version;
-  }
-  return void 0;
-}
-
-// src/engine/steps/backup.ts
-async function backupRunning(remote, o, running, log) {
-  const containers = await containerStates(remote, o.project);
-  for (const s of running.services) {
-    const source = versionTag(o.project, s, running.version);
-    const fallback = latestTag(o.project, s);
-    const from = containers.find((c) => c.service === s && c.status === "running" && c.image)?.image ?? (await imageExists2(remote, source) ? source : await imageExists2(remote, fallback) ? fallback : void 0);
-    if (!from) {
-      log.warn(`no image of ${s} for the running version ${running.version}: nothing to back up`);
-      continue;
-    }
-    await tagImage(remote, from, backupTag(o.project, s, running.version));
-    const what = from.startsWith("sha256:") ? `${source} as it runs (${from.slice(0, 19)})` : from;
-    log.info(`${what} \u2192 ${backupTag(o.project, s, running.version)}`);
-  }
-}
-
 // src/plan/prune.ts
 function orderVersions(versions, history2) {
   const lastSeen = /* @__PURE__ */ new Map();
@@ -88516,10 +88489,14 @@ async function cutOver(r, b, notice) {
     notice("health checks skipped (skip-healthcheck: true): the new version was not verified");
     return void 0;
   }
-  const health = await phases.run("verify", () => verify(remote, o, b.release, log, switched));
-  r.health = health;
-  if (health.ok) return void 0;
-  return describeUnhealthy(remote, o, o.version, health);
+  try {
+    const health = await phases.run("verify", () => verify(remote, o, b.release, log, switched));
+    r.health = health;
+    if (health.ok) return void 0;
+    return await describeUnhealthy(remote, o, o.version, health);
+  } catch (e) {
+    return `verifying ${o.version} failed: ${errorMessage(e)}`;
+  }
 }
 function successRecord(r, b, finishedAt) {
   return newRecord(r.attempt.facts, "success", b.release, r.previous, finishedAt, {
@@ -88636,6 +88613,80 @@ var Fleet = class _Fleet {
 var names = (runs) => runs.map((r) => r.s.name).join(", ");
 var versionsOf = (runs) => runs.map((r) => `${r.s.name} ${r.previous || "none"}`).join(", ");
 
+// src/engine/stack/stack-strategy.ts
+function oneOffFlavor(flavor) {
+  return flavor === "swarm" ? void 0 : flavor;
+}
+
+// src/engine/steps/rollback.ts
+async function putBack(remote, o, flavor, release, phases, log, names2 = { restore: "rollback", verify: "verify rollback" }) {
+  try {
+    const switched = await phases.run(names2.restore, () => restore(remote, o, flavor, release, log));
+    const services = switched?.services ? { services: switched.services } : {};
+    if (o.skipHealthcheck) {
+      log.warn(
+        `health checks skipped (skip-healthcheck: true): ${release.version} was not verified`
+      );
+      return services;
+    }
+    const health = await phases.run(names2.verify, () => verify(remote, o, release, log, switched));
+    if (health.ok) return { health, ...services };
+    return {
+      health,
+      ...services,
+      problem: await describeUnhealthy(remote, o, release.version, health)
+    };
+  } catch (e) {
+    return { problem: errorMessage(e) };
+  }
+}
+async function rollBack(remote, o, attempt, target, flavor, phases, log, undone) {
+  let undo = undone;
+  const compose2 = oneOffFlavor(flavor);
+  if (!undo && attempt.releaseRun && compose2) {
+    try {
+      undo = await phases.run(
+        "rollback command",
+        () => runRollbackCommand(remote, o, compose2, attempt.release, target.version, log)
+      );
+    } catch (e) {
+      const records2 = await keepFailed(remote, o, attempt);
+      return {
+        records: records2,
+        ...e instanceof OneOffFailed ? { undo: e.run } : {},
+        problem: `${errorMessage(e)}
+${stoppedBeforeSwitch(attempt.release.version, target.version)}`
+      };
+    }
+  }
+  const outcome = await putBack(remote, o, flavor, target, phases, log);
+  await writeCurrent(remote, o.deployPath, target.version, target.method ?? o.method);
+  const records = [
+    failedRecord(attempt),
+    newRecord(
+      attempt.facts,
+      "rollback",
+      target,
+      attempt.release.version,
+      attempt.now().toISOString(),
+      { undo }
+    )
+  ];
+  await appendRecords(remote, o.deployPath, records);
+  return { ...outcome, records, ...undo ? { undo } : {} };
+}
+async function keepFailed(remote, o, attempt) {
+  await writeCurrent(remote, o.deployPath, attempt.release.version, o.method);
+  const records = [failedRecord(attempt)];
+  await appendRecords(remote, o.deployPath, records);
+  return records;
+}
+function failedRecord(f) {
+  return newRecord(f.facts, "failed", f.release, f.previous, f.now().toISOString(), {
+    release: f.releaseRun
+  });
+}
+
 // src/engine/commands/result.ts
 function noteSwitches(result, during, services) {
   if (!services || services.every((s) => s.strategy === "stop-first")) return;
@@ -88714,6 +88765,17 @@ async function putSwitchedBack(fleet, plan, o, result) {
   const lead = switched[0];
   result.rolledBack = true;
   await fleet.onEach("rollback", switched, async (r) => {
+    try {
+      await r.s.reconnectIfLost();
+    } catch (e) {
+      fleet.mark(
+        r,
+        "unknown",
+        plan.release.version,
+        `${errorMessage(e)}. It may run ${plan.release.version} or ${r.target || "nothing"}: the action's post step tries to put it back; look at it (command: status) before you deploy again`
+      );
+      return;
+    }
     if (!r.target) {
       r.history.push(...await keepFailed(r.s.remote, r.s.o, r.attempt).catch(() => []));
       fleet.mark(r, "rollback-failed", plan.release.version, "no earlier version to go back to");
@@ -88746,7 +88808,9 @@ async function putSwitchedBack(fleet, plan, o, result) {
     }
   });
   const problem = (r) => fleet.outcomes.of(r)?.failure ?? "";
-  const broken = switched.filter((r) => fleet.outcomes.of(r)?.status === "rollback-failed");
+  const broken = switched.filter(
+    (r) => ["rollback-failed", "unknown"].includes(fleet.outcomes.of(r)?.status ?? "")
+  );
   result.status = broken.length > 0 ? "rollback-failed" : "rolled-back";
   if (fleet.one) {
     result.failure = plan.toldByOne(lead && broken.includes(lead) ? problem(lead) : void 0);
@@ -88780,6 +88844,19 @@ It stays in service; the post step writes the record (current_version and versio
     );
   }
   return unkept.map((f) => f.r);
+}
+async function keepFailedOn(fleet, runs, notice) {
+  const unrecorded = await onEachServer(runs, async (r) => {
+    await r.s.reconnectIfLost();
+    r.history.push(...await keepFailed(r.s.remote, r.s.o, r.attempt));
+  });
+  for (const f of unrecorded) {
+    notice(fleet.tell(f.r, `could not record the failed attempt: ${f.why}`));
+  }
+}
+function leaveUnknownToPostStep(fleet, inFlight2, ports) {
+  const unknown = fleet.runs.filter((r) => fleet.outcomes.of(r)?.status === "unknown");
+  if (unknown.length > 0) ports.checkpoint("switching", inFlightOn(fleet, unknown, inFlight2));
 }
 
 // src/engine/commands/deploy.ts
@@ -88905,12 +88982,7 @@ No server was switched: each still runs the version it ran (${versionsOf(runs)})
     await recordUntouched(fleet, untouched, notice);
     const firstDeploy = switched.every((r) => !r.target);
     if (o.noRollback || firstDeploy) {
-      const unrecorded = await onEachServer(switched, async (r) => {
-        r.history.push(...await keepFailed(r.s.remote, r.s.o, r.attempt));
-      });
-      for (const f of unrecorded) {
-        notice(fleet.tell(f.r, `could not record the failed attempt: ${f.why}`));
-      }
+      await keepFailedOn(fleet, switched, notice);
       for (const r of switched) fleet.mark(r, "failed", o.version, fleet.outcomes.of(r)?.failure);
       const left = o.noRollback ? fleet.one ? `no-rollback is set: the failed version ${o.version} was left in place for inspection` : `no-rollback is set: ${o.version} was left in place for inspection on ${names(switched)}` : fleet.one ? "there is no previous version to roll back to (first deploy): the failed version was left in place" : `there is no previous version to roll back to on ${names(switched)} (first deploy): ${o.version} was left in place there`;
       const others = untouched.length > 0 ? `; ${names(untouched)} still run what they ran` : "";
@@ -88927,6 +88999,7 @@ Putting back every server that was switched: ${switched.map((r) => `${r.s.name} 
     let undo;
     if (first.attempt.releaseRun && first.target && compose2) {
       try {
+        await first.s.reconnectIfLost();
         undo = await first.s.phases.run(
           "rollback command",
           () => runRollbackCommand(first.s.remote, first.s.o, compose2, release, target, first.s.log)
@@ -88934,12 +89007,7 @@ Putting back every server that was switched: ${switched.map((r) => `${r.s.name} 
         result.undo = undo;
       } catch (e) {
         if (e instanceof OneOffFailed) result.undo = e.run;
-        const unrecorded = await onEachServer(switched, async (r) => {
-          r.history.push(...await keepFailed(r.s.remote, r.s.o, r.attempt));
-        });
-        for (const f of unrecorded) {
-          notice(fleet.tell(f.r, `could not record the failed attempt: ${f.why}`));
-        }
+        await keepFailedOn(fleet, switched, notice);
         for (const r of switched) fleet.mark(r, "rollback-failed", o.version, errorMessage(e));
         result.rolledBack = true;
         result.status = "rollback-failed";
@@ -88965,7 +89033,9 @@ Rolled back to ${target}, which is healthy again.`
       o,
       result
     );
-    return done();
+    done();
+    leaveUnknownToPostStep(fleet, inFlight2, ports);
+    return result;
   });
 }
 async function recordSameVersion(fleet, b, finishedAt, log) {
@@ -89210,7 +89280,9 @@ ${current} is back in service.${undone}`
       result.status = result.status === "rolled-back" ? "failed" : result.status;
       result.rolledBack = false;
       if (!fleet.one) result.failure += undone;
-      return done();
+      done();
+      leaveUnknownToPostStep(fleet, inFlight2, ports);
+      return result;
     });
   });
 }

@@ -84581,7 +84581,7 @@ function prefixedLog(log, name) {
 async function openLocked(t, view, ports, remember, notice) {
   const { o } = t;
   const { log, phases } = view;
-  const remote = await phases.run("connect", () => ports.connect(o));
+  let remote = await phases.run("connect", () => ports.connect(o));
   let lockToken = "";
   let renewal;
   const close = async () => {
@@ -84605,16 +84605,38 @@ async function openLocked(t, view, ports, remember, notice) {
       "inspect server",
       () => inspectServer(remote, o.orchestrator, o.deployPath, log, notice)
     );
-    const lease = renewal;
+    const reconnect = async () => {
+      renewal?.stop();
+      remote.close();
+      remote = await connectAgain(ports, o, log);
+      const held = await runChecked(remote, renewLock(o.deployPath, lockToken));
+      if (held.trim() !== "renewed") {
+        throw new Error(
+          `connected again, but the deploy lock ${lockDir(o.deployPath)} is no longer this run's: nothing more is done there`
+        );
+      }
+      renewal = keepLockRenewed(remote, o, lockToken, log);
+      log.info("connected again; the deploy lock is still this run's");
+    };
     const session = {
       name: t.name,
       o,
       log,
       phases,
-      remote,
+      get remote() {
+        return remote;
+      },
       state,
       flavor,
-      lockLost: () => lease.lost
+      lockLost: () => renewal?.lost,
+      reconnectIfLost: async () => {
+        const answer = await remote.run(["true"]).catch((e) => errorMessage(e));
+        if (typeof answer !== "string" && answer.code === 0) return;
+        log.warn(
+          `the connection to the server was lost (${typeof answer === "string" ? answer : `exit ${answer.code}`}): connecting again`
+        );
+        await reconnect();
+      }
     };
     return { session, close };
   } catch (e) {
@@ -84629,6 +84651,23 @@ async function withServer(o, ports, phases, work) {
   } finally {
     remote.close();
   }
+}
+var RECONNECT_TRIES = 3;
+var RECONNECT_PAUSE_MS = 2e3;
+async function connectAgain(ports, o, log) {
+  let last;
+  for (let i = 1; i <= RECONNECT_TRIES; i++) {
+    try {
+      return await ports.connect(o);
+    } catch (e) {
+      last = e;
+      log.warn(`connecting again (${i} of ${RECONNECT_TRIES}) failed: ${errorMessage(e)}`);
+      if (i < RECONNECT_TRIES) await new Promise((r) => setTimeout(r, RECONNECT_PAUSE_MS));
+    }
+  }
+  throw new Error(
+    `the connection was lost and could not be made again (${RECONNECT_TRIES} tries): ${errorMessage(last)}`
+  );
 }
 
 // src/action/state.ts
@@ -88755,6 +88794,88 @@ async function runRollbackCommand(remote, o, flavor, leaving, target, log) {
   return run2;
 }
 
+// src/plan/rollback-target.ts
+function chooseRollbackTarget(current, history2) {
+  const last = /* @__PURE__ */ new Map();
+  for (const r of history2) last.set(r.version, r);
+  const good = (v) => {
+    const r = last.get(v);
+    return r === void 0 || r.status !== "failed";
+  };
+  if (current !== "" && good(current)) return current;
+  for (let i = history2.length - 1; i >= 0; i--) {
+    const r = history2[i];
+    if (r && r.status !== "failed" && good(r.version)) return r.version;
+  }
+  return void 0;
+}
+function whyNotRestorable(history2, version, project, services, held) {
+  const last = lastRecordOf(history2, version);
+  if (!last) return "the history does not list it (it was pruned, or never deployed here)";
+  if (last.status === "failed") return "its last record is a failed deploy";
+  const release = releaseOf(history2, version, services);
+  if (release.services.length === 0) return "its services are unknown (give the services input)";
+  if (!held.releases.includes(version)) return "its stored compose file is gone";
+  const missing = release.services.filter((s) => {
+    const tags = held.tagsByRepo[imageRepo(project, s)] ?? [];
+    return !(tags.includes(version) || tags.includes(`${BACKUP_PREFIX}${version}`) || Boolean(release.images?.[s]));
+  });
+  if (missing.length > 0) {
+    return `the server has no image of ${missing.map((s) => imageRepo(project, s)).join(", ")} for it (neither :${version} nor :${BACKUP_PREFIX}${version}) and no digest to pull it again`;
+  }
+  return void 0;
+}
+function restorableVersions(history2, current, project, services, held) {
+  const seen = /* @__PURE__ */ new Set([current]);
+  const out = [];
+  for (let i = history2.length - 1; i >= 0; i--) {
+    const v = history2[i]?.version;
+    if (v === void 0 || seen.has(v)) continue;
+    seen.add(v);
+    if (whyNotRestorable(history2, v, project, services, held) === void 0) out.push(v);
+  }
+  return out;
+}
+function previousGoodVersion(history2, current) {
+  let end = history2.length;
+  for (let i = history2.length - 1; i >= 0; i--) {
+    if (history2[i]?.version === current && history2[i]?.status === "success") {
+      end = i;
+      break;
+    }
+  }
+  for (let i = end - 1; i >= 0; i--) {
+    const r = history2[i];
+    if (r && r.status === "success" && r.version !== current) return r.version;
+  }
+  return void 0;
+}
+
+// src/engine/steps/backup.ts
+async function backupRunning(remote, o, running, log) {
+  const containers = await containerStates(remote, o.project);
+  for (const s of running.services) {
+    const source = versionTag(o.project, s, running.version);
+    const fallback = latestTag(o.project, s);
+    const [tagged, latest] = await imageIds(remote, [source, fallback]);
+    const id = tagged ?? latest;
+    if (!id) {
+      log.warn(`no image of ${s} for the running version ${running.version}: nothing to back up`);
+      continue;
+    }
+    const runs = containers.find((c) => c.service === s && c.status === "running" && c.image)?.image;
+    if (runs && runs !== id) {
+      log.warn(
+        `${s}'s containers run ${runs.slice(0, 19)}, not ${tagged ? source : fallback} (${id.slice(0, 19)}): the server's containers have drifted from the version in service`
+      );
+    }
+    await tagImage(remote, id, backupTag(o.project, s, running.version));
+    log.info(
+      `${tagged ? source : fallback} (${id.slice(0, 19)}) \u2192 ${backupTag(o.project, s, running.version)}`
+    );
+  }
+}
+
 // src/engine/steps/switch.ts
 import { existsSync as existsSync4, readFileSync as readFileSync5 } from "node:fs";
 
@@ -89328,154 +89449,6 @@ ${logs || "(no output)"}`);
   return parts.join("\n");
 }
 
-// src/engine/stack/stack-strategy.ts
-function oneOffFlavor(flavor) {
-  return flavor === "swarm" ? void 0 : flavor;
-}
-
-// src/engine/steps/rollback.ts
-async function putBack(remote, o, flavor, release, phases, log, names2 = { restore: "rollback", verify: "verify rollback" }) {
-  try {
-    const switched = await phases.run(names2.restore, () => restore(remote, o, flavor, release, log));
-    const services = switched?.services ? { services: switched.services } : {};
-    if (o.skipHealthcheck) {
-      log.warn(
-        `health checks skipped (skip-healthcheck: true): ${release.version} was not verified`
-      );
-      return services;
-    }
-    const health = await phases.run(names2.verify, () => verify(remote, o, release, log, switched));
-    if (health.ok) return { health, ...services };
-    return {
-      health,
-      ...services,
-      problem: await describeUnhealthy(remote, o, release.version, health)
-    };
-  } catch (e) {
-    return { problem: errorMessage(e) };
-  }
-}
-async function rollBack(remote, o, attempt, target, flavor, phases, log, undone) {
-  let undo = undone;
-  const compose2 = oneOffFlavor(flavor);
-  if (!undo && attempt.releaseRun && compose2) {
-    try {
-      undo = await phases.run(
-        "rollback command",
-        () => runRollbackCommand(remote, o, compose2, attempt.release, target.version, log)
-      );
-    } catch (e) {
-      const records2 = await keepFailed(remote, o, attempt);
-      return {
-        records: records2,
-        ...e instanceof OneOffFailed ? { undo: e.run } : {},
-        problem: `${errorMessage(e)}
-${stoppedBeforeSwitch(attempt.release.version, target.version)}`
-      };
-    }
-  }
-  const outcome = await putBack(remote, o, flavor, target, phases, log);
-  await writeCurrent(remote, o.deployPath, target.version, target.method ?? o.method);
-  const records = [
-    failedRecord(attempt),
-    newRecord(
-      attempt.facts,
-      "rollback",
-      target,
-      attempt.release.version,
-      attempt.now().toISOString(),
-      { undo }
-    )
-  ];
-  await appendRecords(remote, o.deployPath, records);
-  return { ...outcome, records, ...undo ? { undo } : {} };
-}
-async function keepFailed(remote, o, attempt) {
-  await writeCurrent(remote, o.deployPath, attempt.release.version, o.method);
-  const records = [failedRecord(attempt)];
-  await appendRecords(remote, o.deployPath, records);
-  return records;
-}
-function failedRecord(f) {
-  return newRecord(f.facts, "failed", f.release, f.previous, f.now().toISOString(), {
-    release: f.releaseRun
-  });
-}
-
-// src/plan/rollback-target.ts
-function chooseRollbackTarget(current, history2) {
-  const last = /* @__PURE__ */ new Map();
-  for (const r of history2) last.set(r.version, r);
-  const good = (v) => {
-    const r = last.get(v);
-    return r === void 0 || r.status !== "failed";
-  };
-  if (current !== "" && good(current)) return current;
-  for (let i = history2.length - 1; i >= 0; i--) {
-    const r = history2[i];
-    if (r && r.status !== "failed" && good(r.version)) return r.version;
-  }
-  return void 0;
-}
-function whyNotRestorable(history2, version, project, services, held) {
-  const last = lastRecordOf(history2, version);
-  if (!last) return "the history does not list it (it was pruned, or never deployed here)";
-  if (last.status === "failed") return "its last record is a failed deploy";
-  const release = releaseOf(history2, version, services);
-  if (release.services.length === 0) return "its services are unknown (give the services input)";
-  if (!held.releases.includes(version)) return "its stored compose file is gone";
-  const missing = release.services.filter((s) => {
-    const tags = held.tagsByRepo[imageRepo(project, s)] ?? [];
-    return !(tags.includes(version) || tags.includes(`${BACKUP_PREFIX}${version}`) || Boolean(release.images?.[s]));
-  });
-  if (missing.length > 0) {
-    return `the server has no image of ${missing.map((s) => imageRepo(project, s)).join(", ")} for it (neither :${version} nor :${BACKUP_PREFIX}${version}) and no digest to pull it again`;
-  }
-  return void 0;
-}
-function restorableVersions(history2, current, project, services, held) {
-  const seen = /* @__PURE__ */ new Set([current]);
-  const out = [];
-  for (let i = history2.length - 1; i >= 0; i--) {
-    const v = history2[i]?.version;
-    if (v === void 0 || seen.has(v)) continue;
-    seen.add(v);
-    if (whyNotRestorable(history2, v, project, services, held) === void 0) out.push(v);
-  }
-  return out;
-}
-function previousGoodVersion(history2, current) {
-  let end = history2.length;
-  for (let i = history2.length - 1; i >= 0; i--) {
-    if (history2[i]?.version === current && history2[i]?.status === "success") {
-      end = i;
-      break;
-    }
-  }
-  for (let i = end - 1; i >= 0; i--) {
-    const r = history2[i];
-    if (r && r.status === "success" && r.version !== current) return r.version;
-  }
-  return void 0;
-}
-
-// src/engine/steps/backup.ts
-async function backupRunning(remote, o, running, log) {
-  const containers = await containerStates(remote, o.project);
-  for (const s of running.services) {
-    const source = versionTag(o.project, s, running.version);
-    const fallback = latestTag(o.project, s);
-    const from = containers.find((c) => c.service === s && c.status === "running" && c.image)?.image ?? (await imageExists2(remote, source) ? source : await imageExists2(remote, fallback) ? fallback : void 0);
-    if (!from) {
-      log.warn(`no image of ${s} for the running version ${running.version}: nothing to back up`);
-      continue;
-    }
-    await tagImage(remote, from, backupTag(o.project, s, running.version));
-    const what = from.startsWith("sha256:") ? `${source} as it runs (${from.slice(0, 19)})` : from;
-    log.info(`${what} \u2192 ${backupTag(o.project, s, running.version)}`);
-  }
-}
-
 // src/plan/prune.ts
 function orderVersions(versions, history2) {
   const lastSeen = /* @__PURE__ */ new Map();
@@ -89655,10 +89628,14 @@ async function cutOver(r, b, notice) {
     notice("health checks skipped (skip-healthcheck: true): the new version was not verified");
     return void 0;
   }
-  const health = await phases.run("verify", () => verify(remote, o, b.release, log, switched));
-  r.health = health;
-  if (health.ok) return void 0;
-  return describeUnhealthy(remote, o, o.version, health);
+  try {
+    const health = await phases.run("verify", () => verify(remote, o, b.release, log, switched));
+    r.health = health;
+    if (health.ok) return void 0;
+    return await describeUnhealthy(remote, o, o.version, health);
+  } catch (e) {
+    return `verifying ${o.version} failed: ${errorMessage(e)}`;
+  }
 }
 function successRecord(r, b, finishedAt) {
   return newRecord(r.attempt.facts, "success", b.release, r.previous, finishedAt, {
@@ -89775,6 +89752,80 @@ var Fleet = class _Fleet {
 var names = (runs) => runs.map((r) => r.s.name).join(", ");
 var versionsOf = (runs) => runs.map((r) => `${r.s.name} ${r.previous || "none"}`).join(", ");
 
+// src/engine/stack/stack-strategy.ts
+function oneOffFlavor(flavor) {
+  return flavor === "swarm" ? void 0 : flavor;
+}
+
+// src/engine/steps/rollback.ts
+async function putBack(remote, o, flavor, release, phases, log, names2 = { restore: "rollback", verify: "verify rollback" }) {
+  try {
+    const switched = await phases.run(names2.restore, () => restore(remote, o, flavor, release, log));
+    const services = switched?.services ? { services: switched.services } : {};
+    if (o.skipHealthcheck) {
+      log.warn(
+        `health checks skipped (skip-healthcheck: true): ${release.version} was not verified`
+      );
+      return services;
+    }
+    const health = await phases.run(names2.verify, () => verify(remote, o, release, log, switched));
+    if (health.ok) return { health, ...services };
+    return {
+      health,
+      ...services,
+      problem: await describeUnhealthy(remote, o, release.version, health)
+    };
+  } catch (e) {
+    return { problem: errorMessage(e) };
+  }
+}
+async function rollBack(remote, o, attempt, target, flavor, phases, log, undone) {
+  let undo = undone;
+  const compose2 = oneOffFlavor(flavor);
+  if (!undo && attempt.releaseRun && compose2) {
+    try {
+      undo = await phases.run(
+        "rollback command",
+        () => runRollbackCommand(remote, o, compose2, attempt.release, target.version, log)
+      );
+    } catch (e) {
+      const records2 = await keepFailed(remote, o, attempt);
+      return {
+        records: records2,
+        ...e instanceof OneOffFailed ? { undo: e.run } : {},
+        problem: `${errorMessage(e)}
+${stoppedBeforeSwitch(attempt.release.version, target.version)}`
+      };
+    }
+  }
+  const outcome = await putBack(remote, o, flavor, target, phases, log);
+  await writeCurrent(remote, o.deployPath, target.version, target.method ?? o.method);
+  const records = [
+    failedRecord(attempt),
+    newRecord(
+      attempt.facts,
+      "rollback",
+      target,
+      attempt.release.version,
+      attempt.now().toISOString(),
+      { undo }
+    )
+  ];
+  await appendRecords(remote, o.deployPath, records);
+  return { ...outcome, records, ...undo ? { undo } : {} };
+}
+async function keepFailed(remote, o, attempt) {
+  await writeCurrent(remote, o.deployPath, attempt.release.version, o.method);
+  const records = [failedRecord(attempt)];
+  await appendRecords(remote, o.deployPath, records);
+  return records;
+}
+function failedRecord(f) {
+  return newRecord(f.facts, "failed", f.release, f.previous, f.now().toISOString(), {
+    release: f.releaseRun
+  });
+}
+
 // src/engine/commands/result.ts
 function noteSwitches(result, during, services) {
   if (!services || services.every((s) => s.strategy === "stop-first")) return;
@@ -89853,6 +89904,17 @@ async function putSwitchedBack(fleet, plan, o, result) {
   const lead = switched[0];
   result.rolledBack = true;
   await fleet.onEach("rollback", switched, async (r) => {
+    try {
+      await r.s.reconnectIfLost();
+    } catch (e) {
+      fleet.mark(
+        r,
+        "unknown",
+        plan.release.version,
+        `${errorMessage(e)}. It may run ${plan.release.version} or ${r.target || "nothing"}: the action's post step tries to put it back; look at it (command: status) before you deploy again`
+      );
+      return;
+    }
     if (!r.target) {
       r.history.push(...await keepFailed(r.s.remote, r.s.o, r.attempt).catch(() => []));
       fleet.mark(r, "rollback-failed", plan.release.version, "no earlier version to go back to");
@@ -89885,7 +89947,9 @@ async function putSwitchedBack(fleet, plan, o, result) {
     }
   });
   const problem = (r) => fleet.outcomes.of(r)?.failure ?? "";
-  const broken = switched.filter((r) => fleet.outcomes.of(r)?.status === "rollback-failed");
+  const broken = switched.filter(
+    (r) => ["rollback-failed", "unknown"].includes(fleet.outcomes.of(r)?.status ?? "")
+  );
   result.status = broken.length > 0 ? "rollback-failed" : "rolled-back";
   if (fleet.one) {
     result.failure = plan.toldByOne(lead && broken.includes(lead) ? problem(lead) : void 0);
@@ -89919,6 +89983,19 @@ It stays in service; the post step writes the record (current_version and versio
     );
   }
   return unkept.map((f) => f.r);
+}
+async function keepFailedOn(fleet, runs, notice) {
+  const unrecorded = await onEachServer(runs, async (r) => {
+    await r.s.reconnectIfLost();
+    r.history.push(...await keepFailed(r.s.remote, r.s.o, r.attempt));
+  });
+  for (const f of unrecorded) {
+    notice(fleet.tell(f.r, `could not record the failed attempt: ${f.why}`));
+  }
+}
+function leaveUnknownToPostStep(fleet, inFlight2, ports) {
+  const unknown = fleet.runs.filter((r) => fleet.outcomes.of(r)?.status === "unknown");
+  if (unknown.length > 0) ports.checkpoint("switching", inFlightOn(fleet, unknown, inFlight2));
 }
 
 // src/engine/commands/deploy.ts
@@ -90044,12 +90121,7 @@ No server was switched: each still runs the version it ran (${versionsOf(runs)})
     await recordUntouched(fleet, untouched, notice);
     const firstDeploy = switched.every((r) => !r.target);
     if (o.noRollback || firstDeploy) {
-      const unrecorded = await onEachServer(switched, async (r) => {
-        r.history.push(...await keepFailed(r.s.remote, r.s.o, r.attempt));
-      });
-      for (const f of unrecorded) {
-        notice(fleet.tell(f.r, `could not record the failed attempt: ${f.why}`));
-      }
+      await keepFailedOn(fleet, switched, notice);
       for (const r of switched) fleet.mark(r, "failed", o.version, fleet.outcomes.of(r)?.failure);
       const left = o.noRollback ? fleet.one ? `no-rollback is set: the failed version ${o.version} was left in place for inspection` : `no-rollback is set: ${o.version} was left in place for inspection on ${names(switched)}` : fleet.one ? "there is no previous version to roll back to (first deploy): the failed version was left in place" : `there is no previous version to roll back to on ${names(switched)} (first deploy): ${o.version} was left in place there`;
       const others = untouched.length > 0 ? `; ${names(untouched)} still run what they ran` : "";
@@ -90066,6 +90138,7 @@ Putting back every server that was switched: ${switched.map((r) => `${r.s.name} 
     let undo;
     if (first.attempt.releaseRun && first.target && compose2) {
       try {
+        await first.s.reconnectIfLost();
         undo = await first.s.phases.run(
           "rollback command",
           () => runRollbackCommand(first.s.remote, first.s.o, compose2, release, target, first.s.log)
@@ -90073,12 +90146,7 @@ Putting back every server that was switched: ${switched.map((r) => `${r.s.name} 
         result.undo = undo;
       } catch (e) {
         if (e instanceof OneOffFailed) result.undo = e.run;
-        const unrecorded = await onEachServer(switched, async (r) => {
-          r.history.push(...await keepFailed(r.s.remote, r.s.o, r.attempt));
-        });
-        for (const f of unrecorded) {
-          notice(fleet.tell(f.r, `could not record the failed attempt: ${f.why}`));
-        }
+        await keepFailedOn(fleet, switched, notice);
         for (const r of switched) fleet.mark(r, "rollback-failed", o.version, errorMessage(e));
         result.rolledBack = true;
         result.status = "rollback-failed";
@@ -90104,7 +90172,9 @@ Rolled back to ${target}, which is healthy again.`
       o,
       result
     );
-    return done();
+    done();
+    leaveUnknownToPostStep(fleet, inFlight2, ports);
+    return result;
   });
 }
 async function recordSameVersion(fleet, b, finishedAt, log) {
@@ -90349,7 +90419,9 @@ ${current} is back in service.${undone}`
       result.status = result.status === "rolled-back" ? "failed" : result.status;
       result.rolledBack = false;
       if (!fleet.one) result.failure += undone;
-      return done();
+      done();
+      leaveUnknownToPostStep(fleet, inFlight2, ports);
+      return result;
     });
   });
 }

@@ -303,3 +303,77 @@ test('a job cancelled mid-switch: the post step puts back the servers it had swi
   // The third server never switched: the post step left it alone.
   expect(records(third)).toEqual(thirdRecords)
 })
+
+// A `cmd:` check that, on the one host holding the marker, drops the SSH connection it runs in
+// (it kills the first sshd above its own shell: that connection's session process, no other)
+// and, when the marker names a pid file, first stops that host's sshd itself.
+const DROP = `${MARKERS}/drop-ssh`
+const DROP_CHECK = `cmd: if [ -e ${DROP} ]; then x=$(cat ${DROP}); rm -f ${DROP}; if [ -n "$x" ]; then kill $(cat "$x"); fi; p=$$; while [ "$p" -gt 1 ]; do case "$(cat /proc/$p/comm)" in sshd*) kill $p; break;; esac; p=$(cut -d" " -f4 /proc/$p/stat); done; fi; true`
+const dropping = (version: string) =>
+  inputs({
+    version,
+    'max-parallel': '1',
+    healthchecks: `http://127.0.0.1:${WEB}/health\n${DROP_CHECK}`
+  })
+
+test('a connection lost during a server verify: it counts as failed, is connected again and put back with the others', async () => {
+  const [first = '', second = '', third = ''] = names
+  const thirdRecords = records(HOSTS[2] as LabHost)
+  writeFileSync(hostPath(HOSTS[1] as LabHost, DROP), '')
+  const r = await runAction(dropping('m7'), RUN_ENV, { timeoutMs: 240_000 })
+  expect([r.code, r.outputs.status]).toEqual([1, 'rolled-back'])
+  expect(r.log).toContain(`[${second}] the connection to the server was lost`)
+  expect(r.log).toContain(`[${second}] connected again; the deploy lock is still this run's`)
+  expect(currents()).toEqual(['m5', 'm5', 'm5'])
+  expect(await servingAll()).toEqual(['m5', 'm5', 'm5'])
+  expect(hostsOutput(r)).toEqual([
+    [first, 'm5', 'm5', 'rolled-back'],
+    [second, 'm5', 'm5', 'rolled-back'],
+    [third, 'm5', 'm5', 'not-switched']
+  ])
+  for (const h of HOSTS.slice(0, 2)) {
+    expect(records(h).slice(-2)).toEqual(['failed m7', 'rollback m5'])
+  }
+  expect(records(HOSTS[2] as LabHost)).toEqual([...thirdRecords, 'failed m7'])
+  expect(HOSTS.map(lockHeld)).toEqual([false, false, false])
+})
+
+test('a server that cannot be reached again: the job fails, the others are back, hosts names it unknown, and the post step puts it back', async () => {
+  const [first = '', second = '', third = ''] = names
+  const host2 = HOSTS[1] as LabHost
+  writeFileSync(hostPath(host2, DROP), `${host2.dir}/ssh/sshd.pid`)
+  let main: ActionRun
+  try {
+    main = await runAction(dropping('m8'), RUN_ENV, { timeoutMs: 240_000 })
+  } finally {
+    sandbox('sshd', '2', 'start')
+  }
+  expect([main.code, main.outputs.status]).toEqual([1, 'rollback-failed'])
+  expect(errorOf(main)).toContain(
+    `${second}: the connection was lost and could not be made again (3 tries)`
+  )
+  expect(hostsOutput(main)).toEqual([
+    [first, 'm5', 'm5', 'rolled-back'],
+    [second, 'm5', 'm8', 'unknown'],
+    [third, 'm5', 'm5', 'not-switched']
+  ])
+  expect(await serving(HOSTS[0] as LabHost)).toBe('m5')
+  expect(await serving(host2)).toBe('m8')
+  // What the post step needs: the unknown server's switch and its lock.
+  const switching = JSON.parse(main.state.switching ?? '{}') as { servers?: object }
+  expect(Object.keys(switching.servers ?? {})).toEqual([second])
+  expect(Object.keys(JSON.parse(main.state.lock ?? '{}') as object)).toEqual([second])
+
+  // status says that server needs attention: its containers run other images than m5's.
+  const status = await run({ command: 'status', services: '' })
+  expect([status.code, status.outputs.healthy]).toEqual([1, 'false'])
+  expect(errorOf(status)).toContain(second)
+
+  const post = await runAction(dropping('m8'), RUN_ENV, { state: main.state })
+  expect([post.code, errorOf(post)]).toEqual([0, ''])
+  expect(post.log).toContain(`[${second}] the deploy of m8 was interrupted before it was verified`)
+  expect(currents()).toEqual(['m5', 'm5', 'm5'])
+  expect(await servingAll()).toEqual(['m5', 'm5', 'm5'])
+  expect(records(host2).slice(-2)).toEqual(['failed m8', 'rollback m5'])
+  expect(HOSTS.map(lockHeld)).toEqual([false, false, false])
+})

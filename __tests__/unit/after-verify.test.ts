@@ -212,7 +212,8 @@ describe('after the checks passed', () => {
       remote,
       state: { currentVersion: 'v1', currentMethod: 'tar', history: [v1], damagedLines: [] },
       flavor: 'v2',
-      lockLost: () => undefined
+      lockLost: () => undefined,
+      reconnectIfLost: () => Promise.resolve()
     }
     return {
       s,

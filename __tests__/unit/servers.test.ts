@@ -8,6 +8,7 @@ import type { RunContext } from '../../src/config/inputs.js'
 import type { DeployOptions } from '../../src/config/options.js'
 import { switchOrder, targetsOf } from '../../src/engine/fleet/targets.js'
 import {
+  leaveUnknownToPostStep,
   putSwitchedBack,
   recordUntouched,
   switchInOrder
@@ -208,7 +209,8 @@ describe('all or nothing: the way back', () => {
         remote: remotes[i] as Remote,
         state: { currentVersion: 'v1', currentMethod: 'tar', history: [v1], damagedLines: [] },
         flavor: 'v2',
-        lockLost: () => undefined
+        lockLost: () => undefined,
+        reconnectIfLost: () => Promise.resolve()
       }
       return {
         s,
@@ -274,6 +276,42 @@ describe('all or nothing: the way back', () => {
     expect(result.failure).toBe(
       'b: its checks failed\nEvery server that was switched is back on the version it ran (a v1, b v1; not verified: skip-healthcheck is set). Never switched: c.'
     )
+  })
+
+  test('a server that cannot be reached again is unknown: rollback-failed, the others back', async () => {
+    const servers = [server(), server(), server()]
+    const runs = runsOn(servers.map(s => s.remote))
+    for (const r of runs.slice(0, 2)) r.switched = true
+    runs[1]!.s.reconnectIfLost = () =>
+      Promise.reject(new Error('the connection was lost and could not be made again (3 tries)'))
+    const result = newResult(options())
+    const fleet = Fleet.of(runs, result, new Phases(quiet))
+    await putSwitchedBack(
+      fleet,
+      { release: runs[0]!.attempt.release, why: 'b: its checks failed', toldByOne: () => 'one' },
+      options(),
+      result
+    )
+    expect(result.status).toBe('rollback-failed')
+    expect(result.hosts?.map(h => [h.host, h.status, h.version])).toEqual([
+      ['a', 'rolled-back', 'v1'],
+      ['b', 'unknown', 'v2'],
+      ['c', 'not-switched', 'v1']
+    ])
+    expect(result.failure).toContain(
+      'b: the connection was lost and could not be made again (3 tries). It may run v2 or v1'
+    )
+    // Nothing was sent to the server that could not be reached.
+    expect(servers[1]!.ran).toEqual([])
+    const checkpoints: string[] = []
+    leaveUnknownToPostStep(
+      fleet,
+      { version: 'v2', previous: 'v1', target: 'v1', startedAt: 't0' },
+      { checkpoint: (_, v) => void checkpoints.push(v) }
+    )
+    expect(
+      checkpoints.map(c => Object.keys((JSON.parse(c) as SwitchInFlight).servers ?? {}))
+    ).toEqual([['b']])
   })
 
   /** One server, switched, put back by the fleet's way back; `upExit`: how its `up` ends. */

@@ -105,7 +105,8 @@ describe('the check on a server', () => {
       remote,
       state: { currentVersion: current, currentMethod: 'tar', history, damagedLines: [] },
       flavor: 'v2',
-      lockLost: () => undefined
+      lockLost: () => undefined,
+      reconnectIfLost: () => Promise.resolve()
     } as ServerSession
     return {
       s,

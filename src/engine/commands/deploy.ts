@@ -20,7 +20,6 @@ import {
   runRollbackCommand,
   stoppedBeforeSwitch
 } from '../steps/release-step.js'
-import { keepFailed } from '../steps/rollback.js'
 import { withLockedServers } from '../server/session.js'
 import {
   cutOver,
@@ -31,9 +30,11 @@ import {
   type Built,
   type DeployRun
 } from '../steps/deploy-steps.js'
-import { Fleet, names, onEachServer, versionsOf, type Failure } from '../fleet/fleet.js'
+import { Fleet, names, versionsOf, type Failure } from '../fleet/fleet.js'
 import {
   inFlightOn,
+  keepFailedOn,
+  leaveUnknownToPostStep,
   putSwitchedBack,
   recordOn,
   recordUntouched,
@@ -190,12 +191,7 @@ async function deployToServers(b: Built, run: DeployRun): Promise<CommandResult>
 
     const firstDeploy = switched.every(r => !r.target)
     if (o.noRollback || firstDeploy) {
-      const unrecorded = await onEachServer(switched, async r => {
-        r.history.push(...(await keepFailed(r.s.remote, r.s.o, r.attempt)))
-      })
-      for (const f of unrecorded) {
-        notice(fleet.tell(f.r, `could not record the failed attempt: ${f.why}`))
-      }
+      await keepFailedOn(fleet, switched, notice)
       for (const r of switched) fleet.mark(r, 'failed', o.version, fleet.outcomes.of(r)?.failure)
       const left = o.noRollback
         ? fleet.one
@@ -219,18 +215,14 @@ async function deployToServers(b: Built, run: DeployRun): Promise<CommandResult>
     let undo: ReleaseRun | undefined
     if (first.attempt.releaseRun && first.target && compose) {
       try {
+        await first.s.reconnectIfLost()
         undo = await first.s.phases.run('rollback command', () =>
           runRollbackCommand(first.s.remote, first.s.o, compose, release, target, first.s.log)
         )
         result.undo = undo
       } catch (e) {
         if (e instanceof OneOffFailed) result.undo = e.run
-        const unrecorded = await onEachServer(switched, async r => {
-          r.history.push(...(await keepFailed(r.s.remote, r.s.o, r.attempt)))
-        })
-        for (const f of unrecorded) {
-          notice(fleet.tell(f.r, `could not record the failed attempt: ${f.why}`))
-        }
+        await keepFailedOn(fleet, switched, notice)
         for (const r of switched) fleet.mark(r, 'rollback-failed', o.version, errorMessage(e))
         result.rolledBack = true
         result.status = 'rollback-failed'
@@ -256,7 +248,9 @@ async function deployToServers(b: Built, run: DeployRun): Promise<CommandResult>
       o,
       result
     )
-    return done()
+    done()
+    leaveUnknownToPostStep(fleet, inFlight, ports)
+    return result
   })
 }
 

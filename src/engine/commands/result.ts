@@ -19,7 +19,14 @@ export type { CheckpointName } from '../server/session.js'
 export type CommandStatus = 'success' | 'failed' | 'rolled-back' | 'rollback-failed'
 
 /** How a command ended on one server of several. */
-export type ServerStatus = 'success' | 'failed' | 'rolled-back' | 'rollback-failed' | 'not-switched'
+export type ServerStatus =
+  | 'success'
+  | 'failed'
+  | 'rolled-back'
+  | 'rollback-failed'
+  | 'not-switched'
+  /** It could not be reached again after its switch began: it may run either version. */
+  | 'unknown'
 
 /** One server of a command on several: where it started, where it ended, how it went. */
 export interface ServerOutcome {

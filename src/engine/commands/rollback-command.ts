@@ -30,6 +30,7 @@ import type { ServerRun } from '../steps/deploy-steps.js'
 import { Fleet, type Failure } from '../fleet/fleet.js'
 import {
   inFlightOn,
+  leaveUnknownToPostStep,
   putSwitchedBack,
   recordOn,
   recordVerified,
@@ -316,7 +317,9 @@ export async function rollbackCommand(
       result.status = result.status === 'rolled-back' ? 'failed' : result.status
       result.rolledBack = false
       if (!fleet.one) result.failure += undone
-      return done()
+      done()
+      leaveUnknownToPostStep(fleet, inFlight, ports)
+      return result
     })
   })
 }

@@ -97,6 +97,17 @@ export async function putSwitchedBack(
   const lead = switched[0]
   result.rolledBack = true
   await fleet.onEach('rollback', switched, async r => {
+    try {
+      await r.s.reconnectIfLost()
+    } catch (e) {
+      fleet.mark(
+        r,
+        'unknown',
+        plan.release.version,
+        `${errorMessage(e)}. It may run ${plan.release.version} or ${r.target || 'nothing'}: the action's post step tries to put it back; look at it (command: status) before you deploy again`
+      )
+      return
+    }
     if (!r.target) {
       r.history.push(...(await keepFailed(r.s.remote, r.s.o, r.attempt).catch(() => [])))
       fleet.mark(r, 'rollback-failed', plan.release.version, 'no earlier version to go back to')
@@ -130,7 +141,9 @@ export async function putSwitchedBack(
     }
   })
   const problem = (r: ServerRun) => fleet.outcomes.of(r)?.failure ?? ''
-  const broken = switched.filter(r => fleet.outcomes.of(r)?.status === 'rollback-failed')
+  const broken = switched.filter(r =>
+    ['rollback-failed', 'unknown'].includes(fleet.outcomes.of(r)?.status ?? '')
+  )
   result.status = broken.length > 0 ? 'rollback-failed' : 'rolled-back'
   if (fleet.one) {
     result.failure = plan.toldByOne(lead && broken.includes(lead) ? problem(lead) : undefined)
@@ -177,4 +190,36 @@ export async function recordVerified(
     )
   }
   return unkept.map(f => f.r)
+}
+
+/**
+ * The attempt left in service on `runs`, recorded as failed (no-rollback, a first deploy, a
+ * rollback command that failed), over a connection made again if it was lost; problems are
+ * notices.
+ */
+export async function keepFailedOn(
+  fleet: Fleet,
+  runs: ServerRun[],
+  notice: (m: string) => void
+): Promise<void> {
+  const unrecorded = await onEachServer(runs, async r => {
+    await r.s.reconnectIfLost()
+    r.history.push(...(await keepFailed(r.s.remote, r.s.o, r.attempt)))
+  })
+  for (const f of unrecorded) {
+    notice(fleet.tell(f.r, `could not record the failed attempt: ${f.why}`))
+  }
+}
+
+/**
+ * Servers that could not be reached again to be put back keep their switch in flight after the
+ * command ends (which clears it), so that the action's post step puts them back.
+ */
+export function leaveUnknownToPostStep(
+  fleet: Fleet,
+  inFlight: SwitchInFlight,
+  ports: Pick<SessionPorts, 'checkpoint'>
+): void {
+  const unknown = fleet.runs.filter(r => fleet.outcomes.of(r)?.status === 'unknown')
+  if (unknown.length > 0) ports.checkpoint('switching', inFlightOn(fleet, unknown, inFlight))
 }

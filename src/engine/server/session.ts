@@ -8,6 +8,8 @@ import type { Remote } from '../../remote/remote.js'
 import type { StackFlavor } from '../../remote/commands.js'
 import type { Orchestrator } from '../../config/options.js'
 import { acquireDeployLock, keepLockRenewed, releaseDeployLock, type LockRenewal } from './lock.js'
+import { runChecked } from '../../remote/ssh.js'
+import * as cmd from '../../remote/commands.js'
 import { readServerState, reportDamagedLines, type ServerState } from './server-state.js'
 import * as stack from '../stack/stack.js'
 import { errorMessage, Phases, type Log } from '../io.js'
@@ -31,6 +33,12 @@ export interface Session {
   flavor: StackFlavor
   /** Why this run no longer holds its lock (another deploy broke it as abandoned), if so. */
   lockLost(): string | undefined
+  /**
+   * Makes sure the connection still answers; when it was lost, connects again (a few tries)
+   * and renews the lock over the new one. Throws when the server cannot be reached again, or
+   * its lock is no longer this run's: then nothing more may be done there.
+   */
+  reconnectIfLost(): Promise<void>
 }
 
 /** One server of a command on several: its own options (its `ssh`), log and phases. */
@@ -171,7 +179,7 @@ async function openLocked(
 ): Promise<{ session: ServerSession; close(): Promise<void> }> {
   const { o } = t
   const { log, phases } = view
-  const remote = await phases.run('connect', () => ports.connect(o))
+  let remote = await phases.run('connect', () => ports.connect(o))
   let lockToken = ''
   let renewal: LockRenewal | undefined
   const close = async () => {
@@ -197,16 +205,38 @@ async function openLocked(
     const { state, flavor } = await phases.run('inspect server', () =>
       inspectServer(remote, o.orchestrator, o.deployPath, log, notice)
     )
-    const lease = renewal
+    const reconnect = async () => {
+      renewal?.stop()
+      remote.close()
+      remote = await connectAgain(ports, o, log)
+      const held = await runChecked(remote, cmd.renewLock(o.deployPath, lockToken))
+      if (held.trim() !== 'renewed') {
+        throw new Error(
+          `connected again, but the deploy lock ${cmd.lockDir(o.deployPath)} is no longer this run's: nothing more is done there`
+        )
+      }
+      renewal = keepLockRenewed(remote, o, lockToken, log)
+      log.info("connected again; the deploy lock is still this run's")
+    }
     const session: ServerSession = {
       name: t.name,
       o,
       log,
       phases,
-      remote,
+      get remote() {
+        return remote
+      },
       state,
       flavor,
-      lockLost: () => lease.lost
+      lockLost: () => renewal?.lost,
+      reconnectIfLost: async () => {
+        const answer = await remote.run(['true']).catch((e: unknown) => errorMessage(e))
+        if (typeof answer !== 'string' && answer.code === 0) return
+        log.warn(
+          `the connection to the server was lost (${typeof answer === 'string' ? answer : `exit ${answer.code}`}): connecting again`
+        )
+        await reconnect()
+      }
     }
     return { session, close }
   } catch (e) {
@@ -228,4 +258,24 @@ export async function withServer<T>(
   } finally {
     remote.close()
   }
+}
+
+const RECONNECT_TRIES = 3
+const RECONNECT_PAUSE_MS = 2000
+
+/** Connects to the server of `o` again: a few tries, each within its handshake timeout. */
+async function connectAgain(ports: SessionPorts, o: DeployOptions, log: Log): Promise<Remote> {
+  let last: unknown
+  for (let i = 1; i <= RECONNECT_TRIES; i++) {
+    try {
+      return await ports.connect(o)
+    } catch (e) {
+      last = e
+      log.warn(`connecting again (${i} of ${RECONNECT_TRIES}) failed: ${errorMessage(e)}`)
+      if (i < RECONNECT_TRIES) await new Promise(r => setTimeout(r, RECONNECT_PAUSE_MS))
+    }
+  }
+  throw new Error(
+    `the connection was lost and could not be made again (${RECONNECT_TRIES} tries): ${errorMessage(last)}`
+  )
 }

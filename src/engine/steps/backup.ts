@@ -1,6 +1,6 @@
 // The backup phase: the running version's images get `backup-<version>` tags, which pruning keeps.
-// A service's image is taken by the ID its containers run, never by a tag a later step could have
-// moved; its version tag (or latest) only when none of its containers runs.
+// Each image is resolved to its ID once, and the backup tag made from that ID; a service whose
+// containers run another image than the version's tag names is reported.
 
 import type { DeployOptions } from '../../config/options.js'
 import type { Remote } from '../../remote/remote.js'
@@ -19,19 +19,22 @@ export async function backupRunning(
   for (const s of running.services) {
     const source = versionTag(o.project, s, running.version)
     const fallback = latestTag(o.project, s)
-    const from =
-      containers.find(c => c.service === s && c.status === 'running' && c.image)?.image ??
-      ((await stack.imageExists(remote, source))
-        ? source
-        : (await stack.imageExists(remote, fallback))
-          ? fallback
-          : undefined)
-    if (!from) {
+    // The image by its ID, resolved once: the backup tag names what the tag named now.
+    const [tagged, latest] = await stack.imageIds(remote, [source, fallback])
+    const id = tagged ?? latest
+    if (!id) {
       log.warn(`no image of ${s} for the running version ${running.version}: nothing to back up`)
       continue
     }
-    await stack.tagImage(remote, from, backupTag(o.project, s, running.version))
-    const what = from.startsWith('sha256:') ? `${source} as it runs (${from.slice(0, 19)})` : from
-    log.info(`${what} → ${backupTag(o.project, s, running.version)}`)
+    const runs = containers.find(c => c.service === s && c.status === 'running' && c.image)?.image
+    if (runs && runs !== id) {
+      log.warn(
+        `${s}'s containers run ${runs.slice(0, 19)}, not ${tagged ? source : fallback} (${id.slice(0, 19)}): the server's containers have drifted from the version in service`
+      )
+    }
+    await stack.tagImage(remote, id, backupTag(o.project, s, running.version))
+    log.info(
+      `${tagged ? source : fallback} (${id.slice(0, 19)}) → ${backupTag(o.project, s, running.version)}`
+    )
   }
 }

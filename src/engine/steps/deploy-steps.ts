@@ -111,7 +111,8 @@ export async function getReady(
 
 /**
  * Switches the server to the new version and verifies it (unless skip-healthcheck); never
- * throws: returns why the new version is not in service and well, if it is not.
+ * throws: returns why the new version is not in service and well, if it is not (a lost
+ * connection included: the way back connects again).
  */
 export async function cutOver(
   r: ServerRun,
@@ -134,10 +135,15 @@ export async function cutOver(
     notice('health checks skipped (skip-healthcheck: true): the new version was not verified')
     return undefined
   }
-  const health = await phases.run('verify', () => verify(remote, o, b.release, log, switched))
-  r.health = health
-  if (health.ok) return undefined
-  return describeUnhealthy(remote, o, o.version, health)
+  // Any error once the switch began (a lost connection among them) fails the server's checks.
+  try {
+    const health = await phases.run('verify', () => verify(remote, o, b.release, log, switched))
+    r.health = health
+    if (health.ok) return undefined
+    return await describeUnhealthy(remote, o, o.version, health)
+  } catch (e) {
+    return `verifying ${o.version} failed: ${errorMessage(e)}`
+  }
 }
 
 /** The record a verified deploy leaves on the server of `r`: a success, after what it ran. */
