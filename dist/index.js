@@ -83515,14 +83515,24 @@ function readState(deployPath) {
     stateDir(deployPath)
   );
 }
-function writeFileAtomic(file) {
-  return sh('mkdir -p "$(dirname "$1")" && cat > "$1.tmp.$$" && mv -f "$1.tmp.$$" "$1"', file);
+var RECEIVE = 't="$1.tmp.$$"; mkdir -p "$(dirname "$1")" && cat > "$t" || { rm -f "$t"; exit 1; };';
+var WHOLE = 'n=$(wc -c < "$t"); if [ "$n" -ne "$2" ]; then rm -f "$t"; echo "short write: $n of $2 bytes arrived; $1 left as it was" >&2; exit 3; fi';
+function writeFileAtomic(file, bytes) {
+  return sh(
+    `${RECEIVE} ${WHOLE}; mv -f "$t" "$1"`,
+    file,
+    String(bytes)
+  );
 }
 function readFile(file) {
   return ["cat", "--", file];
 }
-function appendFile2(file) {
-  return sh('mkdir -p "$(dirname "$1")" && cat >> "$1"', file);
+function appendFile2(file, bytes) {
+  return sh(
+    `${RECEIVE} ${WHOLE}; { if [ -s "$1" ]; then cat "$1"; [ "$(tail -c 1 "$1" | od -An -tx1 | tr -d " ")" = 0a ] || echo; fi; cat "$t"; } > "$t.all" && rm -f "$t" && mv -f "$t.all" "$1"`,
+    file,
+    String(bytes)
+  );
 }
 function extractInto(dir) {
   return sh('mkdir -p "$1" && tar -x -o -f - -C "$1"', dir);
@@ -84143,21 +84153,21 @@ async function readServerState(remote, deployPath) {
 }
 async function writeCurrent(remote, deployPath, version, method) {
   const dir = stateDir(deployPath);
-  await runChecked(remote, writeFileAtomic(`${dir}/current_version`), `${version}
+  await writeWhole(remote, `${dir}/current_version`, `${version}
 `);
-  await runChecked(remote, writeFileAtomic(`${dir}/current_method`), `${method}
+  await writeWhole(remote, `${dir}/current_method`, `${method}
 `);
 }
 async function appendRecords(remote, deployPath, records) {
   const text2 = records.map((r) => serializeRecord(r) + "\n").join("");
-  await runChecked(remote, appendFile2(`${stateDir(deployPath)}/versions.log`), text2);
+  const file = `${stateDir(deployPath)}/versions.log`;
+  await runChecked(remote, appendFile2(file, Buffer.byteLength(text2)), text2);
 }
 async function rewriteHistory(remote, deployPath, records) {
-  await runChecked(
-    remote,
-    writeFileAtomic(`${stateDir(deployPath)}/versions.log`),
-    serializeHistory(records)
-  );
+  await writeWhole(remote, `${stateDir(deployPath)}/versions.log`, serializeHistory(records));
+}
+async function writeWhole(remote, file, text2) {
+  await runChecked(remote, writeFileAtomic(file, Buffer.byteLength(text2)), text2);
 }
 
 // src/health/containers.ts
@@ -84347,7 +84357,7 @@ async function listTags2(remote, repo) {
   return out.split("\n").map((t) => t.trim()).filter((t) => t !== "" && t !== "<none>");
 }
 async function uploadFile(remote, file, content) {
-  await runChecked(remote, writeFileAtomic(file), content);
+  await runChecked(remote, writeFileAtomic(file, Buffer.byteLength(content)), content);
 }
 async function linkServerEnv2(remote, deployPath, projectDir) {
   await runChecked(remote, linkServerEnv(deployPath, projectDir));
@@ -90436,6 +90446,7 @@ async function status(o, ports, log) {
         await checkEngine(remote);
         return readServerState(remote, o.deployPath);
       });
+      reportDamagedLines(state, noticeTo(result, log));
       const current = state.currentVersion;
       result.version = current;
       result.method = state.currentMethod;

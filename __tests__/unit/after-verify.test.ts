@@ -67,12 +67,12 @@ function server(state: { current: string; log: DeployRecord[]; lockToken: string
     if (line.includes('for f in current_version current_method')) {
       return ok(`${files.current_version}\n${files.current_method}\n${files['versions.log'] ?? ''}`)
     }
-    if (line.includes('cat > "$1.tmp')) {
-      files[file] = stdin.trim()
+    if (line.includes('tail -c 1')) {
+      files[file] = (files[file] ?? '') + stdin
       return ok()
     }
-    if (line.includes('cat >> ')) {
-      files[file] = (files[file] ?? '') + stdin
+    if (line.includes('cat > "$t"')) {
+      files[file] = stdin.trim()
       return ok()
     }
     if (line.includes('touch -c')) return ok(argv[5] === lock ? 'renewed' : 'not ours')

@@ -51,13 +51,13 @@ describe('remote commands, as the server receives them', () => {
     ['logs', cmd.containerLogs('abc', 20), 'docker logs --tail 20 abc'],
     [
       'write file atomically',
-      cmd.writeFileAtomic('/opt/shop/.deploy/current_version'),
-      `sh -c 'mkdir -p "$(dirname "$1")" && cat > "$1.tmp.$$" && mv -f "$1.tmp.$$" "$1"' sh /opt/shop/.deploy/current_version`
+      cmd.writeFileAtomic('/opt/shop/.deploy/current_version', 7),
+      `sh -c 't="$1.tmp.$$"; mkdir -p "$(dirname "$1")" && cat > "$t" || { rm -f "$t"; exit 1; }; n=$(wc -c < "$t"); if [ "$n" -ne "$2" ]; then rm -f "$t"; echo "short write: $n of $2 bytes arrived; $1 left as it was" >&2; exit 3; fi; mv -f "$t" "$1"' sh /opt/shop/.deploy/current_version 7`
     ],
     [
       'append',
-      cmd.appendFile('/opt/shop/.deploy/versions.log'),
-      `sh -c 'mkdir -p "$(dirname "$1")" && cat >> "$1"' sh /opt/shop/.deploy/versions.log`
+      cmd.appendFile('/opt/shop/.deploy/versions.log', 120),
+      `sh -c 't="$1.tmp.$$"; mkdir -p "$(dirname "$1")" && cat > "$t" || { rm -f "$t"; exit 1; }; n=$(wc -c < "$t"); if [ "$n" -ne "$2" ]; then rm -f "$t"; echo "short write: $n of $2 bytes arrived; $1 left as it was" >&2; exit 3; fi; { if [ -s "$1" ]; then cat "$1"; [ "$(tail -c 1 "$1" | od -An -tx1 | tr -d " ")" = 0a ] || echo; fi; cat "$t"; } > "$t.all" && rm -f "$t" && mv -f "$t.all" "$1"' sh /opt/shop/.deploy/versions.log 120`
     ],
     [
       'unpack the files of a release',

@@ -230,7 +230,7 @@ describe('all or nothing: the way back', () => {
   /** The statuses of the records appended to versions.log, in order. */
   const appended = (ran: string[]) =>
     ran
-      .filter(l => l.includes('versions.log <<< '))
+      .filter(l => /versions\.log \d+ <<< /.test(l))
       .flatMap(l => l.split(' <<< ')[1]?.trim().split('\n') ?? [])
       .map(l => {
         const r = JSON.parse(l) as DeployRecord

@@ -36,9 +36,23 @@ export function readState(deployPath: string): Argv {
   )
 }
 
-/** Replaces a file with standard input, atomically: write beside it, then rename. */
-export function writeFileAtomic(file: string): Argv {
-  return sh('mkdir -p "$(dirname "$1")" && cat > "$1.tmp.$$" && mv -f "$1.tmp.$$" "$1"', file)
+// A state write first receives standard input beside the file, in "$t".
+const RECEIVE = 't="$1.tmp.$$"; mkdir -p "$(dirname "$1")" && cat > "$t" || { rm -f "$t"; exit 1; };'
+// What a state write checks before it installs anything: the bytes received are the `bytes`
+// sent (a connection cut mid-write gives `cat` an early end of input, and it exits 0).
+const WHOLE =
+  'n=$(wc -c < "$t"); if [ "$n" -ne "$2" ]; then rm -f "$t"; echo "short write: $n of $2 bytes arrived; $1 left as it was" >&2; exit 3; fi'
+
+/**
+ * Replaces a file with standard input, whole or not at all: written beside it, installed by a
+ * rename only when all `bytes` arrived.
+ */
+export function writeFileAtomic(file: string, bytes: number): Argv {
+  return sh(
+    `${RECEIVE} ${WHOLE}; mv -f "$t" "$1"`,
+    file,
+    String(bytes)
+  )
 }
 
 /** Prints a file. */
@@ -46,9 +60,17 @@ export function readFile(file: string): Argv {
   return ['cat', '--', file]
 }
 
-/** Appends standard input (whole lines) to a file. */
-export function appendFile(file: string): Argv {
-  return sh('mkdir -p "$(dirname "$1")" && cat >> "$1"', file)
+/**
+ * Appends standard input (whole lines) to a file, whole or not at all: the new file is made
+ * beside it (a line left unfinished by an earlier cut write is ended first, so that it cannot
+ * swallow the next record) and installed by a rename only when all `bytes` arrived.
+ */
+export function appendFile(file: string, bytes: number): Argv {
+  return sh(
+    `${RECEIVE} ${WHOLE}; { if [ -s "$1" ]; then cat "$1"; [ "$(tail -c 1 "$1" | od -An -tx1 | tr -d " ")" = 0a ] || echo; fi; cat "$t"; } > "$t.all" && rm -f "$t" && mv -f "$t.all" "$1"`,
+    file,
+    String(bytes)
+  )
 }
 
 /**

@@ -8,12 +8,12 @@ import { lastRecordOf, newestFirst, releaseOf } from '../../plan/history.js'
 import { probe } from '../../health/probes.js'
 import type { CheckResult } from '../../health/poller.js'
 import { readRestorable } from '../server/holdings.js'
-import { readServerState } from '../server/server-state.js'
+import { readServerState, reportDamagedLines } from '../server/server-state.js'
 import { withServer } from '../server/session.js'
 import { stackStrategy } from '../stack/choose-strategy.js'
 import { probeTimeoutMs } from '../steps/verify.js'
 import * as stack from '../stack/stack.js'
-import { asCommand, type CommandPorts, type CommandResult } from './result.js'
+import { asCommand, noticeTo, type CommandPorts, type CommandResult } from './result.js'
 import type { Log } from '../io.js'
 
 export async function status(
@@ -27,6 +27,7 @@ export async function status(
         await stack.checkEngine(remote)
         return readServerState(remote, o.deployPath)
       })
+      reportDamagedLines(state, noticeTo(result, log))
       const current = state.currentVersion
       result.version = current
       result.method = state.currentMethod

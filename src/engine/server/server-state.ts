@@ -49,8 +49,8 @@ export async function writeCurrent(
   method: string
 ): Promise<void> {
   const dir = stateDir(deployPath)
-  await runChecked(remote, writeFileAtomic(`${dir}/current_version`), `${version}\n`)
-  await runChecked(remote, writeFileAtomic(`${dir}/current_method`), `${method}\n`)
+  await writeWhole(remote, `${dir}/current_version`, `${version}\n`)
+  await writeWhole(remote, `${dir}/current_method`, `${method}\n`)
 }
 
 export async function appendRecords(
@@ -59,7 +59,8 @@ export async function appendRecords(
   records: DeployRecord[]
 ): Promise<void> {
   const text = records.map(r => serializeRecord(r) + '\n').join('')
-  await runChecked(remote, appendFile(`${stateDir(deployPath)}/versions.log`), text)
+  const file = `${stateDir(deployPath)}/versions.log`
+  await runChecked(remote, appendFile(file, Buffer.byteLength(text)), text)
 }
 
 export async function rewriteHistory(
@@ -67,9 +68,10 @@ export async function rewriteHistory(
   deployPath: string,
   records: DeployRecord[]
 ): Promise<void> {
-  await runChecked(
-    remote,
-    writeFileAtomic(`${stateDir(deployPath)}/versions.log`),
-    serializeHistory(records)
-  )
+  await writeWhole(remote, `${stateDir(deployPath)}/versions.log`, serializeHistory(records))
+}
+
+/** Replaces `file` with `text`, whole or not at all (see writeFileAtomic). */
+export async function writeWhole(remote: Remote, file: string, text: string): Promise<void> {
+  await runChecked(remote, writeFileAtomic(file, Buffer.byteLength(text)), text)
 }

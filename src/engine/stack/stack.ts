@@ -90,7 +90,7 @@ export async function listTags(remote: Remote, repo: string): Promise<string[]> 
 }
 
 export async function uploadFile(remote: Remote, file: string, content: string): Promise<void> {
-  await runChecked(remote, cmd.writeFileAtomic(file), content)
+  await runChecked(remote, cmd.writeFileAtomic(file, Buffer.byteLength(content)), content)
 }
 
 export async function linkServerEnv(
