@@ -83204,11 +83204,7 @@ function readState(deployPath) {
 var RECEIVE = 't="$1.tmp.$$"; mkdir -p "$(dirname "$1")" && cat > "$t" || { rm -f "$t"; exit 1; };';
 var WHOLE = 'n=$(wc -c < "$t"); if [ "$n" -ne "$2" ]; then rm -f "$t"; echo "short write: $n of $2 bytes arrived; $1 left as it was" >&2; exit 3; fi';
 function writeFileAtomic(file, bytes) {
-  return sh(
-    `${RECEIVE} ${WHOLE}; mv -f "$t" "$1"`,
-    file,
-    String(bytes)
-  );
+  return sh(`${RECEIVE} ${WHOLE}; mv -f "$t" "$1"`, file, String(bytes));
 }
 function readFile(file) {
   return ["cat", "--", file];
@@ -83221,7 +83217,7 @@ function appendFile(file, bytes) {
   );
 }
 function extractInto(dir) {
-  return sh('mkdir -p "$1" && tar -x -o -f - -C "$1"', dir);
+  return sh('mkdir -p "$1" && tar -x -o -p -f - -C "$1"', dir);
 }
 function linkServerEnv(deployPath, projectDir) {
   return sh(
@@ -84224,6 +84220,47 @@ function buildSecretValues(text3) {
 // src/config/parse.ts
 import path3 from "node:path";
 
+// src/plan/lock.ts
+function parseLockProbe(out) {
+  const [first = "", age = "", ...rest] = out.split("\n");
+  if (first.trim() === "acquired") return { acquired: true };
+  const rawInfo = rest.join("\n").replace(/\n+$/, "");
+  return {
+    acquired: false,
+    ageSeconds: Number(age.trim()) || 0,
+    rawInfo,
+    holder: lockInfo(rawInfo)
+  };
+}
+function lockInfo(raw) {
+  let info;
+  try {
+    info = JSON.parse(raw);
+  } catch {
+    return void 0;
+  }
+  const ours = typeof info === "object" && info !== null && typeof info.token === "string" && typeof info.version === "string";
+  return ours ? info : void 0;
+}
+function describeHolder(probe2) {
+  const h = probe2.holder;
+  if (!h) {
+    const why = probe2.rawInfo === "" ? "no info in the lock" : "its info file is not the action's";
+    return `an unknown holder, last changed ${probe2.ageSeconds} s ago (${why})`;
+  }
+  const who = `version ${h.version}${h.actor ? ` by ${h.actor}` : ""}${h.run_url ? ` (${h.run_url})` : ""} on ${h.runner}, since ${h.acquired_at}`;
+  return `${who}; last renewed ${probe2.ageSeconds} s ago`;
+}
+function nextLockStep(probe2, waitedMs, timing) {
+  if (probe2.acquired) return "acquired";
+  if (probe2.ageSeconds * 1e3 >= timing.staleAfterMs) return "break";
+  if (waitedMs >= timing.timeoutMs) return "give-up";
+  return "wait";
+}
+function renewalInterval(staleAfterMs) {
+  return Math.max(1e3, Math.min(6e4, Math.floor(staleAfterMs / 4)));
+}
+
 // src/plan/version.ts
 var VERSION_PATTERN = /^[A-Za-z0-9][A-Za-z0-9_.-]{0,127}$/;
 function generateVersion(sha, now) {
@@ -84247,13 +84284,6 @@ var FINGERPRINT_PATTERN = /^SHA256:[A-Za-z0-9+/]{43}=?$/;
 function serverName(s) {
   const host = s.host.includes(":") ? `[${s.host}]` : s.host;
   return s.port === 22 ? host : `${host}:${s.port}`;
-}
-function parseHostName(name, text3) {
-  const host = text3.replace(/^\[(.*)\]$/, "$1");
-  if (!HOST_PATTERN.test(host)) {
-    throw new InputError(name, `"${host}" is not a host name or IP address`);
-  }
-  return host;
 }
 function parseServerLine(name, line, defaultPort) {
   const bracketed = /^\[([^\]]+)\](?::(\d+))?$/.exec(line);
@@ -84393,8 +84423,7 @@ function parseProxy(raw, target, knownHosts, insecure) {
   const ownKey = given("proxy-key");
   const passphrase = raw["proxy-passphrase"] ?? "";
   const proxy = {
-    host: parseHostName("proxy-host", value(raw, "proxy-host")),
-    port: parseInteger("proxy-port", value(raw, "proxy-port"), 1, 65535),
+    ...parseProxyHost(raw),
     username: parseUsername("proxy-username", value(raw, "proxy-username")),
     privateKey: ownKey ? parsePrivateKey("proxy-key", raw["proxy-key"]) : target.privateKey,
     passphrase: ownKey ? passphrase || void 0 : target.passphrase,
@@ -84434,6 +84463,19 @@ function parseSsh(raw) {
     ...proxy ? { proxy } : {},
     servers
   };
+}
+function parseProxyHost(raw) {
+  const portGiven = (raw["proxy-port"] ?? "").trim() !== "";
+  const port = parseInteger("proxy-port", value(raw, "proxy-port"), 1, 65535);
+  const line = value(raw, "proxy-host");
+  const parsed = parseServerLine("proxy-host", line, port);
+  if (portGiven && parsed.port !== port) {
+    throw new InputError(
+      "proxy-host",
+      `"${line}" names port ${parsed.port}, and proxy-port says ${port}: give the jump host's port in one of them`
+    );
+  }
+  return parsed;
 }
 
 // src/config/parse-ingress.ts
@@ -84823,6 +84865,14 @@ function parseHealthchecks(text3) {
       );
     }
     if (url.protocol === "http:" || url.protocol === "https:") {
+      if (url.username !== "" || url.password !== "") {
+        url.username = url.username ? "***" : "";
+        url.password = url.password ? "***" : "";
+        throw new InputError(
+          "healthchecks",
+          `"${url.toString()}" carries credentials: a check sends no credentials, and a URL with them would sit in the log in clear. Check a path that answers without them (a health endpoint), or a cmd: check`
+        );
+      }
       return { kind: "http", url: url.toString(), line };
     }
     if (url.protocol === "tcp:" && url.hostname !== "" && url.port !== "") {
@@ -84945,7 +84995,7 @@ function parseOptions(raw, ctx) {
     keepVersions,
     keepHistory,
     lockTimeoutMs: parseSeconds("lock-timeout", value(raw, "lock-timeout"), 86400),
-    lockStaleAfterMs: parseSeconds("lock-stale-after", value(raw, "lock-stale-after"), 604800),
+    lockStaleAfterMs: parseLockStaleAfter(value(raw, "lock-stale-after")),
     ...deployments ? { deployments } : {},
     commit: ctx.sha,
     runUrl: ctx.runUrl,
@@ -85030,6 +85080,16 @@ function parseVersion(raw, ctx, command, skipBuild) {
     );
   }
   return given;
+}
+function parseLockStaleAfter(text3) {
+  const ms = parseSeconds("lock-stale-after", text3, 604800);
+  if (ms < 3 * renewalInterval(ms)) {
+    throw new InputError(
+      "lock-stale-after",
+      `"${text3}" is below its floor of ${3 * renewalInterval(ms) / 1e3} s: a running deploy renews its lock every ${renewalInterval(ms) / 1e3} s at most, and a lock must be able to miss two renewals before it looks abandoned`
+    );
+  }
+  return ms;
 }
 
 // src/plan/swarm-stack.ts
@@ -85413,7 +85473,7 @@ function realOrUndefined(p) {
     return void 0;
   }
 }
-var fileMode = (mode) => mode & 73 ? 493 : 420;
+var fileMode = (mode) => mode & 511 & ~2;
 function packFiles(entries, mtime = /* @__PURE__ */ new Date()) {
   const pack = import_tar_stream.default.pack();
   const add = (e) => new Promise((resolve, reject) => {
@@ -87329,49 +87389,6 @@ async function runRollbackCommand(remote, o, flavor, leaving, target, log) {
 // src/engine/server/lock.ts
 import { randomUUID } from "node:crypto";
 import { hostname } from "node:os";
-
-// src/plan/lock.ts
-function parseLockProbe(out) {
-  const [first = "", age = "", ...rest] = out.split("\n");
-  if (first.trim() === "acquired") return { acquired: true };
-  const rawInfo = rest.join("\n").replace(/\n+$/, "");
-  return {
-    acquired: false,
-    ageSeconds: Number(age.trim()) || 0,
-    rawInfo,
-    holder: lockInfo(rawInfo)
-  };
-}
-function lockInfo(raw) {
-  let info;
-  try {
-    info = JSON.parse(raw);
-  } catch {
-    return void 0;
-  }
-  const ours = typeof info === "object" && info !== null && typeof info.token === "string" && typeof info.version === "string";
-  return ours ? info : void 0;
-}
-function describeHolder(probe2) {
-  const h = probe2.holder;
-  if (!h) {
-    const why = probe2.rawInfo === "" ? "no info in the lock" : "its info file is not the action's";
-    return `an unknown holder, last changed ${probe2.ageSeconds} s ago (${why})`;
-  }
-  const who = `version ${h.version}${h.actor ? ` by ${h.actor}` : ""}${h.run_url ? ` (${h.run_url})` : ""} on ${h.runner}, since ${h.acquired_at}`;
-  return `${who}; last renewed ${probe2.ageSeconds} s ago`;
-}
-function nextLockStep(probe2, waitedMs, timing) {
-  if (probe2.acquired) return "acquired";
-  if (probe2.ageSeconds * 1e3 >= timing.staleAfterMs) return "break";
-  if (waitedMs >= timing.timeoutMs) return "give-up";
-  return "wait";
-}
-function renewalInterval(staleAfterMs) {
-  return Math.max(1e3, Math.min(6e4, Math.floor(staleAfterMs / 4)));
-}
-
-// src/engine/server/lock.ts
 var POLL_MS2 = 2e3;
 async function acquireDeployLock(remote, o, log, sleep3 = (ms) => new Promise((r) => setTimeout(r, ms))) {
   const info = {
@@ -88622,6 +88639,12 @@ var Fleet = class _Fleet {
 };
 var names = (runs) => runs.map((r) => r.s.name).join(", ");
 var versionsOf = (runs) => runs.map((r) => `${r.s.name} ${r.previous || "none"}`).join(", ");
+var lostLocks = (runs, then) => runs.flatMap((r) => {
+  const why = r.s.lockLost();
+  return why ? [{ r, why: `${why}; ${then}` }] : [];
+});
+var takenOver = (fleet, lost, version) => `${fleet.told(lost)}
+${version} passed its checks, but another deploy has taken over: nothing was recorded and nothing rolled back here (that deploy decides what runs now).`;
 
 // src/engine/stack/stack-strategy.ts
 function oneOffFlavor(flavor) {
@@ -88946,10 +88969,7 @@ async function deployToServers(b, run) {
       }
     }
     if (stopped.length === 0) {
-      stopped = runs.flatMap((r) => {
-        const why2 = r.s.lockLost();
-        return why2 ? [{ r, why: `${why2}; stopped before the switch` }] : [];
-      });
+      stopped = lostLocks(runs, "stopped before the switch");
     }
     if (stopped.length > 0) {
       for (const f of stopped) fleet.mark(f.r, "failed", f.r.previous, f.why);
@@ -88970,6 +88990,11 @@ No server was switched: each still runs the version it ran (${versionsOf(runs)})
     result.health = (failed2[0]?.r ?? first).health;
     noteSwitches(result, "switch", first.services);
     if (failed2.length === 0) {
+      const lost = lostLocks(runs, "stopped before the record");
+      if (lost.length > 0) {
+        result.failure = takenOver(fleet, lost, o.version);
+        return done();
+      }
       const finishedAt = ports.now().toISOString();
       const verified = { ...inFlight2, verified: successRecord(first, b, finishedAt) };
       const unkept = await recordVerified(
@@ -89168,10 +89193,7 @@ async function rollbackCommand(o, ports, log) {
           () => backupRunning(r.s.remote, r.s.o, releaseOf(r.history, r.previous, services), r.s.log)
         )
       );
-      const lost = runs.flatMap((r) => {
-        const why2 = r.s.lockLost();
-        return why2 ? [{ r, why: `${why2}; stopped before the switch` }] : [];
-      });
+      const lost = lostLocks(runs, "stopped before the switch");
       const stopped = [...unready, ...lost];
       if (stopped.length > 0) {
         throw new Error(
@@ -89240,6 +89262,11 @@ ${stoppedBeforeSwitch(current, target)}`)
       result.health = (failed2[0]?.r ?? first).health;
       noteSwitches(result, "switch", first.services);
       if (failed2.length === 0) {
+        const taken = lostLocks(runs, "stopped before the record");
+        if (taken.length > 0) {
+          result.failure = takenOver(fleet, taken, target);
+          return done();
+        }
         const finishedAt = ports.now().toISOString();
         const recordOf = (r) => newRecord(facts, "rollback", r.attempt.release, r.previous, finishedAt, {
           undo: r === first ? undo : void 0

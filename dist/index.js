@@ -83518,11 +83518,7 @@ function readState(deployPath) {
 var RECEIVE = 't="$1.tmp.$$"; mkdir -p "$(dirname "$1")" && cat > "$t" || { rm -f "$t"; exit 1; };';
 var WHOLE = 'n=$(wc -c < "$t"); if [ "$n" -ne "$2" ]; then rm -f "$t"; echo "short write: $n of $2 bytes arrived; $1 left as it was" >&2; exit 3; fi';
 function writeFileAtomic(file, bytes) {
-  return sh(
-    `${RECEIVE} ${WHOLE}; mv -f "$t" "$1"`,
-    file,
-    String(bytes)
-  );
+  return sh(`${RECEIVE} ${WHOLE}; mv -f "$t" "$1"`, file, String(bytes));
 }
 function readFile(file) {
   return ["cat", "--", file];
@@ -83535,7 +83531,7 @@ function appendFile2(file, bytes) {
   );
 }
 function extractInto(dir) {
-  return sh('mkdir -p "$1" && tar -x -o -f - -C "$1"', dir);
+  return sh('mkdir -p "$1" && tar -x -o -p -f - -C "$1"', dir);
 }
 function linkServerEnv(deployPath, projectDir) {
   return sh(
@@ -84407,13 +84403,6 @@ var FINGERPRINT_PATTERN = /^SHA256:[A-Za-z0-9+/]{43}=?$/;
 function serverName(s) {
   const host = s.host.includes(":") ? `[${s.host}]` : s.host;
   return s.port === 22 ? host : `${host}:${s.port}`;
-}
-function parseHostName(name, text2) {
-  const host = text2.replace(/^\[(.*)\]$/, "$1");
-  if (!HOST_PATTERN.test(host)) {
-    throw new InputError(name, `"${host}" is not a host name or IP address`);
-  }
-  return host;
 }
 function parseServerLine(name, line, defaultPort) {
   const bracketed = /^\[([^\]]+)\](?::(\d+))?$/.exec(line);
@@ -85406,8 +85395,20 @@ async function writeSummary(result) {
 }
 
 // src/action/log.ts
+import { randomUUID as randomUUID3 } from "node:crypto";
+var COMMAND_LINE = /^\s*::/m;
+function inert(message) {
+  if (!COMMAND_LINE.test(message)) {
+    info(message);
+    return;
+  }
+  const token = randomUUID3();
+  info(`::stop-commands::${token}`);
+  info(message);
+  info(`::${token}::`);
+}
 var actionLog = {
-  info: (m) => info(m),
+  info: inert,
   warn: (m) => warning(m),
   group: (name, fn) => group(name, fn)
 };
@@ -85655,8 +85656,7 @@ function parseProxy(raw, target, knownHosts, insecure) {
   const ownKey = given("proxy-key");
   const passphrase = raw["proxy-passphrase"] ?? "";
   const proxy = {
-    host: parseHostName("proxy-host", value(raw, "proxy-host")),
-    port: parseInteger("proxy-port", value(raw, "proxy-port"), 1, 65535),
+    ...parseProxyHost(raw),
     username: parseUsername("proxy-username", value(raw, "proxy-username")),
     privateKey: ownKey ? parsePrivateKey("proxy-key", raw["proxy-key"]) : target.privateKey,
     passphrase: ownKey ? passphrase || void 0 : target.passphrase,
@@ -85696,6 +85696,19 @@ function parseSsh(raw) {
     ...proxy ? { proxy } : {},
     servers
   };
+}
+function parseProxyHost(raw) {
+  const portGiven = (raw["proxy-port"] ?? "").trim() !== "";
+  const port = parseInteger("proxy-port", value(raw, "proxy-port"), 1, 65535);
+  const line = value(raw, "proxy-host");
+  const parsed = parseServerLine("proxy-host", line, port);
+  if (portGiven && parsed.port !== port) {
+    throw new InputError(
+      "proxy-host",
+      `"${line}" names port ${parsed.port}, and proxy-port says ${port}: give the jump host's port in one of them`
+    );
+  }
+  return parsed;
 }
 
 // src/config/parse-ingress.ts
@@ -85870,6 +85883,14 @@ function parseHealthchecks(text2) {
       );
     }
     if (url.protocol === "http:" || url.protocol === "https:") {
+      if (url.username !== "" || url.password !== "") {
+        url.username = url.username ? "***" : "";
+        url.password = url.password ? "***" : "";
+        throw new InputError(
+          "healthchecks",
+          `"${url.toString()}" carries credentials: a check sends no credentials, and a URL with them would sit in the log in clear. Check a path that answers without them (a health endpoint), or a cmd: check`
+        );
+      }
       return { kind: "http", url: url.toString(), line };
     }
     if (url.protocol === "tcp:" && url.hostname !== "" && url.port !== "") {
@@ -85992,7 +86013,7 @@ function parseOptions(raw, ctx) {
     keepVersions,
     keepHistory,
     lockTimeoutMs: parseSeconds("lock-timeout", value(raw, "lock-timeout"), 86400),
-    lockStaleAfterMs: parseSeconds("lock-stale-after", value(raw, "lock-stale-after"), 604800),
+    lockStaleAfterMs: parseLockStaleAfter(value(raw, "lock-stale-after")),
     ...deployments ? { deployments } : {},
     commit: ctx.sha,
     runUrl: ctx.runUrl,
@@ -86077,6 +86098,16 @@ function parseVersion(raw, ctx, command, skipBuild) {
     );
   }
   return given;
+}
+function parseLockStaleAfter(text2) {
+  const ms = parseSeconds("lock-stale-after", text2, 604800);
+  if (ms < 3 * renewalInterval(ms)) {
+    throw new InputError(
+      "lock-stale-after",
+      `"${text2}" is below its floor of ${3 * renewalInterval(ms) / 1e3} s: a running deploy renews its lock every ${renewalInterval(ms) / 1e3} s at most, and a lock must be able to miss two renewals before it looks abandoned`
+    );
+  }
+  return ms;
 }
 
 // src/plan/version-clash.ts
@@ -86915,7 +86946,7 @@ function realOrUndefined(p) {
     return void 0;
   }
 }
-var fileMode = (mode) => mode & 73 ? 493 : 420;
+var fileMode = (mode) => mode & 511 & ~2;
 function packFiles(entries, mtime = /* @__PURE__ */ new Date()) {
   const pack = import_tar_stream.default.pack();
   const add = (e) => new Promise((resolve, reject) => {
@@ -89761,6 +89792,12 @@ var Fleet = class _Fleet {
 };
 var names = (runs) => runs.map((r) => r.s.name).join(", ");
 var versionsOf = (runs) => runs.map((r) => `${r.s.name} ${r.previous || "none"}`).join(", ");
+var lostLocks = (runs, then) => runs.flatMap((r) => {
+  const why = r.s.lockLost();
+  return why ? [{ r, why: `${why}; ${then}` }] : [];
+});
+var takenOver = (fleet, lost, version) => `${fleet.told(lost)}
+${version} passed its checks, but another deploy has taken over: nothing was recorded and nothing rolled back here (that deploy decides what runs now).`;
 
 // src/engine/stack/stack-strategy.ts
 function oneOffFlavor(flavor) {
@@ -90085,10 +90122,7 @@ async function deployToServers(b, run2) {
       }
     }
     if (stopped.length === 0) {
-      stopped = runs.flatMap((r) => {
-        const why2 = r.s.lockLost();
-        return why2 ? [{ r, why: `${why2}; stopped before the switch` }] : [];
-      });
+      stopped = lostLocks(runs, "stopped before the switch");
     }
     if (stopped.length > 0) {
       for (const f of stopped) fleet.mark(f.r, "failed", f.r.previous, f.why);
@@ -90109,6 +90143,11 @@ No server was switched: each still runs the version it ran (${versionsOf(runs)})
     result.health = (failed2[0]?.r ?? first).health;
     noteSwitches(result, "switch", first.services);
     if (failed2.length === 0) {
+      const lost = lostLocks(runs, "stopped before the record");
+      if (lost.length > 0) {
+        result.failure = takenOver(fleet, lost, o.version);
+        return done();
+      }
       const finishedAt = ports.now().toISOString();
       const verified = { ...inFlight2, verified: successRecord(first, b, finishedAt) };
       const unkept = await recordVerified(
@@ -90307,10 +90346,7 @@ async function rollbackCommand(o, ports, log) {
           () => backupRunning(r.s.remote, r.s.o, releaseOf(r.history, r.previous, services), r.s.log)
         )
       );
-      const lost = runs.flatMap((r) => {
-        const why2 = r.s.lockLost();
-        return why2 ? [{ r, why: `${why2}; stopped before the switch` }] : [];
-      });
+      const lost = lostLocks(runs, "stopped before the switch");
       const stopped = [...unready, ...lost];
       if (stopped.length > 0) {
         throw new Error(
@@ -90379,6 +90415,11 @@ ${stoppedBeforeSwitch(current, target)}`)
       result.health = (failed2[0]?.r ?? first).health;
       noteSwitches(result, "switch", first.services);
       if (failed2.length === 0) {
+        const taken = lostLocks(runs, "stopped before the record");
+        if (taken.length > 0) {
+          result.failure = takenOver(fleet, taken, target);
+          return done();
+        }
         const finishedAt = ports.now().toISOString();
         const recordOf = (r) => newRecord(facts, "rollback", r.attempt.release, r.previous, finishedAt, {
           undo: r === first ? undo : void 0
@@ -95137,7 +95178,7 @@ async function run() {
 async function finish(result) {
   writeOutputs(result);
   await writeSummary(result);
-  if (result.history.length > 0) info(renderHistory(result.history));
+  if (result.history.length > 0) inert(renderHistory(result.history));
   if (result.failure) setFailed(result.failure);
   else if (result.command === "deploy") info(`\u2714 ${result.version} is live`);
   else if (result.command === "rollback") info(`\u21A9 ${result.version} is live again`);

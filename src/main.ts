@@ -5,7 +5,7 @@ import Docker from 'dockerode'
 import { getInputs, getRunContext } from './action/inputs.js'
 import { writeOutputs } from './action/outputs.js'
 import { writeSummary } from './action/summary.js'
-import { actionLog } from './action/log.js'
+import { actionLog, inert } from './action/log.js'
 import { checkpoint, markMainStarted, rememberDeployment } from './action/state.js'
 import { registerSecrets } from './action/secrets.js'
 import { parseOptions } from './config/parse.js'
@@ -67,7 +67,7 @@ export async function run(): Promise<void> {
 async function finish(result: CommandResult): Promise<void> {
   writeOutputs(result)
   await writeSummary(result)
-  if (result.history.length > 0) core.info(renderHistory(result.history))
+  if (result.history.length > 0) inert(renderHistory(result.history))
   if (result.failure) core.setFailed(result.failure)
   else if (result.command === 'deploy') core.info(`✔ ${result.version} is live`)
   else if (result.command === 'rollback') core.info(`↩ ${result.version} is live again`)

@@ -230,13 +230,15 @@ CMD ["sh", "-c", "mkdir -p /data/db && date > /data/db/written-as-root && mkdir 
       - ./data:/data
 `
     )
-    writeFileSync(`${ROOTY_WS}/deploy/conf/app.conf`, 'x=1\n')
+    // A secret-like file: its 0600 travels with it.
+    writeFileSync(`${ROOTY_WS}/deploy/conf/app.conf`, 'x=1\n', { mode: 0o600 })
     mkdirSync(hostPath(HOST, ROOTY_PATH), { recursive: true })
     chown(hostPath(HOST, ROOTY_PATH))
   })
   afterAll(resetRooty)
 
-  test('five deploys with keep-versions 2: each succeeds, the pruned folders are gone', async () => {
+  test("five deploys with keep-versions 2: each succeeds, a 0600 file stays 0600 and the deploy user's, the pruned folders are gone", async () => {
+    const deployUid = lstatSync(hostPath(HOST, ROOTY_PATH)).uid
     let engine = 0
     for (const version of ['p1', 'p2', 'p3', 'p4', 'p5']) {
       const r = await runAction(
@@ -265,6 +267,8 @@ CMD ["sh", "-c", "mkdir -p /data/db && date > /data/db/written-as-root && mkdir 
       const written = `${ROOTY_RELEASES}/${version}/deploy/data/db/written-as-root`
       expect([version, lstatSync(written).uid]).toEqual([version, 0])
       expect(r.log).not.toContain('could not remove the release folders')
+      const conf = lstatSync(`${ROOTY_RELEASES}/${version}/deploy/conf/app.conf`)
+      expect([version, conf.mode & 0o777, conf.uid]).toEqual([version, 0o600, deployUid])
       if (r.log.includes('through the engine (they held files written as root)')) engine++
     }
     // Every prune met a folder the deploy user could not remove, and the engine removed it.

@@ -10,7 +10,7 @@ import type { DeployOptions } from '../../src/config/options.js'
 import { recoverInterrupted } from '../../src/engine/commands/recover.js'
 import type { SwitchInFlight } from '../../src/engine/server/in-flight.js'
 import { recordVerified } from '../../src/engine/fleet/fleet-switch.js'
-import { Fleet } from '../../src/engine/fleet/fleet.js'
+import { Fleet, lostLocks, takenOver } from '../../src/engine/fleet/fleet.js'
 import { prune } from '../../src/engine/steps/prune.js'
 import { newResult } from '../../src/engine/commands/result.js'
 import { Phases, type Log } from '../../src/engine/io.js'
@@ -299,4 +299,21 @@ describe('after the checks passed', () => {
       'could not remove the release folders of v0: Permission denied. They hold files the deploy user cannot delete, and no image in service could remove them through the engine; remove them as root: rm -rf /srv/shop/.deploy/releases/v0'
     ])
   })
+})
+
+test('a lock broken while the version was verified: named, and nothing is recorded', () => {
+  const mine = (lost?: string): ServerRun =>
+    ({
+      s: { name: 'example.test', lockLost: () => lost, phases: new Phases(log) },
+      previous: 'v1'
+    }) as unknown as ServerRun
+  const runs = [mine(), mine("the deploy lock is no longer this deploy's")]
+  const lost = lostLocks(runs, 'stopped before the record')
+  expect(lost.map(l => l.why)).toEqual([
+    "the deploy lock is no longer this deploy's; stopped before the record"
+  ])
+  const fleet = Fleet.of([runs[1]!], newResult(options()), new Phases(log))
+  expect(takenOver(fleet, lost, 'v2')).toBe(
+    "the deploy lock is no longer this deploy's; stopped before the record\nv2 passed its checks, but another deploy has taken over: nothing was recorded and nothing rolled back here (that deploy decides what runs now)."
+  )
 })

@@ -62,7 +62,7 @@ describe('remote commands, as the server receives them', () => {
     [
       'unpack the files of a release',
       cmd.extractInto('/opt/shop/.deploy/releases/v1'),
-      `sh -c 'mkdir -p "$1" && tar -x -o -f - -C "$1"' sh /opt/shop/.deploy/releases/v1`
+      `sh -c 'mkdir -p "$1" && tar -x -o -p -f - -C "$1"' sh /opt/shop/.deploy/releases/v1`
     ],
     [
       'link the server .env into a release',

@@ -18,6 +18,8 @@ beforeEach(() => {
   writeFileSync(path.join(ws, 'deploy/site/index.html'), '<h1>hi</h1>\n')
   writeFileSync(path.join(ws, 'deploy/site/run.sh'), '#!/bin/sh\n')
   chmodSync(path.join(ws, 'deploy/site/run.sh'), 0o700)
+  chmodSync(path.join(ws, 'deploy/site/index.html'), 0o600)
+  chmodSync(path.join(ws, 'deploy/nginx/default.conf'), 0o666)
   writeFileSync(path.join(root, 'outside.txt'), 'secret\n')
 })
 afterEach(() => rmSync(root, { recursive: true, force: true }))
@@ -47,7 +49,7 @@ async function unpack(stream: Readable): Promise<Record<string, string>> {
   return out
 }
 
-test('files and folders (walked) keep their paths; parents come first; modes are normalised', async () => {
+test('files and folders (walked) keep their paths; parents come first; files keep their modes, never writable by everyone', async () => {
   const set = collect(['deploy/nginx/default.conf', 'deploy/site'])
   expect(set.entries.map(e => `${e.kind} ${e.rel}`)).toEqual([
     'dir deploy',
@@ -62,11 +64,11 @@ test('files and folders (walked) keep their paths; parents come first; modes are
   expect(await unpack(packFiles(set.entries))).toEqual({
     'deploy/': 'dir 755',
     'deploy/nginx/': 'dir 755',
-    'deploy/nginx/default.conf': '644 server {}\n',
+    'deploy/nginx/default.conf': '664 server {}\n',
     'deploy/site/': 'dir 755',
     'deploy/site/empty/': 'dir 755',
-    'deploy/site/index.html': '644 <h1>hi</h1>\n',
-    'deploy/site/run.sh': '755 #!/bin/sh\n'
+    'deploy/site/index.html': '600 <h1>hi</h1>\n',
+    'deploy/site/run.sh': '700 #!/bin/sh\n'
   })
 })
 
@@ -74,7 +76,7 @@ test('a symbolic link inside the workspace ships what it points to', async () =>
   symlinkSync('../nginx/default.conf', path.join(ws, 'deploy/site/linked.conf'))
   const set = collect(['deploy/site'])
   const files = await unpack(packFiles(set.entries))
-  expect(files['deploy/site/linked.conf']).toBe('644 server {}\n')
+  expect(files['deploy/site/linked.conf']).toBe('664 server {}\n')
 })
 
 test('a symbolic link that leads outside the workspace is refused, however deep', () => {

@@ -14,21 +14,12 @@ export function serverName(s: Pick<ServerAddress, 'host' | 'port'>): string {
   return s.port === 22 ? host : `${host}:${s.port}`
 }
 
-/** Checks a host name or address (brackets around an IPv6 address are dropped). */
-export function parseHostName(name: 'host' | 'proxy-host', text: string): string {
-  const host = text.replace(/^\[(.*)\]$/, '$1')
-  if (!HOST_PATTERN.test(host)) {
-    throw new InputError(name, `"${host}" is not a host name or IP address`)
-  }
-  return host
-}
-
 /**
  * One server line: `host`, `host:port`, `[ipv6]` or `[ipv6]:port`; a bare IPv6 address (two or
  * more colons) has no port. `defaultPort` is the `port` input.
  */
 export function parseServerLine(
-  name: 'host' | 'fingerprint',
+  name: 'host' | 'fingerprint' | 'proxy-host',
   line: string,
   defaultPort: number
 ): { host: string; port: number } {

@@ -10,7 +10,7 @@ import {
   parseKnownHosts,
   type KnownHost
 } from '../remote/known-hosts.js'
-import { parseHostName, parseServers, serverName } from './parse-servers.js'
+import { parseServerLine, parseServers, serverName } from './parse-servers.js'
 
 const USER_PATTERN = /^[A-Za-z0-9_][A-Za-z0-9_.-]{0,31}$/
 const FINGERPRINT_PATTERN = /^SHA256:[A-Za-z0-9+/]{43}=?$/
@@ -95,8 +95,7 @@ function parseProxy(
   const ownKey = given('proxy-key')
   const passphrase = raw['proxy-passphrase'] ?? ''
   const proxy: SshEndpoint = {
-    host: parseHostName('proxy-host', value(raw, 'proxy-host')),
-    port: parseInteger('proxy-port', value(raw, 'proxy-port'), 1, 65535),
+    ...parseProxyHost(raw),
     username: parseUsername('proxy-username', value(raw, 'proxy-username')),
     privateKey: ownKey ? parsePrivateKey('proxy-key', raw['proxy-key']) : target.privateKey,
     passphrase: ownKey ? passphrase || undefined : target.passphrase,
@@ -141,4 +140,22 @@ export function parseSsh(raw: RawInputs): SshOptions & { servers: ServerAddress[
     ...(proxy ? { proxy } : {}),
     servers
   }
+}
+
+/**
+ * `proxy-host` read like a `host` line (`host`, `host:port`, `[ipv6]:port`); a port there must
+ * agree with `proxy-port` when that is given too.
+ */
+function parseProxyHost(raw: RawInputs): { host: string; port: number } {
+  const portGiven = (raw['proxy-port'] ?? '').trim() !== ''
+  const port = parseInteger('proxy-port', value(raw, 'proxy-port'), 1, 65535)
+  const line = value(raw, 'proxy-host')
+  const parsed = parseServerLine('proxy-host', line, port)
+  if (portGiven && parsed.port !== port) {
+    throw new InputError(
+      'proxy-host',
+      `"${line}" names port ${parsed.port}, and proxy-port says ${port}: give the jump host's port in one of them`
+    )
+  }
+  return parsed
 }

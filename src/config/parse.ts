@@ -13,6 +13,7 @@ import type {
 } from './options.js'
 import { COMMANDS, COMPRESSIONS, METHODS, ORCHESTRATORS } from './options.js'
 import { InputError } from './input-error.js'
+import { renewalInterval } from '../plan/lock.js'
 import type { InputName, RawInputs, RunContext } from './inputs.js'
 import { generateVersion, VERSION_PATTERN } from '../plan/version.js'
 import { lines, noControlChars, parseBoolean, parseInteger, parseSeconds, value } from './values.js'
@@ -118,6 +119,15 @@ export function parseHealthchecks(text: string): HealthCheck[] {
       )
     }
     if (url.protocol === 'http:' || url.protocol === 'https:') {
+      if (url.username !== '' || url.password !== '') {
+        // Never echoed: the line holds a secret.
+        url.username = url.username ? '***' : ''
+        url.password = url.password ? '***' : ''
+        throw new InputError(
+          'healthchecks',
+          `"${url.toString()}" carries credentials: a check sends no credentials, and a URL with them would sit in the log in clear. Check a path that answers without them (a health endpoint), or a cmd: check`
+        )
+      }
       return { kind: 'http', url: url.toString(), line }
     }
     if (url.protocol === 'tcp:' && url.hostname !== '' && url.port !== '') {
@@ -257,7 +267,7 @@ export function parseOptions(raw: RawInputs, ctx: RunContext): DeployOptions {
     keepVersions,
     keepHistory,
     lockTimeoutMs: parseSeconds('lock-timeout', value(raw, 'lock-timeout'), 86400),
-    lockStaleAfterMs: parseSeconds('lock-stale-after', value(raw, 'lock-stale-after'), 604800),
+    lockStaleAfterMs: parseLockStaleAfter(value(raw, 'lock-stale-after')),
     ...(deployments ? { deployments } : {}),
     commit: ctx.sha,
     runUrl: ctx.runUrl,
@@ -366,4 +376,19 @@ function parseVersion(
     )
   }
   return given
+}
+
+/**
+ * lock-stale-after, at least 3 times the lock's renewal interval: a live deploy's lock must be
+ * able to miss two renewals before another deploy may judge it abandoned.
+ */
+export function parseLockStaleAfter(text: string): number {
+  const ms = parseSeconds('lock-stale-after', text, 604800)
+  if (ms < 3 * renewalInterval(ms)) {
+    throw new InputError(
+      'lock-stale-after',
+      `"${text}" is below its floor of ${(3 * renewalInterval(ms)) / 1000} s: a running deploy renews its lock every ${renewalInterval(ms) / 1000} s at most, and a lock must be able to miss two renewals before it looks abandoned`
+    )
+  }
+  return ms
 }

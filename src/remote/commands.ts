@@ -37,7 +37,8 @@ export function readState(deployPath: string): Argv {
 }
 
 // A state write first receives standard input beside the file, in "$t".
-const RECEIVE = 't="$1.tmp.$$"; mkdir -p "$(dirname "$1")" && cat > "$t" || { rm -f "$t"; exit 1; };'
+const RECEIVE =
+  't="$1.tmp.$$"; mkdir -p "$(dirname "$1")" && cat > "$t" || { rm -f "$t"; exit 1; };'
 // What a state write checks before it installs anything: the bytes received are the `bytes`
 // sent (a connection cut mid-write gives `cat` an early end of input, and it exits 0).
 const WHOLE =
@@ -48,11 +49,7 @@ const WHOLE =
  * rename only when all `bytes` arrived.
  */
 export function writeFileAtomic(file: string, bytes: number): Argv {
-  return sh(
-    `${RECEIVE} ${WHOLE}; mv -f "$t" "$1"`,
-    file,
-    String(bytes)
-  )
+  return sh(`${RECEIVE} ${WHOLE}; mv -f "$t" "$1"`, file, String(bytes))
 }
 
 /** Prints a file. */
@@ -75,10 +72,10 @@ export function appendFile(file: string, bytes: number): Argv {
 
 /**
  * Unpacks a tar stream from standard input into `dir` (made if need be). Owners in the archive
- * are ignored: the files belong to the SSH user.
+ * are ignored: the files belong to the SSH user; their modes are the archive's (`-p`: no umask).
  */
 export function extractInto(dir: string): Argv {
-  return sh('mkdir -p "$1" && tar -x -o -f - -C "$1"', dir)
+  return sh('mkdir -p "$1" && tar -x -o -p -f - -C "$1"', dir)
 }
 
 /**

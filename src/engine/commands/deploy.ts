@@ -30,7 +30,7 @@ import {
   type Built,
   type DeployRun
 } from '../steps/deploy-steps.js'
-import { Fleet, names, versionsOf, type Failure } from '../fleet/fleet.js'
+import { Fleet, lostLocks, names, takenOver, versionsOf, type Failure } from '../fleet/fleet.js'
 import {
   inFlightOn,
   keepFailedOn,
@@ -139,10 +139,7 @@ async function deployToServers(b: Built, run: DeployRun): Promise<CommandResult>
     }
     if (stopped.length === 0) {
       // Never switch under a lock that another deploy has taken over.
-      stopped = runs.flatMap(r => {
-        const why = r.s.lockLost()
-        return why ? [{ r, why: `${why}; stopped before the switch` }] : []
-      })
+      stopped = lostLocks(runs, 'stopped before the switch')
     }
     if (stopped.length > 0) {
       for (const f of stopped) fleet.mark(f.r, 'failed', f.r.previous, f.why)
@@ -165,6 +162,12 @@ async function deployToServers(b: Built, run: DeployRun): Promise<CommandResult>
     noteSwitches(result, 'switch', first.services)
 
     if (failed.length === 0) {
+      // Never record under a lock that another deploy has taken over (while this one verified).
+      const lost = lostLocks(runs, 'stopped before the record')
+      if (lost.length > 0) {
+        result.failure = takenOver(fleet, lost, o.version)
+        return done()
+      }
       // A verified version is never undone by bookkeeping.
       const finishedAt = ports.now().toISOString()
       const verified = { ...inFlight, verified: successRecord(first, b, finishedAt) }

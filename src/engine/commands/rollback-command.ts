@@ -27,7 +27,7 @@ import { OneOffFailed, runRollbackCommand, stoppedBeforeSwitch } from '../steps/
 import { writeCurrent } from '../server/server-state.js'
 import { withLockedServers, type ServerSession } from '../server/session.js'
 import type { ServerRun } from '../steps/deploy-steps.js'
-import { Fleet, type Failure } from '../fleet/fleet.js'
+import { Fleet, lostLocks, takenOver } from '../fleet/fleet.js'
 import {
   inFlightOn,
   leaveUnknownToPostStep,
@@ -184,10 +184,7 @@ export async function rollbackCommand(
               backupRunning(r.s.remote, r.s.o, releaseOf(r.history, r.previous, services), r.s.log)
             )
       )
-      const lost: Failure[] = runs.flatMap(r => {
-        const why = r.s.lockLost()
-        return why ? [{ r, why: `${why}; stopped before the switch` }] : []
-      })
+      const lost = lostLocks(runs, 'stopped before the switch')
       const stopped = [...unready, ...lost]
       if (stopped.length > 0) {
         throw new Error(
@@ -258,6 +255,12 @@ export async function rollbackCommand(
       result.health = (failed[0]?.r ?? first).health
       noteSwitches(result, 'switch', first.services)
       if (failed.length === 0) {
+        // Never record under a lock that another deploy has taken over (while this one verified).
+        const taken = lostLocks(runs, 'stopped before the record')
+        if (taken.length > 0) {
+          result.failure = takenOver(fleet, taken, target)
+          return done()
+        }
         // A verified version is never undone by bookkeeping.
         const finishedAt = ports.now().toISOString()
         const recordOf = (r: ServerRun) =>

@@ -127,3 +127,17 @@ export const names = (runs: ServerRun[]) => runs.map(r => r.s.name).join(', ')
 /** Each server with the version it ran before the command. */
 export const versionsOf = (runs: ServerRun[]) =>
   runs.map(r => `${r.s.name} ${r.previous || 'none'}`).join(', ')
+
+/** The servers of `runs` whose deploy lock another deploy has broken (as abandoned), with why. */
+export const lostLocks = (runs: ServerRun[], then: string): Failure[] =>
+  runs.flatMap(r => {
+    const why = r.s.lockLost()
+    return why ? [{ r, why: `${why}; ${then}` }] : []
+  })
+
+/**
+ * A command whose lock was broken while it verified: the other deploy owns the servers now, so
+ * nothing is recorded and nothing rolled back. The failure, as `fleet` tells it.
+ */
+export const takenOver = (fleet: Fleet, lost: Failure[], version: string): string =>
+  `${fleet.told(lost)}\n${version} passed its checks, but another deploy has taken over: nothing was recorded and nothing rolled back here (that deploy decides what runs now).`

@@ -122,8 +122,8 @@ function realOrUndefined(p: string): string | undefined {
   }
 }
 
-/** Executable files stay executable; nothing else of the runner's modes travels. */
-const fileMode = (mode: number) => (mode & 0o111 ? 0o755 : 0o644)
+/** A file keeps its permission bits (a 0600 env file stays 0600), never writable by everyone. */
+const fileMode = (mode: number) => mode & 0o777 & ~0o002
 
 /** A tar stream of `entries`, each file read from disk as it is packed. */
 export function packFiles(entries: readonly FileEntry[], mtime = new Date()): Readable {
