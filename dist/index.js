@@ -86724,11 +86724,18 @@ function routeOf(service, labels, problems) {
       problems.push(`service "${service}": ${label} "${p}" is not a path starting with "/"`);
     }
   }
+  const segments = path9 !== void 0 && PATH_PATTERN.test(path9) ? path9.split("/").slice(1) : [];
+  if (segments.slice(0, -1).some((s) => s === "" || s === "." || s === "..")) {
+    problems.push(
+      `service "${service}": ${LABEL.path} "${path9}" has an empty, "." or ".." segment: write the prefix once, as requests name it (e.g. "/api")`
+    );
+  }
   if (problems.length > before) return void 0;
   return {
     hosts,
     port: portNumber,
-    ...path9 !== void 0 && path9 !== "/" ? { path: path9.replace(/\/+$/, "") } : {},
+    // A prefix is written without its trailing "/"; "/" alone is every path.
+    ...path9 !== void 0 && path9 !== "/" ? { path: path9.replace(/\/$/, "") } : {},
     ...healthcheck !== void 0 ? { healthcheck } : {}
   };
 }
@@ -88039,6 +88046,43 @@ function parseNetworkMembers(text2) {
     })
   );
 }
+function specificity(route) {
+  const path9 = route.match?.[0]?.path?.[0];
+  return path9 === void 0 ? -1 : path9.length;
+}
+function insertionIndex(routesJson, path9) {
+  const routes = JSON.parse(routesJson) ?? [];
+  const mine = path9 === void 0 ? -1 : path9.length;
+  const at = routes.findIndex((r) => specificity(r) < mine || r["@id"]?.startsWith("vd-drain."));
+  return at === -1 ? routes.length : at;
+}
+function upstreamDials(routeJson) {
+  const route = JSON.parse(routeJson);
+  return (route?.handle?.[0]?.upstreams ?? []).map((u) => u.dial);
+}
+function routeClashes(routesJson, project, routes) {
+  const theirs = (JSON.parse(routesJson) ?? []).flatMap((r) => {
+    const id = /^vd\.([^.]+)\.(.+)$/.exec(r["@id"] ?? "");
+    if (!id || id[1] === project) return [];
+    const m = r.match?.[0];
+    return [{ project: id[1], service: id[2], hosts: m?.host ?? [], path: m?.path?.[0] }];
+  });
+  return routes.flatMap(
+    ({ service, route }) => theirs.flatMap((t) => {
+      const shared = route.hosts.filter((h) => t.hosts.includes(h));
+      if (shared.length === 0 || t.path !== route.path) return [];
+      const where = `${shared.join(", ")}${route.path ?? ""}`;
+      return [
+        `${where} is routed by project "${t.project}" (service ${t.service}): project "${project}" (service ${service}) cannot take it`
+      ];
+    })
+  );
+}
+function publishedPorts(bindingsJson) {
+  const bindings = JSON.parse(bindingsJson) ?? {};
+  const port = (p) => Number(bindings[p]?.[0]?.HostPort ?? 0) || 0;
+  return { http: port("80/tcp"), https: port("443/tcp") };
+}
 
 // src/remote/ingress-commands.ts
 function ingressState() {
@@ -88046,6 +88090,9 @@ function ingressState() {
     `{{.State.Running}} {{.Config.Image}} {{index .Config.Labels "${ADMIN_LABEL}"}}`,
     [INGRESS_CONTAINER]
   );
+}
+function ingressPorts() {
+  return inspectContainers2("{{json .HostConfig.PortBindings}}", [INGRESS_CONTAINER]);
 }
 var inspectContainers2 = (format, containers) => [
   "docker",
@@ -88319,6 +88366,7 @@ async function ensureIngress(remote, ingress, log) {
       log.info(`starting the stopped ingress (${INGRESS_CONTAINER})`);
       await runChecked(remote, ingressStart());
     }
+    await warnOfOtherPorts(remote, ingress, log);
   }
   const server = await waitForAdmin(remote);
   if (state.code !== 0) await joinRoutedNetworks(remote);
@@ -88327,6 +88375,15 @@ async function ensureIngress(remote, ingress, log) {
     await admin(remote, "POST", "/load", initialConfig(ingress));
   }
   await adminToLoopback(remote, log);
+}
+async function warnOfOtherPorts(remote, ingress, log) {
+  const published = publishedPorts(await runChecked(remote, ingressPorts()));
+  const asked = { http: ingress.httpPort, https: ingress.httpsPort };
+  if (published.http === asked.http && published.https === asked.https) return;
+  const show = (p) => `HTTP ${p.http || "none"}, HTTPS ${p.https || "none"}`;
+  log.warn(
+    `the ingress publishes ${show(published)}, and ingress-http-port / ingress-https-port ask for ${show(asked)}: the running ingress is shared by every project on this server and keeps its ports. To apply the new ones, remove it at a quiet moment (docker rm -f ${INGRESS_CONTAINER}); the next deploy makes it again on the new ports, with every project's routes (they are kept in its volume)`
+  );
 }
 async function adminToLoopback(remote, log) {
   const listen = JSON.parse(await admin(remote, "GET", "/config/admin"))?.listen;
@@ -88363,6 +88420,10 @@ async function startIngress(remote, ingress, log) {
   const argv2 = ingressRun(ingress, config);
   const r = await remote.run(argv2);
   if (r.code === 0) return;
+  if (/is already in use/.test(r.stderr)) {
+    log.info(`another deploy started the ingress a moment ago: using it`);
+    return;
+  }
   if (!r.stderr.includes(MIGRATE_REQUESTS)) throw new RemoteCommandError(argv2, r);
   log.warn(
     `the server's kernel has no ${MIGRATE_REQUESTS} (Linux 5.14 and later): each route change reloads Caddy, which may then reset a connection still waiting to be accepted`
@@ -88427,12 +88488,37 @@ async function removeRoute(remote, id) {
 async function putRoute(remote, id, route, path9) {
   const existing = await adminRequest(remote, "GET", `/id/${id}`);
   if (existing.status === 200) {
-    if (sameJson(JSON.parse(existing.body), route)) return;
-    await admin(remote, "PATCH", `/id/${id}`, route);
-  } else if (path9) {
-    await admin(remote, "PUT", `${ROUTES_PATH}/0`, route);
+    const before = JSON.parse(existing.body);
+    if (sameJson(before, route)) return;
+    if (before.match?.[0]?.path?.[0] === path9) {
+      await admin(remote, "PATCH", `/id/${id}`, route);
+      return;
+    }
+    await removeRoute(remote, id);
+  }
+  const routes = await admin(remote, "GET", ROUTES_PATH);
+  const at = insertionIndex(routes, path9);
+  if (at < (JSON.parse(routes) ?? []).length) {
+    await admin(remote, "PUT", `${ROUTES_PATH}/${at}`, route);
   } else {
     await admin(remote, "POST", ROUTES_PATH, route);
+  }
+}
+async function routedUpstreams(remote, project, service) {
+  const r = await adminRequest(remote, "GET", `/id/${routeId(project, service)}`);
+  return r.status === 200 ? upstreamDials(r.body) : [];
+}
+async function refuseRouteClashes(remote, project, routes) {
+  if (routes.length === 0 || (await remote.run(ingressState())).code !== 0) return;
+  const all = await adminRequest(remote, "GET", ROUTES_PATH);
+  if (all.status !== 200) return;
+  const clashes = routeClashes(all.body, project, routes);
+  if (clashes.length > 0) {
+    throw new Error(
+      `the ingress is shared by every project on this server, and a host name and path go to one project only:
+${clashes.join("\n")}
+Choose another host name or path (labels versioned-deploy.ingress.host, .path), or remove that project's route first.`
+    );
   }
 }
 async function inFlight(remote) {
@@ -88458,6 +88544,17 @@ async function removeStaleRoutes(remote, project, keep) {
   const stale = routes.filter((r) => !keep.includes(r.service)).map((r) => r.service);
   for (const service of stale) await removeRoute(remote, routeId(project, service));
   return stale;
+}
+async function dropProjectRoutes(remote, project, log) {
+  const routes = await routesOf(remote, project).catch((e) => {
+    log.warn(`could not read the ingress's routes of ${project}: ${errorMessage(e)}`);
+    return void 0;
+  });
+  if (!routes || routes.length === 0) return;
+  const gone = await removeStaleRoutes(remote, project, []);
+  log.info(`removed the routes of ${gone.join(", ")}: the compose file routes nothing now`);
+  const left = await leaveUnusedNetworks(remote, log);
+  if (left.length > 0) log.info(`the ingress left ${left.join(", ")} (no route needs them)`);
 }
 
 // src/engine/stack/start-first.ts
@@ -88546,7 +88643,10 @@ async function switchStartFirst(remote, o, target, s, expectedId, routed, log) {
   const route = routed ? s.route : void 0;
   if (route) {
     await joinNetworks(remote, networksOf(fresh));
-    const before = old.map((c) => `${c.name}:${route.port}`);
+    const routedNow = await routedUpstreams(remote, o.project, s.name);
+    const oldNames = new Set(old.map((c) => c.name));
+    const before = routedNow.filter((u) => oldNames.has(u.replace(/:\d+$/, "")));
+    if (before.length === 0) before.push(...old.map((c) => `${c.name}:${route.port}`));
     await setDrainRoute(remote, o.project, s.name, before);
     await setRoute(
       remote,
@@ -88671,6 +88771,7 @@ var composeStack = {
       services = await switchServices(remote, o, target, release, text2, plan, log);
     } else {
       await composeUp2(remote, target);
+      await dropProjectRoutes(remote, o.project, log);
     }
     for (const s of release.services) {
       await tagImage(
@@ -88680,6 +88781,12 @@ var composeStack = {
       );
     }
     return services ? { since: "", images: {}, services } : void 0;
+  },
+  async preflight(remote, o, composeContent) {
+    const routed = stackPlan(composeContent).services.flatMap(
+      (s) => s.route ? [{ service: s.name, route: s.route }] : []
+    );
+    await refuseRouteClashes(remote, o.project, routed);
   },
   async watch(remote, o, release) {
     return {
@@ -89645,6 +89752,8 @@ async function getReady(r, b, docker) {
     const deliver = b.shipping.deliver;
     delivered = await phases.run("transfer", () => deliver(remote, o, docker, b.images, log));
   }
+  const preflight = stackStrategy(o.orchestrator).preflight;
+  if (preflight) await preflight(remote, o, b.composeContent);
   if (b.files) {
     const set = b.files;
     await phases.run("release files", () => sendReleaseFiles(remote, o, set, log));

@@ -31,8 +31,12 @@ const INGRESS = 'versioned-deploy-ingress'
 const RUN_ENV = { GITHUB_WORKSPACE: WS, GITHUB_SHA: 'feedface0000111122223333444455556666aaaa' }
 
 /** The stack of `project`, routed for `host`; `order` start-first unless told; vzero has a worker. */
-const compose = (project: string, host: string, order = 'start-first') =>
-  zeroCompose({ project, host, markers: MARKERS, order, worker: project === PROJECT })
+const compose = (
+  project: string,
+  host: string,
+  order = 'start-first',
+  more: { port?: number; routed?: boolean } = {}
+) => zeroCompose({ project, host, markers: MARKERS, order, worker: project === PROJECT, ...more })
 
 function inputs(overrides: Record<string, string>): Record<string, string> {
   return {
@@ -313,6 +317,80 @@ test('two projects share the ingress, each changing only its own routes', async 
   ])
 })
 
+/** Deploys the second project with `composeText`, checked through `host`. */
+function deployOther(version: string, composeText: string, host = 'other.test') {
+  const other = `${WS}-other`
+  writeFileSync(`${other}/docker-compose.yml`, composeText)
+  return runAction(
+    inputs({
+      project: OTHER,
+      'deploy-path': `/srv/${OTHER}`,
+      services: `web=${WS}/web`,
+      'compose-file': `${other}/docker-compose.yml`,
+      version,
+      healthchecks: `cmd:curl -fsS -m 3 -H 'Host: ${host}' http://127.0.0.1:${HTTP_PORT}/version`
+    }),
+    RUN_ENV,
+    { timeoutMs: 240_000 }
+  )
+}
+
+test('a redeploy that moves the route to another port drains the old containers at the port they served on', async () => {
+  writeFileSync(
+    `${WS}/docker-compose.yml`,
+    compose(PROJECT, 'zero.test', 'start-first', { port: 8081 })
+  )
+  try {
+    const { r, load } = await underLoad({ version: 'zp1' })
+    expect([r.code, r.outputs.status, errorOf(r)]).toEqual([0, 'success', ''])
+    expectNoLoss(load)
+    expect(upstreamsOf(`vd.${PROJECT}.web`)?.every(u => u.endsWith(':8081'))).toBe(true)
+    // And back to 8080: the containers routed on 8081 are drained there.
+    writeFileSync(`${WS}/docker-compose.yml`, compose(PROJECT, 'zero.test'))
+    const back = await underLoad({ version: 'zp2' })
+    expect([back.r.code, back.r.outputs.status]).toEqual([0, 'success'])
+    expectNoLoss(back.load)
+    expect(upstreamsOf(`vd.${PROJECT}.web`)?.every(u => u.endsWith(':8080'))).toBe(true)
+  } finally {
+    writeFileSync(`${WS}/docker-compose.yml`, compose(PROJECT, 'zero.test'))
+  }
+})
+
+test('a host name another project routes is refused before the switch, naming both projects', async () => {
+  const before = routes()
+  const containers = nonEmpty(
+    on(['ps', '-q', '--filter', `label=com.docker.compose.project=${OTHER}`])
+  )
+  const r = await deployOther('o2', compose(OTHER, 'zero.test'), 'zero.test')
+  expect([r.code, r.outputs.status]).toEqual([1, 'failed'])
+  expect(errorOf(r)).toContain(
+    `zero.test is routed by project "${PROJECT}" (service web): project "${OTHER}" (service web) cannot take it`
+  )
+  expect(r.log).not.toContain('::group::switch')
+  expect(routes()).toEqual(before)
+  expect(
+    nonEmpty(on(['ps', '-q', '--filter', `label=com.docker.compose.project=${OTHER}`]))
+  ).toEqual(containers)
+  expect(await through('zero.test')).toBe('zp2')
+  expect(await through('other.test')).toBe('o1')
+})
+
+test('a project whose compose file routes nothing any more has its routes removed; the other keeps its own', async () => {
+  const r = await deployOther(
+    'o3',
+    compose(OTHER, 'other.test', 'stop-first', { routed: false }),
+    'zero.test'
+  )
+  expect([r.code, r.outputs.status, errorOf(r)]).toEqual([0, 'success', ''])
+  expect(r.log).toContain('removed the routes of web: the compose file routes nothing now')
+  expect(routes().map(x => x['@id'])).not.toContain(`vd.${OTHER}.web`)
+  expect(await through('zero.test')).toBe('zp2')
+  // Routed again, for the tests that follow.
+  const again = await deployOther('o4', compose(OTHER, 'other.test'))
+  expect([again.code, again.outputs.status]).toEqual([0, 'success'])
+  expect(await through('other.test')).toBe('o4')
+})
+
 /** The networks the ingress is on, sorted. */
 const ingressNetworks = () =>
   nonEmpty(
@@ -448,7 +526,7 @@ test('an ingress an earlier release started (admin API on every address, default
   expectAdminClosed(`${PROJECT}_default`)
   expect(ingressNetworks()).toEqual(['bridge', `${PROJECT}_default`, `${OTHER}_default`].sort())
   expect(await through('zero.test')).toBe('z7')
-  expect(await through('other.test')).toBe('o1')
+  expect(await through('other.test')).toBe('o4')
 
   // Made again, as the warning says: on its own network, with every project's routes and networks.
   on(['rm', '-f', INGRESS])
@@ -458,7 +536,7 @@ test('an ingress an earlier release started (admin API on every address, default
   expectAdminClosed(`${PROJECT}_default`)
   expect(ingressNetworks()).toEqual([`${PROJECT}_default`, `${OTHER}_default`, INGRESS].sort())
   expect(await through('zero.test')).toBe('z8')
-  expect(await through('other.test')).toBe('o1')
+  expect(await through('other.test')).toBe('o4')
 })
 
 test('bad input is refused before any build, naming the service, and the server is unchanged', async () => {

@@ -18,11 +18,21 @@ export const SLOW =
 /**
  * The compose file: `web` of `project`, routed for `host` through the ingress, switched with
  * `order` (start-first or stop-first); with `worker`, a start-first `worker` (no route, no port)
- * of the same image.
- * @param {{ project: string, host: string, markers: string, order?: string, worker?: boolean }} o
+ * of the same image. `web` answers on 8080 and 8081; the route sends to `port` (8080 unless
+ * told); `routed: false` leaves the route labels out.
+ * @param {{ project: string, host: string, markers: string, order?: string, worker?: boolean,
+ *   port?: number, routed?: boolean }} o
  * @returns {string}
  */
-export function zeroCompose({ project, host, markers, order = 'start-first', worker = false }) {
+export function zeroCompose({
+  project,
+  host,
+  markers,
+  order = 'start-first',
+  worker = false,
+  port = 8080,
+  routed = true
+}) {
   const workerService = `  worker:
     image: ${project}-web:\${DEPLOY_VERSION:-latest}
     restart: unless-stopped
@@ -41,11 +51,15 @@ export function zeroCompose({ project, host, markers, order = 'start-first', wor
     deploy:
       update_config:
         order: ${order}
-    labels:
+${
+  routed
+    ? `    labels:
       versioned-deploy.ingress.host: ${host}
-      versioned-deploy.ingress.port: "8080"
+      versioned-deploy.ingress.port: "${port}"
       versioned-deploy.ingress.healthcheck: /version
-    volumes: ['${markers}:/host:ro']
-    command: [sh, -c, '{ [ -f /host/refuse-$$(cat /version) ] || echo ok > /www/health; } && exec httpd -f -p 0.0.0.0:8080 -h /www']
+`
+    : ''
+}    volumes: ['${markers}:/host:ro']
+    command: [sh, -c, '{ [ -f /host/refuse-$$(cat /version) ] || echo ok > /www/health; } && httpd -p 0.0.0.0:8081 -h /www && exec httpd -f -p 0.0.0.0:8080 -h /www']
 ${worker ? workerService : ''}`
 }

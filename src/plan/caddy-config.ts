@@ -171,3 +171,65 @@ export function parseNetworkMembers(text: string): Map<string, string[]> {
     })
   )
 }
+
+/** How specific a route is: the length of its path prefix; -1 when it matches every path. */
+function specificity(route: Partial<CaddyRoute>): number {
+  const path = route.match?.[0]?.path?.[0]
+  return path === undefined ? -1 : path.length
+}
+
+/**
+ * Where a route with the path prefix `path` goes among the server's `routesJson`, in order: before
+ * the first route that is less specific (a shorter prefix, or none), so that within a host the
+ * longest prefix is always tried first, whichever project or service came first. Drain routes
+ * (their host never matches) are not counted: a new route goes before them all the same.
+ */
+export function insertionIndex(routesJson: string, path: string | undefined): number {
+  const routes = (JSON.parse(routesJson) ?? []) as Partial<CaddyRoute>[]
+  const mine = path === undefined ? -1 : path.length
+  const at = routes.findIndex(r => specificity(r) < mine || r['@id']?.startsWith('vd-drain.'))
+  return at === -1 ? routes.length : at
+}
+
+/** The upstreams (`host:port`) the route `routeJson` sends its requests to. */
+export function upstreamDials(routeJson: string): string[] {
+  const route = JSON.parse(routeJson) as Partial<CaddyRoute> | null
+  return (route?.handle?.[0]?.upstreams ?? []).map(u => u.dial)
+}
+
+/**
+ * The host names (and path) `project`'s `routes` would take from another project's routes among
+ * the server's `routesJson`: one line each, naming both projects. Empty: no clash.
+ */
+export function routeClashes(
+  routesJson: string,
+  project: string,
+  routes: { service: string; route: IngressRoute }[]
+): string[] {
+  const theirs = ((JSON.parse(routesJson) ?? []) as Partial<CaddyRoute>[]).flatMap(r => {
+    const id = /^vd\.([^.]+)\.(.+)$/.exec(r['@id'] ?? '')
+    if (!id || id[1] === project) return []
+    const m = r.match?.[0]
+    return [{ project: id[1], service: id[2], hosts: m?.host ?? [], path: m?.path?.[0] }]
+  })
+  return routes.flatMap(({ service, route }) =>
+    theirs.flatMap(t => {
+      const shared = route.hosts.filter(h => t.hosts.includes(h))
+      if (shared.length === 0 || t.path !== route.path) return []
+      const where = `${shared.join(', ')}${route.path ?? ''}`
+      return [
+        `${where} is routed by project "${t.project}" (service ${t.service}): project "${project}" (service ${service}) cannot take it`
+      ]
+    })
+  )
+}
+
+/** The host ports an ingress publishes its HTTP and HTTPS ports on (0: not published). */
+export function publishedPorts(bindingsJson: string): { http: number; https: number } {
+  const bindings = (JSON.parse(bindingsJson) ?? {}) as Record<
+    string,
+    { HostPort?: string }[] | null
+  >
+  const port = (p: string) => Number(bindings[p]?.[0]?.HostPort ?? 0) || 0
+  return { http: port('80/tcp'), https: port('443/tcp') }
+}

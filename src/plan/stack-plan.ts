@@ -130,11 +130,18 @@ function routeOf(
       problems.push(`service "${service}": ${label} "${p}" is not a path starting with "/"`)
     }
   }
+  const segments = path !== undefined && PATH_PATTERN.test(path) ? path.split('/').slice(1) : []
+  if (segments.slice(0, -1).some(s => s === '' || s === '.' || s === '..')) {
+    problems.push(
+      `service "${service}": ${LABEL.path} "${path}" has an empty, "." or ".." segment: write the prefix once, as requests name it (e.g. "/api")`
+    )
+  }
   if (problems.length > before) return undefined
   return {
     hosts,
     port: portNumber,
-    ...(path !== undefined && path !== '/' ? { path: path.replace(/\/+$/, '') } : {}),
+    // A prefix is written without its trailing "/"; "/" alone is every path.
+    ...(path !== undefined && path !== '/' ? { path: path.replace(/\/$/, '') } : {}),
     ...(healthcheck !== undefined ? { healthcheck } : {})
   }
 }

@@ -21,6 +21,11 @@ export function ingressState(): Argv {
   )
 }
 
+/** The ports the ingress container publishes (its port bindings, as JSON). */
+export function ingressPorts(): Argv {
+  return inspectContainers('{{json .HostConfig.PortBindings}}', [INGRESS_CONTAINER])
+}
+
 /** `docker inspect` of containers (only: not of an image of the same name), with `format`. */
 const inspectContainers = (format: string, containers: string[]): Argv => [
   'docker',

@@ -14,7 +14,7 @@ import { stackPlan } from '../../plan/stack-plan.js'
 import { judgeContainers } from '../../health/containers.js'
 import type { StackStrategy } from './stack-strategy.js'
 import { switchServices, type ServiceSwitch } from './start-first.js'
-import { routesOf } from './ingress.js'
+import { dropProjectRoutes, refuseRouteClashes, routesOf } from './ingress.js'
 import * as stack from './stack.js'
 import { errorMessage } from '../io.js'
 
@@ -33,6 +33,8 @@ export const composeStack: StackStrategy = {
       services = await switchServices(remote, o, target, release, text, plan, log)
     } else {
       await stack.composeUp(remote, target)
+      // A compose file that routes nothing any more takes the project's routes away.
+      await dropProjectRoutes(remote, o.project, log)
     }
     for (const s of release.services) {
       await stack.tagImage(
@@ -42,6 +44,13 @@ export const composeStack: StackStrategy = {
       )
     }
     return services ? { since: '', images: {}, services } : undefined
+  },
+
+  async preflight(remote, o, composeContent) {
+    const routed = stackPlan(composeContent).services.flatMap(s =>
+      s.route ? [{ service: s.name, route: s.route }] : []
+    )
+    await refuseRouteClashes(remote, o.project, routed)
   },
 
   async watch(remote, o, release) {

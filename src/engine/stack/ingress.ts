@@ -12,16 +12,20 @@ import {
   drainId,
   drainRoute,
   initialConfig,
+  insertionIndex,
   INGRESS_NETWORK,
   networksToLeave,
   parseNetworkMembers,
   parseUpstreams,
   projectRoutes,
+  publishedPorts,
   routedContainers,
+  routeClashes,
   routeId,
   ROUTES_PATH,
   SERVER,
   serviceRoute,
+  upstreamDials,
   INGRESS_CONTAINER,
   type RouteView
 } from '../../plan/caddy-config.js'
@@ -60,6 +64,7 @@ export async function ensureIngress(
       log.info(`starting the stopped ingress (${INGRESS_CONTAINER})`)
       await runChecked(remote, icmd.ingressStart())
     }
+    await warnOfOtherPorts(remote, ingress, log)
   }
   const server = await waitForAdmin(remote)
   if (state.code !== 0) await joinRoutedNetworks(remote)
@@ -69,6 +74,22 @@ export async function ensureIngress(
     await admin(remote, 'POST', '/load', initialConfig(ingress))
   }
   await adminToLoopback(remote, log)
+}
+
+/**
+ * A running ingress publishes the ports it was made with: when ingress-http-port or
+ * ingress-https-port now ask for others, says so and what to do (it is shared, and making it
+ * again is a moment with no answer, so a deploy does not do it on its own).
+ */
+async function warnOfOtherPorts(remote: Remote, ingress: IngressOptions, log: Log): Promise<void> {
+  const published = publishedPorts(await runChecked(remote, icmd.ingressPorts()))
+  const asked = { http: ingress.httpPort, https: ingress.httpsPort }
+  if (published.http === asked.http && published.https === asked.https) return
+  const show = (p: { http: number; https: number }) =>
+    `HTTP ${p.http || 'none'}, HTTPS ${p.https || 'none'}`
+  log.warn(
+    `the ingress publishes ${show(published)}, and ingress-http-port / ingress-https-port ask for ${show(asked)}: the running ingress is shared by every project on this server and keeps its ports. To apply the new ones, remove it at a quiet moment (docker rm -f ${INGRESS_CONTAINER}); the next deploy makes it again on the new ports, with every project's routes (they are kept in its volume)`
+  )
 }
 
 /**
@@ -126,6 +147,11 @@ async function startIngress(remote: Remote, ingress: IngressOptions, log: Log): 
   const argv = icmd.ingressRun(ingress, config)
   const r = await remote.run(argv)
   if (r.code === 0) return
+  if (/is already in use/.test(r.stderr)) {
+    // Two projects' first deploys at once: the other one made it first, and it is the same.
+    log.info(`another deploy started the ingress a moment ago: using it`)
+    return
+  }
   if (!r.stderr.includes(icmd.MIGRATE_REQUESTS)) throw new RemoteCommandError(argv, r)
   log.warn(
     `the server's kernel has no ${icmd.MIGRATE_REQUESTS} (Linux 5.14 and later): each route change reloads Caddy, which may then reset a connection still waiting to be accepted`
@@ -222,19 +248,60 @@ export async function removeRoute(remote: Remote, id: string): Promise<void> {
 }
 
 /**
- * Replaces the route `id`, or adds it: a route with a path prefix goes first (it must be tried
- * before a route of the same host names without one), any other goes last.
+ * Replaces the route `id`, or adds it where its path prefix puts it (insertionIndex: a longer
+ * prefix is tried first, whatever project or service came first). A route whose prefix changed
+ * is taken out and put in again at its new place.
  */
 async function putRoute(remote: Remote, id: string, route: object, path?: string): Promise<void> {
   const existing = await adminRequest(remote, 'GET', `/id/${id}`)
   if (existing.status === 200) {
+    const before = JSON.parse(existing.body) as { match?: { path?: string[] }[] }
     // Every change reloads Caddy's configuration: one that changes nothing is not sent.
-    if (sameJson(JSON.parse(existing.body), route)) return
-    await admin(remote, 'PATCH', `/id/${id}`, route)
-  } else if (path) {
-    await admin(remote, 'PUT', `${ROUTES_PATH}/0`, route)
+    if (sameJson(before, route)) return
+    if (before.match?.[0]?.path?.[0] === path) {
+      await admin(remote, 'PATCH', `/id/${id}`, route)
+      return
+    }
+    await removeRoute(remote, id)
+  }
+  const routes = await admin(remote, 'GET', ROUTES_PATH)
+  const at = insertionIndex(routes, path)
+  // PUT at an index inserts there; the end of the list is POST's (append).
+  if (at < ((JSON.parse(routes) as unknown[] | null) ?? []).length) {
+    await admin(remote, 'PUT', `${ROUTES_PATH}/${at}`, route)
   } else {
     await admin(remote, 'POST', ROUTES_PATH, route)
+  }
+}
+
+/** The upstreams the route of `service` sends its requests to now (none: no route). */
+export async function routedUpstreams(
+  remote: Remote,
+  project: string,
+  service: string
+): Promise<string[]> {
+  const r = await adminRequest(remote, 'GET', `/id/${routeId(project, service)}`)
+  return r.status === 200 ? upstreamDials(r.body) : []
+}
+
+/**
+ * Refuses (throws) when a route of `project` would take host names (and path) that another
+ * project's route on this server's ingress already has, naming both; nothing when the server
+ * has no ingress yet.
+ */
+export async function refuseRouteClashes(
+  remote: Remote,
+  project: string,
+  routes: { service: string; route: IngressRoute }[]
+): Promise<void> {
+  if (routes.length === 0 || (await remote.run(icmd.ingressState())).code !== 0) return
+  const all = await adminRequest(remote, 'GET', ROUTES_PATH)
+  if (all.status !== 200) return
+  const clashes = routeClashes(all.body, project, routes)
+  if (clashes.length > 0) {
+    throw new Error(
+      `the ingress is shared by every project on this server, and a host name and path go to one project only:\n${clashes.join('\n')}\nChoose another host name or path (labels versioned-deploy.ingress.host, .path), or remove that project's route first.`
+    )
   }
 }
 
@@ -279,4 +346,21 @@ export async function removeStaleRoutes(
   const stale = routes.filter(r => !keep.includes(r.service)).map(r => r.service)
   for (const service of stale) await removeRoute(remote, routeId(project, service))
   return stale
+}
+
+/**
+ * Removes every route of `project` (its compose file routes nothing now) and lets the ingress
+ * leave the networks no route needs; nothing when the server has no ingress or no such route.
+ */
+export async function dropProjectRoutes(remote: Remote, project: string, log: Log): Promise<void> {
+  // A project that does not use the ingress is not failed by one that does not answer.
+  const routes = await routesOf(remote, project).catch((e: unknown) => {
+    log.warn(`could not read the ingress's routes of ${project}: ${errorMessage(e)}`)
+    return undefined
+  })
+  if (!routes || routes.length === 0) return
+  const gone = await removeStaleRoutes(remote, project, [])
+  log.info(`removed the routes of ${gone.join(', ')}: the compose file routes nothing now`)
+  const left = await leaveUnusedNetworks(remote, log)
+  if (left.length > 0) log.info(`the ingress left ${left.join(', ')} (no route needs them)`)
 }

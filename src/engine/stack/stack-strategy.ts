@@ -53,6 +53,11 @@ export interface StackStrategy {
     composeContent: string | undefined,
     log: Log
   ): Promise<Switched | undefined>
+  /**
+   * Before the switch, while nothing runs differently yet: refuses (throws) what the switch
+   * could not do without harm to someone else (a route another project has).
+   */
+  preflight?(remote: Remote, o: DeployOptions, composeContent: string): Promise<void>
   /** How verify sees the stack after `switched`; throws when it cannot know what must run. */
   watch(
     remote: Remote,

@@ -21,6 +21,7 @@ import {
   leaveUnusedNetworks,
   removeDrainRoute,
   removeStaleRoutes,
+  routedUpstreams,
   routesOf,
   setDrainRoute,
   setRoute
@@ -182,7 +183,11 @@ async function switchStartFirst(
   const route = routed ? s.route : undefined
   if (route) {
     await joinNetworks(remote, networksOf(fresh))
-    const before = old.map(c => `${c.name}:${route.port}`)
+    // The old containers at the port they were routed on (the new plan's may differ).
+    const routedNow = await routedUpstreams(remote, o.project, s.name)
+    const oldNames = new Set(old.map(c => c.name))
+    const before = routedNow.filter(u => oldNames.has(u.replace(/:\d+$/, '')))
+    if (before.length === 0) before.push(...old.map(c => `${c.name}:${route.port}`))
     // The drain route first: the old containers stay in Caddy's pool, their requests counted.
     await setDrainRoute(remote, o.project, s.name, before)
     await setRoute(

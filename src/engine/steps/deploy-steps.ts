@@ -102,6 +102,8 @@ export async function getReady(
     const deliver = b.shipping.deliver
     delivered = await phases.run('transfer', () => deliver(remote, o, docker, b.images, log))
   }
+  const preflight = stackStrategy(o.orchestrator).preflight
+  if (preflight) await preflight(remote, o, b.composeContent)
   if (b.files) {
     const set = b.files
     await phases.run('release files', () => sendReleaseFiles(remote, o, set, log))
