@@ -19,9 +19,9 @@ import type { Argv } from '../../src/remote/commands.js'
 import { shJoin } from '../../src/remote/quote.js'
 import type { DeployRecord } from '../../src/plan/history.js'
 import type { ServerRun } from '../../src/engine/steps/deploy-steps.js'
-import type { ServerSession } from '../../src/engine/server/session.js'
 import { raw } from './raw-inputs.js'
 import { fakeRemote } from './fake-remote.js'
+import { fakeRun } from './fake-run.js'
 
 const ctx: RunContext = {
   workspace: '/work/repo',
@@ -203,32 +203,17 @@ describe('the post step', () => {
 })
 
 describe('after the checks passed', () => {
-  function runOn(remote: Remote): ServerRun {
-    const s: ServerSession = {
+  const runOn = (remote: Remote): ServerRun =>
+    fakeRun({
       name: 'example.test',
       o: options(),
-      log,
-      phases: new Phases(log),
       remote,
-      state: { currentVersion: 'v1', currentMethod: 'tar', history: [v1], damagedLines: [] },
-      flavor: 'v2',
-      lockLost: () => undefined,
-      reconnectIfLost: () => Promise.resolve()
-    }
-    return {
-      s,
-      previous: 'v1',
-      target: 'v1',
+      log,
       history: [v1],
-      attempt: {
-        release: { version: 'v2', services: ['api'] },
-        previous: 'v1',
-        facts: { method: 'tar', commit: 'abc', startedAt: at(2) },
-        now: () => new Date()
-      },
+      startedAt: at(2),
+      now: () => new Date(),
       switched: true
-    }
-  }
+    })
 
   test('the checkpoint says verified before any record; a record that fails is a notice and the server is named for the post step', async () => {
     const s = server({ current: 'v1', log: [v1], lockToken: 'tok' })

@@ -17,7 +17,7 @@ import type { SwitchInFlight } from '../../src/engine/server/in-flight.js'
 import { Fleet } from '../../src/engine/fleet/fleet.js'
 import type { ServerRun } from '../../src/engine/steps/deploy-steps.js'
 import { recoverInterrupted } from '../../src/engine/commands/recover.js'
-import { heldLocks, type ServerSession } from '../../src/engine/server/session.js'
+import { heldLocks } from '../../src/engine/server/session.js'
 import { newResult } from '../../src/engine/commands/result.js'
 import { Phases, type Log } from '../../src/engine/io.js'
 import type { ExecResult, Remote } from '../../src/remote/remote.js'
@@ -26,6 +26,7 @@ import { shJoin } from '../../src/remote/quote.js'
 import type { DeployRecord } from '../../src/plan/history.js'
 import { FP, raw, refusal } from './raw-inputs.js'
 import { fakeRemote } from './fake-remote.js'
+import { fakeRun } from './fake-run.js'
 import { ganttOf } from '../../src/report/summary.js'
 import { planOf } from '../../src/cli/confirm.js'
 
@@ -199,33 +200,17 @@ describe('all or nothing: the way back', () => {
   }
 
   function runsOn(remotes: Remote[]): ServerRun[] {
-    const o = options()
-    return targetsOf(o).map((t, i) => {
-      const s: ServerSession = {
+    return targetsOf(options()).map((t, i) =>
+      fakeRun({
         name: t.name,
         o: t.o,
-        log: quiet,
-        phases: new Phases(quiet),
         remote: remotes[i] as Remote,
-        state: { currentVersion: 'v1', currentMethod: 'tar', history: [v1], damagedLines: [] },
-        flavor: 'v2',
-        lockLost: () => undefined,
-        reconnectIfLost: () => Promise.resolve()
-      }
-      return {
-        s,
-        previous: 'v1',
-        target: 'v1',
+        log: quiet,
         history: [v1],
-        attempt: {
-          release: { version: 'v2', services: ['api'] },
-          previous: 'v1',
-          facts: { method: 'tar', commit: 'abc', startedAt: 't0' },
-          now: () => new Date('2025-10-11T14:30:52Z')
-        },
-        switched: false
-      }
-    })
+        startedAt: 't0',
+        now: () => new Date('2025-10-11T14:30:52Z')
+      })
+    )
   }
   /** The statuses of the records appended to versions.log, in order. */
   const appended = (ran: string[]) =>
