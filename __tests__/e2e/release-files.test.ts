@@ -256,7 +256,10 @@ CMD ["sh", "-c", "mkdir -p /data/db && date > /data/db/written-as-root && mkdir 
           'healthcheck-interval': '1',
           'healthcheck-timeout': '8',
           'healthcheck-monitor': '0',
+          // A release folder goes once no tag of its version is kept: its backup goes with the
+          // version's last success record, so the history is kept short too.
           'keep-versions': '2',
+          'keep-history': '2',
           version
         },
         { GITHUB_WORKSPACE: ROOTY_WS, GITHUB_SHA: 'f11e5000aaaabbbbccccddddeeeeffff00002222' },
