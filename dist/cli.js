@@ -82716,9 +82716,10 @@ function sameImages(built, held) {
   const services = Object.keys(built);
   return services.length > 0 && services.every((s) => built[s] !== void 0 && built[s] === held[s]) && Object.keys(held).every((s) => s in built);
 }
-function clashRefusal(version, clash, where) {
+function clashRefusal(version, clash, where, differs = "images") {
   const was = clash.kind === "in-service" ? `${version} is the version in service${where}` : `${version} was deployed successfully before${where} (${clash.at})`;
-  return `${was}, with other images than this run's: deploying it again under the same name would move its tags to the new images and leave no way back to it. Nothing was changed on the server. Deploy under a new version name (leave version empty for <sha7>-<time>), or roll back to ${version} by name (command: rollback).`;
+  const lost = differs === "images" ? "would move its tags to the new images" : "would replace the compose file it is restored with";
+  return `${was}, with other ${differs === "images" ? "images" : "compose file"} than this run's: deploying it again under the same name ${lost} and leave no way back to it. Nothing was changed on the server. Deploy under a new version name (leave version empty for <sha7>-<time>), or roll back to ${version} by name (command: rollback).`;
 }
 
 // src/plan/images.ts
@@ -82757,6 +82758,253 @@ async function tagsOf(docker, repo) {
     }
   }
   return tags;
+}
+
+// src/remote/commands.ts
+var sh = (script, ...args) => ["sh", "-c", script, "sh", ...args];
+var stateDir = (deployPath) => `${deployPath}/.deploy`;
+var releaseDir = (deployPath, version) => `${stateDir(deployPath)}/releases/${version}`;
+var releaseComposeFile = (deployPath, version) => `${releaseDir(deployPath, version)}/docker-compose.yml`;
+var swarmPinsFile = (deployPath, version) => `${releaseDir(deployPath, version)}/swarm-images.yml`;
+function readState(deployPath) {
+  return sh(
+    'for f in current_version current_method; do printf "%s\\n" "$(cat "$1/$f" 2>/dev/null)"; done; cat "$1/versions.log" 2>/dev/null; true',
+    stateDir(deployPath)
+  );
+}
+var RECEIVE = 't="$1.tmp.$$"; mkdir -p "$(dirname "$1")" && cat > "$t" || { rm -f "$t"; exit 1; };';
+var WHOLE = 'n=$(wc -c < "$t"); if [ "$n" -ne "$2" ]; then rm -f "$t"; echo "short write: $n of $2 bytes arrived; $1 left as it was" >&2; exit 3; fi';
+function writeFileAtomic(file, bytes) {
+  return sh(`${RECEIVE} ${WHOLE}; mv -f "$t" "$1"`, file, String(bytes));
+}
+function readFile(file) {
+  return ["cat", "--", file];
+}
+function appendFile(file, bytes) {
+  return sh(
+    `${RECEIVE} ${WHOLE}; { if [ -s "$1" ]; then cat "$1"; [ "$(tail -c 1 "$1" | od -An -tx1 | tr -d " ")" = 0a ] || echo; fi; cat "$t"; } > "$t.all" && rm -f "$t" && mv -f "$t.all" "$1"`,
+    file,
+    String(bytes)
+  );
+}
+function extractInto(dir) {
+  return sh('mkdir -p "$1" && tar -x -o -p -f - -C "$1"', dir);
+}
+function linkServerEnv(deployPath, projectDir) {
+  return sh(
+    'mkdir -p "$2" || exit 1; if [ -e "$1/.env" ]; then ln -sfn "$1/.env" "$2/.env"; elif [ -L "$2/.env" ]; then rm -f "$2/.env"; fi',
+    deployPath,
+    projectDir
+  );
+}
+function listReleases(deployPath) {
+  return sh('ls -1 "$1" 2>/dev/null; true', `${stateDir(deployPath)}/releases`);
+}
+function removeReleases(deployPath, versions) {
+  return ["rm", "-rf", "--", ...versions.map((v) => releaseDir(deployPath, v))];
+}
+function removeReleasesThroughEngine(deployPath, versions, image) {
+  return [
+    "docker",
+    "run",
+    "--rm",
+    "--pull",
+    "never",
+    "--network",
+    "none",
+    "--user",
+    "0:0",
+    "--entrypoint",
+    "rm",
+    "--mount",
+    `type=bind,source=${stateDir(deployPath)}/releases,target=/releases`,
+    image,
+    "-rf",
+    "--",
+    ...versions.map((v) => `/releases/${v}`)
+  ];
+}
+function dockerVersion() {
+  return ["docker", "version", "--format", "{{.Server.Version}}"];
+}
+function dockerLoad() {
+  return ["docker", "load"];
+}
+function imageExists(ref) {
+  return ["docker", "image", "inspect", "--format", "{{.Id}}", ref];
+}
+function imageIdsOrMissing(refs) {
+  return sh(
+    'for r in "$@"; do docker image inspect --format "{{.Id}}" "$r" 2>/dev/null || echo missing; done',
+    ...refs
+  );
+}
+var THROWAWAY_DOCKER_CONFIG = [
+  'd=$(mktemp -d "${TMPDIR:-/tmp}/vd-docker-config.XXXXXX") || exit 1',
+  `trap 'rm -rf "$d"' EXIT`,
+  "trap 'exit 129' HUP; trap 'exit 130' INT; trap 'exit 143' TERM",
+  'export DOCKER_CONFIG="$d"'
+];
+var LOGIN_IF_USER = 'if [ -n "$user" ]; then docker login --username "$user" --password-stdin "$host" >/dev/null 2>"$d/err" || { echo "login to $host failed: $(cat "$d/err")" >&2; exit 3; }; fi';
+function registryPull(host, username, refs) {
+  return sh(
+    [
+      ...THROWAWAY_DOCKER_CONFIG,
+      "host=$1; user=$2; shift 2",
+      LOGIN_IF_USER,
+      'for ref in "$@"; do docker pull --quiet "$ref" >/dev/null || { echo "docker pull $ref failed" >&2; exit 4; }; done'
+    ].join("\n"),
+    host,
+    username,
+    ...refs
+  );
+}
+function imageLayers2() {
+  return sh(
+    'docker image ls -q --no-trunc | sort -u | { xargs -r docker image inspect --format "{{json .RootFS.Layers}}" 2>/dev/null || true; }'
+  );
+}
+function dockerTag(source, target) {
+  return ["docker", "tag", source, target];
+}
+function listTags(repo) {
+  return ["docker", "image", "ls", "--format", "{{.Tag}}", repo];
+}
+function removeImages(refs) {
+  return ["docker", "image", "rm", ...refs];
+}
+function detectCompose() {
+  return sh(
+    "if docker compose version >/dev/null 2>&1; then echo v2; elif command -v docker-compose >/dev/null 2>&1; then echo v1; else echo none; fi"
+  );
+}
+function compose(target, args) {
+  const base = target.flavor === "v2" ? ["docker", "compose"] : ["docker-compose"];
+  return [
+    "env",
+    `DEPLOY_VERSION=${target.version}`,
+    ...base,
+    "--project-name",
+    target.project,
+    "--file",
+    target.file,
+    "--project-directory",
+    target.projectDirectory,
+    ...args
+  ];
+}
+function composeUp(target) {
+  return compose(target, ["up", "-d", "--no-build", "--remove-orphans"]);
+}
+function composeRunOnce(target, run) {
+  const env = Object.entries(run.env).flatMap(([k, v]) => ["-e", `${k}=${v}`]);
+  return [
+    "timeout",
+    "--kill-after=10",
+    String(run.timeoutSeconds),
+    ...compose(target, [
+      "run",
+      "--rm",
+      "-T",
+      "--name",
+      run.name,
+      ...run.withDeps ? [] : ["--no-deps"],
+      ...env,
+      run.service,
+      ...run.args
+    ])
+  ];
+}
+function removeContainer(name) {
+  return ["docker", "rm", "--force", name];
+}
+function projectContainers(project) {
+  return ["docker", "ps", "-aq", "--filter", `label=com.docker.compose.project=${project}`];
+}
+function inspectContainers(ids) {
+  return ["docker", "inspect", ...ids];
+}
+function containerLogs(id, lines2) {
+  return ["docker", "logs", "--tail", String(lines2), id];
+}
+function shellCheck(command) {
+  return ["sh", "-c", command];
+}
+var lockDir = (deployPath) => `${stateDir(deployPath)}/lock`;
+function acquireLock(deployPath, info) {
+  return sh(
+    'mkdir -p "$1" || exit 2; if mkdir "$2" 2>/dev/null; then printf "%s\\n" "$3" > "$2/info" && echo acquired; else echo held; echo $(( $(date +%s) - $(stat -c %Y "$2" 2>/dev/null || date +%s) )); cat "$2/info" 2>/dev/null; fi; true',
+    stateDir(deployPath),
+    lockDir(deployPath),
+    info
+  );
+}
+function ifLockHolds(deployPath, token, action, done) {
+  return sh(
+    `if grep -qF "$2" "$1/info" 2>/dev/null; then ${action} "$1" && echo ${done}; else echo "not ours"; fi`,
+    lockDir(deployPath),
+    token
+  );
+}
+function readLock(deployPath) {
+  return sh(
+    'if [ -d "$1" ]; then echo held; echo $(( $(date +%s) - $(stat -c %Y "$1" 2>/dev/null || date +%s) )); cat "$1/info" 2>/dev/null || true; else echo none; fi',
+    lockDir(deployPath)
+  );
+}
+function releaseLock(deployPath, token) {
+  return ifLockHolds(deployPath, token, "rm -rf", "released");
+}
+function renewLock(deployPath, token) {
+  return ifLockHolds(deployPath, token, "touch -c", "renewed");
+}
+function breakLock(deployPath, info) {
+  return sh(
+    'if [ "$(cat "$1/info" 2>/dev/null)" = "$2" ]; then rm -rf "$1" && echo broken; else echo changed; fi',
+    lockDir(deployPath),
+    info
+  );
+}
+function swarmRole() {
+  return ["docker", "info", "--format", "{{.Swarm.LocalNodeState}} {{.Swarm.ControlAvailable}}"];
+}
+function stackDeploy(d) {
+  return sh(
+    [
+      ...THROWAWAY_DOCKER_CONFIG,
+      "project=$1; version=$2; registry=$3; host=$4; user=$5; shift 5",
+      LOGIN_IF_USER,
+      "date -u +%Y-%m-%dT%H:%M:%S.%NZ",
+      // Each file becomes `-c <file>`, still one argument each.
+      'n=$#; for f in "$@"; do set -- "$@" -c "$f"; done; shift "$n"',
+      'DEPLOY_VERSION=$version DEPLOY_REGISTRY=$registry docker stack deploy --with-registry-auth --prune "$@" "$project"'
+    ].join("\n"),
+    d.project,
+    d.version,
+    d.registry,
+    d.loginHost,
+    d.username,
+    ...d.files
+  );
+}
+function stackSnapshot(project) {
+  return sh(
+    [
+      "date -u +%Y-%m-%dT%H:%M:%S.%NZ",
+      'ids=$(docker service ls -q --filter "label=com.docker.stack.namespace=$1") || exit 1',
+      '[ -n "$ids" ] || exit 0',
+      "docker service inspect --format 'S {{json .}}' $ids || exit 1",
+      "t=$(docker service ps -q --no-trunc $ids) || exit 1",
+      `[ -z "$t" ] || docker inspect --type task --format 'T {{json .}}' $t`
+    ].join("\n"),
+    project
+  );
+}
+function swarmNodes() {
+  return ["docker", "node", "ls", "--format", "{{.ID}} {{.Hostname}}"];
+}
+function taskLogs(taskId, lines2) {
+  return ["docker", "service", "logs", "--tail", String(lines2), "--raw", "--no-trunc", taskId];
 }
 
 // src/remote/ssh.ts
@@ -83189,253 +83437,6 @@ async function connect(options, warn) {
   };
 }
 
-// src/remote/commands.ts
-var sh = (script, ...args) => ["sh", "-c", script, "sh", ...args];
-var stateDir = (deployPath) => `${deployPath}/.deploy`;
-var releaseDir = (deployPath, version) => `${stateDir(deployPath)}/releases/${version}`;
-var releaseComposeFile = (deployPath, version) => `${releaseDir(deployPath, version)}/docker-compose.yml`;
-var swarmPinsFile = (deployPath, version) => `${releaseDir(deployPath, version)}/swarm-images.yml`;
-function readState(deployPath) {
-  return sh(
-    'for f in current_version current_method; do printf "%s\\n" "$(cat "$1/$f" 2>/dev/null)"; done; cat "$1/versions.log" 2>/dev/null; true',
-    stateDir(deployPath)
-  );
-}
-var RECEIVE = 't="$1.tmp.$$"; mkdir -p "$(dirname "$1")" && cat > "$t" || { rm -f "$t"; exit 1; };';
-var WHOLE = 'n=$(wc -c < "$t"); if [ "$n" -ne "$2" ]; then rm -f "$t"; echo "short write: $n of $2 bytes arrived; $1 left as it was" >&2; exit 3; fi';
-function writeFileAtomic(file, bytes) {
-  return sh(`${RECEIVE} ${WHOLE}; mv -f "$t" "$1"`, file, String(bytes));
-}
-function readFile(file) {
-  return ["cat", "--", file];
-}
-function appendFile(file, bytes) {
-  return sh(
-    `${RECEIVE} ${WHOLE}; { if [ -s "$1" ]; then cat "$1"; [ "$(tail -c 1 "$1" | od -An -tx1 | tr -d " ")" = 0a ] || echo; fi; cat "$t"; } > "$t.all" && rm -f "$t" && mv -f "$t.all" "$1"`,
-    file,
-    String(bytes)
-  );
-}
-function extractInto(dir) {
-  return sh('mkdir -p "$1" && tar -x -o -p -f - -C "$1"', dir);
-}
-function linkServerEnv(deployPath, projectDir) {
-  return sh(
-    'mkdir -p "$2" || exit 1; if [ -e "$1/.env" ]; then ln -sfn "$1/.env" "$2/.env"; elif [ -L "$2/.env" ]; then rm -f "$2/.env"; fi',
-    deployPath,
-    projectDir
-  );
-}
-function listReleases(deployPath) {
-  return sh('ls -1 "$1" 2>/dev/null; true', `${stateDir(deployPath)}/releases`);
-}
-function removeReleases(deployPath, versions) {
-  return ["rm", "-rf", "--", ...versions.map((v) => releaseDir(deployPath, v))];
-}
-function removeReleasesThroughEngine(deployPath, versions, image) {
-  return [
-    "docker",
-    "run",
-    "--rm",
-    "--pull",
-    "never",
-    "--network",
-    "none",
-    "--user",
-    "0:0",
-    "--entrypoint",
-    "rm",
-    "--mount",
-    `type=bind,source=${stateDir(deployPath)}/releases,target=/releases`,
-    image,
-    "-rf",
-    "--",
-    ...versions.map((v) => `/releases/${v}`)
-  ];
-}
-function dockerVersion() {
-  return ["docker", "version", "--format", "{{.Server.Version}}"];
-}
-function dockerLoad() {
-  return ["docker", "load"];
-}
-function imageExists(ref) {
-  return ["docker", "image", "inspect", "--format", "{{.Id}}", ref];
-}
-function imageIdsOrMissing(refs) {
-  return sh(
-    'for r in "$@"; do docker image inspect --format "{{.Id}}" "$r" 2>/dev/null || echo missing; done',
-    ...refs
-  );
-}
-var THROWAWAY_DOCKER_CONFIG = [
-  'd=$(mktemp -d "${TMPDIR:-/tmp}/vd-docker-config.XXXXXX") || exit 1',
-  `trap 'rm -rf "$d"' EXIT`,
-  "trap 'exit 129' HUP; trap 'exit 130' INT; trap 'exit 143' TERM",
-  'export DOCKER_CONFIG="$d"'
-];
-var LOGIN_IF_USER = 'if [ -n "$user" ]; then docker login --username "$user" --password-stdin "$host" >/dev/null 2>"$d/err" || { echo "login to $host failed: $(cat "$d/err")" >&2; exit 3; }; fi';
-function registryPull(host, username, refs) {
-  return sh(
-    [
-      ...THROWAWAY_DOCKER_CONFIG,
-      "host=$1; user=$2; shift 2",
-      LOGIN_IF_USER,
-      'for ref in "$@"; do docker pull --quiet "$ref" >/dev/null || { echo "docker pull $ref failed" >&2; exit 4; }; done'
-    ].join("\n"),
-    host,
-    username,
-    ...refs
-  );
-}
-function imageLayers2() {
-  return sh(
-    'docker image ls -q --no-trunc | sort -u | { xargs -r docker image inspect --format "{{json .RootFS.Layers}}" 2>/dev/null || true; }'
-  );
-}
-function dockerTag(source, target) {
-  return ["docker", "tag", source, target];
-}
-function listTags(repo) {
-  return ["docker", "image", "ls", "--format", "{{.Tag}}", repo];
-}
-function removeImages(refs) {
-  return ["docker", "image", "rm", ...refs];
-}
-function detectCompose() {
-  return sh(
-    "if docker compose version >/dev/null 2>&1; then echo v2; elif command -v docker-compose >/dev/null 2>&1; then echo v1; else echo none; fi"
-  );
-}
-function compose(target, args) {
-  const base = target.flavor === "v2" ? ["docker", "compose"] : ["docker-compose"];
-  return [
-    "env",
-    `DEPLOY_VERSION=${target.version}`,
-    ...base,
-    "--project-name",
-    target.project,
-    "--file",
-    target.file,
-    "--project-directory",
-    target.projectDirectory,
-    ...args
-  ];
-}
-function composeUp(target) {
-  return compose(target, ["up", "-d", "--no-build", "--remove-orphans"]);
-}
-function composeRunOnce(target, run) {
-  const env = Object.entries(run.env).flatMap(([k, v]) => ["-e", `${k}=${v}`]);
-  return [
-    "timeout",
-    "--kill-after=10",
-    String(run.timeoutSeconds),
-    ...compose(target, [
-      "run",
-      "--rm",
-      "-T",
-      "--name",
-      run.name,
-      ...run.withDeps ? [] : ["--no-deps"],
-      ...env,
-      run.service,
-      ...run.args
-    ])
-  ];
-}
-function removeContainer(name) {
-  return ["docker", "rm", "--force", name];
-}
-function projectContainers(project) {
-  return ["docker", "ps", "-aq", "--filter", `label=com.docker.compose.project=${project}`];
-}
-function inspectContainers(ids) {
-  return ["docker", "inspect", ...ids];
-}
-function containerLogs(id, lines2) {
-  return ["docker", "logs", "--tail", String(lines2), id];
-}
-function shellCheck(command) {
-  return ["sh", "-c", command];
-}
-var lockDir = (deployPath) => `${stateDir(deployPath)}/lock`;
-function acquireLock(deployPath, info) {
-  return sh(
-    'mkdir -p "$1" || exit 2; if mkdir "$2" 2>/dev/null; then printf "%s\\n" "$3" > "$2/info" && echo acquired; else echo held; echo $(( $(date +%s) - $(stat -c %Y "$2" 2>/dev/null || date +%s) )); cat "$2/info" 2>/dev/null; fi; true',
-    stateDir(deployPath),
-    lockDir(deployPath),
-    info
-  );
-}
-function ifLockHolds(deployPath, token, action, done) {
-  return sh(
-    `if grep -qF "$2" "$1/info" 2>/dev/null; then ${action} "$1" && echo ${done}; else echo "not ours"; fi`,
-    lockDir(deployPath),
-    token
-  );
-}
-function readLock(deployPath) {
-  return sh(
-    'if [ -d "$1" ]; then echo held; echo $(( $(date +%s) - $(stat -c %Y "$1" 2>/dev/null || date +%s) )); cat "$1/info" 2>/dev/null || true; else echo none; fi',
-    lockDir(deployPath)
-  );
-}
-function releaseLock(deployPath, token) {
-  return ifLockHolds(deployPath, token, "rm -rf", "released");
-}
-function renewLock(deployPath, token) {
-  return ifLockHolds(deployPath, token, "touch -c", "renewed");
-}
-function breakLock(deployPath, info) {
-  return sh(
-    'if [ "$(cat "$1/info" 2>/dev/null)" = "$2" ]; then rm -rf "$1" && echo broken; else echo changed; fi',
-    lockDir(deployPath),
-    info
-  );
-}
-function swarmRole() {
-  return ["docker", "info", "--format", "{{.Swarm.LocalNodeState}} {{.Swarm.ControlAvailable}}"];
-}
-function stackDeploy(d) {
-  return sh(
-    [
-      ...THROWAWAY_DOCKER_CONFIG,
-      "project=$1; version=$2; registry=$3; host=$4; user=$5; shift 5",
-      LOGIN_IF_USER,
-      "date -u +%Y-%m-%dT%H:%M:%S.%NZ",
-      // Each file becomes `-c <file>`, still one argument each.
-      'n=$#; for f in "$@"; do set -- "$@" -c "$f"; done; shift "$n"',
-      'DEPLOY_VERSION=$version DEPLOY_REGISTRY=$registry docker stack deploy --with-registry-auth --prune "$@" "$project"'
-    ].join("\n"),
-    d.project,
-    d.version,
-    d.registry,
-    d.loginHost,
-    d.username,
-    ...d.files
-  );
-}
-function stackSnapshot(project) {
-  return sh(
-    [
-      "date -u +%Y-%m-%dT%H:%M:%S.%NZ",
-      'ids=$(docker service ls -q --filter "label=com.docker.stack.namespace=$1") || exit 1',
-      '[ -n "$ids" ] || exit 0',
-      "docker service inspect --format 'S {{json .}}' $ids || exit 1",
-      "t=$(docker service ps -q --no-trunc $ids) || exit 1",
-      `[ -z "$t" ] || docker inspect --type task --format 'T {{json .}}' $t`
-    ].join("\n"),
-    project
-  );
-}
-function swarmNodes() {
-  return ["docker", "node", "ls", "--format", "{{.ID}} {{.Hostname}}"];
-}
-function taskLogs(taskId, lines2) {
-  return ["docker", "service", "logs", "--tail", String(lines2), "--raw", "--no-trunc", taskId];
-}
-
 // src/health/containers.ts
 function parseInspect(json2) {
   const items = JSON.parse(json2);
@@ -83668,6 +83669,10 @@ async function checkVersionName(r, b, docker, where) {
     held = await heldImages(r, services, version, clash);
   }
   if (!sameImages(built, held)) throw new InputError("version", clashRefusal(version, clash, where));
+  const stored = await r.s.remote.run(readFile(releaseComposeFile(o.deployPath, version)));
+  if (stored.code !== 0 || stored.stdout.trim() !== b.composeContent.trim()) {
+    throw new InputError("version", clashRefusal(version, clash, where, "compose file"));
+  }
   return clash;
 }
 async function heldImages(r, services, version, clash) {

@@ -86120,9 +86120,10 @@ function sameImages(built, held) {
   const services = Object.keys(built);
   return services.length > 0 && services.every((s) => built[s] !== void 0 && built[s] === held[s]) && Object.keys(held).every((s) => s in built);
 }
-function clashRefusal(version, clash, where) {
+function clashRefusal(version, clash, where, differs = "images") {
   const was = clash.kind === "in-service" ? `${version} is the version in service${where}` : `${version} was deployed successfully before${where} (${clash.at})`;
-  return `${was}, with other images than this run's: deploying it again under the same name would move its tags to the new images and leave no way back to it. Nothing was changed on the server. Deploy under a new version name (leave version empty for <sha7>-<time>), or roll back to ${version} by name (command: rollback).`;
+  const lost = differs === "images" ? "would move its tags to the new images" : "would replace the compose file it is restored with";
+  return `${was}, with other ${differs === "images" ? "images" : "compose file"} than this run's: deploying it again under the same name ${lost} and leave no way back to it. Nothing was changed on the server. Deploy under a new version name (leave version empty for <sha7>-<time>), or roll back to ${version} by name (command: rollback).`;
 }
 
 // src/docker/images.ts
@@ -86164,6 +86165,10 @@ async function checkVersionName(r, b, docker, where) {
     held = await heldImages(r, services, version, clash);
   }
   if (!sameImages(built, held)) throw new InputError("version", clashRefusal(version, clash, where));
+  const stored = await r.s.remote.run(readFile(releaseComposeFile(o.deployPath, version)));
+  if (stored.code !== 0 || stored.stdout.trim() !== b.composeContent.trim()) {
+    throw new InputError("version", clashRefusal(version, clash, where, "compose file"));
+  }
   return clash;
 }
 async function heldImages(r, services, version, clash) {

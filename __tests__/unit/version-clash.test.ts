@@ -63,6 +63,9 @@ describe('which version names clash', () => {
   })
 })
 
+/** The compose file the server stored for rel-1. */
+const STORED = 'services:\n  api:\n    image: shop-api:${DEPLOY_VERSION}\n'
+
 describe('the check on a server', () => {
   const quiet: Log = { info: () => undefined, warn: () => undefined, group: (_n, fn) => fn() }
   const o = {
@@ -83,6 +86,7 @@ describe('the check on a server', () => {
     const remote = fakeRemote(argv => {
       const line = shJoin(argv)
       if (line.includes('docker ps')) return { code: 0, stdout: 'c1\n', stderr: '' }
+      if (line.startsWith('cat -- ')) return { code: 0, stdout: STORED, stderr: '' }
       if (line.includes('docker inspect')) {
         const c = {
           Id: 'c1',
@@ -121,7 +125,11 @@ describe('the check on a server', () => {
       switched: false
     }
   }
-  const built = { o, release: { version: 'rel-1', services: ['api'] } } as unknown as Built
+  const built = {
+    o,
+    release: { version: 'rel-1', services: ['api'] },
+    composeContent: STORED
+  } as unknown as Built
 
   test('the version in service, other images: refused on the input version', async () => {
     const r = runOn('sha256:good', [rec('rel-1', 'success')], 'rel-1')
@@ -135,6 +143,14 @@ describe('the check on a server', () => {
     expect(await checkVersionName(r, built, runner('sha256:good'), '')).toEqual({
       kind: 'in-service'
     })
+  })
+
+  test("the same images under another compose file: refused, that version's way back would change", async () => {
+    const r = runOn('sha256:good', [rec('rel-1', 'success')], 'rel-1')
+    const other = { ...built, composeContent: `${STORED}    environment: [A=1]\n` } as Built
+    await expect(checkVersionName(r, other, runner('sha256:good'), '')).rejects.toThrow(
+      /^Input "version": rel-1 is the version in service, with other compose file than this run's: deploying it again under the same name would replace the compose file it is restored with/
+    )
   })
 
   test('a version only recorded as failed may be deployed again', async () => {

@@ -40,11 +40,23 @@ export function sameImages(
   )
 }
 
-/** Why a clashing version is refused (the message of an error on the input `version`). */
-export function clashRefusal(version: string, clash: VersionClash, where: string): string {
+/**
+ * Why a clashing version is refused (the message of an error on the input `version`): what
+ * differs is its `images`, or, the images being the same, its stored compose file.
+ */
+export function clashRefusal(
+  version: string,
+  clash: VersionClash,
+  where: string,
+  differs: 'images' | 'compose file' = 'images'
+): string {
   const was =
     clash.kind === 'in-service'
       ? `${version} is the version in service${where}`
       : `${version} was deployed successfully before${where} (${clash.at})`
-  return `${was}, with other images than this run's: deploying it again under the same name would move its tags to the new images and leave no way back to it. Nothing was changed on the server. Deploy under a new version name (leave version empty for <sha7>-<time>), or roll back to ${version} by name (command: rollback).`
+  const lost =
+    differs === 'images'
+      ? 'would move its tags to the new images'
+      : 'would replace the compose file it is restored with'
+  return `${was}, with other ${differs === 'images' ? 'images' : 'compose file'} than this run's: deploying it again under the same name ${lost} and leave no way back to it. Nothing was changed on the server. Deploy under a new version name (leave version empty for <sha7>-<time>), or roll back to ${version} by name (command: rollback).`
 }

@@ -1,5 +1,6 @@
 // Before anything changes on a server: a deploy may reuse a version name the server knows (in
-// service, or recorded as a success) only with the very images that version has there
+// service, or recorded as a success) only with the very images, and the compose file, that
+// version has there
 // (plan/version-clash.ts). Images are compared by what names them for good: the pushed digest
 // (registry), or the image ID (tar, local), taken for the version in service from the
 // containers that run it, never from a tag a build or transfer may have moved.
@@ -15,6 +16,7 @@ import {
   type VersionClash
 } from '../../plan/version-clash.js'
 import { localImageId } from '../../docker/images.js'
+import * as cmd from '../../remote/commands.js'
 import * as stack from '../stack/stack.js'
 import type { Built, ServerRun } from './deploy-steps.js'
 
@@ -46,6 +48,11 @@ export async function checkVersionName(
     held = await heldImages(r, services, version, clash)
   }
   if (!sameImages(built, held)) throw new InputError('version', clashRefusal(version, clash, where))
+  // The same images under another compose file are another version too: its way back would change.
+  const stored = await r.s.remote.run(cmd.readFile(cmd.releaseComposeFile(o.deployPath, version)))
+  if (stored.code !== 0 || stored.stdout.trim() !== b.composeContent.trim()) {
+    throw new InputError('version', clashRefusal(version, clash, where, 'compose file'))
+  }
   return clash
 }
 
