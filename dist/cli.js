@@ -83684,15 +83684,10 @@ async function heldImages(r, services, version, clash) {
       (s) => Promise.resolve(running.find((c) => c.service === s && c.image)?.image)
     );
   }
-  const backups = await imageIds(
-    remote,
-    services.map((s) => backupTag(o.project, s, version))
-  );
-  const tagged = o.method === "local" ? [] : await imageIds(
-    remote,
-    services.map((s) => versionTag(o.project, s, version))
-  );
-  return byService(services, (_, i) => Promise.resolve(backups[i] ?? tagged[i]));
+  const refs = services.map((s) => backupTag(o.project, s, version));
+  if (o.method !== "local") refs.push(...services.map((s) => versionTag(o.project, s, version)));
+  const ids = await imageIds(remote, refs);
+  return byService(services, (_, i) => Promise.resolve(ids[i] ?? ids[services.length + i]));
 }
 async function byService(services, of) {
   const ids = await Promise.all(services.map(of));
@@ -87065,10 +87060,10 @@ async function routedUpstreams(remote, project, service) {
   return r.status === 200 ? upstreamDials(r.body) : [];
 }
 async function refuseRouteClashes(remote, project, routes) {
-  if (routes.length === 0 || (await remote.run(ingressState())).code !== 0) return;
-  const all = await adminRequest(remote, "GET", ROUTES_PATH);
-  if (all.status !== 200) return;
-  const clashes = routeClashes(all.body, project, routes);
+  if (routes.length === 0) return;
+  const all = await serverRoutes(remote);
+  if (all === void 0) return;
+  const clashes = routeClashes(all, project, routes);
   if (clashes.length > 0) {
     throw new Error(
       `the ingress is shared by every project on this server, and a host name and path go to one project only:
@@ -87090,27 +87085,29 @@ async function drain(remote, upstreams, timeoutMs) {
   }
 }
 async function routesOf(remote, project) {
+  const all = await serverRoutes(remote);
+  return all === void 0 ? void 0 : projectRoutes(all, project);
+}
+async function serverRoutes(remote) {
   if ((await remote.run(ingressState())).code !== 0) return void 0;
   const r = await adminRequest(remote, "GET", ROUTES_PATH);
-  if (r.status !== 200) return void 0;
-  return projectRoutes(r.body, project);
+  return r.status === 200 ? r.body : void 0;
 }
-async function removeStaleRoutes(remote, project, keep) {
-  const routes = projectRoutes(await admin(remote, "GET", ROUTES_PATH), project);
+async function keepOnlyRoutes(remote, project, keep, why, log, routesJson) {
+  const routes = projectRoutes(routesJson ?? await admin(remote, "GET", ROUTES_PATH), project);
   const stale = routes.filter((r) => !keep.includes(r.service)).map((r) => r.service);
   for (const service of stale) await removeRoute(remote, routeId(project, service));
-  return stale;
+  if (stale.length > 0) log.info(`removed the routes of ${stale.join(", ")}${why}`);
+  const left = await leaveUnusedNetworks(remote, log);
+  if (left.length > 0) log.info(`the ingress left ${left.join(", ")} (no route needs them)`);
 }
 async function dropProjectRoutes(remote, project, log) {
-  const routes = await routesOf(remote, project).catch((e) => {
+  const all = await serverRoutes(remote).catch((e) => {
     log.warn(`could not read the ingress's routes of ${project}: ${errorMessage(e)}`);
     return void 0;
   });
-  if (!routes || routes.length === 0) return;
-  const gone = await removeStaleRoutes(remote, project, []);
-  log.info(`removed the routes of ${gone.join(", ")}: the compose file routes nothing now`);
-  const left = await leaveUnusedNetworks(remote, log);
-  if (left.length > 0) log.info(`the ingress left ${left.join(", ")} (no route needs them)`);
+  if (all === void 0 || projectRoutes(all, project).length === 0) return;
+  await keepOnlyRoutes(remote, project, [], ": the compose file routes nothing now", log, all);
 }
 
 // src/engine/stack/start-first.ts
@@ -87137,14 +87134,8 @@ async function switchServices(remote, o, target, release, composeText, plan, log
   }
   if (routed.length > 0) {
     for (const s of routed) await routeToRunning(remote, o, s);
-    const stale = await removeStaleRoutes(
-      remote,
-      o.project,
-      routed.map((s) => s.name)
-    );
-    if (stale.length > 0) log.info(`removed the routes of ${stale.join(", ")} (no longer routed)`);
-    const left = await leaveUnusedNetworks(remote, log);
-    if (left.length > 0) log.info(`the ingress left ${left.join(", ")} (no route needs them)`);
+    const keep = routed.map((s) => s.name);
+    await keepOnlyRoutes(remote, o.project, keep, " (no longer routed)", log);
   }
   return switches;
 }
@@ -87592,9 +87583,9 @@ async function readServerState(remote, deployPath) {
 }
 async function writeCurrent(remote, deployPath, version, method) {
   const dir = stateDir(deployPath);
-  await writeWhole(remote, `${dir}/current_version`, `${version}
+  await uploadFile(remote, `${dir}/current_version`, `${version}
 `);
-  await writeWhole(remote, `${dir}/current_method`, `${method}
+  await uploadFile(remote, `${dir}/current_method`, `${method}
 `);
 }
 async function appendRecords(remote, deployPath, records) {
@@ -87603,10 +87594,7 @@ async function appendRecords(remote, deployPath, records) {
   await runChecked(remote, appendFile(file, Buffer.byteLength(text3)), text3);
 }
 async function rewriteHistory(remote, deployPath, records) {
-  await writeWhole(remote, `${stateDir(deployPath)}/versions.log`, serializeHistory(records));
-}
-async function writeWhole(remote, file, text3) {
-  await runChecked(remote, writeFileAtomic(file, Buffer.byteLength(text3)), text3);
+  await uploadFile(remote, `${stateDir(deployPath)}/versions.log`, serializeHistory(records));
 }
 
 // src/engine/fleet/targets.ts
@@ -87854,11 +87842,16 @@ function previousGoodVersion(history2, current) {
 // src/engine/steps/backup.ts
 async function backupRunning(remote, o, running, log) {
   const containers = await containerStates(remote, o.project);
-  for (const s of running.services) {
+  const refs = running.services.flatMap((s) => [
+    versionTag(o.project, s, running.version),
+    latestTag(o.project, s)
+  ]);
+  const ids = await imageIds(remote, refs);
+  for (const [i, s] of running.services.entries()) {
     const source = versionTag(o.project, s, running.version);
     const fallback = latestTag(o.project, s);
-    const [tagged, latest] = await imageIds(remote, [source, fallback]);
-    const id = tagged ?? latest;
+    const tagged = ids[2 * i];
+    const id = tagged ?? ids[2 * i + 1];
     if (!id) {
       log.warn(`no image of ${s} for the running version ${running.version}: nothing to back up`);
       continue;
@@ -88572,11 +88565,10 @@ async function removeReleases2(remote, o, versions, log, notice) {
   }
   if (left.length > 0) {
     notice(
-      `could not remove the release folders of ${left.join(", ")}: ${lastLine(plain.stderr)}. They hold files the deploy user cannot delete${images.length > 0 ? ", and no image in service could remove them through the engine" : ""}; remove them as root: rm -rf ${left.map((v) => releaseDir(o.deployPath, v)).join(" ")}`
+      `could not remove the release folders of ${left.join(", ")}: ${lastWords(plain, 1)}. They hold files the deploy user cannot delete${images.length > 0 ? ", and no image in service could remove them through the engine" : ""}; remove them as root: rm -rf ${left.map((v) => releaseDir(o.deployPath, v)).join(" ")}`
     );
   }
 }
-var lastLine = (text3) => text3.trim().split("\n").pop() ?? "";
 
 // src/engine/steps/deploy-steps.ts
 function serverRun(s, release, facts, now) {
@@ -88747,6 +88739,10 @@ var Fleet = class _Fleet {
   mark(r, status2, version, failure) {
     this.outcomes.mark(r, status2, version, failure);
   }
+  /** The servers of this fleet whose outcome is `status`, in order. */
+  marked(status2) {
+    return this.runs.filter((r) => this.outcomes.of(r)?.status === status2);
+  }
   close(keepHistory) {
     this.outcomes.close(keepHistory);
   }
@@ -88883,6 +88879,7 @@ async function recordOn(r, records) {
   r.history.push(...records);
 }
 function inFlightOn(fleet, runs, inFlight2) {
+  if (runs.length === 0) return "";
   if (fleet.one) return JSON.stringify(inFlight2);
   const servers = Object.fromEntries(
     runs.map((r) => [r.s.name, { previous: r.previous, target: r.target ?? "" }])
@@ -89001,10 +88998,6 @@ async function keepFailedOn(fleet, runs, notice) {
     notice(fleet.tell(f.r, `could not record the failed attempt: ${f.why}`));
   }
 }
-function leaveUnknownToPostStep(fleet, inFlight2, ports) {
-  const unknown = fleet.runs.filter((r) => fleet.outcomes.of(r)?.status === "unknown");
-  if (unknown.length > 0) ports.checkpoint("switching", inFlightOn(fleet, unknown, inFlight2));
-}
 
 // src/engine/commands/deploy.ts
 function deploy(options, ports, log) {
@@ -89028,9 +89021,11 @@ async function deployToServers(b, run) {
     const { runs, first } = fleet;
     result.previousVersion = first.previous;
     const finish = finisher(result, first.history, o.keepHistory, ports);
-    const done = () => {
+    const done = (left = "") => {
       fleet.close(o.keepHistory);
-      return finish();
+      finish();
+      if (left) ports.checkpoint("switching", left);
+      return result;
     };
     if (runs.some((r) => r.previous !== first.previous)) {
       notice(`the servers ran different versions before this deploy: ${versionsOf(runs)}`);
@@ -89120,9 +89115,7 @@ No server was switched: each still runs the version it ran (${versionsOf(runs)})
       );
       for (const r of runs) fleet.mark(r, "success", o.version);
       result.status = "success";
-      done();
-      if (unkept.length > 0) ports.checkpoint("switching", inFlightOn(fleet, unkept, verified));
-      return result;
+      return done(inFlightOn(fleet, unkept, verified));
     }
     const why = fleet.told(failed2);
     for (const f of failed2) fleet.mark(f.r, "failed", o.version, f.why);
@@ -89182,9 +89175,7 @@ Rolled back to ${target}, which is healthy again.`
       o,
       result
     );
-    done();
-    leaveUnknownToPostStep(fleet, inFlight2, ports);
-    return result;
+    return done(inFlightOn(fleet, fleet.marked("unknown"), inFlight2));
   });
 }
 async function recordSameVersion(fleet, b, finishedAt, log) {
@@ -89288,9 +89279,11 @@ async function rollbackCommand(o, ports, log) {
       });
       const finish = finisher(result, all[0].history, o.keepHistory, ports);
       const every = Fleet.of(all, result, phases);
-      const done = () => {
+      const done = (left = "") => {
         every.close(o.keepHistory);
-        return finish();
+        finish();
+        if (left) ports.checkpoint("switching", left);
+        return result;
       };
       for (const r of all) if (r.previous === target) every.mark(r, "success", target);
       const fleet = every.only(all.filter((r) => r.previous !== target));
@@ -89399,11 +89392,7 @@ ${stoppedBeforeSwitch(current, target)}`)
         for (const r of runs) fleet.mark(r, "success", target);
         result.status = "success";
         result.rolledBack = true;
-        done();
-        if (unrecorded.length > 0) {
-          ports.checkpoint("switching", inFlightOn(fleet, unrecorded, verified));
-        }
-        return result;
+        return done(inFlightOn(fleet, unrecorded, verified));
       }
       const why = fleet.one ? `rolling back to ${target} failed: ${fleet.told(failed2)}` : `rolling back to ${target} failed:
 ${fleet.told(failed2)}`;
@@ -89431,9 +89420,7 @@ ${current} is back in service.${undone}`
       result.status = result.status === "rolled-back" ? "failed" : result.status;
       result.rolledBack = false;
       if (!fleet.one) result.failure += undone;
-      done();
-      leaveUnknownToPostStep(fleet, inFlight2, ports);
-      return result;
+      return done(inFlightOn(fleet, fleet.marked("unknown"), inFlight2));
     });
   });
 }

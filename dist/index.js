@@ -83896,6 +83896,237 @@ function keepLockRenewed(remote, o, token, log) {
   };
 }
 
+// src/health/containers.ts
+function parseInspect(json) {
+  const items = JSON.parse(json);
+  return items.map((c) => ({
+    id: c.Id ?? "",
+    name: (c.Name ?? "").replace(/^\//, ""),
+    status: c.State?.Restarting ? "restarting" : c.State?.Status ?? "unknown",
+    health: c.State?.Health?.Status,
+    restartCount: c.RestartCount ?? 0,
+    exitCode: c.State?.ExitCode ?? 0,
+    image: c.Image,
+    imageRef: c.Config?.Image,
+    service: c.Config?.Labels?.["com.docker.compose.service"],
+    startedAt: c.State?.StartedAt,
+    ...c.NetworkSettings?.Networks ? {
+      networks: Object.fromEntries(
+        Object.entries(c.NetworkSettings.Networks).map(([n, v]) => [n, v?.IPAddress ?? ""])
+      )
+    } : {}
+  }));
+}
+var GIVE_UP_AFTER_RESTARTS = 3;
+var shortId = (id) => id.replace(/^sha256:/, "").slice(0, 12);
+var repoOf = (ref) => {
+  const at = ref.indexOf("@");
+  const name = at >= 0 ? ref.slice(0, at) : ref;
+  const colon = name.lastIndexOf(":");
+  return colon > name.lastIndexOf("/") ? name.slice(0, colon) : name;
+};
+function wrongImages(containers, expected) {
+  const problems = [];
+  const suspects = [];
+  for (const e of expected) {
+    const wrong = containers.filter((c) => repoOf(c.imageRef ?? "") === e.repo && c.image !== e.id);
+    for (const c of wrong) {
+      suspects.push(c);
+      problems.push(
+        `${c.name}${c.service ? ` (service ${c.service})` : ""} runs ${c.imageRef ?? "?"} (${shortId(c.image ?? "")}), not ${e.ref} (${shortId(e.id)}): the compose file likely does not use \${DEPLOY_VERSION} for that image (write image: ${e.repo}:\${DEPLOY_VERSION:-latest})`
+      );
+    }
+  }
+  return { problems, suspects };
+}
+function judgeContainers(containers, expected = []) {
+  if (containers.length === 0) {
+    return {
+      ready: false,
+      fatal: false,
+      problems: ["no container of the project is running"],
+      notReady: []
+    };
+  }
+  const images = wrongImages(containers, expected);
+  const unwell = containers.filter(
+    (c) => c.status !== "running" || c.health !== void 0 && c.health !== "healthy"
+  );
+  const fatal = images.problems.length > 0 || unwell.some(
+    (c) => c.status === "exited" || c.status === "dead" || c.health === "unhealthy" || c.restartCount >= GIVE_UP_AFTER_RESTARTS
+  );
+  const problems = unwell.map((c) => {
+    const parts = [`${c.name} is ${c.status}`];
+    if (c.health !== void 0) parts.push(`health ${c.health}`);
+    if (c.status !== "running") parts.push(`exit code ${c.exitCode}`);
+    if (c.restartCount > 0) parts.push(`restarted ${c.restartCount}\xD7`);
+    return parts.join(", ");
+  });
+  const notReady2 = [...unwell, ...images.suspects.filter((c) => !unwell.includes(c))];
+  return {
+    ready: notReady2.length === 0 && images.problems.length === 0,
+    fatal,
+    problems: [...images.problems, ...problems],
+    notReady: notReady2
+  };
+}
+
+// src/plan/layers.ts
+import { createHash as createHash2 } from "node:crypto";
+function chainIds(diffIds) {
+  const chains = [];
+  for (const diffId of diffIds) {
+    const parent = chains.at(-1);
+    chains.push(
+      parent === void 0 ? diffId : `sha256:${createHash2("sha256").update(`${parent} ${diffId}`).digest("hex")}`
+    );
+  }
+  return chains;
+}
+function chainsOf(images) {
+  return new Set(images.flatMap((diffIds) => chainIds(diffIds)));
+}
+function layerFilesToSkip(images, serverChains) {
+  const needed = /* @__PURE__ */ new Set();
+  const held = /* @__PURE__ */ new Set();
+  for (const image of images) {
+    const chains = image.layers.length === image.diffIds.length ? chainIds(image.diffIds) : [];
+    image.layers.forEach((file, i) => {
+      const chain = chains[i];
+      if (chain !== void 0 && serverChains.has(chain)) held.add(file);
+      else needed.add(file);
+    });
+  }
+  return [...held].filter((file) => !needed.has(file)).sort();
+}
+function heldLowerLayers(images, serverChains) {
+  const lower = /* @__PURE__ */ new Set();
+  const tops = /* @__PURE__ */ new Set();
+  for (const { diffIds } of images) {
+    const chains = chainIds(diffIds);
+    const top = chains.at(-1);
+    if (top === void 0 || serverChains.has(top)) return void 0;
+    if (!chains.slice(0, -1).every((c) => serverChains.has(c))) return void 0;
+    diffIds.slice(0, -1).forEach((d) => lower.add(d));
+    tops.add(diffIds[diffIds.length - 1]);
+  }
+  for (const t of tops) lower.delete(t);
+  return lower.size > 0 ? lower : void 0;
+}
+
+// src/plan/images.ts
+function imageRepo(project, service) {
+  return `${project}-${service}`;
+}
+function versionTag(project, service, version) {
+  return `${imageRepo(project, service)}:${version}`;
+}
+function backupTag(project, service, version) {
+  return `${imageRepo(project, service)}:backup-${version}`;
+}
+function latestTag(project, service) {
+  return `${imageRepo(project, service)}:latest`;
+}
+var BACKUP_PREFIX = "backup-";
+
+// src/engine/stack/stack.ts
+async function checkEngine(remote) {
+  const r = await remote.run(dockerVersion());
+  if (r.code !== 0) {
+    throw new Error(
+      `the Docker engine on the server does not answer (is dockerd running, and is the SSH user in the docker group?): ${lastWords(r)}`
+    );
+  }
+  return r.stdout.trim();
+}
+async function detectCompose2(remote) {
+  const flavor = (await runChecked(remote, detectCompose())).trim();
+  if (flavor === "v1" || flavor === "v2") return flavor;
+  throw new Error(
+    'neither "docker compose" (v2) nor "docker-compose" (v1) is installed on the server; install one of them'
+  );
+}
+async function checkManager(remote) {
+  const r = await remote.run(swarmRole());
+  const [state = "", manager = ""] = r.stdout.trim().split(" ");
+  if (r.code !== 0 || state !== "active" || manager !== "true") {
+    throw new Error(
+      r.code !== 0 ? `cannot read the swarm state of the server: ${lastWords(r)}` : state !== "active" ? `the server is not part of a swarm (docker info: Swarm ${state || "unknown"}): orchestrator swarm needs host to be a manager of an existing swarm (docker swarm init)` : "the server is a swarm worker, not a manager: point host at a manager node (docker node ls there lists it as Leader or Reachable)"
+    );
+  }
+}
+async function detectFlavor(remote, orchestrator) {
+  if (orchestrator !== "swarm") return detectCompose2(remote);
+  await checkManager(remote);
+  return "swarm";
+}
+async function imageExists2(remote, ref) {
+  return (await remote.run(imageExists(ref))).code === 0;
+}
+async function imageIds(remote, refs) {
+  const out = (await runChecked(remote, imageIdsOrMissing(refs))).split("\n");
+  return refs.map((_, i) => {
+    const id = out[i]?.trim();
+    return id && id !== "missing" ? id : void 0;
+  });
+}
+async function layerChains(remote) {
+  const out = await runChecked(remote, imageLayers());
+  const images = out.split("\n").map((l) => l.trim()).filter((l) => l.startsWith("[")).map((l) => JSON.parse(l));
+  return chainsOf(images.map((l) => l ?? []));
+}
+async function tagImage(remote, source, target) {
+  await runChecked(remote, dockerTag(source, target));
+}
+async function listTags2(remote, repo) {
+  const out = await runChecked(remote, listTags(repo));
+  return out.split("\n").map((t) => t.trim()).filter((t) => t !== "" && t !== "<none>");
+}
+async function uploadFile(remote, file, content) {
+  await runChecked(remote, writeFileAtomic(file, Buffer.byteLength(content)), content);
+}
+async function linkServerEnv2(remote, deployPath, projectDir) {
+  await runChecked(remote, linkServerEnv(deployPath, projectDir));
+}
+async function composeUp2(remote, target) {
+  await composeRun(remote, composeUp(target));
+}
+async function composeRun(remote, argv2) {
+  const r = await remote.run(argv2);
+  if (r.code !== 0) throw new RemoteCommandError(argv2, r);
+}
+async function containerStates(remote, project) {
+  return listedStates(remote, projectContainers(project));
+}
+async function listedStates(remote, list) {
+  const ids = (await runChecked(remote, list)).split("\n").map((s) => s.trim()).filter(Boolean);
+  if (ids.length === 0) return [];
+  return inspectStates(remote, ids);
+}
+async function inspectStates(remote, ids) {
+  return parseInspect(await runChecked(remote, inspectContainers(ids)));
+}
+async function logsTail(remote, id, lines2) {
+  const r = await remote.run(containerLogs(id, lines2));
+  return `${r.stdout}${r.stderr}`.trimEnd();
+}
+async function serverHasImages(remote, refs, ids) {
+  const onServer = await imageIds(remote, refs);
+  return refs.every((_, i) => ids[i] !== void 0 && onServer[i] === ids[i]);
+}
+async function expectedImages(remote, project, release) {
+  if (release.services.length === 0) return [];
+  const refs = release.services.map((s) => versionTag(project, s, release.version));
+  const ids = await imageIds(remote, refs);
+  const missing = refs.filter((_, i) => ids[i] === void 0);
+  if (missing.length > 0) throw new Error(`the server has no ${missing.join(", ")}`);
+  return release.services.map((s, i) => ({
+    repo: imageRepo(project, s),
+    ref: refs[i] ?? "",
+    id: ids[i] ?? ""
+  }));
+}
+
 // src/plan/release-paths.ts
 import path from "node:path";
 
@@ -84149,9 +84380,9 @@ async function readServerState(remote, deployPath) {
 }
 async function writeCurrent(remote, deployPath, version, method) {
   const dir = stateDir(deployPath);
-  await writeWhole(remote, `${dir}/current_version`, `${version}
+  await uploadFile(remote, `${dir}/current_version`, `${version}
 `);
-  await writeWhole(remote, `${dir}/current_method`, `${method}
+  await uploadFile(remote, `${dir}/current_method`, `${method}
 `);
 }
 async function appendRecords(remote, deployPath, records) {
@@ -84160,241 +84391,7 @@ async function appendRecords(remote, deployPath, records) {
   await runChecked(remote, appendFile2(file, Buffer.byteLength(text2)), text2);
 }
 async function rewriteHistory(remote, deployPath, records) {
-  await writeWhole(remote, `${stateDir(deployPath)}/versions.log`, serializeHistory(records));
-}
-async function writeWhole(remote, file, text2) {
-  await runChecked(remote, writeFileAtomic(file, Buffer.byteLength(text2)), text2);
-}
-
-// src/health/containers.ts
-function parseInspect(json) {
-  const items = JSON.parse(json);
-  return items.map((c) => ({
-    id: c.Id ?? "",
-    name: (c.Name ?? "").replace(/^\//, ""),
-    status: c.State?.Restarting ? "restarting" : c.State?.Status ?? "unknown",
-    health: c.State?.Health?.Status,
-    restartCount: c.RestartCount ?? 0,
-    exitCode: c.State?.ExitCode ?? 0,
-    image: c.Image,
-    imageRef: c.Config?.Image,
-    service: c.Config?.Labels?.["com.docker.compose.service"],
-    startedAt: c.State?.StartedAt,
-    ...c.NetworkSettings?.Networks ? {
-      networks: Object.fromEntries(
-        Object.entries(c.NetworkSettings.Networks).map(([n, v]) => [n, v?.IPAddress ?? ""])
-      )
-    } : {}
-  }));
-}
-var GIVE_UP_AFTER_RESTARTS = 3;
-var shortId = (id) => id.replace(/^sha256:/, "").slice(0, 12);
-var repoOf = (ref) => {
-  const at = ref.indexOf("@");
-  const name = at >= 0 ? ref.slice(0, at) : ref;
-  const colon = name.lastIndexOf(":");
-  return colon > name.lastIndexOf("/") ? name.slice(0, colon) : name;
-};
-function wrongImages(containers, expected) {
-  const problems = [];
-  const suspects = [];
-  for (const e of expected) {
-    const wrong = containers.filter((c) => repoOf(c.imageRef ?? "") === e.repo && c.image !== e.id);
-    for (const c of wrong) {
-      suspects.push(c);
-      problems.push(
-        `${c.name}${c.service ? ` (service ${c.service})` : ""} runs ${c.imageRef ?? "?"} (${shortId(c.image ?? "")}), not ${e.ref} (${shortId(e.id)}): the compose file likely does not use \${DEPLOY_VERSION} for that image (write image: ${e.repo}:\${DEPLOY_VERSION:-latest})`
-      );
-    }
-  }
-  return { problems, suspects };
-}
-function judgeContainers(containers, expected = []) {
-  if (containers.length === 0) {
-    return {
-      ready: false,
-      fatal: false,
-      problems: ["no container of the project is running"],
-      notReady: []
-    };
-  }
-  const images = wrongImages(containers, expected);
-  const unwell = containers.filter(
-    (c) => c.status !== "running" || c.health !== void 0 && c.health !== "healthy"
-  );
-  const fatal = images.problems.length > 0 || unwell.some(
-    (c) => c.status === "exited" || c.status === "dead" || c.health === "unhealthy" || c.restartCount >= GIVE_UP_AFTER_RESTARTS
-  );
-  const problems = unwell.map((c) => {
-    const parts = [`${c.name} is ${c.status}`];
-    if (c.health !== void 0) parts.push(`health ${c.health}`);
-    if (c.status !== "running") parts.push(`exit code ${c.exitCode}`);
-    if (c.restartCount > 0) parts.push(`restarted ${c.restartCount}\xD7`);
-    return parts.join(", ");
-  });
-  const notReady2 = [...unwell, ...images.suspects.filter((c) => !unwell.includes(c))];
-  return {
-    ready: notReady2.length === 0 && images.problems.length === 0,
-    fatal,
-    problems: [...images.problems, ...problems],
-    notReady: notReady2
-  };
-}
-
-// src/plan/layers.ts
-import { createHash as createHash2 } from "node:crypto";
-function chainIds(diffIds) {
-  const chains = [];
-  for (const diffId of diffIds) {
-    const parent = chains.at(-1);
-    chains.push(
-      parent === void 0 ? diffId : `sha256:${createHash2("sha256").update(`${parent} ${diffId}`).digest("hex")}`
-    );
-  }
-  return chains;
-}
-function chainsOf(images) {
-  return new Set(images.flatMap((diffIds) => chainIds(diffIds)));
-}
-function layerFilesToSkip(images, serverChains) {
-  const needed = /* @__PURE__ */ new Set();
-  const held = /* @__PURE__ */ new Set();
-  for (const image of images) {
-    const chains = image.layers.length === image.diffIds.length ? chainIds(image.diffIds) : [];
-    image.layers.forEach((file, i) => {
-      const chain = chains[i];
-      if (chain !== void 0 && serverChains.has(chain)) held.add(file);
-      else needed.add(file);
-    });
-  }
-  return [...held].filter((file) => !needed.has(file)).sort();
-}
-function heldLowerLayers(images, serverChains) {
-  const lower = /* @__PURE__ */ new Set();
-  const tops = /* @__PURE__ */ new Set();
-  for (const { diffIds } of images) {
-    const chains = chainIds(diffIds);
-    const top = chains.at(-1);
-    if (top === void 0 || serverChains.has(top)) return void 0;
-    if (!chains.slice(0, -1).every((c) => serverChains.has(c))) return void 0;
-    diffIds.slice(0, -1).forEach((d) => lower.add(d));
-    tops.add(diffIds[diffIds.length - 1]);
-  }
-  for (const t of tops) lower.delete(t);
-  return lower.size > 0 ? lower : void 0;
-}
-
-// src/plan/images.ts
-function imageRepo(project, service) {
-  return `${project}-${service}`;
-}
-function versionTag(project, service, version) {
-  return `${imageRepo(project, service)}:${version}`;
-}
-function backupTag(project, service, version) {
-  return `${imageRepo(project, service)}:backup-${version}`;
-}
-function latestTag(project, service) {
-  return `${imageRepo(project, service)}:latest`;
-}
-var BACKUP_PREFIX = "backup-";
-
-// src/engine/stack/stack.ts
-async function checkEngine(remote) {
-  const r = await remote.run(dockerVersion());
-  if (r.code !== 0) {
-    throw new Error(
-      `the Docker engine on the server does not answer (is dockerd running, and is the SSH user in the docker group?): ${lastWords(r)}`
-    );
-  }
-  return r.stdout.trim();
-}
-async function detectCompose2(remote) {
-  const flavor = (await runChecked(remote, detectCompose())).trim();
-  if (flavor === "v1" || flavor === "v2") return flavor;
-  throw new Error(
-    'neither "docker compose" (v2) nor "docker-compose" (v1) is installed on the server; install one of them'
-  );
-}
-async function checkManager(remote) {
-  const r = await remote.run(swarmRole());
-  const [state = "", manager = ""] = r.stdout.trim().split(" ");
-  if (r.code !== 0 || state !== "active" || manager !== "true") {
-    throw new Error(
-      r.code !== 0 ? `cannot read the swarm state of the server: ${lastWords(r)}` : state !== "active" ? `the server is not part of a swarm (docker info: Swarm ${state || "unknown"}): orchestrator swarm needs host to be a manager of an existing swarm (docker swarm init)` : "the server is a swarm worker, not a manager: point host at a manager node (docker node ls there lists it as Leader or Reachable)"
-    );
-  }
-}
-async function detectFlavor(remote, orchestrator) {
-  if (orchestrator !== "swarm") return detectCompose2(remote);
-  await checkManager(remote);
-  return "swarm";
-}
-async function imageExists2(remote, ref) {
-  return (await remote.run(imageExists(ref))).code === 0;
-}
-async function imageIds(remote, refs) {
-  const out = (await runChecked(remote, imageIdsOrMissing(refs))).split("\n");
-  return refs.map((_, i) => {
-    const id = out[i]?.trim();
-    return id && id !== "missing" ? id : void 0;
-  });
-}
-async function layerChains(remote) {
-  const out = await runChecked(remote, imageLayers());
-  const images = out.split("\n").map((l) => l.trim()).filter((l) => l.startsWith("[")).map((l) => JSON.parse(l));
-  return chainsOf(images.map((l) => l ?? []));
-}
-async function tagImage(remote, source, target) {
-  await runChecked(remote, dockerTag(source, target));
-}
-async function listTags2(remote, repo) {
-  const out = await runChecked(remote, listTags(repo));
-  return out.split("\n").map((t) => t.trim()).filter((t) => t !== "" && t !== "<none>");
-}
-async function uploadFile(remote, file, content) {
-  await runChecked(remote, writeFileAtomic(file, Buffer.byteLength(content)), content);
-}
-async function linkServerEnv2(remote, deployPath, projectDir) {
-  await runChecked(remote, linkServerEnv(deployPath, projectDir));
-}
-async function composeUp2(remote, target) {
-  await composeRun(remote, composeUp(target));
-}
-async function composeRun(remote, argv2) {
-  const r = await remote.run(argv2);
-  if (r.code !== 0) throw new RemoteCommandError(argv2, r);
-}
-async function containerStates(remote, project) {
-  return listedStates(remote, projectContainers(project));
-}
-async function listedStates(remote, list) {
-  const ids = (await runChecked(remote, list)).split("\n").map((s) => s.trim()).filter(Boolean);
-  if (ids.length === 0) return [];
-  return inspectStates(remote, ids);
-}
-async function inspectStates(remote, ids) {
-  return parseInspect(await runChecked(remote, inspectContainers(ids)));
-}
-async function logsTail(remote, id, lines2) {
-  const r = await remote.run(containerLogs(id, lines2));
-  return `${r.stdout}${r.stderr}`.trimEnd();
-}
-async function serverHasImages(remote, refs, ids) {
-  const onServer = await imageIds(remote, refs);
-  return refs.every((_, i) => ids[i] !== void 0 && onServer[i] === ids[i]);
-}
-async function expectedImages(remote, project, release) {
-  if (release.services.length === 0) return [];
-  const refs = release.services.map((s) => versionTag(project, s, release.version));
-  const ids = await imageIds(remote, refs);
-  const missing = refs.filter((_, i) => ids[i] === void 0);
-  if (missing.length > 0) throw new Error(`the server has no ${missing.join(", ")}`);
-  return release.services.map((s, i) => ({
-    repo: imageRepo(project, s),
-    ref: refs[i] ?? "",
-    id: ids[i] ?? ""
-  }));
+  await uploadFile(remote, `${stateDir(deployPath)}/versions.log`, serializeHistory(records));
 }
 
 // src/config/parse-servers.ts
@@ -86180,15 +86177,10 @@ async function heldImages(r, services, version, clash) {
       (s) => Promise.resolve(running.find((c) => c.service === s && c.image)?.image)
     );
   }
-  const backups = await imageIds(
-    remote,
-    services.map((s) => backupTag(o.project, s, version))
-  );
-  const tagged = o.method === "local" ? [] : await imageIds(
-    remote,
-    services.map((s) => versionTag(o.project, s, version))
-  );
-  return byService(services, (_, i) => Promise.resolve(backups[i] ?? tagged[i]));
+  const refs = services.map((s) => backupTag(o.project, s, version));
+  if (o.method !== "local") refs.push(...services.map((s) => versionTag(o.project, s, version)));
+  const ids = await imageIds(remote, refs);
+  return byService(services, (_, i) => Promise.resolve(ids[i] ?? ids[services.length + i]));
 }
 async function byService(services, of) {
   const ids = await Promise.all(services.map(of));
@@ -88514,10 +88506,10 @@ async function routedUpstreams(remote, project, service) {
   return r.status === 200 ? upstreamDials(r.body) : [];
 }
 async function refuseRouteClashes(remote, project, routes) {
-  if (routes.length === 0 || (await remote.run(ingressState())).code !== 0) return;
-  const all = await adminRequest(remote, "GET", ROUTES_PATH);
-  if (all.status !== 200) return;
-  const clashes = routeClashes(all.body, project, routes);
+  if (routes.length === 0) return;
+  const all = await serverRoutes(remote);
+  if (all === void 0) return;
+  const clashes = routeClashes(all, project, routes);
   if (clashes.length > 0) {
     throw new Error(
       `the ingress is shared by every project on this server, and a host name and path go to one project only:
@@ -88539,27 +88531,29 @@ async function drain(remote, upstreams, timeoutMs) {
   }
 }
 async function routesOf(remote, project) {
+  const all = await serverRoutes(remote);
+  return all === void 0 ? void 0 : projectRoutes(all, project);
+}
+async function serverRoutes(remote) {
   if ((await remote.run(ingressState())).code !== 0) return void 0;
   const r = await adminRequest(remote, "GET", ROUTES_PATH);
-  if (r.status !== 200) return void 0;
-  return projectRoutes(r.body, project);
+  return r.status === 200 ? r.body : void 0;
 }
-async function removeStaleRoutes(remote, project, keep) {
-  const routes = projectRoutes(await admin(remote, "GET", ROUTES_PATH), project);
+async function keepOnlyRoutes(remote, project, keep, why, log, routesJson) {
+  const routes = projectRoutes(routesJson ?? await admin(remote, "GET", ROUTES_PATH), project);
   const stale = routes.filter((r) => !keep.includes(r.service)).map((r) => r.service);
   for (const service of stale) await removeRoute(remote, routeId(project, service));
-  return stale;
+  if (stale.length > 0) log.info(`removed the routes of ${stale.join(", ")}${why}`);
+  const left = await leaveUnusedNetworks(remote, log);
+  if (left.length > 0) log.info(`the ingress left ${left.join(", ")} (no route needs them)`);
 }
 async function dropProjectRoutes(remote, project, log) {
-  const routes = await routesOf(remote, project).catch((e) => {
+  const all = await serverRoutes(remote).catch((e) => {
     log.warn(`could not read the ingress's routes of ${project}: ${errorMessage(e)}`);
     return void 0;
   });
-  if (!routes || routes.length === 0) return;
-  const gone = await removeStaleRoutes(remote, project, []);
-  log.info(`removed the routes of ${gone.join(", ")}: the compose file routes nothing now`);
-  const left = await leaveUnusedNetworks(remote, log);
-  if (left.length > 0) log.info(`the ingress left ${left.join(", ")} (no route needs them)`);
+  if (all === void 0 || projectRoutes(all, project).length === 0) return;
+  await keepOnlyRoutes(remote, project, [], ": the compose file routes nothing now", log, all);
 }
 
 // src/engine/stack/start-first.ts
@@ -88586,14 +88580,8 @@ async function switchServices(remote, o, target, release, composeText, plan, log
   }
   if (routed.length > 0) {
     for (const s of routed) await routeToRunning(remote, o, s);
-    const stale = await removeStaleRoutes(
-      remote,
-      o.project,
-      routed.map((s) => s.name)
-    );
-    if (stale.length > 0) log.info(`removed the routes of ${stale.join(", ")} (no longer routed)`);
-    const left = await leaveUnusedNetworks(remote, log);
-    if (left.length > 0) log.info(`the ingress left ${left.join(", ")} (no route needs them)`);
+    const keep = routed.map((s) => s.name);
+    await keepOnlyRoutes(remote, o.project, keep, " (no longer routed)", log);
   }
   return switches;
 }
@@ -89007,11 +88995,16 @@ function previousGoodVersion(history2, current) {
 // src/engine/steps/backup.ts
 async function backupRunning(remote, o, running, log) {
   const containers = await containerStates(remote, o.project);
-  for (const s of running.services) {
+  const refs = running.services.flatMap((s) => [
+    versionTag(o.project, s, running.version),
+    latestTag(o.project, s)
+  ]);
+  const ids = await imageIds(remote, refs);
+  for (const [i, s] of running.services.entries()) {
     const source = versionTag(o.project, s, running.version);
     const fallback = latestTag(o.project, s);
-    const [tagged, latest] = await imageIds(remote, [source, fallback]);
-    const id = tagged ?? latest;
+    const tagged = ids[2 * i];
+    const id = tagged ?? ids[2 * i + 1];
     if (!id) {
       log.warn(`no image of ${s} for the running version ${running.version}: nothing to back up`);
       continue;
@@ -89725,11 +89718,10 @@ async function removeReleases2(remote, o, versions, log, notice) {
   }
   if (left.length > 0) {
     notice(
-      `could not remove the release folders of ${left.join(", ")}: ${lastLine(plain.stderr)}. They hold files the deploy user cannot delete${images.length > 0 ? ", and no image in service could remove them through the engine" : ""}; remove them as root: rm -rf ${left.map((v) => releaseDir(o.deployPath, v)).join(" ")}`
+      `could not remove the release folders of ${left.join(", ")}: ${lastWords(plain, 1)}. They hold files the deploy user cannot delete${images.length > 0 ? ", and no image in service could remove them through the engine" : ""}; remove them as root: rm -rf ${left.map((v) => releaseDir(o.deployPath, v)).join(" ")}`
     );
   }
 }
-var lastLine = (text2) => text2.trim().split("\n").pop() ?? "";
 
 // src/engine/steps/deploy-steps.ts
 function serverRun(s, release, facts, now) {
@@ -89900,6 +89892,10 @@ var Fleet = class _Fleet {
   mark(r, status2, version, failure) {
     this.outcomes.mark(r, status2, version, failure);
   }
+  /** The servers of this fleet whose outcome is `status`, in order. */
+  marked(status2) {
+    return this.runs.filter((r) => this.outcomes.of(r)?.status === status2);
+  }
   close(keepHistory) {
     this.outcomes.close(keepHistory);
   }
@@ -90036,6 +90032,7 @@ async function recordOn(r, records) {
   r.history.push(...records);
 }
 function inFlightOn(fleet, runs, inFlight2) {
+  if (runs.length === 0) return "";
   if (fleet.one) return JSON.stringify(inFlight2);
   const servers = Object.fromEntries(
     runs.map((r) => [r.s.name, { previous: r.previous, target: r.target ?? "" }])
@@ -90154,10 +90151,6 @@ async function keepFailedOn(fleet, runs, notice) {
     notice(fleet.tell(f.r, `could not record the failed attempt: ${f.why}`));
   }
 }
-function leaveUnknownToPostStep(fleet, inFlight2, ports) {
-  const unknown = fleet.runs.filter((r) => fleet.outcomes.of(r)?.status === "unknown");
-  if (unknown.length > 0) ports.checkpoint("switching", inFlightOn(fleet, unknown, inFlight2));
-}
 
 // src/engine/commands/deploy.ts
 function deploy(options, ports, log) {
@@ -90181,9 +90174,11 @@ async function deployToServers(b, run2) {
     const { runs, first } = fleet;
     result.previousVersion = first.previous;
     const finish2 = finisher(result, first.history, o.keepHistory, ports);
-    const done = () => {
+    const done = (left = "") => {
       fleet.close(o.keepHistory);
-      return finish2();
+      finish2();
+      if (left) ports.checkpoint("switching", left);
+      return result;
     };
     if (runs.some((r) => r.previous !== first.previous)) {
       notice(`the servers ran different versions before this deploy: ${versionsOf(runs)}`);
@@ -90273,9 +90268,7 @@ No server was switched: each still runs the version it ran (${versionsOf(runs)})
       );
       for (const r of runs) fleet.mark(r, "success", o.version);
       result.status = "success";
-      done();
-      if (unkept.length > 0) ports.checkpoint("switching", inFlightOn(fleet, unkept, verified));
-      return result;
+      return done(inFlightOn(fleet, unkept, verified));
     }
     const why = fleet.told(failed2);
     for (const f of failed2) fleet.mark(f.r, "failed", o.version, f.why);
@@ -90335,9 +90328,7 @@ Rolled back to ${target}, which is healthy again.`
       o,
       result
     );
-    done();
-    leaveUnknownToPostStep(fleet, inFlight2, ports);
-    return result;
+    return done(inFlightOn(fleet, fleet.marked("unknown"), inFlight2));
   });
 }
 async function recordSameVersion(fleet, b, finishedAt, log) {
@@ -90441,9 +90432,11 @@ async function rollbackCommand(o, ports, log) {
       });
       const finish2 = finisher(result, all[0].history, o.keepHistory, ports);
       const every = Fleet.of(all, result, phases);
-      const done = () => {
+      const done = (left = "") => {
         every.close(o.keepHistory);
-        return finish2();
+        finish2();
+        if (left) ports.checkpoint("switching", left);
+        return result;
       };
       for (const r of all) if (r.previous === target) every.mark(r, "success", target);
       const fleet = every.only(all.filter((r) => r.previous !== target));
@@ -90552,11 +90545,7 @@ ${stoppedBeforeSwitch(current, target)}`)
         for (const r of runs) fleet.mark(r, "success", target);
         result.status = "success";
         result.rolledBack = true;
-        done();
-        if (unrecorded.length > 0) {
-          ports.checkpoint("switching", inFlightOn(fleet, unrecorded, verified));
-        }
-        return result;
+        return done(inFlightOn(fleet, unrecorded, verified));
       }
       const why = fleet.one ? `rolling back to ${target} failed: ${fleet.told(failed2)}` : `rolling back to ${target} failed:
 ${fleet.told(failed2)}`;
@@ -90584,9 +90573,7 @@ ${current} is back in service.${undone}`
       result.status = result.status === "rolled-back" ? "failed" : result.status;
       result.rolledBack = false;
       if (!fleet.one) result.failure += undone;
-      done();
-      leaveUnknownToPostStep(fleet, inFlight2, ports);
-      return result;
+      return done(inFlightOn(fleet, fleet.marked("unknown"), inFlight2));
     });
   });
 }

@@ -34,7 +34,6 @@ import { Fleet, lostLocks, names, takenOver, versionsOf, type Failure } from '..
 import {
   inFlightOn,
   keepFailedOn,
-  leaveUnknownToPostStep,
   putSwitchedBack,
   recordOn,
   recordUntouched,
@@ -81,9 +80,12 @@ async function deployToServers(b: Built, run: DeployRun): Promise<CommandResult>
     result.previousVersion = first.previous
     // The result's history is the first server's; with several, each one's is in result.hosts.
     const finish = finisher(result, first.history, o.keepHistory, ports)
-    const done = () => {
+    // The command's end clears the switch in flight; `left`: what the post step must finish.
+    const done = (left = '') => {
       fleet.close(o.keepHistory)
-      return finish()
+      finish()
+      if (left) ports.checkpoint('switching', left)
+      return result
     }
     if (runs.some(r => r.previous !== first.previous)) {
       notice(`the servers ran different versions before this deploy: ${versionsOf(runs)}`)
@@ -180,9 +182,7 @@ async function deployToServers(b: Built, run: DeployRun): Promise<CommandResult>
       )
       for (const r of runs) fleet.mark(r, 'success', o.version)
       result.status = 'success'
-      done()
-      if (unkept.length > 0) ports.checkpoint('switching', inFlightOn(fleet, unkept, verified))
-      return result
+      return done(inFlightOn(fleet, unkept, verified))
     }
 
     // All or nothing: every server that was switched goes back; the others keep what they ran.
@@ -251,9 +251,8 @@ async function deployToServers(b: Built, run: DeployRun): Promise<CommandResult>
       o,
       result
     )
-    done()
-    leaveUnknownToPostStep(fleet, inFlight, ports)
-    return result
+    // A server that could not be reached to be put back is left to the post step.
+    return done(inFlightOn(fleet, fleet.marked('unknown'), inFlight))
   })
 }
 

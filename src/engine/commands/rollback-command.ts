@@ -30,7 +30,6 @@ import type { ServerRun } from '../steps/deploy-steps.js'
 import { Fleet, lostLocks, takenOver } from '../fleet/fleet.js'
 import {
   inFlightOn,
-  leaveUnknownToPostStep,
   putSwitchedBack,
   recordOn,
   recordVerified,
@@ -163,9 +162,12 @@ export async function rollbackCommand(
       })
       const finish = finisher(result, (all[0] as ServerRun).history, o.keepHistory, ports)
       const every = Fleet.of(all, result, phases)
-      const done = () => {
+      // The command's end clears the switch in flight; `left`: what the post step must finish.
+      const done = (left = '') => {
         every.close(o.keepHistory)
-        return finish()
+        finish()
+        if (left) ports.checkpoint('switching', left)
+        return result
       }
       // A server already on the target stays as it is.
       for (const r of all) if (r.previous === target) every.mark(r, 'success', target)
@@ -282,11 +284,7 @@ export async function rollbackCommand(
         for (const r of runs) fleet.mark(r, 'success', target)
         result.status = 'success'
         result.rolledBack = true
-        done()
-        if (unrecorded.length > 0) {
-          ports.checkpoint('switching', inFlightOn(fleet, unrecorded, verified))
-        }
-        return result
+        return done(inFlightOn(fleet, unrecorded, verified))
       }
 
       // The target is not well somewhere: every server switched goes back to what it ran.
@@ -320,9 +318,8 @@ export async function rollbackCommand(
       result.status = result.status === 'rolled-back' ? 'failed' : result.status
       result.rolledBack = false
       if (!fleet.one) result.failure += undone
-      done()
-      leaveUnknownToPostStep(fleet, inFlight, ports)
-      return result
+      // A server that could not be reached to be put back is left to the post step.
+      return done(inFlightOn(fleet, fleet.marked('unknown'), inFlight))
     })
   })
 }

@@ -24,9 +24,11 @@ export async function recordOn(r: ServerRun, records: DeployRecord[]): Promise<v
 
 /**
  * The `switching` checkpoint for `runs`, servers of `fleet` whose switch began (one server: its
- * own, without names), so that a killed run's post step finishes what they were doing.
+ * own, without names), so that a killed run's post step finishes what they were doing; '' when
+ * `runs` is empty (nothing in flight).
  */
 export function inFlightOn(fleet: Fleet, runs: ServerRun[], inFlight: SwitchInFlight): string {
+  if (runs.length === 0) return ''
   if (fleet.one) return JSON.stringify(inFlight)
   const servers = Object.fromEntries(
     runs.map(r => [r.s.name, { previous: r.previous, target: r.target ?? '' }])
@@ -172,8 +174,8 @@ export async function recordUntouched(
 /**
  * Once every server passed its checks (or skip-healthcheck waived them), the version stays: the
  * checkpoint says so first, so that a killed run's post step only records it, never rolls it
- * back. Then `record` runs on each server. Where it failed, a notice says so; the caller keeps
- * the checkpoint for those servers (see inFlightOn) after the command ends, for the post step.
+ * back. Then `record` runs on each server. Where it failed, a notice says so; the caller leaves
+ * the checkpoint of those servers (inFlightOn) for the post step when the command ends.
  */
 export async function recordVerified(
   fleet: Fleet,
@@ -209,17 +211,4 @@ export async function keepFailedOn(
   for (const f of unrecorded) {
     notice(fleet.tell(f.r, `could not record the failed attempt: ${f.why}`))
   }
-}
-
-/**
- * Servers that could not be reached again to be put back keep their switch in flight after the
- * command ends (which clears it), so that the action's post step puts them back.
- */
-export function leaveUnknownToPostStep(
-  fleet: Fleet,
-  inFlight: SwitchInFlight,
-  ports: Pick<SessionPorts, 'checkpoint'>
-): void {
-  const unknown = fleet.runs.filter(r => fleet.outcomes.of(r)?.status === 'unknown')
-  if (unknown.length > 0) ports.checkpoint('switching', inFlightOn(fleet, unknown, inFlight))
 }

@@ -117,6 +117,11 @@ export class Fleet {
     this.outcomes.mark(r, status, version, failure)
   }
 
+  /** The servers of this fleet whose outcome is `status`, in order. */
+  marked(status: ServerStatus): ServerRun[] {
+    return this.runs.filter(r => this.outcomes.of(r)?.status === status)
+  }
+
   close(keepHistory: number): void {
     this.outcomes.close(keepHistory)
   }

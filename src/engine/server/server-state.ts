@@ -2,12 +2,8 @@
 
 import type { Remote } from '../../remote/remote.js'
 import { runChecked } from '../../remote/ssh.js'
-import {
-  appendFile,
-  readState as readStateCmd,
-  stateDir,
-  writeFileAtomic
-} from '../../remote/commands.js'
+import { appendFile, readState as readStateCmd, stateDir } from '../../remote/commands.js'
+import { uploadFile } from '../stack/stack.js'
 import {
   parseHistory,
   serializeHistory,
@@ -49,8 +45,8 @@ export async function writeCurrent(
   method: string
 ): Promise<void> {
   const dir = stateDir(deployPath)
-  await writeWhole(remote, `${dir}/current_version`, `${version}\n`)
-  await writeWhole(remote, `${dir}/current_method`, `${method}\n`)
+  await uploadFile(remote, `${dir}/current_version`, `${version}\n`)
+  await uploadFile(remote, `${dir}/current_method`, `${method}\n`)
 }
 
 export async function appendRecords(
@@ -68,10 +64,5 @@ export async function rewriteHistory(
   deployPath: string,
   records: DeployRecord[]
 ): Promise<void> {
-  await writeWhole(remote, `${stateDir(deployPath)}/versions.log`, serializeHistory(records))
-}
-
-/** Replaces `file` with `text`, whole or not at all (see writeFileAtomic). */
-export async function writeWhole(remote: Remote, file: string, text: string): Promise<void> {
-  await runChecked(remote, writeFileAtomic(file, Buffer.byteLength(text)), text)
+  await uploadFile(remote, `${stateDir(deployPath)}/versions.log`, serializeHistory(records))
 }

@@ -112,7 +112,7 @@ async function adminToLoopback(remote: Remote, log: Log): Promise<void> {
  * ingress an earlier release started, the default bridge (leaving that would move its ports, a
  * moment with no answer). Returns the networks it left.
  */
-export async function leaveUnusedNetworks(remote: Remote, log: Log): Promise<string[]> {
+async function leaveUnusedNetworks(remote: Remote, log: Log): Promise<string[]> {
   const [, , adminLabel = ''] = (await runChecked(remote, icmd.ingressState())).trim().split(' ')
   const own = adminLabel === 'loopback' ? INGRESS_NETWORK : 'bridge'
   const others = (await runChecked(remote, icmd.ingressNetworks()))
@@ -294,10 +294,10 @@ export async function refuseRouteClashes(
   project: string,
   routes: { service: string; route: IngressRoute }[]
 ): Promise<void> {
-  if (routes.length === 0 || (await remote.run(icmd.ingressState())).code !== 0) return
-  const all = await adminRequest(remote, 'GET', ROUTES_PATH)
-  if (all.status !== 200) return
-  const clashes = routeClashes(all.body, project, routes)
+  if (routes.length === 0) return
+  const all = await serverRoutes(remote)
+  if (all === undefined) return
+  const clashes = routeClashes(all, project, routes)
   if (clashes.length > 0) {
     throw new Error(
       `the ingress is shared by every project on this server, and a host name and path go to one project only:\n${clashes.join('\n')}\nChoose another host name or path (labels versioned-deploy.ingress.host, .path), or remove that project's route first.`
@@ -330,22 +330,36 @@ export async function drain(
 
 /** The routes of `project` on the server's ingress; undefined when the server has none. */
 export async function routesOf(remote: Remote, project: string): Promise<RouteView[] | undefined> {
-  if ((await remote.run(icmd.ingressState())).code !== 0) return undefined
-  const r = await adminRequest(remote, 'GET', ROUTES_PATH)
-  if (r.status !== 200) return undefined
-  return projectRoutes(r.body, project)
+  const all = await serverRoutes(remote)
+  return all === undefined ? undefined : projectRoutes(all, project)
 }
 
-/** Removes the routes of `project` whose service is not in `keep`. */
-export async function removeStaleRoutes(
+/** Every route of the server's ingress (the admin API's JSON); undefined when it has none. */
+async function serverRoutes(remote: Remote): Promise<string | undefined> {
+  if ((await remote.run(icmd.ingressState())).code !== 0) return undefined
+  const r = await adminRequest(remote, 'GET', ROUTES_PATH)
+  return r.status === 200 ? r.body : undefined
+}
+
+/**
+ * Removes the routes of `project` whose service is not in `keep` (saying so, `why` after the
+ * services' names), then takes the ingress off every network no route needs. `routesJson`: the
+ * server's routes, when just read.
+ */
+export async function keepOnlyRoutes(
   remote: Remote,
   project: string,
-  keep: string[]
-): Promise<string[]> {
-  const routes = projectRoutes(await admin(remote, 'GET', ROUTES_PATH), project)
+  keep: string[],
+  why: string,
+  log: Log,
+  routesJson?: string
+): Promise<void> {
+  const routes = projectRoutes(routesJson ?? (await admin(remote, 'GET', ROUTES_PATH)), project)
   const stale = routes.filter(r => !keep.includes(r.service)).map(r => r.service)
   for (const service of stale) await removeRoute(remote, routeId(project, service))
-  return stale
+  if (stale.length > 0) log.info(`removed the routes of ${stale.join(', ')}${why}`)
+  const left = await leaveUnusedNetworks(remote, log)
+  if (left.length > 0) log.info(`the ingress left ${left.join(', ')} (no route needs them)`)
 }
 
 /**
@@ -354,13 +368,10 @@ export async function removeStaleRoutes(
  */
 export async function dropProjectRoutes(remote: Remote, project: string, log: Log): Promise<void> {
   // A project that does not use the ingress is not failed by one that does not answer.
-  const routes = await routesOf(remote, project).catch((e: unknown) => {
+  const all = await serverRoutes(remote).catch((e: unknown) => {
     log.warn(`could not read the ingress's routes of ${project}: ${errorMessage(e)}`)
     return undefined
   })
-  if (!routes || routes.length === 0) return
-  const gone = await removeStaleRoutes(remote, project, [])
-  log.info(`removed the routes of ${gone.join(', ')}: the compose file routes nothing now`)
-  const left = await leaveUnusedNetworks(remote, log)
-  if (left.length > 0) log.info(`the ingress left ${left.join(', ')} (no route needs them)`)
+  if (all === undefined || projectRoutes(all, project).length === 0) return
+  await keepOnlyRoutes(remote, project, [], ': the compose file routes nothing now', log, all)
 }

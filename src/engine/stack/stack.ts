@@ -89,6 +89,7 @@ export async function listTags(remote: Remote, repo: string): Promise<string[]> 
     .filter(t => t !== '' && t !== '<none>')
 }
 
+/** Replaces `file` on the server with `content`, whole or not at all (see writeFileAtomic). */
 export async function uploadFile(remote: Remote, file: string, content: string): Promise<void> {
   await runChecked(remote, cmd.writeFileAtomic(file, Buffer.byteLength(content)), content)
 }

@@ -18,9 +18,8 @@ import {
   drain,
   ensureIngress,
   joinNetworks,
-  leaveUnusedNetworks,
   removeDrainRoute,
-  removeStaleRoutes,
+  keepOnlyRoutes,
   routedUpstreams,
   routesOf,
   setDrainRoute,
@@ -84,14 +83,8 @@ export async function switchServices(
   }
   if (routed.length > 0) {
     for (const s of routed) await routeToRunning(remote, o, s)
-    const stale = await removeStaleRoutes(
-      remote,
-      o.project,
-      routed.map(s => s.name)
-    )
-    if (stale.length > 0) log.info(`removed the routes of ${stale.join(', ')} (no longer routed)`)
-    const left = await leaveUnusedNetworks(remote, log)
-    if (left.length > 0) log.info(`the ingress left ${left.join(', ')} (no route needs them)`)
+    const keep = routed.map(s => s.name)
+    await keepOnlyRoutes(remote, o.project, keep, ' (no longer routed)', log)
   }
   return switches
 }

@@ -16,12 +16,18 @@ export async function backupRunning(
   log: Log
 ): Promise<void> {
   const containers = await stack.containerStates(remote, o.project)
-  for (const s of running.services) {
+  // Each image by its ID, resolved once (one look for every service's version and latest tags):
+  // the backup tag names what the tag named now.
+  const refs = running.services.flatMap(s => [
+    versionTag(o.project, s, running.version),
+    latestTag(o.project, s)
+  ])
+  const ids = await stack.imageIds(remote, refs)
+  for (const [i, s] of running.services.entries()) {
     const source = versionTag(o.project, s, running.version)
     const fallback = latestTag(o.project, s)
-    // The image by its ID, resolved once: the backup tag names what the tag named now.
-    const [tagged, latest] = await stack.imageIds(remote, [source, fallback])
-    const id = tagged ?? latest
+    const tagged = ids[2 * i]
+    const id = tagged ?? ids[2 * i + 1]
     if (!id) {
       log.warn(`no image of ${s} for the running version ${running.version}: nothing to back up`)
       continue

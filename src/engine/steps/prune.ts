@@ -3,7 +3,7 @@
 import type { DeployOptions } from '../../config/options.js'
 import { serviceNames } from '../../config/options.js'
 import { versionTag } from '../../plan/images.js'
-import { runChecked } from '../../remote/ssh.js'
+import { lastWords, runChecked } from '../../remote/ssh.js'
 import type { Remote } from '../../remote/remote.js'
 import * as cmd from '../../remote/commands.js'
 import type { DeployRecord } from '../../plan/history.js'
@@ -91,9 +91,7 @@ async function removeReleases(
   }
   if (left.length > 0) {
     notice(
-      `could not remove the release folders of ${left.join(', ')}: ${lastLine(plain.stderr)}. They hold files the deploy user cannot delete${images.length > 0 ? ', and no image in service could remove them through the engine' : ''}; remove them as root: rm -rf ${left.map(v => cmd.releaseDir(o.deployPath, v)).join(' ')}`
+      `could not remove the release folders of ${left.join(', ')}: ${lastWords(plain, 1)}. They hold files the deploy user cannot delete${images.length > 0 ? ', and no image in service could remove them through the engine' : ''}; remove them as root: rm -rf ${left.map(v => cmd.releaseDir(o.deployPath, v)).join(' ')}`
     )
   }
 }
-
-const lastLine = (text: string) => text.trim().split('\n').pop() ?? ''

@@ -72,19 +72,11 @@ async function heldImages(
     )
   }
   // An earlier version: its backup tags (made from what ran), else (not on the runner's own
-  // engine, where this run's build has just moved them) its version tags.
-  const backups = await stack.imageIds(
-    remote,
-    services.map(s => backupTag(o.project, s, version))
-  )
-  const tagged =
-    o.method === 'local'
-      ? []
-      : await stack.imageIds(
-          remote,
-          services.map(s => versionTag(o.project, s, version))
-        )
-  return byService(services, (_, i) => Promise.resolve(backups[i] ?? tagged[i]))
+  // engine, where this run's build has just moved them) its version tags. One look for both.
+  const refs = services.map(s => backupTag(o.project, s, version))
+  if (o.method !== 'local') refs.push(...services.map(s => versionTag(o.project, s, version)))
+  const ids = await stack.imageIds(remote, refs)
+  return byService(services, (_, i) => Promise.resolve(ids[i] ?? ids[services.length + i]))
 }
 
 async function byService(
